@@ -1,0 +1,41 @@
+// Runs every package's jest suite through turbo, then prints one summary line with the totals
+// over all suites: `N passed, N failed`. A suite that crashes at import counts as a failure.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const workspaces = ['packages', 'tools']
+  .flatMap((d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)).map((n) => join(root, d, n)) : []))
+  .concat([join(root, 'e2e')])
+  .filter((d) => existsSync(join(d, 'package.json')));
+
+for (const dir of workspaces) rmSync(join(dir, 'jest-results.json'), { force: true });
+
+const turbo = spawnSync(
+  'pnpm',
+  ['exec', 'turbo', 'run', 'test', '--continue', '--concurrency=1', ...process.argv.slice(2)],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } },
+);
+
+let passed = 0;
+let failed = 0;
+const broken = [];
+for (const dir of workspaces) {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  if (!pkg.scripts?.test) continue;
+  const file = join(dir, 'jest-results.json');
+  if (!existsSync(file)) {
+    broken.push(pkg.name);
+    failed += 1;
+    continue;
+  }
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  passed += r.numPassedTests;
+  failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+  if (!r.success) broken.push(pkg.name);
+}
+if (broken.length > 0) console.log(`failing: ${broken.join(', ')}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(turbo.status === 0 && failed === 0 ? 0 : 1);
