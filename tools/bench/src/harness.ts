@@ -1,0 +1,65 @@
+/** A small benchmark harness: warm up, then time a fixed number of operations. */
+
+/** One measured figure. */
+export interface Measurement {
+  readonly name: string;
+  readonly ops: number;
+  readonly totalMs: number;
+  /** Nanoseconds per operation. */
+  readonly nsPerOp: number;
+  /** Operations per second. */
+  readonly opsPerSec: number;
+}
+
+/** Options of {@link measure}. */
+export interface MeasureOptions {
+  /** Operations timed after warm-up. @defaultValue 200_000 */
+  readonly iterations?: number;
+  /** Operations run before timing starts. @defaultValue a tenth of `iterations` */
+  readonly warmup?: number;
+}
+
+/** Runs `fn` `warmup` times, then times `iterations` calls. */
+export function measure(name: string, fn: () => unknown, options: MeasureOptions = {}): Measurement {
+  const iterations = options.iterations ?? 200_000;
+  const warmup = options.warmup ?? Math.ceil(iterations / 10);
+  let sink: unknown;
+  for (let i = 0; i < warmup; i++) sink = fn();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) sink = fn();
+  const elapsedNs = Number(process.hrtime.bigint() - start);
+  keep(sink);
+  return {
+    name,
+    ops: iterations,
+    totalMs: elapsedNs / 1e6,
+    nsPerOp: elapsedNs / iterations,
+    opsPerSec: (iterations * 1e9) / elapsedNs,
+  };
+}
+
+let kept: unknown;
+/** Keeps a value reachable so the optimiser cannot drop the work that produced it. */
+function keep(v: unknown): void {
+  kept = v;
+}
+/** @internal */
+export function lastKept(): unknown {
+  return kept;
+}
+
+/** Prints measurements as a table, each with its ratio to the named baseline. */
+export function printTable(title: string, rows: readonly Measurement[], baseline: Measurement): void {
+  console.log(`\n${title}`);
+  const header = ['benchmark', 'ns/op', 'ops/s', `x baseline (${baseline.name})`];
+  const lines = rows.map((r) => [
+    r.name,
+    r.nsPerOp.toFixed(0),
+    Math.round(r.opsPerSec).toLocaleString('en-US'),
+    (baseline.nsPerOp / r.nsPerOp).toFixed(2),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  console.log(fmt(header));
+  for (const l of lines) console.log(fmt(l));
+}

@@ -1,0 +1,19 @@
+/**
+ * `pnpm bench [suite...]`: runs the benchmark suites (all by default). Each suite prints its
+ * figures next to a baseline measured in the same run, so ratios hold on a noisy machine.
+ */
+import { runCodecBench } from './codec-bench.js';
+
+const suites: Record<string, () => unknown> = {
+  codec: runCodecBench,
+};
+
+const wanted = process.argv.slice(2).filter((a) => a !== '--');
+const unknown = wanted.filter((w) => !(w in suites));
+if (unknown.length > 0) {
+  console.error(`unknown suite(s): ${unknown.join(', ')}; known: ${Object.keys(suites).join(', ')}`);
+  process.exit(2);
+}
+for (const name of wanted.length > 0 ? wanted : Object.keys(suites)) {
+  await suites[name]?.();
+}
