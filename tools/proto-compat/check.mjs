@@ -14,8 +14,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fromBinary } from '@bufbuild/protobuf';
-import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { fromBinary, isFieldSet } from '@bufbuild/protobuf';
+import { FieldOptionsSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
@@ -60,6 +60,18 @@ function index(set) {
   return { messages, enums, services };
 }
 
+// Scalar types that proto3 packs by default when repeated (everything but string, bytes,
+// message and group: types 9, 12, 11, 10).
+const NOT_PACKABLE = new Set([9, 10, 11, 12]);
+const LABEL_REPEATED = 3;
+
+/** Whether a field is packed on the wire: proto3's default unless `packed` is set explicitly. */
+function packing(f) {
+  if (f.label !== LABEL_REPEATED || NOT_PACKABLE.has(f.type)) return undefined;
+  if (f.options && isFieldSet(f.options, FieldOptionsSchema.field.packed)) return f.options.packed;
+  return true;
+}
+
 function fieldShape(m, f) {
   const oneof = f.oneofIndex !== undefined && !f.proto3Optional ? m.oneofDecl[f.oneofIndex]?.name : undefined;
   return JSON.stringify({
@@ -70,7 +82,7 @@ function fieldShape(m, f) {
     typeName: f.typeName || undefined,
     oneof,
     proto3Optional: f.proto3Optional || undefined,
-    packed: f.options?.packed,
+    packed: packing(f),
   });
 }
 

@@ -51,7 +51,6 @@ export interface Request {
 
 /** Result of a coprocessor request. */
 export interface Response {
-  /** No-op option: kvproto sets field options here, so FieldOptions must exist. */
   data: Uint8Array;
   regionError: Error | undefined;
   locked: LockInfo | undefined;
@@ -109,7 +108,6 @@ export interface BatchRequest {
 
 /** One streamed chunk of a batch coprocessor result. */
 export interface BatchResponse {
-  /** No-op option: kvproto sets field options here, so FieldOptions must exist. */
   data: Uint8Array;
   otherError: string;
   execDetails: ExecDetails | undefined;
@@ -130,7 +128,6 @@ export interface StoreBatchTask {
 
 /** Result of one StoreBatchTask. */
 export interface StoreBatchTaskResponse {
-  /** No-op option: kvproto sets field options here, so FieldOptions must exist. */
   data: Uint8Array;
   regionError: Error | undefined;
   locked: LockInfo | undefined;

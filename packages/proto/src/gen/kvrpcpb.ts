@@ -797,6 +797,10 @@ export interface RegisterLockObserverRequest {
   maxTs: bigint;
 }
 
+export interface RegisterLockObserverResponse {
+  error: string;
+}
+
 /** Query a lock observer. */
 export interface CheckLockObserverRequest {
   context: Context | undefined;
@@ -813,6 +817,10 @@ export interface CheckLockObserverResponse {
 export interface RemoveLockObserverRequest {
   context: Context | undefined;
   maxTs: bigint;
+}
+
+export interface RemoveLockObserverResponse {
+  error: string;
 }
 
 /** Scan locks in the engine directly. */
@@ -867,9 +875,43 @@ export interface CompactRequest {
   keyspace: { $case: "keyspaceId"; value: number } | { $case: "keyspaceIdentity"; value: KeyspaceIdentity } | undefined;
 }
 
+/** Result of one compaction step; compaction resumes from compacted_end_key while has_remaining. */
+export interface CompactResponse {
+  error: CompactError | undefined;
+  hasRemaining: boolean;
+  compactedStartKey: Uint8Array;
+  compactedEndKey: Uint8Array;
+}
+
+/** Why a compaction was refused. */
+export interface CompactError {
+  error:
+    | { $case: "errInvalidStartKey"; value: CompactErrorInvalidStartKey }
+    | { $case: "errPhysicalTableNotExist"; value: CompactErrorPhysicalTableNotExist }
+    | { $case: "errCompactInProgress"; value: CompactErrorCompactInProgress }
+    | { $case: "errTooManyPendingTasks"; value: CompactErrorTooManyPendingTasks }
+    | undefined;
+}
+
+export interface CompactErrorInvalidStartKey {
+}
+
+export interface CompactErrorPhysicalTableNotExist {
+}
+
+export interface CompactErrorCompactInProgress {
+}
+
+export interface CompactErrorTooManyPendingTasks {
+}
+
 /** Query a TiFlash system table. */
 export interface TiFlashSystemTableRequest {
   sql: string;
+}
+
+export interface TiFlashSystemTableResponse {
+  data: Uint8Array;
 }
 
 /** Dump the MVCC history of a key. */
@@ -9669,6 +9711,61 @@ export const RegisterLockObserverRequest: MessageFns<RegisterLockObserverRequest
   },
 };
 
+function createBaseRegisterLockObserverResponse(): RegisterLockObserverResponse {
+  return { error: "" };
+}
+
+export const RegisterLockObserverResponse: MessageFns<RegisterLockObserverResponse> = {
+  encode(message: RegisterLockObserverResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.error !== "") {
+      writer.uint32(10).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterLockObserverResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterLockObserverResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<RegisterLockObserverResponse>): RegisterLockObserverResponse {
+    return RegisterLockObserverResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RegisterLockObserverResponse>): RegisterLockObserverResponse {
+    const message = createBaseRegisterLockObserverResponse();
+    message.error = object.error ?? "";
+    return message;
+  },
+};
+
 function createBaseCheckLockObserverRequest(): CheckLockObserverRequest {
   return { context: undefined, maxTs: 0n };
 }
@@ -9888,6 +9985,61 @@ export const RemoveLockObserverRequest: MessageFns<RemoveLockObserverRequest> = 
       ? Context.fromPartial(object.context)
       : undefined;
     message.maxTs = (object.maxTs !== undefined && object.maxTs !== null) ? BigInt(object.maxTs) : 0n;
+    return message;
+  },
+};
+
+function createBaseRemoveLockObserverResponse(): RemoveLockObserverResponse {
+  return { error: "" };
+}
+
+export const RemoveLockObserverResponse: MessageFns<RemoveLockObserverResponse> = {
+  encode(message: RemoveLockObserverResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.error !== "") {
+      writer.uint32(10).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveLockObserverResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveLockObserverResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<RemoveLockObserverResponse>): RemoveLockObserverResponse {
+    return RemoveLockObserverResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveLockObserverResponse>): RemoveLockObserverResponse {
+    const message = createBaseRemoveLockObserverResponse();
+    message.error = object.error ?? "";
     return message;
   },
 };
@@ -10575,6 +10727,415 @@ export const CompactRequest: MessageFns<CompactRequest> = {
   },
 };
 
+function createBaseCompactResponse(): CompactResponse {
+  return {
+    error: undefined,
+    hasRemaining: false,
+    compactedStartKey: new Uint8Array(0),
+    compactedEndKey: new Uint8Array(0),
+  };
+}
+
+export const CompactResponse: MessageFns<CompactResponse> = {
+  encode(message: CompactResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.error !== undefined) {
+      CompactError.encode(message.error, writer.uint32(10).fork()).join();
+    }
+    if (message.hasRemaining !== false) {
+      writer.uint32(16).bool(message.hasRemaining);
+    }
+    if (message.compactedStartKey.length !== 0) {
+      writer.uint32(26).bytes(message.compactedStartKey);
+    }
+    if (message.compactedEndKey.length !== 0) {
+      writer.uint32(34).bytes(message.compactedEndKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompactResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompactResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.error = CompactError.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hasRemaining = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.compactedStartKey = reader.bytes();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.compactedEndKey = reader.bytes();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CompactResponse>): CompactResponse {
+    return CompactResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CompactResponse>): CompactResponse {
+    const message = createBaseCompactResponse();
+    message.error = (object.error !== undefined && object.error !== null)
+      ? CompactError.fromPartial(object.error)
+      : undefined;
+    message.hasRemaining = object.hasRemaining ?? false;
+    message.compactedStartKey = object.compactedStartKey ?? new Uint8Array(0);
+    message.compactedEndKey = object.compactedEndKey ?? new Uint8Array(0);
+    return message;
+  },
+};
+
+function createBaseCompactError(): CompactError {
+  return { error: undefined };
+}
+
+export const CompactError: MessageFns<CompactError> = {
+  encode(message: CompactError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.error?.$case) {
+      case "errInvalidStartKey":
+        CompactErrorInvalidStartKey.encode(message.error.value, writer.uint32(10).fork()).join();
+        break;
+      case "errPhysicalTableNotExist":
+        CompactErrorPhysicalTableNotExist.encode(message.error.value, writer.uint32(18).fork()).join();
+        break;
+      case "errCompactInProgress":
+        CompactErrorCompactInProgress.encode(message.error.value, writer.uint32(26).fork()).join();
+        break;
+      case "errTooManyPendingTasks":
+        CompactErrorTooManyPendingTasks.encode(message.error.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompactError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompactError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.error = {
+              $case: "errInvalidStartKey",
+              value: CompactErrorInvalidStartKey.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = {
+              $case: "errPhysicalTableNotExist",
+              value: CompactErrorPhysicalTableNotExist.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = {
+              $case: "errCompactInProgress",
+              value: CompactErrorCompactInProgress.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = {
+              $case: "errTooManyPendingTasks",
+              value: CompactErrorTooManyPendingTasks.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CompactError>): CompactError {
+    return CompactError.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CompactError>): CompactError {
+    const message = createBaseCompactError();
+    switch (object.error?.$case) {
+      case "errInvalidStartKey": {
+        if (object.error?.value !== undefined && object.error?.value !== null) {
+          message.error = {
+            $case: "errInvalidStartKey",
+            value: CompactErrorInvalidStartKey.fromPartial(object.error.value),
+          };
+        }
+        break;
+      }
+      case "errPhysicalTableNotExist": {
+        if (object.error?.value !== undefined && object.error?.value !== null) {
+          message.error = {
+            $case: "errPhysicalTableNotExist",
+            value: CompactErrorPhysicalTableNotExist.fromPartial(object.error.value),
+          };
+        }
+        break;
+      }
+      case "errCompactInProgress": {
+        if (object.error?.value !== undefined && object.error?.value !== null) {
+          message.error = {
+            $case: "errCompactInProgress",
+            value: CompactErrorCompactInProgress.fromPartial(object.error.value),
+          };
+        }
+        break;
+      }
+      case "errTooManyPendingTasks": {
+        if (object.error?.value !== undefined && object.error?.value !== null) {
+          message.error = {
+            $case: "errTooManyPendingTasks",
+            value: CompactErrorTooManyPendingTasks.fromPartial(object.error.value),
+          };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseCompactErrorInvalidStartKey(): CompactErrorInvalidStartKey {
+  return {};
+}
+
+export const CompactErrorInvalidStartKey: MessageFns<CompactErrorInvalidStartKey> = {
+  encode(_: CompactErrorInvalidStartKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompactErrorInvalidStartKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompactErrorInvalidStartKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CompactErrorInvalidStartKey>): CompactErrorInvalidStartKey {
+    return CompactErrorInvalidStartKey.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CompactErrorInvalidStartKey>): CompactErrorInvalidStartKey {
+    const message = createBaseCompactErrorInvalidStartKey();
+    return message;
+  },
+};
+
+function createBaseCompactErrorPhysicalTableNotExist(): CompactErrorPhysicalTableNotExist {
+  return {};
+}
+
+export const CompactErrorPhysicalTableNotExist: MessageFns<CompactErrorPhysicalTableNotExist> = {
+  encode(_: CompactErrorPhysicalTableNotExist, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompactErrorPhysicalTableNotExist {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompactErrorPhysicalTableNotExist();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CompactErrorPhysicalTableNotExist>): CompactErrorPhysicalTableNotExist {
+    return CompactErrorPhysicalTableNotExist.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CompactErrorPhysicalTableNotExist>): CompactErrorPhysicalTableNotExist {
+    const message = createBaseCompactErrorPhysicalTableNotExist();
+    return message;
+  },
+};
+
+function createBaseCompactErrorCompactInProgress(): CompactErrorCompactInProgress {
+  return {};
+}
+
+export const CompactErrorCompactInProgress: MessageFns<CompactErrorCompactInProgress> = {
+  encode(_: CompactErrorCompactInProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompactErrorCompactInProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompactErrorCompactInProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CompactErrorCompactInProgress>): CompactErrorCompactInProgress {
+    return CompactErrorCompactInProgress.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CompactErrorCompactInProgress>): CompactErrorCompactInProgress {
+    const message = createBaseCompactErrorCompactInProgress();
+    return message;
+  },
+};
+
+function createBaseCompactErrorTooManyPendingTasks(): CompactErrorTooManyPendingTasks {
+  return {};
+}
+
+export const CompactErrorTooManyPendingTasks: MessageFns<CompactErrorTooManyPendingTasks> = {
+  encode(_: CompactErrorTooManyPendingTasks, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompactErrorTooManyPendingTasks {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompactErrorTooManyPendingTasks();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CompactErrorTooManyPendingTasks>): CompactErrorTooManyPendingTasks {
+    return CompactErrorTooManyPendingTasks.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CompactErrorTooManyPendingTasks>): CompactErrorTooManyPendingTasks {
+    const message = createBaseCompactErrorTooManyPendingTasks();
+    return message;
+  },
+};
+
 function createBaseTiFlashSystemTableRequest(): TiFlashSystemTableRequest {
   return { sql: "" };
 }
@@ -10626,6 +11187,61 @@ export const TiFlashSystemTableRequest: MessageFns<TiFlashSystemTableRequest> = 
   fromPartial(object: DeepPartial<TiFlashSystemTableRequest>): TiFlashSystemTableRequest {
     const message = createBaseTiFlashSystemTableRequest();
     message.sql = object.sql ?? "";
+    return message;
+  },
+};
+
+function createBaseTiFlashSystemTableResponse(): TiFlashSystemTableResponse {
+  return { data: new Uint8Array(0) };
+}
+
+export const TiFlashSystemTableResponse: MessageFns<TiFlashSystemTableResponse> = {
+  encode(message: TiFlashSystemTableResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TiFlashSystemTableResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTiFlashSystemTableResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = reader.bytes();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<TiFlashSystemTableResponse>): TiFlashSystemTableResponse {
+    return TiFlashSystemTableResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TiFlashSystemTableResponse>): TiFlashSystemTableResponse {
+    const message = createBaseTiFlashSystemTableResponse();
+    message.data = object.data ?? new Uint8Array(0);
     return message;
   },
 };

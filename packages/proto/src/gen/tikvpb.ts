@@ -27,6 +27,8 @@ import {
   CleanupResponse,
   CommitRequest,
   CommitResponse,
+  CompactRequest,
+  CompactResponse,
   DeleteRangeRequest,
   DeleteRangeResponse,
   FlashbackToVersionRequest,
@@ -84,6 +86,10 @@ import {
   RawPutResponse,
   RawScanRequest,
   RawScanResponse,
+  RegisterLockObserverRequest,
+  RegisterLockObserverResponse,
+  RemoveLockObserverRequest,
+  RemoveLockObserverResponse,
   ResolveLockRequest,
   ResolveLockResponse,
   ScanLockRequest,
@@ -94,6 +100,8 @@ import {
   SplitRegionResponse,
   StoreSafeTSRequest,
   StoreSafeTSResponse,
+  TiFlashSystemTableRequest,
+  TiFlashSystemTableResponse,
   TxnHeartBeatRequest,
   TxnHeartBeatResponse,
   UnsafeDestroyRangeRequest,
@@ -2202,11 +2210,27 @@ export const TikvDefinition = {
       responseStream: false,
       options: {},
     },
+    registerLockObserver: {
+      name: "RegisterLockObserver",
+      requestType: RegisterLockObserverRequest as typeof RegisterLockObserverRequest,
+      requestStream: false,
+      responseType: RegisterLockObserverResponse as typeof RegisterLockObserverResponse,
+      responseStream: false,
+      options: {},
+    },
     checkLockObserver: {
       name: "CheckLockObserver",
       requestType: CheckLockObserverRequest as typeof CheckLockObserverRequest,
       requestStream: false,
       responseType: CheckLockObserverResponse as typeof CheckLockObserverResponse,
+      responseStream: false,
+      options: {},
+    },
+    removeLockObserver: {
+      name: "RemoveLockObserver",
+      requestType: RemoveLockObserverRequest as typeof RemoveLockObserverRequest,
+      requestStream: false,
+      responseType: RemoveLockObserverResponse as typeof RemoveLockObserverResponse,
       responseStream: false,
       options: {},
     },
@@ -2300,6 +2324,22 @@ export const TikvDefinition = {
       requestType: GetLockWaitInfoRequest as typeof GetLockWaitInfoRequest,
       requestStream: false,
       responseType: GetLockWaitInfoResponse as typeof GetLockWaitInfoResponse,
+      responseStream: false,
+      options: {},
+    },
+    compact: {
+      name: "Compact",
+      requestType: CompactRequest as typeof CompactRequest,
+      requestStream: false,
+      responseType: CompactResponse as typeof CompactResponse,
+      responseStream: false,
+      options: {},
+    },
+    getTiFlashSystemTable: {
+      name: "GetTiFlashSystemTable",
+      requestType: TiFlashSystemTableRequest as typeof TiFlashSystemTableRequest,
+      requestStream: false,
+      responseType: TiFlashSystemTableResponse as typeof TiFlashSystemTableResponse,
       responseStream: false,
       options: {},
     },
@@ -2420,10 +2460,18 @@ export interface TikvServiceImplementation<CallContextExt = {}> {
     request: UnsafeDestroyRangeRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<UnsafeDestroyRangeResponse>>;
+  registerLockObserver(
+    request: RegisterLockObserverRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RegisterLockObserverResponse>>;
   checkLockObserver(
     request: CheckLockObserverRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<CheckLockObserverResponse>>;
+  removeLockObserver(
+    request: RemoveLockObserverRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RemoveLockObserverResponse>>;
   physicalScanLock(
     request: PhysicalScanLockRequest,
     context: CallContext & CallContextExt,
@@ -2470,6 +2518,11 @@ export interface TikvServiceImplementation<CallContextExt = {}> {
     request: GetLockWaitInfoRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<GetLockWaitInfoResponse>>;
+  compact(request: CompactRequest, context: CallContext & CallContextExt): Promise<DeepPartial<CompactResponse>>;
+  getTiFlashSystemTable(
+    request: TiFlashSystemTableRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<TiFlashSystemTableResponse>>;
   getHealthFeedback(
     request: GetHealthFeedbackRequest,
     context: CallContext & CallContextExt,
@@ -2578,10 +2631,18 @@ export interface TikvClient<CallOptionsExt = {}> {
     request: DeepPartial<UnsafeDestroyRangeRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<UnsafeDestroyRangeResponse>;
+  registerLockObserver(
+    request: DeepPartial<RegisterLockObserverRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RegisterLockObserverResponse>;
   checkLockObserver(
     request: DeepPartial<CheckLockObserverRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<CheckLockObserverResponse>;
+  removeLockObserver(
+    request: DeepPartial<RemoveLockObserverRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RemoveLockObserverResponse>;
   physicalScanLock(
     request: DeepPartial<PhysicalScanLockRequest>,
     options?: CallOptions & CallOptionsExt,
@@ -2625,6 +2686,11 @@ export interface TikvClient<CallOptionsExt = {}> {
     request: DeepPartial<GetLockWaitInfoRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<GetLockWaitInfoResponse>;
+  compact(request: DeepPartial<CompactRequest>, options?: CallOptions & CallOptionsExt): Promise<CompactResponse>;
+  getTiFlashSystemTable(
+    request: DeepPartial<TiFlashSystemTableRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<TiFlashSystemTableResponse>;
   getHealthFeedback(
     request: DeepPartial<GetHealthFeedbackRequest>,
     options?: CallOptions & CallOptionsExt,
