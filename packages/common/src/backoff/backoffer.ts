@@ -1,0 +1,519 @@
+import { channel } from 'node:diagnostics_channel';
+import {
+  BackoffBudgetExceededError,
+  type BackoffErrorRecord,
+  type BackoffKindStats,
+  DeadlineExceededError,
+} from '../errors/client-errors.js';
+import { type Logger, noopLogger } from '../hooks/logger.js';
+import { METRIC_NAMES, type MetricsHook, noopMetrics } from '../hooks/metrics.js';
+import { anySignal } from '../options/request-options.js';
+import {
+  mustBeNonNegative,
+  mustBePositiveInteger,
+  type OptionRules,
+  resolveOptions,
+} from '../options/resolve-options.js';
+import { type Clock, type RandomSource, systemClock } from '../time/clock.js';
+import { type BackoffKind, BackoffKinds, BackoffSequence, TXN_LOCK_FAST_KIND_NAME } from './backoff-kind.js';
+
+/** The numeric options of a {@link Backoffer}, which have defaults. */
+export interface BackofferBudgetOptions {
+  /**
+   * The sleep budget, in milliseconds, before the weight multiplies it; 0
+   * means unlimited. See `MAX_BACKOFF_MS` for client-go's budget per operation.
+   * @defaultValue 20000 (client-go's `rawkvMaxBackoff`)
+   */
+  readonly maxBackoffMs?: number;
+  /**
+   * Multiplies `maxBackoffMs` (client-go's `BackOffWeight`), unless the
+   * product would pass 2^31−1.
+   * @defaultValue 2
+   */
+  readonly backoffWeight?: number;
+  /**
+   * The base of the `txnLockFast` kind, in milliseconds (client-go's `BackoffLockFast`).
+   * @defaultValue 10
+   */
+  readonly lockFastBaseMs?: number;
+}
+
+/** Options of a {@link Backoffer}. */
+export interface BackofferOptions extends BackofferBudgetOptions {
+  /** Aborts every sleep; `backoff` then rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+  /** A deadline relative to construction, in milliseconds: sleeps never pass it. */
+  readonly timeoutMs?: number;
+  /** An absolute deadline in the clock's milliseconds: sleeps never pass it. */
+  readonly deadlineAtMs?: number;
+  /** Time source and sleeps. @defaultValue the system clock */
+  readonly clock?: Clock;
+  /** Randomness for jitter, in [0, 1). @defaultValue Math.random */
+  readonly random?: RandomSource;
+  /** Receives a debug line per sleep and a warning when the budget runs out. @defaultValue silent */
+  readonly logger?: Logger;
+  /** Receives the backoff sleep histogram. @defaultValue no-op */
+  readonly metrics?: MetricsHook;
+}
+
+/** Defaults of the {@link BackofferBudgetOptions}. */
+export const DEFAULT_BACKOFFER_OPTIONS: Readonly<Required<BackofferBudgetOptions>> = Object.freeze({
+  maxBackoffMs: 20000,
+  backoffWeight: 2,
+  lockFastBaseMs: 10,
+});
+
+const NUMERIC_RULES: OptionRules<Required<BackofferBudgetOptions>> = {
+  maxBackoffMs: mustBeNonNegative,
+  backoffWeight: mustBePositiveInteger,
+  lockFastBaseMs: mustBeNonNegative,
+};
+
+/** Options of one {@link Backoffer.backoff} call. */
+export interface BackoffOptions {
+  /** Aborts this sleep (in addition to the backoffer's own signal). */
+  readonly signal?: AbortSignal;
+  /** Caps this sleep, in milliseconds (client-go's `maxSleepMs`, e.g. a lock's remaining TTL). */
+  readonly maxSleepMs?: number;
+  /** Sleeps at least this long, in milliseconds: a server hint such as ServerIsBusy's backoff. */
+  readonly minSleepMs?: number;
+}
+
+/** The value returned by {@link Backoffer.fork}. */
+export interface ForkedBackoffer {
+  /** The child backoffer. */
+  readonly backoffer: Backoffer;
+  /** Aborts the child's sleeps (not the parent's). */
+  cancel(reason?: unknown): void;
+}
+
+/** Payload published on the {@link BACKOFF_CHANNEL} diagnostics channel after each sleep. */
+export interface BackoffEvent {
+  /** The kind's name. */
+  readonly kind: string;
+  /** How long the backoffer slept, in milliseconds. */
+  readonly sleepMs: number;
+  /** How many times this kind has backed off in this backoffer, including this one. */
+  readonly attempt: number;
+  /** The backoffer's total sleep so far, in milliseconds. */
+  readonly totalSleepMs: number;
+  /** The error that asked for the backoff. */
+  readonly error: unknown;
+}
+
+/** The `node:diagnostics_channel` name backoff events are published on. */
+export const BACKOFF_CHANNEL = 'tikv:backoff';
+
+/** How many of the latest errors a backoffer keeps (client-go's `MaxRecordBackoffErrCount`). */
+export const MAX_RECORDED_BACKOFF_ERRORS = 3;
+
+const MAX_INT32 = 2 ** 31 - 1;
+
+function weighted(maxBackoffMs: number, weight: number): number {
+  return maxBackoffMs > 0 && Math.floor(MAX_INT32 / weight) >= maxBackoffMs
+    ? maxBackoffMs * weight
+    : maxBackoffMs;
+}
+
+let backoffChannel: ReturnType<typeof channel> | undefined;
+
+/**
+ * Retries with exponential backoff under one sleep budget: the port of
+ * client-go's `retry.Backoffer`.
+ *
+ * Each {@link BackoffKind} keeps its own exponential sequence; all kinds share
+ * the budget (`maxBackoffMs × backoffWeight`). Once the slept time reaches the
+ * budget, the next `backoff` call throws a {@link BackoffBudgetExceededError}
+ * listing attempts and sleep per kind and the latest errors. ServerIsBusy
+ * sleeps are excluded from the budget up to their own limit.
+ *
+ * Sleeps are abortable (rejecting with `signal.reason`) and never pass the
+ * deadline: the last sleep is clipped to the time left and then a
+ * {@link DeadlineExceededError} is thrown.
+ *
+ * @example
+ * ```ts
+ * const bo = new Backoffer({ maxBackoffMs: MAX_BACKOFF_MS.rawkv, signal });
+ * for (;;) {
+ *   try { return await send(); }
+ *   catch (e) { await bo.backoff(BackoffKinds.tikvRPC, e); }
+ * }
+ * ```
+ */
+export class Backoffer {
+  private readonly clock: Clock;
+  private readonly random: RandomSource;
+  private readonly logger: Logger;
+  private readonly metrics: MetricsHook;
+  private readonly weight: number;
+  private readonly lockFastBaseMs: number;
+  private isNoop: boolean;
+  private ownSignal: AbortSignal | undefined;
+  private readonly deadline: number | undefined;
+
+  private maxSleep: number;
+  private totalSleep = 0;
+  private excludedSleep = 0;
+  private sequences = new Map<string, BackoffSequence>();
+  private errors: BackoffErrorRecord[] = [];
+  private errorCount = 0;
+  private kinds: BackoffKind[] = [];
+  private excludedLimits = new Map<string, number>();
+  private sleepByKind = new Map<string, number>();
+  private timesByKind = new Map<string, number>();
+  private parent: Backoffer | undefined;
+
+  /**
+   * @param options - budget, weight, signal, deadline, clock and hooks
+   * @throws InvalidArgumentError for an invalid numeric option
+   */
+  constructor(options: BackofferOptions = {}) {
+    const numbers = resolveOptions<BackofferBudgetOptions>(
+      DEFAULT_BACKOFFER_OPTIONS,
+      {
+        maxBackoffMs: options.maxBackoffMs,
+        backoffWeight: options.backoffWeight,
+        lockFastBaseMs: options.lockFastBaseMs,
+      },
+      NUMERIC_RULES,
+    );
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger ?? noopLogger;
+    this.metrics = options.metrics ?? noopMetrics;
+    this.weight = numbers.backoffWeight;
+    this.lockFastBaseMs = numbers.lockFastBaseMs;
+    this.maxSleep = weighted(numbers.maxBackoffMs, numbers.backoffWeight);
+    this.ownSignal = options.signal;
+    this.isNoop = false;
+    const fromTimeout = options.timeoutMs === undefined ? undefined : this.clock.now() + options.timeoutMs;
+    const candidates = [fromTimeout, options.deadlineAtMs].filter((d): d is number => d !== undefined);
+    this.deadline = candidates.length === 0 ? undefined : Math.min(...candidates);
+  }
+
+  /**
+   * A backoffer that never sleeps: `backoff` rejects with the error it is
+   * given (client-go's `NewNoopBackoff`).
+   *
+   * @param options - the signal (other options are ignored)
+   * @returns the no-op backoffer
+   */
+  static noop(options: Pick<BackofferOptions, 'signal'> = {}): Backoffer {
+    const b = new Backoffer(options);
+    b.isNoop = true;
+    return b;
+  }
+
+  /** The budget in milliseconds, after the weight (0 = unlimited). */
+  get maxBackoffMs(): number {
+    return this.maxSleep;
+  }
+
+  /** Total time slept, in milliseconds (excluded kinds included). */
+  get totalSleepMs(): number {
+    return this.totalSleep;
+  }
+
+  /** Time slept for excluded kinds (ServerIsBusy), in milliseconds. */
+  get excludedSleepMs(): number {
+    return this.excludedSleep;
+  }
+
+  /** The number of errors recorded, including those no longer kept. */
+  get errorsNum(): number {
+    return this.errorCount;
+  }
+
+  /** The signal that aborts this backoffer's sleeps, if any. */
+  get signal(): AbortSignal | undefined {
+    return this.ownSignal;
+  }
+
+  /** The absolute deadline in clock milliseconds, if any. */
+  get deadlineAtMs(): number | undefined {
+    return this.deadline;
+  }
+
+  /** Backoff count per kind name. */
+  get backoffTimes(): ReadonlyMap<string, number> {
+    return this.timesByKind;
+  }
+
+  /** Sleep per kind name, in milliseconds. */
+  get backoffSleepMs(): ReadonlyMap<string, number> {
+    return this.sleepByKind;
+  }
+
+  /** The total number of backoffs over all kinds. */
+  get totalBackoffTimes(): number {
+    let n = 0;
+    for (const t of this.timesByKind.values()) n += t;
+    return n;
+  }
+
+  /**
+   * Sleeps before the next retry and records `err`.
+   *
+   * @param kind - the kind of failure (one of {@link BackoffKinds} or a custom kind)
+   * @param err - the error that caused the retry
+   * @param options - a per-call signal, a cap and a floor for this sleep
+   * @returns a promise that resolves after the sleep
+   * @throws the signal's reason when aborted; the given `err` for a no-op
+   *   backoffer; {@link DeadlineExceededError} when the deadline passes;
+   *   {@link BackoffBudgetExceededError} when the budget is used up
+   */
+  async backoff(kind: BackoffKind, err: unknown, options: BackoffOptions = {}): Promise<void> {
+    const signal = this.signalFor(options.signal);
+    if (signal?.aborted) throw signal.reason;
+    if (this.isNoop) throw err;
+    const now = this.clock.now();
+    if (this.deadline !== undefined && now >= this.deadline) {
+      throw new DeadlineExceededError(`deadline exceeded before ${kind.name} backoff`, { cause: err });
+    }
+    this.checkBudget(kind, err);
+
+    this.recordError(kind, err, now);
+    this.kinds.push(kind);
+    if (kind.excludedMaxMs !== undefined) this.excludedLimits.set(kind.name, kind.excludedMaxMs);
+    let seq = this.sequences.get(kind.name);
+    if (seq === undefined) {
+      const base = kind.name === TXN_LOCK_FAST_KIND_NAME ? this.lockFastBaseMs : kind.baseMs;
+      seq = new BackoffSequence(base, kind.capMs, kind.jitter, this.random);
+      this.sequences.set(kind.name, seq);
+    }
+    const computed = seq.peek();
+    let sleep = Math.max(computed, options.minSleepMs ?? 0);
+    if (options.maxSleepMs !== undefined && options.maxSleepMs >= 0 && sleep > options.maxSleepMs) {
+      sleep = options.maxSleepMs;
+    }
+    const remaining = this.deadline === undefined ? Number.POSITIVE_INFINITY : this.deadline - now;
+    const clipped = sleep > remaining;
+    if (clipped) sleep = remaining;
+
+    await this.clock.sleep(sleep, signal);
+    seq.advance(computed);
+    this.recordSleep(kind, sleep, err);
+    if (clipped) {
+      throw new DeadlineExceededError(`deadline exceeded during ${kind.name} backoff`, { cause: err });
+    }
+  }
+
+  /**
+   * Backs off with the `txnLockFast` kind, never sleeping more than
+   * `maxSleepMs` (client-go's `BackoffWithMaxSleepTxnLockFast`).
+   *
+   * @param maxSleepMs - the cap for this sleep, in milliseconds
+   * @param err - the error that caused the retry
+   * @param options - a per-call signal and floor
+   * @returns a promise that resolves after the sleep
+   */
+  backoffWithMaxSleepTxnLockFast(
+    maxSleepMs: number,
+    err: unknown,
+    options: Omit<BackoffOptions, 'maxSleepMs'> = {},
+  ): Promise<void> {
+    return this.backoff(BackoffKinds.txnLockFast, err, { ...options, maxSleepMs });
+  }
+
+  /**
+   * The latest recorded errors (at most {@link MAX_RECORDED_BACKOFF_ERRORS}), oldest first.
+   *
+   * @returns a copy of the records
+   */
+  latestErrors(): BackoffErrorRecord[] {
+    return [...this.errors];
+  }
+
+  /**
+   * The names of the kinds this backoffer and its ancestors backed off with,
+   * in order (client-go's `GetTypes`).
+   *
+   * @returns the kind names
+   */
+  types(): string[] {
+    const out: string[] = [];
+    for (let b: Backoffer | undefined = this; b !== undefined; b = b.parent) {
+      for (const k of b.kinds) out.push(k.name);
+    }
+    return out;
+  }
+
+  /**
+   * The non-excluded kind that slept longest.
+   *
+   * @returns its name and total sleep, or undefined when nothing slept
+   */
+  longestSleep(): { readonly kind: string; readonly sleepMs: number } | undefined {
+    let best: { kind: string; sleepMs: number } | undefined;
+    for (const [name, ms] of this.sleepByKind) {
+      if (this.excludedLimits.has(name)) continue;
+      if (ms > (best?.sleepMs ?? 0)) best = { kind: name, sleepMs: ms };
+    }
+    return best;
+  }
+
+  /**
+   * A copy that keeps this backoffer's sleep, errors and counters and shares
+   * its signal and deadline; the exponential sequences start over.
+   *
+   * @returns the copy
+   */
+  clone(): Backoffer {
+    const b = this.copy();
+    b.parent = this.parent;
+    return b;
+  }
+
+  /**
+   * A child that starts from this backoffer's sleep, errors and counters (so
+   * it has only the budget left) with its own cancellation; its sleep does
+   * not flow back unless {@link Backoffer.updateUsingForked} is called.
+   *
+   * @returns the child and a function that aborts the child's sleeps
+   */
+  fork(): ForkedBackoffer {
+    const controller = new AbortController();
+    const b = this.copy();
+    b.parent = this;
+    b.ownSignal =
+      this.ownSignal === undefined ? controller.signal : anySignal([this.ownSignal, controller.signal]);
+    return { backoffer: b, cancel: (reason?: unknown) => controller.abort(reason) };
+  }
+
+  /**
+   * Takes over the sleep, errors and counters of a backoffer forked (directly
+   * or transitively) from this one; does nothing for an unrelated backoffer.
+   *
+   * @param forked - the forked backoffer, which must not be used afterwards
+   */
+  updateUsingForked(forked: Backoffer | undefined): void {
+    if (forked === undefined) return;
+    for (let b = forked.parent; b !== undefined; b = b.parent) {
+      if (b !== this) continue;
+      this.totalSleep = forked.totalSleep;
+      this.excludedSleep = forked.excludedSleep;
+      this.errors = [...forked.errors];
+      this.errorCount = forked.errorCount;
+      this.sleepByKind = new Map(forked.sleepByKind);
+      this.timesByKind = new Map(forked.timesByKind);
+      for (const [name, limit] of forked.excludedLimits) this.excludedLimits.set(name, limit);
+      return;
+    }
+  }
+
+  /**
+   * Clears the slept time and the exponential sequences so the next stage of
+   * an operation starts with short sleeps; counters and errors stay.
+   */
+  reset(): void {
+    this.sequences = new Map();
+    this.totalSleep = 0;
+    this.excludedSleep = 0;
+  }
+
+  /**
+   * {@link Backoffer.reset} and set a new budget (the weight applies again).
+   *
+   * @param maxBackoffMs - the new budget before the weight, in milliseconds
+   */
+  resetMaxBackoff(maxBackoffMs: number): void {
+    this.reset();
+    this.maxSleep = weighted(maxBackoffMs, this.weight);
+  }
+
+  /** @returns client-go's summary, e.g. ` backoff(12ms regionMiss,tikvRPC)`, or '' before any sleep */
+  toString(): string {
+    if (this.totalSleep === 0) return '';
+    return ` backoff(${this.totalSleep}ms ${this.kinds.map((k) => k.name).join(',')})`;
+  }
+
+  private signalFor(callSignal: AbortSignal | undefined): AbortSignal | undefined {
+    if (callSignal === undefined) return this.ownSignal;
+    if (this.ownSignal === undefined) return callSignal;
+    return anySignal([this.ownSignal, callSignal]);
+  }
+
+  private checkBudget(kind: BackoffKind, err: unknown): void {
+    const maxBackoffTimeExceeded = this.totalSleep - this.excludedSleep >= this.maxSleep;
+    const excludedLimit = kind.excludedMaxMs;
+    const maxExcludedTimeExceeded =
+      excludedLimit !== undefined &&
+      this.excludedSleep >= excludedLimit &&
+      this.excludedSleep >= this.maxSleep;
+    if (this.maxSleep <= 0 || !(maxBackoffTimeExceeded || maxExcludedTimeExceeded)) return;
+    const history: BackoffKindStats[] = [...this.timesByKind].map(([name, attempts]) => ({
+      kind: name,
+      attempts,
+      totalSleepMs: this.sleepByKind.get(name) ?? 0,
+    }));
+    const longest = this.longestSleep();
+    const error = new BackoffBudgetExceededError(
+      {
+        kind: kind.name,
+        maxBackoffMs: this.maxSleep,
+        totalSleepMs: this.totalSleep,
+        excludedSleepMs: this.excludedSleep,
+        history,
+        recentErrors: this.latestErrors(),
+        longestSleepKind: longest?.kind,
+        longestSleepMs: longest?.sleepMs ?? 0,
+        maxBackoffTimeExceeded,
+        maxExcludedTimeExceeded,
+      },
+      { cause: err },
+    );
+    this.logger.warn('backoff budget exceeded', {
+      type: kind.name,
+      totalSleepMs: this.totalSleep,
+      excludedSleepMs: this.excludedSleep,
+      maxBackoffMs: this.maxSleep,
+      longestSleepType: longest?.kind,
+    });
+    throw error;
+  }
+
+  private recordError(kind: BackoffKind, error: unknown, atMs: number): void {
+    this.errors.push({ kind: kind.name, error, atMs });
+    if (this.errors.length > MAX_RECORDED_BACKOFF_ERRORS) this.errors.shift();
+    this.errorCount++;
+  }
+
+  private recordSleep(kind: BackoffKind, sleepMs: number, error: unknown): void {
+    this.totalSleep += sleepMs;
+    if (this.excludedLimits.has(kind.name)) this.excludedSleep += sleepMs;
+    this.sleepByKind.set(kind.name, (this.sleepByKind.get(kind.name) ?? 0) + sleepMs);
+    const attempt = (this.timesByKind.get(kind.name) ?? 0) + 1;
+    this.timesByKind.set(kind.name, attempt);
+    this.metrics.observeHistogram(METRIC_NAMES.backoffSeconds, sleepMs / 1000, { type: kind.name });
+    this.logger.debug('backoff', { type: kind.name, sleepMs, attempt, totalSleepMs: this.totalSleep });
+    backoffChannel ??= channel(BACKOFF_CHANNEL);
+    if (backoffChannel.hasSubscribers) {
+      const event: BackoffEvent = { kind: kind.name, sleepMs, attempt, totalSleepMs: this.totalSleep, error };
+      backoffChannel.publish(event);
+    }
+  }
+
+  private copy(): Backoffer {
+    const b = new Backoffer({
+      clock: this.clock,
+      random: this.random,
+      logger: this.logger,
+      metrics: this.metrics,
+      backoffWeight: this.weight,
+      lockFastBaseMs: this.lockFastBaseMs,
+      ...(this.ownSignal === undefined ? {} : { signal: this.ownSignal }),
+      ...(this.deadline === undefined ? {} : { deadlineAtMs: this.deadline }),
+    });
+    b.isNoop = this.isNoop;
+    b.maxSleep = this.maxSleep;
+    b.totalSleep = this.totalSleep;
+    b.excludedSleep = this.excludedSleep;
+    b.errors = [...this.errors];
+    b.errorCount = this.errorCount;
+    b.kinds = [...this.kinds];
+    b.excludedLimits = new Map(this.excludedLimits);
+    b.sleepByKind = new Map(this.sleepByKind);
+    b.timesByKind = new Map(this.timesByKind);
+    return b;
+  }
+}
