@@ -50,7 +50,6 @@ export function lastKept(): unknown {
 
 /** Prints measurements as a table, each with its ratio to the named baseline. */
 export function printTable(title: string, rows: readonly Measurement[], baseline: Measurement): void {
-  console.log(`\n${title}`);
   const header = ['benchmark', 'ns/op', 'ops/s', `x baseline (${baseline.name})`];
   const lines = rows.map((r) => [
     r.name,
@@ -58,8 +57,55 @@ export function printTable(title: string, rows: readonly Measurement[], baseline
     Math.round(r.opsPerSec).toLocaleString('en-US'),
     (baseline.nsPerOp / r.nsPerOp).toFixed(2),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
-  console.log(fmt(header));
-  for (const l of lines) console.log(fmt(l));
+  printRows(title, header, lines);
+}
+
+/** Result of {@link runConcurrent}. */
+export interface ConcurrentRun {
+  readonly ops: number;
+  readonly ms: number;
+  readonly opsPerSec: number;
+  /** Client CPU (user + system) per operation, in microseconds. */
+  readonly cpuUsPerOp: number;
+}
+
+/** Keeps `concurrency` loops calling `op` until `durationMs` has passed; counts completions. */
+export async function runConcurrent(
+  concurrency: number,
+  durationMs: number,
+  op: () => Promise<unknown>,
+): Promise<ConcurrentRun> {
+  let ops = 0;
+  const start = performance.now();
+  const end = start + durationMs;
+  const cpu = process.cpuUsage();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await op();
+        ops++;
+      }
+    }),
+  );
+  const ms = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { ops, ms, opsPerSec: (ops * 1000) / ms, cpuUsPerOp: (used.user + used.system) / Math.max(1, ops) };
+}
+
+/** Prints rows of strings as an aligned table under a title. */
+export function printRows(
+  title: string,
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((l) => (l[i] ?? '').length)));
+  const line = (cols: readonly string[]) => cols.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  console.log(`\n${title}`);
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+}
+
+/** Formats a rate with thousands separators. */
+export function formatRate(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
 }

@@ -3,9 +3,13 @@
  * figures next to a baseline measured in the same run, so ratios hold on a noisy machine.
  */
 import { runCodecBench } from './codec-bench.js';
+import { runMockClusterBench } from './mock-cluster-bench.js';
+import { runTsoBench } from './tso-bench.js';
 
 const suites: Record<string, () => unknown> = {
   codec: runCodecBench,
+  'mock-cluster': () => runMockClusterBench(),
+  tso: () => runTsoBench(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');

@@ -1,0 +1,68 @@
+import type { errorpb } from '@tikv/proto';
+
+/** The region errors the mock can inject by name; each is filled in from the current topology. */
+export const RegionErrorKind = Object.freeze({
+  NotLeader: 'NotLeader',
+  EpochNotMatch: 'EpochNotMatch',
+  RegionNotFound: 'RegionNotFound',
+  KeyNotInRegion: 'KeyNotInRegion',
+  ServerIsBusy: 'ServerIsBusy',
+  StaleCommand: 'StaleCommand',
+  StoreNotMatch: 'StoreNotMatch',
+  RaftEntryTooLarge: 'RaftEntryTooLarge',
+  MaxTimestampNotSynced: 'MaxTimestampNotSynced',
+  ReadIndexNotReady: 'ReadIndexNotReady',
+  ProposalInMergingMode: 'ProposalInMergingMode',
+  DataIsNotReady: 'DataIsNotReady',
+  RegionNotInitialized: 'RegionNotInitialized',
+  DiskFull: 'DiskFull',
+  RecoveryInProgress: 'RecoveryInProgress',
+  FlashbackInProgress: 'FlashbackInProgress',
+  FlashbackNotPrepared: 'FlashbackNotPrepared',
+  IsWitness: 'IsWitness',
+  MismatchPeerId: 'MismatchPeerId',
+  BucketVersionNotMatch: 'BucketVersionNotMatch',
+  UndeterminedResult: 'UndeterminedResult',
+} as const);
+/** The name of an injectable region error. */
+export type RegionErrorKind = (typeof RegionErrorKind)[keyof typeof RegionErrorKind];
+
+/** A gRPC status code (the numeric codes of `@grpc/grpc-js`'s `status` / nice-grpc's `Status`). */
+export type GrpcStatusCode = number;
+
+/**
+ * What an injected fault answers with:
+ * - a region error by name (built from the current region and store, like TiKV would),
+ * - a literal region error (`{ regionError }`), sent as given,
+ * - a gRPC status (`{ grpcStatus, message }`): the call fails with that status.
+ */
+export type InjectedError =
+  | RegionErrorKind
+  | { readonly regionError: errorpb.DeepPartial<errorpb.Error> }
+  | { readonly grpcStatus: GrpcStatusCode; readonly message?: string };
+
+/** Which requests a fault applies to, and how often. */
+export interface FaultSpec {
+  /**
+   * gRPC method name (`'RawGet'`, `'KvPrewrite'`, `'GetRegion'`, `'Tso'`...); a command inside
+   * BatchCommands matches by the name of its unary method. Omitted: every method.
+   */
+  readonly method?: string;
+  /** Only requests served by this store. Omitted: any store (and PD for gRPC statuses). */
+  readonly storeId?: bigint | number;
+  /** Only requests whose context names this region. */
+  readonly regionId?: bigint | number;
+  /** How many matching requests fail; `Infinity` until cleared. */
+  readonly times: number;
+  readonly error: InjectedError;
+}
+
+/** A registered fault. */
+export interface FaultHandle {
+  /** How many requests it has failed so far. */
+  readonly hits: number;
+  /** How many more it will fail. */
+  readonly remaining: number;
+  /** Stops it early. */
+  clear(): void;
+}

@@ -1,0 +1,33 @@
+/**
+ * `@tikv/mock-cluster`: an embedded PD and multi-store TiKV served over real gRPC on loopback,
+ * for tests, demos and benchmarks.
+ *
+ * @packageDocumentation
+ */
+export { ApiVersion, keyspacePrefix, RegionKeyEncoding } from './api-version.js';
+export { TopologyError } from './cluster/cluster-model.js';
+export {
+  type PeerInfo,
+  PeerRole,
+  type RegionEpochInfo,
+  type RegionInfo,
+  type StoreInfo,
+  StoreState,
+} from './cluster/topology-types.js';
+export {
+  type FaultHandle,
+  type FaultSpec,
+  type GrpcStatusCode,
+  type InjectedError,
+  RegionErrorKind,
+} from './faults/fault-types.js';
+export { MOCK_CLUSTER_VERSION, MockCluster } from './mock-cluster.js';
+export {
+  DEFAULT_MOCK_CLUSTER_OPTIONS,
+  type IdInput,
+  type KeyInput,
+  type MockClusterOptions,
+  type ResolvedMockClusterOptions,
+} from './mock-cluster-options.js';
+export { GrpcStatus } from './server/rpc-error.js';
+export { ColumnFamily } from './storage/kv-engine.js';

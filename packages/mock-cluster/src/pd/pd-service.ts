@@ -1,0 +1,318 @@
+import { pdpb } from '@tikv/proto';
+import type { ClusterModel } from '../cluster/cluster-model.js';
+import { toMetaPeer, toMetaRegion, toMetaStore } from '../cluster/region-wire.js';
+import { type RegionInfo, StoreState } from '../cluster/topology-types.js';
+import type { FaultRegistry } from '../faults/fault-registry.js';
+import type { ServiceHandlers } from '../server/grpc-host.js';
+import { GrpcStatus, type RpcContext, RpcError, unimplemented } from '../server/rpc-error.js';
+import { type TsoAllocator, TsoError, type TsoTimestamp } from '../tso-allocator.js';
+
+type P<T> = pdpb.DeepPartial<T>;
+
+/** What the PD service serves from. */
+export interface PdDeps {
+  readonly clusterId: bigint;
+  readonly model: ClusterModel;
+  readonly tso: TsoAllocator;
+  readonly faults: FaultRegistry;
+  /** Unix seconds the cluster started at (stores report it). */
+  readonly startTimestampSeconds: bigint;
+  /** The version string stores report. */
+  readonly storeVersion: string;
+  /** The PD member's client URL, `http://host:port`. */
+  clientUrl(): string;
+}
+
+/** The member id the mock PD reports for itself. */
+const MEMBER_ID = 0x6d6f636bn;
+
+/**
+ * `pdpb.PD` as PD answers it for a bootstrapped single-member cluster: headers carry the cluster
+ * id, requests naming another cluster fail with FAILED_PRECONDITION, lookups that find nothing
+ * answer an empty response (PD's leader does not set REGION_NOT_FOUND for them).
+ */
+export class PdService {
+  readonly #d: PdDeps;
+  readonly #operators = new Map<bigint, string>();
+
+  constructor(deps: PdDeps) {
+    this.#d = deps;
+  }
+
+  #header(error?: { type: pdpb.ErrorType; message: string }): P<pdpb.ResponseHeader> {
+    return { clusterId: this.#d.clusterId, error };
+  }
+
+  #validate(method: string, header: { readonly clusterId: bigint } | undefined): void {
+    const injected = this.#d.faults.take({ method });
+    if (injected !== undefined && typeof injected === 'object' && 'grpcStatus' in injected) {
+      throw new RpcError(injected.grpcStatus, injected.message ?? `injected fault on ${method}`);
+    }
+    const got = header?.clusterId ?? 0n;
+    if (got !== this.#d.clusterId) {
+      throw new RpcError(
+        GrpcStatus.FAILED_PRECONDITION,
+        `mismatch cluster id, need ${this.#d.clusterId} but got ${got}`,
+      );
+    }
+  }
+
+  #member(): P<pdpb.Member> {
+    const url = this.#d.clientUrl();
+    return {
+      name: 'pd-mock',
+      memberId: MEMBER_ID,
+      peerUrls: [url],
+      clientUrls: [url],
+      binaryVersion: this.#d.storeVersion,
+    };
+  }
+
+  #regionResponse(r: RegionInfo): P<pdpb.GetRegionResponse> {
+    return {
+      header: this.#header(),
+      region: toMetaRegion(r),
+      leader: toMetaPeer(r.leader),
+      downPeers: [],
+      pendingPeers: [],
+    };
+  }
+
+  #pdRegion(r: RegionInfo): pdpb.RegionResponse {
+    return {
+      region: toMetaRegion(r),
+      leader: toMetaPeer(r.leader),
+      downPeers: [],
+      pendingPeers: [],
+      buckets: undefined,
+    };
+  }
+
+  async getMembers(): Promise<P<pdpb.GetMembersResponse>> {
+    const injected = this.#d.faults.take({ method: 'GetMembers' });
+    if (injected !== undefined && typeof injected === 'object' && 'grpcStatus' in injected) {
+      throw new RpcError(injected.grpcStatus, injected.message ?? 'injected fault on GetMembers');
+    }
+    const m = this.#member();
+    return { header: this.#header(), members: [m], leader: m, etcdLeader: m };
+  }
+
+  async getClusterInfo(req: pdpb.GetClusterInfoRequest): Promise<P<pdpb.GetClusterInfoResponse>> {
+    this.#validate('GetClusterInfo', req.header as { clusterId: bigint } | undefined);
+    return { header: this.#header(), serviceModes: [pdpb.ServiceMode.PD_SVC_MODE], tsoUrls: [] };
+  }
+
+  async *tso(requests: AsyncIterable<pdpb.TsoRequest>, _ctx: RpcContext): AsyncIterable<P<pdpb.TsoResponse>> {
+    for await (const req of requests) {
+      this.#validate('Tso', req.header);
+      let ts: TsoTimestamp;
+      try {
+        ts = this.#d.tso.allocate(req.count);
+      } catch (e) {
+        if (e instanceof TsoError) throw new RpcError(GrpcStatus.UNKNOWN, e.message);
+        throw e;
+      }
+      yield {
+        header: this.#header(),
+        count: req.count,
+        timestamp: { physical: ts.physical, logical: ts.logical, suffixBits: 0 },
+      };
+    }
+  }
+
+  async getRegion(req: pdpb.GetRegionRequest): Promise<P<pdpb.GetRegionResponse>> {
+    this.#validate('GetRegion', req.header);
+    const r = this.#d.model.regionByWireKey(req.regionKey);
+    return r === undefined ? { header: this.#header() } : this.#regionResponse(r);
+  }
+
+  async getPrevRegion(req: pdpb.GetRegionRequest): Promise<P<pdpb.GetRegionResponse>> {
+    this.#validate('GetPrevRegion', req.header);
+    const r = this.#d.model.prevRegionByWireKey(req.regionKey);
+    return r === undefined ? { header: this.#header() } : this.#regionResponse(r);
+  }
+
+  async getRegionByID(req: pdpb.GetRegionByIDRequest): Promise<P<pdpb.GetRegionResponse>> {
+    this.#validate('GetRegionByID', req.header);
+    const r = this.#d.model.region(req.regionId);
+    return r === undefined ? { header: this.#header() } : this.#regionResponse(r);
+  }
+
+  async scanRegions(req: pdpb.ScanRegionsRequest): Promise<P<pdpb.ScanRegionsResponse>> {
+    this.#validate('ScanRegions', req.header);
+    const regions = this.#d.model.scanWire(req.startKey, req.endKey, Math.max(0, req.limit));
+    return {
+      header: this.#header(),
+      regionMetas: regions.map(toMetaRegion),
+      leaders: regions.map((r) => toMetaPeer(r.leader)),
+      regions: regions.map((r) => this.#pdRegion(r)),
+    };
+  }
+
+  async batchScanRegions(req: pdpb.BatchScanRegionsRequest): Promise<P<pdpb.BatchScanRegionsResponse>> {
+    this.#validate('BatchScanRegions', req.header);
+    const ranges = req.ranges;
+    for (let i = 0; i < ranges.length; i++) {
+      const r = ranges[i] as pdpb.KeyRange;
+      const prev = ranges[i - 1];
+      if (prev !== undefined && Buffer.compare(r.startKey, prev.endKey) < 0) {
+        return {
+          header: this.#header({
+            type: pdpb.ErrorType.UNKNOWN,
+            message: 'invalid key range, ranges overlapped',
+          }),
+        };
+      }
+      if (r.endKey.length > 0 && Buffer.compare(r.startKey, r.endKey) > 0) {
+        return {
+          header: this.#header({
+            type: pdpb.ErrorType.UNKNOWN,
+            message: 'invalid key range, start key > end key',
+          }),
+        };
+      }
+    }
+    const limit = req.limit > 0 ? req.limit : Number.POSITIVE_INFINITY;
+    const out: RegionInfo[] = [];
+    const seen = new Set<bigint>();
+    for (const range of ranges) {
+      const found = this.#d.model.scanWire(range.startKey, range.endKey, 0);
+      if (req.containAllKeyRange && !coversRange(found, range)) {
+        return {
+          header: this.#header({
+            type: pdpb.ErrorType.REGIONS_NOT_CONTAIN_ALL_KEY_RANGE,
+            message: 'regions are not adjacent or do not contain the whole key range',
+          }),
+        };
+      }
+      for (const r of found) {
+        if (out.length >= limit) break;
+        if (seen.has(r.id)) continue;
+        seen.add(r.id);
+        out.push(r);
+      }
+    }
+    return { header: this.#header(), regions: out.map((r) => this.#pdRegion(r)) };
+  }
+
+  async *queryRegion(
+    requests: AsyncIterable<pdpb.QueryRegionRequest>,
+    _ctx: RpcContext,
+  ): AsyncIterable<P<pdpb.QueryRegionResponse>> {
+    for await (const req of requests) {
+      this.#validate('QueryRegion', req.header);
+      const byId = new Map<bigint, pdpb.RegionResponse>();
+      const add = (r: RegionInfo | undefined): bigint => {
+        if (r === undefined) return 0n;
+        if (!byId.has(r.id)) byId.set(r.id, this.#pdRegion(r));
+        return r.id;
+      };
+      const keyIdMap = req.keys.map((k) => add(this.#d.model.regionByWireKey(k)));
+      const prevKeyIdMap = req.prevKeys.map((k) => add(this.#d.model.prevRegionByWireKey(k)));
+      for (const id of req.ids) {
+        if (id === 0n || byId.has(id)) continue;
+        add(this.#d.model.region(id));
+      }
+      yield { header: this.#header(), keyIdMap, prevKeyIdMap, regionsById: byId };
+    }
+  }
+
+  async getStore(req: pdpb.GetStoreRequest): Promise<P<pdpb.GetStoreResponse>> {
+    this.#validate('GetStore', req.header);
+    const s = this.#d.model.store(req.storeId);
+    if (s === undefined) {
+      return {
+        header: this.#header({
+          type: pdpb.ErrorType.UNKNOWN,
+          message: `invalid store ID ${req.storeId}, not found`,
+        }),
+      };
+    }
+    const regionCount = this.#d.model.regions().filter((r) => r.peers.some((p) => p.storeId === s.id)).length;
+    return {
+      header: this.#header(),
+      store: toMetaStore(s, this.#d.startTimestampSeconds, this.#d.storeVersion),
+      stats: {
+        storeId: s.id,
+        capacity: 1n << 40n,
+        available: 1n << 39n,
+        regionCount,
+        startTime: Number(this.#d.startTimestampSeconds),
+      },
+    };
+  }
+
+  async getAllStores(req: pdpb.GetAllStoresRequest): Promise<P<pdpb.GetAllStoresResponse>> {
+    this.#validate('GetAllStores', req.header);
+    const stores = this.#d.model
+      .stores()
+      .filter((s) => !(req.excludeTombstoneStores && s.state === StoreState.Tombstone))
+      .map((s) => toMetaStore(s, this.#d.startTimestampSeconds, this.#d.storeVersion));
+    return { header: this.#header(), stores };
+  }
+
+  async splitRegions(req: pdpb.SplitRegionsRequest): Promise<P<pdpb.SplitRegionsResponse>> {
+    this.#validate('SplitRegions', req.header);
+    let keys: Uint8Array[];
+    try {
+      keys = req.splitKeys.map((k) => this.#d.model.codec.fromWire(k));
+    } catch (e) {
+      return { header: this.#header({ type: pdpb.ErrorType.UNKNOWN, message: (e as Error).message }) };
+    }
+    const created = this.#d.model.split(keys);
+    return { header: this.#header(), finishedPercentage: 100n, regionsId: created.map((r) => r.id) };
+  }
+
+  async scatterRegion(req: pdpb.ScatterRegionRequest): Promise<P<pdpb.ScatterRegionResponse>> {
+    this.#validate('ScatterRegion', req.header);
+    const ids = req.regionsId.length > 0 ? req.regionsId : [req.region?.id ?? req.regionId];
+    const failed = ids.filter((id) => this.#d.model.region(id) === undefined);
+    for (const id of ids) if (!failed.includes(id)) this.#operators.set(id, 'scatter-region');
+    const pct =
+      ids.length === 0 ? 100n : BigInt(Math.floor(((ids.length - failed.length) * 100) / ids.length));
+    return { header: this.#header(), finishedPercentage: pct, failedRegionsId: failed };
+  }
+
+  async getOperator(req: pdpb.GetOperatorRequest): Promise<P<pdpb.GetOperatorResponse>> {
+    this.#validate('GetOperator', req.header);
+    const desc = this.#operators.get(req.regionId);
+    if (desc === undefined) {
+      return { header: this.#header({ type: pdpb.ErrorType.REGION_NOT_FOUND, message: 'Not Found' }) };
+    }
+    const enc = new TextEncoder();
+    return {
+      header: this.#header(),
+      regionId: req.regionId,
+      desc: enc.encode(desc),
+      status: pdpb.OperatorStatus.SUCCESS,
+      kind: enc.encode('admin,region'),
+    };
+  }
+}
+
+function coversRange(found: readonly RegionInfo[], range: pdpb.KeyRange): boolean {
+  const first = found[0];
+  if (first === undefined) return false;
+  if (Buffer.compare(first.wireStartKey, range.startKey) > 0) return false;
+  for (let i = 1; i < found.length; i++) {
+    if (Buffer.compare((found[i - 1] as RegionInfo).wireEndKey, (found[i] as RegionInfo).wireStartKey) !== 0)
+      return false;
+  }
+  const last = found[found.length - 1] as RegionInfo;
+  if (last.wireEndKey.length === 0) return true;
+  return range.endKey.length > 0 && Buffer.compare(last.wireEndKey, range.endKey) >= 0;
+}
+
+/** Handlers for every `pdpb.PD` method; UNIMPLEMENTED for what the mock does not serve. */
+export function createPdHandlers(service: PdService): ServiceHandlers {
+  const impl: Record<string, unknown> = {};
+  const own = service as unknown as Record<string, unknown>;
+  for (const [key, def] of Object.entries(pdpb.PDDefinition.methods)) {
+    const fn = own[key];
+    impl[key] =
+      typeof fn === 'function'
+        ? (fn as (...a: unknown[]) => unknown).bind(service)
+        : unimplemented(def.name, def.responseStream);
+  }
+  return impl as ServiceHandlers;
+}

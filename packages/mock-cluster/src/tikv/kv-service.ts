@@ -1,0 +1,199 @@
+import { type kvrpcpb, tikvpb } from '@tikv/proto';
+import type { InjectedError } from '../faults/fault-types.js';
+import { AsyncQueue } from '../server/async-queue.js';
+import { abortableDelay } from '../server/delay.js';
+import type { ServiceHandlers } from '../server/grpc-host.js';
+import { GrpcStatus, type RpcContext, RpcError, unimplemented } from '../server/rpc-error.js';
+import { buildInjectedRegionError } from './injected-errors.js';
+import type { KvDeps } from './kv-deps.js';
+import { RawCommands } from './raw-commands.js';
+
+type RequestCmd = NonNullable<tikvpb.BatchCommandsRequest_Request['cmd']>;
+type ResponseCmd = NonNullable<tikvpb.BatchCommandsResponse_Response['cmd']>;
+type Partial<T> = tikvpb.DeepPartial<T>;
+type AnyResponse = Partial<{ regionError: unknown }> & object;
+
+/** What a store's KV service needs to know about the store serving it. */
+export interface StoreRuntime {
+  readonly storeId: bigint;
+  /** Current injected latency of the store. */
+  delayMs(): number;
+  /** Aborted when the store stops or the cluster closes; cancels pending delays. */
+  readonly lifetime: AbortSignal;
+}
+
+/** One command's handler: request in, response out (synchronously; delays are added around it). */
+interface CommandEntry {
+  /** The unary gRPC method name, used to match faults. */
+  readonly method: string;
+  readonly run: (req: never) => AnyResponse;
+}
+
+function contextOf(req: unknown): kvrpcpb.Context | undefined {
+  return (req as { context?: kvrpcpb.Context }).context;
+}
+
+/**
+ * The `tikvpb.Tikv` service of one store. Each supported command has exactly one handler, used
+ * both by its unary method and by BatchCommands; commands without a handler answer UNIMPLEMENTED.
+ */
+export class KvService {
+  readonly #deps: KvDeps;
+  readonly #store: StoreRuntime;
+  readonly #commands: Map<string, CommandEntry>;
+
+  constructor(deps: KvDeps, store: StoreRuntime) {
+    this.#deps = deps;
+    this.#store = store;
+    const raw = new RawCommands(deps, store.storeId);
+    const entries: [string, (req: never) => AnyResponse][] = [
+      ['RawGet', (r: kvrpcpb.RawGetRequest) => raw.rawGet(r)],
+      ['RawBatchGet', (r: kvrpcpb.RawBatchGetRequest) => raw.rawBatchGet(r)],
+      ['RawPut', (r: kvrpcpb.RawPutRequest) => raw.rawPut(r)],
+      ['RawBatchPut', (r: kvrpcpb.RawBatchPutRequest) => raw.rawBatchPut(r)],
+      ['RawDelete', (r: kvrpcpb.RawDeleteRequest) => raw.rawDelete(r)],
+      ['RawBatchDelete', (r: kvrpcpb.RawBatchDeleteRequest) => raw.rawBatchDelete(r)],
+      ['RawScan', (r: kvrpcpb.RawScanRequest) => raw.rawScan(r)],
+      ['RawBatchScan', (r: kvrpcpb.RawBatchScanRequest) => raw.rawBatchScan(r)],
+      ['RawDeleteRange', (r: kvrpcpb.RawDeleteRangeRequest) => raw.rawDeleteRange(r)],
+      ['RawGetKeyTTL', (r: kvrpcpb.RawGetKeyTTLRequest) => raw.rawGetKeyTtl(r)],
+      ['RawCompareAndSwap', (r: kvrpcpb.RawCASRequest) => raw.rawCompareAndSwap(r)],
+      ['RawChecksum', (r: kvrpcpb.RawChecksumRequest) => raw.rawChecksum(r)],
+    ];
+    this.#commands = new Map(entries.map(([method, run]) => [method, { method, run }]));
+  }
+
+  /** Consults the fault registry; a region error becomes the response, a status is thrown. */
+  #fault(method: string, req: unknown): AnyResponse | undefined {
+    const ctx = contextOf(req);
+    const injected: InjectedError | undefined = this.#deps.faults.take({
+      method,
+      storeId: this.#store.storeId,
+      regionId: ctx?.regionId,
+    });
+    if (injected === undefined) return undefined;
+    if (typeof injected === 'object' && 'grpcStatus' in injected) {
+      throw new RpcError(injected.grpcStatus, injected.message ?? `injected fault on ${method}`);
+    }
+    return { regionError: buildInjectedRegionError(injected, this.#deps, this.#store.storeId, ctx) };
+  }
+
+  /**
+   * Executes one command: faults first, then the store's delay, then the handler. Returns the
+   * response synchronously when there is no delay, so BatchCommands pays no promise per request.
+   */
+  execute(method: string, req: unknown): AnyResponse | Promise<AnyResponse> {
+    const entry = this.#commands.get(method);
+    if (entry === undefined) {
+      throw new RpcError(GrpcStatus.UNIMPLEMENTED, `${method} is not supported by the mock cluster`);
+    }
+    const faulted = this.#fault(method, req);
+    const delay = this.#store.delayMs();
+    if (delay > 0) {
+      return abortableDelay(delay, this.#store.lifetime).then(() => faulted ?? entry.run(req as never));
+    }
+    return faulted ?? entry.run(req as never);
+  }
+
+  /** Whether a command has a handler. */
+  supports(method: string): boolean {
+    return this.#commands.has(method);
+  }
+
+  /** Answers one BatchCommands request arm; `Empty` echoes after its delay. */
+  #executeBatchItem(cmd: RequestCmd | undefined): ResponseCmd | Promise<ResponseCmd> {
+    if (cmd === undefined) throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'batch request without a command');
+    if (cmd.$case === 'Empty') {
+      const { testId, delayTime } = cmd.value;
+      const reply: ResponseCmd = { $case: 'Empty', value: { testId } };
+      if (delayTime === 0n) return reply;
+      return abortableDelay(Number(delayTime), this.#store.lifetime).then(() => reply);
+    }
+    const r = this.execute(cmd.$case, cmd.value);
+    if (r instanceof Promise) return r.then((value) => ({ $case: cmd.$case, value }) as ResponseCmd);
+    return { $case: cmd.$case, value: r } as ResponseCmd;
+  }
+
+  /**
+   * The BatchCommands stream: every request of every incoming message runs independently and
+   * completes in any order; completions are gathered into response messages that carry the
+   * matching `request_ids`. A failing stream (a gRPC fault, an oversized message) fails only
+   * the requests still in flight on it.
+   */
+  async *batchCommands(
+    requests: AsyncIterable<tikvpb.BatchCommandsRequest>,
+    context: RpcContext,
+  ): AsyncIterable<Partial<tikvpb.BatchCommandsResponse>> {
+    const out = new AsyncQueue<Partial<tikvpb.BatchCommandsResponse>>();
+    const ids: bigint[] = [];
+    const responses: Partial<tikvpb.BatchCommandsResponse_Response>[] = [];
+    let inflight = 0;
+    let inputDone = false;
+    let flushQueued = false;
+    const flush = (): void => {
+      flushQueued = false;
+      if (ids.length > 0) {
+        out.push({ requestIds: ids.splice(0), responses: responses.splice(0) });
+      }
+      if (inputDone && inflight === 0) out.end();
+    };
+    const queueFlush = (): void => {
+      if (flushQueued) return;
+      flushQueued = true;
+      queueMicrotask(flush);
+    };
+    const complete = (id: bigint, cmd: ResponseCmd): void => {
+      inflight--;
+      ids.push(id);
+      responses.push({ cmd });
+      queueFlush();
+    };
+    const pump = async (): Promise<void> => {
+      for await (const msg of requests) {
+        if (msg.requests.length > this.#deps.limits.maxBatchCommands) {
+          throw new RpcError(
+            GrpcStatus.RESOURCE_EXHAUSTED,
+            `batch of ${msg.requests.length} commands exceeds the limit of ${this.#deps.limits.maxBatchCommands}`,
+          );
+        }
+        if (msg.requests.length !== msg.requestIds.length) {
+          throw new RpcError(GrpcStatus.INVALID_ARGUMENT, 'requests and request_ids differ in length');
+        }
+        for (let i = 0; i < msg.requests.length; i++) {
+          const id = msg.requestIds[i] as bigint;
+          inflight++;
+          const r = this.#executeBatchItem(msg.requests[i]?.cmd);
+          if (r instanceof Promise)
+            r.then(
+              (cmd) => complete(id, cmd),
+              (e: unknown) => out.fail(e),
+            );
+          else complete(id, r);
+        }
+      }
+      inputDone = true;
+      queueFlush();
+    };
+    pump().catch((e: unknown) => {
+      if (context.signal.aborted) out.end();
+      else out.fail(e);
+    });
+    yield* out;
+  }
+}
+
+/** Handlers for every `tikvpb.Tikv` method of one store; UNIMPLEMENTED where unsupported. */
+export function createTikvHandlers(service: KvService): ServiceHandlers {
+  const impl: Record<string, unknown> = {};
+  for (const [key, def] of Object.entries(tikvpb.TikvDefinition.methods)) {
+    if (key === 'batchCommands') {
+      impl[key] = (requests: AsyncIterable<tikvpb.BatchCommandsRequest>, ctx: RpcContext) =>
+        service.batchCommands(requests, ctx);
+    } else if (!def.requestStream && !def.responseStream && service.supports(def.name)) {
+      impl[key] = (req: unknown) => service.execute(def.name, req);
+    } else {
+      impl[key] = unimplemented(def.name, def.responseStream);
+    }
+  }
+  return impl as ServiceHandlers;
+}

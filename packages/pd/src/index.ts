@@ -1,0 +1,63 @@
+/**
+ * `@tikv/pd`: the PD client of the TiKV TypeScript client.
+ *
+ * @packageDocumentation
+ */
+
+export {
+  ADAPTIVE_BLOCK_RECOVER_THRESHOLD_MS,
+  ADAPTIVE_DELAY_BEFORE_RECOVERING_MS,
+  ADAPTIVE_RECOVER_PER_SECOND_MS,
+  ADAPTIVE_SHRINKING_PRESERVE_MS,
+  AdaptiveIntervalState,
+  MIN_ADAPTIVE_UPDATE_INTERVAL_MS,
+} from './adaptive-update-interval.js';
+export type { CallOptions } from './call-options.js';
+export { LocalOracle, type LocalOracleOptions } from './local-oracle.js';
+export {
+  MAX_INT64,
+  MAX_TS,
+  type Oracle,
+  type ReadTsValidator,
+  type TimestampFuture,
+  type TimestampSource,
+} from './oracle.js';
+export { type KeyRange, type OperatorInfo, OperatorStatus, PdClient } from './pd-client.js';
+export {
+  DEFAULT_PD_CLIENT_OPTIONS,
+  type GetAllStoresOptions,
+  type PdClientOptions,
+  type PdTlsOptions,
+  type RegionCallOptions,
+  type RegionsOpOptions,
+} from './pd-client-options.js';
+export { errorFromHeader, isRetryablePdError } from './pd-errors.js';
+export { DEFAULT_PD_ORACLE_OPTIONS, PdOracle, type PdOracleOptions } from './pd-oracle.js';
+export {
+  NodeState,
+  type PeerInfo,
+  PeerRole,
+  type RegionBuckets,
+  type RegionEpoch,
+  type RegionInfo,
+  type RegionMeta,
+  type StoreInfo,
+  type StoreLabel,
+  StoreState,
+} from './region-info.js';
+export { IDENTITY_REGION_KEY_CODEC, type RegionKeyCodec } from './region-key-codec.js';
+export type { RegionSource } from './region-source.js';
+export {
+  DEFAULT_SERVICE_DISCOVERY_OPTIONS,
+  type MemberFetcher,
+  normalizeUrl,
+  ServiceDiscovery,
+  type ServiceDiscoveryOptions,
+} from './service-discovery.js';
+export {
+  DEFAULT_TSO_DISPATCHER_OPTIONS,
+  TsoDispatcher,
+  type TsoDispatcherOptions,
+  type TsoDispatcherStats,
+} from './tso-dispatcher.js';
+export type { TsoResult, TsoStream, TsoStreamProvider } from './tso-stream.js';

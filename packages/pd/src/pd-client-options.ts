@@ -1,0 +1,95 @@
+import type { Logger } from '@tikv/common';
+import type { RegionKeyCodec } from './region-key-codec.js';
+import type { ServiceDiscoveryOptions } from './service-discovery.js';
+import type { TsoDispatcherOptions } from './tso-dispatcher.js';
+
+/** TLS material for the PD connections (PEM). Never logged. */
+export interface PdTlsOptions {
+  /** The CA certificate(s) that sign the PD server certificates. */
+  readonly caPem?: Uint8Array | string;
+  /** This client's certificate, for mutual TLS. */
+  readonly certPem?: Uint8Array | string;
+  /** This client's private key, for mutual TLS. */
+  readonly keyPem?: Uint8Array | string;
+}
+
+/** Options of {@link PdClient.connect}. */
+export interface PdClientOptions {
+  /** PD endpoints, `host:port` or URLs; any one member is enough to discover the rest. */
+  readonly endpoints: readonly string[];
+  /** TLS for every PD connection; endpoints then default to `https://`. @defaultValue plaintext */
+  readonly tls?: PdTlsOptions;
+  /**
+   * Deadline of each PD RPC attempt (and of each TSO request on the stream), in ms (PD's
+   * client `Timeout`).
+   * @defaultValue 3_000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Sleep budget of the PD-RPC backoff of one call (region, store and admin calls), in ms;
+   * the shared `Backoffer` doubles it (client-go's backoff weight).
+   * @defaultValue 10_000
+   */
+  readonly maxBackoffMs?: number;
+  /** Key codec of the caller's key space. @defaultValue {@link IDENTITY_REGION_KEY_CODEC} */
+  readonly codec?: RegionKeyCodec;
+  /**
+   * Region lookups go over the batched `QueryRegion` stream (PD's router client), falling
+   * back to unary calls when the server lacks it.
+   * @defaultValue true
+   */
+  readonly enableRouterClient?: boolean;
+  /** Most lookups in one `QueryRegion` request. @defaultValue 10_000 */
+  readonly maxQueryRegionBatchSize?: number;
+  /** TSO batching: `maxBatchSize` (10_000) and `maxInFlight` (1). */
+  readonly tso?: Omit<TsoDispatcherOptions, 'rpcTimeoutMs'>;
+  /** Attempts of `getTimestamp` on retryable failures (PD's `maxTSORetryTimes`). @defaultValue 20 */
+  readonly maxTsoRetries?: number;
+  /** Pause between `getTimestamp` attempts after the first retry, in ms. @defaultValue 100 */
+  readonly tsoRetryIntervalMs?: number;
+  /** Member discovery intervals and retries. */
+  readonly discovery?: Omit<ServiceDiscoveryOptions, 'timeoutMs' | 'logger'>;
+  /** Identifies this client in request headers. @defaultValue 'tikv-client-ts' */
+  readonly callerId?: string;
+  /** Receives leader changes and failures. @defaultValue silent */
+  readonly logger?: Logger;
+}
+
+/** Defaults of {@link PdClientOptions}. */
+export const DEFAULT_PD_CLIENT_OPTIONS = Object.freeze({
+  timeoutMs: 3_000,
+  maxBackoffMs: 10_000,
+  enableRouterClient: true,
+  maxQueryRegionBatchSize: 10_000,
+  maxTsoRetries: 20,
+  tsoRetryIntervalMs: 100,
+  callerId: 'tikv-client-ts',
+});
+
+/** Options of region lookups. */
+export interface RegionCallOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+  /** Ask PD for the region's buckets too. @defaultValue false */
+  readonly needBuckets?: boolean;
+}
+
+/** Options of {@link PdClient.getAllStores}. */
+export interface GetAllStoresOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+  /** Leave tombstone stores out. @defaultValue false */
+  readonly excludeTombstone?: boolean;
+}
+
+/** Options of split and scatter calls. */
+export interface RegionsOpOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+  /** Scatter group name (regions of a group are spread together). @defaultValue '' */
+  readonly group?: string;
+  /** How many times PD retries the operation internally. @defaultValue 0 */
+  readonly retryLimit?: number;
+  /** Scatter without the store limit. @defaultValue false */
+  readonly skipStoreLimit?: boolean;
+}

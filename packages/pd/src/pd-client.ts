@@ -1,0 +1,550 @@
+import {
+  anySignal,
+  Backoffer,
+  BackoffKinds,
+  ClientClosedError,
+  combineSignal,
+  composeTs,
+  deadlineSignal,
+  isTiKVError,
+  type Logger,
+  noopLogger,
+  sleepMs,
+  TiKVError,
+} from '@tikv/common';
+import type { pdpb } from '@tikv/proto';
+import type { CallOptions } from './call-options.js';
+import { GrpcTsoStream } from './grpc-tso-stream.js';
+import { OrderedBidiStream } from './ordered-bidi-stream.js';
+import {
+  DEFAULT_PD_CLIENT_OPTIONS,
+  type GetAllStoresOptions,
+  type PdClientOptions,
+  type RegionCallOptions,
+  type RegionsOpOptions,
+} from './pd-client-options.js';
+import { PdConnections, type PdRpcClient } from './pd-connections.js';
+import { errorFromHeader, isRetryablePdError, isUnimplemented, toPdCallError } from './pd-errors.js';
+import { QueryRegionBatcher, type RegionQuery } from './query-region-batcher.js';
+import {
+  type RegionInfo,
+  regionFromWire,
+  type StoreInfo,
+  storeFromWire,
+  type WireRegion,
+} from './region-info.js';
+import { IDENTITY_REGION_KEY_CODEC, type RegionKeyCodec } from './region-key-codec.js';
+import { normalizeUrl, ServiceDiscovery } from './service-discovery.js';
+import { TsoDispatcher, type TsoDispatcherStats } from './tso-dispatcher.js';
+
+/** A key range `[startKey, endKey)`; an empty end key is unbounded. */
+export interface KeyRange {
+  readonly startKey: Uint8Array;
+  readonly endKey: Uint8Array;
+}
+
+/** The state of a PD operator. */
+export const OperatorStatus = Object.freeze({
+  SUCCESS: 'success',
+  TIMEOUT: 'timeout',
+  CANCEL: 'cancel',
+  REPLACE: 'replace',
+  RUNNING: 'running',
+} as const);
+/** One of the {@link OperatorStatus} values. */
+export type OperatorStatus = (typeof OperatorStatus)[keyof typeof OperatorStatus];
+const OPERATOR_STATUSES: readonly OperatorStatus[] = ['success', 'timeout', 'cancel', 'replace', 'running'];
+
+/** What {@link PdClient.getOperator} reports. */
+export interface OperatorInfo {
+  readonly regionId: bigint;
+  readonly desc: string;
+  readonly kind: string;
+  readonly status: OperatorStatus;
+}
+
+type Resolved = Readonly<Required<Omit<PdClientOptions, 'tls' | 'codec' | 'tso' | 'discovery' | 'logger'>>>;
+
+/**
+ * The PD client (PD's Go `pd.Client` as client-go uses it): member discovery and leader
+ * following, the batched TSO stream, region and store lookups and the admin calls.
+ * Structurally satisfies `RegionSource` (region cache) and `TimestampSource` (oracle).
+ *
+ * @example
+ * ```ts
+ * const pd = await PdClient.connect({ endpoints: ['127.0.0.1:2379'] });
+ * const ts = await pd.getTimestamp();
+ * const region = await pd.getRegion(new TextEncoder().encode('k'));
+ * await pd.close();
+ * ```
+ */
+export class PdClient {
+  /** @internal */ protected readonly discovery: ServiceDiscovery;
+  /** @internal */ protected readonly connections: PdConnections;
+  private readonly opts: Resolved;
+  private readonly codec: RegionKeyCodec;
+  private readonly logger: Logger;
+  private readonly tso: TsoDispatcher;
+  private readonly router: QueryRegionBatcher | undefined;
+  private readonly closeController = new AbortController();
+  private tsoNeedsMemberCheck = false;
+  private closed = false;
+
+  private constructor(options: PdClientOptions) {
+    const d = DEFAULT_PD_CLIENT_OPTIONS;
+    this.opts = Object.freeze({
+      endpoints: options.endpoints,
+      timeoutMs: options.timeoutMs ?? d.timeoutMs,
+      maxBackoffMs: options.maxBackoffMs ?? d.maxBackoffMs,
+      enableRouterClient: options.enableRouterClient ?? d.enableRouterClient,
+      maxQueryRegionBatchSize: options.maxQueryRegionBatchSize ?? d.maxQueryRegionBatchSize,
+      maxTsoRetries: options.maxTsoRetries ?? d.maxTsoRetries,
+      tsoRetryIntervalMs: options.tsoRetryIntervalMs ?? d.tsoRetryIntervalMs,
+      callerId: options.callerId ?? d.callerId,
+    });
+    if (!(this.opts.timeoutMs > 0)) throw new TiKVError('INVALID_ARGUMENT', 'timeoutMs must be > 0');
+    if (!(this.opts.maxTsoRetries >= 1))
+      throw new TiKVError('INVALID_ARGUMENT', 'maxTsoRetries must be >= 1');
+    this.codec = options.codec ?? IDENTITY_REGION_KEY_CODEC;
+    this.logger = options.logger ?? noopLogger;
+    this.connections = new PdConnections(options.tls);
+    const urls = options.endpoints.map((e) => normalizeUrl(e, options.tls !== undefined));
+    this.discovery = new ServiceDiscovery(
+      urls,
+      (url, signal) => this.connections.get(url).getMembers({ header: this.header() }, { signal }),
+      { ...options.discovery, timeoutMs: this.opts.timeoutMs, logger: this.logger },
+    );
+    this.tso = new TsoDispatcher(
+      {
+        connect: (signal) => this.openTsoStream(signal),
+        onStreamFailure: () => {
+          this.tsoNeedsMemberCheck = true;
+          this.discovery.scheduleCheckMemberChanged();
+        },
+      },
+      { ...options.tso, rpcTimeoutMs: this.opts.timeoutMs },
+    );
+    this.router = this.opts.enableRouterClient
+      ? new QueryRegionBatcher(
+          {
+            header: () => this.header(),
+            connect: (signal) => this.openQueryRegionStream(signal),
+            onStreamFailure: () => this.discovery.scheduleCheckMemberChanged(),
+          },
+          { maxBatchSize: this.opts.maxQueryRegionBatchSize, rpcTimeoutMs: this.opts.timeoutMs },
+        )
+      : undefined;
+    this.discovery.onMembersChange((u) => this.connections.retain(u));
+  }
+
+  /**
+   * Connects to a PD cluster: learns the cluster id and the leader from any endpoint,
+   * retrying as PD's client does, and starts following the leader.
+   */
+  static async connect(options: PdClientOptions, call?: CallOptions): Promise<PdClient> {
+    const client = new PdClient(options);
+    try {
+      await client.discovery.init(call);
+    } catch (e) {
+      await client.close();
+      throw e;
+    }
+    return client;
+  }
+
+  /** The cluster id. */
+  get clusterId(): bigint {
+    return this.discovery.clusterId;
+  }
+
+  /** The current PD leader URL. */
+  get leaderUrl(): string {
+    return this.discovery.leaderUrl;
+  }
+
+  /** TSO batching counters: `timestamps / rpcs` is the batching ratio. */
+  get tsoStats(): TsoDispatcherStats {
+    return this.tso.stats;
+  }
+
+  /** `QueryRegion` requests sent so far (0 when the router client is off). */
+  get queryRegionRequests(): number {
+    return this.router?.requestCount ?? 0;
+  }
+
+  /** Registers a listener for leader switches. */
+  onLeaderChange(listener: (url: string) => void): () => void {
+    return this.discovery.onLeaderChange(listener);
+  }
+
+  /**
+   * A fresh timestamp from the batched TSO stream, strictly greater than every timestamp
+   * this client handed out before. Retryable failures (a broken stream, a leader change) are
+   * retried up to `maxTsoRetries` times, `tsoRetryIntervalMs` apart after the first retry.
+   */
+  async getTimestamp(options?: CallOptions): Promise<bigint> {
+    const signal = options === undefined ? undefined : combineSignal(options);
+    const call = signal === undefined ? undefined : { signal };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.tso.getTimestamp(call);
+      } catch (e) {
+        if (signal?.aborted === true) throw signal.reason;
+        if (!isRetryablePdError(e) || attempt + 1 >= this.opts.maxTsoRetries || this.closed) throw e;
+        this.logger.debug('pd: get timestamp failed, retrying', { attempt, error: e });
+      }
+      await sleepMs(attempt === 0 ? 0 : this.opts.tsoRetryIntervalMs, signal);
+    }
+  }
+
+  /** The smallest timestamp of all TSO allocators (`GetMinTS`). */
+  async getMinTimestamp(options?: CallOptions): Promise<bigint> {
+    const resp = await this.call('GetMinTS', options, (rpc, signal) =>
+      rpc.getMinTS({ header: this.header() }, { signal }),
+    );
+    const ts = resp.timestamp;
+    if (ts === undefined) throw new TiKVError('INTERNAL', 'GetMinTS response has no timestamp');
+    return composeTs(ts.physical, ts.logical);
+  }
+
+  /** The cluster's external timestamp. */
+  async getExternalTimestamp(options?: CallOptions): Promise<bigint> {
+    const resp = await this.call('GetExternalTimestamp', options, (rpc, signal) =>
+      rpc.getExternalTimestamp({ header: this.header() }, { signal }),
+    );
+    return resp.timestamp;
+  }
+
+  /** Sets the cluster's external timestamp (PD refuses one that goes back or passes the TSO). */
+  async setExternalTimestamp(ts: bigint, options?: CallOptions): Promise<void> {
+    await this.call('SetExternalTimestamp', options, (rpc, signal) =>
+      rpc.setExternalTimestamp({ header: this.header(), timestamp: ts }, { signal }),
+    );
+  }
+
+  /** The region containing `key`, or undefined when PD has none. */
+  async getRegion(key: Uint8Array, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
+    const encoded = this.codec.encodeRegionKey(key);
+    const needBuckets = options?.needBuckets ?? false;
+    const wire = await this.lookup(
+      { kind: 'key', key: encoded, needBuckets },
+      options,
+      'GetRegion',
+      (rpc, signal) => rpc.getRegion({ header: this.header(), regionKey: encoded, needBuckets }, { signal }),
+    );
+    return this.decode(wire);
+  }
+
+  /** The region just before the one containing `key`, or undefined. */
+  async getPrevRegion(key: Uint8Array, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
+    const encoded = this.codec.encodeRegionKey(key);
+    const needBuckets = options?.needBuckets ?? false;
+    const wire = await this.lookup(
+      { kind: 'prevKey', key: encoded, needBuckets },
+      options,
+      'GetPrevRegion',
+      (rpc, signal) =>
+        rpc.getPrevRegion({ header: this.header(), regionKey: encoded, needBuckets }, { signal }),
+    );
+    return this.decode(wire);
+  }
+
+  /** The region with id `regionId`, or undefined. */
+  async getRegionById(regionId: bigint, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
+    const needBuckets = options?.needBuckets ?? false;
+    const wire = await this.lookup(
+      { kind: 'id', id: regionId, needBuckets },
+      options,
+      'GetRegionByID',
+      (rpc, signal) => rpc.getRegionByID({ header: this.header(), regionId, needBuckets }, { signal }),
+    );
+    return this.decode(wire);
+  }
+
+  /**
+   * Up to `limit` regions overlapping `[startKey, endKey)` (empty end: unbounded), in key
+   * order. `limit <= 0` means no limit.
+   */
+  async scanRegions(
+    startKey: Uint8Array,
+    endKey: Uint8Array,
+    limit: number,
+    options?: CallOptions,
+  ): Promise<RegionInfo[]> {
+    const [start, end] = this.codec.encodeRegionRange(startKey, endKey);
+    const resp = await this.call('ScanRegions', options, (rpc, signal) =>
+      rpc.scanRegions(
+        { header: this.header(), startKey: start, endKey: end, limit: Math.max(0, limit) },
+        { signal },
+      ),
+    );
+    const wires: WireRegion[] =
+      resp.regions.length > 0
+        ? resp.regions
+        : resp.regionMetas.map((region, i) => ({
+            region,
+            leader: resp.leaders[i],
+            downPeers: [],
+            pendingPeers: [],
+            buckets: undefined,
+          }));
+    return this.decodeAll(wires);
+  }
+
+  /**
+   * Regions overlapping any of `ranges` (sorted, non-overlapping), at most `limit` (`<= 0`:
+   * no limit). Falls back to one `ScanRegions` per range when the server lacks
+   * `BatchScanRegions`.
+   */
+  async batchScanRegions(
+    ranges: readonly KeyRange[],
+    limit: number,
+    options?: RegionCallOptions & { readonly containAllKeyRange?: boolean },
+  ): Promise<RegionInfo[]> {
+    const encoded = ranges.map((r) => {
+      const [startKey, endKey] = this.codec.encodeRegionRange(r.startKey, r.endKey);
+      return { startKey, endKey };
+    });
+    try {
+      const resp = await this.call('BatchScanRegions', options, (rpc, signal) =>
+        rpc.batchScanRegions(
+          {
+            header: this.header(),
+            ranges: encoded,
+            limit: Math.max(0, limit),
+            needBuckets: options?.needBuckets ?? false,
+            containAllKeyRange: options?.containAllKeyRange ?? false,
+          },
+          { signal },
+        ),
+      );
+      return this.decodeAll(resp.regions);
+    } catch (e) {
+      if (!(isTiKVError(e) && isUnimplemented(e.cause))) throw e;
+    }
+    const out: RegionInfo[] = [];
+    for (const r of ranges) {
+      const left = limit > 0 ? limit - out.length : 0;
+      if (limit > 0 && left <= 0) break;
+      out.push(...(await this.scanRegions(r.startKey, r.endKey, left, options)));
+    }
+    return out;
+  }
+
+  /** The store with id `storeId`; undefined when it does not exist, is a tombstone or removed. */
+  async getStore(storeId: bigint, options?: CallOptions): Promise<StoreInfo | undefined> {
+    let resp: pdpb.GetStoreResponse;
+    try {
+      resp = await this.call('GetStore', options, (rpc, signal) =>
+        rpc.getStore({ header: this.header(), storeId }, { signal }),
+      );
+    } catch (e) {
+      if (isTiKVError(e, 'PD_ERROR') && e.pdErrorType === 'STORE_TOMBSTONE') return undefined;
+      throw e;
+    }
+    const s = resp.store;
+    if (s === undefined) return undefined;
+    const store = storeFromWire(s);
+    return store.nodeState === 'removed' ? undefined : store;
+  }
+
+  /** Every store the cluster knows. */
+  async getAllStores(options?: GetAllStoresOptions): Promise<StoreInfo[]> {
+    const resp = await this.call('GetAllStores', options, (rpc, signal) =>
+      rpc.getAllStores(
+        { header: this.header(), excludeTombstoneStores: options?.excludeTombstone ?? false },
+        { signal },
+      ),
+    );
+    return resp.stores.map(storeFromWire);
+  }
+
+  /**
+   * Asks PD to split regions at `splitKeys` (client-go `SplitRegions`).
+   *
+   * @returns how much finished (percent) and the ids of the new regions
+   */
+  async splitRegions(
+    splitKeys: readonly Uint8Array[],
+    options?: RegionsOpOptions,
+  ): Promise<{ finishedPercentage: number; regionIds: bigint[] }> {
+    const keys = splitKeys.map((k) => this.codec.encodeRegionKey(k));
+    const resp = await this.call('SplitRegions', options, (rpc, signal) =>
+      rpc.splitRegions(
+        { header: this.header(), splitKeys: keys, retryLimit: BigInt(options?.retryLimit ?? 0) },
+        { signal },
+      ),
+    );
+    return { finishedPercentage: Number(resp.finishedPercentage), regionIds: resp.regionsId };
+  }
+
+  /** Asks PD to scatter one region's replicas (client-go `ScatterRegion`). */
+  async scatterRegion(regionId: bigint, options?: RegionsOpOptions): Promise<void> {
+    await this.scatterRegions([regionId], options);
+  }
+
+  /**
+   * Asks PD to scatter regions' replicas (client-go `ScatterRegions`).
+   *
+   * @returns how much finished (percent) and the regions PD failed to scatter
+   */
+  async scatterRegions(
+    regionIds: readonly bigint[],
+    options?: RegionsOpOptions,
+  ): Promise<{ finishedPercentage: number; failedRegionIds: bigint[] }> {
+    const resp = await this.call('ScatterRegion', options, (rpc, signal) =>
+      rpc.scatterRegion(
+        {
+          header: this.header(),
+          regionsId: [...regionIds],
+          group: options?.group ?? '',
+          retryLimit: BigInt(options?.retryLimit ?? 0),
+          skipStoreLimit: options?.skipStoreLimit ?? false,
+        },
+        { signal },
+      ),
+    );
+    return { finishedPercentage: Number(resp.finishedPercentage), failedRegionIds: resp.failedRegionsId };
+  }
+
+  /** The operator PD runs (or last ran) on a region (client-go `GetOperator`). */
+  async getOperator(regionId: bigint, options?: CallOptions): Promise<OperatorInfo> {
+    const resp = await this.call('GetOperator', options, (rpc, signal) =>
+      rpc.getOperator({ header: this.header(), regionId }, { signal }),
+    );
+    const text = new TextDecoder();
+    return {
+      regionId: resp.regionId,
+      desc: text.decode(resp.desc),
+      kind: text.decode(resp.kind),
+      status: OPERATOR_STATUSES[resp.status] ?? 'running',
+    };
+  }
+
+  /** Closes the client: pending calls reject with `CLIENT_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeController.abort(new ClientClosedError('PD client is closed'));
+    this.tso.close();
+    this.router?.close();
+    await this.discovery.close();
+    this.connections.close();
+  }
+
+  /** The request header of this client. @internal */
+  header(): pdpb.RequestHeader {
+    return {
+      clusterId: this.discovery.clusterId,
+      senderId: 0n,
+      callerId: this.opts.callerId,
+      callerComponent: '',
+    };
+  }
+
+  /**
+   * One PD unary call on the leader with the PD-RPC backoff: retryable failures back off
+   * and retry (re-checking the membership after transport errors) until the budget or the
+   * caller's deadline runs out; others reject at once.
+   *
+   * @internal
+   */
+  async call<T extends { readonly header?: pdpb.ResponseHeader | undefined }>(
+    what: string,
+    options: CallOptions | undefined,
+    fn: (rpc: PdRpcClient, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    return this.retry(what, options, async (signal) => {
+      const resp = await fn(this.connections.get(this.discovery.leaderUrl), signal);
+      const err = errorFromHeader(resp.header, this.discovery.clusterId);
+      if (err !== undefined) throw err;
+      return resp;
+    });
+  }
+
+  private async retry<T>(
+    what: string,
+    options: CallOptions | undefined,
+    attempt: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const signal = anySignal([combineSignal(options), this.closeController.signal]);
+    const bo = new Backoffer({ maxBackoffMs: this.opts.maxBackoffMs, signal });
+    for (;;) {
+      if (this.closed) throw new ClientClosedError('PD client is closed');
+      try {
+        return await attempt(anySignal([signal, deadlineSignal(this.opts.timeoutMs)]));
+      } catch (e) {
+        if (this.closed) throw new ClientClosedError('PD client is closed', { cause: e });
+        const err = toPdCallError(e, what, signal);
+        if (signal.aborted || !isRetryablePdError(err)) throw err;
+        if (isTiKVError(err, 'RPC_ERROR') || isTiKVError(err, 'PD_ERROR'))
+          this.discovery.scheduleCheckMemberChanged();
+        this.logger.debug('pd: call failed, backing off', { what, error: err });
+        await bo.backoff(BackoffKinds.pdRPC, err);
+      }
+    }
+  }
+
+  private async lookup(
+    query: RegionQuery,
+    options: CallOptions | undefined,
+    what: string,
+    unary: (rpc: PdRpcClient, signal: AbortSignal) => Promise<pdpb.GetRegionResponse>,
+  ): Promise<WireRegion | undefined> {
+    const router = this.router;
+    if (router !== undefined && !router.unsupported) {
+      try {
+        return await this.retry('QueryRegion', options, (signal) => router.query(query, { signal }));
+      } catch (e) {
+        if (!router.unsupported) throw e;
+        this.logger.info('pd: QueryRegion is not supported, falling back to unary region calls');
+      }
+    }
+    const resp = await this.call(what, options, unary);
+    return resp.region === undefined ? undefined : resp;
+  }
+
+  private decode(wire: WireRegion | undefined): RegionInfo | undefined {
+    if (wire === undefined) return undefined;
+    const r = regionFromWire(wire);
+    return r === undefined ? undefined : this.codec.decodeRegion(r);
+  }
+
+  private decodeAll(wires: readonly WireRegion[]): RegionInfo[] {
+    const out: RegionInfo[] = [];
+    for (const w of wires) {
+      const r = this.decode(w);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+
+  private async openTsoStream(signal: AbortSignal): Promise<GrpcTsoStream> {
+    if (this.tsoNeedsMemberCheck) {
+      this.tsoNeedsMemberCheck = false;
+      await this.discovery.checkMemberChanged({ signal }).catch((e: unknown) => {
+        this.logger.warn('pd: member check before reopening the TSO stream failed', { error: e });
+      });
+    }
+    signal.throwIfAborted();
+    const url = this.discovery.leaderUrl;
+    const rpc = this.connections.get(url);
+    return new GrpcTsoStream(url, (reqs, s) => rpc.tso(reqs, { signal: s }), this.header());
+  }
+
+  private openQueryRegionStream(
+    signal: AbortSignal,
+  ): Promise<OrderedBidiStream<pdpb.QueryRegionRequest, pdpb.QueryRegionResponse>> {
+    signal.throwIfAborted();
+    const url = this.discovery.leaderUrl;
+    const rpc = this.connections.get(url);
+    const clusterId = this.discovery.clusterId;
+    return Promise.resolve(
+      new OrderedBidiStream<pdpb.QueryRegionRequest, pdpb.QueryRegionResponse>(
+        url,
+        (reqs, s) => rpc.queryRegion(reqs, { signal: s }),
+        (resp) => errorFromHeader(resp.header, clusterId),
+      ),
+    );
+  }
+}

@@ -1,0 +1,207 @@
+import { ClientClosedError, isTiKVError, TiKVError } from '@tikv/common';
+import { pdpb } from '@tikv/proto';
+import type { CallOptions } from './call-options.js';
+import { isUnimplemented } from './pd-errors.js';
+
+/** One region lookup: by key, by the key's previous region, or by id. */
+export type RegionQuery =
+  | { readonly kind: 'key'; readonly key: Uint8Array; readonly needBuckets: boolean }
+  | { readonly kind: 'prevKey'; readonly key: Uint8Array; readonly needBuckets: boolean }
+  | { readonly kind: 'id'; readonly id: bigint; readonly needBuckets: boolean };
+
+/** The `QueryRegion` stream as the batcher sees it. @internal */
+export interface QueryRegionStream {
+  readonly broken: boolean;
+  request(req: pdpb.QueryRegionRequest): Promise<pdpb.QueryRegionResponse>;
+  close(reason?: unknown): void;
+}
+
+/** Opens `QueryRegion` streams to the leader. @internal */
+export interface QueryRegionStreamProvider {
+  connect(signal: AbortSignal): Promise<QueryRegionStream>;
+  onStreamFailure?(error: unknown): void;
+  /** The header to put on each request. */
+  header(): pdpb.RequestHeader;
+}
+
+/** Options of a {@link QueryRegionBatcher}. */
+export interface QueryRegionBatcherOptions {
+  /** Most lookups in one `QueryRegion` request (PD's router client default). @defaultValue 10_000 */
+  readonly maxBatchSize?: number;
+  /** Deadline of one request on the stream and of opening a stream, in ms. @defaultValue 3_000 */
+  readonly rpcTimeoutMs?: number;
+}
+
+interface Pending {
+  readonly query: RegionQuery;
+  resolve(r: pdpb.RegionResponse | undefined): void;
+  reject(e: unknown): void;
+  settled: boolean;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * Batches region lookups over PD's `QueryRegion` stream as PD's router client does: lookups
+ * that arrive while a request is in flight are merged into the next request (keys, previous
+ * keys and ids together). When the server lacks `QueryRegion`, {@link unsupported} becomes
+ * true and the owner falls back to unary calls.
+ */
+export class QueryRegionBatcher {
+  private readonly maxBatchSize: number;
+  private readonly rpcTimeoutMs: number;
+  private queue: Pending[] = [];
+  private inFlight = false;
+  private scheduled = false;
+  private stream: QueryRegionStream | undefined;
+  private closed = false;
+  private notSupported = false;
+  private readonly closeController = new AbortController();
+  private batches = 0;
+
+  constructor(
+    private readonly provider: QueryRegionStreamProvider,
+    options: QueryRegionBatcherOptions = {},
+  ) {
+    this.maxBatchSize = options.maxBatchSize ?? 10_000;
+    this.rpcTimeoutMs = options.rpcTimeoutMs ?? 3_000;
+    if (!(this.maxBatchSize >= 1)) throw new TiKVError('INVALID_ARGUMENT', 'maxBatchSize must be >= 1');
+  }
+
+  /** True once the server answered `QueryRegion` with UNIMPLEMENTED. */
+  get unsupported(): boolean {
+    return this.notSupported;
+  }
+
+  /** `QueryRegion` requests sent so far. */
+  get requestCount(): number {
+    return this.batches;
+  }
+
+  /** Looks up one region; resolves undefined when PD has none for the query. */
+  query(query: RegionQuery, options?: CallOptions): Promise<pdpb.RegionResponse | undefined> {
+    if (this.closed) return Promise.reject(new ClientClosedError('region query batcher is closed'));
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const p: Pending = { query, resolve, reject, settled: false, signal, onAbort: undefined };
+      if (signal !== undefined) {
+        p.onAbort = () => this.settle(p, undefined, signal.reason);
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.queue.push(p);
+      this.schedule();
+    });
+  }
+
+  /** Fails every pending lookup with `CLIENT_CLOSED` and closes the stream. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new ClientClosedError('region query batcher is closed');
+    this.closeController.abort(err);
+    this.stream?.close(err);
+    for (const p of this.queue.splice(0)) this.settle(p, undefined, err);
+  }
+
+  private settle(p: Pending, r: pdpb.RegionResponse | undefined, err?: unknown): void {
+    if (p.settled) return;
+    p.settled = true;
+    if (p.onAbort !== undefined) p.signal?.removeEventListener('abort', p.onAbort);
+    if (err === undefined) p.resolve(r);
+    else p.reject(err);
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight || this.closed || this.queue.length === 0) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      if (this.inFlight || this.closed) return;
+      const batch = this.queue.splice(0, this.maxBatchSize).filter((p) => !p.settled);
+      if (batch.length === 0) return;
+      this.inFlight = true;
+      void this.run(batch).finally(() => {
+        this.inFlight = false;
+        this.schedule();
+      });
+    });
+  }
+
+  private async run(batch: Pending[]): Promise<void> {
+    const req = pdpb.QueryRegionRequest.fromPartial({ header: this.provider.header() });
+    for (const { query: q } of batch) {
+      if (q.needBuckets) req.needBuckets = true;
+      if (q.kind === 'key') req.keys.push(q.key);
+      else if (q.kind === 'prevKey') req.prevKeys.push(q.key);
+      else req.ids.push(q.id);
+    }
+    let stream: QueryRegionStream | undefined;
+    try {
+      stream = this.stream !== undefined && !this.stream.broken ? this.stream : await this.connect();
+      this.batches++;
+      const resp = await this.withDeadline(stream, req);
+      this.finish(batch, resp);
+    } catch (e) {
+      if (isUnimplemented(e)) this.notSupported = true;
+      const err = this.closed
+        ? new ClientClosedError('region query batcher is closed', { cause: e })
+        : isTiKVError(e) || isUnimplemented(e)
+          ? e
+          : new TiKVError('RPC_ERROR', `QueryRegion failed: ${e instanceof Error ? e.message : String(e)}`, {
+              retryable: true,
+              cause: e,
+            });
+      if (stream !== undefined) {
+        stream.close(err);
+        if (this.stream === stream) this.stream = undefined;
+      }
+      if (!this.closed && !this.notSupported) this.provider.onStreamFailure?.(err);
+      for (const p of batch) this.settle(p, undefined, err);
+    }
+  }
+
+  private finish(batch: Pending[], resp: pdpb.QueryRegionResponse): void {
+    let k = 0;
+    let pk = 0;
+    for (const p of batch) {
+      const q = p.query;
+      const id =
+        q.kind === 'key' ? resp.keyIdMap[k++] : q.kind === 'prevKey' ? resp.prevKeyIdMap[pk++] : q.id;
+      const region = id === undefined || id === 0n ? undefined : resp.regionsById.get(id);
+      this.settle(p, region);
+    }
+  }
+
+  private async connect(): Promise<QueryRegionStream> {
+    const signal = AbortSignal.any([this.closeController.signal, AbortSignal.timeout(this.rpcTimeoutMs)]);
+    const s = await this.provider.connect(signal);
+    this.stream = s;
+    return s;
+  }
+
+  private withDeadline(
+    stream: QueryRegionStream,
+    req: pdpb.QueryRegionRequest,
+  ): Promise<pdpb.QueryRegionResponse> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new TiKVError('RPC_ERROR', `QueryRegion timed out after ${this.rpcTimeoutMs} ms`, {
+            retryable: true,
+          }),
+        );
+      }, this.rpcTimeoutMs);
+      stream.request(req).then(
+        (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,301 @@
+import { ClientClosedError, composeTs, DeadlineExceededError, isTiKVError, TiKVError } from '@tikv/common';
+import type { CallOptions } from './call-options.js';
+import type { TsoResult, TsoStream, TsoStreamProvider } from './tso-stream.js';
+
+/** Options of a {@link TsoDispatcher}. */
+export interface TsoDispatcherOptions {
+  /**
+   * Most timestamps asked for in one TSO request (PD's client default).
+   * @defaultValue 10_000
+   */
+  readonly maxBatchSize?: number;
+  /**
+   * Deadline of one TSO request on the stream, and of opening a stream, in milliseconds.
+   * A request that misses it breaks the stream.
+   * @defaultValue 3_000
+   */
+  readonly rpcTimeoutMs?: number;
+  /**
+   * TSO requests allowed in flight at once on the stream. With 1 (PD's default), callers
+   * that arrive while a request is in flight are merged into the next request.
+   * @defaultValue 1
+   */
+  readonly maxInFlight?: number;
+}
+
+/** Defaults of {@link TsoDispatcherOptions}. */
+export const DEFAULT_TSO_DISPATCHER_OPTIONS = Object.freeze({
+  maxBatchSize: 10_000,
+  rpcTimeoutMs: 3_000,
+  maxInFlight: 1,
+});
+
+/** Counters a dispatcher keeps; `timestamps / rpcs` is the batching ratio. */
+export interface TsoDispatcherStats {
+  /** TSO requests sent on streams. */
+  readonly rpcs: number;
+  /** Timestamps granted by PD (handed out or dropped because their caller gave up). */
+  readonly timestamps: number;
+  /** Streams opened. */
+  readonly streamsOpened: number;
+}
+
+interface Waiter {
+  resolve: (ts: bigint) => void;
+  reject: (e: unknown) => void;
+  settled: boolean;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * Merges concurrent timestamp requests into batched requests on one long-lived TSO stream,
+ * as PD's Go client does: callers arriving while a request is in flight are collected and
+ * sent as one request with `count = n`, and the granted range is handed out in arrival
+ * order. Every caller gets a timestamp strictly greater than any handed out before.
+ *
+ * A failed stream rejects its in-flight callers with a retryable `RPC_ERROR` and is replaced
+ * by a new stream (to the current leader) on the next batch.
+ */
+export class TsoDispatcher {
+  private readonly opts: Readonly<Required<TsoDispatcherOptions>>;
+  private queue: Waiter[] = [];
+  private head = 0;
+  private inFlight = 0;
+  private scheduled = false;
+  private stream: TsoStream | undefined;
+  private connecting: Promise<TsoStream> | undefined;
+  private closed = false;
+  private readonly closeController = new AbortController();
+  private lastTs = -1n;
+  private rpcs = 0;
+  private granted = 0;
+  private streamsOpened = 0;
+  private readonly dispatchFn = (): void => this.dispatch();
+
+  /**
+   * @param provider - opens streams to the current leader and hears about failures
+   * @param options - batching and timeout options
+   */
+  constructor(
+    private readonly provider: TsoStreamProvider,
+    options: TsoDispatcherOptions = {},
+  ) {
+    const o = {
+      maxBatchSize: options.maxBatchSize ?? DEFAULT_TSO_DISPATCHER_OPTIONS.maxBatchSize,
+      rpcTimeoutMs: options.rpcTimeoutMs ?? DEFAULT_TSO_DISPATCHER_OPTIONS.rpcTimeoutMs,
+      maxInFlight: options.maxInFlight ?? DEFAULT_TSO_DISPATCHER_OPTIONS.maxInFlight,
+    };
+    if (!(o.maxBatchSize >= 1)) throw new TiKVError('INVALID_ARGUMENT', 'maxBatchSize must be >= 1');
+    if (!(o.rpcTimeoutMs > 0)) throw new TiKVError('INVALID_ARGUMENT', 'rpcTimeoutMs must be > 0');
+    if (!(o.maxInFlight >= 1)) throw new TiKVError('INVALID_ARGUMENT', 'maxInFlight must be >= 1');
+    this.opts = Object.freeze(o);
+  }
+
+  /** Counters since creation. */
+  get stats(): TsoDispatcherStats {
+    return { rpcs: this.rpcs, timestamps: this.granted, streamsOpened: this.streamsOpened };
+  }
+
+  /** Callers waiting for a batch to be sent. */
+  get pendingCount(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** TSO requests currently in flight. */
+  get inFlightCount(): number {
+    return this.inFlight;
+  }
+
+  /** The largest timestamp handed out so far, or -1n. */
+  get lastTimestamp(): bigint {
+    return this.lastTs;
+  }
+
+  /**
+   * Gets one timestamp. One attempt: a stream failure rejects with a retryable error.
+   *
+   * @param options - `signal` and `timeoutMs` of this call
+   */
+  getTimestamp(options?: CallOptions): Promise<bigint> {
+    if (this.closed) return Promise.reject(new ClientClosedError('TSO dispatcher is closed'));
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    return new Promise<bigint>((resolve, reject) => {
+      const w: Waiter = { resolve, reject, settled: false, signal, onAbort: undefined, timer: undefined };
+      if (signal !== undefined) {
+        w.onAbort = () => this.settle(w, undefined, signal.reason);
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      const timeoutMs = options?.timeoutMs;
+      if (timeoutMs !== undefined) {
+        w.timer = setTimeout(() => {
+          this.settle(
+            w,
+            undefined,
+            new DeadlineExceededError(`get timestamp timed out after ${timeoutMs} ms`, { timeoutMs }),
+          );
+        }, timeoutMs);
+      }
+      this.queue.push(w);
+      this.schedule();
+    });
+  }
+
+  /** Closes the dispatcher: every waiting and in-flight caller rejects with `CLIENT_CLOSED`. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new ClientClosedError('TSO dispatcher is closed');
+    this.closeController.abort(err);
+    this.stream?.close(err);
+    this.stream = undefined;
+    const pending = this.takeBatch(Number.POSITIVE_INFINITY);
+    for (const w of pending) this.settle(w, undefined, err);
+  }
+
+  private settle(w: Waiter, ts: bigint | undefined, err?: unknown): void {
+    if (w.settled) return;
+    w.settled = true;
+    if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort);
+    if (w.timer !== undefined) clearTimeout(w.timer);
+    if (ts !== undefined) w.resolve(ts);
+    else w.reject(err);
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.closed) return;
+    if (this.inFlight >= this.opts.maxInFlight || this.pendingCount === 0) return;
+    this.scheduled = true;
+    queueMicrotask(this.dispatchFn);
+  }
+
+  private takeBatch(max: number): Waiter[] {
+    const batch: Waiter[] = [];
+    while (this.head < this.queue.length && batch.length < max) {
+      const w = this.queue[this.head++] as Waiter;
+      if (!w.settled) batch.push(w);
+    }
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return batch;
+  }
+
+  private dispatch(): void {
+    this.scheduled = false;
+    while (!this.closed && this.inFlight < this.opts.maxInFlight && this.pendingCount > 0) {
+      const batch = this.takeBatch(this.opts.maxBatchSize);
+      if (batch.length === 0) break;
+      this.inFlight++;
+      void this.runBatch(batch).finally(() => {
+        this.inFlight--;
+        this.schedule();
+      });
+    }
+  }
+
+  private async runBatch(batch: Waiter[]): Promise<void> {
+    let stream: TsoStream | undefined;
+    try {
+      stream = this.stream !== undefined && !this.stream.broken ? this.stream : await this.ensureStream();
+      this.rpcs++;
+      const result = await this.requestWithDeadline(stream, batch.length);
+      this.granted += result.count;
+      this.handOut(batch, result);
+    } catch (e) {
+      const err = this.classify(e);
+      if (stream !== undefined && (err.retryable || !isTiKVError(e))) this.dropStream(stream, err);
+      for (const w of batch) this.settle(w, undefined, err);
+    }
+  }
+
+  private handOut(batch: Waiter[], result: TsoResult): void {
+    if (result.count !== batch.length) {
+      throw new TiKVError(
+        'RPC_ERROR',
+        `TSO response count ${result.count} does not match the requested ${batch.length}`,
+        {
+          retryable: true,
+        },
+      );
+    }
+    const first = composeTs(result.physical, result.logical - BigInt(result.count) + 1n);
+    if (first <= this.lastTs) {
+      throw new TiKVError('INTERNAL', `timestamp fallback: got ${first} after handing out ${this.lastTs}`);
+    }
+    this.lastTs = first + BigInt(result.count - 1);
+    for (let i = 0; i < batch.length; i++) this.settle(batch[i] as Waiter, first + BigInt(i));
+  }
+
+  private requestWithDeadline(stream: TsoStream, count: number): Promise<TsoResult> {
+    return new Promise<TsoResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const err = new TiKVError(
+          'RPC_ERROR',
+          `TSO request timed out after ${this.opts.rpcTimeoutMs} ms on ${stream.url}`,
+          {
+            retryable: true,
+          },
+        );
+        stream.close(err);
+        reject(err);
+      }, this.opts.rpcTimeoutMs);
+      stream.request(count).then(
+        (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private ensureStream(): Promise<TsoStream> {
+    if (this.connecting !== undefined) return this.connecting;
+    const signal = AbortSignal.any([
+      this.closeController.signal,
+      AbortSignal.timeout(this.opts.rpcTimeoutMs),
+    ]);
+    const p = this.provider.connect(signal).then(
+      (s) => {
+        this.connecting = undefined;
+        if (this.closed) {
+          s.close(new ClientClosedError('TSO dispatcher is closed'));
+          throw new ClientClosedError('TSO dispatcher is closed');
+        }
+        this.streamsOpened++;
+        this.stream = s;
+        return s;
+      },
+      (e: unknown) => {
+        this.connecting = undefined;
+        if (!this.closed) this.provider.onStreamFailure?.(e, undefined);
+        throw e;
+      },
+    );
+    this.connecting = p;
+    return p;
+  }
+
+  private dropStream(stream: TsoStream, err: unknown): void {
+    stream.close(err);
+    if (this.stream === stream) this.stream = undefined;
+    if (!this.closed) this.provider.onStreamFailure?.(err, stream.url);
+  }
+
+  private classify(e: unknown): TiKVError {
+    if (this.closed) return new ClientClosedError('TSO dispatcher is closed', { cause: e });
+    if (isTiKVError(e)) return e;
+    const msg = e instanceof Error ? e.message : String(e);
+    return new TiKVError('RPC_ERROR', `TSO stream failed: ${msg}`, { retryable: true, cause: e });
+  }
+}

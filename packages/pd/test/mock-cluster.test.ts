@@ -1,0 +1,59 @@
+import { MockCluster } from '@tikv/mock-cluster';
+import { PdClient } from '../src/pd-client.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+describe('PdClient against @tikv/mock-cluster', () => {
+  let cluster: MockCluster;
+  let client: PdClient;
+  beforeAll(async () => {
+    cluster = await MockCluster.start({ stores: 3 });
+    client = await PdClient.connect({ endpoints: cluster.pdEndpoints });
+  });
+  afterAll(async () => {
+    await client?.close();
+    await cluster?.close();
+  });
+
+  test('many concurrent callers get unique, increasing timestamps', async () => {
+    const all: bigint[] = [];
+    await Promise.all(
+      Array.from({ length: 128 }, async () => {
+        let last = -1n;
+        for (let i = 0; i < 10; i++) {
+          const ts = await client.getTimestamp();
+          expect(ts > last).toBe(true);
+          last = ts;
+          all.push(ts);
+        }
+      }),
+    );
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  test('region lookups follow splits and merges', async () => {
+    const before = await client.getRegion(enc('m'));
+    expect(before).toBeDefined();
+    cluster.split([enc('g'), enc('p')]);
+    const mid = await client.getRegion(enc('m'));
+    expect(mid?.region.startKey).toEqual(enc('g'));
+    expect(mid?.region.endKey).toEqual(enc('p'));
+    const left = await client.getPrevRegion(enc('m'));
+    expect(left?.region.endKey).toEqual(enc('g'));
+    const byId = await client.getRegionById(mid!.region.id);
+    expect(byId?.region.id).toBe(mid!.region.id);
+    const scanned = await client.scanRegions(new Uint8Array(), new Uint8Array(), 0);
+    expect(scanned.length).toBeGreaterThanOrEqual(3);
+    cluster.merge(left!.region.id, mid!.region.id);
+    const merged = await client.getRegion(enc('m'));
+    expect(merged?.region.endKey).toEqual(enc('p'));
+    expect(merged!.region.epoch.version > mid!.region.epoch.version).toBe(true);
+  });
+
+  test('stores', async () => {
+    const stores = await client.getAllStores({ excludeTombstone: true });
+    expect(stores).toHaveLength(3);
+    const s = await client.getStore(stores[0]!.id);
+    expect(s?.address).toBe(stores[0]!.address);
+  });
+});
