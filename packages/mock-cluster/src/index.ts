@@ -14,12 +14,12 @@ export {
   type StoreInfo,
   StoreState,
 } from './cluster/topology-types.js';
-export {
-  type FaultHandle,
-  type FaultSpec,
-  type GrpcStatusCode,
-  type InjectedError,
-  RegionErrorKind,
+export type {
+  FaultHandle,
+  FaultSpec,
+  GrpcStatusCode,
+  InjectableRegionErrorKind,
+  InjectedError,
 } from './faults/fault-types.js';
 export { MOCK_CLUSTER_VERSION, MockCluster } from './mock-cluster.js';
 export {

@@ -1,31 +1,11 @@
+import type { RegionErrorKind } from '@tikv/common';
 import type { errorpb } from '@tikv/proto';
 
-/** The region errors the mock can inject by name; each is filled in from the current topology. */
-export const RegionErrorKind = Object.freeze({
-  NotLeader: 'NotLeader',
-  EpochNotMatch: 'EpochNotMatch',
-  RegionNotFound: 'RegionNotFound',
-  KeyNotInRegion: 'KeyNotInRegion',
-  ServerIsBusy: 'ServerIsBusy',
-  StaleCommand: 'StaleCommand',
-  StoreNotMatch: 'StoreNotMatch',
-  RaftEntryTooLarge: 'RaftEntryTooLarge',
-  MaxTimestampNotSynced: 'MaxTimestampNotSynced',
-  ReadIndexNotReady: 'ReadIndexNotReady',
-  ProposalInMergingMode: 'ProposalInMergingMode',
-  DataIsNotReady: 'DataIsNotReady',
-  RegionNotInitialized: 'RegionNotInitialized',
-  DiskFull: 'DiskFull',
-  RecoveryInProgress: 'RecoveryInProgress',
-  FlashbackInProgress: 'FlashbackInProgress',
-  FlashbackNotPrepared: 'FlashbackNotPrepared',
-  IsWitness: 'IsWitness',
-  MismatchPeerId: 'MismatchPeerId',
-  BucketVersionNotMatch: 'BucketVersionNotMatch',
-  UndeterminedResult: 'UndeterminedResult',
-} as const);
-/** The name of an injectable region error. */
-export type RegionErrorKind = (typeof RegionErrorKind)[keyof typeof RegionErrorKind];
+/**
+ * The region errors the mock can inject by name (every arm of `errorpb.Error`); each is filled in
+ * from the current topology.
+ */
+export type InjectableRegionErrorKind = Exclude<RegionErrorKind, 'Other'>;
 
 /** A gRPC status code (the numeric codes of `@grpc/grpc-js`'s `status` / nice-grpc's `Status`). */
 export type GrpcStatusCode = number;
@@ -37,7 +17,7 @@ export type GrpcStatusCode = number;
  * - a gRPC status (`{ grpcStatus, message }`): the call fails with that status.
  */
 export type InjectedError =
-  | RegionErrorKind
+  | InjectableRegionErrorKind
   | { readonly regionError: errorpb.DeepPartial<errorpb.Error> }
   | { readonly grpcStatus: GrpcStatusCode; readonly message?: string };
 

@@ -1,6 +1,6 @@
 import type { kvrpcpb } from '@tikv/proto';
 import { errorpb } from '@tikv/proto';
-import type { InjectedError, RegionErrorKind } from '../faults/fault-types.js';
+import type { InjectableRegionErrorKind, InjectedError } from '../faults/fault-types.js';
 import type { KvDeps } from './kv-deps.js';
 import {
   epochNotMatch,
@@ -28,7 +28,7 @@ export function buildInjectedRegionError(
 }
 
 function buildNamed(
-  kind: RegionErrorKind,
+  kind: InjectableRegionErrorKind,
   deps: KvDeps,
   storeId: bigint,
   ctx: kvrpcpb.Context | undefined,

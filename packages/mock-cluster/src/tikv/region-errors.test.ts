@@ -1,5 +1,6 @@
+import { RegionErrorKind } from '@tikv/common';
 import { kvrpcpb } from '@tikv/proto';
-import { MockCluster, RegionErrorKind } from '../index.js';
+import { MockCluster } from '../index.js';
 import { b, ctxFor, TestClients } from '../test-helpers.js';
 
 describe('context validation and region errors', () => {
@@ -95,7 +96,7 @@ describe('context validation and region errors', () => {
 
   it('every named fault kind is answered as a region error', async () => {
     const r = cluster.regionByKey('a');
-    for (const kind of Object.values(RegionErrorKind)) {
+    for (const kind of Object.values(RegionErrorKind).filter((k) => k !== 'Other')) {
       cluster.inject({ method: 'RawGet', storeId: 1, regionId: r.id, times: 1, error: kind });
       const res = await c.kv(1).rawGet({ context: ctxFor(r), key: b('a') });
       expect(res.regionError).toBeDefined();
