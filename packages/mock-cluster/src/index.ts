@@ -29,5 +29,6 @@ export {
   type MockClusterOptions,
   type ResolvedMockClusterOptions,
 } from './mock-cluster-options.js';
+export type { KeyspaceInfo, KeyspaceSpec, MockKeyspaceState } from './pd/keyspace-service.js';
 export { GrpcStatus } from './server/rpc-error.js';
 export { ColumnFamily } from './storage/kv-engine.js';

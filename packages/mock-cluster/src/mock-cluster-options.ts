@@ -1,4 +1,5 @@
 import { ApiVersion, RegionKeyEncoding } from './api-version.js';
+import type { KeyspaceSpec } from './pd/keyspace-service.js';
 
 /** A key given to the mock's API: bytes, or a string taken as UTF-8. */
 export type KeyInput = Uint8Array | string;
@@ -49,12 +50,18 @@ export interface MockClusterOptions {
   readonly unref?: boolean;
   /** Wall clock in ms, for TSO and TTL (tests may inject one). @defaultValue Date.now */
   readonly nowMs?: () => number;
+  /**
+   * Keyspaces PD's `keyspacepb.Keyspace` service knows besides `DEFAULT` (id 0, always there).
+   * @defaultValue []
+   */
+  readonly keyspaces?: readonly KeyspaceSpec[];
 }
 
 /** {@link MockClusterOptions} with defaults applied. */
 export type ResolvedMockClusterOptions = Readonly<
   Required<Omit<MockClusterOptions, 'splitKeys' | 'storePorts'>> & {
     splitKeys: readonly Uint8Array[];
+    keyspaces: readonly KeyspaceSpec[];
     storePorts: readonly number[];
   }
 >;
@@ -119,6 +126,7 @@ export function resolveMockClusterOptions(o: MockClusterOptions = {}): ResolvedM
     ),
     unref: o.unref ?? d.unref,
     nowMs: o.nowMs ?? Date.now,
+    keyspaces: o.keyspaces ?? [],
   });
 }
 

@@ -1,4 +1,4 @@
-import { pdpb, tikvpb } from '@tikv/proto';
+import { keyspacepb, pdpb, tikvpb } from '@tikv/proto';
 import { ClusterModel } from './cluster/cluster-model.js';
 import { createRegionKeyCodec } from './cluster/region-key-codec.js';
 import type { PeerRole, RegionInfo, StoreInfo } from './cluster/topology-types.js';
@@ -13,6 +13,13 @@ import {
   resolveMockClusterOptions,
   toKey,
 } from './mock-cluster-options.js';
+import {
+  createKeyspaceHandlers,
+  type KeyspaceInfo,
+  KeyspaceService,
+  type KeyspaceSpec,
+  type MockKeyspaceState,
+} from './pd/keyspace-service.js';
 import { createPdHandlers, PdService } from './pd/pd-service.js';
 import { GrpcHost } from './server/grpc-host.js';
 import { KvEngine } from './storage/kv-engine.js';
@@ -58,6 +65,7 @@ export class MockCluster {
   readonly #faults: FaultRegistry;
   readonly #pd: GrpcHost;
   readonly #stores: Map<bigint, StoreHost>;
+  readonly #keyspaces: KeyspaceService;
   #closed = false;
 
   private constructor(
@@ -66,7 +74,9 @@ export class MockCluster {
     faults: FaultRegistry,
     pd: GrpcHost,
     stores: Map<bigint, StoreHost>,
+    keyspaces: KeyspaceService,
   ) {
+    this.#keyspaces = keyspaces;
     this.options = options;
     this.clusterId = options.clusterId;
     this.#model = model;
@@ -110,7 +120,15 @@ export class MockCluster {
       storeVersion: MOCK_CLUSTER_VERSION,
       clientUrl: () => `http://${o.host}:${pdPort}`,
     });
-    const pd = new GrpcHost([[pdpb.PDDefinition, createPdHandlers(pdService)]], hostOptions);
+    const keyspaces = new KeyspaceService({ clusterId: o.clusterId, faults, nowMs: o.nowMs });
+    for (const spec of o.keyspaces) keyspaces.create(spec);
+    const pd = new GrpcHost(
+      [
+        [pdpb.PDDefinition, createPdHandlers(pdService)],
+        [keyspacepb.KeyspaceDefinition, createKeyspaceHandlers(keyspaces)],
+      ],
+      hostOptions,
+    );
     const stores = new Map<bigint, StoreHost>();
     try {
       pdPort = await pd.listen(o.host, o.pdPort);
@@ -134,7 +152,7 @@ export class MockCluster {
       for (const s of stores.values()) await s.host.close();
       throw e;
     }
-    return new MockCluster(o, model, faults, pd, stores);
+    return new MockCluster(o, model, faults, pd, stores, keyspaces);
   }
 
   #storeHost(id: IdInput): StoreHost {
@@ -215,6 +233,24 @@ export class MockCluster {
   setStoreDelay(id: IdInput, delayMs: number): void {
     if (!(delayMs >= 0)) throw new RangeError('delayMs must be >= 0');
     this.#model.updateStore(this.#storeHost(id).id, { delayMs });
+  }
+
+  /**
+   * Creates a keyspace PD's `keyspacepb.Keyspace` service then serves (enabled unless told
+   * otherwise; the next free id unless given). Throws RangeError for a duplicate name or id.
+   */
+  createKeyspace(name: string, spec: Omit<KeyspaceSpec, 'name'> = {}): KeyspaceInfo {
+    return this.#keyspaces.create({ ...spec, name });
+  }
+
+  /** Changes a keyspace's state (for example to `disabled`). */
+  setKeyspaceState(name: string, state: MockKeyspaceState): KeyspaceInfo {
+    return this.#keyspaces.setState(name, state);
+  }
+
+  /** Every keyspace PD knows, by id (`DEFAULT` is id 0). */
+  keyspaces(): KeyspaceInfo[] {
+    return this.#keyspaces.list();
   }
 
   /** Arms a fault for the next `times` matching requests. */

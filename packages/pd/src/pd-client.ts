@@ -9,10 +9,11 @@ import {
   isTiKVError,
   type Logger,
   noopLogger,
+  PdError,
   sleepMs,
   TiKVError,
 } from '@tikv/common';
-import type { pdpb } from '@tikv/proto';
+import type { keyspacepb, pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
 import { GrpcTsoStream } from './grpc-tso-stream.js';
 import { OrderedBidiStream } from './ordered-bidi-stream.js';
@@ -23,7 +24,7 @@ import {
   type RegionCallOptions,
   type RegionsOpOptions,
 } from './pd-client-options.js';
-import { PdConnections, type PdRpcClient } from './pd-connections.js';
+import { type KeyspaceRpcClient, PdConnections, type PdRpcClient } from './pd-connections.js';
 import { errorFromHeader, isRetryablePdError, isUnimplemented, toPdCallError } from './pd-errors.js';
 import { QueryRegionBatcher, type RegionQuery } from './query-region-batcher.js';
 import {
@@ -419,6 +420,46 @@ export class PdClient {
       kind: text.decode(resp.kind),
       status: OPERATOR_STATUSES[resp.status] ?? 'running',
     };
+  }
+
+  /**
+   * Loads a keyspace's meta by name from PD's keyspace service (`keyspacepb.Keyspace`
+   * LoadKeyspace) on the leader. Satisfies `@tikv/keyspace`'s `KeyspaceSource`.
+   *
+   * @throws PdError of type `ENTRY_NOT_FOUND` for an unknown keyspace
+   */
+  async loadKeyspace(name: string, options?: CallOptions): Promise<keyspacepb.KeyspaceMeta> {
+    const resp = await this.keyspaceCall('LoadKeyspace', options, (rpc, signal) =>
+      rpc.loadKeyspace({ header: this.header(), name }, { signal }),
+    );
+    if (resp.keyspace === undefined) throw new PdError('ENTRY_NOT_FOUND', `keyspace ${name} not found`);
+    return resp.keyspace;
+  }
+
+  /**
+   * Loads a keyspace's meta by id (`keyspacepb.Keyspace` LoadKeyspaceByID) on the leader.
+   *
+   * @throws PdError of type `ENTRY_NOT_FOUND` for an unknown keyspace
+   */
+  async loadKeyspaceById(id: number, options?: CallOptions): Promise<keyspacepb.KeyspaceMeta> {
+    const resp = await this.keyspaceCall('LoadKeyspaceByID', options, (rpc, signal) =>
+      rpc.loadKeyspaceByID({ header: this.header(), keyspace: { $case: 'id', value: id } }, { signal }),
+    );
+    if (resp.keyspace === undefined) throw new PdError('ENTRY_NOT_FOUND', `keyspace ${id} not found`);
+    return resp.keyspace;
+  }
+
+  private async keyspaceCall<T extends { readonly header?: pdpb.ResponseHeader | undefined }>(
+    what: string,
+    options: CallOptions | undefined,
+    fn: (rpc: KeyspaceRpcClient, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    return this.retry(what, options, async (signal) => {
+      const resp = await fn(this.connections.keyspace(this.discovery.leaderUrl), signal);
+      const err = errorFromHeader(resp.header, this.discovery.clusterId);
+      if (err !== undefined) throw err;
+      return resp;
+    });
   }
 
   /** Closes the client: pending calls reject with `CLIENT_CLOSED`. */

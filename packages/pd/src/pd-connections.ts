@@ -1,10 +1,12 @@
 import { ChannelCredentials } from '@grpc/grpc-js';
-import { pdpb } from '@tikv/proto';
+import { keyspacepb, pdpb } from '@tikv/proto';
 import { type Channel, type Client, createChannel, createClient } from 'nice-grpc';
 import type { PdTlsOptions } from './pd-client-options.js';
 
 /** A nice-grpc client of the PD service. @internal */
 export type PdRpcClient = Client<typeof pdpb.PDDefinition>;
+/** A nice-grpc client of PD's keyspace service. @internal */
+export type KeyspaceRpcClient = Client<typeof keyspacepb.KeyspaceDefinition>;
 
 function pem(v: Uint8Array | string | undefined): Buffer | undefined {
   if (v === undefined) return undefined;
@@ -17,7 +19,10 @@ function pem(v: Uint8Array | string | undefined): Buffer | undefined {
  * @internal
  */
 export class PdConnections {
-  private readonly entries = new Map<string, { channel: Channel; client: PdRpcClient }>();
+  private readonly entries = new Map<
+    string,
+    { channel: Channel; client: PdRpcClient; keyspace?: KeyspaceRpcClient }
+  >();
   private readonly credentials: ChannelCredentials | undefined;
 
   constructor(tls: PdTlsOptions | undefined) {
@@ -39,6 +44,14 @@ export class PdConnections {
       this.entries.set(url, e);
     }
     return e.client;
+  }
+
+  /** The keyspace service client of `url`, on the same channel as its PD client. */
+  keyspace(url: string): KeyspaceRpcClient {
+    this.get(url);
+    const e = this.entries.get(url)!;
+    e.keyspace ??= createClient(keyspacepb.KeyspaceDefinition, e.channel);
+    return e.keyspace;
   }
 
   /** Closes the channels of URLs no longer in `keep`. */

@@ -1,0 +1,194 @@
+import { keyspacepb, pdpb } from '@tikv/proto';
+import type { FaultRegistry } from '../faults/fault-registry.js';
+import type { ServiceHandlers } from '../server/grpc-host.js';
+import { GrpcStatus, RpcError } from '../server/rpc-error.js';
+
+type P<T> = keyspacepb.DeepPartial<T>;
+
+/** A keyspace's lifecycle state, as the mock's API takes it. */
+export type MockKeyspaceState = 'enabled' | 'disabled' | 'archived' | 'tombstone';
+
+/** A keyspace to create: a name, and optionally its id (else the next free one) and state. */
+export interface KeyspaceSpec {
+  readonly name: string;
+  /** 0 .. 2^24 - 1; the next free id when omitted. */
+  readonly id?: number;
+  /** @defaultValue 'enabled' */
+  readonly state?: MockKeyspaceState;
+  /** Free-form configuration PD stores with it. */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+/** A keyspace as the mock holds it. */
+export interface KeyspaceInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly state: MockKeyspaceState;
+  readonly config: Readonly<Record<string, string>>;
+}
+
+const STATE_WIRE: Readonly<Record<MockKeyspaceState, keyspacepb.KeyspaceState>> = {
+  enabled: keyspacepb.KeyspaceState.ENABLED,
+  disabled: keyspacepb.KeyspaceState.DISABLED,
+  archived: keyspacepb.KeyspaceState.ARCHIVED,
+  tombstone: keyspacepb.KeyspaceState.TOMBSTONE,
+};
+const MAX_KEYSPACE_ID = 0xffffff;
+/** The header error PD's keyspace service answers for an unknown keyspace. */
+const ENTRY_NOT_FOUND = pdpb.ErrorType.ENTRY_NOT_FOUND;
+
+/** What the keyspace service serves from. */
+export interface KeyspaceDeps {
+  readonly clusterId: bigint;
+  readonly faults: FaultRegistry;
+  /** Wall clock in ms (creation and state-change times). */
+  nowMs(): number;
+}
+
+/**
+ * PD's `keyspacepb.Keyspace` service with an in-memory registry: `DEFAULT` (id 0) always exists;
+ * others are created through the cluster handle. Unknown names answer ENTRY_NOT_FOUND in the
+ * response header, as PD does.
+ */
+export class KeyspaceService {
+  readonly #d: KeyspaceDeps;
+  readonly #byName = new Map<string, { info: KeyspaceInfo; createdAt: bigint; changedAt: bigint }>();
+
+  constructor(deps: KeyspaceDeps) {
+    this.#d = deps;
+    this.create({ name: 'DEFAULT', id: 0 });
+  }
+
+  /** Creates a keyspace; throws RangeError for a duplicate name or id or an id beyond 3 bytes. */
+  create(spec: KeyspaceSpec): KeyspaceInfo {
+    if (spec.name === '') throw new RangeError('keyspace name must not be empty');
+    if (this.#byName.has(spec.name)) throw new RangeError(`keyspace ${spec.name} already exists`);
+    const used = new Set([...this.#byName.values()].map((e) => e.info.id));
+    let id = spec.id;
+    if (id === undefined) {
+      id = 1;
+      while (used.has(id)) id++;
+    }
+    if (!Number.isInteger(id) || id < 0 || id > MAX_KEYSPACE_ID) {
+      throw new RangeError(`keyspace id ${id} does not fit in 3 bytes`);
+    }
+    if (used.has(id)) throw new RangeError(`keyspace id ${id} is already used`);
+    const info: KeyspaceInfo = Object.freeze({
+      id,
+      name: spec.name,
+      state: spec.state ?? 'enabled',
+      config: Object.freeze({ ...spec.config }),
+    });
+    const now = BigInt(Math.floor(this.#d.nowMs() / 1000));
+    this.#byName.set(spec.name, { info, createdAt: now, changedAt: now });
+    return info;
+  }
+
+  /** Changes a keyspace's state; throws RangeError for an unknown name. */
+  setState(name: string, state: MockKeyspaceState): KeyspaceInfo {
+    const e = this.#byName.get(name);
+    if (e === undefined) throw new RangeError(`keyspace ${name} does not exist`);
+    e.info = Object.freeze({ ...e.info, state });
+    e.changedAt = BigInt(Math.floor(this.#d.nowMs() / 1000));
+    return e.info;
+  }
+
+  /** Every keyspace, by id. */
+  list(): KeyspaceInfo[] {
+    return [...this.#byName.values()].map((e) => e.info).sort((a, b) => a.id - b.id);
+  }
+
+  #validate(method: string, header: pdpb.RequestHeader | undefined): void {
+    const injected = this.#d.faults.take({ method });
+    if (injected !== undefined && typeof injected === 'object' && 'grpcStatus' in injected) {
+      throw new RpcError(injected.grpcStatus, injected.message ?? `injected fault on ${method}`);
+    }
+    const got = header?.clusterId ?? 0n;
+    if (got !== this.#d.clusterId) {
+      throw new RpcError(
+        GrpcStatus.FAILED_PRECONDITION,
+        `mismatch cluster id, need ${this.#d.clusterId} but got ${got}`,
+      );
+    }
+  }
+
+  #header(error?: { type: number; message: string }): P<pdpb.ResponseHeader> {
+    return { clusterId: this.#d.clusterId, error };
+  }
+
+  #meta(name: string): P<keyspacepb.KeyspaceMeta> | undefined {
+    const e = this.#byName.get(name);
+    if (e === undefined) return undefined;
+    return {
+      keyspace: { $case: 'id', value: e.info.id },
+      name: e.info.name,
+      state: STATE_WIRE[e.info.state],
+      createdAt: e.createdAt,
+      stateChangedAt: e.changedAt,
+      config: { ...e.info.config },
+    };
+  }
+
+  #nameOf(id: number): string | undefined {
+    for (const e of this.#byName.values()) if (e.info.id === id) return e.info.name;
+    return undefined;
+  }
+
+  #answer(name: string | undefined, what: string): P<keyspacepb.LoadKeyspaceResponse> {
+    const keyspace = name === undefined ? undefined : this.#meta(name);
+    if (keyspace === undefined) {
+      return { header: this.#header({ type: ENTRY_NOT_FOUND, message: `keyspace ${what} not found` }) };
+    }
+    return { header: this.#header(), keyspace };
+  }
+
+  async loadKeyspace(req: keyspacepb.LoadKeyspaceRequest): Promise<P<keyspacepb.LoadKeyspaceResponse>> {
+    this.#validate('LoadKeyspace', req.header);
+    return this.#answer(req.name, req.name);
+  }
+
+  async loadKeyspaceByID(
+    req: keyspacepb.LoadKeyspaceByIDRequest,
+  ): Promise<P<keyspacepb.LoadKeyspaceResponse>> {
+    this.#validate('LoadKeyspaceByID', req.header);
+    if (req.keyspace?.$case !== 'id') {
+      return {
+        header: this.#header({ type: ENTRY_NOT_FOUND, message: 'keyspace identities are not supported' }),
+      };
+    }
+    return this.#answer(this.#nameOf(req.keyspace.value), `id ${req.keyspace.value}`);
+  }
+
+  async updateKeyspaceState(
+    req: keyspacepb.UpdateKeyspaceStateRequest,
+  ): Promise<P<keyspacepb.UpdateKeyspaceStateResponse>> {
+    this.#validate('UpdateKeyspaceState', req.header);
+    const name = req.keyspace?.$case === 'id' ? this.#nameOf(req.keyspace.value) : undefined;
+    const state = (Object.keys(STATE_WIRE) as MockKeyspaceState[]).find((s) => STATE_WIRE[s] === req.state);
+    if (name === undefined || state === undefined) {
+      return { header: this.#header({ type: ENTRY_NOT_FOUND, message: 'keyspace not found' }) };
+    }
+    this.setState(name, state);
+    return { header: this.#header(), keyspace: this.#meta(name) };
+  }
+
+  async getAllKeyspaces(
+    req: keyspacepb.GetAllKeyspacesRequest,
+  ): Promise<P<keyspacepb.GetAllKeyspacesResponse>> {
+    this.#validate('GetAllKeyspaces', req.header);
+    const start = req.startKeyspace?.$case === 'startId' ? req.startKeyspace.value : 0;
+    let list = this.list().filter((k) => k.id >= start);
+    if (req.limit > 0) list = list.slice(0, req.limit);
+    return { header: this.#header(), keyspaces: list.map((k) => this.#meta(k.name) ?? {}) };
+  }
+}
+
+/** Handlers of `keyspacepb.Keyspace` (WatchKeyspaces is left out: grpc-js answers UNIMPLEMENTED). */
+export function createKeyspaceHandlers(service: KeyspaceService): ServiceHandlers {
+  return {
+    loadKeyspace: service.loadKeyspace.bind(service),
+    loadKeyspaceByID: service.loadKeyspaceByID.bind(service),
+    updateKeyspaceState: service.updateKeyspaceState.bind(service),
+    getAllKeyspaces: service.getAllKeyspaces.bind(service),
+  } as ServiceHandlers;
+}

@@ -1,0 +1,55 @@
+/**
+ * `@tikv/rpc`: the TiKV RPC layer. This half is the transport: a gRPC connection pool per store,
+ * the `BatchCommands` multiplexer, unary calls, interceptors and diagnostics channels.
+ *
+ * @packageDocumentation
+ */
+
+export { BATCH_CONN_INDEX_METADATA_KEY, FORWARD_METADATA_KEY } from './grpc-batch-stream.js';
+export {
+  chainInterceptors,
+  type RpcCall,
+  type RpcInterceptor,
+  RpcInterceptorChain,
+  rpcInterceptor,
+  type SendOptions,
+} from './interceptor.js';
+export type { KvTransport } from './kv-transport.js';
+export { REQUEST_SECONDS_METRIC, RpcClient } from './rpc-client.js';
+export {
+  publishRpcRetry,
+  RPC_BATCH_CHANNEL,
+  RPC_CONNECTION_CHANNEL,
+  RPC_HEALTH_FEEDBACK_CHANNEL,
+  RPC_RETRY_CHANNEL,
+  RPC_STREAM_CHANNEL,
+  RPC_TRACING_CHANNEL,
+  type RpcBatchEvent,
+  type RpcConnectionEvent,
+  type RpcHealthFeedbackEvent,
+  type RpcRequestEvent,
+  type RpcRetryEvent,
+  type RpcStreamEvent,
+} from './rpc-diagnostics.js';
+export { RpcError, type RpcErrorFields } from './rpc-error.js';
+export { BATCH_SIZE_METRIC } from './store-batcher.js';
+export { CONNECTION_INDEX_OPTION } from './store-connection-pool.js';
+export {
+  type BatchRequestCmd,
+  type BatchResponseCmd,
+  isBatchCommand,
+  type ResponseFor,
+  type TikvCommand,
+  type TikvRequest,
+  type TikvResponse,
+  UNARY_ONLY_COMMANDS,
+  type UnaryOnlyRequest,
+  type UnaryOnlyResponse,
+} from './tikv-commands.js';
+export {
+  DEFAULT_TRANSPORT_OPTIONS,
+  type ResolvedTransportOptions,
+  resolveTransportOptions,
+  type TlsOptions,
+  type TransportOptions,
+} from './transport-options.js';

@@ -1,0 +1,100 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { TiKVError } from '@tikv/common';
+
+/** gRPC status codes after which the same request cannot succeed by simply sending it again. */
+const NOT_RETRYABLE_STATUS: ReadonlySet<number> = new Set([
+  GrpcStatus.INVALID_ARGUMENT,
+  GrpcStatus.UNIMPLEMENTED,
+  GrpcStatus.UNAUTHENTICATED,
+  GrpcStatus.PERMISSION_DENIED,
+]);
+
+/** Fields of an {@link RpcError}. */
+export interface RpcErrorFields extends ErrorOptions {
+  /** The store address the request was sent to. */
+  readonly address: string;
+  /** The command (`$case`) of the request. */
+  readonly command?: string | undefined;
+  /** The gRPC status code, when the failure came with one. */
+  readonly grpcCode?: number | undefined;
+  /**
+   * Whether the request may have reached the server (it was written to a stream or a unary
+   * call was started). A write that failed with `requestSent` may have been applied.
+   */
+  readonly requestSent: boolean;
+  /** Overrides the retryable flag derived from `grpcCode`. */
+  readonly retryable?: boolean;
+}
+
+/**
+ * A transport failure talking to a TiKV store: a gRPC status, a broken `BatchCommands` stream,
+ * a connection that could not be made. Code `RPC_ERROR`; retryable unless the status says the
+ * request itself is wrong (`INVALID_ARGUMENT`, `UNIMPLEMENTED`, `UNAUTHENTICATED`,
+ * `PERMISSION_DENIED`).
+ */
+export class RpcError extends TiKVError {
+  override name = 'RpcError';
+  declare readonly code: 'RPC_ERROR';
+  /** The store address. */
+  readonly address: string;
+  /** The command (`$case`) of the failed request, when known. */
+  readonly command: string | undefined;
+  /** The gRPC status code, when there is one. */
+  readonly grpcCode: number | undefined;
+  /** Whether the request may have reached the server. */
+  readonly requestSent: boolean;
+
+  /**
+   * @param message - what failed, with the server's detail
+   * @param fields - address, command, status, whether the request was sent, cause
+   */
+  constructor(message: string, fields: RpcErrorFields) {
+    const retryable =
+      fields.retryable ?? (fields.grpcCode === undefined || !NOT_RETRYABLE_STATUS.has(fields.grpcCode));
+    super('RPC_ERROR', message, { retryable, ...('cause' in fields ? { cause: fields.cause } : {}) });
+    this.address = fields.address;
+    this.command = fields.command;
+    this.grpcCode = fields.grpcCode;
+    this.requestSent = fields.requestSent;
+  }
+}
+
+/** The parts of a grpc-js `ServiceError` / nice-grpc `ClientError` this module reads. */
+interface StatusLike {
+  readonly code?: unknown;
+  readonly details?: unknown;
+  readonly message?: unknown;
+}
+
+/**
+ * Converts a gRPC failure into an {@link RpcError}.
+ *
+ * @param error - the grpc-js or nice-grpc error (or anything thrown)
+ * @param address - the store address
+ * @param command - the request's command
+ * @param requestSent - whether the request may have reached the server
+ * @returns the error
+ */
+export function rpcErrorFrom(
+  error: unknown,
+  address: string,
+  command: string | undefined,
+  requestSent: boolean,
+): RpcError {
+  const s = (typeof error === 'object' && error !== null ? error : {}) as StatusLike;
+  const grpcCode = typeof s.code === 'number' ? s.code : undefined;
+  const detail =
+    typeof s.details === 'string' && s.details !== ''
+      ? s.details
+      : typeof s.message === 'string'
+        ? s.message
+        : String(error);
+  const status = grpcCode === undefined ? '' : ` (${GrpcStatus[grpcCode] ?? grpcCode})`;
+  return new RpcError(`rpc to ${address} failed${status}: ${detail}`, {
+    address,
+    command,
+    grpcCode,
+    requestSent,
+    cause: error,
+  });
+}

@@ -1,0 +1,304 @@
+import { isTiKVError, noopLogger, noopMetrics } from '@tikv/common';
+import { kvrpcpb, tikvpb } from '@tikv/proto';
+import type { BatchStreamHandlers, BatchStreamSink, OpenBatchStream } from './batch-commands-stream.js';
+import { RpcError } from './rpc-error.js';
+import { StoreBatcher, type StoreBatcherOptions } from './store-batcher.js';
+import type { BatchRequestCmd } from './tikv-commands.js';
+
+/** A stream that records what it was sent and answers when the test says so. */
+class FakeStream implements BatchStreamSink {
+  readonly sent: tikvpb.BatchCommandsRequest[] = [];
+  cancelled = false;
+  #waiters: (() => void)[] = [];
+  /** Resolves at the next write. */
+  nextWrite(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  constructor(
+    readonly index: number,
+    readonly forwardedHost: string,
+    readonly handlers: BatchStreamHandlers,
+  ) {}
+  write(request: Buffer): void {
+    if (this.cancelled) throw new Error('write after cancel');
+    this.sent.push(tikvpb.BatchCommandsRequest.decode(request));
+    for (const w of this.#waiters.splice(0)) w();
+  }
+  cancel(): void {
+    this.cancelled = true;
+  }
+  /** Answers every request sent so far (or only `ids`) with an echo of its arm. */
+  answer(ids?: readonly bigint[], extra: Partial<tikvpb.BatchCommandsResponse> = {}): void {
+    const all = this.sent.flatMap((m) => m.requestIds.map((id, i) => [id, m.requests[i]?.cmd] as const));
+    const chosen = all.filter(([id]) => ids === undefined || ids.includes(id));
+    this.handlers.onResponse({
+      requestIds: chosen.map(([id]) => id),
+      responses: chosen.map(([, cmd]) => ({ cmd: echo(cmd) })),
+      transportLayerLoad: 0n,
+      healthFeedback: undefined,
+      tikvSendTimeNs: 0n,
+      ...extra,
+    });
+  }
+}
+
+function echo(cmd: BatchRequestCmd | undefined): tikvpb.BatchCommandsResponse_Response['cmd'] {
+  if (cmd?.$case === 'RawGet') {
+    return { $case: 'RawGet', value: kvrpcpb.RawGetResponse.fromPartial({ value: cmd.value.key }) };
+  }
+  return { $case: 'Empty', value: { testId: 0n } };
+}
+
+function rawGet(key: string): BatchRequestCmd {
+  return { $case: 'RawGet', value: kvrpcpb.RawGetRequest.fromPartial({ key: Buffer.from(key) }) };
+}
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function setup(overrides: Partial<StoreBatcherOptions> = {}) {
+  const streams: FakeStream[] = [];
+  const open: OpenBatchStream = (index, host, handlers) => {
+    const s = new FakeStream(index, host, handlers);
+    streams.push(s);
+    return s;
+  };
+  const feedback: unknown[] = [];
+  const batcher = new StoreBatcher(
+    'store:1',
+    {
+      connections: 2,
+      maxBatchSize: 4,
+      maxBatchWaitMs: 0,
+      batchWaitSize: 8,
+      overloadThreshold: 200,
+      logger: noopLogger,
+      metrics: noopMetrics,
+      onHealthFeedback: (f) => feedback.push(f),
+      ...overrides,
+    },
+    open,
+  );
+  return { batcher, streams, feedback };
+}
+
+describe('StoreBatcher (client-go batchConn / batchCommandsClient)', () => {
+  it('cuts the queue into batches of maxBatchSize, round-robin over connections', async () => {
+    const { batcher, streams } = setup();
+    const results = Array.from({ length: 10 }, (_, i) =>
+      batcher.send(rawGet(`k${i}`), '', undefined, Number.NaN),
+    );
+    await turn();
+    expect(streams.map((s) => s.index)).toEqual([0, 1]);
+    const sizes = streams.flatMap((s) => s.sent.map((m) => m.requests.length));
+    expect(sizes).toEqual([4, 2, 4]);
+    // ids are unique and consecutive across the store
+    const ids = streams.flatMap((s) => s.sent.flatMap((m) => m.requestIds)).sort((a, b) => Number(a - b));
+    expect(ids).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(i + 1)));
+    for (const s of streams) s.answer();
+    const values = await Promise.all(results);
+    expect(values.map((v) => (v.$case === 'RawGet' ? Buffer.from(v.value.value).toString() : ''))).toEqual(
+      Array.from({ length: 10 }, (_, i) => `k${i}`),
+    );
+    expect(batcher.outstanding).toBe(0);
+  });
+
+  it('matches responses that come back out of order and in several messages', async () => {
+    const { batcher, streams } = setup({ connections: 1 });
+    const a = batcher.send(rawGet('a'), '', undefined, Number.NaN);
+    const b = batcher.send(rawGet('b'), '', undefined, Number.NaN);
+    await turn();
+    const s = streams[0] as FakeStream;
+    s.answer([2n]);
+    s.answer([1n]);
+    await expect(b).resolves.toMatchObject({ $case: 'RawGet' });
+    await expect(a).resolves.toMatchObject({ $case: 'RawGet' });
+  });
+
+  it('times a request out on its own and keeps the stream (the late answer is ignored)', async () => {
+    const { batcher, streams } = setup({ connections: 1 });
+    const slow = batcher.send(rawGet('slow'), '', undefined, 1).catch((e: unknown) => e);
+    const fast = batcher.send(rawGet('fast'), '', undefined, Number.NaN);
+    await turn();
+    const err: unknown = await slow;
+    expect(isTiKVError(err, 'DEADLINE_EXCEEDED')).toBe(true);
+    const s = streams[0] as FakeStream;
+    s.answer(); // answers both ids; id 1 is no longer tracked
+    await expect(fast).resolves.toMatchObject({ $case: 'RawGet' });
+    expect(s.cancelled).toBe(false);
+    const again = batcher.send(rawGet('again'), '', undefined, Number.NaN);
+    await turn();
+    expect(streams).toHaveLength(1);
+    s.answer([3n]);
+    await expect(again).resolves.toMatchObject({ $case: 'RawGet' });
+  });
+
+  it('drops an aborted request id without touching the stream, before or after it is sent', async () => {
+    const { batcher, streams } = setup({ connections: 1 });
+    const queued = new AbortController();
+    const inflight = new AbortController();
+    const q = batcher.send(rawGet('q'), '', queued.signal, Number.NaN);
+    queued.abort(new Error('changed my mind'));
+    await expect(q).rejects.toThrow('changed my mind');
+    const p = batcher.send(rawGet('p'), '', inflight.signal, Number.NaN);
+    const other = batcher.send(rawGet('o'), '', undefined, Number.NaN);
+    await turn();
+    const s = streams[0] as FakeStream;
+    expect(s.sent[0]?.requests).toHaveLength(2); // the aborted queued request was skipped
+    const reason = new Error('user abort');
+    inflight.abort(reason);
+    await expect(p).rejects.toBe(reason);
+    expect(batcher.outstanding).toBe(1);
+    s.answer();
+    await expect(other).resolves.toMatchObject({ $case: 'RawGet' });
+    expect(s.cancelled).toBe(false);
+    const pre = new AbortController();
+    pre.abort('already');
+    await expect(batcher.send(rawGet('x'), '', pre.signal, Number.NaN)).rejects.toBe('already');
+  });
+
+  it('fails in-flight requests with a retryable RpcError when the stream breaks, then opens a new one', async () => {
+    const { batcher, streams } = setup({ connections: 1 });
+    const inflight = [
+      batcher.send(rawGet('a'), '', undefined, Number.NaN),
+      batcher.send(rawGet('b'), '', undefined, Number.NaN),
+    ];
+    await turn();
+    const first = streams[0] as FakeStream;
+    first.handlers.onBroken({ code: 14, details: 'connection reset' });
+    for (const p of inflight) {
+      const e: unknown = await p.catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(RpcError);
+      expect((e as RpcError).retryable).toBe(true);
+      expect((e as RpcError).requestSent).toBe(true);
+      expect((e as RpcError).grpcCode).toBe(14);
+    }
+    expect(first.cancelled).toBe(true);
+    const next = batcher.send(rawGet('c'), '', undefined, Number.NaN);
+    await turn();
+    expect(streams).toHaveLength(2);
+    (streams[1] as FakeStream).answer();
+    await expect(next).resolves.toMatchObject({ $case: 'RawGet' });
+  });
+
+  it('treats a write that throws as a broken stream', async () => {
+    const { batcher, streams } = setup({ connections: 1 });
+    const a = batcher.send(rawGet('a'), '', undefined, Number.NaN);
+    await turn();
+    (streams[0] as FakeStream).answer();
+    await a;
+    (streams[0] as FakeStream).cancelled = true; // the next write throws
+    const b = batcher.send(rawGet('b'), '', undefined, Number.NaN).catch((e: unknown) => e);
+    await turn();
+    expect(await b).toMatchObject({ code: 'RPC_ERROR', retryable: true });
+  });
+
+  it('fails a request whose response arm does not match', async () => {
+    const { batcher, streams } = setup({ connections: 1 });
+    const p = batcher.send(
+      { $case: 'Empty', value: { testId: 7n, delayTime: 0n } },
+      '',
+      undefined,
+      Number.NaN,
+    );
+    await turn();
+    (streams[0] as FakeStream).handlers.onResponse({
+      requestIds: [1n],
+      responses: [{ cmd: { $case: 'RawGet', value: kvrpcpb.RawGetResponse.fromPartial({}) } }],
+      transportLayerLoad: 0n,
+      healthFeedback: undefined,
+      tikvSendTimeNs: 0n,
+    });
+    await expect(p).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+
+  it('rejects a request that cannot be encoded without touching the stream', async () => {
+    const { batcher, streams } = setup({ connections: 1 });
+    const bad = {
+      $case: 'RawGet',
+      value: { ...kvrpcpb.RawGetRequest.fromPartial({}), context: { regionId: -1n } },
+    };
+    await expect(
+      batcher.send(bad as unknown as BatchRequestCmd, '', undefined, Number.NaN),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(streams).toHaveLength(0);
+  });
+
+  it('sends forwarded requests on a separate stream per forwarded host', async () => {
+    const { batcher, streams } = setup({ connections: 1 });
+    const direct = batcher.send(rawGet('d'), '', undefined, Number.NaN);
+    const fwd = batcher.send(rawGet('f'), 'store:2', undefined, Number.NaN);
+    await turn();
+    expect(streams.map((s) => s.forwardedHost).sort()).toEqual(['', 'store:2']);
+    for (const s of streams) s.answer();
+    await expect(direct).resolves.toBeDefined();
+    await expect(fwd).resolves.toBeDefined();
+  });
+
+  it('waits for batchWaitSize requests when the store reports overload (client-go MaxBatchWaitTime)', async () => {
+    const { batcher, streams, feedback } = setup({
+      connections: 1,
+      maxBatchWaitMs: 60_000,
+      batchWaitSize: 3,
+      maxBatchSize: 8,
+    });
+    const first = batcher.send(rawGet('a'), '', undefined, Number.NaN);
+    await turn();
+    const s = streams[0] as FakeStream;
+    s.answer(undefined, {
+      transportLayerLoad: 500n,
+      healthFeedback: { storeId: 1n, feedbackSeqNo: 1n, slowScore: 1 },
+    });
+    await first;
+    expect(batcher.load).toBe(500);
+    expect(feedback).toHaveLength(1);
+    const waiting = [
+      batcher.send(rawGet('b'), '', undefined, Number.NaN),
+      batcher.send(rawGet('c'), '', undefined, Number.NaN),
+    ];
+    await turn();
+    expect(s.sent).toHaveLength(1); // held back: only 2 of the 3 wanted
+    waiting.push(batcher.send(rawGet('d'), '', undefined, Number.NaN));
+    await turn();
+    expect(s.sent).toHaveLength(2);
+    expect(s.sent[1]?.requests).toHaveLength(3);
+    s.answer([2n, 3n, 4n]);
+    await Promise.all(waiting);
+  });
+
+  it('sends a short batch once maxBatchWaitMs passes under overload', async () => {
+    const { batcher, streams } = setup({
+      connections: 1,
+      maxBatchWaitMs: 1,
+      batchWaitSize: 100,
+      maxBatchSize: 128,
+    });
+    const first = batcher.send(rawGet('a'), '', undefined, Number.NaN);
+    await turn();
+    const s = streams[0] as FakeStream;
+    s.answer(undefined, { transportLayerLoad: 1000n });
+    await first;
+    const p = batcher.send(rawGet('b'), '', undefined, Number.NaN);
+    await turn();
+    expect(s.sent).toHaveLength(1);
+    await s.nextWrite(); // the wait timer sends the short batch
+    expect(s.sent[1]?.requests).toHaveLength(1);
+    s.answer([2n]);
+    await expect(p).resolves.toBeDefined();
+  });
+
+  it('close fails queued and in-flight requests and later sends', async () => {
+    const { batcher, streams } = setup({ connections: 1 });
+    const inflight = batcher.send(rawGet('a'), '', undefined, Number.NaN);
+    await turn();
+    const queued = batcher.send(rawGet('b'), '', undefined, Number.NaN);
+    const closed = new Error('closed');
+    batcher.close(closed);
+    batcher.close(closed);
+    await expect(inflight).rejects.toBe(closed);
+    await expect(queued).rejects.toBe(closed);
+    await expect(batcher.send(rawGet('c'), '', undefined, Number.NaN)).rejects.toBe(closed);
+    expect((streams[0] as FakeStream).cancelled).toBe(true);
+  });
+});

@@ -1,0 +1,178 @@
+import {
+  Channel,
+  type ChannelCredentials,
+  type ChannelOptions,
+  Client,
+  credentials as grpcCredentials,
+} from '@grpc/grpc-js';
+import { type kvrpcpb, tikvpb } from '@tikv/proto';
+import { createClient, type Client as NiceClient } from 'nice-grpc';
+import { openGrpcBatchStream } from './grpc-batch-stream.js';
+import { rpcChannels } from './rpc-diagnostics.js';
+import { StoreBatcher } from './store-batcher.js';
+import type { ResolvedTransportOptions, TlsOptions } from './transport-options.js';
+
+/** A nice-grpc client of the `tikvpb.Tikv` service. */
+export type TikvServiceClient = NiceClient<typeof tikvpb.TikvDefinition>;
+
+/**
+ * The channel option that makes each of a store's channels distinct: grpc-js shares one
+ * subchannel (one TCP connection) among channels with identical options.
+ */
+export const CONNECTION_INDEX_OPTION = 'grpc.tikv_connection_index';
+
+function pem(v: Uint8Array | string | undefined): Buffer | null {
+  if (v === undefined) return null;
+  return typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
+}
+
+/**
+ * Builds the channel credentials: `credentials` if given, TLS from PEM material, or plaintext.
+ *
+ * @param o - the transport options
+ * @returns the credentials
+ */
+export function channelCredentials(
+  o: Pick<ResolvedTransportOptions, 'credentials' | 'tls'>,
+): ChannelCredentials {
+  if (o.credentials !== undefined) return o.credentials;
+  const tls: TlsOptions | undefined = o.tls;
+  if (tls === undefined) return grpcCredentials.createInsecure();
+  return grpcCredentials.createSsl(pem(tls.caPem), pem(tls.keyPem), pem(tls.certPem));
+}
+
+/**
+ * The grpc-js channel options client-go's dial options translate to: keepalive, reconnect
+ * backoff, unlimited receive size, no retry buffering.
+ *
+ * @param o - the transport options
+ * @param index - the connection's index within its store
+ * @returns the options
+ */
+export function channelOptionsFor(o: ResolvedTransportOptions, index: number): ChannelOptions {
+  const opts: ChannelOptions = {
+    'grpc.keepalive_time_ms': o.keepaliveIntervalMs,
+    'grpc.keepalive_timeout_ms': o.keepaliveTimeoutMs,
+    'grpc.initial_reconnect_backoff_ms': o.reconnectBaseDelayMs,
+    'grpc.max_reconnect_backoff_ms': o.reconnectMaxDelayMs,
+    'grpc.max_receive_message_length': o.maxReceiveMessageBytes === 0 ? -1 : o.maxReceiveMessageBytes,
+    'grpc.max_send_message_length': -1,
+    'grpc.enable_retries': 0,
+    'grpc.use_local_subchannel_pool': 1,
+    [CONNECTION_INDEX_OPTION]: index,
+  };
+  if (o.tls?.serverNameOverride !== undefined)
+    opts['grpc.ssl_target_name_override'] = o.tls.serverNameOverride;
+  return { ...opts, ...o.channelOptions };
+}
+
+/**
+ * The gRPC connections to one store (client-go `connPool`): `connectionsPerStore` channels, each
+ * its own TCP connection, used round-robin by unary calls; and the store's `BatchCommands`
+ * multiplexer, which runs one stream per channel.
+ */
+export class StoreConnectionPool {
+  readonly address: string;
+  /** The store's batcher; undefined when batching is disabled. */
+  readonly batcher: StoreBatcher | undefined;
+  readonly #channels: Channel[];
+  readonly #grpcClients: Client[];
+  readonly #unaryClients: (TikvServiceClient | undefined)[];
+  #nextUnary = 0;
+  readonly #unaryCalls = new Set<AbortController>();
+  #closed = false;
+  /** When the pool last served a request, in the transport clock's milliseconds. */
+  lastUsedMs: number;
+
+  /**
+   * @param address - the store's `host:port`
+   * @param o - the transport options
+   * @param creds - the channel credentials
+   * @param nowMs - the current time
+   */
+  constructor(address: string, o: ResolvedTransportOptions, creds: ChannelCredentials, nowMs: number) {
+    this.address = address;
+    this.lastUsedMs = nowMs;
+    const n = o.connectionsPerStore;
+    this.#channels = Array.from(
+      { length: n },
+      (_, i) => new Channel(address, creds, channelOptionsFor(o, i)),
+    );
+    this.#grpcClients = this.#channels.map(
+      (channel) => new Client(address, creds, { channelOverride: channel }),
+    );
+    this.#unaryClients = new Array(n).fill(undefined);
+    const userFeedback = o.onHealthFeedback;
+    const onHealthFeedback = (feedback: kvrpcpb.HealthFeedback): void => {
+      const ch = rpcChannels().healthFeedback;
+      if (ch.hasSubscribers) ch.publish({ address, feedback });
+      userFeedback?.(address, feedback);
+    };
+    this.batcher =
+      o.maxBatchSize > 0
+        ? new StoreBatcher(
+            address,
+            {
+              connections: n,
+              maxBatchSize: o.maxBatchSize,
+              maxBatchWaitMs: o.maxBatchWaitMs,
+              batchWaitSize: o.batchWaitSize,
+              overloadThreshold: o.overloadThreshold,
+              logger: o.logger,
+              metrics: o.metrics,
+              onHealthFeedback,
+            },
+            (index, forwardedHost, handlers) =>
+              openGrpcBatchStream(this.#grpcClients[index] as Client, index, forwardedHost, handlers),
+          )
+        : undefined;
+  }
+
+  /** How many gRPC channels the pool holds. */
+  get size(): number {
+    return this.#channels.length;
+  }
+
+  /** Whether the pool has been closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Requests queued or in flight, unary and batched. */
+  get outstanding(): number {
+    return this.#unaryCalls.size + (this.batcher?.outstanding ?? 0);
+  }
+
+  /** The next channel's unary client, round-robin (client-go `connPool.Get`). */
+  unaryClient(): TikvServiceClient {
+    const i = this.#nextUnary;
+    this.#nextUnary = (i + 1) % this.#channels.length;
+    let c = this.#unaryClients[i];
+    if (c === undefined) {
+      c = createClient(tikvpb.TikvDefinition, this.#channels[i] as Channel);
+      this.#unaryClients[i] = c;
+    }
+    return c;
+  }
+
+  /** Registers an in-flight unary call; `close` aborts it. */
+  addUnaryCall(controller: AbortController): void {
+    this.#unaryCalls.add(controller);
+  }
+
+  /** Unregisters a finished unary call. */
+  removeUnaryCall(controller: AbortController): void {
+    this.#unaryCalls.delete(controller);
+  }
+
+  /** Fails everything outstanding with `error` and closes every channel. Idempotent. */
+  close(error: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.batcher?.close(error);
+    for (const c of this.#unaryCalls) c.abort(error);
+    this.#unaryCalls.clear();
+    for (const c of this.#grpcClients) c.close();
+    for (const ch of this.#channels) ch.close();
+  }
+}

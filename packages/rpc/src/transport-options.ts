@@ -1,0 +1,162 @@
+import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
+import {
+  type Clock,
+  type Logger,
+  type MetricsHook,
+  mustBeNonNegative,
+  mustBeNonNegativeInteger,
+  mustBePositive,
+  mustBePositiveInteger,
+  noopLogger,
+  noopMetrics,
+  resolveOptions,
+  systemClock,
+} from '@tikv/common';
+import type { kvrpcpb } from '@tikv/proto';
+import type { RpcInterceptor } from './interceptor.js';
+
+/** TLS material for the connections to the stores (PEM). Never logged. */
+export interface TlsOptions {
+  /** CA certificate(s) that sign the stores' certificates. */
+  readonly caPem: Uint8Array | string;
+  /** This client's certificate, for mutual TLS. */
+  readonly certPem?: Uint8Array | string;
+  /** This client's private key, for mutual TLS. */
+  readonly keyPem?: Uint8Array | string;
+  /** Host name to check the stores' certificates against instead of the address's host. */
+  readonly serverNameOverride?: string;
+}
+
+/** Options of an {@link RpcClient}; every one is optional. */
+export interface TransportOptions {
+  /**
+   * gRPC connections (channels) per store address; requests round-robin over them
+   * (client-go `GrpcConnectionCount`).
+   * @defaultValue 4
+   */
+  readonly connectionsPerStore?: number;
+  /**
+   * Most requests in one `BatchCommands` message (client-go `MaxBatchSize`). 0 disables
+   * batching: every command is sent as a unary call.
+   * @defaultValue 128
+   */
+  readonly maxBatchSize?: number;
+  /**
+   * Milliseconds a batch may wait for more requests when the store reports a transport-layer
+   * load above {@link TransportOptions.overloadThreshold} (client-go `MaxBatchWaitTime`). 0 never
+   * waits: a batch leaves on the next event-loop turn.
+   * @defaultValue 0
+   */
+  readonly maxBatchWaitMs?: number;
+  /**
+   * While waiting, a batch leaves as soon as it holds this many requests (client-go `BatchWaitSize`).
+   * @defaultValue 8
+   */
+  readonly batchWaitSize?: number;
+  /**
+   * Store transport-layer load (the `transport_layer_load` TiKV reports) above which batches wait
+   * (client-go `OverloadThreshold`).
+   * @defaultValue 200
+   */
+  readonly overloadThreshold?: number;
+  /**
+   * Milliseconds between keepalive pings on an idle connection (client-go `GrpcKeepAliveTime`, 10 s).
+   * @defaultValue 10000
+   */
+  readonly keepaliveIntervalMs?: number;
+  /**
+   * Milliseconds to wait for a keepalive ack before the connection is declared dead
+   * (client-go `GrpcKeepAliveTimeout`, 3 s).
+   * @defaultValue 3000
+   */
+  readonly keepaliveTimeoutMs?: number;
+  /**
+   * Milliseconds after which the connections to a store that served no request are closed
+   * (client-go's 3-minute idle recycling). 0 keeps them until `close()`.
+   * @defaultValue 180000
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * First reconnect delay after a failed connection attempt, in milliseconds (client-go 100 ms).
+   * @defaultValue 100
+   */
+  readonly reconnectBaseDelayMs?: number;
+  /**
+   * Longest reconnect delay, in milliseconds (client-go 3 s).
+   * @defaultValue 3000
+   */
+  readonly reconnectMaxDelayMs?: number;
+  /**
+   * Largest response message accepted, in bytes. 0 means unlimited (client-go's default).
+   * @defaultValue 0
+   */
+  readonly maxReceiveMessageBytes?: number;
+  /** TLS to the stores; plaintext when omitted. */
+  readonly tls?: TlsOptions | undefined;
+  /** Channel credentials, overriding `tls` (an escape hatch for custom verification). */
+  readonly credentials?: ChannelCredentials | undefined;
+  /** Extra grpc-js channel options, applied last (client-go `WithGRPCDialOptions`). */
+  readonly channelOptions?: ChannelOptions;
+  /** Interceptors around every request, outermost first (client-go `tikvrpc/interceptor`). */
+  readonly interceptors?: readonly RpcInterceptor[];
+  /** Called with each store's `HealthFeedback` carried by `BatchCommands` responses. */
+  readonly onHealthFeedback?: ((address: string, feedback: kvrpcpb.HealthFeedback) => void) | undefined;
+  /** Where connection and stream events are logged. @defaultValue silent */
+  readonly logger?: Logger;
+  /** Where request latency and batch sizes are reported. @defaultValue no-op */
+  readonly metrics?: MetricsHook;
+  /** Time source for idle tracking. @defaultValue the system clock */
+  readonly clock?: Clock;
+}
+
+/** {@link TransportOptions} after defaults are applied. */
+export type ResolvedTransportOptions = Readonly<
+  Required<Omit<TransportOptions, 'tls' | 'credentials' | 'onHealthFeedback'>> &
+    Pick<TransportOptions, 'tls' | 'credentials' | 'onHealthFeedback'>
+>;
+
+/** The defaults of {@link TransportOptions} (client-go's `config.DefaultTiKVClient`). */
+export const DEFAULT_TRANSPORT_OPTIONS: ResolvedTransportOptions = Object.freeze({
+  connectionsPerStore: 4,
+  maxBatchSize: 128,
+  maxBatchWaitMs: 0,
+  batchWaitSize: 8,
+  overloadThreshold: 200,
+  keepaliveIntervalMs: 10_000,
+  keepaliveTimeoutMs: 3_000,
+  idleTimeoutMs: 180_000,
+  reconnectBaseDelayMs: 100,
+  reconnectMaxDelayMs: 3_000,
+  maxReceiveMessageBytes: 0,
+  tls: undefined,
+  credentials: undefined,
+  channelOptions: Object.freeze({}),
+  interceptors: Object.freeze([]),
+  onHealthFeedback: undefined,
+  logger: noopLogger,
+  metrics: noopMetrics,
+  clock: systemClock,
+});
+
+/**
+ * Applies the defaults to transport options and validates them.
+ *
+ * @param options - the caller's options
+ * @returns frozen, validated options
+ * @throws InvalidArgumentError naming the first invalid option
+ */
+export function resolveTransportOptions(options?: TransportOptions): ResolvedTransportOptions {
+  return resolveOptions(DEFAULT_TRANSPORT_OPTIONS as Required<TransportOptions>, options, {
+    connectionsPerStore: mustBePositiveInteger,
+    maxBatchSize: mustBeNonNegativeInteger,
+    maxBatchWaitMs: mustBeNonNegative,
+    batchWaitSize: mustBePositiveInteger,
+    overloadThreshold: mustBeNonNegative,
+    keepaliveIntervalMs: mustBePositive,
+    keepaliveTimeoutMs: mustBePositive,
+    idleTimeoutMs: mustBeNonNegative,
+    reconnectBaseDelayMs: mustBePositive,
+    reconnectMaxDelayMs: mustBePositive,
+    maxReceiveMessageBytes: mustBeNonNegativeInteger,
+  });
+}
