@@ -4,12 +4,16 @@
  */
 import { runCodecBench } from './codec-bench.js';
 import { runMockClusterBench } from './mock-cluster-bench.js';
+import { runRegionCacheBench } from './region-cache-bench.js';
+import { runTransportBench } from './transport-bench.js';
 import { runTsoBench } from './tso-bench.js';
 
 const suites: Record<string, () => unknown> = {
   codec: runCodecBench,
   'mock-cluster': () => runMockClusterBench(),
+  'region-cache': () => runRegionCacheBench(),
   tso: () => runTsoBench(),
+  transport: () => runTransportBench(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');

@@ -1,0 +1,582 @@
+import { combineSignal, type RequestOptions, TiKVError } from '@tikv/common';
+import { raceSignal, runEvery } from './async-utils.js';
+import { type CachedRegion, SyncFlag, type TtlPolicy } from './cached-region.js';
+import { publishMiss, publishStore, type RegionCacheMissEvent } from './diagnostics.js';
+import { applyEpochNotMatch } from './epoch-not-match.js';
+import { type GroupedKeys, type GroupKeysOptions, groupKeys } from './group-keys.js';
+import { InvalidReason } from './invalid-reason.js';
+import type { KeyLocation } from './key-location.js';
+import { locationContains } from './key-location.js';
+import { coverRange } from './locate-range.js';
+import {
+  type RegionCacheOptions,
+  type ResolvedRegionCacheOptions,
+  resolveRegionCacheOptions,
+} from './region-cache-options.js';
+import { RegionFetcher } from './region-fetcher.js';
+import { RegionIndex } from './region-index.js';
+import { RegionLoader } from './region-loader.js';
+import type { RegionSource, SourcePeer, SourceRegion, SourceRegionMeta } from './region-source.js';
+import { sweepRegions } from './region-sweep.js';
+import type { RegionVerId } from './region-ver-id.js';
+import {
+  type EpochNotMatchOptions,
+  type RoutingDeps,
+  type RpcContext,
+  type RpcContextOptions,
+  routeToPeer,
+  type SendFailOptions,
+} from './rpc-context.js';
+import { Liveness, ResolveState, type Store } from './store.js';
+import { StoreCache } from './store-cache.js';
+
+/** How many regions one batch load asks for (client-go `defaultRegionsPerBatch`). */
+export const REGIONS_PER_BATCH = 128;
+
+/**
+ * The region cache of the TiKV client (client-go `RegionCache`): which region
+ * holds a key, which peer and store to send to, and how to react when TiKV
+ * says the cached picture is wrong.
+ *
+ * Regions are indexed by start key in a B+ tree and by id. A lookup that
+ * misses (or finds an expired or invalidated region) loads from the
+ * {@link RegionSource}; concurrent misses for the same key share one call.
+ * Idle regions expire after a TTL. Stores are shared by all regions; a send
+ * failure bumps the store's epoch, which lazily invalidates every region routed
+ * to it.
+ */
+export class RegionCache {
+  /** The stores the cache knows. */
+  readonly storeCache: StoreCache;
+  private readonly index = new RegionIndex();
+  private readonly loader: RegionLoader;
+  private readonly opts: ResolvedRegionCacheOptions;
+  private readonly ttl: TtlPolicy;
+  private readonly controller = new AbortController();
+  private readonly fetcher: RegionFetcher;
+  private readonly background: Promise<void>[] = [];
+  private readonly bucketUpdates = new Set<bigint>();
+  private gcCursor: Uint8Array = new Uint8Array(0);
+  private readonly routing: RoutingDeps;
+
+  /**
+   * @param source - where regions and stores come from (a `PdClient`)
+   * @param options - TTLs, budgets, intervals, clock and logger
+   * @throws InvalidArgumentError for an invalid option
+   */
+  constructor(source: RegionSource, options: RegionCacheOptions = {}) {
+    this.opts = resolveRegionCacheOptions(options);
+    const { regionCacheTtlMs, regionCacheTtlJitterMs, random } = this.opts;
+    this.ttl = {
+      ttlMs: regionCacheTtlMs,
+      nextTtl: (nowMs) =>
+        nowMs +
+        regionCacheTtlMs +
+        (regionCacheTtlJitterMs > 0 ? Math.floor(random() * regionCacheTtlJitterMs) : 0),
+    };
+    const signal = this.controller.signal;
+    this.storeCache = new StoreCache(source, { ...this.opts, signal });
+    this.loader = new RegionLoader(source, this.storeCache, { ...this.opts, ttl: this.ttl, signal });
+    this.fetcher = new RegionFetcher(this.index, this.loader, { ...this.opts, ttl: this.ttl, signal });
+    this.routing = {
+      storeCache: this.storeCache,
+      enableForwarding: this.opts.enableForwarding,
+      random: this.opts.random,
+      logger: this.opts.logger,
+    };
+    if (this.opts.backgroundTasks) {
+      const { clock, logger } = this.opts;
+      const every = (ms: number, what: string, fn: () => unknown): void => {
+        this.background.push(
+          runEvery(clock, ms, signal, fn, (e) => logger.warn(`${what} failed`, { error: e })),
+        );
+      };
+      every(this.opts.gcIntervalMs, 'region cache sweep', () => this.runGcRound());
+      every(this.opts.storeRefreshIntervalMs, 'store refresh', () => this.storeCache.refresh());
+      every(this.opts.healthTickIntervalMs, 'store health tick', () => this.tickStoreHealth());
+    }
+  }
+
+  /** How many regions are cached. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  /** Whether {@link RegionCache.close} was called. */
+  get closed(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  private now(): number {
+    return this.opts.clock.now();
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  /**
+   * The region holding `key`, from the cache or loaded.
+   *
+   * @param key - the key
+   * @param options - signal and timeout
+   * @returns the key's location
+   */
+  locateKey(key: Uint8Array, options?: RequestOptions): Promise<KeyLocation> {
+    // Hit path without an async frame: one resolved promise per lookup.
+    const r = this.index.sorted.searchByKey(key, false);
+    if (r !== undefined && r.syncFlags === 0 && r.checkRegionCacheTtl(this.now(), this.ttl)) {
+      return Promise.resolve(r.location());
+    }
+    return this.fetcher.findByKey(key, false, raceSignalOf(options, this.opts)).then(locationOf);
+  }
+
+  /**
+   * The region whose range ends at `key`: `startKey < key <= endKey` (for
+   * reverse scans; an empty key means +infinity, the last region).
+   *
+   * @param key - an exclusive end key
+   * @param options - signal and timeout
+   * @returns the location
+   */
+  async locateEndKey(key: Uint8Array, options?: RequestOptions): Promise<KeyLocation> {
+    const r = await this.fetcher.findByKey(key, true, raceSignalOf(options, this.opts));
+    return r.location();
+  }
+
+  /**
+   * The cached, valid region holding `key`, without loading.
+   *
+   * @param key - the key
+   * @returns the location, or undefined on a miss
+   */
+  tryLocateKey(key: Uint8Array): KeyLocation | undefined {
+    const r = this.index.sorted.searchByKey(key, false);
+    if (r === undefined || !r.checkRegionCacheTtl(this.now(), this.ttl)) return undefined;
+    if (r.checkSyncFlags(SyncFlag.NEED_RELOAD_ON_ACCESS | SyncFlag.NEED_DELAYED_RELOAD_READY))
+      return undefined;
+    return r.location();
+  }
+
+  /**
+   * The region with this id, from the cache or loaded.
+   *
+   * @param id - the region id
+   * @param options - signal and timeout
+   * @returns the location
+   * @throws PdError (`REGION_NOT_FOUND`) when the source has no such region
+   */
+  async locateRegionById(id: bigint, options?: RequestOptions): Promise<KeyLocation> {
+    const r = await this.fetcher.findById(id, raceSignalOf(options, this.opts));
+    return r.location();
+  }
+
+  /**
+   * Loads a region by id from the source, bypassing and not filling the cache.
+   *
+   * @param id - the region id
+   * @param options - signal and timeout
+   * @returns its location
+   */
+  async locateRegionByIdFromSource(id: bigint, options?: RequestOptions): Promise<KeyLocation> {
+    const r = await raceSignal(this.loader.loadById(id), raceSignalOf(options, this.opts));
+    return r.location();
+  }
+
+  /**
+   * The regions covering `[startKey, endKey)` in key order (client-go
+   * `LocateKeyRange`): cached regions first, the rest loaded in batches.
+   *
+   * @param startKey - inclusive start
+   * @param endKey - exclusive end (empty: +infinity)
+   * @param options - signal and timeout
+   * @returns the locations
+   */
+  async locateRange(
+    startKey: Uint8Array,
+    endKey: Uint8Array,
+    options?: RequestOptions,
+  ): Promise<KeyLocation[]> {
+    const signal = raceSignalOf(options, this.opts);
+    return coverRange(
+      startKey,
+      endKey,
+      (k) => this.tryLocateKey(k),
+      (from) => {
+        this.miss({ lookup: 'range', reason: 'absent' });
+        return raceSignal(this.batchLoad(from, endKey, REGIONS_PER_BATCH), signal);
+      },
+    );
+  }
+
+  /**
+   * The ids of the regions covering `[startKey, endKey]` (client-go `ListRegionIDsInKeyRange`).
+   *
+   * @param startKey - inclusive start
+   * @param endKey - inclusive end
+   * @param options - signal and timeout
+   * @returns region ids in key order
+   */
+  async listRegionIdsInRange(
+    startKey: Uint8Array,
+    endKey: Uint8Array,
+    options?: RequestOptions,
+  ): Promise<bigint[]> {
+    const ids: bigint[] = [];
+    let start = startKey;
+    for (;;) {
+      const loc = await this.locateKey(start, options);
+      ids.push(loc.region.id);
+      if (locationContains(loc, endKey) || loc.endKey.length === 0) return ids;
+      start = loc.endKey;
+    }
+  }
+
+  /**
+   * Loads up to `count` regions from `startKey` into the cache (client-go
+   * `BatchLoadRegionsWithKeyRange`).
+   *
+   * @param startKey - inclusive start
+   * @param endKey - exclusive end (empty: +infinity)
+   * @param count - how many regions at most
+   * @param options - signal and timeout
+   * @returns the loaded regions' locations
+   */
+  async batchLoadRegions(
+    startKey: Uint8Array,
+    endKey: Uint8Array,
+    count: number,
+    options?: RequestOptions,
+  ): Promise<KeyLocation[]> {
+    const regions = await raceSignal(
+      this.batchLoad(startKey, endKey, count),
+      raceSignalOf(options, this.opts),
+    );
+    return regions.map((r) => r.location());
+  }
+
+  private async batchLoad(startKey: Uint8Array, endKey: Uint8Array, count: number): Promise<CachedRegion[]> {
+    const regions = await this.loader.scan(startKey, endKey, count);
+    for (const r of regions) this.index.insert(r, false);
+    return regions;
+  }
+
+  /**
+   * Splits a batch of keys by region (client-go `GroupKeysByRegion`). Keys
+   * that are sorted are grouped with one lookup per region.
+   *
+   * @param keys - the keys
+   * @param options - an optional filter, signal and timeout
+   * @returns the groups, in order of first appearance, and the first key's region
+   */
+  groupKeysByRegion(keys: readonly Uint8Array[], options: GroupKeysOptions = {}): Promise<GroupedKeys> {
+    return groupKeys(keys, (k) => this.locateKey(k, options), options.filter);
+  }
+
+  private miss(event: RegionCacheMissEvent): void {
+    publishMiss(() => event);
+  }
+
+  // ------------------------------------------------------ request routing
+
+  /**
+   * The cached region for exactly this version, valid or not.
+   *
+   * @param verId - the region version
+   * @returns the region, or undefined when the cache holds another version or none
+   */
+  getCachedRegion(verId: RegionVerId): CachedRegion | undefined {
+    return this.index.getByVerId(verId);
+  }
+
+  /**
+   * Where to send a request for this region version (client-go `GetTiKVRPCContext`).
+   *
+   * @param verId - the region version the request is for
+   * @param options - replica read kind, seed, label and store filters
+   * @returns the context, or undefined when the region must be reloaded
+   *   (dropped, expired, its store gone or failed since): locate the key again
+   */
+  async getRpcContext(verId: RegionVerId, options: RpcContextOptions = {}): Promise<RpcContext | undefined> {
+    const r = this.index.getByVerId(verId);
+    if (r === undefined || !r.isValid(this.now(), this.ttl)) return undefined;
+    return routeToPeer(r, verId, options, this.routing);
+  }
+
+  /**
+   * Takes a NotLeader answer (client-go `UpdateLeader`): with a leader hint the
+   * work peer moves to it (the region is invalidated when it has no such peer);
+   * without one the next peer is tried.
+   *
+   * @param verId - the region version the request was for
+   * @param leader - the new leader from the error, if any
+   * @param currentPeerIdx - the access index the request went to
+   */
+  updateLeader(verId: RegionVerId, leader: SourcePeer | undefined, currentPeerIdx: number): void {
+    const r = this.index.getByVerId(verId);
+    if (r === undefined) return;
+    if (leader === undefined) {
+      r.switchNextTiKVPeer(currentPeerIdx);
+      this.opts.logger.info('NotLeader without a leader, trying the next peer', { regionId: verId.id });
+      return;
+    }
+    if (!r.switchWorkLeaderToPeer(leader)) {
+      this.opts.logger.info('NotLeader names a peer the cache does not know, invalidating', {
+        regionId: verId.id,
+        leaderStoreId: leader.storeId,
+      });
+      r.invalidate(InvalidReason.STORE_NOT_FOUND);
+    }
+  }
+
+  /**
+   * Takes an EpochNotMatch answer (client-go `OnRegionEpochNotMatch`): the
+   * cached region is replaced with the regions TiKV reported (they inherit its
+   * buckets; their work peer is the one on the store that answered).
+   *
+   * @param verId - the region version the request was for
+   * @param currentRegions - the error's current regions (decoded keys)
+   * @param options - the store that answered
+   * @returns true when the request's epoch is ahead of TiKV's (TiKV applies
+   *   slowly): the caller backs off (`regionMiss`) and retries as is
+   */
+  async onRegionEpochNotMatch(
+    verId: RegionVerId,
+    currentRegions: readonly SourceRegionMeta[],
+    options: EpochNotMatchOptions = {},
+  ): Promise<boolean> {
+    return applyEpochNotMatch(this.index, this.loader, verId, currentRegions, options);
+  }
+
+  /**
+   * Invalidates a cached region version (RegionNotFound, NoLeader, ...): the
+   * next lookup reloads it. Nothing happens when the cache holds another version.
+   *
+   * @param verId - the region version
+   * @param reason - why
+   */
+  invalidateRegion(verId: RegionVerId, reason: InvalidReason = InvalidReason.OTHER): void {
+    this.index.getByVerId(verId)?.invalidate(reason);
+  }
+
+  /**
+   * Takes a failure to send (client-go `OnSendFail`). With an error, the
+   * store's epoch is bumped, which invalidates lazily every region routed to
+   * it, and the store is re-resolved; either way the region moves on to its
+   * next peer.
+   *
+   * @param ctx - the context the request was sent with
+   * @param err - the transport error (undefined: the peer answered but cannot serve)
+   * @param options - `scheduleReload` to reload the region on its next access
+   */
+  onSendFail(ctx: RpcContext, err?: unknown, options: SendFailOptions = {}): void {
+    const r = this.index.getByVerId(ctx.region);
+    if (r === undefined) return;
+    if (ctx.meta.peers.length !== r.meta.peers.length) {
+      this.opts.logger.info('peers changed since the request was routed; nothing to switch', {
+        regionId: ctx.region.id,
+      });
+      return;
+    }
+    if (err !== undefined && err !== null) {
+      const [storeIdx, store] = r.accessStore(ctx.accessMode, ctx.accessIdx);
+      this.bumpStoreEpoch(store, r.rs.storeEpochs[storeIdx] ?? store.epoch);
+    }
+    if (ctx.accessMode === 'tikv') r.switchNextTiKVPeer(ctx.accessIdx);
+    else r.switchNextTiFlashPeer(ctx.accessIdx);
+    if (options.scheduleReload === true) r.setSyncFlags(SyncFlag.NEED_RELOAD_ON_ACCESS);
+  }
+
+  private bumpStoreEpoch(store: Store, seenEpoch: number): void {
+    if (store.epoch === seenEpoch) {
+      store.epoch = seenEpoch + 1;
+      this.opts.logger.info('store failed; its regions reload on next access', {
+        storeId: store.id,
+        address: store.address,
+      });
+      publishStore(() => ({ storeId: store.id, event: 'epoch', address: store.address }));
+    }
+    this.storeCache.markNeedCheck(store);
+  }
+
+  /**
+   * Invalidates, lazily, every cached region routed to a store and schedules
+   * its address to be fetched again.
+   *
+   * @param storeId - the store
+   */
+  invalidateStore(storeId: bigint): void {
+    const store = this.storeCache.get(storeId);
+    if (store !== undefined) this.bumpStoreEpoch(store, store.epoch);
+  }
+
+  /**
+   * Marks a store unreachable (a health check loop takes over when a liveness
+   * probe is configured; forwarding picks a proxy for it).
+   *
+   * @param storeId - the store
+   */
+  markStoreUnreachable(storeId: bigint): void {
+    this.setStoreLiveness(storeId, Liveness.UNREACHABLE);
+  }
+
+  /**
+   * Sets a store's liveness.
+   *
+   * @param storeId - the store
+   * @param liveness - reachable, unreachable or unknown
+   */
+  setStoreLiveness(storeId: bigint, liveness: Liveness): void {
+    const store = this.storeCache.get(storeId);
+    if (store !== undefined) this.storeCache.setLiveness(store, liveness);
+  }
+
+  /**
+   * Takes the slow score TiKV reported in health feedback.
+   *
+   * @param storeId - the store
+   * @param slowScore - TiKV's slow score (1 healthy .. 100)
+   */
+  onHealthFeedback(storeId: bigint, slowScore: number): void {
+    this.storeCache.get(storeId)?.health.updateTikvSlowScore(slowScore, this.now());
+  }
+
+  /**
+   * The cached regions with a peer on this store.
+   *
+   * @param storeId - the store
+   * @returns the regions
+   */
+  regionsOnStore(storeId: bigint): CachedRegion[] {
+    const out: CachedRegion[] = [];
+    for (const r of this.index.all()) if (r.stores.some((s) => s.id === storeId)) out.push(r);
+    return out;
+  }
+
+  /** @returns the store with this id, if known */
+  getStore(storeId: bigint): Store | undefined {
+    return this.storeCache.get(storeId);
+  }
+
+  /** @returns every resolved store */
+  getAllStores(): Store[] {
+    return this.storeCache.filter((s) => s.resolveState === ResolveState.RESOLVED);
+  }
+
+  /**
+   * Takes a BucketVersionNotMatch answer: newer buckets replace the cached ones.
+   *
+   * @param verId - the region version
+   * @param version - the buckets version TiKV has
+   * @param keys - TiKV's bucket boundaries
+   */
+  onBucketVersionNotMatch(verId: RegionVerId, version: bigint, keys: readonly Uint8Array[]): void {
+    const r = this.index.getByVerId(verId);
+    if (r === undefined) return;
+    if (r.buckets === undefined || r.buckets.version < version) r.setBuckets({ version, keys });
+  }
+
+  /**
+   * Reloads a region in the background when TiKV reports newer buckets than
+   * the cache has (client-go `UpdateBucketsIfNeeded`). One reload per region at a time.
+   *
+   * @param verId - the region version
+   * @param requestBucketsVersion - the buckets version the request carried (0: none)
+   * @param latestBucketsVersion - the version TiKV reported
+   * @returns the reload, for callers that want to wait (it never rejects)
+   */
+  updateBucketsIfNeeded(
+    verId: RegionVerId,
+    requestBucketsVersion: bigint,
+    latestBucketsVersion: bigint,
+  ): Promise<void> {
+    const r = this.index.getByVerId(verId);
+    if (r === undefined) return Promise.resolve();
+    const cachedVersion = r.buckets?.version ?? 0n;
+    if (requestBucketsVersion !== 0n && requestBucketsVersion < cachedVersion) return Promise.resolve();
+    if (cachedVersion >= latestBucketsVersion || this.bucketUpdates.has(verId.id)) return Promise.resolve();
+    this.bucketUpdates.add(verId.id);
+    this.miss({ lookup: 'id', reason: 'bucketsStale', regionId: verId.id });
+    return this.fetcher.loadByIdAndInsert(verId.id, true).then(
+      () => {
+        this.bucketUpdates.delete(verId.id);
+      },
+      (e: unknown) => {
+        this.bucketUpdates.delete(verId.id);
+        this.opts.logger.error('updating buckets failed', { regionId: verId.id, error: e });
+      },
+    );
+  }
+
+  // ----------------------------------------------------------- maintenance
+
+  /**
+   * One step of the background sweep (client-go `gcRoundFunc`): visits up to
+   * `gcRegionsPerRound` regions from where the last step stopped, drops the
+   * expired ones, and lets regions with a failed or unreachable store expire.
+   *
+   * @returns how many regions were dropped
+   */
+  runGcRound(): number {
+    const { removed, cursor } = sweepRegions(
+      this.index,
+      this.gcCursor,
+      this.opts.gcRegionsPerRound,
+      this.now(),
+    );
+    this.gcCursor = cursor;
+    return removed;
+  }
+
+  private tickStoreHealth(): void {
+    const now = this.now();
+    for (const s of this.storeCache.all()) s.health.tick(now);
+  }
+
+  /**
+   * Inserts a region built from source data, as if loaded (tests, warm-up).
+   *
+   * @param region - the region as the source reports it
+   * @returns false when the cache holds a newer version
+   */
+  async insertRegion(region: SourceRegion): Promise<boolean> {
+    return this.index.insert(await this.loader.build(region), true);
+  }
+
+  /**
+   * How many cached regions are valid now.
+   *
+   * @returns the count
+   */
+  validRegionCount(): number {
+    return this.index.countValid(this.now(), this.ttl);
+  }
+
+  /** Drops every cached region and store. */
+  clear(): void {
+    this.index.clear();
+    this.storeCache.clear();
+  }
+
+  /**
+   * Stops the background tasks and waits for them. Lookups after closing that
+   * need the source reject with `CLIENT_CLOSED`.
+   */
+  async close(): Promise<void> {
+    if (!this.closed) this.controller.abort(new TiKVError('CLIENT_CLOSED', 'region cache is closed'));
+    await Promise.all(this.background);
+    await this.storeCache.drain();
+    await this.fetcher.drain();
+  }
+}
+
+function locationOf(r: CachedRegion): KeyLocation {
+  return r.location();
+}
+
+function raceSignalOf(
+  options: RequestOptions | undefined,
+  opts: ResolvedRegionCacheOptions,
+): AbortSignal | undefined {
+  if (options === undefined || (options.signal === undefined && options.timeoutMs === undefined))
+    return undefined;
+  return combineSignal(options, opts.clock);
+}

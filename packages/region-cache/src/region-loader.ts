@@ -1,0 +1,249 @@
+import {
+  Backoffer,
+  BackoffKinds,
+  type Clock,
+  compareKeys,
+  formatKey,
+  isTiKVError,
+  keysEqual,
+  type Logger,
+  PdError,
+  TiKVError,
+} from '@tikv/common';
+import { CachedRegion, isSamePeer, type RegionStores, SyncFlag, type TtlPolicy } from './cached-region.js';
+import type { RegionSource, SourcePeer, SourceRegion } from './region-source.js';
+import type { Store } from './store.js';
+import { ResolveState } from './store.js';
+import type { StoreCache } from './store-cache.js';
+
+/** @internal */
+export interface RegionLoaderDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly loadBackoffMs: number;
+  readonly needBuckets: boolean;
+  readonly ttl: TtlPolicy;
+  /** Aborts when the owning cache closes. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Loads regions from the region source and builds cached regions from them
+ * (client-go `loadRegion`, `loadRegionByID`, `scanRegions`, `newRegion`).
+ * @internal
+ */
+export class RegionLoader {
+  constructor(
+    private readonly source: RegionSource,
+    private readonly stores: StoreCache,
+    private readonly deps: RegionLoaderDeps,
+  ) {}
+
+  private backoffer(): Backoffer {
+    const { clock, loadBackoffMs, signal, logger } = this.deps;
+    return new Backoffer({ maxBackoffMs: loadBackoffMs, backoffWeight: 1, clock, signal, logger });
+  }
+
+  /**
+   * Loads the region holding `key` (or, for an end key, the region whose range
+   * ends at `key`).
+   */
+  async loadByKey(key: Uint8Array, isEndKey: boolean): Promise<CachedRegion> {
+    const { needBuckets, signal } = this.deps;
+    const bo = this.backoffer();
+    let searchPrev = false;
+    for (;;) {
+      let reg: SourceRegion | undefined;
+      try {
+        reg = searchPrev
+          ? await this.source.getPrevRegion(key, { needBuckets, signal })
+          : await this.source.getRegion(key, { needBuckets, signal });
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        if (isTiKVError(e, 'CODEC_ERROR')) throw e;
+        await bo.backoff(BackoffKinds.pdRPC, e);
+        continue;
+      }
+      if (reg === undefined) {
+        await bo.backoff(
+          BackoffKinds.pdRPC,
+          new PdError('REGION_NOT_FOUND', `no region for key ${formatKey(key)}`),
+        );
+        continue;
+      }
+      if (reg.region.peers.length === 0) {
+        throw new TiKVError('INTERNAL', `region ${reg.region.id} has no peer`);
+      }
+      if (isEndKey && !searchPrev && key.length !== 0 && keysEqual(reg.region.startKey, key)) {
+        searchPrev = true;
+        continue;
+      }
+      if (isEndKey && key.length === 0 && reg.region.endKey.length !== 0) {
+        return this.loadLast(reg, bo);
+      }
+      return this.build(reg);
+    }
+  }
+
+  /** +infinity as an end key: walk forward to the last region. */
+  private async loadLast(first: SourceRegion, bo: Backoffer): Promise<CachedRegion> {
+    const { signal } = this.deps;
+    let last = first;
+    while (last.region.endKey.length !== 0) {
+      let batch: SourceRegion[];
+      try {
+        batch = await this.source.scanRegions(last.region.endKey, new Uint8Array(0), 128, { signal });
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        await bo.backoff(BackoffKinds.pdRPC, e);
+        continue;
+      }
+      const tail = batch[batch.length - 1];
+      if (tail === undefined) {
+        await bo.backoff(
+          BackoffKinds.pdRPC,
+          new PdError('REGION_NOT_FOUND', 'no region after the last known one'),
+        );
+        continue;
+      }
+      last = tail;
+    }
+    return this.build(last);
+  }
+
+  /** Loads the region with this id; a region the source does not know is an error. */
+  async loadById(id: bigint): Promise<CachedRegion> {
+    const { needBuckets, signal } = this.deps;
+    const bo = this.backoffer();
+    for (;;) {
+      let reg: SourceRegion | undefined;
+      try {
+        reg = await this.source.getRegionById(id, { needBuckets, signal });
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        if (isTiKVError(e, 'CODEC_ERROR')) throw e;
+        await bo.backoff(BackoffKinds.pdRPC, e);
+        continue;
+      }
+      if (reg === undefined) throw new PdError('REGION_NOT_FOUND', `region ${id} not found`);
+      if (reg.region.peers.length === 0) throw new TiKVError('INTERNAL', `region ${id} has no peer`);
+      return this.build(reg);
+    }
+  }
+
+  /**
+   * Scans up to `limit` regions from the one holding `startKey`, in key order.
+   * Regions without a leader are left out; an empty answer, a gap, or only
+   * leaderless regions are retried with backoff.
+   */
+  async scan(startKey: Uint8Array, endKey: Uint8Array, limit: number): Promise<CachedRegion[]> {
+    if (limit === 0) return [];
+    const { signal } = this.deps;
+    const bo = this.backoffer();
+    for (;;) {
+      let regs: SourceRegion[];
+      try {
+        regs = await this.source.scanRegions(startKey, endKey, limit, { signal });
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        if (isTiKVError(e, 'CODEC_ERROR')) throw e;
+        await bo.backoff(BackoffKinds.pdRPC, e);
+        continue;
+      }
+      let problem: string | undefined;
+      if (regs.length === 0) problem = 'PD returned no region';
+      else if (hasGap(startKey, endKey, regs, limit)) problem = 'PD returned regions with gaps';
+      const withLeader = regs.filter((r) => r.leader !== undefined && r.leader.id !== 0n);
+      if (problem === undefined && withLeader.length === 0) problem = 'every returned region has no leader';
+      if (problem !== undefined) {
+        await bo.backoff(BackoffKinds.pdRPC, new PdError('REGION_NOT_FOUND', `${problem}, limit ${limit}`));
+        continue;
+      }
+      if (withLeader.length < regs.length)
+        this.deps.logger.warn('scanned regions without a leader were left out');
+      const out: CachedRegion[] = [];
+      for (const r of withLeader) out.push(await this.build(r));
+      return out;
+    }
+  }
+
+  /**
+   * Builds a cached region (client-go `newRegion`): resolves each peer's store,
+   * leaves out peers that are down, on tombstone stores or witnesses (unless
+   * the leader), and starts at the leader.
+   *
+   * @throws TiKVError (`INTERNAL`) when no peer is left
+   */
+  async build(reg: SourceRegion, buckets = reg.buckets): Promise<CachedRegion> {
+    const { region, leader, downPeers } = reg;
+    const stores: Store[] = [];
+    const storeEpochs: number[] = [];
+    const tikv: number[] = [];
+    const tiflash: number[] = [];
+    const available: SourcePeer[] = [];
+    let leaderAccessIdx = 0;
+    for (const p of region.peers) {
+      const store = this.stores.getOrInsertDefault(p.storeId);
+      const addr =
+        store.resolveState === ResolveState.UNRESOLVED
+          ? await this.stores.initResolve(store)
+          : store.resolveState === ResolveState.TOMBSTONE
+            ? ''
+            : store.address;
+      if (addr === '' || downPeers.some((d) => isSamePeer(d, p))) continue;
+      const isLeader = isSamePeer(p, leader);
+      if (p.isWitness && !isLeader) continue;
+      if (isLeader) leaderAccessIdx = tikv.length;
+      available.push(p);
+      (store.isTiFlash ? tiflash : tikv).push(stores.length);
+      stores.push(store);
+      storeEpochs.push(store.epoch);
+    }
+    if (available.length === 0) {
+      throw new TiKVError('INTERNAL', `no available peers, region ${region.id}`, true);
+    }
+    const rs: RegionStores = {
+      stores,
+      storeEpochs,
+      tikv,
+      tiflash,
+      workTiKVIdx: leaderAccessIdx,
+      proxyTiKVIdx: -1,
+      workTiFlashIdx: 0,
+      buckets,
+      pendingPeers: reg.pendingPeers,
+      downPeers,
+    };
+    const cached = new CachedRegion(
+      {
+        id: region.id,
+        startKey: region.startKey,
+        endKey: region.endKey,
+        epoch: region.epoch,
+        peers: available,
+      },
+      rs,
+      this.deps.ttl.nextTtl(this.deps.clock.now()),
+    );
+    if (downPeers.length > 0) cached.setSyncFlags(SyncFlag.NEED_EXPIRE_AFTER_TTL);
+    return cached;
+  }
+}
+
+/** Whether scanned regions leave a hole in `[startKey, endKey)` (client-go `regionsHaveGapInRanges`, one range). */
+export function hasGap(
+  startKey: Uint8Array,
+  endKey: Uint8Array,
+  regs: readonly SourceRegion[],
+  limit: number,
+): boolean {
+  if (regs.length === 0) return true;
+  let check = startKey;
+  for (const r of regs) {
+    if (compareKeys(r.region.startKey, check) > 0) return true;
+    if (r.region.endKey.length === 0) return false;
+    check = r.region.endKey;
+    if (endKey.length > 0 && compareKeys(check, endKey) >= 0) return false;
+  }
+  return !(limit > 0 && regs.length === limit);
+}

@@ -1,0 +1,264 @@
+// Ports of client-go region_cache_test.go store tests: resolve states, labels,
+// slow scores and health status; plus the liveness loop and store refresh.
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { ManualClock } from '@tikv/common';
+import { REGION_CACHE_STORE_CHANNEL, type StoreEvent } from '../src/diagnostics.js';
+import { RegionCache } from '../src/region-cache.js';
+import { SlowScore, StoreHealthStatus } from '../src/slow-score.js';
+import { Liveness, ResolveState, Store, storeTypeFromLabels } from '../src/store.js';
+import { b, FakeCluster } from './fake-cluster.js';
+import { flush, type Suite, setupSuite } from './helpers.js';
+
+let s: Suite;
+beforeEach(() => {
+  s = setupSuite();
+});
+afterEach(async () => {
+  await s.cache.close();
+});
+
+describe('store cache (client-go TestStoreLabels, TestResolveStateTransition)', () => {
+  it('TestStoreLabels: stores are found by label', async () => {
+    for (const id of [s.store1, s.store2]) {
+      s.cluster.updateStoreLabels(id, [{ key: 'id', value: String(id) }]);
+      const store = s.cache.storeCache.getOrInsertDefault(id);
+      await s.cache.storeCache.initResolve(store);
+      const labels = [{ key: 'id', value: String(id) }];
+      const found = s.cache.storeCache.filter((st) => st.isLabelsMatch(labels));
+      expect(found).toHaveLength(1);
+      expect(found[0]?.labels).toEqual(labels);
+      expect(found[0]?.labelValue('id')).toBe(String(id));
+    }
+  });
+
+  it('TestResolveStateTransition', async () => {
+    const sc = s.cache.storeCache;
+    for (const id of [s.store1, s.store2]) {
+      const store = sc.getOrInsertDefault(id);
+      expect(store.resolveState).toBe(ResolveState.UNRESOLVED);
+      expect(await sc.initResolve(store)).toBe(s.storeAddr(id));
+      expect(store.resolveState).toBe(ResolveState.RESOLVED);
+    }
+    // needCheck -> resolved
+    let store = sc.getOrInsertDefault(s.store1);
+    sc.markNeedCheck(store);
+    expect(store.resolveState).toBe(ResolveState.NEED_CHECK);
+    await sc.whenIdle();
+    expect(store.resolveState).toBe(ResolveState.RESOLVED);
+    // needCheck and tombstone -> tombstone
+    s.cluster.markTombstone(s.store1);
+    sc.markNeedCheck(store);
+    await sc.whenIdle();
+    expect(store.resolveState).toBe(ResolveState.TOMBSTONE);
+    s.cluster.startStore(s.store1);
+    // needCheck and removed from PD -> tombstone
+    s.cache.clear();
+    store = sc.getOrInsertDefault(s.store1);
+    await sc.initResolve(store);
+    const meta = s.cluster.getStoreMeta(s.store1)!;
+    s.cluster.removeStore(s.store1);
+    sc.markNeedCheck(store);
+    await sc.whenIdle();
+    expect(store.resolveState).toBe(ResolveState.TOMBSTONE);
+    s.cluster.addStore(meta.id, meta.address, meta.labels);
+    // address and labels changed: same object, new address
+    s.cache.clear();
+    store = sc.getOrInsertDefault(s.store1);
+    await sc.initResolve(store);
+    const newAddr = `${store.address}0`;
+    s.cluster.updateStoreAddr(s.store1, newAddr, [{ key: 'k', value: 'v' }]);
+    sc.markNeedCheck(store);
+    await sc.whenIdle();
+    expect(sc.getOrInsertDefault(s.store1)).toBe(store);
+    expect(store.resolveState).toBe(ResolveState.RESOLVED);
+    expect(store.address).toBe(newAddr);
+    // initResolve of a tombstone / dropped store
+    for (const prep of [() => s.cluster.markTombstone(s.store1), () => s.cluster.removeStore(s.store1)]) {
+      s.cache.clear();
+      prep();
+      store = sc.getOrInsertDefault(s.store1);
+      for (let i = 0; i < 2; i++) {
+        expect(await sc.initResolve(store)).toBe('');
+        expect(store.resolveState).toBe(ResolveState.TOMBSTONE);
+      }
+    }
+  });
+
+  it('coalesces concurrent first resolutions', async () => {
+    const store = s.cache.storeCache.getOrInsertDefault(s.store1);
+    const addrs = await Promise.all([1, 2, 3].map(() => s.cache.storeCache.initResolve(store)));
+    expect(addrs).toEqual([s.storeAddr(s.store1), s.storeAddr(s.store1), s.storeAddr(s.store1)]);
+    expect(s.cluster.calls.getStore).toBe(1);
+  });
+
+  it('an empty address is an error', async () => {
+    s.cluster.updateStoreAddr(s.store1, '');
+    const store = s.cache.storeCache.getOrInsertDefault(s.store1);
+    await expect(s.cache.storeCache.initResolve(store)).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+
+  it('invalidateStore bumps the epoch and publishes on the store channel', async () => {
+    const events: StoreEvent[] = [];
+    const onEvent = (m: unknown): void => {
+      events.push(m as StoreEvent);
+    };
+    diagnosticsChannel.subscribe(REGION_CACHE_STORE_CHANNEL, onEvent);
+    try {
+      const loc = await s.cache.locateKey(b('a'));
+      expect(s.cache.regionsOnStore(s.store1).map((r) => r.id)).toEqual([s.region1]);
+      s.cache.invalidateStore(s.store1);
+      expect(s.cache.getStore(s.store1)?.epoch).toBe(1);
+      expect(await s.cache.getRpcContext(loc.region)).toBeUndefined();
+      await s.cache.storeCache.whenIdle();
+      expect(events.map((e) => e.event)).toContain('epoch');
+      expect(
+        s.cache
+          .getAllStores()
+          .map((st) => st.id)
+          .sort(),
+      ).toEqual([s.store1, s.store2]);
+    } finally {
+      diagnosticsChannel.unsubscribe(REGION_CACHE_STORE_CHANNEL, onEvent);
+    }
+  });
+
+  it('refresh adds stores the cache has not seen', async () => {
+    const store3 = s.cluster.allocId();
+    s.cluster.addStore(store3, 'store-new');
+    await s.cache.storeCache.refresh();
+    expect(s.cache.getStore(store3)?.address).toBe('store-new');
+  });
+
+  it('TestHealthCheckWithAddressChange: the health loop follows a moved store', async () => {
+    await s.cache.close();
+    const cluster = new FakeCluster();
+    const { storeIds } = cluster.bootstrap(2);
+    const clock = new ManualClock({ startMs: 0 });
+    let up = false;
+    const probed: string[] = [];
+    const cache = new RegionCache(cluster, {
+      clock,
+      backgroundTasks: false,
+      storeReResolveIntervalMs: 30_000,
+      livenessProbe: async (store) => {
+        probed.push(store.address);
+        return up && store.address === 'moved' ? Liveness.REACHABLE : Liveness.UNREACHABLE;
+      },
+    });
+    try {
+      await cache.locateKey(b('a'));
+      const store1 = cache.getStore(storeIds[0]!)!;
+      expect(await cache.storeCache.requestLiveness(store1)).toBe(Liveness.UNREACHABLE);
+      expect(store1.liveness).toBe(Liveness.UNREACHABLE);
+      expect(store1.unreachableSinceMs).toBe(0);
+      for (let i = 0; i < 5; i++) {
+        clock.advance(1000);
+        await flush();
+      }
+      expect(probed.length).toBeGreaterThanOrEqual(5);
+      cluster.updateStoreAddr(storeIds[0]!, 'moved');
+      up = true;
+      for (let i = 0; i < 30 && store1.liveness !== Liveness.REACHABLE; i++) {
+        clock.advance(1000);
+        await flush();
+      }
+      expect(store1.address).toBe('moved');
+      expect(store1.liveness).toBe(Liveness.REACHABLE);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('storeTypeFromLabels and Store helpers', () => {
+    expect(storeTypeFromLabels([{ key: 'engine', value: 'tiflash' }])).toBe('tiflash');
+    expect(storeTypeFromLabels([{ key: 'engine', value: 'tikv' }])).toBe('tikv');
+    const st = new Store(1n);
+    expect(st.isStoreMatch(undefined)).toBe(true);
+    expect(st.isStoreMatch([2n])).toBe(false);
+    st.updateServerLoad(100, 1000);
+    expect(st.estimatedWait(1040)).toBe(60);
+    expect(st.estimatedWait(2000)).toBe(0);
+    expect(st.changeResolveState(ResolveState.NEED_CHECK, ResolveState.RESOLVED)).toBe(false);
+  });
+});
+
+describe('slow scores (client-go TestSlowScoreStat, TestTiKVSideSlowScore, TestStoreHealthStatus)', () => {
+  it('TestSlowScoreStat', () => {
+    const score = new SlowScore();
+    expect(score.isSlow).toBe(false);
+    score.record(1);
+    score.update();
+    expect(score.isSlow).toBe(false);
+    for (let i = 2; i <= 100; i++) {
+      score.record(i);
+      if (i % 5 === 0) {
+        score.update();
+        expect(score.isSlow).toBe(false);
+      }
+    }
+    for (let i = 100; i >= 2; i--) {
+      score.record(i);
+      if (i % 5 === 0) {
+        score.update();
+        expect(score.isSlow).toBe(false);
+      }
+    }
+    score.markSlow();
+    expect(score.isSlow).toBe(true);
+  });
+
+  it('TestTiKVSideSlowScore', () => {
+    const stats = new StoreHealthStatus();
+    let now = 1_000_000;
+    expect(stats.detail().tikvSideSlowScore).toBeLessThanOrEqual(1);
+    stats.tick(now);
+    expect(stats.detail().tikvSideSlowScore).toBeLessThanOrEqual(1);
+    expect(stats.isSlow).toBe(false);
+    now += 200;
+    stats.updateTikvSlowScore(50, now);
+    expect(stats.detail().tikvSideSlowScore).toBe(50);
+    expect(stats.isSlow).toBe(false);
+    now += 200;
+    stats.updateTikvSlowScore(100, now);
+    expect(stats.detail().tikvSideSlowScore).toBe(100);
+    expect(stats.isSlow).toBe(true);
+    now += 120_000;
+    stats.tick(now);
+    expect(stats.detail().tikvSideSlowScore).toBe(60);
+    expect(stats.isSlow).toBe(false);
+    now += 180_000;
+    stats.tick(now);
+    expect(stats.detail().tikvSideSlowScore).toBe(1);
+    now += 60_000;
+    stats.tick(now);
+    expect(stats.detail().tikvSideSlowScore).toBe(1);
+  });
+
+  it('TestStoreHealthStatus', () => {
+    const stats = new StoreHealthStatus();
+    let now = 1_000_000;
+    expect(stats.isSlow).toBe(false);
+    while (!stats.clientSide.isSlow) stats.clientSide.record(60_000);
+    stats.tick(now);
+    expect(stats.isSlow).toBe(true);
+    expect(stats.detail().clientSideSlowScore).toBe(stats.clientSide.value);
+    now += 1000;
+    stats.updateTikvSlowScore(100, now);
+    expect(stats.isSlow).toBe(true);
+    expect(stats.detail().tikvSideSlowScore).toBe(100);
+    while (stats.clientSide.isSlow) {
+      stats.recordLatency(1);
+      stats.tick(now);
+    }
+    expect(stats.isSlow).toBe(true);
+    now += 1000;
+    stats.updateTikvSlowScore(1, now);
+    expect(stats.isSlow).toBe(false);
+  });
+
+  it('onHealthFeedback feeds the TiKV-side score', async () => {
+    await s.cache.locateKey(b('a'));
+    s.cache.onHealthFeedback(s.store1, 100);
+    expect(s.cache.getStore(s.store1)?.health.isSlow).toBe(true);
+  });
+});
