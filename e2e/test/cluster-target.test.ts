@@ -1,0 +1,60 @@
+import { parseEndpoints, startTarget, TargetKind, targetKindFrom } from '../src/cluster-target.js';
+
+describe('cluster target selection', () => {
+  test('no environment means an embedded cluster', () => {
+    expect(targetKindFrom({})).toBe(TargetKind.Embedded);
+  });
+
+  test('TIKV_PD_ENDPOINTS selects an existing cluster, even with testcontainers asked for', () => {
+    expect(targetKindFrom({ TIKV_PD_ENDPOINTS: '127.0.0.1:2379', TIKV_E2E_TESTCONTAINERS: '1' })).toBe(
+      TargetKind.External,
+    );
+    expect(targetKindFrom({ TIKV_PD_ENDPOINTS: '   ' })).toBe(TargetKind.Embedded);
+  });
+
+  test('TIKV_E2E_TESTCONTAINERS=1 selects containers', () => {
+    expect(targetKindFrom({ TIKV_E2E_TESTCONTAINERS: '1' })).toBe(TargetKind.Testcontainers);
+    expect(targetKindFrom({ TIKV_E2E_TESTCONTAINERS: '0' })).toBe(TargetKind.Embedded);
+  });
+
+  test('endpoints are split, trimmed and stripped of a scheme', () => {
+    expect(parseEndpoints(' http://127.0.0.1:2379, 127.0.0.2:2379 ,,')).toEqual([
+      '127.0.0.1:2379',
+      '127.0.0.2:2379',
+    ]);
+  });
+
+  test('an external target starts nothing and closes cleanly', async () => {
+    const target = await startTarget({ env: { TIKV_PD_ENDPOINTS: '127.0.0.1:1' } });
+    expect(target.kind).toBe(TargetKind.External);
+    expect(target.pdEndpoints).toEqual(['127.0.0.1:1']);
+    expect(target.mock).toBeUndefined();
+    await target.close();
+  });
+
+  test('the embedded target serves PD on loopback and releases it on close', async () => {
+    const target = await startTarget({ env: {}, stores: 2 });
+    try {
+      expect(target.kind).toBe(TargetKind.Embedded);
+      expect(target.pdEndpoints[0]).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(target.mock?.stores()).toHaveLength(2);
+    } finally {
+      await target.close();
+    }
+    expect(target.mock?.closed).toBe(true);
+  });
+});
+
+describe('container target', () => {
+  test('without a container runtime it fails fast with the runtime error, leaving nothing behind', async () => {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    const runtime = await getContainerRuntimeClient().then(
+      () => true,
+      () => false,
+    );
+    if (runtime) return; // a machine with Docker runs the real containers in the suites instead
+    await expect(startTarget({ env: { TIKV_E2E_TESTCONTAINERS: '1' } })).rejects.toThrow(
+      /container runtime/i,
+    );
+  });
+});
