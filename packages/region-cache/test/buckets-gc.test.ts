@@ -1,7 +1,7 @@
 // Ports of client-go region_cache_test.go: TestLocateBucket, TestBucketClampingToRegion,
 // TestShouldNotRetryFlashback (bucket part), TestUpdateBucketsConcurrently, TestBackgroundCacheGC.
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { ManualClock } from '@tikv/common';
+import { toBytes as b, ManualClock } from '@tikv/common';
 import {
   REGION_CACHE_INVALIDATE_CHANNEL,
   REGION_CACHE_MISS_CHANNEL,
@@ -11,8 +11,8 @@ import {
 import { bucketVersion, type KeyLocation, locateBucket } from '../src/key-location.js';
 import { RegionCache } from '../src/region-cache.js';
 import { formatRegionVerId, regionVerIdKey } from '../src/region-ver-id.js';
+import { FakeCluster } from '../src/testing/index.js';
 import { peerFromPb, regionMetaFromPb } from '../src/wire.js';
-import { b, FakeCluster } from './fake-cluster.js';
 import { flush, type Suite, setupSuite } from './helpers.js';
 
 let s: Suite;

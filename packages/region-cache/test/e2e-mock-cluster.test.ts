@@ -1,10 +1,11 @@
 // End to end against @tikv/mock-cluster through @tikv/pd's PdClient (real gRPC on
 // loopback): splits, merges and leader transfers as seen by the cache.
+
+import { toBytes as b } from '@tikv/common';
 import { MockCluster } from '@tikv/mock-cluster';
 import { PdClient } from '@tikv/pd';
 import { RegionCache } from '../src/region-cache.js';
 import type { RegionSource } from '../src/region-source.js';
-import { b } from './fake-cluster.js';
 
 jest.setTimeout(30_000);
 

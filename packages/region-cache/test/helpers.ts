@@ -1,8 +1,8 @@
-import { ManualClock } from '@tikv/common';
+import { toBytes as b, ManualClock } from '@tikv/common';
 import { RegionCache } from '../src/region-cache.js';
 import type { RegionCacheOptions } from '../src/region-cache-options.js';
 import type { ReplicaRead } from '../src/rpc-context.js';
-import { b, FakeCluster } from './fake-cluster.js';
+import { FakeCluster } from '../src/testing/index.js';
 
 /** The client-go suite's fixture: two stores, one region, peer1 on store1 leads. */
 export interface Suite {

@@ -1,12 +1,11 @@
 // Ports of client-go internal/locate/region_cache_test.go (testRegionCacheSuite):
 // lookups, splits, merges, invalidation and TTL.
-import { CodecError } from '@tikv/common';
+import { toBytes as b, CodecError } from '@tikv/common';
 import { CachedRegion, SyncFlag } from '../src/cached-region.js';
 import { InvalidReason } from '../src/invalid-reason.js';
 import { locationContains } from '../src/key-location.js';
 import { RegionCache } from '../src/region-cache.js';
 import { Liveness } from '../src/store.js';
-import { b } from './fake-cluster.js';
 import { type Suite, setupSuite } from './helpers.js';
 
 let s: Suite;

@@ -1,10 +1,10 @@
 // Ports of client-go region_cache_test.go: leader updates, send failures,
 // follower/mixed reads, label selection, epoch-not-match and no-leader handling.
 
+import { toBytes as b } from '@tikv/common';
 import { InvalidReason } from '../src/invalid-reason.js';
 import type { RpcContext } from '../src/rpc-context.js';
 import { Liveness } from '../src/store.js';
-import { b } from './fake-cluster.js';
 import { type Suite, setupSuite } from './helpers.js';
 
 let s: Suite;

@@ -1,12 +1,12 @@
 // Ports of client-go region_cache_test.go store tests: resolve states, labels,
 // slow scores and health status; plus the liveness loop and store refresh.
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { ManualClock } from '@tikv/common';
+import { toBytes as b, ManualClock } from '@tikv/common';
 import { REGION_CACHE_STORE_CHANNEL, type StoreEvent } from '../src/diagnostics.js';
 import { RegionCache } from '../src/region-cache.js';
 import { SlowScore, StoreHealthStatus } from '../src/slow-score.js';
 import { Liveness, ResolveState, Store, storeTypeFromLabels } from '../src/store.js';
-import { b, FakeCluster } from './fake-cluster.js';
+import { FakeCluster } from '../src/testing/index.js';
 import { flush, type Suite, setupSuite } from './helpers.js';
 
 let s: Suite;

@@ -1,10 +1,12 @@
 /**
- * `@tikv/rpc`: the TiKV RPC layer. This half is the transport: a gRPC connection pool per store,
- * the `BatchCommands` multiplexer, unary calls, interceptors and diagnostics channels.
+ * `@tikv/rpc`: the TiKV RPC layer: a gRPC connection pool per store, the `BatchCommands`
+ * multiplexer, unary calls, interceptors and diagnostics channels (the transport), and the
+ * region request sender with its replica selector (routing, region errors, retries).
  *
  * @packageDocumentation
  */
 
+export { CodecTransport, type RequestCodec } from './codec-transport.js';
 export { BATCH_CONN_INDEX_METADATA_KEY, FORWARD_METADATA_KEY } from './grpc-batch-stream.js';
 export {
   chainInterceptors,
@@ -15,6 +17,33 @@ export {
   type SendOptions,
 } from './interceptor.js';
 export type { KvTransport } from './kv-transport.js';
+export type { RegionLocator } from './region-locator.js';
+export {
+  DEFAULT_REGION_REQUEST_SENDER_OPTIONS,
+  RegionRequestSender,
+  type RegionRequestSenderOptions,
+} from './region-request-sender.js';
+export {
+  calculateScore,
+  isLeaderCandidate,
+  MAX_REPLICA_ATTEMPT,
+  MAX_REPLICA_ATTEMPT_TIME_MS,
+  type MixedStrategy,
+  READ_TIMEOUT_SHORT_MS,
+  Replica,
+  ReplicaFlag,
+  ReplicaSelector,
+  type ReplicaSelectorDeps,
+  type ReplicaSelectorRequest,
+  SelectionScore,
+} from './replica-selector.js';
+export {
+  CommandPriority,
+  IsolationLevel,
+  type RegionRequestOptions,
+  ReplicaReadType,
+  type StoreLabelMatch,
+} from './request-options.js';
 export { REQUEST_SECONDS_METRIC, RpcClient } from './rpc-client.js';
 export {
   publishRpcRetry,

@@ -115,13 +115,18 @@ describe('StoreBatcher (client-go batchConn / batchCommandsClient)', () => {
   });
 
   it('times a request out on its own and keeps the stream (the late answer is ignored)', async () => {
+    // Fake timers make the timeout fire exactly after both requests are on the stream.
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     const { batcher, streams } = setup({ connections: 1 });
     const slow = batcher.send(rawGet('slow'), '', undefined, 1).catch((e: unknown) => e);
     const fast = batcher.send(rawGet('fast'), '', undefined, Number.NaN);
     await turn();
+    const s = streams[0] as FakeStream;
+    expect(s.sent[0]?.requestIds).toEqual([1n, 2n]);
+    jest.advanceTimersByTime(1);
+    jest.useRealTimers();
     const err: unknown = await slow;
     expect(isTiKVError(err, 'DEADLINE_EXCEEDED')).toBe(true);
-    const s = streams[0] as FakeStream;
     s.answer(); // answers both ids; id 1 is no longer tracked
     await expect(fast).resolves.toMatchObject({ $case: 'RawGet' });
     expect(s.cancelled).toBe(false);

@@ -1,3 +1,8 @@
+/**
+ * An in-memory cluster that serves as a {@link RegionSource} for tests: regions, leaders, stores
+ * and buckets that a test changes directly, with call counters. Published as
+ * `@tikv/region-cache/testing`.
+ */
 import { compareKeys, type RequestOptions } from '@tikv/common';
 import type {
   RegionSource,
@@ -7,7 +12,7 @@ import type {
   SourceRegion,
   SourceStore,
   SourceStoreLabel,
-} from '../src/region-source.js';
+} from '../region-source.js';
 
 interface FakeRegion {
   id: bigint;
@@ -316,4 +321,3 @@ export class FakeCluster implements RegionSource {
 }
 
 /** UTF-8 bytes of a string. */
-export const b = enc;

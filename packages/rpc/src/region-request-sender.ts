@@ -1,0 +1,321 @@
+import {
+  type Backoffer,
+  BackoffKinds,
+  type Clock,
+  combineSignal,
+  DeadlineExceededError,
+  isTiKVError,
+  type Logger,
+  noopLogger,
+  type RandomSource,
+  systemClock,
+} from '@tikv/common';
+import { errorpb, kvrpcpb } from '@tikv/proto';
+import type { RegionVerId, RpcContext } from '@tikv/region-cache';
+import { chainInterceptors, type RpcInterceptor } from './interceptor.js';
+import type { KvTransport } from './kv-transport.js';
+import { handleRegionError } from './region-error-handler.js';
+import type { RegionLocator } from './region-locator.js';
+import { ReplicaSelector } from './replica-selector.js';
+import {
+  isReadRequest,
+  patchRequestSource,
+  regionErrorOf,
+  regionErrorResponse,
+  type SenderContextSettings,
+  withContext,
+} from './request-context.js';
+import type { RegionRequestOptions, ReplicaReadType } from './request-options.js';
+import { publishRpcRetry } from './rpc-diagnostics.js';
+import { RpcError } from './rpc-error.js';
+import type { ResponseFor, TikvRequest } from './tikv-commands.js';
+
+/** Options of {@link RegionRequestSender}. */
+export interface RegionRequestSenderOptions {
+  /** The region cache (`@tikv/region-cache`'s `RegionCache` or any {@link RegionLocator}). */
+  readonly locator: RegionLocator;
+  /** Sends one command to one store (`RpcClient`, or a `CodecTransport` around it). */
+  readonly transport: KvTransport;
+  /** Sets `Context.apiVersion` on every request. @defaultValue leave the request's value */
+  readonly apiVersion?: 'V1' | 'V2';
+  /** Sets `Context.keyspaceId` on every request. @defaultValue leave the request's value */
+  readonly keyspaceId?: number;
+  /** Sets `Context.clusterId` on every request. @defaultValue leave the request's value */
+  readonly clusterId?: bigint;
+  /**
+   * Timeout of one attempt (one RPC) in milliseconds, unless a call gives `rpcTimeoutMs`
+   * (client-go `ReadTimeoutShort`). @defaultValue 30_000
+   */
+  readonly rpcTimeoutMs?: number;
+  /** Interceptors around every request this sender makes, first outermost. @defaultValue none */
+  readonly interceptors?: readonly RpcInterceptor[];
+  /** @defaultValue silent */
+  readonly logger?: Logger;
+  /** Time source (attempt durations, estimated waits). @defaultValue the system clock */
+  readonly clock?: Clock;
+  /** Randomness for replica choice among equals. @defaultValue Math.random */
+  readonly random?: RandomSource;
+}
+
+/** Defaults of {@link RegionRequestSenderOptions}. */
+export const DEFAULT_REGION_REQUEST_SENDER_OPTIONS = Object.freeze({ rpcTimeoutMs: 30_000 });
+
+const MISSING_REGION_MESSAGE = 'region missing from the cache or no replica available';
+
+/** The attempt counters of one `sendRequest` call. */
+interface CallState {
+  sendTimes: number;
+  readType: string;
+}
+
+/**
+ * Sends requests to regions (client-go `RegionRequestSender`): picks the replica, fills the
+ * request context, sends through the transport, and handles region errors and transport
+ * failures with the caller's {@link Backoffer} as the one retry budget.
+ */
+export class RegionRequestSender {
+  private readonly locator: RegionLocator;
+  private readonly transport: KvTransport;
+  private readonly settings: SenderContextSettings;
+  private readonly rpcTimeoutMs: number;
+  private readonly interceptor: RpcInterceptor | undefined;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly random: RandomSource;
+
+  /** @param options - the locator, the transport and request defaults */
+  constructor(options: RegionRequestSenderOptions) {
+    this.locator = options.locator;
+    this.transport = options.transport;
+    this.settings = {
+      apiVersion:
+        options.apiVersion === undefined
+          ? undefined
+          : options.apiVersion === 'V2'
+            ? kvrpcpb.APIVersion.V2
+            : kvrpcpb.APIVersion.V1,
+      keyspaceId: options.keyspaceId,
+      clusterId: options.clusterId,
+    };
+    this.rpcTimeoutMs = options.rpcTimeoutMs ?? DEFAULT_REGION_REQUEST_SENDER_OPTIONS.rpcTimeoutMs;
+    if (!(this.rpcTimeoutMs > 0)) throw new RangeError('rpcTimeoutMs must be > 0');
+    this.interceptor =
+      options.interceptors === undefined || options.interceptors.length === 0
+        ? undefined
+        : chainInterceptors(...options.interceptors);
+    this.logger = options.logger ?? noopLogger;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** The locator the sender routes with. */
+  get regionLocator(): RegionLocator {
+    return this.locator;
+  }
+
+  /**
+   * Sends a request to a region (client-go `SendReq`). The request's `Context` is filled on a
+   * copy; the request object itself is not changed.
+   *
+   * When client-go would hand the region error back to its caller (EpochNotMatch,
+   * RegionNotFound, KeyNotInRegion, the region missing from the cache, ...), the response
+   * resolves with `value.regionError` set and the cache already updated: re-locate the keys
+   * and retry, after `backoffer.backoff(BackoffKinds.regionMiss, ...)` where client-go does
+   * (`mayBackoffForRegionError`).
+   *
+   * @param backoffer - the retry budget of the whole operation
+   * @param request - the command (`{ $case: 'RawGet', value: kvrpcpb.RawGetRequest }`)
+   * @param region - the region version the request's keys were located in
+   * @param options - replica read, stale read, context fields, `signal`, `timeoutMs`
+   * @returns the response arm of the request's `$case`
+   * @throws `signal.reason` on abort; `DeadlineExceededError` past `timeoutMs`;
+   *   `BackoffBudgetExceededError` when the budget runs out; a final `RegionError`
+   *   (RaftEntryTooLarge, FlashbackInProgress, ...); a non-retryable `RpcError`
+   */
+  async sendRequest<R extends TikvRequest>(
+    backoffer: Backoffer,
+    request: R,
+    region: RegionVerId,
+    options: RegionRequestOptions = {},
+  ): Promise<ResponseFor<R>> {
+    const signal = anyOf(
+      combineSignal({ signal: options.signal, timeoutMs: options.timeoutMs }, this.clock),
+      backoffer.signal,
+    );
+    if (signal.aborted) throw signal.reason;
+    const deadlineAtMs = minDefined(
+      options.timeoutMs === undefined ? undefined : this.clock.now() + options.timeoutMs,
+      backoffer.deadlineAtMs,
+    );
+    const rpcTimeoutMs = options.rpcTimeoutMs ?? this.rpcTimeoutMs;
+    const maxExecutionDurationMs = options.maxExecutionDurationMs ?? rpcTimeoutMs;
+    const readOnly = isReadRequest(request.$case);
+    const state: CallState = { sendTimes: 0, readType: '' };
+
+    const leaderCtx = await this.locator.getRpcContext(region);
+    const cached = leaderCtx === undefined ? undefined : this.locator.getCachedRegion(region);
+    if (cached === undefined) return regionErrorResponse(request, missingRegionError());
+    const selector = new ReplicaSelector(
+      cached,
+      {
+        replicaRead: effectiveReplicaRead(options),
+        staleRead: options.staleRead === true,
+        readOnly,
+        busyThresholdMs: options.busyThresholdMs ?? 0,
+        labels: options.matchStoreLabels,
+        storeIds: options.matchStoreIds,
+      },
+      { locator: this.locator, random: this.random, nowMs: () => this.clock.now() },
+    );
+
+    for (;;) {
+      if (signal.aborted) throw signal.reason;
+      const rpcCtx = selector.next();
+      if (rpcCtx === undefined) {
+        const pending = selector.largestPendingBackoff();
+        if (pending !== undefined) await backoffer.backoff(pending.kind, pending.error, { signal });
+        return regionErrorResponse(request, missingRegionError());
+      }
+      const isRetry = state.sendTimes > 0;
+      let requestSource = options.requestSource ?? '';
+      if (requestSource !== '') {
+        const patched = patchRequestSource(requestSource, {
+          readType: state.readType,
+          isRetry,
+          staleRead: selector.staleRead,
+          replicaType: selector.replicaType(),
+        });
+        requestSource = patched.source;
+        state.readType = patched.readType;
+      }
+      const attemptTimeoutMs =
+        deadlineAtMs === undefined ? rpcTimeoutMs : Math.min(rpcTimeoutMs, deadlineAtMs - this.clock.now());
+      if (attemptTimeoutMs <= 0) throw new DeadlineExceededError('deadline exceeded before sending');
+      const attempt = withContext(
+        request,
+        rpcCtx,
+        options,
+        {
+          replicaRead: selector.replicaRead,
+          staleRead: selector.staleRead,
+          isRetryRequest: isRetry,
+          busyThresholdMs: selector.busyThresholdMs,
+          maxExecutionDurationMs: Math.min(maxExecutionDurationMs, attemptTimeoutMs),
+          requestSource,
+        },
+        this.settings,
+      );
+      const pending = selector.takePendingBackoff(rpcCtx.store.id);
+      if (pending !== undefined) await backoffer.backoff(pending.kind, pending.error, { signal });
+
+      const started = this.clock.now();
+      let response: ResponseFor<R>;
+      try {
+        response = await this.transport.send(rpcCtx.addr, attempt, {
+          signal,
+          timeoutMs: attemptTimeoutMs,
+          ...(this.interceptor === undefined ? {} : { interceptor: this.interceptor }),
+        });
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        state.sendTimes++;
+        selector.recordAttemptedTime(this.clock.now() - started);
+        await this.onSendFail(backoffer, signal, rpcCtx, selector, e, readOnly, maxExecutionDurationMs);
+        this.publishRetry(rpcCtx, request, state, e);
+        continue;
+      }
+      state.sendTimes++;
+      selector.recordAttemptedTime(this.clock.now() - started);
+      const regionError = regionErrorOf(response);
+      if (regionError === undefined) {
+        selector.onSendSuccess();
+        return response;
+      }
+      const retry = await handleRegionError(
+        {
+          backoffer,
+          signal,
+          rpcCtx,
+          selector,
+          locator: this.locator,
+          transport: this.transport,
+          logger: this.logger,
+          readOnly,
+          maxExecutionDurationMs,
+        },
+        regionError,
+      );
+      if (!retry) return response;
+      this.publishRetry(rpcCtx, request, state, regionError);
+    }
+  }
+
+  /**
+   * A transport failure (client-go `onSendFail`): final errors propagate; a short read
+   * timeout fails over at once; otherwise the store is marked failed (every region on it
+   * reloads lazily), and the request backs off (`tikvRPC`) and tries the next replica.
+   */
+  private async onSendFail(
+    backoffer: Backoffer,
+    signal: AbortSignal,
+    rpcCtx: RpcContext,
+    selector: ReplicaSelector,
+    error: unknown,
+    readOnly: boolean,
+    maxExecutionDurationMs: number,
+  ): Promise<void> {
+    const timedOut = isTiKVError(error, 'DEADLINE_EXCEEDED');
+    if (!timedOut && !(error instanceof RpcError && error.retryable)) throw error;
+    this.logger.debug('send to store failed', {
+      regionId: rpcCtx.region.id,
+      storeId: rpcCtx.store.id,
+      address: rpcCtx.addr,
+      error,
+    });
+    if (timedOut && selector.onReadReqConfigurableTimeout(readOnly, maxExecutionDurationMs)) return;
+    if (error instanceof RpcError && error.grpcCode === GRPC_CANCELLED) {
+      await this.transport.closeAddress(rpcCtx.addr);
+    }
+    selector.onSendFailure(!timedOut);
+    await backoffer.backoff(BackoffKinds.tikvRPC, error, { signal });
+  }
+
+  private publishRetry(rpcCtx: RpcContext, request: TikvRequest, state: CallState, error: unknown): void {
+    publishRpcRetry({
+      address: rpcCtx.addr,
+      command: request.$case,
+      regionId: rpcCtx.region.id,
+      attempt: state.sendTimes,
+      error,
+    });
+  }
+}
+
+/** gRPC status CANCELLED. */
+const GRPC_CANCELLED = 1;
+
+/** The pseudo EpochNotMatch client-go answers with when a region cannot be routed. */
+function missingRegionError(): errorpb.Error {
+  return errorpb.Error.fromPartial({
+    message: MISSING_REGION_MESSAGE,
+    epochNotMatch: { currentRegions: [] },
+  });
+}
+
+function effectiveReplicaRead(options: RegionRequestOptions): ReplicaReadType {
+  const r = options.replicaRead ?? 'leader';
+  // Stale reads go to any replica (client-go sets ReplicaReadMixed for them).
+  if (options.staleRead === true && r === 'leader') return 'mixed';
+  return r;
+}
+
+function anyOf(a: AbortSignal, b: AbortSignal | undefined): AbortSignal {
+  if (b === undefined) return a;
+  return AbortSignal.any([a, b]);
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

@@ -1,0 +1,571 @@
+import { type BackoffKind, BackoffKinds, type RandomSource } from '@tikv/common';
+import type { CachedRegion, RegionVerId, RpcContext, SourcePeer, Store } from '@tikv/region-cache';
+import type { RegionLocator } from './region-locator.js';
+import type { ReplicaReadType, StoreLabelMatch } from './request-options.js';
+
+/** Marks a replica collects while one request is retried (client-go replica flags). */
+export const ReplicaFlag = Object.freeze({
+  /** Timed out with a configurable (short) read timeout. */
+  DEADLINE_ERR_USING_CONF_TIMEOUT: 1,
+  /** Answered DataIsNotReady to a stale read. */
+  DATA_IS_NOT_READY: 2,
+  /** Answered NotLeader. */
+  NOT_LEADER: 4,
+  /** Answered ServerIsBusy. */
+  SERVER_IS_BUSY: 8,
+  /** Keeps rejecting leader reads with ServerIsBusy; probably not the leader any more. */
+  SUSPECT_NOT_LEADER: 16,
+} as const);
+
+/** How often one replica may be tried for one request. */
+export const MAX_REPLICA_ATTEMPT = 10;
+/** How long, in milliseconds, one replica may be tried for one request. */
+export const MAX_REPLICA_ATTEMPT_TIME_MS = 50_000;
+/** Reads whose execution limit is below this (milliseconds) fail over on timeout (client-go `ReadTimeoutShort`). */
+export const READ_TIMEOUT_SHORT_MS = 30_000;
+/** ServerIsBusy(0) answers from the cached leader after which a follower is probed. */
+const LEADER_BUSY_PROBE_THRESHOLD = 2;
+
+/** Bits of a replica's selection score, most significant first. */
+export const SelectionScore = Object.freeze({
+  NOT_SLOW: 16,
+  LABEL_MATCHES: 8,
+  PREFER_LEADER: 4,
+  NORMAL_PEER: 2,
+  NOT_ATTEMPTED: 1,
+} as const);
+
+/** One peer of the region as the selector tracks it during one request. */
+export class Replica {
+  /** Attempts sent to it. */
+  attempts = 0;
+  /** Milliseconds spent on those attempts. */
+  attemptedTimeMs = 0;
+  /** {@link ReplicaFlag} bits. */
+  flags = 0;
+
+  /**
+   * @param store - the peer's store
+   * @param peer - the peer
+   * @param epoch - the store's failure epoch when the region was built
+   */
+  constructor(
+    readonly store: Store,
+    readonly peer: SourcePeer,
+    readonly epoch: number,
+  ) {}
+
+  /** Whether the store failed since the region was built. */
+  get isEpochStale(): boolean {
+    return this.epoch !== this.store.epoch;
+  }
+
+  /** Whether it was tried `maxAttempt` times or for `maxTimeMs` (0: no time limit). */
+  isExhausted(maxAttempt: number, maxTimeMs: number): boolean {
+    return this.attempts >= maxAttempt || (maxTimeMs > 0 && this.attemptedTimeMs >= maxTimeMs);
+  }
+
+  /** Whether a flag is set. */
+  has(flag: number): boolean {
+    return (this.flags & flag) !== 0;
+  }
+
+  /** A NotLeader hint named this replica: give it another chance. */
+  onUpdateLeader(): void {
+    if (this.isExhausted(MAX_REPLICA_ATTEMPT, MAX_REPLICA_ATTEMPT_TIME_MS)) {
+      this.attempts = MAX_REPLICA_ATTEMPT - 1;
+      this.attemptedTimeMs = 0;
+    }
+    this.flags &= ~(ReplicaFlag.NOT_LEADER | ReplicaFlag.SUSPECT_NOT_LEADER);
+  }
+}
+
+/** Whether the leader replica may be tried (client-go `isLeaderCandidate`). */
+export function isLeaderCandidate(leader: Replica): boolean {
+  return !(
+    leader.store.liveness !== 'reachable' ||
+    leader.isExhausted(MAX_REPLICA_ATTEMPT, MAX_REPLICA_ATTEMPT_TIME_MS) ||
+    leader.has(ReplicaFlag.DEADLINE_ERR_USING_CONF_TIMEOUT) ||
+    leader.has(ReplicaFlag.NOT_LEADER) ||
+    leader.isEpochStale
+  );
+}
+
+/** Options of the score-based strategy (client-go `ReplicaSelectMixedStrategy`). */
+export interface MixedStrategy {
+  readonly leaderIdx: number;
+  readonly tryLeader?: boolean;
+  readonly preferLeader?: boolean;
+  readonly leaderOnly?: boolean;
+  readonly learnerOnly?: boolean;
+  readonly labels?: readonly StoreLabelMatch[] | undefined;
+  readonly storeIds?: readonly bigint[] | undefined;
+  readonly busyThresholdMs?: number;
+}
+
+/**
+ * A replica's selection score (client-go `calculateScore`): label match, preferred leader,
+ * normal peer, not slow, not attempted yet, as bits.
+ */
+export function calculateScore(s: MixedStrategy, r: Replica, isLeader: boolean): number {
+  let score = 0;
+  if (r.store.isStoreMatch(s.storeIds) && r.store.isLabelsMatch(s.labels))
+    score |= SelectionScore.LABEL_MATCHES;
+  if (isLeader) {
+    if (s.preferLeader === true) {
+      score |= r.store.health.isSlow ? SelectionScore.NORMAL_PEER : SelectionScore.PREFER_LEADER;
+    } else if (s.tryLeader === true) {
+      score |= (s.labels?.length ?? 0) > 0 ? SelectionScore.PREFER_LEADER : SelectionScore.NORMAL_PEER;
+    }
+  } else if (s.learnerOnly !== true || r.peer.role === 'learner') {
+    score |= SelectionScore.NORMAL_PEER;
+  }
+  if (!r.store.health.isSlow) score |= SelectionScore.NOT_SLOW;
+  if (r.attempts === 0) score |= SelectionScore.NOT_ATTEMPTED;
+  return score;
+}
+
+/** What the selector needs besides the region. */
+export interface ReplicaSelectorDeps {
+  readonly locator: RegionLocator;
+  readonly random?: RandomSource;
+  readonly nowMs?: () => number;
+}
+
+/** The read settings of one request (client-go's request fields the selector reads). */
+export interface ReplicaSelectorRequest {
+  readonly replicaRead: ReplicaReadType;
+  readonly staleRead: boolean;
+  /** Get, BatchGet, Scan, Coprocessor: reads that a follower may serve. */
+  readonly readOnly: boolean;
+  readonly busyThresholdMs: number;
+  readonly labels?: readonly StoreLabelMatch[] | undefined;
+  readonly storeIds?: readonly bigint[] | undefined;
+  readonly leaderOnly?: boolean;
+}
+
+interface PendingBackoff {
+  readonly kind: BackoffKind;
+  readonly error: unknown;
+}
+
+/**
+ * Chooses the replica for each attempt of one request to one region and remembers what each
+ * replica answered (client-go `replicaSelector`, the v2 selector). One instance per request.
+ */
+export class ReplicaSelector {
+  /** The region's TiKV peers, in access order. */
+  readonly replicas: Replica[];
+  /** The replica of the current attempt. */
+  target: Replica | undefined;
+  /** Attempts chosen so far. */
+  attempts = 0;
+  /** The replica read kind; NotLeader and RegionNotFound may turn it into `leader`. */
+  replicaReadType: ReplicaReadType;
+  /** `Context.staleRead` of the current attempt. */
+  staleRead: boolean;
+  /** `Context.replicaRead` of the current attempt. */
+  replicaRead = false;
+  /** `Context.busyThresholdMs` of the current attempt. */
+  busyThresholdMs: number;
+  private readonly isStaleRead: boolean;
+  private readonly readOnly: boolean;
+  private readonly preferLeader: boolean;
+  private readonly request: ReplicaSelectorRequest;
+  private regionInvalidatedForRetry = false;
+  private leaderBusyCount = 0;
+  private leaderBusyPeerId: bigint | undefined;
+  private leaderBusyProbed = false;
+  private readonly pendingBackoffs = new Map<bigint, PendingBackoff>();
+  private readonly random: RandomSource;
+  private readonly nowMs: () => number;
+
+  /**
+   * @param region - the cached region (its current version)
+   * @param request - the request's read settings
+   * @param deps - the locator, randomness and clock
+   */
+  constructor(
+    readonly region: CachedRegion,
+    request: ReplicaSelectorRequest,
+    private readonly deps: ReplicaSelectorDeps,
+  ) {
+    this.replicas = [];
+    for (let i = 0; i < region.tikvPeerCount; i++) {
+      const [storeIdx, store] = region.accessStore('tikv', i);
+      const peer = region.meta.peers[storeIdx] as SourcePeer;
+      this.replicas.push(new Replica(store, peer, region.rs.storeEpochs[storeIdx] ?? store.epoch));
+    }
+    this.request = request;
+    this.replicaReadType = request.replicaRead;
+    this.isStaleRead = request.staleRead;
+    this.staleRead = request.staleRead;
+    this.readOnly = request.readOnly;
+    this.busyThresholdMs = request.busyThresholdMs;
+    this.preferLeader = request.replicaRead === 'preferLeader';
+    this.random = deps.random ?? Math.random;
+    this.nowMs = deps.nowMs ?? Date.now;
+  }
+
+  private get verId(): RegionVerId {
+    return this.region.verId;
+  }
+
+  private get leaderIdx(): number {
+    return this.region.workAccessIndex;
+  }
+
+  private get leaderPeerId(): bigint | undefined {
+    return this.region.leaderPeer?.id;
+  }
+
+  /**
+   * Picks the replica for the next attempt and builds its context; undefined when no replica
+   * can serve (the region was invalidated or every replica is exhausted).
+   */
+  next(): RpcContext | undefined {
+    if (this.regionInvalidatedForRetry) this.regionInvalidatedForRetry = false;
+    else if (this.region.invalidReason !== 'ok') return undefined;
+    this.attempts++;
+    this.target = undefined;
+    if (this.replicaReadType === 'leader') this.nextForLeader();
+    else this.nextForMixed();
+    if (this.target === undefined) return undefined;
+    return this.buildRpcContext(this.target);
+  }
+
+  private leaderStrategy(): Replica | undefined {
+    const leader = this.replicas[this.leaderIdx];
+    if (leader !== undefined && isLeaderCandidate(leader) && !leader.has(ReplicaFlag.SUSPECT_NOT_LEADER))
+      return leader;
+    return undefined;
+  }
+
+  private nextForLeader(): void {
+    const leaderIdx = this.leaderIdx;
+    this.target = this.leaderStrategy();
+    if (
+      this.target !== undefined &&
+      this.busyThresholdMs > 0 &&
+      this.readOnly &&
+      (this.target.store.estimatedWait(this.nowMs()) > this.busyThresholdMs ||
+        this.target.has(ReplicaFlag.SERVER_IS_BUSY))
+    ) {
+      const idle = this.mixedNext({ leaderIdx, busyThresholdMs: this.busyThresholdMs });
+      if (idle !== undefined) {
+        this.target = idle;
+        this.replicaRead = true;
+      } else {
+        this.busyThresholdMs = 0;
+        this.replicaRead = false;
+      }
+    }
+    if (this.target !== undefined) return;
+    this.target = this.mixedNext({ leaderIdx, leaderOnly: this.request.leaderOnly === true });
+    const leader = this.replicas[leaderIdx];
+    if (
+      this.target !== undefined &&
+      this.readOnly &&
+      leader?.has(ReplicaFlag.DEADLINE_ERR_USING_CONF_TIMEOUT)
+    ) {
+      this.replicaRead = true;
+      this.staleRead = false;
+    }
+  }
+
+  private nextForMixed(): void {
+    const leaderIdx = this.leaderIdx;
+    if (this.isStaleRead && this.attempts === 2) {
+      const leader = this.leaderStrategy();
+      if (leader !== undefined && !leader.isExhausted(1, 0)) {
+        this.target = leader;
+        this.staleRead = false;
+        this.replicaRead = false;
+        return;
+      }
+    }
+    const strategy: MixedStrategy = {
+      leaderIdx,
+      tryLeader: this.replicaReadType === 'mixed' || this.replicaReadType === 'preferLeader',
+      preferLeader: this.preferLeader,
+      leaderOnly: this.request.leaderOnly === true,
+      learnerOnly: this.replicaReadType === 'learner',
+      labels: this.request.labels,
+      storeIds: this.request.storeIds,
+    };
+    const target = this.mixedNext(strategy);
+    this.target = target;
+    if (target === undefined) return;
+    const isLeader = target.peer.id === this.leaderPeerId;
+    if (this.isStaleRead) {
+      let stale = true;
+      if (this.attempts !== 1 || (!target.store.isLabelsMatch(this.request.labels) && !isLeader)) {
+        if (this.canSendReplicaRead(leaderIdx)) stale = false;
+      }
+      this.staleRead = stale;
+      this.replicaRead = !stale;
+    } else {
+      this.staleRead = false;
+      this.replicaRead = this.readOnly && !isLeader;
+    }
+  }
+
+  private canSendReplicaRead(leaderIdx: number): boolean {
+    const leader = this.replicas[leaderIdx];
+    return !(
+      leader === undefined ||
+      leader.attempts === 0 ||
+      leader.has(ReplicaFlag.DEADLINE_ERR_USING_CONF_TIMEOUT) ||
+      leader.has(ReplicaFlag.SERVER_IS_BUSY)
+    );
+  }
+
+  private isMixedCandidate(s: MixedStrategy, r: Replica, isLeader: boolean): boolean {
+    if (r.isEpochStale || r.store.liveness === 'unreachable') return false;
+    const maxAttempt = r.has(ReplicaFlag.DATA_IS_NOT_READY) && !isLeader ? 2 : 1;
+    if (r.isExhausted(maxAttempt, 0)) return false;
+    if (s.leaderOnly === true && !isLeader) return false;
+    const busy = s.busyThresholdMs ?? 0;
+    if (
+      busy > 0 &&
+      (r.store.estimatedWait(this.nowMs()) > busy || r.has(ReplicaFlag.SERVER_IS_BUSY) || isLeader)
+    )
+      return false;
+    if (s.preferLeader === true && r.store.health.isSlow && !isLeader) return false;
+    return true;
+  }
+
+  /** The best-scoring candidate (client-go `ReplicaSelectMixedStrategy.next`). */
+  mixedNext(s: MixedStrategy): Replica | undefined {
+    let maxScore = -1;
+    let best: number[] = [];
+    this.replicas.forEach((r, i) => {
+      const isLeader = i === s.leaderIdx;
+      if (!this.isMixedCandidate(s, r, isLeader)) return;
+      const score = calculateScore(s, r, isLeader);
+      if (score > maxScore) {
+        maxScore = score;
+        best = [i];
+      } else if (score === maxScore) {
+        best.push(i);
+      }
+    });
+    if (best.length > 0) {
+      const pick = best.length === 1 ? best[0] : best[Math.floor(this.random() * best.length)];
+      return this.replicas[pick as number];
+    }
+    if ((s.busyThresholdMs ?? 0) > 0) return undefined;
+    const leader = this.replicas[s.leaderIdx];
+    if (leader?.has(ReplicaFlag.SUSPECT_NOT_LEADER)) {
+      leader.flags &= ~ReplicaFlag.SUSPECT_NOT_LEADER;
+      if (isLeaderCandidate(leader)) return leader;
+    }
+    if (!this.replicas.some((r) => r.has(ReplicaFlag.DEADLINE_ERR_USING_CONF_TIMEOUT)))
+      this.invalidateRegion();
+    return undefined;
+  }
+
+  private buildRpcContext(target: Replica): RpcContext | undefined {
+    if (target.isEpochStale) {
+      this.invalidateRegion();
+      return undefined;
+    }
+    const store = target.store;
+    const addr = store.resolveState === 'resolved' || store.resolveState === 'needCheck' ? store.address : '';
+    if (addr === '') return undefined;
+    target.attempts++;
+    return {
+      region: this.verId,
+      meta: this.region.meta,
+      peer: target.peer,
+      accessIdx: this.replicas.indexOf(target),
+      store,
+      addr,
+      accessMode: 'tikv',
+      proxyStore: undefined,
+      proxyAddr: undefined,
+      tikvPeerCount: this.replicas.length,
+    };
+  }
+
+  /** Invalidates the region in the cache. */
+  invalidateRegion(): void {
+    this.deps.locator.invalidateRegion(this.verId);
+  }
+
+  /** Adds the time an attempt took to its replica. */
+  recordAttemptedTime(ms: number): void {
+    if (this.target !== undefined) this.target.attemptedTimeMs += ms;
+  }
+
+  /**
+   * Moves the cached leader to `leader` (client-go `updateLeader`).
+   * @returns the leader's index among the replicas, or -1
+   */
+  updateLeader(leader: SourcePeer | undefined): number {
+    if (leader === undefined) return -1;
+    const i = this.replicas.findIndex((r) => r.peer.id === leader.id && r.peer.storeId === leader.storeId);
+    if (i < 0) {
+      this.deps.locator.invalidateRegion(this.verId, 'storeNotFound');
+      return -1;
+    }
+    const replica = this.replicas[i] as Replica;
+    if (replica.store.liveness !== 'reachable') return -1;
+    replica.onUpdateLeader();
+    this.deps.locator.updateLeader(this.verId, leader, this.leaderIdx);
+    return i;
+  }
+
+  /**
+   * NotLeader (client-go `onNotLeader`).
+   * @returns true to retry at once, false to back off with `regionScheduling` and retry
+   */
+  onNotLeader(leader: SourcePeer | undefined): boolean {
+    if (this.target !== undefined) this.target.flags |= ReplicaFlag.NOT_LEADER;
+    if (leader === undefined) return false;
+    const idx = this.updateLeader(leader);
+    if (idx >= 0 && isLeaderCandidate(this.replicas[idx] as Replica)) this.replicaReadType = 'leader';
+    return true;
+  }
+
+  /** FlashbackInProgress: a replica read may be retried on the leader. @returns whether to retry */
+  onFlashbackInProgress(): boolean {
+    if (this.replicaRead && this.target !== undefined && this.target.peer.id !== this.leaderPeerId) {
+      this.busyThresholdMs = 0;
+      this.replicaReadType = 'leader';
+      this.replicaRead = false;
+      return true;
+    }
+    return false;
+  }
+
+  /** DataIsNotReady: the replica may still serve a plain replica read. */
+  onDataIsNotReady(): void {
+    if (this.target !== undefined) this.target.flags |= ReplicaFlag.DATA_IS_NOT_READY;
+  }
+
+  /**
+   * RegionNotFound (client-go `onRegionNotFound`): invalidates the region; retries once on the
+   * leader when the leader was not tried yet.
+   * @returns whether to retry
+   */
+  onRegionNotFound(): boolean {
+    const leader = this.replicas[this.leaderIdx];
+    this.deps.locator.invalidateRegion(this.verId);
+    if (leader !== undefined && !leader.isExhausted(1, 0)) {
+      this.replicaReadType = 'leader';
+      this.replicaRead = false;
+      this.regionInvalidatedForRetry = true;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * ServerIsBusy (client-go `onServerIsBusy`).
+   * @returns `fast` to retry another replica now (the backoff is kept pending for the store),
+   *   `backoff` to back off with `tikvServerBusy` first, `stop` to hand the error back
+   */
+  onServerIsBusy(ctx: RpcContext, estimatedWaitMs: number, error: unknown): 'fast' | 'backoff' | 'stop' {
+    const store = ctx.store;
+    if (estimatedWaitMs !== 0) {
+      store.updateServerLoad(estimatedWaitMs, this.nowMs());
+      if (this.busyThresholdMs !== 0 && this.readOnly && this.target !== undefined)
+        this.target.flags |= ReplicaFlag.SERVER_IS_BUSY;
+    } else {
+      store.health.markAlreadySlow();
+      const leaderPeerId = this.leaderPeerId;
+      if (
+        this.replicaReadType === 'leader' &&
+        !this.isStaleRead &&
+        this.request.leaderOnly !== true &&
+        this.target !== undefined &&
+        this.target.peer.id === leaderPeerId &&
+        !this.leaderBusyProbed
+      ) {
+        if (this.leaderBusyPeerId !== leaderPeerId) {
+          this.leaderBusyPeerId = leaderPeerId;
+          this.leaderBusyCount = 0;
+        }
+        this.leaderBusyCount++;
+        if (this.leaderBusyCount >= LEADER_BUSY_PROBE_THRESHOLD) {
+          this.target.flags |= ReplicaFlag.SUSPECT_NOT_LEADER;
+          this.leaderBusyProbed = true;
+        }
+      }
+    }
+    if (this.canFastRetry()) {
+      this.addPendingBackoff(store.id, { kind: BackoffKinds.tikvServerBusy, error });
+      if (this.target !== undefined) this.target.flags |= ReplicaFlag.SERVER_IS_BUSY;
+      return 'fast';
+    }
+    return 'backoff';
+  }
+
+  /** Whether a ServerIsBusy may be retried on another replica without sleeping first. */
+  canFastRetry(): boolean {
+    if (this.replicaReadType === 'leader') {
+      const leader = this.replicas[this.leaderIdx];
+      if (leader !== undefined && isLeaderCandidate(leader) && !leader.has(ReplicaFlag.SERVER_IS_BUSY))
+        return false;
+    }
+    return true;
+  }
+
+  /**
+   * A read timed out with a short configurable timeout: mark the replica and retry another at once.
+   * @returns whether the rule applied
+   */
+  onReadReqConfigurableTimeout(readOnly: boolean, maxExecutionDurationMs: number): boolean {
+    if (maxExecutionDurationMs >= READ_TIMEOUT_SHORT_MS || !readOnly) return false;
+    if (this.target !== undefined) this.target.flags |= ReplicaFlag.DEADLINE_ERR_USING_CONF_TIMEOUT;
+    return true;
+  }
+
+  /**
+   * The store could not be reached (client-go `onSendFailure` with an unreachable store):
+   * every region on it reloads lazily and this request skips it.
+   */
+  onSendFailure(storeUnreachable: boolean): void {
+    const target = this.target;
+    if (target === undefined || !storeUnreachable) return;
+    if (target.store.epoch === target.epoch) {
+      this.deps.locator.invalidateStore(target.store.id);
+      target.store.health.markAlreadySlow();
+    }
+  }
+
+  /** The attempt succeeded: a plain leader read answered by another peer makes it the leader. */
+  onSendSuccess(): void {
+    const t = this.target;
+    if (t !== undefined && t.peer.id !== this.leaderPeerId && !this.staleRead && !this.replicaRead) {
+      this.deps.locator.updateLeader(this.verId, t.peer, this.leaderIdx);
+    }
+  }
+
+  /** `leader`, `follower` or `unknown`, for the request source. */
+  replicaType(): string {
+    if (this.target === undefined) return 'unknown';
+    return this.target.peer.id === this.leaderPeerId ? 'leader' : 'follower';
+  }
+
+  /** Records a backoff to apply when the store is tried again (client-go `addPendingBackoff`). */
+  addPendingBackoff(storeId: bigint, backoff: PendingBackoff): void {
+    this.pendingBackoffs.set(storeId, backoff);
+  }
+
+  /** The pending backoff of a store, removed (client-go `backoffOnRetry`). */
+  takePendingBackoff(storeId: bigint): PendingBackoff | undefined {
+    const b = this.pendingBackoffs.get(storeId);
+    this.pendingBackoffs.delete(storeId);
+    return b;
+  }
+
+  /** The pending backoff with the largest base (client-go `backoffOnNoCandidate`). */
+  largestPendingBackoff(): PendingBackoff | undefined {
+    let best: PendingBackoff | undefined;
+    for (const b of this.pendingBackoffs.values())
+      if (best === undefined || best.kind.baseMs < b.kind.baseMs) best = b;
+    return best;
+  }
+}
