@@ -4,6 +4,7 @@
  */
 import { runCodecBench } from './codec-bench.js';
 import { runMockClusterBench } from './mock-cluster-bench.js';
+import { runRawBench } from './raw-bench.js';
 import { runRegionCacheBench } from './region-cache-bench.js';
 import { runTransportBench } from './transport-bench.js';
 import { runTsoBench } from './tso-bench.js';
@@ -12,6 +13,7 @@ const suites: Record<string, () => unknown> = {
   codec: runCodecBench,
   'mock-cluster': () => runMockClusterBench(),
   'region-cache': () => runRegionCacheBench(),
+  raw: () => runRawBench(),
   tso: () => runTsoBench(),
   transport: () => runTransportBench(),
 };

@@ -1,0 +1,98 @@
+import { InvalidArgumentError, type RequestOptions } from '@tikv/common';
+import { ApiVersion, type Codec, CodecRegionKeyCodec, createCodec, KeyMode } from '@tikv/keyspace';
+import { PdClient } from '@tikv/pd';
+import { RegionCache } from '@tikv/region-cache';
+import { CodecTransport, type KvTransport, RegionRequestSender, RpcClient } from '@tikv/rpc';
+import type { RawClientParts } from './raw-client.js';
+import type { RawClientOptions, ResolvedRawClientTuning } from './raw-client-options.js';
+
+type Closer = () => Promise<void>;
+
+async function closeAll(closers: readonly Closer[]): Promise<void> {
+  const results = await Promise.allSettled([...closers].reverse().map((c) => c()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+/**
+ * The key codec of the client (client-go `NewClientWithOpts`): API V1 needs nothing; API V2
+ * loads the keyspace through a PD client without a codec, which is closed afterwards.
+ */
+async function loadCodec(options: RawClientOptions, call: RequestOptions | undefined): Promise<Codec> {
+  const apiVersion = options.apiVersion ?? ApiVersion.V1;
+  if (apiVersion !== ApiVersion.V2) {
+    return createCodec({ apiVersion, mode: KeyMode.RAW, keyspace: options.keyspace });
+  }
+  const metaPd = await PdClient.connect(
+    { ...options.pd, endpoints: options.pdEndpoints, tls: options.tls, logger: options.logger },
+    call,
+  );
+  try {
+    return await createCodec({
+      apiVersion,
+      mode: KeyMode.RAW,
+      keyspace: options.keyspace,
+      source: metaPd,
+      signal: call?.signal,
+      timeoutMs: call?.timeoutMs,
+    });
+  } finally {
+    await metaPd.close();
+  }
+}
+
+/**
+ * Wires a raw client's pieces: keyspace codec, PD client (region lookups through the codec, so
+ * the cache holds user keys), region cache, gRPC transport (wrapped in the codec in API V2) and
+ * region request sender.
+ *
+ * @internal
+ */
+export async function connectRawParts(
+  options: RawClientOptions,
+  tuning: ResolvedRawClientTuning,
+  call?: RequestOptions,
+): Promise<RawClientParts> {
+  if (!Array.isArray(options.pdEndpoints) || options.pdEndpoints.length === 0) {
+    throw new InvalidArgumentError('pdEndpoints must list at least one PD endpoint');
+  }
+  const apiVersion = options.apiVersion ?? ApiVersion.V1;
+  const codec = await loadCodec(options, call);
+  const closers: Closer[] = [];
+  try {
+    const pd = await PdClient.connect(
+      {
+        ...options.pd,
+        endpoints: options.pdEndpoints,
+        tls: options.tls,
+        codec: new CodecRegionKeyCodec(codec),
+        logger: tuning.logger,
+      },
+      call,
+    );
+    closers.push(() => pd.close());
+    const cache = new RegionCache(pd, { ...options.regionCache, clock: tuning.clock, logger: tuning.logger });
+    closers.push(() => cache.close());
+    const rpc = new RpcClient({
+      ...options.transport,
+      tls: options.tls,
+      clock: tuning.clock,
+      logger: tuning.logger,
+    });
+    closers.push(() => rpc.close());
+    const transport: KvTransport = apiVersion === ApiVersion.V2 ? new CodecTransport(rpc, codec) : rpc;
+    const sender = new RegionRequestSender({
+      locator: cache,
+      transport,
+      apiVersion,
+      ...(apiVersion === ApiVersion.V2 ? { keyspaceId: codec.keyspaceId } : {}),
+      clusterId: pd.clusterId,
+      clock: tuning.clock,
+      logger: tuning.logger,
+    });
+    return { sender, locator: cache, clusterId: pd.clusterId, close: () => closeAll(closers) };
+  } catch (e) {
+    await closeAll(closers).catch(() => {});
+    throw e;
+  }
+}

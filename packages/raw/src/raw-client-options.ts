@@ -1,0 +1,107 @@
+import {
+  type Clock,
+  type Logger,
+  mustBePositiveInteger,
+  noopLogger,
+  resolveOptions,
+  systemClock,
+} from '@tikv/common';
+import type { ApiVersion } from '@tikv/keyspace';
+import type { PdClientOptions } from '@tikv/pd';
+import type { RegionCacheOptions } from '@tikv/region-cache';
+import type { TransportOptions } from '@tikv/rpc';
+import { RAW_BATCH_PAIR_COUNT, RAW_BATCH_PUT_SIZE_BYTES, RAW_MAX_BACKOFF_MS } from './raw-limits.js';
+
+/** How the client behaves, whatever it is wired to (the part of the options a test may also pass). */
+export interface RawClientTuning {
+  /** Column family of every call that does not name one. @defaultValue '' (TiKV's `default`) */
+  readonly columnFamily?: string;
+  /**
+   * Atomic mode (client-go `SetAtomicForCAS`): writes go through TiKV's single-row
+   * transaction path so that `compareAndSwap` is linearizable with them. Every client that
+   * writes the same keys must agree on it. `compareAndSwap` requires it. @defaultValue false
+   */
+  readonly atomicForCas?: boolean;
+  /** Backoff budget of one operation, in milliseconds (client-go `rawkvMaxBackoff`). @defaultValue 20000 */
+  readonly maxBackoffMs?: number;
+  /** Most keys per RawBatchGet / RawBatchDelete request (client-go `rawBatchPairCount`). @defaultValue 512 */
+  readonly maxBatchKeys?: number;
+  /** Bytes of keys and values at which a RawBatchPut request is cut (client-go `rawBatchPutSize`). @defaultValue 16384 */
+  readonly maxBatchPutBytes?: number;
+  /** Most region batches in flight per batch call. @defaultValue 16 */
+  readonly maxBatchConcurrency?: number;
+  /** Time source of deadlines and backoff sleeps. @defaultValue the system clock */
+  readonly clock?: Clock;
+  /** Receives debug lines; never keys or values. @defaultValue silent */
+  readonly logger?: Logger;
+}
+
+/** TLS material for PD and TiKV (PEM). */
+export interface RawTlsOptions {
+  /** CA certificate(s). */
+  readonly caPem: Uint8Array | string;
+  /** Client certificate, for mutual TLS. */
+  readonly certPem?: Uint8Array | string;
+  /** Client private key, for mutual TLS. Never logged. */
+  readonly keyPem?: Uint8Array | string;
+}
+
+/** Options of {@link RawClient.connect}. */
+export interface RawClientOptions extends RawClientTuning {
+  /** PD endpoints, `host:port` (or URLs). */
+  readonly pdEndpoints: readonly string[];
+  /** The cluster's API version. @defaultValue 'V1' */
+  readonly apiVersion?: ApiVersion;
+  /** Keyspace name (API V2 only). @defaultValue '' (the `DEFAULT` keyspace in V2) */
+  readonly keyspace?: string;
+  /** TLS for PD and TiKV. @defaultValue plaintext */
+  readonly tls?: RawTlsOptions;
+  /** More PD client options. */
+  readonly pd?: Omit<PdClientOptions, 'endpoints' | 'codec' | 'tls' | 'logger'>;
+  /** More region cache options. */
+  readonly regionCache?: Omit<RegionCacheOptions, 'clock' | 'logger'>;
+  /** More transport (gRPC and BatchCommands) options. */
+  readonly transport?: Omit<TransportOptions, 'tls' | 'clock' | 'logger'>;
+}
+
+/** {@link RawClientTuning} with defaults applied. */
+export type ResolvedRawClientTuning = Readonly<Required<RawClientTuning>>;
+
+/** Defaults of {@link RawClientTuning} (client-go's where it has one). */
+export const DEFAULT_RAW_CLIENT_OPTIONS: ResolvedRawClientTuning = Object.freeze({
+  columnFamily: '',
+  atomicForCas: false,
+  maxBackoffMs: RAW_MAX_BACKOFF_MS,
+  maxBatchKeys: RAW_BATCH_PAIR_COUNT,
+  maxBatchPutBytes: RAW_BATCH_PUT_SIZE_BYTES,
+  maxBatchConcurrency: 16,
+  clock: systemClock,
+  logger: noopLogger,
+});
+
+/**
+ * Applies defaults to the tuning options and validates them.
+ *
+ * @param options - the caller's options
+ * @returns frozen, complete options
+ * @throws InvalidArgumentError for a bad value
+ */
+export function resolveRawClientTuning(options: RawClientTuning = {}): ResolvedRawClientTuning {
+  const picked: RawClientTuning = {
+    columnFamily: options.columnFamily,
+    atomicForCas: options.atomicForCas,
+    maxBackoffMs: options.maxBackoffMs,
+    maxBatchKeys: options.maxBatchKeys,
+    maxBatchPutBytes: options.maxBatchPutBytes,
+    maxBatchConcurrency: options.maxBatchConcurrency,
+    clock: options.clock,
+    logger: options.logger,
+  };
+  return resolveOptions<RawClientTuning>(DEFAULT_RAW_CLIENT_OPTIONS, picked, {
+    maxBackoffMs: (v) => (Number.isFinite(v) && v >= 0 ? undefined : 'must be a finite number >= 0'),
+    maxBatchKeys: mustBePositiveInteger,
+    maxBatchPutBytes: mustBePositiveInteger,
+    maxBatchConcurrency: mustBePositiveInteger,
+    columnFamily: (v) => (typeof v === 'string' ? undefined : 'must be a string'),
+  });
+}

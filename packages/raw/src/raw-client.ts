@@ -1,0 +1,499 @@
+import {
+  type BytesLike,
+  ClientClosedError,
+  InvalidArgumentError,
+  type RequestOptions,
+  toBytes,
+} from '@tikv/common';
+import { type BatchShape, batchDeleteKeys, batchGetKeys, batchPutItems, type PutItem } from './batch-ops.js';
+import { boundedMap } from './bounded-map.js';
+import { connectRawParts } from './connect-raw-parts.js';
+import {
+  boundKey,
+  columnFamilyArg,
+  forwardRange,
+  pointKey,
+  reverseRange,
+  scanLimitArg,
+  ttlArg,
+  valueArg,
+} from './input-validation.js';
+import { keyId } from './key-id.js';
+import {
+  checksumRange,
+  deleteRangeWalk,
+  type ScanShape,
+  scanForward,
+  scanPages,
+  scanReverse,
+} from './range-walks.js';
+import type {
+  RawBatchPutOptions,
+  RawBatchScanOptions,
+  RawCallOptions,
+  RawPutOptions,
+  RawScanIterOptions,
+  RawScanOptions,
+} from './raw-call-options.js';
+import {
+  type RawClientOptions,
+  type RawClientTuning,
+  type ResolvedRawClientTuning,
+  resolveRawClientTuning,
+} from './raw-client-options.js';
+import type { RawRegionLocator, RawRequestSender } from './raw-deps.js';
+import { throwIfStorageError } from './raw-errors.js';
+import { DEFAULT_SCAN_PAGE_SIZE, MAX_WRITE_EXECUTION_MS } from './raw-limits.js';
+import type { CompareAndSwapResult, KeyRangeInput, KvPair, KvPairInput, RawChecksum } from './raw-types.js';
+import { RegionExecutor } from './region-executor.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** The pieces a {@link RawClient} runs on; `RawClient.connect` wires the real ones, a test may pass fakes. */
+export interface RawClientParts {
+  /** Sends region requests and handles region errors (`@tikv/rpc`'s `RegionRequestSender`). */
+  readonly sender: RawRequestSender;
+  /** Locates keys (`@tikv/region-cache`'s `RegionCache`). */
+  readonly locator: RawRegionLocator;
+  /** The cluster id PD reported. @defaultValue 0n */
+  readonly clusterId?: bigint;
+  /** Releases the pieces; called once by `close()`. */
+  readonly close?: () => Promise<void>;
+}
+
+/** State shared by a client and the views made with `withColumnFamily` / `withAtomicForCas`. */
+interface SharedState {
+  readonly parts: RawClientParts;
+  closing: Promise<void> | undefined;
+}
+
+/**
+ * The RawKV client (client-go `rawkv.Client`): single-key and batch reads and writes, scans,
+ * TTLs, compare-and-swap and checksums over TiKV's raw key space. Keys and values are
+ * `Uint8Array` (strings are taken as UTF-8); every method takes `{ signal, timeoutMs }` last.
+ *
+ * @example
+ * ```ts
+ * const raw = await RawClient.connect({ pdEndpoints: ['127.0.0.1:2379'] });
+ * await raw.put('k', 'v');
+ * const v = await raw.get('k'); // Uint8Array | undefined
+ * await raw.close();
+ * ```
+ */
+export class RawClient {
+  #shared: SharedState;
+  readonly #tuning: ResolvedRawClientTuning;
+  readonly #exec: RegionExecutor;
+
+  /**
+   * Builds a client on given parts (tests, custom wiring). Most callers use {@link RawClient.connect}.
+   *
+   * @param parts - the sender, locator, cluster id and a close hook
+   * @param tuning - behaviour options (column family, atomic mode, batch sizes, backoff budget)
+   */
+  constructor(parts: RawClientParts, tuning: RawClientTuning = {}) {
+    this.#shared = { parts, closing: undefined };
+    this.#tuning = resolveRawClientTuning(tuning);
+    this.#exec = this.#makeExecutor();
+  }
+
+  /**
+   * Connects to a cluster: a PD client, a region cache, the gRPC transport (with the keyspace
+   * codec in API V2) and a region request sender.
+   *
+   * @param options - endpoints, API version, keyspace, TLS and tuning
+   * @param call - cancels or bounds the connection attempt
+   * @returns the connected client
+   */
+  static async connect(options: RawClientOptions, call?: RequestOptions): Promise<RawClient> {
+    const tuning = resolveRawClientTuning(options);
+    const parts = await connectRawParts(options, tuning, call);
+    return new RawClient(parts, tuning);
+  }
+
+  #makeExecutor(): RegionExecutor {
+    const t = this.#tuning;
+    return new RegionExecutor(this.#shared.parts.sender, this.#shared.parts.locator, {
+      maxBackoffMs: t.maxBackoffMs,
+      maxBatchConcurrency: t.maxBatchConcurrency,
+      clock: t.clock,
+      logger: t.logger,
+    });
+  }
+
+  #view(tuning: Partial<RawClientTuning>): RawClient {
+    const view = new RawClient(this.#shared.parts, { ...this.#tuning, ...tuning });
+    view.#shared = this.#shared;
+    return view;
+  }
+
+  /** The id of the cluster PD reported (0n when built on parts without one). */
+  get clusterId(): bigint {
+    return this.#shared.parts.clusterId ?? 0n;
+  }
+
+  /** Whether `close()` has been called (on this client or a view sharing its connections). */
+  get closed(): boolean {
+    return this.#shared.closing !== undefined;
+  }
+
+  /**
+   * A client sharing this one's connections with another default column family (client-go
+   * `SetColumnFamily`, without changing this client). Closing either closes both.
+   */
+  withColumnFamily(columnFamily: string): RawClient {
+    return this.#view({ columnFamily });
+  }
+
+  /**
+   * A client sharing this one's connections in or out of atomic mode (client-go
+   * `SetAtomicForCAS`, without changing this client). Closing either closes both.
+   */
+  withAtomicForCas(atomicForCas: boolean): RawClient {
+    return this.#view({ atomicForCas });
+  }
+
+  /** The client's column family and atomic mode. */
+  get settings(): { readonly columnFamily: string; readonly atomicForCas: boolean } {
+    return { columnFamily: this.#tuning.columnFamily, atomicForCas: this.#tuning.atomicForCas };
+  }
+
+  #begin(opts: RequestOptions | undefined) {
+    if (this.closed) throw new ClientClosedError('raw client is closed');
+    return this.#exec.backoffer(opts);
+  }
+
+  #cf(opts: RawCallOptions | undefined): string {
+    return columnFamilyArg(opts?.columnFamily, this.#tuning.columnFamily);
+  }
+
+  #batchShape(opts: RawCallOptions | undefined): BatchShape {
+    return {
+      cf: this.#cf(opts),
+      forCas: this.#tuning.atomicForCas,
+      maxBatchKeys: this.#tuning.maxBatchKeys,
+      maxBatchPutBytes: this.#tuning.maxBatchPutBytes,
+    };
+  }
+
+  /**
+   * Reads one key (client-go `Get`).
+   *
+   * @returns the value (a zero-length array for an empty value), or undefined when absent
+   */
+  async get(key: BytesLike, options?: RawCallOptions): Promise<Uint8Array | undefined> {
+    const k = pointKey(key);
+    const cf = this.#cf(options);
+    const bo = this.#begin(options);
+    const {
+      response: { value },
+    } = await this.#exec.sendToKey(bo, k, false, () => ({
+      $case: 'RawGet' as const,
+      value: { context: undefined, key: k, cf },
+    }));
+    throwIfStorageError(value.error);
+    return value.notFound ? undefined : (value.value ?? EMPTY);
+  }
+
+  /**
+   * Reads many keys (client-go `BatchGet`), split by region and batch size and sent
+   * concurrently. Repeated keys are read once.
+   *
+   * @returns the values aligned with `keys`; undefined where a key is absent
+   */
+  async batchGet(keys: readonly BytesLike[], options?: RawCallOptions): Promise<(Uint8Array | undefined)[]> {
+    const ks = keys.map((k) => pointKey(k));
+    const shape = this.#batchShape(options);
+    const bo = this.#begin(options);
+    if (ks.length === 0) return [];
+    const found = await batchGetKeys(this.#exec, bo, uniqueKeys(ks), shape);
+    return ks.map((k) => found.get(keyId(k)));
+  }
+
+  /** Writes one key (client-go `Put` / `PutWithTTL`). An empty value is a value. */
+  async put(key: BytesLike, value: BytesLike, options?: RawPutOptions): Promise<void> {
+    const k = pointKey(key);
+    const v = valueArg(k, value);
+    const ttl = ttlArg(options?.ttlSeconds);
+    const cf = this.#cf(options);
+    const bo = this.#begin(options);
+    const forCas = this.#tuning.atomicForCas;
+    const {
+      response: { value: resp },
+    } = await this.#exec.sendToKey(
+      bo,
+      k,
+      false,
+      () => ({ $case: 'RawPut' as const, value: { context: undefined, key: k, value: v, cf, ttl, forCas } }),
+      { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+    );
+    throwIfStorageError(resp.error);
+  }
+
+  /**
+   * Writes many pairs (client-go `BatchPut` / `BatchPutWithTTL`), split by region and by
+   * 16 KiB of keys and values, sent concurrently. Not atomic across regions.
+   *
+   * @throws InvalidArgumentError for a repeated key or a `ttlSeconds` array of another length
+   */
+  async batchPut(pairs: readonly KvPairInput[], options?: RawBatchPutOptions): Promise<void> {
+    const ttls = options?.ttlSeconds;
+    if (Array.isArray(ttls) && ttls.length !== pairs.length) {
+      throw new InvalidArgumentError(`ttlSeconds has ${ttls.length} entries for ${pairs.length} pairs`);
+    }
+    const seen = new Set<string>();
+    const items: PutItem[] = pairs.map((p, i) => {
+      const key = pointKey(p.key);
+      const id = keyId(key);
+      if (seen.has(id)) throw new InvalidArgumentError(`batchPut: key at index ${i} repeats an earlier key`);
+      seen.add(id);
+      const ttl = ttlArg(typeof ttls === 'number' ? ttls : (ttls as readonly number[] | undefined)?.[i]);
+      return { key, value: valueArg(key, p.value), ttl };
+    });
+    const shape = this.#batchShape(options);
+    const bo = this.#begin(options);
+    if (items.length === 0) return;
+    await batchPutItems(this.#exec, bo, items, shape);
+  }
+
+  /** Deletes one key (client-go `Delete`); deleting an absent key succeeds. */
+  async delete(key: BytesLike, options?: RawCallOptions): Promise<void> {
+    const k = pointKey(key);
+    const cf = this.#cf(options);
+    const bo = this.#begin(options);
+    const forCas = this.#tuning.atomicForCas;
+    const {
+      response: { value },
+    } = await this.#exec.sendToKey(
+      bo,
+      k,
+      false,
+      () => ({ $case: 'RawDelete' as const, value: { context: undefined, key: k, cf, forCas } }),
+      { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+    );
+    throwIfStorageError(value.error);
+  }
+
+  /** Deletes many keys (client-go `BatchDelete`), split by region, sent concurrently. */
+  async batchDelete(keys: readonly BytesLike[], options?: RawCallOptions): Promise<void> {
+    const ks = keys.map((k) => pointKey(k));
+    const shape = this.#batchShape(options);
+    const bo = this.#begin(options);
+    if (ks.length === 0) return;
+    await batchDeleteKeys(this.#exec, bo, uniqueKeys(ks), shape);
+  }
+
+  /**
+   * Deletes every key in `[startKey, endKey)` (client-go `DeleteRange`), one request per region;
+   * an empty `endKey` is unbounded. Not atomic across regions.
+   *
+   * @throws InvalidArgumentError when `startKey > endKey`
+   */
+  async deleteRange(startKey: BytesLike, endKey: BytesLike, options?: RawCallOptions): Promise<void> {
+    const start = boundKey(startKey, 'startKey');
+    const end = boundKey(endKey, 'endKey');
+    forwardRange(start, end);
+    const cf = this.#cf(options);
+    const bo = this.#begin(options);
+    await deleteRangeWalk(this.#exec, bo, start, end, cf, MAX_WRITE_EXECUTION_MS);
+  }
+
+  /**
+   * Reads pairs in `[startKey, endKey)` in ascending order across regions (client-go `Scan`);
+   * an empty `endKey` is unbounded.
+   *
+   * @throws MaxScanLimitExceededError for a limit over 10 240
+   * @throws InvalidArgumentError when `startKey > endKey`
+   */
+  async scan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
+    const start = boundKey(startKey, 'startKey');
+    const end = boundKey(endKey, 'endKey');
+    const limit = scanLimitArg(options?.limit);
+    forwardRange(start, end);
+    const shape = this.#scanShape(options);
+    const bo = this.#begin(options);
+    return scanForward(this.#exec, bo, start, end, limit, shape);
+  }
+
+  /**
+   * Reads pairs with keys `< startKey` and `>= endKey` in descending order (client-go
+   * `ReverseScan`: `startKey` is the upper bound). An empty `endKey` is unbounded below; an
+   * empty `startKey` reads nothing, as in client-go.
+   *
+   * @throws MaxScanLimitExceededError for a limit over 10 240
+   * @throws InvalidArgumentError when `startKey < endKey`
+   */
+  async reverseScan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
+    const start = boundKey(startKey, 'startKey');
+    const end = boundKey(endKey, 'endKey');
+    const limit = scanLimitArg(options?.limit);
+    reverseRange(start, end);
+    const shape = this.#scanShape(options);
+    const bo = this.#begin(options);
+    return scanReverse(this.#exec, bo, start, end, limit, shape);
+  }
+
+  /**
+   * Iterates over `[startKey, endKey)` (or, with `reverse`, `reverseScan`'s range) without a
+   * limit, fetching `pageSize` pairs per request and moving from region to region. `break`
+   * stops it; the signal and `timeoutMs` cover the whole iteration.
+   */
+  async *scanIter(
+    startKey: BytesLike,
+    endKey: BytesLike,
+    options?: RawScanIterOptions,
+  ): AsyncGenerator<KvPair, void, undefined> {
+    const start = boundKey(startKey, 'startKey');
+    const end = boundKey(endKey, 'endKey');
+    const pageSize = scanLimitArg(options?.pageSize ?? DEFAULT_SCAN_PAGE_SIZE, 'pageSize');
+    if (pageSize === 0) throw new InvalidArgumentError('pageSize must be >= 1');
+    const reverse = options?.reverse ?? false;
+    if (reverse) reverseRange(start, end);
+    else forwardRange(start, end);
+    const shape = this.#scanShape(options);
+    const first = this.#begin(options);
+    let used = false;
+    const pages = scanPages(
+      this.#exec,
+      () => {
+        if (!used) {
+          used = true;
+          return first;
+        }
+        return this.#begin(options);
+      },
+      start,
+      end,
+      pageSize,
+      reverse,
+      shape,
+    );
+    for await (const page of pages) yield* page;
+  }
+
+  /**
+   * Scans several ranges, each `[startKey, endKey)` up to `eachLimit` pairs, concurrently.
+   *
+   * @returns one array of pairs per range, aligned with `ranges`
+   */
+  async batchScan(ranges: readonly KeyRangeInput[], options?: RawBatchScanOptions): Promise<KvPair[][]> {
+    const limit = scanLimitArg(options?.eachLimit, 'eachLimit');
+    const parsed = ranges.map((r) => {
+      const start = boundKey(r.startKey, 'startKey');
+      const end = boundKey(r.endKey, 'endKey');
+      forwardRange(start, end);
+      return { start, end };
+    });
+    const shape = this.#scanShape(options);
+    const bo = this.#begin(options);
+    return boundedMap(parsed, this.#tuning.maxBatchConcurrency, (r) =>
+      scanForward(this.#exec, bo.clone(), r.start, r.end, limit, shape),
+    );
+  }
+
+  #scanShape(options: RawScanOptions | RawScanIterOptions | RawBatchScanOptions | undefined): ScanShape {
+    return { keyOnly: options?.keyOnly ?? false, cf: this.#cf(options) };
+  }
+
+  /**
+   * The remaining time to live of a key, in seconds (client-go `GetKeyTTL`); 0 for a key
+   * without one. Needs a TTL-enabled cluster (API V2).
+   *
+   * @returns the TTL, or undefined when the key is absent
+   */
+  async getKeyTTL(key: BytesLike, options?: RawCallOptions): Promise<number | undefined> {
+    const k = pointKey(key);
+    const cf = this.#cf(options);
+    const bo = this.#begin(options);
+    const {
+      response: { value },
+    } = await this.#exec.sendToKey(bo, k, false, () => ({
+      $case: 'RawGetKeyTTL' as const,
+      value: { context: undefined, key: k, cf },
+    }));
+    throwIfStorageError(value.error);
+    return value.notFound ? undefined : Number(value.ttl);
+  }
+
+  /**
+   * Writes `next` if the key's value equals `expected` (undefined: the key must be absent), in
+   * one atomic step (client-go `CompareAndSwap`). Needs `atomicForCas`.
+   *
+   * @returns the previous value (undefined: absent) and whether the swap happened
+   * @throws InvalidArgumentError when the client is not in atomic mode
+   */
+  async compareAndSwap(
+    key: BytesLike,
+    expected: BytesLike | undefined,
+    next: BytesLike,
+    options?: RawCallOptions,
+  ): Promise<CompareAndSwapResult> {
+    if (!this.#tuning.atomicForCas) {
+      throw new InvalidArgumentError('compareAndSwap needs a client in atomic mode (atomicForCas: true)');
+    }
+    const k = pointKey(key);
+    const v = valueArg(k, next);
+    const prev = expected === undefined ? undefined : toBytes(expected);
+    const cf = this.#cf(options);
+    const bo = this.#begin(options);
+    const {
+      response: { value },
+    } = await this.#exec.sendToKey(
+      bo,
+      k,
+      false,
+      () => ({
+        $case: 'RawCompareAndSwap' as const,
+        value: {
+          context: undefined,
+          key: k,
+          value: v,
+          previousNotExist: prev === undefined,
+          previousValue: prev ?? EMPTY,
+          cf,
+          ttl: 0n,
+          delete: false,
+        },
+      }),
+      { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+    );
+    throwIfStorageError(value.error);
+    const previous = value.previousNotExist ? undefined : (value.previousValue ?? EMPTY);
+    return { previous, swapped: value.succeed };
+  }
+
+  /**
+   * TiKV's checksum of `[startKey, endKey)` (client-go `Checksum`): the XOR of each pair's
+   * CRC-64, the pair count and the byte count, one request per region.
+   */
+  async checksum(startKey: BytesLike, endKey: BytesLike, options?: RequestOptions): Promise<RawChecksum> {
+    const start = boundKey(startKey, 'startKey');
+    const end = boundKey(endKey, 'endKey');
+    forwardRange(start, end);
+    const bo = this.#begin(options);
+    return checksumRange(this.#exec, bo, start, end);
+  }
+
+  /**
+   * Closes the client and everything `connect` opened (PD client, region cache, connections).
+   * Calls in flight reject; later calls reject with `ClientClosedError`. Idempotent.
+   */
+  async close(): Promise<void> {
+    const root = this.#shared;
+    if (root.closing === undefined) root.closing = (root.parts.close ?? (async () => {}))();
+    await root.closing;
+  }
+}
+
+function uniqueKeys(keys: readonly Uint8Array[]): Uint8Array[] {
+  const seen = new Set<string>();
+  const out: Uint8Array[] = [];
+  for (const k of keys) {
+    const id = keyId(k);
+    if (!seen.has(id)) {
+      seen.add(id);
+      out.push(k);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,180 @@
+import {
+  Backoffer,
+  BackoffKinds,
+  type Clock,
+  combineSignal,
+  type Logger,
+  type RequestOptions,
+  regionErrorFromWire,
+  throwIfAborted,
+  type WireRegionError,
+} from '@tikv/common';
+import { type KeyLocation, locationContains, type RegionVerId } from '@tikv/region-cache';
+import type { ResponseFor, TikvRequest } from '@tikv/rpc';
+import type { RegionBatch } from './batch-plan.js';
+import { boundedMap } from './bounded-map.js';
+import type { RawRegionLocator, RawRequestSender, RawSendOptions } from './raw-deps.js';
+
+/** Tuning of a {@link RegionExecutor}. */
+export interface RegionExecutorOptions {
+  /** Backoff budget of one operation, in milliseconds. */
+  readonly maxBackoffMs: number;
+  /** Most region batches in flight per operation. */
+  readonly maxBatchConcurrency: number;
+  /** Time source of backoffers and deadlines. */
+  readonly clock?: Clock | undefined;
+  /** Receives backoff debug lines. */
+  readonly logger?: Logger | undefined;
+}
+
+/** A response's value: every raw response carries an optional region error. */
+type WithRegionError = { readonly regionError?: WireRegionError | undefined };
+
+/** A located response. */
+export interface Located<R extends TikvRequest> {
+  /** The response arm. */
+  readonly response: ResponseFor<R>;
+  /** Where the request went. */
+  readonly location: KeyLocation;
+}
+
+/**
+ * The retry loops of client-go's `rawkv.Client` on top of a region request sender: locate,
+ * send, and on a region error handed back by the sender, back off (`regionMiss`) and locate
+ * again (`sendReq`); split batches by region, send them concurrently and re-split the failed
+ * ones (`sendBatchReq` / `sendBatchPut`).
+ *
+ * @internal
+ */
+export class RegionExecutor {
+  constructor(
+    readonly sender: RawRequestSender,
+    readonly locator: RawRegionLocator,
+    readonly options: RegionExecutorOptions,
+  ) {}
+
+  /** A backoffer for one operation, bound to the call's signal and deadline. */
+  backoffer(opts: RequestOptions | undefined): Backoffer {
+    const clock = this.options.clock;
+    const hasCancel = opts !== undefined && (opts.signal !== undefined || opts.timeoutMs !== undefined);
+    const signal = hasCancel ? combineSignal(opts, clock) : undefined;
+    throwIfAborted(signal);
+    return new Backoffer({
+      maxBackoffMs: this.options.maxBackoffMs,
+      signal,
+      timeoutMs: opts?.timeoutMs,
+      clock,
+      logger: this.options.logger,
+    });
+  }
+
+  /**
+   * Sends one request to the region of `key` (or, reversed, the region ending at `key`),
+   * retrying on region errors.
+   */
+  async sendToKey<R extends TikvRequest>(
+    bo: Backoffer,
+    key: Uint8Array,
+    reverse: boolean,
+    build: (location: KeyLocation) => R,
+    sendOptions?: RawSendOptions,
+  ): Promise<Located<R>> {
+    for (;;) {
+      const signal = bo.signal;
+      const location = reverse
+        ? await this.locator.locateEndKey(key, { signal })
+        : await this.locator.locateKey(key, { signal });
+      const response = await this.sendOnce(bo, build(location), location.region, sendOptions);
+      if (response !== undefined) return { response, location };
+    }
+  }
+
+  /**
+   * Sends once; resolves undefined after backing off for a region error the caller must
+   * handle by locating again.
+   */
+  async sendOnce<R extends TikvRequest>(
+    bo: Backoffer,
+    request: R,
+    region: RegionVerId,
+    sendOptions?: RawSendOptions,
+  ): Promise<ResponseFor<R> | undefined> {
+    const resp = await this.sender.sendRequest(bo, request, region, sendOptions);
+    const wire = (resp.value as WithRegionError).regionError;
+    if (wire === undefined || wire === null) return resp;
+    await bo.backoff(BackoffKinds.regionMiss, regionErrorFromWire(wire, { regionId: region.id }));
+    return undefined;
+  }
+
+  /**
+   * Groups items by region, cuts each group into batches, sends them with bounded
+   * concurrency, and re-groups the items of batches that met a region error until every item
+   * is done. The first other error cancels the batches in flight and is thrown.
+   *
+   * @param bo - the operation's backoffer
+   * @param items - the work, unique by key
+   * @param keyOf - an item's key
+   * @param cut - appends one region's batches
+   * @param send - sends one batch; resolves undefined after a region error (already backed off)
+   */
+  async runBatches<T>(
+    bo: Backoffer,
+    items: readonly T[],
+    keyOf: (item: T) => Uint8Array,
+    cut: (out: RegionBatch<T>[], region: RegionVerId, items: T[]) => void,
+    send: (bo: Backoffer, batch: RegionBatch<T>) => Promise<boolean>,
+  ): Promise<void> {
+    let pending = items;
+    while (pending.length > 0) {
+      const groups = await this.groupByRegion(bo, pending, keyOf);
+      const batches: RegionBatch<T>[] = [];
+      for (const g of groups) cut(batches, g.region, g.items);
+      const round = bo.fork();
+      const retry: T[] = [];
+      let last: Backoffer | undefined;
+      try {
+        await boundedMap(
+          batches,
+          this.options.maxBatchConcurrency,
+          async (batch) => {
+            const child = round.backoffer.fork();
+            const done = await send(child.backoffer, batch);
+            if (!done) retry.push(...batch.items);
+            if (last === undefined || child.backoffer.totalSleepMs >= last.totalSleepMs)
+              last = child.backoffer;
+          },
+          (e) => round.cancel(e),
+        );
+      } finally {
+        bo.updateUsingForked(last);
+      }
+      pending = retry;
+    }
+  }
+
+  private async groupByRegion<T>(
+    bo: Backoffer,
+    items: readonly T[],
+    keyOf: (item: T) => Uint8Array,
+  ): Promise<{ region: RegionVerId; items: T[] }[]> {
+    const groups: { region: RegionVerId; items: T[] }[] = [];
+    const byRegion = new Map<string, { region: RegionVerId; items: T[] }>();
+    let loc: KeyLocation | undefined;
+    let group: { region: RegionVerId; items: T[] } | undefined;
+    for (const item of items) {
+      const key = keyOf(item);
+      if (loc === undefined || group === undefined || !locationContains(loc, key)) {
+        loc = await this.locator.locateKey(key, { signal: bo.signal });
+        const tag = `${loc.region.id}:${loc.region.confVer}:${loc.region.version}`;
+        group = byRegion.get(tag);
+        if (group === undefined) {
+          group = { region: loc.region, items: [] };
+          byRegion.set(tag, group);
+          groups.push(group);
+        }
+      }
+      group.items.push(item);
+    }
+    return groups;
+  }
+}
