@@ -1,116 +1,125 @@
 /**
- * The README walkthrough (`pnpm start`). It starts the embedded cluster (or uses the cluster in
- * `TIKV_PD_ENDPOINTS`), then walks the path every request of the client takes: ask PD for the
- * region of a key and the address of its leader's store, send a RawKV request with a full
- * `Context` to that store, and watch a region error steer the retry after a split.
+ * The README walkthrough (`pnpm start`): a short tour of the RawKV API.
  *
- * Until `@tikv/raw` exists this talks to PD and TiKV through the generated protocol clients of
- * `@tikv/proto`; every step prints what it did.
+ * By default it starts the embedded cluster (one PD, three TiKV stores, API V2 with a keyspace
+ * named `walkthrough`) and stops it at the end. With `TIKV_PD_ENDPOINTS=host:port,...` it runs
+ * against that cluster instead (`TIKV_API_VERSION=1|2`, default 1, and `TIKV_KEYSPACE` for V2),
+ * touching only keys under `walkthrough/` and deleting them at the end.
  */
-import { composeTs, dateFromTs, extractLogical, extractPhysical, formatKey, toBytes } from '@tikv/common';
-import { MockCluster } from '@tikv/mock-cluster';
-import { kvrpcpb, metapb, pdpb, tikvpb } from '@tikv/proto';
-import { type Channel, createChannel, createClient } from 'nice-grpc';
+import { concatBytes, toBytes } from '@tikv/common';
+import { keyspacePrefix, MockCluster } from '@tikv/mock-cluster';
+import { RawClient } from '@tikv/raw';
 
-const decoder = new TextDecoder();
-const show = (b: Uint8Array | undefined) =>
-  b === undefined ? '(absent)' : JSON.stringify(decoder.decode(b));
+const text = new TextDecoder();
+const show = (v: Uint8Array | undefined): string =>
+  v === undefined ? 'undefined' : JSON.stringify(text.decode(v));
+const step = (n: number, what: string) => console.log(`\n${n}. ${what}`);
 
 async function main(): Promise<void> {
-  const external = process.env.TIKV_PD_ENDPOINTS?.split(',').filter(Boolean);
-  const cluster = external ? undefined : await MockCluster.start({ stores: 3 });
-  const pdEndpoints = external ?? cluster?.pdEndpoints ?? [];
+  const external = process.env.TIKV_PD_ENDPOINTS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const apiVersion = external ? (process.env.TIKV_API_VERSION === '2' ? 'V2' : 'V1') : 'V2';
+  const keyspace = external ? process.env.TIKV_KEYSPACE : 'walkthrough';
+  const cluster = external
+    ? undefined
+    : await MockCluster.start({ stores: 3, apiVersion: 'V2', keyspaces: [{ name: 'walkthrough' }] });
+  const pdEndpoints = external ?? [...(cluster?.pdEndpoints ?? [])];
+  const where = cluster ? 'the embedded cluster' : 'the cluster';
   console.log(
-    cluster
-      ? `embedded cluster: PD at ${pdEndpoints.join(', ')}`
-      : `cluster: PD at ${pdEndpoints.join(', ')}`,
+    `Connecting to ${where}: PD ${pdEndpoints.join(', ')}, API ${apiVersion}${keyspace ? `, keyspace "${keyspace}"` : ''}`,
   );
-  const channels: Channel[] = [];
-  const open = (address: string) => {
-    const ch = createChannel(address);
-    channels.push(ch);
-    return ch;
-  };
+
+  const raw = await RawClient.connect(
+    { pdEndpoints, apiVersion, ...(keyspace ? { keyspace } : {}) },
+    { timeoutMs: 10_000 },
+  );
   try {
-    const pd = createClient(pdpb.PDDefinition, open(pdEndpoints[0] ?? '127.0.0.1:2379'));
-    const members = await pd.getMembers({});
-    const clusterId = members.header?.clusterId ?? 0n;
-    console.log(`1. PD leader ${members.leader?.name ?? '?'} of cluster ${clusterId}`);
+    console.log(`connected to cluster ${raw.clusterId}`);
 
-    const stores = await pd.getAllStores({ header: { clusterId }, excludeTombstoneStores: true });
-    for (const s of stores.stores)
-      console.log(`   store ${s.id} at ${s.address} (${metapb.StoreState[s.state]})`);
+    step(1, 'put and get');
+    await raw.put('walkthrough/greeting', 'hello, TiKV');
+    console.log(`  get("walkthrough/greeting") -> ${show(await raw.get('walkthrough/greeting'))}`);
+    console.log(`  get("walkthrough/nobody")   -> ${show(await raw.get('walkthrough/nobody'))}`);
+    await raw.put('walkthrough/empty', new Uint8Array(0));
+    const empty = await raw.get('walkthrough/empty');
+    console.log(`  an empty value is not an absent one: get("walkthrough/empty") -> ${empty?.length} bytes`);
 
-    const tso = pd.tso(
-      (async function* () {
-        yield pdpb.TsoRequest.fromPartial({ header: { clusterId }, count: 10 });
-      })(),
-    );
-    for await (const resp of tso) {
-      const ts = composeTs(Number(resp.timestamp?.physical ?? 0n), Number(resp.timestamp?.logical ?? 0n));
-      console.log(
-        `2. a batch of ${resp.count} timestamps ends at ${ts} (physical ${extractPhysical(ts)} ms = ${dateFromTs(ts).toISOString()}, logical ${extractLogical(ts)})`,
-      );
-      break;
-    }
-
-    const kvFor = async (key: Uint8Array) => {
-      const { region, leader } = await pd.getRegion({ header: { clusterId }, regionKey: key });
-      if (!region || !leader) throw new Error(`no region for ${formatKey(key)}`);
-      const store = await pd.getStore({ header: { clusterId }, storeId: leader.storeId });
-      const context = kvrpcpb.Context.fromPartial({
-        regionId: region.id,
-        regionEpoch: region.regionEpoch,
-        peer: leader,
-      });
-      const tikv = createClient(tikvpb.TikvDefinition, open(store.store?.address ?? ''));
-      return { region, leader, context, tikv };
-    };
-
-    const key = toBytes('walkthrough:greeting');
-    const route = await kvFor(key);
-    console.log(
-      `3. key ${show(key)} lives in region ${route.region.id} (epoch v${route.region.regionEpoch?.version}), leader on store ${route.leader.storeId}`,
-    );
-    await route.tikv.rawPut({ context: route.context, key, value: toBytes('hello, TiKV') });
-    const got = await route.tikv.rawGet({ context: route.context, key });
-    console.log(`4. RawPut then RawGet -> ${show(got.value)}`);
-    const missing = await route.tikv.rawGet({ context: route.context, key: toBytes('walkthrough:nobody') });
-    console.log(`   RawGet of an absent key -> notFound=${missing.notFound}`);
-
+    step(2, "batches: split by region, answered in the caller's order");
+    const fruit = ['apple', 'banana', 'cherry', 'damson', 'elder', 'fig'];
+    await raw.batchPut(fruit.map((f, i) => ({ key: `walkthrough/fruit/${f}`, value: `#${i + 1}` })));
     if (cluster) {
-      cluster.split('walkthrough:m');
-      console.log('5. the cluster splits the region at "walkthrough:m"; the cached epoch is now stale');
-      const stale = await route.tikv.rawGet({ context: route.context, key });
-      const err = stale.regionError;
-      console.log(
-        `   the same request now answers EpochNotMatch with ${err?.epochNotMatch?.currentRegions.length ?? 0} current regions: "${err?.message}"`,
+      cluster.split(
+        ['walkthrough/fruit/c', 'walkthrough/fruit/e'].map((k) => tikvKey(cluster, 'walkthrough', k)),
       );
-      const fresh = await kvFor(key);
-      const again = await fresh.tikv.rawGet({ context: fresh.context, key });
+      console.log(`  (the embedded cluster split the fruit into ${cluster.regions().length} regions)`);
+    }
+    const picked = await raw.batchGet([
+      'walkthrough/fruit/fig',
+      'walkthrough/fruit/kiwi',
+      'walkthrough/fruit/apple',
+    ]);
+    console.log(`  batchGet(fig, kiwi, apple) -> [${picked.map(show).join(', ')}]`);
+
+    step(3, 'scans cross region boundaries');
+    const page = await raw.scan('walkthrough/fruit/', 'walkthrough/fruit0', { limit: 4 });
+    console.log(`  scan(limit 4)     -> ${page.map((p) => text.decode(p.key).slice(18)).join(', ')}`);
+    const back = await raw.reverseScan('walkthrough/fruit0', 'walkthrough/fruit/', { limit: 3 });
+    console.log(`  reverseScan(3)    -> ${back.map((p) => text.decode(p.key).slice(18)).join(', ')}`);
+    const all: string[] = [];
+    for await (const { key } of raw.scanIter('walkthrough/fruit/', 'walkthrough/fruit0', { pageSize: 2 })) {
+      all.push(text.decode(key).slice(18));
+    }
+    console.log(`  scanIter(page 2)  -> ${all.join(', ')}`);
+
+    step(4, 'time to live');
+    if (apiVersion === 'V2') {
+      await raw.put('walkthrough/session', 'token', { ttlSeconds: 60 });
       console.log(
-        `   re-routed to region ${fresh.region.id} (epoch v${fresh.region.regionEpoch?.version}) -> ${show(again.value)}`,
+        `  put with ttlSeconds 60, getKeyTTL -> ${await raw.getKeyTTL('walkthrough/session')} s left`,
       );
+    } else {
+      console.log('  (TTL needs API V2; skipped)');
     }
 
-    const scanRoute = await kvFor(toBytes('walkthrough:'));
-    const scan = await scanRoute.tikv.rawScan({
-      context: scanRoute.context,
-      startKey: toBytes('walkthrough:'),
-      endKey: toBytes('walkthrough;'),
-      limit: 10,
-    });
-    console.log(
-      `6. RawScan of the region holding "walkthrough:" -> ${scan.kvs.map((p) => show(p.key)).join(', ')}`,
-    );
-    console.log('\nNext: @tikv/raw will wrap all of this (routing, retries, batching) in RawClient.');
+    step(5, 'compare and swap (atomic mode)');
+    const atomic = raw.withAtomicForCas(true);
+    const first = await atomic.compareAndSwap('walkthrough/counter', undefined, '1');
+    const second = await atomic.compareAndSwap('walkthrough/counter', '1', '2');
+    const stale = await atomic.compareAndSwap('walkthrough/counter', '1', '3');
+    console.log(`  create when absent -> swapped=${first.swapped}`);
+    console.log(`  1 -> 2             -> swapped=${second.swapped}, previous ${show(second.previous)}`);
+    console.log(`  1 -> 3 (stale)     -> swapped=${stale.swapped}, previous ${show(stale.previous)}`);
+
+    step(6, 'checksum of a range (CRC64 xor, as TiKV computes it)');
+    const sum = await raw.checksum('walkthrough/fruit/', 'walkthrough/fruit0');
+    console.log(`  crc64Xor ${sum.crc64Xor.toString(16)}, ${sum.totalKvs} pairs, ${sum.totalBytes} bytes`);
+
+    step(7, 'typed errors before anything is sent');
+    try {
+      await raw.scan('walkthrough/', 'walkthrough0', { limit: 100_000 });
+    } catch (err) {
+      console.log(`  scan(limit 100000) -> ${(err as Error).name} (${(err as { code?: string }).code})`);
+    }
+
+    step(8, 'cleaning up');
+    await raw.deleteRange('walkthrough/', 'walkthrough0');
+    const left = await raw.scan('walkthrough/', 'walkthrough0', { keyOnly: true });
+    console.log(`  deleteRange(walkthrough/) -> ${left.length} keys left`);
   } finally {
-    for (const ch of channels) ch.close();
+    await raw.close();
     await cluster?.close();
   }
+  console.log('\nDone.');
+}
+
+/** Split keys on an API V2 cluster are TiKV keys: the raw mode byte and keyspace id come first. */
+function tikvKey(cluster: MockCluster, keyspace: string, key: string): Uint8Array {
+  const id = cluster.keyspaces().find((k) => k.name === keyspace)?.id ?? 0;
+  return concatBytes(keyspacePrefix('raw', id), toBytes(key));
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  console.error(err instanceof Error ? `${err.name}: ${err.message}` : err);
   process.exitCode = 1;
 });
