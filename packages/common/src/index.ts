@@ -171,6 +171,7 @@ export {
   type RequestOptions,
   throwIfAborted,
 } from './options/request-options.js';
+export { raceSignal } from './options/race-signal.js';
 export {
   type DefinedOnly,
   definedOnly,

@@ -1,6 +1,6 @@
-import { extractPhysical, TiKVError, tsFromMs } from '@tikv/common';
+import { extractPhysical, raceSignal, TiKVError, tsFromMs } from '@tikv/common';
 import { type AdaptiveIntervalState, AdaptiveUpdateInterval } from './adaptive-update-interval.js';
-import { type CallOptions, raceSignal } from './call-options.js';
+import type { CallOptions } from './call-options.js';
 import {
   futureOf,
   MAX_INT64,

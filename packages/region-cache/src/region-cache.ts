@@ -1,5 +1,5 @@
-import { combineSignal, type RequestOptions, TiKVError } from '@tikv/common';
-import { raceSignal, runEvery } from './async-utils.js';
+import { combineSignal, type RequestOptions, raceSignal, TiKVError } from '@tikv/common';
+import { runEvery } from './async-utils.js';
 import { type CachedRegion, SyncFlag, type TtlPolicy } from './cached-region.js';
 import { publishMiss, publishStore, type RegionCacheMissEvent } from './diagnostics.js';
 import { applyEpochNotMatch } from './epoch-not-match.js';

@@ -1,5 +1,4 @@
-import { bytesToHex, type Clock, type Logger, TiKVError, throwIfAborted } from '@tikv/common';
-import { raceSignal } from './async-utils.js';
+import { bytesToHex, type Clock, type Logger, raceSignal, TiKVError, throwIfAborted } from '@tikv/common';
 import { type CachedRegion, SyncFlag, type TtlPolicy } from './cached-region.js';
 import { type MissReason, publishMiss } from './diagnostics.js';
 import type { RegionIndex } from './region-index.js';
