@@ -162,6 +162,7 @@ export {
   prefixNext,
   toBytes,
 } from './keys/key-utils.js';
+export { raceSignal } from './options/race-signal.js';
 export {
   abortReason,
   anySignal,
@@ -171,7 +172,6 @@ export {
   type RequestOptions,
   throwIfAborted,
 } from './options/request-options.js';
-export { raceSignal } from './options/race-signal.js';
 export {
   type DefinedOnly,
   definedOnly,
