@@ -1,9 +1,10 @@
 // RawClient under topology changes and faults on the embedded mock cluster: region splits and
 // leader moves during scans and batches, a stopped store, injected region errors, TTL expiry
-// on the mock's clock, and cancellation. Skipped against an external cluster.
-import { MockCluster } from '@tikv/mock-cluster';
+// on the mock's clock, and cancellation, in API V1 and in an API V2 keyspace. Skipped against an
+// external cluster.
+import { keyspacePrefix, MockCluster } from '@tikv/mock-cluster';
 import { RawClient } from '@tikv/raw';
-import { type ClusterTarget, startTarget } from '../../src/cluster-target.js';
+import { type ApiMode, type ClusterTarget, startTarget } from '../../src/cluster-target.js';
 
 const dec = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
 const key = (i: number) => `f/${String(i).padStart(4, '0')}`;
@@ -14,16 +15,38 @@ const embedded =
   process.env.TIKV_PD_ENDPOINTS === undefined && process.env.TIKV_E2E_TESTCONTAINERS === undefined;
 const maybe = embedded ? describe : describe.skip;
 
-maybe('raw client under faults', () => {
+const modes: [string, ApiMode][] = [
+  ['API V1', { apiVersion: 'V1', keyspace: '' }],
+  ['API V2, keyspace', { apiVersion: 'V2', keyspace: 'faults_ks' }],
+];
+
+maybe.each(modes)('raw client under faults (%s)', (_, mode) => {
   beforeAll(async () => {
-    target = await startTarget({ stores: 3 });
-    raw = await RawClient.connect({ pdEndpoints: target.pdEndpoints });
+    target = await startTarget({
+      stores: 3,
+      apiVersion: mode.apiVersion,
+      keyspaces: mode.keyspace === '' ? [] : ['other_ks', mode.keyspace],
+    });
+    raw = await RawClient.connect({
+      pdEndpoints: target.pdEndpoints,
+      apiVersion: mode.apiVersion,
+      keyspace: mode.keyspace,
+    });
   });
   afterAll(async () => {
     await raw?.close();
     await target?.close();
   });
   const mock = (): MockCluster => target.mock as MockCluster;
+  /** A user key in the mock's (storage) key domain: prefixed with the keyspace in V2. */
+  const storageKey = (k: string): Uint8Array => {
+    const user = new TextEncoder().encode(k);
+    if (mode.apiVersion === 'V1') return user;
+    const id = mock()
+      .keyspaces()
+      .find((ks) => ks.name === mode.keyspace)?.id as number;
+    return new Uint8Array([...keyspacePrefix('raw', id), ...user]);
+  };
 
   beforeEach(async () => {
     mock().clearFaults();
@@ -38,7 +61,7 @@ maybe('raw client under faults', () => {
       seen.push(dec(p.key) ?? '');
       if (!splitDone) {
         splitDone = true;
-        mock().split([key(50), key(120)]);
+        mock().split([storageKey(key(50)), storageKey(key(120))]);
       }
     }
     expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => key(i)));
@@ -51,13 +74,13 @@ maybe('raw client under faults', () => {
     }
     const keys = Array.from({ length: 200 }, (_, i) => key(199 - i));
     expect((await raw.batchGet(keys)).map(dec)).toEqual(keys.map((k) => `v${Number(k.slice(2))}`));
-    mock().split([key(100)]);
+    mock().split([storageKey(key(100))]);
     const rev = await raw.reverseScan('f0', 'f/', { limit: 300 });
     expect(rev.map((p) => dec(p.key))).toEqual(keys);
   });
 
   test('a stopped leader store: requests fail over to the new leader', async () => {
-    const region = mock().regionByKey(key(10));
+    const region = mock().regionByKey(storageKey(key(10)));
     const leader = region.leader.storeId;
     const follower = region.peers.find((p) => p.storeId !== leader)?.storeId;
     expect(follower).toBeDefined();
@@ -89,7 +112,7 @@ maybe('raw client under faults', () => {
   });
 
   test('cancellation through AbortSignal and timeoutMs', async () => {
-    const region = mock().regionByKey(key(5));
+    const region = mock().regionByKey(storageKey(key(5)));
     mock().setStoreDelay(region.leader.storeId, 1_000);
     try {
       const ac = new AbortController();

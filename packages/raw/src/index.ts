@@ -3,6 +3,9 @@
  *
  * @packageDocumentation
  */
+
+/** What `connect` rejects with when an API V2 keyspace is unknown, not enabled or not encodable. */
+export { KeyspaceError, KeyspaceErrorReason } from '@tikv/keyspace';
 export type {
   RawBatchPutOptions,
   RawBatchScanOptions,

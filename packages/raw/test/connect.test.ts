@@ -1,6 +1,6 @@
 // RawClient.connect against the embedded mock cluster (API V1 and V2).
 import { MockCluster } from '@tikv/mock-cluster';
-import { RawClient } from '../src/index.js';
+import { KeyspaceError, KeyspaceErrorReason, RawClient } from '../src/index.js';
 
 const dec = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
 
@@ -42,4 +42,31 @@ test('connect rejects bad input', async () => {
   await expect(RawClient.connect({ pdEndpoints: ['127.0.0.1:1'], keyspace: 'x' })).rejects.toMatchObject({
     code: 'INVALID_ARGUMENT',
   });
+});
+
+test('connect in API V2 rejects an unknown or disabled keyspace with a KeyspaceError', async () => {
+  const cluster = await MockCluster.start({
+    stores: 1,
+    apiVersion: 'V2',
+    keyspaces: [{ name: 'on' }, { name: 'off', state: 'disabled' }],
+  });
+  const connect = (keyspace: string) =>
+    RawClient.connect({ pdEndpoints: cluster.pdEndpoints, apiVersion: 'V2', keyspace });
+  try {
+    const unknown = await connect('nope').catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(KeyspaceError);
+    expect(unknown).toMatchObject({ code: 'INVALID_ARGUMENT', reason: KeyspaceErrorReason.NOT_FOUND });
+    const off = await connect('off').catch((e: unknown) => e);
+    expect(off).toBeInstanceOf(KeyspaceError);
+    expect(off).toMatchObject({ reason: KeyspaceErrorReason.NOT_ENABLED, keyspaceName: 'off' });
+    const on = await connect('on');
+    try {
+      await on.put('k', 'v');
+      expect(dec(await on.get('k'))).toBe('v');
+    } finally {
+      await on.close();
+    }
+  } finally {
+    await cluster.close();
+  }
 });

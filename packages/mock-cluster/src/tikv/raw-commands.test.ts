@@ -243,4 +243,32 @@ describe('raw API (V2)', () => {
     const s = await kv().rawScan({ context: ctx(), startKey: b('x'), endKey: rk('z'), limit: 1 });
     expect(s.kvs[0]?.error?.abort).toContain('Key mode mismatched');
   });
+
+  it('refuses V2 ranges without an end or across key modes, as TiKV parse_range_mode does', async () => {
+    const abort = async (startKey: Uint8Array, endKey: Uint8Array, reverse = false) =>
+      (await kv().rawScan({ context: ctx(), startKey, endKey, limit: 1, reverse })).kvs[0]?.error?.abort;
+    expect(await abort(rk('a'), new Uint8Array(0))).toBe(
+      `Key mode mismatched with the request mode, cmd: raw_scan, storage: V2, range: (Some("${Buffer.from(rk('a')).toString('hex').toUpperCase()}"), None)`,
+    );
+    expect(await abort(rk('z'), new Uint8Array(0), true)).toContain('Key mode mismatched');
+    expect(await abort(rk('a'), b('t'))).toContain('Key mode mismatched');
+    expect(await abort(rk('a'), b('s\0'))).toContain('Key mode mismatched');
+    // The whole raw key space ends at the single byte `s`; a reverse scan carries its bounds
+    // upper first and is checked in that order.
+    expect(await abort(rk('a'), b('s'))).toBeUndefined();
+    expect(await abort(rk('z'), rk('a'), true)).toBeUndefined();
+    const del = await kv().rawDeleteRange({ context: ctx(), startKey: rk('a'), endKey: new Uint8Array(0) });
+    expect(del.error).toContain('cmd: raw_delete_range');
+    const sum = await kv().rawChecksum({
+      context: ctx(),
+      ranges: [{ startKey: rk('a'), endKey: new Uint8Array(0) }],
+    });
+    expect(sum.error).toContain('cmd: raw_checksum');
+    const batch = await kv().rawBatchScan({
+      context: ctx(),
+      ranges: [{ startKey: rk('a'), endKey: new Uint8Array(0) }],
+      eachLimit: 1,
+    });
+    expect(batch.kvs[0]?.error?.abort).toContain('cmd: raw_batch_scan');
+  });
 });

@@ -249,7 +249,7 @@ export class RawCommands {
       'read',
       () =>
         checkRawApiVersionRanges(this.#deps.apiVersion, req.context, 'raw_scan', [
-          req.reverse ? [req.endKey, req.startKey] : [req.startKey, req.endKey],
+          [req.startKey, req.endKey],
         ]),
       (region) => {
         const cf = this.#cf(req.cf);
@@ -269,9 +269,7 @@ export class RawCommands {
           this.#deps.apiVersion,
           req.context,
           'raw_batch_scan',
-          req.ranges.map((r): readonly [Uint8Array, Uint8Array] =>
-            req.reverse ? [r.endKey, r.startKey] : [r.startKey, r.endKey],
-          ),
+          req.ranges.map((r): readonly [Uint8Array, Uint8Array] => [r.startKey, r.endKey]),
         );
         if (!validRanges(req.ranges, req.reverse)) throw new StorageError('Invalid KeyRanges');
       },

@@ -55,8 +55,21 @@ export function checkRawApiVersion(
 }
 
 /**
- * Like {@link checkRawApiVersion} for ranges: in V2 a range's start must be a raw key and its end a
- * raw key or the end of the raw key space (`s`, the byte after `r`); an empty end is allowed.
+ * TiKV's `parse_range_mode` for API V2: a range has a key mode only when both bounds are non-empty
+ * and either share their mode byte or the end is the single byte after the start's mode byte (`s`
+ * ends the whole raw key space). Anything else, an empty (unbounded) end included, has none.
+ */
+function rangeIsRaw(start: Uint8Array, end: Uint8Array): boolean {
+  if (start.length === 0 || end.length === 0) return false;
+  const first = start[0] as number;
+  const sameMode = end[0] === first || (end.length === 1 && end[0] === first + 1);
+  return sameMode && keyModeOf(start) === 'raw';
+}
+
+/**
+ * Like {@link checkRawApiVersion} for ranges, as TiKV checks them (bounds in the order the request
+ * carries them, even for reverse scans): in V2 both bounds must be present and in raw mode, the
+ * end possibly `s` (the end of the raw key space). An empty end is refused in V2, as in TiKV.
  */
 export function checkRawApiVersionRanges(
   storage: ApiVersion,
@@ -67,12 +80,11 @@ export function checkRawApiVersionRanges(
   checkRawApiVersion(storage, ctx, cmd, []);
   if (storage !== ApiVersion.V2) return;
   for (const [start, end] of ranges) {
-    const startOk = keyModeOf(start) === 'raw';
-    const endOk = end.length === 0 || keyModeOf(end) === 'raw' || (end.length === 1 && end[0] === 0x73);
-    if (!startOk || !endOk) {
+    if (!rangeIsRaw(start, end)) {
+      const bound = (k: Uint8Array) => (k.length === 0 ? 'None' : `Some("${hexUpper(k)}")`);
       throw new StorageError(
         `Key mode mismatched with the request mode, cmd: ${cmd}, storage: V2, ` +
-          `range: (Some("${hexUpper(start)}"), Some("${hexUpper(end)}"))`,
+          `range: (${bound(start)}, ${bound(end)})`,
       );
     }
   }
