@@ -295,9 +295,9 @@ export class RegionCache {
    * @returns the context, or undefined when the region must be reloaded
    *   (dropped, expired, its store gone or failed since): locate the key again
    */
-  async getRpcContext(verId: RegionVerId, options: RpcContextOptions = {}): Promise<RpcContext | undefined> {
+  getRpcContext(verId: RegionVerId, options: RpcContextOptions = {}): Promise<RpcContext | undefined> {
     const r = this.index.getByVerId(verId);
-    if (r === undefined || !r.isValid(this.now(), this.ttl)) return undefined;
+    if (r === undefined || !r.isValid(this.now(), this.ttl)) return Promise.resolve(undefined);
     return routeToPeer(r, verId, options, this.routing);
   }
 

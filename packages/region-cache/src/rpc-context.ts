@@ -77,8 +77,11 @@ export interface RoutingDeps {
   readonly logger: Logger;
 }
 
-/** A store's address for routing: resolves a store never resolved, `''` for a tombstone. */
-async function storeAddress(store: Store, storeCache: StoreCache): Promise<string> {
+/**
+ * A store's address for routing: resolves a store never resolved, `''` for a tombstone. A
+ * resolved store answers synchronously, so the common route costs no extra promise.
+ */
+function storeAddress(store: Store, storeCache: StoreCache): string | Promise<string> {
   switch (store.resolveState) {
     case ResolveState.RESOLVED:
     case ResolveState.NEED_CHECK:
@@ -149,7 +152,8 @@ export async function routeToPeer(
       accessIdx = r.workAccessIndex;
   }
   const [storeIdx, store] = r.accessStore('tikv', accessIdx);
-  const addr = await storeAddress(store, deps.storeCache);
+  const resolving = storeAddress(store, deps.storeCache);
+  const addr = typeof resolving === 'string' ? resolving : await resolving;
   if (addr === '') {
     r.invalidate(InvalidReason.STORE_NOT_FOUND);
     return undefined;

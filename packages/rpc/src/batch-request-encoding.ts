@@ -15,8 +15,24 @@ const TAG_REQUEST_IDS = 0x12;
  * @returns the message bytes
  */
 export function encodeBatchItem(cmd: BatchRequestCmd): Uint8Array {
-  return tikvpb.BatchCommandsRequest_Request.encode({ cmd }).finish();
+  // Taken while in use: an encode that throws leaves its half-written writer behind.
+  const reused = spareWriter;
+  spareWriter = undefined;
+  const writer = tikvpb.BatchCommandsRequest_Request.encode({ cmd }, reused);
+  const bytes = writer.finish();
+  if (bytes.length <= MAX_SPARE_WRITER_BYTES) spareWriter = writer;
+  return bytes;
 }
+
+type ProtoWriter = ReturnType<typeof tikvpb.BatchCommandsRequest_Request.encode>;
+
+/**
+ * A writer kept between encodes: `finish()` copies the bytes out and rewinds it, so its buffer
+ * serves the next request instead of a fresh zeroed one per request.
+ */
+let spareWriter: ProtoWriter | undefined;
+/** A writer that grew past this (a large batch put) is dropped rather than kept. */
+const MAX_SPARE_WRITER_BYTES = 64 * 1024;
 
 function varintSize(v: number): number {
   let n = 1;

@@ -16,7 +16,7 @@ import type { ReplicaSelector } from './replica-selector.js';
 /** What the handler needs for one region error. @internal */
 export interface RegionErrorScope {
   readonly backoffer: Backoffer;
-  readonly signal: AbortSignal;
+  readonly signal: AbortSignal | undefined;
   readonly rpcCtx: RpcContext;
   readonly selector: ReplicaSelector;
   readonly locator: RegionLocator;
@@ -77,7 +77,7 @@ export async function handleRegionError(scope: RegionErrorScope, wire: errorpb.E
     try {
       await backoff(scope, BackoffKinds.tikvDiskFull, err);
     } catch (e) {
-      if (scope.signal.aborted) throw scope.signal.reason;
+      if (scope.signal?.aborted) throw scope.signal.reason;
       scope.logger.debug('disk full backoff exhausted', { regionId: verId.id, error: e });
       return false;
     }

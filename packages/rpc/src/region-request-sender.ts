@@ -1,4 +1,5 @@
 import {
+  anySignal,
   type Backoffer,
   BackoffKinds,
   type Clock,
@@ -16,7 +17,7 @@ import { chainInterceptors, type RpcInterceptor } from './interceptor.js';
 import type { KvTransport } from './kv-transport.js';
 import { handleRegionError } from './region-error-handler.js';
 import type { RegionLocator } from './region-locator.js';
-import { ReplicaSelector } from './replica-selector.js';
+import { ReplicaSelector, type ReplicaSelectorDeps } from './replica-selector.js';
 import {
   isReadRequest,
   patchRequestSource,
@@ -82,6 +83,8 @@ export class RegionRequestSender {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly random: RandomSource;
+  /** What every request's replica selector needs, made once. */
+  private readonly selectorDeps: ReplicaSelectorDeps;
 
   /** @param options - the locator, the transport and request defaults */
   constructor(options: RegionRequestSenderOptions) {
@@ -106,6 +109,8 @@ export class RegionRequestSender {
     this.logger = options.logger ?? noopLogger;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
+    const clock = this.clock;
+    this.selectorDeps = { locator: this.locator, random: this.random, nowMs: () => clock.now() };
   }
 
   /** The locator the sender routes with. */
@@ -138,11 +143,8 @@ export class RegionRequestSender {
     region: RegionVerId,
     options: RegionRequestOptions = {},
   ): Promise<ResponseFor<R>> {
-    const signal = anyOf(
-      combineSignal({ signal: options.signal, timeoutMs: options.timeoutMs }, this.clock),
-      backoffer.signal,
-    );
-    if (signal.aborted) throw signal.reason;
+    const signal = callSignal(options, backoffer.signal, this.clock);
+    if (signal?.aborted) throw signal.reason;
     const deadlineAtMs = minDefined(
       options.timeoutMs === undefined ? undefined : this.clock.now() + options.timeoutMs,
       backoffer.deadlineAtMs,
@@ -165,11 +167,11 @@ export class RegionRequestSender {
         labels: options.matchStoreLabels,
         storeIds: options.matchStoreIds,
       },
-      { locator: this.locator, random: this.random, nowMs: () => this.clock.now() },
+      this.selectorDeps,
     );
 
     for (;;) {
-      if (signal.aborted) throw signal.reason;
+      if (signal?.aborted) throw signal.reason;
       const rpcCtx = selector.next();
       if (rpcCtx === undefined) {
         const pending = selector.largestPendingBackoff();
@@ -211,13 +213,15 @@ export class RegionRequestSender {
       const started = this.clock.now();
       let response: ResponseFor<R>;
       try {
-        response = await this.transport.send(rpcCtx.addr, attempt, {
-          signal,
-          timeoutMs: attemptTimeoutMs,
-          ...(this.interceptor === undefined ? {} : { interceptor: this.interceptor }),
-        });
+        response = await this.transport.send(
+          rpcCtx.addr,
+          attempt,
+          this.interceptor === undefined
+            ? { signal, timeoutMs: attemptTimeoutMs }
+            : { signal, timeoutMs: attemptTimeoutMs, interceptor: this.interceptor },
+        );
       } catch (e) {
-        if (signal.aborted) throw signal.reason;
+        if (signal?.aborted) throw signal.reason;
         state.sendTimes++;
         selector.recordAttemptedTime(this.clock.now() - started);
         await this.onSendFail(backoffer, signal, rpcCtx, selector, e, readOnly, maxExecutionDurationMs);
@@ -225,12 +229,13 @@ export class RegionRequestSender {
         continue;
       }
       state.sendTimes++;
-      selector.recordAttemptedTime(this.clock.now() - started);
       const regionError = regionErrorOf(response);
       if (regionError === undefined) {
+        // The selector ends with this call, so the attempt's time is not worth a clock read.
         selector.onSendSuccess();
         return response;
       }
+      selector.recordAttemptedTime(this.clock.now() - started);
       const retry = await handleRegionError(
         {
           backoffer,
@@ -257,7 +262,7 @@ export class RegionRequestSender {
    */
   private async onSendFail(
     backoffer: Backoffer,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
     rpcCtx: RpcContext,
     selector: ReplicaSelector,
     error: unknown,
@@ -309,9 +314,18 @@ function effectiveReplicaRead(options: RegionRequestOptions): ReplicaReadType {
   return r;
 }
 
-function anyOf(a: AbortSignal, b: AbortSignal | undefined): AbortSignal {
-  if (b === undefined) return a;
-  return AbortSignal.any([a, b]);
+/**
+ * The signal of one call: the backoffer's alone unless the call brings its own `signal` or
+ * `timeoutMs` (combining signals allocates and registers listeners, so plain calls skip it).
+ */
+function callSignal(
+  options: RegionRequestOptions,
+  backofferSignal: AbortSignal | undefined,
+  clock: Clock,
+): AbortSignal | undefined {
+  if (options.signal === undefined && options.timeoutMs === undefined) return backofferSignal;
+  const own = combineSignal(options, clock);
+  return backofferSignal === undefined ? own : anySignal([own, backofferSignal]);
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

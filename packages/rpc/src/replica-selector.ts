@@ -176,7 +176,8 @@ export class ReplicaSelector {
   private leaderBusyCount = 0;
   private leaderBusyPeerId: bigint | undefined;
   private leaderBusyProbed = false;
-  private readonly pendingBackoffs = new Map<bigint, PendingBackoff>();
+  /** Backoffs kept for a store's next attempt; made on the first ServerIsBusy fast retry. */
+  private pendingBackoffs: Map<bigint, PendingBackoff> | undefined;
   private readonly random: RandomSource;
   private readonly nowMs: () => number;
 
@@ -551,19 +552,21 @@ export class ReplicaSelector {
 
   /** Records a backoff to apply when the store is tried again (client-go `addPendingBackoff`). */
   addPendingBackoff(storeId: bigint, backoff: PendingBackoff): void {
+    this.pendingBackoffs ??= new Map();
     this.pendingBackoffs.set(storeId, backoff);
   }
 
   /** The pending backoff of a store, removed (client-go `backoffOnRetry`). */
   takePendingBackoff(storeId: bigint): PendingBackoff | undefined {
-    const b = this.pendingBackoffs.get(storeId);
-    this.pendingBackoffs.delete(storeId);
+    const b = this.pendingBackoffs?.get(storeId);
+    if (b !== undefined) this.pendingBackoffs?.delete(storeId);
     return b;
   }
 
   /** The pending backoff with the largest base (client-go `backoffOnNoCandidate`). */
   largestPendingBackoff(): PendingBackoff | undefined {
     let best: PendingBackoff | undefined;
+    if (this.pendingBackoffs === undefined) return undefined;
     for (const b of this.pendingBackoffs.values())
       if (best === undefined || best.kind.baseMs < b.kind.baseMs) best = b;
     return best;

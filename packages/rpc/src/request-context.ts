@@ -11,6 +11,13 @@ const PEER_ROLES: Readonly<Record<SourcePeerRole, metapb.PeerRole>> = {
   demotingVoter: metapb.PeerRole.DemotingVoter,
 };
 
+/**
+ * A `Context` with every field at its default, for requests that bring none: a shallow copy of
+ * it (with fresh arrays) is about five times cheaper than `Context.fromPartial({})`. Not frozen:
+ * V8 copies a frozen object by the slow path.
+ */
+const DEFAULT_CONTEXT: Readonly<kvrpcpb.Context> = kvrpcpb.Context.fromPartial({});
+
 /** Reads a request's context whatever its message type. */
 function contextOf(request: TikvRequest): kvrpcpb.Context | undefined {
   return (request.value as { context?: kvrpcpb.Context }).context;
@@ -50,7 +57,10 @@ export function withContext<R extends TikvRequest>(
   settings: SenderContextSettings,
 ): R {
   const base = contextOf(request);
-  const ctx: kvrpcpb.Context = kvrpcpb.Context.fromPartial(base ?? {});
+  const ctx: kvrpcpb.Context =
+    base === undefined
+      ? { ...DEFAULT_CONTEXT, resolvedLocks: [], committedLocks: [] }
+      : kvrpcpb.Context.fromPartial(base);
   ctx.regionId = rpcCtx.region.id;
   ctx.regionEpoch = { confVer: rpcCtx.region.confVer, version: rpcCtx.region.version };
   ctx.peer = {

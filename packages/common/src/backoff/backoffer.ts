@@ -4,16 +4,12 @@ import {
   type BackoffErrorRecord,
   type BackoffKindStats,
   DeadlineExceededError,
+  InvalidArgumentError,
 } from '../errors/client-errors.js';
 import { type Logger, noopLogger } from '../hooks/logger.js';
 import { METRIC_NAMES, type MetricsHook, noopMetrics } from '../hooks/metrics.js';
 import { anySignal } from '../options/request-options.js';
-import {
-  mustBeNonNegative,
-  mustBePositiveInteger,
-  type OptionRules,
-  resolveOptions,
-} from '../options/resolve-options.js';
+import { mustBeNonNegative, mustBePositiveInteger, type OptionRules } from '../options/resolve-options.js';
 import { type Clock, type RandomSource, systemClock } from '../time/clock.js';
 import { type BackoffKind, BackoffKinds, BackoffSequence, TXN_LOCK_FAST_KIND_NAME } from './backoff-kind.js';
 
@@ -115,6 +111,18 @@ function weighted(maxBackoffMs: number, weight: number): number {
     : maxBackoffMs;
 }
 
+/**
+ * One budget option, defaulted and checked like `resolveOptions` would.
+ *
+ * @throws InvalidArgumentError naming the option when its value is invalid
+ */
+function budgetOption(name: keyof BackofferBudgetOptions, value: number | undefined): number {
+  if (value === undefined) return DEFAULT_BACKOFFER_OPTIONS[name];
+  const problem = NUMERIC_RULES[name]?.(value);
+  if (problem !== undefined) throw new InvalidArgumentError(`option ${name} ${problem}`);
+  return value;
+}
+
 let backoffChannel: ReturnType<typeof channel> | undefined;
 
 /**
@@ -168,27 +176,26 @@ export class Backoffer {
    * @throws InvalidArgumentError for an invalid numeric option
    */
   constructor(options: BackofferOptions = {}) {
-    const numbers = resolveOptions<BackofferBudgetOptions>(
-      DEFAULT_BACKOFFER_OPTIONS,
-      {
-        maxBackoffMs: options.maxBackoffMs,
-        backoffWeight: options.backoffWeight,
-        lockFastBaseMs: options.lockFastBaseMs,
-      },
-      NUMERIC_RULES,
-    );
+    // Checked one by one rather than through `resolveOptions`: a backoffer is made per
+    // operation, and merging and freezing an options object each time shows in profiles.
+    const maxBackoffMs = budgetOption('maxBackoffMs', options.maxBackoffMs);
+    const backoffWeight = budgetOption('backoffWeight', options.backoffWeight);
+    const lockFastBaseMs = budgetOption('lockFastBaseMs', options.lockFastBaseMs);
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? noopLogger;
     this.metrics = options.metrics ?? noopMetrics;
-    this.weight = numbers.backoffWeight;
-    this.lockFastBaseMs = numbers.lockFastBaseMs;
-    this.maxSleep = weighted(numbers.maxBackoffMs, numbers.backoffWeight);
+    this.weight = backoffWeight;
+    this.lockFastBaseMs = lockFastBaseMs;
+    this.maxSleep = weighted(maxBackoffMs, backoffWeight);
     this.ownSignal = options.signal;
     this.isNoop = false;
     const fromTimeout = options.timeoutMs === undefined ? undefined : this.clock.now() + options.timeoutMs;
-    const candidates = [fromTimeout, options.deadlineAtMs].filter((d): d is number => d !== undefined);
-    this.deadline = candidates.length === 0 ? undefined : Math.min(...candidates);
+    const deadlineAtMs = options.deadlineAtMs;
+    this.deadline =
+      fromTimeout === undefined || deadlineAtMs === undefined
+        ? (fromTimeout ?? deadlineAtMs)
+        : Math.min(fromTimeout, deadlineAtMs);
   }
 
   /**
