@@ -1,3 +1,6 @@
+/** Keys up to this length are read byte by byte into one string, avoiding a Buffer view. */
+const SHORT_KEY_BYTES = 256;
+
 /**
  * A string that identifies a key's bytes, usable as a `Map` key (one char per byte).
  *
@@ -6,5 +9,9 @@
  * @internal
  */
 export function keyId(key: Uint8Array): string {
+  if (key.length <= SHORT_KEY_BYTES) {
+    // `apply` reads any array-like; typed arrays are array-likes of numbers.
+    return String.fromCharCode.apply(null, key as unknown as number[]);
+  }
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }

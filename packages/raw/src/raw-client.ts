@@ -206,8 +206,9 @@ export class RawClient {
     const shape = this.#batchShape(options);
     const bo = this.#begin(options);
     if (ks.length === 0) return [];
-    const found = await batchGetKeys(this.#exec, bo, uniqueKeys(ks), shape);
-    return ks.map((k) => found.get(keyId(k)));
+    const ids = ks.map(keyId);
+    const found = await batchGetKeys(this.#exec, bo, uniqueKeys(ks, ids), shape);
+    return ids.map((id) => found.get(id));
   }
 
   /** Writes one key (client-go `Put` / `PutWithTTL`). An empty value is a value. */
@@ -485,15 +486,22 @@ export class RawClient {
   }
 }
 
-function uniqueKeys(keys: readonly Uint8Array[]): Uint8Array[] {
-  const seen = new Set<string>();
+/**
+ * The keys without repeats, in order of first appearance.
+ *
+ * @param keys - the keys
+ * @param ids - their {@link keyId}s when the caller has them already
+ */
+function uniqueKeys(
+  keys: readonly Uint8Array[],
+  ids: readonly string[] = keys.map(keyId),
+): readonly Uint8Array[] {
+  const seen = new Set<string>(ids);
+  if (seen.size === keys.length) return keys;
   const out: Uint8Array[] = [];
-  for (const k of keys) {
-    const id = keyId(k);
-    if (!seen.has(id)) {
-      seen.add(id);
-      out.push(k);
-    }
+  for (let i = 0; i < keys.length; i++) {
+    const id = ids[i] as string;
+    if (seen.delete(id)) out.push(keys[i] as Uint8Array);
   }
   return out;
 }

@@ -81,11 +81,15 @@ export class RegionExecutor {
   ): Promise<Located<R>> {
     for (;;) {
       const signal = bo.signal;
+      const locateOptions = signal === undefined ? undefined : { signal };
       const location = reverse
-        ? await this.locator.locateEndKey(key, { signal })
-        : await this.locator.locateKey(key, { signal });
-      const response = await this.sendOnce(bo, build(location), location.region, sendOptions);
-      if (response !== undefined) return { response, location };
+        ? await this.locator.locateEndKey(key, locateOptions)
+        : await this.locator.locateKey(key, locateOptions);
+      // `sendOnce` inlined: one async frame per attempt on the hottest path.
+      const response = await this.sender.sendRequest(bo, build(location), location.region, sendOptions);
+      const wire = (response.value as WithRegionError).regionError;
+      if (wire === undefined || wire === null) return { response, location };
+      await bo.backoff(BackoffKinds.regionMiss, regionErrorFromWire(wire, { regionId: location.region.id }));
     }
   }
 
@@ -125,31 +129,52 @@ export class RegionExecutor {
     send: (bo: Backoffer, batch: RegionBatch<T>) => Promise<boolean>,
   ): Promise<void> {
     let pending = items;
-    while (pending.length > 0) {
+    for (let round = 0; pending.length > 0; round++) {
       const groups = await this.groupByRegion(bo, pending, keyOf);
       const batches: RegionBatch<T>[] = [];
       for (const g of groups) cut(batches, g.region, g.items);
-      const round = bo.fork();
-      const retry: T[] = [];
-      let last: Backoffer | undefined;
-      try {
-        await boundedMap(
-          batches,
-          this.options.maxBatchConcurrency,
-          async (batch) => {
-            const child = round.backoffer.fork();
-            const done = await send(child.backoffer, batch);
-            if (!done) retry.push(...batch.items);
-            if (last === undefined || child.backoffer.totalSleepMs >= last.totalSleepMs)
-              last = child.backoffer;
-          },
-          (e) => round.cancel(e),
-        );
-      } finally {
-        bo.updateUsingForked(last);
+      const only = batches.length === 1 ? batches[0] : undefined;
+      if (only !== undefined && round === 0) {
+        // The common case: one batch, nothing to cancel. The operation's backoffer is still
+        // fresh, so it serves as the batch's own, exactly as a fork would.
+        pending = (await send(bo, only)) ? [] : only.items;
+      } else {
+        pending = await this.sendRound(bo, batches, send);
       }
-      pending = retry;
     }
+  }
+
+  /**
+   * Sends one round of batches concurrently, each with its own backoffer cloned from a fork
+   * of `bo` (which the first error cancels), and returns the items of the batches that met a
+   * region error. The sleep of the batch that slept longest flows back into `bo`.
+   */
+  private async sendRound<T>(
+    bo: Backoffer,
+    batches: readonly RegionBatch<T>[],
+    send: (bo: Backoffer, batch: RegionBatch<T>) => Promise<boolean>,
+  ): Promise<T[]> {
+    const round = bo.fork();
+    const retry: T[] = [];
+    let last: Backoffer | undefined;
+    try {
+      await boundedMap(
+        batches,
+        this.options.maxBatchConcurrency,
+        async (batch) => {
+          // A clone shares the round's signal (no controller of its own: nothing cancels one
+          // batch alone) and starts its own backoff sequences.
+          const child = round.backoffer.clone();
+          const done = await send(child, batch);
+          if (!done) retry.push(...batch.items);
+          if (last === undefined || child.totalSleepMs >= last.totalSleepMs) last = child;
+        },
+        (e) => round.cancel(e),
+      );
+    } finally {
+      bo.updateUsingForked(last);
+    }
+    return retry;
   }
 
   private async groupByRegion<T>(
@@ -159,12 +184,13 @@ export class RegionExecutor {
   ): Promise<{ region: RegionVerId; items: T[] }[]> {
     const groups: { region: RegionVerId; items: T[] }[] = [];
     const byRegion = new Map<string, { region: RegionVerId; items: T[] }>();
+    const locateOptions = bo.signal === undefined ? undefined : { signal: bo.signal };
     let loc: KeyLocation | undefined;
     let group: { region: RegionVerId; items: T[] } | undefined;
     for (const item of items) {
       const key = keyOf(item);
       if (loc === undefined || group === undefined || !locationContains(loc, key)) {
-        loc = await this.locator.locateKey(key, { signal: bo.signal });
+        loc = await this.locator.locateKey(key, locateOptions);
         const tag = `${loc.region.id}:${loc.region.confVer}:${loc.region.version}`;
         group = byRegion.get(tag);
         if (group === undefined) {
