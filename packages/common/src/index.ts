@@ -158,6 +158,7 @@ export {
   concatBytes,
   hexToBytes,
   keysEqual,
+  keyToLatin1,
   nextKey,
   prefixNext,
   toBytes,

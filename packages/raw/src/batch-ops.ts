@@ -1,6 +1,6 @@
 import type { Backoffer } from '@tikv/common';
+import { keyToLatin1 } from '@tikv/common';
 import { appendCountBatches, appendSizeBatches } from './batch-plan.js';
-import { keyId } from './key-id.js';
 import { throwIfPairError, throwIfStorageError } from './raw-errors.js';
 import { MAX_WRITE_EXECUTION_MS } from './raw-limits.js';
 import type { RegionExecutor } from './region-executor.js';
@@ -49,7 +49,7 @@ export async function batchGetKeys(
       if (resp === undefined) return false;
       const value = resp.value;
       throwIfPairError(value.pairs);
-      for (const p of value.pairs) found.set(keyId(p.key), p.value ?? EMPTY);
+      for (const p of value.pairs) found.set(keyToLatin1(p.key), p.value ?? EMPTY);
       return true;
     },
   );

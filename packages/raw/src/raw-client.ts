@@ -2,6 +2,7 @@ import {
   type BytesLike,
   ClientClosedError,
   InvalidArgumentError,
+  keyToLatin1,
   type RequestOptions,
   toBytes,
 } from '@tikv/common';
@@ -18,7 +19,6 @@ import {
   ttlArg,
   valueArg,
 } from './input-validation.js';
-import { keyId } from './key-id.js';
 import {
   checksumRange,
   deleteRangeWalk,
@@ -206,7 +206,7 @@ export class RawClient {
     const shape = this.#batchShape(options);
     const bo = this.#begin(options);
     if (ks.length === 0) return [];
-    const ids = ks.map(keyId);
+    const ids = ks.map(keyToLatin1);
     const found = await batchGetKeys(this.#exec, bo, uniqueKeys(ks, ids), shape);
     return ids.map((id) => found.get(id));
   }
@@ -245,7 +245,7 @@ export class RawClient {
     const seen = new Set<string>();
     const items: PutItem[] = pairs.map((p, i) => {
       const key = pointKey(p.key);
-      const id = keyId(key);
+      const id = keyToLatin1(key);
       if (seen.has(id)) throw new InvalidArgumentError(`batchPut: key at index ${i} repeats an earlier key`);
       seen.add(id);
       const ttl = ttlArg(typeof ttls === 'number' ? ttls : (ttls as readonly number[] | undefined)?.[i]);
@@ -490,11 +490,11 @@ export class RawClient {
  * The keys without repeats, in order of first appearance.
  *
  * @param keys - the keys
- * @param ids - their {@link keyId}s when the caller has them already
+ * @param ids - their {@link keyToLatin1} strings when the caller has them already
  */
 function uniqueKeys(
   keys: readonly Uint8Array[],
-  ids: readonly string[] = keys.map(keyId),
+  ids: readonly string[] = keys.map(keyToLatin1),
 ): readonly Uint8Array[] {
   const seen = new Set<string>(ids);
   if (seen.size === keys.length) return keys;

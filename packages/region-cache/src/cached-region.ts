@@ -1,8 +1,7 @@
-import { compareKeys } from '@tikv/common';
+import { compareKeys, keyToLatin1 } from '@tikv/common';
 import { publishInvalidate } from './diagnostics.js';
 import { InvalidReason } from './invalid-reason.js';
 import type { KeyLocation } from './key-location.js';
-import { keyToString } from './key-string.js';
 import type { SourceBuckets, SourcePeer, SourceRegionEpoch } from './region-source.js';
 import type { RegionVerId } from './region-ver-id.js';
 import { type LabelMatch, Liveness, type Store } from './store.js';
@@ -106,8 +105,8 @@ export class CachedRegion {
     this.rs = rs;
     this.ttlMs = ttlMs;
     this.verId = { id: meta.id, confVer: meta.epoch.confVer, version: meta.epoch.version };
-    this.startStr = keyToString(meta.startKey);
-    this.endStr = keyToString(meta.endKey);
+    this.startStr = keyToLatin1(meta.startKey);
+    this.endStr = keyToLatin1(meta.endKey);
   }
 
   /** The region id. */

@@ -1,6 +1,6 @@
+import { keyToLatin1 } from '@tikv/common';
 import type { CachedRegion } from './cached-region.js';
 import type { KeyLocation } from './key-location.js';
-import { keyToString } from './key-string.js';
 
 /**
  * The regions covering `[startKey, endKey)` (client-go `LocateKeyRange`):
@@ -15,9 +15,9 @@ export async function coverRange(
   tryLocate: (key: Uint8Array) => KeyLocation | undefined,
   loadBatch: (from: Uint8Array) => Promise<CachedRegion[]>,
 ): Promise<KeyLocation[]> {
-  const end = keyToString(endKey);
+  const end = keyToLatin1(endKey);
   const reachesEnd = (regionEnd: Uint8Array): boolean =>
-    regionEnd.length === 0 || (end !== '' && keyToString(regionEnd) >= end);
+    regionEnd.length === 0 || (end !== '' && keyToLatin1(regionEnd) >= end);
   const out: KeyLocation[] = [];
   let start = startKey;
   for (;;) {

@@ -1,5 +1,6 @@
+import { keyToLatin1 } from '@tikv/common';
 import type { CachedRegion } from './cached-region.js';
-import { compareKeyStrings, keyToString } from './key-string.js';
+import { compareKeyStrings } from './key-string.js';
 import { type BTree, createBTree } from './sorted-btree-interop.js';
 
 function holds(r: CachedRegion, k: string): boolean {
@@ -46,7 +47,7 @@ export class SortedRegions {
    * `startKey < key <= endKey` (an empty end key means +infinity: the last region).
    */
   searchByKey(key: Uint8Array, isEndKey: boolean): CachedRegion | undefined {
-    const k = keyToString(key);
+    const k = keyToLatin1(key);
     if (!isEndKey) {
       const found = this.tree.getPairOrNextLower(k, this.pair);
       if (found === undefined) return undefined;
@@ -85,7 +86,7 @@ export class SortedRegions {
 
   /** Every region in key order from `startKey` (for sweeps). */
   valuesFrom(startKey: Uint8Array): IterableIterator<CachedRegion> {
-    return this.tree.values(keyToString(startKey));
+    return this.tree.values(keyToLatin1(startKey));
   }
 
   /** Drops every region. */

@@ -5,7 +5,7 @@
  */
 import { compareKeys } from '@tikv/common';
 import { RegionCache, type RegionSource, type SourceRegion, type SourceStore } from '@tikv/region-cache';
-import { type Measurement, measure, printTable } from './harness.js';
+import { measure, measureAsync, printTable } from './harness.js';
 
 const REGIONS = 100_000;
 const LOOKUPS = 1_000_000;
@@ -70,25 +70,6 @@ function makeSource(): { source: RegionSource; indexOf: (k: Uint8Array) => numbe
   return { source, indexOf };
 }
 
-/** Times `iterations` sequential awaits of `fn`. */
-async function measureAsync(
-  name: string,
-  fn: () => Promise<unknown>,
-  iterations: number,
-): Promise<Measurement> {
-  for (let i = 0; i < Math.ceil(iterations / 10); i++) await fn();
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) await fn();
-  const elapsedNs = Number(process.hrtime.bigint() - start);
-  return {
-    name,
-    ops: iterations,
-    totalMs: elapsedNs / 1e6,
-    nsPerOp: elapsedNs / iterations,
-    opsPerSec: (iterations * 1e9) / elapsedNs,
-  };
-}
-
 /** Runs the region cache suite. */
 export async function runRegionCacheBench(): Promise<void> {
   const { source, indexOf } = makeSource();
@@ -117,7 +98,9 @@ export async function runRegionCacheBench(): Promise<void> {
     const sync = measure('tryLocateKey (sync)', () => cache.tryLocateKey(nextProbe()), {
       iterations: LOOKUPS,
     });
-    const async = await measureAsync('locateKey (await)', () => cache.locateKey(nextProbe()), LOOKUPS);
+    const async = await measureAsync('locateKey (await)', () => cache.locateKey(nextProbe()), {
+      iterations: LOOKUPS,
+    });
     printTable(
       `region cache: ${REGIONS.toLocaleString('en-US')} cached regions`,
       [baseline, sync, async],

@@ -123,3 +123,18 @@ function hexDigit(c: number): number {
   if (c >= 65 && c <= 70) return c - 55;
   return -1;
 }
+
+/** Keys up to this length are read straight into a string; longer ones through a Buffer view. */
+const SHORT_KEY_BYTES = 256;
+
+/**
+ * A key as a Latin-1 string, one char per byte: usable as a `Map` key, and native string
+ * comparison of two such strings orders them exactly as {@link compareKeys} orders the bytes.
+ *
+ * @param key - the key bytes
+ * @returns a string of `key.length` chars in 0..255
+ */
+export function keyToLatin1(key: Uint8Array): string {
+  if (key.length <= SHORT_KEY_BYTES) return String.fromCharCode.apply(null, key as unknown as number[]);
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}

@@ -6,6 +6,7 @@ import {
   concatBytes,
   hexToBytes,
   keysEqual,
+  keyToLatin1,
   nextKey,
   prefixNext,
   toBytes,
@@ -122,5 +123,25 @@ describe('key ranges (empty end key = +infinity)', () => {
     expect(rangeContains({ startKey: E, endKey: E }, { startKey: b(1), endKey: b(2) })).toBe(true);
     expect(rangeContains({ startKey: b(1), endKey: b(5) }, { startKey: b(1), endKey: E })).toBe(false);
     expect(rangeContains({ startKey: b(2), endKey: b(5) }, { startKey: b(1), endKey: b(3) })).toBe(false);
+  });
+});
+
+describe('keyToLatin1', () => {
+  test('one char per byte, ordered like the bytes', () => {
+    const a = Uint8Array.of(0x00, 0xff, 0x80);
+    expect(keyToLatin1(a)).toBe('\u0000\u00ff\u0080');
+    expect(keyToLatin1(new Uint8Array(0))).toBe('');
+    const keys = [Uint8Array.of(1, 2), Uint8Array.of(1), Uint8Array.of(0xff), Uint8Array.of(1, 0xff, 0)];
+    const byBytes = [...keys].sort(compareKeys).map(keyToLatin1);
+    const byStrings = keys.map(keyToLatin1).sort();
+    expect(byStrings).toEqual(byBytes);
+  });
+
+  test('long keys take the Buffer path with the same result', () => {
+    const long = Uint8Array.from({ length: 1000 }, (_, i) => (i * 37) & 0xff);
+    const s = keyToLatin1(long.subarray(10, 900));
+    expect(s).toHaveLength(890);
+    expect(s.charCodeAt(0)).toBe((10 * 37) & 0xff);
+    expect(s.charCodeAt(889)).toBe((899 * 37) & 0xff);
   });
 });
