@@ -1,5 +1,5 @@
 import { composeTs, isTiKVError } from '@tikv/common';
-import { FakeTsoServer } from './testing/fake-tso.js';
+import { FakeTsoServer } from '../test/fake-tso.js';
 import { TsoDispatcher } from './tso-dispatcher.js';
 
 // Ports the cases of PD's client/clients/tso/dispatcher_test.go that apply to a

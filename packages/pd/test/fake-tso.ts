@@ -1,4 +1,4 @@
-import type { TsoResult, TsoStream, TsoStreamProvider } from '../tso-stream.js';
+import type { TsoResult, TsoStream, TsoStreamProvider } from '../src/tso-stream.js';
 
 interface PendingRequest {
   readonly count: number;
