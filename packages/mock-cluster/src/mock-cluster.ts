@@ -141,7 +141,7 @@ export class MockCluster {
             return life.current.signal;
           },
         });
-        const host = new GrpcHost([[tikvpb.TikvDefinition, createTikvHandlers(kv)]], hostOptions);
+        const host = new GrpcHost([[tikvpb.TikvDefinition, createTikvHandlers(kv), 'complete']], hostOptions);
         const entry: StoreHost = { id, host, life };
         stores.set(id, entry);
         const port = await entry.host.listen(o.host, o.storePorts[i] ?? 0);

@@ -36,6 +36,15 @@ export type BidiHandler = (requests: AsyncIterable<never>, ctx: RpcContext) => A
 /** Handlers by the definition's method key (`rawGet`, `batchCommands`, ...). */
 export type ServiceHandlers = Readonly<Record<string, UnaryHandler | BidiHandler>>;
 
+/**
+ * What a service's handlers answer with: `partial` messages are completed with the response
+ * type's `fromPartial` (a deep copy) before encoding; `complete` ones are encoded as they are.
+ */
+export type ResponseForm = 'partial' | 'complete';
+
+/** One service a host serves: its definition, handlers and the form of their responses. */
+export type ServiceBinding = readonly [GenericServiceDefinition, ServiceHandlers, ResponseForm?];
+
 function toBuffer(u8: Uint8Array): Buffer {
   return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 }
@@ -45,7 +54,7 @@ function toServiceError(e: unknown): Partial<grpc.StatusObject> {
   return { code: grpc.status.UNKNOWN, details: e instanceof Error ? e.message : String(e) };
 }
 
-function grpcDefinition(def: GenericServiceDefinition): grpc.ServiceDefinition {
+function grpcDefinition(def: GenericServiceDefinition, responses: ResponseForm): grpc.ServiceDefinition {
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [key, m] of Object.entries(def.methods)) {
     out[key] = {
@@ -56,8 +65,11 @@ function grpcDefinition(def: GenericServiceDefinition): grpc.ServiceDefinition {
       requestSerialize: (v: unknown) =>
         toBuffer(m.requestType.encode(m.requestType.fromPartial(v as never) as never).finish()),
       requestDeserialize: (b: Buffer) => m.requestType.decode(b),
-      responseSerialize: (v: unknown) =>
-        toBuffer(m.responseType.encode(m.responseType.fromPartial(v as never) as never).finish()),
+      responseSerialize:
+        responses === 'complete'
+          ? (v: unknown) => toBuffer(m.responseType.encode(v as never).finish())
+          : (v: unknown) =>
+              toBuffer(m.responseType.encode(m.responseType.fromPartial(v as never) as never).finish()),
       responseDeserialize: (b: Buffer) => m.responseType.decode(b),
     };
   }
@@ -132,16 +144,13 @@ export class GrpcHost {
   #listener: net.Server | undefined;
   #port = 0;
 
-  constructor(
-    services: readonly (readonly [GenericServiceDefinition, ServiceHandlers])[],
-    options: GrpcHostOptions,
-  ) {
+  constructor(services: readonly ServiceBinding[], options: GrpcHostOptions) {
     this.#options = options;
     this.#server = new grpc.Server({
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
       'grpc.max_send_message_length': -1,
     });
-    for (const [def, handlers] of services) {
+    for (const [def, handlers, responses = 'partial'] of services) {
       const impl: grpc.UntypedServiceImplementation = {};
       for (const [key, m] of Object.entries(def.methods)) {
         const h = handlers[key];
@@ -152,7 +161,7 @@ export class GrpcHost {
           ? bidiHandler(h as BidiHandler)
           : (unaryHandler(h as UnaryHandler) as grpc.UntypedHandleCall);
       }
-      this.#server.addService(grpcDefinition(def), impl);
+      this.#server.addService(grpcDefinition(def, responses), impl);
     }
     this.#injector = this.#server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   }

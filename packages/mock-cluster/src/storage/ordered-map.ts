@@ -1,3 +1,4 @@
+import { compareKeys } from '@tikv/common';
 import * as btreeModule from 'sorted-btree';
 
 /** The subset of `sorted-btree`'s B+ tree the mock uses, keyed by byte strings. */
@@ -42,9 +43,12 @@ function bTreeConstructor(): ByteMapConstructor {
   return resolved;
 }
 
+/** Below this length a JavaScript loop beats the native `Buffer.compare` call. */
+const SHORT_KEY_BYTES = 64;
+
 /** Lexicographic byte order, the order TiKV keeps its keys in. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
+  return a.length > SHORT_KEY_BYTES && b.length > SHORT_KEY_BYTES ? Buffer.compare(a, b) : compareKeys(a, b);
 }
 
 /** Creates an empty {@link ByteMap}. */

@@ -1,4 +1,4 @@
-import { type kvrpcpb, tikvpb } from '@tikv/proto';
+import { type errorpb, type kvrpcpb, tikvpb } from '@tikv/proto';
 import type { InjectedError } from '../faults/fault-types.js';
 import { AsyncQueue } from '../server/async-queue.js';
 import { abortableDelay } from '../server/delay.js';
@@ -10,8 +10,13 @@ import { RawCommands } from './raw-commands.js';
 
 type RequestCmd = NonNullable<tikvpb.BatchCommandsRequest_Request['cmd']>;
 type ResponseCmd = NonNullable<tikvpb.BatchCommandsResponse_Response['cmd']>;
-type Partial<T> = tikvpb.DeepPartial<T>;
-type AnyResponse = Partial<{ regionError: unknown }> & object;
+/** A complete response message of some command. */
+type AnyResponse = object;
+
+/** The part of a ts-proto response codec that completes a fault's `{ regionError }`. */
+interface ResponseCodec {
+  fromPartial(object: { regionError: errorpb.Error }): unknown;
+}
 
 /** What a store's KV service needs to know about the store serving it. */
 export interface StoreRuntime {
@@ -26,6 +31,7 @@ export interface StoreRuntime {
 interface CommandEntry {
   /** The unary gRPC method name, used to match faults. */
   readonly method: string;
+  readonly responseType: ResponseCodec;
   readonly run: (req: never) => AnyResponse;
 }
 
@@ -60,11 +66,24 @@ export class KvService {
       ['RawCompareAndSwap', (r: kvrpcpb.RawCASRequest) => raw.rawCompareAndSwap(r)],
       ['RawChecksum', (r: kvrpcpb.RawChecksumRequest) => raw.rawChecksum(r)],
     ];
-    this.#commands = new Map(entries.map(([method, run]) => [method, { method, run }]));
+    const responseTypes = new Map(
+      Object.values(tikvpb.TikvDefinition.methods).map((m): [string, ResponseCodec] => [
+        m.name,
+        m.responseType as ResponseCodec,
+      ]),
+    );
+    this.#commands = new Map(
+      entries.map(([method, run]) => {
+        const responseType = responseTypes.get(method);
+        if (responseType === undefined) throw new Error(`no Tikv method ${method}`);
+        return [method, { method, responseType, run }];
+      }),
+    );
   }
 
   /** Consults the fault registry; a region error becomes the response, a status is thrown. */
-  #fault(method: string, req: unknown): AnyResponse | undefined {
+  #fault(entry: CommandEntry, req: unknown): AnyResponse | undefined {
+    const { method } = entry;
     const ctx = contextOf(req);
     const injected: InjectedError | undefined = this.#deps.faults.take({
       method,
@@ -75,7 +94,8 @@ export class KvService {
     if (typeof injected === 'object' && 'grpcStatus' in injected) {
       throw new RpcError(injected.grpcStatus, injected.message ?? `injected fault on ${method}`);
     }
-    return { regionError: buildInjectedRegionError(injected, this.#deps, this.#store.storeId, ctx) };
+    const regionError = buildInjectedRegionError(injected, this.#deps, this.#store.storeId, ctx);
+    return entry.responseType.fromPartial({ regionError }) as AnyResponse;
   }
 
   /**
@@ -87,7 +107,7 @@ export class KvService {
     if (entry === undefined) {
       throw new RpcError(GrpcStatus.UNIMPLEMENTED, `${method} is not supported by the mock cluster`);
     }
-    const faulted = this.#fault(method, req);
+    const faulted = this.#fault(entry, req);
     const delay = this.#store.delayMs();
     if (delay > 0) {
       return abortableDelay(delay, this.#store.lifetime).then(() => faulted ?? entry.run(req as never));
@@ -123,17 +143,23 @@ export class KvService {
   async *batchCommands(
     requests: AsyncIterable<tikvpb.BatchCommandsRequest>,
     context: RpcContext,
-  ): AsyncIterable<Partial<tikvpb.BatchCommandsResponse>> {
-    const out = new AsyncQueue<Partial<tikvpb.BatchCommandsResponse>>();
+  ): AsyncIterable<tikvpb.BatchCommandsResponse> {
+    const out = new AsyncQueue<tikvpb.BatchCommandsResponse>();
     const ids: bigint[] = [];
-    const responses: Partial<tikvpb.BatchCommandsResponse_Response>[] = [];
+    const responses: tikvpb.BatchCommandsResponse_Response[] = [];
     let inflight = 0;
     let inputDone = false;
     let flushQueued = false;
     const flush = (): void => {
       flushQueued = false;
       if (ids.length > 0) {
-        out.push({ requestIds: ids.splice(0), responses: responses.splice(0) });
+        out.push({
+          requestIds: ids.splice(0),
+          responses: responses.splice(0),
+          transportLayerLoad: 0n,
+          healthFeedback: undefined,
+          tikvSendTimeNs: 0n,
+        });
       }
       if (inputDone && inflight === 0) out.end();
     };

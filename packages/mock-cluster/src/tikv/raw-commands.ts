@@ -1,4 +1,4 @@
-import type { errorpb, kvrpcpb } from '@tikv/proto';
+import { type errorpb, kvrpcpb } from '@tikv/proto';
 import { ApiVersion } from '../api-version.js';
 import type { RegionInfo } from '../cluster/topology-types.js';
 import type { ColumnFamily } from '../storage/kv-engine.js';
@@ -21,7 +21,22 @@ import {
   TTL_NOT_ENABLED,
 } from './storage-errors.js';
 
-type P<T> = kvrpcpb.DeepPartial<T>;
+/** The part of a ts-proto response codec used to complete rare (error) responses. */
+interface ResponseCodec<R> {
+  fromPartial(object: { regionError?: errorpb.Error; error?: string }): R;
+}
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** A complete `KvPair` without error or commit ts. */
+function kvPair(key: Uint8Array, value: Uint8Array): kvrpcpb.KvPair {
+  return { error: undefined, key, value, commitTs: 0n };
+}
+
+/** A complete response carrying only a storage error's message in its `error` string. */
+function withError<R>(codec: ResponseCodec<R>): (error: string) => R {
+  return (error) => codec.fromPartial({ error });
+}
 
 /** Raised inside a handler to answer with a region error. */
 class RegionErrorSignal {
@@ -58,22 +73,23 @@ export class RawCommands {
 
   /**
    * Runs `body` after the region checks; maps region errors to `{ regionError }` and storage
-   * errors through `onError`.
+   * errors through `onError`. Every response is complete, so the host encodes it as it is.
    */
   #run<R>(
+    codec: ResponseCodec<R>,
     ctx: kvrpcpb.Context | undefined,
     access: AccessKind,
     precheck: () => void,
-    body: (region: RegionInfo) => P<R>,
-    onError: (message: string) => P<R>,
-  ): P<R> {
+    body: (region: RegionInfo) => R,
+    onError: (message: string) => R,
+  ): R {
     try {
       precheck();
       const checked = checkContext(this.#deps.model, this.#storeId, ctx, access);
-      if (isRegionError(checked)) return { regionError: checked } as P<R>;
+      if (isRegionError(checked)) return codec.fromPartial({ regionError: checked });
       return body(checked.region);
     } catch (e) {
-      if (e instanceof RegionErrorSignal) return { regionError: e.error } as P<R>;
+      if (e instanceof RegionErrorSignal) return codec.fromPartial({ regionError: e.error });
       if (e instanceof StorageError) return onError(e.message);
       throw e;
     }
@@ -92,8 +108,9 @@ export class RawCommands {
     return ttl;
   }
 
-  rawGet(req: kvrpcpb.RawGetRequest): P<kvrpcpb.RawGetResponse> {
-    return this.#run<kvrpcpb.RawGetResponse>(
+  rawGet(req: kvrpcpb.RawGetRequest): kvrpcpb.RawGetResponse {
+    return this.#run(
+      kvrpcpb.RawGetResponse,
       req.context,
       'read',
       () => checkRawApiVersion(this.#deps.apiVersion, req.context, 'raw_get', [req.key]),
@@ -101,33 +118,37 @@ export class RawCommands {
         const cf = this.#cf(req.cf);
         fail(checkKeyInRegion(req.key, region));
         const value = this.#deps.raw.get(cf, req.key);
-        return value === undefined ? { notFound: true } : { value };
+        return value === undefined
+          ? { regionError: undefined, error: '', value: EMPTY_BYTES, notFound: true }
+          : { regionError: undefined, error: '', value, notFound: false };
       },
-      (error) => ({ error }),
+      withError(kvrpcpb.RawGetResponse),
     );
   }
 
-  rawBatchGet(req: kvrpcpb.RawBatchGetRequest): P<kvrpcpb.RawBatchGetResponse> {
-    return this.#run<kvrpcpb.RawBatchGetResponse>(
+  rawBatchGet(req: kvrpcpb.RawBatchGetRequest): kvrpcpb.RawBatchGetResponse {
+    return this.#run(
+      kvrpcpb.RawBatchGetResponse,
       req.context,
       'read',
       () => checkRawApiVersion(this.#deps.apiVersion, req.context, 'raw_batch_get', req.keys),
       (region) => {
         const cf = this.#cf(req.cf);
         for (const k of req.keys) fail(checkKeyInRegion(k, region));
-        const pairs: P<kvrpcpb.KvPair>[] = [];
+        const pairs: kvrpcpb.KvPair[] = [];
         for (const key of req.keys) {
           const value = this.#deps.raw.get(cf, key);
-          if (value !== undefined) pairs.push({ key, value });
+          if (value !== undefined) pairs.push(kvPair(key, value));
         }
-        return { pairs };
+        return { regionError: undefined, pairs };
       },
-      (abort) => ({ pairs: [{ error: { abort } }] }),
+      (abort) => kvrpcpb.RawBatchGetResponse.fromPartial({ pairs: [{ error: { abort } }] }),
     );
   }
 
-  rawPut(req: kvrpcpb.RawPutRequest): P<kvrpcpb.RawPutResponse> {
-    return this.#run<kvrpcpb.RawPutResponse>(
+  rawPut(req: kvrpcpb.RawPutRequest): kvrpcpb.RawPutResponse {
+    return this.#run(
+      kvrpcpb.RawPutResponse,
       req.context,
       'write',
       () => {
@@ -140,15 +161,16 @@ export class RawCommands {
         this.#checkWriteSize(region, req.key.length + req.value.length);
         fail(checkKeyInRegion(req.key, region));
         this.#deps.raw.put(cf, req.key, req.value, req.ttl);
-        return {};
+        return { regionError: undefined, error: '' };
       },
-      (error) => ({ error }),
+      withError(kvrpcpb.RawPutResponse),
     );
   }
 
-  rawBatchPut(req: kvrpcpb.RawBatchPutRequest): P<kvrpcpb.RawBatchPutResponse> {
+  rawBatchPut(req: kvrpcpb.RawBatchPutRequest): kvrpcpb.RawBatchPutResponse {
     const keys = req.pairs.map((p) => p.key);
-    return this.#run<kvrpcpb.RawBatchPutResponse>(
+    return this.#run(
+      kvrpcpb.RawBatchPutResponse,
       req.context,
       'write',
       () => {
@@ -168,14 +190,15 @@ export class RawCommands {
         this.#checkWriteSize(region, bytes);
         for (const k of keys) fail(checkKeyInRegion(k, region));
         for (const [i, p] of req.pairs.entries()) this.#deps.raw.put(cf, p.key, p.value, req.ttls[i] ?? 0n);
-        return {};
+        return { regionError: undefined, error: '' };
       },
-      (error) => ({ error }),
+      withError(kvrpcpb.RawBatchPutResponse),
     );
   }
 
-  rawDelete(req: kvrpcpb.RawDeleteRequest): P<kvrpcpb.RawDeleteResponse> {
-    return this.#run<kvrpcpb.RawDeleteResponse>(
+  rawDelete(req: kvrpcpb.RawDeleteRequest): kvrpcpb.RawDeleteResponse {
+    return this.#run(
+      kvrpcpb.RawDeleteResponse,
       req.context,
       'write',
       () => {
@@ -186,14 +209,15 @@ export class RawCommands {
         const cf = this.#cf(req.cf);
         fail(checkKeyInRegion(req.key, region));
         this.#deps.raw.delete(cf, req.key);
-        return {};
+        return { regionError: undefined, error: '' };
       },
-      (error) => ({ error }),
+      withError(kvrpcpb.RawDeleteResponse),
     );
   }
 
-  rawBatchDelete(req: kvrpcpb.RawBatchDeleteRequest): P<kvrpcpb.RawBatchDeleteResponse> {
-    return this.#run<kvrpcpb.RawBatchDeleteResponse>(
+  rawBatchDelete(req: kvrpcpb.RawBatchDeleteRequest): kvrpcpb.RawBatchDeleteResponse {
+    return this.#run(
+      kvrpcpb.RawBatchDeleteResponse,
       req.context,
       'write',
       () => {
@@ -204,14 +228,15 @@ export class RawCommands {
         const cf = this.#cf(req.cf);
         for (const k of req.keys) fail(checkKeyInRegion(k, region));
         for (const k of req.keys) this.#deps.raw.delete(cf, k);
-        return {};
+        return { regionError: undefined, error: '' };
       },
-      (error) => ({ error }),
+      withError(kvrpcpb.RawBatchDeleteResponse),
     );
   }
 
-  rawDeleteRange(req: kvrpcpb.RawDeleteRangeRequest): P<kvrpcpb.RawDeleteRangeResponse> {
-    return this.#run<kvrpcpb.RawDeleteRangeResponse>(
+  rawDeleteRange(req: kvrpcpb.RawDeleteRangeRequest): kvrpcpb.RawDeleteRangeResponse {
+    return this.#run(
+      kvrpcpb.RawDeleteRangeResponse,
       req.context,
       'write',
       () => {
@@ -226,9 +251,9 @@ export class RawCommands {
         if (req.endKey.length > 0) fail(checkKeyInRegionInclusive(req.endKey, region));
         const end = minUpper(req.endKey, region.endKey);
         this.#deps.raw.deleteRange(cf, req.startKey, end);
-        return {};
+        return { regionError: undefined, error: '' };
       },
-      (error) => ({ error }),
+      withError(kvrpcpb.RawDeleteRangeResponse),
     );
   }
 
@@ -243,8 +268,9 @@ export class RawCommands {
     return { lower: start, upper: minUpper(end, region.endKey), reverse };
   }
 
-  rawScan(req: kvrpcpb.RawScanRequest): P<kvrpcpb.RawScanResponse> {
-    return this.#run<kvrpcpb.RawScanResponse>(
+  rawScan(req: kvrpcpb.RawScanRequest): kvrpcpb.RawScanResponse {
+    return this.#run(
+      kvrpcpb.RawScanResponse,
       req.context,
       'read',
       () =>
@@ -254,14 +280,18 @@ export class RawCommands {
       (region) => {
         const cf = this.#cf(req.cf);
         const bounds = this.#scanBounds(region, req.startKey, req.endKey, req.reverse);
-        return { kvs: this.#deps.raw.scan(cf, bounds, req.limit, req.keyOnly) };
+        const kvs = this.#deps.raw
+          .scan(cf, bounds, req.limit, req.keyOnly)
+          .map((p) => kvPair(p.key, p.value));
+        return { regionError: undefined, kvs };
       },
-      (abort) => ({ kvs: [{ error: { abort } }] }),
+      (abort) => kvrpcpb.RawScanResponse.fromPartial({ kvs: [{ error: { abort } }] }),
     );
   }
 
-  rawBatchScan(req: kvrpcpb.RawBatchScanRequest): P<kvrpcpb.RawBatchScanResponse> {
-    return this.#run<kvrpcpb.RawBatchScanResponse>(
+  rawBatchScan(req: kvrpcpb.RawBatchScanRequest): kvrpcpb.RawBatchScanResponse {
+    return this.#run(
+      kvrpcpb.RawBatchScanResponse,
       req.context,
       'read',
       () => {
@@ -275,21 +305,24 @@ export class RawCommands {
       },
       (region) => {
         const cf = this.#cf(req.cf);
-        const kvs: P<kvrpcpb.KvPair>[] = [];
+        const kvs: kvrpcpb.KvPair[] = [];
         req.ranges.forEach((r, i) => {
           const next = req.ranges[i + 1];
           const end = r.endKey.length > 0 || next === undefined ? r.endKey : next.startKey;
           const bounds = this.#scanBounds(region, r.startKey, end, req.reverse);
-          kvs.push(...this.#deps.raw.scan(cf, bounds, req.eachLimit, req.keyOnly));
+          for (const p of this.#deps.raw.scan(cf, bounds, req.eachLimit, req.keyOnly)) {
+            kvs.push(kvPair(p.key, p.value));
+          }
         });
-        return { kvs };
+        return { regionError: undefined, kvs };
       },
-      (abort) => ({ kvs: [{ error: { abort } }] }),
+      (abort) => kvrpcpb.RawBatchScanResponse.fromPartial({ kvs: [{ error: { abort } }] }),
     );
   }
 
-  rawGetKeyTtl(req: kvrpcpb.RawGetKeyTTLRequest): P<kvrpcpb.RawGetKeyTTLResponse> {
-    return this.#run<kvrpcpb.RawGetKeyTTLResponse>(
+  rawGetKeyTtl(req: kvrpcpb.RawGetKeyTTLRequest): kvrpcpb.RawGetKeyTTLResponse {
+    return this.#run(
+      kvrpcpb.RawGetKeyTTLResponse,
       req.context,
       'read',
       () => {
@@ -300,14 +333,17 @@ export class RawCommands {
         const cf = this.#cf(req.cf);
         fail(checkKeyInRegion(req.key, region));
         const ttl = this.#deps.raw.getTtlSeconds(cf, req.key);
-        return ttl === undefined ? { notFound: true } : { ttl };
+        return ttl === undefined
+          ? { regionError: undefined, error: '', ttl: 0n, notFound: true }
+          : { regionError: undefined, error: '', ttl, notFound: false };
       },
-      (error) => ({ error }),
+      withError(kvrpcpb.RawGetKeyTTLResponse),
     );
   }
 
-  rawCompareAndSwap(req: kvrpcpb.RawCASRequest): P<kvrpcpb.RawCASResponse> {
-    return this.#run<kvrpcpb.RawCASResponse>(
+  rawCompareAndSwap(req: kvrpcpb.RawCASRequest): kvrpcpb.RawCASResponse {
+    return this.#run(
+      kvrpcpb.RawCASResponse,
       req.context,
       'write',
       () => {
@@ -323,15 +359,28 @@ export class RawCommands {
         const next = req.delete ? undefined : req.value;
         const { previous, swapped } = this.#deps.raw.compareAndSwap(cf, req.key, expected, next, req.ttl);
         return previous === undefined
-          ? { succeed: swapped, previousNotExist: true }
-          : { succeed: swapped, previousValue: previous };
+          ? {
+              regionError: undefined,
+              error: '',
+              succeed: swapped,
+              previousNotExist: true,
+              previousValue: EMPTY_BYTES,
+            }
+          : {
+              regionError: undefined,
+              error: '',
+              succeed: swapped,
+              previousNotExist: false,
+              previousValue: previous,
+            };
       },
-      (error) => ({ error }),
+      withError(kvrpcpb.RawCASResponse),
     );
   }
 
-  rawChecksum(req: kvrpcpb.RawChecksumRequest): P<kvrpcpb.RawChecksumResponse> {
-    return this.#run<kvrpcpb.RawChecksumResponse>(
+  rawChecksum(req: kvrpcpb.RawChecksumRequest): kvrpcpb.RawChecksumResponse {
+    return this.#run(
+      kvrpcpb.RawChecksumResponse,
       req.context,
       'read',
       () => {
@@ -346,9 +395,9 @@ export class RawCommands {
       (region) => {
         const bounds = req.ranges.map((r) => this.#scanBounds(region, r.startKey, r.endKey, false));
         const { crc64Xor, totalKvs, totalBytes } = this.#deps.raw.checksum(this.#cf(''), bounds);
-        return { checksum: crc64Xor, totalKvs, totalBytes };
+        return { regionError: undefined, error: '', checksum: crc64Xor, totalKvs, totalBytes };
       },
-      (error) => ({ error }),
+      withError(kvrpcpb.RawChecksumResponse),
     );
   }
 }
