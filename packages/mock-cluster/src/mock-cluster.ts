@@ -13,6 +13,7 @@ import {
   resolveMockClusterOptions,
   toKey,
 } from './mock-cluster-options.js';
+import { GcStateService } from './pd/gc-state-service.js';
 import {
   createKeyspaceHandlers,
   type KeyspaceInfo,
@@ -122,9 +123,15 @@ export class MockCluster {
     });
     const keyspaces = new KeyspaceService({ clusterId: o.clusterId, faults, nowMs: o.nowMs });
     for (const spec of o.keyspaces) keyspaces.create(spec);
+    const gcStates = new GcStateService({
+      clusterId: o.clusterId,
+      faults,
+      nowMs: o.nowMs,
+      keyspaces: () => keyspaces.list(),
+    });
     const pd = new GrpcHost(
       [
-        [pdpb.PDDefinition, createPdHandlers(pdService)],
+        [pdpb.PDDefinition, createPdHandlers(pdService, gcStates)],
         [keyspacepb.KeyspaceDefinition, createKeyspaceHandlers(keyspaces)],
       ],
       hostOptions,

@@ -13,6 +13,19 @@ export {
   MIN_ADAPTIVE_UPDATE_INTERVAL_MS,
 } from './adaptive-update-interval.js';
 export type { CallOptions } from './call-options.js';
+export {
+  type AdvanceGcSafePointResult,
+  type AdvanceTxnSafePointResult,
+  type ClusterGcStates,
+  type GcBarrierInfo,
+  type GcState,
+  GcStatesClient,
+  type GetAllKeyspacesGcStatesOptions,
+  type GetGcStateOptions,
+  type GlobalGcBarrierInfo,
+  isGcBarrierExpired,
+  NULL_KEYSPACE_ID,
+} from './gc-states-client.js';
 export { LocalOracle, type LocalOracleOptions } from './local-oracle.js';
 export {
   MAX_INT64,
@@ -22,7 +35,7 @@ export {
   type TimestampFuture,
   type TimestampSource,
 } from './oracle.js';
-export { type KeyRange, type OperatorInfo, OperatorStatus, PdClient } from './pd-client.js';
+export { PdClient } from './pd-client.js';
 export {
   DEFAULT_PD_CLIENT_OPTIONS,
   type GetAllStoresOptions,
@@ -33,6 +46,7 @@ export {
 } from './pd-client-options.js';
 export { errorFromHeader, isRetryablePdError } from './pd-errors.js';
 export { DEFAULT_PD_ORACLE_OPTIONS, PdOracle, type PdOracleOptions } from './pd-oracle.js';
+export { type KeyRange, type OperatorInfo, OperatorStatus } from './pd-types.js';
 export {
   NodeState,
   type PeerInfo,

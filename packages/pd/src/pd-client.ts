@@ -10,11 +10,13 @@ import {
   type Logger,
   noopLogger,
   PdError,
+  type PdErrorType,
   sleepMs,
   TiKVError,
 } from '@tikv/common';
 import type { keyspacepb, pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
+import { GcStatesClient, NULL_KEYSPACE_ID } from './gc-states-client.js';
 import { GrpcTsoStream } from './grpc-tso-stream.js';
 import { OrderedBidiStream } from './ordered-bidi-stream.js';
 import {
@@ -26,6 +28,7 @@ import {
 } from './pd-client-options.js';
 import { type KeyspaceRpcClient, PdConnections, type PdRpcClient } from './pd-connections.js';
 import { errorFromHeader, isRetryablePdError, isUnimplemented, toPdCallError } from './pd-errors.js';
+import { type KeyRange, OPERATOR_STATUSES, type OperatorInfo } from './pd-types.js';
 import { QueryRegionBatcher, type RegionQuery } from './query-region-batcher.js';
 import {
   type RegionInfo,
@@ -38,31 +41,8 @@ import { IDENTITY_REGION_KEY_CODEC, type RegionKeyCodec } from './region-key-cod
 import { normalizeUrl, ServiceDiscovery } from './service-discovery.js';
 import { TsoDispatcher, type TsoDispatcherStats } from './tso-dispatcher.js';
 
-/** A key range `[startKey, endKey)`; an empty end key is unbounded. */
-export interface KeyRange {
-  readonly startKey: Uint8Array;
-  readonly endKey: Uint8Array;
-}
-
-/** The state of a PD operator. */
-export const OperatorStatus = Object.freeze({
-  SUCCESS: 'success',
-  TIMEOUT: 'timeout',
-  CANCEL: 'cancel',
-  REPLACE: 'replace',
-  RUNNING: 'running',
-} as const);
-/** One of the {@link OperatorStatus} values. */
-export type OperatorStatus = (typeof OperatorStatus)[keyof typeof OperatorStatus];
-const OPERATOR_STATUSES: readonly OperatorStatus[] = ['success', 'timeout', 'cancel', 'replace', 'running'];
-
-/** What {@link PdClient.getOperator} reports. */
-export interface OperatorInfo {
-  readonly regionId: bigint;
-  readonly desc: string;
-  readonly kind: string;
-  readonly status: OperatorStatus;
-}
+/** GC states calls answer refusals as UNKNOWN header errors: none of them is retried. */
+const NO_RETRYABLE_HEADER_TYPES: ReadonlySet<PdErrorType> = new Set<PdErrorType>();
 
 type Resolved = Readonly<Required<Omit<PdClientOptions, 'tls' | 'codec' | 'tso' | 'discovery' | 'logger'>>>;
 
@@ -462,6 +442,24 @@ export class PdClient {
     });
   }
 
+  /**
+   * The GC states API bound to one keyspace (PD's `GCStatesClient` and `InternalController`):
+   * txn and GC safe points, GC barriers and global GC barriers.
+   *
+   * @param keyspaceId - the keyspace; {@link NULL_KEYSPACE_ID} (the default) for unified GC.
+   *   A keyspace without keyspace-level GC is served from the unified state by the user calls,
+   *   and refused by the advance calls.
+   */
+  gcStates(keyspaceId: number = NULL_KEYSPACE_ID): GcStatesClient {
+    return new GcStatesClient(
+      {
+        header: () => this.header(),
+        call: (what, options, fn) => this.call(what, options, fn, NO_RETRYABLE_HEADER_TYPES),
+      },
+      keyspaceId,
+    );
+  }
+
   /** Closes the client: pending calls reject with `CLIENT_CLOSED`. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -488,16 +486,19 @@ export class PdClient {
    * and retry (re-checking the membership after transport errors) until the budget or the
    * caller's deadline runs out; others reject at once.
    *
+   * @param retryableHeaderTypes - header error types to retry (default: `UNKNOWN`,
+   *   `NOT_BOOTSTRAPPED`, `DATA_COMPACTED`); transport failures are retried regardless
    * @internal
    */
   async call<T extends { readonly header?: pdpb.ResponseHeader | undefined }>(
     what: string,
     options: CallOptions | undefined,
     fn: (rpc: PdRpcClient, signal: AbortSignal) => Promise<T>,
+    retryableHeaderTypes?: ReadonlySet<PdErrorType>,
   ): Promise<T> {
     return this.retry(what, options, async (signal) => {
       const resp = await fn(this.connections.get(this.discovery.leaderUrl), signal);
-      const err = errorFromHeader(resp.header, this.discovery.clusterId);
+      const err = errorFromHeader(resp.header, this.discovery.clusterId, retryableHeaderTypes);
       if (err !== undefined) throw err;
       return resp;
     });

@@ -32,17 +32,20 @@ export interface PdResponseHeaderLike {
  *
  * @param header - the response header, if any
  * @param clusterId - the cluster id this client belongs to (0n: not known yet)
+ * @param retryableTypes - header error types marked retryable (calls whose header errors are
+ *   refusals, like the GC states API, pass an empty set)
  * @returns the error, or undefined for a good response
  */
 export function errorFromHeader(
   header: PdResponseHeaderLike | undefined,
   clusterId: bigint,
+  retryableTypes: ReadonlySet<PdErrorType> = RETRYABLE_PD_ERROR_TYPES,
 ): PdError | undefined {
   if (header === undefined) return undefined;
   const e = header.error;
   if (e !== undefined && e.type !== 0) {
     const type: PdErrorType = PD_ERROR_TYPE_NAMES[e.type] ?? 'UNKNOWN';
-    return new PdError(type, e.message, { retryable: RETRYABLE_PD_ERROR_TYPES.has(type) });
+    return new PdError(type, e.message, { retryable: retryableTypes.has(type) });
   }
   if (clusterId !== 0n && header.clusterId !== 0n && header.clusterId !== clusterId) {
     return new PdError(

@@ -303,15 +303,18 @@ function coversRange(found: readonly RegionInfo[], range: pdpb.KeyRange): boolea
   return range.endKey.length > 0 && Buffer.compare(last.wireEndKey, range.endKey) >= 0;
 }
 
-/** Handlers for every `pdpb.PD` method; UNIMPLEMENTED for what the mock does not serve. */
-export function createPdHandlers(service: PdService): ServiceHandlers {
+/**
+ * Handlers for every `pdpb.PD` method: each is served by the first of `service` and `more`
+ * that has a method of that name (for example the GC state service); UNIMPLEMENTED otherwise.
+ */
+export function createPdHandlers(service: PdService, ...more: readonly object[]): ServiceHandlers {
   const impl: Record<string, unknown> = {};
-  const own = service as unknown as Record<string, unknown>;
+  const owners = [service, ...more] as unknown as Record<string, unknown>[];
   for (const [key, def] of Object.entries(pdpb.PDDefinition.methods)) {
-    const fn = own[key];
+    const owner = owners.find((o) => typeof o[key] === 'function');
     impl[key] =
-      typeof fn === 'function'
-        ? (fn as (...a: unknown[]) => unknown).bind(service)
+      owner !== undefined
+        ? (owner[key] as (...a: unknown[]) => unknown).bind(owner)
         : unimplemented(def.name, def.responseStream);
   }
   return impl as ServiceHandlers;
