@@ -1,7 +1,7 @@
 import { pdpb } from '@tikv/proto';
 import type { FaultRegistry } from '../faults/fault-registry.js';
-import { GrpcStatus, RpcError } from '../server/rpc-error.js';
 import type { KeyspaceInfo } from './keyspace-service.js';
+import { checkPdRequest } from './pd-request-check.js';
 
 type P<T> = pdpb.DeepPartial<T>;
 
@@ -58,18 +58,8 @@ export class GcStateService {
     this.#d = deps;
   }
 
-  #validate(method: string, header: pdpb.RequestHeader | undefined): void {
-    const injected = this.#d.faults.take({ method });
-    if (injected !== undefined && typeof injected === 'object' && 'grpcStatus' in injected) {
-      throw new RpcError(injected.grpcStatus, injected.message ?? `injected fault on ${method}`);
-    }
-    const got = header?.clusterId ?? 0n;
-    if (got !== this.#d.clusterId) {
-      throw new RpcError(
-        GrpcStatus.FAILED_PRECONDITION,
-        `mismatch cluster id, need ${this.#d.clusterId} but got ${got}`,
-      );
-    }
+  #validate(method: string, header: { readonly clusterId: bigint } | undefined): void {
+    checkPdRequest(this.#d, method, header);
   }
 
   #header(error?: string): P<pdpb.ResponseHeader> {

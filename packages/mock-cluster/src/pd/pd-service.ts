@@ -6,6 +6,7 @@ import type { FaultRegistry } from '../faults/fault-registry.js';
 import type { ServiceHandlers } from '../server/grpc-host.js';
 import { GrpcStatus, type RpcContext, RpcError, unimplemented } from '../server/rpc-error.js';
 import { type TsoAllocator, TsoError, type TsoTimestamp } from '../tso-allocator.js';
+import { checkPdRequest } from './pd-request-check.js';
 
 type P<T> = pdpb.DeepPartial<T>;
 
@@ -44,17 +45,7 @@ export class PdService {
   }
 
   #validate(method: string, header: { readonly clusterId: bigint } | undefined): void {
-    const injected = this.#d.faults.take({ method });
-    if (injected !== undefined && typeof injected === 'object' && 'grpcStatus' in injected) {
-      throw new RpcError(injected.grpcStatus, injected.message ?? `injected fault on ${method}`);
-    }
-    const got = header?.clusterId ?? 0n;
-    if (got !== this.#d.clusterId) {
-      throw new RpcError(
-        GrpcStatus.FAILED_PRECONDITION,
-        `mismatch cluster id, need ${this.#d.clusterId} but got ${got}`,
-      );
-    }
+    checkPdRequest(this.#d, method, header);
   }
 
   #member(): P<pdpb.Member> {
