@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
+import { b, ctxFor, TestClients, text } from '../test/test-helpers.js';
 import { MockCluster, PeerRole, TopologyError } from './index.js';
 import { resolveMockClusterOptions } from './mock-cluster-options.js';
-import { b, ctxFor, TestClients, text } from './test-helpers.js';
 
 function refuses(address: string): Promise<boolean> {
   const [host, port] = address.split(':');
