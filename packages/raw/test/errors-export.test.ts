@@ -26,7 +26,9 @@ test('re-exports TiKVError, every error class a raw call rejects with, and the c
     'isRetryableError',
     'ErrorCode',
   ] as const;
-  for (const name of fromCommon) expect(raw[name]).toBe(common[name]);
+  const rawExports: Record<string, unknown> = { ...raw };
+  const commonExports: Record<string, unknown> = { ...common };
+  for (const name of fromCommon) expect(rawExports[name]).toBe(commonExports[name]);
   expect(raw.KeyspaceError).toBe(keyspace.KeyspaceError);
   expect(raw.KeyOutOfKeyspaceError).toBe(keyspace.KeyOutOfKeyspaceError);
   expect(raw.RpcError).toBe(rpc.RpcError);
