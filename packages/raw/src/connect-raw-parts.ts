@@ -9,6 +9,7 @@ import { ApiVersion, type Codec, CodecRegionKeyCodec, createCodec, KeyMode } fro
 import { PdClient } from '@tikv/pd';
 import { RegionCache } from '@tikv/region-cache';
 import { CodecTransport, type KvTransport, RegionRequestSender, RpcClient } from '@tikv/rpc';
+import { checkApiVersion } from './api-version-check.js';
 import type { RawClientParts } from './raw-client.js';
 import type { RawClientOptions, ResolvedRawClientTuning } from './raw-client-options.js';
 
@@ -103,6 +104,7 @@ export async function connectRawParts(
       logger: tuning.logger,
     });
     closers.push(() => rpc.close());
+    await checkApiVersion(pd, rpc, codec, call, tuning.logger);
     const transport: KvTransport = apiVersion === ApiVersion.V2 ? new CodecTransport(rpc, codec) : rpc;
     const sender = new RegionRequestSender({
       locator: cache,
