@@ -71,6 +71,10 @@ export {
   MAX_VARINT64_LENGTH,
 } from './codec/varint.js';
 export {
+  ApiVersionMismatchError,
+  type ApiVersionMismatchFields,
+} from './errors/api-version-mismatch-error.js';
+export {
   BackoffBudgetExceededError,
   type BackoffBudgetExceededFields,
   type BackoffErrorRecord,
@@ -140,6 +144,7 @@ export {
   serverBusyHintMs,
 } from './errors/region-error.js';
 export { regionErrorFromWire, type WireRegionError } from './errors/region-error-from-wire.js';
+export { EntryTooLargeError, KeyTooLargeError } from './errors/size-errors.js';
 export { TIKV_ERROR_BRAND, TiKVError, type TiKVErrorOptions } from './errors/tikv-error.js';
 export { type LogFields, type Logger, noopLogger } from './hooks/logger.js';
 export { METRIC_NAMES, type MetricLabels, type MetricsHook, noopMetrics } from './hooks/metrics.js';
@@ -211,3 +216,32 @@ export {
   tsFromDate,
   tsFromMs,
 } from './tso/tso.js';
+export {
+  checkArray,
+  checkBytes,
+  checkObject,
+  checkOptionalBoolean,
+  checkOptionalBytes,
+  checkOptionalNonNegativeInteger,
+  checkOptionalString,
+  checkOptionsObject,
+  checkRequestOptions,
+  invalidArgument,
+} from './validation/argument-checks.js';
+export { describeValue } from './validation/describe-value.js';
+export {
+  type CheckedPair,
+  checkBoundKey,
+  checkForwardRange,
+  checkKey,
+  checkKeys,
+  checkPairs,
+  checkReverseRange,
+  checkValue,
+  uniqueKeys,
+} from './validation/key-checks.js';
+export {
+  MAX_ENTRY_SIZE_BYTES,
+  MAX_KEY_SIZE_BYTES,
+  MAX_WRITE_EXECUTION_MS,
+} from './validation/tikv-limits.js';

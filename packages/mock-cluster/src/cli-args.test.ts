@@ -1,4 +1,6 @@
-import { parseCliArgs } from './cli-args.js';
+import { createServer, type Server } from 'node:net';
+import { CliUsageError, parseCliArgs, startFailureLine, USAGE } from './cli-args.js';
+import { MockCluster } from './mock-cluster.js';
 
 describe('parseCliArgs', () => {
   it('maps flags to options', () => {
@@ -28,8 +30,66 @@ describe('parseCliArgs', () => {
     });
     expect(parseCliArgs(['--help'])).toBe('help');
   });
-  it('rejects bad values', () => {
-    expect(() => parseCliArgs(['--stores', 'x'])).toThrow(RangeError);
-    expect(() => parseCliArgs(['--api-version', 'V3'])).toThrow(RangeError);
+
+  it('--keyspace is repeatable and creates keyspaces as MockCluster.start does', async () => {
+    const options = parseCliArgs(['--api-version', 'V2', '--keyspace', 'tenant_a', '--keyspace', 'tenant_b']);
+    expect(options).toMatchObject({ keyspaces: [{ name: 'tenant_a' }, { name: 'tenant_b' }] });
+    expect(USAGE).toContain('--keyspace NAME');
+    if (options === 'help') throw new Error('unexpected help');
+    const cluster = await MockCluster.start({
+      ...options,
+      pdPort: 0,
+      storePorts: [],
+      stores: 1,
+      unref: true,
+    });
+    try {
+      expect(cluster.keyspaces().map((k) => [k.name, k.state])).toEqual([
+        ['DEFAULT', 'enabled'],
+        ['tenant_a', 'enabled'],
+        ['tenant_b', 'enabled'],
+      ]);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('rejects bad values with a usage error that names them', () => {
+    expect(() => parseCliArgs(['--stores', 'x'])).toThrow(
+      new CliUsageError("--stores must be a non-negative integer, got 'x'"),
+    );
+    expect(() => parseCliArgs(['--api-version', 'V3'])).toThrow(
+      new CliUsageError("--api-version must be V1 or V2, got 'V3'"),
+    );
+    expect(() => parseCliArgs(['--keyspace', ''])).toThrow(new CliUsageError('--keyspace needs a name'));
+    expect(() => parseCliArgs(['--nope'])).toThrow(CliUsageError);
+    expect(() => parseCliArgs(['--pd-port', ''])).toThrow(CliUsageError);
+  });
+});
+
+describe('startFailureLine', () => {
+  it('says which address is in use, in one line', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const e = await MockCluster.start({ stores: 1, pdPort: port }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      const line = startFailureLine(e);
+      expect(line).toBe(
+        `tikv-mock-cluster: cannot listen on 127.0.0.1:${port}: the address is already in use ` +
+          '(pick other ports with --pd-port / --store-ports, or 0 for free ones)',
+      );
+      expect(line).not.toContain('\n');
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('falls back to the message of other errors', () => {
+    expect(startFailureLine(new Error('boom'))).toBe('tikv-mock-cluster: boom');
+    expect(startFailureLine('plain')).toBe('tikv-mock-cluster: plain');
   });
 });

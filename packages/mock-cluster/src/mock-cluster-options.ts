@@ -1,3 +1,13 @@
+import {
+  checkArray,
+  checkBytes,
+  checkObject,
+  checkOptionalBoolean,
+  checkOptionalString,
+  checkOptionsObject,
+  InvalidArgumentError,
+  invalidArgument,
+} from '@tikv/common';
 import { ApiVersion, RegionKeyEncoding } from './api-version.js';
 import type { KeyspaceSpec } from './pd/keyspace-service.js';
 
@@ -86,34 +96,70 @@ export function toKey(k: KeyInput): Uint8Array {
   return typeof k === 'string' ? new TextEncoder().encode(k) : k;
 }
 
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  return v;
+function positiveInt(name: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) return v;
+  throw invalidArgument(`options.${name}`, 'an integer >= 1', v);
 }
 
-/** Applies defaults and validates. */
-export function resolveMockClusterOptions(o: MockClusterOptions = {}): ResolvedMockClusterOptions {
+function port(name: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65_535) return v;
+  throw invalidArgument(name, 'a port number in [0, 65535]', v);
+}
+
+/** A string option whose allowed values are few and not secret: the message shows it. */
+function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {
+  if (allowed.includes(v as T)) return v as T;
+  const list = allowed.map((a) => `'${a}'`).join(', ');
+  if (typeof v === 'string') throw new InvalidArgumentError(`${name} must be one of ${list}, got '${v}'`);
+  throw invalidArgument(name, `one of ${list}`, v);
+}
+
+/**
+ * Applies defaults and validates.
+ *
+ * @throws InvalidArgumentError naming the first bad option and what it held
+ */
+export function resolveMockClusterOptions(options: MockClusterOptions = {}): ResolvedMockClusterOptions {
+  const o = checkOptionsObject(options) ?? {};
   const d = DEFAULT_MOCK_CLUSTER_OPTIONS;
   const stores = positiveInt('stores', o.stores ?? d.stores);
-  const apiVersion = o.apiVersion ?? d.apiVersion;
-  if (apiVersion !== ApiVersion.V1 && apiVersion !== ApiVersion.V2) {
-    throw new RangeError(`unsupported apiVersion ${String(apiVersion)}`);
-  }
+  const apiVersion = oneOf('options.apiVersion', o.apiVersion ?? d.apiVersion, [
+    ApiVersion.V1,
+    ApiVersion.V2,
+  ]);
   const replicas = positiveInt('replicas', o.replicas ?? Math.min(stores, 3));
-  if (replicas > stores) throw new RangeError(`replicas (${replicas}) exceed stores (${stores})`);
+  if (replicas > stores) {
+    throw new InvalidArgumentError(
+      `options.replicas (${replicas}) must not exceed options.stores (${stores})`,
+    );
+  }
+  const clusterId = o.clusterId ?? d.clusterId;
+  if (typeof clusterId !== 'bigint' || clusterId <= 0n || clusterId >= 1n << 64n) {
+    throw invalidArgument('options.clusterId', 'a bigint in [1, 2^64)', clusterId);
+  }
+  if (o.nowMs !== undefined && typeof o.nowMs !== 'function') {
+    throw invalidArgument('options.nowMs', 'a function or undefined', o.nowMs);
+  }
   return Object.freeze({
     stores,
     replicas,
     regions: positiveInt('regions', o.regions ?? d.regions),
-    splitKeys: (o.splitKeys ?? []).map(toKey),
+    splitKeys: checkArray(o.splitKeys ?? [], 'options.splitKeys').map((k, i) =>
+      checkBytes(k, `options.splitKeys[${i}]`),
+    ),
     apiVersion,
-    regionKeyEncoding:
+    regionKeyEncoding: oneOf(
+      'options.regionKeyEncoding',
       o.regionKeyEncoding ??
-      (apiVersion === ApiVersion.V2 ? RegionKeyEncoding.Memcomparable : RegionKeyEncoding.Raw),
-    host: o.host ?? d.host,
-    pdPort: o.pdPort ?? d.pdPort,
-    storePorts: o.storePorts ?? [],
-    clusterId: o.clusterId ?? d.clusterId,
+        (apiVersion === ApiVersion.V2 ? RegionKeyEncoding.Memcomparable : RegionKeyEncoding.Raw),
+      [RegionKeyEncoding.Raw, RegionKeyEncoding.Memcomparable],
+    ),
+    host: checkOptionalString(o.host, 'options.host') ?? d.host,
+    pdPort: port('options.pdPort', o.pdPort ?? d.pdPort),
+    storePorts: checkArray(o.storePorts ?? [], 'options.storePorts').map((p, i) =>
+      port(`options.storePorts[${i}]`, p),
+    ),
+    clusterId,
     maxKeySizeBytes: positiveInt('maxKeySizeBytes', o.maxKeySizeBytes ?? d.maxKeySizeBytes),
     raftEntryMaxSizeBytes: positiveInt(
       'raftEntryMaxSizeBytes',
@@ -124,9 +170,15 @@ export function resolveMockClusterOptions(o: MockClusterOptions = {}): ResolvedM
       'maxReceiveMessageBytes',
       o.maxReceiveMessageBytes ?? d.maxReceiveMessageBytes,
     ),
-    unref: o.unref ?? d.unref,
+    unref: checkOptionalBoolean(o.unref, 'options.unref') ?? d.unref,
     nowMs: o.nowMs ?? Date.now,
-    keyspaces: o.keyspaces ?? [],
+    keyspaces: checkArray(o.keyspaces ?? [], 'options.keyspaces').map((k, i) => {
+      const spec = checkObject(k, `options.keyspaces[${i}]`) as KeyspaceSpec;
+      if (typeof spec.name !== 'string' || spec.name === '') {
+        throw invalidArgument(`options.keyspaces[${i}].name`, 'a non-empty string', spec.name);
+      }
+      return spec;
+    }),
   });
 }
 

@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
+import { InvalidArgumentError } from '@tikv/common';
+import { b, ctxFor, TestClients, text } from '../test/test-helpers.js';
 import { MockCluster, PeerRole, TopologyError } from './index.js';
 import { resolveMockClusterOptions } from './mock-cluster-options.js';
-import { b, ctxFor, TestClients, text } from './test-helpers.js';
 
 function refuses(address: string): Promise<boolean> {
   const [host, port] = address.split(':');
@@ -135,9 +136,9 @@ describe('MockCluster lifecycle and options', () => {
   });
 
   it('validates options', () => {
-    expect(() => resolveMockClusterOptions({ stores: 0 })).toThrow(RangeError);
-    expect(() => resolveMockClusterOptions({ stores: 1, replicas: 2 })).toThrow(RangeError);
-    expect(() => resolveMockClusterOptions({ apiVersion: 'V9' as 'V1' })).toThrow(RangeError);
+    expect(() => resolveMockClusterOptions({ stores: 0 })).toThrow(InvalidArgumentError);
+    expect(() => resolveMockClusterOptions({ stores: 1, replicas: 2 })).toThrow(InvalidArgumentError);
+    expect(() => resolveMockClusterOptions({ apiVersion: 'V9' as 'V1' })).toThrow(InvalidArgumentError);
     expect(resolveMockClusterOptions({ apiVersion: 'V2' }).regionKeyEncoding).toBe('memcomparable');
   });
 

@@ -1,5 +1,5 @@
+import { TestClients } from '../test/test-helpers.js';
 import { MockCluster } from './index.js';
-import { TestClients } from './test-helpers.js';
 import { MAX_LOGICAL, TsoAllocator, TsoError } from './tso-allocator.js';
 
 function compose(t: { physical: bigint; logical: bigint }): bigint {

@@ -3,9 +3,11 @@ import {
   Backoffer,
   BackoffKinds,
   ClientClosedError,
+  checkRequestOptions,
   combineSignal,
   composeTs,
   deadlineSignal,
+  invalidArgument,
   isTiKVError,
   type Logger,
   noopLogger,
@@ -19,6 +21,7 @@ import type { CallOptions } from './call-options.js';
 import { GcStatesClient, NULL_KEYSPACE_ID } from './gc-states-client.js';
 import { GrpcTsoStream } from './grpc-tso-stream.js';
 import { OrderedBidiStream } from './ordered-bidi-stream.js';
+import { checkPdKey, checkPdU64 } from './pd-argument-checks.js';
 import {
   DEFAULT_PD_CLIENT_OPTIONS,
   type GetAllStoresOptions,
@@ -123,6 +126,7 @@ export class PdClient {
    * retrying as PD's client does, and starts following the leader.
    */
   static async connect(options: PdClientOptions, call?: CallOptions): Promise<PdClient> {
+    checkRequestOptions(call, 'call');
     const client = new PdClient(options);
     try {
       await client.discovery.init(call);
@@ -164,6 +168,7 @@ export class PdClient {
    * retried up to `maxTsoRetries` times, `tsoRetryIntervalMs` apart after the first retry.
    */
   async getTimestamp(options?: CallOptions): Promise<bigint> {
+    checkRequestOptions(options);
     const signal = options === undefined ? undefined : combineSignal(options);
     const call = signal === undefined ? undefined : { signal };
     for (let attempt = 0; ; attempt++) {
@@ -198,6 +203,7 @@ export class PdClient {
 
   /** Sets the cluster's external timestamp (PD refuses one that goes back or passes the TSO). */
   async setExternalTimestamp(ts: bigint, options?: CallOptions): Promise<void> {
+    checkPdU64(ts, 'ts');
     await this.call('SetExternalTimestamp', options, (rpc, signal) =>
       rpc.setExternalTimestamp({ header: this.header(), timestamp: ts }, { signal }),
     );
@@ -205,6 +211,7 @@ export class PdClient {
 
   /** The region containing `key`, or undefined when PD has none. */
   async getRegion(key: Uint8Array, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
+    checkPdKey(key, 'key');
     const encoded = this.codec.encodeRegionKey(key);
     const needBuckets = options?.needBuckets ?? false;
     const wire = await this.lookup(
@@ -218,6 +225,7 @@ export class PdClient {
 
   /** The region just before the one containing `key`, or undefined. */
   async getPrevRegion(key: Uint8Array, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
+    checkPdKey(key, 'key');
     const encoded = this.codec.encodeRegionKey(key);
     const needBuckets = options?.needBuckets ?? false;
     const wire = await this.lookup(
@@ -232,6 +240,7 @@ export class PdClient {
 
   /** The region with id `regionId`, or undefined. */
   async getRegionById(regionId: bigint, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
+    checkPdU64(regionId, 'regionId');
     const needBuckets = options?.needBuckets ?? false;
     const wire = await this.lookup(
       { kind: 'id', id: regionId, needBuckets },
@@ -252,6 +261,10 @@ export class PdClient {
     limit: number,
     options?: CallOptions,
   ): Promise<RegionInfo[]> {
+    checkPdKey(startKey, 'startKey');
+    checkPdKey(endKey, 'endKey');
+    if (typeof limit !== 'number' || !Number.isSafeInteger(limit))
+      throw invalidArgument('limit', 'an integer', limit);
     const [start, end] = this.codec.encodeRegionRange(startKey, endKey);
     const resp = await this.call('ScanRegions', options, (rpc, signal) =>
       rpc.scanRegions(
@@ -314,6 +327,7 @@ export class PdClient {
 
   /** The store with id `storeId`; undefined when it does not exist, is a tombstone or removed. */
   async getStore(storeId: bigint, options?: CallOptions): Promise<StoreInfo | undefined> {
+    checkPdU64(storeId, 'storeId');
     let resp: pdpb.GetStoreResponse;
     try {
       resp = await this.call('GetStore', options, (rpc, signal) =>
@@ -390,6 +404,7 @@ export class PdClient {
 
   /** The operator PD runs (or last ran) on a region (client-go `GetOperator`). */
   async getOperator(regionId: bigint, options?: CallOptions): Promise<OperatorInfo> {
+    checkPdU64(regionId, 'regionId');
     const resp = await this.call('GetOperator', options, (rpc, signal) =>
       rpc.getOperator({ header: this.header(), regionId }, { signal }),
     );
@@ -409,6 +424,7 @@ export class PdClient {
    * @throws PdError of type `ENTRY_NOT_FOUND` for an unknown keyspace
    */
   async loadKeyspace(name: string, options?: CallOptions): Promise<keyspacepb.KeyspaceMeta> {
+    if (typeof name !== 'string') throw invalidArgument('name', 'a string', name);
     const resp = await this.keyspaceCall('LoadKeyspace', options, (rpc, signal) =>
       rpc.loadKeyspace({ header: this.header(), name }, { signal }),
     );
@@ -509,6 +525,7 @@ export class PdClient {
     options: CallOptions | undefined,
     attempt: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
+    checkRequestOptions(options);
     const signal = anySignal([combineSignal(options), this.closeController.signal]);
     const bo = new Backoffer({ maxBackoffMs: this.opts.maxBackoffMs, signal });
     for (;;) {

@@ -1,8 +1,7 @@
 import type { Backoffer } from '@tikv/common';
-import { keyToLatin1 } from '@tikv/common';
+import { keyToLatin1, MAX_WRITE_EXECUTION_MS } from '@tikv/common';
 import { appendCountBatches, appendSizeBatches } from './batch-plan.js';
 import { throwIfPairError, throwIfStorageError } from './raw-errors.js';
-import { MAX_WRITE_EXECUTION_MS } from './raw-limits.js';
 import type { RegionExecutor } from './region-executor.js';
 
 const EMPTY = new Uint8Array(0);

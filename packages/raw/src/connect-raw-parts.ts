@@ -1,8 +1,15 @@
-import { InvalidArgumentError, type RequestOptions } from '@tikv/common';
+import {
+  checkArray,
+  checkOptionalString,
+  InvalidArgumentError,
+  invalidArgument,
+  type RequestOptions,
+} from '@tikv/common';
 import { ApiVersion, type Codec, CodecRegionKeyCodec, createCodec, KeyMode } from '@tikv/keyspace';
 import { PdClient } from '@tikv/pd';
 import { RegionCache } from '@tikv/region-cache';
 import { CodecTransport, type KvTransport, RegionRequestSender, RpcClient } from '@tikv/rpc';
+import { checkApiVersion } from './api-version-check.js';
 import type { RawClientParts } from './raw-client.js';
 import type { RawClientOptions, ResolvedRawClientTuning } from './raw-client-options.js';
 
@@ -53,9 +60,26 @@ export async function connectRawParts(
   tuning: ResolvedRawClientTuning,
   call?: RequestOptions,
 ): Promise<RawClientParts> {
-  if (!Array.isArray(options.pdEndpoints) || options.pdEndpoints.length === 0) {
-    throw new InvalidArgumentError('pdEndpoints must list at least one PD endpoint');
+  const endpoints = checkArray(options.pdEndpoints, 'options.pdEndpoints');
+  if (endpoints.length === 0) {
+    throw new InvalidArgumentError(
+      'options.pdEndpoints must list at least one PD endpoint, got array of length 0',
+    );
   }
+  endpoints.forEach((e, i) => {
+    if (typeof e !== 'string') throw invalidArgument(`options.pdEndpoints[${i}]`, 'a string', e);
+  });
+  if (
+    options.apiVersion !== undefined &&
+    options.apiVersion !== ApiVersion.V1 &&
+    options.apiVersion !== ApiVersion.V2
+  ) {
+    const got: unknown = options.apiVersion;
+    throw typeof got === 'string'
+      ? new InvalidArgumentError(`options.apiVersion must be 'V1', 'V2' or undefined, got '${got}'`)
+      : invalidArgument('options.apiVersion', "'V1', 'V2' or undefined", got);
+  }
+  checkOptionalString(options.keyspace, 'options.keyspace');
   const apiVersion = options.apiVersion ?? ApiVersion.V1;
   const codec = await loadCodec(options, call);
   const closers: Closer[] = [];
@@ -80,6 +104,7 @@ export async function connectRawParts(
       logger: tuning.logger,
     });
     closers.push(() => rpc.close());
+    await checkApiVersion(pd, rpc, codec, call, tuning.logger);
     const transport: KvTransport = apiVersion === ApiVersion.V2 ? new CodecTransport(rpc, codec) : rpc;
     const sender = new RegionRequestSender({
       locator: cache,

@@ -4,8 +4,38 @@
  * @packageDocumentation
  */
 
+/**
+ * The errors a raw call can reject with, and the checks to tell them apart. `@tikv/raw` ships an
+ * ESM and a CommonJS build whose classes are distinct: in code that mixes them `instanceof`
+ * fails, so test errors with {@link isTiKVError} (a brand check that works across copies) and
+ * their `code`.
+ */
+export {
+  ApiVersionMismatchError,
+  BackoffBudgetExceededError,
+  type BytesLike,
+  ClientClosedError,
+  CodecError,
+  DeadlineExceededError,
+  EntryTooLargeError,
+  ErrorCode,
+  InvalidArgumentError,
+  isRetryableError,
+  isTiKVError,
+  KeyError,
+  KeyTooLargeError,
+  MAX_ENTRY_SIZE_BYTES,
+  MAX_KEY_SIZE_BYTES,
+  MAX_WRITE_EXECUTION_MS,
+  MaxScanLimitExceededError,
+  PdError,
+  RegionError,
+  TiKVError,
+} from '@tikv/common';
 /** What `connect` rejects with when an API V2 keyspace is unknown, not enabled or not encodable. */
-export { KeyspaceError, KeyspaceErrorReason } from '@tikv/keyspace';
+export { KeyOutOfKeyspaceError, KeyspaceError, KeyspaceErrorReason } from '@tikv/keyspace';
+/** A transport failure talking to TiKV or PD (code `RPC_ERROR`). */
+export { RpcError } from '@tikv/rpc';
 export type {
   RawBatchPutOptions,
   RawBatchScanOptions,
@@ -24,13 +54,9 @@ export {
   resolveRawClientTuning,
 } from './raw-client-options.js';
 export type { RawRegionLocator, RawRequestSender, RawSendOptions } from './raw-deps.js';
-export { EntryTooLargeError, KeyTooLargeError } from './raw-errors.js';
 export {
   DEFAULT_SCAN_PAGE_SIZE,
-  MAX_ENTRY_SIZE_BYTES,
-  MAX_KEY_SIZE_BYTES,
   MAX_RAW_SCAN_LIMIT,
-  MAX_WRITE_EXECUTION_MS,
   RAW_BATCH_PAIR_COUNT,
   RAW_BATCH_PUT_SIZE_BYTES,
   RAW_MAX_BACKOFF_MS,

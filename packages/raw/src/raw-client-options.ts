@@ -1,6 +1,8 @@
 import {
   type Clock,
+  describeValue,
   type Logger,
+  mustBeNonNegative,
   mustBePositiveInteger,
   noopLogger,
   resolveOptions,
@@ -98,10 +100,11 @@ export function resolveRawClientTuning(options: RawClientTuning = {}): ResolvedR
     logger: options.logger,
   };
   return resolveOptions<RawClientTuning>(DEFAULT_RAW_CLIENT_OPTIONS, picked, {
-    maxBackoffMs: (v) => (Number.isFinite(v) && v >= 0 ? undefined : 'must be a finite number >= 0'),
+    maxBackoffMs: mustBeNonNegative,
     maxBatchKeys: mustBePositiveInteger,
     maxBatchPutBytes: mustBePositiveInteger,
     maxBatchConcurrency: mustBePositiveInteger,
-    columnFamily: (v) => (typeof v === 'string' ? undefined : 'must be a string'),
+    columnFamily: (v) => (typeof v === 'string' ? undefined : `must be a string, got ${describeValue(v)}`),
+    atomicForCas: (v) => (typeof v === 'boolean' ? undefined : `must be a boolean, got ${describeValue(v)}`),
   });
 }

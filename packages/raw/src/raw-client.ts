@@ -1,24 +1,29 @@
 import {
   type BytesLike,
   ClientClosedError,
+  checkArray,
+  checkBoundKey,
+  checkForwardRange,
+  checkKey,
+  checkKeys,
+  checkObject,
+  checkOptionalBoolean,
+  checkOptionalBytes,
+  checkPairs,
+  checkRequestOptions,
+  checkReverseRange,
+  checkValue,
   InvalidArgumentError,
+  invalidArgument,
   keyToLatin1,
+  MAX_WRITE_EXECUTION_MS,
   type RequestOptions,
-  toBytes,
+  uniqueKeys,
 } from '@tikv/common';
 import { type BatchShape, batchDeleteKeys, batchGetKeys, batchPutItems, type PutItem } from './batch-ops.js';
 import { boundedMap } from './bounded-map.js';
 import { connectRawParts } from './connect-raw-parts.js';
-import {
-  boundKey,
-  columnFamilyArg,
-  forwardRange,
-  pointKey,
-  reverseRange,
-  scanLimitArg,
-  ttlArg,
-  valueArg,
-} from './input-validation.js';
+import { columnFamilyArg, scanLimitArg, ttlArg, ttlsArg } from './input-validation.js';
 import {
   checksumRange,
   deleteRangeWalk,
@@ -43,7 +48,7 @@ import {
 } from './raw-client-options.js';
 import type { RawRegionLocator, RawRequestSender } from './raw-deps.js';
 import { throwIfStorageError } from './raw-errors.js';
-import { DEFAULT_SCAN_PAGE_SIZE, MAX_WRITE_EXECUTION_MS } from './raw-limits.js';
+import { DEFAULT_SCAN_PAGE_SIZE } from './raw-limits.js';
 import type { CompareAndSwapResult, KeyRangeInput, KvPair, KvPairInput, RawChecksum } from './raw-types.js';
 import { RegionExecutor } from './region-executor.js';
 
@@ -106,6 +111,8 @@ export class RawClient {
    * @returns the connected client
    */
   static async connect(options: RawClientOptions, call?: RequestOptions): Promise<RawClient> {
+    checkObject(options, 'options');
+    checkRequestOptions(call, 'call');
     const tuning = resolveRawClientTuning(options);
     const parts = await connectRawParts(options, tuning, call);
     return new RawClient(parts, tuning);
@@ -142,6 +149,7 @@ export class RawClient {
    * `SetColumnFamily`, without changing this client). Closing either closes both.
    */
   withColumnFamily(columnFamily: string): RawClient {
+    if (typeof columnFamily !== 'string') throw invalidArgument('columnFamily', 'a string', columnFamily);
     return this.#view({ columnFamily });
   }
 
@@ -150,6 +158,7 @@ export class RawClient {
    * `SetAtomicForCAS`, without changing this client). Closing either closes both.
    */
   withAtomicForCas(atomicForCas: boolean): RawClient {
+    if (typeof atomicForCas !== 'boolean') throw invalidArgument('atomicForCas', 'a boolean', atomicForCas);
     return this.#view({ atomicForCas });
   }
 
@@ -158,7 +167,9 @@ export class RawClient {
     return { columnFamily: this.#tuning.columnFamily, atomicForCas: this.#tuning.atomicForCas };
   }
 
+  /** Every call's last step before sending: the call options are checked here, in one place. */
   #begin(opts: RequestOptions | undefined) {
+    checkRequestOptions(opts);
     if (this.closed) throw new ClientClosedError('raw client is closed');
     return this.#exec.backoffer(opts);
   }
@@ -182,7 +193,7 @@ export class RawClient {
    * @returns the value (a zero-length array for an empty value), or undefined when absent
    */
   async get(key: BytesLike, options?: RawCallOptions): Promise<Uint8Array | undefined> {
-    const k = pointKey(key);
+    const k = checkKey(key);
     const cf = this.#cf(options);
     const bo = this.#begin(options);
     const {
@@ -202,7 +213,7 @@ export class RawClient {
    * @returns the values aligned with `keys`; undefined where a key is absent
    */
   async batchGet(keys: readonly BytesLike[], options?: RawCallOptions): Promise<(Uint8Array | undefined)[]> {
-    const ks = keys.map((k) => pointKey(k));
+    const ks = checkKeys(keys);
     const shape = this.#batchShape(options);
     const bo = this.#begin(options);
     if (ks.length === 0) return [];
@@ -213,8 +224,8 @@ export class RawClient {
 
   /** Writes one key (client-go `Put` / `PutWithTTL`). An empty value is a value. */
   async put(key: BytesLike, value: BytesLike, options?: RawPutOptions): Promise<void> {
-    const k = pointKey(key);
-    const v = valueArg(k, value);
+    const k = checkKey(key);
+    const v = checkValue(k, value);
     const ttl = ttlArg(options?.ttlSeconds);
     const cf = this.#cf(options);
     const bo = this.#begin(options);
@@ -238,18 +249,14 @@ export class RawClient {
    * @throws InvalidArgumentError for a repeated key or a `ttlSeconds` array of another length
    */
   async batchPut(pairs: readonly KvPairInput[], options?: RawBatchPutOptions): Promise<void> {
-    const ttls = options?.ttlSeconds;
-    if (Array.isArray(ttls) && ttls.length !== pairs.length) {
-      throw new InvalidArgumentError(`ttlSeconds has ${ttls.length} entries for ${pairs.length} pairs`);
-    }
+    const checked = checkPairs(pairs);
+    const ttlOf = ttlsArg(options?.ttlSeconds, checked.length);
     const seen = new Set<string>();
-    const items: PutItem[] = pairs.map((p, i) => {
-      const key = pointKey(p.key);
-      const id = keyToLatin1(key);
-      if (seen.has(id)) throw new InvalidArgumentError(`batchPut: key at index ${i} repeats an earlier key`);
+    const items: PutItem[] = checked.map((p, i) => {
+      const id = keyToLatin1(p.key);
+      if (seen.has(id)) throw new InvalidArgumentError(`batchPut: pairs[${i}].key repeats an earlier key`);
       seen.add(id);
-      const ttl = ttlArg(typeof ttls === 'number' ? ttls : (ttls as readonly number[] | undefined)?.[i]);
-      return { key, value: valueArg(key, p.value), ttl };
+      return { key: p.key, value: p.value, ttl: ttlOf(i) };
     });
     const shape = this.#batchShape(options);
     const bo = this.#begin(options);
@@ -259,7 +266,7 @@ export class RawClient {
 
   /** Deletes one key (client-go `Delete`); deleting an absent key succeeds. */
   async delete(key: BytesLike, options?: RawCallOptions): Promise<void> {
-    const k = pointKey(key);
+    const k = checkKey(key);
     const cf = this.#cf(options);
     const bo = this.#begin(options);
     const forCas = this.#tuning.atomicForCas;
@@ -277,7 +284,7 @@ export class RawClient {
 
   /** Deletes many keys (client-go `BatchDelete`), split by region, sent concurrently. */
   async batchDelete(keys: readonly BytesLike[], options?: RawCallOptions): Promise<void> {
-    const ks = keys.map((k) => pointKey(k));
+    const ks = checkKeys(keys);
     const shape = this.#batchShape(options);
     const bo = this.#begin(options);
     if (ks.length === 0) return;
@@ -291,9 +298,9 @@ export class RawClient {
    * @throws InvalidArgumentError when `startKey > endKey`
    */
   async deleteRange(startKey: BytesLike, endKey: BytesLike, options?: RawCallOptions): Promise<void> {
-    const start = boundKey(startKey, 'startKey');
-    const end = boundKey(endKey, 'endKey');
-    forwardRange(start, end);
+    const start = checkBoundKey(startKey, 'startKey');
+    const end = checkBoundKey(endKey, 'endKey');
+    checkForwardRange(start, end);
     const cf = this.#cf(options);
     const bo = this.#begin(options);
     await deleteRangeWalk(this.#exec, bo, start, end, cf, MAX_WRITE_EXECUTION_MS);
@@ -307,10 +314,10 @@ export class RawClient {
    * @throws InvalidArgumentError when `startKey > endKey`
    */
   async scan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
-    const start = boundKey(startKey, 'startKey');
-    const end = boundKey(endKey, 'endKey');
+    const start = checkBoundKey(startKey, 'startKey');
+    const end = checkBoundKey(endKey, 'endKey');
     const limit = scanLimitArg(options?.limit);
-    forwardRange(start, end);
+    checkForwardRange(start, end);
     const shape = this.#scanShape(options);
     const bo = this.#begin(options);
     return scanForward(this.#exec, bo, start, end, limit, shape);
@@ -325,10 +332,10 @@ export class RawClient {
    * @throws InvalidArgumentError when `startKey < endKey`
    */
   async reverseScan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
-    const start = boundKey(startKey, 'startKey');
-    const end = boundKey(endKey, 'endKey');
+    const start = checkBoundKey(startKey, 'startKey');
+    const end = checkBoundKey(endKey, 'endKey');
     const limit = scanLimitArg(options?.limit);
-    reverseRange(start, end);
+    checkReverseRange(start, end);
     const shape = this.#scanShape(options);
     const bo = this.#begin(options);
     return scanReverse(this.#exec, bo, start, end, limit, shape);
@@ -344,13 +351,13 @@ export class RawClient {
     endKey: BytesLike,
     options?: RawScanIterOptions,
   ): AsyncGenerator<KvPair, void, undefined> {
-    const start = boundKey(startKey, 'startKey');
-    const end = boundKey(endKey, 'endKey');
-    const pageSize = scanLimitArg(options?.pageSize ?? DEFAULT_SCAN_PAGE_SIZE, 'pageSize');
-    if (pageSize === 0) throw new InvalidArgumentError('pageSize must be >= 1');
-    const reverse = options?.reverse ?? false;
-    if (reverse) reverseRange(start, end);
-    else forwardRange(start, end);
+    const start = checkBoundKey(startKey, 'startKey');
+    const end = checkBoundKey(endKey, 'endKey');
+    const pageSize = scanLimitArg(options?.pageSize ?? DEFAULT_SCAN_PAGE_SIZE, 'options.pageSize');
+    if (pageSize === 0) throw new InvalidArgumentError('options.pageSize must be >= 1, got number 0');
+    const reverse = checkOptionalBoolean(options?.reverse, 'options.reverse') ?? false;
+    if (reverse) checkReverseRange(start, end);
+    else checkForwardRange(start, end);
     const shape = this.#scanShape(options);
     const first = this.#begin(options);
     let used = false;
@@ -378,11 +385,12 @@ export class RawClient {
    * @returns one array of pairs per range, aligned with `ranges`
    */
   async batchScan(ranges: readonly KeyRangeInput[], options?: RawBatchScanOptions): Promise<KvPair[][]> {
-    const limit = scanLimitArg(options?.eachLimit, 'eachLimit');
-    const parsed = ranges.map((r) => {
-      const start = boundKey(r.startKey, 'startKey');
-      const end = boundKey(r.endKey, 'endKey');
-      forwardRange(start, end);
+    const limit = scanLimitArg(options?.eachLimit, 'options.eachLimit');
+    const parsed = checkArray(ranges, 'ranges').map((r, i) => {
+      const range = checkObject(r, `ranges[${i}]`) as { startKey?: unknown; endKey?: unknown };
+      const start = checkBoundKey(range.startKey, `ranges[${i}].startKey`);
+      const end = range.endKey === undefined ? EMPTY : checkBoundKey(range.endKey, `ranges[${i}].endKey`);
+      checkForwardRange(start, end);
       return { start, end };
     });
     const shape = this.#scanShape(options);
@@ -393,7 +401,10 @@ export class RawClient {
   }
 
   #scanShape(options: RawScanOptions | RawScanIterOptions | RawBatchScanOptions | undefined): ScanShape {
-    return { keyOnly: options?.keyOnly ?? false, cf: this.#cf(options) };
+    return {
+      keyOnly: checkOptionalBoolean(options?.keyOnly, 'options.keyOnly') ?? false,
+      cf: this.#cf(options),
+    };
   }
 
   /**
@@ -403,7 +414,7 @@ export class RawClient {
    * @returns the TTL, or undefined when the key is absent
    */
   async getKeyTTL(key: BytesLike, options?: RawCallOptions): Promise<number | undefined> {
-    const k = pointKey(key);
+    const k = checkKey(key);
     const cf = this.#cf(options);
     const bo = this.#begin(options);
     const {
@@ -432,9 +443,9 @@ export class RawClient {
     if (!this.#tuning.atomicForCas) {
       throw new InvalidArgumentError('compareAndSwap needs a client in atomic mode (atomicForCas: true)');
     }
-    const k = pointKey(key);
-    const v = valueArg(k, next);
-    const prev = expected === undefined ? undefined : toBytes(expected);
+    const k = checkKey(key);
+    const prev = checkOptionalBytes(expected, 'expected');
+    const v = checkValue(k, next, 'next');
     const cf = this.#cf(options);
     const bo = this.#begin(options);
     const {
@@ -468,9 +479,9 @@ export class RawClient {
    * CRC-64, the pair count and the byte count, one request per region.
    */
   async checksum(startKey: BytesLike, endKey: BytesLike, options?: RequestOptions): Promise<RawChecksum> {
-    const start = boundKey(startKey, 'startKey');
-    const end = boundKey(endKey, 'endKey');
-    forwardRange(start, end);
+    const start = checkBoundKey(startKey, 'startKey');
+    const end = checkBoundKey(endKey, 'endKey');
+    checkForwardRange(start, end);
     const bo = this.#begin(options);
     return checksumRange(this.#exec, bo, start, end);
   }
@@ -484,24 +495,4 @@ export class RawClient {
     if (root.closing === undefined) root.closing = (root.parts.close ?? (async () => {}))();
     await root.closing;
   }
-}
-
-/**
- * The keys without repeats, in order of first appearance.
- *
- * @param keys - the keys
- * @param ids - their {@link keyToLatin1} strings when the caller has them already
- */
-function uniqueKeys(
-  keys: readonly Uint8Array[],
-  ids: readonly string[] = keys.map(keyToLatin1),
-): readonly Uint8Array[] {
-  const seen = new Set<string>(ids);
-  if (seen.size === keys.length) return keys;
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < keys.length; i++) {
-    const id = ids[i] as string;
-    if (seen.delete(id)) out.push(keys[i] as Uint8Array);
-  }
-  return out;
 }

@@ -1,4 +1,4 @@
-import diagnosticsChannel from 'node:diagnostics_channel';
+import { channel } from 'node:diagnostics_channel';
 import type { InvalidReason } from './invalid-reason.js';
 
 /** Channel of {@link RegionCacheMissEvent}: a lookup went to the region source. */
@@ -42,9 +42,9 @@ export interface StoreEvent {
   readonly liveness?: string;
 }
 
-const missChannel = diagnosticsChannel.channel(REGION_CACHE_MISS_CHANNEL);
-const invalidateChannel = diagnosticsChannel.channel(REGION_CACHE_INVALIDATE_CHANNEL);
-const storeChannel = diagnosticsChannel.channel(REGION_CACHE_STORE_CHANNEL);
+const missChannel = channel(REGION_CACHE_MISS_CHANNEL);
+const invalidateChannel = channel(REGION_CACHE_INVALIDATE_CHANNEL);
+const storeChannel = channel(REGION_CACHE_STORE_CHANNEL);
 
 /** @internal */
 export function publishMiss(event: () => RegionCacheMissEvent): void {

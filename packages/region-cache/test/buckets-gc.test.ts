@@ -2,6 +2,7 @@
 // TestShouldNotRetryFlashback (bucket part), TestUpdateBucketsConcurrently, TestBackgroundCacheGC.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { toBytes as b, ManualClock } from '@tikv/common';
+import { FakeCluster } from '@tikv/testing';
 import {
   REGION_CACHE_INVALIDATE_CHANNEL,
   REGION_CACHE_MISS_CHANNEL,
@@ -11,7 +12,6 @@ import {
 import { bucketVersion, type KeyLocation, locateBucket } from '../src/key-location.js';
 import { RegionCache } from '../src/region-cache.js';
 import { formatRegionVerId, regionVerIdKey } from '../src/region-ver-id.js';
-import { FakeCluster } from '../src/testing/index.js';
 import { peerFromPb, regionMetaFromPb } from '../src/wire.js';
 import { flush, type Suite, setupSuite } from './helpers.js';
 

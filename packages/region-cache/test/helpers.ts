@@ -1,8 +1,8 @@
 import { toBytes as b, ManualClock } from '@tikv/common';
+import { FakeCluster } from '@tikv/testing';
 import { RegionCache } from '../src/region-cache.js';
 import type { RegionCacheOptions } from '../src/region-cache-options.js';
 import type { ReplicaRead } from '../src/rpc-context.js';
-import { FakeCluster } from '../src/testing/index.js';
 
 /** The client-go suite's fixture: two stores, one region, peer1 on store1 leads. */
 export interface Suite {

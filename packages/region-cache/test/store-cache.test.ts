@@ -2,11 +2,11 @@
 // slow scores and health status; plus the liveness loop and store refresh.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { toBytes as b, ManualClock } from '@tikv/common';
+import { FakeCluster } from '@tikv/testing';
 import { REGION_CACHE_STORE_CHANNEL, type StoreEvent } from '../src/diagnostics.js';
 import { RegionCache } from '../src/region-cache.js';
 import { SlowScore, StoreHealthStatus } from '../src/slow-score.js';
 import { Liveness, ResolveState, Store, storeTypeFromLabels } from '../src/store.js';
-import { FakeCluster } from '../src/testing/index.js';
 import { flush, type Suite, setupSuite } from './helpers.js';
 
 let s: Suite;

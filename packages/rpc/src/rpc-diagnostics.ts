@@ -1,4 +1,4 @@
-import diagnostics from 'node:diagnostics_channel';
+import { type Channel, channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel';
 import type { kvrpcpb } from '@tikv/proto';
 import type { TikvRequest } from './tikv-commands.js';
 
@@ -94,11 +94,11 @@ export interface RpcHealthFeedbackEvent {
 
 /** The channels, created lazily on first use (no import-time side effects). */
 export interface RpcChannels {
-  readonly tracing: diagnostics.TracingChannel<unknown, RpcRequestEvent>;
-  readonly batch: diagnostics.Channel;
-  readonly stream: diagnostics.Channel;
-  readonly connection: diagnostics.Channel;
-  readonly healthFeedback: diagnostics.Channel;
+  readonly tracing: TracingChannel<unknown, RpcRequestEvent>;
+  readonly batch: Channel;
+  readonly stream: Channel;
+  readonly connection: Channel;
+  readonly healthFeedback: Channel;
 }
 
 let channels: RpcChannels | undefined;
@@ -106,19 +106,17 @@ let channels: RpcChannels | undefined;
 /** The diagnostics channels of this package (created on first call). */
 export function rpcChannels(): RpcChannels {
   channels ??= {
-    tracing: diagnostics.tracingChannel<unknown, RpcRequestEvent>(RPC_TRACING_CHANNEL),
-    batch: diagnostics.channel(RPC_BATCH_CHANNEL),
-    stream: diagnostics.channel(RPC_STREAM_CHANNEL),
-    connection: diagnostics.channel(RPC_CONNECTION_CHANNEL),
-    healthFeedback: diagnostics.channel(RPC_HEALTH_FEEDBACK_CHANNEL),
+    tracing: tracingChannel<unknown, RpcRequestEvent>(RPC_TRACING_CHANNEL),
+    batch: channel(RPC_BATCH_CHANNEL),
+    stream: channel(RPC_STREAM_CHANNEL),
+    connection: channel(RPC_CONNECTION_CHANNEL),
+    healthFeedback: channel(RPC_HEALTH_FEEDBACK_CHANNEL),
   };
   return channels;
 }
 
 /** Whether anyone listens on the request tracing channel. */
-export function tracingHasSubscribers(
-  tracing: diagnostics.TracingChannel<unknown, RpcRequestEvent>,
-): boolean {
+export function tracingHasSubscribers(tracing: TracingChannel<unknown, RpcRequestEvent>): boolean {
   return (
     tracing.start.hasSubscribers ||
     tracing.end.hasSubscribers ||
@@ -134,6 +132,6 @@ export function tracingHasSubscribers(
  * @param event - the retry
  */
 export function publishRpcRetry(event: RpcRetryEvent): void {
-  const ch = diagnostics.channel(RPC_RETRY_CHANNEL);
+  const ch = channel(RPC_RETRY_CHANNEL);
   if (ch.hasSubscribers) ch.publish(event);
 }

@@ -1,7 +1,7 @@
 import { Backoffer, toBytes as b, ManualClock } from '@tikv/common';
 import { errorpb, kvrpcpb } from '@tikv/proto';
 import { RegionCache, type RegionVerId } from '@tikv/region-cache';
-import { FakeCluster } from '@tikv/region-cache/testing';
+import { FakeCluster } from '@tikv/testing';
 import type { SendOptions } from '../src/interceptor.js';
 import type { KvTransport } from '../src/kv-transport.js';
 import { RegionRequestSender, type RegionRequestSenderOptions } from '../src/region-request-sender.js';

@@ -18,10 +18,22 @@ const suites: Record<string, () => unknown> = {
   transport: () => runTransportBench(),
 };
 
-const wanted = process.argv.slice(2).filter((a) => a !== '--');
+const USAGE = `Usage: pnpm bench [suite...]
+
+Runs the benchmark suites (all of them when none is named), each printing its figures next to
+a baseline measured in the same run. The mock cluster runs in a separate process.
+
+Suites: ${Object.keys(suites).join(', ')}`;
+
+const args = process.argv.slice(2).filter((a) => a !== '--');
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const wanted = args;
 const unknown = wanted.filter((w) => !(w in suites));
 if (unknown.length > 0) {
-  console.error(`unknown suite(s): ${unknown.join(', ')}; known: ${Object.keys(suites).join(', ')}`);
+  console.error(`unknown suite(s): ${unknown.join(', ')}\n\n${USAGE}`);
   process.exit(2);
 }
 for (const name of wanted.length > 0 ? wanted : Object.keys(suites)) {

@@ -75,6 +75,8 @@ export const ErrorCode = Object.freeze({
   INVALID_TXN: 'INVALID_TXN',
   /** A read timestamp is ahead of every timestamp the oracle has handed out. */
   FUTURE_TS_READ: 'FUTURE_TS_READ',
+  /** The client's API version (V1 or V2) is not the one the cluster's storage runs with. */
+  API_VERSION_MISMATCH: 'API_VERSION_MISMATCH',
   /** The server or the client does not support the requested feature. */
   NOT_SUPPORTED: 'NOT_SUPPORTED',
   /** An internal invariant broke; a bug in the client or an unexpected response. */

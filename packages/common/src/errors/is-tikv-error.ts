@@ -1,3 +1,4 @@
+import type { ApiVersionMismatchError } from './api-version-mismatch-error.js';
 import type {
   BackoffBudgetExceededError,
   ClientClosedError,
@@ -27,6 +28,7 @@ import type {
   WriteConflictError,
 } from './key-errors.js';
 import type { RegionError } from './region-error.js';
+import type { EntryTooLargeError, KeyTooLargeError } from './size-errors.js';
 import { hasTiKVErrorBrand, type TiKVError } from './tikv-error.js';
 
 /** The error class that goes with each code that has a dedicated subclass. */
@@ -55,6 +57,9 @@ export interface ErrorClassByCode {
   CODEC_ERROR: CodecError;
   CLIENT_CLOSED: ClientClosedError;
   MAX_SCAN_LIMIT_EXCEEDED: MaxScanLimitExceededError;
+  KEY_TOO_LARGE: KeyTooLargeError;
+  ENTRY_TOO_LARGE: EntryTooLargeError;
+  API_VERSION_MISMATCH: ApiVersionMismatchError;
 }
 
 /** The error type {@link isTiKVError} narrows to for a code. */

@@ -1,6 +1,6 @@
 import { pdpb } from '@tikv/proto';
+import { TestClients } from '../../test/test-helpers.js';
 import { MockCluster } from '../index.js';
-import { TestClients } from '../test-helpers.js';
 
 const NULL_KS = 0xffffffff;
 const NEVER = (1n << 63n) - 1n;

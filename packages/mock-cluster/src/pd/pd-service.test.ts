@@ -1,7 +1,7 @@
 import { decodeBytes, encodeBytes } from '@tikv/common';
 import { pdpb } from '@tikv/proto';
+import { b, TestClients } from '../../test/test-helpers.js';
 import { ApiVersion, MockCluster } from '../index.js';
-import { b, TestClients } from '../test-helpers.js';
 
 describe('PD service', () => {
   let cluster: MockCluster;

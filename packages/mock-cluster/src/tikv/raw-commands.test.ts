@@ -1,7 +1,7 @@
 import { kvrpcpb } from '@tikv/proto';
+import { b, ctxFor, TestClients, text } from '../../test/test-helpers.js';
 import { ApiVersion, MockCluster } from '../index.js';
 import { crc64 } from '../storage/crc64.js';
-import { b, ctxFor, TestClients, text } from '../test-helpers.js';
 
 describe('raw API (V1)', () => {
   let cluster: MockCluster;
@@ -270,5 +270,38 @@ describe('raw API (V2)', () => {
       eachLimit: 1,
     });
     expect(batch.kvs[0]?.error?.abort).toContain('cmd: raw_batch_scan');
+  });
+});
+
+describe('API version check before the region check (TiKV storage check_api_version)', () => {
+  it('answers a version mismatch even for an unknown region, and a region error otherwise', async () => {
+    for (const [storage, other] of [
+      [ApiVersion.V1, kvrpcpb.APIVersion.V2],
+      [ApiVersion.V2, kvrpcpb.APIVersion.V1],
+    ] as const) {
+      const cluster = await MockCluster.start({ stores: 1, apiVersion: storage });
+      const c = new TestClients(cluster);
+      try {
+        const kv = c.kv(cluster.stores()[0]!.id);
+        const key = storage === ApiVersion.V2 ? Uint8Array.of(0x72, 0, 0, 0, 0) : Uint8Array.of(0);
+        const mismatch = await kv.rawGet({
+          context: kvrpcpb.Context.fromPartial({ apiVersion: other }),
+          key,
+        });
+        expect(mismatch.regionError).toBeUndefined();
+        expect(mismatch.error).toBe(
+          `Api version in request does not match with TiKV storage, cmd: raw_get, storage: ${storage}, ` +
+            `request: ${other === kvrpcpb.APIVersion.V2 ? 'V2' : 'V1'}`,
+        );
+        const same = storage === ApiVersion.V2 ? kvrpcpb.APIVersion.V2 : kvrpcpb.APIVersion.V1;
+        const matched = await kv.rawGet({ context: kvrpcpb.Context.fromPartial({ apiVersion: same }), key });
+        expect(matched.error).toBe('');
+        // Past the version check, the context (no store, no region) fails the raftstore checks.
+        expect(matched.regionError?.storeNotMatch).toBeDefined();
+      } finally {
+        c.close();
+        await cluster.close();
+      }
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { RegionErrorKind } from '@tikv/common';
 import { kvrpcpb } from '@tikv/proto';
+import { b, ctxFor, TestClients } from '../../test/test-helpers.js';
 import { MockCluster } from '../index.js';
-import { b, ctxFor, TestClients } from '../test-helpers.js';
 
 describe('context validation and region errors', () => {
   let cluster: MockCluster;

@@ -1,18 +1,60 @@
 /**
- * An in-memory cluster that serves as a {@link RegionSource} for tests: regions, leaders, stores
- * and buckets that a test changes directly, with call counters. Published as
- * `@tikv/region-cache/testing`.
+ * An in-memory cluster that answers the region lookups the region cache makes of PD (the shape of
+ * `@tikv/region-cache`'s `RegionSource`, satisfied structurally so this package depends on no
+ * client package): regions, leaders, stores and buckets that a test changes directly, with call
+ * counters.
  */
 import { compareKeys, type RequestOptions } from '@tikv/common';
-import type {
-  RegionSource,
-  RegionSourceCallOptions,
-  SourceBuckets,
-  SourcePeer,
-  SourceRegion,
-  SourceStore,
-  SourceStoreLabel,
-} from '../region-source.js';
+
+/** A region's replica, as `RegionSource` reports it. */
+export interface FakePeer {
+  readonly id: bigint;
+  readonly storeId: bigint;
+  readonly role: 'voter' | 'learner' | 'incomingVoter' | 'demotingVoter';
+  readonly isWitness: boolean;
+}
+
+/** Bucket boundaries of a region. */
+export interface FakeBuckets {
+  readonly version: bigint;
+  readonly keys: readonly Uint8Array[];
+}
+
+/** A region as the fake answers it (structurally `RegionSource`'s `FakeRegionInfo`). */
+export interface FakeRegionInfo {
+  readonly region: {
+    readonly id: bigint;
+    readonly startKey: Uint8Array;
+    readonly endKey: Uint8Array;
+    readonly epoch: { readonly confVer: bigint; readonly version: bigint };
+    readonly peers: readonly FakePeer[];
+  };
+  readonly leader: FakePeer | undefined;
+  readonly downPeers: readonly FakePeer[];
+  readonly pendingPeers: readonly FakePeer[];
+  readonly buckets: FakeBuckets | undefined;
+}
+
+/** A store label. */
+export interface FakeStoreLabel {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** A store as the fake answers it (structurally `RegionSource`'s `FakeStoreInfo`). */
+export interface FakeStoreInfo {
+  readonly id: bigint;
+  readonly address: string;
+  readonly peerAddress: string;
+  readonly statusAddress: string;
+  readonly state: 'up' | 'offline' | 'tombstone';
+  readonly labels: readonly FakeStoreLabel[];
+}
+
+/** Per-call options of region lookups. */
+interface LookupOptions extends RequestOptions {
+  readonly needBuckets?: boolean;
+}
 
 interface FakeRegion {
   id: bigint;
@@ -20,15 +62,15 @@ interface FakeRegion {
   endKey: Uint8Array;
   confVer: bigint;
   version: bigint;
-  peers: SourcePeer[];
+  peers: FakePeer[];
   leaderPeerId: bigint | undefined;
-  buckets: SourceBuckets | undefined;
+  buckets: FakeBuckets | undefined;
 }
 
 interface FakeStore {
   id: bigint;
   address: string;
-  labels: SourceStoreLabel[];
+  labels: FakeStoreLabel[];
   state: 'up' | 'offline' | 'tombstone';
 }
 
@@ -49,7 +91,7 @@ const enc = (s: string | Uint8Array): Uint8Array => (typeof s === 'string' ? new
  * `Cluster`: stores, regions with peers, splits, merges, leader changes, down
  * peers and tombstones. It is the `RegionSource` of the unit tests.
  */
-export class FakeCluster implements RegionSource {
+export class FakeCluster {
   private nextId = 1n;
   readonly stores = new Map<bigint, FakeStore>();
   readonly regions = new Map<bigint, FakeRegion>();
@@ -95,11 +137,11 @@ export class FakeCluster implements RegionSource {
     return { storeIds, peerIds, regionId };
   }
 
-  private peer(id: bigint, storeId: bigint): SourcePeer {
+  private peer(id: bigint, storeId: bigint): FakePeer {
     return { id, storeId, role: 'voter', isWitness: false };
   }
 
-  addStore(id: bigint, address: string, labels: SourceStoreLabel[] = []): void {
+  addStore(id: bigint, address: string, labels: FakeStoreLabel[] = []): void {
     this.stores.set(id, { id, address, labels, state: 'up' });
   }
 
@@ -117,14 +159,14 @@ export class FakeCluster implements RegionSource {
     if (s !== undefined) s.state = 'up';
   }
 
-  updateStoreAddr(id: bigint, address: string, labels?: SourceStoreLabel[]): void {
+  updateStoreAddr(id: bigint, address: string, labels?: FakeStoreLabel[]): void {
     const s = this.stores.get(id);
     if (s === undefined) return;
     s.address = address;
     if (labels !== undefined) s.labels = labels;
   }
 
-  updateStoreLabels(id: bigint, labels: SourceStoreLabel[]): void {
+  updateStoreLabels(id: bigint, labels: FakeStoreLabel[]): void {
     const s = this.stores.get(id);
     if (s !== undefined) s.labels = labels;
   }
@@ -139,7 +181,7 @@ export class FakeCluster implements RegionSource {
     return r;
   }
 
-  addPeer(regionId: bigint, storeId: bigint, peerId: bigint, role: SourcePeer['role'] = 'voter'): void {
+  addPeer(regionId: bigint, storeId: bigint, peerId: bigint, role: FakePeer['role'] = 'voter'): void {
     const r = this.region(regionId);
     r.peers.push({ id: peerId, storeId, role, isWitness: false });
     r.confVer += 1n;
@@ -172,7 +214,7 @@ export class FakeCluster implements RegionSource {
     this.downPeers.delete(peerId);
   }
 
-  setBuckets(regionId: bigint, buckets: SourceBuckets | undefined): void {
+  setBuckets(regionId: bigint, buckets: FakeBuckets | undefined): void {
     this.region(regionId).buckets = buckets;
   }
 
@@ -214,7 +256,7 @@ export class FakeCluster implements RegionSource {
     this.regions.delete(rightId);
   }
 
-  private toSource(r: FakeRegion, needBuckets = true): SourceRegion {
+  private toSource(r: FakeRegion, needBuckets = true): FakeRegionInfo {
     const leader = r.peers.find((p) => p.id === r.leaderPeerId);
     return {
       region: {
@@ -249,16 +291,16 @@ export class FakeCluster implements RegionSource {
     return { hooked: false, value: undefined };
   }
 
-  async getRegion(key: Uint8Array, options?: RegionSourceCallOptions): Promise<SourceRegion | undefined> {
+  async getRegion(key: Uint8Array, options?: LookupOptions): Promise<FakeRegionInfo | undefined> {
     const h = await this.enter('getRegion', key);
-    if (h.hooked) return h.value as SourceRegion | undefined;
+    if (h.hooked) return h.value as FakeRegionInfo | undefined;
     const r = this.containing(key);
     return r === undefined ? undefined : this.toSource(r, options?.needBuckets);
   }
 
-  async getPrevRegion(key: Uint8Array, options?: RegionSourceCallOptions): Promise<SourceRegion | undefined> {
+  async getPrevRegion(key: Uint8Array, options?: LookupOptions): Promise<FakeRegionInfo | undefined> {
     const h = await this.enter('getPrevRegion', key);
-    if (h.hooked) return h.value as SourceRegion | undefined;
+    if (h.hooked) return h.value as FakeRegionInfo | undefined;
     const all = this.sorted();
     const i = all.findIndex(
       (r) => compareKeys(r.startKey, key) <= 0 && (r.endKey.length === 0 || compareKeys(key, r.endKey) < 0),
@@ -267,12 +309,9 @@ export class FakeCluster implements RegionSource {
     return prev === undefined ? undefined : this.toSource(prev, options?.needBuckets);
   }
 
-  async getRegionById(
-    regionId: bigint,
-    options?: RegionSourceCallOptions,
-  ): Promise<SourceRegion | undefined> {
+  async getRegionById(regionId: bigint, options?: LookupOptions): Promise<FakeRegionInfo | undefined> {
     const h = await this.enter('getRegionById', regionId);
-    if (h.hooked) return h.value as SourceRegion | undefined;
+    if (h.hooked) return h.value as FakeRegionInfo | undefined;
     const r = this.regions.get(regionId);
     return r === undefined ? undefined : this.toSource(r, options?.needBuckets);
   }
@@ -282,10 +321,10 @@ export class FakeCluster implements RegionSource {
     endKey: Uint8Array,
     limit: number,
     _options?: RequestOptions,
-  ): Promise<SourceRegion[]> {
+  ): Promise<FakeRegionInfo[]> {
     const h = await this.enter('scanRegions', { startKey, endKey, limit });
-    if (h.hooked) return h.value as SourceRegion[];
-    const out: SourceRegion[] = [];
+    if (h.hooked) return h.value as FakeRegionInfo[];
+    const out: FakeRegionInfo[] = [];
     for (const r of this.sorted()) {
       if (r.endKey.length !== 0 && compareKeys(r.endKey, startKey) <= 0) continue;
       if (endKey.length !== 0 && compareKeys(r.startKey, endKey) >= 0) break;
@@ -295,7 +334,7 @@ export class FakeCluster implements RegionSource {
     return out;
   }
 
-  private storeInfo(s: FakeStore): SourceStore {
+  private storeInfo(s: FakeStore): FakeStoreInfo {
     return {
       id: s.id,
       address: s.address,
@@ -306,18 +345,16 @@ export class FakeCluster implements RegionSource {
     };
   }
 
-  async getStore(storeId: bigint, _options?: RequestOptions): Promise<SourceStore | undefined> {
+  async getStore(storeId: bigint, _options?: RequestOptions): Promise<FakeStoreInfo | undefined> {
     const h = await this.enter('getStore', storeId);
-    if (h.hooked) return h.value as SourceStore | undefined;
+    if (h.hooked) return h.value as FakeStoreInfo | undefined;
     const s = this.stores.get(storeId);
     return s === undefined ? undefined : this.storeInfo(s);
   }
 
-  async getAllStores(_options?: RequestOptions): Promise<SourceStore[]> {
+  async getAllStores(_options?: RequestOptions): Promise<FakeStoreInfo[]> {
     const h = await this.enter('getAllStores', undefined);
-    if (h.hooked) return h.value as SourceStore[];
+    if (h.hooked) return h.value as FakeStoreInfo[];
     return [...this.stores.values()].map((s) => this.storeInfo(s));
   }
 }
-
-/** UTF-8 bytes of a string. */

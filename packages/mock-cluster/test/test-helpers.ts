@@ -1,8 +1,8 @@
 import { kvrpcpb, pdpb, tikvpb } from '@tikv/proto';
 import { type Channel, createChannel, createClient } from 'nice-grpc';
-import { toMetaPeer } from './cluster/region-wire.js';
-import type { RegionInfo } from './cluster/topology-types.js';
-import type { MockCluster } from './mock-cluster.js';
+import { toMetaPeer } from '../src/cluster/region-wire.js';
+import type { RegionInfo } from '../src/cluster/topology-types.js';
+import type { MockCluster } from '../src/mock-cluster.js';
 
 /** Plain generated clients for a mock cluster, for tests. */
 export class TestClients {

@@ -1,0 +1,15 @@
+/**
+ * `@tikv/testing`: fakes shared by the test suites of several packages. Private: it is never
+ * published, and no package's `src` may import it.
+ *
+ * @packageDocumentation
+ */
+export {
+  type CallCounts,
+  type FakeBuckets,
+  FakeCluster,
+  type FakePeer,
+  type FakeRegionInfo,
+  type FakeStoreInfo,
+  type FakeStoreLabel,
+} from './fake-cluster.js';
