@@ -406,8 +406,10 @@ export class PdClient {
   /**
    * Asks PD to scatter one region's replicas (client-go `ScatterRegion`).
    *
-   * @returns how much finished (percent) and, when PD could not scatter it (an unknown
-   *   region, no target store), the region's id in `failedRegionIds`
+   * @returns how much finished (percent) and, when PD could not scatter it (no target
+   *   store), the region's id in `failedRegionIds`
+   * @throws TiKVError `RPC_ERROR` (not retried) when PD refuses: an unknown region alone is
+   *   refused with gRPC `UNKNOWN` "region not found"
    */
   async scatterRegion(regionId: bigint, options?: RegionsOpOptions): Promise<ScatterRegionsResult> {
     return this.scatterRegions([regionId], options);
@@ -415,7 +417,8 @@ export class PdClient {
 
   /**
    * Asks PD to scatter regions' replicas (client-go `ScatterRegions`). PD scatters what it can
-   * and lists the rest in `failedRegionIds`; the call itself still succeeds.
+   * and lists the rest (unknown regions among several, regions with no target store) in
+   * `failedRegionIds`; the call itself still succeeds.
    *
    * @returns how much finished (percent) and the regions PD failed to scatter
    */

@@ -340,8 +340,12 @@ export class FakePdCluster {
       },
       scatterRegion: (req: pdpb.ScatterRegionRequest) => {
         self.check(member, 'scatterRegion');
-        // PD (server/grpc_service.go scatterRegions): what it cannot scatter is listed, not refused
+        // PD (RegionScatterer.ScatterRegionsByID): one unknown region alone is refused with a Go
+        // error (gRPC UNKNOWN); among several, the unknown ones are listed as failed
         const failed = req.regionsId.filter((id) => !self.regions.some((r) => r.id === id));
+        if (req.regionsId.length === 1 && failed.length === 1) {
+          throw new ServerError(Status.UNKNOWN, '[PD:region:ErrRegionNotFound]region %v not found');
+        }
         const done = req.regionsId.length - failed.length;
         return {
           header: self.header(),

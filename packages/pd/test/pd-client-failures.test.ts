@@ -240,10 +240,16 @@ describe('PdClient against a fake PD cluster: failures and retries', () => {
   test('scatterRegion and scatterRegions surface the regions PD failed to scatter', async () => {
     pd = await FakePdCluster.start(1);
     client = await PdClient.connect({ endpoints: pd.endpoints });
-    expect(await client.scatterRegion(12345n)).toEqual({ finishedPercentage: 0, failedRegionIds: [12345n] });
+    expect(await client.scatterRegion(1n)).toEqual({ finishedPercentage: 100, failedRegionIds: [] });
     expect(await client.scatterRegions([1n, 999n])).toEqual({
       finishedPercentage: 50,
       failedRegionIds: [999n],
+    });
+    // PD refuses one unknown region with gRPC UNKNOWN: final, not retried for the whole budget
+    await expect(client.scatterRegion(12345n)).rejects.toMatchObject({
+      code: 'RPC_ERROR',
+      retryable: false,
+      message: 'ScatterRegion: UNKNOWN [PD:region:ErrRegionNotFound]region %v not found',
     });
   });
 });
