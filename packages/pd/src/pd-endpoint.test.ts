@@ -21,7 +21,7 @@ describe('normalizeUrl', () => {
   test.each([
     ['', /empty/],
     ['   ', /empty/],
-    ['not a host', /no port/],
+    ['not a host', /not host:port/],
     ['not a host:2379', /bad host "not a host"/],
     ['127.0.0.1', /no port/],
     ['127.0.0.1:', /bad port ""/],

@@ -50,7 +50,7 @@ export function normalizeUrl(endpoint: string, tls: boolean): string {
     portText = rest.slice(close + 2);
   } else {
     const colon = rest.lastIndexOf(':');
-    if (colon < 0) throw invalid(endpoint, 'no port');
+    if (colon < 0) throw invalid(endpoint, HOST_NAME.test(rest) ? 'no port' : 'not host:port');
     host = rest.slice(0, colon);
     portText = rest.slice(colon + 1);
     if (!HOST_NAME.test(host)) {

@@ -58,7 +58,7 @@ describe('PdClient.connect: a dead or malformed endpoint', () => {
 
   test.each([
     [[''], /empty/],
-    [['not a host'], /no port/],
+    [['not a host'], /not host:port/],
     [['127.0.0.1:70000'], /bad port "70000"/],
     [['127.0.0.1:2379', 'http://pd:x'], /"http:\/\/pd:x"/],
     [[], /non-empty array/],
