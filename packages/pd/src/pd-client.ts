@@ -4,10 +4,8 @@ import {
   BackoffKinds,
   ClientClosedError,
   combineSignal,
-  compareKeys,
   composeTs,
   deadlineSignal,
-  formatKey,
   InvalidArgumentError,
   isTiKVError,
   type Logger,
@@ -36,6 +34,7 @@ import {
   isRetryablePdError,
   isStoreNotFound,
   isUnimplemented,
+  REGION_LOOKUP_RETRYABLE_TYPES,
   toPdCallError,
 } from './pd-errors.js';
 import {
@@ -54,6 +53,7 @@ import {
   type WireRegion,
 } from './region-info.js';
 import { IDENTITY_REGION_KEY_CODEC, type RegionKeyCodec } from './region-key-codec.js';
+import { checkScanRanges } from './scan-ranges.js';
 import { ServiceDiscovery } from './service-discovery.js';
 import { TsoDispatcher, type TsoDispatcherStats } from './tso-dispatcher.js';
 
@@ -289,11 +289,15 @@ export class PdClient {
     options?: CallOptions,
   ): Promise<RegionInfo[]> {
     const [start, end] = this.codec.encodeRegionRange(startKey, endKey);
-    const resp = await this.call('ScanRegions', options, (rpc, signal) =>
-      rpc.scanRegions(
-        { header: this.header(), startKey: start, endKey: end, limit: Math.max(0, limit) },
-        { signal },
-      ),
+    const resp = await this.call(
+      'ScanRegions',
+      options,
+      (rpc, signal) =>
+        rpc.scanRegions(
+          { header: this.header(), startKey: start, endKey: end, limit: Math.max(0, limit) },
+          { signal },
+        ),
+      REGION_LOOKUP_RETRYABLE_TYPES,
     );
     const wires: WireRegion[] =
       resp.regions.length > 0
@@ -327,17 +331,21 @@ export class PdClient {
       return { startKey, endKey };
     });
     try {
-      const resp = await this.call('BatchScanRegions', options, (rpc, signal) =>
-        rpc.batchScanRegions(
-          {
-            header: this.header(),
-            ranges: encoded,
-            limit: Math.max(0, limit),
-            needBuckets: options?.needBuckets ?? false,
-            containAllKeyRange: options?.containAllKeyRange ?? false,
-          },
-          { signal },
-        ),
+      const resp = await this.call(
+        'BatchScanRegions',
+        options,
+        (rpc, signal) =>
+          rpc.batchScanRegions(
+            {
+              header: this.header(),
+              ranges: encoded,
+              limit: Math.max(0, limit),
+              needBuckets: options?.needBuckets ?? false,
+              containAllKeyRange: options?.containAllKeyRange ?? false,
+            },
+            { signal },
+          ),
+        REGION_LOOKUP_RETRYABLE_TYPES,
       );
       return this.decodeAll(resp.regions);
     } catch (e) {
@@ -599,7 +607,7 @@ export class PdClient {
         this.logger.info('pd: QueryRegion is not supported, falling back to unary region calls');
       }
     }
-    const resp = await this.call(what, options, unary);
+    const resp = await this.call(what, options, unary, REGION_LOOKUP_RETRYABLE_TYPES);
     return resp.region === undefined ? undefined : resp;
   }
 
@@ -642,29 +650,8 @@ export class PdClient {
       new OrderedBidiStream<pdpb.QueryRegionRequest, pdpb.QueryRegionResponse>(
         url,
         (reqs, s) => rpc.queryRegion(reqs, { signal: s }),
-        (resp) => errorFromHeader(resp.header, clusterId),
+        (resp) => errorFromHeader(resp.header, clusterId, REGION_LOOKUP_RETRYABLE_TYPES),
       ),
     );
-  }
-}
-
-/** Refuses ranges PD would refuse: one that ends before it starts, or overlapping or unsorted ones. */
-function checkScanRanges(ranges: readonly KeyRange[]): void {
-  if (!Array.isArray(ranges)) throw new InvalidArgumentError(`ranges must be an array, got ${typeof ranges}`);
-  let prevEnd: Uint8Array | undefined;
-  for (let i = 0; i < ranges.length; i++) {
-    const { startKey, endKey } = ranges[i]!;
-    if (endKey.length > 0 && compareKeys(startKey, endKey) > 0) {
-      throw new InvalidArgumentError(
-        `ranges[${i}] starts at ${formatKey(startKey)} after its end ${formatKey(endKey)}`,
-      );
-    }
-    if (prevEnd !== undefined && (prevEnd.length === 0 || compareKeys(startKey, prevEnd) < 0)) {
-      throw new InvalidArgumentError(
-        `ranges[${i}] starts at ${formatKey(startKey)} before ranges[${i - 1}] ends at ` +
-          `${prevEnd.length === 0 ? 'the end of the key space' : formatKey(prevEnd)}: ranges must be sorted and must not overlap`,
-      );
-    }
-    prevEnd = endKey;
   }
 }

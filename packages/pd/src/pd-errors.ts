@@ -11,6 +11,17 @@ import { ClientError, Status } from 'nice-grpc';
 const RETRYABLE_PD_ERROR_TYPES: ReadonlySet<PdErrorType> = new Set<PdErrorType>(['NOT_BOOTSTRAPPED']);
 
 /**
+ * Header error types worth retrying on region lookups and scans: PD answers `REGION_NOT_FOUND`
+ * there when it is not (yet) the serving leader and its region syncer is not running (seen on
+ * `QueryRegion` while PD re-campaigns after a pause; PD's router client says the same), so the
+ * lookup is retried after a member check. Elsewhere (scatter, operators) it is final.
+ */
+export const REGION_LOOKUP_RETRYABLE_TYPES: ReadonlySet<PdErrorType> = new Set<PdErrorType>([
+  'NOT_BOOTSTRAPPED',
+  'REGION_NOT_FOUND',
+]);
+
+/**
  * gRPC status codes of a unary PD call worth retrying (possibly on another PD member): PD
  * answers `UNAVAILABLE` for "not leader" and "server not started", `RESOURCE_EXHAUSTED` when
  * rate limited, `DEADLINE_EXCEEDED` for a forwarding timeout; `INTERNAL`, `CANCELLED` and

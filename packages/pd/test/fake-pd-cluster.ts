@@ -226,6 +226,11 @@ export class FakePdCluster {
         for await (const req of reqs) {
           await self.arrive('queryRegion', ctx.signal);
           self.check(member, 'queryRegion');
+          const injected = self.headerErrors.get('queryRegion')?.shift();
+          if (injected !== undefined) {
+            yield self.errorHeader(injected.type, injected.message);
+            continue;
+          }
           self.queryRegionRequests++;
           const byId = new Map<bigint, pdpb.RegionResponse>();
           const idOf = (r: FakeRegion | undefined): bigint => {
@@ -242,6 +247,8 @@ export class FakePdCluster {
       getRegion: async (req: pdpb.GetRegionRequest, ctx: CallContext) => {
         await self.arrive('getRegion', ctx.signal);
         self.check(member, 'getRegion');
+        const injected = self.headerErrors.get('getRegion')?.shift();
+        if (injected !== undefined) return self.errorHeader(injected.type, injected.message);
         self.unaryRegionRequests++;
         const r = self.byKey(req.regionKey);
         return r === undefined ? { header: self.header() } : { header: self.header(), ...self.wire(r) };

@@ -179,6 +179,20 @@ describe('PdClient against a fake PD cluster: failures and retries', () => {
       expect(pd.calls.get('getAllStores')).toBe(2);
     });
 
+    test.each([true, false])(
+      'REGION_NOT_FOUND on a region lookup (PD not yet serving; QueryRegion: %s) is retried',
+      async (router) => {
+        pd = await FakePdCluster.start(1);
+        client = await PdClient.connect({ endpoints: pd.endpoints, enableRouterClient: router });
+        const method = router ? 'queryRegion' : 'getRegion';
+        pd.answerNext(method, pdpb.ErrorType.REGION_NOT_FOUND, 'region not found');
+        const memberCheck = pd.nextGetMembers();
+        expect((await client.getRegion(enc('k')))?.region.id).toBe(1n);
+        expect(pd.calls.get(method)).toBe(2);
+        await memberCheck;
+      },
+    );
+
     test('an UNKNOWN header error (a refusal) rejects at once', async () => {
       pd = await FakePdCluster.start(1);
       client = await PdClient.connect({ endpoints: pd.endpoints });
