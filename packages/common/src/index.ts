@@ -135,6 +135,7 @@ export {
   WriteConflictReason,
 } from './errors/key-errors.js';
 export { type LockInfo, makeLockInfo, OP_NAMES, Op, type WaitForEntry } from './errors/lock-info.js';
+export { PdUnreachableError, type PdUnreachableErrorOptions } from './errors/pd-unreachable-error.js';
 export {
   isFakeEpochNotMatch,
   isRetryableRegionErrorKind,

@@ -1,4 +1,4 @@
-import { TiKVError } from '@tikv/common';
+import { InvalidArgumentError, TiKVError } from '@tikv/common';
 import type { pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
 import type { PdRpcClient } from './pd-connections.js';
@@ -40,7 +40,10 @@ export interface GcState {
 
 /** The GC states of every GC scope of the cluster. */
 export interface ClusterGcStates {
-  /** By keyspace id; unified GC under {@link NULL_KEYSPACE_ID}. */
+  /**
+   * By keyspace id: unified GC under {@link NULL_KEYSPACE_ID}, then every enabled keyspace
+   * (those without keyspace-level GC with `isKeyspaceLevelGc: false` and zero safe points).
+   */
   readonly states: ReadonlyMap<number, GcState>;
   /** The global barriers; undefined when excluded. */
   readonly globalBarriers: readonly GlobalGcBarrierInfo[] | undefined;
@@ -104,7 +107,7 @@ export class GcStatesClient {
   /** @internal */
   constructor(transport: GcStatesTransport, keyspaceId: number) {
     if (!Number.isInteger(keyspaceId) || keyspaceId < 0 || keyspaceId > NULL_KEYSPACE_ID) {
-      throw new TiKVError('INVALID_ARGUMENT', `keyspace id must be a uint32, got ${keyspaceId}`);
+      throw new InvalidArgumentError(`keyspace id must be a uint32, got ${keyspaceId}`);
     }
     this.#t = transport;
     this.keyspaceId = keyspaceId;
@@ -229,7 +232,12 @@ export class GcStatesClient {
       : barrierFromWire(r.deletedBarrierInfo, fetchedAtMs);
   }
 
-  /** The GC states of unified GC and of every enabled keyspace with keyspace-level GC. */
+  /**
+   * The GC states of unified GC (under {@link NULL_KEYSPACE_ID}) and of every enabled keyspace.
+   * A keyspace with keyspace-level GC carries its own state; any other enabled keyspace is
+   * listed too, with `isKeyspaceLevelGc: false`, zero safe points and no barriers (its GC
+   * follows the unified state), as PD reports it.
+   */
   async getAllKeyspacesGcStates(options?: GetAllKeyspacesGcStatesOptions): Promise<ClusterGcStates> {
     const fetchedAtMs = Date.now();
     const excludeGlobal = options?.excludeGlobalGcBarriers ?? false;
@@ -266,10 +274,10 @@ export function isGcBarrierExpired(barrier: GcBarrierInfo, nowMs: number = Date.
 }
 
 function ttlToWire(barrierId: string, ttlMs: number): bigint {
-  if (barrierId === '') throw new TiKVError('INVALID_ARGUMENT', 'barrierId must not be empty');
+  if (barrierId === '') throw new InvalidArgumentError('barrierId must not be empty');
   if (ttlMs === Number.POSITIVE_INFINITY) return WIRE_TTL_NEVER;
   if (!(ttlMs > 0) || !Number.isFinite(ttlMs)) {
-    throw new TiKVError('INVALID_ARGUMENT', `ttlMs must be positive or Infinity, got ${ttlMs}`);
+    throw new InvalidArgumentError(`ttlMs must be positive or Infinity, got ${ttlMs}`);
   }
   return BigInt(Math.ceil(ttlMs / 1000));
 }

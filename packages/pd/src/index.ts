@@ -44,9 +44,16 @@ export {
   type RegionCallOptions,
   type RegionsOpOptions,
 } from './pd-client-options.js';
-export { errorFromHeader, isRetryablePdError } from './pd-errors.js';
+export { normalizeUrl } from './pd-endpoint.js';
+export { cleanGrpcDetails, errorFromHeader, isRetryablePdError } from './pd-errors.js';
 export { DEFAULT_PD_ORACLE_OPTIONS, PdOracle, type PdOracleOptions } from './pd-oracle.js';
-export { type KeyRange, type OperatorInfo, OperatorStatus } from './pd-types.js';
+export {
+  type KeyRange,
+  type OperatorInfo,
+  OperatorStatus,
+  type ScatterRegionsResult,
+  type SplitRegionsResult,
+} from './pd-types.js';
 export {
   NodeState,
   type PeerInfo,
@@ -64,7 +71,6 @@ export type { RegionSource } from './region-source.js';
 export {
   DEFAULT_SERVICE_DISCOVERY_OPTIONS,
   type MemberFetcher,
-  normalizeUrl,
   ServiceDiscovery,
   type ServiceDiscoveryOptions,
 } from './service-discovery.js';

@@ -1,4 +1,4 @@
-import { extractPhysical, TiKVError, tsFromMs } from '@tikv/common';
+import { extractPhysical, InvalidArgumentError, tsFromMs } from '@tikv/common';
 import type { CallOptions } from './call-options.js';
 import { futureOf, type Oracle, type TimestampFuture } from './oracle.js';
 
@@ -77,9 +77,9 @@ export class LocalOracle implements Oracle {
   async setExternalTimestamp(ts: bigint, options?: CallOptions): Promise<void> {
     const current = await this.getTimestamp(options);
     if (ts > current)
-      throw new TiKVError('INVALID_ARGUMENT', 'external timestamp is greater than the global timestamp');
+      throw new InvalidArgumentError(`external timestamp ${ts} is greater than the global timestamp`);
     if (ts < this.externalTs)
-      throw new TiKVError('INVALID_ARGUMENT', 'cannot decrease the external timestamp');
+      throw new InvalidArgumentError(`cannot decrease the external timestamp to ${ts}`);
     this.externalTs = ts;
   }
 

@@ -26,6 +26,14 @@ export interface PdClientOptions {
    */
   readonly timeoutMs?: number;
   /**
+   * How long {@link PdClient.connect} keeps trying to reach a PD member before it rejects with
+   * a `PdUnreachableError`, in ms. PD's Go client bounds only the attempts (100, 1 s apart);
+   * this bounds the time, as long as one call's default PD-RPC backoff (`maxBackoffMs` 10 s,
+   * doubled by the backoff weight), which rides out a PD leader election.
+   * @defaultValue 20_000
+   */
+  readonly connectTimeoutMs?: number;
+  /**
    * Sleep budget of the PD-RPC backoff of one call (region, store and admin calls), in ms;
    * the shared `Backoffer` doubles it (client-go's backoff weight).
    * @defaultValue 10_000
@@ -48,7 +56,7 @@ export interface PdClientOptions {
   /** Pause between `getTimestamp` attempts after the first retry, in ms. @defaultValue 100 */
   readonly tsoRetryIntervalMs?: number;
   /** Member discovery intervals and retries. */
-  readonly discovery?: Omit<ServiceDiscoveryOptions, 'timeoutMs' | 'logger'>;
+  readonly discovery?: Omit<ServiceDiscoveryOptions, 'timeoutMs' | 'initTimeoutMs' | 'logger'>;
   /** Identifies this client in request headers. @defaultValue 'tikv-client-ts' */
   readonly callerId?: string;
   /** Receives leader changes and failures. @defaultValue silent */
@@ -58,6 +66,7 @@ export interface PdClientOptions {
 /** Defaults of {@link PdClientOptions}. */
 export const DEFAULT_PD_CLIENT_OPTIONS = Object.freeze({
   timeoutMs: 3_000,
+  connectTimeoutMs: 20_000,
   maxBackoffMs: 10_000,
   enableRouterClient: true,
   maxQueryRegionBatchSize: 10_000,

@@ -7,6 +7,7 @@ import {
   combineSignal,
   composeTs,
   deadlineSignal,
+  InvalidArgumentError,
   invalidArgument,
   isTiKVError,
   type Logger,
@@ -30,8 +31,22 @@ import {
   type RegionsOpOptions,
 } from './pd-client-options.js';
 import { type KeyspaceRpcClient, PdConnections, type PdRpcClient } from './pd-connections.js';
-import { errorFromHeader, isRetryablePdError, isUnimplemented, toPdCallError } from './pd-errors.js';
-import { type KeyRange, OPERATOR_STATUSES, type OperatorInfo } from './pd-types.js';
+import { normalizeUrl } from './pd-endpoint.js';
+import {
+  errorFromHeader,
+  isRetryablePdError,
+  isStoreNotFound,
+  isUnimplemented,
+  REGION_LOOKUP_RETRYABLE_TYPES,
+  toPdCallError,
+} from './pd-errors.js';
+import {
+  type KeyRange,
+  OPERATOR_STATUSES,
+  type OperatorInfo,
+  type ScatterRegionsResult,
+  type SplitRegionsResult,
+} from './pd-types.js';
 import { QueryRegionBatcher, type RegionQuery } from './query-region-batcher.js';
 import {
   type RegionInfo,
@@ -41,11 +56,9 @@ import {
   type WireRegion,
 } from './region-info.js';
 import { IDENTITY_REGION_KEY_CODEC, type RegionKeyCodec } from './region-key-codec.js';
-import { normalizeUrl, ServiceDiscovery } from './service-discovery.js';
+import { checkScanRanges } from './scan-ranges.js';
+import { ServiceDiscovery } from './service-discovery.js';
 import { TsoDispatcher, type TsoDispatcherStats } from './tso-dispatcher.js';
-
-/** GC states calls answer refusals as UNKNOWN header errors: none of them is retried. */
-const NO_RETRYABLE_HEADER_TYPES: ReadonlySet<PdErrorType> = new Set<PdErrorType>();
 
 type Resolved = Readonly<Required<Omit<PdClientOptions, 'tls' | 'codec' | 'tso' | 'discovery' | 'logger'>>>;
 
@@ -76,9 +89,16 @@ export class PdClient {
 
   private constructor(options: PdClientOptions) {
     const d = DEFAULT_PD_CLIENT_OPTIONS;
+    if (!Array.isArray(options?.endpoints) || options.endpoints.length === 0) {
+      throw new InvalidArgumentError(
+        `endpoints must be a non-empty array of PD endpoints, got ${JSON.stringify(options?.endpoints)}`,
+      );
+    }
+    const urls = options.endpoints.map((e) => normalizeUrl(e, options.tls !== undefined));
     this.opts = Object.freeze({
       endpoints: options.endpoints,
       timeoutMs: options.timeoutMs ?? d.timeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? d.connectTimeoutMs,
       maxBackoffMs: options.maxBackoffMs ?? d.maxBackoffMs,
       enableRouterClient: options.enableRouterClient ?? d.enableRouterClient,
       maxQueryRegionBatchSize: options.maxQueryRegionBatchSize ?? d.maxQueryRegionBatchSize,
@@ -86,17 +106,26 @@ export class PdClient {
       tsoRetryIntervalMs: options.tsoRetryIntervalMs ?? d.tsoRetryIntervalMs,
       callerId: options.callerId ?? d.callerId,
     });
-    if (!(this.opts.timeoutMs > 0)) throw new TiKVError('INVALID_ARGUMENT', 'timeoutMs must be > 0');
-    if (!(this.opts.maxTsoRetries >= 1))
-      throw new TiKVError('INVALID_ARGUMENT', 'maxTsoRetries must be >= 1');
+    if (!(this.opts.timeoutMs > 0))
+      throw new InvalidArgumentError(`timeoutMs must be > 0, got ${this.opts.timeoutMs}`);
+    if (!(this.opts.connectTimeoutMs > 0)) {
+      throw new InvalidArgumentError(`connectTimeoutMs must be > 0, got ${this.opts.connectTimeoutMs}`);
+    }
+    if (!(this.opts.maxTsoRetries >= 1)) {
+      throw new InvalidArgumentError(`maxTsoRetries must be >= 1, got ${this.opts.maxTsoRetries}`);
+    }
     this.codec = options.codec ?? IDENTITY_REGION_KEY_CODEC;
     this.logger = options.logger ?? noopLogger;
     this.connections = new PdConnections(options.tls);
-    const urls = options.endpoints.map((e) => normalizeUrl(e, options.tls !== undefined));
     this.discovery = new ServiceDiscovery(
       urls,
       (url, signal) => this.connections.get(url).getMembers({ header: this.header() }, { signal }),
-      { ...options.discovery, timeoutMs: this.opts.timeoutMs, logger: this.logger },
+      {
+        ...options.discovery,
+        timeoutMs: this.opts.timeoutMs,
+        initTimeoutMs: this.opts.connectTimeoutMs,
+        logger: this.logger,
+      },
     );
     this.tso = new TsoDispatcher(
       {
@@ -123,7 +152,14 @@ export class PdClient {
 
   /**
    * Connects to a PD cluster: learns the cluster id and the leader from any endpoint,
-   * retrying as PD's client does, and starts following the leader.
+   * retrying as PD's client does (every `discovery.initRetryIntervalMs`) for up to
+   * `connectTimeoutMs`, and starts following the leader.
+   *
+   * @throws InvalidArgumentError for a malformed endpoint or option (before any network call)
+   * @throws PdUnreachableError (`PD_UNREACHABLE`) when no endpoint answered within
+   *   `connectTimeoutMs`, with the endpoints tried and the last failure as `cause`
+   * @throws DeadlineExceededError when `call.timeoutMs` ended it first; its `cause` is that
+   *   `PdUnreachableError`
    */
   static async connect(options: PdClientOptions, call?: CallOptions): Promise<PdClient> {
     checkRequestOptions(call, 'call');
@@ -266,11 +302,15 @@ export class PdClient {
     if (typeof limit !== 'number' || !Number.isSafeInteger(limit))
       throw invalidArgument('limit', 'an integer', limit);
     const [start, end] = this.codec.encodeRegionRange(startKey, endKey);
-    const resp = await this.call('ScanRegions', options, (rpc, signal) =>
-      rpc.scanRegions(
-        { header: this.header(), startKey: start, endKey: end, limit: Math.max(0, limit) },
-        { signal },
-      ),
+    const resp = await this.call(
+      'ScanRegions',
+      options,
+      (rpc, signal) =>
+        rpc.scanRegions(
+          { header: this.header(), startKey: start, endKey: end, limit: Math.max(0, limit) },
+          { signal },
+        ),
+      REGION_LOOKUP_RETRYABLE_TYPES,
     );
     const wires: WireRegion[] =
       resp.regions.length > 0
@@ -289,28 +329,36 @@ export class PdClient {
    * Regions overlapping any of `ranges` (sorted, non-overlapping), at most `limit` (`<= 0`:
    * no limit). Falls back to one `ScanRegions` per range when the server lacks
    * `BatchScanRegions`.
+   *
+   * @throws InvalidArgumentError when a range ends before it starts, or a range starts before
+   *   the previous one ends (PD refuses both; checked before sending)
    */
   async batchScanRegions(
     ranges: readonly KeyRange[],
     limit: number,
     options?: RegionCallOptions & { readonly containAllKeyRange?: boolean },
   ): Promise<RegionInfo[]> {
+    checkScanRanges(ranges);
     const encoded = ranges.map((r) => {
       const [startKey, endKey] = this.codec.encodeRegionRange(r.startKey, r.endKey);
       return { startKey, endKey };
     });
     try {
-      const resp = await this.call('BatchScanRegions', options, (rpc, signal) =>
-        rpc.batchScanRegions(
-          {
-            header: this.header(),
-            ranges: encoded,
-            limit: Math.max(0, limit),
-            needBuckets: options?.needBuckets ?? false,
-            containAllKeyRange: options?.containAllKeyRange ?? false,
-          },
-          { signal },
-        ),
+      const resp = await this.call(
+        'BatchScanRegions',
+        options,
+        (rpc, signal) =>
+          rpc.batchScanRegions(
+            {
+              header: this.header(),
+              ranges: encoded,
+              limit: Math.max(0, limit),
+              needBuckets: options?.needBuckets ?? false,
+              containAllKeyRange: options?.containAllKeyRange ?? false,
+            },
+            { signal },
+          ),
+        REGION_LOOKUP_RETRYABLE_TYPES,
       );
       return this.decodeAll(resp.regions);
     } catch (e) {
@@ -325,7 +373,10 @@ export class PdClient {
     return out;
   }
 
-  /** The store with id `storeId`; undefined when it does not exist, is a tombstone or removed. */
+  /**
+   * The store with id `storeId`; undefined when it does not exist (PD's "invalid store ID N,
+   * not found", as client-go's `isStoreNotFoundError` reads it), is a tombstone or removed.
+   */
   async getStore(storeId: bigint, options?: CallOptions): Promise<StoreInfo | undefined> {
     checkPdU64(storeId, 'storeId');
     let resp: pdpb.GetStoreResponse;
@@ -335,6 +386,7 @@ export class PdClient {
       );
     } catch (e) {
       if (isTiKVError(e, 'PD_ERROR') && e.pdErrorType === 'STORE_TOMBSTONE') return undefined;
+      if (isStoreNotFound(e)) return undefined;
       throw e;
     }
     const s = resp.store;
@@ -362,7 +414,7 @@ export class PdClient {
   async splitRegions(
     splitKeys: readonly Uint8Array[],
     options?: RegionsOpOptions,
-  ): Promise<{ finishedPercentage: number; regionIds: bigint[] }> {
+  ): Promise<SplitRegionsResult> {
     const keys = splitKeys.map((k) => this.codec.encodeRegionKey(k));
     const resp = await this.call('SplitRegions', options, (rpc, signal) =>
       rpc.splitRegions(
@@ -373,20 +425,29 @@ export class PdClient {
     return { finishedPercentage: Number(resp.finishedPercentage), regionIds: resp.regionsId };
   }
 
-  /** Asks PD to scatter one region's replicas (client-go `ScatterRegion`). */
-  async scatterRegion(regionId: bigint, options?: RegionsOpOptions): Promise<void> {
-    await this.scatterRegions([regionId], options);
+  /**
+   * Asks PD to scatter one region's replicas (client-go `ScatterRegion`).
+   *
+   * @returns how much finished (percent) and, when PD could not scatter it (no target
+   *   store), the region's id in `failedRegionIds`
+   * @throws TiKVError `RPC_ERROR` (not retried) when PD refuses: an unknown region alone is
+   *   refused with gRPC `UNKNOWN` "region not found"
+   */
+  async scatterRegion(regionId: bigint, options?: RegionsOpOptions): Promise<ScatterRegionsResult> {
+    return this.scatterRegions([regionId], options);
   }
 
   /**
-   * Asks PD to scatter regions' replicas (client-go `ScatterRegions`).
+   * Asks PD to scatter regions' replicas (client-go `ScatterRegions`). PD scatters what it can
+   * and lists the rest (unknown regions among several, regions with no target store) in
+   * `failedRegionIds`; the call itself still succeeds.
    *
    * @returns how much finished (percent) and the regions PD failed to scatter
    */
   async scatterRegions(
     regionIds: readonly bigint[],
     options?: RegionsOpOptions,
-  ): Promise<{ finishedPercentage: number; failedRegionIds: bigint[] }> {
+  ): Promise<ScatterRegionsResult> {
     const resp = await this.call('ScatterRegion', options, (rpc, signal) =>
       rpc.scatterRegion(
         {
@@ -470,7 +531,7 @@ export class PdClient {
     return new GcStatesClient(
       {
         header: () => this.header(),
-        call: (what, options, fn) => this.call(what, options, fn, NO_RETRYABLE_HEADER_TYPES),
+        call: (what, options, fn) => this.call(what, options, fn),
       },
       keyspaceId,
     );
@@ -499,11 +560,11 @@ export class PdClient {
 
   /**
    * One PD unary call on the leader with the PD-RPC backoff: retryable failures back off
-   * and retry (re-checking the membership after transport errors) until the budget or the
-   * caller's deadline runs out; others reject at once.
+   * and retry (re-checking the membership after transport errors and attempt timeouts) until
+   * the budget or the caller's deadline runs out; others reject at once.
    *
-   * @param retryableHeaderTypes - header error types to retry (default: `UNKNOWN`,
-   *   `NOT_BOOTSTRAPPED`, `DATA_COMPACTED`); transport failures are retried regardless
+   * @param retryableHeaderTypes - header error types to retry (default: `NOT_BOOTSTRAPPED`);
+   *   transient gRPC failures and attempt timeouts are retried regardless
    * @internal
    */
   async call<T extends { readonly header?: pdpb.ResponseHeader | undefined }>(
@@ -528,13 +589,17 @@ export class PdClient {
     checkRequestOptions(options);
     const signal = anySignal([combineSignal(options), this.closeController.signal]);
     const bo = new Backoffer({ maxBackoffMs: this.opts.maxBackoffMs, signal });
+    const timeoutMs = this.opts.timeoutMs;
     for (;;) {
       if (this.closed) throw new ClientClosedError('PD client is closed');
+      // The attempt's own deadline is not the caller's: when it passes, the attempt failed
+      // (PD stalled, a leader went away) and is retried; only `signal` is final.
+      const attemptDeadline = deadlineSignal(timeoutMs);
       try {
-        return await attempt(anySignal([signal, deadlineSignal(this.opts.timeoutMs)]));
+        return await attempt(anySignal([signal, attemptDeadline]));
       } catch (e) {
         if (this.closed) throw new ClientClosedError('PD client is closed', { cause: e });
-        const err = toPdCallError(e, what, signal);
+        const err = toPdCallError(e, what, signal, { signal: attemptDeadline, timeoutMs });
         if (signal.aborted || !isRetryablePdError(err)) throw err;
         if (isTiKVError(err, 'RPC_ERROR') || isTiKVError(err, 'PD_ERROR'))
           this.discovery.scheduleCheckMemberChanged();
@@ -559,7 +624,7 @@ export class PdClient {
         this.logger.info('pd: QueryRegion is not supported, falling back to unary region calls');
       }
     }
-    const resp = await this.call(what, options, unary);
+    const resp = await this.call(what, options, unary, REGION_LOOKUP_RETRYABLE_TYPES);
     return resp.region === undefined ? undefined : resp;
   }
 
@@ -602,7 +667,7 @@ export class PdClient {
       new OrderedBidiStream<pdpb.QueryRegionRequest, pdpb.QueryRegionResponse>(
         url,
         (reqs, s) => rpc.queryRegion(reqs, { signal: s }),
-        (resp) => errorFromHeader(resp.header, clusterId),
+        (resp) => errorFromHeader(resp.header, clusterId, REGION_LOOKUP_RETRYABLE_TYPES),
       ),
     );
   }

@@ -1,4 +1,4 @@
-import { extractPhysical, raceSignal, TiKVError, tsFromMs } from '@tikv/common';
+import { extractPhysical, InvalidArgumentError, raceSignal, TiKVError, tsFromMs } from '@tikv/common';
 import { type AdaptiveIntervalState, AdaptiveUpdateInterval } from './adaptive-update-interval.js';
 import type { CallOptions } from './call-options.js';
 import {
@@ -73,7 +73,7 @@ export class PdOracle implements Oracle {
     options: PdOracleOptions = {},
   ) {
     const intervalMs = options.updateIntervalMs ?? DEFAULT_PD_ORACLE_OPTIONS.updateIntervalMs;
-    if (!(intervalMs > 0)) throw new TiKVError('INVALID_ARGUMENT', 'updateIntervalMs must be > 0');
+    if (!(intervalMs > 0)) throw new InvalidArgumentError(`updateIntervalMs must be > 0, got ${intervalMs}`);
     this.clock = options.now ?? Date.now;
     this.validation = options.validateReadTs ?? DEFAULT_PD_ORACLE_OPTIONS.validateReadTs;
     this.interval = new AdaptiveUpdateInterval(intervalMs, this.clock());
@@ -138,7 +138,7 @@ export class PdOracle implements Oracle {
   }
 
   setLowResolutionTimestampUpdateInterval(intervalMs: number): void {
-    if (!(intervalMs > 0)) throw new TiKVError('INVALID_ARGUMENT', 'updateIntervalMs must be > 0');
+    if (!(intervalMs > 0)) throw new InvalidArgumentError(`updateIntervalMs must be > 0, got ${intervalMs}`);
     this.interval.setConfigured(intervalMs);
   }
 
@@ -150,7 +150,7 @@ export class PdOracle implements Oracle {
   private staleTimestampFrom(last: LastTs, prevSecond: number): bigint {
     const physicalMs = extractPhysical(last.ts);
     if (!(prevSecond >= 0) || Math.floor(physicalMs / 1000) <= prevSecond) {
-      throw new TiKVError('INVALID_ARGUMENT', `invalid prevSecond ${prevSecond}`);
+      throw new InvalidArgumentError(`invalid prevSecond ${prevSecond}`);
     }
     return tsFromMs(physicalMs + (this.clock() - prevSecond * 1000 - last.arrivalMs));
   }
@@ -178,11 +178,10 @@ export class PdOracle implements Oracle {
   async validateReadTs(readTs: bigint, isStaleRead: boolean, options?: CallOptions): Promise<void> {
     if (!this.validation) return;
     if (readTs >= MAX_INT64 && readTs < MAX_TS) {
-      throw new TiKVError('INVALID_ARGUMENT', `MaxInt64 <= readTs < MaxUint64, readTs=${readTs}`);
+      throw new InvalidArgumentError(`MaxInt64 <= readTs < MaxUint64, readTs=${readTs}`);
     }
     if (readTs === MAX_TS) {
-      if (isStaleRead)
-        throw new TiKVError('INVALID_ARGUMENT', 'cannot set read ts to max uint64 for stale read');
+      if (isStaleRead) throw new InvalidArgumentError('cannot set read ts to max uint64 for stale read');
       return;
     }
     let retrying = false;

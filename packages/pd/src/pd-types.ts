@@ -32,3 +32,19 @@ export interface OperatorInfo {
   readonly kind: string;
   readonly status: OperatorStatus;
 }
+
+/** What {@link PdClient.splitRegions} reports. */
+export interface SplitRegionsResult {
+  /** How much of the split finished, in percent. */
+  readonly finishedPercentage: number;
+  /** The ids of the regions the split created. */
+  readonly regionIds: bigint[];
+}
+
+/** What {@link PdClient.scatterRegion} and {@link PdClient.scatterRegions} report. */
+export interface ScatterRegionsResult {
+  /** How much of the scatter finished, in percent (100 when nothing failed). */
+  readonly finishedPercentage: number;
+  /** The regions PD could not scatter (unknown, or no store to move them to); empty when all went. */
+  readonly failedRegionIds: bigint[];
+}

@@ -1,4 +1,4 @@
-import { ClientClosedError, isTiKVError, TiKVError } from '@tikv/common';
+import { ClientClosedError, InvalidArgumentError, isTiKVError, TiKVError } from '@tikv/common';
 import { pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
 import { isUnimplemented } from './pd-errors.js';
@@ -65,7 +65,8 @@ export class QueryRegionBatcher {
   ) {
     this.maxBatchSize = options.maxBatchSize ?? 10_000;
     this.rpcTimeoutMs = options.rpcTimeoutMs ?? 3_000;
-    if (!(this.maxBatchSize >= 1)) throw new TiKVError('INVALID_ARGUMENT', 'maxBatchSize must be >= 1');
+    if (!(this.maxBatchSize >= 1))
+      throw new InvalidArgumentError(`maxBatchSize must be >= 1, got ${this.maxBatchSize}`);
   }
 
   /** True once the server answered `QueryRegion` with UNIMPLEMENTED. */

@@ -1,6 +1,6 @@
 import { isTiKVError } from '@tikv/common';
 import { pdpb } from '@tikv/proto';
-import { normalizeUrl, ServiceDiscovery } from './service-discovery.js';
+import { ServiceDiscovery } from './service-discovery.js';
 
 // Ports the cases of PD's client/servicediscovery/service_discovery_test.go that apply
 // (TestUpdateURLs, the scheme handling of TestServiceClientScheme/TestSchemeFunction) and
@@ -40,13 +40,6 @@ const fast = {
 };
 
 describe('ServiceDiscovery', () => {
-  test('normalizeUrl adds the scheme (TestSchemeFunction)', () => {
-    expect(normalizeUrl('127.0.0.1:2379', false)).toBe('http://127.0.0.1:2379');
-    expect(normalizeUrl('127.0.0.1:2379', true)).toBe('https://127.0.0.1:2379');
-    expect(normalizeUrl('http://127.0.0.1:2379/', true)).toBe('http://127.0.0.1:2379');
-    expect(normalizeUrl(' https://a:1 ', false)).toBe('https://a:1');
-  });
-
   test('init learns the cluster id, the leader and the member urls (TestUpdateURLs)', async () => {
     const pd = new FakeMembers();
     const d = new ServiceDiscovery(['http://pd-2'], pd.fetch, fast);
@@ -100,13 +93,76 @@ describe('ServiceDiscovery', () => {
     await expect(d.checkMemberChanged()).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
   });
 
-  test('init retries until an endpoint answers, then gives up', async () => {
+  test('init retries until an endpoint answers, then gives up with PD_UNREACHABLE', async () => {
     const pd = new FakeMembers();
     pd.down.add('http://pd-1');
     const d = new ServiceDiscovery(['http://pd-1'], pd.fetch, fast);
     const err: unknown = await d.init().catch((e: unknown) => e);
-    expect(isTiKVError(err, 'RPC_ERROR')).toBe(true);
+    expect(isTiKVError(err, 'PD_UNREACHABLE')).toBe(true);
+    expect(err).toMatchObject({ endpoints: ['http://pd-1'], retryable: true });
+    expect((err as Error).message).toMatch(
+      /^no PD reachable at http:\/\/pd-1 \(3 attempts in \d+ ms\); last error: /,
+    );
+    expect((err as Error).message).toContain('http://pd-1 unreachable');
+    expect((err as Error).cause).toMatchObject({ code: 'RPC_ERROR', retryable: true });
     expect(pd.calls).toHaveLength(3);
+    await d.close();
+  });
+
+  test('initTimeoutMs bounds init, whatever maxInitRetries allows', async () => {
+    const pd = new FakeMembers();
+    pd.down.add('http://pd-1');
+    const d = new ServiceDiscovery(['http://pd-1'], pd.fetch, {
+      ...fast,
+      maxInitRetries: 100,
+      initRetryIntervalMs: 60_000,
+      initTimeoutMs: 20,
+    });
+    const err: unknown = await d.init().catch((e: unknown) => e);
+    expect(isTiKVError(err, 'PD_UNREACHABLE')).toBe(true);
+    expect(pd.calls).toEqual(['http://pd-1']);
+    expect((err as Error).cause).toMatchObject({
+      message: expect.stringContaining('http://pd-1 unreachable'),
+    });
+    await d.close();
+    expect(() => new ServiceDiscovery(['http://pd-1'], pd.fetch, { initTimeoutMs: 0 })).toThrow(
+      /initTimeoutMs must be > 0/,
+    );
+  });
+
+  test("the caller's timeoutMs ends init with DEADLINE_EXCEEDED caused by PD_UNREACHABLE", async () => {
+    const pd = new FakeMembers();
+    pd.down.add('http://pd-1');
+    const d = new ServiceDiscovery(['http://pd-1'], pd.fetch, {
+      ...fast,
+      maxInitRetries: 100,
+      initRetryIntervalMs: 60_000,
+    });
+    const err: unknown = await d.init({ timeoutMs: 20 }).catch((e: unknown) => e);
+    expect(isTiKVError(err, 'DEADLINE_EXCEEDED')).toBe(true);
+    expect(err).toMatchObject({ timeoutMs: 20, message: 'connecting to PD: deadline of 20 ms exceeded' });
+    const cause = (err as Error).cause;
+    expect(isTiKVError(cause, 'PD_UNREACHABLE')).toBe(true);
+    expect(cause).toMatchObject({ endpoints: ['http://pd-1'] });
+    expect((cause as Error).cause).toMatchObject({
+      message: expect.stringContaining('http://pd-1 unreachable'),
+    });
+    await d.close();
+  });
+
+  test('a member that never answers: each GetMembers is cut by timeoutMs and reported as such', async () => {
+    const stalled = (_url: string, signal: AbortSignal): Promise<pdpb.GetMembersResponse> =>
+      new Promise((_, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+      );
+    const d = new ServiceDiscovery(['http://pd-1'], stalled, { ...fast, maxInitRetries: 1, timeoutMs: 5 });
+    const err: unknown = await d.init().catch((e: unknown) => e);
+    expect(isTiKVError(err, 'PD_UNREACHABLE')).toBe(true);
+    expect((err as Error).cause).toMatchObject({
+      code: 'RPC_ERROR',
+      retryable: true,
+      message: 'GetMembers http://pd-1: no answer within 5 ms',
+    });
     await d.close();
   });
 

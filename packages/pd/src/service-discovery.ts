@@ -1,9 +1,13 @@
 import {
   anySignal,
   combineSignal,
+  DeadlineExceededError,
   deadlineSignal,
+  InvalidArgumentError,
+  isTiKVError,
   type Logger,
   noopLogger,
+  PdUnreachableError,
   sleepMs,
   TiKVError,
 } from '@tikv/common';
@@ -29,7 +33,13 @@ export interface ServiceDiscoveryOptions {
   readonly updateMemberBackoffBaseMs?: number;
   /** Largest backoff between refresh attempts, in ms. @defaultValue 100 */
   readonly updateMemberMaxBackoffMs?: number;
-  /** Attempts to reach the cluster while connecting. @defaultValue 100 */
+  /**
+   * How long {@link ServiceDiscovery.init} may keep trying before it gives up with a
+   * `PdUnreachableError`, in ms (PD's Go client bounds only the attempts).
+   * @defaultValue 20_000
+   */
+  readonly initTimeoutMs?: number;
+  /** Attempts to reach the cluster while connecting (whichever of this and `initTimeoutMs` ends first). @defaultValue 100 */
   readonly maxInitRetries?: number;
   /** Pause between those attempts, in ms. @defaultValue 1_000 */
   readonly initRetryIntervalMs?: number;
@@ -44,19 +54,10 @@ export const DEFAULT_SERVICE_DISCOVERY_OPTIONS = Object.freeze({
   updateMemberTimeoutMs: 1_000,
   updateMemberBackoffBaseMs: 20,
   updateMemberMaxBackoffMs: 100,
+  initTimeoutMs: 20_000,
   maxInitRetries: 100,
   initRetryIntervalMs: 1_000,
 });
-
-/**
- * Adds a scheme to a bare `host:port` endpoint and drops a trailing slash, as PD's client
- * does: `https://` when TLS is on, `http://` otherwise.
- */
-export function normalizeUrl(endpoint: string, tls: boolean): string {
-  const trimmed = endpoint.trim().replace(/\/+$/, '');
-  if (trimmed.includes('://')) return trimmed;
-  return `${tls ? 'https' : 'http'}://${trimmed}`;
-}
 
 /**
  * PD member discovery (PD's `serviceDiscovery`): learns the cluster id from any endpoint,
@@ -78,6 +79,8 @@ export class ServiceDiscovery {
   private checkRequested = false;
   private updating: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
+  /** The last failure of one endpoint seen by init, for the error when nothing answers. */
+  private lastEndpointFailure: unknown;
 
   /**
    * @param urls - the endpoints to start from (normalised URLs)
@@ -89,7 +92,7 @@ export class ServiceDiscovery {
     private readonly fetchMembers: MemberFetcher,
     options: ServiceDiscoveryOptions = {},
   ) {
-    if (urls.length === 0) throw new TiKVError('INVALID_ARGUMENT', 'at least one PD endpoint is required');
+    if (urls.length === 0) throw new InvalidArgumentError('at least one PD endpoint is required');
     const d = DEFAULT_SERVICE_DISCOVERY_OPTIONS;
     this.opts = Object.freeze({
       timeoutMs: options.timeoutMs ?? d.timeoutMs,
@@ -97,9 +100,13 @@ export class ServiceDiscovery {
       updateMemberTimeoutMs: options.updateMemberTimeoutMs ?? d.updateMemberTimeoutMs,
       updateMemberBackoffBaseMs: options.updateMemberBackoffBaseMs ?? d.updateMemberBackoffBaseMs,
       updateMemberMaxBackoffMs: options.updateMemberMaxBackoffMs ?? d.updateMemberMaxBackoffMs,
+      initTimeoutMs: options.initTimeoutMs ?? d.initTimeoutMs,
       maxInitRetries: options.maxInitRetries ?? d.maxInitRetries,
       initRetryIntervalMs: options.initRetryIntervalMs ?? d.initRetryIntervalMs,
     });
+    if (!(this.opts.initTimeoutMs > 0)) {
+      throw new InvalidArgumentError(`initTimeoutMs must be > 0, got ${this.opts.initTimeoutMs}`);
+    }
     this.logger = options.logger ?? noopLogger;
     this.serviceUrls = [...new Set(urls)].sort();
   }
@@ -125,26 +132,61 @@ export class ServiceDiscovery {
   }
 
   /**
-   * Learns the cluster id and the leader, retrying up to `maxInitRetries` times, then
-   * starts the background refresh.
+   * Learns the cluster id and the leader, retrying every `initRetryIntervalMs` for up to
+   * `initTimeoutMs` (and `maxInitRetries` attempts), then starts the background refresh.
+   *
+   * @throws PdUnreachableError when no endpoint answered in time (`endpoints`: what was tried,
+   *   `cause`: the last failure)
+   * @throws DeadlineExceededError when the caller's `timeoutMs` ended it first (its `cause`
+   *   is the `PdUnreachableError` describing the attempts); a caller's abort rejects with the
+   *   signal's reason
    */
   async init(options?: CallOptions): Promise<void> {
-    const signal = anySignal([combineSignal(options), this.closeController.signal]);
+    const user = options?.signal;
+    const timeoutMs = options?.timeoutMs;
+    const callerDeadline = timeoutMs === undefined ? undefined : deadlineSignal(timeoutMs);
+    const signals = [deadlineSignal(this.opts.initTimeoutMs), this.closeController.signal];
+    if (user !== undefined) signals.push(user);
+    if (callerDeadline !== undefined) signals.push(callerDeadline);
+    const signal = anySignal(signals);
+    const startMs = Date.now();
+    this.lastEndpointFailure = undefined;
     let lastErr: unknown;
-    for (let attempt = 0; attempt < this.opts.maxInitRetries; attempt++) {
+    let attempts = 0;
+    while (attempts < this.opts.maxInitRetries && !signal.aborted) {
+      attempts++;
       try {
         if (this.cluster === 0n) await this.initClusterId(signal);
         await this.updateMember(signal, this.opts.timeoutMs);
         this.loop = this.runLoop();
         return;
       } catch (e) {
-        if (signal.aborted) throw signal.reason;
-        if (e instanceof TiKVError && !e.retryable) throw e;
+        if (signal.aborted) break;
+        if (isTiKVError(e) && !e.retryable) throw e;
         lastErr = e;
       }
-      if (attempt + 1 < this.opts.maxInitRetries) await sleepMs(this.opts.initRetryIntervalMs, signal);
+      if (attempts < this.opts.maxInitRetries) {
+        await sleepMs(this.opts.initRetryIntervalMs, signal).catch(() => {});
+      }
     }
-    throw lastErr;
+    const reason: unknown = signal.aborted ? signal.reason : undefined;
+    if (this.closeController.signal.aborted) throw this.closeController.signal.reason;
+    if (user?.aborted === true && reason === user.reason) throw reason;
+    const last = this.lastEndpointFailure ?? lastErr;
+    const detail =
+      last === undefined ? 'no answer' : `last error: ${last instanceof Error ? last.message : String(last)}`;
+    const unreachable = new PdUnreachableError(
+      `no PD reachable at ${this.serviceUrls.join(', ')} ` +
+        `(${attempts} attempt${attempts === 1 ? '' : 's'} in ${Date.now() - startMs} ms); ${detail}`,
+      { endpoints: this.serviceUrls, ...(last === undefined ? {} : { cause: last }) },
+    );
+    if (callerDeadline !== undefined && reason === callerDeadline.reason) {
+      throw new DeadlineExceededError(`connecting to PD: deadline of ${timeoutMs} ms exceeded`, {
+        timeoutMs,
+        cause: unreachable,
+      });
+    }
+    throw unreachable;
   }
 
   /** Registers a listener called with the new leader URL on every leader switch. */
@@ -207,10 +249,7 @@ export class ServiceDiscovery {
       if (id === 0n) continue;
       if (clusterId === 0n) clusterId = id;
       else if (id !== clusterId) {
-        throw new TiKVError(
-          'INVALID_ARGUMENT',
-          `PD endpoints belong to different clusters: ${clusterId} and ${id}`,
-        );
+        throw new InvalidArgumentError(`PD endpoints belong to different clusters: ${clusterId} and ${id}`);
       }
     }
     if (clusterId === 0n) {
@@ -234,7 +273,9 @@ export class ServiceDiscovery {
       if (err !== undefined) throw err;
       return resp;
     } catch (e) {
-      throw toPdCallError(e, `GetMembers ${url}`, signal);
+      const err = toPdCallError(e, `GetMembers ${url}`, signal, { signal: callSignal, timeoutMs });
+      if (!signal.aborted) this.lastEndpointFailure = err;
+      throw err;
     }
   }
 
@@ -251,15 +292,17 @@ export class ServiceDiscovery {
       }
       const id = resp.header?.clusterId ?? 0n;
       if (id !== this.cluster) {
-        lastErr = new TiKVError('RPC_ERROR', `cluster id does not match: ${id} != ${this.cluster}`, {
+        lastErr = new TiKVError('RPC_ERROR', `${url}: cluster id does not match: ${id} != ${this.cluster}`, {
           retryable: true,
         });
+        this.lastEndpointFailure = lastErr;
         continue;
       }
       const leaderUrls = resp.leader?.clientUrls ?? [];
       const leaderUrl = leaderUrls[0];
       if (leaderUrl === undefined) {
         lastErr = new TiKVError('RPC_ERROR', `no PD leader known by ${url}`, { retryable: true });
+        this.lastEndpointFailure = lastErr;
         continue;
       }
       this.updateUrls(resp.members);

@@ -1,4 +1,11 @@
-import { ClientClosedError, composeTs, DeadlineExceededError, isTiKVError, TiKVError } from '@tikv/common';
+import {
+  ClientClosedError,
+  composeTs,
+  DeadlineExceededError,
+  InvalidArgumentError,
+  isTiKVError,
+  TiKVError,
+} from '@tikv/common';
 import type { CallOptions } from './call-options.js';
 import type { TsoResult, TsoStream, TsoStreamProvider } from './tso-stream.js';
 
@@ -87,9 +94,12 @@ export class TsoDispatcher {
       rpcTimeoutMs: options.rpcTimeoutMs ?? DEFAULT_TSO_DISPATCHER_OPTIONS.rpcTimeoutMs,
       maxInFlight: options.maxInFlight ?? DEFAULT_TSO_DISPATCHER_OPTIONS.maxInFlight,
     };
-    if (!(o.maxBatchSize >= 1)) throw new TiKVError('INVALID_ARGUMENT', 'maxBatchSize must be >= 1');
-    if (!(o.rpcTimeoutMs > 0)) throw new TiKVError('INVALID_ARGUMENT', 'rpcTimeoutMs must be > 0');
-    if (!(o.maxInFlight >= 1)) throw new TiKVError('INVALID_ARGUMENT', 'maxInFlight must be >= 1');
+    if (!(o.maxBatchSize >= 1))
+      throw new InvalidArgumentError(`maxBatchSize must be >= 1, got ${o.maxBatchSize}`);
+    if (!(o.rpcTimeoutMs > 0))
+      throw new InvalidArgumentError(`rpcTimeoutMs must be > 0, got ${o.rpcTimeoutMs}`);
+    if (!(o.maxInFlight >= 1))
+      throw new InvalidArgumentError(`maxInFlight must be >= 1, got ${o.maxInFlight}`);
     this.opts = Object.freeze(o);
   }
 

@@ -1,5 +1,12 @@
-import { metapb, pdpb } from '@tikv/proto';
-import { createServer, type Server, ServerError, type ServiceImplementation, Status } from 'nice-grpc';
+import { keyspacepb, metapb, pdpb } from '@tikv/proto';
+import {
+  type CallContext,
+  createServer,
+  type Server,
+  ServerError,
+  type ServiceImplementation,
+  Status,
+} from 'nice-grpc';
 
 /** A region of the fake cluster. */
 export interface FakeRegion {
@@ -35,13 +42,22 @@ export class FakePdCluster {
   /** When set, the next TSO request on a stream fails with this status. */
   breakNextTso: Status | undefined;
   failNextUnary: Status | undefined;
+  /** Calls received per method (a stalled call counts when it arrives). */
+  readonly calls = new Map<string, number>();
+  /** Keyspaces served by `LoadKeyspace`, by name. */
+  readonly keyspaces = new Map<string, keyspacepb.KeyspaceMeta>();
   private members: pdpb.Member[] = [];
+  private readonly stalls = new Map<string, number>();
+  private readonly headerErrors = new Map<string, pdpb.Error[]>();
+  private membersWaiters: Array<() => void> = [];
+  private readonly stalled = new Set<() => void>();
 
   static async start(memberCount = 1): Promise<FakePdCluster> {
     const c = new FakePdCluster();
     for (let i = 0; i < memberCount; i++) {
       const server = createServer();
       server.add(pdpb.PDDefinition, c.impl(i) as unknown as ServiceImplementation<typeof pdpb.PDDefinition>);
+      server.add(keyspacepb.KeyspaceDefinition, c.keyspaceImpl(i));
       const port = await server.listen('127.0.0.1:0');
       c.servers.push(server);
       c.urls.push(`http://127.0.0.1:${port}`);
@@ -57,7 +73,55 @@ export class FakePdCluster {
   }
 
   async close(): Promise<void> {
+    this.releaseStalls();
     await Promise.all(this.servers.map((s) => s.shutdown()));
+  }
+
+  /**
+   * Makes the next `times` calls of `method` (a PD or keyspace method name, e.g. `getAllStores`,
+   * `queryRegion`) hang without an answer until the client gives up on them or the test calls
+   * {@link releaseStalls}: PD paused, as by SIGSTOP.
+   */
+  stall(method: string, times = 1): void {
+    this.stalls.set(method, (this.stalls.get(method) ?? 0) + times);
+  }
+
+  /** Makes the next call of `method` answer with this header error (queued per method). */
+  answerNext(method: string, type: pdpb.ErrorType, message: string): void {
+    const q = this.headerErrors.get(method) ?? [];
+    q.push({ type, message });
+    this.headerErrors.set(method, q);
+  }
+
+  /** Resolves at the next `GetMembers` any member receives. */
+  nextGetMembers(): Promise<void> {
+    return new Promise((resolve) => this.membersWaiters.push(resolve));
+  }
+
+  /** Lets every stalled call go on. */
+  releaseStalls(): void {
+    for (const release of this.stalled) release();
+    this.stalled.clear();
+  }
+
+  /** Counts a call and holds it while a stall is armed for its method. */
+  private async arrive(method: string, signal: AbortSignal): Promise<void> {
+    this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+    const left = this.stalls.get(method) ?? 0;
+    if (left === 0) return;
+    this.stalls.set(method, left - 1);
+    await new Promise<void>((resolve, reject) => {
+      const release = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        this.stalled.delete(release);
+        reject(new ServerError(Status.CANCELLED, `${method} cancelled by the client while stalled`));
+      };
+      this.stalled.add(release);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   split(key: Uint8Array): void {
@@ -134,6 +198,7 @@ export class FakePdCluster {
       ...base,
       getMembers: () => {
         self.getMembersCalls++;
+        for (const w of self.membersWaiters.splice(0)) w();
         return { header: self.header(), members: self.members, leader: self.members[self.leaderIndex] };
       },
       async *tso(reqs: AsyncIterable<pdpb.TsoRequest>) {
@@ -157,9 +222,15 @@ export class FakePdCluster {
           };
         }
       },
-      async *queryRegion(reqs: AsyncIterable<pdpb.QueryRegionRequest>) {
+      async *queryRegion(reqs: AsyncIterable<pdpb.QueryRegionRequest>, ctx: CallContext) {
         for await (const req of reqs) {
+          await self.arrive('queryRegion', ctx.signal);
           self.check(member, 'queryRegion');
+          const injected = self.headerErrors.get('queryRegion')?.shift();
+          if (injected !== undefined) {
+            yield self.errorHeader(injected.type, injected.message);
+            continue;
+          }
           self.queryRegionRequests++;
           const byId = new Map<bigint, pdpb.RegionResponse>();
           const idOf = (r: FakeRegion | undefined): bigint => {
@@ -173,8 +244,11 @@ export class FakePdCluster {
           yield { header: self.header(), keyIdMap, prevKeyIdMap, regionsById: byId };
         }
       },
-      getRegion: (req: pdpb.GetRegionRequest) => {
+      getRegion: async (req: pdpb.GetRegionRequest, ctx: CallContext) => {
+        await self.arrive('getRegion', ctx.signal);
         self.check(member, 'getRegion');
+        const injected = self.headerErrors.get('getRegion')?.shift();
+        if (injected !== undefined) return self.errorHeader(injected.type, injected.message);
         self.unaryRegionRequests++;
         const r = self.byKey(req.regionKey);
         return r === undefined ? { header: self.header() } : { header: self.header(), ...self.wire(r) };
@@ -203,6 +277,17 @@ export class FakePdCluster {
       },
       batchScanRegions: (req: pdpb.BatchScanRegionsRequest) => {
         self.check(member, 'batchScanRegions');
+        self.calls.set('batchScanRegions', (self.calls.get('batchScanRegions') ?? 0) + 1);
+        // PD's own checks and words (pkg/utils/grpcutil BatchScanRegions): UNKNOWN header errors
+        for (let i = 0; i < req.ranges.length; i++) {
+          const kr = req.ranges[i]!;
+          if (i > 0 && cmp(kr.startKey, req.ranges[i - 1]!.endKey) < 0) {
+            return self.errorHeader(pdpb.ErrorType.UNKNOWN, 'invalid key range, ranges overlapped');
+          }
+          if (kr.endKey.length > 0 && cmp(kr.startKey, kr.endKey) > 0) {
+            return self.errorHeader(pdpb.ErrorType.UNKNOWN, 'invalid key range, start key > end key');
+          }
+        }
         const out: pdpb.Region[] = [];
         for (const kr of req.ranges) {
           for (const r of self.regions) {
@@ -218,6 +303,7 @@ export class FakePdCluster {
       },
       getStore: (req: pdpb.GetStoreRequest) => {
         self.check(member, 'getStore');
+        self.calls.set('getStore', (self.calls.get('getStore') ?? 0) + 1);
         if (req.storeId === 3n) {
           return {
             header: {
@@ -226,7 +312,10 @@ export class FakePdCluster {
             },
           };
         }
-        if (req.storeId !== 1n && req.storeId !== 2n) return { header: self.header() };
+        if (req.storeId !== 1n && req.storeId !== 2n) {
+          // PD's answer for an unknown store (server/grpc_service.go GetStore)
+          return self.errorHeader(pdpb.ErrorType.UNKNOWN, `invalid store ID ${req.storeId}, not found`);
+        }
         return {
           header: self.header(),
           store: {
@@ -236,8 +325,11 @@ export class FakePdCluster {
           },
         };
       },
-      getAllStores: (req: pdpb.GetAllStoresRequest) => {
+      getAllStores: async (req: pdpb.GetAllStoresRequest, ctx: CallContext) => {
+        await self.arrive('getAllStores', ctx.signal);
         self.check(member, 'getAllStores');
+        const injected = self.headerErrors.get('getAllStores')?.shift();
+        if (injected !== undefined) return self.errorHeader(injected.type, injected.message);
         const stores = [
           { id: 1n, address: 'a', state: metapb.StoreState.Up },
           { id: 3n, address: 'c', state: metapb.StoreState.Tombstone },
@@ -255,15 +347,34 @@ export class FakePdCluster {
       },
       scatterRegion: (req: pdpb.ScatterRegionRequest) => {
         self.check(member, 'scatterRegion');
-        if (req.regionsId.some((id) => !self.regions.some((r) => r.id === id))) {
-          return {
-            header: {
-              clusterId: self.clusterId,
-              error: { type: pdpb.ErrorType.REGION_NOT_FOUND, message: 'region not found' },
-            },
-          };
+        // PD (RegionScatterer.ScatterRegionsByID): one unknown region alone is refused with a Go
+        // error (gRPC UNKNOWN); among several, the unknown ones are listed as failed
+        const failed = req.regionsId.filter((id) => !self.regions.some((r) => r.id === id));
+        if (req.regionsId.length === 1 && failed.length === 1) {
+          throw new ServerError(Status.UNKNOWN, '[PD:region:ErrRegionNotFound]region %v not found');
         }
-        return { header: self.header(), finishedPercentage: 100n, failedRegionsId: [] };
+        const done = req.regionsId.length - failed.length;
+        return {
+          header: self.header(),
+          finishedPercentage: BigInt(
+            failed.length === 0 ? 100 : 100 - Math.floor((100 * failed.length) / (done + failed.length)),
+          ),
+          failedRegionsId: failed,
+        };
+      },
+      getGCState: async (req: pdpb.GetGCStateRequest, ctx: CallContext) => {
+        await self.arrive('getGCState', ctx.signal);
+        self.check(member, 'getGCState');
+        return {
+          header: self.header(),
+          gcState: {
+            keyspaceScope: req.keyspaceScope,
+            isKeyspaceLevelGc: false,
+            txnSafePoint: 5n,
+            gcSafePoint: 3n,
+            gcBarriers: [],
+          },
+        };
       },
       getOperator: (req: pdpb.GetOperatorRequest) => {
         self.check(member, 'getOperator');
@@ -299,4 +410,33 @@ export class FakePdCluster {
   }
 
   external = 0n;
+
+  private errorHeader(type: pdpb.ErrorType, message: string): { header: pdpb.ResponseHeader } {
+    return { header: { clusterId: this.clusterId, error: { type, message } } };
+  }
+
+  private keyspaceImpl(member: number): ServiceImplementation<typeof keyspacepb.KeyspaceDefinition> {
+    const self = this;
+    const base: Record<string, unknown> = {};
+    for (const name of Object.keys(keyspacepb.KeyspaceDefinition.methods)) {
+      base[name] = () => {
+        throw new ServerError(Status.UNIMPLEMENTED, name);
+      };
+    }
+    return {
+      ...base,
+      async loadKeyspace(req: keyspacepb.LoadKeyspaceRequest, ctx: CallContext) {
+        await self.arrive('loadKeyspace', ctx.signal);
+        self.check(member, 'loadKeyspace');
+        const meta = self.keyspaces.get(req.name);
+        if (meta === undefined) {
+          return {
+            ...self.errorHeader(pdpb.ErrorType.ENTRY_NOT_FOUND, 'keyspace not found'),
+            keyspace: undefined,
+          };
+        }
+        return { header: self.header(), keyspace: meta };
+      },
+    } as unknown as ServiceImplementation<typeof keyspacepb.KeyspaceDefinition>;
+  }
 }

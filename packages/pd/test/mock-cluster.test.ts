@@ -55,5 +55,20 @@ describe('PdClient against @tikv/mock-cluster', () => {
     expect(stores).toHaveLength(3);
     const s = await client.getStore(stores[0]!.id);
     expect(s?.address).toBe(stores[0]!.address);
+    // the mock answers an unknown id as PD does: UNKNOWN "invalid store ID 77, not found"
+    expect(await client.getStore(77n)).toBeUndefined();
+  });
+
+  test('scatter reports the regions it could not scatter; batch scans check their ranges', async () => {
+    const r = await client.getRegion(enc('a'));
+    expect(await client.scatterRegions([r!.region.id, 5555n])).toEqual({
+      finishedPercentage: 50,
+      failedRegionIds: [5555n],
+    });
+    const ranges = [
+      { startKey: enc('a'), endKey: enc('c') },
+      { startKey: enc('b'), endKey: enc('d') },
+    ];
+    await expect(client.batchScanRegions(ranges, 0)).rejects.toMatchObject({ name: 'InvalidArgumentError' });
   });
 });

@@ -45,6 +45,8 @@ export const ErrorCode = Object.freeze({
   UNDETERMINED: 'UNDETERMINED',
   /** PD returned an error in its response header; see `PdError`. */
   PD_ERROR: 'PD_ERROR',
+  /** No PD endpoint answered while connecting; see `PdUnreachableError`. */
+  PD_UNREACHABLE: 'PD_UNREACHABLE',
   /** The operation's own deadline (`timeoutMs`) passed. */
   DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
   /** The backoff sleep budget of one operation is used up. */

@@ -27,6 +27,7 @@ import type {
   TxnNotFoundError,
   WriteConflictError,
 } from './key-errors.js';
+import type { PdUnreachableError } from './pd-unreachable-error.js';
 import type { RegionError } from './region-error.js';
 import type { EntryTooLargeError, KeyTooLargeError } from './size-errors.js';
 import { hasTiKVErrorBrand, type TiKVError } from './tikv-error.js';
@@ -51,6 +52,7 @@ export interface ErrorClassByCode {
   KEY_ERROR: KeyError;
   UNDETERMINED: UndeterminedError;
   PD_ERROR: PdError;
+  PD_UNREACHABLE: PdUnreachableError;
   DEADLINE_EXCEEDED: DeadlineExceededError;
   BACKOFF_EXCEEDED: BackoffBudgetExceededError;
   INVALID_ARGUMENT: InvalidArgumentError;
