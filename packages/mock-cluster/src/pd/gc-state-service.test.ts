@@ -193,7 +193,7 @@ describe('PD GC states API (GC state manager semantics)', () => {
       barrierTs: 40n,
       ttlSeconds: 10n,
     });
-    expect(behind.header?.error?.message).toMatch(/global GC barrier .* keyspace own/);
+    expect(behind.header?.error?.message).toMatch(/global GC barrier .* keyspace \{ name: "own", id: 5 \}/);
     const g = await t.pd.setGlobalGCBarrier({
       header: header(),
       barrierId: 'g',
