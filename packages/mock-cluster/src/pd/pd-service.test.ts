@@ -141,12 +141,12 @@ describe('PD service', () => {
   });
 
   it('answers UNIMPLEMENTED for what it does not serve', async () => {
-    await expect(c.pd.getGCSafePointV2({ header: c.header(), keyspaceId: 1 })).rejects.toMatchObject({
+    await expect(c.pd.getGCSafePointV2({ header: c.header() })).rejects.toMatchObject({
       code: 12,
     });
     await expect(c.pd.getMinTS({ header: c.header() })).rejects.toMatchObject({ code: 12 });
     const watch = async (): Promise<void> => {
-      for await (const _ of c.pd.watchGlobalConfig({ name: 'x', revision: 0n, configPath: '' })) {
+      for await (const _ of c.pd.watchGlobalConfig({ revision: 0n, configPath: '' })) {
         // nothing arrives
       }
     };
