@@ -27,8 +27,10 @@ export {
   type IdInput,
   type KeyInput,
   type MockClusterOptions,
+  type MockTlsOptions,
   type ResolvedMockClusterOptions,
 } from './mock-cluster-options.js';
 export type { KeyspaceInfo, KeyspaceSpec, MockKeyspaceState } from './pd/keyspace-service.js';
+export type { PdMemberInfo } from './pd/pd-members.js';
 export { GrpcStatus } from './server/rpc-error.js';
 export { ColumnFamily } from './storage/kv-engine.js';

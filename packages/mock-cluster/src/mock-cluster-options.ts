@@ -17,6 +17,18 @@ export type KeyInput = Uint8Array | string;
 /** An id given to the mock's API. */
 export type IdInput = bigint | number;
 
+/** TLS of every server of a mock cluster (PD members and stores), PEM encoded. */
+export interface MockTlsOptions {
+  /** The servers' certificate chain. */
+  readonly certPem: Uint8Array | string;
+  /** The servers' private key. */
+  readonly keyPem: Uint8Array | string;
+  /** CA certificate(s) that client certificates must chain to (required with `requireClientCert`). */
+  readonly caPem?: Uint8Array | string;
+  /** Mutual TLS: refuse clients that present no certificate signed by `caPem`. @defaultValue false */
+  readonly requireClientCert?: boolean;
+}
+
 /** Options of {@link MockCluster.start}. */
 export interface MockClusterOptions {
   /** Number of TiKV stores. @defaultValue 3 */
@@ -39,8 +51,12 @@ export interface MockClusterOptions {
   readonly regionKeyEncoding?: RegionKeyEncoding;
   /** Address every server listens on. Loopback only in tests. @defaultValue '127.0.0.1' */
   readonly host?: string;
-  /** PD's port; 0 picks a free one. @defaultValue 0 */
+  /** The first PD member's port; 0 picks a free one (other members always take free ports). @defaultValue 0 */
   readonly pdPort?: number;
+  /** Number of PD members; the first leads at start. @defaultValue 1 */
+  readonly pdMembers?: number;
+  /** Serve PD and TiKV over TLS (mutual TLS with `requireClientCert`). @defaultValue plaintext */
+  readonly tls?: MockTlsOptions;
   /** Ports of the stores, by position; missing entries pick a free one. @defaultValue [] */
   readonly storePorts?: readonly number[];
   /** The cluster id PD reports and checks. @defaultValue 7000000000000000001n */
@@ -69,10 +85,11 @@ export interface MockClusterOptions {
 
 /** {@link MockClusterOptions} with defaults applied. */
 export type ResolvedMockClusterOptions = Readonly<
-  Required<Omit<MockClusterOptions, 'splitKeys' | 'storePorts'>> & {
+  Required<Omit<MockClusterOptions, 'splitKeys' | 'storePorts' | 'tls'>> & {
     splitKeys: readonly Uint8Array[];
     keyspaces: readonly KeyspaceSpec[];
     storePorts: readonly number[];
+    tls: MockTlsOptions | undefined;
   }
 >;
 
@@ -83,6 +100,7 @@ export const DEFAULT_MOCK_CLUSTER_OPTIONS = Object.freeze({
   apiVersion: ApiVersion.V1,
   host: '127.0.0.1',
   pdPort: 0,
+  pdMembers: 1,
   clusterId: 7000000000000000001n,
   maxKeySizeBytes: 8192,
   raftEntryMaxSizeBytes: 8 * 1024 * 1024,
@@ -128,6 +146,11 @@ export function resolveMockClusterOptions(options: MockClusterOptions = {}): Res
     ApiVersion.V2,
   ]);
   const replicas = positiveInt('replicas', o.replicas ?? Math.min(stores, 3));
+  if (o.tls !== undefined && o.tls.requireClientCert === true && o.tls.caPem === undefined) {
+    throw new InvalidArgumentError(
+      'options.tls.requireClientCert needs options.tls.caPem to check client certificates against',
+    );
+  }
   if (replicas > stores) {
     throw new InvalidArgumentError(
       `options.replicas (${replicas}) must not exceed options.stores (${stores})`,
@@ -160,6 +183,8 @@ export function resolveMockClusterOptions(options: MockClusterOptions = {}): Res
       port(`options.storePorts[${i}]`, p),
     ),
     clusterId,
+    pdMembers: positiveInt('pdMembers', o.pdMembers ?? d.pdMembers),
+    tls: o.tls,
     maxKeySizeBytes: positiveInt('maxKeySizeBytes', o.maxKeySizeBytes ?? d.maxKeySizeBytes),
     raftEntryMaxSizeBytes: positiveInt(
       'raftEntryMaxSizeBytes',

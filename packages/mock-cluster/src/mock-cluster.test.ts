@@ -16,6 +16,15 @@ function refuses(address: string): Promise<boolean> {
   });
 }
 
+/**
+ * Listening sockets that keep the process alive. A closed server's handle leaves libuv's list in
+ * the loop's close-callbacks phase, which a zero timeout (next timers phase) always follows.
+ */
+async function listeningHandles(): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+}
+
 describe('MockCluster topology', () => {
   let cluster: MockCluster;
   let c: TestClients;
@@ -145,7 +154,30 @@ describe('MockCluster lifecycle and options', () => {
   it('fails to start on a port in use and leaves nothing open', async () => {
     const a = await MockCluster.start({ stores: 1 });
     const port = Number(a.pdEndpoints[0]?.split(':')[1]);
-    await expect(MockCluster.start({ stores: 1, storePorts: [port] })).rejects.toBeDefined();
-    await a.close();
+    const before = await listeningHandles();
+    try {
+      // Two PD members and the first store start, then the second store's port is taken:
+      // everything already listening must be closed again (unref: false makes it count).
+      await expect(
+        MockCluster.start({ stores: 2, pdMembers: 2, storePorts: [0, port], unref: false }),
+      ).rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining(`:${port}`) });
+      expect(await listeningHandles()).toBe(before);
+      // The PD port in use fails before anything else opens.
+      await expect(MockCluster.start({ stores: 1, pdPort: port, unref: false })).rejects.toMatchObject({
+        code: 'EADDRINUSE',
+        message: expect.stringContaining(`:${port}`),
+      });
+      expect(await listeningHandles()).toBe(before);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('counts the listening sockets of a cluster that keeps the process alive (what the test above relies on)', async () => {
+    const before = await listeningHandles();
+    const c = await MockCluster.start({ stores: 2, pdMembers: 2, unref: false });
+    expect(await listeningHandles()).toBe(before + 4);
+    await c.close();
+    expect(await listeningHandles()).toBe(before);
   });
 });

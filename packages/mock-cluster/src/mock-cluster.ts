@@ -1,4 +1,4 @@
-import { keyspacepb, pdpb, tikvpb } from '@tikv/proto';
+import { tikvpb } from '@tikv/proto';
 import { ClusterModel } from './cluster/cluster-model.js';
 import { createRegionKeyCodec } from './cluster/region-key-codec.js';
 import type { PeerRole, RegionInfo, StoreInfo } from './cluster/topology-types.js';
@@ -15,14 +15,16 @@ import {
 } from './mock-cluster-options.js';
 import { GcStateService } from './pd/gc-state-service.js';
 import {
-  createKeyspaceHandlers,
   type KeyspaceInfo,
   KeyspaceService,
   type KeyspaceSpec,
   type MockKeyspaceState,
 } from './pd/keyspace-service.js';
-import { createPdHandlers, PdService } from './pd/pd-service.js';
+import { type PdMemberInfo, PdMembership } from './pd/pd-members.js';
+import { PdServers } from './pd/pd-servers.js';
+import { PdService } from './pd/pd-service.js';
 import { GrpcHost } from './server/grpc-host.js';
+import { serverCredentials } from './server/tls-credentials.js';
 import { KvEngine } from './storage/kv-engine.js';
 import { RawStore } from './storage/raw-store.js';
 import type { KvDeps } from './tikv/kv-deps.js';
@@ -56,7 +58,7 @@ interface StoreHost {
  * ```
  */
 export class MockCluster {
-  /** PD endpoints, `host:port`. */
+  /** PD endpoints, `host:port`, one per member (the first leads at start). */
   readonly pdEndpoints: readonly string[];
   /** The cluster id PD reports (requests must carry it in their header). */
   readonly clusterId: bigint;
@@ -64,7 +66,7 @@ export class MockCluster {
   readonly options: ResolvedMockClusterOptions;
   readonly #model: ClusterModel;
   readonly #faults: FaultRegistry;
-  readonly #pd: GrpcHost;
+  readonly #pd: PdServers;
   readonly #stores: Map<bigint, StoreHost>;
   readonly #keyspaces: KeyspaceService;
   #closed = false;
@@ -73,7 +75,7 @@ export class MockCluster {
     options: ResolvedMockClusterOptions,
     model: ClusterModel,
     faults: FaultRegistry,
-    pd: GrpcHost,
+    pd: PdServers,
     stores: Map<bigint, StoreHost>,
     keyspaces: KeyspaceService,
   ) {
@@ -84,7 +86,7 @@ export class MockCluster {
     this.#faults = faults;
     this.#pd = pd;
     this.#stores = stores;
-    this.pdEndpoints = Object.freeze([`${options.host}:${pd.port}`]);
+    this.pdEndpoints = Object.freeze(pd.members().map((m) => m.address));
   }
 
   /** Starts PD and the stores, bootstraps the first region and applies the initial splits. */
@@ -105,40 +107,39 @@ export class MockCluster {
         maxBatchCommands: o.maxBatchCommands,
       },
     };
-    const hostOptions = { unref: o.unref, maxReceiveMessageBytes: o.maxReceiveMessageBytes };
+    const hostOptions = {
+      unref: o.unref,
+      maxReceiveMessageBytes: o.maxReceiveMessageBytes,
+      credentials: o.tls === undefined ? undefined : serverCredentials(o.tls),
+    };
     const storeIds: bigint[] = [];
     for (let i = 0; i < o.stores; i++) storeIds.push(model.addStore().id);
     model.bootstrap(storeIds.slice(0, o.replicas));
     model.split([...evenSplitKeys(o.regions, o.apiVersion), ...o.splitKeys]);
 
-    let pdPort = 0;
+    const membership = new PdMembership({ count: o.pdMembers, host: o.host, tls: o.tls !== undefined });
     const pdService = new PdService({
       clusterId: o.clusterId,
       model,
       tso: new TsoAllocator(o.nowMs),
-      faults,
       startTimestampSeconds: BigInt(Math.floor(Date.now() / 1000)),
       storeVersion: MOCK_CLUSTER_VERSION,
-      clientUrl: () => `http://${o.host}:${pdPort}`,
+      membership,
     });
-    const keyspaces = new KeyspaceService({ clusterId: o.clusterId, faults, nowMs: o.nowMs });
+    const keyspaces = new KeyspaceService({ clusterId: o.clusterId, nowMs: o.nowMs });
     for (const spec of o.keyspaces) keyspaces.create(spec);
     const gcStates = new GcStateService({
       clusterId: o.clusterId,
-      faults,
       nowMs: o.nowMs,
       keyspaces: () => keyspaces.list(),
     });
-    const pd = new GrpcHost(
-      [
-        [pdpb.PDDefinition, createPdHandlers(pdService, gcStates)],
-        [keyspacepb.KeyspaceDefinition, createKeyspaceHandlers(keyspaces)],
-      ],
+    const pd = new PdServers(
+      { clusterId: o.clusterId, faults, membership, pd: pdService, gcStates, keyspaces },
       hostOptions,
     );
     const stores = new Map<bigint, StoreHost>();
     try {
-      pdPort = await pd.listen(o.host, o.pdPort);
+      await pd.listen(o.host, o.pdPort);
       for (const [i, id] of storeIds.entries()) {
         const life = { current: new AbortController() };
         const kv = new KvService(deps, {
@@ -234,6 +235,29 @@ export class MockCluster {
     s.life.current = new AbortController();
     await s.host.listen(this.options.host, s.host.port);
     this.#model.updateStore(s.id, { running: true });
+  }
+
+  /** PD's members in `pdEndpoints` order: address, client URL, whether each runs and leads. */
+  pdMembers(): PdMemberInfo[] {
+    return this.#pd.members();
+  }
+
+  /** Moves PD leadership to member `index` (a running one); followers then answer as PD followers do. */
+  transferPdLeader(index: number): void {
+    this.#pd.transferLeader(index);
+  }
+
+  /**
+   * Stops PD member `index`: its port refuses connections and open connections drop. A stopped
+   * leader hands leadership to the next running member at once.
+   */
+  async stopPdMember(index: number): Promise<void> {
+    await this.#pd.stop(index);
+  }
+
+  /** Restarts a stopped PD member on the same port (as a follower, unless no member leads). */
+  async startPdMember(index: number): Promise<void> {
+    await this.#pd.start(index);
   }
 
   /** Makes a store slow: every request it serves waits `delayMs` first (0 restores it). */

@@ -193,7 +193,7 @@ describe('PD GC states API (GC state manager semantics)', () => {
       barrierTs: 40n,
       ttlSeconds: 10n,
     });
-    expect(behind.header?.error?.message).toMatch(/global GC barrier .* keyspace own/);
+    expect(behind.header?.error?.message).toMatch(/global GC barrier .* keyspace \{ name: "own", id: 5 \}/);
     const g = await t.pd.setGlobalGCBarrier({
       header: header(),
       barrierId: 'g',
@@ -253,5 +253,123 @@ describe('PD GC states API (GC state manager semantics)', () => {
         includeGlobalGcBarriers: false,
       }),
     ).rejects.toThrow();
+  });
+});
+
+describe('PD pre-GC-states safe point API (gc_service.go over the GC state manager)', () => {
+  let cluster: MockCluster;
+  let t: TestClients;
+  let now = 5_000_000;
+  beforeEach(async () => {
+    now = 5_000_000;
+    cluster = await MockCluster.start({
+      stores: 1,
+      nowMs: () => now,
+      keyspaces: [{ name: 'own', id: 5, config: { gc_management_type: 'keyspace_level' } }],
+    });
+    t = new TestClients(cluster);
+  });
+  afterEach(async () => {
+    t.close();
+    await cluster.close();
+  });
+  const header = () => t.header();
+  const unified = () =>
+    t.pd.getGCState({
+      header: header(),
+      keyspaceScope: scope(NULL_KS),
+      excludeGcBarriers: false,
+      includeGlobalGcBarriers: true,
+    });
+  const service = (serviceId: string, ttl: bigint, safePoint: bigint) =>
+    t.pd.updateServiceGCSafePoint({
+      header: header(),
+      serviceId: new TextEncoder().encode(serviceId),
+      TTL: ttl,
+      safePoint,
+    });
+  // PD answers `expired_at - now` with `expired_at` = MaxInt64.
+  const simulatedTtl = () => NEVER - BigInt(Math.floor(now / 1000));
+
+  it('GetGCSafePoint and UpdateGCSafePoint read and advance unified GC, never past the txn safe point', async () => {
+    expect((await t.pd.getGCSafePoint({ header: header() })).safePoint).toBe(0n);
+    await expect(t.pd.updateGCSafePoint({ header: header(), safePoint: 10n })).rejects.toMatchObject({
+      code: 2,
+      details: expect.stringContaining('exceeds the txn safe point'),
+    });
+    await t.pd.advanceTxnSafePoint({ header: header(), keyspaceScope: scope(NULL_KS), target: 100n });
+    expect((await t.pd.updateGCSafePoint({ header: header(), safePoint: 80n })).newSafePoint).toBe(80n);
+    // A smaller value is no error: the answer is the current one.
+    expect((await t.pd.updateGCSafePoint({ header: header(), safePoint: 0n })).newSafePoint).toBe(80n);
+    expect((await t.pd.getGCSafePoint({ header: header() })).safePoint).toBe(80n);
+    expect((await unified()).gcState?.gcSafePoint).toBe(80n);
+    // Keyspace-level GC is untouched.
+    const own = await t.pd.getGCState({
+      header: header(),
+      keyspaceScope: scope(5),
+      excludeGcBarriers: true,
+      includeGlobalGcBarriers: false,
+    });
+    expect(own.gcState?.gcSafePoint).toBe(0n);
+    await expect(t.pd.getGCSafePoint({ header: { clusterId: 1n } })).rejects.toMatchObject({ code: 9 });
+  });
+
+  it('a service safe point is a GC barrier; TTL <= 0 deletes it; behind the txn safe point it is dropped silently', async () => {
+    const set = await service('cdc', 60n, 500n);
+    expect(set).toMatchObject({ minSafePoint: 0n, TTL: simulatedTtl() });
+    expect(new TextDecoder().decode(set.serviceId)).toBe('gc_worker');
+    expect((await unified()).gcState?.gcBarriers).toEqual([
+      { barrierId: 'cdc', barrierTs: 500n, ttlSeconds: 60n },
+    ]);
+    now += 61_000;
+    expect((await unified()).gcState?.gcBarriers).toEqual([]);
+    await service('cdc', 60n, 500n);
+    await t.pd.advanceTxnSafePoint({ header: header(), keyspaceScope: scope(NULL_KS), target: 400n });
+    const behind = await service('br', 60n, 300n);
+    expect(behind.minSafePoint).toBe(400n);
+    expect((await unified()).gcState?.gcBarriers.map((b) => b.barrierId)).toEqual(['cdc']);
+    await service('cdc', 0n, 0n);
+    expect((await unified()).gcState?.gcBarriers).toEqual([]);
+    // Go saturates huge TTLs to "never".
+    await service('forever', NEVER - 1n, 900n);
+    expect((await unified()).gcState?.gcBarriers).toEqual([
+      { barrierId: 'forever', barrierTs: 900n, ttlSeconds: NEVER },
+    ]);
+    await expect(service('', 60n, 900n)).rejects.toMatchObject({
+      code: 2,
+      details: 'invalid argument for barrierID: ',
+    });
+  });
+
+  it("gc_worker's service safe point advances the txn safe point, held back by the lowest barrier", async () => {
+    await expect(service('gc_worker', 3600n, 100n)).rejects.toMatchObject({
+      code: 2,
+      details: "TTL of gc_worker's service safe point must be infinity",
+    });
+    const free = await service('gc_worker', NEVER, 100n);
+    expect(new TextDecoder().decode(free.serviceId)).toBe('gc_worker');
+    expect(free).toMatchObject({ minSafePoint: 100n, TTL: simulatedTtl() });
+    await service('lightning', 600n, 150n);
+    const held = await service('gc_worker', NEVER, 300n);
+    expect(new TextDecoder().decode(held.serviceId)).toBe('lightning');
+    expect(held.minSafePoint).toBe(150n);
+    expect((await unified()).gcState?.txnSafePoint).toBe(150n);
+    await expect(service('gc_worker', NEVER, 120n)).rejects.toMatchObject({
+      code: 2,
+      details: expect.stringContaining('smaller value'),
+    });
+  });
+
+  it('native_br maps to a global GC barrier', async () => {
+    await t.pd.advanceTxnSafePoint({ header: header(), keyspaceScope: scope(5), target: 70n });
+    const set = await service('native_br', 60n, 200n);
+    expect(set.minSafePoint).toBe(70n);
+    expect((await unified()).globalGcBarriers?.barriers).toEqual([
+      { barrierId: 'native_br', barrierTs: 200n, ttlSeconds: 60n },
+    ]);
+    // Behind the largest txn safe point of any keyspace: not set, no error.
+    await service('native_br', 0n, 0n);
+    await service('native_br', 60n, 50n);
+    expect((await unified()).globalGcBarriers?.barriers).toEqual([]);
   });
 });

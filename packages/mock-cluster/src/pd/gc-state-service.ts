@@ -1,7 +1,6 @@
 import { pdpb } from '@tikv/proto';
-import type { FaultRegistry } from '../faults/fault-registry.js';
+import { GrpcStatus, RpcError } from '../server/rpc-error.js';
 import type { KeyspaceInfo } from './keyspace-service.js';
-import { checkPdRequest } from './pd-request-check.js';
 
 type P<T> = pdpb.DeepPartial<T>;
 
@@ -14,6 +13,10 @@ const KEYSPACE_LEVEL_GC = 'keyspace_level';
 const RESERVED_BARRIER_ID = 'gc_worker';
 /** `ttl_seconds` meaning "never expires" (Go's `math.MaxInt64`). */
 const TTL_NEVER = (1n << 63n) - 1n;
+/** The most seconds a Go `time.Duration` holds; PD saturates longer service safe point TTLs to "never". */
+const MAX_DURATION_SECONDS = TTL_NEVER / 1_000_000_000n;
+/** The service id the pre-GC-states API maps to global GC barriers (BR's). */
+const NATIVE_BR_SERVICE_ID = 'native_br';
 
 interface Barrier {
   readonly id: string;
@@ -30,11 +33,22 @@ interface KeyspaceGcState {
 
 /** A refusal PD's GC state manager answers in the header (type UNKNOWN, as PD's gRPC layer wraps it). */
 class GcRefusal extends Error {}
+/** A barrier below the txn safe point (the compatibility layer ignores this one). */
+class BehindTxnSafePoint extends GcRefusal {}
+
+/** What advancing a txn safe point did. */
+interface TxnAdvance {
+  readonly old: bigint;
+  readonly next: bigint;
+  /** PD's description of the barrier that held the txn safe point back ('' when none did). */
+  readonly blockerDescription: string;
+  /** That barrier's id ('' when none did). */
+  readonly blockerId: string;
+}
 
 /** What the GC state service serves from. */
 export interface GcStateDeps {
   readonly clusterId: bigint;
-  readonly faults: FaultRegistry;
   /** The mock's clock in ms (barrier TTLs). */
   nowMs(): number;
   /** The keyspaces PD knows (their config selects keyspace-level GC). */
@@ -56,10 +70,6 @@ export class GcStateService {
 
   constructor(deps: GcStateDeps) {
     this.#d = deps;
-  }
-
-  #validate(method: string, header: { readonly clusterId: bigint } | undefined): void {
-    checkPdRequest(this.#d, method, header);
   }
 
   #header(error?: string): P<pdpb.ResponseHeader> {
@@ -111,12 +121,14 @@ export class GcStateService {
     return b.expiresAtMs !== undefined && now >= b.expiresAtMs;
   }
 
+  /** A GC barrier from a `SetGCBarrier` request (TTL and id checked first, as PD does). */
   #barrier(id: string, ts: bigint, ttlSeconds: bigint): Barrier {
     if (ttlSeconds <= 0n) throw new GcRefusal(`invalid argument for ttl: ${ttlSeconds}s`);
-    if (id === RESERVED_BARRIER_ID) {
-      throw new GcRefusal(`trying to set a GC barrier with a barrier ID that is reserved: ${id}`);
-    }
-    if (id === '') throw new GcRefusal('invalid argument for barrierID: ');
+    this.#checkBarrierId(id);
+    return this.#newBarrier(id, ts, ttlSeconds);
+  }
+
+  #newBarrier(id: string, ts: bigint, ttlSeconds: bigint): Barrier {
     const expiresAtMs = ttlSeconds >= TTL_NEVER ? undefined : this.#d.nowMs() + Number(ttlSeconds) * 1000;
     return { id, ts, expiresAtMs };
   }
@@ -146,106 +158,160 @@ export class GcStateService {
     };
   }
 
+  /** Advances the txn safe point of a scope as far as its barriers allow (PD's `advanceTxnSafePointImpl`). */
+  #advanceTxn(id: number, target: bigint): TxnAdvance {
+    const s = this.#state(id);
+    const old = s.txnSafePoint;
+    if (target < old) {
+      throw new GcRefusal(
+        `trying to update txn safe point to a smaller value, current value: ${old}, given: ${target}`,
+      );
+    }
+    const now = this.#d.nowMs();
+    let min = target;
+    let blocker: { kind: string; barrier: Barrier } | undefined;
+    const consider = (m: Map<string, Barrier>, kind: string): void => {
+      for (const b of [...m.values()]) {
+        if (this.#expired(b, now)) {
+          m.delete(b.id);
+        } else if (b.ts < min) {
+          min = b.ts;
+          blocker = { kind, barrier: b };
+        }
+      }
+    };
+    consider(s.barriers, 'GCBarrier');
+    consider(this.#globals, 'GlobalGCBarrier');
+    s.txnSafePoint = min > old ? min : old;
+    const b = blocker as { kind: string; barrier: Barrier } | undefined;
+    return {
+      old,
+      next: s.txnSafePoint,
+      blockerDescription:
+        b === undefined
+          ? ''
+          : `${b.kind} { BarrierID: ${JSON.stringify(b.barrier.id)}, BarrierTS: ${b.barrier.ts} }`,
+      blockerId: b?.barrier.id ?? '',
+    };
+  }
+
+  /**
+   * Advances the GC safe point of a scope, never past its txn safe point. `compatible` is the
+   * legacy `UpdateGCSafePoint`: a smaller target leaves the value as it is instead of failing.
+   */
+  #advanceGc(id: number, target: bigint, compatible: boolean): { old: bigint; next: bigint } {
+    const s = this.#state(id);
+    const old = s.gcSafePoint;
+    if (target < old) {
+      if (compatible) return { old, next: old };
+      throw new GcRefusal(
+        `trying to update GC safe point to a smaller value, current value: ${old}, given: ${target}`,
+      );
+    }
+    if (target > s.txnSafePoint) {
+      throw new GcRefusal(
+        `trying to update GC safe point to a too large value that exceeds the txn safe point, current value: ${old}, given: ${target}, current txn safe point: ${s.txnSafePoint}`,
+      );
+    }
+    s.gcSafePoint = target;
+    return { old, next: target };
+  }
+
+  #checkBarrierId(id: string): void {
+    if (id === RESERVED_BARRIER_ID) {
+      throw new GcRefusal(`trying to set a GC barrier with a barrier ID that is reserved: ${id}`);
+    }
+    if (id === '') throw new GcRefusal('invalid argument for barrierID: ');
+  }
+
+  #setBarrier(id: number, b: Barrier): Barrier {
+    this.#checkBarrierId(b.id);
+    const s = this.#state(id);
+    if (b.ts < s.txnSafePoint) {
+      throw new BehindTxnSafePoint(
+        `trying to set a GC barrier on ts ${b.ts} which is already behind the txn safe point ${s.txnSafePoint}`,
+      );
+    }
+    s.barriers.set(b.id, b);
+    return b;
+  }
+
+  #deleteBarrier(id: number, barrierId: string): Barrier | undefined {
+    this.#checkBarrierId(barrierId);
+    const s = this.#state(id);
+    const b = s.barriers.get(barrierId);
+    s.barriers.delete(barrierId);
+    return b;
+  }
+
+  /** The largest txn safe point of unified GC and every enabled keyspace, and whose it is. */
+  #maxTxnSafePoint(): { ts: bigint; owner: string } {
+    let max = { ts: -1n, owner: '' };
+    for (const k of this.#d.keyspaces()) {
+      if (k.state !== 'enabled') continue;
+      const ts = this.#states.get(k.id)?.txnSafePoint ?? 0n;
+      if (ts > max.ts) max = { ts, owner: `{ name: ${JSON.stringify(k.name)}, id: ${k.id} }` };
+    }
+    const unified = this.#states.get(NULL_KEYSPACE_ID)?.txnSafePoint ?? 0n;
+    if (unified > max.ts) max = { ts: unified, owner: '<null_keyspace>' };
+    return max;
+  }
+
+  #setGlobalBarrier(b: Barrier): Barrier {
+    if (b.id === '') throw new GcRefusal('invalid argument for barrierID: ');
+    const max = this.#maxTxnSafePoint();
+    if (b.ts < max.ts) {
+      throw new BehindTxnSafePoint(
+        `trying to set a global GC barrier on ts ${b.ts} which is already behind the txn safe point ${max.ts} of keyspace ${max.owner}`,
+      );
+    }
+    this.#globals.set(b.id, b);
+    return b;
+  }
+
+  #deleteGlobalBarrier(barrierId: string): Barrier | undefined {
+    if (barrierId === '') throw new GcRefusal('invalid argument for barrierID: ');
+    const b = this.#globals.get(barrierId);
+    this.#globals.delete(barrierId);
+    return b;
+  }
+
   async advanceTxnSafePoint(
     req: pdpb.AdvanceTxnSafePointRequest,
   ): Promise<P<pdpb.AdvanceTxnSafePointResponse>> {
-    this.#validate('AdvanceTxnSafePoint', req.header);
     return this.#answer(() => {
-      const s = this.#state(this.#scope(req.keyspaceScope, false));
-      const old = s.txnSafePoint;
-      if (req.target < old) {
-        throw new GcRefusal(
-          `trying to update txn safe point to a smaller value, current value: ${old}, given: ${req.target}`,
-        );
-      }
-      const now = this.#d.nowMs();
-      let min = req.target;
-      let blocker = '';
-      const consider = (m: Map<string, Barrier>, kind: string): void => {
-        for (const b of [...m.values()]) {
-          if (this.#expired(b, now)) {
-            m.delete(b.id);
-          } else if (b.ts < min) {
-            min = b.ts;
-            blocker = `${kind} { BarrierID: ${JSON.stringify(b.id)}, BarrierTS: ${b.ts} }`;
-          }
-        }
-      };
-      consider(s.barriers, 'GCBarrier');
-      consider(this.#globals, 'GlobalGCBarrier');
-      s.txnSafePoint = min > old ? min : old;
-      return { oldTxnSafePoint: old, newTxnSafePoint: s.txnSafePoint, blockerDescription: blocker };
+      const r = this.#advanceTxn(this.#scope(req.keyspaceScope, false), req.target);
+      return { oldTxnSafePoint: r.old, newTxnSafePoint: r.next, blockerDescription: r.blockerDescription };
     });
   }
 
   async advanceGCSafePoint(req: pdpb.AdvanceGCSafePointRequest): Promise<P<pdpb.AdvanceGCSafePointResponse>> {
-    this.#validate('AdvanceGCSafePoint', req.header);
     return this.#answer(() => {
-      const s = this.#state(this.#scope(req.keyspaceScope, false));
-      const old = s.gcSafePoint;
-      if (req.target < old) {
-        throw new GcRefusal(
-          `trying to update GC safe point to a smaller value, current value: ${old}, given: ${req.target}`,
-        );
-      }
-      if (req.target > s.txnSafePoint) {
-        throw new GcRefusal(
-          `trying to update GC safe point to a too large value that exceeds the txn safe point, current value: ${old}, given: ${req.target}, current txn safe point: ${s.txnSafePoint}`,
-        );
-      }
-      s.gcSafePoint = req.target;
-      return { oldGcSafePoint: old, newGcSafePoint: req.target };
+      const r = this.#advanceGc(this.#scope(req.keyspaceScope, false), req.target, false);
+      return { oldGcSafePoint: r.old, newGcSafePoint: r.next };
     });
   }
 
   async setGCBarrier(req: pdpb.SetGCBarrierRequest): Promise<P<pdpb.SetGCBarrierResponse>> {
-    this.#validate('SetGCBarrier', req.header);
     return this.#answer(() => {
       const b = this.#barrier(req.barrierId, req.barrierTs, req.ttlSeconds);
-      const s = this.#state(this.#scope(req.keyspaceScope, true));
-      if (b.ts < s.txnSafePoint) {
-        throw new GcRefusal(
-          `trying to set a GC barrier on ts ${b.ts} which is already behind the txn safe point ${s.txnSafePoint}`,
-        );
-      }
-      s.barriers.set(b.id, b);
+      this.#setBarrier(this.#scope(req.keyspaceScope, true), b);
       return { newBarrierInfo: this.#wireBarrier(b, this.#d.nowMs()) };
     });
   }
 
   async deleteGCBarrier(req: pdpb.DeleteGCBarrierRequest): Promise<P<pdpb.DeleteGCBarrierResponse>> {
-    this.#validate('DeleteGCBarrier', req.header);
     return this.#answer(() => {
-      if (req.barrierId === RESERVED_BARRIER_ID) {
-        throw new GcRefusal(
-          `trying to set a GC barrier with a barrier ID that is reserved: ${req.barrierId}`,
-        );
-      }
-      if (req.barrierId === '') throw new GcRefusal('invalid argument for barrierID: ');
-      const s = this.#state(this.#scope(req.keyspaceScope, true));
-      const b = s.barriers.get(req.barrierId);
-      s.barriers.delete(req.barrierId);
+      this.#checkBarrierId(req.barrierId);
+      const b = this.#deleteBarrier(this.#scope(req.keyspaceScope, true), req.barrierId);
       return { deletedBarrierInfo: b === undefined ? undefined : this.#wireBarrier(b, this.#d.nowMs()) };
     });
   }
 
   async setGlobalGCBarrier(req: pdpb.SetGlobalGCBarrierRequest): Promise<P<pdpb.SetGlobalGCBarrierResponse>> {
-    this.#validate('SetGlobalGCBarrier', req.header);
     return this.#answer(() => {
-      const b = this.#barrier(req.barrierId, req.barrierTs, req.ttlSeconds);
-      const scopes: Array<[number, string]> = [
-        [NULL_KEYSPACE_ID, '<null_keyspace>'],
-        ...this.#keyspaceLevel().map((k): [number, string] => [k.id, k.name]),
-      ];
-      for (const [id, name] of scopes) {
-        const txn = this.#state(id).txnSafePoint;
-        if (b.ts < txn) {
-          throw new GcRefusal(
-            `trying to set a global GC barrier on ts ${b.ts} which is already behind the txn safe point ${txn} of keyspace ${name}`,
-          );
-        }
-      }
-      this.#globals.set(b.id, b);
+      if (req.ttlSeconds <= 0n) throw new GcRefusal(`invalid argument for ttl: ${req.ttlSeconds}s`);
+      const b = this.#setGlobalBarrier(this.#newBarrier(req.barrierId, req.barrierTs, req.ttlSeconds));
       return { newBarrierInfo: this.#wireBarrier(b, this.#d.nowMs()) };
     });
   }
@@ -253,17 +319,97 @@ export class GcStateService {
   async deleteGlobalGCBarrier(
     req: pdpb.DeleteGlobalGCBarrierRequest,
   ): Promise<P<pdpb.DeleteGlobalGCBarrierResponse>> {
-    this.#validate('DeleteGlobalGCBarrier', req.header);
     return this.#answer(() => {
-      if (req.barrierId === '') throw new GcRefusal('invalid argument for barrierID: ');
-      const b = this.#globals.get(req.barrierId);
-      this.#globals.delete(req.barrierId);
+      const b = this.#deleteGlobalBarrier(req.barrierId);
       return { deletedBarrierInfo: b === undefined ? undefined : this.#wireBarrier(b, this.#d.nowMs()) };
     });
   }
 
+  // The pre-GC-states API, which PD still serves as a compatibility layer over the GC states
+  // (PD's `Compatible*` methods of its GC state manager). Unlike the GC states API, PD returns
+  // their refusals as gRPC errors (UNKNOWN), not in the response header.
+
+  /** Runs a compatibility call: a refusal becomes a gRPC UNKNOWN error, as PD's handler returns it. */
+  #compat<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof GcRefusal) throw new RpcError(GrpcStatus.UNKNOWN, e.message);
+      throw e;
+    }
+  }
+
+  /** `UpdateGCSafePoint`: advances unified GC's GC safe point; a smaller value answers the current one. */
+  async updateGCSafePoint(req: pdpb.UpdateGCSafePointRequest): Promise<P<pdpb.UpdateGCSafePointResponse>> {
+    return this.#compat(() => {
+      const r = this.#advanceGc(NULL_KEYSPACE_ID, req.safePoint, true);
+      return { header: this.#header(), newSafePoint: r.next };
+    });
+  }
+
+  /** `GetGCSafePoint`: unified GC's GC safe point. */
+  async getGCSafePoint(_req: pdpb.GetGCSafePointRequest): Promise<P<pdpb.GetGCSafePointResponse>> {
+    return { header: this.#header(), safePoint: this.#state(NULL_KEYSPACE_ID).gcSafePoint };
+  }
+
+  /**
+   * `UpdateServiceGCSafePoint` on unified GC: `gc_worker` advances the txn safe point (its TTL
+   * must be infinite); `native_br` sets (TTL > 0) or deletes a global GC barrier; any other
+   * service sets or deletes a GC barrier of that id. A barrier behind the txn safe point is not
+   * set, silently. The answer is a simulated minimum service safe point: the txn safe point as
+   * `gc_worker`'s, or for `gc_worker` itself the barrier that held it back.
+   */
+  async updateServiceGCSafePoint(
+    req: pdpb.UpdateServiceGCSafePointRequest,
+  ): Promise<P<pdpb.UpdateServiceGCSafePointResponse>> {
+    return this.#compat(() => {
+      const serviceId = new TextDecoder().decode(req.serviceId);
+      const nowMs = this.#d.nowMs();
+      // PD reports `expired_at - now` with `expired_at` = MaxInt64 for every simulated answer.
+      const ttl = TTL_NEVER - BigInt(Math.floor(nowMs / 1000));
+      const answer = (id: string, minSafePoint: bigint): P<pdpb.UpdateServiceGCSafePointResponse> => ({
+        header: this.#header(),
+        serviceId: new TextEncoder().encode(id),
+        TTL: ttl,
+        minSafePoint,
+      });
+      if (serviceId === RESERVED_BARRIER_ID) {
+        if (req.TTL !== TTL_NEVER)
+          throw new GcRefusal("TTL of gc_worker's service safe point must be infinity");
+        const r = this.#advanceTxn(NULL_KEYSPACE_ID, req.safePoint);
+        return r.next === req.safePoint
+          ? answer(RESERVED_BARRIER_ID, req.safePoint)
+          : answer(r.blockerId, r.next);
+      }
+      const barrier = (): Barrier => ({
+        id: serviceId,
+        ts: req.safePoint,
+        // Go's saturating seconds-to-Duration: beyond ~292 years the barrier never expires.
+        expiresAtMs: req.TTL > MAX_DURATION_SECONDS ? undefined : nowMs + Number(req.TTL) * 1000,
+      });
+      const ignoreBehind = (fn: () => unknown): void => {
+        try {
+          fn();
+        } catch (e) {
+          if (!(e instanceof BehindTxnSafePoint)) throw e;
+        }
+      };
+      if (serviceId === NATIVE_BR_SERVICE_ID) {
+        ignoreBehind(() =>
+          req.TTL > 0n ? this.#setGlobalBarrier(barrier()) : this.#deleteGlobalBarrier(serviceId),
+        );
+        return answer(RESERVED_BARRIER_ID, this.#maxTxnSafePoint().ts);
+      }
+      ignoreBehind(() =>
+        req.TTL > 0n
+          ? this.#setBarrier(NULL_KEYSPACE_ID, barrier())
+          : this.#deleteBarrier(NULL_KEYSPACE_ID, serviceId),
+      );
+      return answer(RESERVED_BARRIER_ID, this.#state(NULL_KEYSPACE_ID).txnSafePoint);
+    });
+  }
+
   async getGCState(req: pdpb.GetGCStateRequest): Promise<P<pdpb.GetGCStateResponse>> {
-    this.#validate('GetGCState', req.header);
     return this.#answer(() => ({
       gcState: this.#wireState(this.#scope(req.keyspaceScope, true), req.excludeGcBarriers),
       globalGcBarriers: req.includeGlobalGcBarriers
@@ -275,7 +421,6 @@ export class GcStateService {
   async getAllKeyspacesGCStates(
     req: pdpb.GetAllKeyspacesGCStatesRequest,
   ): Promise<P<pdpb.GetAllKeyspacesGCStatesResponse>> {
-    this.#validate('GetAllKeyspacesGCStates', req.header);
     const ids = [
       NULL_KEYSPACE_ID,
       ...this.#keyspaceLevel()

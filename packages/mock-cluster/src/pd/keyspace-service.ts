@@ -1,7 +1,5 @@
 import { keyspacepb, pdpb } from '@tikv/proto';
-import type { FaultRegistry } from '../faults/fault-registry.js';
 import type { ServiceHandlers } from '../server/grpc-host.js';
-import { checkPdRequest } from './pd-request-check.js';
 
 type P<T> = keyspacepb.DeepPartial<T>;
 
@@ -40,7 +38,6 @@ const ENTRY_NOT_FOUND = pdpb.ErrorType.ENTRY_NOT_FOUND;
 /** What the keyspace service serves from. */
 export interface KeyspaceDeps {
   readonly clusterId: bigint;
-  readonly faults: FaultRegistry;
   /** Wall clock in ms (creation and state-change times). */
   nowMs(): number;
 }
@@ -98,10 +95,6 @@ export class KeyspaceService {
     return [...this.#byName.values()].map((e) => e.info).sort((a, b) => a.id - b.id);
   }
 
-  #validate(method: string, header: { readonly clusterId: bigint } | undefined): void {
-    checkPdRequest(this.#d, method, header);
-  }
-
   #header(error?: { type: number; message: string }): P<pdpb.ResponseHeader> {
     return { clusterId: this.#d.clusterId, error };
   }
@@ -133,14 +126,12 @@ export class KeyspaceService {
   }
 
   async loadKeyspace(req: keyspacepb.LoadKeyspaceRequest): Promise<P<keyspacepb.LoadKeyspaceResponse>> {
-    this.#validate('LoadKeyspace', req.header);
     return this.#answer(req.name, req.name);
   }
 
   async loadKeyspaceByID(
     req: keyspacepb.LoadKeyspaceByIDRequest,
   ): Promise<P<keyspacepb.LoadKeyspaceResponse>> {
-    this.#validate('LoadKeyspaceByID', req.header);
     if (req.keyspace?.$case !== 'id') {
       return {
         header: this.#header({ type: ENTRY_NOT_FOUND, message: 'keyspace identities are not supported' }),
@@ -152,7 +143,6 @@ export class KeyspaceService {
   async updateKeyspaceState(
     req: keyspacepb.UpdateKeyspaceStateRequest,
   ): Promise<P<keyspacepb.UpdateKeyspaceStateResponse>> {
-    this.#validate('UpdateKeyspaceState', req.header);
     const name = req.keyspace?.$case === 'id' ? this.#nameOf(req.keyspace.value) : undefined;
     const state = (Object.keys(STATE_WIRE) as MockKeyspaceState[]).find((s) => STATE_WIRE[s] === req.state);
     if (name === undefined || state === undefined) {
@@ -165,7 +155,6 @@ export class KeyspaceService {
   async getAllKeyspaces(
     req: keyspacepb.GetAllKeyspacesRequest,
   ): Promise<P<keyspacepb.GetAllKeyspacesResponse>> {
-    this.#validate('GetAllKeyspaces', req.header);
     const start = req.startKeyspace?.$case === 'startId' ? req.startKeyspace.value : 0;
     let list = this.list().filter((k) => k.id >= start);
     if (req.limit > 0) list = list.slice(0, req.limit);

@@ -141,7 +141,16 @@ describe('PD service', () => {
   });
 
   it('answers UNIMPLEMENTED for what it does not serve', async () => {
-    await expect(c.pd.getGCSafePoint({ header: c.header() })).rejects.toMatchObject({ code: 12 });
+    await expect(c.pd.getGCSafePointV2({ header: c.header() })).rejects.toMatchObject({
+      code: 12,
+    });
+    await expect(c.pd.getMinTS({ header: c.header() })).rejects.toMatchObject({ code: 12 });
+    const watch = async (): Promise<void> => {
+      for await (const _ of c.pd.watchGlobalConfig({ revision: 0n, configPath: '' })) {
+        // nothing arrives
+      }
+    };
+    await expect(watch()).rejects.toMatchObject({ code: 12 });
   });
 
   it('applies injected gRPC faults to PD methods', async () => {

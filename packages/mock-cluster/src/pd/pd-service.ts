@@ -2,11 +2,10 @@ import { pdpb } from '@tikv/proto';
 import type { ClusterModel } from '../cluster/cluster-model.js';
 import { toMetaPeer, toMetaRegion, toMetaStore } from '../cluster/region-wire.js';
 import { type RegionInfo, StoreState } from '../cluster/topology-types.js';
-import type { FaultRegistry } from '../faults/fault-registry.js';
 import type { ServiceHandlers } from '../server/grpc-host.js';
 import { GrpcStatus, type RpcContext, RpcError, unimplemented } from '../server/rpc-error.js';
 import { type TsoAllocator, TsoError, type TsoTimestamp } from '../tso-allocator.js';
-import { checkPdRequest } from './pd-request-check.js';
+import type { PdMembership } from './pd-members.js';
 
 type P<T> = pdpb.DeepPartial<T>;
 
@@ -15,22 +14,19 @@ export interface PdDeps {
   readonly clusterId: bigint;
   readonly model: ClusterModel;
   readonly tso: TsoAllocator;
-  readonly faults: FaultRegistry;
   /** Unix seconds the cluster started at (stores report it). */
   readonly startTimestampSeconds: bigint;
-  /** The version string stores report. */
+  /** The version string stores and PD members report. */
   readonly storeVersion: string;
-  /** The PD member's client URL, `http://host:port`. */
-  clientUrl(): string;
+  /** PD's members and leader. */
+  readonly membership: PdMembership;
 }
 
-/** The member id the mock PD reports for itself. */
-const MEMBER_ID = 0x6d6f636bn;
-
 /**
- * `pdpb.PD` as PD answers it for a bootstrapped single-member cluster: headers carry the cluster
- * id, requests naming another cluster fail with FAILED_PRECONDITION, lookups that find nothing
- * answer an empty response (PD's leader does not set REGION_NOT_FOUND for them).
+ * `pdpb.PD` as PD answers it for a bootstrapped cluster: headers carry the cluster id, lookups
+ * that find nothing answer an empty response (PD's leader does not set REGION_NOT_FOUND for
+ * them). Every member serves this one instance; each member's {@link PdMemberGate} checks
+ * leadership and request headers first, as PD does per method.
  */
 export class PdService {
   readonly #d: PdDeps;
@@ -42,21 +38,6 @@ export class PdService {
 
   #header(error?: { type: pdpb.ErrorType; message: string }): P<pdpb.ResponseHeader> {
     return { clusterId: this.#d.clusterId, error };
-  }
-
-  #validate(method: string, header: { readonly clusterId: bigint } | undefined): void {
-    checkPdRequest(this.#d, method, header);
-  }
-
-  #member(): P<pdpb.Member> {
-    const url = this.#d.clientUrl();
-    return {
-      name: 'pd-mock',
-      memberId: MEMBER_ID,
-      peerUrls: [url],
-      clientUrls: [url],
-      binaryVersion: this.#d.storeVersion,
-    };
   }
 
   #regionResponse(r: RegionInfo): P<pdpb.GetRegionResponse> {
@@ -80,22 +61,18 @@ export class PdService {
   }
 
   async getMembers(): Promise<P<pdpb.GetMembersResponse>> {
-    const injected = this.#d.faults.take({ method: 'GetMembers' });
-    if (injected !== undefined && typeof injected === 'object' && 'grpcStatus' in injected) {
-      throw new RpcError(injected.grpcStatus, injected.message ?? 'injected fault on GetMembers');
-    }
-    const m = this.#member();
-    return { header: this.#header(), members: [m], leader: m, etcdLeader: m };
+    const m = this.#d.membership;
+    const members = Array.from({ length: m.size }, (_, i) => m.wire(i, this.#d.storeVersion));
+    const leader = m.leaderIndex === undefined ? undefined : members[m.leaderIndex];
+    return { header: this.#header(), members, leader, etcdLeader: leader };
   }
 
-  async getClusterInfo(req: pdpb.GetClusterInfoRequest): Promise<P<pdpb.GetClusterInfoResponse>> {
-    this.#validate('GetClusterInfo', req.header as { clusterId: bigint } | undefined);
+  async getClusterInfo(): Promise<P<pdpb.GetClusterInfoResponse>> {
     return { header: this.#header(), serviceModes: [pdpb.ServiceMode.PD_SVC_MODE], tsoUrls: [] };
   }
 
   async *tso(requests: AsyncIterable<pdpb.TsoRequest>, _ctx: RpcContext): AsyncIterable<P<pdpb.TsoResponse>> {
     for await (const req of requests) {
-      this.#validate('Tso', req.header);
       let ts: TsoTimestamp;
       try {
         ts = this.#d.tso.allocate(req.count);
@@ -112,25 +89,21 @@ export class PdService {
   }
 
   async getRegion(req: pdpb.GetRegionRequest): Promise<P<pdpb.GetRegionResponse>> {
-    this.#validate('GetRegion', req.header);
     const r = this.#d.model.regionByWireKey(req.regionKey);
     return r === undefined ? { header: this.#header() } : this.#regionResponse(r);
   }
 
   async getPrevRegion(req: pdpb.GetRegionRequest): Promise<P<pdpb.GetRegionResponse>> {
-    this.#validate('GetPrevRegion', req.header);
     const r = this.#d.model.prevRegionByWireKey(req.regionKey);
     return r === undefined ? { header: this.#header() } : this.#regionResponse(r);
   }
 
   async getRegionByID(req: pdpb.GetRegionByIDRequest): Promise<P<pdpb.GetRegionResponse>> {
-    this.#validate('GetRegionByID', req.header);
     const r = this.#d.model.region(req.regionId);
     return r === undefined ? { header: this.#header() } : this.#regionResponse(r);
   }
 
   async scanRegions(req: pdpb.ScanRegionsRequest): Promise<P<pdpb.ScanRegionsResponse>> {
-    this.#validate('ScanRegions', req.header);
     const regions = this.#d.model.scanWire(req.startKey, req.endKey, Math.max(0, req.limit));
     return {
       header: this.#header(),
@@ -141,7 +114,6 @@ export class PdService {
   }
 
   async batchScanRegions(req: pdpb.BatchScanRegionsRequest): Promise<P<pdpb.BatchScanRegionsResponse>> {
-    this.#validate('BatchScanRegions', req.header);
     const ranges = req.ranges;
     for (let i = 0; i < ranges.length; i++) {
       const r = ranges[i] as pdpb.KeyRange;
@@ -191,7 +163,6 @@ export class PdService {
     _ctx: RpcContext,
   ): AsyncIterable<P<pdpb.QueryRegionResponse>> {
     for await (const req of requests) {
-      this.#validate('QueryRegion', req.header);
       const byId = new Map<bigint, pdpb.RegionResponse>();
       const add = (r: RegionInfo | undefined): bigint => {
         if (r === undefined) return 0n;
@@ -209,7 +180,6 @@ export class PdService {
   }
 
   async getStore(req: pdpb.GetStoreRequest): Promise<P<pdpb.GetStoreResponse>> {
-    this.#validate('GetStore', req.header);
     const s = this.#d.model.store(req.storeId);
     if (s === undefined) {
       return {
@@ -234,7 +204,6 @@ export class PdService {
   }
 
   async getAllStores(req: pdpb.GetAllStoresRequest): Promise<P<pdpb.GetAllStoresResponse>> {
-    this.#validate('GetAllStores', req.header);
     const stores = this.#d.model
       .stores()
       .filter((s) => !(req.excludeTombstoneStores && s.state === StoreState.Tombstone))
@@ -243,7 +212,6 @@ export class PdService {
   }
 
   async splitRegions(req: pdpb.SplitRegionsRequest): Promise<P<pdpb.SplitRegionsResponse>> {
-    this.#validate('SplitRegions', req.header);
     let keys: Uint8Array[];
     try {
       keys = req.splitKeys.map((k) => this.#d.model.codec.fromWire(k));
@@ -255,7 +223,6 @@ export class PdService {
   }
 
   async scatterRegion(req: pdpb.ScatterRegionRequest): Promise<P<pdpb.ScatterRegionResponse>> {
-    this.#validate('ScatterRegion', req.header);
     const ids = req.regionsId.length > 0 ? req.regionsId : [req.region?.id ?? req.regionId];
     const failed = ids.filter((id) => this.#d.model.region(id) === undefined);
     for (const id of ids) if (!failed.includes(id)) this.#operators.set(id, 'scatter-region');
@@ -265,7 +232,6 @@ export class PdService {
   }
 
   async getOperator(req: pdpb.GetOperatorRequest): Promise<P<pdpb.GetOperatorResponse>> {
-    this.#validate('GetOperator', req.header);
     const desc = this.#operators.get(req.regionId);
     if (desc === undefined) {
       return { header: this.#header({ type: pdpb.ErrorType.REGION_NOT_FOUND, message: 'Not Found' }) };

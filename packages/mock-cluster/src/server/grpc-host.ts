@@ -32,9 +32,11 @@ export interface GenericServiceDefinition {
 export type UnaryHandler = (request: never, ctx: RpcContext) => unknown;
 /** A bidirectional-streaming handler. */
 export type BidiHandler = (requests: AsyncIterable<never>, ctx: RpcContext) => AsyncIterable<unknown>;
+/** A server-streaming handler: one request, a stream of responses. */
+export type ServerStreamHandler = (request: never, ctx: RpcContext) => AsyncIterable<unknown>;
 
 /** Handlers by the definition's method key (`rawGet`, `batchCommands`, ...). */
-export type ServiceHandlers = Readonly<Record<string, UnaryHandler | BidiHandler>>;
+export type ServiceHandlers = Readonly<Record<string, UnaryHandler | BidiHandler | ServerStreamHandler>>;
 
 /**
  * What a service's handlers answer with: `partial` messages are completed with the response
@@ -81,7 +83,7 @@ function unaryHandler(h: UnaryHandler): grpc.handleUnaryCall<unknown, unknown> {
     const ac = new AbortController();
     call.once('cancelled', () => ac.abort());
     try {
-      const r = h(call.request as never, { signal: ac.signal });
+      const r = h(call.request as never, { signal: ac.signal, metadata: call.metadata });
       if (r instanceof Promise) {
         r.then(
           (v) => callback(null, v),
@@ -106,20 +108,32 @@ function readRequests(call: grpc.ServerDuplexStream<unknown, unknown>): AsyncIte
   return q;
 }
 
+/** Writes a handler's responses to a call with flow control, then ends it (or fails it). */
+function writeResponses(
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  responses: (signal: AbortSignal) => AsyncIterable<unknown>,
+): void {
+  const ac = new AbortController();
+  call.once('cancelled', () => ac.abort());
+  (async () => {
+    for await (const resp of responses(ac.signal)) {
+      if (ac.signal.aborted) return;
+      if (!call.write(resp)) await once(call, 'drain', { signal: ac.signal });
+    }
+    call.end();
+  })().catch((e: unknown) => {
+    if (!ac.signal.aborted) call.emit('error', { metadata: new grpc.Metadata(), ...toServiceError(e) });
+  });
+}
+
 function bidiHandler(h: BidiHandler): grpc.handleBidiStreamingCall<unknown, unknown> {
-  return (call) => {
-    const ac = new AbortController();
-    call.once('cancelled', () => ac.abort());
-    (async () => {
-      for await (const resp of h(readRequests(call), { signal: ac.signal })) {
-        if (ac.signal.aborted) return;
-        if (!call.write(resp)) await once(call, 'drain', { signal: ac.signal });
-      }
-      call.end();
-    })().catch((e: unknown) => {
-      if (!ac.signal.aborted) call.emit('error', { metadata: new grpc.Metadata(), ...toServiceError(e) });
-    });
-  };
+  return (call) =>
+    writeResponses(call, (signal) => h(readRequests(call), { signal, metadata: call.metadata }));
+}
+
+function serverStreamHandler(h: ServerStreamHandler): grpc.handleServerStreamingCall<unknown, unknown> {
+  return (call) =>
+    writeResponses(call, (signal) => h(call.request as never, { signal, metadata: call.metadata }));
 }
 
 /** Options of a {@link GrpcHost}. */
@@ -128,6 +142,8 @@ export interface GrpcHostOptions {
   readonly unref: boolean;
   /** Largest request message accepted. */
   readonly maxReceiveMessageBytes: number;
+  /** TLS credentials; plaintext when absent. */
+  readonly credentials?: grpc.ServerCredentials;
 }
 
 /**
@@ -155,15 +171,21 @@ export class GrpcHost {
       for (const [key, m] of Object.entries(def.methods)) {
         const h = handlers[key];
         // grpc-js answers UNIMPLEMENTED for methods left out, which is what the mock wants for
-        // the one-sided streaming methods it does not serve.
-        if (h === undefined || m.requestStream !== m.responseStream) continue;
+        // the client-streaming methods it does not serve.
+        if (h === undefined || (m.requestStream && !m.responseStream)) continue;
         impl[key] = m.requestStream
           ? bidiHandler(h as BidiHandler)
-          : (unaryHandler(h as UnaryHandler) as grpc.UntypedHandleCall);
+          : m.responseStream
+            ? (serverStreamHandler(h as ServerStreamHandler) as grpc.UntypedHandleCall)
+            : (unaryHandler(h as UnaryHandler) as grpc.UntypedHandleCall);
       }
       this.#server.addService(grpcDefinition(def, responses), impl);
     }
-    this.#injector = this.#server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    // With TLS credentials the injector's HTTP/2 server is a secure one: each injected socket
+    // goes through the TLS handshake (and the client certificate check) before gRPC sees it.
+    this.#injector = this.#server.createConnectionInjector(
+      options.credentials ?? grpc.ServerCredentials.createInsecure(),
+    );
   }
 
   /** The port last listened on (0 before the first listen). */

@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// `pnpm interop:go`: runs TiKV's Go client (client-go, current master from a local checkout)
+// against the standalone mock cluster, in API V1 and V2, and prints a pass/fail table.
+//
+// client-go comes from a git checkout on this machine (CLIENT_GO_GIT, default: the fetched
+// mirror), extracted with `git archive` into a temporary folder and used through a `replace`
+// directive written here; none of its code enters this repository. Its dependencies come from the
+// Go module proxy. Skipped (exit 0) with a message when `go`, the checkout or the modules are
+// missing. Not part of CI.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+/** An environment variable (read by name: these are this script's own, not turbo's). */
+const envVar = (name) => process.env[name];
+const clientGoGit = envVar('CLIENT_GO_GIT') ?? '/work/.mirror/tikv+client-go/repo';
+const apiVersions = (envVar('INTEROP_API_VERSIONS') ?? 'V1,V2').split(',');
+const regions = 4;
+
+function skip(why) {
+  console.log(`interop:go skipped: ${why}`);
+  process.exit(0);
+}
+
+function run(cmd, args, opts = {}) {
+  return spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
+}
+
+// 1. Go and a client-go checkout.
+if (run('go', ['version']).status !== 0) skip('`go` is not on PATH (install Go 1.25 or newer)');
+const rev = run('git', ['-C', clientGoGit, 'rev-parse', 'HEAD']);
+if (rev.status !== 0) skip(`no client-go git checkout at ${clientGoGit} (set CLIENT_GO_GIT)`);
+const commit = rev.stdout.trim();
+
+// 2. client-go extracted, and this program's module pointing at it.
+const work = join(tmpdir(), 'tikv-interop-go', commit.slice(0, 12));
+const clientGoDir = join(work, 'client-go');
+const progDir = join(work, 'prog');
+if (!existsSync(join(clientGoDir, 'go.mod'))) {
+  rmSync(clientGoDir, { recursive: true, force: true });
+  mkdirSync(clientGoDir, { recursive: true });
+  execFileSync('sh', ['-c', `git -C "${clientGoGit}" archive HEAD | tar -x -C "${clientGoDir}"`]);
+}
+rmSync(progDir, { recursive: true, force: true });
+mkdirSync(progDir, { recursive: true });
+for (const f of readdirSync(here)) if (f.endsWith('.go')) cpSync(join(here, f), join(progDir, f));
+const goLine = /^go (\S+)$/m.exec(readFileSync(join(clientGoDir, 'go.mod'), 'utf8'))?.[1] ?? '1.25';
+writeFileSync(
+  join(progDir, 'go.mod'),
+  `module tikv-client-ts/interop-go\n\ngo ${goLine}\n\nrequire github.com/tikv/client-go/v2 v2.0.0\n\nreplace github.com/tikv/client-go/v2 => ${clientGoDir}\n`,
+);
+cpSync(join(clientGoDir, 'go.sum'), join(progDir, 'go.sum'));
+console.log(`client-go ${commit.slice(0, 12)} (from ${clientGoGit}); building the interop program ...`);
+const tidy = run('go', ['mod', 'tidy'], { cwd: progDir });
+if (tidy.status !== 0)
+  skip(`Go modules could not be fetched:\n${tidy.stderr.trim().split('\n').slice(-5).join('\n')}`);
+const bin = join(progDir, 'interop');
+const build = run('go', ['build', '-o', bin, '.'], { cwd: progDir });
+if (build.status !== 0) {
+  console.error(build.stderr);
+  console.error('interop:go: the Go program does not build against this client-go');
+  process.exit(1);
+}
+
+// 3. The mock's standalone process.
+const turbo = run(
+  'pnpm',
+  ['exec', 'turbo', 'run', 'build', '--filter=@tikv/mock-cluster...', '--output-logs=errors-only'],
+  {
+    cwd: root,
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+    stdio: 'inherit',
+  },
+);
+if (turbo.status !== 0) process.exit(1);
+const mockBin = join(root, 'packages/mock-cluster/dist/esm/bin.js');
+
+async function freePort() {
+  const s = createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function startMock(apiVersion) {
+  const [pd, ...storePorts] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const args = ['--pd-port', String(pd), '--store-ports', storePorts.join(','), '--regions', String(regions)];
+  const child = spawn(process.execPath, [mockBin, ...args, '--api-version', apiVersion], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  await new Promise((resolveReady, reject) => {
+    child.once('exit', (code) => reject(new Error(`the mock exited with ${code} before serving:\n${out}`)));
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('api version:')) resolveReady();
+    });
+  });
+  return { child, pd: `127.0.0.1:${pd}` };
+}
+
+async function stopMock(child) {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+// 4. Each API version against its own mock.
+const results = new Map(); // "group/case" -> { V1: result, V2: result }
+for (const apiVersion of apiVersions) {
+  const mock = await startMock(apiVersion);
+  const out = join(work, `results-${apiVersion}.jsonl`);
+  const logFile = join(work, `client-go-${apiVersion}.log`);
+  try {
+    // `--regions 4` cuts the key space at 0x40, 0x80 and 0xc0: the raw checks spread their keys over them.
+    const r = run(bin, ['-pd', mock.pd, '-api-version', apiVersion, '-out', out]);
+    writeFileSync(logFile, r.stdout + r.stderr);
+    if (!existsSync(out))
+      throw new Error(`the interop program wrote no results (exit ${r.status}); see ${logFile}`);
+    for (const line of readFileSync(out, 'utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      const res = JSON.parse(line);
+      const id = `${res.group}/${res.case}`;
+      if (!results.has(id)) results.set(id, {});
+      results.get(id)[apiVersion] = res;
+    }
+  } finally {
+    await stopMock(mock.child);
+  }
+}
+
+// 5. The table.
+const cell = (r) => (r === undefined ? '-' : r.skipped ? 'skip' : r.ok ? 'pass' : 'FAIL');
+const width = Math.max(...[...results.keys()].map((k) => k.length), 10);
+console.log(`\n${'check'.padEnd(width)}  ${apiVersions.map((v) => v.padEnd(5)).join(' ')}  ms`);
+let passed = 0;
+let failed = 0;
+const details = [];
+for (const [id, byVersion] of results) {
+  const cells = apiVersions.map((v) => cell(byVersion[v]).padEnd(5)).join(' ');
+  const ms = apiVersions.map((v) => byVersion[v]?.ms ?? '-').join('/');
+  console.log(`${id.padEnd(width)}  ${cells}  ${ms}`);
+  for (const v of apiVersions) {
+    const r = byVersion[v];
+    if (r === undefined || r.skipped) continue;
+    if (r.ok) passed++;
+    else {
+      failed++;
+      details.push(`${id} (${v}): ${r.detail}`);
+    }
+  }
+}
+if (details.length > 0) console.log(`\n${details.join('\n')}`);
+console.log(`\nclient-go logs: ${work}/client-go-*.log`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
