@@ -163,6 +163,13 @@ export {
   prefixNext,
   toBytes,
 } from './keys/key-utils.js';
+export { type AbortListener, offAbort, onAbort } from './options/abort-listeners.js';
+export {
+  type OperationScope,
+  type OperationScopeOptions,
+  openOperationScope,
+  withOperationScope,
+} from './options/operation-scope.js';
 export { raceSignal } from './options/race-signal.js';
 export {
   abortReason,
@@ -191,6 +198,7 @@ export {
   ManualClock,
   type ManualClockOptions,
   type RandomSource,
+  type SleepOptions,
   sleepMs,
   systemClock,
 } from './time/clock.js';
