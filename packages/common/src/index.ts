@@ -24,6 +24,7 @@ export {
   type BackoffEvent,
   Backoffer,
   type BackofferBudgetOptions,
+  type BackofferCopyOptions,
   type BackofferOptions,
   type BackoffOptions,
   DEFAULT_BACKOFFER_OPTIONS,

@@ -212,6 +212,32 @@ describe('Backoffer sequences', () => {
     expect(clock.sleeps).toEqual([50, 100]);
   });
 
+  test('keepSequences: copies carry the sequences on, and the parent takes the furthest back', async () => {
+    const { bo, clock } = makeBackoffer();
+    await bo.backoff(BackoffKinds.regionMiss, 'a');
+    await bo.backoff(BackoffKinds.regionMiss, 'b');
+    const c = bo.clone({ keepSequences: true });
+    await c.backoff(BackoffKinds.regionMiss, 'c');
+    const round = bo.fork({ keepSequences: true });
+    const child = round.backoffer.clone({ keepSequences: true });
+    await child.backoff(BackoffKinds.regionMiss, 'd');
+    await child.backoff(BackoffKinds.regionMiss, 'e');
+    // The clone and the fork's child go on from 4ms; the parent's own sequence did not move.
+    expect(clock.sleeps).toEqual([2, 4, 8, 8, 16]);
+    bo.updateUsingForked(child);
+    round.dispose();
+    await bo.backoff(BackoffKinds.regionMiss, 'f');
+    expect(clock.sleeps.at(-1)).toBe(32);
+    // A plain fork starts over; its shorter sequence does not replace the parent's.
+    const plain = bo.fork();
+    await plain.backoffer.backoff(BackoffKinds.regionMiss, 'g');
+    expect(clock.sleeps.at(-1)).toBe(2);
+    bo.updateUsingForked(plain.backoffer);
+    plain.dispose();
+    await bo.backoff(BackoffKinds.regionMiss, 'h');
+    expect(clock.sleeps.at(-1)).toBe(64);
+  });
+
   test('a clone restarts the sequences but keeps the counters', async () => {
     const { bo, clock } = makeBackoffer();
     await bo.backoff(BackoffKinds.regionMiss, 'a');

@@ -75,6 +75,17 @@ export interface BackoffOptions {
   readonly minSleepMs?: number;
 }
 
+/** Options of {@link Backoffer.clone} and {@link Backoffer.fork}. */
+export interface BackofferCopyOptions {
+  /**
+   * Continue each kind's exponential sequence where this backoffer is, instead of starting
+   * over (client-go's copies start over). For retry rounds of one operation: without it every
+   * round sleeps the shortest steps again, and the budget buys many more attempts.
+   * @defaultValue false
+   */
+  readonly keepSequences?: boolean;
+}
+
 /** The value returned by {@link Backoffer.fork}. */
 export interface ForkedBackoffer extends Disposable {
   /** The child backoffer. */
@@ -376,12 +387,14 @@ export class Backoffer {
 
   /**
    * A copy that keeps this backoffer's sleep, errors and counters and shares
-   * its signal and deadline; the exponential sequences start over.
+   * its signal and deadline; the exponential sequences start over unless
+   * `keepSequences` is set.
    *
+   * @param options - whether the sequences carry on
    * @returns the copy
    */
-  clone(): Backoffer {
-    const b = this.copy();
+  clone(options?: BackofferCopyOptions): Backoffer {
+    const b = this.copy(options?.keepSequences === true);
     b.parent = this.parent;
     return b;
   }
@@ -389,15 +402,17 @@ export class Backoffer {
   /**
    * A child that starts from this backoffer's sleep, errors and counters (so
    * it has only the budget left) with its own cancellation; its sleep does
-   * not flow back unless {@link Backoffer.updateUsingForked} is called.
+   * not flow back unless {@link Backoffer.updateUsingForked} is called. Its
+   * exponential sequences start over unless `keepSequences` is set.
    *
-   * @returns the child and a function that aborts the child's sleeps
+   * @param options - whether the sequences carry on
+   * @returns the child, a function that aborts the child's sleeps, and `dispose`
    */
-  fork(): ForkedBackoffer {
+  fork(options?: BackofferCopyOptions): ForkedBackoffer {
     const controller = new AbortController();
     // The child's signal follows the parent's through one shared listener, released by dispose.
     const link = openOperationScope({ signal: controller.signal }, { follow: [this.ownSignal] });
-    const b = this.copy();
+    const b = this.copy(options?.keepSequences === true);
     b.parent = this;
     b.ownSignal = link.signal;
     const dispose = (): void => link.dispose();
@@ -411,7 +426,8 @@ export class Backoffer {
 
   /**
    * Takes over the sleep, errors and counters of a backoffer forked (directly
-   * or transitively) from this one; does nothing for an unrelated backoffer.
+   * or transitively) from this one, and each of its exponential sequences that
+   * went further than this one's; does nothing for an unrelated backoffer.
    *
    * @param forked - the forked backoffer, which must not be used afterwards
    */
@@ -427,6 +443,10 @@ export class Backoffer {
       this.sleepByKind = new Map(forked.sleepByKind);
       this.timesByKind = new Map(forked.timesByKind);
       for (const [name, limit] of forked.excludedLimits) this.excludedLimits.set(name, limit);
+      for (const [name, seq] of forked.sequences) {
+        const own = this.sequences.get(name);
+        if (own === undefined || seq.attemptCount > own.attemptCount) this.sequences.set(name, seq.copy());
+      }
       return;
     }
   }
@@ -525,7 +545,7 @@ export class Backoffer {
     }
   }
 
-  private copy(): Backoffer {
+  private copy(keepSequences: boolean): Backoffer {
     const b = new Backoffer({
       clock: this.clock,
       random: this.random,
@@ -537,6 +557,7 @@ export class Backoffer {
       ...(this.deadline === undefined ? {} : { deadlineAtMs: this.deadline }),
     });
     b.isNoop = this.isNoop;
+    if (keepSequences) for (const [name, seq] of this.sequences) b.sequences.set(name, seq.copy());
     b.maxSleep = this.maxSleep;
     b.totalSleep = this.totalSleep;
     b.excludedSleep = this.excludedSleep;
