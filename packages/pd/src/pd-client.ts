@@ -1,18 +1,17 @@
 import {
-  anySignal,
   Backoffer,
   BackoffKinds,
   ClientClosedError,
-  combineSignal,
   composeTs,
-  deadlineSignal,
   isTiKVError,
   type Logger,
   noopLogger,
+  openOperationScope,
   PdError,
   type PdErrorType,
   sleepMs,
   TiKVError,
+  withOperationScope,
 } from '@tikv/common';
 import type { keyspacepb, pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
@@ -163,8 +162,13 @@ export class PdClient {
    * this client handed out before. Retryable failures (a broken stream, a leader change) are
    * retried up to `maxTsoRetries` times, `tsoRetryIntervalMs` apart after the first retry.
    */
-  async getTimestamp(options?: CallOptions): Promise<bigint> {
-    const signal = options === undefined ? undefined : combineSignal(options);
+  getTimestamp(options?: CallOptions): Promise<bigint> {
+    // Plain calls allocate nothing; a signal or timeout gets a scope released on settle.
+    if (options?.signal === undefined && options?.timeoutMs === undefined) return this.timestampIn(undefined);
+    return withOperationScope(options, undefined, (scope) => this.timestampIn(scope.signal));
+  }
+
+  private async timestampIn(signal: AbortSignal | undefined): Promise<bigint> {
     const call = signal === undefined ? undefined : { signal };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -509,12 +513,28 @@ export class PdClient {
     options: CallOptions | undefined,
     attempt: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const signal = anySignal([combineSignal(options), this.closeController.signal]);
+    // The call's scope (and each attempt's) follows the close signal, so its signal exists;
+    // both are released, their deadline timers cleared, when they settle.
+    const scope = openOperationScope(options, { follow: [this.closeController.signal] });
+    try {
+      return await this.retryIn(what, scope.signal as AbortSignal, attempt);
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  private async retryIn<T>(
+    what: string,
+    signal: AbortSignal,
+    attempt: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const bo = new Backoffer({ maxBackoffMs: this.opts.maxBackoffMs, signal });
     for (;;) {
       if (this.closed) throw new ClientClosedError('PD client is closed');
       try {
-        return await attempt(anySignal([signal, deadlineSignal(this.opts.timeoutMs)]));
+        return await withOperationScope({ timeoutMs: this.opts.timeoutMs }, { follow: [signal] }, (s) =>
+          attempt(s.signal as AbortSignal),
+        );
       } catch (e) {
         if (this.closed) throw new ClientClosedError('PD client is closed', { cause: e });
         const err = toPdCallError(e, what, signal);

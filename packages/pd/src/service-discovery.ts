@@ -1,11 +1,10 @@
 import {
-  anySignal,
-  combineSignal,
-  deadlineSignal,
   type Logger,
   noopLogger,
+  openOperationScope,
   sleepMs,
   TiKVError,
+  withOperationScope,
 } from '@tikv/common';
 import type { pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
@@ -129,7 +128,16 @@ export class ServiceDiscovery {
    * starts the background refresh.
    */
   async init(options?: CallOptions): Promise<void> {
-    const signal = anySignal([combineSignal(options), this.closeController.signal]);
+    // Released (its deadline timer cleared) once init settles; it follows the close signal.
+    const scope = openOperationScope(options, { follow: [this.closeController.signal] });
+    try {
+      await this.initIn(scope.signal as AbortSignal);
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  private async initIn(signal: AbortSignal): Promise<void> {
     let lastErr: unknown;
     for (let attempt = 0; attempt < this.opts.maxInitRetries; attempt++) {
       try {
@@ -173,8 +181,9 @@ export class ServiceDiscovery {
   checkMemberChanged(options?: CallOptions): Promise<void> {
     if (this.closed) return Promise.reject(new TiKVError('CLIENT_CLOSED', 'service discovery is closed'));
     if (this.updating === undefined) {
-      const signal = anySignal([combineSignal(options), this.closeController.signal]);
-      this.updating = this.updateMember(signal, this.opts.updateMemberTimeoutMs).finally(() => {
+      this.updating = withOperationScope(options, { follow: [this.closeController.signal] }, (scope) =>
+        this.updateMember(scope.signal as AbortSignal, this.opts.updateMemberTimeoutMs),
+      ).finally(() => {
         this.updating = undefined;
       });
     }
@@ -227,14 +236,16 @@ export class ServiceDiscovery {
     signal: AbortSignal,
     timeoutMs: number,
   ): Promise<pdpb.GetMembersResponse> {
-    const callSignal = anySignal([signal, deadlineSignal(timeoutMs)]);
+    const call = openOperationScope({ timeoutMs }, { follow: [signal] });
     try {
-      const resp = await this.fetchMembers(url, callSignal);
+      const resp = await this.fetchMembers(url, call.signal as AbortSignal);
       const err = errorFromHeader(resp.header, 0n);
       if (err !== undefined) throw err;
       return resp;
     } catch (e) {
       throw toPdCallError(e, `GetMembers ${url}`, signal);
+    } finally {
+      call.dispose();
     }
   }
 
@@ -313,8 +324,19 @@ export class ServiceDiscovery {
   }
 
   private async refreshWithBackoff(): Promise<void> {
-    const budget = deadlineSignal(this.opts.updateMemberTimeoutMs);
-    const signal = anySignal([budget, this.closeController.signal]);
+    // Background work: its timers do not keep the process alive, and are cleared when it ends.
+    const budget = openOperationScope(
+      { timeoutMs: this.opts.updateMemberTimeoutMs },
+      { follow: [this.closeController.signal], background: true },
+    );
+    try {
+      await this.refreshIn(budget.signal as AbortSignal);
+    } finally {
+      budget.dispose();
+    }
+  }
+
+  private async refreshIn(signal: AbortSignal): Promise<void> {
     let delay = this.opts.updateMemberBackoffBaseMs;
     for (;;) {
       try {
@@ -327,7 +349,7 @@ export class ServiceDiscovery {
         }
       }
       try {
-        await sleepMs(delay, signal);
+        await sleepMs(delay, signal, { background: true });
       } catch {
         return;
       }

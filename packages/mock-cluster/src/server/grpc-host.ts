@@ -126,7 +126,7 @@ function bidiHandler(h: BidiHandler): grpc.handleBidiStreamingCall<unknown, unkn
 export interface GrpcHostOptions {
   /** Do not keep the Node.js process alive for this host's sockets. */
   readonly unref: boolean;
-  /** Largest request message accepted. */
+  /** Largest request message accepted; -1 for any size. */
   readonly maxReceiveMessageBytes: number;
 }
 
