@@ -4,6 +4,7 @@ import {
   type Clock,
   type Logger,
   type OperationScope,
+  type OperationScopeOptions,
   openOperationScope,
   type RequestOptions,
   regionErrorFromWire,
@@ -58,11 +59,16 @@ export interface Located<R extends TikvRequest> {
  * @internal
  */
 export class RegionExecutor {
+  /** Made once: an operation without signal or timeout then allocates no scope at all. */
+  readonly #scopeOptions: OperationScopeOptions | undefined;
+
   constructor(
     readonly sender: RawRequestSender,
     readonly locator: RawRegionLocator,
     readonly options: RegionExecutorOptions,
-  ) {}
+  ) {
+    this.#scopeOptions = options.clock === undefined ? undefined : { clock: options.clock };
+  }
 
   /**
    * Starts one operation: a scope for the call's signal and `timeoutMs` (nothing is allocated
@@ -71,10 +77,7 @@ export class RegionExecutor {
    * @throws the signal's reason when it has already aborted
    */
   begin(opts: RequestOptions | undefined): RawOperation {
-    const scope = openOperationScope(
-      opts,
-      this.options.clock === undefined ? undefined : { clock: this.options.clock },
-    );
+    const scope = openOperationScope(opts, this.#scopeOptions);
     if (scope.signal?.aborted) {
       scope.dispose();
       throw scope.signal.reason;
