@@ -24,6 +24,7 @@ export {
   type BackoffEvent,
   Backoffer,
   type BackofferBudgetOptions,
+  type BackofferCopyOptions,
   type BackofferOptions,
   type BackoffOptions,
   DEFAULT_BACKOFFER_OPTIONS,
@@ -169,6 +170,13 @@ export {
   prefixNext,
   toBytes,
 } from './keys/key-utils.js';
+export { type AbortListener, offAbort, onAbort } from './options/abort-listeners.js';
+export {
+  type OperationScope,
+  type OperationScopeOptions,
+  openOperationScope,
+  withOperationScope,
+} from './options/operation-scope.js';
 export { raceSignal } from './options/race-signal.js';
 export {
   abortReason,
@@ -197,6 +205,7 @@ export {
   ManualClock,
   type ManualClockOptions,
   type RandomSource,
+  type SleepOptions,
   sleepMs,
   systemClock,
 } from './time/clock.js';

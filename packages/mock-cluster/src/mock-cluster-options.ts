@@ -67,7 +67,14 @@ export interface MockClusterOptions {
   readonly raftEntryMaxSizeBytes?: number;
   /** Most commands per BatchCommands message before the stream fails. @defaultValue 10000 */
   readonly maxBatchCommands?: number;
-  /** Largest gRPC message a server accepts. @defaultValue 64 MiB */
+  /**
+   * Largest gRPC message the mock's servers accept; a larger one is refused with
+   * `RESOURCE_EXHAUSTED` (on a `BatchCommands` stream that ends the stream). Unset, each server
+   * takes what the real one does: a store any size (TiKV's KV service sets
+   * `max_receive_message_len(-1)`), PD up to its `max-request-bytes` (150 MiB). Set it to test
+   * a client against a tighter limit (a proxy, a gateway).
+   * @defaultValue as TiKV and PD
+   */
   readonly maxReceiveMessageBytes?: number;
   /**
    * Let the process exit while the cluster is still open (sockets are unref'd), so a test that
@@ -85,7 +92,8 @@ export interface MockClusterOptions {
 
 /** {@link MockClusterOptions} with defaults applied. */
 export type ResolvedMockClusterOptions = Readonly<
-  Required<Omit<MockClusterOptions, 'splitKeys' | 'storePorts' | 'tls'>> & {
+  Required<Omit<MockClusterOptions, 'splitKeys' | 'storePorts' | 'tls' | 'maxReceiveMessageBytes'>> & {
+    maxReceiveMessageBytes: number | undefined;
     splitKeys: readonly Uint8Array[];
     keyspaces: readonly KeyspaceSpec[];
     storePorts: readonly number[];
@@ -105,7 +113,6 @@ export const DEFAULT_MOCK_CLUSTER_OPTIONS = Object.freeze({
   maxKeySizeBytes: 8192,
   raftEntryMaxSizeBytes: 8 * 1024 * 1024,
   maxBatchCommands: 10_000,
-  maxReceiveMessageBytes: 64 * 1024 * 1024,
   unref: true,
 } as const);
 
@@ -191,10 +198,10 @@ export function resolveMockClusterOptions(options: MockClusterOptions = {}): Res
       o.raftEntryMaxSizeBytes ?? d.raftEntryMaxSizeBytes,
     ),
     maxBatchCommands: positiveInt('maxBatchCommands', o.maxBatchCommands ?? d.maxBatchCommands),
-    maxReceiveMessageBytes: positiveInt(
-      'maxReceiveMessageBytes',
-      o.maxReceiveMessageBytes ?? d.maxReceiveMessageBytes,
-    ),
+    maxReceiveMessageBytes:
+      o.maxReceiveMessageBytes === undefined
+        ? undefined
+        : positiveInt('maxReceiveMessageBytes', o.maxReceiveMessageBytes),
     unref: checkOptionalBoolean(o.unref, 'options.unref') ?? d.unref,
     nowMs: o.nowMs ?? Date.now,
     keyspaces: checkArray(o.keyspaces ?? [], 'options.keyspaces').map((k, i) => {

@@ -146,6 +146,10 @@ describe('MockCluster lifecycle and options', () => {
 
   it('validates options', () => {
     expect(() => resolveMockClusterOptions({ stores: 0 })).toThrow(InvalidArgumentError);
+    // Unset, each server receives what the real one does (a store: any size, like TiKV).
+    expect(resolveMockClusterOptions({}).maxReceiveMessageBytes).toBeUndefined();
+    expect(resolveMockClusterOptions({ maxReceiveMessageBytes: 1024 }).maxReceiveMessageBytes).toBe(1024);
+    expect(() => resolveMockClusterOptions({ maxReceiveMessageBytes: 0 })).toThrow(InvalidArgumentError);
     expect(() => resolveMockClusterOptions({ stores: 1, replicas: 2 })).toThrow(InvalidArgumentError);
     expect(() => resolveMockClusterOptions({ apiVersion: 'V9' as 'V1' })).toThrow(InvalidArgumentError);
     expect(resolveMockClusterOptions({ apiVersion: 'V2' }).regionKeyEncoding).toBe('memcomparable');

@@ -31,6 +31,9 @@ import type { KvDeps } from './tikv/kv-deps.js';
 import { createTikvHandlers, KvService } from './tikv/kv-service.js';
 import { TsoAllocator } from './tso-allocator.js';
 
+/** PD's default `max-request-bytes`, the receive limit of its gRPC server. */
+const PD_MAX_REQUEST_BYTES = 150 * 1024 * 1024;
+
 /** The version string the mock's stores and PD report. */
 export const MOCK_CLUSTER_VERSION = '8.5.0-mock';
 
@@ -107,10 +110,17 @@ export class MockCluster {
         maxBatchCommands: o.maxBatchCommands,
       },
     };
-    const hostOptions = {
+    const credentials = o.tls === undefined ? undefined : serverCredentials(o.tls);
+    // Unless told otherwise, receive what TiKV and PD do: any size / PD's max-request-bytes.
+    const tikvHostOptions = {
       unref: o.unref,
-      maxReceiveMessageBytes: o.maxReceiveMessageBytes,
-      credentials: o.tls === undefined ? undefined : serverCredentials(o.tls),
+      maxReceiveMessageBytes: o.maxReceiveMessageBytes ?? -1,
+      credentials,
+    };
+    const pdHostOptions = {
+      unref: o.unref,
+      maxReceiveMessageBytes: o.maxReceiveMessageBytes ?? PD_MAX_REQUEST_BYTES,
+      credentials,
     };
     const storeIds: bigint[] = [];
     for (let i = 0; i < o.stores; i++) storeIds.push(model.addStore().id);
@@ -135,7 +145,7 @@ export class MockCluster {
     });
     const pd = new PdServers(
       { clusterId: o.clusterId, faults, membership, pd: pdService, gcStates, keyspaces },
-      hostOptions,
+      pdHostOptions,
     );
     const stores = new Map<bigint, StoreHost>();
     try {
@@ -149,7 +159,10 @@ export class MockCluster {
             return life.current.signal;
           },
         });
-        const host = new GrpcHost([[tikvpb.TikvDefinition, createTikvHandlers(kv), 'complete']], hostOptions);
+        const host = new GrpcHost(
+          [[tikvpb.TikvDefinition, createTikvHandlers(kv), 'complete']],
+          tikvHostOptions,
+        );
         const entry: StoreHost = { id, host, life };
         stores.set(id, entry);
         const port = await entry.host.listen(o.host, o.storePorts[i] ?? 0);

@@ -1,21 +1,20 @@
 import {
-  anySignal,
   Backoffer,
   BackoffKinds,
   ClientClosedError,
   checkRequestOptions,
-  combineSignal,
   composeTs,
-  deadlineSignal,
   InvalidArgumentError,
   invalidArgument,
   isTiKVError,
   type Logger,
   noopLogger,
+  openOperationScope,
   PdError,
   type PdErrorType,
   sleepMs,
   TiKVError,
+  withOperationScope,
 } from '@tikv/common';
 import type { keyspacepb, pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
@@ -203,9 +202,20 @@ export class PdClient {
    * this client handed out before. Retryable failures (a broken stream, a leader change) are
    * retried up to `maxTsoRetries` times, `tsoRetryIntervalMs` apart after the first retry.
    */
-  async getTimestamp(options?: CallOptions): Promise<bigint> {
-    checkRequestOptions(options);
-    const signal = options === undefined ? undefined : combineSignal(options);
+  getTimestamp(options?: CallOptions): Promise<bigint> {
+    if (options !== undefined) {
+      try {
+        checkRequestOptions(options);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    // Plain calls allocate nothing; a signal or timeout gets a scope released on settle.
+    if (options?.signal === undefined && options?.timeoutMs === undefined) return this.timestampIn(undefined);
+    return withOperationScope(options, undefined, (scope) => this.timestampIn(scope.signal));
+  }
+
+  private async timestampIn(signal: AbortSignal | undefined): Promise<bigint> {
     const call = signal === undefined ? undefined : { signal };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -587,24 +597,41 @@ export class PdClient {
     attempt: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     checkRequestOptions(options);
-    const signal = anySignal([combineSignal(options), this.closeController.signal]);
+    // The call's scope (and each attempt's) follows the close signal, so its signal exists;
+    // both are released, their deadline timers cleared, when they settle.
+    const scope = openOperationScope(options, { follow: [this.closeController.signal] });
+    try {
+      return await this.retryIn(what, scope.signal as AbortSignal, attempt);
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  private async retryIn<T>(
+    what: string,
+    signal: AbortSignal,
+    attempt: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const bo = new Backoffer({ maxBackoffMs: this.opts.maxBackoffMs, signal });
     const timeoutMs = this.opts.timeoutMs;
     for (;;) {
       if (this.closed) throw new ClientClosedError('PD client is closed');
       // The attempt's own deadline is not the caller's: when it passes, the attempt failed
       // (PD stalled, a leader went away) and is retried; only `signal` is final.
-      const attemptDeadline = deadlineSignal(timeoutMs);
+      const attemptScope = openOperationScope({ timeoutMs }, { follow: [signal] });
       try {
-        return await attempt(anySignal([signal, attemptDeadline]));
+        return await attempt(attemptScope.signal as AbortSignal);
       } catch (e) {
+        attemptScope.dispose();
         if (this.closed) throw new ClientClosedError('PD client is closed', { cause: e });
-        const err = toPdCallError(e, what, signal, { signal: attemptDeadline, timeoutMs });
+        const err = toPdCallError(e, what, signal, { signal: attemptScope.signal as AbortSignal, timeoutMs });
         if (signal.aborted || !isRetryablePdError(err)) throw err;
         if (isTiKVError(err, 'RPC_ERROR') || isTiKVError(err, 'PD_ERROR'))
           this.discovery.scheduleCheckMemberChanged();
         this.logger.debug('pd: call failed, backing off', { what, error: err });
         await bo.backoff(BackoffKinds.pdRPC, err);
+      } finally {
+        attemptScope.dispose();
       }
     }
   }

@@ -1,4 +1,10 @@
-import { ClientClosedError, InvalidArgumentError, isTiKVError, TiKVError } from '@tikv/common';
+import {
+  ClientClosedError,
+  InvalidArgumentError,
+  isTiKVError,
+  TiKVError,
+  withOperationScope,
+} from '@tikv/common';
 import { pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
 import { isUnimplemented } from './pd-errors.js';
@@ -175,8 +181,12 @@ export class QueryRegionBatcher {
   }
 
   private async connect(): Promise<QueryRegionStream> {
-    const signal = AbortSignal.any([this.closeController.signal, AbortSignal.timeout(this.rpcTimeoutMs)]);
-    const s = await this.provider.connect(signal);
+    // The attempt's deadline is cleared once the stream is open (or failed to open).
+    const s = await withOperationScope(
+      { timeoutMs: this.rpcTimeoutMs },
+      { follow: [this.closeController.signal] },
+      (scope) => this.provider.connect(scope.signal as AbortSignal),
+    );
     this.stream = s;
     return s;
   }

@@ -1,15 +1,14 @@
 import {
-  anySignal,
-  combineSignal,
   DeadlineExceededError,
-  deadlineSignal,
   InvalidArgumentError,
   isTiKVError,
   type Logger,
   noopLogger,
+  openOperationScope,
   PdUnreachableError,
   sleepMs,
   TiKVError,
+  withOperationScope,
 } from '@tikv/common';
 import type { pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
@@ -144,11 +143,24 @@ export class ServiceDiscovery {
   async init(options?: CallOptions): Promise<void> {
     const user = options?.signal;
     const timeoutMs = options?.timeoutMs;
-    const callerDeadline = timeoutMs === undefined ? undefined : deadlineSignal(timeoutMs);
-    const signals = [deadlineSignal(this.opts.initTimeoutMs), this.closeController.signal];
-    if (user !== undefined) signals.push(user);
-    if (callerDeadline !== undefined) signals.push(callerDeadline);
-    const signal = anySignal(signals);
+    // Both scopes are released (deadline timers cleared) once init settles. `caller` ends on the
+    // caller's signal, its deadline or close; `signal` also on the init deadline.
+    const caller = openOperationScope(options, { follow: [this.closeController.signal] });
+    const whole = openOperationScope({ timeoutMs: this.opts.initTimeoutMs }, { follow: [caller.signal] });
+    try {
+      await this.initIn(whole.signal as AbortSignal, caller.signal as AbortSignal, user, timeoutMs);
+    } finally {
+      whole.dispose();
+      caller.dispose();
+    }
+  }
+
+  private async initIn(
+    signal: AbortSignal,
+    callerSignal: AbortSignal,
+    user: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<void> {
     const startMs = Date.now();
     this.lastEndpointFailure = undefined;
     let lastErr: unknown;
@@ -180,7 +192,7 @@ export class ServiceDiscovery {
         `(${attempts} attempt${attempts === 1 ? '' : 's'} in ${Date.now() - startMs} ms); ${detail}`,
       { endpoints: this.serviceUrls, ...(last === undefined ? {} : { cause: last }) },
     );
-    if (callerDeadline !== undefined && reason === callerDeadline.reason) {
+    if (timeoutMs !== undefined && callerSignal.aborted && reason === callerSignal.reason) {
       throw new DeadlineExceededError(`connecting to PD: deadline of ${timeoutMs} ms exceeded`, {
         timeoutMs,
         cause: unreachable,
@@ -215,8 +227,9 @@ export class ServiceDiscovery {
   checkMemberChanged(options?: CallOptions): Promise<void> {
     if (this.closed) return Promise.reject(new TiKVError('CLIENT_CLOSED', 'service discovery is closed'));
     if (this.updating === undefined) {
-      const signal = anySignal([combineSignal(options), this.closeController.signal]);
-      this.updating = this.updateMember(signal, this.opts.updateMemberTimeoutMs).finally(() => {
+      this.updating = withOperationScope(options, { follow: [this.closeController.signal] }, (scope) =>
+        this.updateMember(scope.signal as AbortSignal, this.opts.updateMemberTimeoutMs),
+      ).finally(() => {
         this.updating = undefined;
       });
     }
@@ -266,16 +279,21 @@ export class ServiceDiscovery {
     signal: AbortSignal,
     timeoutMs: number,
   ): Promise<pdpb.GetMembersResponse> {
-    const callSignal = anySignal([signal, deadlineSignal(timeoutMs)]);
+    const call = openOperationScope({ timeoutMs }, { follow: [signal] });
     try {
-      const resp = await this.fetchMembers(url, callSignal);
+      const resp = await this.fetchMembers(url, call.signal as AbortSignal);
       const err = errorFromHeader(resp.header, 0n);
       if (err !== undefined) throw err;
       return resp;
     } catch (e) {
-      const err = toPdCallError(e, `GetMembers ${url}`, signal, { signal: callSignal, timeoutMs });
+      const err = toPdCallError(e, `GetMembers ${url}`, signal, {
+        signal: call.signal as AbortSignal,
+        timeoutMs,
+      });
       if (!signal.aborted) this.lastEndpointFailure = err;
       throw err;
+    } finally {
+      call.dispose();
     }
   }
 
@@ -356,8 +374,19 @@ export class ServiceDiscovery {
   }
 
   private async refreshWithBackoff(): Promise<void> {
-    const budget = deadlineSignal(this.opts.updateMemberTimeoutMs);
-    const signal = anySignal([budget, this.closeController.signal]);
+    // Background work: its timers do not keep the process alive, and are cleared when it ends.
+    const budget = openOperationScope(
+      { timeoutMs: this.opts.updateMemberTimeoutMs },
+      { follow: [this.closeController.signal], background: true },
+    );
+    try {
+      await this.refreshIn(budget.signal as AbortSignal);
+    } finally {
+      budget.dispose();
+    }
+  }
+
+  private async refreshIn(signal: AbortSignal): Promise<void> {
     let delay = this.opts.updateMemberBackoffBaseMs;
     for (;;) {
       try {
@@ -370,7 +399,7 @@ export class ServiceDiscovery {
         }
       }
       try {
-        await sleepMs(delay, signal);
+        await sleepMs(delay, signal, { background: true });
       } catch {
         return;
       }

@@ -4,6 +4,7 @@ import {
   DeadlineExceededError,
   InvalidArgumentError,
   isTiKVError,
+  openOperationScope,
   TiKVError,
 } from '@tikv/common';
 import type { CallOptions } from './call-options.js';
@@ -271,27 +272,31 @@ export class TsoDispatcher {
 
   private ensureStream(): Promise<TsoStream> {
     if (this.connecting !== undefined) return this.connecting;
-    const signal = AbortSignal.any([
-      this.closeController.signal,
-      AbortSignal.timeout(this.opts.rpcTimeoutMs),
-    ]);
-    const p = this.provider.connect(signal).then(
-      (s) => {
-        this.connecting = undefined;
-        if (this.closed) {
-          s.close(new ClientClosedError('TSO dispatcher is closed'));
-          throw new ClientClosedError('TSO dispatcher is closed');
-        }
-        this.streamsOpened++;
-        this.stream = s;
-        return s;
-      },
-      (e: unknown) => {
-        this.connecting = undefined;
-        if (!this.closed) this.provider.onStreamFailure?.(e, undefined);
-        throw e;
-      },
+    // The attempt's deadline is cleared once the stream is open (or failed to open).
+    const scope = openOperationScope(
+      { timeoutMs: this.opts.rpcTimeoutMs },
+      { follow: [this.closeController.signal] },
     );
+    const p = this.provider
+      .connect(scope.signal as AbortSignal)
+      .finally(() => scope.dispose())
+      .then(
+        (s) => {
+          this.connecting = undefined;
+          if (this.closed) {
+            s.close(new ClientClosedError('TSO dispatcher is closed'));
+            throw new ClientClosedError('TSO dispatcher is closed');
+          }
+          this.streamsOpened++;
+          this.stream = s;
+          return s;
+        },
+        (e: unknown) => {
+          this.connecting = undefined;
+          if (!this.closed) this.provider.onStreamFailure?.(e, undefined);
+          throw e;
+        },
+      );
     this.connecting = p;
     return p;
   }

@@ -24,7 +24,12 @@ export interface RawClientTuning {
    * writes the same keys must agree on it. `compareAndSwap` requires it. @defaultValue false
    */
   readonly atomicForCas?: boolean;
-  /** Backoff budget of one operation, in milliseconds (client-go `rawkvMaxBackoff`). @defaultValue 20000 */
+  /**
+   * Backoff budget of one operation, in milliseconds of sleep before client-go's weight of 2
+   * (client-go `rawkvMaxBackoff`): the operation gives up once it has slept twice this in
+   * total. Time spent in RPCs does not count; `timeoutMs` bounds the wall time.
+   * @defaultValue 20000
+   */
   readonly maxBackoffMs?: number;
   /** Most keys per RawBatchGet / RawBatchDelete request (client-go `rawBatchPairCount`). @defaultValue 512 */
   readonly maxBatchKeys?: number;

@@ -50,7 +50,7 @@ import type { RawRegionLocator, RawRequestSender } from './raw-deps.js';
 import { throwIfStorageError } from './raw-errors.js';
 import { DEFAULT_SCAN_PAGE_SIZE } from './raw-limits.js';
 import type { CompareAndSwapResult, KeyRangeInput, KvPair, KvPairInput, RawChecksum } from './raw-types.js';
-import { RegionExecutor } from './region-executor.js';
+import { type RawOperation, RegionExecutor } from './region-executor.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -167,11 +167,14 @@ export class RawClient {
     return { columnFamily: this.#tuning.columnFamily, atomicForCas: this.#tuning.atomicForCas };
   }
 
-  /** Every call's last step before sending: the call options are checked here, in one place. */
-  #begin(opts: RequestOptions | undefined) {
+  /**
+   * Starts an operation; its `scope` must be disposed when the operation settles. The call
+   * options are checked here, in one place every call passes.
+   */
+  #begin(opts: RequestOptions | undefined): RawOperation {
     checkRequestOptions(opts);
     if (this.closed) throw new ClientClosedError('raw client is closed');
-    return this.#exec.backoffer(opts);
+    return this.#exec.begin(opts);
   }
 
   #cf(opts: RawCallOptions | undefined): string {
@@ -195,15 +198,19 @@ export class RawClient {
   async get(key: BytesLike, options?: RawCallOptions): Promise<Uint8Array | undefined> {
     const k = checkKey(key);
     const cf = this.#cf(options);
-    const bo = this.#begin(options);
-    const {
-      response: { value },
-    } = await this.#exec.sendToKey(bo, k, false, () => ({
-      $case: 'RawGet' as const,
-      value: { context: undefined, key: k, cf },
-    }));
-    throwIfStorageError(value.error);
-    return value.notFound ? undefined : (value.value ?? EMPTY);
+    const { bo, scope } = this.#begin(options);
+    try {
+      const {
+        response: { value },
+      } = await this.#exec.sendToKey(bo, k, false, () => ({
+        $case: 'RawGet' as const,
+        value: { context: undefined, key: k, cf },
+      }));
+      throwIfStorageError(value.error);
+      return value.notFound ? undefined : (value.value ?? EMPTY);
+    } finally {
+      scope.dispose();
+    }
   }
 
   /**
@@ -215,11 +222,15 @@ export class RawClient {
   async batchGet(keys: readonly BytesLike[], options?: RawCallOptions): Promise<(Uint8Array | undefined)[]> {
     const ks = checkKeys(keys);
     const shape = this.#batchShape(options);
-    const bo = this.#begin(options);
-    if (ks.length === 0) return [];
-    const ids = ks.map(keyToLatin1);
-    const found = await batchGetKeys(this.#exec, bo, uniqueKeys(ks, ids), shape);
-    return ids.map((id) => found.get(id));
+    const { bo, scope } = this.#begin(options);
+    try {
+      if (ks.length === 0) return [];
+      const ids = ks.map(keyToLatin1);
+      const found = await batchGetKeys(this.#exec, bo, uniqueKeys(ks, ids), shape);
+      return ids.map((id) => found.get(id));
+    } finally {
+      scope.dispose();
+    }
   }
 
   /** Writes one key (client-go `Put` / `PutWithTTL`). An empty value is a value. */
@@ -228,18 +239,25 @@ export class RawClient {
     const v = checkValue(k, value);
     const ttl = ttlArg(options?.ttlSeconds);
     const cf = this.#cf(options);
-    const bo = this.#begin(options);
-    const forCas = this.#tuning.atomicForCas;
-    const {
-      response: { value: resp },
-    } = await this.#exec.sendToKey(
-      bo,
-      k,
-      false,
-      () => ({ $case: 'RawPut' as const, value: { context: undefined, key: k, value: v, cf, ttl, forCas } }),
-      { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
-    );
-    throwIfStorageError(resp.error);
+    const { bo, scope } = this.#begin(options);
+    try {
+      const forCas = this.#tuning.atomicForCas;
+      const {
+        response: { value: resp },
+      } = await this.#exec.sendToKey(
+        bo,
+        k,
+        false,
+        () => ({
+          $case: 'RawPut' as const,
+          value: { context: undefined, key: k, value: v, cf, ttl, forCas },
+        }),
+        { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+      );
+      throwIfStorageError(resp.error);
+    } finally {
+      scope.dispose();
+    }
   }
 
   /**
@@ -259,36 +277,48 @@ export class RawClient {
       return { key: p.key, value: p.value, ttl: ttlOf(i) };
     });
     const shape = this.#batchShape(options);
-    const bo = this.#begin(options);
-    if (items.length === 0) return;
-    await batchPutItems(this.#exec, bo, items, shape);
+    const { bo, scope } = this.#begin(options);
+    try {
+      if (items.length === 0) return;
+      await batchPutItems(this.#exec, bo, items, shape);
+    } finally {
+      scope.dispose();
+    }
   }
 
   /** Deletes one key (client-go `Delete`); deleting an absent key succeeds. */
   async delete(key: BytesLike, options?: RawCallOptions): Promise<void> {
     const k = checkKey(key);
     const cf = this.#cf(options);
-    const bo = this.#begin(options);
-    const forCas = this.#tuning.atomicForCas;
-    const {
-      response: { value },
-    } = await this.#exec.sendToKey(
-      bo,
-      k,
-      false,
-      () => ({ $case: 'RawDelete' as const, value: { context: undefined, key: k, cf, forCas } }),
-      { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
-    );
-    throwIfStorageError(value.error);
+    const { bo, scope } = this.#begin(options);
+    try {
+      const forCas = this.#tuning.atomicForCas;
+      const {
+        response: { value },
+      } = await this.#exec.sendToKey(
+        bo,
+        k,
+        false,
+        () => ({ $case: 'RawDelete' as const, value: { context: undefined, key: k, cf, forCas } }),
+        { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+      );
+      throwIfStorageError(value.error);
+    } finally {
+      scope.dispose();
+    }
   }
 
   /** Deletes many keys (client-go `BatchDelete`), split by region, sent concurrently. */
   async batchDelete(keys: readonly BytesLike[], options?: RawCallOptions): Promise<void> {
     const ks = checkKeys(keys);
     const shape = this.#batchShape(options);
-    const bo = this.#begin(options);
-    if (ks.length === 0) return;
-    await batchDeleteKeys(this.#exec, bo, uniqueKeys(ks), shape);
+    const { bo, scope } = this.#begin(options);
+    try {
+      if (ks.length === 0) return;
+      await batchDeleteKeys(this.#exec, bo, uniqueKeys(ks), shape);
+    } finally {
+      scope.dispose();
+    }
   }
 
   /**
@@ -302,8 +332,12 @@ export class RawClient {
     const end = checkBoundKey(endKey, 'endKey');
     checkForwardRange(start, end);
     const cf = this.#cf(options);
-    const bo = this.#begin(options);
-    await deleteRangeWalk(this.#exec, bo, start, end, cf, MAX_WRITE_EXECUTION_MS);
+    const { bo, scope } = this.#begin(options);
+    try {
+      await deleteRangeWalk(this.#exec, bo, start, end, cf, MAX_WRITE_EXECUTION_MS);
+    } finally {
+      scope.dispose();
+    }
   }
 
   /**
@@ -319,8 +353,12 @@ export class RawClient {
     const limit = scanLimitArg(options?.limit);
     checkForwardRange(start, end);
     const shape = this.#scanShape(options);
-    const bo = this.#begin(options);
-    return scanForward(this.#exec, bo, start, end, limit, shape);
+    const { bo, scope } = this.#begin(options);
+    try {
+      return await scanForward(this.#exec, bo, start, end, limit, shape);
+    } finally {
+      scope.dispose();
+    }
   }
 
   /**
@@ -337,8 +375,12 @@ export class RawClient {
     const limit = scanLimitArg(options?.limit);
     checkReverseRange(start, end);
     const shape = this.#scanShape(options);
-    const bo = this.#begin(options);
-    return scanReverse(this.#exec, bo, start, end, limit, shape);
+    const { bo, scope } = this.#begin(options);
+    try {
+      return await scanReverse(this.#exec, bo, start, end, limit, shape);
+    } finally {
+      scope.dispose();
+    }
   }
 
   /**
@@ -359,24 +401,31 @@ export class RawClient {
     if (reverse) checkReverseRange(start, end);
     else checkForwardRange(start, end);
     const shape = this.#scanShape(options);
-    const first = this.#begin(options);
+    // One scope for the whole iteration (its signal and deadline); each page gets a whole
+    // backoff budget of its own.
+    const { bo: first, scope } = this.#begin(options);
     let used = false;
-    const pages = scanPages(
-      this.#exec,
-      () => {
-        if (!used) {
-          used = true;
-          return first;
-        }
-        return this.#begin(options);
-      },
-      start,
-      end,
-      pageSize,
-      reverse,
-      shape,
-    );
-    for await (const page of pages) yield* page;
+    try {
+      const pages = scanPages(
+        this.#exec,
+        () => {
+          if (!used) {
+            used = true;
+            return first;
+          }
+          if (this.closed) throw new ClientClosedError('raw client is closed');
+          return this.#exec.backofferIn(scope);
+        },
+        start,
+        end,
+        pageSize,
+        reverse,
+        shape,
+      );
+      for await (const page of pages) yield* page;
+    } finally {
+      scope.dispose();
+    }
   }
 
   /**
@@ -394,10 +443,14 @@ export class RawClient {
       return { start, end };
     });
     const shape = this.#scanShape(options);
-    const bo = this.#begin(options);
-    return boundedMap(parsed, this.#tuning.maxBatchConcurrency, (r) =>
-      scanForward(this.#exec, bo.clone(), r.start, r.end, limit, shape),
-    );
+    const { bo, scope } = this.#begin(options);
+    try {
+      return await boundedMap(parsed, this.#tuning.maxBatchConcurrency, (r) =>
+        scanForward(this.#exec, bo.clone(), r.start, r.end, limit, shape),
+      );
+    } finally {
+      scope.dispose();
+    }
   }
 
   #scanShape(options: RawScanOptions | RawScanIterOptions | RawBatchScanOptions | undefined): ScanShape {
@@ -416,15 +469,19 @@ export class RawClient {
   async getKeyTTL(key: BytesLike, options?: RawCallOptions): Promise<number | undefined> {
     const k = checkKey(key);
     const cf = this.#cf(options);
-    const bo = this.#begin(options);
-    const {
-      response: { value },
-    } = await this.#exec.sendToKey(bo, k, false, () => ({
-      $case: 'RawGetKeyTTL' as const,
-      value: { context: undefined, key: k, cf },
-    }));
-    throwIfStorageError(value.error);
-    return value.notFound ? undefined : Number(value.ttl);
+    const { bo, scope } = this.#begin(options);
+    try {
+      const {
+        response: { value },
+      } = await this.#exec.sendToKey(bo, k, false, () => ({
+        $case: 'RawGetKeyTTL' as const,
+        value: { context: undefined, key: k, cf },
+      }));
+      throwIfStorageError(value.error);
+      return value.notFound ? undefined : Number(value.ttl);
+    } finally {
+      scope.dispose();
+    }
   }
 
   /**
@@ -447,31 +504,35 @@ export class RawClient {
     const prev = checkOptionalBytes(expected, 'expected');
     const v = checkValue(k, next, 'next');
     const cf = this.#cf(options);
-    const bo = this.#begin(options);
-    const {
-      response: { value },
-    } = await this.#exec.sendToKey(
-      bo,
-      k,
-      false,
-      () => ({
-        $case: 'RawCompareAndSwap' as const,
-        value: {
-          context: undefined,
-          key: k,
-          value: v,
-          previousNotExist: prev === undefined,
-          previousValue: prev ?? EMPTY,
-          cf,
-          ttl: 0n,
-          delete: false,
-        },
-      }),
-      { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
-    );
-    throwIfStorageError(value.error);
-    const previous = value.previousNotExist ? undefined : (value.previousValue ?? EMPTY);
-    return { previous, swapped: value.succeed };
+    const { bo, scope } = this.#begin(options);
+    try {
+      const {
+        response: { value },
+      } = await this.#exec.sendToKey(
+        bo,
+        k,
+        false,
+        () => ({
+          $case: 'RawCompareAndSwap' as const,
+          value: {
+            context: undefined,
+            key: k,
+            value: v,
+            previousNotExist: prev === undefined,
+            previousValue: prev ?? EMPTY,
+            cf,
+            ttl: 0n,
+            delete: false,
+          },
+        }),
+        { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+      );
+      throwIfStorageError(value.error);
+      const previous = value.previousNotExist ? undefined : (value.previousValue ?? EMPTY);
+      return { previous, swapped: value.succeed };
+    } finally {
+      scope.dispose();
+    }
   }
 
   /**
@@ -482,8 +543,12 @@ export class RawClient {
     const start = checkBoundKey(startKey, 'startKey');
     const end = checkBoundKey(endKey, 'endKey');
     checkForwardRange(start, end);
-    const bo = this.#begin(options);
-    return checksumRange(this.#exec, bo, start, end);
+    const { bo, scope } = this.#begin(options);
+    try {
+      return await checksumRange(this.#exec, bo, start, end);
+    } finally {
+      scope.dispose();
+    }
   }
 
   /**

@@ -2,11 +2,12 @@ import {
   Backoffer,
   BackoffKinds,
   type Clock,
-  combineSignal,
   type Logger,
+  type OperationScope,
+  type OperationScopeOptions,
+  openOperationScope,
   type RequestOptions,
   regionErrorFromWire,
-  throwIfAborted,
   type WireRegionError,
 } from '@tikv/common';
 import { type KeyLocation, locationContains, type RegionVerId } from '@tikv/region-cache';
@@ -30,6 +31,17 @@ export interface RegionExecutorOptions {
 /** A response's value: every raw response carries an optional region error. */
 type WithRegionError = { readonly regionError?: WireRegionError | undefined };
 
+/** One raw operation: its backoffer, and the scope to dispose when it settles. */
+export interface RawOperation {
+  /** The operation's retry budget, bound to its signal and deadline. */
+  readonly bo: Backoffer;
+  /**
+   * The operation's signal and deadline. Dispose it when the operation settles: that clears
+   * the deadline timer and stops following the caller's signal.
+   */
+  readonly scope: OperationScope;
+}
+
 /** A located response. */
 export interface Located<R extends TikvRequest> {
   /** The response arm. */
@@ -47,23 +59,42 @@ export interface Located<R extends TikvRequest> {
  * @internal
  */
 export class RegionExecutor {
+  /** Made once: an operation without signal or timeout then allocates no scope at all. */
+  readonly #scopeOptions: OperationScopeOptions | undefined;
+
   constructor(
     readonly sender: RawRequestSender,
     readonly locator: RawRegionLocator,
     readonly options: RegionExecutorOptions,
-  ) {}
+  ) {
+    this.#scopeOptions = options.clock === undefined ? undefined : { clock: options.clock };
+  }
 
-  /** A backoffer for one operation, bound to the call's signal and deadline. */
-  backoffer(opts: RequestOptions | undefined): Backoffer {
-    const clock = this.options.clock;
-    const hasCancel = opts !== undefined && (opts.signal !== undefined || opts.timeoutMs !== undefined);
-    const signal = hasCancel ? combineSignal(opts, clock) : undefined;
-    throwIfAborted(signal);
+  /**
+   * Starts one operation: a scope for the call's signal and `timeoutMs` (nothing is allocated
+   * without them) and a backoffer bound to it.
+   *
+   * @throws the signal's reason when it has already aborted
+   */
+  begin(opts: RequestOptions | undefined): RawOperation {
+    const scope = openOperationScope(opts, this.#scopeOptions);
+    if (scope.signal?.aborted) {
+      scope.dispose();
+      throw scope.signal.reason;
+    }
+    return { bo: this.backofferIn(scope), scope };
+  }
+
+  /**
+   * A fresh backoffer (a whole budget) for one step of an operation that is already under way,
+   * sharing its signal and deadline: a page of `scanIter`.
+   */
+  backofferIn(scope: OperationScope): Backoffer {
     return new Backoffer({
       maxBackoffMs: this.options.maxBackoffMs,
-      signal,
-      timeoutMs: opts?.timeoutMs,
-      clock,
+      signal: scope.signal,
+      deadlineAtMs: scope.deadlineAtMs,
+      clock: this.options.clock,
       logger: this.options.logger,
     });
   }
@@ -147,14 +178,18 @@ export class RegionExecutor {
   /**
    * Sends one round of batches concurrently, each with its own backoffer cloned from a fork
    * of `bo` (which the first error cancels), and returns the items of the batches that met a
-   * region error. The sleep of the batch that slept longest flows back into `bo`.
+   * region error. The sleep of the batch that slept longest flows back into `bo`, so the next
+   * round starts from what this one used (client-go's `UpdateUsingForked`), and so do its
+   * backoff sequences: each round sleeps longer than the one before, as one retry loop would,
+   * instead of starting over at the shortest step (client-go's forks do), which let a
+   * budget buy dozens of rounds, each a full RPC.
    */
   private async sendRound<T>(
     bo: Backoffer,
     batches: readonly RegionBatch<T>[],
     send: (bo: Backoffer, batch: RegionBatch<T>) => Promise<boolean>,
   ): Promise<T[]> {
-    const round = bo.fork();
+    const round = bo.fork({ keepSequences: true });
     const retry: T[] = [];
     let last: Backoffer | undefined;
     try {
@@ -164,7 +199,7 @@ export class RegionExecutor {
         async (batch) => {
           // A clone shares the round's signal (no controller of its own: nothing cancels one
           // batch alone) and starts its own backoff sequences.
-          const child = round.backoffer.clone();
+          const child = round.backoffer.clone({ keepSequences: true });
           const done = await send(child, batch);
           if (!done) retry.push(...batch.items);
           if (last === undefined || child.totalSleepMs >= last.totalSleepMs) last = child;
@@ -173,6 +208,7 @@ export class RegionExecutor {
       );
     } finally {
       bo.updateUsingForked(last);
+      round.dispose();
     }
     return retry;
   }

@@ -15,7 +15,8 @@ export async function runEvery(
 ): Promise<void> {
   while (!signal.aborted) {
     try {
-      await clock.sleep(intervalMs, signal);
+      // A background loop nobody awaits: its timer must not keep the process alive.
+      await clock.sleep(intervalMs, signal, { background: true });
     } catch {
       return;
     }

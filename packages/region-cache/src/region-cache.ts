@@ -1,4 +1,4 @@
-import { combineSignal, type RequestOptions, raceSignal, TiKVError } from '@tikv/common';
+import { type RequestOptions, raceSignal, TiKVError, withOperationScope } from '@tikv/common';
 import { runEvery } from './async-utils.js';
 import { type CachedRegion, SyncFlag, type TtlPolicy } from './cached-region.js';
 import { publishMiss, publishStore, type RegionCacheMissEvent } from './diagnostics.js';
@@ -107,6 +107,19 @@ export class RegionCache {
     return this.controller.signal.aborted;
   }
 
+  /**
+   * Runs one lookup under the caller's signal and timeout. A timeout gets a scope, released
+   * (its timer cleared) when the lookup settles; a signal alone is passed on as it is (waits
+   * on it share one listener).
+   */
+  private withCall<T>(
+    options: RequestOptions | undefined,
+    fn: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    if (options?.timeoutMs === undefined) return fn(options?.signal);
+    return withOperationScope(options, { clock: this.opts.clock }, (scope) => fn(scope.signal));
+  }
+
   private now(): number {
     return this.opts.clock.now();
   }
@@ -126,7 +139,7 @@ export class RegionCache {
     if (r !== undefined && r.syncFlags === 0 && r.checkRegionCacheTtl(this.now(), this.ttl)) {
       return Promise.resolve(r.location());
     }
-    return this.fetcher.findByKey(key, false, raceSignalOf(options, this.opts)).then(locationOf);
+    return this.withCall(options, (signal) => this.fetcher.findByKey(key, false, signal)).then(locationOf);
   }
 
   /**
@@ -138,7 +151,7 @@ export class RegionCache {
    * @returns the location
    */
   async locateEndKey(key: Uint8Array, options?: RequestOptions): Promise<KeyLocation> {
-    const r = await this.fetcher.findByKey(key, true, raceSignalOf(options, this.opts));
+    const r = await this.withCall(options, (signal) => this.fetcher.findByKey(key, true, signal));
     return r.location();
   }
 
@@ -165,7 +178,7 @@ export class RegionCache {
    * @throws PdError (`REGION_NOT_FOUND`) when the source has no such region
    */
   async locateRegionById(id: bigint, options?: RequestOptions): Promise<KeyLocation> {
-    const r = await this.fetcher.findById(id, raceSignalOf(options, this.opts));
+    const r = await this.withCall(options, (signal) => this.fetcher.findById(id, signal));
     return r.location();
   }
 
@@ -177,7 +190,7 @@ export class RegionCache {
    * @returns its location
    */
   async locateRegionByIdFromSource(id: bigint, options?: RequestOptions): Promise<KeyLocation> {
-    const r = await raceSignal(this.loader.loadById(id), raceSignalOf(options, this.opts));
+    const r = await this.withCall(options, (signal) => raceSignal(this.loader.loadById(id), signal));
     return r.location();
   }
 
@@ -195,15 +208,16 @@ export class RegionCache {
     endKey: Uint8Array,
     options?: RequestOptions,
   ): Promise<KeyLocation[]> {
-    const signal = raceSignalOf(options, this.opts);
-    return coverRange(
-      startKey,
-      endKey,
-      (k) => this.tryLocateKey(k),
-      (from) => {
-        this.miss({ lookup: 'range', reason: 'absent' });
-        return raceSignal(this.batchLoad(from, endKey, REGIONS_PER_BATCH), signal);
-      },
+    return this.withCall(options, (signal) =>
+      coverRange(
+        startKey,
+        endKey,
+        (k) => this.tryLocateKey(k),
+        (from) => {
+          this.miss({ lookup: 'range', reason: 'absent' });
+          return raceSignal(this.batchLoad(from, endKey, REGIONS_PER_BATCH), signal);
+        },
+      ),
     );
   }
 
@@ -246,9 +260,8 @@ export class RegionCache {
     count: number,
     options?: RequestOptions,
   ): Promise<KeyLocation[]> {
-    const regions = await raceSignal(
-      this.batchLoad(startKey, endKey, count),
-      raceSignalOf(options, this.opts),
+    const regions = await this.withCall(options, (signal) =>
+      raceSignal(this.batchLoad(startKey, endKey, count), signal),
     );
     return regions.map((r) => r.location());
   }
@@ -570,13 +583,4 @@ export class RegionCache {
 
 function locationOf(r: CachedRegion): KeyLocation {
   return r.location();
-}
-
-function raceSignalOf(
-  options: RequestOptions | undefined,
-  opts: ResolvedRegionCacheOptions,
-): AbortSignal | undefined {
-  if (options === undefined || (options.signal === undefined && options.timeoutMs === undefined))
-    return undefined;
-  return combineSignal(options, opts.clock);
 }

@@ -288,7 +288,7 @@ export class StoreCache {
     const { clock, signal, healthCheckIntervalMs, storeReResolveIntervalMs } = this.deps;
     let lastResolveMs = clock.now();
     while (!signal.aborted && store.liveness !== Liveness.REACHABLE) {
-      await clock.sleep(healthCheckIntervalMs, signal);
+      await clock.sleep(healthCheckIntervalMs, signal, { background: true });
       if (clock.now() - lastResolveMs > storeReResolveIntervalMs) {
         lastResolveMs = clock.now();
         try {

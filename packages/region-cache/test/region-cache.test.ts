@@ -1,6 +1,7 @@
 // Ports of client-go internal/locate/region_cache_test.go (testRegionCacheSuite):
 // lookups, splits, merges, invalidation and TTL.
-import { toBytes as b, CodecError } from '@tikv/common';
+import { toBytes as b, CodecError, ManualClock } from '@tikv/common';
+import { FakeCluster } from '@tikv/testing';
 import { CachedRegion, SyncFlag } from '../src/cached-region.js';
 import { InvalidReason } from '../src/invalid-reason.js';
 import { locationContains } from '../src/key-location.js';
@@ -436,6 +437,30 @@ describe('RegionCache (client-go TestRegionCache)', () => {
     await expect(s.cache.locateKey(b('zz'), { signal: controller.signal })).resolves.toBeDefined();
     s.cache.invalidateRegion((await other).region);
     await expect(s.cache.locateKey(b('a'), { signal: controller.signal })).rejects.toBe(reason);
+  });
+
+  it('a lookup with timeoutMs leaves no timer pending once it settles, and the timeout still bounds it (issue 10)', async () => {
+    const cluster = new FakeCluster();
+    const { regionId } = cluster.bootstrap(2);
+    const clock = new ManualClock();
+    const cache = new RegionCache(cluster, { clock, backgroundTasks: false, regionCacheTtlJitterMs: 0 });
+    try {
+      for (let i = 0; i < 20; i++) {
+        await cache.locateRegionByIdFromSource(regionId, { timeoutMs: 60_000 });
+        await cache.locateEndKey(b(''), { timeoutMs: 60_000 });
+        await cache.locateRange(b(''), b(''), { timeoutMs: 60_000 });
+        await cache.batchLoadRegions(b(''), b(''), 10, { timeoutMs: 60_000 });
+      }
+      expect(clock.pendingSleeps).toBe(0);
+      cluster.gate = new Promise<void>(() => {});
+      const stuck = cache.locateRegionByIdFromSource(regionId, { timeoutMs: 50 });
+      clock.advance(50);
+      await expect(stuck).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+      expect(clock.pendingSleeps).toBe(0);
+    } finally {
+      cluster.gate = undefined;
+      await cache.close();
+    }
   });
 
   it('rejects loads with CLIENT_CLOSED after close', async () => {

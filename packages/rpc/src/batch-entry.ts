@@ -1,4 +1,4 @@
-import { DeadlineExceededError } from '@tikv/common';
+import { DeadlineExceededError, offAbort, onAbort } from '@tikv/common';
 import type { BatchRequestCmd, BatchResponseCmd } from './tikv-commands.js';
 
 /** Where an entry currently sits, so a timeout or an abort can take it out. */
@@ -67,13 +67,13 @@ export class BatchEntry {
     this.#reject = reject;
     this.#signal = signal;
     this.timeoutMs = timeoutMs;
-    if (signal !== undefined) signal.addEventListener('abort', this);
+    if (signal !== undefined) onAbort(signal, this);
     if (timeoutMs >= 0) this.timer = setTimeout(onTimeout, timeoutMs, this);
   }
 
   /** The abort listener (an object listener, so no closure per request). */
-  handleEvent(): void {
-    this.fail(this.#signal?.reason);
+  handleAbort(reason: unknown): void {
+    this.fail(reason);
   }
 
   #detach(): void {
@@ -82,7 +82,7 @@ export class BatchEntry {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.#signal !== undefined) this.#signal.removeEventListener('abort', this);
+    if (this.#signal !== undefined) offAbort(this.#signal, this);
   }
 
   /** Resolves with the response arm (ignored once settled). */

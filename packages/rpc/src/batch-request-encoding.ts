@@ -24,6 +24,28 @@ export function encodeBatchItem(cmd: BatchRequestCmd): Uint8Array {
   return bytes;
 }
 
+/**
+ * The command inside an encoded `BatchCommandsRequest.Request`: its one field is the `cmd`
+ * oneof, so the item is a tag, a length and the command's own request message, which is what
+ * the command's unary method takes. No copy.
+ *
+ * @param item - bytes from {@link encodeBatchItem}
+ * @returns a view of the command's request message
+ */
+export function commandBytesOf(item: Uint8Array): Uint8Array {
+  let pos = 0;
+  while ((item[pos++] as number) & 0x80); // the field tag
+  let length = 0;
+  let scale = 1;
+  for (;;) {
+    const b = item[pos++] as number;
+    length += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) break;
+    scale *= 128;
+  }
+  return item.subarray(pos, pos + length);
+}
+
 type ProtoWriter = ReturnType<typeof tikvpb.BatchCommandsRequest_Request.encode>;
 
 /**

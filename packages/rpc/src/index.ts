@@ -60,7 +60,7 @@ export {
   type RpcRetryEvent,
   type RpcStreamEvent,
 } from './rpc-diagnostics.js';
-export { RpcError, type RpcErrorFields } from './rpc-error.js';
+export { MessageTooLargeError, RpcError, type RpcErrorFields } from './rpc-error.js';
 export { BATCH_SIZE_METRIC } from './store-batcher.js';
 export { CONNECTION_INDEX_OPTION } from './store-connection-pool.js';
 export {

@@ -1,13 +1,12 @@
 import {
-  anySignal,
   type Backoffer,
   BackoffKinds,
   type Clock,
-  combineSignal,
   DeadlineExceededError,
   isTiKVError,
   type Logger,
   noopLogger,
+  openOperationScope,
   type RandomSource,
   systemClock,
 } from '@tikv/common';
@@ -137,18 +136,34 @@ export class RegionRequestSender {
    *   `BackoffBudgetExceededError` when the budget runs out; a final `RegionError`
    *   (RaftEntryTooLarge, FlashbackInProgress, ...); a non-retryable `RpcError`
    */
-  async sendRequest<R extends TikvRequest>(
+  sendRequest<R extends TikvRequest>(
     backoffer: Backoffer,
     request: R,
     region: RegionVerId,
     options: RegionRequestOptions = {},
   ): Promise<ResponseFor<R>> {
-    const signal = callSignal(options, backoffer.signal, this.clock);
-    if (signal?.aborted) throw signal.reason;
-    const deadlineAtMs = minDefined(
-      options.timeoutMs === undefined ? undefined : this.clock.now() + options.timeoutMs,
-      backoffer.deadlineAtMs,
+    // Plain calls run on the backoffer's signal and deadline alone: no scope to allocate.
+    if (options.signal === undefined && options.timeoutMs === undefined) {
+      return this.send(backoffer, request, region, options, backoffer.signal, backoffer.deadlineAtMs);
+    }
+    // The call's own signal and timeout, on top of the operation's: one scope, disposed (its
+    // deadline timer cleared) when the call settles.
+    const scope = openOperationScope(options, { clock: this.clock, follow: [backoffer.signal] });
+    const deadlineAtMs = minDefined(scope.deadlineAtMs, backoffer.deadlineAtMs);
+    return this.send(backoffer, request, region, options, scope.signal, deadlineAtMs).finally(() =>
+      scope.dispose(),
     );
+  }
+
+  private async send<R extends TikvRequest>(
+    backoffer: Backoffer,
+    request: R,
+    region: RegionVerId,
+    options: RegionRequestOptions,
+    signal: AbortSignal | undefined,
+    deadlineAtMs: number | undefined,
+  ): Promise<ResponseFor<R>> {
+    if (signal?.aborted) throw signal.reason;
     const rpcTimeoutMs = options.rpcTimeoutMs ?? this.rpcTimeoutMs;
     const maxExecutionDurationMs = options.maxExecutionDurationMs ?? rpcTimeoutMs;
     const readOnly = isReadRequest(request.$case);
@@ -312,20 +327,6 @@ function effectiveReplicaRead(options: RegionRequestOptions): ReplicaReadType {
   // Stale reads go to any replica (client-go sets ReplicaReadMixed for them).
   if (options.staleRead === true && r === 'leader') return 'mixed';
   return r;
-}
-
-/**
- * The signal of one call: the backoffer's alone unless the call brings its own `signal` or
- * `timeoutMs` (combining signals allocates and registers listeners, so plain calls skip it).
- */
-function callSignal(
-  options: RegionRequestOptions,
-  backofferSignal: AbortSignal | undefined,
-  clock: Clock,
-): AbortSignal | undefined {
-  if (options.signal === undefined && options.timeoutMs === undefined) return backofferSignal;
-  const own = combineSignal(options, clock);
-  return backofferSignal === undefined ? own : anySignal([own, backofferSignal]);
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { TiKVError } from '@tikv/common';
+import { InvalidArgumentError, TiKVError } from '@tikv/common';
 
 /** gRPC status codes after which the same request cannot succeed by simply sending it again. */
 const NOT_RETRYABLE_STATUS: ReadonlySet<number> = new Set([
@@ -57,6 +57,46 @@ export class RpcError extends TiKVError {
     this.grpcCode = fields.grpcCode;
     this.requestSent = fields.requestSent;
   }
+}
+
+/**
+ * A request, or its response, is larger than a gRPC message size limit (status
+ * `RESOURCE_EXHAUSTED` on a request sent alone): the store's receive limit, or this client's
+ * `maxReceiveMessageBytes`. Sending it again cannot succeed, so it is not retryable, and it
+ * says nothing about the store's health.
+ */
+export class MessageTooLargeError extends RpcError {
+  override name = 'MessageTooLargeError';
+  /** The encoded size of the request, in bytes. */
+  readonly requestBytes: number;
+
+  /**
+   * @param message - what was refused, with gRPC's detail
+   * @param fields - the address, command and request size; the gRPC error as cause
+   */
+  constructor(
+    message: string,
+    fields: Omit<RpcErrorFields, 'retryable' | 'grpcCode'> & { readonly requestBytes: number },
+  ) {
+    super(message, { ...fields, grpcCode: GrpcStatus.RESOURCE_EXHAUSTED, retryable: false });
+    this.requestBytes = fields.requestBytes;
+  }
+}
+
+/**
+ * The error of a request the transport cannot encode (a field of the wrong type, which
+ * protobuf refuses): it fails that request alone, is never retried, and never counts against
+ * the store.
+ *
+ * @param command - the request's `$case`
+ * @param error - what the encoder threw
+ * @returns an `InvalidArgumentError` with the encoder's error as cause
+ */
+export function requestEncodingError(command: string, error: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `${command} request cannot be encoded: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  );
 }
 
 /** The parts of a grpc-js `ServiceError` / nice-grpc `ClientError` this module reads. */

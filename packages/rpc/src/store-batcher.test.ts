@@ -1,9 +1,10 @@
 import { isTiKVError, noopLogger, noopMetrics } from '@tikv/common';
 import { kvrpcpb, tikvpb } from '@tikv/proto';
 import type { BatchStreamHandlers, BatchStreamSink, OpenBatchStream } from './batch-commands-stream.js';
+import { commandBytesOf } from './batch-request-encoding.js';
 import { RpcError } from './rpc-error.js';
 import { StoreBatcher, type StoreBatcherOptions } from './store-batcher.js';
-import type { BatchRequestCmd } from './tikv-commands.js';
+import type { BatchRequestCmd, BatchResponseCmd } from './tikv-commands.js';
 
 /** A stream that records what it was sent and answers when the test says so. */
 class FakeStream implements BatchStreamSink {
@@ -71,6 +72,8 @@ function setup(overrides: Partial<StoreBatcherOptions> = {}) {
       maxBatchWaitMs: 0,
       batchWaitSize: 8,
       overloadThreshold: 200,
+      maxBatchBytes: 10 * 1024 * 1024,
+      sendAlone: () => Promise.reject(new Error('no unary path in this test')),
       logger: noopLogger,
       metrics: noopMetrics,
       onHealthFeedback: (f) => feedback.push(f),
@@ -228,6 +231,38 @@ describe('StoreBatcher (client-go batchConn / batchCommandsClient)', () => {
       code: 'INVALID_ARGUMENT',
     });
     expect(streams).toHaveLength(0);
+  });
+
+  it('cuts batches at maxBatchBytes and sends a command larger than that alone, off the streams', async () => {
+    const alone: { cmd: BatchRequestCmd; item: Uint8Array }[] = [];
+    const { batcher, streams } = setup({
+      connections: 1,
+      maxBatchSize: 128,
+      maxBatchBytes: 1000,
+      sendAlone: async (cmd, item) => {
+        alone.push({ cmd, item });
+        return echo(cmd) as BatchResponseCmd;
+      },
+    });
+    const key300 = 'k'.repeat(300);
+    const results = Array.from({ length: 7 }, (_, i) =>
+      batcher.send(rawGet(`${key300}${i}`), '', undefined, Number.NaN),
+    );
+    const big = batcher.send(rawGet('b'.repeat(2000)), '', undefined, Number.NaN);
+    await turn();
+    // ~320 bytes per command: three fit under 1000 bytes, the fourth starts the next message.
+    const messages = streams.flatMap((s) => s.sent);
+    expect(messages.map((m) => m.requests.length)).toEqual([3, 3, 1]);
+    for (const m of messages)
+      expect(tikvpb.BatchCommandsRequest.encode(m).finish().length).toBeLessThanOrEqual(1000);
+    expect(alone).toHaveLength(1);
+    // The command's own request message, as its unary method takes it.
+    expect(
+      Buffer.from(kvrpcpb.RawGetRequest.decode(commandBytesOf(alone[0]?.item as Uint8Array)).key).toString(),
+    ).toBe('b'.repeat(2000));
+    for (const s of streams) s.answer();
+    await Promise.all(results);
+    await expect(big).resolves.toMatchObject({ $case: 'RawGet' });
   });
 
   it('sends forwarded requests on a separate stream per forwarded host', async () => {

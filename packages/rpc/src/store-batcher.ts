@@ -1,9 +1,10 @@
-import { InvalidArgumentError, type Logger, type MetricsHook } from '@tikv/common';
+import type { Logger, MetricsHook } from '@tikv/common';
 import type { kvrpcpb, tikvpb } from '@tikv/proto';
 import { BatchCommandsStream, type BatchStreamOwner, type OpenBatchStream } from './batch-commands-stream.js';
 import { BatchEntry } from './batch-entry.js';
 import { encodeBatchItem } from './batch-request-encoding.js';
 import { rpcChannels } from './rpc-diagnostics.js';
+import { requestEncodingError } from './rpc-error.js';
 import type { BatchRequestCmd, BatchResponseCmd } from './tikv-commands.js';
 
 /** Batching settings of a {@link StoreBatcher} (see `TransportOptions`). */
@@ -13,10 +14,30 @@ export interface StoreBatcherOptions {
   readonly maxBatchWaitMs: number;
   readonly batchWaitSize: number;
   readonly overloadThreshold: number;
+  /** Most bytes of encoded commands in one message; a larger command goes alone, through `sendAlone`. */
+  readonly maxBatchBytes: number;
   readonly logger: Logger;
   readonly metrics: MetricsHook;
   readonly onHealthFeedback: ((feedback: kvrpcpb.HealthFeedback) => void) | undefined;
+  /**
+   * Sends a command too large to share a message, alone and outside the streams (a unary
+   * call), so a store that refuses it fails that request only, never a stream and the
+   * requests sharing it.
+   */
+  readonly sendAlone: (
+    cmd: BatchRequestCmd,
+    item: Uint8Array,
+    forwardedHost: string,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ) => Promise<BatchResponseCmd>;
 }
+
+/**
+ * Bytes a command adds to a message besides its own encoding: its field tag and length, and its
+ * request id in the packed id list (at most 1 + 5 + 10).
+ */
+const ITEM_FRAMING_BYTES = 16;
 
 /** Streams of one connection: the direct one and one per forwarded host. */
 interface Lane {
@@ -29,8 +50,10 @@ export const BATCH_SIZE_METRIC = 'tikv_client_batch_requests';
 
 /**
  * The `BatchCommands` multiplexer of one store (client-go `batchConn`): callers' requests queue
- * here; once per event-loop turn the queue is cut into batches of at most `maxBatchSize`, each sent
- * on the next connection's stream, round-robin. When the store reports a transport-layer load
+ * here; once per event-loop turn the queue is cut into batches of at most `maxBatchSize`
+ * requests and `maxBatchBytes` bytes, each sent on the next connection's stream, round-robin. A
+ * command larger than `maxBatchBytes` by itself never joins a batch: it is sent alone as a
+ * unary call (as TiKV's own raft client sends an oversized message in a batch of its own). When the store reports a transport-layer load
  * above `overloadThreshold` and `maxBatchWaitMs` is set, a short batch waits up to
  * `maxBatchWaitMs` for `batchWaitSize` requests first. Streams are opened on first use and
  * re-opened by the next batch after one breaks.
@@ -100,27 +123,20 @@ export class StoreBatcher implements BatchStreamOwner {
     signal: AbortSignal | undefined,
     timeoutMs: number,
   ): Promise<BatchResponseCmd> {
+    if (this.#closed) return Promise.reject(this.#closeError);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeBatchItem(cmd);
+    } catch (e) {
+      // Encoded per request, before it joins a batch: a bad request fails alone and the stream
+      // (and the store's health) never sees it.
+      return Promise.reject(requestEncodingError(cmd.$case, e));
+    }
+    if (bytes.length + ITEM_FRAMING_BYTES > this.#o.maxBatchBytes) {
+      return this.#o.sendAlone(cmd, bytes, forwardedHost, signal, timeoutMs);
+    }
     return new Promise<BatchResponseCmd>((resolve, reject) => {
-      if (this.#closed) {
-        reject(this.#closeError);
-        return;
-      }
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      let bytes: Uint8Array;
-      try {
-        bytes = encodeBatchItem(cmd);
-      } catch (e) {
-        reject(
-          new InvalidArgumentError(
-            `${cmd.$case} request cannot be encoded: ${e instanceof Error ? e.message : String(e)}`,
-            { cause: e },
-          ),
-        );
-        return;
-      }
       const entry = new BatchEntry(cmd, bytes, forwardedHost, resolve, reject, signal, timeoutMs);
       this.#pending.push(entry);
       if (forwardedHost !== '') this.#forwardedPending++;
@@ -172,16 +188,26 @@ export class StoreBatcher implements BatchStreamOwner {
     for (const [host, list] of byHost) this.#sendAll(list, host);
   }
 
-  /** Cuts `entries` into batches of at most `maxBatchSize` live entries and sends each. */
+  /** Cuts `entries` into batches of at most `maxBatchSize` live entries and `maxBatchBytes`, and sends each. */
   #sendAll(entries: readonly BatchEntry[], forwardedHost: string): void {
     const max = this.#o.maxBatchSize;
+    const maxBytes = this.#o.maxBatchBytes;
     let batch: BatchEntry[] = [];
+    let bytes = 0;
     for (const e of entries) {
       if (e.settled) continue;
+      const size = e.bytes.length + ITEM_FRAMING_BYTES;
+      if (batch.length > 0 && bytes + size > maxBytes) {
+        this.#sendBatch(batch, forwardedHost);
+        batch = [];
+        bytes = 0;
+      }
       batch.push(e);
+      bytes += size;
       if (batch.length === max) {
         this.#sendBatch(batch, forwardedHost);
         batch = [];
+        bytes = 0;
       }
     }
     if (batch.length > 0) this.#sendBatch(batch, forwardedHost);

@@ -5,15 +5,14 @@ import {
   Client,
   credentials as grpcCredentials,
 } from '@grpc/grpc-js';
-import { type kvrpcpb, tikvpb } from '@tikv/proto';
-import { createClient, type Client as NiceClient } from 'nice-grpc';
+import type { kvrpcpb } from '@tikv/proto';
+import { commandBytesOf } from './batch-request-encoding.js';
 import { openGrpcBatchStream } from './grpc-batch-stream.js';
 import { rpcChannels } from './rpc-diagnostics.js';
 import { StoreBatcher } from './store-batcher.js';
+import type { BatchResponseCmd } from './tikv-commands.js';
 import type { ResolvedTransportOptions, TlsOptions } from './transport-options.js';
-
-/** A nice-grpc client of the `tikvpb.Tikv` service. */
-export type TikvServiceClient = NiceClient<typeof tikvpb.TikvDefinition>;
+import { sendEncodedUnary } from './unary-call.js';
 
 /**
  * The channel option that makes each of a store's channels distinct: grpc-js shares one
@@ -43,7 +42,7 @@ export function channelCredentials(
 
 /**
  * The grpc-js channel options client-go's dial options translate to: keepalive, reconnect
- * backoff, unlimited receive size, no retry buffering.
+ * backoff, the receive size limit, no retry buffering.
  *
  * @param o - the transport options
  * @param index - the connection's index within its store
@@ -77,7 +76,6 @@ export class StoreConnectionPool {
   readonly batcher: StoreBatcher | undefined;
   readonly #channels: Channel[];
   readonly #grpcClients: Client[];
-  readonly #unaryClients: (TikvServiceClient | undefined)[];
   #nextUnary = 0;
   readonly #unaryCalls = new Set<AbortController>();
   #closed = false;
@@ -101,7 +99,6 @@ export class StoreConnectionPool {
     this.#grpcClients = this.#channels.map(
       (channel) => new Client(address, creds, { channelOverride: channel }),
     );
-    this.#unaryClients = new Array(n).fill(undefined);
     const userFeedback = o.onHealthFeedback;
     const onHealthFeedback = (feedback: kvrpcpb.HealthFeedback): void => {
       const ch = rpcChannels().healthFeedback;
@@ -118,9 +115,19 @@ export class StoreConnectionPool {
               maxBatchWaitMs: o.maxBatchWaitMs,
               batchWaitSize: o.batchWaitSize,
               overloadThreshold: o.overloadThreshold,
+              maxBatchBytes: o.maxBatchBytes,
               logger: o.logger,
               metrics: o.metrics,
               onHealthFeedback,
+              sendAlone: (cmd, item, forwardedHost, signal, timeoutMs) =>
+                sendEncodedUnary(
+                  this,
+                  cmd.$case,
+                  commandBytesOf(item),
+                  forwardedHost,
+                  signal,
+                  timeoutMs,
+                ) as Promise<BatchResponseCmd>,
             },
             (index, forwardedHost, handlers) =>
               openGrpcBatchStream(this.#grpcClients[index] as Client, index, forwardedHost, handlers),
@@ -143,16 +150,11 @@ export class StoreConnectionPool {
     return this.#unaryCalls.size + (this.batcher?.outstanding ?? 0);
   }
 
-  /** The next channel's unary client, round-robin (client-go `connPool.Get`). */
-  unaryClient(): TikvServiceClient {
+  /** The next channel's client for unary calls, round-robin (client-go `connPool.Get`). */
+  unaryClient(): Client {
     const i = this.#nextUnary;
     this.#nextUnary = (i + 1) % this.#channels.length;
-    let c = this.#unaryClients[i];
-    if (c === undefined) {
-      c = createClient(tikvpb.TikvDefinition, this.#channels[i] as Channel);
-      this.#unaryClients[i] = c;
-    }
-    return c;
+    return this.#grpcClients[i] as Client;
   }
 
   /** Registers an in-flight unary call; `close` aborts it. */

@@ -54,7 +54,15 @@ describe('transport options', () => {
       'grpc.max_receive_message_length': 1024,
       'grpc.primary_user_agent': 'x',
     });
-    expect(channelOptionsFor(DEFAULT_TRANSPORT_OPTIONS, 0)['grpc.max_receive_message_length']).toBe(-1);
+    // Finite by default (issue 10): a faulty store cannot make the client buffer anything.
+    expect(DEFAULT_TRANSPORT_OPTIONS.maxReceiveMessageBytes).toBe(2 ** 31 - 1);
+    expect(channelOptionsFor(DEFAULT_TRANSPORT_OPTIONS, 0)['grpc.max_receive_message_length']).toBe(
+      2 ** 31 - 1,
+    );
+    const unlimited = resolveTransportOptions({ maxReceiveMessageBytes: 0 });
+    expect(channelOptionsFor(unlimited, 0)['grpc.max_receive_message_length']).toBe(-1);
+    expect(DEFAULT_TRANSPORT_OPTIONS.maxBatchBytes).toBe(10 * 1024 * 1024);
+    expect(() => resolveTransportOptions({ maxBatchBytes: 0 })).toThrow(/maxBatchBytes/);
     const tls = resolveTransportOptions({ tls: { caPem: 'ca', serverNameOverride: 'tikv' } });
     expect(channelOptionsFor(tls, 0)['grpc.ssl_target_name_override']).toBe('tikv');
   });

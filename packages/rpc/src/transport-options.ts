@@ -42,6 +42,16 @@ export interface TransportOptions {
    */
   readonly maxBatchSize?: number;
   /**
+   * Most bytes of encoded commands in one `BatchCommands` message. A batch is cut when the next
+   * command would pass it; a command larger than this by itself is sent alone as a unary call,
+   * so a store refusing it fails that request only, never a stream and the requests sharing it.
+   * The default is TiKV's `server.max-grpc-send-msg-len` (10 MiB), the size TiKV caps its own
+   * batched raft messages at. TiKV's KV service sets no receive limit; lower this below the
+   * receive limit of anything else in the path (a proxy, a mock).
+   * @defaultValue 10485760 (10 MiB)
+   */
+  readonly maxBatchBytes?: number;
+  /**
    * Milliseconds a batch may wait for more requests when the store reports a transport-layer
    * load above {@link TransportOptions.overloadThreshold} (client-go `MaxBatchWaitTime`). 0 never
    * waits: a batch leaves on the next event-loop turn.
@@ -87,8 +97,17 @@ export interface TransportOptions {
    */
   readonly reconnectMaxDelayMs?: number;
   /**
-   * Largest response message accepted, in bytes. 0 means unlimited (client-go's default).
-   * @defaultValue 0
+   * Largest response message accepted, in bytes; 0 means unlimited. A larger message fails the
+   * request (a unary call) or the stream carrying it.
+   *
+   * TiKV's KV service sets no send limit (`server.max-grpc-send-msg-len`, 10 MiB, caps only its
+   * raft messages) and client-go accepts any size. The largest response TiKV builds with its
+   * defaults is a `BatchCommands` message of up to 128 responses (its `GRPC_MSG_MAX_BATCH_SIZE`),
+   * each value up to `raftstore.raft-entry-max-size` (8 MiB): about 1 GiB. The default is the
+   * largest length gRPC expresses, 2^31 − 1 bytes (grpc's int32 limit, Go gRPC's default send
+   * limit): every such response fits, and a faulty store cannot make the client buffer more.
+   * A batch read or scan whose answer would pass it must be cut smaller.
+   * @defaultValue 2147483647 (2 GiB − 1)
    */
   readonly maxReceiveMessageBytes?: number;
   /** TLS to the stores; plaintext when omitted. */
@@ -119,6 +138,7 @@ export type ResolvedTransportOptions = Readonly<
 export const DEFAULT_TRANSPORT_OPTIONS: ResolvedTransportOptions = Object.freeze({
   connectionsPerStore: 4,
   maxBatchSize: 128,
+  maxBatchBytes: 10 * 1024 * 1024,
   maxBatchWaitMs: 0,
   batchWaitSize: 8,
   overloadThreshold: 200,
@@ -127,7 +147,7 @@ export const DEFAULT_TRANSPORT_OPTIONS: ResolvedTransportOptions = Object.freeze
   idleTimeoutMs: 180_000,
   reconnectBaseDelayMs: 100,
   reconnectMaxDelayMs: 3_000,
-  maxReceiveMessageBytes: 0,
+  maxReceiveMessageBytes: 2 ** 31 - 1,
   tls: undefined,
   credentials: undefined,
   channelOptions: Object.freeze({}),
@@ -149,6 +169,7 @@ export function resolveTransportOptions(options?: TransportOptions): ResolvedTra
   return resolveOptions(DEFAULT_TRANSPORT_OPTIONS as Required<TransportOptions>, options, {
     connectionsPerStore: mustBePositiveInteger,
     maxBatchSize: mustBeNonNegativeInteger,
+    maxBatchBytes: mustBePositiveInteger,
     maxBatchWaitMs: mustBeNonNegative,
     batchWaitSize: mustBePositiveInteger,
     overloadThreshold: mustBeNonNegative,

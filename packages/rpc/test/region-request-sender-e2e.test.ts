@@ -1,8 +1,11 @@
 // The sender end to end against @tikv/mock-cluster (real gRPC on loopback): PdClient feeds the
 // region cache, RpcClient carries the requests.
+import diagnostics from 'node:diagnostics_channel';
 import {
+  BACKOFF_CHANNEL,
   Backoffer,
   isTiKVError,
+  ManualClock,
   mayBackoffForRegionError,
   RegionError,
   regionErrorFromWire,
@@ -11,7 +14,13 @@ import { MockCluster } from '@tikv/mock-cluster';
 import { PdClient } from '@tikv/pd';
 import { kvrpcpb } from '@tikv/proto';
 import { RegionCache } from '@tikv/region-cache';
-import { type RegionRequestOptions, RegionRequestSender, RpcClient } from '../src/index.js';
+import {
+  type RegionRequestOptions,
+  RegionRequestSender,
+  RPC_RETRY_CHANNEL,
+  RpcClient,
+  type TikvRequest,
+} from '../src/index.js';
 
 jest.setTimeout(30_000);
 
@@ -192,4 +201,48 @@ it('rejects with the abort reason', async () => {
   const reason = new Error('stop');
   ac.abort(reason);
   await expect(rawGet('k1', new Backoffer(), { signal: ac.signal })).rejects.toBe(reason);
+});
+
+it('does not retry a request that cannot be encoded, and leaves the store healthy (issue 10)', async () => {
+  await rawPut('k1', 'v1');
+  const events: unknown[] = [];
+  const record = (m: unknown): void => {
+    events.push(m);
+  };
+  diagnostics.subscribe(BACKOFF_CHANNEL, record);
+  diagnostics.subscribe(RPC_RETRY_CHANNEL, record);
+  try {
+    const loc = await cache.locateKey(b('k1'));
+    const bo = new Backoffer({ maxBackoffMs: 2_000 });
+    // compareAndSwap(key, 5, ...): a number where protobuf wants bytes.
+    const cas = {
+      $case: 'RawCompareAndSwap',
+      value: { ...kvrpcpb.RawCASRequest.fromPartial({ key: b('k1'), value: b('v2') }), previousValue: 5 },
+    } as unknown as TikvRequest;
+    const e = await sender.sendRequest(bo, cas, loc.region).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'INVALID_ARGUMENT', retryable: false });
+    expect(bo.totalBackoffTimes).toBe(0);
+    expect(await rawGet('k1')).toEqual(b('v1'));
+  } finally {
+    diagnostics.unsubscribe(BACKOFF_CHANNEL, record);
+    diagnostics.unsubscribe(RPC_RETRY_CHANNEL, record);
+  }
+  expect(events).toEqual([]);
+});
+
+it("a call's own timeoutMs leaves no timer pending once it settles (issue 10)", async () => {
+  await rawPut('k1', 'v1');
+  const clock = new ManualClock();
+  const timed = new RegionRequestSender({ locator: cache, transport: rpc, clock });
+  const loc = await cache.locateKey(b('k1'));
+  for (let i = 0; i < 20; i++) {
+    const res = await timed.sendRequest(
+      new Backoffer({ clock }),
+      { $case: 'RawGet', value: kvrpcpb.RawGetRequest.fromPartial({ key: b('k1') }) },
+      loc.region,
+      { timeoutMs: 60_000 },
+    );
+    expect(res.value.value).toEqual(b('v1'));
+  }
+  expect(clock.pendingSleeps).toBe(0);
 });

@@ -3,6 +3,7 @@ import { Backoffer, BackoffKinds, isRetryableError, isTiKVError, type MetricsHoo
 import { MockCluster } from '@tikv/mock-cluster';
 import { kvrpcpb } from '@tikv/proto';
 import {
+  MessageTooLargeError,
   RPC_BATCH_CHANNEL,
   RPC_CONNECTION_CHANNEL,
   RPC_STREAM_CHANNEL,
@@ -14,6 +15,7 @@ import {
   type RpcRequestEvent,
   type RpcStreamEvent,
   rpcInterceptor,
+  type TikvRequest,
   type TransportOptions,
 } from '../src/index.js';
 
@@ -267,6 +269,38 @@ describe('RpcClient against the mock cluster', () => {
     expect((err as RpcError).retryable).toBe(true);
   });
 
+  it('fails a request that cannot be encoded alone, not retryable, before anything is sent (unary and batched)', async () => {
+    const rpc = client();
+    const tracing = collect<RpcRequestEvent>(`tracing:${RPC_TRACING_CHANNEL}:start`);
+    const streams = collect<RpcStreamEvent>(RPC_STREAM_CHANNEL);
+    try {
+      // compareAndSwap(key, 5, ...): a number where protobuf wants bytes.
+      const cas = {
+        $case: 'RawCompareAndSwap',
+        value: {
+          ...kvrpcpb.RawCASRequest.fromPartial({ context, key: Buffer.from('e') }),
+          previousValue: 5,
+        },
+      } as unknown as TikvRequest;
+      const unary: unknown = await rpc.send(store.address, cas).catch((e: unknown) => e);
+      expect(unary).toMatchObject({ code: 'INVALID_ARGUMENT', retryable: false });
+      expect(unary).not.toBeInstanceOf(RpcError);
+      const put = {
+        $case: 'RawPut',
+        value: { ...kvrpcpb.RawPutRequest.fromPartial({ context, key: Buffer.from('e') }), value: 5 },
+      } as unknown as TikvRequest;
+      const batched: unknown = await rpc.send(store.address, put).catch((e: unknown) => e);
+      expect(batched).toMatchObject({ code: 'INVALID_ARGUMENT', retryable: false });
+      // The store and its connections are untouched.
+      const ok = await rpc.send(store.address, rawPut('e', 'fine'));
+      expect(ok.value.error).toBe('');
+    } finally {
+      tracing.stop();
+      streams.stop();
+    }
+    expect(streams.events.filter((e) => e.event === 'broken')).toEqual([]);
+  });
+
   it('sends everything unary when batching is disabled (maxBatchSize 0)', async () => {
     const rpc = client({ maxBatchSize: 0 });
     const batches = collect<RpcBatchEvent>(RPC_BATCH_CHANNEL);
@@ -377,5 +411,89 @@ describe('RpcClient against the mock cluster', () => {
     expect(isTiKVError(await unary, 'CLIENT_CLOSED')).toBe(true);
     await expect(rpc.send(store.address, rawGet('c'))).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
     expect(await socketsSettle(0)).toBe(0);
+  });
+});
+
+describe('RpcClient against a store with a receive limit (oversized batches, issue 10)', () => {
+  const LIMIT = 1024 * 1024;
+  let cluster: MockCluster;
+  let address: string;
+  let context: kvrpcpb.Context;
+  const rpcs: RpcClient[] = [];
+
+  beforeAll(async () => {
+    cluster = await MockCluster.start({ stores: 1, maxReceiveMessageBytes: LIMIT });
+    const s = cluster.stores()[0];
+    const region = cluster.regions()[0];
+    if (s === undefined || region === undefined) throw new Error('no store');
+    address = s.address;
+    context = kvrpcpb.Context.fromPartial({
+      regionId: region.id,
+      regionEpoch: region.epoch,
+      peer: { id: region.leader.id, storeId: s.id },
+    });
+  });
+  afterEach(async () => {
+    for (const c of rpcs.splice(0)) await c.close();
+  });
+  afterAll(async () => {
+    await cluster.close();
+  });
+
+  const put = (key: string, bytes: number) =>
+    ({
+      $case: 'RawPut',
+      value: kvrpcpb.RawPutRequest.fromPartial({
+        context,
+        key: Buffer.from(key),
+        value: Buffer.alloc(bytes, 7),
+      }),
+    }) as const;
+
+  async function putAll(options: TransportOptions, n: number, bytes: number) {
+    const rpc = new RpcClient(options);
+    rpcs.push(rpc);
+    const streams = collect<RpcStreamEvent>(RPC_STREAM_CHANNEL);
+    const batches = collect<RpcBatchEvent>(RPC_BATCH_CHANNEL);
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: n }, (_, i) => rpc.send(address, put(`big${i}`, bytes))),
+      );
+      return { results, broken: streams.events.filter((e) => e.event === 'broken'), batches: batches.events };
+    } finally {
+      streams.stop();
+      batches.stop();
+    }
+  }
+
+  it('the limit is real: eight 200 KiB puts packed in one message break the stream', async () => {
+    const { results, broken } = await putAll({ maxBatchBytes: 64 * 1024 * 1024 }, 8, 200 * 1024);
+    expect(broken).toHaveLength(1);
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+  });
+
+  it('maxBatchBytes keeps every message under the limit, so the same puts all succeed', async () => {
+    const { results, broken, batches } = await putAll({ maxBatchBytes: 256 * 1024 }, 8, 200 * 1024);
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill('fulfilled'));
+    expect(broken).toEqual([]);
+    expect(batches.map((b) => b.size)).toEqual(Array(8).fill(1));
+  });
+
+  it('a request too large by itself fails alone with a MessageTooLargeError, not retryable; the stream is untouched', async () => {
+    const rpc = new RpcClient({ maxBatchBytes: 256 * 1024 });
+    rpcs.push(rpc);
+    const streams = collect<RpcStreamEvent>(RPC_STREAM_CHANNEL);
+    try {
+      const small = Array.from({ length: 20 }, (_, i) => rpc.send(address, put(`s${i}`, 10)));
+      const big: unknown = await rpc.send(address, put('huge', 2 * LIMIT)).catch((e: unknown) => e);
+      expect(big).toBeInstanceOf(MessageTooLargeError);
+      expect(big).toMatchObject({ code: 'RPC_ERROR', retryable: false, grpcCode: 8, command: 'RawPut' });
+      expect((big as MessageTooLargeError).requestBytes).toBeGreaterThan(2 * LIMIT);
+      expect(isRetryableError(big)).toBe(false);
+      for (const r of await Promise.all(small)) expect(r.value.error).toBe('');
+    } finally {
+      streams.stop();
+    }
+    expect(streams.events.filter((e) => e.event === 'broken')).toEqual([]);
   });
 });

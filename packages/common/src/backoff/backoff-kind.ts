@@ -220,4 +220,17 @@ export class BackoffSequence {
     this.attempts++;
     this.lastSleepMs = sleptMs;
   }
+
+  /** How many sleeps the sequence has advanced past. */
+  get attemptCount(): number {
+    return this.attempts;
+  }
+
+  /** @returns an independent sequence at the same point */
+  copy(): BackoffSequence {
+    const c = new BackoffSequence(this.baseMs, this.capMs, this.jitter, this.random);
+    c.attempts = this.attempts;
+    c.lastSleepMs = this.lastSleepMs;
+    return c;
+  }
 }

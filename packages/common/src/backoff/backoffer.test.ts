@@ -1,7 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { getEventListeners } from 'node:events';
 import { BackoffBudgetExceededError, DeadlineExceededError } from '../errors/client-errors.js';
 import { isTiKVError } from '../errors/is-tikv-error.js';
 import { RegionError } from '../errors/region-error.js';
+import { TiKVError } from '../errors/tikv-error.js';
 import type { Logger } from '../hooks/logger.js';
 import type { MetricsHook } from '../hooks/metrics.js';
 import { createSeededRandom, ManualClock } from '../time/clock.js';
@@ -45,18 +47,24 @@ describe('Backoffer (ports client-go config/retry/backoff_test.go)', () => {
     // The budget is 800ms times the default weight 2.
     const { bo } = makeBackoffer({ maxBackoffMs: 800 });
     expect(bo.maxBackoffMs).toBe(1600);
-    await bo.backoff(BackoffKinds.regionMiss, new Error('region miss')); // 2ms
+    const errorOf = new Map<string, Error>();
+    const backoff = (kind: (typeof BackoffKinds)[keyof typeof BackoffKinds], message: string) => {
+      const e = new Error(message);
+      errorOf.set(kind.name, e);
+      return bo.backoff(kind, e);
+    };
+    await backoff(BackoffKinds.regionMiss, 'region miss'); // 2ms
     for (let i = 0; i < 2; i++) {
-      await bo.backoff(BackoffKinds.regionNotInitialized, new Error('region not initialized')); // 2ms, 4ms
+      await backoff(BackoffKinds.regionNotInitialized, 'region not initialized'); // 2ms, 4ms
     }
-    await bo.backoff(BackoffKinds.regionRecoveryInProgress, new Error('recovery in progress')); // < 100ms
+    await backoff(BackoffKinds.regionRecoveryInProgress, 'recovery in progress'); // < 100ms
     // ServerIsBusy sleep is not counted against the budget.
-    await bo.backoff(BackoffKinds.tikvServerBusy, new Error('server is busy'));
+    await backoff(BackoffKinds.tikvServerBusy, 'server is busy');
     expect(bo.excludedSleepMs).toBeGreaterThanOrEqual(1000);
-    await bo.backoff(BackoffKinds.isWitness, new Error('peer is witness')); // < 1000ms
+    await backoff(BackoffKinds.isWitness, 'peer is witness'); // < 1000ms
     for (let i = 0; i < 15; i++) {
       try {
-        await bo.backoff(BackoffKinds.txnNotFound, new Error('txn not found'));
+        await backoff(BackoffKinds.txnNotFound, `txn not found ${i}`);
       } catch (e) {
         expect(e).toBeInstanceOf(BackoffBudgetExceededError);
         const err = e as BackoffBudgetExceededError;
@@ -64,7 +72,9 @@ describe('Backoffer (ports client-go config/retry/backoff_test.go)', () => {
         expect(err.longestSleepKind).not.toBe('tikvServerBusy');
         expect(err.maxBackoffTimeExceeded).toBe(true);
         expect(err.retryable).toBe(false);
-        expect(err.cause).toEqual(new Error('txn not found'));
+        // client-go returns the error of the kind that slept longest.
+        expect(err.causeKind).toBe(err.longestSleepKind);
+        expect(err.cause).toBe(errorOf.get(err.longestSleepKind as string));
         return;
       }
     }
@@ -174,6 +184,9 @@ describe('Backoffer (ports client-go config/retry/backoff_test.go)', () => {
     expect(err.message).toContain('longest sleep type: regionMiss, time: 2ms');
     expect(err.history).toEqual([{ kind: 'regionMiss', attempts: 1, totalSleepMs: 2 }]);
     expect(err.cause).toBe('second');
+    expect(err.message.split('\n')[0]).toBe(
+      'backoff budget of 1ms exhausted; last cause (regionMiss): second',
+    );
   });
 });
 
@@ -197,6 +210,32 @@ describe('Backoffer sequences', () => {
     await bo.backoff(BackoffKinds.txnLockFast, new Error('locked'));
     await bo.backoff(BackoffKinds.txnLockFast, new Error('locked'));
     expect(clock.sleeps).toEqual([50, 100]);
+  });
+
+  test('keepSequences: copies carry the sequences on, and the parent takes the furthest back', async () => {
+    const { bo, clock } = makeBackoffer();
+    await bo.backoff(BackoffKinds.regionMiss, 'a');
+    await bo.backoff(BackoffKinds.regionMiss, 'b');
+    const c = bo.clone({ keepSequences: true });
+    await c.backoff(BackoffKinds.regionMiss, 'c');
+    const round = bo.fork({ keepSequences: true });
+    const child = round.backoffer.clone({ keepSequences: true });
+    await child.backoff(BackoffKinds.regionMiss, 'd');
+    await child.backoff(BackoffKinds.regionMiss, 'e');
+    // The clone and the fork's child go on from 4ms; the parent's own sequence did not move.
+    expect(clock.sleeps).toEqual([2, 4, 8, 8, 16]);
+    bo.updateUsingForked(child);
+    round.dispose();
+    await bo.backoff(BackoffKinds.regionMiss, 'f');
+    expect(clock.sleeps.at(-1)).toBe(32);
+    // A plain fork starts over; its shorter sequence does not replace the parent's.
+    const plain = bo.fork();
+    await plain.backoffer.backoff(BackoffKinds.regionMiss, 'g');
+    expect(clock.sleeps.at(-1)).toBe(2);
+    bo.updateUsingForked(plain.backoffer);
+    plain.dispose();
+    await bo.backoff(BackoffKinds.regionMiss, 'h');
+    expect(clock.sleeps.at(-1)).toBe(64);
   });
 
   test('a clone restarts the sequences but keeps the counters', async () => {
@@ -308,6 +347,47 @@ describe('Backoffer cancellation and deadlines', () => {
     const r = orphan.backoffer.backoff(BackoffKinds.tikvRPC, 'x');
     orphan.cancel('orphan');
     expect(await rejection(r)).toBe('orphan');
+  });
+
+  test('a disposed fork stops following its parent (no listener is left on a long-lived signal)', async () => {
+    const clock = new ManualClock({ autoAdvance: true });
+    const parentController = new AbortController();
+    const bo = new Backoffer({ clock, signal: parentController.signal });
+    for (let i = 0; i < 20; i++) {
+      const round = bo.fork();
+      await round.backoffer.backoff(BackoffKinds.regionMiss, 'x', { signal: new AbortController().signal });
+      round.dispose();
+      round[Symbol.dispose]();
+    }
+    expect(getEventListeners(parentController.signal, 'abort')).toHaveLength(0);
+  });
+
+  test('a budget spent on an unreachable store names the store error and is retryable', async () => {
+    // A store that refuses connections: each send fails (tikvRPC), the selector then runs out of
+    // replicas and the caller backs off for the pseudo region miss that follows.
+    const { bo } = makeBackoffer({ maxBackoffMs: 1000 });
+    const unreachable = new TiKVError('RPC_ERROR', 'rpc to 127.0.0.1:1 failed (UNAVAILABLE)', {
+      retryable: true,
+    });
+    const miss = new RegionError('EpochNotMatch', 'region missing from the cache or no replica available');
+    let err: unknown;
+    for (let i = 0; i < 100 && err === undefined; i++) {
+      try {
+        await bo.backoff(BackoffKinds.tikvRPC, unreachable);
+        await bo.backoff(BackoffKinds.regionMiss, miss);
+      } catch (e) {
+        err = e;
+      }
+    }
+    expect(err).toBeInstanceOf(BackoffBudgetExceededError);
+    const budget = err as BackoffBudgetExceededError;
+    expect(budget.longestSleepKind).toBe('tikvRPC');
+    expect(budget.cause).toBe(unreachable);
+    expect(budget.causeKind).toBe('tikvRPC');
+    expect(budget.retryable).toBe(true);
+    expect(budget.message.split('\n')[0]).toBe(
+      'backoff budget of 2000ms exhausted; last cause (tikvRPC): rpc to 127.0.0.1:1 failed (UNAVAILABLE)',
+    );
   });
 
   test('a sleep is clipped to the deadline, then DeadlineExceededError is thrown', async () => {

@@ -8,7 +8,7 @@ import {
 } from '../errors/client-errors.js';
 import { type Logger, noopLogger } from '../hooks/logger.js';
 import { METRIC_NAMES, type MetricsHook, noopMetrics } from '../hooks/metrics.js';
-import { anySignal } from '../options/request-options.js';
+import { openOperationScope } from '../options/operation-scope.js';
 import { mustBeNonNegative, mustBePositiveInteger, type OptionRules } from '../options/resolve-options.js';
 import { type Clock, type RandomSource, systemClock } from '../time/clock.js';
 import { type BackoffKind, BackoffKinds, BackoffSequence, TXN_LOCK_FAST_KIND_NAME } from './backoff-kind.js';
@@ -75,12 +75,25 @@ export interface BackoffOptions {
   readonly minSleepMs?: number;
 }
 
+/** Options of {@link Backoffer.clone} and {@link Backoffer.fork}. */
+export interface BackofferCopyOptions {
+  /**
+   * Continue each kind's exponential sequence where this backoffer is, instead of starting
+   * over (client-go's copies start over). For retry rounds of one operation: without it every
+   * round sleeps the shortest steps again, and the budget buys many more attempts.
+   * @defaultValue false
+   */
+  readonly keepSequences?: boolean;
+}
+
 /** The value returned by {@link Backoffer.fork}. */
-export interface ForkedBackoffer {
+export interface ForkedBackoffer extends Disposable {
   /** The child backoffer. */
   readonly backoffer: Backoffer;
   /** Aborts the child's sleeps (not the parent's). */
   cancel(reason?: unknown): void;
+  /** Stops the child following the parent's signal; call it when the child is done. Idempotent. */
+  dispose(): void;
 }
 
 /** Payload published on the {@link BACKOFF_CHANNEL} diagnostics channel after each sleep. */
@@ -164,6 +177,8 @@ export class Backoffer {
   private excludedSleep = 0;
   private sequences = new Map<string, BackoffSequence>();
   private errors: BackoffErrorRecord[] = [];
+  /** The latest error per kind name: the cause a budget error reports (client-go's `longestSleepCfg.err`). */
+  private lastErrorByKind = new Map<string, unknown>();
   private errorCount = 0;
   private kinds: BackoffKind[] = [];
   private excludedLimits = new Map<string, number>();
@@ -270,8 +285,10 @@ export class Backoffer {
    *   {@link BackoffBudgetExceededError} when the budget is used up
    */
   async backoff(kind: BackoffKind, err: unknown, options: BackoffOptions = {}): Promise<void> {
-    const signal = this.signalFor(options.signal);
-    if (signal?.aborted) throw signal.reason;
+    const own = this.ownSignal;
+    const call = options.signal;
+    if (own?.aborted) throw own.reason;
+    if (call?.aborted) throw call.reason;
     if (this.isNoop) throw err;
     const now = this.clock.now();
     if (this.deadline !== undefined && now >= this.deadline) {
@@ -297,7 +314,16 @@ export class Backoffer {
     const clipped = sleep > remaining;
     if (clipped) sleep = remaining;
 
-    await this.clock.sleep(sleep, signal);
+    if (call === undefined || own === undefined || call === own) {
+      await this.clock.sleep(sleep, call ?? own);
+    } else {
+      const both = openOperationScope(undefined, { follow: [own, call] });
+      try {
+        await this.clock.sleep(sleep, both.signal);
+      } finally {
+        both.dispose();
+      }
+    }
     seq.advance(computed);
     this.recordSleep(kind, sleep, err);
     if (clipped) {
@@ -361,12 +387,14 @@ export class Backoffer {
 
   /**
    * A copy that keeps this backoffer's sleep, errors and counters and shares
-   * its signal and deadline; the exponential sequences start over.
+   * its signal and deadline; the exponential sequences start over unless
+   * `keepSequences` is set.
    *
+   * @param options - whether the sequences carry on
    * @returns the copy
    */
-  clone(): Backoffer {
-    const b = this.copy();
+  clone(options?: BackofferCopyOptions): Backoffer {
+    const b = this.copy(options?.keepSequences === true);
     b.parent = this.parent;
     return b;
   }
@@ -374,22 +402,32 @@ export class Backoffer {
   /**
    * A child that starts from this backoffer's sleep, errors and counters (so
    * it has only the budget left) with its own cancellation; its sleep does
-   * not flow back unless {@link Backoffer.updateUsingForked} is called.
+   * not flow back unless {@link Backoffer.updateUsingForked} is called. Its
+   * exponential sequences start over unless `keepSequences` is set.
    *
-   * @returns the child and a function that aborts the child's sleeps
+   * @param options - whether the sequences carry on
+   * @returns the child, a function that aborts the child's sleeps, and `dispose`
    */
-  fork(): ForkedBackoffer {
+  fork(options?: BackofferCopyOptions): ForkedBackoffer {
     const controller = new AbortController();
-    const b = this.copy();
+    // The child's signal follows the parent's through one shared listener, released by dispose.
+    const link = openOperationScope({ signal: controller.signal }, { follow: [this.ownSignal] });
+    const b = this.copy(options?.keepSequences === true);
     b.parent = this;
-    b.ownSignal =
-      this.ownSignal === undefined ? controller.signal : anySignal([this.ownSignal, controller.signal]);
-    return { backoffer: b, cancel: (reason?: unknown) => controller.abort(reason) };
+    b.ownSignal = link.signal;
+    const dispose = (): void => link.dispose();
+    return {
+      backoffer: b,
+      cancel: (reason?: unknown) => controller.abort(reason),
+      dispose,
+      [Symbol.dispose]: dispose,
+    };
   }
 
   /**
    * Takes over the sleep, errors and counters of a backoffer forked (directly
-   * or transitively) from this one; does nothing for an unrelated backoffer.
+   * or transitively) from this one, and each of its exponential sequences that
+   * went further than this one's; does nothing for an unrelated backoffer.
    *
    * @param forked - the forked backoffer, which must not be used afterwards
    */
@@ -400,10 +438,15 @@ export class Backoffer {
       this.totalSleep = forked.totalSleep;
       this.excludedSleep = forked.excludedSleep;
       this.errors = [...forked.errors];
+      this.lastErrorByKind = new Map(forked.lastErrorByKind);
       this.errorCount = forked.errorCount;
       this.sleepByKind = new Map(forked.sleepByKind);
       this.timesByKind = new Map(forked.timesByKind);
       for (const [name, limit] of forked.excludedLimits) this.excludedLimits.set(name, limit);
+      for (const [name, seq] of forked.sequences) {
+        const own = this.sequences.get(name);
+        if (own === undefined || seq.attemptCount > own.attemptCount) this.sequences.set(name, seq.copy());
+      }
       return;
     }
   }
@@ -434,12 +477,6 @@ export class Backoffer {
     return ` backoff(${this.totalSleep}ms ${this.kinds.map((k) => k.name).join(',')})`;
   }
 
-  private signalFor(callSignal: AbortSignal | undefined): AbortSignal | undefined {
-    if (callSignal === undefined) return this.ownSignal;
-    if (this.ownSignal === undefined) return callSignal;
-    return anySignal([this.ownSignal, callSignal]);
-  }
-
   private checkBudget(kind: BackoffKind, err: unknown): void {
     const maxBackoffTimeExceeded = this.totalSleep - this.excludedSleep >= this.maxSleep;
     const excludedLimit = kind.excludedMaxMs;
@@ -454,6 +491,12 @@ export class Backoffer {
       totalSleepMs: this.sleepByKind.get(name) ?? 0,
     }));
     const longest = this.longestSleep();
+    // As client-go does, blame the kind that slept longest: its latest error is the real cause
+    // (an unreachable store, say), not whatever asked for the refused sleep (often the
+    // region miss that store's failure led to).
+    const blamed = longest === undefined || longest.kind === kind.name ? undefined : longest.kind;
+    const cause =
+      blamed !== undefined && this.lastErrorByKind.has(blamed) ? this.lastErrorByKind.get(blamed) : err;
     const error = new BackoffBudgetExceededError(
       {
         kind: kind.name,
@@ -466,8 +509,9 @@ export class Backoffer {
         longestSleepMs: longest?.sleepMs ?? 0,
         maxBackoffTimeExceeded,
         maxExcludedTimeExceeded,
+        causeKind: cause === err ? kind.name : (blamed ?? kind.name),
       },
-      { cause: err },
+      { cause },
     );
     this.logger.warn('backoff budget exceeded', {
       type: kind.name,
@@ -481,6 +525,7 @@ export class Backoffer {
 
   private recordError(kind: BackoffKind, error: unknown, atMs: number): void {
     this.errors.push({ kind: kind.name, error, atMs });
+    this.lastErrorByKind.set(kind.name, error);
     if (this.errors.length > MAX_RECORDED_BACKOFF_ERRORS) this.errors.shift();
     this.errorCount++;
   }
@@ -500,7 +545,7 @@ export class Backoffer {
     }
   }
 
-  private copy(): Backoffer {
+  private copy(keepSequences: boolean): Backoffer {
     const b = new Backoffer({
       clock: this.clock,
       random: this.random,
@@ -512,10 +557,12 @@ export class Backoffer {
       ...(this.deadline === undefined ? {} : { deadlineAtMs: this.deadline }),
     });
     b.isNoop = this.isNoop;
+    if (keepSequences) for (const [name, seq] of this.sequences) b.sequences.set(name, seq.copy());
     b.maxSleep = this.maxSleep;
     b.totalSleep = this.totalSleep;
     b.excludedSleep = this.excludedSleep;
     b.errors = [...this.errors];
+    b.lastErrorByKind = new Map(this.lastErrorByKind);
     b.errorCount = this.errorCount;
     b.kinds = [...this.kinds];
     b.excludedLimits = new Map(this.excludedLimits);

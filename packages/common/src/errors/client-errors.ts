@@ -1,4 +1,4 @@
-import { TiKVError } from './tikv-error.js';
+import { hasTiKVErrorBrand, TiKVError } from './tikv-error.js';
 
 /**
  * The outcome of a commit is unknown: the primary may or may not have been
@@ -158,6 +158,11 @@ export interface BackoffBudgetExceededFields {
   readonly maxBackoffTimeExceeded: boolean;
   /** Whether the excluded sleep reached its own limit. */
   readonly maxExcludedTimeExceeded: boolean;
+  /**
+   * The kind whose error is the `cause`: the kind that slept longest (client-go's rule), or
+   * `kind` when nothing slept. @defaultValue `kind`
+   */
+  readonly causeKind?: string;
 }
 
 function reasonOf(error: unknown): string {
@@ -165,9 +170,14 @@ function reasonOf(error: unknown): string {
 }
 
 /**
- * The backoff budget of an operation is used up. `cause` is the error that
- * asked for the refused backoff; `recentErrors` lists the ones before it and
- * `history` the attempts and sleep per kind.
+ * The backoff budget of an operation is used up: it slept `maxBackoffMs` in total (time in
+ * RPCs does not count; `timeoutMs` bounds the wall time).
+ *
+ * `cause` is the real reason, named on the message's first line: the latest error of the kind
+ * that slept longest (`causeKind`), as client-go reports it; for a store that cannot be
+ * reached that is the transport's `RpcError`, not the region miss it led to. The error is
+ * `retryable` when that cause is (the operation may succeed later). `recentErrors` lists the
+ * last errors and `history` the attempts and sleep per kind.
  */
 export class BackoffBudgetExceededError extends TiKVError implements BackoffBudgetExceededFields {
   override name = 'BackoffBudgetExceededError';
@@ -182,13 +192,21 @@ export class BackoffBudgetExceededError extends TiKVError implements BackoffBudg
   readonly longestSleepMs: number;
   readonly maxBackoffTimeExceeded: boolean;
   readonly maxExcludedTimeExceeded: boolean;
+  readonly causeKind: string;
 
   /**
    * @param fields - the budget and history
-   * @param options - `cause`: the error that asked for the refused backoff
+   * @param options - `cause`: the error of `causeKind` (the real reason)
    */
   constructor(fields: BackoffBudgetExceededFields, options: ErrorOptions = {}) {
-    const lines = [`${fields.kind} backoffer.maxSleep ${fields.maxBackoffMs}ms is exceeded, errors:`];
+    const causeKind = fields.causeKind ?? fields.kind;
+    const hasCause = 'cause' in options;
+    const lines = [
+      hasCause
+        ? `backoff budget of ${fields.maxBackoffMs}ms exhausted; last cause (${causeKind}): ${reasonOf(options.cause)}`
+        : `backoff budget of ${fields.maxBackoffMs}ms exhausted`,
+      `${fields.kind} backoffer.maxSleep ${fields.maxBackoffMs}ms is exceeded, errors:`,
+    ];
     for (const r of fields.recentErrors)
       lines.push(`${r.kind}: ${reasonOf(r.error)} at ${new Date(r.atMs).toISOString()}`);
     const total = fields.history.reduce((n, h) => n + h.attempts, 0);
@@ -201,9 +219,10 @@ export class BackoffBudgetExceededError extends TiKVError implements BackoffBudg
       lines.push(`longest sleep type: ${fields.longestSleepKind}, time: ${fields.longestSleepMs}ms`);
     }
     super('BACKOFF_EXCEEDED', lines.join('\n'), {
-      retryable: false,
-      ...('cause' in options ? { cause: options.cause } : {}),
+      retryable: hasCause && hasTiKVErrorBrand(options.cause) && options.cause.retryable,
+      ...(hasCause ? { cause: options.cause } : {}),
     });
+    this.causeKind = causeKind;
     this.kind = fields.kind;
     this.maxBackoffMs = fields.maxBackoffMs;
     this.totalSleepMs = fields.totalSleepMs;

@@ -140,13 +140,28 @@ describe('client errors', () => {
     );
     expect(e.code).toBe('BACKOFF_EXCEEDED');
     expect(e.message).toBe(
-      'tikvRPC backoffer.maxSleep 40000ms is exceeded, errors:\n' +
+      'backoff budget of 40000ms exhausted; last cause (tikvRPC): last\n' +
+        'tikvRPC backoffer.maxSleep 40000ms is exceeded, errors:\n' +
         'tikvRPC: unavailable at 1970-01-01T00:00:00.000Z\n' +
         'total-backoff-times: 45, backoff-detail: tikvRPC:20, regionMiss:25, maxBackoffTimeExceeded: true, ' +
         'maxExcludedTimeExceeded: false\n' +
         'longest sleep type: tikvRPC, time: 30000ms',
     );
     expect(e.cause).toBe('last');
+    expect(e.causeKind).toBe('tikvRPC');
+    expect(e.retryable).toBe(false);
+    const temporary = new TiKVError('RPC_ERROR', 'store down', { retryable: true });
+    const again = new BackoffBudgetExceededError(
+      { ...e, recentErrors: [], causeKind: 'tikvRPC' },
+      { cause: temporary },
+    );
+    expect(again.retryable).toBe(true);
+    expect(again.message.split('\n')[0]).toBe(
+      'backoff budget of 40000ms exhausted; last cause (tikvRPC): store down',
+    );
+    expect(new BackoffBudgetExceededError({ ...e, causeKind: undefined }).message.split('\n')[0]).toBe(
+      'backoff budget of 40000ms exhausted',
+    );
   });
 
   test('the small client errors', () => {

@@ -1,3 +1,5 @@
+import { offAbort, onAbort } from './abort-listeners.js';
+
 /**
  * Races a promise against an abort signal: rejects with the signal's reason when it aborts
  * first, else settles as the promise does. The promise itself keeps running, so work shared
@@ -11,15 +13,14 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
   if (signal === undefined) return promise;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    onAbort(signal, reject);
     promise.then(
       (v) => {
-        signal.removeEventListener('abort', onAbort);
+        offAbort(signal, reject);
         resolve(v);
       },
       (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        offAbort(signal, reject);
         reject(e);
       },
     );

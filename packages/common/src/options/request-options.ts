@@ -45,8 +45,14 @@ export function anySignal(signals: readonly AbortSignal[]): AbortSignal {
 
 /**
  * A signal that aborts with a {@link DeadlineExceededError} after `timeoutMs`.
- * With the system clock it rides on `AbortSignal.timeout` (an unref'd timer);
- * with another clock (a test's `ManualClock`) it follows that clock.
+ * With the system clock it rides on `AbortSignal.timeout`; with another clock
+ * (a test's `ManualClock`) it follows that clock.
+ *
+ * Its timer is never cleared and does not keep the process alive, so it suits
+ * only work nobody awaits. For an operation a caller awaits use
+ * `openOperationScope`, whose ref'd timer is cleared when the operation ends.
+ *
+ * @deprecated use `openOperationScope`
  *
  * @param timeoutMs - the timeout in milliseconds (finite, >= 0)
  * @param clock - the clock that measures it
@@ -70,16 +76,12 @@ export function deadlineSignal(timeoutMs: number, clock: Clock = systemClock): A
 /**
  * Turns an operation's {@link RequestOptions} into one `AbortSignal`: it
  * aborts with the user's `signal.reason` when the user aborts, and with a
- * {@link DeadlineExceededError} when `timeoutMs` passes first.
+ * {@link DeadlineExceededError} when `timeoutMs` passes first. The deadline is
+ * a {@link deadlineSignal}: never cleared, and it does not keep the process
+ * alive.
  *
- * @example
- * ```ts
- * async get(key: Uint8Array, opts?: RequestOptions) {
- *   const signal = combineSignal(opts);
- *   throwIfAborted(signal);
- *   ...
- * }
- * ```
+ * @deprecated use `openOperationScope`, which clears its timer and stops
+ *   following the caller's signal when the operation is disposed
  * @param opts - the operation's options
  * @param clock - the clock that measures `timeoutMs` (default: the system clock)
  * @returns a signal; one that never aborts when neither option is set

@@ -1,3 +1,17 @@
+import { type AbortListener, offAbort, onAbort } from '../options/abort-listeners.js';
+
+/** Options of one {@link Clock.sleep}. */
+export interface SleepOptions {
+  /**
+   * The sleep of a background loop that no caller awaits (a cache sweep, a member refresh):
+   * with the system clock its timer does not keep the process alive. Leave it unset for
+   * anything a caller waits on (a retry's backoff, a deadline), or a script awaiting that call
+   * could exit before it settles.
+   * @defaultValue false
+   */
+  readonly background?: boolean;
+}
+
 /**
  * A source of time and sleeps. Components take one so tests can drive time
  * with a {@link ManualClock} instead of real timers.
@@ -7,45 +21,47 @@ export interface Clock {
   now(): number;
   /**
    * Resolves after `ms` milliseconds; rejects with `signal.reason` as soon as
-   * the signal aborts (immediately when it already has).
+   * the signal aborts (immediately when it already has). An aborted sleep
+   * leaves nothing pending.
    */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  sleep(ms: number, signal?: AbortSignal, options?: SleepOptions): Promise<void>;
 }
 
 /** A source of uniformly distributed numbers in [0, 1), like `Math.random`. */
 export type RandomSource = () => number;
 
 /**
- * Sleeps with a real timer. The timer is unref'd, so a pending sleep never
- * keeps the process alive, and it is cleared when the signal aborts.
+ * Sleeps with a real timer, cleared when the signal aborts. The timer keeps
+ * the process alive (someone awaits it) unless the sleep is a `background` one.
  *
  * @param ms - how long to sleep, in milliseconds (negative means 0)
  * @param signal - aborts the sleep with `signal.reason`
+ * @param options - `background` for a loop nobody awaits
  * @returns a promise that settles when the sleep ends or aborts
  */
-export function sleepMs(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleepMs(ms: number, signal?: AbortSignal, options?: SleepOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
       return;
     }
-    const onAbort = (): void => {
+    const aborted: AbortListener = (reason) => {
       clearTimeout(timer);
-      reject(signal?.reason);
+      reject(reason);
     };
     const timer = setTimeout(
       () => {
-        signal?.removeEventListener('abort', onAbort);
+        if (signal !== undefined) offAbort(signal, aborted);
         resolve();
       },
       Math.max(0, ms),
     );
-    timer.unref?.();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (options?.background === true) timer.unref?.();
+    if (signal !== undefined) onAbort(signal, aborted);
   });
 }
 
-/** The real clock: `Date.now()` and unref'd timers. */
+/** The real clock: `Date.now()` and real timers (unref'd only for background sleeps). */
 export const systemClock: Clock = Object.freeze({
   now: (): number => Date.now(),
   sleep: sleepMs,
@@ -54,6 +70,7 @@ export const systemClock: Clock = Object.freeze({
 interface PendingSleep {
   readonly dueMs: number;
   readonly seq: number;
+  readonly background: boolean;
   readonly resolve: () => void;
 }
 
@@ -102,13 +119,24 @@ export class ManualClock implements Clock {
   }
 
   /**
+   * How many of the {@link ManualClock.pendingSleeps} someone awaits: those not marked
+   * `background` (the ones a real clock's timers would keep the process alive for).
+   */
+  get pendingForegroundSleeps(): number {
+    let n = 0;
+    for (const p of this.pending) if (!p.background) n++;
+    return n;
+  }
+
+  /**
    * Sleeps in clock time.
    *
    * @param ms - duration in milliseconds (negative means 0)
-   * @param signal - aborts the sleep with `signal.reason`
+   * @param signal - aborts the sleep with `signal.reason` (and removes it from the pending ones)
+   * @param options - `background`: counted apart in {@link ManualClock.pendingForegroundSleeps}
    * @returns a promise that settles when the clock reaches the due time or the signal aborts
    */
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  sleep(ms: number, signal?: AbortSignal, options?: SleepOptions): Promise<void> {
     const duration = Math.max(0, ms);
     this.sleeps.push(duration);
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -120,16 +148,17 @@ export class ManualClock implements Clock {
       const entry: PendingSleep = {
         dueMs: this.current + duration,
         seq: this.seq++,
+        background: options?.background === true,
         resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
+          if (signal !== undefined) offAbort(signal, aborted);
           resolve();
         },
       };
-      const onAbort = (): void => {
+      const aborted: AbortListener = (reason) => {
         this.pending = this.pending.filter((p) => p !== entry);
-        reject(signal?.reason);
+        reject(reason);
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal !== undefined) onAbort(signal, aborted);
       this.pending.push(entry);
     });
   }

@@ -140,7 +140,7 @@ function serverStreamHandler(h: ServerStreamHandler): grpc.handleServerStreaming
 export interface GrpcHostOptions {
   /** Do not keep the Node.js process alive for this host's sockets. */
   readonly unref: boolean;
-  /** Largest request message accepted. */
+  /** Largest request message accepted; -1 for any size. */
   readonly maxReceiveMessageBytes: number;
   /** TLS credentials; plaintext when absent. */
   readonly credentials?: grpc.ServerCredentials;
