@@ -190,6 +190,29 @@ describe('Backoffer (ports client-go config/retry/backoff_test.go)', () => {
   });
 });
 
+describe('Backoffer budget boundary', () => {
+  test('sleeps summing exactly to the budget spend it: the next backoff is refused', async () => {
+    // A kind that always sleeps 100ms, and a budget of 300ms (weight 1).
+    const fixed = defineBackoffKind({
+      name: 'fixed100',
+      baseMs: 100,
+      capMs: 100,
+      jitter: 'NoJitter',
+      description: 'a fixed 100ms step',
+    });
+    const { bo } = makeBackoffer({ maxBackoffMs: 300, backoffWeight: 1 });
+    await bo.backoff(fixed, new Error('1'));
+    await bo.backoff(fixed, new Error('2'));
+    // 200ms slept, under the budget: the third sleep is allowed and reaches it exactly.
+    await bo.backoff(fixed, new Error('3'));
+    expect(bo.totalSleepMs).toBe(300);
+    const err = await rejection(bo.backoff(fixed, new Error('4')));
+    expect(err).toBeInstanceOf(BackoffBudgetExceededError);
+    expect((err as BackoffBudgetExceededError).maxBackoffTimeExceeded).toBe(true);
+    expect(bo.totalSleepMs).toBe(300);
+  });
+});
+
 describe('Backoffer sequences', () => {
   test('each kind keeps its own exponential sequence, reset starts them over', async () => {
     const { bo, clock } = makeBackoffer({ maxBackoffMs: 0 });
