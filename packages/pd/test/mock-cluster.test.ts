@@ -65,6 +65,8 @@ describe('PdClient against @tikv/mock-cluster', () => {
       finishedPercentage: 50,
       failedRegionIds: [5555n],
     });
+    // One unknown region alone is refused (a gRPC UNKNOWN from PD's scatterer), not retried.
+    await expect(client.scatterRegion(5555n)).rejects.toMatchObject({ code: 'RPC_ERROR', retryable: false });
     const ranges = [
       { startKey: enc('a'), endKey: enc('c') },
       { startKey: enc('b'), endKey: enc('d') },

@@ -179,9 +179,14 @@ describe('PD GC states API (GC state manager semantics)', () => {
       excludeGcBarriers: false,
       excludeGlobalGcBarriers: false,
     });
-    expect(all.gcStates.map((s) => [s.keyspaceScope?.keyspace?.value, s.txnSafePoint])).toEqual([
-      [NULL_KS, 40n],
-      [5, 70n],
+    // As PD: every enabled keyspace, those on unified GC (DEFAULT, 6) with zero safe points.
+    expect(
+      all.gcStates.map((s) => [s.keyspaceScope?.keyspace?.value, s.isKeyspaceLevelGc, s.txnSafePoint]),
+    ).toEqual([
+      [NULL_KS, false, 40n],
+      [0, false, 0n],
+      [5, true, 70n],
+      [6, false, 0n],
     ]);
   });
 

@@ -100,10 +100,6 @@ export class GcStateService {
     return s;
   }
 
-  #keyspaceLevel(): KeyspaceInfo[] {
-    return this.#d.keyspaces().filter((k) => k.config[GC_MANAGEMENT_TYPE] === KEYSPACE_LEVEL_GC);
-  }
-
   /** The GC scope a request operates on: user APIs fall back to unified GC, internal ones refuse. */
   #scope(scope: pdpb.KeyspaceScope | undefined, userApi: boolean): number {
     const id = scope?.keyspace?.$case === 'keyspaceId' ? scope.keyspace.value : NULL_KEYSPACE_ID;
@@ -421,15 +417,27 @@ export class GcStateService {
   async getAllKeyspacesGCStates(
     req: pdpb.GetAllKeyspacesGCStatesRequest,
   ): Promise<P<pdpb.GetAllKeyspacesGCStatesResponse>> {
-    const ids = [
-      NULL_KEYSPACE_ID,
-      ...this.#keyspaceLevel()
-        .filter((k) => k.state === 'enabled')
-        .map((k) => k.id),
-    ];
+    // As PD's `iterateAllKeyspacesGCStates`: the null keyspace, then every enabled keyspace; one
+    // without keyspace-level GC appears with zero safe points and no barriers (it follows the
+    // unified GC of the null keyspace).
+    const gcStates = [this.#wireState(NULL_KEYSPACE_ID, req.excludeGcBarriers)];
+    for (const k of this.#d.keyspaces()) {
+      if (k.state !== 'enabled') continue;
+      if (k.config[GC_MANAGEMENT_TYPE] === KEYSPACE_LEVEL_GC) {
+        gcStates.push(this.#wireState(k.id, req.excludeGcBarriers));
+      } else {
+        gcStates.push({
+          keyspaceScope: { keyspace: { $case: 'keyspaceId', value: k.id } },
+          isKeyspaceLevelGc: false,
+          txnSafePoint: 0n,
+          gcSafePoint: 0n,
+          gcBarriers: [],
+        });
+      }
+    }
     return {
       header: this.#header(),
-      gcStates: ids.map((id) => this.#wireState(id, req.excludeGcBarriers)),
+      gcStates,
       globalGcBarriers: req.excludeGlobalGcBarriers ? [] : this.#wireBarriers(this.#globals),
     };
   }

@@ -223,11 +223,32 @@ export class PdService {
   }
 
   async scatterRegion(req: pdpb.ScatterRegionRequest): Promise<P<pdpb.ScatterRegionResponse>> {
-    const ids = req.regionsId.length > 0 ? req.regionsId : [req.region?.id ?? req.regionId];
-    const failed = ids.filter((id) => this.#d.model.region(id) === undefined);
-    for (const id of ids) if (!failed.includes(id)) this.#operators.set(id, 'scatter-region');
+    const model = this.#d.model;
+    if (req.regionsId.length === 0) {
+      // The deprecated single-region form: an unknown region is a REGION_NOT_FOUND header (PD
+      // leaves the message's %d unformatted).
+      const id = req.regionId;
+      if (model.region(id) === undefined && req.region === undefined) {
+        return {
+          header: this.#header({ type: pdpb.ErrorType.REGION_NOT_FOUND, message: 'region %d not found' }),
+        };
+      }
+      this.#operators.set(id, 'scatter-region');
+      return { header: this.#header(), finishedPercentage: 100n, failedRegionsId: [] };
+    }
+    const ids = req.regionsId;
+    // PD's scatterer refuses a single unknown region outright (a gRPC error), and lists unknown
+    // ones among several as failures.
+    if (ids.length === 1 && model.region(ids[0] as bigint) === undefined) {
+      throw new RpcError(GrpcStatus.UNKNOWN, '[PD:region:ErrRegionNotFound]region %v not found');
+    }
+    const failed = ids.filter((id) => model.region(id) === undefined);
+    const scattered = ids.filter((id) => !failed.includes(id));
+    for (const id of scattered) this.#operators.set(id, 'scatter-region');
     const pct =
-      ids.length === 0 ? 100n : BigInt(Math.floor(((ids.length - failed.length) * 100) / ids.length));
+      failed.length === 0
+        ? 100n
+        : BigInt(100 - Math.floor((100 * failed.length) / (scattered.length + failed.length)));
     return { header: this.#header(), finishedPercentage: pct, failedRegionsId: failed };
   }
 
