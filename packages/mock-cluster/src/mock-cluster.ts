@@ -27,6 +27,7 @@ import { KvEngine } from './storage/kv-engine.js';
 import { RawStore } from './storage/raw-store.js';
 import type { KvDeps } from './tikv/kv-deps.js';
 import { createTikvHandlers, KvService } from './tikv/kv-service.js';
+import { createTxnDeps } from './tikv/txn-deps.js';
 import { TsoAllocator } from './tso-allocator.js';
 
 /** The version string the mock's stores and PD report. */
@@ -104,6 +105,7 @@ export class MockCluster {
         raftEntryMaxSizeBytes: o.raftEntryMaxSizeBytes,
         maxBatchCommands: o.maxBatchCommands,
       },
+      txn: createTxnDeps(engine),
     };
     const hostOptions = { unref: o.unref, maxReceiveMessageBytes: o.maxReceiveMessageBytes };
     const storeIds: bigint[] = [];

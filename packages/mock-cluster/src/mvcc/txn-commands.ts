@@ -1,5 +1,5 @@
 import { kvrpcpb } from '@tikv/proto';
-import type { KvEngine } from '../storage/kv-engine.js';
+import { COLUMN_FAMILIES, type KvEngine } from '../storage/kv-engine.js';
 import {
   type AcquirePessimisticLockOptions,
   acquirePessimisticLock,
@@ -27,7 +27,7 @@ import { isMvccError, MvccError, mvccFail } from './mvcc-error.js';
 import { mvccInfoOf } from './mvcc-info.js';
 import { MvccReader, type OverlappedWrite } from './mvcc-reader.js';
 import { MvccTxn, type ReleasedLock } from './mvcc-txn.js';
-import { bytesEqual } from './txn-key.js';
+import { bytesEqual, encodeTxnKey } from './txn-key.js';
 import { newWrite, WriteType, writeTypeFromLockType } from './write-record.js';
 
 const PessimisticAction = kvrpcpb.PrewriteRequest_PessimisticAction;
@@ -443,13 +443,22 @@ export class TxnCommands {
     if (txn.released.length > 0) this.onReleased?.(txn.released, 0n);
   }
 
-  /** KVPessimisticRollback; without keys, every pessimistic lock of the transaction. */
-  pessimisticRollback(keys: readonly Uint8Array[], startTs: bigint, forUpdateTs: bigint): void {
+  /**
+   * KVPessimisticRollback; without keys, every pessimistic lock of the transaction in
+   * `[start, end)` (TiKV's read phase scans the region).
+   */
+  pessimisticRollback(
+    keys: readonly Uint8Array[],
+    startTs: bigint,
+    forUpdateTs: bigint,
+    start?: Uint8Array,
+    end?: Uint8Array,
+  ): void {
     const targets =
       keys.length > 0
         ? keys
         : this.reader(startTs)
-            .scanLocks(undefined, undefined, (_k, l) => l.ts === startTs && isPessimisticLock(l), 0)
+            .scanLocks(start, end, (_k, l) => l.ts === startTs && isPessimisticLock(l), 0)
             .locks.map((l) => l.key);
     this.#run(startTs, (txn, reader) => {
       for (const key of targets) {
@@ -495,6 +504,13 @@ export class TxnCommands {
     return this.reader(maxVersion)
       .scanLocks(start, end, (_k, l) => l.ts <= maxVersion, limit)
       .locks.map(({ key, lock }) => lockInfoOf(lock, key));
+  }
+
+  /** KvDeleteRange: removes every CF's data of the raw range `[start, end)` (empty end = no bound). */
+  deleteRange(start: Uint8Array, end: Uint8Array): void {
+    const lower = encodeTxnKey(start);
+    const upper = end.length === 0 ? new Uint8Array(0) : encodeTxnKey(end);
+    for (const cf of COLUMN_FAMILIES) this.#engine.cf(cf).deleteRange(lower, upper);
   }
 
   /** MvccGetByKey. */

@@ -7,6 +7,7 @@ import { GrpcStatus, type RpcContext, RpcError, unimplemented } from '../server/
 import { buildInjectedRegionError } from './injected-errors.js';
 import type { KvDeps } from './kv-deps.js';
 import { RawCommands } from './raw-commands.js';
+import { TXN_BATCH_METHODS, TxnKvCommands, txnCommandEntries } from './txn-commands.js';
 
 type RequestCmd = NonNullable<tikvpb.BatchCommandsRequest_Request['cmd']>;
 type ResponseCmd = NonNullable<tikvpb.BatchCommandsResponse_Response['cmd']>;
@@ -66,6 +67,7 @@ export class KvService {
       ['RawCompareAndSwap', (r: kvrpcpb.RawCASRequest) => raw.rawCompareAndSwap(r)],
       ['RawChecksum', (r: kvrpcpb.RawChecksumRequest) => raw.rawChecksum(r)],
     ];
+    if (deps.txn !== undefined) entries.push(...txnCommandEntries(new TxnKvCommands(deps, deps.txn, store.storeId)));
     const responseTypes = new Map(
       Object.values(tikvpb.TikvDefinition.methods).map((m): [string, ResponseCodec] => [
         m.name,
@@ -129,7 +131,7 @@ export class KvService {
       if (delayTime === 0n) return reply;
       return abortableDelay(Number(delayTime), this.#store.lifetime).then(() => reply);
     }
-    const r = this.execute(cmd.$case, cmd.value);
+    const r = this.execute(TXN_BATCH_METHODS[cmd.$case] ?? cmd.$case, cmd.value);
     if (r instanceof Promise) return r.then((value) => ({ $case: cmd.$case, value }) as ResponseCmd);
     return { $case: cmd.$case, value: r } as ResponseCmd;
   }

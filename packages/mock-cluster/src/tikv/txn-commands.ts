@@ -1,0 +1,557 @@
+import { kvrpcpb } from '@tikv/proto';
+import type { PessimisticLockKeyResult } from '../mvcc/actions/acquire-pessimistic-lock.js';
+import { type Lock, lockInfoOf } from '../mvcc/lock-record.js';
+import type { RegionInfo } from '../cluster/topology-types.js';
+import type { TxnStatus } from '../mvcc/actions/common.js';
+import { MvccError, toKeyError } from '../mvcc/mvcc-error.js';
+import type { ReadCheckOptions } from '../mvcc/read-check.js';
+import type { ScanResult } from '../mvcc/scanner.js';
+import type { TxnCommands as TxnStorage } from '../mvcc/txn-commands.js';
+import type { TxnReads } from '../mvcc/txn-reads.js';
+import { type AccessKind, checkContext, checkKeyInRegion, isRegionError } from './context-check.js';
+import type { KvDeps } from './kv-deps.js';
+import {
+  checkKeysInRegion,
+  checkTxnApiVersion,
+  checkTxnKeySize,
+  failRegion,
+  TxnRegionErrorSignal,
+  txnScanBounds,
+} from './txn-request-check.js';
+
+/** What the transactional handlers need besides the shared KV dependencies. */
+export interface TxnDeps {
+  readonly storage: TxnStorage;
+  readonly reads: TxnReads;
+}
+
+/** The part of a ts-proto response codec the handlers use. */
+interface Codec<R> {
+  fromPartial(object: object): R;
+}
+
+const EMPTY = new Uint8Array(0);
+const { Action } = kvrpcpb;
+
+function readOptions(ctx: kvrpcpb.Context | undefined, ts: bigint): ReadCheckOptions & { staleRead: boolean } {
+  return {
+    ts,
+    isolation: ctx?.isolationLevel ?? kvrpcpb.IsolationLevel.SI,
+    bypassLocks: new Set(ctx?.resolvedLocks ?? []),
+    accessLocks: new Set(ctx?.committedLocks ?? []),
+    replicaRead: ctx?.replicaRead === true,
+    staleRead: ctx?.staleRead === true,
+  };
+}
+
+function pairOf(r: ScanResult): kvrpcpb.KvPair {
+  if ('error' in r) return kvrpcpb.KvPair.fromPartial({ error: toKeyError(r.error) });
+  return { error: undefined, key: r.key, value: r.value, commitTs: r.commitTs ?? 0n };
+}
+
+/**
+ * The transactional commands of one store (`KvGet` … `MvccGetByStartTs`), each taking the request
+ * and returning the response TiKV would send; TiKV's storage-layer failures become KeyErrors as
+ * `extract_key_error` builds them, region problems become region errors.
+ */
+export class TxnKvCommands {
+  readonly #deps: KvDeps;
+  readonly #txn: TxnDeps;
+  readonly #storeId: bigint;
+
+  constructor(deps: KvDeps, txn: TxnDeps, storeId: bigint) {
+    this.#deps = deps;
+    this.#txn = txn;
+    this.#storeId = storeId;
+  }
+
+  #run<R>(
+    codec: Codec<R>,
+    ctx: kvrpcpb.Context | undefined,
+    access: AccessKind,
+    body: (region: RegionInfo) => R,
+    onError: (e: MvccError) => object,
+  ): R {
+    try {
+      const checked = checkContext(this.#deps.model, this.#storeId, ctx, access);
+      if (isRegionError(checked)) return codec.fromPartial({ regionError: checked });
+      return body(checked.region);
+    } catch (e) {
+      if (e instanceof TxnRegionErrorSignal) return codec.fromPartial({ regionError: e.error });
+      if (e instanceof MvccError) return codec.fromPartial(onError(e));
+      throw e;
+    }
+  }
+
+  #api(ctx: kvrpcpb.Context | undefined, cmd: string, keys: Iterable<Uint8Array>): void {
+    checkTxnApiVersion(this.#deps.apiVersion, ctx, cmd, keys);
+  }
+
+  #writeKeys(ctx: kvrpcpb.Context | undefined, cmd: string, keys: readonly Uint8Array[], region: RegionInfo): void {
+    this.#api(ctx, cmd, keys);
+    checkTxnKeySize(keys, this.#deps.limits.maxKeySizeBytes);
+    checkKeysInRegion(keys, region);
+  }
+
+  kvGet(req: kvrpcpb.GetRequest): kvrpcpb.GetResponse {
+    return this.#run(
+      kvrpcpb.GetResponse,
+      req.context,
+      'read',
+      (region) => {
+        this.#api(req.context, 'get', [req.key]);
+        failRegion(checkKeyInRegion(req.key, region));
+        const entry = this.#txn.reads.get(req.key, { ...readOptions(req.context, req.version), loadCommitTs: req.needCommitTs });
+        return kvrpcpb.GetResponse.fromPartial(
+          entry === undefined
+            ? { notFound: true }
+            : { value: entry.value, commitTs: entry.commitTs ?? 0n },
+        );
+      },
+      (e) => ({ error: toKeyError(e) }),
+    );
+  }
+
+  kvBatchGet(req: kvrpcpb.BatchGetRequest): kvrpcpb.BatchGetResponse {
+    return this.#run(
+      kvrpcpb.BatchGetResponse,
+      req.context,
+      'read',
+      (region) => {
+        this.#api(req.context, 'batch_get', req.keys);
+        checkKeysInRegion(req.keys, region);
+        const results = this.#txn.reads.batchGet(req.keys, {
+          ...readOptions(req.context, req.version),
+          loadCommitTs: req.needCommitTs,
+        });
+        const pairs = results.map((r) =>
+          'error' in r
+            ? kvrpcpb.KvPair.fromPartial({ error: toKeyError(r.error) })
+            : { error: undefined, key: r.key, value: r.entry.value, commitTs: r.entry.commitTs ?? 0n },
+        );
+        return kvrpcpb.BatchGetResponse.fromPartial({ pairs });
+      },
+      (e) => {
+        const error = toKeyError(e);
+        return { error, pairs: [{ error }] };
+      },
+    );
+  }
+
+  kvScan(req: kvrpcpb.ScanRequest): kvrpcpb.ScanResponse {
+    return this.#run(
+      kvrpcpb.ScanResponse,
+      req.context,
+      'read',
+      (region) => {
+        this.#api(req.context, 'scan', req.endKey.length > 0 ? [req.startKey, req.endKey] : [req.startKey]);
+        const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, req.reverse);
+        const results = this.#txn.reads.scan({
+          ...readOptions(req.context, req.version),
+          lower,
+          upper,
+          desc: req.reverse,
+          omitValue: req.keyOnly,
+          limit: req.limit,
+          sampleStep: req.sampleStep,
+        });
+        return kvrpcpb.ScanResponse.fromPartial({ pairs: results.map(pairOf) });
+      },
+      (e) => {
+        const error = toKeyError(e);
+        return { error, pairs: [{ error }] };
+      },
+    );
+  }
+
+  kvPrewrite(req: kvrpcpb.PrewriteRequest): kvrpcpb.PrewriteResponse {
+    return this.#run(
+      kvrpcpb.PrewriteResponse,
+      req.context,
+      'write',
+      (region) => {
+        const keys = req.mutations.map((m) => m.key);
+        this.#writeKeys(req.context, 'prewrite', keys, region);
+        const out = this.#txn.storage.prewrite({
+          mutations: req.mutations,
+          primary: req.primaryLock,
+          startTs: req.startVersion,
+          lockTtl: req.lockTtl,
+          skipConstraintCheck: req.skipConstraintCheck,
+          forUpdateTs: req.forUpdateTs,
+          pessimisticActions: req.pessimisticActions,
+          forUpdateTsConstraints: req.forUpdateTsConstraints.map((c) => ({
+            index: c.index,
+            expectedForUpdateTs: c.expectedForUpdateTs,
+          })),
+          txnSize: req.txnSize,
+          minCommitTs: req.minCommitTs,
+          maxCommitTs: req.maxCommitTs,
+          secondaryKeys: req.useAsyncCommit ? req.secondaries : undefined,
+          tryOnePc: req.tryOnePc,
+          assertionLevel: req.assertionLevel,
+          isRetryRequest: req.context?.isRetryRequest === true,
+          txnSource: req.context?.txnSource ?? 0n,
+        });
+        return kvrpcpb.PrewriteResponse.fromPartial({
+          errors: out.locks.map(toKeyError),
+          minCommitTs: out.minCommitTs,
+          onePcCommitTs: out.onePcCommitTs,
+        });
+      },
+      (e) => ({ errors: [toKeyError(e)] }),
+    );
+  }
+
+  kvCommit(req: kvrpcpb.CommitRequest): kvrpcpb.CommitResponse {
+    return this.#run(
+      kvrpcpb.CommitResponse,
+      req.context,
+      'write',
+      (region) => {
+        this.#writeKeys(req.context, 'commit', req.keys, region);
+        const role = req.commitRole === 1 ? 'primary' : req.commitRole === 2 ? 'secondary' : undefined;
+        const commitVersion = this.#txn.storage.commit(req.keys, req.startVersion, req.commitVersion, role);
+        return kvrpcpb.CommitResponse.fromPartial({ commitVersion });
+      },
+      (e) => ({ error: toKeyError(e) }),
+    );
+  }
+
+  kvCleanup(req: kvrpcpb.CleanupRequest): kvrpcpb.CleanupResponse {
+    return this.#run(
+      kvrpcpb.CleanupResponse,
+      req.context,
+      'write',
+      (region) => {
+        this.#writeKeys(req.context, 'cleanup', [req.key], region);
+        this.#txn.storage.cleanup(req.key, req.startVersion, req.currentTs);
+        return kvrpcpb.CleanupResponse.fromPartial({});
+      },
+      (e) => (e.detail.kind === 'Committed' ? { commitVersion: e.detail.commitTs } : { error: toKeyError(e) }),
+    );
+  }
+
+  kvBatchRollback(req: kvrpcpb.BatchRollbackRequest): kvrpcpb.BatchRollbackResponse {
+    return this.#run(
+      kvrpcpb.BatchRollbackResponse,
+      req.context,
+      'write',
+      (region) => {
+        this.#writeKeys(req.context, 'rollback', req.keys, region);
+        this.#txn.storage.batchRollback(req.keys, req.startVersion);
+        return kvrpcpb.BatchRollbackResponse.fromPartial({});
+      },
+      (e) => ({ error: toKeyError(e) }),
+    );
+  }
+
+  kvCheckTxnStatus(req: kvrpcpb.CheckTxnStatusRequest): kvrpcpb.CheckTxnStatusResponse {
+    return this.#run(
+      kvrpcpb.CheckTxnStatusResponse,
+      req.context,
+      'write',
+      (region) => {
+        this.#writeKeys(req.context, 'check_txn_status', [req.primaryKey], region);
+        const status = this.#txn.storage.checkTxnStatus({
+          primaryKey: req.primaryKey,
+          lockTs: req.lockTs,
+          callerStartTs: req.callerStartTs,
+          currentTs: req.currentTs,
+          rollbackIfNotExist: req.rollbackIfNotExist,
+          forceSyncCommit: req.forceSyncCommit,
+          resolvingPessimisticLock: req.resolvingPessimisticLock,
+          verifyIsPrimary: req.verifyIsPrimary,
+        });
+        return kvrpcpb.CheckTxnStatusResponse.fromPartial(checkTxnStatusFields(status));
+      },
+      (e) => ({ error: toKeyError(e) }),
+    );
+  }
+
+  kvCheckSecondaryLocks(req: kvrpcpb.CheckSecondaryLocksRequest): kvrpcpb.CheckSecondaryLocksResponse {
+    return this.#run(
+      kvrpcpb.CheckSecondaryLocksResponse,
+      req.context,
+      'write',
+      (region) => {
+        this.#writeKeys(req.context, 'check_secondary_locks', req.keys, region);
+        const s = this.#txn.storage.checkSecondaryLocks(req.keys, req.startVersion);
+        if (s.kind === 'locked') return kvrpcpb.CheckSecondaryLocksResponse.fromPartial({ locks: s.locks });
+        if (s.kind === 'committed') return kvrpcpb.CheckSecondaryLocksResponse.fromPartial({ commitTs: s.commitTs });
+        return kvrpcpb.CheckSecondaryLocksResponse.fromPartial({});
+      },
+      (e) => ({ error: toKeyError(e) }),
+    );
+  }
+
+  kvResolveLock(req: kvrpcpb.ResolveLockRequest): kvrpcpb.ResolveLockResponse {
+    return this.#run(
+      kvrpcpb.ResolveLockResponse,
+      req.context,
+      'write',
+      (region) => {
+        this.#writeKeys(req.context, 'resolve_lock', req.keys, region);
+        const txnStatus = new Map<bigint, bigint>();
+        if (req.startVersion > 0n) txnStatus.set(req.startVersion, req.commitVersion);
+        else for (const info of req.txnInfos) txnStatus.set(info.txn, info.status);
+        if (req.keys.length > 0 && req.startVersion === 0n) {
+          throw new MvccError({ kind: 'Other', message: 'resolve lock with keys needs a start version' });
+        }
+        this.#txn.storage.resolveLock({ txnStatus, keys: req.keys, start: region.startKey, end: region.endKey });
+        return kvrpcpb.ResolveLockResponse.fromPartial({});
+      },
+      (e) => ({ error: toKeyError(e) }),
+    );
+  }
+
+  kvTxnHeartBeat(req: kvrpcpb.TxnHeartBeatRequest): kvrpcpb.TxnHeartBeatResponse {
+    return this.#run(
+      kvrpcpb.TxnHeartBeatResponse,
+      req.context,
+      'write',
+      (region) => {
+        this.#writeKeys(req.context, 'txn_heart_beat', [req.primaryLock], region);
+        const lockTtl = this.#txn.storage.txnHeartBeat(req.primaryLock, req.startVersion, req.adviseLockTtl, req.minCommitTs);
+        return kvrpcpb.TxnHeartBeatResponse.fromPartial({ lockTtl });
+      },
+      (e) => ({ error: toKeyError(e) }),
+    );
+  }
+
+  kvScanLock(req: kvrpcpb.ScanLockRequest): kvrpcpb.ScanLockResponse {
+    return this.#run(
+      kvrpcpb.ScanLockResponse,
+      req.context,
+      'read',
+      (region) => {
+        this.#api(req.context, 'scan_lock', [req.startKey]);
+        const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, false);
+        const locks = this.#txn.storage.scanLock(req.maxVersion, lower, upper, req.limit);
+        return kvrpcpb.ScanLockResponse.fromPartial({ locks });
+      },
+      (e) => ({ error: toKeyError(e) }),
+    );
+  }
+
+  kvDeleteRange(req: kvrpcpb.DeleteRangeRequest): kvrpcpb.DeleteRangeResponse {
+    return this.#run(
+      kvrpcpb.DeleteRangeResponse,
+      req.context,
+      'write',
+      (region) => {
+        this.#api(req.context, 'delete_range', [req.startKey]);
+        const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, false);
+        if (!req.notifyOnly) this.#txn.storage.deleteRange(lower, upper);
+        return kvrpcpb.DeleteRangeResponse.fromPartial({});
+      },
+      (e) => ({ error: e.message }),
+    );
+  }
+
+  mvccGetByKey(req: kvrpcpb.MvccGetByKeyRequest): kvrpcpb.MvccGetByKeyResponse {
+    return this.#run(
+      kvrpcpb.MvccGetByKeyResponse,
+      req.context,
+      'read',
+      (region) => {
+        failRegion(checkKeyInRegion(req.key, region));
+        return kvrpcpb.MvccGetByKeyResponse.fromPartial({ info: this.#txn.storage.mvccByKey(req.key) });
+      },
+      (e) => ({ error: e.message }),
+    );
+  }
+
+  mvccGetByStartTs(req: kvrpcpb.MvccGetByStartTsRequest): kvrpcpb.MvccGetByStartTsResponse {
+    return this.#run(
+      kvrpcpb.MvccGetByStartTsResponse,
+      req.context,
+      'read',
+      () => {
+        const found = this.#txn.storage.mvccByStartTs(req.startTs);
+        return kvrpcpb.MvccGetByStartTsResponse.fromPartial(
+          found === undefined ? { info: kvrpcpb.MvccInfo.fromPartial({}) } : { key: found.key, info: found.info },
+        );
+      },
+      (e) => ({ error: e.message }),
+    );
+  }
+
+  kvPessimisticRollback(req: kvrpcpb.PessimisticRollbackRequest): kvrpcpb.PessimisticRollbackResponse {
+    return this.#run(
+      kvrpcpb.PessimisticRollbackResponse,
+      req.context,
+      'write',
+      (region) => {
+        this.#writeKeys(req.context, 'pessimistic_rollback', req.keys, region);
+        this.#txn.storage.pessimisticRollback(req.keys, req.startVersion, req.forUpdateTs, region.startKey, region.endKey);
+        return kvrpcpb.PessimisticRollbackResponse.fromPartial({});
+      },
+      (e) => ({ errors: [toKeyError(e)] }),
+    );
+  }
+
+  /**
+   * KvPessimisticLock without waiting: a lock held by another transaction is answered with the
+   * KeyError a waiter would get when `wait_timeout` < 0 (lock waiting builds on this).
+   */
+  kvPessimisticLock(req: kvrpcpb.PessimisticLockRequest): kvrpcpb.PessimisticLockResponse {
+    return this.#run(
+      kvrpcpb.PessimisticLockResponse,
+      req.context,
+      'write',
+      (region) => {
+        const keys = req.mutations.map((m) => m.key);
+        this.#writeKeys(req.context, 'acquire_pessimistic_lock', keys, region);
+        const forceLock = req.wakeUpMode === kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock;
+        const out = this.#txn.storage.acquirePessimisticLock({
+          keys: req.mutations.map((m) => ({ key: m.key, shouldNotExist: m.assertion === kvrpcpb.Assertion.NotExist })),
+          primary: req.primaryLock,
+          startTs: req.startVersion,
+          lockTtl: req.lockTtl,
+          forUpdateTs: req.forUpdateTs,
+          needValue: req.returnValues,
+          needCheckExistence: req.checkExistence,
+          minCommitTs: req.minCommitTs,
+          lockOnlyIfExists: req.lockOnlyIfExists,
+          allowLockWithConflict: forceLock,
+        });
+        if (out.lockedBy !== undefined) {
+          const error = toKeyError(new MvccError({ kind: 'KeyIsLocked', info: out.lockedBy.info }));
+          if (forceLock) {
+            return kvrpcpb.PessimisticLockResponse.fromPartial({
+              results: [{ type: kvrpcpb.PessimisticLockKeyResultType.LockResultFailed }],
+              errors: [error],
+            });
+          }
+          return kvrpcpb.PessimisticLockResponse.fromPartial({ errors: [error] });
+        }
+        return kvrpcpb.PessimisticLockResponse.fromPartial(pessimisticLockFields(out.results, forceLock));
+      },
+      (e) => ({ errors: [toKeyError(e)] }),
+    );
+  }
+}
+
+/** The fields of a CheckTxnStatus response for a status, as TiKV's service sets them. */
+export function checkTxnStatusFields(status: TxnStatus): Partial<kvrpcpb.CheckTxnStatusResponse> {
+  switch (status.kind) {
+    case 'rolledBack':
+      return { action: Action.NoAction };
+    case 'ttlExpire':
+      return { action: Action.TTLExpireRollback };
+    case 'lockNotExist':
+      return { action: Action.LockNotExistRollback };
+    case 'committed':
+      return { commitVersion: status.commitTs };
+    case 'pessimisticRollBack':
+      return { action: Action.TTLExpirePessimisticRollback };
+    case 'lockNotExistDoNothing':
+      return { action: Action.LockNotExistDoNothing };
+    case 'uncommitted': {
+      const { lock } = status;
+      return {
+        action: status.minCommitTsPushed ? Action.MinCommitTSPushed : Action.NoAction,
+        lockTtl: lock.ttl,
+        lockInfo: lockInfoOfPrimary(lock),
+      };
+    }
+  }
+}
+
+
+function lockInfoOfPrimary(lock: Lock): kvrpcpb.LockInfo {
+  return lockInfoOf(lock, lock.primary);
+}
+
+/** The response fields for successful pessimistic lock results (legacy or force-lock mode). */
+export function pessimisticLockFields(
+  results: readonly PessimisticLockKeyResult[],
+  forceLock: boolean,
+): Partial<kvrpcpb.PessimisticLockResponse> {
+  if (forceLock) {
+    return {
+      results: results.map((r) => {
+        const base = { type: kvrpcpb.PessimisticLockKeyResultType.LockResultNormal, value: EMPTY, existence: false, lockedWithConflictTs: 0n, skipResolvingLock: false };
+        switch (r.kind) {
+          case 'value':
+            return { ...base, existence: r.value !== undefined, value: r.value ?? EMPTY };
+          case 'existence':
+            return { ...base, existence: r.exists };
+          case 'lockedWithConflict':
+            return {
+              ...base,
+              type: kvrpcpb.PessimisticLockKeyResultType.LockResultLockedWithConflict,
+              existence: r.value !== undefined,
+              value: r.value ?? EMPTY,
+              lockedWithConflictTs: r.conflictTs,
+            };
+          case 'failed':
+            return { ...base, type: kvrpcpb.PessimisticLockKeyResultType.LockResultFailed };
+          default:
+            return base;
+        }
+      }),
+    };
+  }
+  const first = results[0];
+  if (first === undefined || first.kind === 'empty') return {};
+  if (first.kind === 'existence') {
+    return { notFounds: results.map((r) => r.kind === 'existence' && !r.exists) };
+  }
+  const values: Uint8Array[] = [];
+  const notFounds: boolean[] = [];
+  for (const r of results) {
+    const v = r.kind === 'value' ? r.value : undefined;
+    values.push(v ?? EMPTY);
+    notFounds.push(v === undefined);
+  }
+  return { values, notFounds };
+}
+
+
+/** The `tikvpb.Tikv` methods the transactional commands serve, for the service's command table. */
+export function txnCommandEntries(c: TxnKvCommands): [string, (req: never) => object][] {
+  return [
+    ['KvGet', (r: kvrpcpb.GetRequest) => c.kvGet(r)],
+    ['KvBatchGet', (r: kvrpcpb.BatchGetRequest) => c.kvBatchGet(r)],
+    ['KvScan', (r: kvrpcpb.ScanRequest) => c.kvScan(r)],
+    ['KvPrewrite', (r: kvrpcpb.PrewriteRequest) => c.kvPrewrite(r)],
+    ['KvCommit', (r: kvrpcpb.CommitRequest) => c.kvCommit(r)],
+    ['KvCleanup', (r: kvrpcpb.CleanupRequest) => c.kvCleanup(r)],
+    ['KvBatchRollback', (r: kvrpcpb.BatchRollbackRequest) => c.kvBatchRollback(r)],
+    ['KvCheckTxnStatus', (r: kvrpcpb.CheckTxnStatusRequest) => c.kvCheckTxnStatus(r)],
+    ['KvCheckSecondaryLocks', (r: kvrpcpb.CheckSecondaryLocksRequest) => c.kvCheckSecondaryLocks(r)],
+    ['KvResolveLock', (r: kvrpcpb.ResolveLockRequest) => c.kvResolveLock(r)],
+    ['KvTxnHeartBeat', (r: kvrpcpb.TxnHeartBeatRequest) => c.kvTxnHeartBeat(r)],
+    ['KvScanLock', (r: kvrpcpb.ScanLockRequest) => c.kvScanLock(r)],
+    ['KvDeleteRange', (r: kvrpcpb.DeleteRangeRequest) => c.kvDeleteRange(r)],
+    ['MvccGetByKey', (r: kvrpcpb.MvccGetByKeyRequest) => c.mvccGetByKey(r)],
+    ['MvccGetByStartTs', (r: kvrpcpb.MvccGetByStartTsRequest) => c.mvccGetByStartTs(r)],
+    ['KVPessimisticRollback', (r: kvrpcpb.PessimisticRollbackRequest) => c.kvPessimisticRollback(r)],
+    ['KvPessimisticLock', (r: kvrpcpb.PessimisticLockRequest) => c.kvPessimisticLock(r)],
+  ];
+}
+
+/** BatchCommands arms whose name differs from their unary method. */
+export const TXN_BATCH_METHODS: Readonly<Record<string, string>> = Object.freeze({
+  Get: 'KvGet',
+  Scan: 'KvScan',
+  Prewrite: 'KvPrewrite',
+  Commit: 'KvCommit',
+  Cleanup: 'KvCleanup',
+  BatchGet: 'KvBatchGet',
+  BatchRollback: 'KvBatchRollback',
+  ScanLock: 'KvScanLock',
+  ResolveLock: 'KvResolveLock',
+  DeleteRange: 'KvDeleteRange',
+  PessimisticLock: 'KvPessimisticLock',
+  PessimisticRollback: 'KVPessimisticRollback',
+  CheckTxnStatus: 'KvCheckTxnStatus',
+  TxnHeartBeat: 'KvTxnHeartBeat',
+  CheckSecondaryLocks: 'KvCheckSecondaryLocks',
+  FlashbackToVersion: 'KvFlashbackToVersion',
+  PrepareFlashbackToVersion: 'KvPrepareFlashbackToVersion',
+  Flush: 'KvFlush',
+  BufferBatchGet: 'KvBufferBatchGet',
+});
