@@ -4,7 +4,6 @@ import { b, MvccTestEngine } from './mvcc-test-util.js';
 import { composeTs } from './txn-key.js';
 import { isProtectedRollback, WriteType } from './write-record.js';
 
-const DO_PESSIMISTIC_CHECK = kvrpcpb.PrewriteRequest_PessimisticAction.DO_PESSIMISTIC_CHECK;
 const t = (physical: number, logical = 0) => composeTs(BigInt(physical), BigInt(logical));
 const LONG_VALUE = 'v'.repeat(256);
 
@@ -60,7 +59,11 @@ describe('src/storage/txn/actions/commit.rs', () => {
     e.prewriteLock('k', 'k', 10);
     expect(e.locked('k', 10).lastChange).toEqual({ kind: 'exist', ts: 6n, versions: 1n });
     e.commit('k', 10, 11);
-    expect(e.written('k', 10, 11, WriteType.Lock).lastChange).toEqual({ kind: 'exist', ts: 6n, versions: 1n });
+    expect(e.written('k', 10, 11, WriteType.Lock).lastChange).toEqual({
+      kind: 'exist',
+      ts: 6n,
+      versions: 1n,
+    });
     e.prewriteLock('k', 'k', 12);
     expect(e.locked('k', 12).lastChange).toEqual({ kind: 'exist', ts: 6n, versions: 2n });
   });
@@ -153,17 +156,23 @@ describe('src/storage/txn/actions/prewrite.rs', () => {
     const e = new MvccTestEngine();
     e.prewritePut('k', 'v', 'k', 5);
     e.commit('k', 5, 6);
-    expect(e.err(() => e.prewrite('k', 'k', 10, { op: kvrpcpb.Op.Insert, value: 'x' })).detail).toMatchObject({
-      kind: 'AlreadyExist',
-      existingStartTs: 5n,
-    });
-    expect(e.err(() => e.prewrite('k', 'k', 10, { op: kvrpcpb.Op.CheckNotExists })).kind).toBe('AlreadyExist');
+    expect(e.err(() => e.prewrite('k', 'k', 10, { op: kvrpcpb.Op.Insert, value: 'x' })).detail).toMatchObject(
+      {
+        kind: 'AlreadyExist',
+        existingStartTs: 5n,
+      },
+    );
+    expect(e.err(() => e.prewrite('k', 'k', 10, { op: kvrpcpb.Op.CheckNotExists })).kind).toBe(
+      'AlreadyExist',
+    );
     e.prewrite('n', 'n', 10, { op: kvrpcpb.Op.CheckNotExists });
     expect(e.lockOf('n')).toBeUndefined();
     // A LOCK record above a PUT still means the key exists.
     e.prewriteLock('k', 'k', 11);
     e.commit('k', 11, 12);
-    expect(e.err(() => e.prewrite('k', 'k', 13, { op: kvrpcpb.Op.Insert, value: 'x' })).kind).toBe('AlreadyExist');
+    expect(e.err(() => e.prewrite('k', 'k', 13, { op: kvrpcpb.Op.Insert, value: 'x' })).kind).toBe(
+      'AlreadyExist',
+    );
   });
 
   test('test_async_commit_prewrite_min_commit_ts: min_commit_ts is max(max_ts, start_ts) + 1', () => {
@@ -180,7 +189,9 @@ describe('src/storage/txn/actions/prewrite.rs', () => {
 
   test('test_async_commit_prewrite_check_max_commit_ts: CommitTsTooLarge still writes a 2PC lock', () => {
     const e = new MvccTestEngine();
-    const err = e.err(() => e.prewritePut('k', 'v', 'k', 10, { secondaryKeys: [], maxTs: 41, maxCommitTs: 20 }));
+    const err = e.err(() =>
+      e.prewritePut('k', 'v', 'k', 10, { secondaryKeys: [], maxTs: 41, maxCommitTs: 20 }),
+    );
     expect(err.detail).toMatchObject({ kind: 'CommitTsTooLarge', minCommitTs: 42n, maxCommitTs: 20n });
   });
 
@@ -195,13 +206,17 @@ describe('src/storage/txn/actions/prewrite.rs', () => {
     const level = kvrpcpb.AssertionLevel.Strict;
     e.prewritePut('k', 'v', 'k', 10, { assertion: NotExist, assertionLevel: level });
     e.commit('k', 10, 15);
-    expect(e.err(() => e.prewritePut('k', 'v', 'k', 20, { assertion: NotExist, assertionLevel: level })).detail).toMatchObject({
+    expect(
+      e.err(() => e.prewritePut('k', 'v', 'k', 20, { assertion: NotExist, assertionLevel: level })).detail,
+    ).toMatchObject({
       kind: 'AssertionFailed',
       existingStartTs: 10n,
       existingCommitTs: 15n,
       assertion: NotExist,
     });
-    expect(e.err(() => e.prewritePut('m', 'v', 'm', 20, { assertion: Exist, assertionLevel: level })).detail).toMatchObject({
+    expect(
+      e.err(() => e.prewritePut('m', 'v', 'm', 20, { assertion: Exist, assertionLevel: level })).detail,
+    ).toMatchObject({
       kind: 'AssertionFailed',
       existingStartTs: 0n,
       existingCommitTs: 0n,
@@ -214,9 +229,7 @@ describe('src/storage/txn/actions/prewrite.rs', () => {
   test('test_pessimistic_prewrite_check_for_update_ts', () => {
     const e = new MvccTestEngine();
     e.acquirePessimisticLock('k', 'k', 10, 15);
-    const err = e.err(() =>
-      e.pessimisticPrewritePut('k', 'v', 'k', 10, 15, { expectedForUpdateTs: 14n }),
-    );
+    const err = e.err(() => e.pessimisticPrewritePut('k', 'v', 'k', 10, 15, { expectedForUpdateTs: 14n }));
     expect(err.detail).toMatchObject({ kind: 'PessimisticLockNotFound', reason: 'LockForUpdateTsMismatch' });
     e.pessimisticPrewritePut('k', 'v', 'k', 10, 15, { expectedForUpdateTs: 15n });
     expect(e.locked('k', 10).lockType).toBe(LockType.Put);
@@ -277,22 +290,38 @@ describe('src/storage/txn/actions/acquire_pessimistic_lock.rs', () => {
     e.acquirePessimisticLock('k1', 'k1', 11, 11);
     e.cleanup('k1', 11, 0);
     expect(e.err(() => e.acquirePessimisticLock('k1', 'k1', 11, 11)).kind).toBe('PessimisticLockRolledBack');
-    expect(e.err(() => e.pessimisticPrewritePut('k1', 'v1', 'k1', 11, 11)).kind).toBe('PessimisticLockNotFound');
+    expect(e.err(() => e.pessimisticPrewritePut('k1', 'v1', 'k1', 11, 11)).kind).toBe(
+      'PessimisticLockNotFound',
+    );
   });
 
   test('test_pessimistic_lock_return_value and test_check_existence', () => {
     const e = new MvccTestEngine();
-    expect(e.acquirePessimisticLock('k', 'k', 10, 10, { needValue: true })).toEqual({ kind: 'value', value: undefined });
+    expect(e.acquirePessimisticLock('k', 'k', 10, 10, { needValue: true })).toEqual({
+      kind: 'value',
+      value: undefined,
+    });
     e.pessimisticPrewritePut('k', 'v1', 'k', 10, 10);
     e.commit('k', 10, 20);
-    expect(e.acquirePessimisticLock('k', 'k', 30, 30, { needValue: true })).toEqual({ kind: 'value', value: b('v1') });
-    expect(e.acquirePessimisticLock('k', 'k', 30, 30, { checkExistence: true })).toEqual({ kind: 'existence', exists: true });
-    expect(e.acquirePessimisticLock('z', 'k', 30, 30, { checkExistence: true })).toEqual({ kind: 'existence', exists: false });
+    expect(e.acquirePessimisticLock('k', 'k', 30, 30, { needValue: true })).toEqual({
+      kind: 'value',
+      value: b('v1'),
+    });
+    expect(e.acquirePessimisticLock('k', 'k', 30, 30, { checkExistence: true })).toEqual({
+      kind: 'existence',
+      exists: true,
+    });
+    expect(e.acquirePessimisticLock('z', 'k', 30, 30, { checkExistence: true })).toEqual({
+      kind: 'existence',
+      exists: false,
+    });
   });
 
   test('test_pessimistic_lock_only_if_exists', () => {
     const e = new MvccTestEngine();
-    expect(e.err(() => e.acquirePessimisticLock('k', 'k', 10, 10, { lockOnlyIfExists: true })).kind).toBe('LockIfExistsFailed');
+    expect(e.err(() => e.acquirePessimisticLock('k', 'k', 10, 10, { lockOnlyIfExists: true })).kind).toBe(
+      'LockIfExistsFailed',
+    );
     e.acquirePessimisticLock('k', 'k', 10, 10, { lockOnlyIfExists: true, needValue: true });
     expect(e.lockOf('k')).toBeUndefined();
     e.prewritePut('k', 'v', 'k', 11);
@@ -305,7 +334,9 @@ describe('src/storage/txn/actions/acquire_pessimistic_lock.rs', () => {
     const e = new MvccTestEngine();
     e.prewritePut('k', 'v', 'k', 5);
     e.commit('k', 5, 6);
-    expect(e.err(() => e.acquirePessimisticLock('k', 'k', 10, 10, { shouldNotExist: true })).kind).toBe('AlreadyExist');
+    expect(e.err(() => e.acquirePessimisticLock('k', 'k', 10, 10, { shouldNotExist: true })).kind).toBe(
+      'AlreadyExist',
+    );
     e.acquirePessimisticLock('n', 'n', 10, 10, { shouldNotExist: true });
   });
 
@@ -353,12 +384,15 @@ describe('src/storage/txn/commands/check_txn_status.rs', () => {
 
   test('missing locks: TxnNotFound, or a protected rollback with rollback_if_not_exist', () => {
     const e = new MvccTestEngine();
-    expect(e.err(() => e.checkTxnStatus('k', 5, 6, 6)).detail).toMatchObject({ kind: 'TxnNotFound', startTs: 5n });
+    expect(e.err(() => e.checkTxnStatus('k', 5, 6, 6)).detail).toMatchObject({
+      kind: 'TxnNotFound',
+      startTs: 5n,
+    });
     expect(e.checkTxnStatus('k', 5, 6, 6, { rollbackIfNotExist: true }).kind).toBe('lockNotExist');
     expect(isProtectedRollback(e.writeAt('k', 5) ?? ({} as never))).toBe(true);
-    expect(e.checkTxnStatus('n', 5, 6, 6, { rollbackIfNotExist: true, resolvingPessimisticLock: true }).kind).toBe(
-      'lockNotExistDoNothing',
-    );
+    expect(
+      e.checkTxnStatus('n', 5, 6, 6, { rollbackIfNotExist: true, resolvingPessimisticLock: true }).kind,
+    ).toBe('lockNotExistDoNothing');
   });
 
   test('test_check_async_commit_txn_status: async commit locks are left alone unless forced', () => {
@@ -368,7 +402,9 @@ describe('src/storage/txn/commands/check_txn_status.rs', () => {
       kind: 'uncommitted',
       minCommitTsPushed: false,
     });
-    expect(e.checkTxnStatus('k', Number(t(5)), t(300), t(300), { forceSyncCommit: true }).kind).toBe('ttlExpire');
+    expect(e.checkTxnStatus('k', Number(t(5)), t(300), t(300), { forceSyncCommit: true }).kind).toBe(
+      'ttlExpire',
+    );
   });
 
   test('test_check_txn_status_resolving_pessimistic_lock', () => {
@@ -391,7 +427,9 @@ describe('src/storage/txn/commands/check_txn_status.rs', () => {
       info: { primaryLock: b('p'), key: b('s') },
     });
     e.acquirePessimisticLock('q', 'p', 20, 20);
-    expect(e.checkTxnStatus('q', 20, 21, 21, { verifyIsPrimary: true, rollbackIfNotExist: true }).kind).toBe('lockNotExist');
+    expect(e.checkTxnStatus('q', 20, 21, 21, { verifyIsPrimary: true, rollbackIfNotExist: true }).kind).toBe(
+      'lockNotExist',
+    );
     expect(e.lockOf('q')).toBeUndefined();
   });
 });

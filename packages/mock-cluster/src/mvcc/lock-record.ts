@@ -56,9 +56,7 @@ export interface Lock {
 }
 
 /** `Lock::new` with the defaults TiKV gives the optional fields. */
-export function newLock(
-  fields: Pick<Lock, 'lockType' | 'primary' | 'ts' | 'ttl'> & Partial<Lock>,
-): Lock {
+export function newLock(fields: Pick<Lock, 'lockType' | 'primary' | 'ts' | 'ttl'> & Partial<Lock>): Lock {
   return {
     shortValue: undefined,
     forUpdateTs: 0n,

@@ -11,9 +11,19 @@ export type PessimisticLockNotFoundReason =
 /** The failures of TiKV's MVCC layer (`mvcc::ErrorInner` and the txn-level ones the mock needs). */
 export type MvccErrorDetail =
   | { readonly kind: 'KeyIsLocked'; readonly info: kvrpcpb.LockInfo }
-  | { readonly kind: 'Committed'; readonly startTs: bigint; readonly commitTs: bigint; readonly key: Uint8Array }
+  | {
+      readonly kind: 'Committed';
+      readonly startTs: bigint;
+      readonly commitTs: bigint;
+      readonly key: Uint8Array;
+    }
   | { readonly kind: 'PessimisticLockRolledBack'; readonly startTs: bigint; readonly key: Uint8Array }
-  | { readonly kind: 'TxnLockNotFound'; readonly startTs: bigint; readonly commitTs: bigint; readonly key: Uint8Array }
+  | {
+      readonly kind: 'TxnLockNotFound';
+      readonly startTs: bigint;
+      readonly commitTs: bigint;
+      readonly key: Uint8Array;
+    }
   | { readonly kind: 'TxnNotFound'; readonly startTs: bigint; readonly key: Uint8Array }
   | {
       readonly kind: 'LockTypeNotMatch';

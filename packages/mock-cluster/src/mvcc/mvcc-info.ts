@@ -1,8 +1,8 @@
 import { kvrpcpb } from '@tikv/proto';
-import { type Lock, LockType } from './lock-record.js';
+import type { Lock, LockType } from './lock-record.js';
 import type { MvccReader } from './mvcc-reader.js';
 import { lastChangeToParts } from './record-codec.js';
-import { type Write, WriteType } from './write-record.js';
+import type { Write, WriteType } from './write-record.js';
 
 const EMPTY = new Uint8Array(0);
 

@@ -1,7 +1,15 @@
 import { ColumnFamily, type KvEngine } from '../storage/kv-engine.js';
 import { decodeLock, type Lock } from './lock-record.js';
 import { mvccFail } from './mvcc-error.js';
-import { appendTs, decodeTsFrom, decodeTxnKey, encodeTxnKey, isUserKeyEq, TS_MAX, truncateTs } from './txn-key.js';
+import {
+  appendTs,
+  decodeTsFrom,
+  decodeTxnKey,
+  encodeTxnKey,
+  isUserKeyEq,
+  TS_MAX,
+  truncateTs,
+} from './txn-key.js';
 import { checkGcFenceAsLatestVersion, decodeWrite, type Write, WriteType } from './write-record.js';
 
 /** TiKV's `SEEK_BOUND`: a `last_change` this many versions away is reached by a point get. */
@@ -65,7 +73,9 @@ export class MvccReader {
 
   /** {@link seekWrite} for an already encoded key. */
   seekWriteEncoded(encodedKey: Uint8Array, ts: bigint): CommittedWrite | undefined {
-    for (const { key, value } of this.#engine.cf(ColumnFamily.Write).scan({ lower: appendTs(encodedKey, ts) })) {
+    for (const { key, value } of this.#engine
+      .cf(ColumnFamily.Write)
+      .scan({ lower: appendTs(encodedKey, ts) })) {
       if (!isUserKeyEq(key, encodedKey)) return undefined;
       return { commitTs: decodeTsFrom(key), write: decodeWrite(value) };
     }
@@ -114,7 +124,11 @@ export class MvccReader {
   }
 
   /** {@link getWriteWithCommitTs} without the commit ts. */
-  getWrite(rawKey: Uint8Array, ts: bigint, gcFenceLimit: bigint | undefined = this.startTs): Write | undefined {
+  getWrite(
+    rawKey: Uint8Array,
+    ts: bigint,
+    gcFenceLimit: bigint | undefined = this.startTs,
+  ): Write | undefined {
     return this.getWriteWithCommitTs(rawKey, ts, gcFenceLimit)?.write;
   }
 

@@ -5,8 +5,8 @@ import { KvEngine } from '../storage/kv-engine.js';
 import { acquirePessimisticLock, type PessimisticLockKeyResult } from './actions/acquire-pessimistic-lock.js';
 import { checkTxnStatusLockExists } from './actions/check-txn-status.js';
 import { cleanup } from './actions/cleanup.js';
-import type { TxnStatus } from './actions/common.js';
 import { commit } from './actions/commit.js';
+import type { TxnStatus } from './actions/common.js';
 import { type PrewriteMutationInput, prewrite, type TransactionProperties } from './actions/prewrite.js';
 import { checkTxnStatusMissingLock, missingLockActionFor } from './actions/rollback.js';
 import { ConcurrencyManager } from './concurrency-manager.js';
@@ -92,7 +92,8 @@ export class MvccTestEngine {
       (txn, reader) => {
         const r = prewrite(txn, reader, props, m, {
           secondaryKeys: o.secondaryKeys,
-          pessimisticAction: o.pessimisticAction ?? kvrpcpb.PrewriteRequest_PessimisticAction.SKIP_PESSIMISTIC_CHECK,
+          pessimisticAction:
+            o.pessimisticAction ?? kvrpcpb.PrewriteRequest_PessimisticAction.SKIP_PESSIMISTIC_CHECK,
           expectedForUpdateTs: o.expectedForUpdateTs,
         });
         for (const l of txn.locksFor1pc.splice(0)) txn.putLock(l.key, l.lock, true);
@@ -103,7 +104,13 @@ export class MvccTestEngine {
   }
 
   /** `must_prewrite_put`. */
-  prewritePut(key: string, value: string | Uint8Array, pk: string, startTs: number, o: TestPrewriteOptions = {}): bigint {
+  prewritePut(
+    key: string,
+    value: string | Uint8Array,
+    pk: string,
+    startTs: number,
+    o: TestPrewriteOptions = {},
+  ): bigint {
     return this.prewrite(key, pk, startTs, { ...o, op: kvrpcpb.Op.Put, value });
   }
 
@@ -118,7 +125,14 @@ export class MvccTestEngine {
   }
 
   /** `must_pessimistic_prewrite_put` (DoPessimisticCheck). */
-  pessimisticPrewritePut(key: string, value: string, pk: string, startTs: number, forUpdateTs: number, o: TestPrewriteOptions = {}): bigint {
+  pessimisticPrewritePut(
+    key: string,
+    value: string,
+    pk: string,
+    startTs: number,
+    forUpdateTs: number,
+    o: TestPrewriteOptions = {},
+  ): bigint {
     return this.prewritePut(key, value, pk, startTs, {
       pessimisticAction: kvrpcpb.PrewriteRequest_PessimisticAction.DO_PESSIMISTIC_CHECK,
       ...o,
@@ -234,7 +248,8 @@ export class MvccTestEngine {
   /** `must_locked`: the lock of `startTs`, failing otherwise. */
   locked(key: string, startTs: number): Lock {
     const lock = new MvccReader(this.engine, 0n).loadLock(b(key));
-    if (lock === undefined || lock.ts !== BigInt(startTs)) throw new Error(`${key} is not locked by ${startTs}`);
+    if (lock === undefined || lock.ts !== BigInt(startTs))
+      throw new Error(`${key} is not locked by ${startTs}`);
     return lock;
   }
 
@@ -247,7 +262,9 @@ export class MvccTestEngine {
   written(key: string, startTs: number, commitTs: number, type: WriteType): Write {
     const w = this.writeAt(key, commitTs);
     if (w === undefined || w.startTs !== BigInt(startTs) || w.writeType !== type) {
-      throw new Error(`${key}@${commitTs} is not a ${type} of ${startTs}: ${JSON.stringify(w, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+      throw new Error(
+        `${key}@${commitTs} is not a ${type} of ${startTs}: ${JSON.stringify(w, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`,
+      );
     }
     return w;
   }
@@ -267,6 +284,8 @@ export class MvccTestEngine {
   /** `must_get_rollback_ts`: whether a rollback of `startTs` is recorded. */
   rolledBack(key: string, startTs: number): boolean {
     const r = new MvccReader(this.engine, BigInt(startTs)).getTxnCommitRecord(b(key));
-    return (r.kind === 'single' && r.write.writeType === WriteType.Rollback) || r.kind === 'overlappedRollback';
+    return (
+      (r.kind === 'single' && r.write.writeType === WriteType.Rollback) || r.kind === 'overlappedRollback'
+    );
   }
 }

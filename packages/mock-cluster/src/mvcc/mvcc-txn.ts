@@ -50,7 +50,12 @@ export class MvccTxn {
 
   putLock(rawKey: Uint8Array, lock: Lock, isNew: boolean): void {
     if (isNew) this.newLocks.push({ key: rawKey, lock });
-    this.modifies.push({ op: 'put', cf: ColumnFamily.Lock, key: encodeTxnKey(rawKey), value: encodeLock(lock) });
+    this.modifies.push({
+      op: 'put',
+      cf: ColumnFamily.Lock,
+      key: encodeTxnKey(rawKey),
+      value: encodeLock(lock),
+    });
   }
 
   putLocksFor1pc(rawKey: Uint8Array, lock: Lock, removePessimisticLock: boolean): void {
@@ -65,7 +70,12 @@ export class MvccTxn {
   }
 
   putValue(rawKey: Uint8Array, ts: bigint, value: Uint8Array): void {
-    this.modifies.push({ op: 'put', cf: ColumnFamily.Default, key: appendTs(encodeTxnKey(rawKey), ts), value });
+    this.modifies.push({
+      op: 'put',
+      cf: ColumnFamily.Default,
+      key: appendTs(encodeTxnKey(rawKey), ts),
+      value,
+    });
   }
 
   deleteValue(rawKey: Uint8Array, ts: bigint): void {
@@ -122,7 +132,8 @@ export class MvccTxn {
 
   /** Writes every pending change to the engine and releases memory locks. */
   apply(engine: KvEngine): void {
-    if (this.locksFor1pc.length > 0) throw new Error('1PC locks must be committed or fallen back before apply');
+    if (this.locksFor1pc.length > 0)
+      throw new Error('1PC locks must be committed or fallen back before apply');
     for (const m of this.modifies) {
       if (m.op === 'put') engine.cf(m.cf).put(m.key, m.value);
       else engine.cf(m.cf).delete(m.key);

@@ -73,7 +73,11 @@ export class PointGetter {
       if (isMvccError(e, 'KeyIsLocked') && extractAccessLock && this.#o.accessLocks?.has(lock.ts) === true) {
         return lock;
       }
-      if (isMvccError(e, 'WriteConflict') && extractAccessLock && this.#o.accessLocks?.has(lock.ts) === true) {
+      if (
+        isMvccError(e, 'WriteConflict') &&
+        extractAccessLock &&
+        this.#o.accessLocks?.has(lock.ts) === true
+      ) {
         return lock;
       }
       throw e;

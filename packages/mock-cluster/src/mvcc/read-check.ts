@@ -29,7 +29,8 @@ export function checkTsConflict(lock: Lock, rawKey: Uint8Array, o: ReadCheckOpti
     if (lock.ts > o.ts || lock.lockType === LockType.Lock || isPessimisticLock(lock)) return;
     if (lock.minCommitTs > o.ts) return;
     if (o.bypassLocks?.has(lock.ts) === true) return;
-    if (o.ts === TS_MAX && o.replicaRead === true) mvccFail({ kind: 'KeyIsLocked', info: lockInfoOf(lock, rawKey) });
+    if (o.ts === TS_MAX && o.replicaRead === true)
+      mvccFail({ kind: 'KeyIsLocked', info: lockInfoOf(lock, rawKey) });
     // A ts = max read of the primary key is a "read the latest committed" read: the lock of a
     // plain 2PC transaction does not block it.
     if (o.ts === TS_MAX && bytesEqual(rawKey, lock.primary) && !lock.useAsyncCommit && !lock.useOnePc) return;

@@ -1,11 +1,11 @@
 import { kvrpcpb } from '@tikv/proto';
 import { ConcurrencyManager } from './concurrency-manager.js';
-import { newLock, LockType } from './lock-record.js';
+import { LockType, newLock } from './lock-record.js';
 import { isMvccError } from './mvcc-error.js';
 import { MvccReader } from './mvcc-reader.js';
 import { b, MvccTestEngine } from './mvcc-test-util.js';
 import { PointGetter } from './point-getter.js';
-import { type ScanResult, Scanner } from './scanner.js';
+import { Scanner, type ScanResult } from './scanner.js';
 import { encodeTxnKey, TS_MAX } from './txn-key.js';
 import { TxnReads } from './txn-reads.js';
 
@@ -13,7 +13,11 @@ const SI = kvrpcpb.IsolationLevel.SI;
 const RC = kvrpcpb.IsolationLevel.RC;
 const RC_CHECK_TS = kvrpcpb.IsolationLevel.RCCheckTS;
 
-function getter(e: MvccTestEngine, ts: number, o: { bypass?: number[]; access?: number[]; isolation?: kvrpcpb.IsolationLevel } = {}) {
+function getter(
+  e: MvccTestEngine,
+  ts: number,
+  o: { bypass?: number[]; access?: number[]; isolation?: kvrpcpb.IsolationLevel } = {},
+) {
   return new PointGetter(e.engine, {
     ts: BigInt(ts),
     isolation: o.isolation ?? SI,
@@ -23,7 +27,8 @@ function getter(e: MvccTestEngine, ts: number, o: { bypass?: number[]; access?: 
 }
 
 const str = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString());
-const pairs = (rs: ScanResult[]) => rs.map((r) => ('error' in r ? `!${r.error.kind}` : `${Buffer.from(r.key)}=${Buffer.from(r.value)}`));
+const pairs = (rs: ScanResult[]) =>
+  rs.map((r) => ('error' in r ? `!${r.error.kind}` : `${Buffer.from(r.key)}=${Buffer.from(r.value)}`));
 
 /** The data set of TiKV's point_getter `new_sample_engine`. */
 function sampleEngine(): MvccTestEngine {
@@ -59,7 +64,18 @@ describe('src/storage/mvcc/reader/point_getter.rs', () => {
   test('test_locked: SI reads see locks at or below ts; RC does not', () => {
     const e = sampleEngine();
     e.prewritePut('foo1', 'new', 'foo1', 20);
-    expect(isMvccError((() => { try { getter(e, 30).get(b('foo1')); } catch (x) { return x; } })(), 'KeyIsLocked')).toBe(true);
+    expect(
+      isMvccError(
+        (() => {
+          try {
+            getter(e, 30).get(b('foo1'));
+          } catch (x) {
+            return x;
+          }
+        })(),
+        'KeyIsLocked',
+      ),
+    ).toBe(true);
     expect(str(getter(e, 15).get(b('foo1')))).toBe('foo1v');
     expect(str(getter(e, 30, { isolation: RC }).get(b('foo1')))).toBe('foo1v');
     // Pessimistic and LOCK-type locks never block a read.
@@ -113,9 +129,17 @@ describe('src/storage/mvcc/reader/point_getter.rs', () => {
     e.prewritePut('k2', 'v', 'k2', 5);
     expect(str(getter(e, 10, { isolation: RC_CHECK_TS }).get(b('k1')))).toBe('v2');
     let err: unknown;
-    try { getter(e, 4, { isolation: RC_CHECK_TS }).get(b('k1')); } catch (x) { err = x; }
+    try {
+      getter(e, 4, { isolation: RC_CHECK_TS }).get(b('k1'));
+    } catch (x) {
+      err = x;
+    }
     expect(isMvccError(err, 'WriteConflict') && err.detail.conflictCommitTs).toBe(6n);
-    try { getter(e, 10, { isolation: RC_CHECK_TS }).get(b('k2')); } catch (x) { err = x; }
+    try {
+      getter(e, 10, { isolation: RC_CHECK_TS }).get(b('k2'));
+    } catch (x) {
+      err = x;
+    }
     expect(isMvccError(err, 'WriteConflict') && err.detail.conflictStartTs).toBe(5n);
   });
 
@@ -156,7 +180,17 @@ describe('src/storage/mvcc/reader/point_getter.rs', () => {
 });
 
 describe('src/storage/mvcc/reader/scanner (forward.rs, backward.rs)', () => {
-  function scanner(e: MvccTestEngine, ts: number, o: { desc?: boolean; lower?: string; upper?: string; isolation?: kvrpcpb.IsolationLevel; omitValue?: boolean } = {}) {
+  function scanner(
+    e: MvccTestEngine,
+    ts: number,
+    o: {
+      desc?: boolean;
+      lower?: string;
+      upper?: string;
+      isolation?: kvrpcpb.IsolationLevel;
+      omitValue?: boolean;
+    } = {},
+  ) {
     return new Scanner(e.engine, {
       ts: BigInt(ts),
       isolation: o.isolation ?? SI,
@@ -170,10 +204,20 @@ describe('src/storage/mvcc/reader/scanner (forward.rs, backward.rs)', () => {
   test('test_basic: forward and backward scans at a ts, with bounds', () => {
     const e = sampleEngine();
     expect(pairs(scanner(e, 200).scan(100, 0))).toEqual(['bar=barv', 'box=boxv', 'foo1=foo1v']);
-    expect(pairs(scanner(e, 200, { desc: true }).scan(100, 0))).toEqual(['foo1=foo1v', 'box=boxv', 'bar=barv']);
+    expect(pairs(scanner(e, 200, { desc: true }).scan(100, 0))).toEqual([
+      'foo1=foo1v',
+      'box=boxv',
+      'bar=barv',
+    ]);
     expect(pairs(scanner(e, 5).scan(100, 0))).toEqual(['bar=barv', 'foo1=foo1v', 'foo2=foo2v']);
-    expect(pairs(scanner(e, 200, { lower: 'box', upper: 'foo2' }).scan(100, 0))).toEqual(['box=boxv', 'foo1=foo1v']);
-    expect(pairs(scanner(e, 200, { lower: 'box', upper: 'foo2', desc: true }).scan(100, 0))).toEqual(['foo1=foo1v', 'box=boxv']);
+    expect(pairs(scanner(e, 200, { lower: 'box', upper: 'foo2' }).scan(100, 0))).toEqual([
+      'box=boxv',
+      'foo1=foo1v',
+    ]);
+    expect(pairs(scanner(e, 200, { lower: 'box', upper: 'foo2', desc: true }).scan(100, 0))).toEqual([
+      'foo1=foo1v',
+      'box=boxv',
+    ]);
     expect(pairs(scanner(e, 200).scan(2, 0))).toEqual(['bar=barv', 'box=boxv']);
     expect(pairs(scanner(e, 200, { omitValue: true }).scan(1, 0))).toEqual(['bar=']);
   });
@@ -191,9 +235,23 @@ describe('src/storage/mvcc/reader/scanner (forward.rs, backward.rs)', () => {
     const e = sampleEngine();
     e.prewritePut('box', 'new', 'box', 20);
     e.prewritePut('only-locked', 'x', 'box', 20);
-    expect(pairs(scanner(e, 30).scan(100, 0))).toEqual(['bar=barv', '!KeyIsLocked', 'foo1=foo1v', '!KeyIsLocked']);
-    expect(pairs(scanner(e, 30, { desc: true }).scan(100, 0))).toEqual(['!KeyIsLocked', 'foo1=foo1v', '!KeyIsLocked', 'bar=barv']);
-    expect(pairs(scanner(e, 30, { isolation: RC }).scan(100, 0))).toEqual(['bar=barv', 'box=boxv', 'foo1=foo1v']);
+    expect(pairs(scanner(e, 30).scan(100, 0))).toEqual([
+      'bar=barv',
+      '!KeyIsLocked',
+      'foo1=foo1v',
+      '!KeyIsLocked',
+    ]);
+    expect(pairs(scanner(e, 30, { desc: true }).scan(100, 0))).toEqual([
+      '!KeyIsLocked',
+      'foo1=foo1v',
+      '!KeyIsLocked',
+      'bar=barv',
+    ]);
+    expect(pairs(scanner(e, 30, { isolation: RC }).scan(100, 0))).toEqual([
+      'bar=barv',
+      'box=boxv',
+      'foo1=foo1v',
+    ]);
   });
 });
 
@@ -219,7 +277,10 @@ describe('src/storage/mvcc/reader/reader.rs', () => {
     const { locks, hasRemain } = reader.scanLocks(undefined, undefined, (_k, l) => l.ts <= 20n, 0);
     expect(locks.map((l) => Buffer.from(l.key).toString())).toEqual(['a', 'b']);
     expect(hasRemain).toBe(false);
-    expect(reader.scanLocks(b('b'), undefined, () => true, 1)).toMatchObject({ hasRemain: true, locks: [{ key: b('b') }] });
+    expect(reader.scanLocks(b('b'), undefined, () => true, 1)).toMatchObject({
+      hasRemain: true,
+      locks: [{ key: b('b') }],
+    });
   });
 });
 
@@ -234,7 +295,11 @@ describe('concurrency manager and the read path', () => {
     expect(cm.maxTs).toBe(50n);
     cm.updateMaxTs(TS_MAX);
     expect(cm.maxTs).toBe(50n);
-    const release = cm.lockKey(encodeTxnKey(b('k')), b('k'), newLock({ lockType: LockType.Put, primary: b('k'), ts: 40n, ttl: 10n }));
+    const release = cm.lockKey(
+      encodeTxnKey(b('k')),
+      b('k'),
+      newLock({ lockType: LockType.Put, primary: b('k'), ts: 40n, ttl: 10n }),
+    );
     expect(cm.globalMinLockTs()).toBe(40n);
     expect(() => reads.get(b('k'), { ts: 60n, isolation: SI })).toThrow();
     expect(() => reads.scan({ ts: 60n, isolation: SI, limit: 10, sampleStep: 0 })).toThrow();

@@ -1,5 +1,10 @@
 import { decodeLock, encodeLock, LockType, lockInfoOf, newLock } from './lock-record.js';
-import { LAST_CHANGE_NOT_EXIST, lastChangeExist, lastChangeFromParts, lastChangeToParts } from './record-codec.js';
+import {
+  LAST_CHANGE_NOT_EXIST,
+  lastChangeExist,
+  lastChangeFromParts,
+  lastChangeToParts,
+} from './record-codec.js';
 import { appendTs, decodeTsFrom, encodeTxnKey, isUserKeyEq, truncateTs } from './txn-key.js';
 import {
   checkGcFenceAsLatestVersion,
@@ -62,7 +67,12 @@ describe('txn_types/src/lock.rs', () => {
     }
     expect(() => decodeLock(Uint8Array.of(0x5a))).toThrow(RangeError);
     const info = lockInfoOf(full, b('k'));
-    expect(info).toMatchObject({ lockVersion: 1000n, lockTtl: 3000n, lockForUpdateTs: 1001n, minCommitTs: 1002n });
+    expect(info).toMatchObject({
+      lockVersion: 1000n,
+      lockTtl: 3000n,
+      lockForUpdateTs: 1001n,
+      minCommitTs: 1002n,
+    });
   });
 });
 
@@ -70,7 +80,13 @@ describe('txn_types/src/write.rs', () => {
   test('test_write: every field survives encoding', () => {
     const w = newWrite(WriteType.Put, 5n, b('short'));
     expect(Buffer.from(encodeWrite(w)).toString('hex')).toBe('5005760573686f7274');
-    const full = { ...newWrite(WriteType.Lock, 7n), hasOverlappedRollback: true, gcFence: 12n, lastChange: lastChangeExist(3n, 1n), txnSource: 9n };
+    const full = {
+      ...newWrite(WriteType.Lock, 7n),
+      hasOverlappedRollback: true,
+      gcFence: 12n,
+      lastChange: lastChangeExist(3n, 1n),
+      txnSource: 9n,
+    };
     expect(decodeWrite(encodeWrite(full))).toEqual(full);
   });
 

@@ -40,7 +40,6 @@ function* userKeys(entries: Iterable<EngineEntry>, versioned: boolean): Generato
  * ends the scan by throwing.
  */
 export class Scanner {
-  readonly #engine: KvEngine;
   readonly #o: ScannerOptions;
   readonly #getter: PointGetter;
   readonly #writes: Generator<Uint8Array>;
@@ -49,12 +48,13 @@ export class Scanner {
   #l: IteratorResult<Uint8Array> | undefined;
 
   constructor(engine: KvEngine, options: ScannerOptions) {
-    this.#engine = engine;
     this.#o = options;
     this.#getter = new PointGetter(engine, options);
     const bounds = {
-      lower: options.lower === undefined || options.lower.length === 0 ? undefined : encodeTxnKey(options.lower),
-      upper: options.upper === undefined || options.upper.length === 0 ? undefined : encodeTxnKey(options.upper),
+      lower:
+        options.lower === undefined || options.lower.length === 0 ? undefined : encodeTxnKey(options.lower),
+      upper:
+        options.upper === undefined || options.upper.length === 0 ? undefined : encodeTxnKey(options.upper),
       reverse: options.desc === true,
     };
     this.#writes = userKeys(engine.cf(ColumnFamily.Write).scan(bounds), true);

@@ -7,13 +7,9 @@ import {
 } from './actions/acquire-pessimistic-lock.js';
 import { checkTxnStatusLockExists } from './actions/check-txn-status.js';
 import { cleanup } from './actions/cleanup.js';
-import type { TxnStatus } from './actions/common.js';
 import { type CommitRole, commit } from './actions/commit.js';
-import {
-  type PrewriteMutationInput,
-  prewrite,
-  type TransactionProperties,
-} from './actions/prewrite.js';
+import type { TxnStatus } from './actions/common.js';
+import { type PrewriteMutationInput, prewrite, type TransactionProperties } from './actions/prewrite.js';
 import {
   checkTxnStatusMissingLock,
   collapsePrevRollback,
@@ -44,7 +40,10 @@ export interface PrewriteCommand {
   /** One per mutation for pessimistic prewrites. */
   readonly pessimisticActions: readonly kvrpcpb.PrewriteRequest_PessimisticAction[];
   /** `(mutation index, expected for_update_ts)` pairs. */
-  readonly forUpdateTsConstraints: readonly { readonly index: number; readonly expectedForUpdateTs: bigint }[];
+  readonly forUpdateTsConstraints: readonly {
+    readonly index: number;
+    readonly expectedForUpdateTs: bigint;
+  }[];
   readonly txnSize: bigint;
   readonly minCommitTs: bigint;
   readonly maxCommitTs: bigint;
@@ -228,7 +227,11 @@ export class TxnCommands {
     if (tryOnePc) {
       onePcCommitTs = finalMinCommitTs;
       for (const { key, lock, removePessimisticLock } of txn.locksFor1pc.splice(0)) {
-        const write = newWrite(writeTypeFromLockType(lock.lockType) as WriteType, txn.startTs, lock.shortValue);
+        const write = newWrite(
+          writeTypeFromLockType(lock.lockType) as WriteType,
+          txn.startTs,
+          lock.shortValue,
+        );
         write.lastChange = lock.lastChange;
         write.txnSource = lock.txnSource;
         txn.putWrite(key, onePcCommitTs, write);
@@ -376,14 +379,20 @@ export class TxnCommands {
   txnHeartBeat(primaryKey: Uint8Array, startTs: bigint, adviseTtl: bigint, minCommitTs: bigint): bigint {
     return this.#run(startTs, (txn, reader) => {
       const found = reader.loadLock(primaryKey);
-      if (found === undefined || found.ts !== startTs) mvccFail({ kind: 'TxnNotFound', startTs, key: primaryKey });
+      if (found === undefined || found.ts !== startTs)
+        mvccFail({ kind: 'TxnNotFound', startTs, key: primaryKey });
       const lock = { ...found };
       let updated = false;
       if (lock.ttl < adviseTtl) {
         lock.ttl = adviseTtl;
         updated = true;
       }
-      if (!lock.useAsyncCommit && lock.generation > 0n && minCommitTs > 0n && lock.minCommitTs < minCommitTs) {
+      if (
+        !lock.useAsyncCommit &&
+        lock.generation > 0n &&
+        minCommitTs > 0n &&
+        lock.minCommitTs < minCommitTs
+      ) {
         lock.minCommitTs = minCommitTs;
         updated = true;
       }
@@ -418,9 +427,10 @@ export class TxnCommands {
       return;
     }
     const { locks } = this.reader(0n).scanLocks(o.start, o.end, (_k, l) => o.txnStatus.has(l.ts), 0);
-    for (const { key, lock } of locks) {
+    for (const { lock } of locks) {
       const commitTs = o.txnStatus.get(lock.ts) ?? 0n;
-      if (commitTs !== 0n && commitTs <= lock.ts) mvccFail({ kind: 'InvalidTxnTso', startTs: lock.ts, commitTs });
+      if (commitTs !== 0n && commitTs <= lock.ts)
+        mvccFail({ kind: 'InvalidTxnTso', startTs: lock.ts, commitTs });
     }
     // TiKV resolves the scanned batch in one write; each lock runs at its own start ts.
     const txn = new MvccTxn(0n, this.#cm);
@@ -463,7 +473,12 @@ export class TxnCommands {
     this.#run(startTs, (txn, reader) => {
       for (const key of targets) {
         const lock = reader.loadLock(key);
-        if (lock !== undefined && isPessimisticLock(lock) && lock.ts === startTs && lock.forUpdateTs <= forUpdateTs) {
+        if (
+          lock !== undefined &&
+          isPessimisticLock(lock) &&
+          lock.ts === startTs &&
+          lock.forUpdateTs <= forUpdateTs
+        ) {
           txn.unlockKey(key, true, 0n);
         }
       }

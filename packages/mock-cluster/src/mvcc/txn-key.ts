@@ -40,7 +40,8 @@ export function decodeTsFrom(versionedKey: Uint8Array): bigint {
 
 /** The encoded user key part of a versioned key (`Key::truncate_ts_for`). */
 export function truncateTs(versionedKey: Uint8Array): Uint8Array {
-  if (versionedKey.length < TS_SUFFIX_BYTES) throw new RangeError('versioned key is shorter than its timestamp');
+  if (versionedKey.length < TS_SUFFIX_BYTES)
+    throw new RangeError('versioned key is shorter than its timestamp');
   return versionedKey.subarray(0, versionedKey.length - TS_SUFFIX_BYTES);
 }
 

@@ -1,10 +1,10 @@
 import type { KvEngine } from '../storage/kv-engine.js';
 import type { ConcurrencyManager } from './concurrency-manager.js';
+import { isMvccError, type MvccError } from './mvcc-error.js';
 import { PointGetter, type PointGetterOptions, type ValueEntry } from './point-getter.js';
 import { checkTsConflict, needCheckLocks } from './read-check.js';
-import { type ScanResult, Scanner } from './scanner.js';
+import { Scanner, type ScanResult } from './scanner.js';
 import { encodeTxnKey } from './txn-key.js';
-import { isMvccError, type MvccError } from './mvcc-error.js';
 
 /** Options shared by the transactional reads. */
 export interface TxnReadOptions extends PointGetterOptions {
@@ -34,7 +34,8 @@ export class TxnReads {
   #prepare(keys: readonly Uint8Array[], o: TxnReadOptions): void {
     if (o.staleRead !== true) this.#cm.updateMaxTs(o.ts);
     if (!needCheckLocks(o.isolation)) return;
-    for (const key of keys) this.#cm.readKeyCheck(encodeTxnKey(key), (lock, raw) => checkTsConflict(lock, raw, o));
+    for (const key of keys)
+      this.#cm.readKeyCheck(encodeTxnKey(key), (lock, raw) => checkTsConflict(lock, raw, o));
   }
 
   /** KvGet: the value at ts (undefined when absent); throws the blocking lock or conflict. */

@@ -67,7 +67,8 @@ export class KvService {
       ['RawCompareAndSwap', (r: kvrpcpb.RawCASRequest) => raw.rawCompareAndSwap(r)],
       ['RawChecksum', (r: kvrpcpb.RawChecksumRequest) => raw.rawChecksum(r)],
     ];
-    if (deps.txn !== undefined) entries.push(...txnCommandEntries(new TxnKvCommands(deps, deps.txn, store.storeId)));
+    if (deps.txn !== undefined)
+      entries.push(...txnCommandEntries(new TxnKvCommands(deps, deps.txn, store.storeId)));
     const responseTypes = new Map(
       Object.values(tikvpb.TikvDefinition.methods).map((m): [string, ResponseCodec] => [
         m.name,

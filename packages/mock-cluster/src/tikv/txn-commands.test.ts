@@ -1,10 +1,15 @@
 import { kvrpcpb, type tikvpb } from '@tikv/proto';
-import { ApiVersion, MockCluster } from '../index.js';
 import { keyspacePrefix } from '../api-version.js';
+import { ApiVersion, MockCluster } from '../index.js';
 import { b, ctxFor, TestClients, text } from '../test-helpers.js';
 
 const { Op } = kvrpcpb;
-const put = (key: string, value: string): kvrpcpb.Mutation => ({ op: Op.Put, key: b(key), value: b(value), assertion: 0 });
+const put = (key: string, value: string): kvrpcpb.Mutation => ({
+  op: Op.Put,
+  key: b(key),
+  value: b(value),
+  assertion: 0,
+});
 
 describe('transactional commands over gRPC (API V1)', () => {
   let cluster: MockCluster;
@@ -23,7 +28,11 @@ describe('transactional commands over gRPC (API V1)', () => {
   it('prewrite, commit, get, batch get and scan (forward, reverse, key-only)', async () => {
     const pre = await kv().kvPrewrite({
       context: ctx(),
-      mutations: [put('a1', 'v1'), put('a2', 'v2'), { op: Op.Put, key: b('a3'), value: b('x'.repeat(300)), assertion: 0 }],
+      mutations: [
+        put('a1', 'v1'),
+        put('a2', 'v2'),
+        { op: Op.Put, key: b('a3'), value: b('x'.repeat(300)), assertion: 0 },
+      ],
       primaryLock: b('a1'),
       startVersion: 10n,
       lockTtl: 3000n,
@@ -32,8 +41,19 @@ describe('transactional commands over gRPC (API V1)', () => {
     expect(pre.regionError).toBeUndefined();
     // A read above the lock sees it, with the full LockInfo.
     const blocked = await kv().kvGet({ context: ctx(), key: b('a2'), version: 15n });
-    expect(blocked.error?.locked).toMatchObject({ primaryLock: b('a1'), lockVersion: 10n, key: b('a2'), lockTtl: 3000n, lockType: Op.Put });
-    const commit = await kv().kvCommit({ context: ctx(), startVersion: 10n, keys: [b('a1'), b('a2'), b('a3')], commitVersion: 20n });
+    expect(blocked.error?.locked).toMatchObject({
+      primaryLock: b('a1'),
+      lockVersion: 10n,
+      key: b('a2'),
+      lockTtl: 3000n,
+      lockType: Op.Put,
+    });
+    const commit = await kv().kvCommit({
+      context: ctx(),
+      startVersion: 10n,
+      keys: [b('a1'), b('a2'), b('a3')],
+      commitVersion: 20n,
+    });
     expect(commit.error).toBeUndefined();
     expect(commit.commitVersion).toBe(20n);
     const got = await kv().kvGet({ context: ctx(), key: b('a1'), version: 25n, needCommitTs: true });
@@ -43,26 +63,62 @@ describe('transactional commands over gRPC (API V1)', () => {
     expect(bg.regionError?.keyNotInRegion).toBeDefined();
     const bg2 = await kv().kvBatchGet({ context: ctx(), keys: [b('a1'), b('a0'), b('a3')], version: 25n });
     expect(bg2.pairs.map((p) => text(p.key))).toEqual(['a1', 'a3']);
-    const scan = await kv().kvScan({ context: ctx(), startKey: b('a'), endKey: b('b'), limit: 10, version: 25n });
+    const scan = await kv().kvScan({
+      context: ctx(),
+      startKey: b('a'),
+      endKey: b('b'),
+      limit: 10,
+      version: 25n,
+    });
     expect(scan.pairs.map((p) => text(p.key))).toEqual(['a1', 'a2', 'a3']);
-    const rev = await kv().kvScan({ context: ctx(), startKey: b('a3'), endKey: b('a'), limit: 10, version: 25n, reverse: true });
+    const rev = await kv().kvScan({
+      context: ctx(),
+      startKey: b('a3'),
+      endKey: b('a'),
+      limit: 10,
+      version: 25n,
+      reverse: true,
+    });
     expect(rev.pairs.map((p) => text(p.key))).toEqual(['a2', 'a1']);
-    const keyOnly = await kv().kvScan({ context: ctx(), startKey: b('a'), limit: 1, version: 25n, keyOnly: true });
+    const keyOnly = await kv().kvScan({
+      context: ctx(),
+      startKey: b('a'),
+      limit: 1,
+      version: 25n,
+      keyOnly: true,
+    });
     expect(keyOnly.pairs.map((p) => [text(p.key), p.value.length])).toEqual([['a1', 0]]);
     const mvcc = await kv().mvccGetByKey({ context: ctx(), key: b('a1') });
-    expect(mvcc.info?.writes).toMatchObject([{ type: Op.Put, startTs: 10n, commitTs: 20n, shortValue: b('v1') }]);
+    expect(mvcc.info?.writes).toMatchObject([
+      { type: Op.Put, startTs: 10n, commitTs: 20n, shortValue: b('v1') },
+    ]);
     const byTs = await kv().mvccGetByStartTs({ context: ctx(), startTs: 10n });
     expect(text(byTs.key)).toBe('a1');
   });
 
   it('answers bad requests as TiKV does', async () => {
-    const lockNotFound = await kv().kvCommit({ context: ctx(), startVersion: 100n, keys: [b('b1')], commitVersion: 110n });
+    const lockNotFound = await kv().kvCommit({
+      context: ctx(),
+      startVersion: 100n,
+      keys: [b('b1')],
+      commitVersion: 110n,
+    });
     expect(lockNotFound.error?.txnLockNotFound?.key).toEqual(b('b1'));
     expect(lockNotFound.error?.retryable).not.toBe('');
-    const badTs = await kv().kvCommit({ context: ctx(), startVersion: 100n, keys: [b('b1')], commitVersion: 100n });
+    const badTs = await kv().kvCommit({
+      context: ctx(),
+      startVersion: 100n,
+      keys: [b('b1')],
+      commitVersion: 100n,
+    });
     expect(badTs.error?.abort).toContain('InvalidTxnTso');
     const stale = { ...ctx(), regionEpoch: { confVer: 1n, version: 0n } };
-    const epoch = await kv().kvPrewrite({ context: stale, mutations: [put('b1', 'v')], primaryLock: b('b1'), startVersion: 100n });
+    const epoch = await kv().kvPrewrite({
+      context: stale,
+      mutations: [put('b1', 'v')],
+      primaryLock: b('b1'),
+      startVersion: 100n,
+    });
     expect(epoch.regionError?.epochNotMatch).toBeDefined();
     const big = await kv().kvPrewrite({
       context: ctx(),
@@ -71,39 +127,110 @@ describe('transactional commands over gRPC (API V1)', () => {
       startVersion: 100n,
     });
     expect(big.errors[0]?.abort).toContain('KeyTooLarge');
-    const outside = await kv().kvPrewrite({ context: ctx(), mutations: [put('z1', 'v')], primaryLock: b('z1'), startVersion: 100n });
+    const outside = await kv().kvPrewrite({
+      context: ctx(),
+      mutations: [put('z1', 'v')],
+      primaryLock: b('z1'),
+      startVersion: 100n,
+    });
     expect(outside.regionError?.keyNotInRegion).toBeDefined();
-    const notFound = await kv().kvCheckTxnStatus({ context: ctx(), primaryKey: b('b2'), lockTs: 100n, currentTs: 101n });
+    const notFound = await kv().kvCheckTxnStatus({
+      context: ctx(),
+      primaryKey: b('b2'),
+      lockTs: 100n,
+      currentTs: 101n,
+    });
     expect(notFound.error?.txnNotFound).toEqual({ startTs: 100n, primaryKey: b('b2') });
-    const hb = await kv().kvTxnHeartBeat({ context: ctx(), primaryLock: b('b2'), startVersion: 100n, adviseLockTtl: 10n });
+    const hb = await kv().kvTxnHeartBeat({
+      context: ctx(),
+      primaryLock: b('b2'),
+      startVersion: 100n,
+      adviseLockTtl: 10n,
+    });
     expect(hb.error?.txnNotFound).toBeDefined();
   });
 
   it('conflicts, cleanup, check_txn_status, heartbeat, scan lock, resolve lock', async () => {
-    await kv().kvPrewrite({ context: ctx(), mutations: [put('c1', 'v'), put('c2', 'v')], primaryLock: b('c1'), startVersion: 200n, lockTtl: 100n });
-    const conflict = await kv().kvPrewrite({ context: ctx(), mutations: [put('c2', 'w')], primaryLock: b('c2'), startVersion: 201n });
+    await kv().kvPrewrite({
+      context: ctx(),
+      mutations: [put('c1', 'v'), put('c2', 'v')],
+      primaryLock: b('c1'),
+      startVersion: 200n,
+      lockTtl: 100n,
+    });
+    const conflict = await kv().kvPrewrite({
+      context: ctx(),
+      mutations: [put('c2', 'w')],
+      primaryLock: b('c2'),
+      startVersion: 201n,
+    });
     expect(conflict.errors[0]?.locked?.lockVersion).toBe(200n);
-    const hb = await kv().kvTxnHeartBeat({ context: ctx(), primaryLock: b('c1'), startVersion: 200n, adviseLockTtl: 5000n });
+    const hb = await kv().kvTxnHeartBeat({
+      context: ctx(),
+      primaryLock: b('c1'),
+      startVersion: 200n,
+      adviseLockTtl: 5000n,
+    });
     expect(hb.lockTtl).toBe(5000n);
-    const status = await kv().kvCheckTxnStatus({ context: ctx(), primaryKey: b('c1'), lockTs: 200n, callerStartTs: 0n, currentTs: 300n });
+    const status = await kv().kvCheckTxnStatus({
+      context: ctx(),
+      primaryKey: b('c1'),
+      lockTs: 200n,
+      callerStartTs: 0n,
+      currentTs: 300n,
+    });
     expect(status.lockTtl).toBe(5000n);
     expect(status.lockInfo?.key).toEqual(b('c1'));
-    const locks = await kv().kvScanLock({ context: ctx(), maxVersion: 250n, startKey: b('c'), endKey: b('d'), limit: 10 });
+    const locks = await kv().kvScanLock({
+      context: ctx(),
+      maxVersion: 250n,
+      startKey: b('c'),
+      endKey: b('d'),
+      limit: 10,
+    });
     expect(locks.locks.map((l) => text(l.key))).toEqual(['c1', 'c2']);
-    const cleanupLive = await kv().kvCleanup({ context: ctx(), key: b('c1'), startVersion: 200n, currentTs: 300n });
+    const cleanupLive = await kv().kvCleanup({
+      context: ctx(),
+      key: b('c1'),
+      startVersion: 200n,
+      currentTs: 300n,
+    });
     expect(cleanupLive.error?.locked).toBeDefined();
     await kv().kvCommit({ context: ctx(), startVersion: 200n, keys: [b('c1')], commitVersion: 210n });
     const committed = await kv().kvCleanup({ context: ctx(), key: b('c1'), startVersion: 200n });
     expect(committed.commitVersion).toBe(210n);
-    const secondary = await kv().kvCheckSecondaryLocks({ context: ctx(), keys: [b('c2')], startVersion: 200n });
+    const secondary = await kv().kvCheckSecondaryLocks({
+      context: ctx(),
+      keys: [b('c2')],
+      startVersion: 200n,
+    });
     expect(secondary.locks.map((l) => text(l.key))).toEqual(['c2']);
-    const resolve = await kv().kvResolveLock({ context: ctx(), startVersion: 0n, txnInfos: [{ txn: 200n, status: 210n, isTxnFile: false }] });
+    const resolve = await kv().kvResolveLock({
+      context: ctx(),
+      startVersion: 0n,
+      txnInfos: [{ txn: 200n, status: 210n, isTxnFile: false }],
+    });
     expect(resolve.error).toBeUndefined();
     expect(text((await kv().kvGet({ context: ctx(), key: b('c2'), version: 220n })).value)).toBe('v');
-    const write = await kv().kvPrewrite({ context: ctx(), mutations: [put('c2', 'w')], primaryLock: b('c2'), startVersion: 205n });
-    expect(write.errors[0]?.conflict).toMatchObject({ startTs: 205n, conflictTs: 200n, conflictCommitTs: 210n, reason: 1 });
+    const write = await kv().kvPrewrite({
+      context: ctx(),
+      mutations: [put('c2', 'w')],
+      primaryLock: b('c2'),
+      startVersion: 205n,
+    });
+    expect(write.errors[0]?.conflict).toMatchObject({
+      startTs: 205n,
+      conflictTs: 200n,
+      conflictCommitTs: 210n,
+      reason: 1,
+    });
     await kv().kvBatchRollback({ context: ctx(), startVersion: 205n, keys: [b('c2')] });
-    const st = await kv().kvCheckTxnStatus({ context: ctx(), primaryKey: b('c2'), lockTs: 205n, currentTs: 300n });
+    const st = await kv().kvCheckTxnStatus({
+      context: ctx(),
+      primaryKey: b('c2'),
+      lockTs: 205n,
+      currentTs: 300n,
+    });
     expect(st.action).toBe(kvrpcpb.Action.NoAction);
   });
 
@@ -121,21 +248,61 @@ describe('transactional commands over gRPC (API V1)', () => {
     expect(ac.minCommitTs).toBe(501n);
     const sec = await kv().kvCheckSecondaryLocks({ context: ctx(), keys: [b('d2')], startVersion: 400n });
     expect(sec.locks[0]).toMatchObject({ useAsyncCommit: true, minCommitTs: 501n });
-    const pc = await kv().kvPrewrite({ context: ctx(), mutations: [put('d3', 'v')], primaryLock: b('d3'), startVersion: 600n, tryOnePc: true });
+    const pc = await kv().kvPrewrite({
+      context: ctx(),
+      mutations: [put('d3', 'v')],
+      primaryLock: b('d3'),
+      startVersion: 600n,
+      tryOnePc: true,
+    });
     expect(pc.onePcCommitTs).toBe(601n);
     expect(text((await kv().kvGet({ context: ctx(), key: b('d3'), version: 700n })).value)).toBe('v');
   });
 
   it('pessimistic lock, values, no-wait lock errors and pessimistic rollback', async () => {
     const lock = { op: Op.PessimisticLock, key: b('e1'), value: new Uint8Array(0), assertion: 0 };
-    const first = await kv().kvPessimisticLock({ context: ctx(), mutations: [lock], primaryLock: b('e1'), startVersion: 800n, forUpdateTs: 800n, lockTtl: 3000n, returnValues: true, waitTimeout: -1n });
+    const first = await kv().kvPessimisticLock({
+      context: ctx(),
+      mutations: [lock],
+      primaryLock: b('e1'),
+      startVersion: 800n,
+      forUpdateTs: 800n,
+      lockTtl: 3000n,
+      returnValues: true,
+      waitTimeout: -1n,
+    });
     expect(first.errors).toEqual([]);
     expect(first.notFounds).toEqual([true]);
-    const other = await kv().kvPessimisticLock({ context: ctx(), mutations: [lock], primaryLock: b('e1'), startVersion: 801n, forUpdateTs: 801n, lockTtl: 3000n, waitTimeout: -1n });
-    expect(other.errors[0]?.locked).toMatchObject({ lockVersion: 800n, lockType: Op.PessimisticLock, lockForUpdateTs: 800n });
-    const force = await kv().kvPessimisticLock({ context: ctx(), mutations: [lock], primaryLock: b('e1'), startVersion: 801n, forUpdateTs: 801n, waitTimeout: -1n, wakeUpMode: kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock });
+    const other = await kv().kvPessimisticLock({
+      context: ctx(),
+      mutations: [lock],
+      primaryLock: b('e1'),
+      startVersion: 801n,
+      forUpdateTs: 801n,
+      lockTtl: 3000n,
+      waitTimeout: -1n,
+    });
+    expect(other.errors[0]?.locked).toMatchObject({
+      lockVersion: 800n,
+      lockType: Op.PessimisticLock,
+      lockForUpdateTs: 800n,
+    });
+    const force = await kv().kvPessimisticLock({
+      context: ctx(),
+      mutations: [lock],
+      primaryLock: b('e1'),
+      startVersion: 801n,
+      forUpdateTs: 801n,
+      waitTimeout: -1n,
+      wakeUpMode: kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock,
+    });
     expect(force.results[0]?.type).toBe(kvrpcpb.PessimisticLockKeyResultType.LockResultFailed);
-    await kv().kVPessimisticRollback({ context: ctx(), startVersion: 800n, forUpdateTs: 800n, keys: [b('e1')] });
+    await kv().kVPessimisticRollback({
+      context: ctx(),
+      startVersion: 800n,
+      forUpdateTs: 800n,
+      keys: [b('e1')],
+    });
     expect((await kv().mvccGetByKey({ context: ctx(), key: b('e1') })).info?.lock).toBeUndefined();
   });
 
@@ -145,13 +312,19 @@ describe('transactional commands over gRPC (API V1)', () => {
       yield {
         requestIds: [1n, 2n],
         requests: [
-          { cmd: { $case: 'Prewrite', value: { context: c0, mutations: [put('f1', 'v')], primaryLock: b('f1'), startVersion: 900n } } },
+          {
+            cmd: {
+              $case: 'Prewrite',
+              value: { context: c0, mutations: [put('f1', 'v')], primaryLock: b('f1'), startVersion: 900n },
+            },
+          },
           { cmd: { $case: 'Get', value: { context: c0, key: b('f0'), version: 900n } } },
         ],
       };
     }
     const seen: string[] = [];
-    for await (const msg of kv().batchCommands(one())) for (const r of msg.responses) seen.push(r.cmd?.$case ?? '');
+    for await (const msg of kv().batchCommands(one()))
+      for (const r of msg.responses) seen.push(r.cmd?.$case ?? '');
     expect(seen.sort()).toEqual(['Get', 'Prewrite']);
   });
 });
@@ -177,9 +350,16 @@ describe('transactional commands over gRPC (API V2)', () => {
     const ctx = ctxFor(region, kvrpcpb.APIVersion.V2);
     const raw = new Uint8Array([...keyspacePrefix('raw', 0), ...b('k')]);
     const rawRegion = cluster.regionByKey(raw);
-    const rawMode = await c.leaderKv(rawRegion).kvGet({ context: ctxFor(rawRegion, kvrpcpb.APIVersion.V2), key: raw, version: 10n });
+    const rawMode = await c
+      .leaderKv(rawRegion)
+      .kvGet({ context: ctxFor(rawRegion, kvrpcpb.APIVersion.V2), key: raw, version: 10n });
     expect(rawMode.error?.abort).toContain('Key mode mismatched');
-    await kv.kvPrewrite({ context: ctx, mutations: [{ op: Op.Put, key, value: b('v'), assertion: 0 }], primaryLock: key, startVersion: 10n });
+    await kv.kvPrewrite({
+      context: ctx,
+      mutations: [{ op: Op.Put, key, value: b('v'), assertion: 0 }],
+      primaryLock: key,
+      startVersion: 10n,
+    });
     await kv.kvCommit({ context: ctx, startVersion: 10n, keys: [key], commitVersion: 11n });
     expect(text((await kv.kvGet({ context: ctx, key, version: 12n })).value)).toBe('v');
   });

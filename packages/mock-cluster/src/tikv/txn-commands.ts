@@ -1,8 +1,8 @@
 import { kvrpcpb } from '@tikv/proto';
-import type { PessimisticLockKeyResult } from '../mvcc/actions/acquire-pessimistic-lock.js';
-import { type Lock, lockInfoOf } from '../mvcc/lock-record.js';
 import type { RegionInfo } from '../cluster/topology-types.js';
+import type { PessimisticLockKeyResult } from '../mvcc/actions/acquire-pessimistic-lock.js';
 import type { TxnStatus } from '../mvcc/actions/common.js';
+import { type Lock, lockInfoOf } from '../mvcc/lock-record.js';
 import { MvccError, toKeyError } from '../mvcc/mvcc-error.js';
 import type { ReadCheckOptions } from '../mvcc/read-check.js';
 import type { ScanResult } from '../mvcc/scanner.js';
@@ -33,7 +33,10 @@ interface Codec<R> {
 const EMPTY = new Uint8Array(0);
 const { Action } = kvrpcpb;
 
-function readOptions(ctx: kvrpcpb.Context | undefined, ts: bigint): ReadCheckOptions & { staleRead: boolean } {
+function readOptions(
+  ctx: kvrpcpb.Context | undefined,
+  ts: bigint,
+): ReadCheckOptions & { staleRead: boolean } {
   return {
     ts,
     isolation: ctx?.isolationLevel ?? kvrpcpb.IsolationLevel.SI,
@@ -87,7 +90,12 @@ export class TxnKvCommands {
     checkTxnApiVersion(this.#deps.apiVersion, ctx, cmd, keys);
   }
 
-  #writeKeys(ctx: kvrpcpb.Context | undefined, cmd: string, keys: readonly Uint8Array[], region: RegionInfo): void {
+  #writeKeys(
+    ctx: kvrpcpb.Context | undefined,
+    cmd: string,
+    keys: readonly Uint8Array[],
+    region: RegionInfo,
+  ): void {
     this.#api(ctx, cmd, keys);
     checkTxnKeySize(keys, this.#deps.limits.maxKeySizeBytes);
     checkKeysInRegion(keys, region);
@@ -101,11 +109,12 @@ export class TxnKvCommands {
       (region) => {
         this.#api(req.context, 'get', [req.key]);
         failRegion(checkKeyInRegion(req.key, region));
-        const entry = this.#txn.reads.get(req.key, { ...readOptions(req.context, req.version), loadCommitTs: req.needCommitTs });
+        const entry = this.#txn.reads.get(req.key, {
+          ...readOptions(req.context, req.version),
+          loadCommitTs: req.needCommitTs,
+        });
         return kvrpcpb.GetResponse.fromPartial(
-          entry === undefined
-            ? { notFound: true }
-            : { value: entry.value, commitTs: entry.commitTs ?? 0n },
+          entry === undefined ? { notFound: true } : { value: entry.value, commitTs: entry.commitTs ?? 0n },
         );
       },
       (e) => ({ error: toKeyError(e) }),
@@ -228,7 +237,8 @@ export class TxnKvCommands {
         this.#txn.storage.cleanup(req.key, req.startVersion, req.currentTs);
         return kvrpcpb.CleanupResponse.fromPartial({});
       },
-      (e) => (e.detail.kind === 'Committed' ? { commitVersion: e.detail.commitTs } : { error: toKeyError(e) }),
+      (e) =>
+        e.detail.kind === 'Committed' ? { commitVersion: e.detail.commitTs } : { error: toKeyError(e) },
     );
   }
 
@@ -278,7 +288,8 @@ export class TxnKvCommands {
         this.#writeKeys(req.context, 'check_secondary_locks', req.keys, region);
         const s = this.#txn.storage.checkSecondaryLocks(req.keys, req.startVersion);
         if (s.kind === 'locked') return kvrpcpb.CheckSecondaryLocksResponse.fromPartial({ locks: s.locks });
-        if (s.kind === 'committed') return kvrpcpb.CheckSecondaryLocksResponse.fromPartial({ commitTs: s.commitTs });
+        if (s.kind === 'committed')
+          return kvrpcpb.CheckSecondaryLocksResponse.fromPartial({ commitTs: s.commitTs });
         return kvrpcpb.CheckSecondaryLocksResponse.fromPartial({});
       },
       (e) => ({ error: toKeyError(e) }),
@@ -298,7 +309,12 @@ export class TxnKvCommands {
         if (req.keys.length > 0 && req.startVersion === 0n) {
           throw new MvccError({ kind: 'Other', message: 'resolve lock with keys needs a start version' });
         }
-        this.#txn.storage.resolveLock({ txnStatus, keys: req.keys, start: region.startKey, end: region.endKey });
+        this.#txn.storage.resolveLock({
+          txnStatus,
+          keys: req.keys,
+          start: region.startKey,
+          end: region.endKey,
+        });
         return kvrpcpb.ResolveLockResponse.fromPartial({});
       },
       (e) => ({ error: toKeyError(e) }),
@@ -312,7 +328,12 @@ export class TxnKvCommands {
       'write',
       (region) => {
         this.#writeKeys(req.context, 'txn_heart_beat', [req.primaryLock], region);
-        const lockTtl = this.#txn.storage.txnHeartBeat(req.primaryLock, req.startVersion, req.adviseLockTtl, req.minCommitTs);
+        const lockTtl = this.#txn.storage.txnHeartBeat(
+          req.primaryLock,
+          req.startVersion,
+          req.adviseLockTtl,
+          req.minCommitTs,
+        );
         return kvrpcpb.TxnHeartBeatResponse.fromPartial({ lockTtl });
       },
       (e) => ({ error: toKeyError(e) }),
@@ -370,7 +391,9 @@ export class TxnKvCommands {
       () => {
         const found = this.#txn.storage.mvccByStartTs(req.startTs);
         return kvrpcpb.MvccGetByStartTsResponse.fromPartial(
-          found === undefined ? { info: kvrpcpb.MvccInfo.fromPartial({}) } : { key: found.key, info: found.info },
+          found === undefined
+            ? { info: kvrpcpb.MvccInfo.fromPartial({}) }
+            : { key: found.key, info: found.info },
         );
       },
       (e) => ({ error: e.message }),
@@ -384,7 +407,13 @@ export class TxnKvCommands {
       'write',
       (region) => {
         this.#writeKeys(req.context, 'pessimistic_rollback', req.keys, region);
-        this.#txn.storage.pessimisticRollback(req.keys, req.startVersion, req.forUpdateTs, region.startKey, region.endKey);
+        this.#txn.storage.pessimisticRollback(
+          req.keys,
+          req.startVersion,
+          req.forUpdateTs,
+          region.startKey,
+          region.endKey,
+        );
         return kvrpcpb.PessimisticRollbackResponse.fromPartial({});
       },
       (e) => ({ errors: [toKeyError(e)] }),
@@ -405,7 +434,10 @@ export class TxnKvCommands {
         this.#writeKeys(req.context, 'acquire_pessimistic_lock', keys, region);
         const forceLock = req.wakeUpMode === kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock;
         const out = this.#txn.storage.acquirePessimisticLock({
-          keys: req.mutations.map((m) => ({ key: m.key, shouldNotExist: m.assertion === kvrpcpb.Assertion.NotExist })),
+          keys: req.mutations.map((m) => ({
+            key: m.key,
+            shouldNotExist: m.assertion === kvrpcpb.Assertion.NotExist,
+          })),
           primary: req.primaryLock,
           startTs: req.startVersion,
           lockTtl: req.lockTtl,
@@ -459,7 +491,6 @@ export function checkTxnStatusFields(status: TxnStatus): Partial<kvrpcpb.CheckTx
   }
 }
 
-
 function lockInfoOfPrimary(lock: Lock): kvrpcpb.LockInfo {
   return lockInfoOf(lock, lock.primary);
 }
@@ -472,7 +503,13 @@ export function pessimisticLockFields(
   if (forceLock) {
     return {
       results: results.map((r) => {
-        const base = { type: kvrpcpb.PessimisticLockKeyResultType.LockResultNormal, value: EMPTY, existence: false, lockedWithConflictTs: 0n, skipResolvingLock: false };
+        const base = {
+          type: kvrpcpb.PessimisticLockKeyResultType.LockResultNormal,
+          value: EMPTY,
+          existence: false,
+          lockedWithConflictTs: 0n,
+          skipResolvingLock: false,
+        };
         switch (r.kind) {
           case 'value':
             return { ...base, existence: r.value !== undefined, value: r.value ?? EMPTY };
@@ -508,7 +545,6 @@ export function pessimisticLockFields(
   }
   return { values, notFounds };
 }
-
 
 /** The `tikvpb.Tikv` methods the transactional commands serve, for the service's command table. */
 export function txnCommandEntries(c: TxnKvCommands): [string, (req: never) => object][] {

@@ -45,7 +45,9 @@ export function checkTxnApiVersion(
   for (const k of keys) {
     const mode = keyModeOf(k);
     if (mode !== 'txn' && mode !== 'tidb') {
-      abort(`Key mode mismatched with the request mode, cmd: ${cmd}, storage: V2, key: ${Buffer.from(k).toString('hex').toUpperCase()}`);
+      abort(
+        `Key mode mismatched with the request mode, cmd: ${cmd}, storage: V2, key: ${Buffer.from(k).toString('hex').toUpperCase()}`,
+      );
     }
   }
 }

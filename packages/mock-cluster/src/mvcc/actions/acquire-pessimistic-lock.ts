@@ -13,7 +13,11 @@ export type PessimisticLockKeyResult =
   | { readonly kind: 'empty' }
   | { readonly kind: 'value'; readonly value: Uint8Array | undefined }
   | { readonly kind: 'existence'; readonly exists: boolean }
-  | { readonly kind: 'lockedWithConflict'; readonly value: Uint8Array | undefined; readonly conflictTs: bigint }
+  | {
+      readonly kind: 'lockedWithConflict';
+      readonly value: Uint8Array | undefined;
+      readonly conflictTs: bigint;
+    }
   | { readonly kind: 'waiting' }
   | { readonly kind: 'failed'; readonly error: unknown };
 
@@ -35,13 +39,20 @@ function newSuccess(
   lockedWithConflictTs: bigint | undefined,
   value: Uint8Array | undefined,
 ): PessimisticLockKeyResult {
-  if (lockedWithConflictTs !== undefined) return { kind: 'lockedWithConflict', value, conflictTs: lockedWithConflictTs };
+  if (lockedWithConflictTs !== undefined)
+    return { kind: 'lockedWithConflict', value, conflictTs: lockedWithConflictTs };
   if (o.needValue) return { kind: 'value', value };
   if (o.needCheckExistence) return { kind: 'existence', exists: value !== undefined };
   return { kind: 'empty' };
 }
 
-function pessimisticLock(reader: MvccReader, o: AcquirePessimisticLockOptions, forUpdateTs: bigint, lastChange: LastChange, withConflict: boolean): Lock {
+function pessimisticLock(
+  reader: MvccReader,
+  o: AcquirePessimisticLockOptions,
+  forUpdateTs: bigint,
+  lastChange: LastChange,
+  withConflict: boolean,
+): Lock {
   return newLock({
     lockType: LockType.Pessimistic,
     primary: o.primary,
@@ -150,7 +161,8 @@ export function acquirePessimisticLock(
     }
     const rolledBack = (w: typeof write, ts: bigint): boolean =>
       ts === reader.startTs && (w.writeType === WriteType.Rollback || w.hasOverlappedRollback);
-    if (rolledBack(write, commitTs)) mvccFail({ kind: 'PessimisticLockRolledBack', startTs: reader.startTs, key });
+    if (rolledBack(write, commitTs))
+      mvccFail({ kind: 'PessimisticLockRolledBack', startTs: reader.startTs, key });
     if (commitTs > reader.startTs) {
       const older = reader.seekWrite(key, reader.startTs);
       if (older !== undefined && rolledBack(older.write, older.commitTs)) {

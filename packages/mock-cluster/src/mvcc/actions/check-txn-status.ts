@@ -56,7 +56,10 @@ function fromPessimisticPrimaryLock(
     if (resolvingPessimisticLock) {
       return { status: { kind: 'pessimisticRollBack' }, released: txn.unlockKey(primaryKey, true, 0n) };
     }
-    return { status: { kind: 'ttlExpire' }, released: rollbackLock(txn, reader, primaryKey, lock, true, true) };
+    return {
+      status: { kind: 'ttlExpire' },
+      released: rollbackLock(txn, reader, primaryKey, lock, true, true),
+    };
   }
   return undefined;
 }
@@ -93,7 +96,14 @@ export function checkTxnStatusLockExists(
   }
   const isPessimisticTxn = lock.forUpdateTs !== 0n;
   if (isPessimisticLock(lock)) {
-    const r = fromPessimisticPrimaryLock(txn, reader, primaryKey, lock, o.currentTs, o.resolvingPessimisticLock);
+    const r = fromPessimisticPrimaryLock(
+      txn,
+      reader,
+      primaryKey,
+      lock,
+      o.currentTs,
+      o.resolvingPessimisticLock,
+    );
     if (r !== undefined) return r;
   } else if (physicalOf(lock.ts) + lock.ttl < physicalOf(o.currentTs)) {
     const released = rollbackLock(txn, reader, primaryKey, lock, isPessimisticTxn, true);

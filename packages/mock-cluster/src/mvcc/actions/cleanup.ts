@@ -1,4 +1,4 @@
-import { lockInfoOf, isPessimisticTxn } from '../lock-record.js';
+import { isPessimisticTxn, lockInfoOf } from '../lock-record.js';
 import { mvccFail } from '../mvcc-error.js';
 import type { MvccReader } from '../mvcc-reader.js';
 import type { MvccTxn, ReleasedLock } from '../mvcc-txn.js';
@@ -26,7 +26,14 @@ export function cleanup(
     }
     return rollbackLock(txn, reader, rawKey, lock, isPessimisticTxn(lock), !protectRollback);
   }
-  const status = checkTxnStatusMissingLock(txn, reader, rawKey, lock, rollbackProtect(protectRollback), false);
+  const status = checkTxnStatusMissingLock(
+    txn,
+    reader,
+    rawKey,
+    lock,
+    rollbackProtect(protectRollback),
+    false,
+  );
   if (status.kind === 'committed') {
     mvccFail({ kind: 'Committed', startTs: reader.startTs, commitTs: status.commitTs, key: rawKey });
   }

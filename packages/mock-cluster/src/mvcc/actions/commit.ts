@@ -57,4 +57,3 @@ export function commit(
   txn.putWrite(rawKey, commitTs, write);
   return txn.unlockKey(rawKey, isPessimisticTxn(lock), commitTs);
 }
-

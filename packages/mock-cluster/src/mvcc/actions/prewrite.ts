@@ -3,7 +3,12 @@ import { cloneLock, isPessimisticLock, type Lock, LockType, lockInfoOf, newLock 
 import { mvccFail } from '../mvcc-error.js';
 import type { CommittedWrite, MvccReader } from '../mvcc-reader.js';
 import type { MvccTxn } from '../mvcc-txn.js';
-import { isShortValue, LAST_CHANGE_NOT_EXIST, LAST_CHANGE_UNKNOWN, type LastChange } from '../record-codec.js';
+import {
+  isShortValue,
+  LAST_CHANGE_NOT_EXIST,
+  LAST_CHANGE_UNKNOWN,
+  type LastChange,
+} from '../record-codec.js';
 import { encodeTxnKey, TS_MAX } from '../txn-key.js';
 import { type Write, WriteType } from '../write-record.js';
 import { checkDataConstraint, nextLastChangeInfo } from './common.js';
@@ -124,7 +129,12 @@ class PrewriteMutation {
         mvccFail({ kind: 'LockTypeNotMatch', startTs, key: this.key, pessimistic: true });
       }
       if (expectedForUpdateTs !== undefined && lock.forUpdateTs !== expectedForUpdateTs) {
-        mvccFail({ kind: 'PessimisticLockNotFound', startTs, key: this.key, reason: 'LockForUpdateTsMismatch' });
+        mvccFail({
+          kind: 'PessimisticLockNotFound',
+          startTs,
+          key: this.key,
+          reason: 'LockForUpdateTsMismatch',
+        });
       }
       if (lock.ttl > this.lockTtl) this.lockTtl = lock.ttl;
       if (lock.minCommitTs > this.minCommitTs) this.minCommitTs = lock.minCommitTs;
@@ -161,7 +171,8 @@ class PrewriteMutation {
       if (commitTs === startTs && (write.writeType === WriteType.Rollback || write.hasOverlappedRollback)) {
         this.writeConflict(write, commitTs, Reason.SelfRolledBack);
       }
-      if (seekTs === TS_MAX) this.lastChange = nextLastChangeInfo(this.key, write, reader.startTs, reader, commitTs);
+      if (seekTs === TS_MAX)
+        this.lastChange = nextLastChangeInfo(this.key, write, reader.startTs, reader, commitTs);
       const kind = this.props.kind;
       if (kind.kind === 'optimistic') {
         if (commitTs > startTs) this.writeConflict(write, commitTs, Reason.Optimistic);
@@ -225,12 +236,19 @@ class PrewriteMutation {
       return { write: undefined, reloaded: false };
     }
     let write = loaded;
-    if (writeLoaded && write !== undefined && write.write.gcFence !== undefined && write.write.gcFence !== 0n) {
+    if (
+      writeLoaded &&
+      write !== undefined &&
+      write.write.gcFence !== undefined &&
+      write.write.gcFence !== 0n
+    ) {
       write = undefined;
     }
     const needReload =
       !writeLoaded ||
-      (write !== undefined && write.write.writeType !== WriteType.Put && write.write.writeType !== WriteType.Delete);
+      (write !== undefined &&
+        write.write.writeType !== WriteType.Put &&
+        write.write.writeType !== WriteType.Delete);
     let reloaded = false;
     let reloadedWrite: CommittedWrite | undefined;
     if (needReload) {
@@ -310,7 +328,12 @@ class PrewriteMutation {
  * `async_commit_timestamps`: min_commit_ts = max(max_ts, start_ts, for_update_ts) + 1 (and at
  * least the lock's own), published in the memory lock table; CommitTsTooLarge past max_commit_ts.
  */
-function asyncCommitTimestamps(rawKey: Uint8Array, lock: Lock, props: TransactionProperties, txn: MvccTxn): bigint {
+function asyncCommitTimestamps(
+  rawKey: Uint8Array,
+  lock: Lock,
+  props: TransactionProperties,
+  txn: MvccTxn,
+): bigint {
   const maxTs = txn.cm.maxTs;
   let minCommitTs = maxTs > props.startTs ? maxTs : props.startTs;
   const forUpdateTs = forUpdateTsOf(props);
@@ -337,7 +360,13 @@ function amendPessimisticLock(mutation: PrewriteMutation, reader: MvccReader): v
         reason: 'LockMissingAmendFail',
       });
     }
-    mutation.lastChange = nextLastChangeInfo(mutation.key, found.write, reader.startTs, reader, found.commitTs);
+    mutation.lastChange = nextLastChangeInfo(
+      mutation.key,
+      found.write,
+      reader.startTs,
+      reader,
+      found.commitTs,
+    );
   } else {
     mutation.lastChange = LAST_CHANGE_NOT_EXIST;
   }

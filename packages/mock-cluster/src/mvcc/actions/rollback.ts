@@ -1,8 +1,8 @@
-import { bytesEqual } from '../txn-key.js';
 import { isPessimisticLock, type Lock, LockType } from '../lock-record.js';
 import { mvccFail } from '../mvcc-error.js';
 import type { MvccReader, OverlappedWrite } from '../mvcc-reader.js';
 import type { MvccTxn, ReleasedLock } from '../mvcc-txn.js';
+import { bytesEqual } from '../txn-key.js';
 import { isProtectedRollback, newRollback, type Write, WriteType } from '../write-record.js';
 import type { TxnStatus } from './common.js';
 
@@ -36,7 +36,11 @@ export function makeRollback(
 /** `collapse_prev_rollback`: deletes an unprotected rollback right below this start ts. */
 export function collapsePrevRollback(txn: MvccTxn, reader: MvccReader, rawKey: Uint8Array): void {
   const found = reader.seekWrite(rawKey, reader.startTs);
-  if (found !== undefined && found.write.writeType === WriteType.Rollback && !isProtectedRollback(found.write)) {
+  if (
+    found !== undefined &&
+    found.write.writeType === WriteType.Rollback &&
+    !isProtectedRollback(found.write)
+  ) {
     txn.deleteWrite(rawKey, found.commitTs);
   }
 }
@@ -55,7 +59,9 @@ export function rollbackLock(
 ): ReleasedLock {
   const record = reader.getTxnCommitRecord(rawKey);
   if (record.kind === 'single' && record.write.writeType !== WriteType.Rollback) {
-    throw new Error(`txn record found but not expected: start_ts ${reader.startTs} commit_ts ${record.commitTs}`);
+    throw new Error(
+      `txn record found but not expected: start_ts ${reader.startTs} commit_ts ${record.commitTs}`,
+    );
   }
   if (record.kind !== 'none') return txn.unlockKey(rawKey, isPessimisticTxn, 0n);
   if (lock.shortValue === undefined && lock.lockType === LockType.Put) txn.deleteValue(rawKey, lock.ts);
