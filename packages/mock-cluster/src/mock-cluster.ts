@@ -27,7 +27,7 @@ import { KvEngine } from './storage/kv-engine.js';
 import { RawStore } from './storage/raw-store.js';
 import type { KvDeps } from './tikv/kv-deps.js';
 import { createTikvHandlers, KvService } from './tikv/kv-service.js';
-import { createTxnDeps } from './tikv/txn-deps.js';
+import { type ClusterTxn, createTxnDeps } from './tikv/txn-deps.js';
 import { TsoAllocator } from './tso-allocator.js';
 
 /** The version string the mock's stores and PD report. */
@@ -68,6 +68,7 @@ export class MockCluster {
   readonly #pd: GrpcHost;
   readonly #stores: Map<bigint, StoreHost>;
   readonly #keyspaces: KeyspaceService;
+  readonly #txn: ClusterTxn;
   #closed = false;
 
   private constructor(
@@ -77,8 +78,10 @@ export class MockCluster {
     pd: GrpcHost,
     stores: Map<bigint, StoreHost>,
     keyspaces: KeyspaceService,
+    txn: ClusterTxn,
   ) {
     this.#keyspaces = keyspaces;
+    this.#txn = txn;
     this.options = options;
     this.clusterId = options.clusterId;
     this.#model = model;
@@ -95,6 +98,7 @@ export class MockCluster {
     const faults = new FaultRegistry();
     const engine = new KvEngine();
     const raw = new RawStore(engine, o.apiVersion, () => BigInt(Math.floor(o.nowMs() / 1000)));
+    const txn = createTxnDeps(engine, o.nowMs);
     const deps: KvDeps = {
       model,
       raw,
@@ -105,7 +109,7 @@ export class MockCluster {
         raftEntryMaxSizeBytes: o.raftEntryMaxSizeBytes,
         maxBatchCommands: o.maxBatchCommands,
       },
-      txn: createTxnDeps(engine),
+      txn,
     };
     const hostOptions = { unref: o.unref, maxReceiveMessageBytes: o.maxReceiveMessageBytes };
     const storeIds: bigint[] = [];
@@ -161,7 +165,7 @@ export class MockCluster {
       for (const s of stores.values()) await s.host.close();
       throw e;
     }
-    return new MockCluster(o, model, faults, pd, stores, keyspaces);
+    return new MockCluster(o, model, faults, pd, stores, keyspaces, txn);
   }
 
   #storeHost(id: IdInput): StoreHost {
@@ -272,6 +276,20 @@ export class MockCluster {
     this.#faults.clear();
   }
 
+  /**
+   * Holds back the wake-ups of pessimistic-lock waiters (cluster-wide) until
+   * {@link resumeLockWakeUps}: released locks no longer wake anyone, so waits run into their
+   * timeout unless resumed.
+   */
+  pauseLockWakeUps(): void {
+    this.#txn.lockWaits.pauseWakeUps();
+  }
+
+  /** Delivers the wake-ups held back since {@link pauseLockWakeUps}. */
+  resumeLockWakeUps(): void {
+    this.#txn.lockWaits.resumeWakeUps();
+  }
+
   /** Whether `close()` has been called. */
   get closed(): boolean {
     return this.#closed;
@@ -282,6 +300,7 @@ export class MockCluster {
     if (this.#closed) return;
     this.#closed = true;
     this.#faults.clear();
+    this.#txn.lockWaits.close();
     for (const s of this.#stores.values()) s.life.current.abort();
     await Promise.all([this.#pd.close(), ...[...this.#stores.values()].map((s) => s.host.close())]);
   }

@@ -1,5 +1,7 @@
-import { kvrpcpb } from '@tikv/proto';
+import { type deadlock, kvrpcpb } from '@tikv/proto';
 import type { RegionInfo } from '../cluster/topology-types.js';
+import type { DeadlockFound } from '../lock-manager/deadlock-detector.js';
+import type { WaitOutcome, WaitRequest } from '../lock-manager/lock-wait-manager.js';
 import type { PessimisticLockKeyResult } from '../mvcc/actions/acquire-pessimistic-lock.js';
 import type { TxnStatus } from '../mvcc/actions/common.js';
 import { type Lock, lockInfoOf } from '../mvcc/lock-record.js';
@@ -23,6 +25,20 @@ import {
 export interface TxnDeps {
   readonly storage: TxnStorage;
   readonly reads: TxnReads;
+  /** Lock waiting for KvPessimisticLock; without it, locked keys are answered at once. */
+  readonly lockWaits?: LockWaiter;
+}
+
+/** What the pessimistic lock handler needs from lock waiting (see `LockWaitManager`). */
+export interface LockWaiter {
+  /** The wait a `wait_timeout` asks for (ms), undefined for none. */
+  waitMsFor(waitTimeout: bigint): number | undefined;
+  /** Registers the wait-for edge, or returns the deadlock it would make. */
+  detect(req: WaitRequest): DeadlockFound | undefined;
+  /** Waits for the lock to go away. */
+  wait(req: WaitRequest, waitMs: number): Promise<WaitOutcome>;
+  /** The waiting requests, for GetLockWaitInfo. */
+  waitInfo(): deadlock.WaitForEntry[];
 }
 
 /** The part of a ts-proto response codec the handlers use. */
@@ -421,18 +437,29 @@ export class TxnKvCommands {
   }
 
   /**
-   * KvPessimisticLock without waiting: a lock held by another transaction is answered with the
-   * KeyError a waiter would get when `wait_timeout` < 0 (lock waiting builds on this).
+   * KvPessimisticLock. A key locked by another transaction makes the request wait (unless
+   * `wait_timeout` < 0) until the lock is released, the wait times out (KeyIsLocked), or the wait
+   * would deadlock (KeyError.deadlock with the wait chain). A woken legacy request answers
+   * WriteConflict; a woken force-lock request tries again.
    */
-  kvPessimisticLock(req: kvrpcpb.PessimisticLockRequest): kvrpcpb.PessimisticLockResponse {
-    return this.#run(
+  kvPessimisticLock(
+    req: kvrpcpb.PessimisticLockRequest,
+  ): kvrpcpb.PessimisticLockResponse | Promise<kvrpcpb.PessimisticLockResponse> {
+    let locked: kvrpcpb.LockInfo | undefined;
+    const forceLock = req.wakeUpMode === kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock;
+    const lockedResponse = (error: kvrpcpb.KeyError) =>
+      kvrpcpb.PessimisticLockResponse.fromPartial(
+        forceLock
+          ? { results: [{ type: kvrpcpb.PessimisticLockKeyResultType.LockResultFailed }], errors: [error] }
+          : { errors: [error] },
+      );
+    const first = this.#run(
       kvrpcpb.PessimisticLockResponse,
       req.context,
       'write',
       (region) => {
         const keys = req.mutations.map((m) => m.key);
         this.#writeKeys(req.context, 'acquire_pessimistic_lock', keys, region);
-        const forceLock = req.wakeUpMode === kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock;
         const out = this.#txn.storage.acquirePessimisticLock({
           keys: req.mutations.map((m) => ({
             key: m.key,
@@ -449,19 +476,67 @@ export class TxnKvCommands {
           allowLockWithConflict: forceLock,
         });
         if (out.lockedBy !== undefined) {
-          const error = toKeyError(new MvccError({ kind: 'KeyIsLocked', info: out.lockedBy.info }));
-          if (forceLock) {
-            return kvrpcpb.PessimisticLockResponse.fromPartial({
-              results: [{ type: kvrpcpb.PessimisticLockKeyResultType.LockResultFailed }],
-              errors: [error],
-            });
-          }
-          return kvrpcpb.PessimisticLockResponse.fromPartial({ errors: [error] });
+          locked = out.lockedBy.info;
+          return lockedResponse(toKeyError(new MvccError({ kind: 'KeyIsLocked', info: out.lockedBy.info })));
         }
         return kvrpcpb.PessimisticLockResponse.fromPartial(pessimisticLockFields(out.results, forceLock));
       },
       (e) => ({ errors: [toKeyError(e)] }),
     );
+    const waits = this.#txn.lockWaits;
+    const lockInfo = locked;
+    const waitMs = waits?.waitMsFor(req.waitTimeout);
+    if (lockInfo === undefined || waits === undefined || waitMs === undefined) return first;
+    const wait = {
+      startTs: req.startVersion,
+      lockInfo,
+      allowLockWithConflict: forceLock,
+      resourceGroupTag: req.context?.resourceGroupTag,
+    };
+    const dead = waits.detect(wait);
+    if (dead !== undefined) {
+      return lockedResponse(
+        toKeyError(
+          new MvccError({
+            kind: 'Deadlock',
+            startTs: req.startVersion,
+            lockTs: lockInfo.lockVersion,
+            lockKey: lockInfo.key,
+            deadlockKeyHash: dead.keyHash,
+            waitChain: dead.waitChain,
+          }),
+        ),
+      );
+    }
+    return waits.wait(wait, waitMs).then((outcome) => {
+      if (outcome.kind === 'woken') {
+        if (forceLock) return this.kvPessimisticLock(req);
+        return lockedResponse(
+          toKeyError(
+            new MvccError({
+              kind: 'WriteConflict',
+              startTs: req.startVersion,
+              conflictStartTs: outcome.conflictStartTs,
+              conflictCommitTs: outcome.conflictCommitTs,
+              key: lockInfo.key,
+              primary: req.primaryLock,
+              reason: kvrpcpb.WriteConflict_Reason.PessimisticRetry,
+            }),
+          ),
+        );
+      }
+      const waited = outcome.kind === 'timeout' ? BigInt(Math.max(1, outcome.waitedMs)) : 0n;
+      return lockedResponse(
+        toKeyError(
+          new MvccError({ kind: 'KeyIsLocked', info: { ...lockInfo, durationToLastUpdateMs: waited } }),
+        ),
+      );
+    });
+  }
+
+  /** GetLockWaitInfo: every request waiting for a lock in the cluster. */
+  getLockWaitInfo(_req: kvrpcpb.GetLockWaitInfoRequest): kvrpcpb.GetLockWaitInfoResponse {
+    return kvrpcpb.GetLockWaitInfoResponse.fromPartial({ entries: this.#txn.lockWaits?.waitInfo() ?? [] });
   }
 }
 
@@ -566,6 +641,7 @@ export function txnCommandEntries(c: TxnKvCommands): [string, (req: never) => ob
     ['MvccGetByStartTs', (r: kvrpcpb.MvccGetByStartTsRequest) => c.mvccGetByStartTs(r)],
     ['KVPessimisticRollback', (r: kvrpcpb.PessimisticRollbackRequest) => c.kvPessimisticRollback(r)],
     ['KvPessimisticLock', (r: kvrpcpb.PessimisticLockRequest) => c.kvPessimisticLock(r)],
+    ['GetLockWaitInfo', (r: kvrpcpb.GetLockWaitInfoRequest) => c.getLockWaitInfo(r)],
   ];
 }
 

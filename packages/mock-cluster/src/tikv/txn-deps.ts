@@ -1,11 +1,35 @@
+import { LockWaitManager } from '../lock-manager/lock-wait-manager.js';
 import { ConcurrencyManager } from '../mvcc/concurrency-manager.js';
 import { TxnCommands } from '../mvcc/txn-commands.js';
 import { TxnReads } from '../mvcc/txn-reads.js';
 import type { KvEngine } from '../storage/kv-engine.js';
 import type { TxnDeps } from './txn-commands.js';
 
-/** The transactional storage over a cluster's engine: one concurrency manager for all stores. */
-export function createTxnDeps(engine: KvEngine): TxnDeps {
+/** The transactional storage of a cluster and the lock waiting that goes with it. */
+export interface ClusterTxn extends TxnDeps {
+  readonly lockWaits: LockWaitManager;
+}
+
+/** TiKV's defaults for `wait-for-lock-timeout` and `wake-up-delay-duration`. */
+export const DEFAULT_WAIT_FOR_LOCK_TIMEOUT_MS = 1000;
+export const DEFAULT_WAKE_UP_DELAY_MS = 20;
+
+/**
+ * The transactional storage over a cluster's engine: one concurrency manager and one lock-wait
+ * manager (with its deadlock detector) for all stores, as the storage is shared.
+ */
+export function createTxnDeps(engine: KvEngine, nowMs: () => number = Date.now): ClusterTxn {
   const cm = new ConcurrencyManager();
-  return { storage: new TxnCommands(engine, cm), reads: new TxnReads(engine, cm) };
+  const storage = new TxnCommands(engine, cm);
+  const lockWaits = new LockWaitManager({
+    waitForLockTimeoutMs: DEFAULT_WAIT_FOR_LOCK_TIMEOUT_MS,
+    wakeUpDelayMs: DEFAULT_WAKE_UP_DELAY_MS,
+    clock: {
+      nowMs,
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout> | undefined),
+    },
+  });
+  storage.onReleased = (released) => lockWaits.onReleased(released);
+  return { storage, reads: new TxnReads(engine, cm), lockWaits };
 }
