@@ -112,7 +112,11 @@ export class TxnCommands {
     return new MvccReader(this.#engine, startTs);
   }
 
-  #run<T>(startTs: bigint, body: (txn: MvccTxn, reader: MvccReader) => T, commitTs = 0n): T {
+  /**
+   * Runs one command's actions on a fresh {@link MvccTxn} and applies its changes when `body`
+   * returns; a throw discards them. Released locks go to {@link onReleased}.
+   */
+  execute<T>(startTs: bigint, body: (txn: MvccTxn, reader: MvccReader) => T, commitTs = 0n): T {
     const txn = new MvccTxn(startTs, this.#cm);
     const reader = new MvccReader(this.#engine, startTs);
     try {
@@ -127,7 +131,7 @@ export class TxnCommands {
 
   /** KvPrewrite. Throws the error that fails the whole request. */
   prewrite(cmd: PrewriteCommand): PrewriteOutcome {
-    return this.#run(cmd.startTs, (txn, reader) => this.#prewrite(cmd, txn, reader));
+    return this.execute(cmd.startTs, (txn, reader) => this.#prewrite(cmd, txn, reader));
   }
 
   #prewrite(cmd: PrewriteCommand, txn: MvccTxn, reader: MvccReader): PrewriteOutcome {
@@ -199,13 +203,13 @@ export class TxnCommands {
           return this.#committedOnError(e, txn, reader, m.key);
         }
         if (d.kind === 'CommitTsTooLarge') {
-          const committed = this.#committedRecord(reader, m.key);
+          const committed = committedRecord(reader, m.key);
           if (committed !== undefined) return this.#alreadyCommitted(txn, committed);
           fallBackTo2pc();
           continue;
         }
         if (d.kind === 'KeyIsLocked') {
-          const committed = this.#committedRecord(reader, m.key);
+          const committed = committedRecord(reader, m.key);
           if (committed !== undefined) return this.#alreadyCommitted(txn, committed);
           locks.push(e);
           continue;
@@ -241,11 +245,6 @@ export class TxnCommands {
     return { locks: [], minCommitTs: asyncCommitTs, onePcCommitTs };
   }
 
-  #committedRecord(reader: MvccReader, key: Uint8Array): bigint | undefined {
-    const r = reader.getTxnCommitRecord(key);
-    return r.kind === 'single' && r.write.writeType !== WriteType.Rollback ? r.commitTs : undefined;
-  }
-
   /** A prewrite of a transaction already committed succeeds without writing (`check_committed_record_on_err`). */
   #alreadyCommitted(txn: MvccTxn, commitTs: bigint): PrewriteOutcome {
     txn.clear();
@@ -253,7 +252,7 @@ export class TxnCommands {
   }
 
   #committedOnError(e: MvccError, txn: MvccTxn, reader: MvccReader, key: Uint8Array): PrewriteOutcome {
-    const committed = this.#committedRecord(reader, key);
+    const committed = committedRecord(reader, key);
     if (committed === undefined) throw e;
     return this.#alreadyCommitted(txn, committed);
   }
@@ -261,7 +260,7 @@ export class TxnCommands {
   /** KvCommit: returns the commit ts. */
   commit(keys: readonly Uint8Array[], startTs: bigint, commitTs: bigint, role?: CommitRole): bigint {
     if (commitTs <= startTs) mvccFail({ kind: 'InvalidTxnTso', startTs, commitTs });
-    return this.#run(
+    return this.execute(
       startTs,
       (txn, reader) => {
         for (const k of keys) commit(txn, reader, k, commitTs, role);
@@ -273,14 +272,14 @@ export class TxnCommands {
 
   /** KvCleanup: rolls back the lock unless alive; a Committed error carries the commit ts. */
   cleanup(key: Uint8Array, startTs: bigint, currentTs: bigint): void {
-    this.#run(startTs, (txn, reader) => {
+    this.execute(startTs, (txn, reader) => {
       cleanup(txn, reader, key, currentTs, true);
     });
   }
 
   /** KvBatchRollback. */
   batchRollback(keys: readonly Uint8Array[], startTs: bigint): void {
-    this.#run(startTs, (txn, reader) => {
+    this.execute(startTs, (txn, reader) => {
       for (const k of keys) cleanup(txn, reader, k, 0n, false);
     });
   }
@@ -300,7 +299,7 @@ export class TxnCommands {
     if (o.currentTs !== 0xffff_ffff_ffff_ffffn && o.currentTs > newMaxTs) newMaxTs = o.currentTs;
     if (o.callerStartTs !== 0xffff_ffff_ffff_ffffn && o.callerStartTs > newMaxTs) newMaxTs = o.callerStartTs;
     this.#cm.updateMaxTs(newMaxTs);
-    return this.#run(o.lockTs, (txn, reader) => {
+    return this.execute(o.lockTs, (txn, reader) => {
       const lock = reader.loadLock(o.primaryKey);
       if (lock !== undefined && lock.ts === o.lockTs) {
         return checkTxnStatusLockExists(txn, reader, o.primaryKey, lock, o).status;
@@ -319,7 +318,7 @@ export class TxnCommands {
   /** KvCheckSecondaryLocks. */
   checkSecondaryLocks(keys: readonly Uint8Array[], startTs: bigint): SecondaryLocksStatus {
     this.#cm.updateMaxTs(startTs);
-    return this.#run(startTs, (txn, reader) => {
+    return this.execute(startTs, (txn, reader) => {
       const locks: kvrpcpb.LockInfo[] = [];
       for (const key of keys) {
         const lock = reader.loadLock(key);
@@ -377,7 +376,7 @@ export class TxnCommands {
 
   /** KvTxnHeartBeat: returns the lock's TTL after the update. */
   txnHeartBeat(primaryKey: Uint8Array, startTs: bigint, adviseTtl: bigint, minCommitTs: bigint): bigint {
-    return this.#run(startTs, (txn, reader) => {
+    return this.execute(startTs, (txn, reader) => {
       const found = reader.loadLock(primaryKey);
       if (found === undefined || found.ts !== startTs)
         mvccFail({ kind: 'TxnNotFound', startTs, key: primaryKey });
@@ -414,7 +413,7 @@ export class TxnCommands {
   }): void {
     if (o.keys !== undefined && o.keys.length > 0) {
       const [[startTs, commitTs]] = [...o.txnStatus.entries()] as [[bigint, bigint]];
-      this.#run(
+      this.execute(
         startTs,
         (txn, reader) => {
           for (const key of o.keys ?? []) {
@@ -470,7 +469,7 @@ export class TxnCommands {
         : this.reader(startTs)
             .scanLocks(start, end, (_k, l) => l.ts === startTs && isPessimisticLock(l), 0)
             .locks.map((l) => l.key);
-    this.#run(startTs, (txn, reader) => {
+    this.execute(startTs, (txn, reader) => {
       for (const key of targets) {
         const lock = reader.loadLock(key);
         if (
@@ -496,7 +495,7 @@ export class TxnCommands {
         message: 'multiple keys in a single request with allowed_lock_with_conflict set is not allowed',
       });
     }
-    return this.#run(cmd.startTs, (txn, reader): PessimisticLockOutcome => {
+    return this.execute(cmd.startTs, (txn, reader): PessimisticLockOutcome => {
       const results: PessimisticLockKeyResult[] = [];
       for (const [i, { key, shouldNotExist }] of cmd.keys.entries()) {
         try {
@@ -540,6 +539,12 @@ export class TxnCommands {
     if (key === undefined) return undefined;
     return { key, info: mvccInfoOf(reader, key) };
   }
+}
+
+/** The commit ts of this transaction on a key when it is committed there (`check_committed_record_on_err`). */
+export function committedRecord(reader: MvccReader, key: Uint8Array): bigint | undefined {
+  const r = reader.getTxnCommitRecord(key);
+  return r.kind === 'single' && r.write.writeType !== WriteType.Rollback ? r.commitTs : undefined;
 }
 
 function secondaryDetermined(

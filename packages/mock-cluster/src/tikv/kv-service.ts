@@ -7,7 +7,8 @@ import { GrpcStatus, type RpcContext, RpcError, unimplemented } from '../server/
 import { buildInjectedRegionError } from './injected-errors.js';
 import type { KvDeps } from './kv-deps.js';
 import { RawCommands } from './raw-commands.js';
-import { TXN_BATCH_METHODS, TxnKvCommands, txnCommandEntries } from './txn-commands.js';
+import { TxnKvCommands } from './txn-commands.js';
+import { TXN_BATCH_METHODS, txnCommandEntries } from './txn-responses.js';
 
 type RequestCmd = NonNullable<tikvpb.BatchCommandsRequest_Request['cmd']>;
 type ResponseCmd = NonNullable<tikvpb.BatchCommandsResponse_Response['cmd']>;

@@ -306,6 +306,42 @@ describe('transactional commands over gRPC (API V1)', () => {
     expect((await kv().mvccGetByKey({ context: ctx(), key: b('e1') })).info?.lock).toBeUndefined();
   });
 
+  it('pipelined DML: flush then buffer batch get, commit', async () => {
+    const f = await kv().kvFlush({
+      context: ctx(),
+      mutations: [put('g1', 'v1')],
+      primaryKey: b('g1'),
+      startTs: 1000n,
+      generation: 1n,
+      lockTtl: 3000n,
+    });
+    expect(f.errors).toEqual([]);
+    const zero = await kv().kvFlush({
+      context: ctx(),
+      mutations: [put('g1', 'v1')],
+      primaryKey: b('g1'),
+      startTs: 1000n,
+      generation: 0n,
+    });
+    expect(zero.errors[0]?.abort).toContain('generation should be greater than 0');
+    const got = await kv().kvBufferBatchGet({ context: ctx(), keys: [b('g1'), b('g2')], version: 1000n });
+    expect(got.pairs.map((p) => [text(p.key), text(p.value)])).toEqual([['g1', 'v1']]);
+    const hb = await kv().kvTxnHeartBeat({
+      context: ctx(),
+      primaryLock: b('g1'),
+      startVersion: 1000n,
+      adviseLockTtl: 1n,
+      minCommitTs: 1500n,
+    });
+    expect(hb.error).toBeUndefined();
+    expect(
+      (await kv().kvCheckTxnStatus({ context: ctx(), primaryKey: b('g1'), lockTs: 1000n, currentTs: 1001n }))
+        .lockInfo?.minCommitTs,
+    ).toBe(1500n);
+    await kv().kvCommit({ context: ctx(), startVersion: 1000n, keys: [b('g1')], commitVersion: 1600n });
+    expect(text((await kv().kvGet({ context: ctx(), key: b('g1'), version: 1700n })).value)).toBe('v1');
+  });
+
   it('serves the commands inside BatchCommands', async () => {
     const c0 = ctx();
     async function* one(): AsyncIterable<tikvpb.DeepPartial<tikvpb.BatchCommandsRequest>> {
