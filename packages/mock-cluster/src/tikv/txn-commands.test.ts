@@ -342,6 +342,61 @@ describe('transactional commands over gRPC (API V1)', () => {
     expect(text((await kv().kvGet({ context: ctx(), key: b('g1'), version: 1700n })).value)).toBe('v1');
   });
 
+  it('flashback: prepare, requests refused in flashback, flashback to a version', async () => {
+    const r = cluster.regionByKey('h');
+    const rc = ctxFor(r);
+    await kv('h').kvPrewrite({
+      context: rc,
+      mutations: [put('h1', 'old')],
+      primaryLock: b('h1'),
+      startVersion: 2000n,
+    });
+    await kv('h').kvCommit({ context: rc, startVersion: 2000n, keys: [b('h1')], commitVersion: 2001n });
+    await kv('h').kvPrewrite({
+      context: rc,
+      mutations: [put('h1', 'new')],
+      primaryLock: b('h1'),
+      startVersion: 2100n,
+    });
+    await kv('h').kvCommit({ context: rc, startVersion: 2100n, keys: [b('h1')], commitVersion: 2101n });
+    await kv('h').kvPrewrite({
+      context: rc,
+      mutations: [put('h2', 'pending')],
+      primaryLock: b('h2'),
+      startVersion: 2150n,
+    });
+    const notPrepared = await kv('h').kvFlashbackToVersion({
+      context: rc,
+      version: 2050n,
+      startTs: 2200n,
+      commitTs: 2201n,
+      startKey: b('h'),
+      endKey: b('i'),
+    });
+    expect(notPrepared.regionError?.FlashbackNotPrepared?.regionId).toBe(r.id);
+    const prep = await kv('h').kvPrepareFlashbackToVersion({
+      context: rc,
+      version: 2050n,
+      startTs: 2200n,
+      startKey: b('h'),
+      endKey: b('i'),
+    });
+    expect(prep.error).toBe('');
+    const refused = await kv('h').kvGet({ context: rc, key: b('h1'), version: 2300n });
+    expect(refused.regionError?.FlashbackInProgress).toEqual({ regionId: r.id, flashbackStartTs: 2200n });
+    const done = await kv('h').kvFlashbackToVersion({
+      context: rc,
+      version: 2050n,
+      startTs: 2200n,
+      commitTs: 2201n,
+      startKey: b('h'),
+      endKey: b('i'),
+    });
+    expect(done.error).toBe('');
+    expect(text((await kv('h').kvGet({ context: rc, key: b('h1'), version: 2300n })).value)).toBe('old');
+    expect((await kv('h').kvGet({ context: rc, key: b('h2'), version: 2300n })).notFound).toBe(true);
+  });
+
   it('serves the commands inside BatchCommands', async () => {
     const c0 = ctx();
     async function* one(): AsyncIterable<tikvpb.DeepPartial<tikvpb.BatchCommandsRequest>> {

@@ -2,6 +2,7 @@ import { type deadlock, kvrpcpb } from '@tikv/proto';
 import type { RegionInfo } from '../cluster/topology-types.js';
 import type { DeadlockFound } from '../lock-manager/deadlock-detector.js';
 import type { WaitOutcome, WaitRequest } from '../lock-manager/lock-wait-manager.js';
+import { FlashbackNotPreparedError, flashbackToVersion, prepareFlashback } from '../mvcc/flashback.js';
 import { MvccError, toKeyError } from '../mvcc/mvcc-error.js';
 import { bufferBatchGet, flush } from '../mvcc/pipelined-dml.js';
 import type { ReadCheckOptions } from '../mvcc/read-check.js';
@@ -10,6 +11,7 @@ import type { TxnCommands as TxnStorage } from '../mvcc/txn-commands.js';
 import type { TxnReads } from '../mvcc/txn-reads.js';
 import { type AccessKind, checkContext, checkKeyInRegion, isRegionError } from './context-check.js';
 import type { KvDeps } from './kv-deps.js';
+import { regionError } from './region-errors.js';
 import {
   checkKeysInRegion,
   checkTxnApiVersion,
@@ -24,6 +26,8 @@ import { checkTxnStatusFields, pessimisticLockFields } from './txn-responses.js'
 export interface TxnDeps {
   readonly storage: TxnStorage;
   readonly reads: TxnReads;
+  /** Regions in flashback, by id, with the flashback's start ts. */
+  readonly flashback?: Map<bigint, bigint>;
   /** Lock waiting for KvPessimisticLock; without it, locked keys are answered at once. */
   readonly lockWaits?: LockWaiter;
 }
@@ -38,6 +42,13 @@ export interface LockWaiter {
   wait(req: WaitRequest, waitMs: number): Promise<WaitOutcome>;
   /** The waiting requests, for GetLockWaitInfo. */
   waitInfo(): deadlock.WaitForEntry[];
+}
+
+function flashbackInProgress(regionId: bigint, flashbackStartTs: bigint) {
+  return regionError({
+    message: `region ${regionId} is in flashback progress, flashback_start_ts is ${flashbackStartTs}`,
+    FlashbackInProgress: { regionId, flashbackStartTs },
+  });
 }
 
 /** The part of a ts-proto response codec the handlers use. */
@@ -85,13 +96,22 @@ export class TxnKvCommands {
   #run<R>(
     codec: Codec<R>,
     ctx: kvrpcpb.Context | undefined,
-    access: AccessKind,
+    access: AccessKind | 'flashback',
     body: (region: RegionInfo) => R,
     onError: (e: MvccError) => object,
   ): R {
     try {
-      const checked = checkContext(this.#deps.model, this.#storeId, ctx, access);
+      const checked = checkContext(
+        this.#deps.model,
+        this.#storeId,
+        ctx,
+        access === 'flashback' ? 'write' : access,
+      );
       if (isRegionError(checked)) return codec.fromPartial({ regionError: checked });
+      const flashbackStartTs = this.#txn.flashback?.get(checked.region.id);
+      if (flashbackStartTs !== undefined && access !== 'flashback') {
+        return codec.fromPartial({ regionError: flashbackInProgress(checked.region.id, flashbackStartTs) });
+      }
       return body(checked.region);
     } catch (e) {
       if (e instanceof TxnRegionErrorSignal) return codec.fromPartial({ regionError: e.error });
@@ -574,6 +594,68 @@ export class TxnKvCommands {
         return kvrpcpb.BufferBatchGetResponse.fromPartial({ pairs });
       },
       (e) => ({ error: toKeyError(e) }),
+    );
+  }
+
+  /** KvPrepareFlashbackToVersion: puts the region in flashback and runs phase one. */
+  kvPrepareFlashbackToVersion(
+    req: kvrpcpb.PrepareFlashbackToVersionRequest,
+  ): kvrpcpb.PrepareFlashbackToVersionResponse {
+    return this.#run(
+      kvrpcpb.PrepareFlashbackToVersionResponse,
+      req.context,
+      'flashback',
+      (region) => {
+        const states = this.#txn.flashback;
+        const current = states?.get(region.id);
+        if (current !== undefined && current !== req.startTs)
+          failRegion(flashbackInProgress(region.id, current));
+        const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, false);
+        states?.set(region.id, req.startTs);
+        prepareFlashback(this.#txn.storage, {
+          start: lower,
+          end: upper,
+          startTs: req.startTs,
+          version: req.version,
+        });
+        return kvrpcpb.PrepareFlashbackToVersionResponse.fromPartial({});
+      },
+      (e) => ({ error: e.message }),
+    );
+  }
+
+  /** KvFlashbackToVersion: phase two, then the region leaves flashback. */
+  kvFlashbackToVersion(req: kvrpcpb.FlashbackToVersionRequest): kvrpcpb.FlashbackToVersionResponse {
+    return this.#run(
+      kvrpcpb.FlashbackToVersionResponse,
+      req.context,
+      'flashback',
+      (region) => {
+        if (this.#txn.flashback?.has(region.id) !== true) {
+          failRegion(
+            regionError({
+              message: `region ${region.id} not prepared the flashback`,
+              FlashbackNotPrepared: { regionId: region.id },
+            }),
+          );
+        }
+        const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, false);
+        try {
+          flashbackToVersion(
+            this.#txn.storage,
+            { start: lower, end: upper, startTs: req.startTs, version: req.version },
+            req.commitTs,
+          );
+        } catch (e) {
+          if (e instanceof FlashbackNotPreparedError) {
+            failRegion(regionError({ message: e.message, FlashbackNotPrepared: { regionId: region.id } }));
+          }
+          throw e;
+        }
+        this.#txn.flashback?.delete(region.id);
+        return kvrpcpb.FlashbackToVersionResponse.fromPartial({});
+      },
+      (e) => ({ error: e.message }),
     );
   }
 

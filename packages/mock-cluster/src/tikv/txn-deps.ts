@@ -31,5 +31,5 @@ export function createTxnDeps(engine: KvEngine, nowMs: () => number = Date.now):
     },
   });
   storage.onReleased = (released) => lockWaits.onReleased(released);
-  return { storage, reads: new TxnReads(engine, cm), lockWaits };
+  return { storage, reads: new TxnReads(engine, cm), lockWaits, flashback: new Map() };
 }

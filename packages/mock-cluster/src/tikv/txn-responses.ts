@@ -111,6 +111,11 @@ export function txnCommandEntries(c: TxnKvCommands): [string, (req: never) => ob
     ['GetLockWaitInfo', (r: kvrpcpb.GetLockWaitInfoRequest) => c.getLockWaitInfo(r)],
     ['KvFlush', (r: kvrpcpb.FlushRequest) => c.kvFlush(r)],
     ['KvBufferBatchGet', (r: kvrpcpb.BufferBatchGetRequest) => c.kvBufferBatchGet(r)],
+    [
+      'KvPrepareFlashbackToVersion',
+      (r: kvrpcpb.PrepareFlashbackToVersionRequest) => c.kvPrepareFlashbackToVersion(r),
+    ],
+    ['KvFlashbackToVersion', (r: kvrpcpb.FlashbackToVersionRequest) => c.kvFlashbackToVersion(r)],
   ];
 }
 
