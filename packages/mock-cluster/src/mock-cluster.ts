@@ -4,6 +4,7 @@ import { createRegionKeyCodec } from './cluster/region-key-codec.js';
 import type { PeerRole, RegionInfo, StoreInfo } from './cluster/topology-types.js';
 import { FaultRegistry } from './faults/fault-registry.js';
 import type { FaultHandle, FaultSpec } from './faults/fault-types.js';
+import { type StrandedTxn, type StrandedTxnSpec, strandTxn } from './faults/stranded-txn.js';
 import {
   evenSplitKeys,
   type IdInput,
@@ -288,6 +289,23 @@ export class MockCluster {
   /** Delivers the wake-ups held back since {@link pauseLockWakeUps}. */
   resumeLockWakeUps(): void {
     this.#txn.lockWaits.resumeWakeUps();
+  }
+
+  /**
+   * Leaves a transaction as a client that crashed after prewrite would (optionally after
+   * committing its primary), for lock-resolution tests. Throws the MVCC error when a key is locked.
+   */
+  strandTransaction(spec: StrandedTxnSpec): StrandedTxn {
+    return strandTxn(this.#txn.storage, spec);
+  }
+
+  /**
+   * How far per-region resolved ts (and so the safe ts of stale reads and GetStoreSafeTS) trails
+   * the clock; TiKV advances it periodically. 0 by default.
+   */
+  setResolvedTsLagMs(lagMs: number): void {
+    if (!(lagMs >= 0)) throw new RangeError('lagMs must be >= 0');
+    this.#txn.resolvedTs.lagMs = lagMs;
   }
 
   /** Whether `close()` has been called. */

@@ -4,7 +4,8 @@ import { AsyncQueue } from '../server/async-queue.js';
 import { abortableDelay } from '../server/delay.js';
 import type { ServiceHandlers } from '../server/grpc-host.js';
 import { GrpcStatus, type RpcContext, RpcError, unimplemented } from '../server/rpc-error.js';
-import { buildInjectedRegionError } from './injected-errors.js';
+import { AdminCommands, adminCommandEntries } from './admin-commands.js';
+import { buildInjectedRegionError, injectedKeyError } from './injected-errors.js';
 import type { KvDeps } from './kv-deps.js';
 import { RawCommands } from './raw-commands.js';
 import { TxnKvCommands } from './txn-commands.js';
@@ -70,6 +71,7 @@ export class KvService {
     ];
     if (deps.txn !== undefined)
       entries.push(...txnCommandEntries(new TxnKvCommands(deps, deps.txn, store.storeId)));
+    entries.push(...adminCommandEntries(new AdminCommands(deps, store.storeId)));
     const responseTypes = new Map(
       Object.values(tikvpb.TikvDefinition.methods).map((m): [string, ResponseCodec] => [
         m.name,
@@ -98,6 +100,8 @@ export class KvService {
     if (typeof injected === 'object' && 'grpcStatus' in injected) {
       throw new RpcError(injected.grpcStatus, injected.message ?? `injected fault on ${method}`);
     }
+    if (typeof injected === 'object' && 'keyError' in injected)
+      return injectedKeyError(entry.responseType, injected.keyError);
     const regionError = buildInjectedRegionError(injected, this.#deps, this.#store.storeId, ctx);
     return entry.responseType.fromPartial({ regionError }) as AnyResponse;
   }

@@ -6,6 +6,7 @@ import { FlashbackNotPreparedError, flashbackToVersion, prepareFlashback } from 
 import { MvccError, toKeyError } from '../mvcc/mvcc-error.js';
 import { bufferBatchGet, flush } from '../mvcc/pipelined-dml.js';
 import type { ReadCheckOptions } from '../mvcc/read-check.js';
+import type { ResolvedTs } from '../mvcc/resolved-ts.js';
 import type { ScanResult } from '../mvcc/scanner.js';
 import type { TxnCommands as TxnStorage } from '../mvcc/txn-commands.js';
 import type { TxnReads } from '../mvcc/txn-reads.js';
@@ -28,6 +29,8 @@ export interface TxnDeps {
   readonly reads: TxnReads;
   /** Regions in flashback, by id, with the flashback's start ts. */
   readonly flashback?: Map<bigint, bigint>;
+  /** Per-region resolved ts, for stale reads and GetStoreSafeTS. */
+  readonly resolvedTs?: ResolvedTs;
   /** Lock waiting for KvPessimisticLock; without it, locked keys are answered at once. */
   readonly lockWaits?: LockWaiter;
 }
@@ -124,6 +127,20 @@ export class TxnKvCommands {
     checkTxnApiVersion(this.#deps.apiVersion, ctx, cmd, keys);
   }
 
+  /** A stale read above the region's safe ts gets DataIsNotReady, as TiKV answers it. */
+  #checkStaleRead(ctx: kvrpcpb.Context | undefined, region: RegionInfo, readTs: bigint): void {
+    if (ctx?.staleRead !== true || this.#txn.resolvedTs === undefined) return;
+    const safeTs = this.#txn.resolvedTs.safeTs(region.startKey, region.endKey);
+    if (readTs <= safeTs) return;
+    const peerId = region.peers.find((p) => p.storeId === this.#storeId)?.id ?? 0n;
+    failRegion(
+      regionError({
+        message: `read index not ready, reason can not read index due to stale read, region ${region.id}, safe ts ${safeTs}, read ts ${readTs}`,
+        dataIsNotReady: { regionId: region.id, peerId, safeTs },
+      }),
+    );
+  }
+
   #writeKeys(
     ctx: kvrpcpb.Context | undefined,
     cmd: string,
@@ -143,6 +160,7 @@ export class TxnKvCommands {
       (region) => {
         this.#api(req.context, 'get', [req.key]);
         failRegion(checkKeyInRegion(req.key, region));
+        this.#checkStaleRead(req.context, region, req.version);
         const entry = this.#txn.reads.get(req.key, {
           ...readOptions(req.context, req.version),
           loadCommitTs: req.needCommitTs,
@@ -163,6 +181,7 @@ export class TxnKvCommands {
       (region) => {
         this.#api(req.context, 'batch_get', req.keys);
         checkKeysInRegion(req.keys, region);
+        this.#checkStaleRead(req.context, region, req.version);
         const results = this.#txn.reads.batchGet(req.keys, {
           ...readOptions(req.context, req.version),
           loadCommitTs: req.needCommitTs,
@@ -189,6 +208,7 @@ export class TxnKvCommands {
       (region) => {
         this.#api(req.context, 'scan', req.endKey.length > 0 ? [req.startKey, req.endKey] : [req.startKey]);
         const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, req.reverse);
+        this.#checkStaleRead(req.context, region, req.version);
         const results = this.#txn.reads.scan({
           ...readOptions(req.context, req.version),
           lower,

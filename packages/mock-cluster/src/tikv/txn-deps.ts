@@ -1,5 +1,6 @@
 import { LockWaitManager } from '../lock-manager/lock-wait-manager.js';
 import { ConcurrencyManager } from '../mvcc/concurrency-manager.js';
+import { ResolvedTs } from '../mvcc/resolved-ts.js';
 import { TxnCommands } from '../mvcc/txn-commands.js';
 import { TxnReads } from '../mvcc/txn-reads.js';
 import type { KvEngine } from '../storage/kv-engine.js';
@@ -8,6 +9,7 @@ import type { TxnDeps } from './txn-commands.js';
 /** The transactional storage of a cluster and the lock waiting that goes with it. */
 export interface ClusterTxn extends TxnDeps {
   readonly lockWaits: LockWaitManager;
+  readonly resolvedTs: ResolvedTs;
 }
 
 /** TiKV's defaults for `wait-for-lock-timeout` and `wake-up-delay-duration`. */
@@ -31,5 +33,6 @@ export function createTxnDeps(engine: KvEngine, nowMs: () => number = Date.now):
     },
   });
   storage.onReleased = (released) => lockWaits.onReleased(released);
-  return { storage, reads: new TxnReads(engine, cm), lockWaits, flashback: new Map() };
+  const resolvedTs = new ResolvedTs(engine, cm, nowMs);
+  return { storage, reads: new TxnReads(engine, cm), lockWaits, flashback: new Map(), resolvedTs };
 }
