@@ -99,7 +99,15 @@ export class MockCluster {
     const faults = new FaultRegistry();
     const engine = new KvEngine();
     const raw = new RawStore(engine, o.apiVersion, () => BigInt(Math.floor(o.nowMs() / 1000)));
-    const txn = createTxnDeps(engine, o.nowMs);
+    let gcStateSource: GcStateService | undefined;
+    let keyspaceSource: KeyspaceService | undefined;
+    const txn = createTxnDeps(engine, o.nowMs, {
+      safePointFor: (id) => gcStateSource?.gcSafePointFor(id) ?? 0n,
+      fingerprint: () =>
+        [undefined, ...(keyspaceSource?.list() ?? []).map((k) => k.id)]
+          .map((id) => gcStateSource?.gcSafePointFor(id) ?? 0n)
+          .join(','),
+    });
     const deps: KvDeps = {
       model,
       raw,
@@ -136,6 +144,8 @@ export class MockCluster {
       nowMs: o.nowMs,
       keyspaces: () => keyspaces.list(),
     });
+    gcStateSource = gcStates;
+    keyspaceSource = keyspaces;
     const pd = new GrpcHost(
       [
         [pdpb.PDDefinition, createPdHandlers(pdService, gcStates)],

@@ -90,6 +90,15 @@ export class GcStateService {
     return s;
   }
 
+  /**
+   * The GC safe point that applies to a keyspace's data (its own with keyspace-level GC, else the
+   * unified one; `undefined` id = API V1 data), for the stores' garbage collection.
+   */
+  gcSafePointFor(keyspaceId: number | undefined): bigint {
+    const level = keyspaceId !== undefined && this.#keyspaceLevel().some((k) => k.id === keyspaceId);
+    return this.#states.get(level ? (keyspaceId as number) : NULL_KEYSPACE_ID)?.gcSafePoint ?? 0n;
+  }
+
   #keyspaceLevel(): KeyspaceInfo[] {
     return this.#d.keyspaces().filter((k) => k.config[GC_MANAGEMENT_TYPE] === KEYSPACE_LEVEL_GC);
   }

@@ -31,6 +31,8 @@ export interface TxnDeps {
   readonly flashback?: Map<bigint, bigint>;
   /** Per-region resolved ts, for stale reads and GetStoreSafeTS. */
   readonly resolvedTs?: ResolvedTs;
+  /** Garbage collection, run before a command when PD's GC safe point moved. */
+  readonly gc?: { maybeRun(): void };
   /** Lock waiting for KvPessimisticLock; without it, locked keys are answered at once. */
   readonly lockWaits?: LockWaiter;
 }
@@ -104,6 +106,7 @@ export class TxnKvCommands {
     onError: (e: MvccError) => object,
   ): R {
     try {
+      this.#txn.gc?.maybeRun();
       const checked = checkContext(
         this.#deps.model,
         this.#storeId,

@@ -1,5 +1,7 @@
+import { TXN_MODE_PREFIX } from '../api-version.js';
 import { LockWaitManager } from '../lock-manager/lock-wait-manager.js';
 import { ConcurrencyManager } from '../mvcc/concurrency-manager.js';
+import { GcRunner } from '../mvcc/gc.js';
 import { ResolvedTs } from '../mvcc/resolved-ts.js';
 import { TxnCommands } from '../mvcc/txn-commands.js';
 import { TxnReads } from '../mvcc/txn-reads.js';
@@ -12,6 +14,20 @@ export interface ClusterTxn extends TxnDeps {
   readonly resolvedTs: ResolvedTs;
 }
 
+/** Where garbage collection learns its safe points (PD's GC states). */
+export interface TxnGcSource {
+  /** The GC safe point of a keyspace's data (undefined: API V1 data). */
+  safePointFor(keyspaceId: number | undefined): bigint;
+  /** Changes whenever any safe point changes. */
+  fingerprint(): string;
+}
+
+/** The keyspace of an API V2 transactional key; undefined for other keys. */
+function keyspaceIdOf(key: Uint8Array): number | undefined {
+  if (key[0] !== TXN_MODE_PREFIX || key.length < 4) return undefined;
+  return ((key[1] as number) << 16) | ((key[2] as number) << 8) | (key[3] as number);
+}
+
 /** TiKV's defaults for `wait-for-lock-timeout` and `wake-up-delay-duration`. */
 export const DEFAULT_WAIT_FOR_LOCK_TIMEOUT_MS = 1000;
 export const DEFAULT_WAKE_UP_DELAY_MS = 20;
@@ -20,7 +36,11 @@ export const DEFAULT_WAKE_UP_DELAY_MS = 20;
  * The transactional storage over a cluster's engine: one concurrency manager and one lock-wait
  * manager (with its deadlock detector) for all stores, as the storage is shared.
  */
-export function createTxnDeps(engine: KvEngine, nowMs: () => number = Date.now): ClusterTxn {
+export function createTxnDeps(
+  engine: KvEngine,
+  nowMs: () => number = Date.now,
+  gc?: TxnGcSource,
+): ClusterTxn {
   const cm = new ConcurrencyManager();
   const storage = new TxnCommands(engine, cm);
   const lockWaits = new LockWaitManager({
@@ -34,5 +54,16 @@ export function createTxnDeps(engine: KvEngine, nowMs: () => number = Date.now):
   });
   storage.onReleased = (released) => lockWaits.onReleased(released);
   const resolvedTs = new ResolvedTs(engine, cm, nowMs);
-  return { storage, reads: new TxnReads(engine, cm), lockWaits, flashback: new Map(), resolvedTs };
+  const gcRunner =
+    gc === undefined
+      ? undefined
+      : new GcRunner(engine, cm, (key) => gc.safePointFor(keyspaceIdOf(key)), gc.fingerprint);
+  return {
+    storage,
+    reads: new TxnReads(engine, cm),
+    lockWaits,
+    flashback: new Map(),
+    resolvedTs,
+    gc: gcRunner,
+  };
 }
