@@ -2,7 +2,7 @@ import type { ApiVersion } from '../api-version.js';
 import type { ClusterModel } from '../cluster/cluster-model.js';
 import type { FaultRegistry } from '../faults/fault-registry.js';
 import type { RawStore } from '../storage/raw-store.js';
-import type { TxnDeps } from './txn-commands.js';
+import type { TxnDeps } from './txn-request-runner.js';
 
 /** Size limits TiKV enforces on requests. */
 export interface KvLimits {

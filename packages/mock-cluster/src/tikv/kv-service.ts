@@ -8,7 +8,6 @@ import { AdminCommands, adminCommandEntries } from './admin-commands.js';
 import { buildInjectedRegionError, injectedKeyError } from './injected-errors.js';
 import type { KvDeps } from './kv-deps.js';
 import { RawCommands } from './raw-commands.js';
-import { TxnKvCommands } from './txn-commands.js';
 import { TXN_BATCH_METHODS, txnCommandEntries } from './txn-responses.js';
 
 type RequestCmd = NonNullable<tikvpb.BatchCommandsRequest_Request['cmd']>;
@@ -69,8 +68,7 @@ export class KvService {
       ['RawCompareAndSwap', (r: kvrpcpb.RawCASRequest) => raw.rawCompareAndSwap(r)],
       ['RawChecksum', (r: kvrpcpb.RawChecksumRequest) => raw.rawChecksum(r)],
     ];
-    if (deps.txn !== undefined)
-      entries.push(...txnCommandEntries(new TxnKvCommands(deps, deps.txn, store.storeId)));
+    if (deps.txn !== undefined) entries.push(...txnCommandEntries(deps, deps.txn, store.storeId));
     entries.push(...adminCommandEntries(new AdminCommands(deps, store.storeId)));
     const responseTypes = new Map(
       Object.values(tikvpb.TikvDefinition.methods).map((m): [string, ResponseCodec] => [

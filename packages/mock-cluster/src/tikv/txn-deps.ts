@@ -6,7 +6,7 @@ import { ResolvedTs } from '../mvcc/resolved-ts.js';
 import { TxnCommands } from '../mvcc/txn-commands.js';
 import { TxnReads } from '../mvcc/txn-reads.js';
 import type { KvEngine } from '../storage/kv-engine.js';
-import type { TxnDeps } from './txn-commands.js';
+import type { TxnDeps } from './txn-request-runner.js';
 
 /** The transactional storage of a cluster and the lock waiting that goes with it. */
 export interface ClusterTxn extends TxnDeps {

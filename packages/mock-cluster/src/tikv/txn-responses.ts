@@ -2,7 +2,12 @@ import { kvrpcpb } from '@tikv/proto';
 import type { PessimisticLockKeyResult } from '../mvcc/actions/acquire-pessimistic-lock.js';
 import type { TxnStatus } from '../mvcc/actions/common.js';
 import { type Lock, lockInfoOf } from '../mvcc/lock-record.js';
-import type { TxnKvCommands } from './txn-commands.js';
+import type { KvDeps } from './kv-deps.js';
+import { TxnKvCommands } from './txn-commands.js';
+import { TxnFlashbackCommands } from './txn-flashback-commands.js';
+import { TxnLockCommands } from './txn-lock-commands.js';
+import { TxnPipelinedCommands } from './txn-pipelined-commands.js';
+import { type TxnDeps, TxnRequestRunner } from './txn-request-runner.js';
 
 const EMPTY = new Uint8Array(0);
 const { Action } = kvrpcpb;
@@ -88,8 +93,17 @@ export function pessimisticLockFields(
   return { values, notFounds };
 }
 
-/** The `tikvpb.Tikv` methods the transactional commands serve, for the service's command table. */
-export function txnCommandEntries(c: TxnKvCommands): [string, (req: never) => object][] {
+/** The `tikvpb.Tikv` methods the transactional commands of one store serve, for its command table. */
+export function txnCommandEntries(
+  deps: KvDeps,
+  txn: TxnDeps,
+  storeId: bigint,
+): [string, (req: never) => object][] {
+  const runner = new TxnRequestRunner(deps, txn, storeId);
+  const c = new TxnKvCommands(runner);
+  const l = new TxnLockCommands(runner);
+  const p = new TxnPipelinedCommands(runner);
+  const f = new TxnFlashbackCommands(runner);
   return [
     ['KvGet', (r: kvrpcpb.GetRequest) => c.kvGet(r)],
     ['KvBatchGet', (r: kvrpcpb.BatchGetRequest) => c.kvBatchGet(r)],
@@ -107,15 +121,15 @@ export function txnCommandEntries(c: TxnKvCommands): [string, (req: never) => ob
     ['MvccGetByKey', (r: kvrpcpb.MvccGetByKeyRequest) => c.mvccGetByKey(r)],
     ['MvccGetByStartTs', (r: kvrpcpb.MvccGetByStartTsRequest) => c.mvccGetByStartTs(r)],
     ['KVPessimisticRollback', (r: kvrpcpb.PessimisticRollbackRequest) => c.kvPessimisticRollback(r)],
-    ['KvPessimisticLock', (r: kvrpcpb.PessimisticLockRequest) => c.kvPessimisticLock(r)],
-    ['GetLockWaitInfo', (r: kvrpcpb.GetLockWaitInfoRequest) => c.getLockWaitInfo(r)],
-    ['KvFlush', (r: kvrpcpb.FlushRequest) => c.kvFlush(r)],
-    ['KvBufferBatchGet', (r: kvrpcpb.BufferBatchGetRequest) => c.kvBufferBatchGet(r)],
+    ['KvPessimisticLock', (r: kvrpcpb.PessimisticLockRequest) => l.kvPessimisticLock(r)],
+    ['GetLockWaitInfo', (r: kvrpcpb.GetLockWaitInfoRequest) => l.getLockWaitInfo(r)],
+    ['KvFlush', (r: kvrpcpb.FlushRequest) => p.kvFlush(r)],
+    ['KvBufferBatchGet', (r: kvrpcpb.BufferBatchGetRequest) => p.kvBufferBatchGet(r)],
     [
       'KvPrepareFlashbackToVersion',
-      (r: kvrpcpb.PrepareFlashbackToVersionRequest) => c.kvPrepareFlashbackToVersion(r),
+      (r: kvrpcpb.PrepareFlashbackToVersionRequest) => f.kvPrepareFlashbackToVersion(r),
     ],
-    ['KvFlashbackToVersion', (r: kvrpcpb.FlashbackToVersionRequest) => c.kvFlashbackToVersion(r)],
+    ['KvFlashbackToVersion', (r: kvrpcpb.FlashbackToVersionRequest) => f.kvFlashbackToVersion(r)],
   ];
 }
 
