@@ -70,7 +70,8 @@ export class TxnLockCommands {
       allowLockWithConflict: forceLock,
       resourceGroupTag: req.context?.resourceGroupTag,
     };
-    const dead = waits.detect(wait);
+    // The first lock of a transaction holds nothing anyone could wait for: TiKV skips detection.
+    const dead = req.isFirstLock ? undefined : waits.detect(wait);
     if (dead !== undefined) {
       return lockedResponse(
         toKeyError(
