@@ -105,7 +105,7 @@ export class TxnKvCommands {
       'write',
       (region) => {
         const keys = req.mutations.map((m) => m.key);
-        this.#r.writeKeys(req.context, 'prewrite', keys, region);
+        this.#r.writeKeys(req.context, 'prewrite', keys, region, true);
         const out = this.#r.txn.storage.prewrite({
           mutations: req.mutations,
           primary: req.primaryLock,

@@ -36,7 +36,7 @@ export class TxnLockCommands {
       'write',
       (region) => {
         const keys = req.mutations.map((m) => m.key);
-        this.#r.writeKeys(req.context, 'acquire_pessimistic_lock', keys, region);
+        this.#r.writeKeys(req.context, 'acquire_pessimistic_lock', keys, region, true);
         const out = this.#r.txn.storage.acquirePessimisticLock({
           keys: req.mutations.map((m) => ({
             key: m.key,

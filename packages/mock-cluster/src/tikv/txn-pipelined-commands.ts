@@ -23,6 +23,7 @@ export class TxnPipelinedCommands {
           'flush',
           req.mutations.map((m) => m.key),
           region,
+          true,
         );
         const locks = flush(this.#r.txn.storage, {
           mutations: req.mutations,

@@ -1,3 +1,4 @@
+import { encodedBytesLength } from '@tikv/common';
 import type { errorpb, kvrpcpb } from '@tikv/proto';
 import { ApiVersion, keyModeOf } from '../api-version.js';
 import type { RegionInfo } from '../cluster/topology-types.js';
@@ -52,10 +53,14 @@ export function checkTxnApiVersion(
   }
 }
 
-/** TiKV's `max-key-size` check on the keys a write brings. */
+/**
+ * TiKV's `max-key-size` check on the keys a prewrite, flush or pessimistic lock brings. TiKV
+ * measures the memcomparable-encoded key (`Key::as_encoded`), not the raw one.
+ */
 export function checkTxnKeySize(keys: Iterable<Uint8Array>, limit: number): void {
   for (const k of keys) {
-    if (k.length > limit) abort(`KeyTooLarge { size: ${k.length}, limit: ${limit} }`);
+    const size = encodedBytesLength(k.length);
+    if (size > limit) abort(`KeyTooLarge { size: ${size}, limit: ${limit} }`);
   }
 }
 

@@ -140,15 +140,19 @@ export class TxnRequestRunner {
     );
   }
 
-  /** API version, key size and key-in-region checks of a write's keys. */
+  /**
+   * API version and key-in-region checks of a write's keys, and with `checkSize` TiKV's key size
+   * check (which TiKV applies to prewrite, flush and pessimistic lock only).
+   */
   writeKeys(
     ctx: kvrpcpb.Context | undefined,
     cmd: string,
     keys: readonly Uint8Array[],
     region: RegionInfo,
+    checkSize = false,
   ): void {
     this.api(ctx, cmd, keys);
-    checkTxnKeySize(keys, this.#deps.limits.maxKeySizeBytes);
+    if (checkSize) checkTxnKeySize(keys, this.#deps.limits.maxKeySizeBytes);
     checkKeysInRegion(keys, region);
   }
 }
