@@ -130,6 +130,12 @@ describe('SplitRegion, UnsafeDestroyRange, safe ts, stale and replica reads, txn
     expect(replicaRead.error?.locked?.lockVersion).toBe(110n);
   });
 
+  it('BroadcastTxnStatus is accepted', async () => {
+    await expect(c.kv(1).broadcastTxnStatus({ txnStatus: [{ startTs: 1n, commitTs: 2n }] })).resolves.toEqual(
+      {},
+    );
+  });
+
   it('inject({ keyError }) answers the next matching requests with it', async () => {
     const fault = cluster.inject({
       method: 'KvCommit',

@@ -92,10 +92,16 @@ export class AdminCommands {
 }
 
 /** The `tikvpb.Tikv` methods {@link AdminCommands} serve. */
+// BroadcastTxnStatus feeds TiKV's txn status cache, which the mock does not keep: it is
+// accepted and answered as TiKV answers it (an empty response).
 export function adminCommandEntries(c: AdminCommands): [string, (req: never) => object][] {
   return [
     ['SplitRegion', (r: kvrpcpb.SplitRegionRequest) => c.splitRegion(r)],
     ['UnsafeDestroyRange', (r: kvrpcpb.UnsafeDestroyRangeRequest) => c.unsafeDestroyRange(r)],
     ['GetStoreSafeTS', (r: kvrpcpb.StoreSafeTSRequest) => c.getStoreSafeTs(r)],
+    [
+      'BroadcastTxnStatus',
+      (_r: kvrpcpb.BroadcastTxnStatusRequest) => kvrpcpb.BroadcastTxnStatusResponse.fromPartial({}),
+    ],
   ];
 }

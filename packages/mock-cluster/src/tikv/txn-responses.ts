@@ -154,4 +154,5 @@ export const TXN_BATCH_METHODS: Readonly<Record<string, string>> = Object.freeze
   PrepareFlashbackToVersion: 'KvPrepareFlashbackToVersion',
   Flush: 'KvFlush',
   BufferBatchGet: 'KvBufferBatchGet',
+  BroadcastTxnStatus: 'BroadcastTxnStatus',
 });
