@@ -1,4 +1,5 @@
 import { keyspacepb, pdpb, tikvpb } from '@tikv/proto';
+import { ApiVersion } from './api-version.js';
 import { ClusterModel } from './cluster/cluster-model.js';
 import { createRegionKeyCodec } from './cluster/region-key-codec.js';
 import type { PeerRole, RegionInfo, StoreInfo } from './cluster/topology-types.js';
@@ -103,10 +104,13 @@ export class MockCluster {
     let keyspaceSource: KeyspaceService | undefined;
     const txn = createTxnDeps(engine, o.nowMs, {
       safePointFor: (id) => gcStateSource?.gcSafePointFor(id) ?? 0n,
+      // API V1 data follows the unified safe point only; V2 keyspaces may have their own.
       fingerprint: () =>
-        [undefined, ...(keyspaceSource?.list() ?? []).map((k) => k.id)]
-          .map((id) => gcStateSource?.gcSafePointFor(id) ?? 0n)
-          .join(','),
+        o.apiVersion === ApiVersion.V1
+          ? String(gcStateSource?.gcSafePointFor(undefined) ?? 0n)
+          : [undefined, ...(keyspaceSource?.list() ?? []).map((k) => k.id)]
+              .map((id) => gcStateSource?.gcSafePointFor(id) ?? 0n)
+              .join(','),
     });
     const deps: KvDeps = {
       model,

@@ -1,26 +1,37 @@
-import { decodeUvarint, decodeVarint, encodeUvarint, encodeVarint } from '@tikv/common';
+import { decodeUvarint, decodeVarint, encodeUvarint } from '@tikv/common';
 
-/** Grows a byte buffer as TiKV's `Vec<u8>` encoders do. */
+/** One scratch buffer shared by every writer: encoding is synchronous, `finish` copies out. */
+let scratch = new Uint8Array(1024);
+let scratchView = new DataView(scratch.buffer);
+
+/**
+ * Appends bytes as TiKV's `Vec<u8>` encoders do. Writers share one scratch buffer (a record is
+ * encoded and copied out before the next starts), so encoding allocates only the result.
+ */
 export class ByteWriter {
-  #buf = new Uint8Array(64);
   #len = 0;
 
+  constructor() {
+    this.#len = 0;
+  }
+
   #reserve(n: number): void {
-    if (this.#len + n <= this.#buf.length) return;
-    const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + n));
-    next.set(this.#buf.subarray(0, this.#len));
-    this.#buf = next;
+    if (this.#len + n <= scratch.length) return;
+    const next = new Uint8Array(Math.max(scratch.length * 2, this.#len + n));
+    next.set(scratch.subarray(0, this.#len));
+    scratch = next;
+    scratchView = new DataView(next.buffer);
   }
 
   byte(b: number): this {
     this.#reserve(1);
-    this.#buf[this.#len++] = b;
+    scratch[this.#len++] = b;
     return this;
   }
 
   bytes(b: Uint8Array): this {
     this.#reserve(b.length);
-    this.#buf.set(b, this.#len);
+    scratch.set(b, this.#len);
     this.#len += b.length;
     return this;
   }
@@ -28,24 +39,33 @@ export class ByteWriter {
   /** `encode_u64`: 8 bytes big-endian. */
   u64(v: bigint): this {
     this.#reserve(8);
-    new DataView(this.#buf.buffer).setBigUint64(this.#len, v);
+    scratchView.setBigUint64(this.#len, v);
     this.#len += 8;
     return this;
   }
 
   /** `encode_var_u64`: an unsigned LEB128 varint. */
   varU64(v: bigint | number): this {
-    return this.bytes(encodeUvarint(v));
+    if (typeof v === 'bigint' && v > 0x1f_ffff_ffff_ffffn) return this.bytes(encodeUvarint(v));
+    let n = Number(v);
+    this.#reserve(10);
+    while (n >= 0x80) {
+      scratch[this.#len++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    scratch[this.#len++] = n;
+    return this;
   }
 
   /** `encode_compact_bytes`: a zigzag varint length, then the bytes. */
   compactBytes(b: Uint8Array): this {
-    this.bytes(encodeVarint(b.length));
+    // The zigzag form of a non-negative length n is 2n.
+    this.varU64(b.length * 2);
     return this.bytes(b);
   }
 
   finish(): Uint8Array {
-    return this.#buf.slice(0, this.#len);
+    return scratch.slice(0, this.#len);
   }
 }
 

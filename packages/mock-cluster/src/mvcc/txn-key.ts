@@ -27,7 +27,13 @@ export function decodeTxnKey(encoded: Uint8Array): Uint8Array {
 export function appendTs(encodedKey: Uint8Array, ts: bigint): Uint8Array {
   const out = new Uint8Array(encodedKey.length + TS_SUFFIX_BYTES);
   out.set(encodedKey);
-  new DataView(out.buffer).setBigUint64(encodedKey.length, TS_MAX ^ ts);
+  const inv = TS_MAX ^ ts;
+  let hi = Number(inv >> 32n);
+  let lo = Number(inv & 0xffff_ffffn);
+  for (let i = encodedKey.length + 7; i >= encodedKey.length + 4; i--, lo = Math.floor(lo / 256))
+    out[i] = lo % 256;
+  for (let i = encodedKey.length + 3; i >= encodedKey.length; i--, hi = Math.floor(hi / 256))
+    out[i] = hi % 256;
   return out;
 }
 
