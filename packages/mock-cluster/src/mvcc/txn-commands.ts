@@ -272,6 +272,8 @@ export class TxnCommands {
 
   /** KvCleanup: rolls back the lock unless alive; a Committed error carries the commit ts. */
   cleanup(key: Uint8Array, startTs: bigint, currentTs: bigint): void {
+    // A commit must not overwrite the protected rollback this may write: raise max_ts first.
+    this.#cm.updateMaxTs(startTs);
     this.execute(startTs, (txn, reader) => {
       cleanup(txn, reader, key, currentTs, true);
     });
