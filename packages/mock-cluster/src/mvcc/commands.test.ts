@@ -154,6 +154,27 @@ describe('src/storage/txn/commands/prewrite.rs', () => {
     expect(e.lockOf('k')).toBeUndefined();
   });
 
+  test('is_retry_request: a resent pessimistic prewrite of a committed transaction writes nothing', () => {
+    const { e, cmds } = setup();
+    const SKIP = kvrpcpb.PrewriteRequest_PessimisticAction.SKIP_PESSIMISTIC_CHECK;
+    const cmd = prewriteCommand({
+      mutations: [put('k')],
+      primary: b('k'),
+      startTs: 10n,
+      forUpdateTs: 10n,
+      pessimisticActions: [SKIP],
+    });
+    cmds.prewrite(cmd);
+    cmds.commit([b('k')], 10n, 20n);
+    // Without is_retry_request the constraint check is skipped and a stray lock would be written;
+    // with it TiKV finds the commit record and answers success.
+    const retried = cmds.prewrite({ ...cmd, isRetryRequest: true });
+    expect(retried.locks).toEqual([]);
+    expect(e.lockOf('k')).toBeUndefined();
+    cmds.prewrite(cmd);
+    expect(e.locked('k', 10).lockType).toBe('P');
+  });
+
   test('an out-of-range for_update_ts_constraints index fails the prewrite', () => {
     const { cmds } = setup();
     expect(() =>
