@@ -308,3 +308,24 @@ describe('concurrency manager and the read path', () => {
     expect(reads.get(b('k'), { ts: 60n, isolation: SI })).toBeUndefined();
   });
 });
+
+describe('replica reads (need_check_locks_in_replica_read)', () => {
+  test('a ts = max replica read is blocked by a memory lock of a 2PC primary, not by its persisted lock', () => {
+    const e = new MvccTestEngine();
+    e.prewritePut('k', 'v1', 'k', 10);
+    e.commit('k', 10, 11);
+    e.prewritePut('k', 'v2', 'k', 20);
+    const cm = new ConcurrencyManager();
+    const reads = new TxnReads(e.engine, cm);
+    const o = { ts: TS_MAX, isolation: SI, replicaRead: true };
+    expect(Buffer.from(reads.get(b('k'), o)?.value ?? []).toString()).toBe('v1');
+    const release = cm.lockKey(
+      encodeTxnKey(b('k')),
+      b('k'),
+      newLock({ lockType: LockType.Put, primary: b('k'), ts: 30n, ttl: 10n }),
+    );
+    expect(() => reads.get(b('k'), o)).toThrow();
+    expect(Buffer.from(reads.get(b('k'), { ...o, replicaRead: false })?.value ?? []).toString()).toBe('v1');
+    release();
+  });
+});

@@ -19,6 +19,14 @@ export type BatchGetResult =
   | { readonly key: Uint8Array; readonly error: MvccError };
 
 /**
+ * The snapshot read checks the lock CF as any read does; the replica-read rule (a ts = max read
+ * of a primary is blocked too) applies only to the memory-lock check of the read index.
+ */
+function snapshotOptions<T extends TxnReadOptions>(o: T): T {
+  return o.replicaRead === true ? { ...o, replicaRead: false } : o;
+}
+
+/**
  * TiKV's read path: bump `max_ts` to the read ts, check the concurrency manager's memory locks,
  * then read the snapshot.
  */
@@ -41,13 +49,13 @@ export class TxnReads {
   /** KvGet: the value at ts (undefined when absent); throws the blocking lock or conflict. */
   get(key: Uint8Array, o: TxnReadOptions): ValueEntry | undefined {
     this.#prepare([key], o);
-    return new PointGetter(this.#engine, o).getEntry(key, o.loadCommitTs === true);
+    return new PointGetter(this.#engine, snapshotOptions(o)).getEntry(key, o.loadCommitTs === true);
   }
 
   /** KvBatchGet: present keys and per-key lock errors, in request order. */
   batchGet(keys: readonly Uint8Array[], o: TxnReadOptions): BatchGetResult[] {
     this.#prepare(keys, o);
-    const getter = new PointGetter(this.#engine, o);
+    const getter = new PointGetter(this.#engine, snapshotOptions(o));
     const out: BatchGetResult[] = [];
     for (const key of keys) {
       try {
@@ -77,6 +85,6 @@ export class TxnReads {
       const upper = o.upper === undefined || o.upper.length === 0 ? undefined : encodeTxnKey(o.upper);
       this.#cm.readRangeCheck(lower, upper, (lock, raw) => checkTsConflict(lock, raw, o));
     }
-    return new Scanner(this.#engine, o).scan(o.limit, o.sampleStep);
+    return new Scanner(this.#engine, snapshotOptions(o)).scan(o.limit, o.sampleStep);
   }
 }
