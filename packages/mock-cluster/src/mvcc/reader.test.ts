@@ -329,3 +329,37 @@ describe('replica reads (need_check_locks_in_replica_read)', () => {
     release();
   });
 });
+
+describe('src/storage/mvcc/reader/point_getter.rs (last_change)', () => {
+  test('test_point_get_load_commit_ts_with_ge_seek_bound_lock_versions_above_delete', () => {
+    const e = new MvccTestEngine();
+    e.prewritePut('k', 'v', 'k', 1);
+    e.commit('k', 1, 1);
+    e.prewriteDelete('k', 'k', 2);
+    e.commit('k', 2, 2);
+    const lockCount = 9; // SEEK_BOUND + 1
+    for (let t = 3; t <= lockCount + 2; t++) {
+      e.prewriteLock('k', 'k', t);
+      e.commit('k', t, t);
+    }
+    const top = e.writeAt('k', lockCount + 2);
+    expect(top?.lastChange.kind).toBe('exist');
+    if (top?.lastChange.kind === 'exist') {
+      expect(top.lastChange.ts).toBe(2n);
+      expect(top.lastChange.versions >= 8n).toBe(true);
+    }
+    expect(
+      new PointGetter(e.engine, { ts: BigInt(lockCount + 12), isolation: SI }).getEntry(b('k'), true),
+    ).toBeUndefined();
+  });
+
+  test('test_point_get_non_exist_skip_lock: LOCK records of a key that never existed say so', () => {
+    const e = new MvccTestEngine();
+    for (let start = 1; start < 30; start += 2) {
+      e.prewriteLock('k', 'k', start);
+      e.commit('k', start, start + 1);
+    }
+    expect(e.writeAt('k', 30)?.lastChange).toEqual({ kind: 'notExist' });
+    expect(e.get('k', 40)).toBeUndefined();
+  });
+});
