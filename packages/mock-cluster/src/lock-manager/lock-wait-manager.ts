@@ -225,7 +225,6 @@ export class LockWaitManager {
 
   /** Every waiting request, as `GetLockWaitInfo` reports them. */
   waitInfo(): deadlock.WaitForEntry[] {
-    const now = this.#o.clock.nowMs();
     const out: deadlock.WaitForEntry[] = [];
     for (const q of this.#queues.values()) {
       for (const w of q.waiters) {
@@ -235,7 +234,7 @@ export class LockWaitManager {
           keyHash: w.keyHash,
           key: w.req.lockInfo.key,
           resourceGroupTag: w.req.resourceGroupTag ?? new Uint8Array(0),
-          waitTime: BigInt(now - w.sinceMs),
+          waitTime: 0n, // unset by TiKV too
         });
       }
     }
