@@ -382,6 +382,49 @@ describe('src/storage/txn/commands/check_txn_status.rs', () => {
     expect(e.checkTxnStatus('c', Number(t(10)), 0, 0)).toEqual({ kind: 'committed', commitTs: t(11) });
   });
 
+  test.each([[false], [true]])('test_check_txn_status_impl (rollback_if_not_exist %s)', (r) => {
+    const e = new MvccTestEngine();
+    const T = (p: number, l = 0) => Number(t(p, l));
+    const check = (lockTs: number, caller: bigint | number, current: bigint | number) =>
+      e.checkTxnStatus('k1', lockTs, caller, current, { rollbackIfNotExist: r });
+    const uncommitted = (ttl: bigint, minCommitTs: bigint, pushed: boolean) => ({
+      kind: 'uncommitted',
+      minCommitTsPushed: pushed,
+      lock: { ttl, minCommitTs },
+    });
+    const largeTxn = (start: number) =>
+      e.prewritePut('k1', 'v1', 'k1', start, { lockTtl: 100, minCommitTs: start + 1 });
+    if (r) {
+      expect(check(T(3), t(3, 1), t(3, 2)).kind).toBe('lockNotExist');
+      expect(isProtectedRollback(e.writeAt('k1', t(3)) ?? ({} as never))).toBe(true);
+    } else {
+      expect(e.err(() => check(T(3), t(3, 1), t(3, 2))).kind).toBe('TxnNotFound');
+    }
+    largeTxn(T(5));
+    expect(check(T(5), 0, 0)).toMatchObject(uncommitted(100n, t(5, 1), false));
+    expect(check(T(5), t(6), t(7))).toMatchObject(uncommitted(100n, t(7), true));
+    expect(check(T(5), t(9), t(8))).toMatchObject(uncommitted(100n, t(9, 1), true));
+    expect(check(T(5), t(8), t(10))).toMatchObject(uncommitted(100n, t(9, 1), true));
+    expect(check(T(5), t(11), t(9))).toMatchObject(uncommitted(100n, t(11, 1), true));
+    expect(check(T(5), t(12), t(12))).toMatchObject(uncommitted(100n, t(12, 1), true));
+    expect(check(T(5), t(13, 1), t(13, 3))).toMatchObject(uncommitted(100n, t(13, 3), true));
+    expect(e.locked('k1', T(5)).minCommitTs).toBe(t(13, 3));
+    e.commit('k1', T(5), T(15));
+    expect(check(T(5), t(12), t(12))).toEqual({ kind: 'committed', commitTs: t(15) });
+    largeTxn(T(20));
+    expect(check(T(5), t(12), t(12))).toEqual({ kind: 'committed', commitTs: t(15) });
+    if (r) {
+      expect(check(T(6), t(12), t(12)).kind).toBe('lockNotExist');
+      expect(e.writeAt('k1', t(6))?.writeType).toBe(WriteType.Rollback);
+    } else {
+      expect(e.err(() => check(T(6), t(12), t(12))).kind).toBe('TxnNotFound');
+    }
+    expect(check(T(20), t(21, 105), t(21, 105))).toMatchObject(uncommitted(100n, t(21, 106), true));
+    expect(check(T(20), t(121), t(121)).kind).toBe('ttlExpire');
+    expect(e.lockOf('k1')).toBeUndefined();
+    expect(e.writeAt('k1', t(20))?.writeType).toBe(WriteType.Rollback);
+  });
+
   test('missing locks: TxnNotFound, or a protected rollback with rollback_if_not_exist', () => {
     const e = new MvccTestEngine();
     expect(e.err(() => e.checkTxnStatus('k', 5, 6, 6)).detail).toMatchObject({
