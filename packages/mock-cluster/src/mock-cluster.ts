@@ -292,17 +292,17 @@ export class MockCluster {
   }
 
   /**
-   * Holds back the wake-ups of pessimistic-lock waiters (cluster-wide) until
-   * {@link resumeLockWakeUps}: released locks no longer wake anyone, so waits run into their
+   * Holds back the wake-ups of pessimistic-lock waiters on one store (or on every store) until
+   * {@link resumeLockWakeUps}: released locks no longer wake them, so their waits run into the
    * timeout unless resumed.
    */
-  pauseLockWakeUps(): void {
-    this.#txn.lockWaits.pauseWakeUps();
+  pauseLockWakeUps(storeId?: IdInput): void {
+    this.#txn.lockWaits.pauseWakeUps(storeId === undefined ? undefined : BigInt(storeId));
   }
 
-  /** Delivers the wake-ups held back since {@link pauseLockWakeUps}. */
-  resumeLockWakeUps(): void {
-    this.#txn.lockWaits.resumeWakeUps();
+  /** Ends a pause (of one store, or all) and delivers the wake-ups it held back. */
+  resumeLockWakeUps(storeId?: IdInput): void {
+    this.#txn.lockWaits.resumeWakeUps(storeId === undefined ? undefined : BigInt(storeId));
   }
 
   /**

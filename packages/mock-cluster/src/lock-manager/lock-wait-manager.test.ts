@@ -113,6 +113,27 @@ describe('lock waiting (src/storage/lock_manager/lock_waiting_queue.rs)', () => 
     ).toEqual({ kind: 'closed' });
   });
 
+  test('a per-store pause holds only that store’s waiters', async () => {
+    const { m } = manager();
+    const onOne = m.wait(
+      { startTs: 20n, lockInfo: lockOn('a', 10n), allowLockWithConflict: false, storeId: 1n },
+      1000,
+    );
+    const onTwo = m.wait(
+      { startTs: 21n, lockInfo: lockOn('b', 11n), allowLockWithConflict: false, storeId: 2n },
+      1000,
+    );
+    m.pauseWakeUps(1n);
+    m.onReleased([
+      { key: b('a'), startTs: 10n, commitTs: 12n, pessimistic: false },
+      { key: b('b'), startTs: 11n, commitTs: 13n, pessimistic: false },
+    ]);
+    expect(await onTwo).toMatchObject({ kind: 'woken', conflictCommitTs: 13n });
+    expect(m.waiting).toBe(1);
+    m.resumeWakeUps(1n);
+    expect(await onOne).toMatchObject({ kind: 'woken', conflictCommitTs: 12n });
+  });
+
   test('detect registers the edge that waitInfo and the detector share', () => {
     const { m } = manager();
     expect(

@@ -33,6 +33,8 @@ export interface WaitRequest {
   /** Resumable (force-lock mode) requests retry when woken; legacy ones fail with WriteConflict. */
   readonly allowLockWithConflict: boolean;
   readonly resourceGroupTag?: Uint8Array;
+  /** The store the request waits on (wake-ups can be paused per store). */
+  readonly storeId?: bigint;
 }
 
 interface Waiter {
@@ -81,8 +83,12 @@ export class LockWaitManager {
   readonly #o: LockWaitOptions;
   readonly #queues = new Map<string, KeyQueue>();
   readonly #detector: DeadlockDetector;
-  /** Set while wake-ups are paused (fault injection); released locks queue up here. */
-  #paused: ReleasedLock[] | undefined;
+  /** Wake-ups paused everywhere (fault injection). */
+  #pausedAll = false;
+  /** Stores whose waiters are not woken (fault injection). */
+  readonly #pausedStores = new Set<bigint>();
+  /** Releases held back while their key's head waiter sits on a paused store. */
+  #held: ReleasedLock[] = [];
   #closed = false;
 
   constructor(o: LockWaitOptions) {
@@ -170,17 +176,22 @@ export class LockWaitManager {
   /** Wakes waiters of released locks (the scheduler's `on_release_locks`). */
   onReleased(released: readonly ReleasedLock[]): void {
     for (const r of released) this.#detector.cleanUp(r.startTs);
-    if (this.#paused !== undefined) {
-      this.#paused.push(...released);
-      return;
-    }
     for (const r of released) this.#wakeHead(r);
+  }
+
+  #isPaused(w: Waiter): boolean {
+    return this.#pausedAll || (w.req.storeId !== undefined && this.#pausedStores.has(w.req.storeId));
   }
 
   #wakeHead(r: ReleasedLock): void {
     const keyId = keyIdOf(r.key);
     const q = this.#queues.get(keyId);
     if (q === undefined) return;
+    const first = q.waiters[0];
+    if (first !== undefined && this.#isPaused(first)) {
+      this.#held.push(r);
+      return;
+    }
     q.lastConflictStartTs = r.startTs;
     q.lastConflictCommitTs = r.commitTs;
     const head = q.waiters.shift();
@@ -211,15 +222,25 @@ export class LockWaitManager {
     }, this.#o.wakeUpDelayMs);
   }
 
-  /** Holds back wake-ups (fault injection) until {@link resumeWakeUps}. */
-  pauseWakeUps(): void {
-    this.#paused ??= [];
+  /**
+   * Holds back wake-ups (fault injection) of the waiters on `storeId`, or of every waiter, until
+   * {@link resumeWakeUps}: a released lock whose next waiter is held wakes nobody meanwhile.
+   */
+  pauseWakeUps(storeId?: bigint): void {
+    if (storeId === undefined) this.#pausedAll = true;
+    else this.#pausedStores.add(storeId);
   }
 
-  /** Delivers the wake-ups held back since {@link pauseWakeUps}. */
-  resumeWakeUps(): void {
-    const held = this.#paused ?? [];
-    this.#paused = undefined;
+  /** Ends a pause (of one store, or all of them) and delivers the wake-ups it held back. */
+  resumeWakeUps(storeId?: bigint): void {
+    if (storeId === undefined) {
+      this.#pausedAll = false;
+      this.#pausedStores.clear();
+    } else {
+      this.#pausedStores.delete(storeId);
+    }
+    const held = this.#held;
+    this.#held = [];
     for (const r of held) this.#wakeHead(r);
   }
 

@@ -69,6 +69,7 @@ export class TxnLockCommands {
       lockInfo,
       allowLockWithConflict: forceLock,
       resourceGroupTag: req.context?.resourceGroupTag,
+      storeId: this.#r.storeId,
     };
     // The first lock of a transaction holds nothing anyone could wait for: TiKV skips detection.
     const dead = req.isFirstLock ? undefined : waits.detect(wait);
