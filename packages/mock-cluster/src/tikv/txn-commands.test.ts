@@ -97,6 +97,17 @@ describe('transactional commands over gRPC (API V1)', () => {
   });
 
   it('answers bad requests as TiKV does', async () => {
+    // TiKV does not validate the primary: an empty one is written into the locks as it is.
+    const noPrimary = await kv().kvPrewrite({
+      context: ctx(),
+      mutations: [put('b0', 'v')],
+      primaryLock: new Uint8Array(0),
+      startVersion: 90n,
+    });
+    expect(noPrimary.errors).toEqual([]);
+    expect(
+      (await kv().kvGet({ context: ctx(), key: b('b0'), version: 95n })).error?.locked?.primaryLock,
+    ).toEqual(new Uint8Array(0));
     const lockNotFound = await kv().kvCommit({
       context: ctx(),
       startVersion: 100n,
