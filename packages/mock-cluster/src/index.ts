@@ -21,6 +21,7 @@ export type {
   InjectableRegionErrorKind,
   InjectedError,
 } from './faults/fault-types.js';
+export type { StrandedTxn, StrandedTxnSpec } from './faults/stranded-txn.js';
 export { MOCK_CLUSTER_VERSION, MockCluster } from './mock-cluster.js';
 export {
   DEFAULT_MOCK_CLUSTER_OPTIONS,

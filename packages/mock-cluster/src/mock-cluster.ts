@@ -1,9 +1,11 @@
 import { tikvpb } from '@tikv/proto';
+import { ApiVersion } from './api-version.js';
 import { ClusterModel } from './cluster/cluster-model.js';
 import { createRegionKeyCodec } from './cluster/region-key-codec.js';
 import type { PeerRole, RegionInfo, StoreInfo } from './cluster/topology-types.js';
 import { FaultRegistry } from './faults/fault-registry.js';
 import type { FaultHandle, FaultSpec } from './faults/fault-types.js';
+import { type StrandedTxn, type StrandedTxnSpec, strandTxn } from './faults/stranded-txn.js';
 import {
   evenSplitKeys,
   type IdInput,
@@ -29,6 +31,7 @@ import { KvEngine } from './storage/kv-engine.js';
 import { RawStore } from './storage/raw-store.js';
 import type { KvDeps } from './tikv/kv-deps.js';
 import { createTikvHandlers, KvService } from './tikv/kv-service.js';
+import { type ClusterTxn, createTxnDeps } from './tikv/txn-deps.js';
 import { TsoAllocator } from './tso-allocator.js';
 
 /** PD's default `max-request-bytes`, the receive limit of its gRPC server. */
@@ -72,6 +75,7 @@ export class MockCluster {
   readonly #pd: PdServers;
   readonly #stores: Map<bigint, StoreHost>;
   readonly #keyspaces: KeyspaceService;
+  readonly #txn: ClusterTxn;
   #closed = false;
 
   private constructor(
@@ -81,8 +85,10 @@ export class MockCluster {
     pd: PdServers,
     stores: Map<bigint, StoreHost>,
     keyspaces: KeyspaceService,
+    txn: ClusterTxn,
   ) {
     this.#keyspaces = keyspaces;
+    this.#txn = txn;
     this.options = options;
     this.clusterId = options.clusterId;
     this.#model = model;
@@ -99,6 +105,18 @@ export class MockCluster {
     const faults = new FaultRegistry();
     const engine = new KvEngine();
     const raw = new RawStore(engine, o.apiVersion, () => BigInt(Math.floor(o.nowMs() / 1000)));
+    let gcStateSource: GcStateService | undefined;
+    let keyspaceSource: KeyspaceService | undefined;
+    const txn = createTxnDeps(engine, o.nowMs, {
+      safePointFor: (id) => gcStateSource?.gcSafePointFor(id) ?? 0n,
+      // API V1 data follows the unified safe point only; V2 keyspaces may have their own.
+      fingerprint: () =>
+        o.apiVersion === ApiVersion.V1
+          ? String(gcStateSource?.gcSafePointFor(undefined) ?? 0n)
+          : [undefined, ...(keyspaceSource?.list() ?? []).map((k) => k.id)]
+              .map((id) => gcStateSource?.gcSafePointFor(id) ?? 0n)
+              .join(','),
+    });
     const deps: KvDeps = {
       model,
       raw,
@@ -109,6 +127,7 @@ export class MockCluster {
         raftEntryMaxSizeBytes: o.raftEntryMaxSizeBytes,
         maxBatchCommands: o.maxBatchCommands,
       },
+      txn,
     };
     const credentials = o.tls === undefined ? undefined : serverCredentials(o.tls);
     // Unless told otherwise, receive what TiKV and PD do: any size / PD's max-request-bytes.
@@ -143,6 +162,8 @@ export class MockCluster {
       nowMs: o.nowMs,
       keyspaces: () => keyspaces.list(),
     });
+    gcStateSource = gcStates;
+    keyspaceSource = keyspaces;
     const pd = new PdServers(
       { clusterId: o.clusterId, faults, membership, pd: pdService, gcStates, keyspaces },
       pdHostOptions,
@@ -173,7 +194,7 @@ export class MockCluster {
       for (const s of stores.values()) await s.host.close();
       throw e;
     }
-    return new MockCluster(o, model, faults, pd, stores, keyspaces);
+    return new MockCluster(o, model, faults, pd, stores, keyspaces, txn);
   }
 
   #storeHost(id: IdInput): StoreHost {
@@ -307,6 +328,37 @@ export class MockCluster {
     this.#faults.clear();
   }
 
+  /**
+   * Holds back the wake-ups of pessimistic-lock waiters on one store (or on every store) until
+   * {@link resumeLockWakeUps}: released locks no longer wake them, so their waits run into the
+   * timeout unless resumed.
+   */
+  pauseLockWakeUps(storeId?: IdInput): void {
+    this.#txn.lockWaits.pauseWakeUps(storeId === undefined ? undefined : BigInt(storeId));
+  }
+
+  /** Ends a pause (of one store, or all) and delivers the wake-ups it held back. */
+  resumeLockWakeUps(storeId?: IdInput): void {
+    this.#txn.lockWaits.resumeWakeUps(storeId === undefined ? undefined : BigInt(storeId));
+  }
+
+  /**
+   * Leaves a transaction as a client that crashed after prewrite would (optionally after
+   * committing its primary), for lock-resolution tests. Throws the MVCC error when a key is locked.
+   */
+  strandTransaction(spec: StrandedTxnSpec): StrandedTxn {
+    return strandTxn(this.#txn.storage, spec);
+  }
+
+  /**
+   * How far per-region resolved ts (and so the safe ts of stale reads and GetStoreSafeTS) trails
+   * the clock; TiKV advances it periodically. 0 by default.
+   */
+  setResolvedTsLagMs(lagMs: number): void {
+    if (!(lagMs >= 0)) throw new RangeError('lagMs must be >= 0');
+    this.#txn.resolvedTs.lagMs = lagMs;
+  }
+
   /** Whether `close()` has been called. */
   get closed(): boolean {
     return this.#closed;
@@ -317,6 +369,7 @@ export class MockCluster {
     if (this.#closed) return;
     this.#closed = true;
     this.#faults.clear();
+    this.#txn.lockWaits.close();
     for (const s of this.#stores.values()) s.life.current.abort();
     await Promise.all([this.#pd.close(), ...[...this.#stores.values()].map((s) => s.host.close())]);
   }

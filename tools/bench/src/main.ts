@@ -8,6 +8,7 @@ import { runRawBench } from './raw-bench.js';
 import { runRegionCacheBench } from './region-cache-bench.js';
 import { runTransportBench } from './transport-bench.js';
 import { runTsoBench } from './tso-bench.js';
+import { runTxnCeilingBench } from './txn-ceiling-bench.js';
 
 const suites: Record<string, () => unknown> = {
   codec: runCodecBench,
@@ -16,6 +17,7 @@ const suites: Record<string, () => unknown> = {
   raw: () => runRawBench(),
   tso: () => runTsoBench(),
   transport: () => runTransportBench(),
+  'txn-ceiling': () => runTxnCeilingBench(),
 };
 
 const USAGE = `Usage: pnpm bench [suite...]

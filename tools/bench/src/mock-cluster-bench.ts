@@ -15,7 +15,7 @@ const BATCH = 128;
 const WINDOW = 8;
 
 /** Sends `total` commands over one BatchCommands stream, keeping WINDOW batches in flight. */
-async function streamRun(
+export async function streamRun(
   kv: ReturnType<typeof createClient<typeof tikvpb.TikvDefinition>>,
   total: number,
   make: (i: number) => Cmd,

@@ -1,5 +1,5 @@
 import type { RegionErrorKind } from '@tikv/common';
-import type { errorpb } from '@tikv/proto';
+import type { errorpb, kvrpcpb } from '@tikv/proto';
 
 /**
  * The region errors the mock can inject by name (every arm of `errorpb.Error`); each is filled in
@@ -14,12 +14,15 @@ export type GrpcStatusCode = number;
  * What an injected fault answers with:
  * - a region error by name (built from the current region and store, like TiKV would),
  * - a literal region error (`{ regionError }`), sent as given,
- * - a gRPC status (`{ grpcStatus, message }`): the call fails with that status.
+ * - a gRPC status (`{ grpcStatus, message }`): the call fails with that status,
+ * - a KeyError (`{ keyError }`) for transactional commands: answered in the response's `error`
+ *   (or as the only entry of `errors`) without running the command.
  */
 export type InjectedError =
   | InjectableRegionErrorKind
   | { readonly regionError: errorpb.DeepPartial<errorpb.Error> }
-  | { readonly grpcStatus: GrpcStatusCode; readonly message?: string };
+  | { readonly grpcStatus: GrpcStatusCode; readonly message?: string }
+  | { readonly keyError: kvrpcpb.DeepPartial<kvrpcpb.KeyError> };
 
 /** Which requests a fault applies to, and how often. */
 export interface FaultSpec {

@@ -100,6 +100,19 @@ export class GcStateService {
     return s;
   }
 
+  /**
+   * The GC safe point that applies to a keyspace's data (its own with keyspace-level GC, else the
+   * unified one; `undefined` id = API V1 data), for the stores' garbage collection.
+   */
+  gcSafePointFor(keyspaceId: number | undefined): bigint {
+    const level =
+      keyspaceId !== undefined &&
+      this.#d
+        .keyspaces()
+        .some((k) => k.id === keyspaceId && k.config[GC_MANAGEMENT_TYPE] === KEYSPACE_LEVEL_GC);
+    return this.#states.get(level ? (keyspaceId as number) : NULL_KEYSPACE_ID)?.gcSafePoint ?? 0n;
+  }
+
   /** The GC scope a request operates on: user APIs fall back to unified GC, internal ones refuse. */
   #scope(scope: pdpb.KeyspaceScope | undefined, userApi: boolean): number {
     const id = scope?.keyspace?.$case === 'keyspaceId' ? scope.keyspace.value : NULL_KEYSPACE_ID;

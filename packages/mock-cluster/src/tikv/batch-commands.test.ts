@@ -83,7 +83,7 @@ describe('BatchCommands', () => {
 
   it('fails the stream for unsupported commands and oversized batches', async () => {
     async function* unsupported(): AsyncIterable<Req> {
-      yield { requestIds: [1n], requests: [{ cmd: { $case: 'Get', value: {} } }] };
+      yield { requestIds: [1n], requests: [{ cmd: { $case: 'Coprocessor', value: {} } }] };
     }
     await expect(collect(c.kv(1).batchCommands(unsupported()))).rejects.toMatchObject({ code: 12 });
     async function* oversized(): AsyncIterable<Req> {
@@ -103,7 +103,7 @@ describe('BatchCommands', () => {
   });
 
   it('unary methods without a handler answer UNIMPLEMENTED', async () => {
-    await expect(c.kv(1).kvGet({})).rejects.toMatchObject({ code: 12 });
+    await expect(c.kv(1).coprocessor({})).rejects.toMatchObject({ code: 12 });
     const drain = async () => {
       for await (const _ of c.kv(1).coprocessorStream({})) {
         /* drain */

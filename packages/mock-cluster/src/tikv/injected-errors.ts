@@ -1,5 +1,4 @@
-import type { kvrpcpb } from '@tikv/proto';
-import { errorpb } from '@tikv/proto';
+import { errorpb, kvrpcpb } from '@tikv/proto';
 import type { InjectableRegionErrorKind, InjectedError } from '../faults/fault-types.js';
 import type { KvDeps } from './kv-deps.js';
 import {
@@ -18,7 +17,7 @@ import {
  * region the request names (leader hint, current epoch, ...), as TiKV would fill them.
  */
 export function buildInjectedRegionError(
-  injected: Exclude<InjectedError, { grpcStatus: number }>,
+  injected: Exclude<InjectedError, { grpcStatus: number } | { keyError: unknown }>,
   deps: KvDeps,
   storeId: bigint,
   ctx: kvrpcpb.Context | undefined,
@@ -123,4 +122,22 @@ function buildNamed(
         undeterminedResult: { message: 'injected undetermined result' },
       });
   }
+}
+
+/** The part of a response codec that builds a response with a KeyError. */
+interface KeyErrorCodec {
+  fromPartial(object: object): unknown;
+}
+
+/** A response carrying an injected KeyError in `errors` when the response has that list, else `error`. */
+export function injectedKeyError(
+  codec: KeyErrorCodec,
+  keyError: kvrpcpb.DeepPartial<kvrpcpb.KeyError>,
+): object {
+  const error = kvrpcpb.KeyError.fromPartial(keyError);
+  const probe = codec.fromPartial({}) as object;
+  if ('errors' in probe) return codec.fromPartial({ errors: [error] }) as object;
+  if ('error' in probe && typeof (probe as { error: unknown }).error !== 'string')
+    return codec.fromPartial({ error }) as object;
+  throw new RangeError('this command has no KeyError field to inject into');
 }

@@ -2,6 +2,7 @@ import type { ApiVersion } from '../api-version.js';
 import type { ClusterModel } from '../cluster/cluster-model.js';
 import type { FaultRegistry } from '../faults/fault-registry.js';
 import type { RawStore } from '../storage/raw-store.js';
+import type { TxnDeps } from './txn-request-runner.js';
 
 /** Size limits TiKV enforces on requests. */
 export interface KvLimits {
@@ -20,4 +21,6 @@ export interface KvDeps {
   readonly apiVersion: ApiVersion;
   readonly faults: FaultRegistry;
   readonly limits: KvLimits;
+  /** The transactional storage (MVCC); without it the Kv* commands answer UNIMPLEMENTED. */
+  readonly txn?: TxnDeps;
 }

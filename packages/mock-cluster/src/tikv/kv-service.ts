@@ -4,9 +4,11 @@ import { AsyncQueue } from '../server/async-queue.js';
 import { abortableDelay } from '../server/delay.js';
 import type { ServiceHandlers } from '../server/grpc-host.js';
 import { GrpcStatus, type RpcContext, RpcError, unimplemented } from '../server/rpc-error.js';
-import { buildInjectedRegionError } from './injected-errors.js';
+import { AdminCommands, adminCommandEntries } from './admin-commands.js';
+import { buildInjectedRegionError, injectedKeyError } from './injected-errors.js';
 import type { KvDeps } from './kv-deps.js';
 import { RawCommands } from './raw-commands.js';
+import { TXN_BATCH_METHODS, txnCommandEntries } from './txn-responses.js';
 
 type RequestCmd = NonNullable<tikvpb.BatchCommandsRequest_Request['cmd']>;
 type ResponseCmd = NonNullable<tikvpb.BatchCommandsResponse_Response['cmd']>;
@@ -66,6 +68,8 @@ export class KvService {
       ['RawCompareAndSwap', (r: kvrpcpb.RawCASRequest) => raw.rawCompareAndSwap(r)],
       ['RawChecksum', (r: kvrpcpb.RawChecksumRequest) => raw.rawChecksum(r)],
     ];
+    if (deps.txn !== undefined) entries.push(...txnCommandEntries(deps, deps.txn, store.storeId));
+    entries.push(...adminCommandEntries(new AdminCommands(deps, store.storeId)));
     const responseTypes = new Map(
       Object.values(tikvpb.TikvDefinition.methods).map((m): [string, ResponseCodec] => [
         m.name,
@@ -94,6 +98,8 @@ export class KvService {
     if (typeof injected === 'object' && 'grpcStatus' in injected) {
       throw new RpcError(injected.grpcStatus, injected.message ?? `injected fault on ${method}`);
     }
+    if (typeof injected === 'object' && 'keyError' in injected)
+      return injectedKeyError(entry.responseType, injected.keyError);
     const regionError = buildInjectedRegionError(injected, this.#deps, this.#store.storeId, ctx);
     return entry.responseType.fromPartial({ regionError }) as AnyResponse;
   }
@@ -129,7 +135,7 @@ export class KvService {
       if (delayTime === 0n) return reply;
       return abortableDelay(Number(delayTime), this.#store.lifetime).then(() => reply);
     }
-    const r = this.execute(cmd.$case, cmd.value);
+    const r = this.execute(TXN_BATCH_METHODS[cmd.$case] ?? cmd.$case, cmd.value);
     if (r instanceof Promise) return r.then((value) => ({ $case: cmd.$case, value }) as ResponseCmd);
     return { $case: cmd.$case, value: r } as ResponseCmd;
   }

@@ -1,0 +1,146 @@
+import { kvrpcpb } from '@tikv/proto';
+import { DeadlockDetector } from './deadlock-detector.js';
+import { keyHash, type LockWaitClock, LockWaitManager, type WaitOutcome } from './lock-wait-manager.js';
+
+class ManualClock implements LockWaitClock {
+  now = 0;
+  #timers = new Map<number, { at: number; fn: () => void }>();
+  #next = 1;
+  nowMs(): number {
+    return this.now;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.#next++;
+    this.#timers.set(id, { at: this.now + ms, fn });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.#timers.delete(handle as number);
+  }
+  advance(ms: number): void {
+    this.now += ms;
+    for (const [id, t] of [...this.#timers].sort((a, b) => a[1].at - b[1].at)) {
+      if (t.at <= this.now && this.#timers.delete(id)) t.fn();
+    }
+  }
+  get pending(): number {
+    return this.#timers.size;
+  }
+}
+
+const b = (s: string) => Buffer.from(s);
+const lockOn = (key: string, ts: bigint) =>
+  kvrpcpb.LockInfo.fromPartial({ key: b(key), lockVersion: ts, primaryLock: b(key) });
+
+describe('src/server/lock_manager/deadlock.rs', () => {
+  test('test_detect_table', () => {
+    const d = new DeadlockDetector(() => 0);
+    // Deadlock: 1 -> 2 -> 1
+    expect(d.detect(1n, 2n, 2n, b('k2'))).toBeUndefined();
+    const one = d.detect(2n, 1n, 1n, b('k1'));
+    expect(one?.keyHash).toBe(2n);
+    expect(one?.waitChain.map((e) => [e.txn, e.waitForTxn])).toEqual([[1n, 2n]]);
+    // Deadlock: 1 -> 2 -> 3 -> 1
+    expect(d.detect(2n, 3n, 3n, b('k3'))).toBeUndefined();
+    const two = d.detect(3n, 1n, 1n, b('k1'));
+    expect(two?.keyHash).toBe(3n);
+    expect(two?.waitChain.map((e) => [e.txn, e.waitForTxn, e.keyHash])).toEqual([
+      [1n, 2n, 2n],
+      [2n, 3n, 3n],
+    ]);
+    d.cleanUp(2n);
+    // After the cycle is broken, no deadlock.
+    expect(d.detect(3n, 1n, 1n, b('k1'))).toBeUndefined();
+    // An existing edge is not detected again.
+    expect(d.detect(3n, 1n, 2n, b('k1'))).toBeUndefined();
+    d.cleanUpWaitFor(3n, 1n);
+    expect(d.detect(1n, 3n, 3n, b('k3'))).toBeUndefined();
+  });
+});
+
+describe('lock waiting (src/storage/lock_manager/lock_waiting_queue.rs)', () => {
+  function manager() {
+    const clock = new ManualClock();
+    const m = new LockWaitManager({ waitForLockTimeoutMs: 1000, wakeUpDelayMs: 20, clock });
+    return { clock, m };
+  }
+
+  test('wait_timeout: < 0 no wait, 0 the default, capped by wait-for-lock-timeout', () => {
+    const { m } = manager();
+    expect(m.waitMsFor(-1n)).toBeUndefined();
+    expect(m.waitMsFor(0n)).toBe(1000);
+    expect(m.waitMsFor(300n)).toBe(300);
+    expect(m.waitMsFor(5000n)).toBe(1000);
+  });
+
+  test('waiters are woken in start ts order; the others follow after the wake-up delay', async () => {
+    const { clock, m } = manager();
+    const order: string[] = [];
+    const track = (name: string, p: Promise<WaitOutcome>) => p.then((o) => order.push(`${name}:${o.kind}`));
+    const lock = lockOn('k', 10n);
+    const waits = [
+      track('30', m.wait({ startTs: 30n, lockInfo: lock, allowLockWithConflict: false }, 1000)),
+      track('20', m.wait({ startTs: 20n, lockInfo: lock, allowLockWithConflict: false }, 1000)),
+      track('40', m.wait({ startTs: 40n, lockInfo: lock, allowLockWithConflict: false }, 1000)),
+    ];
+    expect(m.waitInfo().map((e) => e.txn)).toEqual([20n, 30n, 40n]);
+    m.onReleased([{ key: b('k'), startTs: 10n, commitTs: 15n, pessimistic: false }]);
+    await Promise.resolve();
+    expect(order).toEqual(['20:woken']);
+    clock.advance(20);
+    await Promise.all(waits);
+    expect(order).toEqual(['20:woken', '30:woken', '40:woken']);
+    expect(m.waiting).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  test('a wait times out, and paused wake-ups are delivered on resume', async () => {
+    const { clock, m } = manager();
+    const timedOut = m.wait({ startTs: 20n, lockInfo: lockOn('a', 10n), allowLockWithConflict: false }, 100);
+    clock.advance(100);
+    expect(await timedOut).toEqual({ kind: 'timeout', waitedMs: 100 });
+    m.pauseWakeUps();
+    const held = m.wait({ startTs: 21n, lockInfo: lockOn('a', 10n), allowLockWithConflict: true }, 1000);
+    m.onReleased([{ key: b('a'), startTs: 10n, commitTs: 0n, pessimistic: true }]);
+    expect(m.waiting).toBe(1);
+    m.resumeWakeUps();
+    expect(await held).toEqual({ kind: 'woken', conflictStartTs: 10n, conflictCommitTs: 0n });
+    const closed = m.wait({ startTs: 22n, lockInfo: lockOn('a', 11n), allowLockWithConflict: false }, 1000);
+    m.close();
+    expect(await closed).toEqual({ kind: 'closed' });
+    expect(
+      await m.wait({ startTs: 23n, lockInfo: lockOn('a', 11n), allowLockWithConflict: false }, 1),
+    ).toEqual({ kind: 'closed' });
+  });
+
+  test('a per-store pause holds only that store’s waiters', async () => {
+    const { m } = manager();
+    const onOne = m.wait(
+      { startTs: 20n, lockInfo: lockOn('a', 10n), allowLockWithConflict: false, storeId: 1n },
+      1000,
+    );
+    const onTwo = m.wait(
+      { startTs: 21n, lockInfo: lockOn('b', 11n), allowLockWithConflict: false, storeId: 2n },
+      1000,
+    );
+    m.pauseWakeUps(1n);
+    m.onReleased([
+      { key: b('a'), startTs: 10n, commitTs: 12n, pessimistic: false },
+      { key: b('b'), startTs: 11n, commitTs: 13n, pessimistic: false },
+    ]);
+    expect(await onTwo).toMatchObject({ kind: 'woken', conflictCommitTs: 13n });
+    expect(m.waiting).toBe(1);
+    m.resumeWakeUps(1n);
+    expect(await onOne).toMatchObject({ kind: 'woken', conflictCommitTs: 12n });
+  });
+
+  test('detect registers the edge that waitInfo and the detector share', () => {
+    const { m } = manager();
+    expect(
+      m.detect({ startTs: 1n, lockInfo: lockOn('x', 2n), allowLockWithConflict: false }),
+    ).toBeUndefined();
+    const dead = m.detect({ startTs: 2n, lockInfo: lockOn('y', 1n), allowLockWithConflict: false });
+    expect(dead?.keyHash).toBe(keyHash(b('x')));
+    expect(dead?.waitChain[0]).toMatchObject({ txn: 1n, waitForTxn: 2n, key: b('x') });
+  });
+});

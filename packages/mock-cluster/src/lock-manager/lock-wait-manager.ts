@@ -1,0 +1,282 @@
+import type { deadlock, kvrpcpb } from '@tikv/proto';
+import type { ReleasedLock } from '../mvcc/mvcc-txn.js';
+import { DeadlockDetector, type DeadlockFound } from './deadlock-detector.js';
+
+/** Timer functions, injectable so tests drive time. */
+export interface LockWaitClock {
+  nowMs(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** TiKV's `[pessimistic-txn]` settings that lock waiting follows. */
+export interface LockWaitOptions {
+  /** `wait-for-lock-timeout`: the wait of `wait_timeout` 0, and the ceiling of every wait. */
+  readonly waitForLockTimeoutMs: number;
+  /** `wake-up-delay-duration`: after waking the head waiter, the others are woken this much later. */
+  readonly wakeUpDelayMs: number;
+  readonly clock: LockWaitClock;
+}
+
+/** How a lock wait ended. */
+export type WaitOutcome =
+  | { readonly kind: 'timeout'; readonly waitedMs: number }
+  /** The lock was released; legacy waiters answer WriteConflict, resumable ones retry. */
+  | { readonly kind: 'woken'; readonly conflictStartTs: bigint; readonly conflictCommitTs: bigint }
+  | { readonly kind: 'closed' };
+
+/** A request about to wait for a lock. */
+export interface WaitRequest {
+  readonly startTs: bigint;
+  /** The lock it waits for (its `lockVersion` is the holder's start ts). */
+  readonly lockInfo: kvrpcpb.LockInfo;
+  /** Resumable (force-lock mode) requests retry when woken; legacy ones fail with WriteConflict. */
+  readonly allowLockWithConflict: boolean;
+  readonly resourceGroupTag?: Uint8Array;
+  /** The store the request waits on (wake-ups can be paused per store). */
+  readonly storeId?: bigint;
+}
+
+interface Waiter {
+  readonly req: WaitRequest;
+  readonly keyId: string;
+  readonly sinceMs: number;
+  readonly keyHash: bigint;
+  /** The queue's legacy wake-up index when the waiter entered (TiKV's delayed wake-up rule). */
+  readonly legacyIndex: number;
+  timer: unknown;
+  resolve(o: WaitOutcome): void;
+}
+
+interface KeyQueue {
+  waiters: Waiter[];
+  legacyWakeUpIndex: number;
+  lastConflictStartTs: bigint;
+  lastConflictCommitTs: bigint;
+  delayed: unknown;
+}
+
+const FNV_OFFSET = 0xcbf29ce484222325n;
+const FNV_PRIME = 0x100000001b3n;
+
+/**
+ * A key's 64-bit hash for lock waiting and deadlock reports. TiKV uses farmhash's fingerprint64;
+ * the mock uses FNV-1a (clients only carry the value around).
+ */
+export function keyHash(key: Uint8Array): bigint {
+  let h = FNV_OFFSET;
+  for (const byte of key) h = BigInt.asUintN(64, (h ^ BigInt(byte)) * FNV_PRIME);
+  return h;
+}
+
+function keyIdOf(key: Uint8Array): string {
+  return Buffer.from(key).toString('latin1');
+}
+
+/**
+ * TiKV's lock waiting (`LockWaitQueues` + waiter manager + deadlock detector) for the whole
+ * cluster: per-key queues ordered by start ts, woken when the holder's lock is released, timed
+ * out after the request's wait (capped by `wait-for-lock-timeout`), and refused up front when the
+ * wait would close a cycle in the wait-for graph.
+ */
+export class LockWaitManager {
+  readonly #o: LockWaitOptions;
+  readonly #queues = new Map<string, KeyQueue>();
+  readonly #detector: DeadlockDetector;
+  /** Wake-ups paused everywhere (fault injection). */
+  #pausedAll = false;
+  /** Stores whose waiters are not woken (fault injection). */
+  readonly #pausedStores = new Set<bigint>();
+  /** Releases held back while their key's head waiter sits on a paused store. */
+  #held: ReleasedLock[] = [];
+  #closed = false;
+
+  constructor(o: LockWaitOptions) {
+    this.#o = o;
+    this.#detector = new DeadlockDetector(() => o.clock.nowMs());
+  }
+
+  /** The wait a request's `wait_timeout` asks for, or undefined for no wait (`WaitTimeout`). */
+  waitMsFor(waitTimeout: bigint): number | undefined {
+    if (waitTimeout < 0n) return undefined;
+    const ceiling = this.#o.waitForLockTimeoutMs;
+    if (waitTimeout === 0n) return ceiling;
+    return Number(waitTimeout) < ceiling ? Number(waitTimeout) : ceiling;
+  }
+
+  /** Registers the wait in the deadlock detector; the deadlock when it would close a cycle. */
+  detect(req: WaitRequest): DeadlockFound | undefined {
+    const key = req.lockInfo.key;
+    return this.#detector.detect(
+      req.startTs,
+      req.lockInfo.lockVersion,
+      keyHash(key),
+      key,
+      req.resourceGroupTag,
+    );
+  }
+
+  /**
+   * Waits until the lock on `req.lockInfo.key` is released or `waitMs` passes. Call
+   * {@link detect} first: a wait that would deadlock must not be queued.
+   */
+  wait(req: WaitRequest, waitMs: number): Promise<WaitOutcome> {
+    if (this.#closed) return Promise.resolve({ kind: 'closed' });
+    const key = req.lockInfo.key;
+    const keyId = keyIdOf(key);
+    let q = this.#queues.get(keyId);
+    if (q === undefined) {
+      q = {
+        waiters: [],
+        legacyWakeUpIndex: 0,
+        lastConflictStartTs: 0n,
+        lastConflictCommitTs: 0n,
+        delayed: undefined,
+      };
+      this.#queues.set(keyId, q);
+    }
+    const queue = q;
+    return new Promise<WaitOutcome>((resolve) => {
+      const w: Waiter = {
+        req,
+        keyId,
+        sinceMs: this.#o.clock.nowMs(),
+        keyHash: keyHash(key),
+        legacyIndex: queue.legacyWakeUpIndex,
+        timer: undefined,
+        resolve: (o) => {
+          this.#o.clock.clearTimeout(w.timer);
+          this.#detector.cleanUpWaitFor(req.startTs, req.lockInfo.lockVersion);
+          resolve(o);
+        },
+      };
+      w.timer = this.#o.clock.setTimeout(() => {
+        this.#remove(w);
+        w.resolve({ kind: 'timeout', waitedMs: this.#o.clock.nowMs() - w.sinceMs });
+      }, waitMs);
+      // Smaller start ts first, as TiKV's priority queue orders entries.
+      const at = queue.waiters.findIndex((x) => x.req.startTs > req.startTs);
+      if (at < 0) queue.waiters.push(w);
+      else queue.waiters.splice(at, 0, w);
+    });
+  }
+
+  #remove(w: Waiter): void {
+    const q = this.#queues.get(w.keyId);
+    if (q === undefined) return;
+    const i = q.waiters.indexOf(w);
+    if (i >= 0) q.waiters.splice(i, 1);
+    this.#dropIfIdle(w.keyId, q);
+  }
+
+  #dropIfIdle(keyId: string, q: KeyQueue): void {
+    if (q.waiters.length === 0 && q.delayed === undefined) this.#queues.delete(keyId);
+  }
+
+  /** Wakes waiters of released locks (the scheduler's `on_release_locks`). */
+  onReleased(released: readonly ReleasedLock[]): void {
+    for (const r of released) this.#detector.cleanUp(r.startTs);
+    for (const r of released) this.#wakeHead(r);
+  }
+
+  #isPaused(w: Waiter): boolean {
+    return this.#pausedAll || (w.req.storeId !== undefined && this.#pausedStores.has(w.req.storeId));
+  }
+
+  #wakeHead(r: ReleasedLock): void {
+    const keyId = keyIdOf(r.key);
+    const q = this.#queues.get(keyId);
+    if (q === undefined) return;
+    const first = q.waiters[0];
+    if (first !== undefined && this.#isPaused(first)) {
+      this.#held.push(r);
+      return;
+    }
+    q.lastConflictStartTs = r.startTs;
+    q.lastConflictCommitTs = r.commitTs;
+    const head = q.waiters.shift();
+    if (head === undefined) return;
+    head.resolve({ kind: 'woken', conflictStartTs: r.startTs, conflictCommitTs: r.commitTs });
+    if (!head.req.allowLockWithConflict) {
+      q.legacyWakeUpIndex++;
+      if (q.waiters.length > 0) this.#scheduleDelayedWakeUp(keyId, q);
+    }
+    this.#dropIfIdle(keyId, q);
+  }
+
+  /** `delayed_notify_all`: wakes the legacy waiters that were queued before the last wake-up. */
+  #scheduleDelayedWakeUp(keyId: string, q: KeyQueue): void {
+    this.#o.clock.clearTimeout(q.delayed);
+    q.delayed = this.#o.clock.setTimeout(() => {
+      q.delayed = undefined;
+      const due = q.waiters.filter((w) => w.legacyIndex < q.legacyWakeUpIndex);
+      q.waiters = q.waiters.filter((w) => w.legacyIndex >= q.legacyWakeUpIndex);
+      for (const w of due) {
+        w.resolve({
+          kind: 'woken',
+          conflictStartTs: q.lastConflictStartTs,
+          conflictCommitTs: q.lastConflictCommitTs,
+        });
+      }
+      this.#dropIfIdle(keyId, q);
+    }, this.#o.wakeUpDelayMs);
+  }
+
+  /**
+   * Holds back wake-ups (fault injection) of the waiters on `storeId`, or of every waiter, until
+   * {@link resumeWakeUps}: a released lock whose next waiter is held wakes nobody meanwhile.
+   */
+  pauseWakeUps(storeId?: bigint): void {
+    if (storeId === undefined) this.#pausedAll = true;
+    else this.#pausedStores.add(storeId);
+  }
+
+  /** Ends a pause (of one store, or all of them) and delivers the wake-ups it held back. */
+  resumeWakeUps(storeId?: bigint): void {
+    if (storeId === undefined) {
+      this.#pausedAll = false;
+      this.#pausedStores.clear();
+    } else {
+      this.#pausedStores.delete(storeId);
+    }
+    const held = this.#held;
+    this.#held = [];
+    for (const r of held) this.#wakeHead(r);
+  }
+
+  /** Every waiting request, as `GetLockWaitInfo` reports them. */
+  waitInfo(): deadlock.WaitForEntry[] {
+    const out: deadlock.WaitForEntry[] = [];
+    for (const q of this.#queues.values()) {
+      for (const w of q.waiters) {
+        out.push({
+          txn: w.req.startTs,
+          waitForTxn: w.req.lockInfo.lockVersion,
+          keyHash: w.keyHash,
+          key: w.req.lockInfo.key,
+          resourceGroupTag: w.req.resourceGroupTag ?? new Uint8Array(0),
+          waitTime: 0n, // unset by TiKV too
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Number of requests waiting. */
+  get waiting(): number {
+    let n = 0;
+    for (const q of this.#queues.values()) n += q.waiters.length;
+    return n;
+  }
+
+  /** Ends every wait (as `closed`) and clears every timer. */
+  close(): void {
+    this.#closed = true;
+    for (const q of this.#queues.values()) {
+      this.#o.clock.clearTimeout(q.delayed);
+      q.delayed = undefined;
+      for (const w of q.waiters.splice(0)) w.resolve({ kind: 'closed' });
+    }
+    this.#queues.clear();
+  }
+}

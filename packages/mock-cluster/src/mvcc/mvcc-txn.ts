@@ -1,0 +1,143 @@
+import { ColumnFamily, type KvEngine } from '../storage/kv-engine.js';
+import type { ConcurrencyManager } from './concurrency-manager.js';
+import { encodeLock, type Lock } from './lock-record.js';
+import { appendTs, encodeTxnKey } from './txn-key.js';
+import { encodeWrite, type Write } from './write-record.js';
+
+/** One pending change to a column family. */
+export type Modify =
+  | { readonly op: 'put'; readonly cf: ColumnFamily; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly op: 'delete'; readonly cf: ColumnFamily; readonly key: Uint8Array };
+
+/** A lock released by a command: what the lock manager wakes waiters for. */
+export interface ReleasedLock {
+  readonly key: Uint8Array;
+  readonly startTs: bigint;
+  readonly commitTs: bigint;
+  readonly pessimistic: boolean;
+}
+
+/** A lock prewritten by a 1PC attempt, committed (or turned into a real lock) at the end. */
+export interface OnePcLock {
+  readonly key: Uint8Array;
+  readonly lock: Lock;
+  readonly removePessimisticLock: boolean;
+}
+
+/**
+ * TiKV's `MvccTxn`: the changes one command makes, collected and then written at once. A command
+ * that fails discards them, so a failed request leaves storage as it was.
+ */
+export class MvccTxn {
+  startTs: bigint;
+  readonly cm: ConcurrencyManager;
+  modifies: Modify[] = [];
+  locksFor1pc: OnePcLock[] = [];
+  /** Raw keys and locks newly acquired (for the lock manager's bookkeeping). */
+  newLocks: { key: Uint8Array; lock: Lock }[] = [];
+  released: ReleasedLock[] = [];
+  /** Release functions of memory locks taken for async commit / 1PC. */
+  guards: (() => void)[] = [];
+
+  constructor(startTs: bigint, cm: ConcurrencyManager) {
+    this.startTs = startTs;
+    this.cm = cm;
+  }
+
+  get isEmpty(): boolean {
+    return this.modifies.length === 0 && this.locksFor1pc.length === 0;
+  }
+
+  putLock(rawKey: Uint8Array, lock: Lock, isNew: boolean): void {
+    if (isNew) this.newLocks.push({ key: rawKey, lock });
+    this.modifies.push({
+      op: 'put',
+      cf: ColumnFamily.Lock,
+      key: encodeTxnKey(rawKey),
+      value: encodeLock(lock),
+    });
+  }
+
+  putLocksFor1pc(rawKey: Uint8Array, lock: Lock, removePessimisticLock: boolean): void {
+    this.locksFor1pc.push({ key: rawKey, lock, removePessimisticLock });
+  }
+
+  unlockKey(rawKey: Uint8Array, pessimistic: boolean, commitTs: bigint): ReleasedLock {
+    const released = { key: rawKey, startTs: this.startTs, commitTs, pessimistic };
+    this.modifies.push({ op: 'delete', cf: ColumnFamily.Lock, key: encodeTxnKey(rawKey) });
+    this.released.push(released);
+    return released;
+  }
+
+  putValue(rawKey: Uint8Array, ts: bigint, value: Uint8Array): void {
+    this.modifies.push({
+      op: 'put',
+      cf: ColumnFamily.Default,
+      key: appendTs(encodeTxnKey(rawKey), ts),
+      value,
+    });
+  }
+
+  deleteValue(rawKey: Uint8Array, ts: bigint): void {
+    this.modifies.push({ op: 'delete', cf: ColumnFamily.Default, key: appendTs(encodeTxnKey(rawKey), ts) });
+  }
+
+  putWrite(rawKey: Uint8Array, ts: bigint, write: Write): void {
+    this.modifies.push({
+      op: 'put',
+      cf: ColumnFamily.Write,
+      key: appendTs(encodeTxnKey(rawKey), ts),
+      value: encodeWrite(write),
+    });
+  }
+
+  deleteWrite(rawKey: Uint8Array, ts: bigint): void {
+    this.modifies.push({ op: 'delete', cf: ColumnFamily.Write, key: appendTs(encodeTxnKey(rawKey), ts) });
+  }
+
+  /**
+   * `mark_rollback_on_mismatching_lock`: records this transaction's rollback in another async
+   * commit transaction's lock, so that transaction cannot commit at exactly this start ts.
+   */
+  markRollbackOnMismatchingLock(rawKey: Uint8Array, lock: Lock, isProtected: boolean): void {
+    if (!isProtected || this.startTs < lock.minCommitTs || !lock.useAsyncCommit) return;
+    this.putLock(rawKey, { ...lock, rollbackTs: [...lock.rollbackTs, this.startTs] }, false);
+  }
+
+  /** The pending lock-CF value of a key: a value, null when deleted, undefined when untouched. */
+  pendingLockBytes(rawKey: Uint8Array): Uint8Array | null | undefined {
+    const k = encodeTxnKey(rawKey);
+    for (let i = this.modifies.length - 1; i >= 0; i--) {
+      const m = this.modifies[i] as Modify;
+      if (m.cf !== ColumnFamily.Lock || Buffer.compare(m.key, k) !== 0) continue;
+      return m.op === 'put' ? m.value : null;
+    }
+    return undefined;
+  }
+
+  /** Drops every pending change (`MvccTxn::clear`). */
+  clear(): void {
+    this.modifies = [];
+    this.newLocks = [];
+    this.locksFor1pc = [];
+    this.released = [];
+    this.releaseGuards();
+  }
+
+  /** Releases the memory locks this command holds. */
+  releaseGuards(): void {
+    for (const g of this.guards) g();
+    this.guards = [];
+  }
+
+  /** Writes every pending change to the engine and releases memory locks. */
+  apply(engine: KvEngine): void {
+    if (this.locksFor1pc.length > 0)
+      throw new Error('1PC locks must be committed or fallen back before apply');
+    for (const m of this.modifies) {
+      if (m.op === 'put') engine.cf(m.cf).put(m.key, m.value);
+      else engine.cf(m.cf).delete(m.key);
+    }
+    this.releaseGuards();
+  }
+}

@@ -1,0 +1,155 @@
+import { decodeUvarint, decodeVarint, encodeUvarint } from '@tikv/common';
+
+/** One scratch buffer shared by every writer: encoding is synchronous, `finish` copies out. */
+let scratch = new Uint8Array(1024);
+let scratchView = new DataView(scratch.buffer);
+
+/**
+ * Appends bytes as TiKV's `Vec<u8>` encoders do. Writers share one scratch buffer (a record is
+ * encoded and copied out before the next starts), so encoding allocates only the result.
+ */
+export class ByteWriter {
+  #len = 0;
+
+  constructor() {
+    this.#len = 0;
+  }
+
+  #reserve(n: number): void {
+    if (this.#len + n <= scratch.length) return;
+    const next = new Uint8Array(Math.max(scratch.length * 2, this.#len + n));
+    next.set(scratch.subarray(0, this.#len));
+    scratch = next;
+    scratchView = new DataView(next.buffer);
+  }
+
+  byte(b: number): this {
+    this.#reserve(1);
+    scratch[this.#len++] = b;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.#reserve(b.length);
+    scratch.set(b, this.#len);
+    this.#len += b.length;
+    return this;
+  }
+
+  /** `encode_u64`: 8 bytes big-endian. */
+  u64(v: bigint): this {
+    this.#reserve(8);
+    scratchView.setBigUint64(this.#len, v);
+    this.#len += 8;
+    return this;
+  }
+
+  /** `encode_var_u64`: an unsigned LEB128 varint. */
+  varU64(v: bigint | number): this {
+    if (typeof v === 'bigint' && v > 0x1f_ffff_ffff_ffffn) return this.bytes(encodeUvarint(v));
+    let n = Number(v);
+    this.#reserve(10);
+    while (n >= 0x80) {
+      scratch[this.#len++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    scratch[this.#len++] = n;
+    return this;
+  }
+
+  /** `encode_compact_bytes`: a zigzag varint length, then the bytes. */
+  compactBytes(b: Uint8Array): this {
+    // The zigzag form of a non-negative length n is 2n.
+    this.varU64(b.length * 2);
+    return this.bytes(b);
+  }
+
+  finish(): Uint8Array {
+    return scratch.slice(0, this.#len);
+  }
+}
+
+/** Reads what {@link ByteWriter} writes; every read past the end throws a RangeError. */
+export class ByteReader {
+  #rest: Uint8Array;
+
+  constructor(input: Uint8Array) {
+    this.#rest = input;
+  }
+
+  get empty(): boolean {
+    return this.#rest.length === 0;
+  }
+
+  byte(): number {
+    const b = this.#rest[0];
+    if (b === undefined) throw new RangeError('record ends early');
+    this.#rest = this.#rest.subarray(1);
+    return b;
+  }
+
+  take(n: number): Uint8Array {
+    if (this.#rest.length < n) throw new RangeError('record ends early');
+    const out = this.#rest.slice(0, n);
+    this.#rest = this.#rest.subarray(n);
+    return out;
+  }
+
+  u64(): bigint {
+    const b = this.take(8);
+    return new DataView(b.buffer, b.byteOffset).getBigUint64(0);
+  }
+
+  varU64(): bigint {
+    const { value, rest } = decodeUvarint(this.#rest);
+    this.#rest = rest;
+    return value;
+  }
+
+  compactBytes(): Uint8Array {
+    const { value, rest } = decodeVarint(this.#rest);
+    this.#rest = rest;
+    return this.take(Number(value));
+  }
+}
+
+/** Prefix of an inlined short value in lock and write records. */
+export const SHORT_VALUE_PREFIX = 0x76; // 'v'
+/** Values up to this length are inlined in the lock or write record (`SHORT_VALUE_MAX_LEN`). */
+export const SHORT_VALUE_MAX_LEN = 255;
+
+/** Whether TiKV inlines `value` in the record instead of writing it to the default CF. */
+export function isShortValue(value: Uint8Array): boolean {
+  return value.length <= SHORT_VALUE_MAX_LEN;
+}
+
+/**
+ * Where the last real change (PUT or DELETE) of a key sits, as TiKV records it in LOCK and
+ * ROLLBACK write records and in locks: `unknown` (not recorded), `notExist` (no earlier version
+ * or the last one is a DELETE), or `exist` with its commit ts and the estimated number of
+ * versions to skip to reach it.
+ */
+export type LastChange =
+  | { readonly kind: 'unknown' }
+  | { readonly kind: 'notExist' }
+  | { readonly kind: 'exist'; readonly ts: bigint; readonly versions: bigint };
+
+export const LAST_CHANGE_UNKNOWN: LastChange = Object.freeze({ kind: 'unknown' });
+export const LAST_CHANGE_NOT_EXIST: LastChange = Object.freeze({ kind: 'notExist' });
+
+/** `LastChange::make_exist`. */
+export function lastChangeExist(ts: bigint, versions: bigint): LastChange {
+  return { kind: 'exist', ts, versions };
+}
+
+/** `LastChange::to_parts`: (0, 0) unknown, (0, 1) not exist, (ts, n) exist. */
+export function lastChangeToParts(c: LastChange): [bigint, bigint] {
+  if (c.kind === 'exist') return [c.ts, c.versions];
+  return [0n, c.kind === 'notExist' ? 1n : 0n];
+}
+
+/** `LastChange::from_parts`. */
+export function lastChangeFromParts(ts: bigint, versions: bigint): LastChange {
+  if (ts === 0n) return versions > 0n ? LAST_CHANGE_NOT_EXIST : LAST_CHANGE_UNKNOWN;
+  return lastChangeExist(ts, versions);
+}

@@ -1,0 +1,566 @@
+import { kvrpcpb } from '@tikv/proto';
+import { COLUMN_FAMILIES, type KvEngine } from '../storage/kv-engine.js';
+import {
+  type AcquirePessimisticLockOptions,
+  acquirePessimisticLock,
+  type PessimisticLockKeyResult,
+} from './actions/acquire-pessimistic-lock.js';
+import { checkTxnStatusLockExists } from './actions/check-txn-status.js';
+import { cleanup } from './actions/cleanup.js';
+import { type CommitRole, commit } from './actions/commit.js';
+import type { TxnStatus } from './actions/common.js';
+import { type PrewriteMutationInput, prewrite, type TransactionProperties } from './actions/prewrite.js';
+import {
+  checkTxnStatusMissingLock,
+  collapsePrevRollback,
+  isPessimisticLockWithConflict,
+  makeRollback,
+  missingLockActionFor,
+} from './actions/rollback.js';
+import type { ConcurrencyManager } from './concurrency-manager.js';
+import { isPessimisticLock, type Lock, lockInfoOf } from './lock-record.js';
+import { isMvccError, MvccError, mvccFail } from './mvcc-error.js';
+import { mvccInfoOf } from './mvcc-info.js';
+import { MvccReader, type OverlappedWrite } from './mvcc-reader.js';
+import { MvccTxn, type ReleasedLock } from './mvcc-txn.js';
+import { bytesEqual, encodeTxnKey } from './txn-key.js';
+import { newWrite, WriteType, writeTypeFromLockType } from './write-record.js';
+
+const PessimisticAction = kvrpcpb.PrewriteRequest_PessimisticAction;
+
+/** A prewrite command (`Prewrite` / `PrewritePessimistic`), decoded from the request. */
+export interface PrewriteCommand {
+  readonly mutations: readonly PrewriteMutationInput[];
+  readonly primary: Uint8Array;
+  readonly startTs: bigint;
+  readonly lockTtl: bigint;
+  readonly skipConstraintCheck: boolean;
+  /** Non-zero makes the prewrite pessimistic. */
+  readonly forUpdateTs: bigint;
+  /** One per mutation for pessimistic prewrites. */
+  readonly pessimisticActions: readonly kvrpcpb.PrewriteRequest_PessimisticAction[];
+  /** `(mutation index, expected for_update_ts)` pairs. */
+  readonly forUpdateTsConstraints: readonly {
+    readonly index: number;
+    readonly expectedForUpdateTs: bigint;
+  }[];
+  readonly txnSize: bigint;
+  readonly minCommitTs: bigint;
+  readonly maxCommitTs: bigint;
+  /** Set for async commit (the primary's secondaries). */
+  readonly secondaryKeys: readonly Uint8Array[] | undefined;
+  readonly tryOnePc: boolean;
+  readonly assertionLevel: kvrpcpb.AssertionLevel;
+  readonly isRetryRequest: boolean;
+  readonly txnSource: bigint;
+}
+
+/** What a prewrite answers: per-key lock errors, or the async-commit / 1PC timestamps. */
+export interface PrewriteOutcome {
+  readonly locks: MvccError[];
+  readonly minCommitTs: bigint;
+  readonly onePcCommitTs: bigint;
+}
+
+/** Secondary-lock status (`SecondaryLocksStatus`). */
+export type SecondaryLocksStatus =
+  | { readonly kind: 'locked'; readonly locks: kvrpcpb.LockInfo[] }
+  | { readonly kind: 'committed'; readonly commitTs: bigint }
+  | { readonly kind: 'rolledBack' };
+
+/** A pessimistic lock command (`AcquirePessimisticLock`), decoded from the request. */
+export interface PessimisticLockCommand extends Omit<AcquirePessimisticLockOptions, 'shouldNotExist'> {
+  readonly keys: readonly { readonly key: Uint8Array; readonly shouldNotExist: boolean }[];
+  readonly startTs: bigint;
+}
+
+/** The result of a pessimistic lock command. */
+export interface PessimisticLockOutcome {
+  readonly results: PessimisticLockKeyResult[];
+  /** The lock met (the command wrote nothing); the caller waits for it or reports it. */
+  readonly lockedBy?: { readonly info: kvrpcpb.LockInfo; readonly keyIndex: number };
+}
+
+/** Receives the locks a command released, after its writes are applied. */
+export type ReleasedLocksListener = (released: readonly ReleasedLock[], txnCommitTs: bigint) => void;
+
+/**
+ * TiKV's write commands (`src/storage/txn/commands`) over the shared engine: each builds its
+ * changes in an {@link MvccTxn} from the actions and writes them only when it succeeds.
+ */
+export class TxnCommands {
+  readonly #engine: KvEngine;
+  readonly #cm: ConcurrencyManager;
+  /** Called with the locks each successful command released. */
+  onReleased: ReleasedLocksListener | undefined;
+
+  constructor(engine: KvEngine, cm: ConcurrencyManager) {
+    this.#engine = engine;
+    this.#cm = cm;
+  }
+
+  get engine(): KvEngine {
+    return this.#engine;
+  }
+
+  get concurrencyManager(): ConcurrencyManager {
+    return this.#cm;
+  }
+
+  /** A reader at `startTs` over the engine. */
+  reader(startTs: bigint): MvccReader {
+    return new MvccReader(this.#engine, startTs);
+  }
+
+  /**
+   * Runs one command's actions on a fresh {@link MvccTxn} and applies its changes when `body`
+   * returns; a throw discards them. Released locks go to {@link onReleased}.
+   */
+  execute<T>(startTs: bigint, body: (txn: MvccTxn, reader: MvccReader) => T, commitTs = 0n): T {
+    const txn = new MvccTxn(startTs, this.#cm);
+    const reader = new MvccReader(this.#engine, startTs);
+    try {
+      const out = body(txn, reader);
+      txn.apply(this.#engine);
+      if (txn.released.length > 0) this.onReleased?.(txn.released, commitTs);
+      return out;
+    } finally {
+      txn.releaseGuards();
+    }
+  }
+
+  /** KvPrewrite. Throws the error that fails the whole request. */
+  prewrite(cmd: PrewriteCommand): PrewriteOutcome {
+    return this.execute(cmd.startTs, (txn, reader) => this.#prewrite(cmd, txn, reader));
+  }
+
+  #prewrite(cmd: PrewriteCommand, txn: MvccTxn, reader: MvccReader): PrewriteOutcome {
+    const pessimistic = cmd.forUpdateTs !== 0n;
+    let secondaryKeys = cmd.secondaryKeys;
+    let tryOnePc = cmd.tryOnePc;
+    const props: TransactionProperties = {
+      startTs: cmd.startTs,
+      kind: pessimistic
+        ? { kind: 'pessimistic', forUpdateTs: cmd.forUpdateTs }
+        : { kind: 'optimistic', skipConstraintCheck: cmd.skipConstraintCheck },
+      commitKind: tryOnePc
+        ? { kind: 'onePc', maxCommitTs: cmd.maxCommitTs }
+        : secondaryKeys !== undefined
+          ? { kind: 'async', maxCommitTs: cmd.maxCommitTs }
+          : { kind: 'twoPc' },
+      primary: cmd.primary,
+      txnSize: cmd.txnSize,
+      lockTtl: cmd.lockTtl,
+      minCommitTs: cmd.minCommitTs,
+      isRetryRequest: cmd.isRetryRequest,
+      assertionLevel: cmd.assertionLevel,
+      txnSource: cmd.txnSource,
+    };
+    const expected = new Map<number, bigint>();
+    for (const c of cmd.forUpdateTsConstraints) {
+      if (c.index >= cmd.mutations.length) {
+        mvccFail({ kind: 'Other', message: `invalid index in for_update_ts_constraints, index: ${c.index}` });
+      }
+      expected.set(c.index, c.expectedForUpdateTs);
+    }
+    let asyncCommitPk = secondaryKeys !== undefined && secondaryKeys.length > 0 ? cmd.primary : undefined;
+    let finalMinCommitTs = 0n;
+    const locks: MvccError[] = [];
+    let assertionFailure: MvccError | undefined;
+    const fallBackTo2pc = (): void => {
+      props.commitKind = { kind: 'twoPc' };
+      asyncCommitPk = undefined;
+      secondaryKeys = undefined;
+      tryOnePc = false;
+      for (const l of txn.locksFor1pc.splice(0)) {
+        txn.putLock(l.key, { ...l.lock, useOnePc: false }, !l.removePessimisticLock);
+      }
+      txn.releaseGuards();
+      finalMinCommitTs = 0n;
+    };
+    for (const [i, m] of cmd.mutations.entries()) {
+      const pessimisticAction = pessimistic
+        ? (cmd.pessimisticActions[i] ?? PessimisticAction.SKIP_PESSIMISTIC_CHECK)
+        : PessimisticAction.SKIP_PESSIMISTIC_CHECK;
+      let secondaries: readonly Uint8Array[] | undefined = secondaryKeys === undefined ? undefined : [];
+      if (asyncCommitPk !== undefined && bytesEqual(m.key, asyncCommitPk)) secondaries = secondaryKeys;
+      const needMinCommitTs = secondaries !== undefined || tryOnePc;
+      try {
+        const ts = prewrite(txn, reader, props, m, {
+          secondaryKeys: secondaries,
+          pessimisticAction,
+          expectedForUpdateTs: expected.get(i),
+        });
+        if (needMinCommitTs && ts === 0n) fallBackTo2pc();
+        else if (needMinCommitTs && finalMinCommitTs < ts) finalMinCommitTs = ts;
+      } catch (e) {
+        if (!(e instanceof MvccError)) throw e;
+        const d = e.detail;
+        if (
+          (d.kind === 'WriteConflict' && d.conflictCommitTs > d.startTs) ||
+          d.kind === 'PessimisticLockNotFound'
+        ) {
+          return this.#committedOnError(e, txn, reader, m.key);
+        }
+        if (d.kind === 'CommitTsTooLarge') {
+          const committed = committedRecord(reader, m.key);
+          if (committed !== undefined) return this.#alreadyCommitted(txn, committed);
+          fallBackTo2pc();
+          continue;
+        }
+        if (d.kind === 'KeyIsLocked') {
+          const committed = committedRecord(reader, m.key);
+          if (committed !== undefined) return this.#alreadyCommitted(txn, committed);
+          locks.push(e);
+          continue;
+        }
+        if (d.kind === 'AssertionFailed') {
+          assertionFailure ??= e;
+          continue;
+        }
+        throw e;
+      }
+    }
+    if (assertionFailure !== undefined) throw assertionFailure;
+    const asyncCommitTs = secondaryKeys !== undefined ? finalMinCommitTs : 0n;
+    if (locks.length > 0) {
+      txn.clear();
+      return { locks, minCommitTs: asyncCommitTs, onePcCommitTs: 0n };
+    }
+    let onePcCommitTs = 0n;
+    if (tryOnePc) {
+      onePcCommitTs = finalMinCommitTs;
+      for (const { key, lock, removePessimisticLock } of txn.locksFor1pc.splice(0)) {
+        const write = newWrite(
+          writeTypeFromLockType(lock.lockType) as WriteType,
+          txn.startTs,
+          lock.shortValue,
+        );
+        write.lastChange = lock.lastChange;
+        write.txnSource = lock.txnSource;
+        txn.putWrite(key, onePcCommitTs, write);
+        if (removePessimisticLock) txn.unlockKey(key, true, onePcCommitTs);
+      }
+    }
+    return { locks: [], minCommitTs: asyncCommitTs, onePcCommitTs };
+  }
+
+  /** A prewrite of a transaction already committed succeeds without writing (`check_committed_record_on_err`). */
+  #alreadyCommitted(txn: MvccTxn, commitTs: bigint): PrewriteOutcome {
+    txn.clear();
+    return { locks: [], minCommitTs: commitTs, onePcCommitTs: 0n };
+  }
+
+  #committedOnError(e: MvccError, txn: MvccTxn, reader: MvccReader, key: Uint8Array): PrewriteOutcome {
+    const committed = committedRecord(reader, key);
+    if (committed === undefined) throw e;
+    return this.#alreadyCommitted(txn, committed);
+  }
+
+  /** KvCommit: returns the commit ts. */
+  commit(keys: readonly Uint8Array[], startTs: bigint, commitTs: bigint, role?: CommitRole): bigint {
+    if (commitTs <= startTs) mvccFail({ kind: 'InvalidTxnTso', startTs, commitTs });
+    return this.execute(
+      startTs,
+      (txn, reader) => {
+        for (const k of keys) commit(txn, reader, k, commitTs, role);
+        return commitTs;
+      },
+      commitTs,
+    );
+  }
+
+  /** KvCleanup: rolls back the lock unless alive; a Committed error carries the commit ts. */
+  cleanup(key: Uint8Array, startTs: bigint, currentTs: bigint): void {
+    // A commit must not overwrite the protected rollback this may write: raise max_ts first.
+    this.#cm.updateMaxTs(startTs);
+    this.execute(startTs, (txn, reader) => {
+      cleanup(txn, reader, key, currentTs, true);
+    });
+  }
+
+  /** KvBatchRollback. */
+  batchRollback(keys: readonly Uint8Array[], startTs: bigint): void {
+    this.execute(startTs, (txn, reader) => {
+      for (const k of keys) cleanup(txn, reader, k, 0n, false);
+    });
+  }
+
+  /** KvCheckTxnStatus. */
+  checkTxnStatus(o: {
+    readonly primaryKey: Uint8Array;
+    readonly lockTs: bigint;
+    readonly callerStartTs: bigint;
+    readonly currentTs: bigint;
+    readonly rollbackIfNotExist: boolean;
+    readonly forceSyncCommit: boolean;
+    readonly resolvingPessimisticLock: boolean;
+    readonly verifyIsPrimary: boolean;
+  }): TxnStatus {
+    let newMaxTs = o.lockTs;
+    if (o.currentTs !== 0xffff_ffff_ffff_ffffn && o.currentTs > newMaxTs) newMaxTs = o.currentTs;
+    if (o.callerStartTs !== 0xffff_ffff_ffff_ffffn && o.callerStartTs > newMaxTs) newMaxTs = o.callerStartTs;
+    this.#cm.updateMaxTs(newMaxTs);
+    return this.execute(o.lockTs, (txn, reader) => {
+      const lock = reader.loadLock(o.primaryKey);
+      if (lock !== undefined && lock.ts === o.lockTs) {
+        return checkTxnStatusLockExists(txn, reader, o.primaryKey, lock, o).status;
+      }
+      return checkTxnStatusMissingLock(
+        txn,
+        reader,
+        o.primaryKey,
+        lock,
+        missingLockActionFor(o.rollbackIfNotExist),
+        o.resolvingPessimisticLock,
+      );
+    });
+  }
+
+  /** KvCheckSecondaryLocks. */
+  checkSecondaryLocks(keys: readonly Uint8Array[], startTs: bigint): SecondaryLocksStatus {
+    this.#cm.updateMaxTs(startTs);
+    return this.execute(startTs, (txn, reader) => {
+      const locks: kvrpcpb.LockInfo[] = [];
+      for (const key of keys) {
+        const lock = reader.loadLock(key);
+        let status: SecondaryLocksStatus | 'locked';
+        let needRollback = false;
+        let overlapped: OverlappedWrite | undefined;
+        const mismatch = lock !== undefined && lock.ts !== startTs ? lock : undefined;
+        if (lock !== undefined && lock.ts === startTs) {
+          [status, needRollback, overlapped] = this.#secondaryFromLock(txn, reader, lock, key, locks);
+        } else {
+          [status, needRollback, overlapped] = secondaryDetermined(reader, key);
+        }
+        if (needRollback) {
+          if (mismatch !== undefined) txn.markRollbackOnMismatchingLock(key, mismatch, true);
+          const write = makeRollback(startTs, true, overlapped);
+          if (write !== undefined) {
+            txn.putWrite(key, startTs, write);
+            collapsePrevRollback(txn, reader, key);
+          }
+        }
+        if (status !== 'locked') return status;
+      }
+      return { kind: 'locked', locks };
+    });
+  }
+
+  #secondaryFromLock(
+    txn: MvccTxn,
+    reader: MvccReader,
+    lock: Lock,
+    key: Uint8Array,
+    locks: kvrpcpb.LockInfo[],
+  ): [SecondaryLocksStatus | 'locked', boolean, OverlappedWrite | undefined] {
+    let overlapped: OverlappedWrite | undefined;
+    if (isPessimisticLockWithConflict(lock)) {
+      const [status, needRollback, o] = secondaryDetermined(reader, key);
+      if (!needRollback) {
+        txn.unlockKey(key, true, 0n);
+        return [status, false, o];
+      }
+      overlapped = o;
+    }
+    if (isPessimisticLock(lock)) {
+      txn.unlockKey(key, true, 0n);
+      if (!isPessimisticLockWithConflict(lock)) {
+        const record = reader.getTxnCommitRecord(key);
+        if (record.kind !== 'none') throw new Error('txn record found but not expected');
+        overlapped = record.overlappedWrite;
+      }
+      return [{ kind: 'rolledBack' }, true, overlapped];
+    }
+    locks.push(lockInfoOf(lock, key));
+    return ['locked', false, undefined];
+  }
+
+  /** KvTxnHeartBeat: returns the lock's TTL after the update. */
+  txnHeartBeat(primaryKey: Uint8Array, startTs: bigint, adviseTtl: bigint, minCommitTs: bigint): bigint {
+    return this.execute(startTs, (txn, reader) => {
+      const found = reader.loadLock(primaryKey);
+      if (found === undefined || found.ts !== startTs)
+        mvccFail({ kind: 'TxnNotFound', startTs, key: primaryKey });
+      const lock = { ...found };
+      let updated = false;
+      if (lock.ttl < adviseTtl) {
+        lock.ttl = adviseTtl;
+        updated = true;
+      }
+      if (
+        !lock.useAsyncCommit &&
+        lock.generation > 0n &&
+        minCommitTs > 0n &&
+        lock.minCommitTs < minCommitTs
+      ) {
+        lock.minCommitTs = minCommitTs;
+        updated = true;
+      }
+      if (updated) txn.putLock(primaryKey, lock, false);
+      return lock.ttl;
+    });
+  }
+
+  /**
+   * KvResolveLock. With `keys` (the "lite" form) resolves those keys of `startTs`; otherwise every
+   * lock in `[start, end)` whose transaction is in `txnStatus` (start ts -> commit ts, 0 = roll
+   * back).
+   */
+  resolveLock(o: {
+    readonly txnStatus: ReadonlyMap<bigint, bigint>;
+    readonly keys?: readonly Uint8Array[];
+    readonly start?: Uint8Array;
+    readonly end?: Uint8Array;
+  }): void {
+    if (o.keys !== undefined && o.keys.length > 0) {
+      const [[startTs, commitTs]] = [...o.txnStatus.entries()] as [[bigint, bigint]];
+      this.execute(
+        startTs,
+        (txn, reader) => {
+          for (const key of o.keys ?? []) {
+            if (commitTs !== 0n) commit(txn, reader, key, commitTs);
+            else cleanup(txn, reader, key, 0n, false);
+          }
+        },
+        commitTs,
+      );
+      return;
+    }
+    const { locks } = this.reader(0n).scanLocks(o.start, o.end, (_k, l) => o.txnStatus.has(l.ts), 0);
+    for (const { lock } of locks) {
+      const commitTs = o.txnStatus.get(lock.ts) ?? 0n;
+      if (commitTs !== 0n && commitTs <= lock.ts)
+        mvccFail({ kind: 'InvalidTxnTso', startTs: lock.ts, commitTs });
+    }
+    // TiKV resolves the scanned batch in one write; each lock runs at its own start ts.
+    const txn = new MvccTxn(0n, this.#cm);
+    const reader = new MvccReader(this.#engine, 0n);
+    for (const { key, lock } of locks) {
+      txn.startTs = lock.ts;
+      reader.startTs = lock.ts;
+      const commitTs = o.txnStatus.get(lock.ts) ?? 0n;
+      if (commitTs === 0n) {
+        cleanup(txn, reader, key, 0n, false);
+        continue;
+      }
+      try {
+        commit(txn, reader, key, commitTs);
+      } catch (e) {
+        if (!(isMvccError(e, 'TxnLockNotFound') && isPessimisticLock(lock))) throw e;
+      }
+    }
+    txn.apply(this.#engine);
+    if (txn.released.length > 0) this.onReleased?.(txn.released, 0n);
+  }
+
+  /**
+   * KVPessimisticRollback; without keys, every pessimistic lock of the transaction in
+   * `[start, end)` (TiKV's read phase scans the region).
+   */
+  pessimisticRollback(
+    keys: readonly Uint8Array[],
+    startTs: bigint,
+    forUpdateTs: bigint,
+    start?: Uint8Array,
+    end?: Uint8Array,
+  ): void {
+    const targets =
+      keys.length > 0
+        ? keys
+        : this.reader(startTs)
+            .scanLocks(start, end, (_k, l) => l.ts === startTs && isPessimisticLock(l), 0)
+            .locks.map((l) => l.key);
+    this.execute(startTs, (txn, reader) => {
+      for (const key of targets) {
+        const lock = reader.loadLock(key);
+        if (
+          lock !== undefined &&
+          isPessimisticLock(lock) &&
+          lock.ts === startTs &&
+          lock.forUpdateTs <= forUpdateTs
+        ) {
+          txn.unlockKey(key, true, 0n);
+        }
+      }
+    });
+  }
+
+  /**
+   * KvPessimisticLock without waiting. When a key is locked by another transaction nothing is
+   * written and `lockedBy` names the lock (the caller waits for it or reports it).
+   */
+  acquirePessimisticLock(cmd: PessimisticLockCommand): PessimisticLockOutcome {
+    if (cmd.allowLockWithConflict && cmd.keys.length > 1) {
+      mvccFail({
+        kind: 'Other',
+        message: 'multiple keys in a single request with allowed_lock_with_conflict set is not allowed',
+      });
+    }
+    return this.execute(cmd.startTs, (txn, reader): PessimisticLockOutcome => {
+      const results: PessimisticLockKeyResult[] = [];
+      for (const [i, { key, shouldNotExist }] of cmd.keys.entries()) {
+        try {
+          results.push(acquirePessimisticLock(txn, reader, key, { ...cmd, shouldNotExist }));
+        } catch (e) {
+          if (isMvccError(e, 'KeyIsLocked')) {
+            txn.clear();
+            return { results: [{ kind: 'waiting' }], lockedBy: { info: e.detail.info, keyIndex: i } };
+          }
+          throw e;
+        }
+      }
+      return { results };
+    });
+  }
+
+  /** KvScanLock: locks with start ts <= `maxVersion`. */
+  scanLock(maxVersion: bigint, start: Uint8Array, end: Uint8Array, limit: number): kvrpcpb.LockInfo[] {
+    this.#cm.updateMaxTs(maxVersion);
+    return this.reader(maxVersion)
+      .scanLocks(start, end, (_k, l) => l.ts <= maxVersion, limit)
+      .locks.map(({ key, lock }) => lockInfoOf(lock, key));
+  }
+
+  /** KvDeleteRange: removes every CF's data of the raw range `[start, end)` (empty end = no bound). */
+  deleteRange(start: Uint8Array, end: Uint8Array): void {
+    const lower = encodeTxnKey(start);
+    const upper = end.length === 0 ? new Uint8Array(0) : encodeTxnKey(end);
+    for (const cf of COLUMN_FAMILIES) this.#engine.cf(cf).deleteRange(lower, upper);
+  }
+
+  /** MvccGetByKey. */
+  mvccByKey(key: Uint8Array): kvrpcpb.MvccInfo {
+    return mvccInfoOf(this.reader(0n), key);
+  }
+
+  /** MvccGetByStartTs: the first key the transaction wrote, with its MVCC info. */
+  mvccByStartTs(startTs: bigint): { key: Uint8Array; info: kvrpcpb.MvccInfo } | undefined {
+    const reader = this.reader(startTs);
+    const key = reader.seekTs(startTs);
+    if (key === undefined) return undefined;
+    return { key, info: mvccInfoOf(reader, key) };
+  }
+}
+
+/** The commit ts of this transaction on a key when it is committed there (`check_committed_record_on_err`). */
+export function committedRecord(reader: MvccReader, key: Uint8Array): bigint | undefined {
+  const r = reader.getTxnCommitRecord(key);
+  return r.kind === 'single' && r.write.writeType !== WriteType.Rollback ? r.commitTs : undefined;
+}
+
+function secondaryDetermined(
+  reader: MvccReader,
+  key: Uint8Array,
+): [SecondaryLocksStatus, boolean, OverlappedWrite | undefined] {
+  const record = reader.getTxnCommitRecord(key);
+  if (record.kind === 'single') {
+    const status: SecondaryLocksStatus =
+      record.write.writeType !== WriteType.Rollback
+        ? { kind: 'committed', commitTs: record.commitTs }
+        : { kind: 'rolledBack' };
+    return [status, false, undefined];
+  }
+  if (record.kind === 'overlappedRollback') return [{ kind: 'rolledBack' }, false, undefined];
+  return [{ kind: 'rolledBack' }, true, record.overlappedWrite];
+}
