@@ -21,7 +21,12 @@ export type {
   InjectableRegionErrorKind,
   InjectedError,
 } from './faults/fault-types.js';
-export { MOCK_CLUSTER_VERSION, MockCluster } from './mock-cluster.js';
+export {
+  type AddStoreOptions,
+  MOCK_CLUSTER_VERSION,
+  MockCluster,
+  type StartStoreOptions,
+} from './mock-cluster.js';
 export {
   DEFAULT_MOCK_CLUSTER_OPTIONS,
   type IdInput,
