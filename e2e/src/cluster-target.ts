@@ -5,14 +5,14 @@
  * |---|---|
  * | (nothing) | an embedded `MockCluster` started for the suite on 127.0.0.1 |
  * | `TIKV_PD_ENDPOINTS=host:port,...` | an existing cluster; the suite only reads and writes keys under its own prefix |
- * | `TIKV_E2E_TESTCONTAINERS=1` | PD and TiKV containers started with testcontainers (skipped when no Docker engine answers) |
+ * | `TIKV_E2E_TESTCONTAINERS=1` | PD and TiKV containers started with testcontainers (see container-specs.ts; the embedded cluster, with a warning, when no Docker engine answers; a clear error when an image is missing) |
  *
  * The embedded cluster starts in the API version a suite asks for (with its keyspaces created);
  * any other cluster is in the API version it was deployed with, which `TIKV_E2E_API_VERSION`
  * (`1` or `2`, default `1`) and `TIKV_E2E_KEYSPACE` (API V2 only) describe.
  */
 import { MockCluster } from '@tikv/mock-cluster';
-import { startContainerCluster } from './container-cluster.js';
+import { type ContainerRuntime, startContainerCluster } from './container-cluster.js';
 
 /** The kinds of target a suite can run against. */
 export const TargetKind = Object.freeze({
@@ -106,6 +106,8 @@ export interface StartTargetOptions {
   readonly nowMs?: () => number;
   /** The environment to read. @defaultValue process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The container runtime of a testcontainers target. @defaultValue testcontainers */
+  readonly containerRuntime?: ContainerRuntime;
 }
 
 /** Starts (or connects to) the target the environment asks for. Call `close()` in `afterAll`. */
@@ -123,7 +125,10 @@ export async function startTarget(options: StartTargetOptions = {}): Promise<Clu
   }
   if (kind === TargetKind.Testcontainers) {
     const apiVersion = apiVersionFrom(env);
-    const containers = await startContainerCluster();
+    const containers = await startContainerCluster(
+      env,
+      options.containerRuntime === undefined ? {} : { runtime: options.containerRuntime },
+    );
     return {
       kind,
       apiVersion,

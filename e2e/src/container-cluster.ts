@@ -1,68 +1,119 @@
 /**
- * PD and TiKV in containers, started with testcontainers. The containers publish fixed host ports
- * on 127.0.0.1 and advertise those addresses, so the client on the host reaches both PD and the
- * store directly. Images and ports come from the environment:
- * `TIKV_E2E_PD_IMAGE` (default `pingcap/pd:latest`), `TIKV_E2E_TIKV_IMAGE` (`pingcap/tikv:latest`),
- * `TIKV_E2E_PD_PORT` (12379), `TIKV_E2E_TIKV_PORT` (20160).
+ * Starts the container target (see container-specs.ts for what runs): checks both images are
+ * available before starting anything, then the network, PD and TiKV in that order; when a step
+ * fails, stops what started (last first) and rejects with a {@link ContainerClusterError}
+ * naming the container and image. The container runtime is injected: testcontainers by
+ * default, a fake in the unit tests of this sequencing.
  */
 import {
-  GenericContainer,
-  Network,
-  type StartedNetwork,
-  type StartedTestContainer,
-  Wait,
-} from 'testcontainers';
+  type ContainerClusterSpec,
+  type ContainerRole,
+  type ContainerSpec,
+  containerClusterSpec,
+} from './container-specs.js';
 
-/** A running container cluster. */
-export interface ContainerCluster {
-  readonly pdEndpoints: string[];
+/** Something the runtime started. */
+export interface StartedResource {
+  readonly id: string;
   stop(): Promise<void>;
 }
 
-/** Starts one PD and one TiKV container. Rejects fast when no container runtime is reachable. */
+/** What the launcher needs from a container runtime. */
+export interface ContainerRuntime {
+  /** Resolves when a container runtime answers; rejects at once with its error when none does. */
+  connect(): Promise<void>;
+  /** Resolves when the image is available locally (pulling it when it is not). */
+  ensureImage(image: string): Promise<void>;
+  /** Creates the cluster's network. */
+  startNetwork(name: string): Promise<StartedResource>;
+  /** Starts a container on the network and resolves once its ready line was logged. */
+  startContainer(spec: ContainerSpec, network: StartedResource): Promise<StartedResource>;
+}
+
+/** Which step of starting the container cluster failed. */
+export type ContainerClusterStep = 'image' | 'network' | ContainerRole;
+
+/** Starting the container cluster failed; `cause` is the runtime's error. */
+export class ContainerClusterError extends Error {
+  override name = 'ContainerClusterError';
+
+  /**
+   * @param step - the step that failed
+   * @param image - the image involved (for `image`, `pd` and `tikv`)
+   * @param cause - the runtime's error
+   */
+  constructor(
+    readonly step: ContainerClusterStep,
+    readonly image: string | undefined,
+    cause: unknown,
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      step === 'image'
+        ? `image "${image}" is not available locally and could not be pulled (${why}); ` +
+            'build or load it, or name another with TIKV_E2E_PD_IMAGE / TIKV_E2E_TIKV_IMAGE'
+        : step === 'network'
+          ? `creating the e2e container network failed: ${why}`
+          : `starting the ${step} container from image "${image}" failed: ${why}`,
+      { cause },
+    );
+  }
+}
+
+/** A running container cluster. */
+export interface ContainerCluster {
+  readonly spec: ContainerClusterSpec;
+  readonly pdEndpoints: readonly string[];
+  /** Stops TiKV, PD and the network, in that order. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startContainerCluster}. */
+export interface StartContainerClusterOptions {
+  /** The runtime. @defaultValue testcontainers (needs a Docker engine) */
+  readonly runtime?: ContainerRuntime;
+  /** Names the run (labels and network name). @defaultValue a random id */
+  readonly runId?: string;
+}
+
+async function stopAll(started: StartedResource[]): Promise<void> {
+  for (const s of started.splice(0).reverse()) await s.stop();
+}
+
+/**
+ * Starts one PD and one TiKV container.
+ *
+ * @param env - the environment to read the images and ports from
+ * @param options - the runtime and the run id
+ * @throws ContainerClusterError naming the step, container and image that failed (nothing it
+ *   started is left running); the runtime's own error when no container runtime answers
+ */
 export async function startContainerCluster(
   env: Readonly<Record<string, string | undefined>> = process.env,
+  options: StartContainerClusterOptions = {},
 ): Promise<ContainerCluster> {
-  const pdPort = Number(env.TIKV_E2E_PD_PORT ?? 12379);
-  const tikvPort = Number(env.TIKV_E2E_TIKV_PORT ?? 20160);
-  const started: (StartedTestContainer | StartedNetwork)[] = [];
-  const stop = async () => {
-    for (const s of started.reverse()) await s.stop();
-  };
-  try {
-    const network = await new Network().start();
-    started.push(network);
-    const pd = await new GenericContainer(env.TIKV_E2E_PD_IMAGE ?? 'pingcap/pd:latest')
-      .withNetwork(network)
-      .withNetworkAliases('pd')
-      .withExposedPorts({ container: pdPort, host: pdPort })
-      .withCommand([
-        '--name=pd',
-        `--client-urls=http://0.0.0.0:${pdPort}`,
-        `--advertise-client-urls=http://127.0.0.1:${pdPort}`,
-        '--peer-urls=http://0.0.0.0:2380',
-        '--advertise-peer-urls=http://pd:2380',
-        '--initial-cluster=pd=http://pd:2380',
-      ])
-      .withWaitStrategy(Wait.forLogMessage(/PD leader|campaign leader ok|server is ready/i))
-      .start();
-    started.push(pd);
-    const tikv = await new GenericContainer(env.TIKV_E2E_TIKV_IMAGE ?? 'pingcap/tikv:latest')
-      .withNetwork(network)
-      .withNetworkAliases('tikv')
-      .withExposedPorts({ container: tikvPort, host: tikvPort })
-      .withCommand([
-        `--addr=0.0.0.0:${tikvPort}`,
-        `--advertise-addr=127.0.0.1:${tikvPort}`,
-        `--pd=pd:${pdPort}`,
-        '--data-dir=/tmp/tikv',
-      ])
-      .withWaitStrategy(Wait.forLogMessage(/TiKV is ready to serve|tikv-server is ready/i))
-      .start();
-    started.push(tikv);
-    return { pdEndpoints: [`127.0.0.1:${pdPort}`], stop };
-  } catch (err) {
-    await stop().catch(() => {});
-    throw err;
+  const spec = containerClusterSpec(env, options.runId);
+  const runtime = options.runtime ?? (await import('./testcontainers-runtime.js')).testcontainersRuntime;
+  await runtime.connect();
+  for (const image of new Set([spec.pd.image, spec.tikv.image])) {
+    await runtime.ensureImage(image).catch((e: unknown) => {
+      throw new ContainerClusterError('image', image, e);
+    });
   }
+  const started: StartedResource[] = [];
+  let step: ContainerClusterStep = 'network';
+  let image: string | undefined;
+  try {
+    const network = await runtime.startNetwork(spec.networkName);
+    started.push(network);
+    for (const c of [spec.pd, spec.tikv]) {
+      step = c.role;
+      image = c.image;
+      started.push(await runtime.startContainer(c, network));
+    }
+  } catch (e) {
+    await stopAll(started).catch(() => {});
+    throw new ContainerClusterError(step, image, e);
+  }
+  return { spec, pdEndpoints: spec.pdEndpoints, stop: () => stopAll(started) };
 }

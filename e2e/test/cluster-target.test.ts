@@ -104,17 +104,3 @@ describe('cluster target selection', () => {
     }
   });
 });
-
-describe('container target', () => {
-  test('without a container runtime it fails fast with the runtime error, leaving nothing behind', async () => {
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    const runtime = await getContainerRuntimeClient().then(
-      () => true,
-      () => false,
-    );
-    if (runtime) return; // a machine with Docker runs the real containers in the suites instead
-    await expect(startTarget({ env: { TIKV_E2E_TESTCONTAINERS: '1' } })).rejects.toThrow(
-      /container runtime/i,
-    );
-  });
-});

@@ -1,5 +1,8 @@
 // Runs every package's jest suite through turbo, then prints one summary line with the totals
-// over all suites: `N passed, N failed`. A suite that crashes at import counts as a failure.
+// over all suites: `N passed, N failed`. A suite that crashes at import counts as a failure, and
+// so does a package whose jest run failed with no failing test to show for it (a coverage
+// threshold, a reporter error) or that wrote no results at all: the line never says `0 failed`
+// when the run failed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -33,8 +36,20 @@ for (const dir of workspaces) {
   }
   const r = JSON.parse(readFileSync(file, 'utf8'));
   passed += r.numPassedTests;
-  failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
-  if (!r.success) broken.push(pkg.name);
+  const failures = r.numFailedTests + r.numRuntimeErrorTestSuites;
+  failed += failures;
+  if (r.success) continue;
+  // jest also fails a run whose tests all passed: a coverage threshold not met, a reporter error.
+  if (failures === 0) {
+    failed += 1;
+    broken.push(`${pkg.name} (no failing test: coverage threshold or reporter error, see its output)`);
+  } else {
+    broken.push(pkg.name);
+  }
+}
+if (turbo.status !== 0 && failed === 0) {
+  failed += 1;
+  broken.push(`turbo run test (exit ${turbo.status}; see its output)`);
 }
 if (broken.length > 0) console.log(`failing: ${broken.join(', ')}`);
 console.log(`${passed} passed, ${failed} failed`);

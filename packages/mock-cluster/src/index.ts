@@ -22,7 +22,12 @@ export type {
   InjectedError,
 } from './faults/fault-types.js';
 export type { StrandedTxn, StrandedTxnSpec } from './faults/stranded-txn.js';
-export { MOCK_CLUSTER_VERSION, MockCluster } from './mock-cluster.js';
+export {
+  type AddStoreOptions,
+  MOCK_CLUSTER_VERSION,
+  MockCluster,
+  type StartStoreOptions,
+} from './mock-cluster.js';
 export {
   DEFAULT_MOCK_CLUSTER_OPTIONS,
   type IdInput,

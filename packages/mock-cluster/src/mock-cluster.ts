@@ -2,7 +2,7 @@ import { tikvpb } from '@tikv/proto';
 import { ApiVersion } from './api-version.js';
 import { ClusterModel } from './cluster/cluster-model.js';
 import { createRegionKeyCodec } from './cluster/region-key-codec.js';
-import type { PeerRole, RegionInfo, StoreInfo } from './cluster/topology-types.js';
+import type { PeerRole, RegionInfo, StoreInfo, StoreState } from './cluster/topology-types.js';
 import { FaultRegistry } from './faults/fault-registry.js';
 import type { FaultHandle, FaultSpec } from './faults/fault-types.js';
 import { type StrandedTxn, type StrandedTxnSpec, strandTxn } from './faults/stranded-txn.js';
@@ -36,6 +36,20 @@ import { TsoAllocator } from './tso-allocator.js';
 
 /** PD's default `max-request-bytes`, the receive limit of its gRPC server. */
 const PD_MAX_REQUEST_BYTES = 150 * 1024 * 1024;
+
+/** Options of {@link MockCluster.startStore}. */
+export interface StartStoreOptions {
+  /** The port to listen on; 0 picks a free one. @defaultValue the store's previous port */
+  readonly port?: number;
+}
+
+/** Options of {@link MockCluster.addStore}. */
+export interface AddStoreOptions {
+  /** The port to listen on; 0 picks a free one. @defaultValue 0 */
+  readonly port?: number;
+  /** Store labels PD reports. @defaultValue none */
+  readonly labels?: Readonly<Record<string, string>>;
+}
 
 /** The version string the mock's stores and PD report. */
 export const MOCK_CLUSTER_VERSION = '8.5.0-mock';
@@ -76,6 +90,9 @@ export class MockCluster {
   readonly #stores: Map<bigint, StoreHost>;
   readonly #keyspaces: KeyspaceService;
   readonly #txn: ClusterTxn;
+  /** Starts a new store's server; `start` sets it. */
+  #openStore: (id: bigint, port: number) => Promise<void> = () =>
+    Promise.reject(new Error('the cluster was not started by MockCluster.start'));
   #closed = false;
 
   private constructor(
@@ -169,32 +186,36 @@ export class MockCluster {
       pdHostOptions,
     );
     const stores = new Map<bigint, StoreHost>();
+    /** Serves store `id`'s TiKV service on `port` (0: a free one) and records its address. */
+    const openStore = async (id: bigint, port: number): Promise<void> => {
+      const life = { current: new AbortController() };
+      const kv = new KvService(deps, {
+        storeId: id,
+        delayMs: () => model.store(id)?.delayMs ?? 0,
+        get lifetime() {
+          return life.current.signal;
+        },
+      });
+      const host = new GrpcHost(
+        [[tikvpb.TikvDefinition, createTikvHandlers(kv), 'complete']],
+        tikvHostOptions,
+      );
+      const entry: StoreHost = { id, host, life };
+      stores.set(id, entry);
+      const listened = await entry.host.listen(o.host, port);
+      model.updateStore(id, { address: `${o.host}:${listened}` });
+    };
     try {
       await pd.listen(o.host, o.pdPort);
-      for (const [i, id] of storeIds.entries()) {
-        const life = { current: new AbortController() };
-        const kv = new KvService(deps, {
-          storeId: id,
-          delayMs: () => model.store(id)?.delayMs ?? 0,
-          get lifetime() {
-            return life.current.signal;
-          },
-        });
-        const host = new GrpcHost(
-          [[tikvpb.TikvDefinition, createTikvHandlers(kv), 'complete']],
-          tikvHostOptions,
-        );
-        const entry: StoreHost = { id, host, life };
-        stores.set(id, entry);
-        const port = await entry.host.listen(o.host, o.storePorts[i] ?? 0);
-        model.updateStore(id, { address: `${o.host}:${port}` });
-      }
+      for (const [i, id] of storeIds.entries()) await openStore(id, o.storePorts[i] ?? 0);
     } catch (e) {
       await pd.close();
       for (const s of stores.values()) await s.host.close();
       throw e;
     }
-    return new MockCluster(o, model, faults, pd, stores, keyspaces, txn);
+    const cluster = new MockCluster(o, model, faults, pd, stores, keyspaces, txn);
+    cluster.#openStore = openStore;
+    return cluster;
   }
 
   #storeHost(id: IdInput): StoreHost {
@@ -262,13 +283,55 @@ export class MockCluster {
     this.#model.updateStore(s.id, { running: false });
   }
 
-  /** Restarts a stopped store on the same port. */
-  async startStore(id: IdInput): Promise<void> {
+  /**
+   * Restarts a stopped store, on the same port unless `port` is given (0: a free one). On
+   * another port the store keeps its id and PD reports its new address, as after a TiKV
+   * restart with a new `--addr`; clients holding the old address reach whatever listens there.
+   */
+  async startStore(id: IdInput, options: StartStoreOptions = {}): Promise<void> {
     const s = this.#storeHost(id);
     if (s.host.listening) return;
     s.life.current = new AbortController();
-    await s.host.listen(this.options.host, s.host.port);
-    this.#model.updateStore(s.id, { running: true });
+    const port = await s.host.listen(this.options.host, options.port ?? s.host.port);
+    this.#model.updateStore(s.id, { running: true, address: `${this.options.host}:${port}` });
+  }
+
+  /**
+   * Adds a store (the next id) serving TiKV on `port` (0: a free one), for example the address
+   * of a store that was stopped or removed. It holds no peers until `addPeer` places one.
+   */
+  async addStore(options: AddStoreOptions = {}): Promise<StoreInfo> {
+    const id = this.#model.addStore(options.labels ?? {}).id;
+    try {
+      await this.#openStore(id, options.port ?? 0);
+    } catch (e) {
+      await this.#stores.get(id)?.host.close();
+      this.#stores.delete(id);
+      this.#model.removeStore(id);
+      throw e;
+    }
+    return this.#model.store(id) as StoreInfo;
+  }
+
+  /**
+   * Sets the state PD reports for a store (`offline` while it is being removed, `tombstone`
+   * after). Only PD's view changes: the store keeps serving until stopped.
+   */
+  setStoreState(id: IdInput, state: StoreState): StoreInfo {
+    return this.#model.updateStore(this.#storeHost(id).id, { state });
+  }
+
+  /**
+   * Removes a store: its server stops for good and PD forgets it (GetStore answers "invalid
+   * store ID N, not found", as PD does for a store it no longer knows). Peers on it stay in
+   * their regions until `removePeer` drops them.
+   */
+  async removeStore(id: IdInput): Promise<void> {
+    const s = this.#storeHost(id);
+    s.life.current.abort();
+    await s.host.close();
+    this.#stores.delete(s.id);
+    this.#model.removeStore(s.id);
   }
 
   /** PD's members in `pdEndpoints` order: address, client URL, whether each runs and leads. */

@@ -99,8 +99,10 @@ describe('PdClient GC states API', () => {
     expect((await client.gcStates().advanceTxnSafePoint(90n)).newTxnSafePoint).toBe(60n);
 
     const all = await client.gcStates().getAllKeyspacesGcStates();
-    expect([...all.states.keys()]).toEqual([NULL_KEYSPACE_ID, 3]);
+    // Every enabled keyspace, as PD answers; those on unified GC (DEFAULT, 4) with zero safe points.
+    expect([...all.states.keys()]).toEqual([NULL_KEYSPACE_ID, 0, 3, 4]);
     expect(all.states.get(3)).toMatchObject({ isKeyspaceLevelGc: true, txnSafePoint: 60n });
+    expect(all.states.get(4)).toMatchObject({ isKeyspaceLevelGc: false, txnSafePoint: 0n, gcSafePoint: 0n });
     expect(all.globalBarriers?.map((x) => x.barrierId)).toEqual(['g']);
     const noGlobals = await client.gcStates().getAllKeyspacesGcStates({
       excludeGlobalGcBarriers: true,

@@ -58,7 +58,10 @@ describe('rawkv_test.go', () => {
     expect(await client.get('kv', { columnFamily: 'cf2' })).toBeUndefined();
   });
 
-  test('TestBatch', async () => {
+  // The Go TestBatch / TestScan / TestDeleteRange replace a store between the writes and the
+  // reads; those ports run on the mock cluster (rawkv-store-changes.test.ts). Here: the same
+  // reads and writes on the fake.
+  test('batch put, get and delete in a column family', async () => {
     const cf = 'test_cf';
     const pairs = samplePairs().filter((p) => p.key !== 'key4');
     await client.batchPut(pairs, { columnFamily: cf });
@@ -74,7 +77,7 @@ describe('rawkv_test.go', () => {
     expect(await client.get(pairs[0]?.key ?? '', { columnFamily: cf })).toBeUndefined();
   });
 
-  test('TestScan', async () => {
+  test('scan with a limit and a key-only reverse scan in a column family', async () => {
     const cf = 'test_cf';
     await client.batchPut(samplePairs(), { columnFamily: cf });
     const got = await client.scan('key1', 'keyz', { limit: 3, columnFamily: cf });
@@ -88,7 +91,7 @@ describe('rawkv_test.go', () => {
     expect(rev.every((p) => p.value.length === 0)).toBe(true);
   });
 
-  test('TestDeleteRange', async () => {
+  test('delete a range to the end, then everything, in a column family', async () => {
     const cf = 'test_cf';
     await client.batchPut(samplePairs(), { columnFamily: cf });
     await client.deleteRange('key3', '', { columnFamily: cf });

@@ -32,6 +32,8 @@ export interface StoreCacheDeps {
 export class StoreCache {
   private readonly stores = new Map<bigint, Store>();
   private checking: Promise<void> | undefined;
+  /** A store was marked while a check ran: check again when it ends (client-go's one-slot trigger). */
+  private checkAgain = false;
   private readonly healthLoops = new Set<Promise<void>>();
 
   /**
@@ -188,16 +190,21 @@ export class StoreCache {
   }
 
   private scheduleCheck(): void {
-    if (this.checking !== undefined || this.deps.signal.aborted) return;
-    this.checking = Promise.resolve()
-      .then(() => this.checkAndResolve())
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .finally(() => {
-        this.checking = undefined;
-      });
+    if (this.deps.signal.aborted) return;
+    if (this.checking !== undefined) {
+      this.checkAgain = true;
+      return;
+    }
+    this.checking = (async () => {
+      do {
+        this.checkAgain = false;
+        // Stores marked in the same tick join this round.
+        await Promise.resolve();
+        await this.checkAndResolve().catch(() => undefined);
+      } while (this.checkAgain && !this.deps.signal.aborted);
+    })().finally(() => {
+      this.checking = undefined;
+    });
   }
 
   /**

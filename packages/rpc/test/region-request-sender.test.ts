@@ -1,9 +1,10 @@
 import diagnostics from 'node:diagnostics_channel';
 import { BACKOFF_CHANNEL, type BackoffEvent, toBytes as b, isTiKVError, RegionError } from '@tikv/common';
 import { kvrpcpb, metapb } from '@tikv/proto';
-import { rpcInterceptor } from '../src/interceptor.js';
+import { rpcInterceptor, type SendOptions } from '../src/interceptor.js';
 import { RPC_RETRY_CHANNEL, type RpcRetryEvent } from '../src/rpc-diagnostics.js';
 import { RpcError } from '../src/rpc-error.js';
+import type { TikvRequest } from '../src/tikv-commands.js';
 import { type Fixture, okResponse, regionErrorResponse, setupFixture } from './sender-fixture.js';
 
 function collect<T>(name: string): { events: T[]; stop(): void } {
@@ -282,19 +283,44 @@ describe('RegionRequestSender (client-go region_request_test / region_request3_t
     ]);
   });
 
-  test('interceptors of the sender wrap every attempt', async () => {
+  test('interceptors of the sender wrap every attempt, first outermost', async () => {
     const seen: string[] = [];
-    const f2 = setupFixture(1, {
-      interceptors: [
-        rpcInterceptor('spy', (next) => (a, r, o) => {
-          seen.push(r.$case);
-          return next(a, r, o);
-        }),
-      ],
-    });
+    const spy = (name: string) =>
+      rpcInterceptor(name, (next) => async (address, request, options) => {
+        const ctx = (request.value as { context?: kvrpcpb.Context }).context;
+        seen.push(`${name}>${request.$case}@${address} retry=${ctx?.isRetryRequest}`);
+        const res = await next(address, request, options);
+        seen.push(`${name}<${res.$case}`);
+        return res;
+      });
+    const f2 = setupFixture(3, { interceptors: [spy('outer'), spy('inner')] });
+    // Run the per-request interceptor around the fake's send, as RpcClient does around its dispatch.
+    const send = f2.transport.send.bind(f2.transport);
+    f2.transport.send = ((address: string, request: TikvRequest, options?: SendOptions) =>
+      options?.interceptor === undefined
+        ? send(address, request, options)
+        : options.interceptor.wrap((a, r, o) => send(a, r, o))(address, request, options)) as typeof send;
+    f2.transport.handler = (s, i) =>
+      i === 0
+        ? regionErrorResponse(s.request, {
+            notLeader: { regionId: f2.regionId, leader: { id: f2.peerIds[1], storeId: f2.storeIds[1] } },
+          })
+        : okResponse(s.request);
     try {
-      await f2.sender.sendRequest(f2.backoffer(), f2.rawGet(), await f2.region());
-      expect(f2.transport.sent[0]?.options?.interceptor).toBeDefined();
+      const res = await f2.sender.sendRequest(f2.backoffer(), f2.rawGet(), await f2.region());
+      expect(res.value.regionError).toBeUndefined();
+      const [s1, s2] = f2.storeIds.map((id) => f2.addr(id));
+      expect(seen).toEqual([
+        `outer>RawGet@${s1} retry=false`,
+        `inner>RawGet@${s1} retry=false`,
+        'inner<RawGet',
+        'outer<RawGet',
+        `outer>RawGet@${s2} retry=true`,
+        `inner>RawGet@${s2} retry=true`,
+        'inner<RawGet',
+        'outer<RawGet',
+      ]);
+      expect(f2.transport.sent.map((x) => x.addr)).toEqual([s1, s2]);
     } finally {
       await f2.close();
     }

@@ -73,7 +73,7 @@ describe('replica selector (client-go replica_selector_test / region_request3_te
     });
   });
 
-  test('TestReplicaSelectorBasic: leader reads try the leader up to MAX_REPLICA_ATTEMPT, then the followers', async () => {
+  test('a leader read tries the leader up to MAX_REPLICA_ATTEMPT, then the followers, then invalidates the region', async () => {
     const selector = new ReplicaSelector(
       await cached(),
       { replicaRead: 'leader', staleRead: false, readOnly: false, busyThresholdMs: 0 },
@@ -103,7 +103,7 @@ describe('replica selector (client-go replica_selector_test / region_request3_te
     expect(f.transport.sent[2]?.context.replicaRead).toBe(false);
   });
 
-  test('TestPendingBackoff: ServerIsBusy on followers is retried fast; all busy backs off once', async () => {
+  test('a mixed read retries ServerIsBusy on the next replica at once; all busy backs off once (pending backoff)', async () => {
     f.transport.handler = (s) => regionErrorResponse(s.request, { serverIsBusy: { reason: 'x' } });
     const res = await f.sender.sendRequest(f.backoffer(), f.get(), await f.region(), {
       replicaRead: 'mixed',

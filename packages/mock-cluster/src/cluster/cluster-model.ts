@@ -81,6 +81,13 @@ export class ClusterModel {
     return this.#storeSnapshot(s);
   }
 
+  /** Forgets a store (PD after its tombstone is purged); peers on it stay in their regions. */
+  removeStore(id: bigint): void {
+    this.#mutableStore(id);
+    this.#stores.delete(id);
+    this.generation++;
+  }
+
   /** One store, or undefined. */
   store(id: bigint): StoreInfo | undefined {
     const s = this.#stores.get(id);

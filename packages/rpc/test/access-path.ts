@@ -1,0 +1,251 @@
+// The access-path harness of client-go's replica_selector_test.go (`replicaSelectorAccessPathCase`):
+// a request runs through the real RegionRequestSender and RegionCache against a transport that
+// answers the n-th attempt with the n-th scripted error; the case then compares the replicas
+// visited (address, replica-read, stale-read), the response's region error or the thrown error,
+// the backoffs taken per kind, and whether the region is still valid in the cache.
+import { Backoffer, toBytes as b, DeadlineExceededError, isTiKVError, RegionError } from '@tikv/common';
+import { errorpb, kvrpcpb } from '@tikv/proto';
+import type { CachedRegion, SourcePeer } from '@tikv/region-cache';
+import type { ReplicaReadType, StoreLabelMatch } from '../src/request-options.js';
+import type { TikvRequest, TikvResponse } from '../src/tikv-commands.js';
+import { type Fixture, setupFixture } from './sender-fixture.js';
+
+/** client-go's `RegionErrorType`, by name. */
+export type AccessErr =
+  | 'NotLeaderErr'
+  | 'NotLeaderWithNewLeader1Err'
+  | 'NotLeaderWithNewLeader2Err'
+  | 'NotLeaderWithNewLeader3Err'
+  | 'RegionNotFoundErr'
+  | 'KeyNotInRegionErr'
+  | 'EpochNotMatchErr'
+  | 'ServerIsBusyErr'
+  | 'ServerIsBusyWithEstimatedWaitMsErr'
+  | 'StaleCommandErr'
+  | 'StoreNotMatchErr'
+  | 'RaftEntryTooLargeErr'
+  | 'MaxTimestampNotSyncedErr'
+  | 'ReadIndexNotReadyErr'
+  | 'ProposalInMergingModeErr'
+  | 'DataIsNotReadyErr'
+  | 'RegionNotInitializedErr'
+  | 'DiskFullErr'
+  | 'RecoveryInProgressErr'
+  | 'FlashbackInProgressErr'
+  | 'FlashbackNotPreparedErr'
+  | 'IsWitnessErr'
+  | 'MismatchPeerIdErr'
+  | 'BucketVersionNotMatchErr'
+  | 'DeadLineExceededErr';
+
+/** The region error of a `RegionErrorType` (client-go `GenRegionError`); undefined for a non-region error. */
+export function genRegionError(tp: AccessErr): errorpb.Error | undefined {
+  const e: errorpb.DeepPartial<errorpb.Error> = (() => {
+    switch (tp) {
+      case 'NotLeaderErr':
+        return { notLeader: {} };
+      case 'RegionNotFoundErr':
+        return { regionNotFound: {} };
+      case 'KeyNotInRegionErr':
+        return { keyNotInRegion: {} };
+      case 'EpochNotMatchErr':
+        return { epochNotMatch: {} };
+      case 'ServerIsBusyErr':
+        return { serverIsBusy: {} };
+      case 'ServerIsBusyWithEstimatedWaitMsErr':
+        return { serverIsBusy: { estimatedWaitMs: 10 } };
+      case 'StaleCommandErr':
+        return { staleCommand: {} };
+      case 'StoreNotMatchErr':
+        return { storeNotMatch: {} };
+      case 'RaftEntryTooLargeErr':
+        return { raftEntryTooLarge: {} };
+      case 'MaxTimestampNotSyncedErr':
+        return { maxTimestampNotSynced: {} };
+      case 'ReadIndexNotReadyErr':
+        return { readIndexNotReady: {} };
+      case 'ProposalInMergingModeErr':
+        return { proposalInMergingMode: {} };
+      case 'DataIsNotReadyErr':
+        return { dataIsNotReady: {} };
+      case 'RegionNotInitializedErr':
+        return { regionNotInitialized: {} };
+      case 'DiskFullErr':
+        return { diskFull: {} };
+      case 'RecoveryInProgressErr':
+        return { RecoveryInProgress: {} };
+      case 'FlashbackInProgressErr':
+        return { FlashbackInProgress: {} };
+      case 'FlashbackNotPreparedErr':
+        return { FlashbackNotPrepared: {} };
+      case 'IsWitnessErr':
+        return { isWitness: {} };
+      case 'MismatchPeerIdErr':
+        return { mismatchPeerId: {} };
+      case 'BucketVersionNotMatchErr':
+        return { bucketVersionNotMatch: {} };
+      default:
+        return {};
+    }
+  })();
+  return Object.keys(e).length === 0 ? undefined : errorpb.Error.fromPartial(e);
+}
+
+/**
+ * Whether TiKV could answer `tp` to this attempt (client-go `RegionErrorType.Valid`): no
+ * DataIsNotReady outside stale reads, no NotLeader to replica or stale reads, and no NotLeader
+ * naming the store that answers it.
+ */
+function isValidAnswer(tp: AccessErr, addr: string, ctx: kvrpcpb.Context): boolean {
+  const notLeader = tp.startsWith('NotLeader');
+  if (!ctx.staleRead && tp === 'DataIsNotReadyErr') return false;
+  if ((ctx.staleRead || ctx.replicaRead) && notLeader) return false;
+  if (notLeader && tp.endsWith(`${addr.replace('store', '')}Err`) && tp !== 'NotLeaderErr') return false;
+  return true;
+}
+
+/** One case: the request, the errors the attempts get, what is expected. */
+export interface AccessPathCase {
+  readonly reqType: 'Get' | 'Prewrite';
+  readonly readType: ReplicaReadType;
+  readonly staleRead?: boolean;
+  /** The attempt timeout in ms (client-go `timeout`); 0 means `ReadTimeoutShort` (30 s). */
+  readonly timeoutMs?: number;
+  readonly busyThresholdMs?: number;
+  readonly label?: StoreLabelMatch;
+  readonly accessErr: readonly AccessErr[];
+  /** Runs before the request (default: nothing; the fixture is fresh per case). */
+  readonly beforeRun?: (f: Fixture) => void | Promise<void>;
+}
+
+/** What a case produced (client-go `accessPathResult`). */
+export interface AccessPathResult {
+  accessPath: string[];
+  /** The thrown error as `name:kind` (`RegionError:RaftEntryTooLarge`) or `name:code`; '' when the call resolved. */
+  respErr: string;
+  /** The response's region error, undefined when none. */
+  respRegionError: errorpb.Error | undefined;
+  /** `kind+count`, sorted. */
+  backoffDetail: string[];
+  regionIsValid: boolean;
+  /** Set when an answer was one TiKV could not give (client-go skips such cases). */
+  accessErrInvalid: boolean;
+}
+
+const CTX_OF = (r: TikvRequest): kvrpcpb.Context =>
+  (r.value as { context?: kvrpcpb.Context }).context ?? kvrpcpb.Context.fromPartial({});
+
+function response(req: TikvRequest, regionError?: errorpb.Error): TikvResponse {
+  if (req.$case === 'Prewrite')
+    return { $case: 'Prewrite', value: kvrpcpb.PrewriteResponse.fromPartial({ regionError }) };
+  return {
+    $case: 'Get',
+    value: kvrpcpb.GetResponse.fromPartial(
+      regionError === undefined ? { value: b('hello world') } : { regionError },
+    ),
+  };
+}
+
+/** A NotLeader naming the peer on store `storeId` as the new leader (client-go `genNotLeaderErr`). */
+function notLeaderWith(f: Fixture, region: CachedRegion, storeId: bigint): errorpb.Error {
+  const peer = region.meta.peers.find((p: SourcePeer) => p.storeId === storeId);
+  return errorpb.Error.fromPartial({
+    notLeader: {
+      regionId: f.regionId,
+      leader: peer === undefined ? undefined : { id: peer.id, storeId: peer.storeId },
+    },
+  });
+}
+
+/** Gives every store the label `id=<store id>`, as client-go's `BootstrapWithMultiStores` does. */
+export function labelStoresById(f: Fixture): void {
+  for (const id of f.storeIds) f.cluster.updateStoreLabels(id, [{ key: 'id', value: String(id) }]);
+}
+
+/** Moves the region's leader to the peer on `storeId` (client-go `changeRegionLeader`). */
+export function changeRegionLeader(f: Fixture, storeId: bigint): void {
+  const peer = f.cluster.region(f.regionId).peers.find((p) => p.storeId === storeId);
+  if (peer !== undefined) f.cluster.changeLeader(f.regionId, peer.id);
+}
+
+/**
+ * Runs a case on a fresh three-store fixture (client-go `replicaSelectorAccessPathCase.run`,
+ * with a fresh suite per case instead of `resetStoreState`).
+ */
+export async function runAccessPathCase(ca: AccessPathCase): Promise<AccessPathResult> {
+  const f = setupFixture(3);
+  try {
+    labelStoresById(f);
+    await ca.beforeRun?.(f);
+    const verId = await f.region();
+    const region = f.cache.getCachedRegion(verId) as CachedRegion;
+    const result: AccessPathResult = {
+      accessPath: [],
+      respErr: '',
+      respRegionError: undefined,
+      backoffDetail: [],
+      regionIsValid: false,
+      accessErrInvalid: false,
+    };
+    f.transport.handler = (sent, idx) => {
+      const ctx = CTX_OF(sent.request);
+      result.accessPath.push(
+        `{addr: ${sent.addr}, replica-read: ${ctx.replicaRead}, stale-read: ${ctx.staleRead}}`,
+      );
+      const tp = ca.accessErr[idx];
+      if (tp !== undefined) {
+        if (!isValidAnswer(tp, sent.addr, ctx)) {
+          result.accessErrInvalid = true;
+        } else {
+          if (tp === 'DeadLineExceededErr') throw new DeadlineExceededError('context deadline exceeded');
+          const current = f.cache.getCachedRegion(verId) ?? region;
+          const regionError =
+            tp === 'NotLeaderWithNewLeader1Err'
+              ? notLeaderWith(f, current, 1n)
+              : tp === 'NotLeaderWithNewLeader2Err'
+                ? notLeaderWith(f, current, 2n)
+                : tp === 'NotLeaderWithNewLeader3Err'
+                  ? notLeaderWith(f, current, 3n)
+                  : genRegionError(tp);
+          return response(sent.request, regionError);
+        }
+      }
+      return response(sent.request);
+    };
+    const request: TikvRequest =
+      ca.reqType === 'Prewrite'
+        ? { $case: 'Prewrite', value: kvrpcpb.PrewriteRequest.fromPartial({}) }
+        : { $case: 'Get', value: kvrpcpb.GetRequest.fromPartial({ key: b('key') }) };
+    const bo = new Backoffer({ clock: f.clock, maxBackoffMs: 40_000, random: () => 0.5 });
+    const timeoutMs = ca.timeoutMs === undefined || ca.timeoutMs === 0 ? 30_000 : ca.timeoutMs;
+    try {
+      const res = await f.sender.sendRequest(bo, request, verId, {
+        replicaRead: ca.staleRead === true ? 'mixed' : ca.readType,
+        staleRead: ca.staleRead === true,
+        rpcTimeoutMs: timeoutMs,
+        ...(ca.busyThresholdMs === undefined ? {} : { busyThresholdMs: ca.busyThresholdMs }),
+        ...(ca.label === undefined ? {} : { matchStoreLabels: [ca.label] }),
+      });
+      result.respRegionError = (res.value as { regionError?: errorpb.Error }).regionError;
+    } catch (e) {
+      result.respErr = describeError(e);
+    }
+    result.backoffDetail = [...bo.backoffTimes].map(([k, n]) => `${k}+${n}`).sort();
+    result.regionIsValid = region.invalidReason === 'ok';
+    return result;
+  } finally {
+    await f.close();
+  }
+}
+
+/** An error as `name:kind` for a RegionError, `name:code` for another TiKVError. */
+function describeError(e: unknown): string {
+  if (e instanceof RegionError) return `${e.name}:${e.kind}`;
+  if (isTiKVError(e)) return `${e.name}:${e.code}`;
+  return String(e);
+}
+
+/** The pseudo EpochNotMatch the sender answers when no replica is left (client-go `fakeEpochNotMatch`). */
+export function isFakeEpochNotMatch(e: errorpb.Error | undefined): boolean {
+  return e?.epochNotMatch !== undefined && e.epochNotMatch.currentRegions.length === 0;
+}
