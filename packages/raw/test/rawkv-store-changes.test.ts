@@ -28,17 +28,7 @@ beforeEach(async () => {
   expect(cluster.region(region1)?.leader.storeId).toBe(1n);
   // RawClient.connect's wiring, keeping a handle on the region cache.
   const tuning = resolveRawClientTuning();
-  const parts = await connectRawParts(
-    {
-      pdEndpoints: cluster.pdEndpoints,
-      // PD answers "invalid store ID 1, not found" for the removed store, which the PD client
-      // retries as a transient error for its whole budget (issue 10, item 10) while the
-      // re-resolution of the other stores waits behind it; a short budget keeps these tests
-      // about the raw client. Once getStore resolves undefined for it, this changes nothing.
-      pd: { maxBackoffMs: 50 },
-    },
-    tuning,
-  );
+  const parts = await connectRawParts({ pdEndpoints: cluster.pdEndpoints }, tuning);
   cache = parts.locator as RegionCache;
   client = new RawClient(parts, tuning);
 });
