@@ -2,6 +2,9 @@ import { DeadlineExceededError } from '../errors/client-errors.js';
 import { offAbort, onAbort } from '../options/abort-listeners.js';
 import { type Clock, type ClockTimer, MAX_TIMER_MS } from '../time/clock.js';
 
+/** The request whose promise is being created (see the constructor). */
+let initializing: PendingRequest<never> | undefined;
+
 /** The timer callback: shared by every request, which comes as the argument (no closure). */
 function expire(request: { expire(): void }): void {
   request.expire();
@@ -59,10 +62,11 @@ export class PendingRequest<T> {
    *   2^31 - 1, beyond what a timer can hold) for none
    */
   constructor(clock: Clock, signal: AbortSignal | undefined, timeoutMs: number | undefined) {
-    this.promise = new Promise<T>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
+    // The executor is one shared function, not a closure per request: it runs synchronously
+    // inside `new Promise`, so it finds this request in `initializing`.
+    initializing = this as unknown as PendingRequest<never>;
+    this.promise = new Promise<T>(PendingRequest.#capture);
+    initializing = undefined;
     this.#clock = clock;
     this.timeoutMs = timeoutMs;
     if (signal !== undefined) {
@@ -78,6 +82,13 @@ export class PendingRequest<T> {
     if (timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS) {
       this.#timer = clock.setTimer(timeoutMs, expire, this);
     }
+  }
+
+  /** The promise executor of every request: keeps the settle functions of `initializing`. */
+  static #capture(this: void, resolve: (value: never) => void, reject: (reason: unknown) => void): void {
+    const r = initializing as PendingRequest<never>;
+    r.#resolve = resolve;
+    r.#reject = reject;
   }
 
   /** Whether the request has been settled (answered, failed, aborted or timed out). */
