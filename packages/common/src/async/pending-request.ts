@@ -5,11 +5,6 @@ import { type Clock, type ClockTimer, MAX_TIMER_MS } from '../time/clock.js';
 /** The request whose promise is being created (see the constructor). */
 let initializing: PendingRequest<never> | undefined;
 
-/** The timer callback: shared by every request, which comes as the argument (no closure). */
-function expire(request: { expire(): void }): void {
-  request.expire();
-}
-
 /**
  * One request waiting for its owner to answer it: a promise the owner settles (a batcher hands
  * out a TSO range, a stream matches a response to its id), with what every such waiter needs
@@ -58,8 +53,8 @@ export class PendingRequest<T> {
    *
    * @param clock - measures the timeout
    * @param signal - the caller's signal; undefined when nothing can abort the request
-   * @param timeoutMs - the request's own timeout in milliseconds; undefined (or more than
-   *   2^31 - 1, beyond what a timer can hold) for none
+   * @param timeoutMs - the request's own timeout in milliseconds (0 or less: at the next
+   *   timer turn); undefined, or more than 2^31 - 1 (beyond what a timer holds), for none
    */
   constructor(clock: Clock, signal: AbortSignal | undefined, timeoutMs: number | undefined) {
     // The executor is one shared function, not a closure per request: it runs synchronously
@@ -80,7 +75,11 @@ export class PendingRequest<T> {
     }
     this.#signal = signal;
     if (timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS) {
-      this.#timer = clock.setTimer(timeoutMs, expire, this);
+      this.#timer = clock.setTimer(
+        timeoutMs,
+        PendingRequest.#expire,
+        this as unknown as PendingRequest<never>,
+      );
     }
   }
 
@@ -128,10 +127,13 @@ export class PendingRequest<T> {
     this.reject(reason);
   }
 
-  /** The timeout passed: rejects with {@link PendingRequest.timeoutError}. @internal */
-  expire(): void {
-    this.#timer = undefined;
-    if (!this.#settled) this.reject(this.timeoutError(this.timeoutMs ?? 0));
+  /**
+   * The timer callback of every request, which comes as the argument (no closure per
+   * request): rejects it with {@link PendingRequest.timeoutError}.
+   */
+  static #expire(this: void, request: PendingRequest<never>): void {
+    request.#timer = undefined;
+    if (!request.#settled) request.reject(request.timeoutError(request.timeoutMs ?? 0));
   }
 
   /**
