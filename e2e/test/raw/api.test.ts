@@ -4,9 +4,10 @@
 // TIKV_E2E_KEYSPACE describe. Region splits go through the mock handle; against an external
 // cluster they are skipped. TestTTL lives in faults.test.ts and keyspace.test.ts (it needs the
 // mock's clock).
+
+import { crc64 } from '@tikv/common';
 import { RawClient } from '@tikv/raw';
 import { type ApiMode, apiModesFrom, type ClusterTarget, startTarget } from '../../src/cluster-target.js';
-import { crc64 } from './crc64.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));

@@ -3,11 +3,10 @@
 // a keyspace, checksums cover the storage (prefixed) keys as TiKV computes them, and an unknown
 // or disabled keyspace fails at connect with a typed error. Skipped against an external cluster
 // (it creates keyspaces and moves the mock's clock).
-import { isTiKVError } from '@tikv/common';
+import { crc64, isTiKVError } from '@tikv/common';
 import { keyspacePrefix, type MockCluster } from '@tikv/mock-cluster';
 import { KeyspaceError, RawClient } from '@tikv/raw';
 import { type ClusterTarget, startTarget, TargetKind, targetKindFrom } from '../../src/cluster-target.js';
-import { crc64 } from './crc64.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));

@@ -8,6 +8,10 @@
  * @packageDocumentation
  */
 
+// Shared async helpers and the CRC-64 (issue 11: one pending-request helper, one AsyncQueue,
+// one CRC-64 for every package).
+export { AsyncQueue } from './async/async-queue.js';
+export { PendingRequest } from './async/pending-request.js';
 export { MAX_BACKOFF_MS } from './backoff/backoff-budgets.js';
 export {
   type BackoffKind,
@@ -148,6 +152,7 @@ export {
 export { regionErrorFromWire, type WireRegionError } from './errors/region-error-from-wire.js';
 export { EntryTooLargeError, KeyTooLargeError } from './errors/size-errors.js';
 export { TIKV_ERROR_BRAND, TiKVError, type TiKVErrorOptions } from './errors/tikv-error.js';
+export { crc64 } from './hash/crc64.js';
 export { type LogFields, type Logger, noopLogger } from './hooks/logger.js';
 export { METRIC_NAMES, type MetricLabels, type MetricsHook, noopMetrics } from './hooks/metrics.js';
 export { bytesToHex, formatKey } from './keys/key-format.js';
@@ -201,7 +206,9 @@ export {
 } from './options/resolve-options.js';
 export {
   type Clock,
+  type ClockTimer,
   createSeededRandom,
+  MAX_TIMER_MS,
   ManualClock,
   type ManualClockOptions,
   type RandomSource,

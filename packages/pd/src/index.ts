@@ -27,16 +27,10 @@ export {
   NULL_KEYSPACE_ID,
 } from './gc-states-client.js';
 export { LocalOracle, type LocalOracleOptions } from './local-oracle.js';
-export {
-  MAX_INT64,
-  MAX_TS,
-  type Oracle,
-  type ReadTsValidator,
-  type TimestampFuture,
-  type TimestampSource,
-} from './oracle.js';
+export { MAX_INT64, MAX_TS, type Oracle, type ReadTsValidator, type TimestampFuture } from './oracle.js';
 export { PdClient } from './pd-client.js';
 export {
+  type BatchScanRegionsOptions,
   DEFAULT_PD_CLIENT_OPTIONS,
   type GetAllStoresOptions,
   type PdClientOptions,
@@ -46,7 +40,10 @@ export {
 } from './pd-client-options.js';
 export { normalizeUrl } from './pd-endpoint.js';
 export { cleanGrpcDetails, errorFromHeader, isRetryablePdError } from './pd-errors.js';
+export { PdKeyspaces } from './pd-keyspaces.js';
 export { DEFAULT_PD_ORACLE_OPTIONS, PdOracle, type PdOracleOptions } from './pd-oracle.js';
+export { PdRegions } from './pd-regions.js';
+export { PdTimestamps } from './pd-timestamps.js';
 export {
   type KeyRange,
   type OperatorInfo,
@@ -74,6 +71,7 @@ export {
   ServiceDiscovery,
   type ServiceDiscoveryOptions,
 } from './service-discovery.js';
+export type { OracleTimestampSource, TimestampSource } from './timestamp-source.js';
 export {
   DEFAULT_TSO_DISPATCHER_OPTIONS,
   TsoDispatcher,

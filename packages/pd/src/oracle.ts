@@ -1,4 +1,5 @@
 import type { CallOptions } from './call-options.js';
+import type { TimestampSource } from './timestamp-source.js';
 
 /** A timestamp request already started; `wait()` gives its result (client-go `oracle.Future`). */
 export interface TimestampFuture {
@@ -20,9 +21,10 @@ export interface ReadTsValidator {
 
 /**
  * The timestamp oracle (client-go `oracle.Oracle`): strictly increasing timestamps, a cached
- * low-resolution timestamp, stale timestamps and lock-expiry arithmetic.
+ * low-resolution timestamp, stale timestamps and lock-expiry arithmetic. An oracle is a
+ * {@link TimestampSource}, so code that only needs fresh timestamps can take either.
  */
-export interface Oracle extends ReadTsValidator {
+export interface Oracle extends ReadTsValidator, TimestampSource {
   /** A fresh timestamp, greater than every one handed out before. */
   getTimestamp(options?: CallOptions): Promise<bigint>;
   /** Starts a timestamp request now and returns a handle to wait for it. */
@@ -46,13 +48,6 @@ export interface Oracle extends ReadTsValidator {
   setExternalTimestamp(ts: bigint, options?: CallOptions): Promise<void>;
   /** Stops background work. */
   close(): void;
-}
-
-/** The timestamp service an oracle draws from; `PdClient` satisfies it. */
-export interface TimestampSource {
-  getTimestamp(options?: CallOptions): Promise<bigint>;
-  getExternalTimestamp(options?: CallOptions): Promise<bigint>;
-  setExternalTimestamp(ts: bigint, options?: CallOptions): Promise<void>;
 }
 
 /** The largest unsigned 64-bit value: "read the latest" as a read timestamp. */

@@ -1,4 +1,4 @@
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue } from '@tikv/common';
 
 /**
  * Pairs the requests and responses of a gRPC bidirectional stream whose server answers

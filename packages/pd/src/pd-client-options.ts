@@ -1,4 +1,5 @@
-import type { Logger } from '@tikv/common';
+import { InvalidArgumentError, type Logger } from '@tikv/common';
+import { normalizeUrl } from './pd-endpoint.js';
 import type { RegionKeyCodec } from './region-key-codec.js';
 import type { ServiceDiscoveryOptions } from './service-discovery.js';
 import type { TsoDispatcherOptions } from './tso-dispatcher.js';
@@ -75,12 +76,67 @@ export const DEFAULT_PD_CLIENT_OPTIONS = Object.freeze({
   callerId: 'tikv-client-ts',
 });
 
+/**
+ * {@link PdClientOptions} with their defaults applied (those that configure a part, like
+ * `tso` and `discovery`, go to that part as given), and the endpoints as URLs.
+ */
+export type ResolvedPdClientOptions = Readonly<
+  Required<Omit<PdClientOptions, 'tls' | 'codec' | 'tso' | 'discovery' | 'logger'>> & {
+    /** The endpoints, normalised to URLs (`https://` by default with TLS). */
+    readonly urls: readonly string[];
+  }
+>;
+
+/**
+ * Applies the defaults of {@link PdClientOptions} and checks the values.
+ *
+ * @param options - the caller's options
+ * @returns the frozen options
+ * @throws InvalidArgumentError for an empty endpoint list, a malformed endpoint or an
+ *   out-of-range value
+ */
+export function resolvePdClientOptions(options: PdClientOptions): ResolvedPdClientOptions {
+  const d = DEFAULT_PD_CLIENT_OPTIONS;
+  if (!Array.isArray(options?.endpoints) || options.endpoints.length === 0) {
+    throw new InvalidArgumentError(
+      `endpoints must be a non-empty array of PD endpoints, got ${JSON.stringify(options?.endpoints)}`,
+    );
+  }
+  const urls = options.endpoints.map((e) => normalizeUrl(e, options.tls !== undefined));
+  const o = Object.freeze({
+    endpoints: options.endpoints,
+    urls,
+    timeoutMs: options.timeoutMs ?? d.timeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs ?? d.connectTimeoutMs,
+    maxBackoffMs: options.maxBackoffMs ?? d.maxBackoffMs,
+    enableRouterClient: options.enableRouterClient ?? d.enableRouterClient,
+    maxQueryRegionBatchSize: options.maxQueryRegionBatchSize ?? d.maxQueryRegionBatchSize,
+    maxTsoRetries: options.maxTsoRetries ?? d.maxTsoRetries,
+    tsoRetryIntervalMs: options.tsoRetryIntervalMs ?? d.tsoRetryIntervalMs,
+    callerId: options.callerId ?? d.callerId,
+  });
+  if (!(o.timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be > 0, got ${o.timeoutMs}`);
+  if (!(o.connectTimeoutMs > 0)) {
+    throw new InvalidArgumentError(`connectTimeoutMs must be > 0, got ${o.connectTimeoutMs}`);
+  }
+  if (!(o.maxTsoRetries >= 1)) {
+    throw new InvalidArgumentError(`maxTsoRetries must be >= 1, got ${o.maxTsoRetries}`);
+  }
+  return o;
+}
+
 /** Options of region lookups. */
 export interface RegionCallOptions {
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
   /** Ask PD for the region's buckets too. @defaultValue false */
   readonly needBuckets?: boolean;
+}
+
+/** Options of {@link PdClient.batchScanRegions}. */
+export interface BatchScanRegionsOptions extends RegionCallOptions {
+  /** PD fails the call unless the regions found cover every range without a hole. @defaultValue false */
+  readonly containAllKeyRange?: boolean;
 }
 
 /** Options of {@link PdClient.getAllStores}. */

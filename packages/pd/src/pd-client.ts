@@ -1,152 +1,112 @@
-import {
-  Backoffer,
-  BackoffKinds,
-  ClientClosedError,
-  checkRequestOptions,
-  composeTs,
-  InvalidArgumentError,
-  invalidArgument,
-  isTiKVError,
-  type Logger,
-  noopLogger,
-  openOperationScope,
-  PdError,
-  type PdErrorType,
-  sleepMs,
-  TiKVError,
-  withOperationScope,
-} from '@tikv/common';
+import { checkRequestOptions, noopLogger, type PdErrorType, systemClock } from '@tikv/common';
 import type { keyspacepb, pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
 import { GcStatesClient, NULL_KEYSPACE_ID } from './gc-states-client.js';
-import { GrpcTsoStream } from './grpc-tso-stream.js';
-import { OrderedBidiStream } from './ordered-bidi-stream.js';
-import { checkPdKey, checkPdU64 } from './pd-argument-checks.js';
 import {
-  DEFAULT_PD_CLIENT_OPTIONS,
+  type BatchScanRegionsOptions,
   type GetAllStoresOptions,
   type PdClientOptions,
   type RegionCallOptions,
   type RegionsOpOptions,
+  resolvePdClientOptions,
 } from './pd-client-options.js';
-import { type KeyspaceRpcClient, PdConnections, type PdRpcClient } from './pd-connections.js';
-import { normalizeUrl } from './pd-endpoint.js';
-import {
-  errorFromHeader,
-  isRetryablePdError,
-  isStoreNotFound,
-  isUnimplemented,
-  REGION_LOOKUP_RETRYABLE_TYPES,
-  toPdCallError,
-} from './pd-errors.js';
-import {
-  type KeyRange,
-  OPERATOR_STATUSES,
-  type OperatorInfo,
-  type ScatterRegionsResult,
-  type SplitRegionsResult,
-} from './pd-types.js';
-import { QueryRegionBatcher, type RegionQuery } from './query-region-batcher.js';
-import {
-  type RegionInfo,
-  regionFromWire,
-  type StoreInfo,
-  storeFromWire,
-  type WireRegion,
-} from './region-info.js';
-import { IDENTITY_REGION_KEY_CODEC, type RegionKeyCodec } from './region-key-codec.js';
-import { checkScanRanges } from './scan-ranges.js';
+import { PdConnections, type PdRpcClient } from './pd-connections.js';
+import { PdKeyspaces } from './pd-keyspaces.js';
+import { PdRegions } from './pd-regions.js';
+import { type PdResponse, PdRpcCaller } from './pd-rpc-caller.js';
+import { PdTimestamps } from './pd-timestamps.js';
+import type { KeyRange, OperatorInfo, ScatterRegionsResult, SplitRegionsResult } from './pd-types.js';
+import type { RegionInfo, StoreInfo } from './region-info.js';
+import { IDENTITY_REGION_KEY_CODEC } from './region-key-codec.js';
+import type { RegionSource } from './region-source.js';
 import { ServiceDiscovery } from './service-discovery.js';
-import { TsoDispatcher, type TsoDispatcherStats } from './tso-dispatcher.js';
-
-type Resolved = Readonly<Required<Omit<PdClientOptions, 'tls' | 'codec' | 'tso' | 'discovery' | 'logger'>>>;
+import type { OracleTimestampSource } from './timestamp-source.js';
+import type { TsoDispatcherStats } from './tso-dispatcher.js';
 
 /**
  * The PD client (PD's Go `pd.Client` as client-go uses it): member discovery and leader
- * following, the batched TSO stream, region and store lookups and the admin calls.
- * Structurally satisfies `RegionSource` (region cache) and `TimestampSource` (oracle).
+ * following, and its parts, which share one connection per member and one retry policy:
+ *
+ * - {@link PdClient.timestamps}: the batched TSO stream and the cluster's timestamps;
+ * - {@link PdClient.regions}: region lookups and scans, stores, split and scatter;
+ * - {@link PdClient.keyspaces}: keyspace metadata;
+ * - {@link PdClient.gcStates}: the GC states API of a keyspace.
+ *
+ * Every call of a part is also a method of the client (`client.getTimestamp()` is
+ * `client.timestamps.getTimestamp()`). The client is a `RegionSource` (region cache) and an
+ * {@link OracleTimestampSource} (oracle); a consumer that needs only fresh timestamps declares
+ * a `TimestampSource` and takes the client, its `timestamps`, or an oracle.
  *
  * @example
  * ```ts
  * const pd = await PdClient.connect({ endpoints: ['127.0.0.1:2379'] });
  * const ts = await pd.getTimestamp();
- * const region = await pd.getRegion(new TextEncoder().encode('k'));
+ * const region = await pd.regions.getRegion(new TextEncoder().encode('k'));
  * await pd.close();
  * ```
  */
-export class PdClient {
-  /** @internal */ protected readonly discovery: ServiceDiscovery;
-  /** @internal */ protected readonly connections: PdConnections;
-  private readonly opts: Resolved;
-  private readonly codec: RegionKeyCodec;
-  private readonly logger: Logger;
-  private readonly tso: TsoDispatcher;
-  private readonly router: QueryRegionBatcher | undefined;
-  private readonly closeController = new AbortController();
-  private tsoNeedsMemberCheck = false;
-  private closed = false;
+export class PdClient implements RegionSource, OracleTimestampSource {
+  /** Fresh timestamps (the batched TSO stream) and the cluster's minimum and external timestamps. */
+  readonly timestamps: PdTimestamps;
+  /** Region lookups and scans, stores, and the split/scatter/operator calls. */
+  readonly regions: PdRegions;
+  /** Keyspace metadata (a `KeyspaceSource` of `@tikv/keyspace`). */
+  readonly keyspaces: PdKeyspaces;
+  readonly #discovery: ServiceDiscovery;
+  readonly #connections: PdConnections;
+  readonly #caller: PdRpcCaller;
 
   private constructor(options: PdClientOptions) {
-    const d = DEFAULT_PD_CLIENT_OPTIONS;
-    if (!Array.isArray(options?.endpoints) || options.endpoints.length === 0) {
-      throw new InvalidArgumentError(
-        `endpoints must be a non-empty array of PD endpoints, got ${JSON.stringify(options?.endpoints)}`,
-      );
-    }
-    const urls = options.endpoints.map((e) => normalizeUrl(e, options.tls !== undefined));
-    this.opts = Object.freeze({
-      endpoints: options.endpoints,
-      timeoutMs: options.timeoutMs ?? d.timeoutMs,
-      connectTimeoutMs: options.connectTimeoutMs ?? d.connectTimeoutMs,
-      maxBackoffMs: options.maxBackoffMs ?? d.maxBackoffMs,
-      enableRouterClient: options.enableRouterClient ?? d.enableRouterClient,
-      maxQueryRegionBatchSize: options.maxQueryRegionBatchSize ?? d.maxQueryRegionBatchSize,
-      maxTsoRetries: options.maxTsoRetries ?? d.maxTsoRetries,
-      tsoRetryIntervalMs: options.tsoRetryIntervalMs ?? d.tsoRetryIntervalMs,
-      callerId: options.callerId ?? d.callerId,
-    });
-    if (!(this.opts.timeoutMs > 0))
-      throw new InvalidArgumentError(`timeoutMs must be > 0, got ${this.opts.timeoutMs}`);
-    if (!(this.opts.connectTimeoutMs > 0)) {
-      throw new InvalidArgumentError(`connectTimeoutMs must be > 0, got ${this.opts.connectTimeoutMs}`);
-    }
-    if (!(this.opts.maxTsoRetries >= 1)) {
-      throw new InvalidArgumentError(`maxTsoRetries must be >= 1, got ${this.opts.maxTsoRetries}`);
-    }
-    this.codec = options.codec ?? IDENTITY_REGION_KEY_CODEC;
-    this.logger = options.logger ?? noopLogger;
-    this.connections = new PdConnections(options.tls);
-    this.discovery = new ServiceDiscovery(
-      urls,
-      (url, signal) => this.connections.get(url).getMembers({ header: this.header() }, { signal }),
+    const o = resolvePdClientOptions(options);
+    const logger = options.logger ?? noopLogger;
+    const clock = systemClock;
+    const connections = new PdConnections(options.tls);
+    this.#connections = connections;
+    const discovery = new ServiceDiscovery(
+      o.urls,
+      (url, signal) => connections.get(url).getMembers({ header: this.#caller.header() }, { signal }),
       {
         ...options.discovery,
-        timeoutMs: this.opts.timeoutMs,
-        initTimeoutMs: this.opts.connectTimeoutMs,
-        logger: this.logger,
+        timeoutMs: o.timeoutMs,
+        initTimeoutMs: o.connectTimeoutMs,
+        logger,
       },
     );
-    this.tso = new TsoDispatcher(
-      {
-        connect: (signal) => this.openTsoStream(signal),
-        onStreamFailure: () => {
-          this.tsoNeedsMemberCheck = true;
-          this.discovery.scheduleCheckMemberChanged();
-        },
-      },
-      { ...options.tso, rpcTimeoutMs: this.opts.timeoutMs },
-    );
-    this.router = this.opts.enableRouterClient
-      ? new QueryRegionBatcher(
-          {
-            header: () => this.header(),
-            connect: (signal) => this.openQueryRegionStream(signal),
-            onStreamFailure: () => this.discovery.scheduleCheckMemberChanged(),
-          },
-          { maxBatchSize: this.opts.maxQueryRegionBatchSize, rpcTimeoutMs: this.opts.timeoutMs },
-        )
-      : undefined;
-    this.discovery.onMembersChange((u) => this.connections.retain(u));
+    this.#discovery = discovery;
+    const caller = new PdRpcCaller({
+      discovery,
+      connections,
+      timeoutMs: o.timeoutMs,
+      maxBackoffMs: o.maxBackoffMs,
+      callerId: o.callerId,
+      logger,
+      clock,
+    });
+    this.#caller = caller;
+    this.timestamps = new PdTimestamps({
+      caller,
+      discovery,
+      connections,
+      tso: options.tso,
+      timeoutMs: o.timeoutMs,
+      maxTsoRetries: o.maxTsoRetries,
+      tsoRetryIntervalMs: o.tsoRetryIntervalMs,
+      logger,
+      clock,
+    });
+    this.regions = new PdRegions({
+      caller,
+      discovery,
+      connections,
+      codec: options.codec ?? IDENTITY_REGION_KEY_CODEC,
+      enableRouterClient: o.enableRouterClient,
+      maxQueryRegionBatchSize: o.maxQueryRegionBatchSize,
+      timeoutMs: o.timeoutMs,
+      logger,
+      clock,
+    });
+    this.keyspaces = new PdKeyspaces(caller);
+    discovery.onMembersChange((u) => connections.retain(u));
   }
 
   /**
@@ -164,7 +124,7 @@ export class PdClient {
     checkRequestOptions(call, 'call');
     const client = new PdClient(options);
     try {
-      await client.discovery.init(call);
+      await client.#discovery.init(call);
     } catch (e) {
       await client.close();
       throw e;
@@ -174,359 +134,121 @@ export class PdClient {
 
   /** The cluster id. */
   get clusterId(): bigint {
-    return this.discovery.clusterId;
+    return this.#discovery.clusterId;
   }
 
   /** The current PD leader URL. */
   get leaderUrl(): string {
-    return this.discovery.leaderUrl;
+    return this.#discovery.leaderUrl;
   }
 
   /** TSO batching counters: `timestamps / rpcs` is the batching ratio. */
   get tsoStats(): TsoDispatcherStats {
-    return this.tso.stats;
+    return this.timestamps.stats;
   }
 
   /** `QueryRegion` requests sent so far (0 when the router client is off). */
   get queryRegionRequests(): number {
-    return this.router?.requestCount ?? 0;
+    return this.regions.queryRegionRequests;
   }
 
-  /** Registers a listener for leader switches. */
+  /** Registers a listener for leader switches; returns the function that unregisters it. */
   onLeaderChange(listener: (url: string) => void): () => void {
-    return this.discovery.onLeaderChange(listener);
+    return this.#discovery.onLeaderChange(listener);
   }
 
-  /**
-   * A fresh timestamp from the batched TSO stream, strictly greater than every timestamp
-   * this client handed out before. Retryable failures (a broken stream, a leader change) are
-   * retried up to `maxTsoRetries` times, `tsoRetryIntervalMs` apart after the first retry.
-   */
+  /** {@inheritDoc PdTimestamps.getTimestamp} */
   getTimestamp(options?: CallOptions): Promise<bigint> {
-    if (options !== undefined) {
-      try {
-        checkRequestOptions(options);
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
-    // Plain calls allocate nothing; a signal or timeout gets a scope released on settle.
-    if (options?.signal === undefined && options?.timeoutMs === undefined) return this.timestampIn(undefined);
-    return withOperationScope(options, undefined, (scope) => this.timestampIn(scope.signal));
+    return this.timestamps.getTimestamp(options);
   }
 
-  private async timestampIn(signal: AbortSignal | undefined): Promise<bigint> {
-    const call = signal === undefined ? undefined : { signal };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.tso.getTimestamp(call);
-      } catch (e) {
-        if (signal?.aborted === true) throw signal.reason;
-        if (!isRetryablePdError(e) || attempt + 1 >= this.opts.maxTsoRetries || this.closed) throw e;
-        this.logger.debug('pd: get timestamp failed, retrying', { attempt, error: e });
-      }
-      await sleepMs(attempt === 0 ? 0 : this.opts.tsoRetryIntervalMs, signal);
-    }
+  /** {@inheritDoc PdTimestamps.getMinTimestamp} */
+  getMinTimestamp(options?: CallOptions): Promise<bigint> {
+    return this.timestamps.getMinTimestamp(options);
   }
 
-  /** The smallest timestamp of all TSO allocators (`GetMinTS`). */
-  async getMinTimestamp(options?: CallOptions): Promise<bigint> {
-    const resp = await this.call('GetMinTS', options, (rpc, signal) =>
-      rpc.getMinTS({ header: this.header() }, { signal }),
-    );
-    const ts = resp.timestamp;
-    if (ts === undefined) throw new TiKVError('INTERNAL', 'GetMinTS response has no timestamp');
-    return composeTs(ts.physical, ts.logical);
+  /** {@inheritDoc PdTimestamps.getExternalTimestamp} */
+  getExternalTimestamp(options?: CallOptions): Promise<bigint> {
+    return this.timestamps.getExternalTimestamp(options);
   }
 
-  /** The cluster's external timestamp. */
-  async getExternalTimestamp(options?: CallOptions): Promise<bigint> {
-    const resp = await this.call('GetExternalTimestamp', options, (rpc, signal) =>
-      rpc.getExternalTimestamp({ header: this.header() }, { signal }),
-    );
-    return resp.timestamp;
+  /** {@inheritDoc PdTimestamps.setExternalTimestamp} */
+  setExternalTimestamp(ts: bigint, options?: CallOptions): Promise<void> {
+    return this.timestamps.setExternalTimestamp(ts, options);
   }
 
-  /** Sets the cluster's external timestamp (PD refuses one that goes back or passes the TSO). */
-  async setExternalTimestamp(ts: bigint, options?: CallOptions): Promise<void> {
-    checkPdU64(ts, 'ts');
-    await this.call('SetExternalTimestamp', options, (rpc, signal) =>
-      rpc.setExternalTimestamp({ header: this.header(), timestamp: ts }, { signal }),
-    );
+  /** {@inheritDoc PdRegions.getRegion} */
+  getRegion(key: Uint8Array, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
+    return this.regions.getRegion(key, options);
   }
 
-  /** The region containing `key`, or undefined when PD has none. */
-  async getRegion(key: Uint8Array, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
-    checkPdKey(key, 'key');
-    const encoded = this.codec.encodeRegionKey(key);
-    const needBuckets = options?.needBuckets ?? false;
-    const wire = await this.lookup(
-      { kind: 'key', key: encoded, needBuckets },
-      options,
-      'GetRegion',
-      (rpc, signal) => rpc.getRegion({ header: this.header(), regionKey: encoded, needBuckets }, { signal }),
-    );
-    return this.decode(wire);
+  /** {@inheritDoc PdRegions.getPrevRegion} */
+  getPrevRegion(key: Uint8Array, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
+    return this.regions.getPrevRegion(key, options);
   }
 
-  /** The region just before the one containing `key`, or undefined. */
-  async getPrevRegion(key: Uint8Array, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
-    checkPdKey(key, 'key');
-    const encoded = this.codec.encodeRegionKey(key);
-    const needBuckets = options?.needBuckets ?? false;
-    const wire = await this.lookup(
-      { kind: 'prevKey', key: encoded, needBuckets },
-      options,
-      'GetPrevRegion',
-      (rpc, signal) =>
-        rpc.getPrevRegion({ header: this.header(), regionKey: encoded, needBuckets }, { signal }),
-    );
-    return this.decode(wire);
+  /** {@inheritDoc PdRegions.getRegionById} */
+  getRegionById(regionId: bigint, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
+    return this.regions.getRegionById(regionId, options);
   }
 
-  /** The region with id `regionId`, or undefined. */
-  async getRegionById(regionId: bigint, options?: RegionCallOptions): Promise<RegionInfo | undefined> {
-    checkPdU64(regionId, 'regionId');
-    const needBuckets = options?.needBuckets ?? false;
-    const wire = await this.lookup(
-      { kind: 'id', id: regionId, needBuckets },
-      options,
-      'GetRegionByID',
-      (rpc, signal) => rpc.getRegionByID({ header: this.header(), regionId, needBuckets }, { signal }),
-    );
-    return this.decode(wire);
-  }
-
-  /**
-   * Up to `limit` regions overlapping `[startKey, endKey)` (empty end: unbounded), in key
-   * order. `limit <= 0` means no limit.
-   */
-  async scanRegions(
+  /** {@inheritDoc PdRegions.scanRegions} */
+  scanRegions(
     startKey: Uint8Array,
     endKey: Uint8Array,
     limit: number,
     options?: CallOptions,
   ): Promise<RegionInfo[]> {
-    checkPdKey(startKey, 'startKey');
-    checkPdKey(endKey, 'endKey');
-    if (typeof limit !== 'number' || !Number.isSafeInteger(limit))
-      throw invalidArgument('limit', 'an integer', limit);
-    const [start, end] = this.codec.encodeRegionRange(startKey, endKey);
-    const resp = await this.call(
-      'ScanRegions',
-      options,
-      (rpc, signal) =>
-        rpc.scanRegions(
-          { header: this.header(), startKey: start, endKey: end, limit: Math.max(0, limit) },
-          { signal },
-        ),
-      REGION_LOOKUP_RETRYABLE_TYPES,
-    );
-    const wires: WireRegion[] =
-      resp.regions.length > 0
-        ? resp.regions
-        : resp.regionMetas.map((region, i) => ({
-            region,
-            leader: resp.leaders[i],
-            downPeers: [],
-            pendingPeers: [],
-            buckets: undefined,
-          }));
-    return this.decodeAll(wires);
+    return this.regions.scanRegions(startKey, endKey, limit, options);
   }
 
-  /**
-   * Regions overlapping any of `ranges` (sorted, non-overlapping), at most `limit` (`<= 0`:
-   * no limit). Falls back to one `ScanRegions` per range when the server lacks
-   * `BatchScanRegions`.
-   *
-   * @throws InvalidArgumentError when a range ends before it starts, or a range starts before
-   *   the previous one ends (PD refuses both; checked before sending)
-   */
-  async batchScanRegions(
+  /** {@inheritDoc PdRegions.batchScanRegions} */
+  batchScanRegions(
     ranges: readonly KeyRange[],
     limit: number,
-    options?: RegionCallOptions & { readonly containAllKeyRange?: boolean },
+    options?: BatchScanRegionsOptions,
   ): Promise<RegionInfo[]> {
-    checkScanRanges(ranges);
-    const encoded = ranges.map((r) => {
-      const [startKey, endKey] = this.codec.encodeRegionRange(r.startKey, r.endKey);
-      return { startKey, endKey };
-    });
-    try {
-      const resp = await this.call(
-        'BatchScanRegions',
-        options,
-        (rpc, signal) =>
-          rpc.batchScanRegions(
-            {
-              header: this.header(),
-              ranges: encoded,
-              limit: Math.max(0, limit),
-              needBuckets: options?.needBuckets ?? false,
-              containAllKeyRange: options?.containAllKeyRange ?? false,
-            },
-            { signal },
-          ),
-        REGION_LOOKUP_RETRYABLE_TYPES,
-      );
-      return this.decodeAll(resp.regions);
-    } catch (e) {
-      if (!(isTiKVError(e) && isUnimplemented(e.cause))) throw e;
-    }
-    const out: RegionInfo[] = [];
-    for (const r of ranges) {
-      const left = limit > 0 ? limit - out.length : 0;
-      if (limit > 0 && left <= 0) break;
-      out.push(...(await this.scanRegions(r.startKey, r.endKey, left, options)));
-    }
-    return out;
+    return this.regions.batchScanRegions(ranges, limit, options);
   }
 
-  /**
-   * The store with id `storeId`; undefined when it does not exist (PD's "invalid store ID N,
-   * not found", as client-go's `isStoreNotFoundError` reads it), is a tombstone or removed.
-   */
-  async getStore(storeId: bigint, options?: CallOptions): Promise<StoreInfo | undefined> {
-    checkPdU64(storeId, 'storeId');
-    let resp: pdpb.GetStoreResponse;
-    try {
-      resp = await this.call('GetStore', options, (rpc, signal) =>
-        rpc.getStore({ header: this.header(), storeId }, { signal }),
-      );
-    } catch (e) {
-      if (isTiKVError(e, 'PD_ERROR') && e.pdErrorType === 'STORE_TOMBSTONE') return undefined;
-      if (isStoreNotFound(e)) return undefined;
-      throw e;
-    }
-    const s = resp.store;
-    if (s === undefined) return undefined;
-    const store = storeFromWire(s);
-    return store.nodeState === 'removed' ? undefined : store;
+  /** {@inheritDoc PdRegions.getStore} */
+  getStore(storeId: bigint, options?: CallOptions): Promise<StoreInfo | undefined> {
+    return this.regions.getStore(storeId, options);
   }
 
-  /** Every store the cluster knows. */
-  async getAllStores(options?: GetAllStoresOptions): Promise<StoreInfo[]> {
-    const resp = await this.call('GetAllStores', options, (rpc, signal) =>
-      rpc.getAllStores(
-        { header: this.header(), excludeTombstoneStores: options?.excludeTombstone ?? false },
-        { signal },
-      ),
-    );
-    return resp.stores.map(storeFromWire);
+  /** {@inheritDoc PdRegions.getAllStores} */
+  getAllStores(options?: GetAllStoresOptions): Promise<StoreInfo[]> {
+    return this.regions.getAllStores(options);
   }
 
-  /**
-   * Asks PD to split regions at `splitKeys` (client-go `SplitRegions`).
-   *
-   * @returns how much finished (percent) and the ids of the new regions
-   */
-  async splitRegions(
-    splitKeys: readonly Uint8Array[],
-    options?: RegionsOpOptions,
-  ): Promise<SplitRegionsResult> {
-    const keys = splitKeys.map((k) => this.codec.encodeRegionKey(k));
-    const resp = await this.call('SplitRegions', options, (rpc, signal) =>
-      rpc.splitRegions(
-        { header: this.header(), splitKeys: keys, retryLimit: BigInt(options?.retryLimit ?? 0) },
-        { signal },
-      ),
-    );
-    return { finishedPercentage: Number(resp.finishedPercentage), regionIds: resp.regionsId };
+  /** {@inheritDoc PdRegions.splitRegions} */
+  splitRegions(splitKeys: readonly Uint8Array[], options?: RegionsOpOptions): Promise<SplitRegionsResult> {
+    return this.regions.splitRegions(splitKeys, options);
   }
 
-  /**
-   * Asks PD to scatter one region's replicas (client-go `ScatterRegion`).
-   *
-   * @returns how much finished (percent) and, when PD could not scatter it (no target
-   *   store), the region's id in `failedRegionIds`
-   * @throws TiKVError `RPC_ERROR` (not retried) when PD refuses: an unknown region alone is
-   *   refused with gRPC `UNKNOWN` "region not found"
-   */
-  async scatterRegion(regionId: bigint, options?: RegionsOpOptions): Promise<ScatterRegionsResult> {
-    return this.scatterRegions([regionId], options);
+  /** {@inheritDoc PdRegions.scatterRegion} */
+  scatterRegion(regionId: bigint, options?: RegionsOpOptions): Promise<ScatterRegionsResult> {
+    return this.regions.scatterRegion(regionId, options);
   }
 
-  /**
-   * Asks PD to scatter regions' replicas (client-go `ScatterRegions`). PD scatters what it can
-   * and lists the rest (unknown regions among several, regions with no target store) in
-   * `failedRegionIds`; the call itself still succeeds.
-   *
-   * @returns how much finished (percent) and the regions PD failed to scatter
-   */
-  async scatterRegions(
-    regionIds: readonly bigint[],
-    options?: RegionsOpOptions,
-  ): Promise<ScatterRegionsResult> {
-    const resp = await this.call('ScatterRegion', options, (rpc, signal) =>
-      rpc.scatterRegion(
-        {
-          header: this.header(),
-          regionsId: [...regionIds],
-          group: options?.group ?? '',
-          retryLimit: BigInt(options?.retryLimit ?? 0),
-          skipStoreLimit: options?.skipStoreLimit ?? false,
-        },
-        { signal },
-      ),
-    );
-    return { finishedPercentage: Number(resp.finishedPercentage), failedRegionIds: resp.failedRegionsId };
+  /** {@inheritDoc PdRegions.scatterRegions} */
+  scatterRegions(regionIds: readonly bigint[], options?: RegionsOpOptions): Promise<ScatterRegionsResult> {
+    return this.regions.scatterRegions(regionIds, options);
   }
 
-  /** The operator PD runs (or last ran) on a region (client-go `GetOperator`). */
-  async getOperator(regionId: bigint, options?: CallOptions): Promise<OperatorInfo> {
-    checkPdU64(regionId, 'regionId');
-    const resp = await this.call('GetOperator', options, (rpc, signal) =>
-      rpc.getOperator({ header: this.header(), regionId }, { signal }),
-    );
-    const text = new TextDecoder();
-    return {
-      regionId: resp.regionId,
-      desc: text.decode(resp.desc),
-      kind: text.decode(resp.kind),
-      status: OPERATOR_STATUSES[resp.status] ?? 'running',
-    };
+  /** {@inheritDoc PdRegions.getOperator} */
+  getOperator(regionId: bigint, options?: CallOptions): Promise<OperatorInfo> {
+    return this.regions.getOperator(regionId, options);
   }
 
-  /**
-   * Loads a keyspace's meta by name from PD's keyspace service (`keyspacepb.Keyspace`
-   * LoadKeyspace) on the leader. Satisfies `@tikv/keyspace`'s `KeyspaceSource`.
-   *
-   * @throws PdError of type `ENTRY_NOT_FOUND` for an unknown keyspace
-   */
-  async loadKeyspace(name: string, options?: CallOptions): Promise<keyspacepb.KeyspaceMeta> {
-    if (typeof name !== 'string') throw invalidArgument('name', 'a string', name);
-    const resp = await this.keyspaceCall('LoadKeyspace', options, (rpc, signal) =>
-      rpc.loadKeyspace({ header: this.header(), name }, { signal }),
-    );
-    if (resp.keyspace === undefined) throw new PdError('ENTRY_NOT_FOUND', `keyspace ${name} not found`);
-    return resp.keyspace;
+  /** {@inheritDoc PdKeyspaces.loadKeyspace} */
+  loadKeyspace(name: string, options?: CallOptions): Promise<keyspacepb.KeyspaceMeta> {
+    return this.keyspaces.loadKeyspace(name, options);
   }
 
-  /**
-   * Loads a keyspace's meta by id (`keyspacepb.Keyspace` LoadKeyspaceByID) on the leader.
-   *
-   * @throws PdError of type `ENTRY_NOT_FOUND` for an unknown keyspace
-   */
-  async loadKeyspaceById(id: number, options?: CallOptions): Promise<keyspacepb.KeyspaceMeta> {
-    const resp = await this.keyspaceCall('LoadKeyspaceByID', options, (rpc, signal) =>
-      rpc.loadKeyspaceByID({ header: this.header(), keyspace: { $case: 'id', value: id } }, { signal }),
-    );
-    if (resp.keyspace === undefined) throw new PdError('ENTRY_NOT_FOUND', `keyspace ${id} not found`);
-    return resp.keyspace;
-  }
-
-  private async keyspaceCall<T extends { readonly header?: pdpb.ResponseHeader | undefined }>(
-    what: string,
-    options: CallOptions | undefined,
-    fn: (rpc: KeyspaceRpcClient, signal: AbortSignal) => Promise<T>,
-  ): Promise<T> {
-    return this.retry(what, options, async (signal) => {
-      const resp = await fn(this.connections.keyspace(this.discovery.leaderUrl), signal);
-      const err = errorFromHeader(resp.header, this.discovery.clusterId);
-      if (err !== undefined) throw err;
-      return resp;
-    });
+  /** {@inheritDoc PdKeyspaces.loadKeyspaceById} */
+  loadKeyspaceById(id: number, options?: CallOptions): Promise<keyspacepb.KeyspaceMeta> {
+    return this.keyspaces.loadKeyspaceById(id, options);
   }
 
   /**
@@ -538,164 +260,35 @@ export class PdClient {
    *   and refused by the advance calls.
    */
   gcStates(keyspaceId: number = NULL_KEYSPACE_ID): GcStatesClient {
-    return new GcStatesClient(
-      {
-        header: () => this.header(),
-        call: (what, options, fn) => this.call(what, options, fn),
-      },
-      keyspaceId,
-    );
+    return new GcStatesClient(this.#caller, keyspaceId);
   }
 
   /** Closes the client: pending calls reject with `CLIENT_CLOSED`. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.closeController.abort(new ClientClosedError('PD client is closed'));
-    this.tso.close();
-    this.router?.close();
-    await this.discovery.close();
-    this.connections.close();
+    if (this.#caller.closed) return;
+    this.#caller.close();
+    this.timestamps.close();
+    this.regions.close();
+    await this.#discovery.close();
+    this.#connections.close();
   }
 
   /** The request header of this client. @internal */
   header(): pdpb.RequestHeader {
-    return {
-      clusterId: this.discovery.clusterId,
-      senderId: 0n,
-      callerId: this.opts.callerId,
-      callerComponent: '',
-    };
+    return this.#caller.header();
   }
 
   /**
-   * One PD unary call on the leader with the PD-RPC backoff: retryable failures back off
-   * and retry (re-checking the membership after transport errors and attempt timeouts) until
-   * the budget or the caller's deadline runs out; others reject at once.
+   * One PD unary call on the leader with the client's retry policy (see {@link PdRpcCaller.call}).
    *
-   * @param retryableHeaderTypes - header error types to retry (default: `NOT_BOOTSTRAPPED`);
-   *   transient gRPC failures and attempt timeouts are retried regardless
    * @internal
    */
-  async call<T extends { readonly header?: pdpb.ResponseHeader | undefined }>(
+  call<T extends PdResponse>(
     what: string,
     options: CallOptions | undefined,
     fn: (rpc: PdRpcClient, signal: AbortSignal) => Promise<T>,
     retryableHeaderTypes?: ReadonlySet<PdErrorType>,
   ): Promise<T> {
-    return this.retry(what, options, async (signal) => {
-      const resp = await fn(this.connections.get(this.discovery.leaderUrl), signal);
-      const err = errorFromHeader(resp.header, this.discovery.clusterId, retryableHeaderTypes);
-      if (err !== undefined) throw err;
-      return resp;
-    });
-  }
-
-  private async retry<T>(
-    what: string,
-    options: CallOptions | undefined,
-    attempt: (signal: AbortSignal) => Promise<T>,
-  ): Promise<T> {
-    checkRequestOptions(options);
-    // The call's scope (and each attempt's) follows the close signal, so its signal exists;
-    // both are released, their deadline timers cleared, when they settle.
-    const scope = openOperationScope(options, { follow: [this.closeController.signal] });
-    try {
-      return await this.retryIn(what, scope.signal as AbortSignal, attempt);
-    } finally {
-      scope.dispose();
-    }
-  }
-
-  private async retryIn<T>(
-    what: string,
-    signal: AbortSignal,
-    attempt: (signal: AbortSignal) => Promise<T>,
-  ): Promise<T> {
-    const bo = new Backoffer({ maxBackoffMs: this.opts.maxBackoffMs, signal });
-    const timeoutMs = this.opts.timeoutMs;
-    for (;;) {
-      if (this.closed) throw new ClientClosedError('PD client is closed');
-      // The attempt's own deadline is not the caller's: when it passes, the attempt failed
-      // (PD stalled, a leader went away) and is retried; only `signal` is final.
-      const attemptScope = openOperationScope({ timeoutMs }, { follow: [signal] });
-      try {
-        return await attempt(attemptScope.signal as AbortSignal);
-      } catch (e) {
-        attemptScope.dispose();
-        if (this.closed) throw new ClientClosedError('PD client is closed', { cause: e });
-        const err = toPdCallError(e, what, signal, { signal: attemptScope.signal as AbortSignal, timeoutMs });
-        if (signal.aborted || !isRetryablePdError(err)) throw err;
-        if (isTiKVError(err, 'RPC_ERROR') || isTiKVError(err, 'PD_ERROR'))
-          this.discovery.scheduleCheckMemberChanged();
-        this.logger.debug('pd: call failed, backing off', { what, error: err });
-        await bo.backoff(BackoffKinds.pdRPC, err);
-      } finally {
-        attemptScope.dispose();
-      }
-    }
-  }
-
-  private async lookup(
-    query: RegionQuery,
-    options: CallOptions | undefined,
-    what: string,
-    unary: (rpc: PdRpcClient, signal: AbortSignal) => Promise<pdpb.GetRegionResponse>,
-  ): Promise<WireRegion | undefined> {
-    const router = this.router;
-    if (router !== undefined && !router.unsupported) {
-      try {
-        return await this.retry('QueryRegion', options, (signal) => router.query(query, { signal }));
-      } catch (e) {
-        if (!router.unsupported) throw e;
-        this.logger.info('pd: QueryRegion is not supported, falling back to unary region calls');
-      }
-    }
-    const resp = await this.call(what, options, unary, REGION_LOOKUP_RETRYABLE_TYPES);
-    return resp.region === undefined ? undefined : resp;
-  }
-
-  private decode(wire: WireRegion | undefined): RegionInfo | undefined {
-    if (wire === undefined) return undefined;
-    const r = regionFromWire(wire);
-    return r === undefined ? undefined : this.codec.decodeRegion(r);
-  }
-
-  private decodeAll(wires: readonly WireRegion[]): RegionInfo[] {
-    const out: RegionInfo[] = [];
-    for (const w of wires) {
-      const r = this.decode(w);
-      if (r !== undefined) out.push(r);
-    }
-    return out;
-  }
-
-  private async openTsoStream(signal: AbortSignal): Promise<GrpcTsoStream> {
-    if (this.tsoNeedsMemberCheck) {
-      this.tsoNeedsMemberCheck = false;
-      await this.discovery.checkMemberChanged({ signal }).catch((e: unknown) => {
-        this.logger.warn('pd: member check before reopening the TSO stream failed', { error: e });
-      });
-    }
-    signal.throwIfAborted();
-    const url = this.discovery.leaderUrl;
-    const rpc = this.connections.get(url);
-    return new GrpcTsoStream(url, (reqs, s) => rpc.tso(reqs, { signal: s }), this.header());
-  }
-
-  private openQueryRegionStream(
-    signal: AbortSignal,
-  ): Promise<OrderedBidiStream<pdpb.QueryRegionRequest, pdpb.QueryRegionResponse>> {
-    signal.throwIfAborted();
-    const url = this.discovery.leaderUrl;
-    const rpc = this.connections.get(url);
-    const clusterId = this.discovery.clusterId;
-    return Promise.resolve(
-      new OrderedBidiStream<pdpb.QueryRegionRequest, pdpb.QueryRegionResponse>(
-        url,
-        (reqs, s) => rpc.queryRegion(reqs, { signal: s }),
-        (resp) => errorFromHeader(resp.header, clusterId, REGION_LOOKUP_RETRYABLE_TYPES),
-      ),
-    );
+    return this.#caller.call(what, options, fn, retryableHeaderTypes);
   }
 }

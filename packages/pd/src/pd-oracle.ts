@@ -1,14 +1,8 @@
 import { extractPhysical, InvalidArgumentError, raceSignal, TiKVError, tsFromMs } from '@tikv/common';
 import { type AdaptiveIntervalState, AdaptiveUpdateInterval } from './adaptive-update-interval.js';
 import type { CallOptions } from './call-options.js';
-import {
-  futureOf,
-  MAX_INT64,
-  MAX_TS,
-  type Oracle,
-  type TimestampFuture,
-  type TimestampSource,
-} from './oracle.js';
+import { futureOf, MAX_INT64, MAX_TS, type Oracle, type TimestampFuture } from './oracle.js';
+import type { OracleTimestampSource } from './timestamp-source.js';
 
 /** Options of a {@link PdOracle}. */
 export interface PdOracleOptions {
@@ -69,7 +63,7 @@ export class PdOracle implements Oracle {
    * fetches one, as client-go's `NewPdOracle` does.
    */
   constructor(
-    private readonly source: TimestampSource,
+    private readonly source: OracleTimestampSource,
     options: PdOracleOptions = {},
   ) {
     const intervalMs = options.updateIntervalMs ?? DEFAULT_PD_ORACLE_OPTIONS.updateIntervalMs;
@@ -86,7 +80,7 @@ export class PdOracle implements Oracle {
 
   /** Creates the oracle and fetches its first timestamp; closes it again if that fails. */
   static async create(
-    source: TimestampSource,
+    source: OracleTimestampSource,
     options: PdOracleOptions = {},
     call?: CallOptions,
   ): Promise<PdOracle> {

@@ -1,13 +1,17 @@
 import {
   ClientClosedError,
+  type Clock,
   InvalidArgumentError,
   isTiKVError,
+  PendingRequest,
+  systemClock,
   TiKVError,
   withOperationScope,
 } from '@tikv/common';
 import { pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
 import { isUnimplemented } from './pd-errors.js';
+import { withStreamDeadline } from './stream-deadline.js';
 
 /** One region lookup: by key, by the key's previous region, or by id. */
 export type RegionQuery =
@@ -36,15 +40,18 @@ export interface QueryRegionBatcherOptions {
   readonly maxBatchSize?: number;
   /** Deadline of one request on the stream and of opening a stream, in ms. @defaultValue 3_000 */
   readonly rpcTimeoutMs?: number;
+  /** Measures the request deadline. @defaultValue the system clock */
+  readonly clock?: Clock;
 }
 
-interface Pending {
+/** One lookup waiting for its batch's answer. */
+class PendingQuery extends PendingRequest<pdpb.RegionResponse | undefined> {
   readonly query: RegionQuery;
-  resolve(r: pdpb.RegionResponse | undefined): void;
-  reject(e: unknown): void;
-  settled: boolean;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+
+  constructor(query: RegionQuery, clock: Clock, signal: AbortSignal | undefined) {
+    super(clock, signal, undefined);
+    this.query = query;
+  }
 }
 
 /**
@@ -54,89 +61,82 @@ interface Pending {
  * true and the owner falls back to unary calls.
  */
 export class QueryRegionBatcher {
-  private readonly maxBatchSize: number;
-  private readonly rpcTimeoutMs: number;
-  private queue: Pending[] = [];
-  private inFlight = false;
-  private scheduled = false;
-  private stream: QueryRegionStream | undefined;
-  private closed = false;
-  private notSupported = false;
-  private readonly closeController = new AbortController();
-  private batches = 0;
+  readonly #provider: QueryRegionStreamProvider;
+  readonly #maxBatchSize: number;
+  readonly #rpcTimeoutMs: number;
+  readonly #clock: Clock;
+  #queue: PendingQuery[] = [];
+  #inFlight = false;
+  #scheduled = false;
+  #stream: QueryRegionStream | undefined;
+  #closed = false;
+  #notSupported = false;
+  readonly #closeController = new AbortController();
+  #batches = 0;
 
-  constructor(
-    private readonly provider: QueryRegionStreamProvider,
-    options: QueryRegionBatcherOptions = {},
-  ) {
-    this.maxBatchSize = options.maxBatchSize ?? 10_000;
-    this.rpcTimeoutMs = options.rpcTimeoutMs ?? 3_000;
-    if (!(this.maxBatchSize >= 1))
-      throw new InvalidArgumentError(`maxBatchSize must be >= 1, got ${this.maxBatchSize}`);
+  /**
+   * @param provider - opens streams to the leader and hears about failures
+   * @param options - batch size, deadline and clock
+   */
+  constructor(provider: QueryRegionStreamProvider, options: QueryRegionBatcherOptions = {}) {
+    this.#provider = provider;
+    this.#maxBatchSize = options.maxBatchSize ?? 10_000;
+    this.#rpcTimeoutMs = options.rpcTimeoutMs ?? 3_000;
+    this.#clock = options.clock ?? systemClock;
+    if (!(this.#maxBatchSize >= 1))
+      throw new InvalidArgumentError(`maxBatchSize must be >= 1, got ${this.#maxBatchSize}`);
   }
 
   /** True once the server answered `QueryRegion` with UNIMPLEMENTED. */
   get unsupported(): boolean {
-    return this.notSupported;
+    return this.#notSupported;
   }
 
   /** `QueryRegion` requests sent so far. */
   get requestCount(): number {
-    return this.batches;
+    return this.#batches;
   }
 
   /** Looks up one region; resolves undefined when PD has none for the query. */
   query(query: RegionQuery, options?: CallOptions): Promise<pdpb.RegionResponse | undefined> {
-    if (this.closed) return Promise.reject(new ClientClosedError('region query batcher is closed'));
-    const signal = options?.signal;
-    if (signal?.aborted === true) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const p: Pending = { query, resolve, reject, settled: false, signal, onAbort: undefined };
-      if (signal !== undefined) {
-        p.onAbort = () => this.settle(p, undefined, signal.reason);
-        signal.addEventListener('abort', p.onAbort, { once: true });
-      }
-      this.queue.push(p);
-      this.schedule();
-    });
+    if (this.#closed) return Promise.reject(new ClientClosedError('region query batcher is closed'));
+    const p = new PendingQuery(query, this.#clock, options?.signal);
+    // An already-aborted signal settles the lookup at once: nothing to queue.
+    if (!p.settled) {
+      this.#queue.push(p);
+      this.#schedule();
+    }
+    return p.promise;
   }
 
   /** Fails every pending lookup with `CLIENT_CLOSED` and closes the stream. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.#closed) return;
+    this.#closed = true;
     const err = new ClientClosedError('region query batcher is closed');
-    this.closeController.abort(err);
-    this.stream?.close(err);
-    for (const p of this.queue.splice(0)) this.settle(p, undefined, err);
+    this.#closeController.abort(err);
+    this.#stream?.close(err);
+    for (const p of this.#queue.splice(0)) p.reject(err);
   }
 
-  private settle(p: Pending, r: pdpb.RegionResponse | undefined, err?: unknown): void {
-    if (p.settled) return;
-    p.settled = true;
-    if (p.onAbort !== undefined) p.signal?.removeEventListener('abort', p.onAbort);
-    if (err === undefined) p.resolve(r);
-    else p.reject(err);
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.inFlight || this.closed || this.queue.length === 0) return;
-    this.scheduled = true;
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight || this.#closed || this.#queue.length === 0) return;
+    this.#scheduled = true;
     queueMicrotask(() => {
-      this.scheduled = false;
-      if (this.inFlight || this.closed) return;
-      const batch = this.queue.splice(0, this.maxBatchSize).filter((p) => !p.settled);
+      this.#scheduled = false;
+      if (this.#inFlight || this.#closed) return;
+      const batch = this.#queue.splice(0, this.#maxBatchSize).filter((p) => !p.settled);
       if (batch.length === 0) return;
-      this.inFlight = true;
-      void this.run(batch).finally(() => {
-        this.inFlight = false;
-        this.schedule();
+      this.#inFlight = true;
+      void this.#run(batch).finally(() => {
+        this.#inFlight = false;
+        this.#schedule();
       });
     });
   }
 
-  private async run(batch: Pending[]): Promise<void> {
-    const req = pdpb.QueryRegionRequest.fromPartial({ header: this.provider.header() });
+  async #run(batch: PendingQuery[]): Promise<void> {
+    const req = pdpb.QueryRegionRequest.fromPartial({ header: this.#provider.header() });
     for (const { query: q } of batch) {
       if (q.needBuckets) req.needBuckets = true;
       if (q.kind === 'key') req.keys.push(q.key);
@@ -145,13 +145,18 @@ export class QueryRegionBatcher {
     }
     let stream: QueryRegionStream | undefined;
     try {
-      stream = this.stream !== undefined && !this.stream.broken ? this.stream : await this.connect();
-      this.batches++;
-      const resp = await this.withDeadline(stream, req);
-      this.finish(batch, resp);
+      stream = this.#stream !== undefined && !this.#stream.broken ? this.#stream : await this.#connect();
+      this.#batches++;
+      const resp = await withStreamDeadline(
+        stream.request(req),
+        this.#clock,
+        this.#rpcTimeoutMs,
+        (ms) => `QueryRegion timed out after ${ms} ms`,
+      );
+      this.#finish(batch, resp);
     } catch (e) {
-      if (isUnimplemented(e)) this.notSupported = true;
-      const err = this.closed
+      if (isUnimplemented(e)) this.#notSupported = true;
+      const err = this.#closed
         ? new ClientClosedError('region query batcher is closed', { cause: e })
         : isTiKVError(e) || isUnimplemented(e)
           ? e
@@ -161,14 +166,14 @@ export class QueryRegionBatcher {
             });
       if (stream !== undefined) {
         stream.close(err);
-        if (this.stream === stream) this.stream = undefined;
+        if (this.#stream === stream) this.#stream = undefined;
       }
-      if (!this.closed && !this.notSupported) this.provider.onStreamFailure?.(err);
-      for (const p of batch) this.settle(p, undefined, err);
+      if (!this.#closed && !this.#notSupported) this.#provider.onStreamFailure?.(err);
+      for (const p of batch) p.reject(err);
     }
   }
 
-  private finish(batch: Pending[], resp: pdpb.QueryRegionResponse): void {
+  #finish(batch: PendingQuery[], resp: pdpb.QueryRegionResponse): void {
     let k = 0;
     let pk = 0;
     for (const p of batch) {
@@ -176,43 +181,18 @@ export class QueryRegionBatcher {
       const id =
         q.kind === 'key' ? resp.keyIdMap[k++] : q.kind === 'prevKey' ? resp.prevKeyIdMap[pk++] : q.id;
       const region = id === undefined || id === 0n ? undefined : resp.regionsById.get(id);
-      this.settle(p, region);
+      p.resolve(region);
     }
   }
 
-  private async connect(): Promise<QueryRegionStream> {
+  async #connect(): Promise<QueryRegionStream> {
     // The attempt's deadline is cleared once the stream is open (or failed to open).
     const s = await withOperationScope(
-      { timeoutMs: this.rpcTimeoutMs },
-      { follow: [this.closeController.signal] },
-      (scope) => this.provider.connect(scope.signal as AbortSignal),
+      { timeoutMs: this.#rpcTimeoutMs },
+      { clock: this.#clock, follow: [this.#closeController.signal] },
+      (scope) => this.#provider.connect(scope.signal as AbortSignal),
     );
-    this.stream = s;
+    this.#stream = s;
     return s;
-  }
-
-  private withDeadline(
-    stream: QueryRegionStream,
-    req: pdpb.QueryRegionRequest,
-  ): Promise<pdpb.QueryRegionResponse> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          new TiKVError('RPC_ERROR', `QueryRegion timed out after ${this.rpcTimeoutMs} ms`, {
-            retryable: true,
-          }),
-        );
-      }, this.rpcTimeoutMs);
-      stream.request(req).then(
-        (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      );
-    });
   }
 }

@@ -1,6 +1,7 @@
-import { composeTs, isTiKVError } from '@tikv/common';
+import { composeTs, isTiKVError, ManualClock } from '@tikv/common';
 import { FakeTsoServer } from '../test/fake-tso.js';
 import { TsoDispatcher } from './tso-dispatcher.js';
+import type { TsoStream, TsoStreamProvider } from './tso-stream.js';
 
 // Ports the cases of PD's client/clients/tso/dispatcher_test.go that apply to a
 // single-threaded dispatcher (TestBasic, the batching of TestConcurrentRPC with concurrency 1)
@@ -201,5 +202,91 @@ describe('TsoDispatcher', () => {
     expect(() => new TsoDispatcher(server, { maxBatchSize: 0 })).toThrow('maxBatchSize');
     expect(() => new TsoDispatcher(server, { rpcTimeoutMs: 0 })).toThrow('rpcTimeoutMs');
     expect(() => new TsoDispatcher(server, { maxInFlight: 0 })).toThrow('maxInFlight');
+  });
+});
+
+describe('TsoDispatcher on a ManualClock', () => {
+  let server: FakeTsoServer;
+  let clock: ManualClock;
+  let d: TsoDispatcher;
+  beforeEach(() => {
+    server = new FakeTsoServer();
+    clock = new ManualClock();
+    d = new TsoDispatcher(server, { clock, rpcTimeoutMs: 1_000 });
+  });
+  afterEach(() => d.close());
+
+  test("a caller's timeout is measured on the clock; the batch still serves the others", async () => {
+    const timed = d.getTimestamp({ timeoutMs: 50 });
+    const other = d.getTimestamp();
+    const timedOutcome = timed.catch((e: unknown) => e);
+    await server.untilStreams(1);
+    await server.current.untilPending(1);
+    clock.advance(49);
+    expect(d.stats.rpcs).toBe(1);
+    clock.advance(1);
+    const err = await timedOutcome;
+    expect(isTiKVError(err, 'DEADLINE_EXCEEDED')).toBe(true);
+    expect((err as Error).message).toBe('get timestamp timed out after 50 ms');
+    server.current.answerNext();
+    await expect(other).resolves.toBe(composeTs(1000n, 2n));
+    // Both timers (the caller's, the request's) are gone once everything settled.
+    expect(clock.pendingSleeps).toBe(0);
+  });
+
+  test('a request without an answer by rpcTimeoutMs (on the clock) breaks the stream', async () => {
+    const p = d.getTimestamp().catch((e: unknown) => e);
+    await server.untilStreams(1);
+    await server.current.untilPending(1);
+    clock.advance(999);
+    expect(server.streams[0]?.broken).toBe(false);
+    clock.advance(1);
+    const err = await p;
+    expect(isTiKVError(err, 'RPC_ERROR')).toBe(true);
+    expect((err as { retryable: boolean }).retryable).toBe(true);
+    expect((err as Error).message).toBe('TSO request timed out after 1000 ms on http://pd-1');
+    expect(server.streams[0]?.broken).toBe(true);
+    expect(server.failures).toHaveLength(1);
+    const next = d.getTimestamp();
+    await server.untilStreams(2);
+    await server.current.untilPending(1);
+    server.current.answerNext();
+    await expect(next).resolves.toBe(composeTs(1000n, 1n)); // nothing was granted by the first
+    expect(clock.pendingSleeps).toBe(0);
+  });
+
+  test('opening a stream is bounded by rpcTimeoutMs on the clock', async () => {
+    d.close();
+    const failures: unknown[] = [];
+    const hanging: TsoStreamProvider = {
+      connect: (signal) =>
+        new Promise<TsoStream>((_, reject) => {
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        }),
+      onStreamFailure: (e) => failures.push(e),
+    };
+    d = new TsoDispatcher(hanging, { clock, rpcTimeoutMs: 200 });
+    const p = d.getTimestamp().catch((e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    expect(clock.pendingSleeps).toBe(1);
+    clock.advance(200);
+    const err = await p;
+    expect(isTiKVError(err, 'DEADLINE_EXCEEDED')).toBe(true);
+    expect(failures).toEqual([err]);
+    expect(clock.pendingSleeps).toBe(0);
+  });
+
+  test('an aborted caller leaves no timer and no listener behind', async () => {
+    const ac = new AbortController();
+    const p = d.getTimestamp({ signal: ac.signal, timeoutMs: 500 });
+    expect(d.pendingCount).toBe(1);
+    ac.abort('gone');
+    await expect(p).rejects.toBe('gone');
+    await expect(d.getTimestamp({ signal: ac.signal, timeoutMs: 500 })).rejects.toBe('gone');
+    await new Promise((r) => setImmediate(r));
+    // The settled waiter was skipped when the batch was built: no request, no stream.
+    expect(d.pendingCount).toBe(0);
+    expect(server.streams).toHaveLength(0);
+    expect(clock.pendingSleeps).toBe(0);
   });
 });

@@ -1,13 +1,17 @@
 import {
   ClientClosedError,
+  type Clock,
   composeTs,
   DeadlineExceededError,
   InvalidArgumentError,
   isTiKVError,
   openOperationScope,
+  PendingRequest,
+  systemClock,
   TiKVError,
 } from '@tikv/common';
 import type { CallOptions } from './call-options.js';
+import { withStreamDeadline } from './stream-deadline.js';
 import type { TsoResult, TsoStream, TsoStreamProvider } from './tso-stream.js';
 
 /** Options of a {@link TsoDispatcher}. */
@@ -29,6 +33,8 @@ export interface TsoDispatcherOptions {
    * @defaultValue 1
    */
   readonly maxInFlight?: number;
+  /** Measures callers' timeouts and the request deadline. @defaultValue the system clock */
+  readonly clock?: Clock;
 }
 
 /** Defaults of {@link TsoDispatcherOptions}. */
@@ -48,13 +54,11 @@ export interface TsoDispatcherStats {
   readonly streamsOpened: number;
 }
 
-interface Waiter {
-  resolve: (ts: bigint) => void;
-  reject: (e: unknown) => void;
-  settled: boolean;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
+/** One caller waiting for a timestamp. */
+class TsoWaiter extends PendingRequest<bigint> {
+  protected override timeoutError(timeoutMs: number): unknown {
+    return new DeadlineExceededError(`get timestamp timed out after ${timeoutMs} ms`, { timeoutMs });
+  }
 }
 
 /**
@@ -67,29 +71,29 @@ interface Waiter {
  * by a new stream (to the current leader) on the next batch.
  */
 export class TsoDispatcher {
-  private readonly opts: Readonly<Required<TsoDispatcherOptions>>;
-  private queue: Waiter[] = [];
-  private head = 0;
-  private inFlight = 0;
-  private scheduled = false;
-  private stream: TsoStream | undefined;
-  private connecting: Promise<TsoStream> | undefined;
-  private closed = false;
-  private readonly closeController = new AbortController();
-  private lastTs = -1n;
-  private rpcs = 0;
-  private granted = 0;
-  private streamsOpened = 0;
-  private readonly dispatchFn = (): void => this.dispatch();
+  readonly #provider: TsoStreamProvider;
+  readonly #opts: Readonly<Required<Omit<TsoDispatcherOptions, 'clock'>>>;
+  readonly #clock: Clock;
+  #queue: TsoWaiter[] = [];
+  #head = 0;
+  #inFlight = 0;
+  #scheduled = false;
+  #stream: TsoStream | undefined;
+  #connecting: Promise<TsoStream> | undefined;
+  #closed = false;
+  readonly #closeController = new AbortController();
+  #lastTs = -1n;
+  #rpcs = 0;
+  #granted = 0;
+  #streamsOpened = 0;
+  readonly #dispatchFn = (): void => this.#dispatch();
 
   /**
    * @param provider - opens streams to the current leader and hears about failures
-   * @param options - batching and timeout options
+   * @param options - batching, timeout and clock options
    */
-  constructor(
-    private readonly provider: TsoStreamProvider,
-    options: TsoDispatcherOptions = {},
-  ) {
+  constructor(provider: TsoStreamProvider, options: TsoDispatcherOptions = {}) {
+    this.#provider = provider;
     const o = {
       maxBatchSize: options.maxBatchSize ?? DEFAULT_TSO_DISPATCHER_OPTIONS.maxBatchSize,
       rpcTimeoutMs: options.rpcTimeoutMs ?? DEFAULT_TSO_DISPATCHER_OPTIONS.rpcTimeoutMs,
@@ -101,214 +105,171 @@ export class TsoDispatcher {
       throw new InvalidArgumentError(`rpcTimeoutMs must be > 0, got ${o.rpcTimeoutMs}`);
     if (!(o.maxInFlight >= 1))
       throw new InvalidArgumentError(`maxInFlight must be >= 1, got ${o.maxInFlight}`);
-    this.opts = Object.freeze(o);
+    this.#opts = Object.freeze(o);
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Counters since creation. */
   get stats(): TsoDispatcherStats {
-    return { rpcs: this.rpcs, timestamps: this.granted, streamsOpened: this.streamsOpened };
+    return { rpcs: this.#rpcs, timestamps: this.#granted, streamsOpened: this.#streamsOpened };
   }
 
   /** Callers waiting for a batch to be sent. */
   get pendingCount(): number {
-    return this.queue.length - this.head;
+    return this.#queue.length - this.#head;
   }
 
   /** TSO requests currently in flight. */
   get inFlightCount(): number {
-    return this.inFlight;
+    return this.#inFlight;
   }
 
   /** The largest timestamp handed out so far, or -1n. */
   get lastTimestamp(): bigint {
-    return this.lastTs;
+    return this.#lastTs;
   }
 
   /**
    * Gets one timestamp. One attempt: a stream failure rejects with a retryable error.
    *
-   * @param options - `signal` and `timeoutMs` of this call
+   * @param options - `signal` and `timeoutMs` of this call (the timeout on the dispatcher's clock)
    */
   getTimestamp(options?: CallOptions): Promise<bigint> {
-    if (this.closed) return Promise.reject(new ClientClosedError('TSO dispatcher is closed'));
-    const signal = options?.signal;
-    if (signal?.aborted === true) return Promise.reject(signal.reason);
-    return new Promise<bigint>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, settled: false, signal, onAbort: undefined, timer: undefined };
-      if (signal !== undefined) {
-        w.onAbort = () => this.settle(w, undefined, signal.reason);
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
-      const timeoutMs = options?.timeoutMs;
-      if (timeoutMs !== undefined) {
-        w.timer = setTimeout(() => {
-          this.settle(
-            w,
-            undefined,
-            new DeadlineExceededError(`get timestamp timed out after ${timeoutMs} ms`, { timeoutMs }),
-          );
-        }, timeoutMs);
-      }
-      this.queue.push(w);
-      this.schedule();
-    });
+    if (this.#closed) return Promise.reject(new ClientClosedError('TSO dispatcher is closed'));
+    const w = new TsoWaiter(this.#clock, options?.signal, options?.timeoutMs);
+    // An already-aborted signal settles the waiter at once: nothing to queue.
+    if (!w.settled) {
+      this.#queue.push(w);
+      this.#schedule();
+    }
+    return w.promise;
   }
 
   /** Closes the dispatcher: every waiting and in-flight caller rejects with `CLIENT_CLOSED`. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.#closed) return;
+    this.#closed = true;
     const err = new ClientClosedError('TSO dispatcher is closed');
-    this.closeController.abort(err);
-    this.stream?.close(err);
-    this.stream = undefined;
-    const pending = this.takeBatch(Number.POSITIVE_INFINITY);
-    for (const w of pending) this.settle(w, undefined, err);
+    this.#closeController.abort(err);
+    this.#stream?.close(err);
+    this.#stream = undefined;
+    const pending = this.#takeBatch(Number.POSITIVE_INFINITY);
+    for (const w of pending) w.reject(err);
   }
 
-  private settle(w: Waiter, ts: bigint | undefined, err?: unknown): void {
-    if (w.settled) return;
-    w.settled = true;
-    if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort);
-    if (w.timer !== undefined) clearTimeout(w.timer);
-    if (ts !== undefined) w.resolve(ts);
-    else w.reject(err);
+  #schedule(): void {
+    if (this.#scheduled || this.#closed) return;
+    if (this.#inFlight >= this.#opts.maxInFlight || this.pendingCount === 0) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#dispatchFn);
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.closed) return;
-    if (this.inFlight >= this.opts.maxInFlight || this.pendingCount === 0) return;
-    this.scheduled = true;
-    queueMicrotask(this.dispatchFn);
-  }
-
-  private takeBatch(max: number): Waiter[] {
-    const batch: Waiter[] = [];
-    while (this.head < this.queue.length && batch.length < max) {
-      const w = this.queue[this.head++] as Waiter;
+  #takeBatch(max: number): TsoWaiter[] {
+    const batch: TsoWaiter[] = [];
+    while (this.#head < this.#queue.length && batch.length < max) {
+      const w = this.#queue[this.#head++] as TsoWaiter;
       if (!w.settled) batch.push(w);
     }
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
     }
     return batch;
   }
 
-  private dispatch(): void {
-    this.scheduled = false;
-    while (!this.closed && this.inFlight < this.opts.maxInFlight && this.pendingCount > 0) {
-      const batch = this.takeBatch(this.opts.maxBatchSize);
+  #dispatch(): void {
+    this.#scheduled = false;
+    while (!this.#closed && this.#inFlight < this.#opts.maxInFlight && this.pendingCount > 0) {
+      const batch = this.#takeBatch(this.#opts.maxBatchSize);
       if (batch.length === 0) break;
-      this.inFlight++;
-      void this.runBatch(batch).finally(() => {
-        this.inFlight--;
-        this.schedule();
+      this.#inFlight++;
+      void this.#runBatch(batch).finally(() => {
+        this.#inFlight--;
+        this.#schedule();
       });
     }
   }
 
-  private async runBatch(batch: Waiter[]): Promise<void> {
+  async #runBatch(batch: TsoWaiter[]): Promise<void> {
     let stream: TsoStream | undefined;
     try {
-      stream = this.stream !== undefined && !this.stream.broken ? this.stream : await this.ensureStream();
-      this.rpcs++;
-      const result = await this.requestWithDeadline(stream, batch.length);
-      this.granted += result.count;
-      this.handOut(batch, result);
+      stream = this.#stream !== undefined && !this.#stream.broken ? this.#stream : await this.#ensureStream();
+      this.#rpcs++;
+      const url = stream.url;
+      // A request without an answer by the deadline fails, and the catch below breaks the stream.
+      const result = await withStreamDeadline(
+        stream.request(batch.length),
+        this.#clock,
+        this.#opts.rpcTimeoutMs,
+        (ms) => `TSO request timed out after ${ms} ms on ${url}`,
+      );
+      this.#granted += result.count;
+      this.#handOut(batch, result);
     } catch (e) {
-      const err = this.classify(e);
-      if (stream !== undefined && (err.retryable || !isTiKVError(e))) this.dropStream(stream, err);
-      for (const w of batch) this.settle(w, undefined, err);
+      const err = this.#classify(e);
+      if (stream !== undefined && (err.retryable || !isTiKVError(e))) this.#dropStream(stream, err);
+      for (const w of batch) w.reject(err);
     }
   }
 
-  private handOut(batch: Waiter[], result: TsoResult): void {
+  #handOut(batch: TsoWaiter[], result: TsoResult): void {
     if (result.count !== batch.length) {
       throw new TiKVError(
         'RPC_ERROR',
         `TSO response count ${result.count} does not match the requested ${batch.length}`,
-        {
-          retryable: true,
-        },
+        { retryable: true },
       );
     }
     const first = composeTs(result.physical, result.logical - BigInt(result.count) + 1n);
-    if (first <= this.lastTs) {
-      throw new TiKVError('INTERNAL', `timestamp fallback: got ${first} after handing out ${this.lastTs}`);
+    if (first <= this.#lastTs) {
+      throw new TiKVError('INTERNAL', `timestamp fallback: got ${first} after handing out ${this.#lastTs}`);
     }
-    this.lastTs = first + BigInt(result.count - 1);
-    for (let i = 0; i < batch.length; i++) this.settle(batch[i] as Waiter, first + BigInt(i));
+    this.#lastTs = first + BigInt(result.count - 1);
+    for (let i = 0; i < batch.length; i++) (batch[i] as TsoWaiter).resolve(first + BigInt(i));
   }
 
-  private requestWithDeadline(stream: TsoStream, count: number): Promise<TsoResult> {
-    return new Promise<TsoResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const err = new TiKVError(
-          'RPC_ERROR',
-          `TSO request timed out after ${this.opts.rpcTimeoutMs} ms on ${stream.url}`,
-          {
-            retryable: true,
-          },
-        );
-        stream.close(err);
-        reject(err);
-      }, this.opts.rpcTimeoutMs);
-      stream.request(count).then(
-        (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      );
-    });
-  }
-
-  private ensureStream(): Promise<TsoStream> {
-    if (this.connecting !== undefined) return this.connecting;
+  #ensureStream(): Promise<TsoStream> {
+    if (this.#connecting !== undefined) return this.#connecting;
     // The attempt's deadline is cleared once the stream is open (or failed to open).
     const scope = openOperationScope(
-      { timeoutMs: this.opts.rpcTimeoutMs },
-      { follow: [this.closeController.signal] },
+      { timeoutMs: this.#opts.rpcTimeoutMs },
+      { clock: this.#clock, follow: [this.#closeController.signal] },
     );
-    const p = this.provider
+    const p = this.#provider
       .connect(scope.signal as AbortSignal)
       .finally(() => scope.dispose())
       .then(
         (s) => {
-          this.connecting = undefined;
-          if (this.closed) {
+          this.#connecting = undefined;
+          if (this.#closed) {
             s.close(new ClientClosedError('TSO dispatcher is closed'));
             throw new ClientClosedError('TSO dispatcher is closed');
           }
-          this.streamsOpened++;
-          this.stream = s;
+          this.#streamsOpened++;
+          this.#stream = s;
           return s;
         },
         (e: unknown) => {
-          this.connecting = undefined;
-          if (!this.closed) this.provider.onStreamFailure?.(e, undefined);
+          this.#connecting = undefined;
+          if (!this.#closed) this.#provider.onStreamFailure?.(e, undefined);
           throw e;
         },
       );
-    this.connecting = p;
+    this.#connecting = p;
     return p;
   }
 
-  private dropStream(stream: TsoStream, err: unknown): void {
+  #dropStream(stream: TsoStream, err: unknown): void {
     stream.close(err);
-    if (this.stream === stream) this.stream = undefined;
-    if (!this.closed) this.provider.onStreamFailure?.(err, stream.url);
+    if (this.#stream === stream) this.#stream = undefined;
+    if (!this.#closed) this.#provider.onStreamFailure?.(err, stream.url);
   }
 
-  private classify(e: unknown): TiKVError {
-    if (this.closed) return new ClientClosedError('TSO dispatcher is closed', { cause: e });
+  #classify(e: unknown): TiKVError {
+    if (this.#closed) return new ClientClosedError('TSO dispatcher is closed', { cause: e });
     if (isTiKVError(e)) return e;
     const msg = e instanceof Error ? e.message : String(e);
     return new TiKVError('RPC_ERROR', `TSO stream failed: ${msg}`, { retryable: true, cause: e });

@@ -1,4 +1,4 @@
-import type { Logger, MetricsHook } from '@tikv/common';
+import { type Clock, type Logger, type MetricsHook, systemClock } from '@tikv/common';
 import type { kvrpcpb, tikvpb } from '@tikv/proto';
 import { BatchCommandsStream, type BatchStreamOwner, type OpenBatchStream } from './batch-commands-stream.js';
 import { BatchEntry } from './batch-entry.js';
@@ -18,6 +18,8 @@ export interface StoreBatcherOptions {
   readonly maxBatchBytes: number;
   readonly logger: Logger;
   readonly metrics: MetricsHook;
+  /** Measures each request's own timeout. @defaultValue the system clock */
+  readonly clock?: Clock;
   readonly onHealthFeedback: ((feedback: kvrpcpb.HealthFeedback) => void) | undefined;
   /**
    * Sends a command too large to share a message, alone and outside the streams (a unary
@@ -62,6 +64,7 @@ export class StoreBatcher implements BatchStreamOwner {
   readonly address: string;
   readonly #o: StoreBatcherOptions;
   readonly #open: OpenBatchStream;
+  readonly #clock: Clock;
   readonly #lanes: Lane[];
   #pending: BatchEntry[] = [];
   #forwardedPending = 0;
@@ -87,6 +90,7 @@ export class StoreBatcher implements BatchStreamOwner {
     this.address = address;
     this.#o = options;
     this.#open = open;
+    this.#clock = options.clock ?? systemClock;
     this.#lanes = Array.from({ length: options.connections }, () => ({
       direct: undefined,
       forwarded: new Map(),
@@ -136,20 +140,19 @@ export class StoreBatcher implements BatchStreamOwner {
     if (bytes.length + ITEM_FRAMING_BYTES > this.#o.maxBatchBytes) {
       return this.#o.sendAlone(cmd, bytes, forwardedHost, signal, timeoutMs);
     }
-    return new Promise<BatchResponseCmd>((resolve, reject) => {
-      const entry = new BatchEntry(cmd, bytes, forwardedHost, resolve, reject, signal, timeoutMs);
-      this.#pending.push(entry);
-      if (forwardedHost !== '') this.#forwardedPending++;
-      if (this.#waitTimer !== undefined) {
-        if (this.#pending.length >= this.#o.batchWaitSize) {
-          clearTimeout(this.#waitTimer);
-          this.#waitTimer = undefined;
-          this.#schedule();
-        }
-      } else {
+    const entry = new BatchEntry(cmd, bytes, forwardedHost, this.#clock, signal, timeoutMs);
+    this.#pending.push(entry);
+    if (forwardedHost !== '') this.#forwardedPending++;
+    if (this.#waitTimer !== undefined) {
+      if (this.#pending.length >= this.#o.batchWaitSize) {
+        clearTimeout(this.#waitTimer);
+        this.#waitTimer = undefined;
         this.#schedule();
       }
-    });
+    } else {
+      this.#schedule();
+    }
+    return entry.promise;
   }
 
   #schedule(): void {

@@ -118,6 +118,7 @@ export class StoreConnectionPool {
               maxBatchBytes: o.maxBatchBytes,
               logger: o.logger,
               metrics: o.metrics,
+              clock: o.clock,
               onHealthFeedback,
               sendAlone: (cmd, item, forwardedHost, signal, timeoutMs) =>
                 sendEncodedUnary(

@@ -124,7 +124,7 @@ export interface TransportOptions {
   readonly logger?: Logger;
   /** Where request latency and batch sizes are reported. @defaultValue no-op */
   readonly metrics?: MetricsHook;
-  /** Time source for idle tracking. @defaultValue the system clock */
+  /** Time source for idle tracking and the timeouts of batched requests. @defaultValue the system clock */
   readonly clock?: Clock;
 }
 

@@ -1,5 +1,5 @@
 import { DeadlineExceededError, InvalidArgumentError } from '../errors/client-errors.js';
-import { type Clock, systemClock } from '../time/clock.js';
+import { type Clock, type ClockTimer, MAX_TIMER_MS, systemClock } from '../time/clock.js';
 import { offAbort, onAbort } from './abort-listeners.js';
 import type { RequestOptions } from './request-options.js';
 
@@ -50,9 +50,6 @@ export interface OperationScope extends Disposable {
   dispose(): void;
 }
 
-/** Timers longer than this overflow in Node; a longer timeout is treated as none. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** The scope of an operation nothing can stop: nothing to allocate, nothing to dispose. */
 const UNBOUNDED: OperationScope = Object.freeze({
   signal: undefined,
@@ -61,13 +58,16 @@ const UNBOUNDED: OperationScope = Object.freeze({
   [Symbol.dispose](): void {},
 });
 
+/** The timer options of a background scope (shared: nothing allocated per scope). */
+const BACKGROUND = Object.freeze({ background: true });
+
 class Scope implements OperationScope {
   readonly deadlineAtMs: number | undefined;
   readonly #controller = new AbortController();
   readonly #followed: AbortSignal[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  /** Cancels the deadline's sleep on a clock other than the system clock. */
-  #clockTimer: AbortController | undefined;
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  #timer: ClockTimer | undefined;
 
   constructor(
     signals: readonly AbortSignal[],
@@ -75,6 +75,8 @@ class Scope implements OperationScope {
     clock: Clock,
     background: boolean,
   ) {
+    this.#clock = clock;
+    this.#timeoutMs = timeoutMs ?? 0;
     for (const s of signals) {
       if (s.aborted) {
         this.#controller.abort(s.reason);
@@ -92,17 +94,7 @@ class Scope implements OperationScope {
     }
     this.deadlineAtMs = clock.now() + timeoutMs;
     if (timeoutMs > MAX_TIMER_MS) return;
-    if (clock === systemClock) {
-      this.#timer = setTimeout(expire, Math.ceil(timeoutMs), this, timeoutMs);
-      if (background) this.#timer.unref?.();
-    } else {
-      const cancel = new AbortController();
-      this.#clockTimer = cancel;
-      clock.sleep(timeoutMs, cancel.signal, { background }).then(
-        () => expire(this, timeoutMs),
-        () => {},
-      );
-    }
+    this.#timer = clock.setTimer(Math.ceil(timeoutMs), expire, this, background ? BACKGROUND : undefined);
   }
 
   get signal(): AbortSignal {
@@ -114,6 +106,13 @@ class Scope implements OperationScope {
     this.end(reason);
   }
 
+  /** The deadline passed. */
+  expire(): void {
+    this.#timer = undefined;
+    const timeoutMs = this.#timeoutMs;
+    this.end(new DeadlineExceededError(`deadline of ${timeoutMs}ms exceeded`, { timeoutMs }));
+  }
+
   /** Aborts with `reason` (first one wins) and lets go of everything. */
   end(reason: unknown): void {
     this.dispose();
@@ -122,12 +121,8 @@ class Scope implements OperationScope {
 
   dispose(): void {
     if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
+      this.#clock.clearTimer(this.#timer);
       this.#timer = undefined;
-    }
-    if (this.#clockTimer !== undefined) {
-      this.#clockTimer.abort();
-      this.#clockTimer = undefined;
     }
     for (const s of this.#followed) offAbort(s, this);
     this.#followed.length = 0;
@@ -138,8 +133,8 @@ class Scope implements OperationScope {
   }
 }
 
-function expire(scope: Scope, timeoutMs: number): void {
-  scope.end(new DeadlineExceededError(`deadline of ${timeoutMs}ms exceeded`, { timeoutMs }));
+function expire(scope: Scope): void {
+  scope.expire();
 }
 
 /**

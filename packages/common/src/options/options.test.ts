@@ -19,6 +19,8 @@ import {
 } from './resolve-options.js';
 
 function waitForAbort(signal: AbortSignal): Promise<unknown> {
+  // A ManualClock fires its timers inside advance(), so the signal may have aborted already.
+  if (signal.aborted) return Promise.resolve(signal.reason);
   return new Promise((resolve) =>
     signal.addEventListener('abort', () => resolve(signal.reason), { once: true }),
   );

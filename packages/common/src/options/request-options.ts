@@ -1,6 +1,6 @@
 import { DeadlineExceededError, InvalidArgumentError } from '../errors/client-errors.js';
 import { isTiKVError } from '../errors/is-tikv-error.js';
-import { type Clock, systemClock } from '../time/clock.js';
+import { type Clock, MAX_TIMER_MS, systemClock } from '../time/clock.js';
 
 /** The options every async operation accepts as its last argument. */
 export interface RequestOptions {
@@ -14,9 +14,6 @@ export interface RequestOptions {
    */
   readonly timeoutMs?: number;
 }
-
-/** Timers longer than this overflow in Node; a longer timeout is treated as none. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Combines signals into one that aborts with the reason of the first that
@@ -68,7 +65,7 @@ export function deadlineSignal(timeoutMs: number, clock: Clock = systemClock): A
   if (clock === systemClock) {
     AbortSignal.timeout(Math.ceil(timeoutMs)).addEventListener('abort', fire, { once: true });
   } else {
-    clock.sleep(timeoutMs).then(fire, () => {});
+    clock.setTimer(timeoutMs, fire, undefined, { background: true });
   }
   return controller.signal;
 }

@@ -68,6 +68,80 @@ describe('ManualClock', () => {
   });
 });
 
+describe('Clock timers', () => {
+  test('ManualClock timers fire inside advance, in due order, with their argument', () => {
+    const clock = new ManualClock({ startMs: 1_000 });
+    const fired: string[] = [];
+    const record = (name: string): void => {
+      fired.push(`${name}@${clock.now()}`);
+    };
+    clock.setTimer(20, record, 'b');
+    clock.setTimer(10, record, 'a');
+    clock.setTimer(20, record, 'c');
+    clock.setTimer(-5, record, 'now');
+    expect(clock.pendingSleeps).toBe(4);
+    clock.advance(0);
+    expect(fired).toEqual(['now@1000']);
+    clock.advance(15);
+    expect(fired).toEqual(['now@1000', 'a@1015']);
+    clock.advance(5);
+    expect(fired).toEqual(['now@1000', 'a@1015', 'b@1020', 'c@1020']);
+    expect(clock.pendingSleeps).toBe(0);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  test('a cleared timer never fires, even when an earlier one in the same advance clears it', () => {
+    const clock = new ManualClock();
+    const fired: number[] = [];
+    const second = clock.setTimer(10, (n: number) => fired.push(n), 2);
+    clock.setTimer(
+      5,
+      () => {
+        fired.push(1);
+        clock.clearTimer(second);
+      },
+      undefined,
+    );
+    const third = clock.setTimer(10, (n: number) => fired.push(n), 3);
+    clock.clearTimer(third);
+    clock.clearTimer(third);
+    expect(clock.pendingSleeps).toBe(2);
+    clock.advance(10);
+    expect(fired).toEqual([1]);
+    clock.clearTimer(second);
+    expect(clock.pendingSleeps).toBe(0);
+  });
+
+  test('background timers are counted apart; an auto-advancing sleep fires the timers it passes', async () => {
+    const clock = new ManualClock({ autoAdvance: true });
+    const fired: number[] = [];
+    clock.setTimer(30, (n: number) => fired.push(n), 30, { background: true });
+    clock.setTimer(10, (n: number) => fired.push(n), 10);
+    expect(clock.pendingSleeps).toBe(2);
+    expect(clock.pendingForegroundSleeps).toBe(1);
+    await clock.sleep(20);
+    expect(fired).toEqual([10]);
+    expect(clock.pendingForegroundSleeps).toBe(0);
+    await clock.sleep(10);
+    expect(fired).toEqual([10, 30]);
+  });
+
+  test("systemClock timers are real timers, ref'd unless background, and clearable", async () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const t = systemClock.setTimer(60_000, () => {}, undefined);
+    expect(timers()).toBe(before + 1);
+    systemClock.clearTimer(t);
+    const bg = systemClock.setTimer(60_000, () => {}, undefined, { background: true });
+    expect(timers()).toBe(before);
+    systemClock.clearTimer(bg);
+    const fired = await new Promise<string>((resolve) => {
+      systemClock.setTimer(1, resolve, 'fired');
+    });
+    expect(fired).toBe('fired');
+  });
+});
+
 describe('createSeededRandom', () => {
   test('is reproducible and within [0, 1)', () => {
     const a = createSeededRandom(1);

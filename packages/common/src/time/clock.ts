@@ -1,19 +1,32 @@
 import { type AbortListener, offAbort, onAbort } from '../options/abort-listeners.js';
 
-/** Options of one {@link Clock.sleep}. */
+/** Options of one {@link Clock.sleep} or {@link Clock.setTimer}. */
 export interface SleepOptions {
   /**
-   * The sleep of a background loop that no caller awaits (a cache sweep, a member refresh):
-   * with the system clock its timer does not keep the process alive. Leave it unset for
-   * anything a caller waits on (a retry's backoff, a deadline), or a script awaiting that call
-   * could exit before it settles.
+   * The sleep (or timer) of a background loop that no caller awaits (a cache sweep, a member
+   * refresh): with the system clock its timer does not keep the process alive. Leave it unset
+   * for anything a caller waits on (a retry's backoff, a deadline), or a script awaiting that
+   * call could exit before it settles.
    * @defaultValue false
    */
   readonly background?: boolean;
 }
 
+declare const clockTimerBrand: unique symbol;
+
+/** A timer set with {@link Clock.setTimer}: an opaque handle to give {@link Clock.clearTimer}. */
+export interface ClockTimer {
+  readonly [clockTimerBrand]: true;
+}
+
 /**
- * A source of time and sleeps. Components take one so tests can drive time
+ * Timers longer than this overflow in Node (they would fire after 1 ms); callers treat a
+ * longer timeout as none.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A source of time, sleeps and timers. Components take one so tests can drive time
  * with a {@link ManualClock} instead of real timers.
  */
 export interface Clock {
@@ -25,6 +38,24 @@ export interface Clock {
    * leaves nothing pending.
    */
   sleep(ms: number, signal?: AbortSignal, options?: SleepOptions): Promise<void>;
+  /**
+   * Calls `callback(arg)` once, `ms` milliseconds from now (negative means 0; at most
+   * {@link MAX_TIMER_MS}), unless {@link Clock.clearTimer} clears it first. Taking the
+   * argument apart lets a hot path pass a shared function and its own object instead of
+   * allocating a closure per timer (as Node's `setTimeout(fn, ms, arg)` does).
+   *
+   * @param ms - the delay in milliseconds
+   * @param callback - what to call when the timer fires
+   * @param arg - the argument to call it with
+   * @param options - `background` for a timer nobody awaits (it does not keep the process alive)
+   * @returns the handle to clear it with
+   */
+  setTimer<A>(ms: number, callback: (arg: A) => void, arg: A, options?: SleepOptions): ClockTimer;
+  /**
+   * Clears a timer of {@link Clock.setTimer}; it will not fire. Clearing one that fired or was
+   * cleared already does nothing.
+   */
+  clearTimer(timer: ClockTimer): void;
 }
 
 /** A source of uniformly distributed numbers in [0, 1), like `Math.random`. */
@@ -61,17 +92,41 @@ export function sleepMs(ms: number, signal?: AbortSignal, options?: SleepOptions
   });
 }
 
-/** The real clock: `Date.now()` and real timers (unref'd only for background sleeps). */
+function setSystemTimer<A>(
+  ms: number,
+  callback: (arg: A) => void,
+  arg: A,
+  options?: SleepOptions,
+): ClockTimer {
+  const timer = setTimeout(callback, Math.min(Math.max(0, ms), MAX_TIMER_MS), arg);
+  if (options?.background === true) timer.unref?.();
+  return timer as unknown as ClockTimer;
+}
+
+function clearSystemTimer(timer: ClockTimer): void {
+  clearTimeout(timer as unknown as ReturnType<typeof setTimeout>);
+}
+
+/**
+ * The real clock: `Date.now()` and real timers (unref'd only for background sleeps and
+ * timers).
+ */
 export const systemClock: Clock = Object.freeze({
   now: (): number => Date.now(),
   sleep: sleepMs,
+  setTimer: setSystemTimer,
+  clearTimer: clearSystemTimer,
 });
 
-interface PendingSleep {
+/** A sleep or timer of a {@link ManualClock}. */
+interface ManualTimer {
   readonly dueMs: number;
   readonly seq: number;
   readonly background: boolean;
-  readonly resolve: () => void;
+  readonly callback: (arg: unknown) => void;
+  readonly arg: unknown;
+  /** False once it fired or was cleared. */
+  live: boolean;
 }
 
 /** Options of a {@link ManualClock}. */
@@ -83,39 +138,44 @@ export interface ManualClockOptions {
   readonly startMs?: number;
   /**
    * When true, every `sleep` advances the clock by its duration at once and
-   * resolves, so code that sleeps runs to completion without a driver.
+   * resolves (firing the timers that come due on the way), so code that sleeps
+   * runs to completion without a driver. Timers alone never move the clock.
    * @defaultValue false
    */
   readonly autoAdvance?: boolean;
 }
 
+function resolveSleep(resolve: () => void): void {
+  resolve();
+}
+
 /**
  * A clock for tests: time moves only when {@link ManualClock.advance} is
- * called (or, with `autoAdvance`, when something sleeps). Sleeps that come due
- * resolve in due-time order.
+ * called (or, with `autoAdvance`, when something sleeps). Sleeps and timers
+ * that come due fire in due-time order (ties in the order they were set).
  */
 export class ManualClock implements Clock {
-  private current: number;
-  private readonly autoAdvance: boolean;
-  private pending: PendingSleep[] = [];
-  private seq = 0;
-  /** Every sleep duration requested, in call order. */
+  #current: number;
+  readonly #autoAdvance: boolean;
+  #pending: ManualTimer[] = [];
+  #seq = 0;
+  /** Every sleep duration requested, in call order (timers are not recorded). */
   readonly sleeps: number[] = [];
 
   /** @param options - start time and auto-advance */
   constructor(options: ManualClockOptions = {}) {
-    this.current = options.startMs ?? 0;
-    this.autoAdvance = options.autoAdvance ?? false;
+    this.#current = options.startMs ?? 0;
+    this.#autoAdvance = options.autoAdvance ?? false;
   }
 
   /** @returns the clock's current time in milliseconds */
   now(): number {
-    return this.current;
+    return this.#current;
   }
 
-  /** How many sleeps are waiting for time to advance. */
+  /** How many sleeps and timers are waiting for time to advance. */
   get pendingSleeps(): number {
-    return this.pending.length;
+    return this.#pending.length;
   }
 
   /**
@@ -124,7 +184,7 @@ export class ManualClock implements Clock {
    */
   get pendingForegroundSleeps(): number {
     let n = 0;
-    for (const p of this.pending) if (!p.background) n++;
+    for (const p of this.#pending) if (!p.background) n++;
     return n;
   }
 
@@ -140,41 +200,75 @@ export class ManualClock implements Clock {
     const duration = Math.max(0, ms);
     this.sleeps.push(duration);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.autoAdvance) {
-      this.current += duration;
+    if (this.#autoAdvance) {
+      this.advance(duration);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const entry: PendingSleep = {
-        dueMs: this.current + duration,
-        seq: this.seq++,
-        background: options?.background === true,
-        resolve: () => {
-          if (signal !== undefined) offAbort(signal, aborted);
-          resolve();
-        },
+      const done = (): void => {
+        if (signal !== undefined) offAbort(signal, aborted);
+        resolve();
       };
+      const timer = this.setTimer(duration, resolveSleep, done, options);
       const aborted: AbortListener = (reason) => {
-        this.pending = this.pending.filter((p) => p !== entry);
+        this.clearTimer(timer);
         reject(reason);
       };
       if (signal !== undefined) onAbort(signal, aborted);
-      this.pending.push(entry);
     });
   }
 
   /**
-   * Moves time forward and resolves the sleeps that come due, in due order.
+   * Sets a timer in clock time: it fires when {@link ManualClock.advance} reaches its due time.
+   *
+   * @param ms - delay in milliseconds (negative means 0)
+   * @param callback - called with `arg` when the timer fires
+   * @param arg - the callback's argument
+   * @param options - `background`: counted apart in {@link ManualClock.pendingForegroundSleeps}
+   * @returns the handle for {@link ManualClock.clearTimer}
+   */
+  setTimer<A>(ms: number, callback: (arg: A) => void, arg: A, options?: SleepOptions): ClockTimer {
+    const timer: ManualTimer = {
+      dueMs: this.#current + Math.max(0, ms),
+      seq: this.#seq++,
+      background: options?.background === true,
+      callback: callback as (arg: unknown) => void,
+      arg,
+      live: true,
+    };
+    this.#pending.push(timer);
+    return timer as unknown as ClockTimer;
+  }
+
+  /** Clears a timer of {@link ManualClock.setTimer} (nothing happens when it fired already). */
+  clearTimer(timer: ClockTimer): void {
+    const t = timer as unknown as ManualTimer;
+    if (!t.live) return;
+    t.live = false;
+    const i = this.#pending.indexOf(t);
+    if (i >= 0) this.#pending.splice(i, 1);
+  }
+
+  /**
+   * Moves time forward and fires the sleeps and timers that come due, in due order. A timer
+   * cleared by one that fires before it in the same advance does not fire; timers set while
+   * firing wait for the next advance.
    *
    * @param ms - how far to move, in milliseconds
    */
   advance(ms: number): void {
-    this.current += Math.max(0, ms);
-    const due = this.pending
-      .filter((p) => p.dueMs <= this.current)
+    this.#current += Math.max(0, ms);
+    const now = this.#current;
+    const due = this.#pending
+      .filter((p) => p.dueMs <= now)
       .sort((a, b) => a.dueMs - b.dueMs || a.seq - b.seq);
-    this.pending = this.pending.filter((p) => p.dueMs > this.current);
-    for (const p of due) p.resolve();
+    if (due.length === 0) return;
+    this.#pending = this.#pending.filter((p) => p.dueMs > now);
+    for (const p of due) {
+      if (!p.live) continue;
+      p.live = false;
+      p.callback(p.arg);
+    }
   }
 
   /**
@@ -183,7 +277,7 @@ export class ManualClock implements Clock {
    * @param ms - the target time in milliseconds
    */
   setTime(ms: number): void {
-    this.advance(ms - this.current);
+    this.advance(ms - this.#current);
   }
 }
 

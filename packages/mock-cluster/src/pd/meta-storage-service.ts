@@ -1,5 +1,5 @@
+import { AsyncQueue } from '@tikv/common';
 import { meta_storagepb } from '@tikv/proto';
-import { AsyncQueue } from '../server/async-queue.js';
 import type { ServiceHandlers } from '../server/grpc-host.js';
 import type { RpcContext } from '../server/rpc-error.js';
 import { type MetaEvent, type MetaKeyValue, type MetaStore, MetaStoreError } from './meta-store.js';

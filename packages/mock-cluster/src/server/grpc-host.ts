@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue } from '@tikv/common';
 import { type RpcContext, RpcError } from './rpc-error.js';
 
 /** The parts of a ts-proto message codec the host uses. */

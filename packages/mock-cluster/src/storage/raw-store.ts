@@ -1,5 +1,5 @@
+import { crc64 } from '@tikv/common';
 import { ApiVersion } from '../api-version.js';
-import { crc64 } from './crc64.js';
 import type { ColumnFamily, KvEngine, ScanBounds } from './kv-engine.js';
 
 /** A key and value read by a raw scan. */

@@ -1,7 +1,7 @@
+import { AsyncQueue } from '@tikv/common';
 import type { tikvpb } from '@tikv/proto';
 import { b, ctxFor, TestClients, text } from '../../test/test-helpers.js';
 import { MockCluster } from '../index.js';
-import { AsyncQueue } from '../server/async-queue.js';
 
 type Req = tikvpb.DeepPartial<tikvpb.BatchCommandsRequest>;
 

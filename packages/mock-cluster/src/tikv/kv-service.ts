@@ -1,6 +1,6 @@
+import { AsyncQueue } from '@tikv/common';
 import { type errorpb, type kvrpcpb, tikvpb } from '@tikv/proto';
 import type { InjectedError } from '../faults/fault-types.js';
-import { AsyncQueue } from '../server/async-queue.js';
 import { abortableDelay } from '../server/delay.js';
 import type { ServiceHandlers } from '../server/grpc-host.js';
 import { GrpcStatus, type RpcContext, RpcError, unimplemented } from '../server/rpc-error.js';

@@ -1,7 +1,7 @@
+import { crc64 } from '@tikv/common';
 import { kvrpcpb } from '@tikv/proto';
 import { b, ctxFor, TestClients, text } from '../../test/test-helpers.js';
 import { ApiVersion, MockCluster } from '../index.js';
-import { crc64 } from '../storage/crc64.js';
 
 describe('raw API (V1)', () => {
   let cluster: MockCluster;

@@ -1,0 +1,156 @@
+import {
+  type Clock,
+  checkRequestOptions,
+  composeTs,
+  type Logger,
+  type OperationScopeOptions,
+  TiKVError,
+  withOperationScope,
+} from '@tikv/common';
+import type { CallOptions } from './call-options.js';
+import { GrpcTsoStream } from './grpc-tso-stream.js';
+import { checkPdU64 } from './pd-argument-checks.js';
+import type { PdConnections } from './pd-connections.js';
+import { isRetryablePdError } from './pd-errors.js';
+import type { PdRpcCaller } from './pd-rpc-caller.js';
+import type { ServiceDiscovery } from './service-discovery.js';
+import type { OracleTimestampSource } from './timestamp-source.js';
+import { TsoDispatcher, type TsoDispatcherOptions, type TsoDispatcherStats } from './tso-dispatcher.js';
+
+/** What {@link PdTimestamps} is built from. @internal */
+export interface PdTimestampsDeps {
+  readonly caller: PdRpcCaller;
+  readonly discovery: ServiceDiscovery;
+  readonly connections: PdConnections;
+  /** TSO batching (`maxBatchSize`, `maxInFlight`). */
+  readonly tso: Omit<TsoDispatcherOptions, 'rpcTimeoutMs' | 'clock'> | undefined;
+  /** Deadline of one TSO request on the stream, and of opening a stream, in ms. */
+  readonly timeoutMs: number;
+  /** Attempts of `getTimestamp` on retryable failures. */
+  readonly maxTsoRetries: number;
+  /** Pause between attempts after the first retry, in ms. */
+  readonly tsoRetryIntervalMs: number;
+  readonly logger: Logger;
+  /** Measures request deadlines, callers' timeouts and the pauses between attempts. */
+  readonly clock: Clock;
+}
+
+/**
+ * The timestamp part of the PD client (PD's Go `tsoClient` and the TSO calls of `pd.Client`):
+ * fresh timestamps from the batched TSO stream, with its retries, and the cluster's minimum
+ * and external timestamps. Reached as `PdClient.timestamps`; it is the
+ * {@link OracleTimestampSource} a `PdOracle` draws from.
+ */
+export class PdTimestamps implements OracleTimestampSource {
+  readonly #d: PdTimestampsDeps;
+  readonly #tso: TsoDispatcher;
+  /** Built once: a call with options allocates only its scope. */
+  readonly #scopeOptions: OperationScopeOptions;
+  #needsMemberCheck = false;
+
+  /** @internal */
+  constructor(deps: PdTimestampsDeps) {
+    this.#d = deps;
+    this.#scopeOptions = Object.freeze({ clock: deps.clock });
+    this.#tso = new TsoDispatcher(
+      {
+        connect: (signal) => this.#openTsoStream(signal),
+        onStreamFailure: () => {
+          this.#needsMemberCheck = true;
+          deps.discovery.scheduleCheckMemberChanged();
+        },
+      },
+      { ...deps.tso, rpcTimeoutMs: deps.timeoutMs, clock: deps.clock },
+    );
+  }
+
+  /** TSO batching counters: `timestamps / rpcs` is the batching ratio. */
+  get stats(): TsoDispatcherStats {
+    return this.#tso.stats;
+  }
+
+  /**
+   * A fresh timestamp from the batched TSO stream, strictly greater than every timestamp
+   * this client handed out before. Retryable failures (a broken stream, a leader change) are
+   * retried up to `maxTsoRetries` times, `tsoRetryIntervalMs` apart after the first retry.
+   *
+   * @param options - `signal` cancels the call, `timeoutMs` bounds it (retries included)
+   * @throws InvalidArgumentError for malformed options
+   */
+  getTimestamp(options?: CallOptions): Promise<bigint> {
+    if (options !== undefined) {
+      try {
+        checkRequestOptions(options);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    // Plain calls allocate nothing; a signal or timeout gets a scope released on settle.
+    if (options?.signal === undefined && options?.timeoutMs === undefined)
+      return this.#timestampIn(undefined);
+    return withOperationScope(options, this.#scopeOptions, (scope) => this.#timestampIn(scope.signal));
+  }
+
+  /** The smallest timestamp of all TSO allocators (`GetMinTS`). */
+  async getMinTimestamp(options?: CallOptions): Promise<bigint> {
+    const caller = this.#d.caller;
+    const resp = await caller.call('GetMinTS', options, (rpc, signal) =>
+      rpc.getMinTS({ header: caller.header() }, { signal }),
+    );
+    const ts = resp.timestamp;
+    if (ts === undefined) throw new TiKVError('INTERNAL', 'GetMinTS response has no timestamp');
+    return composeTs(ts.physical, ts.logical);
+  }
+
+  /** The cluster's external timestamp. */
+  async getExternalTimestamp(options?: CallOptions): Promise<bigint> {
+    const caller = this.#d.caller;
+    const resp = await caller.call('GetExternalTimestamp', options, (rpc, signal) =>
+      rpc.getExternalTimestamp({ header: caller.header() }, { signal }),
+    );
+    return resp.timestamp;
+  }
+
+  /** Sets the cluster's external timestamp (PD refuses one that goes back or passes the TSO). */
+  async setExternalTimestamp(ts: bigint, options?: CallOptions): Promise<void> {
+    checkPdU64(ts, 'ts');
+    const caller = this.#d.caller;
+    await caller.call('SetExternalTimestamp', options, (rpc, signal) =>
+      rpc.setExternalTimestamp({ header: caller.header(), timestamp: ts }, { signal }),
+    );
+  }
+
+  /** Rejects waiting and in-flight timestamp requests with `CLIENT_CLOSED`. @internal */
+  close(): void {
+    this.#tso.close();
+  }
+
+  async #timestampIn(signal: AbortSignal | undefined): Promise<bigint> {
+    const d = this.#d;
+    const call = signal === undefined ? undefined : { signal };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#tso.getTimestamp(call);
+      } catch (e) {
+        if (signal?.aborted === true) throw signal.reason;
+        if (!isRetryablePdError(e) || attempt + 1 >= d.maxTsoRetries || d.caller.closed) throw e;
+        d.logger.debug('pd: get timestamp failed, retrying', { attempt, error: e });
+      }
+      await d.clock.sleep(attempt === 0 ? 0 : d.tsoRetryIntervalMs, signal);
+    }
+  }
+
+  async #openTsoStream(signal: AbortSignal): Promise<GrpcTsoStream> {
+    const d = this.#d;
+    if (this.#needsMemberCheck) {
+      this.#needsMemberCheck = false;
+      await d.discovery.checkMemberChanged({ signal }).catch((e: unknown) => {
+        d.logger.warn('pd: member check before reopening the TSO stream failed', { error: e });
+      });
+    }
+    signal.throwIfAborted();
+    const url = d.discovery.leaderUrl;
+    const rpc = d.connections.get(url);
+    return new GrpcTsoStream(url, (reqs, s) => rpc.tso(reqs, { signal: s }), d.caller.header());
+  }
+}
