@@ -54,7 +54,11 @@ export function parseCliArgs(argv: readonly string[]): MockClusterOptions | 'hel
     throw new CliUsageError(`--api-version must be V1 or V2, got '${apiVersion}'`);
   }
   const regionKeyEncoding = values['region-key-encoding'];
-  if (regionKeyEncoding !== undefined && regionKeyEncoding !== 'raw' && regionKeyEncoding !== 'memcomparable') {
+  if (
+    regionKeyEncoding !== undefined &&
+    regionKeyEncoding !== 'raw' &&
+    regionKeyEncoding !== 'memcomparable'
+  ) {
     throw new CliUsageError(`--region-key-encoding must be raw or memcomparable, got '${regionKeyEncoding}'`);
   }
   const keyspaces = values.keyspace?.map((name) => {

@@ -60,7 +60,11 @@ class ProtoWriter {
 
 /** Encodes a MemberListResponse as etcd does. */
 export function encodeMemberListResponse(r: EtcdMemberListResponse): Uint8Array {
-  const header = new ProtoWriter().uint64(1, r.clusterId).uint64(2, r.memberId).uint64(4, r.raftTerm).finish();
+  const header = new ProtoWriter()
+    .uint64(1, r.clusterId)
+    .uint64(2, r.memberId)
+    .uint64(4, r.raftTerm)
+    .finish();
   const w = new ProtoWriter().bytes(1, header);
   for (const m of r.members) {
     const mw = new ProtoWriter().uint64(1, m.id).string(2, m.name);

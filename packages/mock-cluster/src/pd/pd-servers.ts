@@ -1,7 +1,7 @@
 import { keyspacepb, meta_storagepb, pdpb } from '@tikv/proto';
 import type { FaultRegistry } from '../faults/fault-registry.js';
-import { createEtcdClusterHandlers, EtcdClusterDefinition } from './etcd-cluster-service.js';
 import { GrpcHost, type GrpcHostOptions } from '../server/grpc-host.js';
+import { createEtcdClusterHandlers, EtcdClusterDefinition } from './etcd-cluster-service.js';
 import type { GcStateService } from './gc-state-service.js';
 import { createKeyspaceHandlers, type KeyspaceService } from './keyspace-service.js';
 import { createMetaStorageHandlers, MetaStorageService } from './meta-storage-service.js';
