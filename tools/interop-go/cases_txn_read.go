@@ -113,14 +113,8 @@ func txnStaleRead(ctx context.Context, e *env) error {
 		for c.GetMinSafeTS(oracle.GlobalTxnScope) < t2.CommitTS() {
 			select {
 			case <-ctx.Done():
-				locks, _ := tikv.StoreProbe{KVStore: c.KVStore}.ScanLocks(context.Background(), []byte{}, []byte{0xff}, ^uint64(0))
-				stores, _ := c.GetPDClient().GetAllStores(context.Background())
-				var per []string
-				for _, s := range stores {
-					resp, err := c.GetTiKVClient().SendRequest(context.Background(), s.GetAddress(), tikvrpc.NewRequest(tikvrpc.CmdStoreSafeTS, &kvrpcpb.StoreSafeTSRequest{KeyRange: &kvrpcpb.KeyRange{}}), 5*time.Second)
-					per = append(per, fmt.Sprintf("%d: %v %v", s.GetId(), resp, err))
-				}
-				return fmt.Errorf("the client's min safe ts stayed at %d, below %d; locks %v; stores %v", c.GetMinSafeTS(oracle.GlobalTxnScope), t2.CommitTS(), locks, per)
+				return fmt.Errorf("the client's min safe ts stayed at %d, below %d (%s)",
+					c.GetMinSafeTS(oracle.GlobalTxnScope), t2.CommitTS(), safeTSDiagnosis(c))
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
@@ -164,6 +158,24 @@ func txnStaleRead(ctx context.Context, e *env) error {
 		}
 		return deleteKeys(ctx, c, keys)
 	})
+}
+
+// safeTSDiagnosis lists what holds a safe ts back: the locks left anywhere, and each store's safe ts.
+func safeTSDiagnosis(c *txnkv.Client) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	locks, err := tikv.StoreProbe{KVStore: c.KVStore}.ScanLocks(ctx, []byte{}, []byte{0xff}, ^uint64(0))
+	out := fmt.Sprintf("locks %v (%v)", locks, err)
+	stores, err := c.GetPDClient().GetAllStores(ctx)
+	if err != nil {
+		return out + fmt.Sprintf("; stores: %v", err)
+	}
+	for _, s := range stores {
+		req := tikvrpc.NewRequest(tikvrpc.CmdStoreSafeTS, &kvrpcpb.StoreSafeTSRequest{KeyRange: &kvrpcpb.KeyRange{}})
+		resp, err := c.GetTiKVClient().SendRequest(ctx, s.GetAddress(), req, 5*time.Second)
+		out += fmt.Sprintf("; store %d safe ts: %v %v", s.GetId(), resp, err)
+	}
+	return out
 }
 
 // expectSnapshotOf checks that snap reads exactly want for keys.
