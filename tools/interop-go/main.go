@@ -3,8 +3,8 @@
 //
 //	{"group":"raw","case":"batch","ok":true,"ms":12}
 //
-// Checks are grouped ("raw", "pd"); a new group (for example "txn") is a new file that registers
-// its cases with register() in an init function. Run `pnpm interop:go` rather than this directly:
+// Checks are grouped ("raw", "pd", "txn"); a new group is a new file that registers its cases
+// with register() in an init function. Run `pnpm interop:go` rather than this directly:
 // the script starts the mock, builds this program against a local client-go checkout, and prints
 // the table.
 package main
@@ -46,6 +46,11 @@ func skip(reason string) error { return skipped{reason} }
 
 var checks []check
 
+// exitHooks run when every check has run (shared clients close there).
+var exitHooks []func()
+
+func atExit(f func()) { exitHooks = append(exitHooks, f) }
+
 func register(group, name string, run func(ctx context.Context, e *env) error) {
 	checks = append(checks, check{group: group, name: name, run: run})
 }
@@ -64,6 +69,7 @@ func main() {
 	pd := flag.String("pd", "127.0.0.1:2379", "PD endpoints, comma separated")
 	apiVersion := flag.String("api-version", "V1", "the cluster's API version: V1 or V2")
 	only := flag.String("run", "", "regexp of group/case names to run")
+	groups := flag.String("groups", "", "comma-separated groups to run (default: all)")
 	timeout := flag.Duration("timeout", 60*time.Second, "deadline of each check")
 	outPath := flag.String("out", "", "file the JSON result lines go to (default: stdout, which the Go client also logs to)")
 	logLevel := flag.String("log-level", "warn", "level of the Go client's own log")
@@ -86,6 +92,12 @@ func main() {
 	if *only != "" {
 		filter = regexp.MustCompile(*only)
 	}
+	inGroups := map[string]bool{}
+	for _, g := range strings.Split(*groups, ",") {
+		if g != "" {
+			inGroups[g] = true
+		}
+	}
 
 	sink := os.Stdout
 	if *outPath != "" {
@@ -101,7 +113,7 @@ func main() {
 	failed := 0
 	for _, c := range checks {
 		id := c.group + "/" + c.name
-		if filter != nil && !filter.MatchString(id) {
+		if filter != nil && !filter.MatchString(id) || len(inGroups) > 0 && !inGroups[c.group] {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -118,6 +130,9 @@ func main() {
 		if err := out.Encode(r); err != nil {
 			os.Exit(3)
 		}
+	}
+	for _, f := range exitHooks {
+		f()
 	}
 	if failed > 0 {
 		sink.Close()

@@ -31,6 +31,14 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--help'])).toBe('help');
   });
 
+  it('--region-key-encoding picks how PD shows region boundaries (memcomparable for a V1 txn client)', () => {
+    expect(parseCliArgs(['--region-key-encoding', 'memcomparable'])).toMatchObject({
+      regionKeyEncoding: 'memcomparable',
+    });
+    expect(parseCliArgs([])).not.toHaveProperty('regionKeyEncoding');
+    expect(USAGE).toContain('--region-key-encoding raw|memcomparable');
+  });
+
   it('--keyspace is repeatable and creates keyspaces as MockCluster.start does', async () => {
     const options = parseCliArgs(['--api-version', 'V2', '--keyspace', 'tenant_a', '--keyspace', 'tenant_b']);
     expect(options).toMatchObject({ keyspaces: [{ name: 'tenant_a' }, { name: 'tenant_b' }] });
@@ -62,6 +70,9 @@ describe('parseCliArgs', () => {
       new CliUsageError("--api-version must be V1 or V2, got 'V3'"),
     );
     expect(() => parseCliArgs(['--keyspace', ''])).toThrow(new CliUsageError('--keyspace needs a name'));
+    expect(() => parseCliArgs(['--region-key-encoding', 'hex'])).toThrow(
+      new CliUsageError("--region-key-encoding must be raw or memcomparable, got 'hex'"),
+    );
     expect(() => parseCliArgs(['--nope'])).toThrow(CliUsageError);
     expect(() => parseCliArgs(['--pd-port', ''])).toThrow(CliUsageError);
   });

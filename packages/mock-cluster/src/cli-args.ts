@@ -4,9 +4,11 @@ import type { MockClusterOptions } from './mock-cluster-options.js';
 /** Usage text of the standalone process. */
 export const USAGE = `Usage: tikv-mock-cluster [--pd-port 2379] [--stores 3] [--store-ports 20160,20161,20162]
                          [--regions 1] [--split-keys a,b] [--api-version V1|V2]
+                         [--region-key-encoding raw|memcomparable]
                          [--keyspace NAME]... [--host 127.0.0.1]
 Serves an embedded PD + TiKV cluster until SIGINT/SIGTERM. Ports default to free ones (0).
---keyspace creates an enabled keyspace (repeat it for several); use it with --api-version V2.`;
+--keyspace creates an enabled keyspace (repeat it for several); use it with --api-version V2.
+--region-key-encoding memcomparable serves a V1 transactional client (default: raw in V1).`;
 
 /** The standalone process's name, as messages start. */
 export const CLI_NAME = 'tikv-mock-cluster';
@@ -51,6 +53,14 @@ export function parseCliArgs(argv: readonly string[]): MockClusterOptions | 'hel
   if (apiVersion !== undefined && apiVersion !== 'V1' && apiVersion !== 'V2') {
     throw new CliUsageError(`--api-version must be V1 or V2, got '${apiVersion}'`);
   }
+  const regionKeyEncoding = values['region-key-encoding'];
+  if (
+    regionKeyEncoding !== undefined &&
+    regionKeyEncoding !== 'raw' &&
+    regionKeyEncoding !== 'memcomparable'
+  ) {
+    throw new CliUsageError(`--region-key-encoding must be raw or memcomparable, got '${regionKeyEncoding}'`);
+  }
   const keyspaces = values.keyspace?.map((name) => {
     if (name === '') throw new CliUsageError('--keyspace needs a name');
     return { name };
@@ -65,6 +75,7 @@ export function parseCliArgs(argv: readonly string[]): MockClusterOptions | 'hel
     host: values.host,
     unref: false,
     ...(keyspaces === undefined ? {} : { keyspaces }),
+    ...(regionKeyEncoding === undefined ? {} : { regionKeyEncoding }),
   };
 }
 
@@ -78,6 +89,7 @@ function parse(argv: readonly string[]) {
       regions: { type: 'string' },
       'split-keys': { type: 'string' },
       'api-version': { type: 'string' },
+      'region-key-encoding': { type: 'string' },
       keyspace: { type: 'string', multiple: true },
       host: { type: 'string' },
       help: { type: 'boolean', short: 'h' },

@@ -141,6 +141,15 @@ describe('lock waiting (src/storage/lock_manager/lock_waiting_queue.rs)', () => 
     ).toBeUndefined();
     const dead = m.detect({ startTs: 2n, lockInfo: lockOn('y', 1n), allowLockWithConflict: false });
     expect(dead?.keyHash).toBe(keyHash(b('x')));
+    // The detect table's chain, then the refused wait itself (TiKV's handle_detect_locally).
+    expect(dead?.waitChain).toHaveLength(2);
     expect(dead?.waitChain[0]).toMatchObject({ txn: 1n, waitForTxn: 2n, key: b('x') });
+    expect(dead?.waitChain[1]).toMatchObject({
+      txn: 2n,
+      waitForTxn: 1n,
+      key: b('y'),
+      keyHash: keyHash(b('y')),
+      waitTime: 0n,
+    });
   });
 });

@@ -104,16 +104,26 @@ export class LockWaitManager {
     return Number(waitTimeout) < ceiling ? Number(waitTimeout) : ceiling;
   }
 
-  /** Registers the wait in the deadlock detector; the deadlock when it would close a cycle. */
+  /**
+   * Registers the wait in the deadlock detector; the deadlock when it would close a cycle. Its
+   * wait chain ends with the refused wait itself, as TiKV's detector (`handle_detect_locally`)
+   * appends it to what the detect table found: the whole cycle, back to the requester.
+   */
   detect(req: WaitRequest): DeadlockFound | undefined {
     const key = req.lockInfo.key;
-    return this.#detector.detect(
-      req.startTs,
-      req.lockInfo.lockVersion,
-      keyHash(key),
+    const hash = keyHash(key);
+    const tag = req.resourceGroupTag ?? new Uint8Array(0);
+    const found = this.#detector.detect(req.startTs, req.lockInfo.lockVersion, hash, key, tag);
+    if (found === undefined) return undefined;
+    const last: deadlock.WaitForEntry = {
+      txn: req.startTs,
+      waitForTxn: req.lockInfo.lockVersion,
+      keyHash: hash,
       key,
-      req.resourceGroupTag,
-    );
+      resourceGroupTag: tag,
+      waitTime: 0n,
+    };
+    return { keyHash: found.keyHash, waitChain: [...found.waitChain, last] };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { keyspacepb, meta_storagepb, pdpb } from '@tikv/proto';
 import type { FaultRegistry } from '../faults/fault-registry.js';
 import { GrpcHost, type GrpcHostOptions } from '../server/grpc-host.js';
+import { createEtcdClusterHandlers, EtcdClusterDefinition } from './etcd-cluster-service.js';
 import type { GcStateService } from './gc-state-service.js';
 import { createKeyspaceHandlers, type KeyspaceService } from './keyspace-service.js';
 import { createMetaStorageHandlers, MetaStorageService } from './meta-storage-service.js';
@@ -20,8 +21,8 @@ export interface PdServices {
 }
 
 /**
- * The PD members' gRPC servers: one host per member, each serving `pdpb.PD`, `keyspacepb.Keyspace`
- * and `meta_storagepb.MetaStorage` from the same shared state through its own
+ * The PD members' gRPC servers: one host per member, each serving `pdpb.PD`, `keyspacepb.Keyspace`,
+ * `meta_storagepb.MetaStorage` and etcd's `Cluster/MemberList` from the same shared state through its own
  * {@link PdMemberGate}, and the handle's operations on them (stop, start, move leadership).
  */
 export class PdServers {
@@ -47,6 +48,15 @@ export class PdServers {
           [
             meta_storagepb.MetaStorageDefinition,
             gate.wrap(meta_storagepb.MetaStorageDefinition, metaHandlers, () => 'meta-storage'),
+          ],
+          [
+            EtcdClusterDefinition,
+            gate.wrap(
+              EtcdClusterDefinition,
+              createEtcdClusterHandlers(services.membership, services.clusterId, i),
+              () => 'open',
+            ),
+            'complete',
           ],
         ],
         hostOptions,

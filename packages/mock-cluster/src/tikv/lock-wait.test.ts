@@ -94,7 +94,12 @@ describe('KvPessimisticLock lock waiting and deadlock detection', () => {
     await waiters(1);
     const dead = await lock('d1', 310n, 0n, 'd2'); // 310 would wait for 300
     expect(dead.errors[0]?.deadlock).toMatchObject({ lockTs: 300n, lockKey: b('d1') });
-    expect(dead.errors[0]?.deadlock?.waitChain.map((e) => [e.txn, e.waitForTxn])).toEqual([[300n, 310n]]);
+    // The whole cycle, ending with the refused wait, as client-go's TestDeadlockReportWaitChain
+    // expects: 300 -> 310 on d2, then 310 -> 300 on d1.
+    expect(dead.errors[0]?.deadlock?.waitChain.map((e) => [e.txn, e.waitForTxn, e.key])).toEqual([
+      [300n, 310n, b('d2')],
+      [310n, 300n, b('d1')],
+    ]);
     await kv().kVPessimisticRollback({
       context: ctx(),
       startVersion: 310n,
