@@ -5,7 +5,7 @@
  */
 import { runCodecBench } from './codec-bench.js';
 import { runMockClusterBench } from './mock-cluster-bench.js';
-import { PEER_FLAGS, peerOptionsFromFlags, runPeerBench } from './peer-bench.js';
+import { PEER_FLAGS, peerOptionsFromFlags, runPeerBench, UsageError } from './peer-bench.js';
 import { runRawBench } from './raw-bench.js';
 import { runRegionCacheBench } from './region-cache-bench.js';
 import { runTransportBench } from './transport-bench.js';
@@ -13,7 +13,8 @@ import { runTsoBench } from './tso-bench.js';
 import { runTxnCeilingBench } from './txn-ceiling-bench.js';
 
 interface Suite {
-  run(flags: ReadonlyMap<string, string>): unknown;
+  /** Reads the suite's flags (throwing a {@link UsageError} for a bad one) and returns its run. */
+  prepare(flags: ReadonlyMap<string, string>): () => unknown;
   /** The flags the suite takes. */
   readonly flags?: readonly string[];
   /** Run only when named (it needs more than this repository, or takes minutes). */
@@ -21,14 +22,21 @@ interface Suite {
 }
 
 const suites: Record<string, Suite> = {
-  codec: { run: runCodecBench },
-  'mock-cluster': { run: () => runMockClusterBench() },
-  'region-cache': { run: () => runRegionCacheBench() },
-  raw: { run: () => runRawBench() },
-  tso: { run: () => runTsoBench() },
-  transport: { run: () => runTransportBench() },
-  'txn-ceiling': { run: () => runTxnCeilingBench() },
-  peer: { run: (flags) => runPeerBench(peerOptionsFromFlags(flags)), flags: PEER_FLAGS, onRequest: true },
+  codec: { prepare: () => runCodecBench },
+  'mock-cluster': { prepare: () => () => runMockClusterBench() },
+  'region-cache': { prepare: () => () => runRegionCacheBench() },
+  raw: { prepare: () => () => runRawBench() },
+  tso: { prepare: () => () => runTsoBench() },
+  transport: { prepare: () => () => runTransportBench() },
+  'txn-ceiling': { prepare: () => () => runTxnCeilingBench() },
+  peer: {
+    prepare: (flags) => {
+      const options = peerOptionsFromFlags(flags);
+      return () => runPeerBench(options);
+    },
+    flags: PEER_FLAGS,
+    onRequest: true,
+  },
 };
 
 const byDefault = Object.keys(suites).filter((name) => suites[name]?.onRequest !== true);
@@ -82,6 +90,12 @@ if (stray.length > 0) {
   console.error(`flag(s) no chosen suite takes: ${stray.map((f) => `--${f}`).join(', ')}\n\n${USAGE}`);
   process.exit(2);
 }
-for (const name of wanted) {
-  await suites[name]?.run(flags);
+let runs: (() => unknown)[];
+try {
+  runs = wanted.map((name) => (suites[name] as Suite).prepare(flags));
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  console.error(`${e.message}\n\n${USAGE}`);
+  process.exit(2);
 }
+for (const run of runs) await run();

@@ -48,13 +48,23 @@ export const PEER_FLAGS = Object.freeze([
   'value-size',
 ]);
 
-/** Reads {@link PeerBenchOptions} from command-line flags (names in {@link PEER_FLAGS}). */
+/** A command line the benchmark cannot run: the message says why. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/**
+ * Reads {@link PeerBenchOptions} from command-line flags (names in {@link PEER_FLAGS}).
+ *
+ * @throws UsageError for a bad value
+ */
 export function peerOptionsFromFlags(flags: ReadonlyMap<string, string>): PeerBenchOptions {
   const int = (name: string): number | undefined => {
     const v = flags.get(name);
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${v}'`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
     return n;
   };
   const list = (name: string): string[] | undefined =>
@@ -65,11 +75,12 @@ export function peerOptionsFromFlags(flags: ReadonlyMap<string, string>): PeerBe
   const ops = list('ops');
   for (const op of ops ?? []) {
     if (!(op in PEER_OPS))
-      throw new Error(`--ops: unknown op '${op}' (known: ${Object.keys(PEER_OPS).join(', ')})`);
+      throw new UsageError(`--ops: unknown op '${op}' (known: ${Object.keys(PEER_OPS).join(', ')})`);
   }
   const concurrency = list('concurrency')?.map((c) => {
     const n = Number(c);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--concurrency takes positive integers, got '${c}'`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UsageError(`--concurrency takes positive integers, got '${c}'`);
     return n;
   });
   return {
