@@ -1,10 +1,12 @@
 // Shared jest settings: @swc/jest compiles TypeScript (ESM sources) to CommonJS for jest;
-// `.js` suffixes in relative imports map back to the .ts sources.
+// `.js` suffixes in relative imports map back to the .ts sources. Every test file runs in the
+// leak-checking environment (jest.leak-check-environment.cjs): a file that leaves open handles
+// behind fails.
 /** @param {string} dir the package directory */
 module.exports = function jestConfig(dir, overrides = {}) {
   return {
     rootDir: dir,
-    testEnvironment: 'node',
+    testEnvironment: require.resolve('./jest.leak-check-environment.cjs'),
     testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
     transform: {
       '^.+\\.(t|j)s$': [

@@ -4,22 +4,21 @@
 //
 // client-go comes from a git checkout on this machine (CLIENT_GO_GIT, default: the fetched
 // mirror), extracted with `git archive` into a temporary folder and used through a `replace`
-// directive written here; none of its code enters this repository. Its dependencies come from the
-// Go module proxy. Skipped (exit 0) with a message when `go`, the checkout or the modules are
-// missing. Not part of CI.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+// directive (tools/scripts/client-go-program.mjs, shared with `pnpm bench peer`); none of its code
+// enters this repository. Its dependencies come from the Go module proxy. Skipped (exit 0) with a
+// message when `go`, the checkout or the modules are missing. Not part of CI.
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildClientGoProgram } from '../scripts/client-go-program.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 /** An environment variable (read by name: these are this script's own, not turbo's). */
 const envVar = (name) => process.env[name];
-const clientGoGit = envVar('CLIENT_GO_GIT') ?? '/work/.mirror/tikv+client-go/repo';
 const apiVersions = (envVar('INTEROP_API_VERSIONS') ?? 'V1,V2').split(',');
 const regions = 4;
 
@@ -32,43 +31,12 @@ function run(cmd, args, opts = {}) {
   return spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
 }
 
-// 1. Go and a client-go checkout.
-if (run('go', ['version']).status !== 0) skip('`go` is not on PATH (install Go 1.25 or newer)');
-const rev = run('git', ['-C', clientGoGit, 'rev-parse', 'HEAD']);
-if (rev.status !== 0) skip(`no client-go git checkout at ${clientGoGit} (set CLIENT_GO_GIT)`);
-const commit = rev.stdout.trim();
+// 1. The interop program, built against the client-go checkout.
+const program = buildClientGoProgram({ name: 'interop-go', sourceDir: here });
+if (!program.built) skip(program.reason);
+const { bin, workDir: work } = program;
 
-// 2. client-go extracted, and this program's module pointing at it.
-const work = join(tmpdir(), 'tikv-interop-go', commit.slice(0, 12));
-const clientGoDir = join(work, 'client-go');
-const progDir = join(work, 'prog');
-if (!existsSync(join(clientGoDir, 'go.mod'))) {
-  rmSync(clientGoDir, { recursive: true, force: true });
-  mkdirSync(clientGoDir, { recursive: true });
-  execFileSync('sh', ['-c', `git -C "${clientGoGit}" archive HEAD | tar -x -C "${clientGoDir}"`]);
-}
-rmSync(progDir, { recursive: true, force: true });
-mkdirSync(progDir, { recursive: true });
-for (const f of readdirSync(here)) if (f.endsWith('.go')) cpSync(join(here, f), join(progDir, f));
-const goLine = /^go (\S+)$/m.exec(readFileSync(join(clientGoDir, 'go.mod'), 'utf8'))?.[1] ?? '1.25';
-writeFileSync(
-  join(progDir, 'go.mod'),
-  `module tikv-client-ts/interop-go\n\ngo ${goLine}\n\nrequire github.com/tikv/client-go/v2 v2.0.0\n\nreplace github.com/tikv/client-go/v2 => ${clientGoDir}\n`,
-);
-cpSync(join(clientGoDir, 'go.sum'), join(progDir, 'go.sum'));
-console.log(`client-go ${commit.slice(0, 12)} (from ${clientGoGit}); building the interop program ...`);
-const tidy = run('go', ['mod', 'tidy'], { cwd: progDir });
-if (tidy.status !== 0)
-  skip(`Go modules could not be fetched:\n${tidy.stderr.trim().split('\n').slice(-5).join('\n')}`);
-const bin = join(progDir, 'interop');
-const build = run('go', ['build', '-o', bin, '.'], { cwd: progDir });
-if (build.status !== 0) {
-  console.error(build.stderr);
-  console.error('interop:go: the Go program does not build against this client-go');
-  process.exit(1);
-}
-
-// 3. The mock's standalone process.
+// 2. The mock's standalone process.
 const turbo = run(
   'pnpm',
   ['exec', 'turbo', 'run', 'build', '--filter=@tikv/mock-cluster...', '--output-logs=errors-only'],
@@ -156,7 +124,7 @@ for (const apiVersion of apiVersions) {
   }
 }
 
-// 5. The table.
+// 4. The table.
 const cell = (r) => (r === undefined ? '-' : r.skipped ? 'skip' : r.ok ? 'pass' : 'FAIL');
 const width = Math.max(...[...results.keys()].map((k) => k.length), 10);
 console.log(`\n${'check'.padEnd(width)}  ${apiVersions.map((v) => v.padEnd(5)).join(' ')}  ms`);

@@ -34,6 +34,7 @@ const root = resolve(here, '..', '..');
 const keep = process.argv.includes('--keep');
 const started = Date.now();
 const problems = [];
+const rootEngines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines?.node;
 
 /** Runs a command; resolves with its status and output. */
 function run(cmd, args, cwd) {
@@ -116,6 +117,10 @@ function checkContents(name, dir) {
   }
   for (const field of ['repository', 'homepage', 'bugs', 'publishConfig', 'engines']) {
     if (pkg[field] === undefined) problems.push(`${name}: package.json has no ${field}`);
+  }
+  // One Node range for the repository and every package (AbortSignal.any needs 20.3, Symbol.asyncDispose 20.4).
+  if (pkg.engines !== undefined && pkg.engines.node !== rootEngines) {
+    problems.push(`${name}: engines.node is '${pkg.engines.node}', the repository's is '${rootEngines}'`);
   }
   return { pkg, files };
 }

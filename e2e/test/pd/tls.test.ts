@@ -1,3 +1,13 @@
+/**
+ * @leakCheckAllow client-sockets
+ *
+ * A client refused for want of a certificate leaks its TCP socket, in @grpc/grpc-js 1.14.7 itself:
+ * under TLS 1.3 the server refuses after the client's side of the handshake is done, the HTTP/2
+ * session then fails, and `Http2SubchannelConnector.connect` returns `this.createSession(...)`
+ * without awaiting it inside the try whose catch destroys the TCP connection. One socket per
+ * connection attempt stays open, even after the channel is closed. Drop this pragma once grpc-js
+ * awaits that call.
+ */
 // Mutual TLS end to end: PdClient and RawClient against an embedded cluster whose PD members and
 // stores require client certificates. Skipped against an external cluster.
 import { isTiKVError } from '@tikv/common';

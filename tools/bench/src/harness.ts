@@ -92,6 +92,8 @@ export interface ConcurrentRun {
   readonly ops: number;
   readonly ms: number;
   readonly opsPerSec: number;
+  /** Client CPU (user + system) over the run, in microseconds. */
+  readonly cpuUs: number;
   /** Client CPU (user + system) per operation, in microseconds. */
   readonly cpuUsPerOp: number;
 }
@@ -116,7 +118,8 @@ export async function runConcurrent(
   );
   const ms = performance.now() - start;
   const used = process.cpuUsage(cpu);
-  return { ops, ms, opsPerSec: (ops * 1000) / ms, cpuUsPerOp: (used.user + used.system) / Math.max(1, ops) };
+  const cpuUs = used.user + used.system;
+  return { ops, ms, opsPerSec: (ops * 1000) / ms, cpuUs, cpuUsPerOp: cpuUs / Math.max(1, ops) };
 }
 
 /** Prints rows of strings as an aligned table under a title. */

@@ -58,7 +58,7 @@ export async function streamRun(
 
 /** Runs the mock cluster ceiling suite and prints its table. */
 export async function runMockClusterBench(total = 200_000): Promise<void> {
-  const cluster = await startStandaloneCluster(1);
+  const cluster = await startStandaloneCluster();
   const pdChannel = createChannel(cluster.pdEndpoint);
   const storeChannel = createChannel([...cluster.stores.values()][0] ?? '');
   try {

@@ -35,7 +35,7 @@ async function measureOp(
 
 /** Runs the raw client suite and prints its table. */
 export async function runRawBench(durationMs = 1500): Promise<void> {
-  const cluster = await startStandaloneCluster(1);
+  const cluster = await startStandaloneCluster();
   const raw = await RawClient.connect({ pdEndpoints: [cluster.pdEndpoint] });
   const bare = await unaryRawGet(cluster, keyOf(1));
   try {

@@ -3,7 +3,9 @@
  * server that do not share one event loop.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
 /** A running standalone mock cluster. */
@@ -19,12 +21,45 @@ export interface StandaloneCluster {
 
 const require = createRequire(import.meta.url);
 
+/** Options of {@link startStandaloneCluster}. */
+export interface StandaloneClusterOptions {
+  /** @defaultValue 1 */
+  readonly stores?: number;
+  /**
+   * Pick free ports here and pass them on the command line, rather than letting the mock bind
+   * port 0: the endpoints are known before it starts, as a cluster a third-party client is
+   * pointed at would be. @defaultValue false
+   */
+  readonly fixedPorts?: boolean;
+}
+
+/** `n` distinct free loopback ports: all bound to port 0 at once, read, then released. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer().listen(0, '127.0.0.1'));
+  try {
+    await Promise.all(servers.map((s) => once(s, 'listening')));
+    return servers.map((s) => {
+      const address = s.address();
+      if (address === null || typeof address === 'string') throw new Error('no port bound');
+      return address.port;
+    });
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+}
+
 /** Spawns the mock cluster's bin on free loopback ports and waits for its endpoints. */
-export async function startStandaloneCluster(stores = 1): Promise<StandaloneCluster> {
+export async function startStandaloneCluster(
+  options: StandaloneClusterOptions = {},
+): Promise<StandaloneCluster> {
+  const stores = options.stores ?? 1;
   const bin = join(dirname(require.resolve('@tikv/mock-cluster/package.json')), 'dist', 'esm', 'bin.js');
-  const child = spawn(process.execPath, [bin, '--pd-port', '0', '--stores', String(stores)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const args = ['--stores', String(stores), '--pd-port', '0'];
+  if (options.fixedPorts === true) {
+    const [pd, ...storePorts] = await freePorts(stores + 1);
+    args.splice(2, 2, '--pd-port', String(pd), '--store-ports', storePorts.join(','));
+  }
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const out = await new Promise<string>((resolve, reject) => {
     let text = '';

@@ -14,7 +14,7 @@ import { unaryRawGet } from './unary-baseline.js';
 
 /** Runs the transport suite and prints its table. */
 export async function runTransportBench(durationMs = 2000): Promise<void> {
-  const cluster = await startStandaloneCluster(1);
+  const cluster = await startStandaloneCluster();
   const warmMs = Math.min(500, durationMs);
   try {
     const rows: string[][] = [];

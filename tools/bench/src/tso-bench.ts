@@ -14,7 +14,7 @@ import { startStandaloneCluster } from './standalone-cluster.js';
 
 /** Runs the TSO suite and prints its table. */
 export async function runTsoBench(durationMs = 2000): Promise<void> {
-  const cluster = await startStandaloneCluster(1);
+  const cluster = await startStandaloneCluster();
   try {
     const channel = createChannel(cluster.pdEndpoint);
     const raw = createClient(pdpb.PDDefinition, channel);

@@ -14,7 +14,7 @@ const enc = new TextEncoder();
 
 /** Runs the transactional ceiling suite and prints its table. */
 export async function runTxnCeilingBench(txns = 20_000): Promise<void> {
-  const cluster = await startStandaloneCluster(1);
+  const cluster = await startStandaloneCluster();
   const pdChannel = createChannel(cluster.pdEndpoint);
   const storeChannel = createChannel([...cluster.stores.values()][0] ?? '');
   try {
