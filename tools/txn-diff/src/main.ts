@@ -3,9 +3,9 @@
  * (started from binaries, one cluster per API version) and prints, per scenario, PASS or DIFF with
  * every differing field. See README.md.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { ApiVersion, MockCluster } from '@tikv/mock-cluster';
-import { formatReport } from './report.js';
+import { formatReport, verdictOf } from './report.js';
 import { type Outcome, runScenario } from './scenario.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { type Mode, Target } from './target.js';
@@ -23,6 +23,7 @@ interface RealClusterModule {
     pdBin: string;
     tikvBin: string;
     keepData?: boolean;
+    tikvConfigExtra?: string;
     log?: (s: string) => void;
   }): Promise<RealCluster>;
 }
@@ -103,6 +104,15 @@ function parseArgs(argv: readonly string[]): Args {
   return a;
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function loadRealCluster(): Promise<RealClusterModule> {
   const url = new URL('../../real-cluster/real-cluster.mjs', import.meta.url);
   return (await import(url.href)) as RealClusterModule;
@@ -120,6 +130,7 @@ async function runMode(
   const log = (s: string) => console.error(`[${mode}] ${s}`);
   try {
     let pdEndpoint = args.realPd;
+    let tikvPid: number | undefined;
     if (pdEndpoint === undefined) {
       if (bins === undefined) throw new Error('no binaries');
       log('starting the real PD and TiKV ...');
@@ -128,10 +139,12 @@ async function runMode(
         pdBin: bins.pd,
         tikvBin: bins.tikv,
         keepData: args.keepData,
+        tikvConfigExtra: readFileSync(new URL('../conf/tikv-extra.toml', import.meta.url), 'utf8'),
         log,
       });
       cleanups.push(() => real.stop());
       pdEndpoint = real.pdEndpoint;
+      tikvPid = real.tikvPid;
       if (args.keepData) log(`data and logs in ${real.dir}`);
     }
     const mock = await MockCluster.start({
@@ -156,6 +169,12 @@ async function runMode(
       const failed = o.failures.mock !== undefined || o.failures.real !== undefined;
       log(`${o.diffs.length === 0 && !failed ? 'PASS' : 'DIFF'} ${scenario.name} (${Math.round(o.ms)} ms)`);
       outcomes.push(o);
+      if (tikvPid !== undefined && !isAlive(tikvPid)) {
+        // A panic of TiKV (it has a few on malformed requests) makes every later answer moot.
+        log(`TiKV exited during ${scenario.name}: see its log (rerun with --keep-data); stopping ${mode}`);
+        process.exitCode = 1;
+        break;
+      }
     }
     return outcomes;
   } finally {
@@ -190,7 +209,8 @@ async function main(): Promise<number> {
   for (const mode of args.modes) outcomes.push(...(await runMode(mode, args, bins, mod, runPrefix)));
   console.log(formatReport(outcomes, { verbose: args.verbose, dump: args.dump }));
   if (args.json !== undefined) writeFileSync(args.json, `${JSON.stringify(outcomes, null, 2)}\n`);
-  return 0;
+  // Exit 1 on a difference nobody wrote down (or a TiKV that died): something to look at.
+  return outcomes.some((o) => verdictOf(o) === 'DIFF') || process.exitCode === 1 ? 1 : 0;
 }
 
 main().then(

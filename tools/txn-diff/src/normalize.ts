@@ -4,14 +4,15 @@
  * servers' prose) becomes a symbol, everything else stays as it was answered.
  *
  * - A timestamp (any u64 of TSO size) becomes the name the scenario gave it (`start1`), a small
- *   offset from one (`read1+1`, how min_commit_ts = max_ts + 1 shows), or its place between
- *   two named ones (`(start1..commit1)`); u64::MAX becomes `MAX`.
+ *   offset from the nearest one (`read1+1`, how min_commit_ts = max_ts + 1 shows), or its place
+ *   between two named ones (`(start1..commit1)`); u64::MAX becomes `MAX`.
  * - Region, peer and store ids and epoch versions become ordinals in order of appearance
  *   (`R1`, `P1`, `S1`, `ver1`), so "the same region" and "another region" stay visible.
  * - Keys under the scenario's prefix print as `<k>name`; other bytes as escaped text.
- * - `abort` / `retryable` strings (TiKV's debug output of its error) become the error's name;
+ * - `abort` / `retryable` strings (TiKV's debug output of its error) become the error variant;
  *   region error `message`s become `<msg>`; enums print their names.
  */
+import { decodeBytes } from '@tikv/common';
 import { kvrpcpb } from '@tikv/proto';
 import type { Step } from './session.js';
 
@@ -48,14 +49,40 @@ class Ordinals {
   }
 }
 
-/** The name TiKV's debug output gives the error: its innermost named variant. */
-export function errorName(message: string): string {
+const WRAPPERS = new Set(['Error', 'Txn', 'Mvcc', 'Kv', 'Engine', 'Storage', 'Request', 'Other']);
+
+/**
+ * What an `abort` / `retryable` string (TiKV's debug output of its error) says, comparable
+ * across runs and across the two servers' nesting of wrappers: the innermost error variant
+ * (`TxnLockNotFound`), or for a free-text error (`Other`) its text without TiKV's source
+ * location, with timestamps as `#` and byte arrays (keys) as `[..]`.
+ */
+export function errorText(message: string): string {
   if (message === '') return '';
-  const skip = new Set(['Error', 'Txn', 'Mvcc', 'Engine', 'Request', 'Some', 'Other', 'Storage', 'Kv']);
-  const names = [...message.matchAll(/([A-Z][A-Za-z0-9]+)\s*[({]/g)]
-    .map((m) => m[1] ?? '')
-    .filter((n) => !skip.has(n));
-  return names.length === 0 ? `<${message.slice(0, 40)}>` : names[names.length - 1]!;
+  let rest = message;
+  let variant = '';
+  for (;;) {
+    const m = /^([A-Z][A-Za-z0-9]*)\s*(\(|\{)\s*/.exec(rest);
+    if (m === null) break;
+    rest = rest.slice(m[0].length);
+    if (!WRAPPERS.has(m[1]!)) {
+      variant = m[1]!;
+      break;
+    }
+    if (m[2] === '{') break;
+  }
+  if (variant !== '') return variant;
+  // Free text: `Other("[file.rs:12]: text")`, `Other { message: text }`, or a bare message.
+  let text = rest.replace(/^message:\s*/, '').replace(/[)}"\s]+$/, '');
+  for (let t = ''; t !== text; ) {
+    t = text;
+    text = text.replace(/^\\?"?\[[^\]]*\.rs:\d+\]:\s*/, '');
+  }
+  // Free text that names a variant (`KeyTooLarge { size: .. }`) compares by that name.
+  const named = /^([A-Z][A-Za-z0-9]*)\s*[({]/.exec(text);
+  if (named !== null && !WRAPPERS.has(named[1]!)) return named[1]!;
+  const masked = text.replace(/\d{6,}/g, '#').replace(/\[(\d+, )*\d+\]/g, '[..]');
+  return masked.length > 120 ? `${masked.slice(0, 120)}...` : masked;
 }
 
 const LONG_BYTES = 48;
@@ -128,32 +155,59 @@ export class Normalizer {
       if (n.ts < v) below = n;
       else if (above === undefined) above = n;
     }
-    if (below !== undefined && v - below.ts <= MAX_NAMED_OFFSET) return `${below.name}+${v - below.ts}`;
-    if (above !== undefined && above.ts - v <= MAX_NAMED_OFFSET) return `${above.name}-${above.ts - v}`;
+    // The nearest name (the one below on a tie), as `name+d` / `name-d`.
+    const up = above === undefined ? undefined : above.ts - v;
+    const down = below === undefined ? undefined : v - below.ts;
+    if (below !== undefined && down! <= MAX_NAMED_OFFSET && (up === undefined || down! <= up)) {
+      return `${below.name}+${down}`;
+    }
+    if (above !== undefined && up! <= MAX_NAMED_OFFSET) return `${above.name}-${up}`;
     return `(${below?.name ?? ''}..${above?.name ?? ''})`;
   }
 
   #bytes(b: Uint8Array, field: string, path: readonly string[]): string {
-    if (b.length === 0) return '';
-    // Region boundaries are cut where each PD chose to cut them.
+    // Region boundaries are cut where each cluster cut them (the real one keeps earlier runs').
     if ((field === 'startKey' || field === 'endKey') && path.some((p) => REGION_PARENTS.has(p))) {
       return '<bound>';
     }
+    if (b.length === 0) return '';
+    const own = this.#ownKey(b);
+    if (own !== undefined) return own;
+    // TiKV's encoded form (`Key::as_encoded`, maybe with a version appended) of one of our keys.
+    try {
+      const { value, rest } = decodeBytes(b);
+      const key = this.#ownKey(value);
+      if (key !== undefined && rest.length === 0) return `enc(${key})`;
+      if (key !== undefined && rest.length === 8) {
+        const ts = U64_MAX - new DataView(rest.buffer, rest.byteOffset, 8).getBigUint64(0);
+        return `enc(${key})@${this.ts(ts)}`;
+      }
+    } catch {
+      // not an encoded key
+    }
+    return printable(b);
+  }
+
+  #ownKey(b: Uint8Array): string | undefined {
     const p = this.#prefix;
     if (b.length >= p.length && p.every((x, i) => b[i] === x)) return `<k>${printable(b.subarray(p.length))}`;
-    return printable(b);
+    return undefined;
   }
 
   #bigint(v: bigint, field: string, path: readonly string[]): Plain {
     const parent = path[path.length - 2] ?? '';
     if (field === 'regionId') return v === 0n ? 0 : this.#ordinals.of('R', v);
     if (field === 'storeId') return v === 0n ? 0 : this.#ordinals.of('S', v);
-    if (field === 'peerId') return v === 0n ? 0 : this.#ordinals.of('P', v);
+    if (field === 'peerId' || field === 'storePeerId' || field === 'requestPeerId') {
+      return v === 0n ? 0 : this.#ordinals.of('P', v);
+    }
     if (field === 'id' && PEER_PARENTS.has(parent)) return this.#ordinals.of('P', v);
     if (field === 'id' && REGION_PARENTS.has(parent)) return this.#ordinals.of('R', v);
     if ((field === 'confVer' || field === 'version') && parent === 'regionEpoch') {
       return this.#ordinals.of(field === 'confVer' ? 'conf' : 'ver', v);
     }
+    // Key hashes are the same function of the same key on both sides.
+    if (field === 'keyHash' || field === 'deadlockKeyHash') return v.toString();
     if (field === 'durationToLastUpdateMs') return v === 0n ? 0 : '>0';
     if (v >= TSO_MIN) return this.ts(v);
     return Number(v);
@@ -167,7 +221,7 @@ export class Normalizer {
     if (v instanceof Uint8Array) return this.#bytes(v, field, path);
     if (typeof v === 'number') return enumName(field, path, v) ?? v;
     if (typeof v === 'string') {
-      if (field === 'abort' || field === 'retryable' || field === 'error') return errorName(v);
+      if (field === 'abort' || field === 'retryable' || field === 'error') return errorText(v);
       if (field === 'message') return v === '' ? '' : '<msg>';
       return v;
     }

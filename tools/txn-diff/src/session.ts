@@ -83,11 +83,31 @@ export class Session {
     return new Uint8Array([...this.keyPrefix, ...enc.encode(name)]);
   }
 
-  /** A fresh TSO timestamp, named for the report. */
+  /**
+   * A fresh TSO timestamp, named for the report. One more is fetched and dropped after it: PD
+   * hands out consecutive timestamps, and a server-computed `ts + 1` (a min_commit_ts) must
+   * not be the next named one on one side only.
+   */
   async ts(name: string): Promise<bigint> {
     const ts = await this.target.tso();
     this.name(name, ts);
+    await this.target.tso();
     return ts;
+  }
+
+  /**
+   * A TSO timestamp whose physical part is at least `ms` after `base`'s: for TTL expiry. The
+   * clock has to really pass it: TiKV raises max_ts to the current_ts a request carries, and a
+   * max_ts ahead of PD's TSO is fatal there (its default `max-ts.action-on-invalid-update` panics).
+   */
+  async tsAfter(name: string, base: bigint, ms: number): Promise<bigint> {
+    const want = (base >> 18n) + BigInt(ms);
+    for (;;) {
+      const ts = await this.target.tso();
+      if (ts >> 18n >= want) return this.name(name, ts);
+      // Waits for physical time to pass, not for an event.
+      await new Promise((r) => setTimeout(r, Math.min(20, Number(want - (ts >> 18n)))));
+    }
   }
 
   /** Names a timestamp the scenario derived (so answers that carry it show the name). */

@@ -123,8 +123,3 @@ export function lockKeys(
     ...fields,
   });
 }
-
-/** A timestamp `ms` milliseconds of physical time after `ts`. */
-export function afterMs(ts: bigint, ms: number): bigint {
-  return ts + (BigInt(ms) << 18n);
-}
