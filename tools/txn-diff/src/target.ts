@@ -91,7 +91,8 @@ export class Target {
     if (store === undefined) throw new Error(`${this.name}: PD does not know store ${storeId}`);
     let client = this.#clients.get(store.address);
     if (client === undefined) {
-      const channel = createChannel(store.address);
+      // Answers may be larger than gRPC's default 4 MiB (a value near TiKV's 8 MiB entry limit).
+      const channel = createChannel(store.address, undefined, { 'grpc.max_receive_message_length': -1 });
       this.#channels.set(store.address, channel);
       client = createClient(tikvpb.TikvDefinition, channel);
       this.#clients.set(store.address, client);

@@ -1,10 +1,11 @@
 /** Region-level commands: SplitRegion, KvDeleteRange, flashback, pipelined flush, GC. */
+import { encodeBytes } from '@tikv/common';
 import type { Scenario } from '../scenario.js';
 import type { Session } from '../session.js';
 import { commit, get, lockKeys, mvcc, prewrite, put, write } from './helpers.js';
 
 /** Splits so that the scenario's keys (`<prefix>` .. `<prefix>~`) get a region of their own. */
-async function ownRegion(s: Session): Promise<void> {
+export async function ownRegion(s: Session): Promise<void> {
   const [lo, hi] = [s.key(''), s.key('~')];
   await s.call('split', 'splitRegion', { splitKeys: [lo, hi] }, { routeKey: lo });
   // PD learns the new regions from the store's heartbeat: wait until it routes there.
@@ -12,7 +13,6 @@ async function ownRegion(s: Session): Promise<void> {
   for (;;) {
     const r = await s.route(lo);
     const start = r.region.region.startKey;
-    const { encodeBytes } = await import('@tikv/common');
     const want = encodeBytes(lo);
     if (start.length === want.length && start.every((b, i) => b === want[i])) return;
     if (Date.now() > deadline) throw new Error('PD does not report the split region');
