@@ -427,7 +427,15 @@ export class TxnCommands {
       );
       return;
     }
-    const { locks } = this.reader(0n).scanLocks(o.start, o.end, (_k, l) => o.txnStatus.has(l.ts), 0);
+    // TiKV's read phase scans the lock CF only (`scan_locks_from_storage`): pessimistic locks live
+    // in memory there (`pessimistic-txn.in-memory`, on by default), so a transaction-wide
+    // resolve leaves them; clients remove them with KVPessimisticRollback.
+    const { locks } = this.reader(0n).scanLocks(
+      o.start,
+      o.end,
+      (_k, l) => o.txnStatus.has(l.ts) && !isPessimisticLock(l),
+      0,
+    );
     for (const { lock } of locks) {
       const commitTs = o.txnStatus.get(lock.ts) ?? 0n;
       if (commitTs !== 0n && commitTs <= lock.ts)

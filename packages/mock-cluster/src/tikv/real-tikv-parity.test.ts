@@ -1,0 +1,50 @@
+import { kvrpcpb, type tikvpb } from '@tikv/proto';
+import { b, ctxFor, TestClients, text } from '../../test/test-helpers.js';
+import { MockCluster } from '../index.js';
+
+// Differences `pnpm txn:diff` (tools/txn-diff) found between the mock and TiKV 9.0.0-beta.2, each
+// test named after the scenario that showed it; the expected answers are TiKV's.
+const { Op } = kvrpcpb;
+
+describe('txn-diff parity with TiKV', () => {
+  let cluster: MockCluster;
+  let c: TestClients;
+  beforeAll(async () => {
+    cluster = await MockCluster.start({ stores: 1 });
+    c = new TestClients(cluster);
+  });
+  afterAll(async () => {
+    c.close();
+    await cluster.close();
+  });
+  const kv = (): tikvpb.TikvClient => c.leaderKv(cluster.regionByKey('a'));
+  const ctx = () => ctxFor(cluster.regionByKey('a'));
+
+  it('resolve-lock: a transaction-wide resolve leaves pessimistic locks (TiKV keeps them in memory)', async () => {
+    await kv().kvPessimisticLock({
+      context: ctx(),
+      mutations: [{ op: Op.PessimisticLock, key: b('rl-p') }],
+      primaryLock: b('rl-p'),
+      startVersion: 100n,
+      forUpdateTs: 100n,
+      lockTtl: 3000n,
+      waitTimeout: -1n,
+    });
+    await kv().kvPrewrite({
+      context: ctx(),
+      mutations: [{ op: Op.Put, key: b('rl-k'), value: b('v'), assertion: 0 }],
+      primaryLock: b('rl-p'),
+      startVersion: 100n,
+      forUpdateTs: 100n,
+      pessimisticActions: [kvrpcpb.PrewriteRequest_PessimisticAction.SKIP_PESSIMISTIC_CHECK],
+    });
+    const r = await kv().kvResolveLock({ context: ctx(), startVersion: 100n, commitVersion: 110n });
+    expect(r.error).toBeUndefined();
+    expect(text((await kv().kvGet({ context: ctx(), key: b('rl-k'), version: 120n })).value)).toBe('v');
+    const lock = (await kv().mvccGetByKey({ context: ctx(), key: b('rl-p') })).info?.lock;
+    expect(lock).toMatchObject({ type: Op.PessimisticLock, startTs: 100n });
+    // Resolving the key by name (resolve lock lite) does remove it.
+    await kv().kvResolveLock({ context: ctx(), startVersion: 100n, commitVersion: 110n, keys: [b('rl-p')] });
+    expect((await kv().mvccGetByKey({ context: ctx(), key: b('rl-p') })).info?.lock).toBeUndefined();
+  });
+});
