@@ -1,6 +1,7 @@
 import type { deadlock, kvrpcpb } from '@tikv/proto';
 import type { ReleasedLock } from '../mvcc/mvcc-txn.js';
 import { DeadlockDetector, type DeadlockFound } from './deadlock-detector.js';
+import { fingerprint64 } from './fingerprint64.js';
 
 /** Timer functions, injectable so tests drive time. */
 export interface LockWaitClock {
@@ -56,17 +57,9 @@ interface KeyQueue {
   delayed: unknown;
 }
 
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-
-/**
- * A key's 64-bit hash for lock waiting and deadlock reports. TiKV uses farmhash's fingerprint64;
- * the mock uses FNV-1a (clients only carry the value around).
- */
+/** A key's 64-bit hash for lock waiting and deadlock reports, as TiKV computes it (`Key::gen_hash`). */
 export function keyHash(key: Uint8Array): bigint {
-  let h = FNV_OFFSET;
-  for (const byte of key) h = BigInt.asUintN(64, (h ^ BigInt(byte)) * FNV_PRIME);
-  return h;
+  return fingerprint64(key);
 }
 
 function keyIdOf(key: Uint8Array): string {
@@ -104,16 +97,25 @@ export class LockWaitManager {
     return Number(waitTimeout) < ceiling ? Number(waitTimeout) : ceiling;
   }
 
-  /** Registers the wait in the deadlock detector; the deadlock when it would close a cycle. */
+  /**
+   * Registers the wait in the deadlock detector; the deadlock when it would close a cycle, its
+   * wait chain ending with this very wait (TiKV's `handle_detect_locally` appends it).
+   */
   detect(req: WaitRequest): DeadlockFound | undefined {
     const key = req.lockInfo.key;
-    return this.#detector.detect(
-      req.startTs,
-      req.lockInfo.lockVersion,
-      keyHash(key),
+    const hash = keyHash(key);
+    const tag = req.resourceGroupTag ?? new Uint8Array(0);
+    const found = this.#detector.detect(req.startTs, req.lockInfo.lockVersion, hash, key, tag);
+    if (found === undefined) return undefined;
+    const self = {
+      txn: req.startTs,
+      waitForTxn: req.lockInfo.lockVersion,
+      keyHash: hash,
       key,
-      req.resourceGroupTag,
-    );
+      resourceGroupTag: tag,
+      waitTime: 0n,
+    };
+    return { keyHash: found.keyHash, waitChain: [...found.waitChain, self] };
   }
 
   /**

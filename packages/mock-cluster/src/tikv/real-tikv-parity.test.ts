@@ -47,4 +47,36 @@ describe('txn-diff parity with TiKV', () => {
     await kv().kvResolveLock({ context: ctx(), startVersion: 100n, commitVersion: 110n, keys: [b('rl-p')] });
     expect((await kv().mvccGetByKey({ context: ctx(), key: b('rl-p') })).info?.lock).toBeUndefined();
   });
+
+  it('deadlock: the wait chain ends with the refused wait; key hashes are farmhash fingerprint64', async () => {
+    const lock = (key: string, startTs: bigint, primary: string, waitTimeout: bigint) =>
+      kv().kvPessimisticLock({
+        context: ctx(),
+        mutations: [{ op: Op.PessimisticLock, key: b(key) }],
+        primaryLock: b(primary),
+        startVersion: startTs,
+        forUpdateTs: startTs,
+        lockTtl: 3000n,
+        waitTimeout,
+      });
+    await lock('txdmx5rhon2/deadlock/a', 200n, 'txdmx5rhon2/deadlock/a', -1n);
+    await lock('txdmx5rhon2/deadlock/b', 210n, 'txdmx5rhon2/deadlock/b', -1n);
+    const first = lock('txdmx5rhon2/deadlock/b', 200n, 'txdmx5rhon2/deadlock/a', 5000n);
+    while ((await kv().getLockWaitInfo({ context: ctx() })).entries.length === 0);
+    const dead = (await lock('txdmx5rhon2/deadlock/a', 210n, 'txdmx5rhon2/deadlock/b', 5000n)).errors[0]
+      ?.deadlock;
+    // What TiKV 9.0.0-beta.2 answered for these keys.
+    expect(dead?.deadlockKeyHash).toBe(4904685800347149768n);
+    expect(dead?.waitChain.map((e) => [e.txn, e.waitForTxn, e.keyHash, text(e.key)])).toEqual([
+      [200n, 210n, 4904685800347149768n, 'txdmx5rhon2/deadlock/b'],
+      [210n, 200n, 7916677236348822856n, 'txdmx5rhon2/deadlock/a'],
+    ]);
+    await kv().kVPessimisticRollback({
+      context: ctx(),
+      startVersion: 210n,
+      forUpdateTs: 210n,
+      keys: [b('txdmx5rhon2/deadlock/b')],
+    });
+    expect((await first).errors[0]?.conflict).toBeDefined();
+  });
 });
