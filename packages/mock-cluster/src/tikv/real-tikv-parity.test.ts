@@ -79,4 +79,20 @@ describe('txn-diff parity with TiKV', () => {
     });
     expect((await first).errors[0]?.conflict).toBeDefined();
   });
+
+  it('lock-wait-timeout: a wait that times out reports duration_to_last_update_ms 0 (the lock never changed)', async () => {
+    const lock = (startTs: bigint, waitTimeout: bigint) =>
+      kv().kvPessimisticLock({
+        context: ctx(),
+        mutations: [{ op: Op.PessimisticLock, key: b('lwt') }],
+        primaryLock: b('lwt'),
+        startVersion: startTs,
+        forUpdateTs: startTs,
+        lockTtl: 3000n,
+        waitTimeout,
+      });
+    await lock(300n, -1n);
+    const timedOut = (await lock(310n, 50n)).errors[0]?.locked;
+    expect(timedOut).toMatchObject({ lockVersion: 300n, durationToLastUpdateMs: 0n });
+  });
 });

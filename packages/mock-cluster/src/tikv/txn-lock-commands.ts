@@ -104,11 +104,10 @@ export class TxnLockCommands {
           ),
         );
       }
-      const waited = outcome.kind === 'timeout' ? BigInt(Math.max(1, outcome.waitedMs)) : 0n;
+      // TiKV reports the time since the wait was re-pointed at a new lock holder
+      // (`update_wait_for`), 0 when it never was; the mock's waits always keep their first lock.
       return lockedResponse(
-        toKeyError(
-          new MvccError({ kind: 'KeyIsLocked', info: { ...lockInfo, durationToLastUpdateMs: waited } }),
-        ),
+        toKeyError(new MvccError({ kind: 'KeyIsLocked', info: { ...lockInfo, durationToLastUpdateMs: 0n } })),
       );
     });
   }
