@@ -95,4 +95,25 @@ describe('txn-diff parity with TiKV', () => {
     const timedOut = (await lock(310n, 50n)).errors[0]?.locked;
     expect(timedOut).toMatchObject({ lockVersion: 300n, durationToLastUpdateMs: 0n });
   });
+
+  it('pipelined-flush: KvBufferBatchGet answers in key order, each key once', async () => {
+    const put = (key: string, value: string) => ({ op: Op.Put, key: b(key), value: b(value), assertion: 0 });
+    await kv().kvFlush({
+      context: ctx(),
+      mutations: [put('pf-p', 'vp'), put('pf-a', 'va')],
+      primaryKey: b('pf-p'),
+      startTs: 400n,
+      generation: 1n,
+      lockTtl: 3000n,
+    });
+    const got = await kv().kvBufferBatchGet({
+      context: ctx(),
+      keys: [b('pf-p'), b('pf-a'), b('pf-p'), b('pf-missing')],
+      version: 400n,
+    });
+    expect(got.pairs.map((p) => [text(p.key), text(p.value)])).toEqual([
+      ['pf-a', 'va'],
+      ['pf-p', 'vp'],
+    ]);
+  });
 });
