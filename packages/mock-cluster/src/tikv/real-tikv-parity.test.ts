@@ -116,4 +116,43 @@ describe('txn-diff parity with TiKV', () => {
       ['pf-p', 'vp'],
     ]);
   });
+
+  it('flashback: FlashbackNotPrepared has no message; a repeated flashback after success succeeds', async () => {
+    await cluster.split(['fb', 'fc']);
+    const r = cluster.regionByKey('fb');
+    const rc = ctxFor(r);
+    const fkv = c.leaderKv(r);
+    const write = async (value: string, startTs: bigint) => {
+      await fkv.kvPrewrite({
+        context: rc,
+        mutations: [{ op: Op.Put, key: b('fb1'), value: b(value), assertion: 0 }],
+        primaryLock: b('fb1'),
+        startVersion: startTs,
+      });
+      await fkv.kvCommit({
+        context: rc,
+        startVersion: startTs,
+        keys: [b('fb1')],
+        commitVersion: startTs + 1n,
+      });
+    };
+    await write('old', 500n);
+    await write('new', 600n);
+    const req = {
+      context: rc,
+      version: 550n,
+      startTs: 700n,
+      commitTs: 701n,
+      startKey: b('fb'),
+      endKey: b('fc'),
+    };
+    const notPrepared = await fkv.kvFlashbackToVersion(req);
+    expect(notPrepared.regionError).toEqual(
+      expect.objectContaining({ message: '', FlashbackNotPrepared: { regionId: r.id } }),
+    );
+    expect((await fkv.kvPrepareFlashbackToVersion(req)).error).toBe('');
+    expect(await fkv.kvFlashbackToVersion(req)).toMatchObject({ error: '', regionError: undefined });
+    expect(await fkv.kvFlashbackToVersion(req)).toMatchObject({ error: '', regionError: undefined });
+    expect(text((await fkv.kvGet({ context: rc, key: b('fb1'), version: 800n })).value)).toBe('old');
+  });
 });
