@@ -81,7 +81,12 @@ export type MvccErrorDetail =
   | { readonly kind: 'PrimaryMismatch'; readonly info: kvrpcpb.LockInfo }
   | { readonly kind: 'GenerationOutOfOrder'; readonly generation: bigint; readonly key: Uint8Array }
   | { readonly kind: 'InvalidTxnTso'; readonly startTs: bigint; readonly commitTs: bigint }
-  | { readonly kind: 'Other'; readonly message: string };
+  | { readonly kind: 'Other'; readonly message: string }
+  /**
+   * A storage-level refusal (not an MVCC one), as TiKV prints it: `debug` (`{:?}`, what KeyErrors
+   * carry) and `display` (`{}`, what string `error` fields carry), both used verbatim.
+   */
+  | { readonly kind: 'Storage'; readonly debug: string; readonly display: string };
 
 /** The kind of an {@link MvccError}. */
 export type MvccErrorKind = MvccErrorDetail['kind'];
@@ -103,6 +108,11 @@ export class MvccError extends Error {
   readonly detail: MvccErrorDetail;
 
   constructor(detail: MvccErrorDetail) {
+    if (detail.kind === 'Storage') {
+      super(detail.debug);
+      this.detail = detail;
+      return;
+    }
     const fields = Object.entries(detail)
       .filter(([k]) => k !== 'kind')
       .map(([k, v]) => `${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}: ${debugValue(v)}`)

@@ -1,6 +1,7 @@
 import { kvrpcpb, type tikvpb } from '@tikv/proto';
 import { b, ctxFor, TestClients, text } from '../../test/test-helpers.js';
-import { MockCluster } from '../index.js';
+import { keyspacePrefix } from '../api-version.js';
+import { ApiVersion, MockCluster } from '../index.js';
 
 // Differences `pnpm txn:diff` (tools/txn-diff) found between the mock and TiKV 9.0.0-beta.2, each
 // test named after the scenario that showed it; the expected answers are TiKV's.
@@ -154,5 +155,53 @@ describe('txn-diff parity with TiKV', () => {
     expect(await fkv.kvFlashbackToVersion(req)).toMatchObject({ error: '', regionError: undefined });
     expect(await fkv.kvFlashbackToVersion(req)).toMatchObject({ error: '', regionError: undefined });
     expect(text((await fkv.kvGet({ context: rc, key: b('fb1'), version: 800n })).value)).toBe('old');
+  });
+});
+
+describe('txn-diff parity with TiKV (API V2)', () => {
+  let cluster: MockCluster;
+  let c: TestClients;
+  beforeAll(async () => {
+    cluster = await MockCluster.start({ stores: 1, apiVersion: ApiVersion.V2 });
+    c = new TestClients(cluster);
+  });
+  afterAll(async () => {
+    c.close();
+    await cluster.close();
+  });
+  const x = (k: string) => new Uint8Array([...keyspacePrefix('txn', 0), ...b(k)]);
+
+  it('api-version-mismatch: TiKV checks only reads, prewrite, flush and pessimistic lock; V1 requests may use TiDB keys', async () => {
+    const region = cluster.regionByKey(x('k'));
+    const kv = c.leaderKv(region);
+    const v1 = ctxFor(region);
+    const v2 = ctxFor(region, kvrpcpb.APIVersion.V2);
+    expect((await kv.kvGet({ context: v1, key: x('k'), version: 10n })).error?.abort).toBe(
+      // The key as TiKV judges and prints it: memcomparable-encoded.
+      'Error(InvalidKeyMode { cmd: get, storage_api_version: V2, key: "780000006B000000FC" })',
+    );
+    expect(
+      (
+        await kv.kvGet({
+          context: { ...v2, apiVersion: kvrpcpb.APIVersion.V1TTL },
+          key: x('k'),
+          version: 10n,
+        })
+      ).error?.abort,
+    ).toBe('Error(ApiVersionNotMatched { cmd: get, storage_api_version: V2, req_api_version: V1ttl })');
+    // A TiDB key in a V1 request: served.
+    const tidb = cluster.regionByKey(b('t1'));
+    const got = await c.leaderKv(tidb).kvGet({ context: ctxFor(tidb), key: b('t1'), version: 10n });
+    expect([got.error, got.notFound]).toEqual([undefined, true]);
+    // Commit is not checked: a V1 context on a txn key gets the MVCC answer (no lock).
+    const commit = await kv.kvCommit({ context: v1, keys: [x('k')], startVersion: 10n, commitVersion: 11n });
+    expect(commit.error?.txnLockNotFound).toBeDefined();
+    // A V2 scan needs both bounds in the txn key space.
+    const open = await kv.kvScan({ context: v2, startKey: x('k'), limit: 1, version: 10n });
+    expect(open.error?.abort).toMatch(
+      /^Error\(InvalidKeyRangeMode \{ cmd: scan, storage_api_version: V2, range: \(Some\("[0-9A-F]+"\), None\) \}\)$/,
+    );
+    const closed = await kv.kvScan({ context: v2, startKey: x('k'), endKey: x('l'), limit: 1, version: 10n });
+    expect(closed.error).toBeUndefined();
   });
 });

@@ -449,14 +449,15 @@ describe('transactional commands over gRPC (API V2)', () => {
     const region = cluster.regionByKey(key);
     const kv = c.leaderKv(region);
     const v1 = await kv.kvGet({ context: ctxFor(region), key, version: 10n });
-    expect(v1.error?.abort).toContain('Api version in request does not match');
+    // A V1 request is taken only for TiDB keys (`t`, `m`), as TiKV's check_api_version does.
+    expect(v1.error?.abort).toContain('InvalidKeyMode');
     const ctx = ctxFor(region, kvrpcpb.APIVersion.V2);
     const raw = new Uint8Array([...keyspacePrefix('raw', 0), ...b('k')]);
     const rawRegion = cluster.regionByKey(raw);
     const rawMode = await c
       .leaderKv(rawRegion)
       .kvGet({ context: ctxFor(rawRegion, kvrpcpb.APIVersion.V2), key: raw, version: 10n });
-    expect(rawMode.error?.abort).toContain('Key mode mismatched');
+    expect(rawMode.error?.abort).toContain('InvalidKeyMode');
     await kv.kvPrewrite({
       context: ctx,
       mutations: [{ op: Op.Put, key, value: b('v'), assertion: 0 }],

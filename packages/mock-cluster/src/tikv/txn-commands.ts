@@ -77,7 +77,7 @@ export class TxnKvCommands {
       req.context,
       'read',
       (region) => {
-        this.#r.api(req.context, 'scan', req.endKey.length > 0 ? [req.startKey, req.endKey] : [req.startKey]);
+        this.#r.apiRange(req.context, 'scan', req.startKey, req.endKey.length > 0 ? req.endKey : undefined);
         const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, req.reverse);
         this.#r.checkStaleRead(req.context, region, req.version);
         const results = this.#r.txn.reads.scan({
@@ -271,7 +271,7 @@ export class TxnKvCommands {
       req.context,
       'read',
       (region) => {
-        this.#r.api(req.context, 'scan_lock', [req.startKey]);
+        // TiKV checks no API version here (GC scans whole regions, beyond TiDB's keys).
         const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, false);
         const locks = this.#r.txn.storage.scanLock(req.maxVersion, lower, upper, req.limit);
         return kvrpcpb.ScanLockResponse.fromPartial({ locks });
@@ -286,12 +286,12 @@ export class TxnKvCommands {
       req.context,
       'write',
       (region) => {
-        this.#r.api(req.context, 'delete_range', [req.startKey]);
+        this.#r.apiRange(req.context, 'delete_range', req.startKey, req.endKey);
         const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, false);
         if (!req.notifyOnly) this.#r.txn.storage.deleteRange(lower, upper);
         return kvrpcpb.DeleteRangeResponse.fromPartial({});
       },
-      (e) => ({ error: e.message }),
+      (e) => ({ error: e.detail.kind === 'Storage' ? e.detail.display : e.message }),
     );
   }
 

@@ -13,6 +13,7 @@ import { regionError } from './region-errors.js';
 import {
   checkKeysInRegion,
   checkTxnApiVersion,
+  checkTxnApiVersionRange,
   checkTxnKeySize,
   failRegion,
   TxnRegionErrorSignal,
@@ -126,6 +127,16 @@ export class TxnRequestRunner {
     checkTxnApiVersion(this.#deps.apiVersion, ctx, cmd, keys);
   }
 
+  /** TiKV's API-version gate for a range (`end` undefined: an open one). */
+  apiRange(
+    ctx: kvrpcpb.Context | undefined,
+    cmd: string,
+    start: Uint8Array,
+    end: Uint8Array | undefined,
+  ): void {
+    checkTxnApiVersionRange(this.#deps.apiVersion, ctx, cmd, start, end);
+  }
+
   /** A stale read above the region's safe ts gets DataIsNotReady, as TiKV answers it. */
   checkStaleRead(ctx: kvrpcpb.Context | undefined, region: RegionInfo, readTs: bigint): void {
     if (ctx?.staleRead !== true || this.txn.resolvedTs === undefined) return;
@@ -141,18 +152,20 @@ export class TxnRequestRunner {
   }
 
   /**
-   * API version and key-in-region checks of a write's keys, and with `checkSize` TiKV's key size
-   * check (which TiKV applies to prewrite, flush and pessimistic lock only).
+   * Key-in-region checks of a write's keys, and with `admit` TiKV's API version and key size
+   * checks, which `sched_txn_command` applies to prewrite, flush and pessimistic lock only.
    */
   writeKeys(
     ctx: kvrpcpb.Context | undefined,
     cmd: string,
     keys: readonly Uint8Array[],
     region: RegionInfo,
-    checkSize = false,
+    admit = false,
   ): void {
-    this.api(ctx, cmd, keys);
-    if (checkSize) checkTxnKeySize(keys, this.#deps.limits.maxKeySizeBytes);
+    if (admit) {
+      this.api(ctx, cmd, keys);
+      checkTxnKeySize(keys, this.#deps.limits.maxKeySizeBytes);
+    }
     checkKeysInRegion(keys, region);
   }
 }
