@@ -205,6 +205,7 @@ async function main(): Promise<number> {
     bins = found;
   }
   const runPrefix = `txd${Date.now().toString(36)}`;
+  console.error(`keys of this run start with ${runPrefix}/<scenario>/`);
   const outcomes: Outcome[] = [];
   for (const mode of args.modes) outcomes.push(...(await runMode(mode, args, bins, mod, runPrefix)));
   console.log(formatReport(outcomes, { verbose: args.verbose, dump: args.dump }));
