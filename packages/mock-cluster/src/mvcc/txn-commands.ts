@@ -22,7 +22,7 @@ import { isPessimisticLock, type Lock, lockInfoOf } from './lock-record.js';
 import { isMvccError, MvccError, mvccFail } from './mvcc-error.js';
 import { mvccInfoOf } from './mvcc-info.js';
 import { MvccReader, type OverlappedWrite } from './mvcc-reader.js';
-import { MvccTxn, type ReleasedLock } from './mvcc-txn.js';
+import { EntryTooLargeError, MvccTxn, type ReleasedLock } from './mvcc-txn.js';
 import { bytesEqual, encodeTxnKey } from './txn-key.js';
 import { newWrite, WriteType, writeTypeFromLockType } from './write-record.js';
 
@@ -94,6 +94,9 @@ export class TxnCommands {
   /** Called with the locks each successful command released. */
   onReleased: ReleasedLocksListener | undefined;
 
+  /** TiKV's `raft-entry-max-size`: a command writing more fails with {@link EntryTooLargeError}. */
+  maxWriteBytes = Number.POSITIVE_INFINITY;
+
   constructor(engine: KvEngine, cm: ConcurrencyManager) {
     this.#engine = engine;
     this.#cm = cm;
@@ -121,6 +124,7 @@ export class TxnCommands {
     const reader = new MvccReader(this.#engine, startTs);
     try {
       const out = body(txn, reader);
+      this.#checkWriteSize(txn);
       txn.apply(this.#engine);
       if (txn.released.length > 0) this.onReleased?.(txn.released, commitTs);
       return out;
@@ -458,8 +462,14 @@ export class TxnCommands {
         if (!(isMvccError(e, 'TxnLockNotFound') && isPessimisticLock(lock))) throw e;
       }
     }
+    this.#checkWriteSize(txn);
     txn.apply(this.#engine);
     if (txn.released.length > 0) this.onReleased?.(txn.released, 0n);
+  }
+
+  #checkWriteSize(txn: MvccTxn): void {
+    const size = txn.writeBytes;
+    if (size > this.maxWriteBytes) throw new EntryTooLargeError(size);
   }
 
   /**

@@ -156,6 +156,45 @@ describe('txn-diff parity with TiKV', () => {
     expect(await fkv.kvFlashbackToVersion(req)).toMatchObject({ error: '', regionError: undefined });
     expect(text((await fkv.kvGet({ context: rc, key: b('fb1'), version: 800n })).value)).toBe('old');
   });
+  it('split-region-and-region-errors: EpochNotMatch lists the left siblings a stale request missed (collect_sibling_region)', async () => {
+    const before = cluster.regionByKey('sr-z');
+    const oldCtx = ctxFor(before);
+    cluster.split(['sr-a', 'sr-m']);
+    const mid = cluster.regionByKey('sr-b');
+    const left = cluster.regionByKey('sr-0');
+    const r = await kv().kvGet({ context: oldCtx, key: b('sr-z'), version: 10n });
+    // Behind by two versions: the current region, then two neighbours on the left, nearest first.
+    expect(r.regionError?.epochNotMatch?.currentRegions.map((x) => x.id)).toEqual([
+      before.id,
+      mid.id,
+      left.id,
+    ]);
+    // A request ahead of the region lists the region alone.
+    const ahead = await c.leaderKv(mid).kvGet({
+      context: { ...ctxFor(mid), regionEpoch: { confVer: 1n, version: mid.epoch.version + 5n } },
+      key: b('sr-b'),
+      version: 10n,
+    });
+    expect(ahead.regionError?.epochNotMatch?.currentRegions.map((x) => x.id)).toEqual([mid.id]);
+    // No epoch at all is epoch 0/0.
+    const none = await c
+      .leaderKv(mid)
+      .kvGet({ context: { ...ctxFor(mid), regionEpoch: undefined }, key: b('sr-b'), version: 10n });
+    expect(none.regionError?.epochNotMatch?.currentRegions[0]?.id).toBe(mid.id);
+  });
+
+  it('bad-requests: a write bigger than raft-entry-max-size is RaftEntryTooLarge, nothing written', async () => {
+    const huge = new Uint8Array(cluster.options.raftEntryMaxSizeBytes + 1);
+    const r = await kv().kvPrewrite({
+      context: ctx(),
+      mutations: [{ op: Op.Put, key: b('big-v'), value: huge, assertion: 0 }],
+      primaryLock: b('big-v'),
+      startVersion: 900n,
+    });
+    expect(r.regionError?.raftEntryTooLarge?.regionId).toBe(cluster.regionByKey('a').id);
+    expect(Number(r.regionError?.raftEntryTooLarge?.entrySize)).toBeGreaterThan(huge.length);
+    expect((await kv().mvccGetByKey({ context: ctx(), key: b('big-v') })).info?.lock).toBeUndefined();
+  });
 });
 
 describe('txn-diff parity with TiKV (API V2)', () => {

@@ -3,13 +3,14 @@ import type { RegionInfo } from '../cluster/topology-types.js';
 import type { DeadlockFound } from '../lock-manager/deadlock-detector.js';
 import type { WaitOutcome, WaitRequest } from '../lock-manager/lock-wait-manager.js';
 import { MvccError } from '../mvcc/mvcc-error.js';
+import { EntryTooLargeError } from '../mvcc/mvcc-txn.js';
 import type { ReadCheckOptions } from '../mvcc/read-check.js';
 import type { ResolvedTs } from '../mvcc/resolved-ts.js';
 import type { TxnCommands as TxnStorage } from '../mvcc/txn-commands.js';
 import type { TxnReads } from '../mvcc/txn-reads.js';
 import { type AccessKind, checkContext, isRegionError } from './context-check.js';
 import type { KvDeps } from './kv-deps.js';
-import { regionError } from './region-errors.js';
+import { raftEntryTooLarge, regionError } from './region-errors.js';
 import {
   checkKeysInRegion,
   checkTxnApiVersion,
@@ -101,6 +102,7 @@ export class TxnRequestRunner {
     body: (region: RegionInfo) => R,
     onError: (e: MvccError) => object,
   ): R {
+    let regionId = 0n;
     try {
       this.txn.gc?.maybeRun();
       const checked = checkContext(
@@ -110,6 +112,7 @@ export class TxnRequestRunner {
         access === 'flashback' ? 'write' : access,
       );
       if (isRegionError(checked)) return codec.fromPartial({ regionError: checked });
+      regionId = checked.region.id;
       const flashbackStartTs = this.txn.flashback?.get(checked.region.id);
       if (flashbackStartTs !== undefined && access !== 'flashback') {
         return codec.fromPartial({ regionError: flashbackInProgress(checked.region.id, flashbackStartTs) });
@@ -117,6 +120,9 @@ export class TxnRequestRunner {
       return body(checked.region);
     } catch (e) {
       if (e instanceof TxnRegionErrorSignal) return codec.fromPartial({ regionError: e.error });
+      if (e instanceof EntryTooLargeError) {
+        return codec.fromPartial({ regionError: raftEntryTooLarge(regionId, BigInt(e.entrySize)) });
+      }
       if (e instanceof MvccError) return codec.fromPartial(onError(e));
       throw e;
     }
