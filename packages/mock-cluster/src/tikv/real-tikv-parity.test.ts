@@ -1,3 +1,4 @@
+import { encodeBytes } from '@tikv/common';
 import { kvrpcpb, type tikvpb } from '@tikv/proto';
 import { b, ctxFor, TestClients, text } from '../../test/test-helpers.js';
 import { keyspacePrefix } from '../api-version.js';
@@ -194,6 +195,39 @@ describe('txn-diff parity with TiKV', () => {
     expect(r.regionError?.raftEntryTooLarge?.regionId).toBe(cluster.regionByKey('a').id);
     expect(Number(r.regionError?.raftEntryTooLarge?.entrySize)).toBeGreaterThan(huge.length);
     expect((await kv().mvccGetByKey({ context: ctx(), key: b('big-v') })).info?.lock).toBeUndefined();
+  });
+
+  it('split-region-and-region-errors: keys outside the region are aborts of point accesses; scans check their range', async () => {
+    cluster.split(['ko-a', 'ko-m']);
+    const r = cluster.regionByKey('ko-b');
+    const rkv = c.leaderKv(r);
+    const rc = ctxFor(r);
+    const out = b('ko-x');
+    const outAbort =
+      /^Error\(Txn\(Error\(Mvcc\(Error\(Kv\(Error\(Other\(".*region_snapshot\.rs:289\]: Key [0-9A-F]+ is out of \[region \d+\] \[[0-9A-F]+, [0-9A-F]+\)\\""\)\)\)\)\)\)\)\)$/;
+    expect((await rkv.kvGet({ context: rc, key: out, version: 10n })).error?.abort).toMatch(outAbort);
+    expect(
+      (await rkv.kvCommit({ context: rc, keys: [out], startVersion: 10n, commitVersion: 11n })).error?.abort,
+    ).toMatch(outAbort);
+    expect((await rkv.mvccGetByKey({ context: rc, key: out })).error).toMatch(
+      /^unknown error ".* is out of \[region /,
+    );
+    // A scan seeking outside: KeyNotInRegion with the encoded key.
+    const seek = await rkv.kvScan({ context: rc, startKey: out, limit: 1, version: 10n });
+    expect(seek.regionError?.keyNotInRegion?.key).toEqual(encodeBytes(out));
+    // A scan reaching past the region: InvalidReqRange, forward or backward.
+    const past = await rkv.kvScan({ context: rc, startKey: b('ko-b'), endKey: out, limit: 1, version: 10n });
+    expect(past.error?.abort).toMatch(/^Error\(Txn\(Error\(InvalidReqRange \{ start: Some\(\[/);
+    const back = await rkv.kvScan({
+      context: rc,
+      startKey: out,
+      endKey: b('ko-b'),
+      limit: 1,
+      version: 10n,
+      reverse: true,
+    });
+    expect(back.error?.abort).toMatch(/InvalidReqRange/);
+    expect(back.pairs[0]?.error?.abort).toMatch(/InvalidReqRange/);
   });
 });
 

@@ -5,6 +5,9 @@ import type { RegionInfo } from '../cluster/topology-types.js';
 import { MvccError } from '../mvcc/mvcc-error.js';
 import { compareBytes } from '../storage/ordered-map.js';
 import { checkKeyInRegion, checkKeyInRegionInclusive } from './context-check.js';
+import { keyNotInRegion } from './region-errors.js';
+
+const hexUpper = (k: Uint8Array): string => Buffer.from(k).toString('hex').toUpperCase();
 
 /** Raised inside a transactional handler to answer with a region error. */
 export class TxnRegionErrorSignal {
@@ -21,12 +24,89 @@ export function checkKeysInRegion(keys: Iterable<Uint8Array>, region: RegionInfo
   for (const k of keys) failRegion(checkKeyInRegion(k, region));
 }
 
+const hexEncoded = (k: Uint8Array): string => (k.length === 0 ? '' : hexUpper(encodeBytes(k)));
+
+/** Whether `key` lies in the region's `[start, end)`. */
+export function keyInRegion(key: Uint8Array, region: RegionInfo): boolean {
+  return checkKeyInRegion(key, region) === undefined;
+}
+
+/**
+ * The error TiKV's region snapshot gives a point access (a lock or write read) of a key outside
+ * the region: not a region error but an abort, the key and the region's bounds in their encoded
+ * form. (Only a seek of a scan answers KeyNotInRegion.)
+ */
+export function keyOutOfRegionError(key: Uint8Array, region: RegionInfo): MvccError {
+  const text =
+    `Key ${hexUpper(encodeBytes(key))} is out of [region ${region.id}] ` +
+    `[${hexEncoded(region.startKey)}, ${hexEncoded(region.endKey)})`;
+  const inner = JSON.stringify(
+    `[components/tikv_kv/src/raftstore_impls.rs:86]: "[components/raftstore/src/store/region_snapshot.rs:289]: ${text}"`,
+  );
+  return new MvccError({
+    kind: 'Storage',
+    debug: `Error(Txn(Error(Mvcc(Error(Kv(Error(Other(${inner}))))))))`,
+    display: `unknown error ${inner}`,
+  });
+}
+
+/** Throws {@link keyOutOfRegionError} for the first key outside the region. */
+export function checkPointKeysInRegion(keys: Iterable<Uint8Array>, region: RegionInfo): void {
+  for (const k of keys) if (!keyInRegion(k, region)) throw keyOutOfRegionError(k, region);
+}
+
+function invalidReqRange(
+  lower: Uint8Array | undefined,
+  upper: Uint8Array | undefined,
+  region: RegionInfo,
+): never {
+  const some = (k: Uint8Array | undefined, raw = true) =>
+    k === undefined ? 'None' : `Some([${[...(raw && k.length > 0 ? encodeBytes(k) : k)].join(', ')}])`;
+  throw new MvccError({
+    kind: 'Storage',
+    debug:
+      `Error(Txn(Error(InvalidReqRange { start: ${some(lower)}, end: ${some(upper)}, ` +
+      `lower_bound: ${some(region.startKey)}, upper_bound: ${some(region.endKey)} })))`,
+    display: 'Invalid request range',
+  });
+}
+
+/**
+ * KvScan's bounds as TiKV checks them: the request's range (swapped for a reverse scan; an empty
+ * end is open) must lie within the region (`verify_range`: InvalidReqRange otherwise), and the
+ * key the scanner seeks to must be in it (KeyNotInRegion, with the encoded key). Returns the
+ * range clamped to the region.
+ */
+export function kvScanBounds(
+  region: RegionInfo,
+  start: Uint8Array,
+  end: Uint8Array,
+  reverse: boolean,
+): { lower: Uint8Array; upper: Uint8Array } {
+  const open = (k: Uint8Array) => (k.length === 0 ? undefined : k);
+  // The mock keeps an empty reverse start as "from the region's end".
+  const lower = reverse ? open(end) : start;
+  const upper = reverse ? open(start) : open(end);
+  if (lower !== undefined && region.startKey.length > 0 && compareBytes(lower, region.startKey) < 0) {
+    invalidReqRange(lower, upper, region);
+  }
+  if (upper !== undefined && region.endKey.length > 0 && compareBytes(upper, region.endKey) > 0) {
+    invalidReqRange(lower, upper, region);
+  }
+  const seek = reverse ? upper : lower;
+  if (seek !== undefined && checkKeyInRegionInclusive(seek, region) !== undefined) {
+    failRegion(keyNotInRegion(encodeBytes(seek), region));
+  }
+  return {
+    lower: lower === undefined ? region.startKey : lower,
+    upper: upper === undefined ? region.endKey : upper,
+  };
+}
+
 /** A storage error TiKV reports as `Error(<variant> { <fields> })` (Debug) or `<display>`. */
 function storageError(variant: string, fields: string, display: string): never {
   throw new MvccError({ kind: 'Storage', debug: `Error(${variant} { ${fields} })`, display });
 }
-
-const hexUpper = (k: Uint8Array): string => Buffer.from(k).toString('hex').toUpperCase();
 
 function apiVersionName(v: kvrpcpb.APIVersion | ApiVersion): string {
   if (v === ApiVersion.V2 || v === 2) return 'V2';

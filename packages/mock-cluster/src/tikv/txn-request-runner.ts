@@ -12,7 +12,7 @@ import { type AccessKind, checkContext, isRegionError } from './context-check.js
 import type { KvDeps } from './kv-deps.js';
 import { raftEntryTooLarge, regionError } from './region-errors.js';
 import {
-  checkKeysInRegion,
+  checkPointKeysInRegion,
   checkTxnApiVersion,
   checkTxnApiVersionRange,
   checkTxnKeySize,
@@ -158,7 +158,8 @@ export class TxnRequestRunner {
   }
 
   /**
-   * Key-in-region checks of a write's keys, and with `admit` TiKV's API version and key size
+   * Key-in-region checks of a write's keys (an abort, as TiKV's region snapshot answers them), and
+   * with `admit` TiKV's API version and key size
    * checks, which `sched_txn_command` applies to prewrite, flush and pessimistic lock only.
    */
   writeKeys(
@@ -172,6 +173,6 @@ export class TxnRequestRunner {
       this.api(ctx, cmd, keys);
       checkTxnKeySize(keys, this.#deps.limits.maxKeySizeBytes);
     }
-    checkKeysInRegion(keys, region);
+    checkPointKeysInRegion(keys, region);
   }
 }
