@@ -126,6 +126,19 @@ export class MvccError extends Error {
   }
 }
 
+/**
+ * A command's own refusal (TiKV's `txn::ErrorInner::Other(box_err!(..))`), printed as TiKV prints
+ * it: the message behind the source location TiKV's `box_err!` adds (as of 9.0.0-beta.2).
+ */
+export function txnOther(location: string, message: string): MvccError {
+  const text = `[${location}]: ${message}`;
+  return new MvccError({
+    kind: 'Storage',
+    debug: `Error(Txn(Error(Other(${JSON.stringify(text)}))))`,
+    display: text,
+  });
+}
+
 /** Throws an {@link MvccError}. */
 export function mvccFail(detail: MvccErrorDetail): never {
   throw new MvccError(detail);

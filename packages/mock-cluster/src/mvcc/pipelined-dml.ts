@@ -3,7 +3,7 @@ import { ColumnFamily } from '../storage/kv-engine.js';
 import { compareBytes } from '../storage/ordered-map.js';
 import { type PrewriteMutationInput, prewrite, type TransactionProperties } from './actions/prewrite.js';
 import { LockType } from './lock-record.js';
-import { MvccError, mvccFail } from './mvcc-error.js';
+import { MvccError, mvccFail, txnOther } from './mvcc-error.js';
 import { committedRecord, type TxnCommands } from './txn-commands.js';
 import { appendTs, encodeTxnKey } from './txn-key.js';
 
@@ -27,7 +27,10 @@ export function flush(
   },
 ): MvccError[] {
   if (cmd.generation === 0n)
-    mvccFail({ kind: 'Other', message: 'generation should be greater than 0 for Flush requests' });
+    throw txnOther(
+      'src/storage/txn/commands/flush.rs:74',
+      'generation should be greater than 0 for Flush requests',
+    );
   return commands.execute(cmd.startTs, (txn, reader) => {
     const props: TransactionProperties = {
       startTs: cmd.startTs,

@@ -19,7 +19,7 @@ import {
 } from './actions/rollback.js';
 import type { ConcurrencyManager } from './concurrency-manager.js';
 import { isPessimisticLock, type Lock, lockInfoOf } from './lock-record.js';
-import { isMvccError, MvccError, mvccFail } from './mvcc-error.js';
+import { isMvccError, MvccError, mvccFail, txnOther } from './mvcc-error.js';
 import { mvccInfoOf } from './mvcc-info.js';
 import { MvccReader, type OverlappedWrite } from './mvcc-reader.js';
 import { EntryTooLargeError, MvccTxn, type ReleasedLock } from './mvcc-txn.js';
@@ -163,7 +163,10 @@ export class TxnCommands {
     const expected = new Map<number, bigint>();
     for (const c of cmd.forUpdateTsConstraints) {
       if (c.index >= cmd.mutations.length) {
-        mvccFail({ kind: 'Other', message: `invalid index in for_update_ts_constraints, index: ${c.index}` });
+        throw txnOther(
+          'src/storage/txn/commands/prewrite.rs:418',
+          `prewrite request invalid: for_update_ts constraint set for index ${c.index} while ${cmd.mutations.length} mutations were given`,
+        );
       }
       expected.set(c.index, c.expectedForUpdateTs);
     }
@@ -510,10 +513,10 @@ export class TxnCommands {
    */
   acquirePessimisticLock(cmd: PessimisticLockCommand): PessimisticLockOutcome {
     if (cmd.allowLockWithConflict && cmd.keys.length > 1) {
-      mvccFail({
-        kind: 'Other',
-        message: 'multiple keys in a single request with allowed_lock_with_conflict set is not allowed',
-      });
+      throw txnOther(
+        'src/storage/txn/commands/acquire_pessimistic_lock.rs:85',
+        'multiple keys in a single request with allowed_lock_with_conflict set is not allowed',
+      );
     }
     return this.execute(cmd.startTs, (txn, reader): PessimisticLockOutcome => {
       const results: PessimisticLockKeyResult[] = [];

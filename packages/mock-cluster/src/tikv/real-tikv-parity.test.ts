@@ -229,6 +229,44 @@ describe('txn-diff parity with TiKV', () => {
     expect(back.error?.abort).toMatch(/InvalidReqRange/);
     expect(back.pairs[0]?.error?.abort).toMatch(/InvalidReqRange/);
   });
+
+  it('pessimistic-prewrite / pipelined-flush / lock-wait-force-lock: commands’ own refusals read as TiKV prints them', async () => {
+    const pre = await kv().kvPrewrite({
+      context: ctx(),
+      mutations: [{ op: Op.Put, key: b('a-own-1'), value: b('v'), assertion: 0 }],
+      primaryLock: b('a-own-1'),
+      startVersion: 950n,
+      forUpdateTs: 950n,
+      pessimisticActions: [kvrpcpb.PrewriteRequest_PessimisticAction.DO_PESSIMISTIC_CHECK],
+      forUpdateTsConstraints: [{ index: 5, expectedForUpdateTs: 950n }],
+    });
+    expect(pre.errors[0]?.abort).toBe(
+      'Error(Txn(Error(Other("[src/storage/txn/commands/prewrite.rs:418]: prewrite request invalid: for_update_ts constraint set for index 5 while 1 mutations were given"))))',
+    );
+    const flush = await kv().kvFlush({
+      context: ctx(),
+      mutations: [{ op: Op.Put, key: b('a-own-2'), value: b('v'), assertion: 0 }],
+      primaryKey: b('a-own-2'),
+      startTs: 960n,
+      generation: 0n,
+    });
+    expect(flush.errors[0]?.abort).toContain('Other("[src/storage/txn/commands/flush.rs:74]: generation');
+    const lock = await kv().kvPessimisticLock({
+      context: ctx(),
+      mutations: [
+        { op: Op.PessimisticLock, key: b('a-own-3') },
+        { op: Op.PessimisticLock, key: b('a-own-4') },
+      ],
+      primaryLock: b('a-own-3'),
+      startVersion: 970n,
+      forUpdateTs: 970n,
+      waitTimeout: -1n,
+      wakeUpMode: kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock,
+    });
+    expect(lock.errors[0]?.abort).toContain(
+      'Other("[src/storage/txn/commands/acquire_pessimistic_lock.rs:85]: multiple keys',
+    );
+  });
 });
 
 describe('txn-diff parity with TiKV (API V2)', () => {
