@@ -45,6 +45,30 @@ export const admin: Scenario[] = [
         primaryLock: s.key('a'),
         startVersion: t,
       });
+      // Every other command with a key outside the region it names.
+      const out = s.key('~~');
+      const inside = { routeKey: s.key('a') };
+      await s.call('batchGet.outside', 'kvBatchGet', { keys: [s.key('a'), out], version: t }, inside);
+      await s.call('reverseScan.outside', 'kvScan', { startKey: out, endKey: s.key('a'), limit: 1, version: t, reverse: true }, inside);
+      await s.call('commit.outside', 'kvCommit', { keys: [out], startVersion: t, commitVersion: await s.ts('c') }, inside);
+      await s.call('rollback.outside', 'kvBatchRollback', { keys: [out], startVersion: t }, inside);
+      await s.call('cleanup.outside', 'kvCleanup', { key: out, startVersion: t, currentTs: 0n }, inside);
+      await s.call('lock.outside', 'kvPessimisticLock', {
+        mutations: [{ op: 5, key: out }],
+        primaryLock: out,
+        startVersion: t,
+        forUpdateTs: t,
+        lockTtl: 100n,
+        waitTimeout: -1n,
+      }, inside);
+      await s.call('pessimisticRollback.outside', 'kVPessimisticRollback', { keys: [out], startVersion: t, forUpdateTs: t }, inside);
+      await s.call('checkTxnStatus.outside', 'kvCheckTxnStatus', { primaryKey: out, lockTs: t, callerStartTs: 0n, currentTs: 0n }, inside);
+      await s.call('checkSecondary.outside', 'kvCheckSecondaryLocks', { keys: [out], startVersion: t }, inside);
+      await s.call('heartBeat.outside', 'kvTxnHeartBeat', { primaryLock: out, startVersion: t, adviseLockTtl: 10n }, inside);
+      await s.call('resolveLite.outside', 'kvResolveLock', { startVersion: t, commitVersion: 0n, keys: [out] }, inside);
+      await s.call('mvcc.outside', 'mvccGetByKey', { key: out }, inside);
+      await s.call('flush.outside', 'kvFlush', { mutations: [put(out, 'v')], primaryKey: out, startTs: t, generation: 1n, lockTtl: 100n }, inside);
+      await s.call('bufferBatchGet.outside', 'kvBufferBatchGet', { keys: [out], version: t }, inside);
       // Splitting at a key that is already a boundary.
       await s.call('split.again', 'splitRegion', { splitKeys: [s.key('')] }, { routeKey: s.key('') });
     },
