@@ -93,6 +93,8 @@ export class TxnCommands {
   readonly #cm: ConcurrencyManager;
   /** Called with the locks each successful command released. */
   onReleased: ReleasedLocksListener | undefined;
+  /** Told of every lock a command newly writes (TiKV's `new_acquired_locks`). */
+  onAcquired: ((locks: readonly kvrpcpb.LockInfo[]) => void) | undefined;
 
   /** TiKV's `raft-entry-max-size`: a command writing more fails with {@link EntryTooLargeError}. */
   maxWriteBytes = Number.POSITIVE_INFINITY;
@@ -127,6 +129,8 @@ export class TxnCommands {
       this.#checkWriteSize(txn);
       txn.apply(this.#engine);
       if (txn.released.length > 0) this.onReleased?.(txn.released, commitTs);
+      if (txn.newLocks.length > 0)
+        this.onAcquired?.(txn.newLocks.map(({ key, lock }) => lockInfoOf(lock, key)));
       return out;
     } finally {
       txn.releaseGuards();

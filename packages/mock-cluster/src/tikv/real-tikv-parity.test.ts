@@ -267,6 +267,45 @@ describe('txn-diff parity with TiKV', () => {
       'Other("[src/storage/txn/commands/acquire_pessimistic_lock.rs:85]: multiple keys',
     );
   });
+
+  it('lock-wait-new-holder: a waiter moves to the next holder of the key, and times out reporting it', async () => {
+    const force = kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock;
+    const lock = (startTs: bigint, waitTimeout: bigint) =>
+      kv().kvPessimisticLock({
+        context: ctx(),
+        mutations: [{ op: Op.PessimisticLock, key: b('a-nh') }],
+        primaryLock: b('a-nh'),
+        startVersion: startTs,
+        forUpdateTs: startTs,
+        lockTtl: 3000n,
+        waitTimeout,
+        wakeUpMode: force,
+      });
+    const waiting = async (n: number) => {
+      for (;;) {
+        const e = (await kv().getLockWaitInfo({ context: ctx() })).entries.filter(
+          (x) => text(x.key) === 'a-nh',
+        );
+        if (e.length >= n) return e;
+      }
+    };
+    await lock(1000n, -1n);
+    const first = lock(1010n, 5000n);
+    await waiting(1);
+    const second = lock(1020n, 300n);
+    await waiting(2);
+    await kv().kVPessimisticRollback({
+      context: ctx(),
+      startVersion: 1000n,
+      forUpdateTs: 1000n,
+      keys: [b('a-nh')],
+    });
+    expect((await first).errors).toEqual([]);
+    expect((await waiting(1)).map((e) => [e.txn, e.waitForTxn])).toEqual([[1020n, 1010n]]);
+    const timedOut = (await second).errors[0]?.locked;
+    expect(timedOut?.lockVersion).toBe(1010n);
+    expect(timedOut?.durationToLastUpdateMs).toBeGreaterThan(0n);
+  });
 });
 
 describe('txn-diff parity with TiKV (API V2)', () => {
