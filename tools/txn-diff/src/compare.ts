@@ -41,10 +41,7 @@ export function diffValues(mock: Plain | undefined, real: Plain | undefined, pat
 }
 
 /** The differences between two targets' normalized records of one scenario. */
-export function diffRecords(
-  mock: ReadonlyMap<string, Plain>,
-  real: ReadonlyMap<string, Plain>,
-): FieldDiff[] {
+export function diffRecords(mock: ReadonlyMap<string, Plain>, real: ReadonlyMap<string, Plain>): FieldDiff[] {
   const labels = [...new Set([...mock.keys(), ...real.keys()])];
   return labels.flatMap((l) => diffValues(mock.get(l), real.get(l), l));
 }

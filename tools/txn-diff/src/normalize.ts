@@ -55,7 +55,7 @@ const WRAPPERS = new Set(['Error', 'Txn', 'Mvcc', 'Kv', 'Engine', 'Storage', 'Re
  * What an `abort` / `retryable` string (TiKV's debug output of its error) says, comparable
  * across runs and across the two servers' nesting of wrappers: the innermost error variant
  * (`TxnLockNotFound`), or for a free-text error (`Other`) its text without TiKV's source
- * location, with timestamps as `#` and byte arrays (keys) as `[..]`.
+ * location, with timestamps and region ids as `#` and byte arrays (keys) as `[..]`.
  */
 export function errorText(message: string): string {
   if (message === '') return '';
@@ -81,7 +81,10 @@ export function errorText(message: string): string {
   // Free text that names a variant (`KeyTooLarge { size: .. }`) compares by that name.
   const named = /^([A-Z][A-Za-z0-9]*)\s*[({]/.exec(text);
   if (named !== null && !WRAPPERS.has(named[1]!)) return named[1]!;
-  const masked = text.replace(/\d{6,}/g, '#').replace(/\[(\d+, )*\d+\]/g, '[..]');
+  const masked = text
+    .replace(/\[region \d+\]/g, '[region #]')
+    .replace(/\d{6,}/g, '#')
+    .replace(/\[(\d+, )*\d+\]/g, '[..]');
   return masked.length > 120 ? `${masked.slice(0, 120)}...` : masked;
 }
 
@@ -100,7 +103,8 @@ function printable(bytes: Uint8Array): string {
   }
   let s = '';
   for (const b of bytes) {
-    s += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+    s +=
+      b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
   }
   return s;
 }

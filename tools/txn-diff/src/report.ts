@@ -22,7 +22,11 @@ export function formatReport(
     for (const o of outcomes) {
       lines.push(`== ${o.scenario} (${o.mode})`);
       for (const [label, v] of Object.entries(o.records.mock)) {
-        lines.push(`  ${label}`, `    mock: ${JSON.stringify(v)}`, `    real: ${JSON.stringify(o.records.real[label])}`);
+        lines.push(
+          `  ${label}`,
+          `    mock: ${JSON.stringify(v)}`,
+          `    real: ${JSON.stringify(o.records.real[label])}`,
+        );
       }
     }
     lines.push('');

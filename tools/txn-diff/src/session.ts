@@ -74,8 +74,7 @@ export class Session {
   constructor(target: Target, runPrefix: string, scenario: string) {
     this.target = target;
     const own = enc.encode(`${runPrefix}/${scenario}/`);
-    this.keyPrefix =
-      target.mode === 'v2' ? new Uint8Array([...V2_TXN_PREFIX, ...own]) : new Uint8Array(own);
+    this.keyPrefix = target.mode === 'v2' ? new Uint8Array([...V2_TXN_PREFIX, ...own]) : new Uint8Array(own);
   }
 
   /** The scenario's key `name`. */
@@ -140,8 +139,7 @@ export class Session {
       if (options.record !== false) this.record(label, resp);
       return resp;
     } catch (e) {
-      const what =
-        e instanceof ClientError ? `gRPC ${Status[e.code]}: ${e.details}` : `failed: ${String(e)}`;
+      const what = e instanceof ClientError ? `gRPC ${Status[e.code]}: ${e.details}` : `failed: ${String(e)}`;
       this.record(label, { callFailed: e instanceof ClientError ? Status[e.code] : 'error' });
       throw new CallFailed(`${label} (${method}) ${what}`);
     }

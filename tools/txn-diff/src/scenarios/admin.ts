@@ -31,15 +31,25 @@ export const admin: Scenario[] = [
       await ownRegion(s);
       const t = await s.ts('t');
       // The old region's context for a key now in the new region.
-      await s.call('prewrite.staleEpoch', 'kvPrewrite', {
-        mutations: [put(s.key('a'), 'v')],
-        primaryLock: s.key('a'),
-        startVersion: t,
-      }, { context: before.context });
+      await s.call(
+        'prewrite.staleEpoch',
+        'kvPrewrite',
+        {
+          mutations: [put(s.key('a'), 'v')],
+          primaryLock: s.key('a'),
+          startVersion: t,
+        },
+        { context: before.context },
+      );
       await s.call('get.staleEpoch', 'kvGet', { key: s.key('a'), version: t }, { context: before.context });
       // The new region's context for a key outside it.
       await s.call('get.keyNotInRegion', 'kvGet', { key: s.key('~~'), version: t }, { routeKey: s.key('a') });
-      await s.call('scan.outside', 'kvScan', { startKey: s.key('~~'), limit: 1, version: t }, { routeKey: s.key('a') });
+      await s.call(
+        'scan.outside',
+        'kvScan',
+        { startKey: s.key('~~'), limit: 1, version: t },
+        { routeKey: s.key('a') },
+      );
       await s.call('prewrite.keyNotInRegion', 'kvPrewrite', {
         mutations: [put(s.key('a'), 'v'), put(s.key('~~'), 'v')],
         primaryLock: s.key('a'),
@@ -49,25 +59,70 @@ export const admin: Scenario[] = [
       const out = s.key('~~');
       const inside = { routeKey: s.key('a') };
       await s.call('batchGet.outside', 'kvBatchGet', { keys: [s.key('a'), out], version: t }, inside);
-      await s.call('reverseScan.outside', 'kvScan', { startKey: out, endKey: s.key('a'), limit: 1, version: t, reverse: true }, inside);
-      await s.call('commit.outside', 'kvCommit', { keys: [out], startVersion: t, commitVersion: await s.ts('c') }, inside);
+      await s.call(
+        'reverseScan.outside',
+        'kvScan',
+        { startKey: out, endKey: s.key('a'), limit: 1, version: t, reverse: true },
+        inside,
+      );
+      await s.call(
+        'commit.outside',
+        'kvCommit',
+        { keys: [out], startVersion: t, commitVersion: await s.ts('c') },
+        inside,
+      );
       await s.call('rollback.outside', 'kvBatchRollback', { keys: [out], startVersion: t }, inside);
       await s.call('cleanup.outside', 'kvCleanup', { key: out, startVersion: t, currentTs: 0n }, inside);
-      await s.call('lock.outside', 'kvPessimisticLock', {
-        mutations: [{ op: 5, key: out }],
-        primaryLock: out,
-        startVersion: t,
-        forUpdateTs: t,
-        lockTtl: 100n,
-        waitTimeout: -1n,
-      }, inside);
-      await s.call('pessimisticRollback.outside', 'kVPessimisticRollback', { keys: [out], startVersion: t, forUpdateTs: t }, inside);
-      await s.call('checkTxnStatus.outside', 'kvCheckTxnStatus', { primaryKey: out, lockTs: t, callerStartTs: 0n, currentTs: 0n }, inside);
-      await s.call('checkSecondary.outside', 'kvCheckSecondaryLocks', { keys: [out], startVersion: t }, inside);
-      await s.call('heartBeat.outside', 'kvTxnHeartBeat', { primaryLock: out, startVersion: t, adviseLockTtl: 10n }, inside);
-      await s.call('resolveLite.outside', 'kvResolveLock', { startVersion: t, commitVersion: 0n, keys: [out] }, inside);
+      await s.call(
+        'lock.outside',
+        'kvPessimisticLock',
+        {
+          mutations: [{ op: 5, key: out }],
+          primaryLock: out,
+          startVersion: t,
+          forUpdateTs: t,
+          lockTtl: 100n,
+          waitTimeout: -1n,
+        },
+        inside,
+      );
+      await s.call(
+        'pessimisticRollback.outside',
+        'kVPessimisticRollback',
+        { keys: [out], startVersion: t, forUpdateTs: t },
+        inside,
+      );
+      await s.call(
+        'checkTxnStatus.outside',
+        'kvCheckTxnStatus',
+        { primaryKey: out, lockTs: t, callerStartTs: 0n, currentTs: 0n },
+        inside,
+      );
+      await s.call(
+        'checkSecondary.outside',
+        'kvCheckSecondaryLocks',
+        { keys: [out], startVersion: t },
+        inside,
+      );
+      await s.call(
+        'heartBeat.outside',
+        'kvTxnHeartBeat',
+        { primaryLock: out, startVersion: t, adviseLockTtl: 10n },
+        inside,
+      );
+      await s.call(
+        'resolveLite.outside',
+        'kvResolveLock',
+        { startVersion: t, commitVersion: 0n, keys: [out] },
+        inside,
+      );
       await s.call('mvcc.outside', 'mvccGetByKey', { key: out }, inside);
-      await s.call('flush.outside', 'kvFlush', { mutations: [put(out, 'v')], primaryKey: out, startTs: t, generation: 1n, lockTtl: 100n }, inside);
+      await s.call(
+        'flush.outside',
+        'kvFlush',
+        { mutations: [put(out, 'v')], primaryKey: out, startTs: t, generation: 1n, lockTtl: 100n },
+        inside,
+      );
       await s.call('bufferBatchGet.outside', 'kvBufferBatchGet', { keys: [out], version: t }, inside);
       // Splitting at a key that is already a boundary.
       await s.call('split.again', 'splitRegion', { splitKeys: [s.key('')] }, { routeKey: s.key('') });
@@ -119,7 +174,12 @@ export const admin: Scenario[] = [
         adviseLockTtl: 5000n,
         minCommitTs: s.name('min', t + 100n),
       });
-      await s.call('status', 'kvCheckTxnStatus', { primaryKey: p, lockTs: t, callerStartTs: 0n, currentTs: 0n });
+      await s.call('status', 'kvCheckTxnStatus', {
+        primaryKey: p,
+        lockTs: t,
+        callerStartTs: 0n,
+        currentTs: 0n,
+      });
       await commit(s, 'commit', [p, a], t, await s.ts('commit'));
       // A flush that conflicts with a newer commit.
       const u = await s.ts('u');
@@ -158,7 +218,12 @@ export const admin: Scenario[] = [
       const start = await s.ts('flashback.start');
       const range = { startKey: s.key(''), endKey: s.key('~') };
       const commitTs = await s.ts('flashback.commit');
-      await s.call('flashback.notPrepared', 'kvFlashbackToVersion', { ...range, version, startTs: start, commitTs });
+      await s.call('flashback.notPrepared', 'kvFlashbackToVersion', {
+        ...range,
+        version,
+        startTs: start,
+        commitTs,
+      });
       await s.call('prepare', 'kvPrepareFlashbackToVersion', { ...range, version, startTs: start });
       await get(s, 'get.inFlashback', a, await s.ts('read0'));
       await s.call('flashback', 'kvFlashbackToVersion', { ...range, version, startTs: start, commitTs });
@@ -170,7 +235,12 @@ export const admin: Scenario[] = [
       await mvcc(s, 'mvcc.b', b);
       await mvcc(s, 'mvcc.c', c);
       // Done again with the same ts: idempotent.
-      await s.call('flashback.again', 'kvFlashbackToVersion', { ...range, version, startTs: start, commitTs });
+      await s.call('flashback.again', 'kvFlashbackToVersion', {
+        ...range,
+        version,
+        startTs: start,
+        commitTs,
+      });
     },
   },
   {

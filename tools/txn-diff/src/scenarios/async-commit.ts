@@ -54,19 +54,72 @@ export const asyncCommit: Scenario[] = [
   },
   {
     name: 'async-commit-max-ts-sources',
-    origin: 'scripted: which commands raise max_ts (reads, scan lock, cleanup, check_secondary_locks, check_txn_status)',
+    origin:
+      'scripted: which commands raise max_ts (reads, scan lock, cleanup, check_secondary_locks, check_txn_status)',
     modes: ['v1'],
     async run(s) {
       const cases: [string, (ts: bigint) => Promise<unknown>][] = [
         ['kvGet', (ts) => get(s, 'src.kvGet', s.key('x'), ts)],
-        ['kvScan', (ts) => s.call('src.kvScan', 'kvScan', { startKey: s.key('x'), endKey: s.key('y'), limit: 1, version: ts })],
+        [
+          'kvScan',
+          (ts) =>
+            s.call('src.kvScan', 'kvScan', {
+              startKey: s.key('x'),
+              endKey: s.key('y'),
+              limit: 1,
+              version: ts,
+            }),
+        ],
         ['kvBatchGet', (ts) => s.call('src.kvBatchGet', 'kvBatchGet', { keys: [s.key('x')], version: ts })],
-        ['scanLock', (ts) => s.call('src.scanLock', 'kvScanLock', { maxVersion: ts, startKey: s.key('x'), endKey: s.key('y'), limit: 1 })],
-        ['cleanup', (ts) => s.call('src.cleanup', 'kvCleanup', { key: s.key('x'), startVersion: ts, currentTs: 0n })],
-        ['checkSecondaryLocks', (ts) => s.call('src.checkSecondaryLocks', 'kvCheckSecondaryLocks', { keys: [s.key('x')], startVersion: ts })],
-        ['checkTxnStatus', (ts) => s.call('src.checkTxnStatus', 'kvCheckTxnStatus', { primaryKey: s.key('x'), lockTs: ts - 1n, callerStartTs: ts, currentTs: ts, rollbackIfNotExist: true })],
-        ['pessimisticLock', (ts) => s.call('src.pessimisticLock', 'kvPessimisticLock', { mutations: [{ op: 5, key: s.key(`pl`) }], primaryLock: s.key('pl'), startVersion: ts, forUpdateTs: ts, lockTtl: 100n, waitTimeout: -1n })],
-        ['mvccGetByKey', (ts) => s.call('src.mvccGetByKey', 'mvccGetByKey', { key: s.key(`x${ts}`) }).then(() => undefined)],
+        [
+          'scanLock',
+          (ts) =>
+            s.call('src.scanLock', 'kvScanLock', {
+              maxVersion: ts,
+              startKey: s.key('x'),
+              endKey: s.key('y'),
+              limit: 1,
+            }),
+        ],
+        [
+          'cleanup',
+          (ts) => s.call('src.cleanup', 'kvCleanup', { key: s.key('x'), startVersion: ts, currentTs: 0n }),
+        ],
+        [
+          'checkSecondaryLocks',
+          (ts) =>
+            s.call('src.checkSecondaryLocks', 'kvCheckSecondaryLocks', {
+              keys: [s.key('x')],
+              startVersion: ts,
+            }),
+        ],
+        [
+          'checkTxnStatus',
+          (ts) =>
+            s.call('src.checkTxnStatus', 'kvCheckTxnStatus', {
+              primaryKey: s.key('x'),
+              lockTs: ts - 1n,
+              callerStartTs: ts,
+              currentTs: ts,
+              rollbackIfNotExist: true,
+            }),
+        ],
+        [
+          'pessimisticLock',
+          (ts) =>
+            s.call('src.pessimisticLock', 'kvPessimisticLock', {
+              mutations: [{ op: 5, key: s.key(`pl`) }],
+              primaryLock: s.key('pl'),
+              startVersion: ts,
+              forUpdateTs: ts,
+              lockTtl: 100n,
+              waitTimeout: -1n,
+            }),
+        ],
+        [
+          'mvccGetByKey',
+          (ts) => s.call('src.mvccGetByKey', 'mvccGetByKey', { key: s.key(`x${ts}`) }).then(() => undefined),
+        ],
       ];
       for (const [name, source] of cases) {
         const start = await s.ts(`${name}.start`);
@@ -99,23 +152,40 @@ export const asyncCommit: Scenario[] = [
       const o = await s.ts('o');
       await prewrite(s, 'prewrite.holder', [put(s.key('c'), 'v')], o);
       const t = await s.ts('t');
-      await prewrite(s, 'prewrite.conflict', [put(s.key('d'), 'v'), put(s.key('c'), 'v')], t, { tryOnePc: true });
+      await prewrite(s, 'prewrite.conflict', [put(s.key('d'), 'v'), put(s.key('c'), 'v')], t, {
+        tryOnePc: true,
+      });
       await mvcc(s, 'mvcc.d', s.key('d'));
       // max_commit_ts too small: fall back to 2PC (locks written, one_pc_commit_ts 0).
       const u = await s.ts('u');
       const read3 = await s.ts('read3');
       await get(s, 'read3', s.key('elsewhere'), read3);
-      await prewrite(s, 'prewrite.fallback', [put(s.key('e'), 'v')], u, { tryOnePc: true, maxCommitTs: u + 1n });
+      await prewrite(s, 'prewrite.fallback', [put(s.key('e'), 'v')], u, {
+        tryOnePc: true,
+        maxCommitTs: u + 1n,
+      });
       await mvcc(s, 'mvcc.e', s.key('e'));
       // 1PC with a delete and an insert on an existing key.
       const v = await s.ts('v');
-      await prewrite(s, 'prewrite.insertExisting', [{ op: 4, key: a, value: new Uint8Array([1]), assertion: 0 }], v, {
-        tryOnePc: true,
-      });
+      await prewrite(
+        s,
+        'prewrite.insertExisting',
+        [{ op: 4, key: a, value: new Uint8Array([1]), assertion: 0 }],
+        v,
+        {
+          tryOnePc: true,
+        },
+      );
       const w = await s.ts('w');
-      const d = await prewrite(s, 'prewrite.delete', [{ op: 1, key: b, value: new Uint8Array(0), assertion: 0 }], w, {
-        tryOnePc: true,
-      });
+      const d = await prewrite(
+        s,
+        'prewrite.delete',
+        [{ op: 1, key: b, value: new Uint8Array(0), assertion: 0 }],
+        w,
+        {
+          tryOnePc: true,
+        },
+      );
       relation(s, 'delete.onePcCommitTs.rel', d.onePcCommitTs, { w });
       await get(s, 'get.b', b, await s.ts('read4'));
     },

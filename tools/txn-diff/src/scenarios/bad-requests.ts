@@ -41,12 +41,22 @@ export const badRequests: Scenario[] = [
         { context: { regionEpoch: { confVer: epoch.confVer, version: epoch.version + 5n } } },
       );
       await s.call('get.unknownRegion', 'kvGet', { key: k, version: u }, { context: { regionId: 999_999n } });
-      await s.call('get.wrongStore', 'kvGet', { key: k, version: u }, {
-        context: { peer: { id: route.context.peer!.id, storeId: 999n } },
-      });
-      await s.call('get.wrongPeer', 'kvGet', { key: k, version: u }, {
-        context: { peer: { id: 999_999n, storeId: route.context.peer!.storeId } },
-      });
+      await s.call(
+        'get.wrongStore',
+        'kvGet',
+        { key: k, version: u },
+        {
+          context: { peer: { id: route.context.peer!.id, storeId: 999n } },
+        },
+      );
+      await s.call(
+        'get.wrongPeer',
+        'kvGet',
+        { key: k, version: u },
+        {
+          context: { peer: { id: 999_999n, storeId: route.context.peer!.storeId } },
+        },
+      );
       await s.call('get.noEpoch', 'kvGet', { key: k, version: u }, { context: { regionEpoch: undefined } });
       // Oversized keys: TiKV measures the memcomparable-encoded key against max-key-size (8 KiB).
       const big = s.key('b'.repeat(8 * 1024));
@@ -81,7 +91,12 @@ export const badRequests: Scenario[] = [
       // An empty key.
       await s.call('get.emptyKey', 'kvGet', { key: new Uint8Array(0), version: u }, { routeKey: k });
       // A scan whose end is before its start.
-      await s.call('scan.inverted', 'kvScan', { startKey: s.key('z'), endKey: s.key('a'), limit: 10, version: u });
+      await s.call('scan.inverted', 'kvScan', {
+        startKey: s.key('z'),
+        endKey: s.key('a'),
+        limit: 10,
+        version: u,
+      });
       // An operation prewrite does not take (Rollback, PessimisticLock): not sent, TiKV panics on
       // it ("mismatch Op in prewrite mutations").
     },
@@ -95,22 +110,42 @@ export const badRequests: Scenario[] = [
       const t = await s.ts('t');
       const other = s.target.mode === 'v2' ? kvrpcpb.APIVersion.V1 : kvrpcpb.APIVersion.V2;
       await s.call('get.otherVersion', 'kvGet', { key: k, version: t }, { context: { apiVersion: other } });
-      await s.call('prewrite.otherVersion', 'kvPrewrite', {
-        mutations: [put(k, 'v')],
-        primaryLock: k,
-        startVersion: t,
-      }, { context: { apiVersion: other } });
-      await s.call('get.v1ttl', 'kvGet', { key: k, version: t }, { context: { apiVersion: kvrpcpb.APIVersion.V1TTL } });
+      await s.call(
+        'prewrite.otherVersion',
+        'kvPrewrite',
+        {
+          mutations: [put(k, 'v')],
+          primaryLock: k,
+          startVersion: t,
+        },
+        { context: { apiVersion: other } },
+      );
+      await s.call(
+        'get.v1ttl',
+        'kvGet',
+        { key: k, version: t },
+        { context: { apiVersion: kvrpcpb.APIVersion.V1TTL } },
+      );
       if (s.target.mode === 'v2') {
         // Raw-mode and unprefixed keys in a transactional request.
         const raw = new Uint8Array([0x72, 0, 0, 0, ...val('k')]);
         await s.call('get.rawKey', 'kvGet', { key: raw, version: t }, { routeKey: k });
-        await s.call('prewrite.rawKey', 'kvPrewrite', {
-          mutations: [put(raw, 'v')],
-          primaryLock: raw,
-          startVersion: t,
-        }, { routeKey: k });
-        await s.call('scan.rawRange', 'kvScan', { startKey: raw, endKey: k, limit: 1, version: t }, { routeKey: k });
+        await s.call(
+          'prewrite.rawKey',
+          'kvPrewrite',
+          {
+            mutations: [put(raw, 'v')],
+            primaryLock: raw,
+            startVersion: t,
+          },
+          { routeKey: k },
+        );
+        await s.call(
+          'scan.rawRange',
+          'kvScan',
+          { startKey: raw, endKey: k, limit: 1, version: t },
+          { routeKey: k },
+        );
       }
     },
   },

@@ -70,7 +70,10 @@ export const commitRollback: Scenario[] = [
       const w = await write(s, 'w', [put(s.key('d'), 'v')]);
       await s.call('rollback.committed', 'kvBatchRollback', { keys: [s.key('d')], startVersion: w.startTs });
       // A rollback at another transaction's commit ts (an overlapped rollback).
-      await s.call('rollback.overlapped', 'kvBatchRollback', { keys: [s.key('d')], startVersion: w.commitTs });
+      await s.call('rollback.overlapped', 'kvBatchRollback', {
+        keys: [s.key('d')],
+        startVersion: w.commitTs,
+      });
       await mvcc(s, 'mvcc.d', s.key('d'));
       // Several unprotected rollbacks of a key keep only what TiKV keeps.
       for (const i of [1, 2, 3]) {
@@ -78,7 +81,10 @@ export const commitRollback: Scenario[] = [
         await prewrite(s, `prewrite.e${i}`, [put(s.key('e'), 'v'), put(s.key('f'), 'v')], ti, {
           primaryLock: s.key('f'),
         });
-        await s.call(`rollback.e${i}`, 'kvBatchRollback', { keys: [s.key('e'), s.key('f')], startVersion: ti });
+        await s.call(`rollback.e${i}`, 'kvBatchRollback', {
+          keys: [s.key('e'), s.key('f')],
+          startVersion: ti,
+        });
       }
       await mvcc(s, 'mvcc.e', s.key('e'));
       await mvcc(s, 'mvcc.f', s.key('f'));
@@ -97,7 +103,11 @@ export const commitRollback: Scenario[] = [
       // current_ts 0: no TTL check, rolled back.
       const t2 = await s.ts('t2');
       await prewrite(s, 'prewrite2', [put(s.key('k2'), 'v')], t2, { lockTtl: 2000n });
-      await s.call('cleanup.zeroCurrentTs', 'kvCleanup', { key: s.key('k2'), startVersion: t2, currentTs: 0n });
+      await s.call('cleanup.zeroCurrentTs', 'kvCleanup', {
+        key: s.key('k2'),
+        startVersion: t2,
+        currentTs: 0n,
+      });
       await mvcc(s, 'mvcc.k2', s.key('k2'));
       // Expired: rolled back with a protected rollback.
       await s.call('cleanup.expired', 'kvCleanup', {
@@ -109,7 +119,11 @@ export const commitRollback: Scenario[] = [
       await s.call('cleanup.again', 'kvCleanup', { key: k, startVersion: t, currentTs: 0n });
       // Committed: the commit ts comes back.
       const w = await write(s, 'w', [put(s.key('c'), 'v')]);
-      await s.call('cleanup.committed', 'kvCleanup', { key: s.key('c'), startVersion: w.startTs, currentTs: 0n });
+      await s.call('cleanup.committed', 'kvCleanup', {
+        key: s.key('c'),
+        startVersion: w.startTs,
+        currentTs: 0n,
+      });
       // Nothing there: a rollback record.
       const n = await s.ts('n');
       await s.call('cleanup.nothing', 'kvCleanup', { key: s.key('x'), startVersion: n, currentTs: 0n });

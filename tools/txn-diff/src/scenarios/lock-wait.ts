@@ -64,7 +64,11 @@ export const lockWait: Scenario[] = [
       const w = await s.ts('waiter');
       const waiting = lockKeys(s, 'waiter.woken', [k], w, w, { waitTimeout: 10_000n, returnValues: true });
       await s.waitForWaiters(1);
-      await s.call('holder.rollback', 'kVPessimisticRollback', { keys: [k], startVersion: h, forUpdateTs: h });
+      await s.call('holder.rollback', 'kVPessimisticRollback', {
+        keys: [k],
+        startVersion: h,
+        forUpdateTs: h,
+      });
       await waiting;
       await mvcc(s, 'mvcc', k);
     },
@@ -111,12 +115,38 @@ export const lockWait: Scenario[] = [
       await s.waitForWaiters(1);
       const p1 = lockKeys(s, 'w1.lock', [k], w1, w1, { waitTimeout: 5000n, wakeUpMode: FORCE });
       await recordWaiters(s, 'waitInfo', 2);
-      await s.call('holder.rollback', 'kVPessimisticRollback', { keys: [k], startVersion: h, forUpdateTs: h });
+      await s.call('holder.rollback', 'kVPessimisticRollback', {
+        keys: [k],
+        startVersion: h,
+        forUpdateTs: h,
+      });
       await p1;
       await mvcc(s, 'mvcc.afterFirst', k);
       await s.call('w1.rollback', 'kVPessimisticRollback', { keys: [k], startVersion: w1, forUpdateTs: w1 });
       await p2;
       await mvcc(s, 'mvcc.afterSecond', k);
+    },
+  },
+  {
+    name: 'lock-wait-new-holder',
+    origin: 'lock_manager update_wait_for: a waiter that outlives its holder waits on the next one',
+    modes: ['v1'],
+    async run(s) {
+      const k = s.key('k');
+      const h = await s.ts('holder');
+      await lockKeys(s, 'holder.lock', [k], h, h);
+      const w1 = await s.ts('w1');
+      const w2 = await s.ts('w2');
+      const p1 = lockKeys(s, 'w1.lock', [k], w1, w1, { waitTimeout: 10_000n, wakeUpMode: FORCE });
+      await s.waitForWaiters(1);
+      const p2 = lockKeys(s, 'w2.lock', [k], w2, w2, { waitTimeout: 1500n, wakeUpMode: FORCE });
+      await s.waitForWaiters(2);
+      await s.call('holder.rollback', 'kVPessimisticRollback', { keys: [k], startVersion: h, forUpdateTs: h });
+      await p1;
+      // w2 now waits for w1 (GetLockWaitInfo), and times out reporting w1's lock.
+      await recordWaiters(s, 'waitInfo.afterHandOver', 1);
+      await p2;
+      await s.call('w1.rollback', 'kVPessimisticRollback', { keys: [k], startVersion: w1, forUpdateTs: w1 });
     },
   },
   {

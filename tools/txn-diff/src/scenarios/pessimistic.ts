@@ -48,7 +48,8 @@ export const pessimistic: Scenario[] = [
   },
   {
     name: 'pessimistic-lock-values',
-    origin: 'acquire_pessimistic_lock.rs test_pessimistic_lock_return_value, test_check_existence, test_pessimistic_lock_only_if_exists',
+    origin:
+      'acquire_pessimistic_lock.rs test_pessimistic_lock_return_value, test_check_existence, test_pessimistic_lock_only_if_exists',
     modes: ['v1', 'v2'],
     async run(s) {
       const [e, m, d] = [s.key('e'), s.key('m'), s.key('d')];
@@ -59,7 +60,11 @@ export const pessimistic: Scenario[] = [
       await s.call('rollback', 'kVPessimisticRollback', { keys: [e, m, d], startVersion: t, forUpdateTs: t });
       const u = await s.ts('u');
       await lockKeys(s, 'checkExistence', [e, m, d], u, u, { checkExistence: true });
-      await s.call('rollback.u', 'kVPessimisticRollback', { keys: [e, m, d], startVersion: u, forUpdateTs: u });
+      await s.call('rollback.u', 'kVPessimisticRollback', {
+        keys: [e, m, d],
+        startVersion: u,
+        forUpdateTs: u,
+      });
       const v = await s.ts('v');
       await lockKeys(s, 'onlyIfExists', [e, m], v, v, { returnValues: true, lockOnlyIfExists: true });
       await mvcc(s, 'mvcc.m', m);
@@ -102,11 +107,11 @@ export const pessimistic: Scenario[] = [
       });
       await s.call('rollback', 'kVPessimisticRollback', { keys: [k, e], startVersion: t, forUpdateTs: t });
       await mvcc(s, 'mvcc.k.rolledBack', k);
-      await s.call(
-        'rollback.maxForUpdateTs',
-        'kVPessimisticRollback',
-        { keys: [k, e], startVersion: t, forUpdateTs: (1n << 64n) - 1n },
-      );
+      await s.call('rollback.maxForUpdateTs', 'kVPessimisticRollback', {
+        keys: [k, e],
+        startVersion: t,
+        forUpdateTs: (1n << 64n) - 1n,
+      });
       await mvcc(s, 'mvcc.k.rolledBack2', k);
     },
   },

@@ -1,18 +1,7 @@
 /** Prewrite's constraint checks: write conflicts, locks, existence and assertions. */
 import { kvrpcpb } from '@tikv/proto';
 import type { Scenario } from '../scenario.js';
-import {
-  Assertion,
-  commit,
-  del,
-  get,
-  mutation,
-  mvcc,
-  Op,
-  prewrite,
-  put,
-  write,
-} from './helpers.js';
+import { Assertion, commit, del, get, mutation, mvcc, Op, prewrite, put, write } from './helpers.js';
 
 const { AssertionLevel } = kvrpcpb;
 
@@ -55,9 +44,15 @@ export const prewriteChecks: Scenario[] = [
       await prewrite(s, 'insert.existing', [mutation(Op.Insert, a, 'x')], t);
       await prewrite(s, 'checkNotExists.existing', [mutation(Op.CheckNotExists, a)], t);
       await prewrite(s, 'insert.deleted', [mutation(Op.Insert, b, 'x')], t);
-      await prewrite(s, 'insert.missing', [mutation(Op.Insert, c, 'x'), mutation(Op.CheckNotExists, s.key('d'))], t, {
-        primaryLock: b,
-      });
+      await prewrite(
+        s,
+        'insert.missing',
+        [mutation(Op.Insert, c, 'x'), mutation(Op.CheckNotExists, s.key('d'))],
+        t,
+        {
+          primaryLock: b,
+        },
+      );
       await mvcc(s, 'mvcc.checkNotExists', s.key('d'));
       const u = await s.ts('u');
       // Two failing mutations in one request: TiKV stops at the first.

@@ -17,7 +17,12 @@ export const readsWrites: Scenario[] = [
       await get(s, 'get.locked.secondary', b, readLocked);
       await get(s, 'get.locked.primary', a, readLocked);
       await s.call('batchGet.locked', 'kvBatchGet', { keys: [a, b, c], version: readLocked });
-      await s.call('scan.locked', 'kvScan', { startKey: a, endKey: s.key('d'), limit: 10, version: readLocked });
+      await s.call('scan.locked', 'kvScan', {
+        startKey: a,
+        endKey: s.key('d'),
+        limit: 10,
+        version: readLocked,
+      });
       const commitTs = await s.ts('commit');
       await commit(s, 'commit', [a, b, c], start, commitTs);
       const read = await s.ts('read');
@@ -25,7 +30,11 @@ export const readsWrites: Scenario[] = [
       await get(s, 'get.c.long', c, read);
       await get(s, 'get.beforeCommit', a, start);
       await get(s, 'get.missing', s.key('zz'), read);
-      await s.call('batchGet', 'kvBatchGet', { keys: [c, s.key('zz'), a], version: read, needCommitTs: true });
+      await s.call('batchGet', 'kvBatchGet', {
+        keys: [c, s.key('zz'), a],
+        version: read,
+        needCommitTs: true,
+      });
       await s.call('scan.forward', 'kvScan', { startKey: a, endKey: s.key('d'), limit: 10, version: read });
       await s.call('scan.limit', 'kvScan', { startKey: a, endKey: s.key('d'), limit: 2, version: read });
       await s.call('scan.keyOnly', 'kvScan', {

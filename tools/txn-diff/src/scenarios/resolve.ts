@@ -17,7 +17,12 @@ export const resolve: Scenario[] = [
       await prewrite(s, 'prewrite.t3', [put(d, 'v3')], t3);
       // One transaction, committed.
       const c1 = await s.ts('commit1');
-      await s.call('resolve.commit', 'kvResolveLock', { startVersion: t1, commitVersion: c1 }, { routeKey: a });
+      await s.call(
+        'resolve.commit',
+        'kvResolveLock',
+        { startVersion: t1, commitVersion: c1 },
+        { routeKey: a },
+      );
       await get(s, 'get.a', a, await s.ts('read1'));
       await mvcc(s, 'mvcc.b', b);
       // A batch: t2 committed, t3 rolled back.
@@ -25,7 +30,12 @@ export const resolve: Scenario[] = [
       await s.call(
         'resolve.batch',
         'kvResolveLock',
-        { txnInfos: [{ txn: t2, status: c2 }, { txn: t3, status: 0n }] },
+        {
+          txnInfos: [
+            { txn: t2, status: c2 },
+            { txn: t3, status: 0n },
+          ],
+        },
         { routeKey: a },
       );
       await mvcc(s, 'mvcc.c', c);
@@ -33,11 +43,19 @@ export const resolve: Scenario[] = [
       // Given keys (resolve lock lite), rolled back.
       const t4 = await s.ts('t4');
       await prewrite(s, 'prewrite.t4', [put(s.key('e'), 'v'), put(s.key('f'), 'v')], t4);
-      await s.call('resolve.lite', 'kvResolveLock', { startVersion: t4, commitVersion: 0n, keys: [s.key('f')] });
+      await s.call('resolve.lite', 'kvResolveLock', {
+        startVersion: t4,
+        commitVersion: 0n,
+        keys: [s.key('f')],
+      });
       await mvcc(s, 'mvcc.e', s.key('e'));
       await mvcc(s, 'mvcc.f', s.key('f'));
       // Commit ts not above start ts.
-      await s.call('resolve.badCommitTs', 'kvResolveLock', { startVersion: t4, commitVersion: t4, keys: [s.key('e')] });
+      await s.call('resolve.badCommitTs', 'kvResolveLock', {
+        startVersion: t4,
+        commitVersion: t4,
+        keys: [s.key('e')],
+      });
       // A pessimistic lock is resolved as a rollback even when asked to commit.
       const t5 = await s.ts('t5');
       await lockKeys(s, 'lock.t5', [s.key('g')], t5, t5);
@@ -49,7 +67,12 @@ export const resolve: Scenario[] = [
       );
       await mvcc(s, 'mvcc.g', s.key('g'));
       // Nothing to resolve.
-      await s.call('resolve.nothing', 'kvResolveLock', { startVersion: t5 + 1n, commitVersion: 0n }, { routeKey: a });
+      await s.call(
+        'resolve.nothing',
+        'kvResolveLock',
+        { startVersion: t5 + 1n, commitVersion: 0n },
+        { routeKey: a },
+      );
     },
   },
   {
@@ -65,7 +88,12 @@ export const resolve: Scenario[] = [
       const t2 = await s.ts('t2');
       await lockKeys(s, 'lock.t2', [s.key('c')], t2, t2);
       const t3 = await s.ts('t3');
-      await prewrite(s, 'prewrite.t3', [put(s.key('d'), 'v'), { op: 1, key: s.key('e'), value: new Uint8Array(0), assertion: 0 }], t3);
+      await prewrite(
+        s,
+        'prewrite.t3',
+        [put(s.key('d'), 'v'), { op: 1, key: s.key('e'), value: new Uint8Array(0), assertion: 0 }],
+        t3,
+      );
       const range = { startKey: s.key(''), endKey: s.key('~') };
       await s.call('scan.all', 'kvScanLock', { ...range, maxVersion: await s.ts('max'), limit: 10 });
       await s.call('scan.belowT2', 'kvScanLock', { ...range, maxVersion: t2 - 1n, limit: 10 });

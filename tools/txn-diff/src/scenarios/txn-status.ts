@@ -17,7 +17,8 @@ function status(
 export const txnStatus: Scenario[] = [
   {
     name: 'check-txn-status-actions',
-    origin: 'check_txn_status.rs test_check_txn_status: NoAction, MinCommitTSPushed, TTLExpireRollback, committed',
+    origin:
+      'check_txn_status.rs test_check_txn_status: NoAction, MinCommitTSPushed, TTLExpireRollback, committed',
     modes: ['v1', 'v2'],
     async run(s) {
       const p = s.key('p');
@@ -36,7 +37,10 @@ export const txnStatus: Scenario[] = [
       // The commit must now be above the pushed min_commit_ts.
       await commit(s, 'commit.belowPushed', [p], t, caller);
       // TTL expired: rolled back.
-      await status(s, 'expired', p, t, { callerStartTs: caller, currentTs: await s.tsAfter('expired', t, 301) });
+      await status(s, 'expired', p, t, {
+        callerStartTs: caller,
+        currentTs: await s.tsAfter('expired', t, 301),
+      });
       await mvcc(s, 'mvcc.rolledBack', p);
       await status(s, 'rolledBack', p, t, { callerStartTs: 0n, currentTs: 0n });
       // Committed transactions report their commit ts.
@@ -62,7 +66,11 @@ export const txnStatus: Scenario[] = [
       const k = s.key('k');
       const t = await s.ts('t');
       await status(s, 'notFound', k, t, { callerStartTs: 0n, currentTs: 0n });
-      await status(s, 'rollbackIfNotExist', k, t, { callerStartTs: 0n, currentTs: 0n, rollbackIfNotExist: true });
+      await status(s, 'rollbackIfNotExist', k, t, {
+        callerStartTs: 0n,
+        currentTs: 0n,
+        rollbackIfNotExist: true,
+      });
       await mvcc(s, 'mvcc.k', k);
       await status(s, 'afterRollback', k, t, { callerStartTs: 0n, currentTs: 0n });
       const u = await s.ts('u');
@@ -77,7 +85,8 @@ export const txnStatus: Scenario[] = [
   },
   {
     name: 'check-txn-status-pessimistic',
-    origin: 'check_txn_status.rs test_check_txn_status_resolving_pessimistic_lock; TTLExpirePessimisticRollback',
+    origin:
+      'check_txn_status.rs test_check_txn_status_resolving_pessimistic_lock; TTLExpirePessimisticRollback',
     modes: ['v1', 'v2'],
     async run(s) {
       const p = s.key('p');
@@ -145,7 +154,10 @@ export const txnStatus: Scenario[] = [
     async run(s) {
       const [p, a, b] = [s.key('p'), s.key('a'), s.key('b')];
       const t = await s.ts('t');
-      await prewrite(s, 'prewrite', [put(p, 'v'), put(a, 'v')], t, { useAsyncCommit: true, secondaries: [a, b] });
+      await prewrite(s, 'prewrite', [put(p, 'v'), put(a, 'v')], t, {
+        useAsyncCommit: true,
+        secondaries: [a, b],
+      });
       // One secondary locked, one never prewritten: the missing one is rolled back.
       await s.call('check.lockedAndMissing', 'kvCheckSecondaryLocks', { keys: [a, b], startVersion: t });
       await mvcc(s, 'mvcc.b', b);
@@ -153,7 +165,10 @@ export const txnStatus: Scenario[] = [
       const commitTs = await s.ts('commit');
       await commit(s, 'commit.a', [a], t, commitTs);
       await s.call('check.committed', 'kvCheckSecondaryLocks', { keys: [a], startVersion: t });
-      await s.call('check.committedAndRolledBack', 'kvCheckSecondaryLocks', { keys: [a, b], startVersion: t });
+      await s.call('check.committedAndRolledBack', 'kvCheckSecondaryLocks', {
+        keys: [a, b],
+        startVersion: t,
+      });
       // A pessimistic lock of the transaction (not prewritten yet) is rolled back.
       const u = await s.ts('u');
       await lockKeys(s, 'lock', [s.key('q')], u, u);
@@ -176,14 +191,30 @@ export const txnStatus: Scenario[] = [
       await prewrite(s, 'prewrite', [put(p, 'v'), put(s.key('s'), 'v')], t, { lockTtl: 100n });
       await s.call('grow', 'kvTxnHeartBeat', { primaryLock: p, startVersion: t, adviseLockTtl: 5000n });
       await s.call('shrink', 'kvTxnHeartBeat', { primaryLock: p, startVersion: t, adviseLockTtl: 10n });
-      await s.call('onSecondary', 'kvTxnHeartBeat', { primaryLock: s.key('s'), startVersion: t, adviseLockTtl: 9000n });
-      await s.call('wrongTs', 'kvTxnHeartBeat', { primaryLock: p, startVersion: t + 1n, adviseLockTtl: 9000n });
-      await s.call('missing', 'kvTxnHeartBeat', { primaryLock: s.key('m'), startVersion: t, adviseLockTtl: 9000n });
+      await s.call('onSecondary', 'kvTxnHeartBeat', {
+        primaryLock: s.key('s'),
+        startVersion: t,
+        adviseLockTtl: 9000n,
+      });
+      await s.call('wrongTs', 'kvTxnHeartBeat', {
+        primaryLock: p,
+        startVersion: t + 1n,
+        adviseLockTtl: 9000n,
+      });
+      await s.call('missing', 'kvTxnHeartBeat', {
+        primaryLock: s.key('m'),
+        startVersion: t,
+        adviseLockTtl: 9000n,
+      });
       await mvcc(s, 'mvcc.p', p);
       // On a pessimistic lock.
       const u = await s.ts('u');
       await lockKeys(s, 'lock', [s.key('q')], u, u, { lockTtl: 100n });
-      await s.call('pessimistic', 'kvTxnHeartBeat', { primaryLock: s.key('q'), startVersion: u, adviseLockTtl: 4000n });
+      await s.call('pessimistic', 'kvTxnHeartBeat', {
+        primaryLock: s.key('q'),
+        startVersion: u,
+        adviseLockTtl: 4000n,
+      });
       // After the commit.
       await commit(s, 'commit', [p], t, await s.ts('commit'));
       await s.call('committed', 'kvTxnHeartBeat', { primaryLock: p, startVersion: t, adviseLockTtl: 9000n });
