@@ -32,7 +32,7 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     scenario: 'bad-requests',
     path: 'get.noEpoch.regionError.epochNotMatch.currentRegions',
     reason:
-      'an epoch of 0 is behind by every version: TiKV lists up to 10 regions to the left, and how many exist depends on each cluster (the real one keeps the splits of every scenario and of earlier runs; the mock starts empty)',
+      "an epoch of 0 is behind by every version, so TiKV lists up to 10 regions to the left, as many as each cluster has there: the real API V2 cluster has PD's keyspace regions besides the scenarios' own (and a reused cluster keeps earlier runs' splits)",
   },
 ];
 

@@ -118,6 +118,15 @@ async function loadRealCluster(): Promise<RealClusterModule> {
   return (await import(url.href)) as RealClusterModule;
 }
 
+/** What to stop when the run ends, or when it is interrupted (Ctrl-C stops the clusters too). */
+const pendingCleanups = new Set<() => Promise<void>>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`txn-diff: ${signal}, stopping the clusters ...`);
+    Promise.allSettled([...pendingCleanups].reverse().map((c) => c())).then(() => process.exit(130));
+  });
+}
+
 /** Runs every selected scenario in one mode; the clusters live only inside. */
 async function runMode(
   mode: Mode,
@@ -127,6 +136,10 @@ async function runMode(
   runPrefix: string,
 ): Promise<Outcome[]> {
   const cleanups: (() => Promise<void>)[] = [];
+  const register = (c: () => Promise<void>) => {
+    cleanups.push(c);
+    pendingCleanups.add(c);
+  };
   const log = (s: string) => console.error(`[${mode}] ${s}`);
   try {
     let pdEndpoint = args.realPd;
@@ -142,7 +155,7 @@ async function runMode(
         tikvConfigExtra: readFileSync(new URL('../conf/tikv-extra.toml', import.meta.url), 'utf8'),
         log,
       });
-      cleanups.push(() => real.stop());
+      register(() => real.stop());
       pdEndpoint = real.pdEndpoint;
       tikvPid = real.tikvPid;
       if (args.keepData) log(`data and logs in ${real.dir}`);
@@ -152,11 +165,11 @@ async function runMode(
       apiVersion: mode === 'v2' ? ApiVersion.V2 : ApiVersion.V1,
       regionKeyEncoding: 'memcomparable',
     });
-    cleanups.push(() => mock.close());
+    register(() => mock.close());
     const mockTarget = await Target.connect('mock', mode, mock.pdEndpoints[0] ?? '');
-    cleanups.push(() => mockTarget.close());
+    register(() => mockTarget.close());
     const realTarget = await Target.connect('real', mode, pdEndpoint);
-    cleanups.push(() => realTarget.close());
+    register(() => realTarget.close());
 
     const selected = SCENARIOS.filter(
       (s) =>
@@ -166,8 +179,7 @@ async function runMode(
     const outcomes: Outcome[] = [];
     for (const scenario of selected) {
       const o = await runScenario(scenario, mode, { mock: mockTarget, real: realTarget }, runPrefix);
-      const failed = o.failures.mock !== undefined || o.failures.real !== undefined;
-      log(`${o.diffs.length === 0 && !failed ? 'PASS' : 'DIFF'} ${scenario.name} (${Math.round(o.ms)} ms)`);
+      log(`${verdictOf(o)} ${scenario.name} (${Math.round(o.ms)} ms)`);
       outcomes.push(o);
       if (tikvPid !== undefined && !isAlive(tikvPid)) {
         // A panic of TiKV (it has a few on malformed requests) makes every later answer moot.
@@ -178,7 +190,10 @@ async function runMode(
     }
     return outcomes;
   } finally {
-    for (const c of cleanups.reverse()) await c().catch((e: unknown) => log(`cleanup failed: ${String(e)}`));
+    for (const c of cleanups.reverse()) {
+      pendingCleanups.delete(c);
+      await c().catch((e: unknown) => log(`cleanup failed: ${String(e)}`));
+    }
   }
 }
 

@@ -141,7 +141,11 @@ export const lockWait: Scenario[] = [
       await s.waitForWaiters(1);
       const p2 = lockKeys(s, 'w2.lock', [k], w2, w2, { waitTimeout: 1500n, wakeUpMode: FORCE });
       await s.waitForWaiters(2);
-      await s.call('holder.rollback', 'kVPessimisticRollback', { keys: [k], startVersion: h, forUpdateTs: h });
+      await s.call('holder.rollback', 'kVPessimisticRollback', {
+        keys: [k],
+        startVersion: h,
+        forUpdateTs: h,
+      });
       await p1;
       // w2 now waits for w1 (GetLockWaitInfo), and times out reporting w1's lock.
       await recordWaiters(s, 'waitInfo.afterHandOver', 1);
