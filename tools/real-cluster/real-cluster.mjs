@@ -210,7 +210,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const extraAt = rest.indexOf('--tikv-config-extra');
   const tikvConfigExtra = extraAt >= 0 ? readFileSync(rest[extraAt + 1], 'utf8') : '';
   if (cmd !== 'start') {
-    console.log('usage: node tools/real-cluster/real-cluster.mjs start [--mode v1|v2] [--tikv-config-extra FILE]');
+    console.log(
+      'usage: node tools/real-cluster/real-cluster.mjs start [--mode v1|v2] [--tikv-config-extra FILE]',
+    );
     process.exit(cmd === undefined || cmd === '--help' ? 0 : 2);
   }
   const bins = binariesFromEnv();
