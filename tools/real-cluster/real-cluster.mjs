@@ -6,7 +6,7 @@
 //
 // Binaries come from TIKV_REAL_PD_BIN and TIKV_REAL_TIKV_BIN (see README.md).
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -103,14 +103,30 @@ function launch(bin, args, logDir, name) {
 /**
  * Starts PD and one TiKV.
  *
- * @param {{ mode: 'v1' | 'v2', pdBin: string, tikvBin: string, keepData?: boolean, log?: (s: string) => void }} options
+ * `tikvConfigExtra` is TOML appended to TiKV's config for the mode (sections the base config
+ * does not have), for a caller that needs a setting the suites do not.
+ *
+ * @param {{ mode: 'v1' | 'v2', pdBin: string, tikvBin: string, keepData?: boolean, tikvConfigExtra?: string, log?: (s: string) => void }} options
  * @returns the PD endpoint, the two pids, the data directory and `stop()`
  */
-export async function startRealCluster({ mode, pdBin, tikvBin, keepData = false, log = () => {} }) {
+export async function startRealCluster({
+  mode,
+  pdBin,
+  tikvBin,
+  keepData = false,
+  tikvConfigExtra = '',
+  log = () => {},
+}) {
   if (mode !== 'v1' && mode !== 'v2') throw new Error(`mode must be v1 or v2, got ${mode}`);
   const dir = mkdtempSync(join(tmpdir(), `tikv-real-${mode}-`));
   const logs = join(dir, 'logs');
   mkdirSync(logs);
+  let tikvConfig = join(here, 'conf', `tikv-${mode}.toml`);
+  if (tikvConfigExtra !== '') {
+    const merged = join(dir, 'tikv.toml');
+    writeFileSync(merged, `${readFileSync(tikvConfig, 'utf8')}\n${tikvConfigExtra}\n`);
+    tikvConfig = merged;
+  }
   const [pdPort, pdPeerPort, tikvPort, tikvStatusPort] = [
     await freePort(),
     await freePort(),
@@ -148,7 +164,7 @@ export async function startRealCluster({ mode, pdBin, tikvBin, keepData = false,
         `--addr=127.0.0.1:${tikvPort}`,
         `--status-addr=127.0.0.1:${tikvStatusPort}`,
         `--data-dir=${join(dir, 'tikv')}`,
-        `--config=${join(here, 'conf', `tikv-${mode}.toml`)}`,
+        `--config=${tikvConfig}`,
         `--log-file=${join(logs, 'tikv.log')}`,
       ],
       logs,
@@ -191,8 +207,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [cmd, ...rest] = process.argv.slice(2);
   const modeAt = rest.indexOf('--mode');
   const mode = modeAt >= 0 ? rest[modeAt + 1] : 'v1';
+  const extraAt = rest.indexOf('--tikv-config-extra');
+  const tikvConfigExtra = extraAt >= 0 ? readFileSync(rest[extraAt + 1], 'utf8') : '';
   if (cmd !== 'start') {
-    console.log('usage: node tools/real-cluster/real-cluster.mjs start [--mode v1|v2]');
+    console.log(
+      'usage: node tools/real-cluster/real-cluster.mjs start [--mode v1|v2] [--tikv-config-extra FILE]',
+    );
     process.exit(cmd === undefined || cmd === '--help' ? 0 : 2);
   }
   const bins = binariesFromEnv();
@@ -205,6 +225,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     pdBin: bins.pd,
     tikvBin: bins.tikv,
     keepData: true,
+    tikvConfigExtra,
     log: console.log,
   });
   console.log(`TIKV_PD_ENDPOINTS=${cluster.pdEndpoint}  (data and logs: ${cluster.dir}; Ctrl-C stops)`);

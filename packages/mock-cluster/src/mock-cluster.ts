@@ -134,6 +134,7 @@ export class MockCluster {
               .map((id) => gcStateSource?.gcSafePointFor(id) ?? 0n)
               .join(','),
     });
+    txn.storage.maxWriteBytes = o.raftEntryMaxSizeBytes;
     const deps: KvDeps = {
       model,
       raw,

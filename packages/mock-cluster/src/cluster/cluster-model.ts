@@ -26,6 +26,9 @@ function isInRange(key: Uint8Array, start: Uint8Array, end: Uint8Array): boolean
  * regions involved, a peer change bumps `confVer`, and a leader transfer bumps neither. The model
  * is single-threaded and synchronous; regions are immutable snapshots replaced on change.
  */
+/** TiKV's `MAX_REGIONS_IN_ERROR`: the most sibling regions an EpochNotMatch lists. */
+const MAX_REGIONS_IN_ERROR = 10;
+
 export class ClusterModel {
   readonly codec: RegionKeyCodec;
   #nextId = 1n;
@@ -196,12 +199,32 @@ export class ClusterModel {
   }
 
   /**
-   * The region TiKV attaches to an EpochNotMatch besides the current one: the left neighbour,
-   * because TiKV derives the right-most part of a split from the original region.
+   * The regions TiKV attaches to an EpochNotMatch besides the current one
+   * (`collect_sibling_region`): when the request's version is behind, the neighbours on the left
+   * (TiKV derives the right-most part of a split from the original region), nearest first, as
+   * many as the versions the request missed (a neighbour with a newer version extends the count),
+   * at most 10, only regions with a peer on `storeId`.
    */
-  sibling(region: RegionInfo): RegionInfo | undefined {
-    if (region.wireStartKey.length === 0) return undefined;
-    return this.#byStart.nextLowerPair(region.wireStartKey)?.[1];
+  siblingsFor(region: RegionInfo, requestedVersion: bigint, storeId: bigint): RegionInfo[] {
+    let maxVersion = region.epoch.version;
+    if (requestedVersion >= maxVersion) return [];
+    let missing = maxVersion - requestedVersion;
+    const out: RegionInfo[] = [];
+    let start = region.wireStartKey;
+    while (start.length > 0 && out.length < MAX_REGIONS_IN_ERROR) {
+      const left = this.#byStart.nextLowerPair(start)?.[1];
+      if (left === undefined) break;
+      start = left.wireStartKey;
+      if (!left.peers.some((p) => p.storeId === storeId)) continue;
+      missing -= 1n;
+      if (left.epoch.version >= maxVersion) {
+        missing += left.epoch.version - maxVersion;
+        maxVersion = left.epoch.version;
+      }
+      out.push(left);
+      if (missing === 0n) break;
+    }
+    return out;
   }
 
   /**

@@ -98,7 +98,7 @@ describe('lock waiting (src/storage/lock_manager/lock_waiting_queue.rs)', () => 
     const { clock, m } = manager();
     const timedOut = m.wait({ startTs: 20n, lockInfo: lockOn('a', 10n), allowLockWithConflict: false }, 100);
     clock.advance(100);
-    expect(await timedOut).toEqual({ kind: 'timeout', waitedMs: 100 });
+    expect(await timedOut).toMatchObject({ kind: 'timeout', waitedMs: 100, sinceUpdateMs: 0 });
     m.pauseWakeUps();
     const held = m.wait({ startTs: 21n, lockInfo: lockOn('a', 10n), allowLockWithConflict: true }, 1000);
     m.onReleased([{ key: b('a'), startTs: 10n, commitTs: 0n, pessimistic: true }]);

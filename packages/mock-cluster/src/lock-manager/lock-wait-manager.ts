@@ -1,6 +1,7 @@
 import type { deadlock, kvrpcpb } from '@tikv/proto';
 import type { ReleasedLock } from '../mvcc/mvcc-txn.js';
 import { DeadlockDetector, type DeadlockFound } from './deadlock-detector.js';
+import { fingerprint64 } from './fingerprint64.js';
 
 /** Timer functions, injectable so tests drive time. */
 export interface LockWaitClock {
@@ -20,7 +21,16 @@ export interface LockWaitOptions {
 
 /** How a lock wait ended. */
 export type WaitOutcome =
-  | { readonly kind: 'timeout'; readonly waitedMs: number }
+  | {
+      readonly kind: 'timeout';
+      readonly waitedMs: number;
+      /** The lock waited for at the end (a newer holder's when the key changed hands). */
+      readonly lockInfo: kvrpcpb.LockInfo;
+      /** Time since the wait moved to a newer holder (`update_wait_for`); 0 when it never did. */
+      readonly sinceUpdateMs: number;
+    }
+  /** The wait moved to a newer holder and that closed a cycle. */
+  | { readonly kind: 'deadlock'; readonly lockInfo: kvrpcpb.LockInfo; readonly found: DeadlockFound }
   /** The lock was released; legacy waiters answer WriteConflict, resumable ones retry. */
   | { readonly kind: 'woken'; readonly conflictStartTs: bigint; readonly conflictCommitTs: bigint }
   | { readonly kind: 'closed' };
@@ -35,10 +45,16 @@ export interface WaitRequest {
   readonly resourceGroupTag?: Uint8Array;
   /** The store the request waits on (wake-ups can be paused per store). */
   readonly storeId?: bigint;
+  /** A transaction's first lock waits without deadlock detection (TiKV skips it). */
+  readonly isFirstLock?: boolean;
 }
 
 interface Waiter {
   readonly req: WaitRequest;
+  /** The lock waited for: the request's, then each newer holder's. */
+  lockInfo: kvrpcpb.LockInfo;
+  /** When the wait last moved to a newer holder. */
+  updatedMs: number | undefined;
   readonly keyId: string;
   readonly sinceMs: number;
   readonly keyHash: bigint;
@@ -56,17 +72,9 @@ interface KeyQueue {
   delayed: unknown;
 }
 
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-
-/**
- * A key's 64-bit hash for lock waiting and deadlock reports. TiKV uses farmhash's fingerprint64;
- * the mock uses FNV-1a (clients only carry the value around).
- */
+/** A key's 64-bit hash for lock waiting and deadlock reports, as TiKV computes it (`Key::gen_hash`). */
 export function keyHash(key: Uint8Array): bigint {
-  let h = FNV_OFFSET;
-  for (const byte of key) h = BigInt.asUintN(64, (h ^ BigInt(byte)) * FNV_PRIME);
-  return h;
+  return fingerprint64(key);
 }
 
 function keyIdOf(key: Uint8Array): string {
@@ -149,6 +157,8 @@ export class LockWaitManager {
     return new Promise<WaitOutcome>((resolve) => {
       const w: Waiter = {
         req,
+        lockInfo: req.lockInfo,
+        updatedMs: undefined,
         keyId,
         sinceMs: this.#o.clock.nowMs(),
         keyHash: keyHash(key),
@@ -156,13 +166,20 @@ export class LockWaitManager {
         timer: undefined,
         resolve: (o) => {
           this.#o.clock.clearTimeout(w.timer);
-          this.#detector.cleanUpWaitFor(req.startTs, req.lockInfo.lockVersion);
+          this.#detector.cleanUpWaitFor(req.startTs, w.lockInfo.lockVersion);
           resolve(o);
         },
       };
       w.timer = this.#o.clock.setTimeout(() => {
         this.#remove(w);
-        w.resolve({ kind: 'timeout', waitedMs: this.#o.clock.nowMs() - w.sinceMs });
+        const now = this.#o.clock.nowMs();
+        w.resolve({
+          kind: 'timeout',
+          waitedMs: now - w.sinceMs,
+          lockInfo: w.lockInfo,
+          // Rounded up, as TiKV does, so an update less than 1 ms ago is not 0.
+          sinceUpdateMs: w.updatedMs === undefined ? 0 : Math.max(1, now - w.updatedMs),
+        });
       }, waitMs);
       // Smaller start ts first, as TiKV's priority queue orders entries.
       const at = queue.waiters.findIndex((x) => x.req.startTs > req.startTs);
@@ -181,6 +198,30 @@ export class LockWaitManager {
 
   #dropIfIdle(keyId: string, q: KeyQueue): void {
     if (q.waiters.length === 0 && q.delayed === undefined) this.#queues.delete(keyId);
+  }
+
+  /**
+   * Moves the waiters of keys that got a new lock to that lock (`update_lock_wait` and the waiter
+   * manager's `update_wait_for`): they now wait for its holder, in the deadlock detector too; one
+   * whose new wait closes a cycle ends with the deadlock.
+   */
+  onAcquired(locks: readonly kvrpcpb.LockInfo[]): void {
+    const now = this.#o.clock.nowMs();
+    for (const lockInfo of locks) {
+      const q = this.#queues.get(keyIdOf(lockInfo.key));
+      if (q === undefined) continue;
+      for (const w of [...q.waiters]) {
+        if (w.lockInfo.lockVersion === lockInfo.lockVersion) continue;
+        this.#detector.cleanUpWaitFor(w.req.startTs, w.lockInfo.lockVersion);
+        w.lockInfo = lockInfo;
+        w.updatedMs = now;
+        const found = w.req.isFirstLock === true ? undefined : this.detect({ ...w.req, lockInfo });
+        if (found !== undefined) {
+          this.#remove(w);
+          w.resolve({ kind: 'deadlock', lockInfo, found });
+        }
+      }
+    }
   }
 
   /** Wakes waiters of released locks (the scheduler's `on_release_locks`). */
@@ -261,9 +302,9 @@ export class LockWaitManager {
       for (const w of q.waiters) {
         out.push({
           txn: w.req.startTs,
-          waitForTxn: w.req.lockInfo.lockVersion,
+          waitForTxn: w.lockInfo.lockVersion,
           keyHash: w.keyHash,
-          key: w.req.lockInfo.key,
+          key: w.lockInfo.key,
           resourceGroupTag: w.req.resourceGroupTag ?? new Uint8Array(0),
           waitTime: 0n, // unset by TiKV too
         });

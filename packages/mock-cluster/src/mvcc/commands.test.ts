@@ -187,6 +187,8 @@ describe('src/storage/txn/commands/prewrite.rs', () => {
           forUpdateTsConstraints: [{ index: 3, expectedForUpdateTs: 1n }],
         }),
       ),
-    ).toThrow('invalid index');
+    ).toThrow(
+      'prewrite request invalid: for_update_ts constraint set for index 3 while 1 mutations were given',
+    );
   });
 });

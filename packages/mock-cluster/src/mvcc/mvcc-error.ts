@@ -81,7 +81,12 @@ export type MvccErrorDetail =
   | { readonly kind: 'PrimaryMismatch'; readonly info: kvrpcpb.LockInfo }
   | { readonly kind: 'GenerationOutOfOrder'; readonly generation: bigint; readonly key: Uint8Array }
   | { readonly kind: 'InvalidTxnTso'; readonly startTs: bigint; readonly commitTs: bigint }
-  | { readonly kind: 'Other'; readonly message: string };
+  | { readonly kind: 'Other'; readonly message: string }
+  /**
+   * A storage-level refusal (not an MVCC one), as TiKV prints it: `debug` (`{:?}`, what KeyErrors
+   * carry) and `display` (`{}`, what string `error` fields carry), both used verbatim.
+   */
+  | { readonly kind: 'Storage'; readonly debug: string; readonly display: string };
 
 /** The kind of an {@link MvccError}. */
 export type MvccErrorKind = MvccErrorDetail['kind'];
@@ -103,6 +108,11 @@ export class MvccError extends Error {
   readonly detail: MvccErrorDetail;
 
   constructor(detail: MvccErrorDetail) {
+    if (detail.kind === 'Storage') {
+      super(detail.debug);
+      this.detail = detail;
+      return;
+    }
     const fields = Object.entries(detail)
       .filter(([k]) => k !== 'kind')
       .map(([k, v]) => `${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}: ${debugValue(v)}`)
@@ -114,6 +124,19 @@ export class MvccError extends Error {
   get kind(): MvccErrorKind {
     return this.detail.kind;
   }
+}
+
+/**
+ * A command's own refusal (TiKV's `txn::ErrorInner::Other(box_err!(..))`), printed as TiKV prints
+ * it: the message behind the source location TiKV's `box_err!` adds (as of 9.0.0-beta.2).
+ */
+export function txnOther(location: string, message: string): MvccError {
+  const text = `[${location}]: ${message}`;
+  return new MvccError({
+    kind: 'Storage',
+    debug: `Error(Txn(Error(Other(${JSON.stringify(text)}))))`,
+    display: text,
+  });
 }
 
 /** Throws an {@link MvccError}. */

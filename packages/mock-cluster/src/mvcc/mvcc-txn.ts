@@ -24,6 +24,14 @@ export interface OnePcLock {
   readonly removePessimisticLock: boolean;
 }
 
+/** A command's changes are more than one raft entry may carry (`RaftEntryTooLarge` in TiKV). */
+export class EntryTooLargeError extends Error {
+  override name = 'EntryTooLargeError';
+  constructor(readonly entrySize: number) {
+    super(`raft entry is too large: ${entrySize} bytes`);
+  }
+}
+
 /**
  * TiKV's `MvccTxn`: the changes one command makes, collected and then written at once. A command
  * that fails discards them, so a failed request leaves storage as it was.
@@ -42,6 +50,13 @@ export class MvccTxn {
   constructor(startTs: bigint, cm: ConcurrencyManager) {
     this.startTs = startTs;
     this.cm = cm;
+  }
+
+  /** The bytes the changes write (keys and values), what a raft entry would carry. */
+  get writeBytes(): number {
+    let n = 0;
+    for (const m of this.modifies) n += m.key.length + (m.op === 'put' ? m.value.length : 0);
+    return n;
   }
 
   get isEmpty(): boolean {

@@ -1,8 +1,9 @@
 import { kvrpcpb } from '@tikv/proto';
 import { ColumnFamily } from '../storage/kv-engine.js';
+import { compareBytes } from '../storage/ordered-map.js';
 import { type PrewriteMutationInput, prewrite, type TransactionProperties } from './actions/prewrite.js';
 import { LockType } from './lock-record.js';
-import { MvccError, mvccFail } from './mvcc-error.js';
+import { MvccError, mvccFail, txnOther } from './mvcc-error.js';
 import { committedRecord, type TxnCommands } from './txn-commands.js';
 import { appendTs, encodeTxnKey } from './txn-key.js';
 
@@ -26,7 +27,10 @@ export function flush(
   },
 ): MvccError[] {
   if (cmd.generation === 0n)
-    mvccFail({ kind: 'Other', message: 'generation should be greater than 0 for Flush requests' });
+    throw txnOther(
+      'src/storage/txn/commands/flush.rs:74',
+      'generation should be greater than 0 for Flush requests',
+    );
   return commands.execute(cmd.startTs, (txn, reader) => {
     const props: TransactionProperties = {
       startTs: cmd.startTs,
@@ -88,7 +92,11 @@ export function bufferBatchGet(
   commands.concurrencyManager.updateMaxTs(startTs);
   const reader = commands.reader(startTs);
   const out: { key: Uint8Array; value: Uint8Array }[] = [];
-  for (const key of keys) {
+  // TiKV sorts and dedups the keys first: pairs come back in key order.
+  const sorted = [...keys]
+    .sort(compareBytes)
+    .filter((k, i, a) => i === 0 || compareBytes(k, a[i - 1]!) !== 0);
+  for (const key of sorted) {
     const lock = reader.loadLock(key);
     if (lock === undefined || lock.ts !== startTs) continue;
     if (lock.lockType === LockType.Delete) out.push({ key, value: new Uint8Array(0) });

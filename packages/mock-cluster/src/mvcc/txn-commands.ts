@@ -19,10 +19,10 @@ import {
 } from './actions/rollback.js';
 import type { ConcurrencyManager } from './concurrency-manager.js';
 import { isPessimisticLock, type Lock, lockInfoOf } from './lock-record.js';
-import { isMvccError, MvccError, mvccFail } from './mvcc-error.js';
+import { isMvccError, MvccError, mvccFail, txnOther } from './mvcc-error.js';
 import { mvccInfoOf } from './mvcc-info.js';
 import { MvccReader, type OverlappedWrite } from './mvcc-reader.js';
-import { MvccTxn, type ReleasedLock } from './mvcc-txn.js';
+import { EntryTooLargeError, MvccTxn, type ReleasedLock } from './mvcc-txn.js';
 import { bytesEqual, encodeTxnKey } from './txn-key.js';
 import { newWrite, WriteType, writeTypeFromLockType } from './write-record.js';
 
@@ -93,6 +93,11 @@ export class TxnCommands {
   readonly #cm: ConcurrencyManager;
   /** Called with the locks each successful command released. */
   onReleased: ReleasedLocksListener | undefined;
+  /** Told of every lock a command newly writes (TiKV's `new_acquired_locks`). */
+  onAcquired: ((locks: readonly kvrpcpb.LockInfo[]) => void) | undefined;
+
+  /** TiKV's `raft-entry-max-size`: a command writing more fails with {@link EntryTooLargeError}. */
+  maxWriteBytes = Number.POSITIVE_INFINITY;
 
   constructor(engine: KvEngine, cm: ConcurrencyManager) {
     this.#engine = engine;
@@ -121,8 +126,11 @@ export class TxnCommands {
     const reader = new MvccReader(this.#engine, startTs);
     try {
       const out = body(txn, reader);
+      this.#checkWriteSize(txn);
       txn.apply(this.#engine);
       if (txn.released.length > 0) this.onReleased?.(txn.released, commitTs);
+      if (txn.newLocks.length > 0)
+        this.onAcquired?.(txn.newLocks.map(({ key, lock }) => lockInfoOf(lock, key)));
       return out;
     } finally {
       txn.releaseGuards();
@@ -159,7 +167,10 @@ export class TxnCommands {
     const expected = new Map<number, bigint>();
     for (const c of cmd.forUpdateTsConstraints) {
       if (c.index >= cmd.mutations.length) {
-        mvccFail({ kind: 'Other', message: `invalid index in for_update_ts_constraints, index: ${c.index}` });
+        throw txnOther(
+          'src/storage/txn/commands/prewrite.rs:418',
+          `prewrite request invalid: for_update_ts constraint set for index ${c.index} while ${cmd.mutations.length} mutations were given`,
+        );
       }
       expected.set(c.index, c.expectedForUpdateTs);
     }
@@ -427,7 +438,15 @@ export class TxnCommands {
       );
       return;
     }
-    const { locks } = this.reader(0n).scanLocks(o.start, o.end, (_k, l) => o.txnStatus.has(l.ts), 0);
+    // TiKV's read phase scans the lock CF only (`scan_locks_from_storage`): pessimistic locks live
+    // in memory there (`pessimistic-txn.in-memory`, on by default), so a transaction-wide
+    // resolve leaves them; clients remove them with KVPessimisticRollback.
+    const { locks } = this.reader(0n).scanLocks(
+      o.start,
+      o.end,
+      (_k, l) => o.txnStatus.has(l.ts) && !isPessimisticLock(l),
+      0,
+    );
     for (const { lock } of locks) {
       const commitTs = o.txnStatus.get(lock.ts) ?? 0n;
       if (commitTs !== 0n && commitTs <= lock.ts)
@@ -450,8 +469,14 @@ export class TxnCommands {
         if (!(isMvccError(e, 'TxnLockNotFound') && isPessimisticLock(lock))) throw e;
       }
     }
+    this.#checkWriteSize(txn);
     txn.apply(this.#engine);
     if (txn.released.length > 0) this.onReleased?.(txn.released, 0n);
+  }
+
+  #checkWriteSize(txn: MvccTxn): void {
+    const size = txn.writeBytes;
+    if (size > this.maxWriteBytes) throw new EntryTooLargeError(size);
   }
 
   /**
@@ -492,10 +517,10 @@ export class TxnCommands {
    */
   acquirePessimisticLock(cmd: PessimisticLockCommand): PessimisticLockOutcome {
     if (cmd.allowLockWithConflict && cmd.keys.length > 1) {
-      mvccFail({
-        kind: 'Other',
-        message: 'multiple keys in a single request with allowed_lock_with_conflict set is not allowed',
-      });
+      throw txnOther(
+        'src/storage/txn/commands/acquire_pessimistic_lock.rs:85',
+        'multiple keys in a single request with allowed_lock_with_conflict set is not allowed',
+      );
     }
     return this.execute(cmd.startTs, (txn, reader): PessimisticLockOutcome => {
       const results: PessimisticLockKeyResult[] = [];

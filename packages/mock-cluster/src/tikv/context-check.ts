@@ -7,7 +7,6 @@ import {
   keyNotInRegion,
   mismatchPeerId,
   notLeader,
-  regionError,
   regionNotFound,
   storeNotMatch,
 } from './region-errors.js';
@@ -43,10 +42,10 @@ export function checkContext(
   if (requestPeer !== peer.id) return mismatchPeerId(requestPeer, peer.id);
   const followerRead = access === 'read' && (ctx?.replicaRead === true || ctx?.staleRead === true);
   if (peer.id !== region.leader.id && !followerRead) return notLeader(region.id, region.leader);
-  const epoch = ctx?.regionEpoch;
-  if (epoch === undefined) return regionError({ message: 'missing epoch!' });
+  // TiKV's raft header always carries an epoch: a request without one sends 0/0.
+  const epoch = ctx?.regionEpoch ?? { confVer: 0n, version: 0n };
   if (epoch.version !== region.epoch.version) {
-    return epochNotMatch(region, epoch, model.sibling(region));
+    return epochNotMatch(region, epoch, model.siblingsFor(region, epoch.version, storeId));
   }
   return { region, peer };
 }

@@ -40,7 +40,11 @@ function buildNamed(
     case 'EpochNotMatch':
       return region === undefined
         ? regionError({ message: 'epoch not match', epochNotMatch: { currentRegions: [] } })
-        : epochNotMatch(region, ctx?.regionEpoch, deps.model.sibling(region));
+        : epochNotMatch(
+            region,
+            ctx?.regionEpoch,
+            deps.model.siblingsFor(region, ctx?.regionEpoch?.version ?? 0n, storeId),
+          );
     case 'RegionNotFound':
       return regionNotFound(regionId);
     case 'KeyNotInRegion':

@@ -44,14 +44,13 @@ export function mismatchPeerId(requestPeerId: bigint, storePeerId: bigint): erro
   });
 }
 
-/** EpochNotMatch carrying the current region and the sibling a split may have produced. */
+/** EpochNotMatch carrying the current region and the siblings a split may have produced. */
 export function epochNotMatch(
   current: RegionInfo,
   sent: metapb.RegionEpoch | undefined,
-  sibling: RegionInfo | undefined,
+  siblings: readonly RegionInfo[],
 ): errorpb.Error {
-  const regions = [toMetaRegion(current)];
-  if (sibling !== undefined) regions.push(toMetaRegion(sibling));
+  const regions = [toMetaRegion(current), ...siblings.map(toMetaRegion)];
   const sentText = sent === undefined ? 'None' : `conf_ver: ${sent.confVer} version: ${sent.version}`;
   return regionError({
     message:

@@ -1,8 +1,13 @@
 import { kvrpcpb } from '@tikv/proto';
 import { MvccError, toKeyError } from '../mvcc/mvcc-error.js';
 import type { ScanResult } from '../mvcc/scanner.js';
-import { checkKeyInRegion } from './context-check.js';
-import { checkKeysInRegion, failRegion, txnScanBounds } from './txn-request-check.js';
+import {
+  checkPointKeysInRegion,
+  keyInRegion,
+  keyOutOfRegionError,
+  kvScanBounds,
+  txnScanBounds,
+} from './txn-request-check.js';
 import { readOptions, type TxnRequestRunner } from './txn-request-runner.js';
 import { checkTxnStatusFields } from './txn-responses.js';
 
@@ -30,7 +35,7 @@ export class TxnKvCommands {
       'read',
       (region) => {
         this.#r.api(req.context, 'get', [req.key]);
-        failRegion(checkKeyInRegion(req.key, region));
+        checkPointKeysInRegion([req.key], region);
         this.#r.checkStaleRead(req.context, region, req.version);
         const entry = this.#r.txn.reads.get(req.key, {
           ...readOptions(req.context, req.version),
@@ -51,17 +56,24 @@ export class TxnKvCommands {
       'read',
       (region) => {
         this.#r.api(req.context, 'batch_get', req.keys);
-        checkKeysInRegion(req.keys, region);
         this.#r.checkStaleRead(req.context, region, req.version);
-        const results = this.#r.txn.reads.batchGet(req.keys, {
+        const inside = req.keys.filter((k) => keyInRegion(k, region));
+        const results = this.#r.txn.reads.batchGet(inside, {
           ...readOptions(req.context, req.version),
           loadCommitTs: req.needCommitTs,
         });
-        const pairs = results.map((r) =>
-          'error' in r
-            ? kvrpcpb.KvPair.fromPartial({ error: toKeyError(r.error) })
-            : { error: undefined, key: r.key, value: r.entry.value, commitTs: r.entry.commitTs ?? 0n },
-        );
+        const byKey = new Map(results.map((r) => [Buffer.from(r.key).toString('latin1'), r]));
+        // A key outside the region fails alone, in its place, as TiKV's per-key reads do.
+        const pairs = req.keys.flatMap((k): kvrpcpb.KvPair[] => {
+          if (!keyInRegion(k, region)) {
+            return [kvrpcpb.KvPair.fromPartial({ error: toKeyError(keyOutOfRegionError(k, region)) })];
+          }
+          const r = byKey.get(Buffer.from(k).toString('latin1'));
+          if (r === undefined) return [];
+          return 'error' in r
+            ? [kvrpcpb.KvPair.fromPartial({ error: toKeyError(r.error) })]
+            : [{ error: undefined, key: r.key, value: r.entry.value, commitTs: r.entry.commitTs ?? 0n }];
+        });
         return kvrpcpb.BatchGetResponse.fromPartial({ pairs });
       },
       (e) => {
@@ -77,8 +89,8 @@ export class TxnKvCommands {
       req.context,
       'read',
       (region) => {
-        this.#r.api(req.context, 'scan', req.endKey.length > 0 ? [req.startKey, req.endKey] : [req.startKey]);
-        const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, req.reverse);
+        this.#r.apiRange(req.context, 'scan', req.startKey, req.endKey.length > 0 ? req.endKey : undefined);
+        const { lower, upper } = kvScanBounds(region, req.startKey, req.endKey, req.reverse);
         this.#r.checkStaleRead(req.context, region, req.version);
         const results = this.#r.txn.reads.scan({
           ...readOptions(req.context, req.version),
@@ -271,7 +283,7 @@ export class TxnKvCommands {
       req.context,
       'read',
       (region) => {
-        this.#r.api(req.context, 'scan_lock', [req.startKey]);
+        // TiKV checks no API version here (GC scans whole regions, beyond TiDB's keys).
         const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, false);
         const locks = this.#r.txn.storage.scanLock(req.maxVersion, lower, upper, req.limit);
         return kvrpcpb.ScanLockResponse.fromPartial({ locks });
@@ -286,12 +298,12 @@ export class TxnKvCommands {
       req.context,
       'write',
       (region) => {
-        this.#r.api(req.context, 'delete_range', [req.startKey]);
+        this.#r.apiRange(req.context, 'delete_range', req.startKey, req.endKey);
         const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, false);
         if (!req.notifyOnly) this.#r.txn.storage.deleteRange(lower, upper);
         return kvrpcpb.DeleteRangeResponse.fromPartial({});
       },
-      (e) => ({ error: e.message }),
+      (e) => ({ error: e.detail.kind === 'Storage' ? e.detail.display : e.message }),
     );
   }
 
@@ -301,10 +313,10 @@ export class TxnKvCommands {
       req.context,
       'read',
       (region) => {
-        failRegion(checkKeyInRegion(req.key, region));
+        checkPointKeysInRegion([req.key], region);
         return kvrpcpb.MvccGetByKeyResponse.fromPartial({ info: this.#r.txn.storage.mvccByKey(req.key) });
       },
-      (e) => ({ error: e.message }),
+      (e) => ({ error: e.detail.kind === 'Storage' ? e.detail.display : e.message }),
     );
   }
 

@@ -53,6 +53,7 @@ export function createTxnDeps(
     },
   });
   storage.onReleased = (released) => lockWaits.onReleased(released);
+  storage.onAcquired = (locks) => lockWaits.onAcquired(locks);
   const resolvedTs = new ResolvedTs(engine, cm, nowMs);
   const gcRunner =
     gc === undefined

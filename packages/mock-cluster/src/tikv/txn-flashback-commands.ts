@@ -46,14 +46,9 @@ export class TxnFlashbackCommands {
       req.context,
       'flashback',
       (region) => {
-        if (this.#r.txn.flashback?.has(region.id) !== true) {
-          failRegion(
-            regionError({
-              message: `region ${region.id} not prepared the flashback`,
-              FlashbackNotPrepared: { regionId: region.id },
-            }),
-          );
-        }
+        // No check of the region's flashback state up front: TiKV refuses only the writes a
+        // region not in flashback would propose, so a retry after success (nothing to write)
+        // succeeds. The MVCC layer tells the two apart.
         const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, false);
         try {
           flashbackToVersion(
@@ -63,7 +58,8 @@ export class TxnFlashbackCommands {
           );
         } catch (e) {
           if (e instanceof FlashbackNotPreparedError) {
-            failRegion(regionError({ message: e.message, FlashbackNotPrepared: { regionId: region.id } }));
+            // TiKV's FlashbackNotPrepared carries no message.
+            failRegion(regionError({ message: '', FlashbackNotPrepared: { regionId: region.id } }));
           }
           throw e;
         }

@@ -70,6 +70,7 @@ export class TxnLockCommands {
       allowLockWithConflict: forceLock,
       resourceGroupTag: req.context?.resourceGroupTag,
       storeId: this.#r.storeId,
+      isFirstLock: req.isFirstLock,
     };
     // The first lock of a transaction holds nothing anyone could wait for: TiKV skips detection.
     const dead = req.isFirstLock ? undefined : waits.detect(wait);
@@ -104,12 +105,27 @@ export class TxnLockCommands {
           ),
         );
       }
-      const waited = outcome.kind === 'timeout' ? BigInt(Math.max(1, outcome.waitedMs)) : 0n;
-      return lockedResponse(
-        toKeyError(
-          new MvccError({ kind: 'KeyIsLocked', info: { ...lockInfo, durationToLastUpdateMs: waited } }),
-        ),
-      );
+      if (outcome.kind === 'deadlock') {
+        return lockedResponse(
+          toKeyError(
+            new MvccError({
+              kind: 'Deadlock',
+              startTs: req.startVersion,
+              lockTs: outcome.lockInfo.lockVersion,
+              lockKey: outcome.lockInfo.key,
+              deadlockKeyHash: outcome.found.keyHash,
+              waitChain: outcome.found.waitChain,
+            }),
+          ),
+        );
+      }
+      // The lock waited for last (a newer holder's when the key changed hands meanwhile), with
+      // the time since that change: 0 when the lock never changed, as TiKV reports it.
+      const last =
+        outcome.kind === 'timeout'
+          ? { ...outcome.lockInfo, durationToLastUpdateMs: BigInt(outcome.sinceUpdateMs) }
+          : { ...lockInfo, durationToLastUpdateMs: 0n };
+      return lockedResponse(toKeyError(new MvccError({ kind: 'KeyIsLocked', info: last })));
     });
   }
 

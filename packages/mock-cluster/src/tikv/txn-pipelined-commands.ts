@@ -1,7 +1,8 @@
 import { kvrpcpb } from '@tikv/proto';
 import { toKeyError } from '../mvcc/mvcc-error.js';
 import { bufferBatchGet, flush } from '../mvcc/pipelined-dml.js';
-import { checkKeysInRegion } from './txn-request-check.js';
+import { compareBytes } from '../storage/ordered-map.js';
+import { keyInRegion, keyOutOfRegionError } from './txn-request-check.js';
 import type { TxnRequestRunner } from './txn-request-runner.js';
 
 /** Pipelined DML (KvFlush, KvBufferBatchGet) for one store. */
@@ -48,10 +49,23 @@ export class TxnPipelinedCommands {
       'read',
       (region) => {
         this.#r.api(req.context, 'buffer_batch_get', req.keys);
-        checkKeysInRegion(req.keys, region);
-        const pairs = bufferBatchGet(this.#r.txn.storage, req.keys, req.version).map(
-          ({ key, value }): kvrpcpb.KvPair => ({ error: undefined, key, value, commitTs: 0n }),
+        const id = (k: Uint8Array) => Buffer.from(k).toString('latin1');
+        const found = new Map(
+          bufferBatchGet(
+            this.#r.txn.storage,
+            req.keys.filter((k) => keyInRegion(k, region)),
+            req.version,
+          ).map((p) => [id(p.key), p]),
         );
+        // In key order, as TiKV sorts them; a key outside the region fails alone, in its place.
+        const keys = [...new Map(req.keys.map((k) => [id(k), k])).values()].sort(compareBytes);
+        const pairs = keys.flatMap((k): kvrpcpb.KvPair[] => {
+          if (!keyInRegion(k, region)) {
+            return [kvrpcpb.KvPair.fromPartial({ error: toKeyError(keyOutOfRegionError(k, region)) })];
+          }
+          const p = found.get(id(k));
+          return p === undefined ? [] : [{ error: undefined, key: p.key, value: p.value, commitTs: 0n }];
+        });
         return kvrpcpb.BufferBatchGetResponse.fromPartial({ pairs });
       },
       (e) => ({ error: toKeyError(e) }),

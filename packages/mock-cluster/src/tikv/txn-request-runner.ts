@@ -3,16 +3,18 @@ import type { RegionInfo } from '../cluster/topology-types.js';
 import type { DeadlockFound } from '../lock-manager/deadlock-detector.js';
 import type { WaitOutcome, WaitRequest } from '../lock-manager/lock-wait-manager.js';
 import { MvccError } from '../mvcc/mvcc-error.js';
+import { EntryTooLargeError } from '../mvcc/mvcc-txn.js';
 import type { ReadCheckOptions } from '../mvcc/read-check.js';
 import type { ResolvedTs } from '../mvcc/resolved-ts.js';
 import type { TxnCommands as TxnStorage } from '../mvcc/txn-commands.js';
 import type { TxnReads } from '../mvcc/txn-reads.js';
 import { type AccessKind, checkContext, isRegionError } from './context-check.js';
 import type { KvDeps } from './kv-deps.js';
-import { regionError } from './region-errors.js';
+import { raftEntryTooLarge, regionError } from './region-errors.js';
 import {
-  checkKeysInRegion,
+  checkPointKeysInRegion,
   checkTxnApiVersion,
+  checkTxnApiVersionRange,
   checkTxnKeySize,
   failRegion,
   TxnRegionErrorSignal,
@@ -100,6 +102,7 @@ export class TxnRequestRunner {
     body: (region: RegionInfo) => R,
     onError: (e: MvccError) => object,
   ): R {
+    let regionId = 0n;
     try {
       this.txn.gc?.maybeRun();
       const checked = checkContext(
@@ -109,6 +112,7 @@ export class TxnRequestRunner {
         access === 'flashback' ? 'write' : access,
       );
       if (isRegionError(checked)) return codec.fromPartial({ regionError: checked });
+      regionId = checked.region.id;
       const flashbackStartTs = this.txn.flashback?.get(checked.region.id);
       if (flashbackStartTs !== undefined && access !== 'flashback') {
         return codec.fromPartial({ regionError: flashbackInProgress(checked.region.id, flashbackStartTs) });
@@ -116,6 +120,9 @@ export class TxnRequestRunner {
       return body(checked.region);
     } catch (e) {
       if (e instanceof TxnRegionErrorSignal) return codec.fromPartial({ regionError: e.error });
+      if (e instanceof EntryTooLargeError) {
+        return codec.fromPartial({ regionError: raftEntryTooLarge(regionId, BigInt(e.entrySize)) });
+      }
       if (e instanceof MvccError) return codec.fromPartial(onError(e));
       throw e;
     }
@@ -124,6 +131,16 @@ export class TxnRequestRunner {
   /** TiKV's API-version gate for transactional commands. */
   api(ctx: kvrpcpb.Context | undefined, cmd: string, keys: Iterable<Uint8Array>): void {
     checkTxnApiVersion(this.#deps.apiVersion, ctx, cmd, keys);
+  }
+
+  /** TiKV's API-version gate for a range (`end` undefined: an open one). */
+  apiRange(
+    ctx: kvrpcpb.Context | undefined,
+    cmd: string,
+    start: Uint8Array,
+    end: Uint8Array | undefined,
+  ): void {
+    checkTxnApiVersionRange(this.#deps.apiVersion, ctx, cmd, start, end);
   }
 
   /** A stale read above the region's safe ts gets DataIsNotReady, as TiKV answers it. */
@@ -141,18 +158,21 @@ export class TxnRequestRunner {
   }
 
   /**
-   * API version and key-in-region checks of a write's keys, and with `checkSize` TiKV's key size
-   * check (which TiKV applies to prewrite, flush and pessimistic lock only).
+   * Key-in-region checks of a write's keys (an abort, as TiKV's region snapshot answers them), and
+   * with `admit` TiKV's API version and key size
+   * checks, which `sched_txn_command` applies to prewrite, flush and pessimistic lock only.
    */
   writeKeys(
     ctx: kvrpcpb.Context | undefined,
     cmd: string,
     keys: readonly Uint8Array[],
     region: RegionInfo,
-    checkSize = false,
+    admit = false,
   ): void {
-    this.api(ctx, cmd, keys);
-    if (checkSize) checkTxnKeySize(keys, this.#deps.limits.maxKeySizeBytes);
-    checkKeysInRegion(keys, region);
+    if (admit) {
+      this.api(ctx, cmd, keys);
+      checkTxnKeySize(keys, this.#deps.limits.maxKeySizeBytes);
+    }
+    checkPointKeysInRegion(keys, region);
   }
 }
