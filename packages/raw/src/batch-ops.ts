@@ -1,10 +1,11 @@
-import type { Backoffer } from '@tikv/common';
-import { keyToLatin1, MAX_WRITE_EXECUTION_MS } from '@tikv/common';
-import { appendCountBatches, appendSizeBatches } from './batch-plan.js';
+import { type Backoffer, keyToLatin1 } from '@tikv/common';
+import type { RegionExecutor } from '@tikv/rpc';
 import { throwIfPairError, throwIfStorageError } from './raw-errors.js';
-import type { RegionExecutor } from './region-executor.js';
+import { WRITE } from './raw-limits.js';
 
 const EMPTY = new Uint8Array(0);
+
+const identity = (k: Uint8Array): Uint8Array => k;
 
 /** A pair ready to send, with its TTL in seconds. @internal */
 export interface PutItem {
@@ -34,24 +35,22 @@ export async function batchGetKeys(
   shape: BatchShape,
 ): Promise<Map<string, Uint8Array>> {
   const found = new Map<string, Uint8Array>();
-  await exec.runBatches(
-    bo,
-    keys,
-    (k) => k,
-    (out, region, items) => appendCountBatches(out, region, items, shape.maxBatchKeys),
-    async (child, batch) => {
-      const resp = await exec.sendOnce(
-        child,
-        { $case: 'RawBatchGet', value: { context: undefined, keys: batch.items, cf: shape.cf } },
-        batch.region,
-      );
-      if (resp === undefined) return false;
+  await exec.runBatches(bo, {
+    items: keys,
+    keyOf: identity,
+    limit: { maxCount: shape.maxBatchKeys },
+    send: async (batch, child) => {
+      const resp = await exec.sendToRegion(child, batch.region, {
+        $case: 'RawBatchGet',
+        value: { context: undefined, keys: batch.items as Uint8Array[], cf: shape.cf },
+      });
+      if (resp === undefined) return 'regionError';
       const value = resp.value;
       throwIfPairError(value.pairs);
       for (const p of value.pairs) found.set(keyToLatin1(p.key), p.value ?? EMPTY);
-      return true;
+      return 'done';
     },
-  );
+  });
   return found;
 }
 
@@ -66,27 +65,30 @@ export async function batchDeleteKeys(
   keys: readonly Uint8Array[],
   shape: BatchShape,
 ): Promise<void> {
-  await exec.runBatches(
-    bo,
-    keys,
-    (k) => k,
-    (out, region, items) => appendCountBatches(out, region, items, shape.maxBatchKeys),
-    async (child, batch) => {
-      const resp = await exec.sendOnce(
+  await exec.runBatches(bo, {
+    items: keys,
+    keyOf: identity,
+    limit: { maxCount: shape.maxBatchKeys },
+    send: async (batch, child) => {
+      const resp = await exec.sendToRegion(
         child,
+        batch.region,
         {
           $case: 'RawBatchDelete',
-          value: { context: undefined, keys: batch.items, cf: shape.cf, forCas: shape.forCas },
+          value: {
+            context: undefined,
+            keys: batch.items as Uint8Array[],
+            cf: shape.cf,
+            forCas: shape.forCas,
+          },
         },
-        batch.region,
-        { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+        WRITE,
       );
-      if (resp === undefined) return false;
-      const value = resp.value;
-      throwIfStorageError(value.error);
-      return true;
+      if (resp === undefined) return 'regionError';
+      throwIfStorageError(resp.value.error);
+      return 'done';
     },
-  );
+  });
 }
 
 /**
@@ -102,16 +104,15 @@ export async function batchPutItems(
   shape: BatchShape,
 ): Promise<void> {
   const withTtl = items.some((i) => i.ttl !== 0n);
-  await exec.runBatches(
-    bo,
+  await exec.runBatches(bo, {
     items,
-    (i) => i.key,
-    (out, region, group) =>
-      appendSizeBatches(out, region, group, (i) => i.key.length + i.value.length, shape.maxBatchPutBytes),
-    async (child, batch) => {
+    keyOf: (i) => i.key,
+    limit: { maxBytes: shape.maxBatchPutBytes, sizeOf: (i) => i.key.length + i.value.length },
+    send: async (batch, child) => {
       const ttls = withTtl ? batch.items.map((i) => i.ttl) : [];
-      const resp = await exec.sendOnce(
+      const resp = await exec.sendToRegion(
         child,
+        batch.region,
         {
           $case: 'RawBatchPut',
           value: {
@@ -123,13 +124,11 @@ export async function batchPutItems(
             ttls,
           },
         },
-        batch.region,
-        { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+        WRITE,
       );
-      if (resp === undefined) return false;
-      const value = resp.value;
-      throwIfStorageError(value.error);
-      return true;
+      if (resp === undefined) return 'regionError';
+      throwIfStorageError(resp.value.error);
+      return 'done';
     },
-  );
+  });
 }

@@ -16,22 +16,14 @@ import {
   InvalidArgumentError,
   invalidArgument,
   keyToLatin1,
-  MAX_WRITE_EXECUTION_MS,
   type RequestOptions,
   uniqueKeys,
 } from '@tikv/common';
+import { type KeyLocator, type Operation, RegionExecutor, type RegionSender } from '@tikv/rpc';
 import { type BatchShape, batchDeleteKeys, batchGetKeys, batchPutItems, type PutItem } from './batch-ops.js';
-import { boundedMap } from './bounded-map.js';
 import { connectRawParts } from './connect-raw-parts.js';
 import { columnFamilyArg, scanLimitArg, ttlArg, ttlsArg } from './input-validation.js';
-import {
-  checksumRange,
-  deleteRangeWalk,
-  type ScanShape,
-  scanForward,
-  scanPages,
-  scanReverse,
-} from './range-walks.js';
+import { checksumRange, deleteRangeWalk, type ScanShape, scanPages, scanRange } from './range-ops.js';
 import type {
   RawBatchPutOptions,
   RawBatchScanOptions,
@@ -46,20 +38,19 @@ import {
   type ResolvedRawClientTuning,
   resolveRawClientTuning,
 } from './raw-client-options.js';
-import type { RawRegionLocator, RawRequestSender } from './raw-deps.js';
 import { throwIfStorageError } from './raw-errors.js';
-import { DEFAULT_SCAN_PAGE_SIZE } from './raw-limits.js';
+import { DEFAULT_SCAN_PAGE_SIZE, WRITE } from './raw-limits.js';
 import type { CompareAndSwapResult, KeyRangeInput, KvPair, KvPairInput, RawChecksum } from './raw-types.js';
-import { type RawOperation, RegionExecutor } from './region-executor.js';
 
 const EMPTY = new Uint8Array(0);
+const WRITE_TO_KEY = Object.freeze({ request: WRITE });
 
 /** The pieces a {@link RawClient} runs on; `RawClient.connect` wires the real ones, a test may pass fakes. */
 export interface RawClientParts {
   /** Sends region requests and handles region errors (`@tikv/rpc`'s `RegionRequestSender`). */
-  readonly sender: RawRequestSender;
+  readonly sender: RegionSender;
   /** Locates keys (`@tikv/region-cache`'s `RegionCache`). */
-  readonly locator: RawRegionLocator;
+  readonly locator: KeyLocator;
   /** The cluster id PD reported. @defaultValue 0n */
   readonly clusterId?: bigint;
   /** Releases the pieces; called once by `close()`. */
@@ -120,9 +111,11 @@ export class RawClient {
 
   #makeExecutor(): RegionExecutor {
     const t = this.#tuning;
-    return new RegionExecutor(this.#shared.parts.sender, this.#shared.parts.locator, {
+    return new RegionExecutor({
+      sender: this.#shared.parts.sender,
+      locator: this.#shared.parts.locator,
       maxBackoffMs: t.maxBackoffMs,
-      maxBatchConcurrency: t.maxBatchConcurrency,
+      maxConcurrency: t.maxBatchConcurrency,
       clock: t.clock,
       logger: t.logger,
     });
@@ -171,7 +164,7 @@ export class RawClient {
    * Starts an operation; its `scope` must be disposed when the operation settles. The call
    * options are checked here, in one place every call passes.
    */
-  #begin(opts: RequestOptions | undefined): RawOperation {
+  #begin(opts: RequestOptions | undefined): Operation {
     checkRequestOptions(opts);
     if (this.closed) throw new ClientClosedError('raw client is closed');
     return this.#exec.begin(opts);
@@ -202,7 +195,7 @@ export class RawClient {
     try {
       const {
         response: { value },
-      } = await this.#exec.sendToKey(bo, k, false, () => ({
+      } = await this.#exec.sendToKey(bo, k, () => ({
         $case: 'RawGet' as const,
         value: { context: undefined, key: k, cf },
       }));
@@ -247,12 +240,11 @@ export class RawClient {
       } = await this.#exec.sendToKey(
         bo,
         k,
-        false,
         () => ({
           $case: 'RawPut' as const,
           value: { context: undefined, key: k, value: v, cf, ttl, forCas },
         }),
-        { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+        WRITE_TO_KEY,
       );
       throwIfStorageError(resp.error);
     } finally {
@@ -298,9 +290,8 @@ export class RawClient {
       } = await this.#exec.sendToKey(
         bo,
         k,
-        false,
         () => ({ $case: 'RawDelete' as const, value: { context: undefined, key: k, cf, forCas } }),
-        { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+        WRITE_TO_KEY,
       );
       throwIfStorageError(value.error);
     } finally {
@@ -334,7 +325,7 @@ export class RawClient {
     const cf = this.#cf(options);
     const { bo, scope } = this.#begin(options);
     try {
-      await deleteRangeWalk(this.#exec, bo, start, end, cf, MAX_WRITE_EXECUTION_MS);
+      await deleteRangeWalk(this.#exec, bo, start, end, cf, WRITE);
     } finally {
       scope.dispose();
     }
@@ -355,7 +346,7 @@ export class RawClient {
     const shape = this.#scanShape(options);
     const { bo, scope } = this.#begin(options);
     try {
-      return await scanForward(this.#exec, bo, start, end, limit, shape);
+      return await scanRange(this.#exec, bo, start, end, limit, false, shape);
     } finally {
       scope.dispose();
     }
@@ -377,7 +368,7 @@ export class RawClient {
     const shape = this.#scanShape(options);
     const { bo, scope } = this.#begin(options);
     try {
-      return await scanReverse(this.#exec, bo, start, end, limit, shape);
+      return await scanRange(this.#exec, bo, start, end, limit, true, shape);
     } finally {
       scope.dispose();
     }
@@ -445,8 +436,8 @@ export class RawClient {
     const shape = this.#scanShape(options);
     const { bo, scope } = this.#begin(options);
     try {
-      return await boundedMap(parsed, this.#tuning.maxBatchConcurrency, (r) =>
-        scanForward(this.#exec, bo.clone(), r.start, r.end, limit, shape),
+      return await this.#exec.mapConcurrently(bo, parsed, (r, child) =>
+        scanRange(this.#exec, child, r.start, r.end, limit, false, shape),
       );
     } finally {
       scope.dispose();
@@ -473,7 +464,7 @@ export class RawClient {
     try {
       const {
         response: { value },
-      } = await this.#exec.sendToKey(bo, k, false, () => ({
+      } = await this.#exec.sendToKey(bo, k, () => ({
         $case: 'RawGetKeyTTL' as const,
         value: { context: undefined, key: k, cf },
       }));
@@ -511,7 +502,6 @@ export class RawClient {
       } = await this.#exec.sendToKey(
         bo,
         k,
-        false,
         () => ({
           $case: 'RawCompareAndSwap' as const,
           value: {
@@ -525,7 +515,7 @@ export class RawClient {
             delete: false,
           },
         }),
-        { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+        WRITE_TO_KEY,
       );
       throwIfStorageError(value.error);
       const previous = value.previousNotExist ? undefined : (value.previousValue ?? EMPTY);

@@ -161,9 +161,6 @@ export class FakeCluster {
       if (r === undefined) throw new Error('no region');
       return this.loc(r);
     },
-    groupKeysByRegion: async () => {
-      throw new Error('not used');
-    },
   };
 
   readonly sender: RawRequestSender = {

@@ -16,6 +16,7 @@ import { chainInterceptors, type RpcInterceptor } from './interceptor.js';
 import type { KvTransport } from './kv-transport.js';
 import { handleRegionError } from './region-error-handler.js';
 import type { RegionLocator } from './region-locator.js';
+import type { RegionSender } from './region-sender.js';
 import { ReplicaSelector, type ReplicaSelectorDeps } from './replica-selector.js';
 import {
   isReadRequest,
@@ -73,7 +74,7 @@ interface CallState {
  * request context, sends through the transport, and handles region errors and transport
  * failures with the caller's {@link Backoffer} as the one retry budget.
  */
-export class RegionRequestSender {
+export class RegionRequestSender implements RegionSender {
   private readonly locator: RegionLocator;
   private readonly transport: KvTransport;
   private readonly settings: SenderContextSettings;
