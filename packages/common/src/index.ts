@@ -199,6 +199,7 @@ export {
   type OptionRules,
   resolveOptions,
 } from './options/resolve-options.js';
+export { pemBytes, type TlsOptions } from './options/tls-options.js';
 export {
   type Clock,
   createSeededRandom,

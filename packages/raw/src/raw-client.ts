@@ -1,3 +1,4 @@
+import { connectCluster } from '@tikv/cluster';
 import {
   type BytesLike,
   ClientClosedError,
@@ -19,9 +20,9 @@ import {
   type RequestOptions,
   uniqueKeys,
 } from '@tikv/common';
+import { KeyMode } from '@tikv/keyspace';
 import { type KeyLocator, type Operation, RegionExecutor, type RegionSender } from '@tikv/rpc';
 import { type BatchShape, batchDeleteKeys, batchGetKeys, batchPutItems, type PutItem } from './batch-ops.js';
-import { connectRawParts } from './connect-raw-parts.js';
 import { columnFamilyArg, scanLimitArg, ttlArg, ttlsArg } from './input-validation.js';
 import { checksumRange, deleteRangeWalk, type ScanShape, scanPages, scanRange } from './range-ops.js';
 import type {
@@ -95,7 +96,8 @@ export class RawClient {
 
   /**
    * Connects to a cluster: a PD client, a region cache, the gRPC transport (with the keyspace
-   * codec in API V2) and a region request sender.
+   * codec in API V2) and a region request sender, wired by `@tikv/cluster`'s `connectCluster`
+   * for raw keys.
    *
    * @param options - endpoints, API version, keyspace, TLS and tuning
    * @param call - cancels or bounds the connection attempt
@@ -105,8 +107,19 @@ export class RawClient {
     checkObject(options, 'options');
     checkRequestOptions(call, 'call');
     const tuning = resolveRawClientTuning(options);
-    const parts = await connectRawParts(options, tuning, call);
-    return new RawClient(parts, tuning);
+    const cluster = await connectCluster(
+      { ...options, clock: tuning.clock, logger: tuning.logger, keyMode: KeyMode.RAW },
+      call,
+    );
+    return new RawClient(
+      {
+        sender: cluster.sender,
+        locator: cluster.regionCache,
+        clusterId: cluster.clusterId,
+        close: cluster.close,
+      },
+      tuning,
+    );
   }
 
   #makeExecutor(): RegionExecutor {

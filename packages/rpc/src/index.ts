@@ -8,6 +8,8 @@
  * @packageDocumentation
  */
 
+/** The TLS options of `TransportOptions.tls`: `@tikv/common`'s one TLS type, re-exported. */
+export type { TlsOptions } from '@tikv/common';
 export { CodecTransport, type RequestCodec } from './codec-transport.js';
 export { BATCH_CONN_INDEX_METADATA_KEY, FORWARD_METADATA_KEY } from './grpc-batch-stream.js';
 export {
@@ -114,6 +116,5 @@ export {
   DEFAULT_TRANSPORT_OPTIONS,
   type ResolvedTransportOptions,
   resolveTransportOptions,
-  type TlsOptions,
   type TransportOptions,
 } from './transport-options.js';
