@@ -128,9 +128,11 @@ export {
   PrimaryMismatchError,
   RetryableKeyError,
   SharedLockLostError,
+  type SharedLockLostFields,
   TxnAbortedError,
   TxnLockNotFoundError,
   TxnNotFoundError,
+  type TxnNotFoundFields,
   WriteConflictError,
   type WriteConflictFields,
   WriteConflictReason,
@@ -146,6 +148,7 @@ export {
   serverBusyHintMs,
 } from './errors/region-error.js';
 export { regionErrorFromWire, type WireRegionError } from './errors/region-error-from-wire.js';
+export { RpcError, type RpcErrorFields } from './errors/rpc-error.js';
 export { EntryTooLargeError, KeyTooLargeError } from './errors/size-errors.js';
 export { TIKV_ERROR_BRAND, TiKVError, type TiKVErrorOptions } from './errors/tikv-error.js';
 export { type LogFields, type Logger, noopLogger } from './hooks/logger.js';

@@ -30,6 +30,8 @@ export {
   MaxScanLimitExceededError,
   PdError,
   RegionError,
+  /** A transport failure talking to TiKV or PD (code `RPC_ERROR`). */
+  RpcError,
   TiKVError,
 } from '@tikv/common';
 /** What `connect` rejects with when an API V2 keyspace is unknown, not enabled or not encodable. */
@@ -46,8 +48,6 @@ export type {
   /** @deprecated use `RegionSender` from `@tikv/rpc` */
   RegionSender as RawRequestSender,
 } from '@tikv/rpc';
-/** A transport failure talking to TiKV or PD (code `RPC_ERROR`). */
-export { RpcError } from '@tikv/rpc';
 export type {
   RawBatchPutOptions,
   RawBatchScanOptions,

@@ -3,6 +3,7 @@ import {
   BackoffKinds,
   type Clock,
   DeadlineExceededError,
+  InvalidArgumentError,
   isTiKVError,
   type Logger,
   noopLogger,
@@ -101,7 +102,11 @@ export class RegionRequestSender implements RegionSender {
       clusterId: options.clusterId,
     };
     this.rpcTimeoutMs = options.rpcTimeoutMs ?? DEFAULT_REGION_REQUEST_SENDER_OPTIONS.rpcTimeoutMs;
-    if (!(this.rpcTimeoutMs > 0)) throw new RangeError('rpcTimeoutMs must be > 0');
+    if (!(this.rpcTimeoutMs > 0)) {
+      throw new InvalidArgumentError(
+        `option rpcTimeoutMs must be a number > 0, got ${String(this.rpcTimeoutMs)}`,
+      );
+    }
     this.interceptor =
       options.interceptors === undefined || options.interceptors.length === 0
         ? undefined
