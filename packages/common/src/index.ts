@@ -162,6 +162,7 @@ export {
   rangeContains,
   rangeIntersect,
 } from './keys/key-range.js';
+export { firstRepeatedKey, type SortedKeys, searchSortedKey, sortKeys } from './keys/key-set.js';
 export {
   type BytesLike,
   compareKeys,

@@ -14,11 +14,11 @@ import {
   checkRequestOptions,
   checkReverseRange,
   checkValue,
+  firstRepeatedKey,
   InvalidArgumentError,
   invalidArgument,
-  keyToLatin1,
   type RequestOptions,
-  uniqueKeys,
+  sortKeys,
 } from '@tikv/common';
 import { KeyMode } from '@tikv/keyspace';
 import { type KeyLocator, type Operation, RegionExecutor, type RegionSender } from '@tikv/rpc';
@@ -231,9 +231,15 @@ export class RawClient {
     const { bo, scope } = this.#begin(options);
     try {
       if (ks.length === 0) return [];
-      const ids = ks.map(keyToLatin1);
-      const found = await batchGetKeys(this.#exec, bo, uniqueKeys(ks, ids), shape);
-      return ids.map((id) => found.get(id));
+      // Sorted and without repeats by comparing bytes (no string per key); already sorted
+      // distinct keys pass through as they are, and so do their values.
+      const { keys: distinct, slots } = sortKeys(ks);
+      const values = new Array<Uint8Array | undefined>(distinct.length).fill(undefined);
+      await batchGetKeys(this.#exec, bo, distinct, values, shape);
+      if (slots === undefined) return values;
+      const out = new Array<Uint8Array | undefined>(ks.length);
+      for (let i = 0; i < ks.length; i++) out[i] = values[slots[i] as number];
+      return out;
     } finally {
       scope.dispose();
     }
@@ -273,19 +279,16 @@ export class RawClient {
    */
   async batchPut(pairs: readonly KvPairInput[], options?: RawBatchPutOptions): Promise<void> {
     const checked = checkPairs(pairs);
-    const ttlOf = ttlsArg(options?.ttlSeconds, checked.length);
-    const seen = new Set<string>();
-    const items: PutItem[] = checked.map((p, i) => {
-      const id = keyToLatin1(p.key);
-      if (seen.has(id)) throw new InvalidArgumentError(`batchPut: pairs[${i}].key repeats an earlier key`);
-      seen.add(id);
-      return { key: p.key, value: p.value, ttl: ttlOf(i) };
-    });
+    const ttls = ttlsArg(options?.ttlSeconds, checked.length);
+    const repeat = firstRepeatedKey(checked.map((p) => p.key));
+    if (repeat >= 0) throw new InvalidArgumentError(`batchPut: pairs[${repeat}].key repeats an earlier key`);
+    const items: readonly PutItem[] =
+      typeof ttls === 'bigint' ? checked : checked.map((p, i) => ({ ...p, ttl: ttls[i] as bigint }));
     const shape = this.#batchShape(options);
     const { bo, scope } = this.#begin(options);
     try {
       if (items.length === 0) return;
-      await batchPutItems(this.#exec, bo, items, shape);
+      await batchPutItems(this.#exec, bo, items, typeof ttls === 'bigint' ? ttls : 0n, shape);
     } finally {
       scope.dispose();
     }
@@ -319,7 +322,7 @@ export class RawClient {
     const { bo, scope } = this.#begin(options);
     try {
       if (ks.length === 0) return;
-      await batchDeleteKeys(this.#exec, bo, uniqueKeys(ks), shape);
+      await batchDeleteKeys(this.#exec, bo, sortKeys(ks).keys, shape);
     } finally {
       scope.dispose();
     }
@@ -351,18 +354,8 @@ export class RawClient {
    * @throws MaxScanLimitExceededError for a limit over 10 240
    * @throws InvalidArgumentError when `startKey > endKey`
    */
-  async scan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
-    const start = checkBoundKey(startKey, 'startKey');
-    const end = checkBoundKey(endKey, 'endKey');
-    const limit = scanLimitArg(options?.limit);
-    checkForwardRange(start, end);
-    const shape = this.#scanShape(options);
-    const { bo, scope } = this.#begin(options);
-    try {
-      return await scanRange(this.#exec, bo, start, end, limit, false, shape);
-    } finally {
-      scope.dispose();
-    }
+  scan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
+    return this.#scan(startKey, endKey, options, false);
   }
 
   /**
@@ -373,15 +366,25 @@ export class RawClient {
    * @throws MaxScanLimitExceededError for a limit over 10 240
    * @throws InvalidArgumentError when `startKey < endKey`
    */
-  async reverseScan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
+  reverseScan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
+    return this.#scan(startKey, endKey, options, true);
+  }
+
+  async #scan(
+    startKey: BytesLike,
+    endKey: BytesLike,
+    options: RawScanOptions | undefined,
+    reverse: boolean,
+  ): Promise<KvPair[]> {
     const start = checkBoundKey(startKey, 'startKey');
     const end = checkBoundKey(endKey, 'endKey');
     const limit = scanLimitArg(options?.limit);
-    checkReverseRange(start, end);
+    if (reverse) checkReverseRange(start, end);
+    else checkForwardRange(start, end);
     const shape = this.#scanShape(options);
     const { bo, scope } = this.#begin(options);
     try {
-      return await scanRange(this.#exec, bo, start, end, limit, true, shape);
+      return await scanRange(this.#exec, bo, start, end, limit, reverse, shape);
     } finally {
       scope.dispose();
     }

@@ -1,16 +1,33 @@
-import { type Backoffer, InvalidArgumentError } from '@tikv/common';
+import { type Backoffer, InvalidArgumentError, type RequestOptions } from '@tikv/common';
 import {
   appendBatches,
   checkBatchLimit,
-  groupByRegion,
+  groupFrom,
   holdsKey,
+  oneRegion,
   type RegionBatch,
+  type RegionGroup,
 } from './region-batches.js';
 import type { BatchOutcome, BatchRun, RegionExecutor, RunBatchesOptions } from './region-executor.js';
 import { concurrencyArg, runRound } from './retry-round.js';
 
 /** The answer of a run without background work: one frozen object for every run. */
 const NO_BACKGROUND: BatchRun = Object.freeze({ background: undefined });
+
+/** The lookups' options: the operation's signal. */
+function locateOptionsOf(bo: Backoffer): RequestOptions | undefined {
+  return bo.signal === undefined ? undefined : { signal: bo.signal };
+}
+
+/** Cuts groups into batches. */
+function cut<T>(groups: readonly RegionGroup<T>[], options: RunBatchesOptions<T>): RegionBatch<T>[] {
+  const { keyOf, limit, primary } = options;
+  const isPrimary =
+    primary === undefined ? undefined : (part: readonly T[]) => holdsKey(part, keyOf, primary.key);
+  const batches: RegionBatch<T>[] = [];
+  for (const g of groups) appendBatches(batches, g.location.region, g.items, limit, isPrimary);
+  return batches;
+}
 
 /** Groups items by region and cuts the groups into batches. */
 async function plan<T>(
@@ -19,16 +36,14 @@ async function plan<T>(
   items: readonly T[],
   options: RunBatchesOptions<T>,
 ): Promise<RegionBatch<T>[]> {
-  const { keyOf, limit, primary } = options;
-  const groups = await groupByRegion(exec.locator, items, {
-    keyOf,
-    ...(bo.signal === undefined ? {} : { signal: bo.signal }),
-  });
-  const isPrimary =
-    primary === undefined ? undefined : (part: readonly T[]) => holdsKey(part, keyOf, primary.key);
-  const batches: RegionBatch<T>[] = [];
-  for (const g of groups) appendBatches(batches, g.location.region, g.items, limit, isPrimary);
-  return batches;
+  const keyOf = options.keyOf;
+  const sorted = options.sorted === true;
+  const locateOptions = locateOptionsOf(bo);
+  const location = await exec.locator.locateKey(keyOf(items[0] as T), locateOptions);
+  const groups =
+    oneRegion(items, keyOf, location, sorted) ??
+    (await groupFrom(exec.locator, items, keyOf, location, locateOptions, sorted));
+  return cut(groups, options);
 }
 
 /**
@@ -79,24 +94,19 @@ async function sendAll<T>(
   }
 }
 
-/** @internal */
-export async function runBatches<T>(
+/** Primary first: its batch alone, then the rest (awaited, or in the background). */
+async function primaryFirst<T>(
   exec: RegionExecutor,
   bo: Backoffer,
+  first: RegionBatch<T>[],
   options: RunBatchesOptions<T>,
+  concurrency: number,
 ): Promise<BatchRun> {
-  checkBatchLimit(options.limit);
-  const concurrency = concurrencyArg(options.concurrency, exec.tuning.maxConcurrency, 'options.concurrency');
-  if (options.items.length === 0) return NO_BACKGROUND;
-  let batches = await plan(exec, bo, options.items, options);
-  const primary = options.primary;
-  if (primary === undefined) {
-    await sendAll(exec, bo, batches, options, concurrency);
-    return NO_BACKGROUND;
-  }
+  const primary = options.primary as NonNullable<RunBatchesOptions<T>['primary']>;
   // The primary's batch alone first; after a region error its items are grouped again and the
   // batch that now holds the primary goes alone again (client-go re-enters
   // `doActionOnMutations`, primary first, for them).
+  let batches = first;
   const rest: RegionBatch<T>[] = [];
   for (;;) {
     const index = batches.findIndex((b) => b.primary);
@@ -114,4 +124,20 @@ export async function runBatches<T>(
     return NO_BACKGROUND;
   }
   return { background: sendAll(exec, primary.background, rest, options, concurrency) };
+}
+
+/** @internal */
+export async function runBatches<T>(
+  exec: RegionExecutor,
+  bo: Backoffer,
+  options: RunBatchesOptions<T>,
+): Promise<BatchRun> {
+  checkBatchLimit(options.limit);
+  const concurrency = concurrencyArg(options.concurrency, exec.tuning.maxConcurrency, 'options.concurrency');
+  const items = options.items;
+  if (items.length === 0) return NO_BACKGROUND;
+  const batches = await plan(exec, bo, items, options);
+  if (options.primary !== undefined) return primaryFirst(exec, bo, batches, options, concurrency);
+  await sendAll(exec, bo, batches, options, concurrency);
+  return NO_BACKGROUND;
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, keysEqual, type RequestOptions } from '@tikv/common';
+import { compareKeys, InvalidArgumentError, keysEqual, type RequestOptions } from '@tikv/common';
 import { type KeyLocation, locationContains, type RegionVerId } from '@tikv/region-cache';
 import type { KeyLocator } from './key-locator.js';
 
@@ -45,6 +45,13 @@ export type BatchLimit<T> = CountLimit | SizeLimit<T>;
 export interface GroupByRegionOptions<T> extends RequestOptions {
   /** An item's key. */
   readonly keyOf: (item: T) => Uint8Array;
+  /**
+   * The items are in ascending key order (as `sortKeys` leaves keys, or a transaction's
+   * mutations): only the last key is checked against the first one's region, and region
+   * boundaries are found by binary search. Unsorted items given as sorted are grouped wrongly
+   * (TiKV then answers KeyNotInRegion). @defaultValue false
+   */
+  readonly sorted?: boolean;
 }
 
 /**
@@ -68,19 +75,106 @@ export async function groupByRegion<T>(
   if (first === undefined) return [];
   const locateOptions = options.signal === undefined && options.timeoutMs === undefined ? undefined : options;
   const location = await locator.locateKey(keyOf(first), locateOptions);
-  // The common case (a batch that fits one region): one lookup, no copy.
-  let i = 1;
-  while (i < items.length && locationContains(location, keyOf(items[i] as T))) i++;
-  if (i === items.length) return [{ location, items }];
+  const sorted = options.sorted === true;
+  return (
+    oneRegion(items, keyOf, location, sorted) ??
+    groupFrom(locator, items, keyOf, location, locateOptions, sorted)
+  );
+}
 
-  const head: { location: KeyLocation; items: T[] } = { location, items: items.slice(0, i) };
+/**
+ * The common case (a batch that fits one region), decided without a lookup: the items as one
+ * group sharing the input array when every key falls in the first one's region. For items in
+ * ascending key order only the last key needs checking.
+ *
+ * @param location - the region of the first item's key
+ * @param sorted - the items are in ascending key order
+ * @returns the group, or undefined when some key lies elsewhere
+ * @internal
+ */
+export function oneRegion<T>(
+  items: readonly T[],
+  keyOf: (item: T) => Uint8Array,
+  location: KeyLocation,
+  sorted: boolean,
+): RegionGroup<T>[] | undefined {
+  if (sorted) {
+    const last = items[items.length - 1] as T;
+    return locationContains(location, keyOf(last)) ? [{ location, items }] : undefined;
+  }
+  for (let i = 1; i < items.length; i++)
+    if (!locationContains(location, keyOf(items[i] as T))) return undefined;
+  return [{ location, items }];
+}
+
+/** The index of the first of `items[from..]` whose key is not below `end` (empty: none is). */
+function firstAtOrAfter<T>(
+  items: readonly T[],
+  keyOf: (item: T) => Uint8Array,
+  from: number,
+  end: Uint8Array,
+): number {
+  if (end.length === 0) return items.length;
+  let lo = from;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(keyOf(items[mid] as T), end) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The groups of items in ascending key order, the first item's region already known: each
+ * region's items are a run, found by binary search on the region's end key.
+ */
+async function groupSorted<T>(
+  locator: KeyLocator,
+  items: readonly T[],
+  keyOf: (item: T) => Uint8Array,
+  location: KeyLocation,
+  locateOptions: RequestOptions | undefined,
+): Promise<RegionGroup<T>[]> {
+  const groups: RegionGroup<T>[] = [];
+  let loc = location;
+  let start = 0;
+  for (;;) {
+    // A cache that moved on between lookups may hand back a region that does not hold the
+    // key: at least one item per run keeps the walk going (TiKV's region error sorts it out).
+    const end = Math.max(start + 1, firstAtOrAfter(items, keyOf, start, loc.endKey));
+    groups.push({
+      location: loc,
+      items: start === 0 && end === items.length ? items : items.slice(start, end),
+    });
+    if (end >= items.length) return groups;
+    start = end;
+    loc = await locator.locateKey(keyOf(items[start] as T), locateOptions);
+  }
+}
+
+/**
+ * The groups of items spread over several regions, the first item's region already known.
+ *
+ * @param sorted - the items are in ascending key order: each region's items are a run
+ * @internal
+ */
+export async function groupFrom<T>(
+  locator: KeyLocator,
+  items: readonly T[],
+  keyOf: (item: T) => Uint8Array,
+  location: KeyLocation,
+  locateOptions: RequestOptions | undefined,
+  sorted: boolean,
+): Promise<RegionGroup<T>[]> {
+  if (sorted) return groupSorted(locator, items, keyOf, location, locateOptions);
+  const head: { location: KeyLocation; items: T[] } = { location, items: [] };
   const groups = [head];
   // By region id; a second version of one id (the cache changed under the lookups) gets a group
   // of its own.
   const byId = new Map<bigint, { location: KeyLocation; items: T[] }>([[location.region.id, head]]);
   let current = head;
-  for (; i < items.length; i++) {
-    const item = items[i] as T;
+  for (const item of items) {
     const key = keyOf(item);
     if (!locationContains(current.location, key)) {
       const loc = await locator.locateKey(key, locateOptions);
@@ -137,30 +231,34 @@ export function appendBatches<T>(
   limit: BatchLimit<T>,
   isPrimary: ((items: readonly T[]) => boolean) | undefined,
 ): void {
-  const push = (part: readonly T[]): void => {
-    out.push({ region, items: part, primary: isPrimary?.(part) ?? false });
-  };
+  const first = out.length;
   if ('maxCount' in limit) {
     const max = limit.maxCount;
-    if (items.length <= max) {
-      push(items);
-      return;
+    if (items.length <= max) out.push({ region, items, primary: false });
+    else
+      for (let i = 0; i < items.length; i += max)
+        out.push({ region, items: items.slice(i, i + max), primary: false });
+  } else {
+    const { maxBytes, sizeOf } = limit;
+    let start = 0;
+    let size = 0;
+    for (let i = 0; i < items.length; i++) {
+      size += sizeOf(items[i] as T);
+      if (size >= maxBytes) {
+        const part = start === 0 && i === items.length - 1 ? items : items.slice(start, i + 1);
+        out.push({ region, items: part, primary: false });
+        start = i + 1;
+        size = 0;
+      }
     }
-    for (let i = 0; i < items.length; i += max) push(items.slice(i, i + max));
-    return;
+    if (start < items.length)
+      out.push({ region, items: start === 0 ? items : items.slice(start), primary: false });
   }
-  const { maxBytes, sizeOf } = limit;
-  let start = 0;
-  let size = 0;
-  for (let i = 0; i < items.length; i++) {
-    size += sizeOf(items[i] as T);
-    if (size >= maxBytes) {
-      push(start === 0 && i === items.length - 1 ? items : items.slice(start, i + 1));
-      start = i + 1;
-      size = 0;
-    }
+  if (isPrimary === undefined) return;
+  for (let i = first; i < out.length; i++) {
+    const b = out[i] as RegionBatch<T>;
+    if (isPrimary(b.items)) out[i] = { region, items: b.items, primary: true };
   }
-  if (start < items.length) push(start === 0 ? items : items.slice(start));
 }
 
 /**

@@ -109,6 +109,14 @@ export interface RunBatchesOptions<T> {
   /** How a region's items are cut into batches: `{ maxCount }` or `{ maxBytes, sizeOf }`. */
   readonly limit: BatchLimit<T>;
   /**
+   * The items are in ascending key order (as `sortKeys` leaves keys, or a transaction's
+   * sorted mutations): grouping checks only the last key against the first one's region and
+   * finds region boundaries by binary search, and every batch is a run of the items.
+   * Unsorted items given as sorted are grouped wrongly (TiKV answers KeyNotInRegion until the
+   * budget runs out). @defaultValue false
+   */
+  readonly sorted?: boolean;
+  /**
    * Sends one batch, typically with {@link RegionExecutor.sendToRegion}, and says how it went
    * (see {@link BatchOutcome}). Throwing fails the run: the batches in flight are cancelled
    * (their backoffer's signal aborts) and the error is thrown once they settle.

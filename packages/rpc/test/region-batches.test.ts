@@ -67,6 +67,27 @@ describe('groupByRegion', () => {
     expect(again.map((g) => g.items.map(dec))).toEqual([['h', 'i'], ['a', 'b'], ['q']]);
   });
 
+  test('sorted: one region check for the whole list, runs found by binary search', async () => {
+    const ks = new Keyspace().split('g', 'p').refreshCache();
+    const keys = ['a', 'b', 'c', 'h', 'i', 'q'].map(enc);
+    const groups = await groupByRegion(ks.locator, keys, { keyOf: identity, sorted: true });
+    expect(groups.map((g) => g.items.map(dec))).toEqual([['a', 'b', 'c'], ['h', 'i'], ['q']]);
+    expect(ks.locateCalls).toBe(3);
+    // Only the last key decides the one-region case: the middle is not looked at.
+    let seen = 0;
+    const counted = (k: Uint8Array): Uint8Array => {
+      seen++;
+      return k;
+    };
+    const one = ['a', 'b', 'c', 'd'].map(enc);
+    const single = await groupByRegion(ks.locator, one, { keyOf: counted, sorted: true });
+    expect(single[0]?.items).toBe(one);
+    expect(seen).toBe(2);
+    // A region ending exactly at a key starts the next run with it.
+    const edge = await groupByRegion(ks.locator, ['f', 'g', 'p'].map(enc), { keyOf: identity, sorted: true });
+    expect(edge.map((g) => g.items.map(dec))).toEqual([['f'], ['g'], ['p']]);
+  });
+
   // The case of region-cache's former groupKeysByRegion test, on the real cache.
   test('the region cache is a key locator: a batch split by region, in order of first appearance', async () => {
     const cluster = new FakeCluster();

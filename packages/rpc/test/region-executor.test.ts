@@ -307,6 +307,20 @@ describe('runBatches', () => {
     expect(new Set(batches).size).toBe(4);
   });
 
+  test('sorted items: batches are runs, and a region error re-splits its run only', async () => {
+    const ks = new Keyspace().split('h', 'p').refreshCache();
+    const { exec } = executor(ks);
+    ks.split('k');
+    await exec.runBatches(exec.begin(undefined).bo, {
+      items: ['a', 'b', 'i', 'm', 'q', 'r'].map(enc),
+      keyOf: identity,
+      limit: { maxCount: 8 },
+      sorted: true,
+      send: sendBatchGet(exec),
+    });
+    expect(sentKeys(ks.sent).sort()).toEqual(['a,b', 'i', 'i,m', 'm', 'q,r']);
+  });
+
   test('cuts by count and by size', async () => {
     const ks = new Keyspace();
     const { exec } = executor(ks);
