@@ -64,6 +64,9 @@ export const DEFAULT_REGION_REQUEST_SENDER_OPTIONS = Object.freeze({ rpcTimeoutM
 
 const MISSING_REGION_MESSAGE = 'region missing from the cache or no replica available';
 
+/** The options of a call that gives none: one object for all of them, not one per request. */
+const NO_OPTIONS: RegionRequestOptions = Object.freeze({});
+
 /** The attempt counters of one `sendRequest` call. */
 interface CallState {
   sendTimes: number;
@@ -146,7 +149,7 @@ export class RegionRequestSender implements RegionSender {
     backoffer: Backoffer,
     request: R,
     region: RegionVerId,
-    options: RegionRequestOptions = {},
+    options: RegionRequestOptions = NO_OPTIONS,
   ): Promise<ResponseFor<R>> {
     // Plain calls run on the backoffer's signal and deadline alone: no scope to allocate.
     if (options.signal === undefined && options.timeoutMs === undefined) {
