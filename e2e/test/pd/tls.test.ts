@@ -96,4 +96,22 @@ maybe('mutual TLS through PdClient and RawClient', () => {
     );
     expect(isTiKVError(raw)).toBe(true);
   });
+
+  test('serverNameOverride reaches PD: a name the certificate does not carry is refused', async () => {
+    const tls = {
+      caPem: pki.caPem,
+      certPem: pki.clientCertPem,
+      keyPem: pki.clientKeyPem,
+      serverNameOverride: 'not-the-server.example',
+    };
+    const pd = await PdClient.connect({ endpoints: cluster.pdEndpoints, tls }, { timeoutMs: 3_000 }).then(
+      () => 'connected',
+      (e: unknown) => e,
+    );
+    expect(isTiKVError(pd)).toBe(true);
+    // The same options without the override connect: the override is what PD refused.
+    const { serverNameOverride: _, ...plain } = tls;
+    const ok = await PdClient.connect({ endpoints: cluster.pdEndpoints, tls: plain });
+    await ok.close();
+  });
 });

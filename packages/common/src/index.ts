@@ -132,9 +132,11 @@ export {
   PrimaryMismatchError,
   RetryableKeyError,
   SharedLockLostError,
+  type SharedLockLostFields,
   TxnAbortedError,
   TxnLockNotFoundError,
   TxnNotFoundError,
+  type TxnNotFoundFields,
   WriteConflictError,
   type WriteConflictFields,
   WriteConflictReason,
@@ -150,6 +152,7 @@ export {
   serverBusyHintMs,
 } from './errors/region-error.js';
 export { regionErrorFromWire, type WireRegionError } from './errors/region-error-from-wire.js';
+export { RpcError, type RpcErrorFields } from './errors/rpc-error.js';
 export { EntryTooLargeError, KeyTooLargeError } from './errors/size-errors.js';
 export { TIKV_ERROR_BRAND, TiKVError, type TiKVErrorOptions } from './errors/tikv-error.js';
 export { crc64 } from './hash/crc64.js';
@@ -164,6 +167,7 @@ export {
   rangeContains,
   rangeIntersect,
 } from './keys/key-range.js';
+export { firstRepeatedKey, type SortedKeys, searchSortedKey, sortKeys } from './keys/key-set.js';
 export {
   type BytesLike,
   compareKeys,
@@ -204,6 +208,7 @@ export {
   type OptionRules,
   resolveOptions,
 } from './options/resolve-options.js';
+export { pemBytes, type TlsOptions } from './options/tls-options.js';
 export {
   type Clock,
   type ClockTimer,

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '@tikv/common';
+
 /**
  * The key format a cluster runs with. `V1`: raw and transactional keys are the user's bytes.
  * `V2`: every key carries a mode byte (`r` raw, `x` transactional) and a 3-byte keyspace id,
@@ -42,7 +44,7 @@ export function keyModeOf(key: Uint8Array): KeyMode {
 /** Builds the 4-byte API V2 prefix of a keyspace: mode byte then the id as 3 big-endian bytes. */
 export function keyspacePrefix(mode: 'raw' | 'txn', keyspaceId: number): Uint8Array {
   if (!Number.isInteger(keyspaceId) || keyspaceId < 0 || keyspaceId > 0xffffff) {
-    throw new RangeError(`keyspace id ${keyspaceId} does not fit in 3 bytes`);
+    throw new InvalidArgumentError(`keyspace id ${keyspaceId} does not fit in 3 bytes`);
   }
   return Uint8Array.of(
     mode === 'raw' ? RAW_MODE_PREFIX : TXN_MODE_PREFIX,

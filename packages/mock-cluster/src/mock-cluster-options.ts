@@ -17,7 +17,10 @@ export type KeyInput = Uint8Array | string;
 /** An id given to the mock's API. */
 export type IdInput = bigint | number;
 
-/** TLS of every server of a mock cluster (PD members and stores), PEM encoded. */
+/**
+ * TLS of every server of a mock cluster (PD members and stores), PEM encoded: the server side of
+ * `@tikv/common`'s `TlsOptions`, with the same field names (strings or bytes).
+ */
 export interface MockTlsOptions {
   /** The servers' certificate chain. */
   readonly certPem: Uint8Array | string;

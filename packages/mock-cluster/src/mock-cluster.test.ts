@@ -106,8 +106,8 @@ describe('MockCluster topology', () => {
     await c.kv(1).rawGet({ context: ctxFor(r), key: b('a') });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(25);
     expect(cluster.stores()[0]?.delayMs).toBe(30);
-    expect(() => cluster.setStoreDelay(1, -1)).toThrow(RangeError);
-    expect(() => cluster.setStoreDelay(99, 1)).toThrow(RangeError);
+    expect(() => cluster.setStoreDelay(1, -1)).toThrow(InvalidArgumentError);
+    expect(() => cluster.setStoreDelay(99, 1)).toThrow(InvalidArgumentError);
   });
 });
 

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@tikv/common';
 import { tikvpb } from '@tikv/proto';
 import { ApiVersion } from './api-version.js';
 import { ClusterModel } from './cluster/cluster-model.js';
@@ -221,7 +222,7 @@ export class MockCluster {
 
   #storeHost(id: IdInput): StoreHost {
     const s = this.#stores.get(BigInt(id));
-    if (s === undefined) throw new RangeError(`store ${id} does not exist`);
+    if (s === undefined) throw new InvalidArgumentError(`store ${id} does not exist`);
     return s;
   }
 
@@ -243,7 +244,7 @@ export class MockCluster {
   /** The region containing a key (TiKV key domain). */
   regionByKey(key: KeyInput): RegionInfo {
     const r = this.#model.regionByKey(toKey(key));
-    if (r === undefined) throw new RangeError('no region contains the key');
+    if (r === undefined) throw new InvalidArgumentError('no region contains the key');
     return r;
   }
 
@@ -360,13 +361,13 @@ export class MockCluster {
 
   /** Makes a store slow: every request it serves waits `delayMs` first (0 restores it). */
   setStoreDelay(id: IdInput, delayMs: number): void {
-    if (!(delayMs >= 0)) throw new RangeError('delayMs must be >= 0');
+    if (!(delayMs >= 0)) throw new InvalidArgumentError('delayMs must be >= 0');
     this.#model.updateStore(this.#storeHost(id).id, { delayMs });
   }
 
   /**
    * Creates a keyspace PD's `keyspacepb.Keyspace` service then serves (enabled unless told
-   * otherwise; the next free id unless given). Throws RangeError for a duplicate name or id.
+   * otherwise; the next free id unless given). Throws InvalidArgumentError for a duplicate name or id.
    */
   createKeyspace(name: string, spec: Omit<KeyspaceSpec, 'name'> = {}): KeyspaceInfo {
     return this.#keyspaces.create({ ...spec, name });
@@ -419,7 +420,7 @@ export class MockCluster {
    * the clock; TiKV advances it periodically. 0 by default.
    */
   setResolvedTsLagMs(lagMs: number): void {
-    if (!(lagMs >= 0)) throw new RangeError('lagMs must be >= 0');
+    if (!(lagMs >= 0)) throw new InvalidArgumentError('lagMs must be >= 0');
     this.#txn.resolvedTs.lagMs = lagMs;
   }
 

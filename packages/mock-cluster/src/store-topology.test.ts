@@ -1,7 +1,9 @@
 // The store hooks of the handle: a store restarted on a new port, a store added (on an old
 // address), a store's PD state, a store removed. client-go's rawkv tests drive the same changes
 // through mocktikv (UpdateStoreAddr, AddStore, MarkTombstone, RemoveStore).
+
 import { connect } from 'node:net';
+import { InvalidArgumentError } from '@tikv/common';
 import { metapb, pdpb } from '@tikv/proto';
 import { b, ctxFor, TestClients, text } from '../test/test-helpers.js';
 import { MockCluster, StoreState } from './index.js';
@@ -123,7 +125,7 @@ describe('MockCluster store hooks', () => {
     expect(live.stores.map((s) => s.id)).toEqual([2n]);
     const r = cluster.regionByKey('a');
     expect((await c.kv(1).rawGet({ context: ctxFor(r), key: b('a') })).regionError).toBeUndefined();
-    expect(() => cluster.setStoreState(9, StoreState.Up)).toThrow(RangeError);
+    expect(() => cluster.setStoreState(9, StoreState.Up)).toThrow(InvalidArgumentError);
   });
 
   it('removeStore stops the store for good and PD forgets it; its peers stay until removed', async () => {
@@ -141,7 +143,7 @@ describe('MockCluster store hooks', () => {
     expect((await c.pd.getAllStores({ header: c.header() })).stores.map((s) => s.id)).toEqual([2n]);
     expect(cluster.region(r.id)?.peers.map((p) => p.storeId)).toEqual([1n, 2n]);
     expect(cluster.removePeer(r.id, 1).peers.map((p) => p.storeId)).toEqual([2n]);
-    await expect(cluster.startStore(1)).rejects.toThrow(RangeError);
-    await expect(cluster.removeStore(1)).rejects.toThrow(RangeError);
+    await expect(cluster.startStore(1)).rejects.toThrow(InvalidArgumentError);
+    await expect(cluster.removeStore(1)).rejects.toThrow(InvalidArgumentError);
   });
 });

@@ -1,25 +1,22 @@
-import { InvalidArgumentError, type Logger } from '@tikv/common';
+import { InvalidArgumentError, type Logger, type TlsOptions } from '@tikv/common';
 import { normalizeUrl } from './pd-endpoint.js';
 import type { RegionKeyCodec } from './region-key-codec.js';
 import type { ServiceDiscoveryOptions } from './service-discovery.js';
 import type { TsoDispatcherOptions } from './tso-dispatcher.js';
 
-/** TLS material for the PD connections (PEM). Never logged. */
-export interface PdTlsOptions {
-  /** The CA certificate(s) that sign the PD server certificates. */
-  readonly caPem?: Uint8Array | string;
-  /** This client's certificate, for mutual TLS. */
-  readonly certPem?: Uint8Array | string;
-  /** This client's private key, for mutual TLS. */
-  readonly keyPem?: Uint8Array | string;
-}
+/**
+ * TLS material for the PD connections: `@tikv/common`'s `TlsOptions`.
+ *
+ * @deprecated use `TlsOptions` from `@tikv/common`
+ */
+export type PdTlsOptions = TlsOptions;
 
 /** Options of {@link PdClient.connect}. */
 export interface PdClientOptions {
   /** PD endpoints, `host:port` or URLs; any one member is enough to discover the rest. */
   readonly endpoints: readonly string[];
   /** TLS for every PD connection; endpoints then default to `https://`. @defaultValue plaintext */
-  readonly tls?: PdTlsOptions;
+  readonly tls?: TlsOptions;
   /**
    * Deadline of each PD RPC attempt (and of each TSO request on the stream), in ms (PD's
    * client `Timeout`).

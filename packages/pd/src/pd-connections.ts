@@ -1,17 +1,12 @@
 import { ChannelCredentials } from '@grpc/grpc-js';
+import { pemBytes, type TlsOptions } from '@tikv/common';
 import { keyspacepb, pdpb } from '@tikv/proto';
 import { type Channel, type Client, createChannel, createClient } from 'nice-grpc';
-import type { PdTlsOptions } from './pd-client-options.js';
 
 /** A nice-grpc client of the PD service. @internal */
 export type PdRpcClient = Client<typeof pdpb.PDDefinition>;
 /** A nice-grpc client of PD's keyspace service. @internal */
 export type KeyspaceRpcClient = Client<typeof keyspacepb.KeyspaceDefinition>;
-
-function pem(v: Uint8Array | string | undefined): Buffer | undefined {
-  if (v === undefined) return undefined;
-  return typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
-}
 
 /**
  * One gRPC channel and PD client per member URL, created on first use.
@@ -24,12 +19,14 @@ export class PdConnections {
     { channel: Channel; client: PdRpcClient; keyspace?: KeyspaceRpcClient }
   >();
   private readonly credentials: ChannelCredentials | undefined;
+  private readonly serverNameOverride: string | undefined;
 
-  constructor(tls: PdTlsOptions | undefined) {
+  constructor(tls: TlsOptions | undefined) {
     this.credentials =
       tls === undefined
         ? undefined
-        : ChannelCredentials.createSsl(pem(tls.caPem), pem(tls.keyPem), pem(tls.certPem));
+        : ChannelCredentials.createSsl(pemBytes(tls.caPem), pemBytes(tls.keyPem), pemBytes(tls.certPem));
+    this.serverNameOverride = tls?.serverNameOverride;
   }
 
   /** The PD client of `url`. */
@@ -39,6 +36,9 @@ export class PdConnections {
       const channel = createChannel(url, this.credentials, {
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 3_000,
+        ...(this.serverNameOverride === undefined
+          ? {}
+          : { 'grpc.ssl_target_name_override': this.serverNameOverride }),
       });
       e = { channel, client: createClient(pdpb.PDDefinition, channel) };
       this.entries.set(url, e);

@@ -30,12 +30,24 @@ export {
   MaxScanLimitExceededError,
   PdError,
   RegionError,
+  /** A transport failure talking to TiKV or PD (code `RPC_ERROR`). */
+  RpcError,
   TiKVError,
 } from '@tikv/common';
 /** What `connect` rejects with when an API V2 keyspace is unknown, not enabled or not encodable. */
 export { KeyOutOfKeyspaceError, KeyspaceError, KeyspaceErrorReason } from '@tikv/keyspace';
-/** A transport failure talking to TiKV or PD (code `RPC_ERROR`). */
-export { RpcError } from '@tikv/rpc';
+/**
+ * The sender and locator a {@link RawClientParts} takes: `@tikv/rpc`'s `RegionSender` and
+ * `KeyLocator` under their former names.
+ */
+export type {
+  /** @deprecated use `KeyLocator` from `@tikv/rpc` */
+  KeyLocator as RawRegionLocator,
+  /** @deprecated use `RegionRequestOptions` from `@tikv/rpc` */
+  RegionRequestOptions as RawSendOptions,
+  /** @deprecated use `RegionSender` from `@tikv/rpc` */
+  RegionSender as RawRequestSender,
+} from '@tikv/rpc';
 export type {
   RawBatchPutOptions,
   RawBatchScanOptions,
@@ -53,7 +65,6 @@ export {
   type ResolvedRawClientTuning,
   resolveRawClientTuning,
 } from './raw-client-options.js';
-export type { RawRegionLocator, RawRequestSender, RawSendOptions } from './raw-deps.js';
 export {
   DEFAULT_SCAN_PAGE_SIZE,
   MAX_RAW_SCAN_LIMIT,

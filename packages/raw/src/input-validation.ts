@@ -28,22 +28,20 @@ export function ttlArg(ttl: unknown, name = 'options.ttlSeconds'): bigint {
  *
  * @param ttls - what the caller passed
  * @param count - the number of pairs
- * @returns a TTL per pair
+ * @returns the TTL of every pair, or one per pair
  * @internal
  */
-export function ttlsArg(ttls: unknown, count: number): (index: number) => bigint {
+export function ttlsArg(ttls: unknown, count: number): bigint | bigint[] {
   if (!Array.isArray(ttls)) {
     if (ttls !== undefined && typeof ttls !== 'number') {
       throw invalidArgument('options.ttlSeconds', 'a number, an array of numbers or undefined', ttls);
     }
-    const ttl = ttlArg(ttls);
-    return () => ttl;
+    return ttlArg(ttls);
   }
   if (ttls.length !== count) {
     throw new InvalidArgumentError(`options.ttlSeconds has ${ttls.length} entries for ${count} pairs`);
   }
-  const each = ttls.map((t, i) => ttlArg(t, `options.ttlSeconds[${i}]`));
-  return (i) => each[i] as bigint;
+  return ttls.map((t, i) => ttlArg(t, `options.ttlSeconds[${i}]`));
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ClusterOptions } from '@tikv/cluster';
 import {
   type Clock,
   describeValue,
@@ -7,11 +8,8 @@ import {
   noopLogger,
   resolveOptions,
   systemClock,
+  type TlsOptions,
 } from '@tikv/common';
-import type { ApiVersion } from '@tikv/keyspace';
-import type { PdClientOptions } from '@tikv/pd';
-import type { RegionCacheOptions } from '@tikv/region-cache';
-import type { TransportOptions } from '@tikv/rpc';
 import { RAW_BATCH_PAIR_COUNT, RAW_BATCH_PUT_SIZE_BYTES, RAW_MAX_BACKOFF_MS } from './raw-limits.js';
 
 /** How the client behaves, whatever it is wired to (the part of the options a test may also pass). */
@@ -43,33 +41,19 @@ export interface RawClientTuning {
   readonly logger?: Logger;
 }
 
-/** TLS material for PD and TiKV (PEM). */
-export interface RawTlsOptions {
-  /** CA certificate(s). */
-  readonly caPem: Uint8Array | string;
-  /** Client certificate, for mutual TLS. */
-  readonly certPem?: Uint8Array | string;
-  /** Client private key, for mutual TLS. Never logged. */
-  readonly keyPem?: Uint8Array | string;
-}
+/**
+ * TLS material for PD and TiKV: `@tikv/common`'s `TlsOptions`.
+ *
+ * @deprecated use `TlsOptions` from `@tikv/common`
+ */
+export type RawTlsOptions = TlsOptions;
 
-/** Options of {@link RawClient.connect}. */
-export interface RawClientOptions extends RawClientTuning {
-  /** PD endpoints, `host:port` (or URLs). */
-  readonly pdEndpoints: readonly string[];
-  /** The cluster's API version. @defaultValue 'V1' */
-  readonly apiVersion?: ApiVersion;
-  /** Keyspace name (API V2 only). @defaultValue '' (the `DEFAULT` keyspace in V2) */
-  readonly keyspace?: string;
-  /** TLS for PD and TiKV. @defaultValue plaintext */
-  readonly tls?: RawTlsOptions;
-  /** More PD client options. */
-  readonly pd?: Omit<PdClientOptions, 'endpoints' | 'codec' | 'tls' | 'logger'>;
-  /** More region cache options. */
-  readonly regionCache?: Omit<RegionCacheOptions, 'clock' | 'logger'>;
-  /** More transport (gRPC and BatchCommands) options. */
-  readonly transport?: Omit<TransportOptions, 'tls' | 'clock' | 'logger'>;
-}
+/**
+ * Options of {@link RawClient.connect}: where the cluster is (`@tikv/cluster`'s
+ * `ClusterOptions`: `pdEndpoints`, `apiVersion`, `keyspace`, `tls`, and the `pd`, `regionCache`,
+ * `transport` and `sender` options) and how the client behaves.
+ */
+export interface RawClientOptions extends RawClientTuning, ClusterOptions {}
 
 /** {@link RawClientTuning} with defaults applied. */
 export type ResolvedRawClientTuning = Readonly<Required<RawClientTuning>>;

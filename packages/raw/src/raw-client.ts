@@ -1,3 +1,4 @@
+import { connectCluster } from '@tikv/cluster';
 import {
   type BytesLike,
   ClientClosedError,
@@ -13,25 +14,17 @@ import {
   checkRequestOptions,
   checkReverseRange,
   checkValue,
+  firstRepeatedKey,
   InvalidArgumentError,
   invalidArgument,
-  keyToLatin1,
-  MAX_WRITE_EXECUTION_MS,
   type RequestOptions,
-  uniqueKeys,
+  sortKeys,
 } from '@tikv/common';
+import { KeyMode } from '@tikv/keyspace';
+import { type KeyLocator, type Operation, RegionExecutor, type RegionSender } from '@tikv/rpc';
 import { type BatchShape, batchDeleteKeys, batchGetKeys, batchPutItems, type PutItem } from './batch-ops.js';
-import { boundedMap } from './bounded-map.js';
-import { connectRawParts } from './connect-raw-parts.js';
 import { columnFamilyArg, scanLimitArg, ttlArg, ttlsArg } from './input-validation.js';
-import {
-  checksumRange,
-  deleteRangeWalk,
-  type ScanShape,
-  scanForward,
-  scanPages,
-  scanReverse,
-} from './range-walks.js';
+import { checksumRange, deleteRangeWalk, type ScanShape, scanPages, scanRange } from './range-ops.js';
 import type {
   RawBatchPutOptions,
   RawBatchScanOptions,
@@ -46,20 +39,19 @@ import {
   type ResolvedRawClientTuning,
   resolveRawClientTuning,
 } from './raw-client-options.js';
-import type { RawRegionLocator, RawRequestSender } from './raw-deps.js';
 import { throwIfStorageError } from './raw-errors.js';
-import { DEFAULT_SCAN_PAGE_SIZE } from './raw-limits.js';
+import { DEFAULT_SCAN_PAGE_SIZE, WRITE } from './raw-limits.js';
 import type { CompareAndSwapResult, KeyRangeInput, KvPair, KvPairInput, RawChecksum } from './raw-types.js';
-import { type RawOperation, RegionExecutor } from './region-executor.js';
 
 const EMPTY = new Uint8Array(0);
+const WRITE_TO_KEY = Object.freeze({ request: WRITE });
 
 /** The pieces a {@link RawClient} runs on; `RawClient.connect` wires the real ones, a test may pass fakes. */
 export interface RawClientParts {
   /** Sends region requests and handles region errors (`@tikv/rpc`'s `RegionRequestSender`). */
-  readonly sender: RawRequestSender;
+  readonly sender: RegionSender;
   /** Locates keys (`@tikv/region-cache`'s `RegionCache`). */
-  readonly locator: RawRegionLocator;
+  readonly locator: KeyLocator;
   /** The cluster id PD reported. @defaultValue 0n */
   readonly clusterId?: bigint;
   /** Releases the pieces; called once by `close()`. */
@@ -104,7 +96,8 @@ export class RawClient {
 
   /**
    * Connects to a cluster: a PD client, a region cache, the gRPC transport (with the keyspace
-   * codec in API V2) and a region request sender.
+   * codec in API V2) and a region request sender, wired by `@tikv/cluster`'s `connectCluster`
+   * for raw keys.
    *
    * @param options - endpoints, API version, keyspace, TLS and tuning
    * @param call - cancels or bounds the connection attempt
@@ -114,15 +107,28 @@ export class RawClient {
     checkObject(options, 'options');
     checkRequestOptions(call, 'call');
     const tuning = resolveRawClientTuning(options);
-    const parts = await connectRawParts(options, tuning, call);
-    return new RawClient(parts, tuning);
+    const cluster = await connectCluster(
+      { ...options, clock: tuning.clock, logger: tuning.logger, keyMode: KeyMode.RAW },
+      call,
+    );
+    return new RawClient(
+      {
+        sender: cluster.sender,
+        locator: cluster.regionCache,
+        clusterId: cluster.clusterId,
+        close: cluster.close,
+      },
+      tuning,
+    );
   }
 
   #makeExecutor(): RegionExecutor {
     const t = this.#tuning;
-    return new RegionExecutor(this.#shared.parts.sender, this.#shared.parts.locator, {
+    return new RegionExecutor({
+      sender: this.#shared.parts.sender,
+      locator: this.#shared.parts.locator,
       maxBackoffMs: t.maxBackoffMs,
-      maxBatchConcurrency: t.maxBatchConcurrency,
+      maxConcurrency: t.maxBatchConcurrency,
       clock: t.clock,
       logger: t.logger,
     });
@@ -171,7 +177,7 @@ export class RawClient {
    * Starts an operation; its `scope` must be disposed when the operation settles. The call
    * options are checked here, in one place every call passes.
    */
-  #begin(opts: RequestOptions | undefined): RawOperation {
+  #begin(opts: RequestOptions | undefined): Operation {
     checkRequestOptions(opts);
     if (this.closed) throw new ClientClosedError('raw client is closed');
     return this.#exec.begin(opts);
@@ -202,7 +208,7 @@ export class RawClient {
     try {
       const {
         response: { value },
-      } = await this.#exec.sendToKey(bo, k, false, () => ({
+      } = await this.#exec.sendToKey(bo, k, () => ({
         $case: 'RawGet' as const,
         value: { context: undefined, key: k, cf },
       }));
@@ -225,9 +231,15 @@ export class RawClient {
     const { bo, scope } = this.#begin(options);
     try {
       if (ks.length === 0) return [];
-      const ids = ks.map(keyToLatin1);
-      const found = await batchGetKeys(this.#exec, bo, uniqueKeys(ks, ids), shape);
-      return ids.map((id) => found.get(id));
+      // Sorted and without repeats by comparing bytes (no string per key); already sorted
+      // distinct keys pass through as they are, and so do their values.
+      const { keys: distinct, slots } = sortKeys(ks);
+      const values = new Array<Uint8Array | undefined>(distinct.length).fill(undefined);
+      await batchGetKeys(this.#exec, bo, distinct, values, shape);
+      if (slots === undefined) return values;
+      const out = new Array<Uint8Array | undefined>(ks.length);
+      for (let i = 0; i < ks.length; i++) out[i] = values[slots[i] as number];
+      return out;
     } finally {
       scope.dispose();
     }
@@ -247,12 +259,11 @@ export class RawClient {
       } = await this.#exec.sendToKey(
         bo,
         k,
-        false,
         () => ({
           $case: 'RawPut' as const,
           value: { context: undefined, key: k, value: v, cf, ttl, forCas },
         }),
-        { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+        WRITE_TO_KEY,
       );
       throwIfStorageError(resp.error);
     } finally {
@@ -268,19 +279,16 @@ export class RawClient {
    */
   async batchPut(pairs: readonly KvPairInput[], options?: RawBatchPutOptions): Promise<void> {
     const checked = checkPairs(pairs);
-    const ttlOf = ttlsArg(options?.ttlSeconds, checked.length);
-    const seen = new Set<string>();
-    const items: PutItem[] = checked.map((p, i) => {
-      const id = keyToLatin1(p.key);
-      if (seen.has(id)) throw new InvalidArgumentError(`batchPut: pairs[${i}].key repeats an earlier key`);
-      seen.add(id);
-      return { key: p.key, value: p.value, ttl: ttlOf(i) };
-    });
+    const ttls = ttlsArg(options?.ttlSeconds, checked.length);
+    const repeat = firstRepeatedKey(checked.map((p) => p.key));
+    if (repeat >= 0) throw new InvalidArgumentError(`batchPut: pairs[${repeat}].key repeats an earlier key`);
+    const items: readonly PutItem[] =
+      typeof ttls === 'bigint' ? checked : checked.map((p, i) => ({ ...p, ttl: ttls[i] as bigint }));
     const shape = this.#batchShape(options);
     const { bo, scope } = this.#begin(options);
     try {
       if (items.length === 0) return;
-      await batchPutItems(this.#exec, bo, items, shape);
+      await batchPutItems(this.#exec, bo, items, typeof ttls === 'bigint' ? ttls : 0n, shape);
     } finally {
       scope.dispose();
     }
@@ -298,9 +306,8 @@ export class RawClient {
       } = await this.#exec.sendToKey(
         bo,
         k,
-        false,
         () => ({ $case: 'RawDelete' as const, value: { context: undefined, key: k, cf, forCas } }),
-        { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+        WRITE_TO_KEY,
       );
       throwIfStorageError(value.error);
     } finally {
@@ -315,7 +322,7 @@ export class RawClient {
     const { bo, scope } = this.#begin(options);
     try {
       if (ks.length === 0) return;
-      await batchDeleteKeys(this.#exec, bo, uniqueKeys(ks), shape);
+      await batchDeleteKeys(this.#exec, bo, sortKeys(ks).keys, shape);
     } finally {
       scope.dispose();
     }
@@ -334,7 +341,7 @@ export class RawClient {
     const cf = this.#cf(options);
     const { bo, scope } = this.#begin(options);
     try {
-      await deleteRangeWalk(this.#exec, bo, start, end, cf, MAX_WRITE_EXECUTION_MS);
+      await deleteRangeWalk(this.#exec, bo, start, end, cf, WRITE);
     } finally {
       scope.dispose();
     }
@@ -347,18 +354,8 @@ export class RawClient {
    * @throws MaxScanLimitExceededError for a limit over 10 240
    * @throws InvalidArgumentError when `startKey > endKey`
    */
-  async scan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
-    const start = checkBoundKey(startKey, 'startKey');
-    const end = checkBoundKey(endKey, 'endKey');
-    const limit = scanLimitArg(options?.limit);
-    checkForwardRange(start, end);
-    const shape = this.#scanShape(options);
-    const { bo, scope } = this.#begin(options);
-    try {
-      return await scanForward(this.#exec, bo, start, end, limit, shape);
-    } finally {
-      scope.dispose();
-    }
+  scan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
+    return this.#scan(startKey, endKey, options, false);
   }
 
   /**
@@ -369,15 +366,25 @@ export class RawClient {
    * @throws MaxScanLimitExceededError for a limit over 10 240
    * @throws InvalidArgumentError when `startKey < endKey`
    */
-  async reverseScan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
+  reverseScan(startKey: BytesLike, endKey: BytesLike, options?: RawScanOptions): Promise<KvPair[]> {
+    return this.#scan(startKey, endKey, options, true);
+  }
+
+  async #scan(
+    startKey: BytesLike,
+    endKey: BytesLike,
+    options: RawScanOptions | undefined,
+    reverse: boolean,
+  ): Promise<KvPair[]> {
     const start = checkBoundKey(startKey, 'startKey');
     const end = checkBoundKey(endKey, 'endKey');
     const limit = scanLimitArg(options?.limit);
-    checkReverseRange(start, end);
+    if (reverse) checkReverseRange(start, end);
+    else checkForwardRange(start, end);
     const shape = this.#scanShape(options);
     const { bo, scope } = this.#begin(options);
     try {
-      return await scanReverse(this.#exec, bo, start, end, limit, shape);
+      return await scanRange(this.#exec, bo, start, end, limit, reverse, shape);
     } finally {
       scope.dispose();
     }
@@ -445,8 +452,8 @@ export class RawClient {
     const shape = this.#scanShape(options);
     const { bo, scope } = this.#begin(options);
     try {
-      return await boundedMap(parsed, this.#tuning.maxBatchConcurrency, (r) =>
-        scanForward(this.#exec, bo.clone(), r.start, r.end, limit, shape),
+      return await this.#exec.mapConcurrently(bo, parsed, (r, child) =>
+        scanRange(this.#exec, child, r.start, r.end, limit, false, shape),
       );
     } finally {
       scope.dispose();
@@ -473,7 +480,7 @@ export class RawClient {
     try {
       const {
         response: { value },
-      } = await this.#exec.sendToKey(bo, k, false, () => ({
+      } = await this.#exec.sendToKey(bo, k, () => ({
         $case: 'RawGetKeyTTL' as const,
         value: { context: undefined, key: k, cf },
       }));
@@ -511,7 +518,6 @@ export class RawClient {
       } = await this.#exec.sendToKey(
         bo,
         k,
-        false,
         () => ({
           $case: 'RawCompareAndSwap' as const,
           value: {
@@ -525,7 +531,7 @@ export class RawClient {
             delete: false,
           },
         }),
-        { maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS },
+        WRITE_TO_KEY,
       );
       throwIfStorageError(value.error);
       const previous = value.previousNotExist ? undefined : (value.previousValue ?? EMPTY);

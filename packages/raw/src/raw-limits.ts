@@ -1,3 +1,6 @@
+import { MAX_WRITE_EXECUTION_MS } from '@tikv/common';
+import type { RegionRequestOptions } from '@tikv/rpc';
+
 /**
  * The limits client-go's `rawkv` package applies to raw requests. Each one is a default of
  * {@link RawClientOptions} or a hard check made before anything is sent. The limits TiKV applies
@@ -18,3 +21,6 @@ export const RAW_MAX_BACKOFF_MS = 20_000;
 
 /** Pairs fetched per request by `scanIter` unless told otherwise. */
 export const DEFAULT_SCAN_PAGE_SIZE = 1024;
+
+/** The request options of every write: TiKV's write execution limit, as client-go sets it. @internal */
+export const WRITE: RegionRequestOptions = Object.freeze({ maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS });

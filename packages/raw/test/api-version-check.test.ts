@@ -1,11 +1,8 @@
 // connect refuses a client whose API version is not the cluster's (issue 10: a V2 client on a V1
 // cluster failed later with "malformed region key"; a V1 client on a V2 cluster had every call
 // refused by TiKV). The mock answers as TiKV's storage `check_api_version` does.
-import { isTiKVError, noopLogger } from '@tikv/common';
-import { type Codec, createCodec, KeyMode } from '@tikv/keyspace';
+import { isTiKVError } from '@tikv/common';
 import { MockCluster } from '@tikv/mock-cluster';
-import type { KvTransport } from '@tikv/rpc';
-import { checkApiVersion } from '../src/api-version-check.js';
 import { ApiVersionMismatchError, KeyError, RawClient } from '../src/index.js';
 
 async function connectError(cluster: MockCluster, apiVersion: 'V1' | 'V2'): Promise<unknown> {
@@ -94,79 +91,4 @@ test('a stopped store is skipped: the next one tells; with none answering, conne
   } finally {
     await cluster.close();
   }
-});
-
-describe('checkApiVersion', () => {
-  let codec: Codec;
-  beforeAll(async () => {
-    codec = await createCodec({ apiVersion: 'V1', mode: KeyMode.RAW });
-  });
-  const store = (address: string, state = 'up', labels: { key: string; value: string }[] = []) => ({
-    address,
-    state,
-    labels,
-  });
-
-  function transport(answers: Record<string, string | Error>, asked: string[]): KvTransport {
-    return {
-      send: (async (
-        address: string,
-        request: { $case: string; value: { context?: { apiVersion: number } } },
-      ) => {
-        asked.push(address);
-        expect(request.$case).toBe('RawGet');
-        expect(request.value.context?.apiVersion).toBe(0);
-        const a = answers[address];
-        if (a instanceof Error) throw a;
-        return { $case: 'RawGet', value: { error: a ?? '', notFound: true, value: new Uint8Array(0) } };
-      }) as unknown as KvTransport['send'],
-      closeAddress: async () => {},
-      close: async () => {},
-    };
-  }
-
-  test('asks only up TiKV stores, at most three, until one answers', async () => {
-    const asked: string[] = [];
-    const pd = {
-      getAllStores: async () => [
-        store('flash:1', 'up', [{ key: 'engine', value: 'tiflash' }]),
-        store('off:1', 'offline'),
-        store('a:1'),
-        store('b:1'),
-        store('c:1'),
-        store('d:1'),
-      ],
-    };
-    const down = new Error('unreachable');
-    await checkApiVersion(
-      pd,
-      transport({ 'a:1': down, 'b:1': down, 'c:1': down }, asked),
-      codec,
-      undefined,
-      noopLogger,
-    );
-    expect(asked).toEqual(['a:1', 'b:1', 'c:1']);
-    asked.length = 0;
-    await checkApiVersion(pd, transport({ 'a:1': down }, asked), codec, undefined, noopLogger);
-    expect(asked).toEqual(['a:1', 'b:1']);
-  });
-
-  test("other storage errors are not a mismatch; the caller's abort is its reason", async () => {
-    const pd = { getAllStores: async () => [store('a:1')] };
-    await expect(
-      checkApiVersion(pd, transport({ 'a:1': 'ttl is not enabled' }, []), codec, undefined, noopLogger),
-    ).resolves.toBeUndefined();
-    const controller = new AbortController();
-    const reason = new Error('stop');
-    controller.abort(reason);
-    await expect(
-      checkApiVersion(
-        pd,
-        transport({ 'a:1': new Error('aborted') }, []),
-        codec,
-        { signal: controller.signal },
-        noopLogger,
-      ),
-    ).rejects.toBe(reason);
-  });
 });

@@ -1,21 +1,15 @@
 // An in-memory stand-in for the region cache and the region request sender, for unit tests:
-// regions with epochs, raw column families, TTLs, injected region errors and hangs.
+// @tikv/testing's key space (regions with epochs, a locator whose cache goes stale on `split`)
+// with raw column families, TTLs, injected region errors and hangs.
 import { type Backoffer, compareKeys } from '@tikv/common';
-import type { KeyLocation, RegionVerId } from '@tikv/region-cache';
+import type { RegionVerId } from '@tikv/region-cache';
 import type { ResponseFor, TikvRequest } from '@tikv/rpc';
-import type { RawRegionLocator, RawRequestSender, RawSendOptions } from '../src/index.js';
+import { FakeKeySpace, regionHolds } from '@tikv/testing';
+import type { RawRequestSender, RawSendOptions } from '../src/index.js';
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array | undefined): string | undefined =>
   b === undefined ? undefined : new TextDecoder().decode(b);
-
-interface FakeRegion {
-  id: bigint;
-  version: bigint;
-  confVer: bigint;
-  start: Uint8Array;
-  end: Uint8Array;
-}
 
 interface Entry {
   key: Uint8Array;
@@ -24,10 +18,6 @@ interface Entry {
 }
 
 const id = (k: Uint8Array): string => Buffer.from(k).toString('latin1');
-
-function contains(r: FakeRegion, k: Uint8Array): boolean {
-  return compareKeys(r.start, k) <= 0 && (r.end.length === 0 || compareKeys(k, r.end) < 0);
-}
 
 function inScan(k: Uint8Array, lower: Uint8Array, upper: Uint8Array): boolean {
   return compareKeys(lower, k) <= 0 && (upper.length === 0 || compareKeys(k, upper) < 0);
@@ -62,12 +52,7 @@ export interface SentRequest {
 }
 
 /** A fake cluster; `locator` holds a cache that goes stale on `split` until a region error refreshes it. */
-export class FakeCluster {
-  regions: FakeRegion[] = [
-    { id: 1n, version: 1n, confVer: 1n, start: new Uint8Array(0), end: new Uint8Array(0) },
-  ];
-  private cache: FakeRegion[] = this.snapshot();
-  private nextId = 2n;
+export class FakeCluster extends FakeKeySpace {
   readonly cfs = new Map<string, Map<string, Entry>>();
   readonly sent: SentRequest[] = [];
   nowSeconds = 1000n;
@@ -79,34 +64,6 @@ export class FakeCluster {
   failures = new Map<string, unknown>();
   /** Called before each send. */
   onSend: ((req: SentRequest) => void) | undefined;
-  locateCalls = 0;
-
-  private snapshot(): FakeRegion[] {
-    return this.regions.map((r) => ({ ...r }));
-  }
-
-  /** Splits at each key (as a region split: the left part gets a new id, both versions bump). */
-  split(...keys: string[]): void {
-    for (const s of keys) {
-      const k = enc(s);
-      const i = this.regions.findIndex((r) => contains(r, k));
-      const r = this.regions[i] as FakeRegion;
-      if (compareKeys(r.start, k) === 0) continue;
-      const left: FakeRegion = {
-        id: this.nextId++,
-        version: r.version + 1n,
-        confVer: r.confVer,
-        start: r.start,
-        end: k,
-      };
-      const right: FakeRegion = { ...r, version: r.version + 1n, start: k };
-      this.regions.splice(i, 1, left, right);
-    }
-  }
-
-  refreshCache(): void {
-    this.cache = this.snapshot();
-  }
 
   cf(name: string): Map<string, Entry> {
     const n = name === '' ? 'default' : name;
@@ -133,38 +90,6 @@ export class FakeCluster {
       .filter((e) => this.live(cf, e.key) !== undefined)
       .sort((a, b) => compareKeys(a.key, b.key));
   }
-
-  private loc(r: FakeRegion): KeyLocation {
-    return {
-      region: { id: r.id, confVer: r.confVer, version: r.version },
-      startKey: r.start,
-      endKey: r.end,
-      buckets: undefined,
-    };
-  }
-
-  readonly locator: RawRegionLocator = {
-    locateKey: async (key) => {
-      this.locateCalls++;
-      const r = this.cache.find((c) => contains(c, key));
-      if (r === undefined) throw new Error('no region');
-      return this.loc(r);
-    },
-    locateEndKey: async (key) => {
-      this.locateCalls++;
-      const r =
-        key.length === 0
-          ? this.cache[this.cache.length - 1]
-          : this.cache.find(
-              (c) => compareKeys(c.start, key) < 0 && (c.end.length === 0 || compareKeys(key, c.end) <= 0),
-            );
-      if (r === undefined) throw new Error('no region');
-      return this.loc(r);
-    },
-    groupKeysByRegion: async () => {
-      throw new Error('not used');
-    },
-  };
 
   readonly sender: RawRequestSender = {
     sendRequest: <R extends TikvRequest>(
@@ -204,9 +129,8 @@ export class FakeCluster {
       const [e] = this.regionErrors.splice(injected, 1);
       return wrap({ regionError: { message: 'injected', ...e?.error } });
     }
-    const current = this.regions.find((r) => r.id === region.id);
-    if (current === undefined || current.version !== region.version || current.confVer !== region.confVer) {
-      this.refreshCache();
+    const current = this.currentRegion(region);
+    if (current === undefined) {
       return wrap({ regionError: { message: 'epoch not match', epochNotMatch: { currentRegions: [] } } });
     }
     const keyNotInRegion = () => wrap({ regionError: { message: 'key not in region', keyNotInRegion: {} } });
@@ -215,7 +139,7 @@ export class FakeCluster {
     switch (request.$case) {
       case 'RawGet': {
         const k = v.key as Uint8Array;
-        if (!contains(current, k)) return keyNotInRegion();
+        if (!regionHolds(current, k)) return keyNotInRegion();
         const e = this.live(cf, k);
         return wrap(
           e === undefined
@@ -225,7 +149,7 @@ export class FakeCluster {
       }
       case 'RawBatchGet': {
         const keys = v.keys as Uint8Array[];
-        if (!keys.every((k) => contains(current, k))) return keyNotInRegion();
+        if (!keys.every((k) => regionHolds(current, k))) return keyNotInRegion();
         const pairs = keys.flatMap((k) => {
           const e = this.live(cf, k);
           return e === undefined ? [] : [{ key: k, value: e.value }];
@@ -234,7 +158,7 @@ export class FakeCluster {
       }
       case 'RawPut': {
         const k = v.key as Uint8Array;
-        if (!contains(current, k)) return keyNotInRegion();
+        if (!regionHolds(current, k)) return keyNotInRegion();
         const ttl = v.ttl as bigint;
         this.cf(cf).set(id(k), {
           key: k,
@@ -245,7 +169,7 @@ export class FakeCluster {
       }
       case 'RawBatchPut': {
         const pairs = v.pairs as { key: Uint8Array; value: Uint8Array }[];
-        if (!pairs.every((p) => contains(current, p.key))) return keyNotInRegion();
+        if (!pairs.every((p) => regionHolds(current, p.key))) return keyNotInRegion();
         const ttls = v.ttls as bigint[];
         pairs.forEach((p, i) => {
           const ttl = ttls[i] ?? 0n;
@@ -259,20 +183,20 @@ export class FakeCluster {
       }
       case 'RawDelete': {
         const k = v.key as Uint8Array;
-        if (!contains(current, k)) return keyNotInRegion();
+        if (!regionHolds(current, k)) return keyNotInRegion();
         this.cf(cf).delete(id(k));
         return wrap({});
       }
       case 'RawBatchDelete': {
         const keys = v.keys as Uint8Array[];
-        if (!keys.every((k) => contains(current, k))) return keyNotInRegion();
+        if (!keys.every((k) => regionHolds(current, k))) return keyNotInRegion();
         for (const k of keys) this.cf(cf).delete(id(k));
         return wrap({});
       }
       case 'RawDeleteRange': {
         const start = v.startKey as Uint8Array;
         const end = v.endKey as Uint8Array;
-        if (!contains(current, start)) return keyNotInRegion();
+        if (!regionHolds(current, start)) return keyNotInRegion();
         if (current.end.length > 0 && (end.length === 0 || compareKeys(end, current.end) > 0))
           return keyNotInRegion();
         for (const e of this.sorted(cf)) if (inScan(e.key, start, end)) this.cf(cf).delete(id(e.key));
@@ -293,7 +217,7 @@ export class FakeCluster {
               : start;
           lower = compareKeys(end, current.start) > 0 ? end : current.start;
         } else {
-          if (!contains(current, start)) return keyNotInRegion();
+          if (!regionHolds(current, start)) return keyNotInRegion();
           lower = start;
           upper =
             end.length === 0 || (current.end.length > 0 && compareKeys(current.end, end) < 0)

@@ -5,6 +5,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { BACKOFF_CHANNEL, type BackoffEvent, ManualClock } from '@tikv/common';
 import { MockCluster } from '@tikv/mock-cluster';
 import { MessageTooLargeError, RPC_STREAM_CHANNEL, RpcError, type RpcStreamEvent } from '@tikv/rpc';
+import { driveClock as drive } from '@tikv/testing';
 import { RawClient } from '../src/index.js';
 import { dec, FakeCluster } from './fake-cluster.js';
 
@@ -23,20 +24,6 @@ async function published<T>(name: string, fn: () => Promise<void>): Promise<T[]>
     diagnostics.unsubscribe(name, record);
   }
   return seen;
-}
-
-/** Runs `p` to completion, moving the manual clock 1 ms per event-loop turn. */
-async function drive<T>(clock: ManualClock, p: Promise<T>): Promise<T> {
-  let settled = false;
-  const done = p.finally(() => {
-    settled = true;
-  });
-  done.catch(() => {});
-  for (let i = 0; i < 100_000 && !settled; i++) {
-    await new Promise((r) => setImmediate(r));
-    clock.advance(1);
-  }
-  return done;
 }
 
 describe('an operation leaves no timer and no listener behind (issue 10)', () => {

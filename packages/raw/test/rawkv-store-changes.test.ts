@@ -4,9 +4,10 @@
 // and writes the right data. Where the Go tests inject liveness ("store1:reachable
 // store2:unreachable" by address), the mock's addresses are real: the address a removed store
 // had refuses connections, the one another store took over answers StoreNotMatch.
+
+import { connectCluster } from '@tikv/cluster';
 import { MockCluster } from '@tikv/mock-cluster';
 import type { RegionCache } from '@tikv/region-cache';
-import { connectRawParts } from '../src/connect-raw-parts.js';
 import { RawClient, resolveRawClientTuning } from '../src/index.js';
 
 jest.setTimeout(60_000);
@@ -28,9 +29,12 @@ beforeEach(async () => {
   expect(cluster.region(region1)?.leader.storeId).toBe(1n);
   // RawClient.connect's wiring, keeping a handle on the region cache.
   const tuning = resolveRawClientTuning();
-  const parts = await connectRawParts({ pdEndpoints: cluster.pdEndpoints }, tuning);
-  cache = parts.locator as RegionCache;
-  client = new RawClient(parts, tuning);
+  const parts = await connectCluster({ pdEndpoints: cluster.pdEndpoints, keyMode: 'raw' });
+  cache = parts.regionCache;
+  client = new RawClient(
+    { sender: parts.sender, locator: parts.regionCache, clusterId: parts.clusterId, close: parts.close },
+    tuning,
+  );
 });
 afterEach(async () => {
   await client.close();

@@ -14,7 +14,6 @@ export {
   type RegionInvalidateEvent,
   type StoreEvent,
 } from './diagnostics.js';
-export type { GroupedKeys, GroupKeysOptions, RegionKeyGroup } from './group-keys.js';
 export { InvalidReason } from './invalid-reason.js';
 export {
   type Bucket,

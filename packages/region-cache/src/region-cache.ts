@@ -3,7 +3,6 @@ import { runEvery } from './async-utils.js';
 import { type CachedRegion, SyncFlag, type TtlPolicy } from './cached-region.js';
 import { publishMiss, publishStore, type RegionCacheMissEvent } from './diagnostics.js';
 import { applyEpochNotMatch } from './epoch-not-match.js';
-import { type GroupedKeys, type GroupKeysOptions, groupKeys } from './group-keys.js';
 import { InvalidReason } from './invalid-reason.js';
 import type { KeyLocation } from './key-location.js';
 import { locationContains } from './key-location.js';
@@ -270,18 +269,6 @@ export class RegionCache {
     const regions = await this.loader.scan(startKey, endKey, count);
     for (const r of regions) this.index.insert(r, false);
     return regions;
-  }
-
-  /**
-   * Splits a batch of keys by region (client-go `GroupKeysByRegion`). Keys
-   * that are sorted are grouped with one lookup per region.
-   *
-   * @param keys - the keys
-   * @param options - an optional filter, signal and timeout
-   * @returns the groups, in order of first appearance, and the first key's region
-   */
-  groupKeysByRegion(keys: readonly Uint8Array[], options: GroupKeysOptions = {}): Promise<GroupedKeys> {
-    return groupKeys(keys, (k) => this.locateKey(k, options), options.filter);
   }
 
   private miss(event: RegionCacheMissEvent): void {

@@ -44,8 +44,6 @@ it('locates keys, follows a split after EpochNotMatch-style invalidation', async
   expect(Buffer.from(left.endKey).toString()).toBe('k3');
   const ranges = await cache.locateRange(b('k0'), b('k9'));
   expect(ranges.map((l) => l.region.id)).toEqual([left.region.id, right.region.id]);
-  const grouped = await cache.groupKeysByRegion([b('k1'), b('k4'), b('k2')]);
-  expect(grouped.groups.map((g) => g.keys.length)).toEqual([2, 1]);
   expect((await cache.locateEndKey(b('k3'))).region.id).toBe(left.region.id);
 });
 

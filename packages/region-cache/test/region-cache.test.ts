@@ -391,21 +391,6 @@ describe('RegionCache (client-go TestRegionCache)', () => {
     expect(one.map((l) => l.region.id)).toEqual([ids[0]]);
   });
 
-  it('groupKeysByRegion splits a batch by region, keeps the first region and applies the filter', async () => {
-    const ids = s.cluster.allocIds(3);
-    s.cluster.split(s.region1, ids[0]!, 'm', [ids[1]!, ids[2]!], ids[1]!);
-    const keys = ['a', 'b', 'x', 'y', 'c'].map(b);
-    const { groups, first } = await s.cache.groupKeysByRegion(keys);
-    expect(first?.id).toBe(s.region1);
-    expect(groups.map((g) => g.location.region.id)).toEqual([s.region1, ids[0]]);
-    expect(groups[0]?.keys.map((k) => Buffer.from(k).toString())).toEqual(['a', 'b', 'c']);
-    expect(groups[1]?.keys.map((k) => Buffer.from(k).toString())).toEqual(['x', 'y']);
-
-    const filtered = await s.cache.groupKeysByRegion(keys, { filter: (_k, start) => start.length === 0 });
-    expect(filtered.groups.map((g) => g.location.region.id)).toEqual([ids[0]]);
-    expect(filtered.first).toBeUndefined();
-  });
-
   it('coalesces concurrent misses for the same key into one source call', async () => {
     let open: () => void = () => undefined;
     s.cluster.gate = new Promise<void>((resolve) => {

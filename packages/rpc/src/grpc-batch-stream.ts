@@ -1,6 +1,7 @@
 import { type Client, Metadata, type ServiceError, type StatusObject, status } from '@grpc/grpc-js';
 import { tikvpb } from '@tikv/proto';
 import type { BatchStreamHandlers, BatchStreamSink } from './batch-commands-stream.js';
+import { decodeBatchResponse } from './batch-response-decoding.js';
 
 /** The full gRPC path of `tikvpb.Tikv/BatchCommands`. */
 const BATCH_COMMANDS_PATH = `/${tikvpb.TikvDefinition.fullName}/${tikvpb.TikvDefinition.methods.batchCommands.name}`;
@@ -15,7 +16,7 @@ function serialize(request: Buffer): Buffer {
 }
 
 function deserialize(bytes: Buffer): tikvpb.BatchCommandsResponse {
-  return tikvpb.BatchCommandsResponse.decode(bytes);
+  return decodeBatchResponse(bytes);
 }
 
 /**

@@ -1,11 +1,15 @@
 /**
  * `@tikv/rpc`: the TiKV RPC layer: a gRPC connection pool per store, the `BatchCommands`
- * multiplexer, unary calls, interceptors and diagnostics channels (the transport), and the
- * region request sender with its replica selector (routing, region errors, retries).
+ * multiplexer, unary calls, interceptors and diagnostics channels (the transport); the
+ * region request sender with its replica selector (routing, region errors, retries); and the
+ * region executor the raw and transactional clients share (keys and ranges split by region,
+ * batches with bounded concurrency, re-splits on region errors, primary batch first).
  *
  * @packageDocumentation
  */
 
+/** The TLS options of `TransportOptions.tls`: `@tikv/common`'s one TLS type, re-exported. */
+export type { TlsOptions } from '@tikv/common';
 export { CodecTransport, type RequestCodec } from './codec-transport.js';
 export { BATCH_CONN_INDEX_METADATA_KEY, FORWARD_METADATA_KEY } from './grpc-batch-stream.js';
 export {
@@ -16,13 +20,46 @@ export {
   rpcInterceptor,
   type SendOptions,
 } from './interceptor.js';
+export type { KeyLocator } from './key-locator.js';
 export type { KvTransport } from './kv-transport.js';
+export type {
+  RangeStep,
+  RangeWalkBounds,
+  RegionSpan,
+  WalkOutcome,
+  WalkRangeOptions,
+} from './range-walker.js';
+export {
+  type BatchLimit,
+  type CountLimit,
+  type GroupByRegionOptions,
+  groupByRegion,
+  type RegionBatch,
+  type RegionGroup,
+  type SizeLimit,
+} from './region-batches.js';
+export {
+  type BatchOutcome,
+  type BatchRun,
+  type BudgetOptions,
+  DEFAULT_REGION_EXECUTOR_OPTIONS,
+  type Located,
+  type MapConcurrentlyOptions,
+  type Operation,
+  type PrimaryFirstOptions,
+  RegionExecutor,
+  type RegionExecutorOptions,
+  type RegionExecutorTuning,
+  type RunBatchesOptions,
+  type SendToKeyOptions,
+} from './region-executor.js';
 export type { RegionLocator } from './region-locator.js';
 export {
   DEFAULT_REGION_REQUEST_SENDER_OPTIONS,
   RegionRequestSender,
   type RegionRequestSenderOptions,
 } from './region-request-sender.js';
+export type { RegionSender } from './region-sender.js';
 export {
   calculateScore,
   isLeaderCandidate,
@@ -79,6 +116,5 @@ export {
   DEFAULT_TRANSPORT_OPTIONS,
   type ResolvedTransportOptions,
   resolveTransportOptions,
-  type TlsOptions,
   type TransportOptions,
 } from './transport-options.js';

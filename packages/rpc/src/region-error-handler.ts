@@ -132,6 +132,8 @@ export async function handleRegionError(scope: RegionErrorScope, wire: errorpb.E
 
   if (wire.serverIsBusy !== undefined) {
     const busy = wire.serverIsBusy;
+    // TiKV marks a read that ran out of its max execution duration only in this reason text
+    // (as client-go checks it); ServerIsBusy has no field for it.
     if (
       busy.reason.includes('deadline is exceeded') &&
       selector.onReadReqConfigurableTimeout(scope.readOnly, scope.maxExecutionDurationMs)
@@ -173,6 +175,8 @@ export async function handleRegionError(scope: RegionErrorScope, wire: errorpb.E
     return true;
   }
 
+  // A read timed out inside TiKV comes back as a bare message: errorpb has no arm for it, so
+  // the text is all there is (client-go matches the same text).
   if (
     wire.message.includes('Deadline is exceeded') &&
     selector.onReadReqConfigurableTimeout(scope.readOnly, scope.maxExecutionDurationMs)
@@ -185,6 +189,8 @@ export async function handleRegionError(scope: RegionErrorScope, wire: errorpb.E
     return false;
   }
 
+  // TiKV refuses a max_ts update from a far-future timestamp with only this message (errorpb
+  // has no arm for it); client-go classifies it by the same text.
   if (wire.message.includes('invalid max_ts update')) throw err;
 
   // Anything else: try the next replica.

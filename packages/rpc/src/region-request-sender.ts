@@ -3,6 +3,7 @@ import {
   BackoffKinds,
   type Clock,
   DeadlineExceededError,
+  InvalidArgumentError,
   isTiKVError,
   type Logger,
   noopLogger,
@@ -16,6 +17,7 @@ import { chainInterceptors, type RpcInterceptor } from './interceptor.js';
 import type { KvTransport } from './kv-transport.js';
 import { handleRegionError } from './region-error-handler.js';
 import type { RegionLocator } from './region-locator.js';
+import type { RegionSender } from './region-sender.js';
 import { ReplicaSelector, type ReplicaSelectorDeps } from './replica-selector.js';
 import {
   isReadRequest,
@@ -62,6 +64,9 @@ export const DEFAULT_REGION_REQUEST_SENDER_OPTIONS = Object.freeze({ rpcTimeoutM
 
 const MISSING_REGION_MESSAGE = 'region missing from the cache or no replica available';
 
+/** The options of a call that gives none: one object for all of them, not one per request. */
+const NO_OPTIONS: RegionRequestOptions = Object.freeze({});
+
 /** The attempt counters of one `sendRequest` call. */
 interface CallState {
   sendTimes: number;
@@ -73,7 +78,7 @@ interface CallState {
  * request context, sends through the transport, and handles region errors and transport
  * failures with the caller's {@link Backoffer} as the one retry budget.
  */
-export class RegionRequestSender {
+export class RegionRequestSender implements RegionSender {
   private readonly locator: RegionLocator;
   private readonly transport: KvTransport;
   private readonly settings: SenderContextSettings;
@@ -100,7 +105,11 @@ export class RegionRequestSender {
       clusterId: options.clusterId,
     };
     this.rpcTimeoutMs = options.rpcTimeoutMs ?? DEFAULT_REGION_REQUEST_SENDER_OPTIONS.rpcTimeoutMs;
-    if (!(this.rpcTimeoutMs > 0)) throw new RangeError('rpcTimeoutMs must be > 0');
+    if (!(this.rpcTimeoutMs > 0)) {
+      throw new InvalidArgumentError(
+        `option rpcTimeoutMs must be a number > 0, got ${String(this.rpcTimeoutMs)}`,
+      );
+    }
     this.interceptor =
       options.interceptors === undefined || options.interceptors.length === 0
         ? undefined
@@ -140,7 +149,7 @@ export class RegionRequestSender {
     backoffer: Backoffer,
     request: R,
     region: RegionVerId,
-    options: RegionRequestOptions = {},
+    options: RegionRequestOptions = NO_OPTIONS,
   ): Promise<ResponseFor<R>> {
     // Plain calls run on the backoffer's signal and deadline alone: no scope to allocate.
     if (options.signal === undefined && options.timeoutMs === undefined) {

@@ -1,63 +1,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { InvalidArgumentError, TiKVError } from '@tikv/common';
+import { InvalidArgumentError, RpcError, type RpcErrorFields } from '@tikv/common';
 
-/** gRPC status codes after which the same request cannot succeed by simply sending it again. */
-const NOT_RETRYABLE_STATUS: ReadonlySet<number> = new Set([
-  GrpcStatus.INVALID_ARGUMENT,
-  GrpcStatus.UNIMPLEMENTED,
-  GrpcStatus.UNAUTHENTICATED,
-  GrpcStatus.PERMISSION_DENIED,
-]);
-
-/** Fields of an {@link RpcError}. */
-export interface RpcErrorFields extends ErrorOptions {
-  /** The store address the request was sent to. */
-  readonly address: string;
-  /** The command (`$case`) of the request. */
-  readonly command?: string | undefined;
-  /** The gRPC status code, when the failure came with one. */
-  readonly grpcCode?: number | undefined;
-  /**
-   * Whether the request may have reached the server (it was written to a stream or a unary
-   * call was started). A write that failed with `requestSent` may have been applied.
-   */
-  readonly requestSent: boolean;
-  /** Overrides the retryable flag derived from `grpcCode`. */
-  readonly retryable?: boolean;
-}
-
-/**
- * A transport failure talking to a TiKV store: a gRPC status, a broken `BatchCommands` stream,
- * a connection that could not be made. Code `RPC_ERROR`; retryable unless the status says the
- * request itself is wrong (`INVALID_ARGUMENT`, `UNIMPLEMENTED`, `UNAUTHENTICATED`,
- * `PERMISSION_DENIED`).
- */
-export class RpcError extends TiKVError {
-  override name = 'RpcError';
-  declare readonly code: 'RPC_ERROR';
-  /** The store address. */
-  readonly address: string;
-  /** The command (`$case`) of the failed request, when known. */
-  readonly command: string | undefined;
-  /** The gRPC status code, when there is one. */
-  readonly grpcCode: number | undefined;
-  /** Whether the request may have reached the server. */
-  readonly requestSent: boolean;
-
-  /**
-   * @param message - what failed, with the server's detail
-   * @param fields - address, command, status, whether the request was sent, cause
-   */
-  constructor(message: string, fields: RpcErrorFields) {
-    const retryable =
-      fields.retryable ?? (fields.grpcCode === undefined || !NOT_RETRYABLE_STATUS.has(fields.grpcCode));
-    super('RPC_ERROR', message, { retryable, ...('cause' in fields ? { cause: fields.cause } : {}) });
-    this.address = fields.address;
-    this.command = fields.command;
-    this.grpcCode = fields.grpcCode;
-    this.requestSent = fields.requestSent;
-  }
-}
+export { RpcError, type RpcErrorFields };
 
 /**
  * A request, or its response, is larger than a gRPC message size limit (status

@@ -5,13 +5,14 @@ import {
   Client,
   credentials as grpcCredentials,
 } from '@grpc/grpc-js';
+import { pemBytes, type TlsOptions } from '@tikv/common';
 import type { kvrpcpb } from '@tikv/proto';
 import { commandBytesOf } from './batch-request-encoding.js';
 import { openGrpcBatchStream } from './grpc-batch-stream.js';
 import { rpcChannels } from './rpc-diagnostics.js';
 import { StoreBatcher } from './store-batcher.js';
 import type { BatchResponseCmd } from './tikv-commands.js';
-import type { ResolvedTransportOptions, TlsOptions } from './transport-options.js';
+import type { ResolvedTransportOptions } from './transport-options.js';
 import { sendEncodedUnary } from './unary-call.js';
 
 /**
@@ -19,11 +20,6 @@ import { sendEncodedUnary } from './unary-call.js';
  * subchannel (one TCP connection) among channels with identical options.
  */
 export const CONNECTION_INDEX_OPTION = 'grpc.tikv_connection_index';
-
-function pem(v: Uint8Array | string | undefined): Buffer | null {
-  if (v === undefined) return null;
-  return typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v);
-}
 
 /**
  * Builds the channel credentials: `credentials` if given, TLS from PEM material, or plaintext.
@@ -37,7 +33,11 @@ export function channelCredentials(
   if (o.credentials !== undefined) return o.credentials;
   const tls: TlsOptions | undefined = o.tls;
   if (tls === undefined) return grpcCredentials.createInsecure();
-  return grpcCredentials.createSsl(pem(tls.caPem), pem(tls.keyPem), pem(tls.certPem));
+  return grpcCredentials.createSsl(
+    pemBytes(tls.caPem) ?? null,
+    pemBytes(tls.keyPem) ?? null,
+    pemBytes(tls.certPem) ?? null,
+  );
 }
 
 /**

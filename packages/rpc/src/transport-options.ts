@@ -11,21 +11,10 @@ import {
   noopMetrics,
   resolveOptions,
   systemClock,
+  type TlsOptions,
 } from '@tikv/common';
 import type { kvrpcpb } from '@tikv/proto';
 import type { RpcInterceptor } from './interceptor.js';
-
-/** TLS material for the connections to the stores (PEM). Never logged. */
-export interface TlsOptions {
-  /** CA certificate(s) that sign the stores' certificates. */
-  readonly caPem: Uint8Array | string;
-  /** This client's certificate, for mutual TLS. */
-  readonly certPem?: Uint8Array | string;
-  /** This client's private key, for mutual TLS. */
-  readonly keyPem?: Uint8Array | string;
-  /** Host name to check the stores' certificates against instead of the address's host. */
-  readonly serverNameOverride?: string;
-}
 
 /** Options of an {@link RpcClient}; every one is optional. */
 export interface TransportOptions {
@@ -110,7 +99,7 @@ export interface TransportOptions {
    * @defaultValue 2147483647 (2 GiB − 1)
    */
   readonly maxReceiveMessageBytes?: number;
-  /** TLS to the stores; plaintext when omitted. */
+  /** TLS to the stores (`@tikv/common`'s `TlsOptions`); plaintext when omitted. */
   readonly tls?: TlsOptions | undefined;
   /** Channel credentials, overriding `tls` (an escape hatch for custom verification). */
   readonly credentials?: ChannelCredentials | undefined;

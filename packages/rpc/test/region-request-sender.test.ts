@@ -2,6 +2,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { BACKOFF_CHANNEL, type BackoffEvent, toBytes as b, isTiKVError, RegionError } from '@tikv/common';
 import { kvrpcpb, metapb } from '@tikv/proto';
 import { rpcInterceptor, type SendOptions } from '../src/interceptor.js';
+import { RegionRequestSender } from '../src/region-request-sender.js';
 import { RPC_RETRY_CHANNEL, type RpcRetryEvent } from '../src/rpc-diagnostics.js';
 import { RpcError } from '../src/rpc-error.js';
 import type { TikvRequest } from '../src/tikv-commands.js';
@@ -29,6 +30,19 @@ describe('RegionRequestSender (client-go region_request_test / region_request3_t
   });
   const kinds = (): string[] => backoffs.events.map((e) => e.kind);
   const leaderPeer = (i: number) => ({ id: f.peerIds[i] as bigint, storeId: f.storeIds[i] as bigint });
+
+  test('an rpcTimeoutMs that is not > 0 is an InvalidArgumentError naming what it got', () => {
+    for (const rpcTimeoutMs of [0, -1, Number.NaN]) {
+      let thrown: unknown;
+      try {
+        new RegionRequestSender({ locator: f.cache, transport: f.transport, rpcTimeoutMs });
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isTiKVError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+      expect((thrown as Error).message).toBe(`option rpcTimeoutMs must be a number > 0, got ${rpcTimeoutMs}`);
+    }
+  });
 
   test('TestSendReqCtx: sends to the leader and fills the context', async () => {
     const region = await f.region();

@@ -13,3 +13,11 @@ export {
   type FakeStoreInfo,
   type FakeStoreLabel,
 } from './fake-cluster.js';
+export {
+  driveClock,
+  type FakeKeyLocation,
+  type FakeKeyRegion,
+  FakeKeySpace,
+  type FakeRegionVerId,
+  regionHolds,
+} from './fake-key-space.js';

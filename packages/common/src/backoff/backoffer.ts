@@ -11,6 +11,7 @@ import { METRIC_NAMES, type MetricsHook, noopMetrics } from '../hooks/metrics.js
 import { openOperationScope } from '../options/operation-scope.js';
 import { mustBeNonNegative, mustBePositiveInteger, type OptionRules } from '../options/resolve-options.js';
 import { type Clock, type RandomSource, systemClock } from '../time/clock.js';
+import { BackoffHistory } from './backoff-history.js';
 import { type BackoffKind, BackoffKinds, BackoffSequence, TXN_LOCK_FAST_KIND_NAME } from './backoff-kind.js';
 
 /** The numeric options of a {@link Backoffer}, which have defaults. */
@@ -175,15 +176,8 @@ export class Backoffer {
   private maxSleep: number;
   private totalSleep = 0;
   private excludedSleep = 0;
-  private sequences = new Map<string, BackoffSequence>();
-  private errors: BackoffErrorRecord[] = [];
-  /** The latest error per kind name: the cause a budget error reports (client-go's `longestSleepCfg.err`). */
-  private lastErrorByKind = new Map<string, unknown>();
-  private errorCount = 0;
-  private kinds: BackoffKind[] = [];
-  private excludedLimits = new Map<string, number>();
-  private sleepByKind = new Map<string, number>();
-  private timesByKind = new Map<string, number>();
+  /** Made on the first backoff (most operations never back off). */
+  private history: BackoffHistory | undefined;
   private parent: Backoffer | undefined;
 
   /**
@@ -243,7 +237,7 @@ export class Backoffer {
 
   /** The number of errors recorded, including those no longer kept. */
   get errorsNum(): number {
-    return this.errorCount;
+    return this.history?.errorCount ?? 0;
   }
 
   /** The signal that aborts this backoffer's sleeps, if any. */
@@ -258,18 +252,18 @@ export class Backoffer {
 
   /** Backoff count per kind name. */
   get backoffTimes(): ReadonlyMap<string, number> {
-    return this.timesByKind;
+    return this.history?.timesByKind ?? new Map();
   }
 
   /** Sleep per kind name, in milliseconds. */
   get backoffSleepMs(): ReadonlyMap<string, number> {
-    return this.sleepByKind;
+    return this.history?.sleepByKind ?? new Map();
   }
 
   /** The total number of backoffs over all kinds. */
   get totalBackoffTimes(): number {
     let n = 0;
-    for (const t of this.timesByKind.values()) n += t;
+    for (const t of this.history?.timesByKind.values() ?? []) n += t;
     return n;
   }
 
@@ -296,14 +290,16 @@ export class Backoffer {
     }
     this.checkBudget(kind, err);
 
-    this.recordError(kind, err, now);
-    this.kinds.push(kind);
-    if (kind.excludedMaxMs !== undefined) this.excludedLimits.set(kind.name, kind.excludedMaxMs);
-    let seq = this.sequences.get(kind.name);
+    this.history ??= new BackoffHistory();
+    const history = this.history;
+    this.recordError(history, kind, err, now);
+    history.kinds.push(kind);
+    if (kind.excludedMaxMs !== undefined) history.excludedLimits.set(kind.name, kind.excludedMaxMs);
+    let seq = history.sequences.get(kind.name);
     if (seq === undefined) {
       const base = kind.name === TXN_LOCK_FAST_KIND_NAME ? this.lockFastBaseMs : kind.baseMs;
       seq = new BackoffSequence(base, kind.capMs, kind.jitter, this.random);
-      this.sequences.set(kind.name, seq);
+      history.sequences.set(kind.name, seq);
     }
     const computed = seq.peek();
     let sleep = Math.max(computed, options.minSleepMs ?? 0);
@@ -325,7 +321,7 @@ export class Backoffer {
       }
     }
     seq.advance(computed);
-    this.recordSleep(kind, sleep, err);
+    this.recordSleep(history, kind, sleep, err);
     if (clipped) {
       throw new DeadlineExceededError(`deadline exceeded during ${kind.name} backoff`, { cause: err });
     }
@@ -354,7 +350,7 @@ export class Backoffer {
    * @returns a copy of the records
    */
   latestErrors(): BackoffErrorRecord[] {
-    return [...this.errors];
+    return [...(this.history?.errors ?? [])];
   }
 
   /**
@@ -366,7 +362,7 @@ export class Backoffer {
   types(): string[] {
     const out: string[] = [];
     for (let b: Backoffer | undefined = this; b !== undefined; b = b.parent) {
-      for (const k of b.kinds) out.push(k.name);
+      for (const k of b.history?.kinds ?? []) out.push(k.name);
     }
     return out;
   }
@@ -378,8 +374,10 @@ export class Backoffer {
    */
   longestSleep(): { readonly kind: string; readonly sleepMs: number } | undefined {
     let best: { kind: string; sleepMs: number } | undefined;
-    for (const [name, ms] of this.sleepByKind) {
-      if (this.excludedLimits.has(name)) continue;
+    const history = this.history;
+    if (history === undefined) return undefined;
+    for (const [name, ms] of history.sleepByKind) {
+      if (history.excludedLimits.has(name)) continue;
       if (ms > (best?.sleepMs ?? 0)) best = { kind: name, sleepMs: ms };
     }
     return best;
@@ -437,15 +435,19 @@ export class Backoffer {
       if (b !== this) continue;
       this.totalSleep = forked.totalSleep;
       this.excludedSleep = forked.excludedSleep;
-      this.errors = [...forked.errors];
-      this.lastErrorByKind = new Map(forked.lastErrorByKind);
-      this.errorCount = forked.errorCount;
-      this.sleepByKind = new Map(forked.sleepByKind);
-      this.timesByKind = new Map(forked.timesByKind);
-      for (const [name, limit] of forked.excludedLimits) this.excludedLimits.set(name, limit);
-      for (const [name, seq] of forked.sequences) {
-        const own = this.sequences.get(name);
-        if (own === undefined || seq.attemptCount > own.attemptCount) this.sequences.set(name, seq.copy());
+      const from = forked.history;
+      if (from === undefined) return;
+      this.history ??= new BackoffHistory();
+      const to = this.history;
+      to.errors = [...from.errors];
+      to.lastErrorByKind = new Map(from.lastErrorByKind);
+      to.errorCount = from.errorCount;
+      to.sleepByKind = new Map(from.sleepByKind);
+      to.timesByKind = new Map(from.timesByKind);
+      for (const [name, limit] of from.excludedLimits) to.excludedLimits.set(name, limit);
+      for (const [name, seq] of from.sequences) {
+        const own = to.sequences.get(name);
+        if (own === undefined || seq.attemptCount > own.attemptCount) to.sequences.set(name, seq.copy());
       }
       return;
     }
@@ -456,7 +458,7 @@ export class Backoffer {
    * an operation starts with short sleeps; counters and errors stay.
    */
   reset(): void {
-    this.sequences = new Map();
+    if (this.history !== undefined) this.history.sequences = new Map();
     this.totalSleep = 0;
     this.excludedSleep = 0;
   }
@@ -474,7 +476,7 @@ export class Backoffer {
   /** @returns client-go's summary, e.g. ` backoff(12ms regionMiss,tikvRPC)`, or '' before any sleep */
   toString(): string {
     if (this.totalSleep === 0) return '';
-    return ` backoff(${this.totalSleep}ms ${this.kinds.map((k) => k.name).join(',')})`;
+    return ` backoff(${this.totalSleep}ms ${(this.history?.kinds ?? []).map((k) => k.name).join(',')})`;
   }
 
   private checkBudget(kind: BackoffKind, err: unknown): void {
@@ -485,10 +487,11 @@ export class Backoffer {
       this.excludedSleep >= excludedLimit &&
       this.excludedSleep >= this.maxSleep;
     if (this.maxSleep <= 0 || !(maxBackoffTimeExceeded || maxExcludedTimeExceeded)) return;
-    const history: BackoffKindStats[] = [...this.timesByKind].map(([name, attempts]) => ({
+    const recorded = this.history;
+    const history: BackoffKindStats[] = [...(recorded?.timesByKind ?? [])].map(([name, attempts]) => ({
       kind: name,
       attempts,
-      totalSleepMs: this.sleepByKind.get(name) ?? 0,
+      totalSleepMs: recorded?.sleepByKind.get(name) ?? 0,
     }));
     const longest = this.longestSleep();
     // As client-go does, blame the kind that slept longest: its latest error is the real cause
@@ -496,7 +499,9 @@ export class Backoffer {
     // region miss that store's failure led to).
     const blamed = longest === undefined || longest.kind === kind.name ? undefined : longest.kind;
     const cause =
-      blamed !== undefined && this.lastErrorByKind.has(blamed) ? this.lastErrorByKind.get(blamed) : err;
+      blamed !== undefined && recorded?.lastErrorByKind.has(blamed) === true
+        ? recorded.lastErrorByKind.get(blamed)
+        : err;
     const error = new BackoffBudgetExceededError(
       {
         kind: kind.name,
@@ -523,19 +528,19 @@ export class Backoffer {
     throw error;
   }
 
-  private recordError(kind: BackoffKind, error: unknown, atMs: number): void {
-    this.errors.push({ kind: kind.name, error, atMs });
-    this.lastErrorByKind.set(kind.name, error);
-    if (this.errors.length > MAX_RECORDED_BACKOFF_ERRORS) this.errors.shift();
-    this.errorCount++;
+  private recordError(history: BackoffHistory, kind: BackoffKind, error: unknown, atMs: number): void {
+    history.errors.push({ kind: kind.name, error, atMs });
+    history.lastErrorByKind.set(kind.name, error);
+    if (history.errors.length > MAX_RECORDED_BACKOFF_ERRORS) history.errors.shift();
+    history.errorCount++;
   }
 
-  private recordSleep(kind: BackoffKind, sleepMs: number, error: unknown): void {
+  private recordSleep(history: BackoffHistory, kind: BackoffKind, sleepMs: number, error: unknown): void {
     this.totalSleep += sleepMs;
-    if (this.excludedLimits.has(kind.name)) this.excludedSleep += sleepMs;
-    this.sleepByKind.set(kind.name, (this.sleepByKind.get(kind.name) ?? 0) + sleepMs);
-    const attempt = (this.timesByKind.get(kind.name) ?? 0) + 1;
-    this.timesByKind.set(kind.name, attempt);
+    if (history.excludedLimits.has(kind.name)) this.excludedSleep += sleepMs;
+    history.sleepByKind.set(kind.name, (history.sleepByKind.get(kind.name) ?? 0) + sleepMs);
+    const attempt = (history.timesByKind.get(kind.name) ?? 0) + 1;
+    history.timesByKind.set(kind.name, attempt);
     this.metrics.observeHistogram(METRIC_NAMES.backoffSeconds, sleepMs / 1000, { type: kind.name });
     this.logger.debug('backoff', { type: kind.name, sleepMs, attempt, totalSleepMs: this.totalSleep });
     backoffChannel ??= channel(BACKOFF_CHANNEL);
@@ -557,17 +562,10 @@ export class Backoffer {
       ...(this.deadline === undefined ? {} : { deadlineAtMs: this.deadline }),
     });
     b.isNoop = this.isNoop;
-    if (keepSequences) for (const [name, seq] of this.sequences) b.sequences.set(name, seq.copy());
     b.maxSleep = this.maxSleep;
     b.totalSleep = this.totalSleep;
     b.excludedSleep = this.excludedSleep;
-    b.errors = [...this.errors];
-    b.lastErrorByKind = new Map(this.lastErrorByKind);
-    b.errorCount = this.errorCount;
-    b.kinds = [...this.kinds];
-    b.excludedLimits = new Map(this.excludedLimits);
-    b.sleepByKind = new Map(this.sleepByKind);
-    b.timesByKind = new Map(this.timesByKind);
+    b.history = this.history?.copy(keepSequences);
     return b;
   }
 }

@@ -252,6 +252,51 @@ describe('KeyError family', () => {
     expect(error).toBeInstanceOf(TiKVError);
   });
 
+  test('each subclass carries its arm’s fields, copied once by the KeyError base', () => {
+    const wc = new WriteConflictError({
+      startTs: 1n,
+      conflictStartTs: 2n,
+      conflictCommitTs: 3n,
+      key: k('a'),
+      primary: k('b'),
+      reason: 'Optimistic',
+    });
+    expect(wc).toMatchObject({
+      startTs: 1n,
+      conflictStartTs: 2n,
+      conflictCommitTs: 3n,
+      reason: 'Optimistic',
+    });
+    expect(wc.key).toEqual(k('a'));
+    expect(wc.primary).toEqual(k('b'));
+    expect(new KeyIsLockedError(lock).lock).toBe(lock);
+    expect(new PrimaryMismatchError(lock).lock).toBe(lock);
+    expect(new AlreadyExistsError(k('x')).key).toEqual(k('x'));
+    expect(new TxnLockNotFoundError(k('y')).key).toEqual(k('y'));
+    expect(new TxnNotFoundError({ startTs: 4n, primaryKey: k('p') })).toMatchObject({ startTs: 4n });
+    expect(new CommitTsTooLargeError(9n).commitTs).toBe(9n);
+    expect(new RetryableKeyError('again').detail).toBe('again');
+    expect(new TxnAbortedError('no').detail).toBe('no');
+    expect(new SharedLockLostError({ key: k('a'), startTs: 5n }).startTs).toBe(5n);
+    const chain = [
+      { txn: 1n, waitForTxn: 2n, keyHash: 3n, key: k('a'), resourceGroupTag: k(''), waitTimeMs: 4n },
+    ];
+    const d = new DeadlockError({
+      lockTs: 1n,
+      lockKey: k('a'),
+      deadlockKeyHash: 7n,
+      deadlockKey: k('d'),
+      waitChain: chain,
+    });
+    expect(d.waitChain).toBe(chain);
+    expect(d.deadlockKey).toEqual(k('d'));
+    // The name and code stay the subclass's; the fields are the error's own properties.
+    expect(d.name).toBe('DeadlockError');
+    expect(Object.keys(d)).toEqual(
+      expect.arrayContaining(['lockTs', 'lockKey', 'deadlockKeyHash', 'waitChain']),
+    );
+  });
+
   test('messages keep the server detail, keys in uppercase hex', () => {
     const wc = new WriteConflictError({
       startTs: 10n,

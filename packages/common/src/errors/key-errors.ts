@@ -58,6 +58,41 @@ export class KeyError extends TiKVError {
   }
 }
 
+/** The constructor of a {@link KeyError} that carries fields `F`. */
+type KeyErrorWithFields<F extends object> = new (
+  code: KeyErrorCode,
+  message: string,
+  fields: F,
+  options: KeyErrorOptions,
+  defaultRetryable: boolean,
+) => KeyError & Readonly<F>;
+
+/** Copies the fields of one wire arm onto the error, once, for every subclass. */
+class ArmKeyError extends KeyError {
+  constructor(
+    code: KeyErrorCode,
+    message: string,
+    fields: object,
+    options: KeyErrorOptions,
+    defaultRetryable: boolean,
+  ) {
+    super(code, message, options, defaultRetryable);
+    Object.assign(this, fields);
+  }
+}
+
+/**
+ * The base of a {@link KeyError} subclass that carries the fields of one `kvrpcpb.KeyError` arm:
+ * the base copies them onto the error, so the subclass declares neither the fields (their types
+ * and docs come from its `XxxFields` interface) nor their assignments.
+ *
+ * @typeParam F - the fields
+ * @returns the base class
+ */
+function keyErrorWith<F extends object>(): KeyErrorWithFields<F> {
+  return ArmKeyError as unknown as KeyErrorWithFields<F>;
+}
+
 /** Why TiKV reported a write conflict (kvproto `WriteConflict.Reason`). */
 export const WriteConflictReason = Object.freeze({
   Unknown: 'Unknown',
@@ -88,21 +123,9 @@ export interface WriteConflictFields {
 }
 
 /** Another transaction wrote the key after this one started. Retryable by restarting the transaction. */
-export class WriteConflictError extends KeyError {
+export class WriteConflictError extends keyErrorWith<WriteConflictFields>() {
   override name = 'WriteConflictError';
   declare readonly code: 'WRITE_CONFLICT';
-  /** Start ts of the transaction that met the conflict. */
-  readonly startTs: bigint;
-  /** Start ts of the conflicting transaction. */
-  readonly conflictStartTs: bigint;
-  /** Commit ts of the conflicting write. */
-  readonly conflictCommitTs: bigint;
-  /** The conflicting key. */
-  readonly key: Uint8Array;
-  /** The primary key of the transaction that met the conflict. */
-  readonly primary: Uint8Array;
-  /** Why the conflict was reported. */
-  readonly reason: WriteConflictReason;
 
   /**
    * @param fields - the conflict's fields
@@ -114,24 +137,20 @@ export class WriteConflictError extends KeyError {
       `write conflict { startTs: ${fields.startTs}, conflictStartTs: ${fields.conflictStartTs}, ` +
         `conflictCommitTs: ${fields.conflictCommitTs}, key: ${formatKey(fields.key)}, ` +
         `primary: ${formatKey(fields.primary)}, reason: ${fields.reason} }`,
+      fields,
       options,
       true,
     );
-    this.startTs = fields.startTs;
-    this.conflictStartTs = fields.conflictStartTs;
-    this.conflictCommitTs = fields.conflictCommitTs;
-    this.key = fields.key;
-    this.primary = fields.primary;
-    this.reason = fields.reason;
   }
 }
 
 /** The key is locked by another transaction: resolve the lock or wait, then retry. */
-export class KeyIsLockedError extends KeyError {
-  override name = 'KeyIsLockedError';
-  declare readonly code: 'KEY_IS_LOCKED';
+export class KeyIsLockedError extends keyErrorWith<{
   /** The lock found on the key. */
   readonly lock: LockInfo;
+}>() {
+  override name = 'KeyIsLockedError';
+  declare readonly code: 'KEY_IS_LOCKED';
 
   /**
    * @param lock - the lock
@@ -143,10 +162,10 @@ export class KeyIsLockedError extends KeyError {
       `key is locked { key: ${formatKey(lock.key)}, primary: ${formatKey(lock.primary)}, ` +
         `lockVersion: ${lock.lockVersion}, lockTtlMs: ${lock.lockTtlMs}, txnSize: ${lock.txnSize}, ` +
         `lockType: ${lock.lockType}, useAsyncCommit: ${lock.useAsyncCommit}, minCommitTs: ${lock.minCommitTs} }`,
+      { lock },
       options,
       true,
     );
-    this.lock = lock;
   }
 }
 
@@ -168,19 +187,9 @@ export interface DeadlockFields {
  * Acquiring a pessimistic lock would deadlock. Not retryable unless the caller
  * marks it so (client-go's `ErrDeadlock.IsRetryable`).
  */
-export class DeadlockError extends KeyError {
+export class DeadlockError extends keyErrorWith<Required<DeadlockFields>>() {
   override name = 'DeadlockError';
   declare readonly code: 'DEADLOCK';
-  /** Start ts of the transaction holding the lock. */
-  readonly lockTs: bigint;
-  /** The key this transaction tried to lock. */
-  readonly lockKey: Uint8Array;
-  /** Hash of the key already held that closes the cycle. */
-  readonly deadlockKeyHash: bigint;
-  /** The key already held that closes the cycle. */
-  readonly deadlockKey: Uint8Array;
-  /** The wait-for chain forming the cycle. */
-  readonly waitChain: readonly WaitForEntry[];
 
   /**
    * @param fields - the deadlock's fields
@@ -191,58 +200,64 @@ export class DeadlockError extends KeyError {
       'DEADLOCK',
       `deadlock { lockTs: ${fields.lockTs}, lockKey: ${formatKey(fields.lockKey)}, ` +
         `deadlockKeyHash: ${fields.deadlockKeyHash}, waitChain: ${fields.waitChain?.length ?? 0} entries }`,
+      {
+        lockTs: fields.lockTs,
+        lockKey: fields.lockKey,
+        deadlockKeyHash: fields.deadlockKeyHash,
+        deadlockKey: fields.deadlockKey ?? new Uint8Array(0),
+        waitChain: fields.waitChain ?? [],
+      },
       options,
       false,
     );
-    this.lockTs = fields.lockTs;
-    this.lockKey = fields.lockKey;
-    this.deadlockKeyHash = fields.deadlockKeyHash;
-    this.deadlockKey = fields.deadlockKey ?? new Uint8Array(0);
-    this.waitChain = fields.waitChain ?? [];
   }
 }
 
+/** The key of an {@link AlreadyExistsError} or a {@link TxnLockNotFoundError}. */
+interface KeyField {
+  /** The key. */
+  readonly key: Uint8Array;
+}
+
 /** An insert (or a not-exists assertion) met an existing key. */
-export class AlreadyExistsError extends KeyError {
+export class AlreadyExistsError extends keyErrorWith<KeyField>() {
   override name = 'AlreadyExistsError';
   declare readonly code: 'ALREADY_EXISTS';
-  /** The existing key. */
-  readonly key: Uint8Array;
 
   /**
    * @param key - the existing key
    * @param options - debug info, retryable override, cause
    */
   constructor(key: Uint8Array, options: KeyErrorOptions = {}) {
-    super('ALREADY_EXISTS', `key already exists { key: ${formatKey(key)} }`, options, false);
-    this.key = key;
+    super('ALREADY_EXISTS', `key already exists { key: ${formatKey(key)} }`, { key }, options, false);
   }
 }
 
-/** Neither the primary lock nor a commit or rollback record of the transaction exists. */
-export class TxnNotFoundError extends KeyError {
-  override name = 'TxnNotFoundError';
-  declare readonly code: 'TXN_NOT_FOUND';
+/** Fields of a {@link TxnNotFoundError}. */
+export interface TxnNotFoundFields {
   /** The transaction's start ts. */
   readonly startTs: bigint;
   /** The transaction's primary key. */
   readonly primaryKey: Uint8Array;
+}
+
+/** Neither the primary lock nor a commit or rollback record of the transaction exists. */
+export class TxnNotFoundError extends keyErrorWith<TxnNotFoundFields>() {
+  override name = 'TxnNotFoundError';
+  declare readonly code: 'TXN_NOT_FOUND';
 
   /**
    * @param fields - start ts and primary key
    * @param options - debug info, retryable override, cause
    */
-  constructor(
-    fields: { readonly startTs: bigint; readonly primaryKey: Uint8Array },
-    options: KeyErrorOptions = {},
-  ) {
+  constructor(fields: TxnNotFoundFields, options: KeyErrorOptions = {}) {
     super(
       'TXN_NOT_FOUND',
       `txn ${fields.startTs} not found { primaryKey: ${formatKey(fields.primaryKey)} }`,
+      fields,
       options,
+      false,
     );
-    this.startTs = fields.startTs;
-    this.primaryKey = fields.primaryKey;
   }
 }
 
@@ -259,17 +274,9 @@ export interface CommitTsExpiredFields {
 }
 
 /** The commit ts is below the lock's min commit ts: commit again with a newer ts. */
-export class CommitTsExpiredError extends KeyError {
+export class CommitTsExpiredError extends keyErrorWith<CommitTsExpiredFields>() {
   override name = 'CommitTsExpiredError';
   declare readonly code: 'COMMIT_TS_EXPIRED';
-  /** The transaction's start ts. */
-  readonly startTs: bigint;
-  /** The commit ts that was refused. */
-  readonly attemptedCommitTs: bigint;
-  /** The key whose lock refused it. */
-  readonly key: Uint8Array;
-  /** The lock's min commit ts. */
-  readonly minCommitTs: bigint;
 
   /**
    * @param fields - the error's fields
@@ -280,30 +287,27 @@ export class CommitTsExpiredError extends KeyError {
       'COMMIT_TS_EXPIRED',
       `commit ts expired { startTs: ${fields.startTs}, attemptedCommitTs: ${fields.attemptedCommitTs}, ` +
         `minCommitTs: ${fields.minCommitTs}, key: ${formatKey(fields.key)} }`,
+      fields,
       options,
       true,
     );
-    this.startTs = fields.startTs;
-    this.attemptedCommitTs = fields.attemptedCommitTs;
-    this.key = fields.key;
-    this.minCommitTs = fields.minCommitTs;
   }
 }
 
 /** The commit ts TiKV computed is larger than the limit the client gave. */
-export class CommitTsTooLargeError extends KeyError {
-  override name = 'CommitTsTooLargeError';
-  declare readonly code: 'COMMIT_TS_TOO_LARGE';
+export class CommitTsTooLargeError extends keyErrorWith<{
   /** The computed commit ts. */
   readonly commitTs: bigint;
+}>() {
+  override name = 'CommitTsTooLargeError';
+  declare readonly code: 'COMMIT_TS_TOO_LARGE';
 
   /**
    * @param commitTs - the computed commit ts
    * @param options - debug info, retryable override, cause
    */
   constructor(commitTs: bigint, options: KeyErrorOptions = {}) {
-    super('COMMIT_TS_TOO_LARGE', `commit ts ${commitTs} is too large`, options);
-    this.commitTs = commitTs;
+    super('COMMIT_TS_TOO_LARGE', `commit ts ${commitTs} is too large`, { commitTs }, options, false);
   }
 }
 
@@ -327,19 +331,9 @@ export interface AssertionFailedFields {
 }
 
 /** A mutation's existence assertion was evaluated as false. */
-export class AssertionFailedError extends KeyError {
+export class AssertionFailedError extends keyErrorWith<AssertionFailedFields>() {
   override name = 'AssertionFailedError';
   declare readonly code: 'ASSERTION_FAILED';
-  /** The transaction's start ts. */
-  readonly startTs: bigint;
-  /** The key whose assertion failed. */
-  readonly key: Uint8Array;
-  /** The assertion that failed. */
-  readonly assertion: Assertion;
-  /** Start ts of the existing version. */
-  readonly existingStartTs: bigint;
-  /** Commit ts of the existing version. */
-  readonly existingCommitTs: bigint;
 
   /**
    * @param fields - the error's fields
@@ -350,39 +344,34 @@ export class AssertionFailedError extends KeyError {
       'ASSERTION_FAILED',
       `assertion failed { startTs: ${fields.startTs}, key: ${formatKey(fields.key)}, assertion: ${fields.assertion}, ` +
         `existingStartTs: ${fields.existingStartTs}, existingCommitTs: ${fields.existingCommitTs} }`,
+      fields,
       options,
+      false,
     );
-    this.startTs = fields.startTs;
-    this.key = fields.key;
-    this.assertion = fields.assertion;
-    this.existingStartTs = fields.existingStartTs;
-    this.existingCommitTs = fields.existingCommitTs;
   }
 }
 
 /** The transaction's lock on the key is not there any more. */
-export class TxnLockNotFoundError extends KeyError {
+export class TxnLockNotFoundError extends keyErrorWith<KeyField>() {
   override name = 'TxnLockNotFoundError';
   declare readonly code: 'TXN_LOCK_NOT_FOUND';
-  /** The key. */
-  readonly key: Uint8Array;
 
   /**
    * @param key - the key
    * @param options - debug info, retryable override, cause
    */
   constructor(key: Uint8Array, options: KeyErrorOptions = {}) {
-    super('TXN_LOCK_NOT_FOUND', `txn lock not found { key: ${formatKey(key)} }`, options);
-    this.key = key;
+    super('TXN_LOCK_NOT_FOUND', `txn lock not found { key: ${formatKey(key)} }`, { key }, options, false);
   }
 }
 
 /** A transaction status check reached a lock whose primary is not the key checked. */
-export class PrimaryMismatchError extends KeyError {
-  override name = 'PrimaryMismatchError';
-  declare readonly code: 'PRIMARY_MISMATCH';
+export class PrimaryMismatchError extends keyErrorWith<{
   /** The lock found. */
   readonly lock: LockInfo;
+}>() {
+  override name = 'PrimaryMismatchError';
+  declare readonly code: 'PRIMARY_MISMATCH';
 
   /**
    * @param lock - the lock found
@@ -392,9 +381,10 @@ export class PrimaryMismatchError extends KeyError {
     super(
       'PRIMARY_MISMATCH',
       `primary mismatch { key: ${formatKey(lock.key)}, primary: ${formatKey(lock.primary)}, lockVersion: ${lock.lockVersion} }`,
+      { lock },
       options,
+      false,
     );
-    this.lock = lock;
   }
 }
 
@@ -421,17 +411,9 @@ export interface LockUpgradeConflictFields {
 }
 
 /** A shared-lock upgrade conflicted with another upgrade of the same key. */
-export class LockUpgradeConflictError extends KeyError {
+export class LockUpgradeConflictError extends keyErrorWith<LockUpgradeConflictFields>() {
   override name = 'LockUpgradeConflictError';
   declare readonly code: 'LOCK_UPGRADE_CONFLICT';
-  /** The key. */
-  readonly key: Uint8Array;
-  /** This transaction's start ts. */
-  readonly startTs: bigint;
-  /** Start ts of the transaction that owns the upgrade. */
-  readonly ownerStartTs: bigint;
-  /** Why the upgrade conflicted. */
-  readonly reason: LockUpgradeConflictReason;
 
   /**
    * @param fields - the error's fields
@@ -442,69 +424,71 @@ export class LockUpgradeConflictError extends KeyError {
       'LOCK_UPGRADE_CONFLICT',
       `lock upgrade conflict { key: ${formatKey(fields.key)}, startTs: ${fields.startTs}, ` +
         `ownerStartTs: ${fields.ownerStartTs}, reason: ${fields.reason} }`,
+      fields,
       options,
+      false,
     );
-    this.key = fields.key;
-    this.startTs = fields.startTs;
-    this.ownerStartTs = fields.ownerStartTs;
-    this.reason = fields.reason;
   }
 }
 
-/** The transaction lost its shared lock on the key; it must not continue (rollback is still valid). */
-export class SharedLockLostError extends KeyError {
-  override name = 'SharedLockLostError';
-  declare readonly code: 'SHARED_LOCK_LOST';
+/** Fields of a {@link SharedLockLostError}. */
+export interface SharedLockLostFields {
   /** The key. */
   readonly key: Uint8Array;
   /** The transaction's start ts. */
   readonly startTs: bigint;
+}
+
+/** The transaction lost its shared lock on the key; it must not continue (rollback is still valid). */
+export class SharedLockLostError extends keyErrorWith<SharedLockLostFields>() {
+  override name = 'SharedLockLostError';
+  declare readonly code: 'SHARED_LOCK_LOST';
 
   /**
    * @param fields - key and start ts
    * @param options - debug info, retryable override, cause
    */
-  constructor(fields: { readonly key: Uint8Array; readonly startTs: bigint }, options: KeyErrorOptions = {}) {
+  constructor(fields: SharedLockLostFields, options: KeyErrorOptions = {}) {
     super(
       'SHARED_LOCK_LOST',
       `shared lock lost { key: ${formatKey(fields.key)}, startTs: ${fields.startTs} }`,
+      fields,
       options,
+      false,
     );
-    this.key = fields.key;
-    this.startTs = fields.startTs;
   }
 }
 
-/** The server says the transaction may be restarted (kvrpcpb.KeyError `retryable`). */
-export class RetryableKeyError extends KeyError {
-  override name = 'RetryableKeyError';
-  declare readonly code: 'TXN_RETRYABLE';
+/** The server's explanation of a {@link RetryableKeyError} or a {@link TxnAbortedError}. */
+interface DetailField {
   /** The server's explanation. */
   readonly detail: string;
+}
+
+/** The server says the transaction may be restarted (kvrpcpb.KeyError `retryable`). */
+export class RetryableKeyError extends keyErrorWith<DetailField>() {
+  override name = 'RetryableKeyError';
+  declare readonly code: 'TXN_RETRYABLE';
 
   /**
    * @param detail - the server's explanation
    * @param options - debug info, retryable override, cause
    */
   constructor(detail: string, options: KeyErrorOptions = {}) {
-    super('TXN_RETRYABLE', `retryable: ${detail}`, options, true);
-    this.detail = detail;
+    super('TXN_RETRYABLE', `retryable: ${detail}`, { detail }, options, true);
   }
 }
 
 /** The server says the transaction must be aborted (kvrpcpb.KeyError `abort`). */
-export class TxnAbortedError extends KeyError {
+export class TxnAbortedError extends keyErrorWith<DetailField>() {
   override name = 'TxnAbortedError';
   declare readonly code: 'TXN_ABORTED';
-  /** The server's explanation. */
-  readonly detail: string;
 
   /**
    * @param detail - the server's explanation
    * @param options - debug info, retryable override, cause
    */
   constructor(detail: string, options: KeyErrorOptions = {}) {
-    super('TXN_ABORTED', `tikv aborts txn: ${detail}`, options);
-    this.detail = detail;
+    super('TXN_ABORTED', `tikv aborts txn: ${detail}`, { detail }, options, false);
   }
 }

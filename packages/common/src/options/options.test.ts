@@ -17,6 +17,7 @@ import {
   mustBePositiveInteger,
   resolveOptions,
 } from './resolve-options.js';
+import { pemBytes } from './tls-options.js';
 
 function waitForAbort(signal: AbortSignal): Promise<unknown> {
   // A ManualClock fires its timers inside advance(), so the signal may have aborted already.
@@ -145,5 +146,17 @@ describe('option resolution', () => {
     expect(mustBePositiveInteger(1)).toBeUndefined();
     expect(mustBeInRange(1, 3)(2)).toBeUndefined();
     expect(mustBeInRange(1, 3)(4)).toBe('must be within [1, 3], got 4');
+  });
+});
+
+describe('pemBytes', () => {
+  test('a string as UTF-8, bytes copied, nothing for nothing', () => {
+    expect(pemBytes('-----BEGIN')?.toString('utf8')).toBe('-----BEGIN');
+    const bytes = Uint8Array.of(1, 2, 3);
+    const copy = pemBytes(bytes);
+    expect([...copy]).toEqual([1, 2, 3]);
+    bytes[0] = 9;
+    expect(copy[0]).toBe(1);
+    expect(pemBytes(undefined)).toBeUndefined();
   });
 });

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@tikv/common';
 import type { FaultHandle, FaultSpec, InjectedError } from './fault-types.js';
 
 /** Where a request is served, for matching faults. */
@@ -48,7 +49,7 @@ export class FaultRegistry {
 
   /** Arms a fault. */
   add(spec: FaultSpec): FaultHandle {
-    if (!(spec.times >= 1)) throw new RangeError('fault times must be >= 1');
+    if (!(spec.times >= 1)) throw new InvalidArgumentError('fault times must be >= 1');
     const f = new Fault(spec, (x) => this.#drop(x));
     this.#faults.push(f);
     return f;

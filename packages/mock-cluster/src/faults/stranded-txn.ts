@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@tikv/common';
 import { kvrpcpb } from '@tikv/proto';
 import type { TxnCommands } from '../mvcc/txn-commands.js';
 
@@ -31,7 +32,7 @@ export interface StrandedTxn {
  */
 export function strandTxn(storage: TxnCommands, spec: StrandedTxnSpec): StrandedTxn {
   const first = spec.keys[0];
-  if (first === undefined) throw new RangeError('a stranded transaction needs at least one key');
+  if (first === undefined) throw new InvalidArgumentError('a stranded transaction needs at least one key');
   const primary = spec.primary ?? first;
   const secondaries = spec.keys.filter((k) => Buffer.compare(k, primary) !== 0);
   const out = storage.prewrite({

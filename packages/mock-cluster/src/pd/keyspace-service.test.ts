@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@tikv/common';
 import { keyspacepb, pdpb } from '@tikv/proto';
 import { createChannel, createClient } from 'nice-grpc';
 import { MockCluster } from '../index.js';
@@ -83,11 +84,11 @@ describe('keyspacepb.Keyspace service', () => {
   });
 
   it('validates created keyspaces', () => {
-    expect(() => cluster.createKeyspace('ks1')).toThrow(RangeError);
-    expect(() => cluster.createKeyspace('dup-id', { id: 7 })).toThrow(RangeError);
-    expect(() => cluster.createKeyspace('big', { id: 1 << 24 })).toThrow(RangeError);
-    expect(() => cluster.createKeyspace('')).toThrow(RangeError);
-    expect(() => cluster.setKeyspaceState('missing', 'enabled')).toThrow(RangeError);
+    expect(() => cluster.createKeyspace('ks1')).toThrow(InvalidArgumentError);
+    expect(() => cluster.createKeyspace('dup-id', { id: 7 })).toThrow(InvalidArgumentError);
+    expect(() => cluster.createKeyspace('big', { id: 1 << 24 })).toThrow(InvalidArgumentError);
+    expect(() => cluster.createKeyspace('')).toThrow(InvalidArgumentError);
+    expect(() => cluster.setKeyspaceState('missing', 'enabled')).toThrow(InvalidArgumentError);
   });
 
   it('injected faults fail the call', async () => {

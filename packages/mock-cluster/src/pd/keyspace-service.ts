@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@tikv/common';
 import { keyspacepb, pdpb } from '@tikv/proto';
 import type { ServiceHandlers } from '../server/grpc-host.js';
 
@@ -56,10 +57,10 @@ export class KeyspaceService {
     this.create({ name: 'DEFAULT', id: 0 });
   }
 
-  /** Creates a keyspace; throws RangeError for a duplicate name or id or an id beyond 3 bytes. */
+  /** Creates a keyspace; throws InvalidArgumentError for a duplicate name or id or an id beyond 3 bytes. */
   create(spec: KeyspaceSpec): KeyspaceInfo {
-    if (spec.name === '') throw new RangeError('keyspace name must not be empty');
-    if (this.#byName.has(spec.name)) throw new RangeError(`keyspace ${spec.name} already exists`);
+    if (spec.name === '') throw new InvalidArgumentError('keyspace name must not be empty');
+    if (this.#byName.has(spec.name)) throw new InvalidArgumentError(`keyspace ${spec.name} already exists`);
     const used = new Set([...this.#byName.values()].map((e) => e.info.id));
     let id = spec.id;
     if (id === undefined) {
@@ -67,9 +68,9 @@ export class KeyspaceService {
       while (used.has(id)) id++;
     }
     if (!Number.isInteger(id) || id < 0 || id > MAX_KEYSPACE_ID) {
-      throw new RangeError(`keyspace id ${id} does not fit in 3 bytes`);
+      throw new InvalidArgumentError(`keyspace id ${id} does not fit in 3 bytes`);
     }
-    if (used.has(id)) throw new RangeError(`keyspace id ${id} is already used`);
+    if (used.has(id)) throw new InvalidArgumentError(`keyspace id ${id} is already used`);
     const info: KeyspaceInfo = Object.freeze({
       id,
       name: spec.name,
@@ -81,10 +82,10 @@ export class KeyspaceService {
     return info;
   }
 
-  /** Changes a keyspace's state; throws RangeError for an unknown name. */
+  /** Changes a keyspace's state; throws InvalidArgumentError for an unknown name. */
   setState(name: string, state: MockKeyspaceState): KeyspaceInfo {
     const e = this.#byName.get(name);
-    if (e === undefined) throw new RangeError(`keyspace ${name} does not exist`);
+    if (e === undefined) throw new InvalidArgumentError(`keyspace ${name} does not exist`);
     e.info = Object.freeze({ ...e.info, state });
     e.changedAt = BigInt(Math.floor(this.#d.nowMs() / 1000));
     return e.info;

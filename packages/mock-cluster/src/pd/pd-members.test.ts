@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@tikv/common';
 import { keyspacepb, meta_storagepb, pdpb } from '@tikv/proto';
 import { type Channel, createChannel, createClient, Metadata } from 'nice-grpc';
 import { b } from '../../test/test-helpers.js';
@@ -183,8 +184,8 @@ describe('several PD members', () => {
     } finally {
       fresh.close();
     }
-    expect(() => cluster.transferPdLeader(5)).toThrow(RangeError);
+    expect(() => cluster.transferPdLeader(5)).toThrow(InvalidArgumentError);
     await cluster.stopPdMember(0);
-    expect(() => cluster.transferPdLeader(0)).toThrow(RangeError);
+    expect(() => cluster.transferPdLeader(0)).toThrow(InvalidArgumentError);
   });
 });

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@tikv/common';
 import type { pdpb } from '@tikv/proto';
 
 /** One PD member of a mock cluster, as the handle reports it. */
@@ -62,7 +63,7 @@ export class PdMembership {
   #member(i: number): Member {
     const m = this.#members[i];
     if (m === undefined)
-      throw new RangeError(`PD member ${i} does not exist (0..${this.#members.length - 1})`);
+      throw new InvalidArgumentError(`PD member ${i} does not exist (0..${this.#members.length - 1})`);
     return m;
   }
 
@@ -93,7 +94,7 @@ export class PdMembership {
 
   /** Moves leadership to a running member. */
   transfer(i: number): void {
-    if (!this.#member(i).running) throw new RangeError(`PD member ${i} is stopped and cannot lead`);
+    if (!this.#member(i).running) throw new InvalidArgumentError(`PD member ${i} is stopped and cannot lead`);
     this.#leader = i;
   }
 

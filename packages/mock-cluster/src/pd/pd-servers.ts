@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@tikv/common';
 import { keyspacepb, meta_storagepb, pdpb } from '@tikv/proto';
 import type { FaultRegistry } from '../faults/fault-registry.js';
 import { GrpcHost, type GrpcHostOptions } from '../server/grpc-host.js';
@@ -66,7 +67,8 @@ export class PdServers {
 
   #host(i: number): GrpcHost {
     const h = this.#hosts[i];
-    if (h === undefined) throw new RangeError(`PD member ${i} does not exist (0..${this.#hosts.length - 1})`);
+    if (h === undefined)
+      throw new InvalidArgumentError(`PD member ${i} does not exist (0..${this.#hosts.length - 1})`);
     return h;
   }
 

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@tikv/common';
 import { errorpb, kvrpcpb } from '@tikv/proto';
 import type { InjectableRegionErrorKind, InjectedError } from '../faults/fault-types.js';
 import type { KvDeps } from './kv-deps.js';
@@ -143,5 +144,5 @@ export function injectedKeyError(
   if ('errors' in probe) return codec.fromPartial({ errors: [error] }) as object;
   if ('error' in probe && typeof (probe as { error: unknown }).error !== 'string')
     return codec.fromPartial({ error }) as object;
-  throw new RangeError('this command has no KeyError field to inject into');
+  throw new InvalidArgumentError('this command has no KeyError field to inject into');
 }

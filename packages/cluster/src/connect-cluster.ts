@@ -1,0 +1,168 @@
+import {
+  checkArray,
+  checkObject,
+  checkOptionalString,
+  checkRequestOptions,
+  InvalidArgumentError,
+  invalidArgument,
+  noopLogger,
+  type RequestOptions,
+  systemClock,
+} from '@tikv/common';
+import { ApiVersion, type Codec, CodecRegionKeyCodec, createCodec, KeyMode } from '@tikv/keyspace';
+import { PdClient } from '@tikv/pd';
+import { RegionCache } from '@tikv/region-cache';
+import { CodecTransport, type KvTransport, RegionRequestSender, RpcClient } from '@tikv/rpc';
+import { checkApiVersion } from './api-version-check.js';
+import type { ConnectClusterOptions } from './cluster-options.js';
+
+/** The pieces {@link connectCluster} wires, ready for a client to run on. */
+export interface ClusterConnection {
+  /** The PD client: timestamps, regions and stores, GC states, keyspaces (region keys through the codec). */
+  readonly pd: PdClient;
+  /** The region cache, in the client's keys: the executor's `KeyLocator`. */
+  readonly regionCache: RegionCache;
+  /** The gRPC transport to the stores. */
+  readonly rpc: RpcClient;
+  /** What the sender sends through: `rpc`, or in API V2 a `CodecTransport` around it. */
+  readonly transport: KvTransport;
+  /** The region request sender: the executor's `RegionSender`. */
+  readonly sender: RegionRequestSender;
+  /** The key codec of the API version, keyspace and key mode. */
+  readonly codec: Codec;
+  /** The cluster id PD reported. */
+  readonly clusterId: bigint;
+  /** Closes the sender's transport, the region cache and the PD client (in that order). */
+  close(): Promise<void>;
+}
+
+type Closer = () => Promise<void>;
+
+async function closeAll(closers: readonly Closer[]): Promise<void> {
+  const results = await Promise.allSettled([...closers].reverse().map((c) => c()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+/** Checks what every connect checks before it opens anything. */
+function checkClusterOptions(options: ConnectClusterOptions): void {
+  checkObject(options, 'options');
+  const endpoints = checkArray(options.pdEndpoints, 'options.pdEndpoints');
+  if (endpoints.length === 0) {
+    throw new InvalidArgumentError(
+      'options.pdEndpoints must list at least one PD endpoint, got array of length 0',
+    );
+  }
+  endpoints.forEach((e, i) => {
+    if (typeof e !== 'string') throw invalidArgument(`options.pdEndpoints[${i}]`, 'a string', e);
+  });
+  if (
+    options.apiVersion !== undefined &&
+    options.apiVersion !== ApiVersion.V1 &&
+    options.apiVersion !== ApiVersion.V2
+  ) {
+    const got: unknown = options.apiVersion;
+    throw typeof got === 'string'
+      ? new InvalidArgumentError(`options.apiVersion must be 'V1', 'V2' or undefined, got '${got}'`)
+      : invalidArgument('options.apiVersion', "'V1', 'V2' or undefined", got);
+  }
+  if (options.keyMode !== KeyMode.RAW && options.keyMode !== KeyMode.TXN) {
+    throw invalidArgument('options.keyMode', "'raw' or 'txn'", options.keyMode);
+  }
+  checkOptionalString(options.keyspace, 'options.keyspace');
+}
+
+/**
+ * The key codec (client-go `NewClientWithOpts` / `NewKVStore`): API V1 needs nothing; API V2
+ * loads the keyspace through a PD client without a codec, closed afterwards.
+ */
+async function loadCodec(options: ConnectClusterOptions, call: RequestOptions | undefined): Promise<Codec> {
+  const apiVersion = options.apiVersion ?? ApiVersion.V1;
+  const mode = options.keyMode;
+  if (apiVersion !== ApiVersion.V2) return createCodec({ apiVersion, mode, keyspace: options.keyspace });
+  const metaPd = await PdClient.connect(
+    { ...options.pd, endpoints: options.pdEndpoints, tls: options.tls, logger: options.logger },
+    call,
+  );
+  try {
+    return await createCodec({
+      apiVersion,
+      mode,
+      keyspace: options.keyspace,
+      source: metaPd,
+      signal: call?.signal,
+      timeoutMs: call?.timeoutMs,
+    });
+  } finally {
+    await metaPd.close();
+  }
+}
+
+/**
+ * Connects to a cluster for one key mode: the keyspace codec, a PD client (region lookups go
+ * through the codec, so the cache holds the client's keys), a region cache, the gRPC transport
+ * (wrapped in the codec in API V2), a check that the stores run the client's API version, and
+ * a region request sender. `RawClient.connect` and `TransactionClient.connect` both call it.
+ *
+ * @param options - endpoints, API version, keyspace, key mode, TLS, the pieces' options
+ * @param call - cancels or bounds the connection attempt
+ * @returns the connected pieces; close them with `close()`
+ * @throws InvalidArgumentError for bad options
+ * @throws KeyspaceError when an API V2 keyspace is unknown or not enabled
+ * @throws ApiVersionMismatchError when the stores run another API version
+ * @throws PdUnreachableError when no PD member answers
+ */
+export async function connectCluster(
+  options: ConnectClusterOptions,
+  call?: RequestOptions,
+): Promise<ClusterConnection> {
+  checkClusterOptions(options);
+  checkRequestOptions(call, 'call');
+  const apiVersion = options.apiVersion ?? ApiVersion.V1;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? noopLogger;
+  const codec = await loadCodec(options, call);
+  const closers: Closer[] = [];
+  try {
+    const pd = await PdClient.connect(
+      {
+        ...options.pd,
+        endpoints: options.pdEndpoints,
+        tls: options.tls,
+        codec: new CodecRegionKeyCodec(codec),
+        logger,
+      },
+      call,
+    );
+    closers.push(() => pd.close());
+    const regionCache = new RegionCache(pd, { ...options.regionCache, clock, logger });
+    closers.push(() => regionCache.close());
+    const rpc = new RpcClient({ ...options.transport, tls: options.tls, clock, logger });
+    closers.push(() => rpc.close());
+    await checkApiVersion({ pd, transport: rpc, codec, logger }, call);
+    const transport: KvTransport = apiVersion === ApiVersion.V2 ? new CodecTransport(rpc, codec) : rpc;
+    const sender = new RegionRequestSender({
+      ...options.sender,
+      locator: regionCache,
+      transport,
+      apiVersion,
+      ...(apiVersion === ApiVersion.V2 ? { keyspaceId: codec.keyspaceId } : {}),
+      clusterId: pd.clusterId,
+      clock,
+      logger,
+    });
+    return {
+      pd,
+      regionCache,
+      rpc,
+      transport,
+      sender,
+      codec,
+      clusterId: pd.clusterId,
+      close: () => closeAll(closers),
+    };
+  } catch (e) {
+    await closeAll(closers).catch(() => {});
+    throw e;
+  }
+}
