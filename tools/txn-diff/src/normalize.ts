@@ -201,7 +201,10 @@ export class Normalizer {
   #bigint(v: bigint, field: string, path: readonly string[]): Plain {
     const parent = path[path.length - 2] ?? '';
     if (field === 'regionId') return v === 0n ? 0 : this.#ordinals.of('R', v);
-    if (field === 'storeId') return v === 0n ? 0 : this.#ordinals.of('S', v);
+    // PD numbers a real store 1 or 1001 depending on its id allocator's state; compare by ordinal.
+    if (field === 'storeId' || field === 'actualStoreId' || field === 'requestStoreId') {
+      return v === 0n ? 0 : this.#ordinals.of('S', v);
+    }
     if (field === 'peerId' || field === 'storePeerId' || field === 'requestPeerId') {
       return v === 0n ? 0 : this.#ordinals.of('P', v);
     }
