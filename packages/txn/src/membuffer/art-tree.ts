@@ -87,6 +87,11 @@ export class ArtTree {
     return this.#arena.capacityBytes;
   }
 
+  /** Bytes handed out to nodes and leaves so far. */
+  get usedBytes(): number {
+    return this.#arena.top * 4;
+  }
+
   /** Searches that the last-leaf cache answered. */
   get cacheHits(): number {
     return this.#hits;
