@@ -144,6 +144,7 @@ export async function* unionIterate(
   try {
     let s = await snap.next();
     for (;;) {
+      throwIfAborted(signal);
       if (!it.valid) {
         if (s.done === true) return;
         yield s.value;
@@ -166,7 +167,6 @@ export async function* unionIterate(
       it.next();
       if (c === 0) s = await snap.next();
       if (pair !== undefined) yield pair;
-      throwIfAborted(signal);
     }
   } finally {
     await snap.return?.();
