@@ -3,6 +3,7 @@
  * figures next to a baseline measured in the same run, so ratios hold on a noisy machine.
  */
 import { runCodecBench } from './codec-bench.js';
+import { runMembufferBench } from './membuffer-bench.js';
 import { runMockClusterBench } from './mock-cluster-bench.js';
 import { runRawBench } from './raw-bench.js';
 import { runRegionCacheBench } from './region-cache-bench.js';
@@ -12,6 +13,7 @@ import { runTxnCeilingBench } from './txn-ceiling-bench.js';
 
 const suites: Record<string, () => unknown> = {
   codec: runCodecBench,
+  membuffer: () => runMembufferBench(),
   'mock-cluster': () => runMockClusterBench(),
   'region-cache': () => runRegionCacheBench(),
   raw: () => runRawBench(),
