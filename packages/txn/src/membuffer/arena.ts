@@ -21,14 +21,25 @@ const Resizable = ArrayBuffer as unknown as ResizableBufferConstructor;
 
 /** The first commit, in bytes (client-go's first arena block is 4 KiB too). */
 const INITIAL_BYTES = 4 * 1024;
-/** The first reservation, in bytes; small, so a small transaction reserves little address space. */
+/**
+ * The first reservation, in bytes: small, so that the many small transactions of a busy client
+ * hold little address space until the garbage collector frees them (V8 does not count a
+ * reservation, only the bytes committed when the buffer is created).
+ */
 const INITIAL_RESERVATION_BYTES = 1024 * 1024;
+/**
+ * The reservation an arena moves to once it outgrows the first: the largest V8 allows, so a
+ * big transaction copies its arena once (at 1 MiB) and never again. Re-reserving in steps would
+ * copy at each and, worse, each new buffer's committed bytes count as fresh external memory for
+ * V8, which answers with full garbage collections.
+ */
+const LARGE_RESERVATION_BYTES = 2 ** 32;
 /** Commits grow by at least this many bytes... */
 const MIN_GROWTH_BYTES = 64 * 1024;
 /** ...or by this fraction of the committed size (1/8: at most 12.5% committed but unused). */
 const GROWTH_SHIFT = 3;
-/** The largest arena: word addresses stay below 2^31 so they fit a signed 32-bit slot. */
-export const MAX_ARENA_BYTES = 2 ** 33 - 8;
+/** The largest arena: V8's largest resizable buffer (4 GiB). */
+export const MAX_ARENA_BYTES = LARGE_RESERVATION_BYTES;
 
 /** Word-addressed storage; see the module comment. */
 export class Arena {
@@ -124,11 +135,7 @@ export class Arena {
     if (buffer !== undefined && next <= buffer.maxByteLength) {
       buffer.resize(next);
     } else {
-      const reserve = Math.min(
-        Math.max(INITIAL_RESERVATION_BYTES, (buffer?.maxByteLength ?? 0) * 4, alignUp(next, 4096)),
-        MAX_ARENA_BYTES,
-      );
-      const fresh = new Resizable(next, { maxByteLength: reserve });
+      const fresh = reserve(next, buffer === undefined ? INITIAL_RESERVATION_BYTES : LARGE_RESERVATION_BYTES);
       const i32 = new Int32Array(fresh);
       if (buffer !== undefined) i32.set(this.#i32.subarray(0, this.#top));
       this.#buffer = fresh;
@@ -136,6 +143,20 @@ export class Arena {
       this.#u8 = new Uint8Array(fresh);
     }
     this.#onResize();
+  }
+}
+
+/** A resizable buffer of `bytes`, reserving `wanted` (or less, where the system refuses that much). */
+function reserve(bytes: number, wanted: number): ResizableBuffer {
+  let max = Math.max(wanted, bytes);
+  for (;;) {
+    try {
+      return new Resizable(bytes, { maxByteLength: max });
+    } catch (e) {
+      // Address space or overcommit limits: settle for less headroom.
+      if (!(e instanceof RangeError) || max <= bytes) throw e;
+      max = Math.max(bytes, alignUp(max / 4, 4096));
+    }
   }
 }
 

@@ -6,12 +6,16 @@ import {
   TiKVError,
   TxnTooLargeError,
 } from '@tikv/common';
+import { MAX_ARENA_BYTES } from './arena.js';
 import { MAX_KEY_LENGTH } from './art-layout.js';
 import { BufferState } from './buffer-state.js';
 import { applyFlagsOp, type FlagsOp, type KeyFlags, PERSISTENT_KEY_FLAGS } from './key-flags.js';
 import { BufferIterator, type MemBufferIterator } from './mem-buffer-iterator.js';
 import { type MemBufferLimits, type MemBufferOptions, resolveMemBufferLimits } from './mem-buffer-options.js';
 import { BufferSnapshot, type MemBufferSnapshot } from './mem-buffer-snapshot.js';
+
+/** Arena bytes one write may take beyond its key or value: a node256, a node4, headers. */
+const ARENA_WRITE_HEADROOM = 2048;
 
 /** The flag every value write clears unless its ops set it again (client-go's temporary flag). */
 const NEED_CONSTRAINT_CHECK_IN_PREWRITE = 1 << 11;
@@ -308,6 +312,13 @@ export class MemBuffer {
     }
     const state = this.#state;
     const { tree, log, stages } = state;
+    // An arena holds at most 4 GiB: refuse before anything changes (a leaf, two nodes, a record).
+    if (tree.usedBytes + keyLength + ARENA_WRITE_HEADROOM > MAX_ARENA_BYTES) {
+      throw new TxnTooLargeError(tree.usedBytes + keyLength + ARENA_WRITE_HEADROOM, MAX_ARENA_BYTES);
+    }
+    if (value !== undefined && log.usedBytes + value.length + ARENA_WRITE_HEADROOM > MAX_ARENA_BYTES) {
+      throw new TxnTooLargeError(log.usedBytes + value.length + ARENA_WRITE_HEADROOM, MAX_ARENA_BYTES);
+    }
     state.writeSeq++;
     if (stages.length === 0) {
       this.#dirty = true;

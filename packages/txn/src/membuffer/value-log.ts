@@ -33,6 +33,11 @@ export class ValueLog {
     return this.#arena.top;
   }
 
+  /** Bytes of records written (up to the tail). */
+  get usedBytes(): number {
+    return this.#arena.top * 4;
+  }
+
   /** Committed bytes. */
   get capacityBytes(): number {
     return this.#arena.capacityBytes;
