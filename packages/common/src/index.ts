@@ -146,8 +146,7 @@ export {
   serverBusyHintMs,
 } from './errors/region-error.js';
 export { regionErrorFromWire, type WireRegionError } from './errors/region-error-from-wire.js';
-export { EntryTooLargeError, KeyTooLargeError } from './errors/size-errors.js';
-export { TxnTooLargeError } from './errors/size-errors.js';
+export { EntryTooLargeError, KeyTooLargeError, TxnTooLargeError } from './errors/size-errors.js';
 export { TIKV_ERROR_BRAND, TiKVError, type TiKVErrorOptions } from './errors/tikv-error.js';
 export { type LogFields, type Logger, noopLogger } from './hooks/logger.js';
 export { METRIC_NAMES, type MetricLabels, type MetricsHook, noopMetrics } from './hooks/metrics.js';
