@@ -20,6 +20,12 @@ export class BufferState {
   generation = 0;
   /** Positions of the value log where each open staging began (client-go `stages`). */
   readonly stages: number[] = [];
+  /**
+   * An id per open staging, parallel to {@link stages}: a snapshot taken at a staging reads while
+   * its id is still there (a revert below a staging gives it a new id).
+   */
+  readonly stageIds: number[] = [];
+  #nextStageId = 1;
 
   /** @param onResize - called after either arena's committed size changed */
   constructor(onResize: () => void) {
@@ -27,8 +33,29 @@ export class BufferState {
     this.log = new ValueLog(onResize);
   }
 
-  /** The value-log position a snapshot reads at: the start of the outermost staging, or the tail. */
-  snapshotPosition(): number {
-    return this.stages.length > 0 ? this.stages[0]! : this.log.tail;
+  /** Opens a staging at the log's tail; returns its handle. */
+  openStage(): number {
+    this.stages.push(this.log.tail);
+    this.stageIds.push(this.#nextStageId++);
+    return this.stages.length;
+  }
+
+  /** Closes the newest staging. */
+  closeStage(): void {
+    this.stages.pop();
+    this.stageIds.pop();
+  }
+
+  /** Closes every staging. */
+  clearStages(): void {
+    this.stages.length = 0;
+    this.stageIds.length = 0;
+  }
+
+  /** Gives every open staging that began above `position` a new id: what it began with was rolled back. */
+  renewStagesAbove(position: number): void {
+    for (let i = 0; i < this.stages.length; i++) {
+      if (this.stages[i]! > position) this.stageIds[i] = this.#nextStageId++;
+    }
   }
 }

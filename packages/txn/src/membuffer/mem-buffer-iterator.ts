@@ -40,10 +40,12 @@ export interface IteratorShape {
   readonly reverse: boolean;
   /** Include flags-only entries (client-go `IterWithFlags`). */
   readonly includeFlagsOnly: boolean;
+  /** Leave deletes out. */
+  readonly skipDeletes: boolean;
   /** Read at this value-log position (a snapshot); -1 reads the current values. */
   readonly snapshotPosition: number;
-  /** For a snapshot: the snapshot sequence it was taken at (its reads throw once it moved). */
-  readonly snapshotSeq: number;
+  /** For a snapshot: whether it still reads (its iterators throw once not). */
+  readonly snapshotValid: (() => boolean) | undefined;
 }
 
 /** The iterator implementation. Internal: created by `MemBuffer` and its snapshots. */
@@ -75,7 +77,7 @@ export class BufferIterator implements MemBufferIterator {
     return (
       this.#leaf !== 0 &&
       this.#generation === this.#state.generation &&
-      (this.#shape.snapshotPosition < 0 || this.#shape.snapshotSeq === this.#state.snapshotSeq)
+      (this.#shape.snapshotValid === undefined || this.#shape.snapshotValid())
     );
   }
 
@@ -122,7 +124,7 @@ export class BufferIterator implements MemBufferIterator {
     if (this.#generation !== this.#state.generation) {
       throw new TiKVError('INTERNAL', 'the membuffer was reset while an iterator was open');
     }
-    if (this.#shape.snapshotPosition >= 0 && this.#shape.snapshotSeq !== this.#state.snapshotSeq) {
+    if (this.#shape.snapshotValid !== undefined && !this.#shape.snapshotValid()) {
       throw new TiKVError(
         'INTERNAL',
         'the membuffer snapshot is no longer valid: its staging was released or cleaned up',
@@ -169,7 +171,8 @@ export class BufferIterator implements MemBufferIterator {
 
   #advance(): void {
     const tree = this.#state.tree;
-    const { includeFlagsOnly, snapshotPosition } = this.#shape;
+    const { includeFlagsOnly, skipDeletes, snapshotPosition } = this.#shape;
+    const log = this.#state.log;
     for (;;) {
       const leaf = this.#step();
       if (leaf === 0 || leaf === this.#end) {
@@ -179,10 +182,12 @@ export class BufferIterator implements MemBufferIterator {
       if (tree.isDeleted(leaf)) continue;
       const record = tree.valueAddr(leaf);
       if (snapshotPosition >= 0) {
-        const visible = record === 0 ? 0 : this.#state.log.atPosition(record, snapshotPosition);
-        if (visible === 0) continue;
+        const visible = record === 0 ? 0 : log.atPosition(record, snapshotPosition);
+        if (visible === 0 || (skipDeletes && log.valueLength(visible) === 0)) continue;
         this.#record = visible;
-      } else if (record === 0 && !includeFlagsOnly) {
+      } else if (record === 0) {
+        if (!includeFlagsOnly) continue;
+      } else if (skipDeletes && log.valueLength(record) === 0) {
         continue;
       }
       this.#leaf = leaf;

@@ -6,17 +6,19 @@ import { BufferIterator, type MemBufferIterator } from './mem-buffer-iterator.js
 export interface MemBufferSnapshotIterOptions {
   /** Walk from the largest key down. @defaultValue false */
   readonly reverse?: boolean;
+  /** Leave deletes (zero-length values) out. @defaultValue false */
+  readonly skipDeletes?: boolean;
 }
 
 /**
- * The buffer as it was before its outermost open staging (client-go `MemBuffer.GetSnapshot`):
- * reads that must not see the current statement's writes. Taken with no staging open, it is the
- * buffer as of now, until the next write.
+ * The buffer as it was when a staging was opened (client-go `MemBuffer.GetSnapshot`, which reads
+ * at the outermost one): reads that must not see the writes made since, such as the current
+ * statement's. Taken with no staging open, it is the buffer as of now, until the next write.
  *
- * A snapshot stays valid while the outermost staging it was taken under stays open; once that
- * staging is released or cleaned up (or the buffer is written with no staging open, reverted
- * below it, or reset) its reads throw and its iterators turn invalid. Writes inside the staging
- * do not disturb it, not even an open iterator.
+ * A snapshot stays valid while its staging stays open: writes inside it, and inside stagings
+ * nested in it, do not disturb it, not even an open iterator. Once the staging is released or
+ * cleaned up (or the buffer is reverted below it, or reset) its reads throw and its iterators turn
+ * invalid.
  */
 export interface MemBufferSnapshot {
   /** Whether reads still work. */
@@ -28,7 +30,7 @@ export interface MemBufferSnapshot {
   get(key: Uint8Array): Uint8Array | undefined;
   /**
    * Iterates the snapshot's entries with `lower <= key < upper` (a bound left `undefined` or empty
-   * is open), deletes included (zero-length values).
+   * is open), deletes included (zero-length values) unless `skipDeletes`.
    */
   iter(lower?: Uint8Array, upper?: Uint8Array, options?: MemBufferSnapshotIterOptions): MemBufferIterator;
 }
@@ -37,16 +39,36 @@ export interface MemBufferSnapshot {
 export class BufferSnapshot implements MemBufferSnapshot {
   readonly #state: BufferState;
   readonly #position: number;
-  readonly #snapshotSeq: number;
+  readonly #generation: number;
+  /** The staging it reads at (1-based), or 0 for the state when it was taken. */
+  readonly #handle: number;
+  /** That staging's id, or the snapshot sequence when there is none. */
+  readonly #id: number;
+  readonly #validFn = (): boolean => this.valid;
 
-  constructor(state: BufferState) {
+  /**
+   * @param state - the buffer's state
+   * @param handle - an open staging handle, or 0 for the current state (no staging open)
+   */
+  constructor(state: BufferState, handle: number) {
     this.#state = state;
-    this.#position = state.snapshotPosition();
-    this.#snapshotSeq = state.snapshotSeq;
+    this.#handle = handle;
+    this.#generation = state.generation;
+    if (handle === 0) {
+      this.#position = state.log.tail;
+      this.#id = state.snapshotSeq;
+    } else {
+      this.#position = state.stages[handle - 1]!;
+      this.#id = state.stageIds[handle - 1]!;
+    }
   }
 
   get valid(): boolean {
-    return this.#snapshotSeq === this.#state.snapshotSeq;
+    const state = this.#state;
+    if (state.generation !== this.#generation) return false;
+    return this.#handle === 0
+      ? state.snapshotSeq === this.#id
+      : state.stageIds[this.#handle - 1] === this.#id;
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
@@ -67,8 +89,9 @@ export class BufferSnapshot implements MemBufferSnapshot {
       upper: upper === undefined || upper.length === 0 ? undefined : upper.slice(),
       reverse: options?.reverse ?? false,
       includeFlagsOnly: false,
+      skipDeletes: options?.skipDeletes ?? false,
       snapshotPosition: this.#position,
-      snapshotSeq: this.#snapshotSeq,
+      snapshotValid: this.#validFn,
     });
   }
 

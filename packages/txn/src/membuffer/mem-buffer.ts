@@ -26,6 +26,8 @@ export interface MemBufferIterOptions {
   readonly reverse?: boolean;
   /** Also stop on flags-only entries (client-go `IterWithFlags`). @defaultValue false */
   readonly includeFlagsOnly?: boolean;
+  /** Leave deletes (zero-length values) out. @defaultValue false */
+  readonly skipDeletes?: boolean;
 }
 
 /** A position of the buffer to roll back to with {@link MemBuffer.revertToCheckpoint}. */
@@ -192,18 +194,27 @@ export class MemBuffer {
       upper: openBound(upper, 'upper'),
       reverse: options?.reverse ?? false,
       includeFlagsOnly: options?.includeFlagsOnly ?? false,
+      skipDeletes: options?.skipDeletes ?? false,
       snapshotPosition: -1,
-      snapshotSeq: 0,
+      snapshotValid: undefined,
     });
   }
 
   /**
-   * A read-only view of the buffer before its outermost open staging (client-go `GetSnapshot`);
-   * see {@link MemBufferSnapshot}.
+   * A read-only view of the buffer as it was when staging `handle` was opened: by default the
+   * outermost open staging (client-go `GetSnapshot`), or the current state when none is open.
+   * See {@link MemBufferSnapshot}.
+   *
+   * @param handle - an open staging handle
+   * @returns the snapshot
    */
-  getSnapshot(): MemBufferSnapshot {
+  getSnapshot(handle?: number): MemBufferSnapshot {
     this.#checkValues();
-    return new BufferSnapshot(this.#state);
+    const depth = this.#state.stages.length;
+    if (handle !== undefined && !(Number.isInteger(handle) && handle >= 1 && handle <= depth)) {
+      throw invalidArgument('handle', `an open staging handle (1..${depth})`, handle);
+    }
+    return new BufferSnapshot(this.#state, handle ?? (depth > 0 ? 1 : 0));
   }
 
   /**
@@ -395,9 +406,7 @@ export class MemBuffer {
    * @returns the handle
    */
   staging(): number {
-    const { stages, log } = this.#state;
-    stages.push(log.tail);
-    return stages.length;
+    return this.#state.openStage();
   }
 
   /**
@@ -419,7 +428,7 @@ export class MemBuffer {
       state.snapshotSeq++;
       if (stages[0] !== log.tail) this.#dirty = true;
     }
-    stages.pop();
+    state.closeStage();
   }
 
   /**
@@ -441,7 +450,7 @@ export class MemBuffer {
     if (handle === 1) state.snapshotSeq++;
     const position = stages[handle - 1]!;
     if (!this.#discarded && log.tail !== position) this.#revertTo(position);
-    stages.pop();
+    state.closeStage();
   }
 
   /** The current position, to roll back to with {@link revertToCheckpoint} (client-go `Checkpoint`). */
@@ -461,6 +470,7 @@ export class MemBuffer {
       throw invalidArgument('checkpoint', 'a checkpoint of this buffer since its last reset', checkpoint);
     }
     this.#revertTo(checkpoint.position);
+    state.renewStagesAbove(checkpoint.position);
     state.writeSeq++;
     // A snapshot reads at the outermost staging (or the tail): only a revert below it changes what it sees.
     if (state.stages.length === 0 || checkpoint.position < state.stages[0]!) state.snapshotSeq++;
@@ -498,7 +508,7 @@ export class MemBuffer {
     const state = this.#state;
     state.tree.reset();
     state.log.reset();
-    state.stages.length = 0;
+    state.clearStages();
     state.writeSeq++;
     state.snapshotSeq++;
     state.generation++;
