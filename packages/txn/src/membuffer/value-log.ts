@@ -102,16 +102,6 @@ export class ValueLog {
     this.#arena.u8.set(value, start);
   }
 
-  /** Tells whether the record's value equals `value`. */
-  equals(addr: number, value: Uint8Array): boolean {
-    const length = this.#arena.i32[addr - 3]!;
-    if (length !== value.length) return false;
-    const u8 = this.#arena.u8;
-    const start = (addr - HEADER_WORDS - valueWords(length)) * 4;
-    for (let i = 0; i < length; i++) if (u8[start + i] !== value[i]) return false;
-    return true;
-  }
-
   /**
    * The newest record in `addr`'s chain at or below `position` (0 when none): the value a
    * snapshot taken at `position` sees.
