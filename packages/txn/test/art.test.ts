@@ -254,7 +254,8 @@ describe('art_test.go', () => {
   test('TestDiscardValues', () => {
     const tree = new MemBuffer();
     tree.set(b(1), b(2));
-    const handle = tree.iter(undefined, undefined, { includeFlagsOnly: true }).handle;
+    const it = tree.iter(undefined, undefined, { includeFlagsOnly: true });
+    const handle = it.handle;
     expect(copy(tree.valueByHandle(handle))).toEqual(b(2));
     expect(copy(tree.keyByHandle(handle))).toEqual(b(1));
     expect(tree.flagsByHandle(handle)).toBe(0);
@@ -263,6 +264,9 @@ describe('art_test.go', () => {
     expect(copy(tree.keyByHandle(handle))).toEqual(b(1));
     expect(() => tree.get(b(3))).toThrow('discarded');
     expect(() => tree.set(b(3), b(4))).toThrow('discarded');
+    // An iterator opened before still walks keys and flags, not values.
+    expect(copy(it.key())).toEqual(b(1));
+    expect(() => it.value()).toThrow('discarded');
     expect(tree.getFlags(b(1))).toBe(0);
     tree.reset();
     tree.set(b(3), b(4));
@@ -381,7 +385,8 @@ describe('art_iterator_test.go', () => {
     const tree = new MemBuffer();
     const h = tree.staging();
     tree.set(b(1), b(2));
-    const handle = tree.iter(undefined, undefined, { includeFlagsOnly: true }).handle;
+    const it = tree.iter(undefined, undefined, { includeFlagsOnly: true });
+    const handle = it.handle;
     expect(copy(tree.keyByHandle(handle))).toEqual(b(1));
     expect(copy(tree.valueByHandle(handle))).toEqual(b(2));
     tree.cleanup(h);

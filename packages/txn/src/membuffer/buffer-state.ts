@@ -18,6 +18,8 @@ export class BufferState {
   snapshotSeq = 0;
   /** Bumped by `reset`: leaf addresses from before mean nothing after. */
   generation = 0;
+  /** Set by `discardValues` (until `reset`): the value log is gone. */
+  valuesDiscarded = false;
   /** Positions of the value log where each open staging began (client-go `stages`). */
   readonly stages: number[] = [];
   /**

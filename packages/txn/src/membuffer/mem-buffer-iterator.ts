@@ -93,6 +93,7 @@ export class BufferIterator implements MemBufferIterator {
 
   value(): Uint8Array | undefined {
     this.#check();
+    if (this.#state.valuesDiscarded) throw new TiKVError('INTERNAL', 'the membuffer values were discarded');
     const record = this.#shape.snapshotPosition >= 0 ? this.#record : this.#state.tree.valueAddr(this.#leaf);
     return record === 0 ? undefined : this.#state.log.value(record);
   }

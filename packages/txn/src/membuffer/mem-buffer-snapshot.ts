@@ -96,6 +96,7 @@ export class BufferSnapshot implements MemBufferSnapshot {
   }
 
   #check(): void {
+    if (this.#state.valuesDiscarded) throw new TiKVError('INTERNAL', 'the membuffer values were discarded');
     if (!this.valid) {
       throw new TiKVError(
         'INTERNAL',

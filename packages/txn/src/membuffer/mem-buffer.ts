@@ -65,7 +65,6 @@ export class MemBuffer {
   #len = 0;
   #size = 0;
   #dirty = false;
-  #discarded = false;
 
   /** @param options - size limits and the memory footprint hook */
   constructor(options?: MemBufferOptions) {
@@ -245,7 +244,7 @@ export class MemBuffer {
 
   /** The current value of an entry handle, or `undefined` when it has none or values were discarded. */
   valueByHandle(handle: number): Uint8Array | undefined {
-    if (this.#discarded) return undefined;
+    if (this.#state.valuesDiscarded) return undefined;
     const record = this.#state.tree.valueAddr(handle);
     return record === 0 ? undefined : this.#state.log.value(record);
   }
@@ -384,7 +383,7 @@ export class MemBuffer {
   }
 
   #checkValues(): void {
-    if (this.#discarded) throw new TiKVError('INTERNAL', 'the membuffer values were discarded');
+    if (this.#state.valuesDiscarded) throw new TiKVError('INTERNAL', 'the membuffer values were discarded');
   }
 
   // ---- staging ----
@@ -449,7 +448,7 @@ export class MemBuffer {
     state.writeSeq++;
     if (handle === 1) state.snapshotSeq++;
     const position = stages[handle - 1]!;
-    if (!this.#discarded && log.tail !== position) this.#revertTo(position);
+    if (!this.#state.valuesDiscarded && log.tail !== position) this.#revertTo(position);
     state.closeStage();
   }
 
@@ -515,7 +514,7 @@ export class MemBuffer {
     this.#len = 0;
     this.#size = 0;
     this.#dirty = false;
-    this.#discarded = false;
+    this.#state.valuesDiscarded = false;
   }
 
   /**
@@ -524,7 +523,7 @@ export class MemBuffer {
    * flags and {@link keyByHandle} still work.
    */
   discardValues(): void {
-    this.#discarded = true;
+    this.#state.valuesDiscarded = true;
     this.#state.log.reset();
   }
 }
