@@ -1,5 +1,5 @@
 import { MemBuffer } from '../src/index.js';
-import { Arena } from '../src/membuffer/arena.js';
+import { Arena, reserve } from '../src/membuffer/arena.js';
 import { ValueLog } from '../src/membuffer/value-log.js';
 
 // client-go internal/unionstore/arena/arena_test.go tests its block list (a value larger than a
@@ -69,6 +69,14 @@ describe('arena_test.go', () => {
     expect(arena.capacityBytes).toBe(0);
     expect(arena.top).toBe(1);
     expect(sizes.at(-1)).toBe(0);
+  });
+
+  test('a reservation larger than V8 allows falls back to a smaller one', () => {
+    // V8 caps a resizable buffer at 4 GiB: 8 GiB is refused with a RangeError, 2 GiB is not.
+    const buffer = reserve(4096, 2 ** 33);
+    expect(buffer.byteLength).toBe(4096);
+    expect(buffer.maxByteLength).toBe(2 ** 31);
+    expect(() => reserve(2 ** 33, 2 ** 33)).toThrow('Invalid array buffer');
   });
 
   test('an arena refuses to pass 2^31 words', () => {

@@ -135,7 +135,10 @@ export class Arena {
     if (buffer !== undefined && next <= buffer.maxByteLength) {
       buffer.resize(next);
     } else {
-      const fresh = reserve(next, buffer === undefined ? INITIAL_RESERVATION_BYTES : LARGE_RESERVATION_BYTES);
+      const fresh = reserveResizable(
+        next,
+        buffer === undefined ? INITIAL_RESERVATION_BYTES : LARGE_RESERVATION_BYTES,
+      );
       const i32 = new Int32Array(fresh);
       if (buffer !== undefined) i32.set(this.#i32.subarray(0, this.#top));
       this.#buffer = fresh;
@@ -146,15 +149,24 @@ export class Arena {
   }
 }
 
-/** A resizable buffer of `bytes`, reserving `wanted` (or less, where the system refuses that much). */
-function reserve(bytes: number, wanted: number): ResizableBuffer {
+/**
+ * A resizable buffer of `bytes`, reserving `wanted` (or less, where the system refuses that much).
+ *
+ * @internal
+ */
+export function reserve(bytes: number, wanted: number): ArrayBuffer & { readonly maxByteLength: number } {
+  return reserveResizable(bytes, wanted);
+}
+
+function reserveResizable(bytes: number, wanted: number): ResizableBuffer {
   let max = Math.max(wanted, bytes);
   for (;;) {
     try {
       return new Resizable(bytes, { maxByteLength: max });
     } catch (e) {
-      // Address space or overcommit limits: settle for less headroom.
-      if (!(e instanceof RangeError) || max <= bytes) throw e;
+      // Address space or overcommit limits: settle for less headroom. (By name: the error may
+      // come from another realm's ArrayBuffer, as under jest.)
+      if ((e as { name?: unknown } | null)?.name !== 'RangeError' || max <= bytes) throw e;
       max = Math.max(bytes, alignUp(max / 4, 4096));
     }
   }
