@@ -255,6 +255,7 @@ import { RpcClient } from '@tikv/rpc';
 import { MockCluster } from '@tikv/mock-cluster';
 import { kvrpcpb } from '@tikv/proto';
 import { Backoffer } from '@tikv/common';
+import { MemBuffer } from '@tikv/txn';
 
 export async function main(): Promise<number> {
   const cluster = await MockCluster.start({ stores: 1 });
@@ -268,7 +269,7 @@ export async function main(): Promise<number> {
   } finally {
     await cluster.close();
   }
-  const used: unknown[] = [PdClient, RegionCache, RpcClient, kvrpcpb.RawGetRequest, Backoffer, createCodec];
+  const used: unknown[] = [PdClient, RegionCache, RpcClient, kvrpcpb.RawGetRequest, Backoffer, createCodec, new MemBuffer()];
   return used.length;
 }
 `;

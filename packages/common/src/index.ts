@@ -153,7 +153,7 @@ export {
 } from './errors/region-error.js';
 export { regionErrorFromWire, type WireRegionError } from './errors/region-error-from-wire.js';
 export { RpcError, type RpcErrorFields } from './errors/rpc-error.js';
-export { EntryTooLargeError, KeyTooLargeError } from './errors/size-errors.js';
+export { EntryTooLargeError, KeyTooLargeError, TxnTooLargeError } from './errors/size-errors.js';
 export { TIKV_ERROR_BRAND, TiKVError, type TiKVErrorOptions } from './errors/tikv-error.js';
 export { crc64 } from './hash/crc64.js';
 export { type LogFields, type Logger, noopLogger } from './hooks/logger.js';

@@ -4,6 +4,7 @@
  * ratios hold on a noisy machine.
  */
 import { runCodecBench } from './codec-bench.js';
+import { runMembufferBench } from './membuffer-bench.js';
 import { runMockClusterBench } from './mock-cluster-bench.js';
 import { PEER_FLAGS, peerOptionsFromFlags, runPeerBench, UsageError } from './peer-bench.js';
 import { runRawBench } from './raw-bench.js';
@@ -23,6 +24,7 @@ interface Suite {
 
 const suites: Record<string, Suite> = {
   codec: { prepare: () => runCodecBench },
+  membuffer: { prepare: () => () => runMembufferBench() },
   'mock-cluster': { prepare: () => () => runMockClusterBench() },
   'region-cache': { prepare: () => () => runRegionCacheBench() },
   raw: { prepare: () => () => runRawBench() },

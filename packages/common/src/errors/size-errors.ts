@@ -42,3 +42,27 @@ export class EntryTooLargeError extends TiKVError {
     this.limitBytes = limitBytes;
   }
 }
+
+/**
+ * A transaction's buffered writes passed the size limit of one transaction (client-go
+ * `ErrTxnTooLarge`; TiDB's `txn-total-size-limit`); raised by the write that would pass it,
+ * before anything is sent.
+ */
+export class TxnTooLargeError extends TiKVError {
+  override name = 'TxnTooLargeError';
+  declare readonly code: 'TXN_TOO_LARGE';
+  /** The transaction's size in bytes had the write been accepted. */
+  readonly sizeBytes: number;
+  /** The largest accepted size in bytes. */
+  readonly limitBytes: number;
+
+  /**
+   * @param sizeBytes - the size the write would have reached
+   * @param limitBytes - the limit
+   */
+  constructor(sizeBytes: number, limitBytes: number) {
+    super('TXN_TOO_LARGE', `transaction of ${sizeBytes} bytes exceeds the limit of ${limitBytes} bytes`);
+    this.sizeBytes = sizeBytes;
+    this.limitBytes = limitBytes;
+  }
+}
