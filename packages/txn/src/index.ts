@@ -28,5 +28,12 @@ export {
   type MemBufferOptions,
 } from './membuffer/mem-buffer-options.js';
 export type { MemBufferSnapshot, MemBufferSnapshotIterOptions } from './membuffer/mem-buffer-snapshot.js';
+export type {
+  LockResolving,
+  ResolveLocksOptions,
+  ResolveLocksResult,
+  TxnOracle,
+  TxnParts,
+} from './txn-deps.js';
 export type { SnapshotIterateOptions, SnapshotReader } from './union-store/snapshot-reader.js';
 export { type UnionScanOptions, UnionStore, unionIterate } from './union-store/union-store.js';
