@@ -6,6 +6,7 @@ import {
   noopLogger,
   openOperationScope,
   PdUnreachableError,
+  type Resolved,
   sleepMs,
   TiKVError,
   withOperationScope,
@@ -23,27 +24,27 @@ export interface ServiceDiscoveryOptions {
    * Deadline of each `GetMembers` call made while connecting, in ms (PD's client timeout).
    * @defaultValue 3_000
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** How often the membership is refreshed, in ms. @defaultValue 60_000 */
-  readonly memberUpdateIntervalMs?: number;
+  readonly memberUpdateIntervalMs?: number | undefined;
   /** Deadline of each `GetMembers` call of a refresh, and of a refresh's retries, in ms. @defaultValue 1_000 */
-  readonly updateMemberTimeoutMs?: number;
+  readonly updateMemberTimeoutMs?: number | undefined;
   /** First backoff between refresh attempts, in ms. @defaultValue 20 */
-  readonly updateMemberBackoffBaseMs?: number;
+  readonly updateMemberBackoffBaseMs?: number | undefined;
   /** Largest backoff between refresh attempts, in ms. @defaultValue 100 */
-  readonly updateMemberMaxBackoffMs?: number;
+  readonly updateMemberMaxBackoffMs?: number | undefined;
   /**
    * How long {@link ServiceDiscovery.init} may keep trying before it gives up with a
    * `PdUnreachableError`, in ms (PD's Go client bounds only the attempts).
    * @defaultValue 20_000
    */
-  readonly initTimeoutMs?: number;
+  readonly initTimeoutMs?: number | undefined;
   /** Attempts to reach the cluster while connecting (whichever of this and `initTimeoutMs` ends first). @defaultValue 100 */
-  readonly maxInitRetries?: number;
+  readonly maxInitRetries?: number | undefined;
   /** Pause between those attempts, in ms. @defaultValue 1_000 */
-  readonly initRetryIntervalMs?: number;
+  readonly initRetryIntervalMs?: number | undefined;
   /** Where discovery reports leader changes and failures. @defaultValue silent */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
 }
 
 /** Defaults of {@link ServiceDiscoveryOptions} (PD's Go client values). */
@@ -64,7 +65,7 @@ export const DEFAULT_SERVICE_DISCOVERY_OPTIONS = Object.freeze({
  * (with backoff) after failures, and tells listeners when the leader or the members change.
  */
 export class ServiceDiscovery {
-  private readonly opts: Readonly<Required<Omit<ServiceDiscoveryOptions, 'logger'>>>;
+  private readonly opts: Resolved<Omit<ServiceDiscoveryOptions, 'logger'>>;
   private readonly logger: Logger;
   private serviceUrls: string[];
   private leader = '';

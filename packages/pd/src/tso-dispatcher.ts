@@ -7,6 +7,7 @@ import {
   isTiKVError,
   openOperationScope,
   PendingRequest,
+  type Resolved,
   systemClock,
   TiKVError,
 } from '@tikv/common';
@@ -20,21 +21,21 @@ export interface TsoDispatcherOptions {
    * Most timestamps asked for in one TSO request (PD's client default).
    * @defaultValue 10_000
    */
-  readonly maxBatchSize?: number;
+  readonly maxBatchSize?: number | undefined;
   /**
    * Deadline of one TSO request on the stream, and of opening a stream, in milliseconds.
    * A request that misses it breaks the stream.
    * @defaultValue 3_000
    */
-  readonly rpcTimeoutMs?: number;
+  readonly rpcTimeoutMs?: number | undefined;
   /**
    * TSO requests allowed in flight at once on the stream. With 1 (PD's default), callers
    * that arrive while a request is in flight are merged into the next request.
    * @defaultValue 1
    */
-  readonly maxInFlight?: number;
+  readonly maxInFlight?: number | undefined;
   /** Measures callers' timeouts and the request deadline. @defaultValue the system clock */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
 }
 
 /** Defaults of {@link TsoDispatcherOptions}. */
@@ -72,7 +73,7 @@ class TsoWaiter extends PendingRequest<bigint> {
  */
 export class TsoDispatcher {
   readonly #provider: TsoStreamProvider;
-  readonly #opts: Readonly<Required<Omit<TsoDispatcherOptions, 'clock'>>>;
+  readonly #opts: Resolved<Omit<TsoDispatcherOptions, 'clock'>>;
   readonly #clock: Clock;
   #queue: TsoWaiter[] = [];
   #head = 0;

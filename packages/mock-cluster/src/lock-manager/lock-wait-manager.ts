@@ -42,7 +42,7 @@ export interface WaitRequest {
   readonly lockInfo: kvrpcpb.LockInfo;
   /** Resumable (force-lock mode) requests retry when woken; legacy ones fail with WriteConflict. */
   readonly allowLockWithConflict: boolean;
-  readonly resourceGroupTag?: Uint8Array;
+  readonly resourceGroupTag?: Uint8Array | undefined;
   /** The store the request waits on (wake-ups can be paused per store). */
   readonly storeId?: bigint;
   /** A transaction's first lock waits without deadlock detection (TiKV skips it). */

@@ -17,7 +17,7 @@ export interface ValueEntry {
 /** Options of a {@link PointGetter}. */
 export interface PointGetterOptions extends ReadCheckOptions {
   /** Return empty values (existence only). */
-  readonly omitValue?: boolean;
+  readonly omitValue?: boolean | undefined;
   /** Track whether any data newer than ts exists (see {@link PointGetter.metNewerTsData}). */
   readonly checkHasNewerTsData?: boolean;
 }
