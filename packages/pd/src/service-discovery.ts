@@ -1,4 +1,5 @@
 import {
+  ClientClosedError,
   DeadlineExceededError,
   InvalidArgumentError,
   isTiKVError,
@@ -7,8 +8,8 @@ import {
   openOperationScope,
   PdUnreachableError,
   type Resolved,
+  RpcError,
   sleepMs,
-  TiKVError,
   withOperationScope,
 } from '@tikv/common';
 import type { pdpb } from '@tikv/proto';
@@ -226,7 +227,7 @@ export class ServiceDiscovery {
    * under way.
    */
   checkMemberChanged(options?: CallOptions): Promise<void> {
-    if (this.closed) return Promise.reject(new TiKVError('CLIENT_CLOSED', 'service discovery is closed'));
+    if (this.closed) return Promise.reject(new ClientClosedError('service discovery is closed'));
     if (this.updating === undefined) {
       this.updating = withOperationScope(options, { follow: [this.closeController.signal] }, (scope) =>
         this.updateMember(scope.signal as AbortSignal, this.opts.updateMemberTimeoutMs),
@@ -241,7 +242,7 @@ export class ServiceDiscovery {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.closeController.abort(new TiKVError('CLIENT_CLOSED', 'service discovery is closed'));
+    this.closeController.abort(new ClientClosedError('service discovery is closed'));
     this.wake?.();
     await this.loop;
   }
@@ -267,7 +268,10 @@ export class ServiceDiscovery {
       }
     }
     if (clusterId === 0n) {
-      throw new TiKVError('RPC_ERROR', 'failed to get the cluster id from any PD endpoint', {
+      throw new RpcError('failed to get the cluster id from any PD endpoint', {
+        address: this.serviceUrls.join(','),
+        command: 'GetMembers',
+        requestSent: true,
         retryable: true,
         cause: lastErr,
       });
@@ -287,9 +291,12 @@ export class ServiceDiscovery {
       if (err !== undefined) throw err;
       return resp;
     } catch (e) {
-      const err = toPdCallError(e, `GetMembers ${url}`, signal, {
-        signal: call.signal as AbortSignal,
-        timeoutMs,
+      const err = toPdCallError(e, {
+        what: `GetMembers ${url}`,
+        command: 'GetMembers',
+        address: url,
+        callerSignal: signal,
+        attempt: { signal: call.signal as AbortSignal, timeoutMs },
       });
       if (!signal.aborted) this.lastEndpointFailure = err;
       throw err;
@@ -311,7 +318,10 @@ export class ServiceDiscovery {
       }
       const id = resp.header?.clusterId ?? 0n;
       if (id !== this.cluster) {
-        lastErr = new TiKVError('RPC_ERROR', `${url}: cluster id does not match: ${id} != ${this.cluster}`, {
+        lastErr = new RpcError(`${url}: cluster id does not match: ${id} != ${this.cluster}`, {
+          address: url,
+          command: 'GetMembers',
+          requestSent: true,
           retryable: true,
         });
         this.lastEndpointFailure = lastErr;
@@ -320,7 +330,12 @@ export class ServiceDiscovery {
       const leaderUrls = resp.leader?.clientUrls ?? [];
       const leaderUrl = leaderUrls[0];
       if (leaderUrl === undefined) {
-        lastErr = new TiKVError('RPC_ERROR', `no PD leader known by ${url}`, { retryable: true });
+        lastErr = new RpcError(`no PD leader known by ${url}`, {
+          address: url,
+          command: 'GetMembers',
+          requestSent: true,
+          retryable: true,
+        });
         this.lastEndpointFailure = lastErr;
         continue;
       }
@@ -332,7 +347,10 @@ export class ServiceDiscovery {
       this.switchLeader(leaderUrl);
       return;
     }
-    throw new TiKVError('RPC_ERROR', 'failed to get the PD members from any endpoint', {
+    throw new RpcError('failed to get the PD members from any endpoint', {
+      address: this.serviceUrls.join(','),
+      command: 'GetMembers',
+      requestSent: true,
       retryable: true,
       cause: lastErr,
     });

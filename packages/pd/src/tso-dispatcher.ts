@@ -8,6 +8,7 @@ import {
   openOperationScope,
   PendingRequest,
   type Resolved,
+  RpcError,
   systemClock,
   TiKVError,
 } from '@tikv/common';
@@ -199,30 +200,30 @@ export class TsoDispatcher {
     try {
       stream = this.#stream !== undefined && !this.#stream.broken ? this.#stream : await this.#ensureStream();
       this.#rpcs++;
-      const url = stream.url;
       // A request without an answer by the deadline fails, and the catch below breaks the stream.
-      const result = await withStreamDeadline(
-        stream.request(batch.length),
-        this.#clock,
-        this.#opts.rpcTimeoutMs,
-        (ms) => `TSO request timed out after ${ms} ms on ${url}`,
-      );
+      const result = await withStreamDeadline(stream.request(batch.length), {
+        clock: this.#clock,
+        timeoutMs: this.#opts.rpcTimeoutMs,
+        address: stream.url,
+        command: 'TSO',
+      });
       this.#granted += result.count;
-      this.#handOut(batch, result);
+      this.#handOut(batch, result, stream.url);
     } catch (e) {
-      const err = this.#classify(e);
+      const err = this.#classify(e, stream?.url);
       if (stream !== undefined && (err.retryable || !isTiKVError(e))) this.#dropStream(stream, err);
       for (const w of batch) w.reject(err);
     }
   }
 
-  #handOut(batch: TsoWaiter[], result: TsoResult): void {
+  #handOut(batch: TsoWaiter[], result: TsoResult, url: string): void {
     if (result.count !== batch.length) {
-      throw new TiKVError(
-        'RPC_ERROR',
-        `TSO response count ${result.count} does not match the requested ${batch.length}`,
-        { retryable: true },
-      );
+      throw new RpcError(`TSO response count ${result.count} does not match the requested ${batch.length}`, {
+        address: url,
+        command: 'TSO',
+        requestSent: true,
+        retryable: true,
+      });
     }
     const first = composeTs(result.physical, result.logical - BigInt(result.count) + 1n);
     if (first <= this.#lastTs) {
@@ -269,10 +270,21 @@ export class TsoDispatcher {
     if (!this.#closed) this.#provider.onStreamFailure?.(err, stream.url);
   }
 
-  #classify(e: unknown): TiKVError {
+  /**
+   * @param e - what the batch failed with
+   * @param url - the stream's PD URL; undefined when no stream was open, and then the failure
+   *   was the provider's own (a `TiKVError`, passed as it is)
+   */
+  #classify(e: unknown, url: string | undefined): TiKVError {
     if (this.#closed) return new ClientClosedError('TSO dispatcher is closed', { cause: e });
     if (isTiKVError(e)) return e;
     const msg = e instanceof Error ? e.message : String(e);
-    return new TiKVError('RPC_ERROR', `TSO stream failed: ${msg}`, { retryable: true, cause: e });
+    return new RpcError(`TSO stream failed: ${msg}`, {
+      address: url ?? '',
+      command: 'TSO',
+      requestSent: url !== undefined,
+      retryable: true,
+      cause: e,
+    });
   }
 }
