@@ -136,17 +136,15 @@ export class RpcClient implements KvTransport {
     request: TikvRequest,
     options: SendOptions,
   ): Promise<TikvResponse> {
-    const timeoutMs = options.timeoutMs ?? Number.NaN;
-    const forwardedHost = options.forwardedHost ?? '';
     if (batched) {
       return (pool.batcher as NonNullable<StoreConnectionPool['batcher']>).send(
         request as BatchRequestCmd,
-        forwardedHost,
+        options.forwardedHost ?? '',
         options.signal,
-        timeoutMs,
+        options.timeoutMs ?? Number.NaN,
       );
     }
-    return sendUnary(pool, request, forwardedHost, options.signal, timeoutMs);
+    return sendUnary(pool, request, options);
   }
 
   async #observe(result: Promise<TikvResponse>, command: string): Promise<TikvResponse> {

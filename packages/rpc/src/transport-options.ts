@@ -114,7 +114,7 @@ export interface TransportOptions {
   readonly logger?: Logger | undefined;
   /** Where request latency and batch sizes are reported. @defaultValue no-op */
   readonly metrics?: MetricsHook | undefined;
-  /** Time source for idle tracking and the timeouts of batched requests. @defaultValue the system clock */
+  /** Time source for idle tracking and the timeouts of requests (batched and unary). @defaultValue the system clock */
   readonly clock?: Clock | undefined;
 }
 

@@ -1,5 +1,12 @@
 import diagnostics from 'node:diagnostics_channel';
-import { Backoffer, BackoffKinds, isRetryableError, isTiKVError, type MetricsHook } from '@tikv/common';
+import {
+  Backoffer,
+  BackoffKinds,
+  isRetryableError,
+  isTiKVError,
+  ManualClock,
+  type MetricsHook,
+} from '@tikv/common';
 import { MockCluster } from '@tikv/mock-cluster';
 import { kvrpcpb } from '@tikv/proto';
 import {
@@ -240,15 +247,20 @@ describe('RpcClient against the mock cluster', () => {
     expect(rs.every((r) => Buffer.from(r.value.value).toString() === 'v')).toBe(true);
   });
 
-  it('times out and aborts unary calls too', async () => {
-    const rpc = client();
+  it("times out unary calls on the transport's clock, and aborts them", async () => {
+    const clock = new ManualClock();
+    const rpc = client({ clock });
     cluster.setStoreDelay(store.id, 30_000);
     const req = {
       $case: 'RawGetKeyTTL',
       value: kvrpcpb.RawGetKeyTTLRequest.fromPartial({ context, key: Buffer.from('t') }),
     } as const;
-    const timedOut: unknown = await rpc.send(store.address, req, { timeoutMs: 10 }).catch((e: unknown) => e);
+    const pending = rpc.send(store.address, req, { timeoutMs: 5_000 }).catch((e: unknown) => e);
+    expect(clock.pendingForegroundSleeps).toBe(1);
+    clock.advance(5_000);
+    const timedOut: unknown = await pending;
     expect(isTiKVError(timedOut, 'DEADLINE_EXCEEDED')).toBe(true);
+    expect(timedOut).toMatchObject({ timeoutMs: 5_000 });
     const ac = new AbortController();
     const p = rpc.send(store.address, req, { signal: ac.signal }).catch((e: unknown) => e);
     ac.abort('stop');
