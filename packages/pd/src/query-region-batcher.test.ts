@@ -1,4 +1,4 @@
-import { isTiKVError, ManualClock, RpcError } from '@tikv/common';
+import { ManualClock, RpcError } from '@tikv/common';
 import { pdpb } from '@tikv/proto';
 import { ClientError, Status } from 'nice-grpc';
 import {
