@@ -394,12 +394,27 @@ describe('RpcClient against the mock cluster', () => {
     expect(rpc.addresses()).toEqual([store.address]);
   });
 
-  it('closes idle connections after idleTimeoutMs', async () => {
-    const rpc = client({ idleTimeoutMs: 1 });
-    const closed = next<RpcConnectionEvent>(RPC_CONNECTION_CHANNEL, (e) => e.event === 'close');
-    await rpc.send(store.address, rawGet('idle'));
-    expect(await closed).toMatchObject({ address: store.address, reason: 'idle' });
-    expect(rpc.addresses()).toEqual([]);
+  it("closes idle connections after idleTimeoutMs, swept on the transport's clock", async () => {
+    const clock = new ManualClock();
+    const rpc = client({ idleTimeoutMs: 120_000, clock });
+    const closed = collect<RpcConnectionEvent>(RPC_CONNECTION_CHANNEL);
+    try {
+      await rpc.send(store.address, rawGet('idle'));
+      // The sweep runs every min(idleTimeoutMs, 60 s) in the background (nobody awaits it).
+      expect(clock.pendingSleeps).toBe(1);
+      expect(clock.pendingForegroundSleeps).toBe(0);
+      clock.advance(60_000);
+      expect(rpc.addresses()).toEqual([store.address]);
+      clock.advance(60_000);
+      expect(rpc.addresses()).toEqual([]);
+      expect(closed.events.filter((e) => e.event === 'close')).toMatchObject([
+        { address: store.address, reason: 'idle' },
+      ]);
+      // With no pool left, no sweep is pending.
+      expect(clock.pendingSleeps).toBe(0);
+    } finally {
+      closed.stop();
+    }
   });
 
   it('close fails outstanding requests with ClientClosedError and leaves no open handles', async () => {
