@@ -61,6 +61,20 @@ export const DEFAULT_SERVICE_DISCOVERY_OPTIONS = Object.freeze({
 });
 
 /**
+ * A retryable `RpcError` of `GetMembers`: an answer that cannot be used, or no usable answer
+ * from any endpoint (`address`: the endpoints, comma-separated; `cause`: the last failure).
+ */
+function membersError(message: string, address: string, cause?: unknown): RpcError {
+  return new RpcError(message, {
+    address,
+    command: 'GetMembers',
+    requestSent: true,
+    retryable: true,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
  * PD member discovery (PD's `serviceDiscovery`): learns the cluster id from any endpoint,
  * follows the leader, refreshes the membership every `memberUpdateIntervalMs` and on demand
  * (with backoff) after failures, and tells listeners when the leader or the members change.
@@ -268,13 +282,11 @@ export class ServiceDiscovery {
       }
     }
     if (clusterId === 0n) {
-      throw new RpcError('failed to get the cluster id from any PD endpoint', {
-        address: this.serviceUrls.join(','),
-        command: 'GetMembers',
-        requestSent: true,
-        retryable: true,
-        cause: lastErr,
-      });
+      throw membersError(
+        'failed to get the cluster id from any PD endpoint',
+        this.serviceUrls.join(','),
+        lastErr,
+      );
     }
     this.cluster = clusterId;
   }
@@ -318,24 +330,14 @@ export class ServiceDiscovery {
       }
       const id = resp.header?.clusterId ?? 0n;
       if (id !== this.cluster) {
-        lastErr = new RpcError(`${url}: cluster id does not match: ${id} != ${this.cluster}`, {
-          address: url,
-          command: 'GetMembers',
-          requestSent: true,
-          retryable: true,
-        });
+        lastErr = membersError(`${url}: cluster id does not match: ${id} != ${this.cluster}`, url);
         this.lastEndpointFailure = lastErr;
         continue;
       }
       const leaderUrls = resp.leader?.clientUrls ?? [];
       const leaderUrl = leaderUrls[0];
       if (leaderUrl === undefined) {
-        lastErr = new RpcError(`no PD leader known by ${url}`, {
-          address: url,
-          command: 'GetMembers',
-          requestSent: true,
-          retryable: true,
-        });
+        lastErr = membersError(`no PD leader known by ${url}`, url);
         this.lastEndpointFailure = lastErr;
         continue;
       }
@@ -347,13 +349,7 @@ export class ServiceDiscovery {
       this.switchLeader(leaderUrl);
       return;
     }
-    throw new RpcError('failed to get the PD members from any endpoint', {
-      address: this.serviceUrls.join(','),
-      command: 'GetMembers',
-      requestSent: true,
-      retryable: true,
-      cause: lastErr,
-    });
+    throw membersError('failed to get the PD members from any endpoint', this.serviceUrls.join(','), lastErr);
   }
 
   private updateUrls(members: readonly pdpb.Member[]): void {
