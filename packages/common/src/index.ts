@@ -206,6 +206,7 @@ export {
   mustBePositiveInteger,
   type OptionRule,
   type OptionRules,
+  type Resolved,
   resolveOptions,
 } from './options/resolve-options.js';
 export { pemBytes, type TlsOptions } from './options/tls-options.js';

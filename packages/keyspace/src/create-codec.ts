@@ -8,13 +8,13 @@ import { type KeyspaceSource, loadKeyspaceMeta } from './keyspace-source.js';
 /** Options of {@link createCodec}. */
 export interface CreateCodecOptions extends RequestOptions {
   /** The API version of the cluster. @defaultValue 'V1' */
-  readonly apiVersion?: ApiVersion;
+  readonly apiVersion?: ApiVersion | undefined;
   /** Raw or transactional keys. */
   readonly mode: KeyMode;
   /** The keyspace name (API V2 only; empty selects `DEFAULT`). @defaultValue '' */
-  readonly keyspace?: string;
+  readonly keyspace?: string | undefined;
   /** Where to load keyspace meta from (required for API V2; `PdClient` fits). */
-  readonly source?: KeyspaceSource;
+  readonly source?: KeyspaceSource | undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { errorpb } from '@tikv/proto';
 import type { Codec } from './codec.js';
-import type { CodecResponse } from './codec-request.js';
+import type { CodecCommand, CodecResponse } from './codec-request.js';
 import {
   decodeKeyError,
   decodeKeyErrors,
@@ -8,133 +8,113 @@ import {
   decodeLockInfos,
   decodeMvccInfo,
   decodePairs,
+  type KeyDecoder,
 } from './key-error-decoder.js';
 import { decodeRegionErrorWith } from './region-error-decoder.js';
 
-function regionError(c: Codec, e: errorpb.Error | undefined): errorpb.Error | undefined {
-  return e === undefined ? undefined : decodeRegionErrorWith(c, e, true);
-}
+/** How each response field that holds keys is decoded, by field name (the same in every message). */
+const FIELD_DECODERS = {
+  error: decodeKeyError,
+  errors: decodeKeyErrors,
+  pairs: decodePairs,
+  kvs: decodePairs,
+  locks: decodeLockInfos,
+  lockInfo: decodeLockInfo,
+  locked: decodeLockInfo,
+  info: decodeMvccInfo,
+} as const satisfies Record<string, (c: KeyDecoder, value: never) => unknown>;
+
+type KeyField = keyof typeof FIELD_DECODERS;
+
+const NONE: readonly KeyField[] = [];
+const KEY_ERROR: readonly KeyField[] = ['error'];
+const PAIRS_AND_KEY_ERROR: readonly KeyField[] = ['pairs', 'error'];
+const KEY_ERRORS: readonly KeyField[] = ['errors'];
+const KEY_ERROR_AND_LOCKS: readonly KeyField[] = ['error', 'locks'];
 
 /**
- * Decodes an API V2 response in place, command by command as client-go does: region errors
- * everywhere they can occur, then key errors, pairs, locks, MVCC info and split regions.
+ * The commands whose response carries a region error, each with its other fields that hold
+ * keys, in the order client-go's API V2 codec decodes them (`DecodeResponse`). A command not
+ * listed here has no region error to decode (its keys, if any, are handled in
+ * {@link decodeResponseV2}). A raw response's `error` is a string, never listed.
+ */
+const KEY_FIELDS: Partial<Record<CodecCommand, readonly KeyField[]>> = {
+  Get: KEY_ERROR,
+  Commit: KEY_ERROR,
+  Cleanup: KEY_ERROR,
+  BatchRollback: KEY_ERROR,
+  ResolveLock: KEY_ERROR,
+  GC: KEY_ERROR,
+  TxnHeartBeat: KEY_ERROR,
+  Scan: PAIRS_AND_KEY_ERROR,
+  BatchGet: PAIRS_AND_KEY_ERROR,
+  BufferBatchGet: PAIRS_AND_KEY_ERROR,
+  Prewrite: KEY_ERRORS,
+  PessimisticLock: KEY_ERRORS,
+  PessimisticRollback: KEY_ERRORS,
+  Flush: KEY_ERRORS,
+  ScanLock: KEY_ERROR_AND_LOCKS,
+  CheckSecondaryLocks: KEY_ERROR_AND_LOCKS,
+  CheckTxnStatus: ['error', 'lockInfo'],
+  RawBatchGet: ['pairs'],
+  RawScan: ['kvs'],
+  DeleteRange: NONE,
+  FlashbackToVersion: NONE,
+  PrepareFlashbackToVersion: NONE,
+  RawGet: NONE,
+  RawPut: NONE,
+  RawBatchPut: NONE,
+  RawDelete: NONE,
+  RawBatchDelete: NONE,
+  RawDeleteRange: NONE,
+  RawGetKeyTTL: NONE,
+  RawCompareAndSwap: NONE,
+  RawChecksum: NONE,
+  UnsafeDestroyRange: NONE,
+  Coprocessor: ['locked'],
+  MvccGetByKey: ['info'],
+  MvccGetByStartTs: ['info'],
+  GetLockWaitInfo: NONE,
+  SplitRegion: NONE,
+};
+
+/**
+ * Decodes an API V2 response in place, command by command as client-go does: the region error
+ * of every command that has one, then its key errors, pairs, locks and MVCC info, then the keys
+ * some commands carry elsewhere (a coprocessor range, split regions, lock waits).
  *
  * @throws CodecError when a key is malformed or outside the keyspace
  * @internal
  */
 export function decodeResponseV2(c: Codec, resp: CodecResponse): void {
+  const fields = KEY_FIELDS[resp.$case];
+  if (fields !== undefined) {
+    const r = resp.value as { regionError?: errorpb.Error | undefined } & Record<string, unknown>;
+    if (r.regionError !== undefined) r.regionError = decodeRegionErrorWith(c, r.regionError, true);
+    for (const f of fields) r[f] = (FIELD_DECODERS[f] as (c: KeyDecoder, v: unknown) => unknown)(c, r[f]);
+  }
   switch (resp.$case) {
-    case 'Get':
-    case 'Commit':
-    case 'Cleanup':
-    case 'BatchRollback':
-    case 'ResolveLock':
-    case 'GC':
-    case 'TxnHeartBeat': {
-      const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      r.error = decodeKeyError(c, r.error);
-      return;
-    }
-    case 'Scan':
-    case 'BatchGet':
-    case 'BufferBatchGet': {
-      const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      r.pairs = decodePairs(c, r.pairs);
-      r.error = decodeKeyError(c, r.error);
-      return;
-    }
-    case 'Prewrite':
-    case 'PessimisticLock':
-    case 'PessimisticRollback':
-    case 'Flush': {
-      const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      r.errors = decodeKeyErrors(c, r.errors);
-      return;
-    }
-    case 'ScanLock':
-    case 'CheckSecondaryLocks': {
-      const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      r.error = decodeKeyError(c, r.error);
-      r.locks = decodeLockInfos(c, r.locks);
-      return;
-    }
-    case 'CheckTxnStatus': {
-      const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      r.error = decodeKeyError(c, r.error);
-      r.lockInfo = decodeLockInfo(c, r.lockInfo);
-      return;
-    }
-    case 'RawBatchGet': {
-      const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      r.pairs = decodePairs(c, r.pairs);
-      return;
-    }
-    case 'RawScan': {
-      const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      r.kvs = decodePairs(c, r.kvs);
-      return;
-    }
-    case 'DeleteRange':
-    case 'FlashbackToVersion':
-    case 'PrepareFlashbackToVersion':
-    case 'RawGet':
-    case 'RawPut':
-    case 'RawBatchPut':
-    case 'RawDelete':
-    case 'RawBatchDelete':
-    case 'RawDeleteRange':
-    case 'RawGetKeyTTL':
-    case 'RawCompareAndSwap':
-    case 'RawChecksum':
-    case 'UnsafeDestroyRange':
-      resp.value.regionError = regionError(c, resp.value.regionError);
-      return;
     case 'PhysicalScanLock':
       resp.value.locks = decodeLockInfos(c, resp.value.locks);
       return;
     case 'Coprocessor': {
       const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      r.locked = decodeLockInfo(c, r.locked);
       if (r.range !== undefined) [r.range.start, r.range.end] = c.decodeRange(r.range.start, r.range.end);
       return;
     }
-    case 'MvccGetByKey': {
-      const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      r.info = decodeMvccInfo(c, r.info);
+    case 'MvccGetByStartTs':
+      if (resp.value.key.length > 0) resp.value.key = c.decodeKey(resp.value.key);
       return;
-    }
-    case 'MvccGetByStartTs': {
-      const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      if (r.key.length > 0) r.key = c.decodeKey(r.key);
-      r.info = decodeMvccInfo(c, r.info);
+    case 'GetLockWaitInfo':
+      for (const e of resp.value.entries) e.key = c.decodeKey(e.key);
       return;
-    }
-    case 'GetLockWaitInfo': {
-      const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      for (const e of r.entries) e.key = c.decodeKey(e.key);
-      return;
-    }
-    case 'SplitRegion': {
-      const r = resp.value;
-      r.regionError = regionError(c, r.regionError);
-      for (const region of r.regions) {
+    case 'SplitRegion':
+      for (const region of resp.value.regions) {
         [region.startKey, region.endKey] = c.decodeRegionRange(region.startKey, region.endKey);
       }
       return;
-    }
     default:
-      // No keys to decode (Empty, GetHealthFeedback, Compact, ...).
+      // Nothing else holds keys (Empty, GetHealthFeedback, Compact, ...).
       return;
   }
 }

@@ -7,6 +7,7 @@ import {
   checkOptionsObject,
   InvalidArgumentError,
   invalidArgument,
+  type Resolved,
 } from '@tikv/common';
 import { ApiVersion, RegionKeyEncoding } from './api-version.js';
 import type { KeyspaceSpec } from './pd/keyspace-service.js';
@@ -27,49 +28,49 @@ export interface MockTlsOptions {
   /** The servers' private key. */
   readonly keyPem: Uint8Array | string;
   /** CA certificate(s) that client certificates must chain to (required with `requireClientCert`). */
-  readonly caPem?: Uint8Array | string;
+  readonly caPem?: Uint8Array | string | undefined;
   /** Mutual TLS: refuse clients that present no certificate signed by `caPem`. @defaultValue false */
-  readonly requireClientCert?: boolean;
+  readonly requireClientCert?: boolean | undefined;
 }
 
 /** Options of {@link MockCluster.start}. */
 export interface MockClusterOptions {
   /** Number of TiKV stores. @defaultValue 3 */
-  readonly stores?: number;
+  readonly stores?: number | undefined;
   /** Peers per region (placed on the first stores). @defaultValue min(stores, 3) */
-  readonly replicas?: number;
+  readonly replicas?: number | undefined;
   /**
    * Number of initial regions: the key space is cut at evenly spaced one-byte keys (after the
    * `r` + keyspace 0 prefix in API V2). Combined with `splitKeys`. @defaultValue 1
    */
-  readonly regions?: number;
+  readonly regions?: number | undefined;
   /** Initial split keys, in the TiKV key domain (API V2 keys include their `r`/`x` prefix). */
-  readonly splitKeys?: readonly KeyInput[];
+  readonly splitKeys?: readonly KeyInput[] | undefined;
   /** The storage's API version. @defaultValue 'V1' */
-  readonly apiVersion?: ApiVersion;
+  readonly apiVersion?: ApiVersion | undefined;
   /**
    * How region boundaries appear on the wire. @defaultValue 'memcomparable' in V2, 'raw' in V1
    * (use 'memcomparable' in V1 for a transactional client)
    */
-  readonly regionKeyEncoding?: RegionKeyEncoding;
+  readonly regionKeyEncoding?: RegionKeyEncoding | undefined;
   /** Address every server listens on. Loopback only in tests. @defaultValue '127.0.0.1' */
-  readonly host?: string;
+  readonly host?: string | undefined;
   /** The first PD member's port; 0 picks a free one (other members always take free ports). @defaultValue 0 */
-  readonly pdPort?: number;
+  readonly pdPort?: number | undefined;
   /** Number of PD members; the first leads at start. @defaultValue 1 */
-  readonly pdMembers?: number;
+  readonly pdMembers?: number | undefined;
   /** Serve PD and TiKV over TLS (mutual TLS with `requireClientCert`). @defaultValue plaintext */
-  readonly tls?: MockTlsOptions;
+  readonly tls?: MockTlsOptions | undefined;
   /** Ports of the stores, by position; missing entries pick a free one. @defaultValue [] */
-  readonly storePorts?: readonly number[];
+  readonly storePorts?: readonly number[] | undefined;
   /** The cluster id PD reports and checks. @defaultValue 7000000000000000001n */
-  readonly clusterId?: bigint;
+  readonly clusterId?: bigint | undefined;
   /** TiKV's `max-key-size`. @defaultValue 8192 */
-  readonly maxKeySizeBytes?: number;
+  readonly maxKeySizeBytes?: number | undefined;
   /** TiKV's `raft-entry-max-size`: larger writes get RaftEntryTooLarge. @defaultValue 8 MiB */
-  readonly raftEntryMaxSizeBytes?: number;
+  readonly raftEntryMaxSizeBytes?: number | undefined;
   /** Most commands per BatchCommands message before the stream fails. @defaultValue 10000 */
-  readonly maxBatchCommands?: number;
+  readonly maxBatchCommands?: number | undefined;
   /**
    * Largest gRPC message the mock's servers accept; a larger one is refused with
    * `RESOURCE_EXHAUSTED` (on a `BatchCommands` stream that ends the stream). Unset, each server
@@ -78,24 +79,24 @@ export interface MockClusterOptions {
    * a client against a tighter limit (a proxy, a gateway).
    * @defaultValue as TiKV and PD
    */
-  readonly maxReceiveMessageBytes?: number;
+  readonly maxReceiveMessageBytes?: number | undefined;
   /**
    * Let the process exit while the cluster is still open (sockets are unref'd), so a test that
    * forgets `close()` cannot hang jest. The standalone process sets it to false. @defaultValue true
    */
-  readonly unref?: boolean;
+  readonly unref?: boolean | undefined;
   /** Wall clock in ms, for TSO and TTL (tests may inject one). @defaultValue Date.now */
-  readonly nowMs?: () => number;
+  readonly nowMs?: (() => number) | undefined;
   /**
    * Keyspaces PD's `keyspacepb.Keyspace` service knows besides `DEFAULT` (id 0, always there).
    * @defaultValue []
    */
-  readonly keyspaces?: readonly KeyspaceSpec[];
+  readonly keyspaces?: readonly KeyspaceSpec[] | undefined;
 }
 
 /** {@link MockClusterOptions} with defaults applied. */
 export type ResolvedMockClusterOptions = Readonly<
-  Required<Omit<MockClusterOptions, 'splitKeys' | 'storePorts' | 'tls' | 'maxReceiveMessageBytes'>> & {
+  Resolved<Omit<MockClusterOptions, 'splitKeys' | 'storePorts' | 'tls' | 'maxReceiveMessageBytes'>> & {
     maxReceiveMessageBytes: number | undefined;
     splitKeys: readonly Uint8Array[];
     keyspaces: readonly KeyspaceSpec[];

@@ -41,15 +41,15 @@ const PD_MAX_REQUEST_BYTES = 150 * 1024 * 1024;
 /** Options of {@link MockCluster.startStore}. */
 export interface StartStoreOptions {
   /** The port to listen on; 0 picks a free one. @defaultValue the store's previous port */
-  readonly port?: number;
+  readonly port?: number | undefined;
 }
 
 /** Options of {@link MockCluster.addStore}. */
 export interface AddStoreOptions {
   /** The port to listen on; 0 picks a free one. @defaultValue 0 */
-  readonly port?: number;
+  readonly port?: number | undefined;
   /** Store labels PD reports. @defaultValue none */
-  readonly labels?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The version string the mock's stores and PD report. */

@@ -69,17 +69,17 @@ export interface AdvanceGcSafePointResult {
 /** Options of {@link GcStatesClient.getGcState}. */
 export interface GetGcStateOptions extends CallOptions {
   /** Leave the keyspace's barriers out. @defaultValue false */
-  readonly excludeGcBarriers?: boolean;
+  readonly excludeGcBarriers?: boolean | undefined;
   /** Also report the global barriers. @defaultValue false */
-  readonly includeGlobalGcBarriers?: boolean;
+  readonly includeGlobalGcBarriers?: boolean | undefined;
 }
 
 /** Options of {@link GcStatesClient.getAllKeyspacesGcStates}. */
 export interface GetAllKeyspacesGcStatesOptions extends CallOptions {
   /** Leave every keyspace's barriers out. @defaultValue false */
-  readonly excludeGcBarriers?: boolean;
+  readonly excludeGcBarriers?: boolean | undefined;
   /** Leave the global barriers out. @defaultValue false */
-  readonly excludeGlobalGcBarriers?: boolean;
+  readonly excludeGlobalGcBarriers?: boolean | undefined;
 }
 
 /** How {@link GcStatesClient} reaches PD (the PD client's unary call with its retry policy). */

@@ -5,7 +5,7 @@ import { futureOf, type Oracle, type TimestampFuture } from './oracle.js';
 /** Options of a {@link LocalOracle}. */
 export interface LocalOracleOptions {
   /** The clock, in Unix ms. @defaultValue `Date.now` */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Logger, type TlsOptions } from '@tikv/common';
+import { InvalidArgumentError, type Logger, type Resolved, type TlsOptions } from '@tikv/common';
 import { normalizeUrl } from './pd-endpoint.js';
 import type { RegionKeyCodec } from './region-key-codec.js';
 import type { ServiceDiscoveryOptions } from './service-discovery.js';
@@ -16,13 +16,13 @@ export interface PdClientOptions {
   /** PD endpoints, `host:port` or URLs; any one member is enough to discover the rest. */
   readonly endpoints: readonly string[];
   /** TLS for every PD connection; endpoints then default to `https://`. @defaultValue plaintext */
-  readonly tls?: TlsOptions;
+  readonly tls?: TlsOptions | undefined;
   /**
    * Deadline of each PD RPC attempt (and of each TSO request on the stream), in ms (PD's
    * client `Timeout`).
    * @defaultValue 3_000
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /**
    * How long {@link PdClient.connect} keeps trying to reach a PD member before it rejects with
    * a `PdUnreachableError`, in ms. PD's Go client bounds only the attempts (100, 1 s apart);
@@ -30,35 +30,35 @@ export interface PdClientOptions {
    * doubled by the backoff weight), which rides out a PD leader election.
    * @defaultValue 20_000
    */
-  readonly connectTimeoutMs?: number;
+  readonly connectTimeoutMs?: number | undefined;
   /**
    * Sleep budget of the PD-RPC backoff of one call (region, store and admin calls), in ms;
    * the shared `Backoffer` doubles it (client-go's backoff weight).
    * @defaultValue 10_000
    */
-  readonly maxBackoffMs?: number;
+  readonly maxBackoffMs?: number | undefined;
   /** Key codec of the caller's key space. @defaultValue {@link IDENTITY_REGION_KEY_CODEC} */
-  readonly codec?: RegionKeyCodec;
+  readonly codec?: RegionKeyCodec | undefined;
   /**
    * Region lookups go over the batched `QueryRegion` stream (PD's router client), falling
    * back to unary calls when the server lacks it.
    * @defaultValue true
    */
-  readonly enableRouterClient?: boolean;
+  readonly enableRouterClient?: boolean | undefined;
   /** Most lookups in one `QueryRegion` request. @defaultValue 10_000 */
-  readonly maxQueryRegionBatchSize?: number;
+  readonly maxQueryRegionBatchSize?: number | undefined;
   /** TSO batching: `maxBatchSize` (10_000) and `maxInFlight` (1). */
-  readonly tso?: Omit<TsoDispatcherOptions, 'rpcTimeoutMs'>;
+  readonly tso?: Omit<TsoDispatcherOptions, 'rpcTimeoutMs'> | undefined;
   /** Attempts of `getTimestamp` on retryable failures (PD's `maxTSORetryTimes`). @defaultValue 20 */
-  readonly maxTsoRetries?: number;
+  readonly maxTsoRetries?: number | undefined;
   /** Pause between `getTimestamp` attempts after the first retry, in ms. @defaultValue 100 */
-  readonly tsoRetryIntervalMs?: number;
+  readonly tsoRetryIntervalMs?: number | undefined;
   /** Member discovery intervals and retries. */
-  readonly discovery?: Omit<ServiceDiscoveryOptions, 'timeoutMs' | 'initTimeoutMs' | 'logger'>;
+  readonly discovery?: Omit<ServiceDiscoveryOptions, 'timeoutMs' | 'initTimeoutMs' | 'logger'> | undefined;
   /** Identifies this client in request headers. @defaultValue 'tikv-client-ts' */
-  readonly callerId?: string;
+  readonly callerId?: string | undefined;
   /** Receives leader changes and failures. @defaultValue silent */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
 }
 
 /** Defaults of {@link PdClientOptions}. */
@@ -78,7 +78,7 @@ export const DEFAULT_PD_CLIENT_OPTIONS = Object.freeze({
  * `tso` and `discovery`, go to that part as given), and the endpoints as URLs.
  */
 export type ResolvedPdClientOptions = Readonly<
-  Required<Omit<PdClientOptions, 'tls' | 'codec' | 'tso' | 'discovery' | 'logger'>> & {
+  Resolved<Omit<PdClientOptions, 'tls' | 'codec' | 'tso' | 'discovery' | 'logger'>> & {
     /** The endpoints, normalised to URLs (`https://` by default with TLS). */
     readonly urls: readonly string[];
   }
@@ -124,34 +124,34 @@ export function resolvePdClientOptions(options: PdClientOptions): ResolvedPdClie
 
 /** Options of region lookups. */
 export interface RegionCallOptions {
-  readonly signal?: AbortSignal;
-  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly timeoutMs?: number | undefined;
   /** Ask PD for the region's buckets too. @defaultValue false */
-  readonly needBuckets?: boolean;
+  readonly needBuckets?: boolean | undefined;
 }
 
 /** Options of {@link PdClient.batchScanRegions}. */
 export interface BatchScanRegionsOptions extends RegionCallOptions {
   /** PD fails the call unless the regions found cover every range without a hole. @defaultValue false */
-  readonly containAllKeyRange?: boolean;
+  readonly containAllKeyRange?: boolean | undefined;
 }
 
 /** Options of {@link PdClient.getAllStores}. */
 export interface GetAllStoresOptions {
-  readonly signal?: AbortSignal;
-  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly timeoutMs?: number | undefined;
   /** Leave tombstone stores out. @defaultValue false */
-  readonly excludeTombstone?: boolean;
+  readonly excludeTombstone?: boolean | undefined;
 }
 
 /** Options of split and scatter calls. */
 export interface RegionsOpOptions {
-  readonly signal?: AbortSignal;
-  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly timeoutMs?: number | undefined;
   /** Scatter group name (regions of a group are spread together). @defaultValue '' */
-  readonly group?: string;
+  readonly group?: string | undefined;
   /** How many times PD retries the operation internally. @defaultValue 0 */
-  readonly retryLimit?: number;
+  readonly retryLimit?: number | undefined;
   /** Scatter without the store limit. @defaultValue false */
-  readonly skipStoreLimit?: boolean;
+  readonly skipStoreLimit?: boolean | undefined;
 }

@@ -1,4 +1,4 @@
-import { DeadlineExceededError, isTiKVError, PdError } from '@tikv/common';
+import { DeadlineExceededError, isTiKVError, PdError, RpcError } from '@tikv/common';
 import { pdpb } from '@tikv/proto';
 import { ClientError, Status } from 'nice-grpc';
 import { cleanGrpcDetails, errorFromHeader, isStoreNotFound, toPdCallError } from './pd-errors.js';
@@ -35,33 +35,54 @@ describe('pd-errors', () => {
   test('toPdCallError: caller abort unchanged, attempt timeout retryable, gRPC UNKNOWN final', () => {
     const caller = new AbortController();
     const attempt = new AbortController();
+    const site = { what: 'GetStore', address: 'http://pd-1:2379' };
     const grpc = new ClientError('/pdpb.PD/GetStore', Status.UNKNOWN, 'scatter failed');
-    expect(toPdCallError(grpc, 'GetStore', caller.signal)).toMatchObject({
+    const final = toPdCallError(grpc, { ...site, callerSignal: caller.signal });
+    expect(final).toBeInstanceOf(RpcError);
+    expect(final).toMatchObject({
       code: 'RPC_ERROR',
       retryable: false,
+      address: 'http://pd-1:2379',
+      command: 'GetStore',
+      grpcCode: Status.UNKNOWN,
     });
     const unavailable = new ClientError('/pdpb.PD/GetStore', Status.UNAVAILABLE, 'not leader');
-    expect(toPdCallError(unavailable, 'GetStore')).toMatchObject({
+    const transient = toPdCallError(unavailable, site);
+    expect(transient).toBeInstanceOf(RpcError);
+    expect(transient).toMatchObject({ retryable: true, message: 'GetStore: UNAVAILABLE not leader' });
+    const other = toPdCallError(new Error('socket hang up'), site);
+    expect(other).toBeInstanceOf(RpcError);
+    expect(other).toMatchObject({
       retryable: true,
-      message: 'GetStore: UNAVAILABLE not leader',
+      address: 'http://pd-1:2379',
+      message: 'GetStore: socket hang up',
     });
     const deadline = new DeadlineExceededError('deadline of 5ms exceeded', { timeoutMs: 5 });
     attempt.abort(deadline);
-    const timedOut = toPdCallError(deadline, 'GetStore', caller.signal, {
-      signal: attempt.signal,
-      timeoutMs: 5,
+    const timedOut = toPdCallError(deadline, {
+      ...site,
+      callerSignal: caller.signal,
+      attempt: { signal: attempt.signal, timeoutMs: 5 },
     });
+    expect(timedOut).toBeInstanceOf(RpcError);
     expect(timedOut).toMatchObject({
       code: 'RPC_ERROR',
       retryable: true,
+      address: 'http://pd-1:2379',
       message: 'GetStore: no answer within 5 ms',
     });
     expect((timedOut as Error).cause).toBe(deadline);
+    const typed = new PdError('UNKNOWN', 'refused');
+    expect(toPdCallError(typed, site)).toBe(typed);
     const stop = new Error('user stop');
     caller.abort(stop);
-    expect(toPdCallError(deadline, 'GetStore', caller.signal, { signal: attempt.signal, timeoutMs: 5 })).toBe(
-      stop,
-    );
+    expect(
+      toPdCallError(deadline, {
+        ...site,
+        callerSignal: caller.signal,
+        attempt: { signal: attempt.signal, timeoutMs: 5 },
+      }),
+    ).toBe(stop);
   });
 
   test('isStoreNotFound reads the message PD gives an unknown store id, and only that', () => {

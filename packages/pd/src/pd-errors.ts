@@ -1,4 +1,4 @@
-import { isTiKVError, PD_ERROR_TYPE_NAMES, PdError, type PdErrorType, TiKVError } from '@tikv/common';
+import { isTiKVError, PD_ERROR_TYPE_NAMES, PdError, type PdErrorType, RpcError } from '@tikv/common';
 import { ClientError, Status } from 'nice-grpc';
 
 /**
@@ -89,34 +89,54 @@ export interface PdAttemptDeadline {
   readonly timeoutMs: number;
 }
 
+/** The PD call an error came from, for {@link toPdCallError}. */
+export interface PdCallSite {
+  /** The call, for the message (`GetStore`, `GetMembers http://pd-1:2379`). */
+  readonly what: string;
+  /** The RPC's name, the error's `command`, when `what` says more. @defaultValue `what` */
+  readonly command?: string | undefined;
+  /** The PD URL the call went to: the `address` of the `RpcError`. */
+  readonly address: string;
+  /** The caller's own signal (its abort is never wrapped). */
+  readonly callerSignal?: AbortSignal | undefined;
+  /** The attempt's own deadline, when it has one. */
+  readonly attempt?: PdAttemptDeadline | undefined;
+}
+
 /**
  * Normalises an error from a PD call: the caller's abort reason passes unchanged, an attempt
- * cut by its own deadline becomes a retryable `RPC_ERROR`, typed errors pass as they are, gRPC
- * failures become `RPC_ERROR` (retryable for transient status codes) and anything else a
- * retryable `RPC_ERROR`.
+ * cut by its own deadline becomes a retryable `RpcError`, typed errors pass as they are, gRPC
+ * failures become an `RpcError` (retryable for transient status codes) and anything else a
+ * retryable `RpcError`.
  *
  * @param e - the caught error
- * @param what - the call, for the message
- * @param callerSignal - the caller's own signal (its abort is never wrapped)
- * @param attempt - the attempt's own deadline, when it has one
+ * @param call - the call, the PD URL, the caller's signal and the attempt's deadline
  */
-export function toPdCallError(
-  e: unknown,
-  what: string,
-  callerSignal?: AbortSignal,
-  attempt?: PdAttemptDeadline,
-): unknown {
-  if (callerSignal?.aborted === true) return callerSignal.reason;
-  if (attempt?.signal.aborted === true) return attemptTimeoutError(what, attempt.timeoutMs, e);
+export function toPdCallError(e: unknown, call: PdCallSite): unknown {
+  const { what, address } = call;
+  const command = call.command ?? what;
+  if (call.callerSignal?.aborted === true) return call.callerSignal.reason;
+  const attempt = call.attempt;
+  if (attempt?.signal.aborted === true) return attemptTimeoutError(call, attempt.timeoutMs, e);
   if (isTiKVError(e)) return e;
   if (e instanceof ClientError) {
-    return new TiKVError('RPC_ERROR', `${what}: ${Status[e.code]} ${cleanGrpcDetails(e.details)}`, {
+    return new RpcError(`${what}: ${Status[e.code]} ${cleanGrpcDetails(e.details)}`, {
+      address,
+      command,
+      grpcCode: e.code,
+      requestSent: true,
       retryable: RETRYABLE_STATUS.has(e.code),
       cause: e,
     });
   }
   const msg = e instanceof Error ? e.message : String(e);
-  return new TiKVError('RPC_ERROR', `${what}: ${msg}`, { retryable: true, cause: e });
+  return new RpcError(`${what}: ${msg}`, {
+    address,
+    command,
+    requestSent: true,
+    retryable: true,
+    cause: e,
+  });
 }
 
 /** Whether a PD call error may succeed when retried. */
@@ -142,14 +162,20 @@ export function cleanGrpcDetails(details: string): string {
 
 /**
  * The error of one attempt that got no answer within the per-attempt timeout: a retryable
- * `RPC_ERROR` (the caller's own deadline is what is final, not an attempt's).
+ * `RpcError` (the caller's own deadline is what is final, not an attempt's).
  *
- * @param what - the call, for the message
+ * @param call - the call and the PD URL
  * @param timeoutMs - the per-attempt timeout
  * @param cause - what the attempt rejected with
  */
-export function attemptTimeoutError(what: string, timeoutMs: number, cause: unknown): TiKVError {
-  return new TiKVError('RPC_ERROR', `${what}: no answer within ${timeoutMs} ms`, { retryable: true, cause });
+export function attemptTimeoutError(call: PdCallSite, timeoutMs: number, cause: unknown): RpcError {
+  return new RpcError(`${call.what}: no answer within ${timeoutMs} ms`, {
+    address: call.address,
+    command: call.command ?? call.what,
+    requestSent: true,
+    retryable: true,
+    cause,
+  });
 }
 
 /**

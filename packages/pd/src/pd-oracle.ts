@@ -11,20 +11,20 @@ export interface PdOracleOptions {
    * `PDOracleOptions.UpdateInterval`; TiDB's default). Stale reads may shrink it adaptively.
    * @defaultValue 2_000
    */
-  readonly updateIntervalMs?: number;
+  readonly updateIntervalMs?: number | undefined;
   /**
    * Disables the background refresh of the low-resolution timestamp. For tests.
    * @defaultValue false
    */
-  readonly noUpdateTs?: boolean;
+  readonly noUpdateTs?: boolean | undefined;
   /**
    * Whether {@link PdOracle.validateReadTs} checks read timestamps (client-go
    * `EnableTSValidation`, which TiDB turns on).
    * @defaultValue true
    */
-  readonly validateReadTs?: boolean;
+  readonly validateReadTs?: boolean | undefined;
   /** The clock, in Unix ms. @defaultValue `Date.now` */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 /** Defaults of {@link PdOracleOptions}. */

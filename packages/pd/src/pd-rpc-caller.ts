@@ -163,12 +163,19 @@ export class PdRpcCaller {
       // The attempt's own deadline is not the caller's: when it passes, the attempt failed
       // (PD stalled, a leader went away) and is retried; only `signal` is final.
       const attemptScope = openOperationScope({ timeoutMs }, { clock: d.clock, follow: [signal] });
+      // Every attempt goes to the leader of the moment (`call`, `keyspaceCall`, the router).
+      const address = d.discovery.leaderUrl;
       try {
         return await attempt(attemptScope.signal as AbortSignal);
       } catch (e) {
         attemptScope.dispose();
         if (this.closed) throw new ClientClosedError('PD client is closed', { cause: e });
-        const err = toPdCallError(e, what, signal, { signal: attemptScope.signal as AbortSignal, timeoutMs });
+        const err = toPdCallError(e, {
+          what,
+          address,
+          callerSignal: signal,
+          attempt: { signal: attemptScope.signal as AbortSignal, timeoutMs },
+        });
         if (signal.aborted || !isRetryablePdError(err)) throw err;
         if (isTiKVError(err, 'RPC_ERROR') || isTiKVError(err, 'PD_ERROR'))
           d.discovery.scheduleCheckMemberChanged();

@@ -1,4 +1,4 @@
-import { isTiKVError, ManualClock } from '@tikv/common';
+import { ManualClock, RpcError } from '@tikv/common';
 import { pdpb } from '@tikv/proto';
 import { ClientError, Status } from 'nice-grpc';
 import {
@@ -12,6 +12,7 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** A `QueryRegion` stream whose requests wait until the test answers them. */
 class FakeStream implements QueryRegionStream {
+  readonly url = 'http://pd-1';
   broken = false;
   closedWith: unknown;
   readonly requests: pdpb.QueryRegionRequest[] = [];
@@ -145,9 +146,9 @@ describe('QueryRegionBatcher (PD router client batching)', () => {
     expect(streams[0]?.broken).toBe(false);
     clock.advance(1);
     const err = await p;
-    expect(isTiKVError(err, 'RPC_ERROR')).toBe(true);
-    expect((err as { retryable: boolean }).retryable).toBe(true);
-    expect((err as Error).message).toBe('QueryRegion timed out after 300 ms');
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err).toMatchObject({ retryable: true, address: 'http://pd-1', command: 'QueryRegion' });
+    expect((err as Error).message).toBe('QueryRegion request timed out after 300 ms on http://pd-1');
     expect(streams[0]?.broken).toBe(true);
     expect(failures).toEqual([err]);
     const next = batcher.query(byId(2n));
@@ -177,7 +178,8 @@ describe('QueryRegionBatcher (PD router client batching)', () => {
     await turn();
     streams[0]?.failNext(new Error('connection reset'));
     const err = await p;
-    expect(isTiKVError(err, 'RPC_ERROR')).toBe(true);
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err).toMatchObject({ retryable: true, address: 'http://pd-1', requestSent: true });
     expect((err as Error).message).toBe('QueryRegion failed: connection reset');
     expect(failures).toEqual([err]);
     expect(batcher.unsupported).toBe(false);

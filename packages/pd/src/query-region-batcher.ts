@@ -4,8 +4,8 @@ import {
   InvalidArgumentError,
   isTiKVError,
   PendingRequest,
+  RpcError,
   systemClock,
-  TiKVError,
   withOperationScope,
 } from '@tikv/common';
 import { pdpb } from '@tikv/proto';
@@ -21,6 +21,8 @@ export type RegionQuery =
 
 /** The `QueryRegion` stream as the batcher sees it. @internal */
 export interface QueryRegionStream {
+  /** The PD URL the stream is open to. */
+  readonly url: string;
   readonly broken: boolean;
   request(req: pdpb.QueryRegionRequest): Promise<pdpb.QueryRegionResponse>;
   close(reason?: unknown): void;
@@ -147,12 +149,12 @@ export class QueryRegionBatcher {
     try {
       stream = this.#stream !== undefined && !this.#stream.broken ? this.#stream : await this.#connect();
       this.#batches++;
-      const resp = await withStreamDeadline(
-        stream.request(req),
-        this.#clock,
-        this.#rpcTimeoutMs,
-        (ms) => `QueryRegion timed out after ${ms} ms`,
-      );
+      const resp = await withStreamDeadline(stream.request(req), {
+        clock: this.#clock,
+        timeoutMs: this.#rpcTimeoutMs,
+        address: stream.url,
+        command: 'QueryRegion',
+      });
       this.#finish(batch, resp);
     } catch (e) {
       if (isUnimplemented(e)) this.#notSupported = true;
@@ -160,7 +162,11 @@ export class QueryRegionBatcher {
         ? new ClientClosedError('region query batcher is closed', { cause: e })
         : isTiKVError(e) || isUnimplemented(e)
           ? e
-          : new TiKVError('RPC_ERROR', `QueryRegion failed: ${e instanceof Error ? e.message : String(e)}`, {
+          : new RpcError(`QueryRegion failed: ${e instanceof Error ? e.message : String(e)}`, {
+              // No stream: opening one failed before a PD member was chosen.
+              address: stream?.url ?? '',
+              command: 'QueryRegion',
+              requestSent: stream !== undefined,
               retryable: true,
               cause: e,
             });

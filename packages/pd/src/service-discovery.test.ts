@@ -1,4 +1,4 @@
-import { isTiKVError } from '@tikv/common';
+import { isTiKVError, RpcError } from '@tikv/common';
 import { pdpb } from '@tikv/proto';
 import { ServiceDiscovery } from './service-discovery.js';
 
@@ -104,7 +104,12 @@ describe('ServiceDiscovery', () => {
       /^no PD reachable at http:\/\/pd-1 \(3 attempts in \d+ ms\); last error: /,
     );
     expect((err as Error).message).toContain('http://pd-1 unreachable');
-    expect((err as Error).cause).toMatchObject({ code: 'RPC_ERROR', retryable: true });
+    expect((err as Error).cause).toBeInstanceOf(RpcError);
+    expect((err as Error).cause).toMatchObject({
+      retryable: true,
+      address: 'http://pd-1',
+      command: 'GetMembers',
+    });
     expect(pd.calls).toHaveLength(3);
     await d.close();
   });
@@ -158,9 +163,10 @@ describe('ServiceDiscovery', () => {
     const d = new ServiceDiscovery(['http://pd-1'], stalled, { ...fast, maxInitRetries: 1, timeoutMs: 5 });
     const err: unknown = await d.init().catch((e: unknown) => e);
     expect(isTiKVError(err, 'PD_UNREACHABLE')).toBe(true);
+    expect((err as Error).cause).toBeInstanceOf(RpcError);
     expect((err as Error).cause).toMatchObject({
-      code: 'RPC_ERROR',
       retryable: true,
+      address: 'http://pd-1',
       message: 'GetMembers http://pd-1: no answer within 5 ms',
     });
     await d.close();
@@ -183,14 +189,28 @@ describe('ServiceDiscovery', () => {
     const pd = new FakeMembers();
     const d = new ServiceDiscovery(['http://pd-1'], pd.fetch, fast);
     await d.init();
+    // Each check fails for good on every endpoint; the reason of the last one is the cause.
     pd.clusterId = 9n;
-    await expect(d.checkMemberChanged()).rejects.toMatchObject({ code: 'RPC_ERROR', retryable: true });
+    const mismatch = await d.checkMemberChanged().catch((e: unknown) => e);
+    expect(mismatch).toBeInstanceOf(RpcError);
+    // The members learnt at init are all asked; the cause is the last one's answer.
+    expect(mismatch).toMatchObject({ retryable: true, address: 'http://pd-1,http://pd-2,http://pd-3' });
+    expect((mismatch as Error).cause).toBeInstanceOf(RpcError);
+    expect((mismatch as Error).cause).toMatchObject({
+      address: 'http://pd-3',
+      message: 'http://pd-3: cluster id does not match: 9 != 42',
+    });
     pd.clusterId = 42n;
     pd.leaderId = 99;
-    await expect(d.checkMemberChanged()).rejects.toMatchObject({ code: 'RPC_ERROR' });
+    const noLeader = await d.checkMemberChanged().catch((e: unknown) => e);
+    expect(noLeader).toBeInstanceOf(RpcError);
+    expect((noLeader as Error).cause).toMatchObject({
+      address: 'http://pd-3',
+      message: 'no PD leader known by http://pd-3',
+    });
     pd.leaderId = 1;
     pd.headerError = pdpb.Error.fromPartial({ type: pdpb.ErrorType.UNKNOWN, message: 'boom' });
-    await expect(d.checkMemberChanged()).rejects.toMatchObject({ code: 'RPC_ERROR' });
+    await expect(d.checkMemberChanged()).rejects.toBeInstanceOf(RpcError);
     await d.close();
   });
 

@@ -1,4 +1,5 @@
 import {
+  ClientClosedError,
   DeadlineExceededError,
   InvalidArgumentError,
   isTiKVError,
@@ -6,8 +7,9 @@ import {
   noopLogger,
   openOperationScope,
   PdUnreachableError,
+  type Resolved,
+  RpcError,
   sleepMs,
-  TiKVError,
   withOperationScope,
 } from '@tikv/common';
 import type { pdpb } from '@tikv/proto';
@@ -23,27 +25,27 @@ export interface ServiceDiscoveryOptions {
    * Deadline of each `GetMembers` call made while connecting, in ms (PD's client timeout).
    * @defaultValue 3_000
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** How often the membership is refreshed, in ms. @defaultValue 60_000 */
-  readonly memberUpdateIntervalMs?: number;
+  readonly memberUpdateIntervalMs?: number | undefined;
   /** Deadline of each `GetMembers` call of a refresh, and of a refresh's retries, in ms. @defaultValue 1_000 */
-  readonly updateMemberTimeoutMs?: number;
+  readonly updateMemberTimeoutMs?: number | undefined;
   /** First backoff between refresh attempts, in ms. @defaultValue 20 */
-  readonly updateMemberBackoffBaseMs?: number;
+  readonly updateMemberBackoffBaseMs?: number | undefined;
   /** Largest backoff between refresh attempts, in ms. @defaultValue 100 */
-  readonly updateMemberMaxBackoffMs?: number;
+  readonly updateMemberMaxBackoffMs?: number | undefined;
   /**
    * How long {@link ServiceDiscovery.init} may keep trying before it gives up with a
    * `PdUnreachableError`, in ms (PD's Go client bounds only the attempts).
    * @defaultValue 20_000
    */
-  readonly initTimeoutMs?: number;
+  readonly initTimeoutMs?: number | undefined;
   /** Attempts to reach the cluster while connecting (whichever of this and `initTimeoutMs` ends first). @defaultValue 100 */
-  readonly maxInitRetries?: number;
+  readonly maxInitRetries?: number | undefined;
   /** Pause between those attempts, in ms. @defaultValue 1_000 */
-  readonly initRetryIntervalMs?: number;
+  readonly initRetryIntervalMs?: number | undefined;
   /** Where discovery reports leader changes and failures. @defaultValue silent */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
 }
 
 /** Defaults of {@link ServiceDiscoveryOptions} (PD's Go client values). */
@@ -59,12 +61,26 @@ export const DEFAULT_SERVICE_DISCOVERY_OPTIONS = Object.freeze({
 });
 
 /**
+ * A retryable `RpcError` of `GetMembers`: an answer that cannot be used, or no usable answer
+ * from any endpoint (`address`: the endpoints, comma-separated; `cause`: the last failure).
+ */
+function membersError(message: string, address: string, cause?: unknown): RpcError {
+  return new RpcError(message, {
+    address,
+    command: 'GetMembers',
+    requestSent: true,
+    retryable: true,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
  * PD member discovery (PD's `serviceDiscovery`): learns the cluster id from any endpoint,
  * follows the leader, refreshes the membership every `memberUpdateIntervalMs` and on demand
  * (with backoff) after failures, and tells listeners when the leader or the members change.
  */
 export class ServiceDiscovery {
-  private readonly opts: Readonly<Required<Omit<ServiceDiscoveryOptions, 'logger'>>>;
+  private readonly opts: Resolved<Omit<ServiceDiscoveryOptions, 'logger'>>;
   private readonly logger: Logger;
   private serviceUrls: string[];
   private leader = '';
@@ -225,7 +241,7 @@ export class ServiceDiscovery {
    * under way.
    */
   checkMemberChanged(options?: CallOptions): Promise<void> {
-    if (this.closed) return Promise.reject(new TiKVError('CLIENT_CLOSED', 'service discovery is closed'));
+    if (this.closed) return Promise.reject(new ClientClosedError('service discovery is closed'));
     if (this.updating === undefined) {
       this.updating = withOperationScope(options, { follow: [this.closeController.signal] }, (scope) =>
         this.updateMember(scope.signal as AbortSignal, this.opts.updateMemberTimeoutMs),
@@ -240,7 +256,7 @@ export class ServiceDiscovery {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.closeController.abort(new TiKVError('CLIENT_CLOSED', 'service discovery is closed'));
+    this.closeController.abort(new ClientClosedError('service discovery is closed'));
     this.wake?.();
     await this.loop;
   }
@@ -266,10 +282,11 @@ export class ServiceDiscovery {
       }
     }
     if (clusterId === 0n) {
-      throw new TiKVError('RPC_ERROR', 'failed to get the cluster id from any PD endpoint', {
-        retryable: true,
-        cause: lastErr,
-      });
+      throw membersError(
+        'failed to get the cluster id from any PD endpoint',
+        this.serviceUrls.join(','),
+        lastErr,
+      );
     }
     this.cluster = clusterId;
   }
@@ -286,9 +303,12 @@ export class ServiceDiscovery {
       if (err !== undefined) throw err;
       return resp;
     } catch (e) {
-      const err = toPdCallError(e, `GetMembers ${url}`, signal, {
-        signal: call.signal as AbortSignal,
-        timeoutMs,
+      const err = toPdCallError(e, {
+        what: `GetMembers ${url}`,
+        command: 'GetMembers',
+        address: url,
+        callerSignal: signal,
+        attempt: { signal: call.signal as AbortSignal, timeoutMs },
       });
       if (!signal.aborted) this.lastEndpointFailure = err;
       throw err;
@@ -310,16 +330,14 @@ export class ServiceDiscovery {
       }
       const id = resp.header?.clusterId ?? 0n;
       if (id !== this.cluster) {
-        lastErr = new TiKVError('RPC_ERROR', `${url}: cluster id does not match: ${id} != ${this.cluster}`, {
-          retryable: true,
-        });
+        lastErr = membersError(`${url}: cluster id does not match: ${id} != ${this.cluster}`, url);
         this.lastEndpointFailure = lastErr;
         continue;
       }
       const leaderUrls = resp.leader?.clientUrls ?? [];
       const leaderUrl = leaderUrls[0];
       if (leaderUrl === undefined) {
-        lastErr = new TiKVError('RPC_ERROR', `no PD leader known by ${url}`, { retryable: true });
+        lastErr = membersError(`no PD leader known by ${url}`, url);
         this.lastEndpointFailure = lastErr;
         continue;
       }
@@ -331,10 +349,7 @@ export class ServiceDiscovery {
       this.switchLeader(leaderUrl);
       return;
     }
-    throw new TiKVError('RPC_ERROR', 'failed to get the PD members from any endpoint', {
-      retryable: true,
-      cause: lastErr,
-    });
+    throw membersError('failed to get the PD members from any endpoint', this.serviceUrls.join(','), lastErr);
   }
 
   private updateUrls(members: readonly pdpb.Member[]): void {

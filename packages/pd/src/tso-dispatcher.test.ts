@@ -1,4 +1,4 @@
-import { composeTs, isTiKVError, ManualClock } from '@tikv/common';
+import { composeTs, isTiKVError, ManualClock, RpcError } from '@tikv/common';
 import { FakeTsoServer } from '../test/fake-tso.js';
 import { TsoDispatcher } from './tso-dispatcher.js';
 import type { TsoStream, TsoStreamProvider } from './tso-stream.js';
@@ -73,8 +73,8 @@ describe('TsoDispatcher', () => {
     await server.current.untilPending(1);
     server.current.close(new Error('connection reset'));
     const err: unknown = await p.catch((e: unknown) => e);
-    expect(isTiKVError(err, 'RPC_ERROR')).toBe(true);
-    expect((err as { retryable: boolean }).retryable).toBe(true);
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err).toMatchObject({ retryable: true, address: 'http://pd-1', command: 'TSO', requestSent: true });
     expect(server.failures).toHaveLength(1);
     expect(server.failures[0]?.url).toBe('http://pd-1');
     const p2 = d.getTimestamp();
@@ -90,7 +90,8 @@ describe('TsoDispatcher', () => {
     await server.current.untilPending(1);
     server.current.answerNext({ count: 3 });
     const err: unknown = await p.catch((e: unknown) => e);
-    expect(isTiKVError(err, 'RPC_ERROR')).toBe(true);
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err).toMatchObject({ retryable: true, address: 'http://pd-1' });
     expect(server.streams[0]?.broken).toBe(true);
   });
 
@@ -111,7 +112,9 @@ describe('TsoDispatcher', () => {
   test('a failed connect fails the batch with a retryable error and is reported', async () => {
     server.connectError = new Error('no route');
     const err: unknown = await d.getTimestamp().catch((e: unknown) => e);
-    expect(isTiKVError(err, 'RPC_ERROR')).toBe(true);
+    expect(err).toBeInstanceOf(RpcError);
+    // No stream was open, so no PD member was chosen and nothing was sent.
+    expect(err).toMatchObject({ retryable: true, address: '', requestSent: false });
     expect(server.failures).toHaveLength(1);
     server.connectError = undefined;
     const p = d.getTimestamp();
@@ -161,7 +164,7 @@ describe('TsoDispatcher', () => {
       await server.current.untilPending(1);
       jest.advanceTimersByTime(150);
       const err = await p;
-      expect(isTiKVError(err, 'RPC_ERROR')).toBe(true);
+      expect(err).toBeInstanceOf(RpcError);
       expect(server.streams[0]?.broken).toBe(true);
     } finally {
       jest.useRealTimers();
@@ -242,8 +245,8 @@ describe('TsoDispatcher on a ManualClock', () => {
     expect(server.streams[0]?.broken).toBe(false);
     clock.advance(1);
     const err = await p;
-    expect(isTiKVError(err, 'RPC_ERROR')).toBe(true);
-    expect((err as { retryable: boolean }).retryable).toBe(true);
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err).toMatchObject({ retryable: true, address: 'http://pd-1', command: 'TSO' });
     expect((err as Error).message).toBe('TSO request timed out after 1000 ms on http://pd-1');
     expect(server.streams[0]?.broken).toBe(true);
     expect(server.failures).toHaveLength(1);

@@ -7,6 +7,8 @@ import {
   isTiKVError,
   openOperationScope,
   PendingRequest,
+  type Resolved,
+  RpcError,
   systemClock,
   TiKVError,
 } from '@tikv/common';
@@ -20,21 +22,21 @@ export interface TsoDispatcherOptions {
    * Most timestamps asked for in one TSO request (PD's client default).
    * @defaultValue 10_000
    */
-  readonly maxBatchSize?: number;
+  readonly maxBatchSize?: number | undefined;
   /**
    * Deadline of one TSO request on the stream, and of opening a stream, in milliseconds.
    * A request that misses it breaks the stream.
    * @defaultValue 3_000
    */
-  readonly rpcTimeoutMs?: number;
+  readonly rpcTimeoutMs?: number | undefined;
   /**
    * TSO requests allowed in flight at once on the stream. With 1 (PD's default), callers
    * that arrive while a request is in flight are merged into the next request.
    * @defaultValue 1
    */
-  readonly maxInFlight?: number;
+  readonly maxInFlight?: number | undefined;
   /** Measures callers' timeouts and the request deadline. @defaultValue the system clock */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
 }
 
 /** Defaults of {@link TsoDispatcherOptions}. */
@@ -72,7 +74,7 @@ class TsoWaiter extends PendingRequest<bigint> {
  */
 export class TsoDispatcher {
   readonly #provider: TsoStreamProvider;
-  readonly #opts: Readonly<Required<Omit<TsoDispatcherOptions, 'clock'>>>;
+  readonly #opts: Resolved<Omit<TsoDispatcherOptions, 'clock'>>;
   readonly #clock: Clock;
   #queue: TsoWaiter[] = [];
   #head = 0;
@@ -198,30 +200,30 @@ export class TsoDispatcher {
     try {
       stream = this.#stream !== undefined && !this.#stream.broken ? this.#stream : await this.#ensureStream();
       this.#rpcs++;
-      const url = stream.url;
       // A request without an answer by the deadline fails, and the catch below breaks the stream.
-      const result = await withStreamDeadline(
-        stream.request(batch.length),
-        this.#clock,
-        this.#opts.rpcTimeoutMs,
-        (ms) => `TSO request timed out after ${ms} ms on ${url}`,
-      );
+      const result = await withStreamDeadline(stream.request(batch.length), {
+        clock: this.#clock,
+        timeoutMs: this.#opts.rpcTimeoutMs,
+        address: stream.url,
+        command: 'TSO',
+      });
       this.#granted += result.count;
-      this.#handOut(batch, result);
+      this.#handOut(batch, result, stream.url);
     } catch (e) {
-      const err = this.#classify(e);
+      const err = this.#classify(e, stream?.url);
       if (stream !== undefined && (err.retryable || !isTiKVError(e))) this.#dropStream(stream, err);
       for (const w of batch) w.reject(err);
     }
   }
 
-  #handOut(batch: TsoWaiter[], result: TsoResult): void {
+  #handOut(batch: TsoWaiter[], result: TsoResult, url: string): void {
     if (result.count !== batch.length) {
-      throw new TiKVError(
-        'RPC_ERROR',
-        `TSO response count ${result.count} does not match the requested ${batch.length}`,
-        { retryable: true },
-      );
+      throw new RpcError(`TSO response count ${result.count} does not match the requested ${batch.length}`, {
+        address: url,
+        command: 'TSO',
+        requestSent: true,
+        retryable: true,
+      });
     }
     const first = composeTs(result.physical, result.logical - BigInt(result.count) + 1n);
     if (first <= this.#lastTs) {
@@ -268,10 +270,21 @@ export class TsoDispatcher {
     if (!this.#closed) this.#provider.onStreamFailure?.(err, stream.url);
   }
 
-  #classify(e: unknown): TiKVError {
+  /**
+   * @param e - what the batch failed with
+   * @param url - the stream's PD URL; undefined when no stream was open, and then the failure
+   *   was the provider's own (a `TiKVError`, passed as it is)
+   */
+  #classify(e: unknown, url: string | undefined): TiKVError {
     if (this.#closed) return new ClientClosedError('TSO dispatcher is closed', { cause: e });
     if (isTiKVError(e)) return e;
     const msg = e instanceof Error ? e.message : String(e);
-    return new TiKVError('RPC_ERROR', `TSO stream failed: ${msg}`, { retryable: true, cause: e });
+    return new RpcError(`TSO stream failed: ${msg}`, {
+      address: url ?? '',
+      command: 'TSO',
+      requestSent: url !== undefined,
+      retryable: true,
+      cause: e,
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { isTiKVError } from '@tikv/common';
+import { isTiKVError, RpcError } from '@tikv/common';
 import { pdpb } from '@tikv/proto';
 import { Status } from 'nice-grpc';
 import { PdClient } from '../src/pd-client.js';
@@ -35,8 +35,11 @@ describe('PdClient.connect: a dead or malformed endpoint', () => {
     );
     expect(message).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
     expect(message).not.toContain('Resolution note');
+    expect((err as Error).cause).toBeInstanceOf(RpcError);
     expect((err as Error).cause).toMatchObject({
-      code: 'RPC_ERROR',
+      address: `http://127.0.0.1:${port}`,
+      command: 'GetMembers',
+      grpcCode: Status.UNAVAILABLE,
       message: `GetMembers http://127.0.0.1:${port}: UNAVAILABLE no connection: connect ECONNREFUSED 127.0.0.1:${port}`,
     });
   });
@@ -220,7 +223,14 @@ describe('PdClient against a fake PD cluster: failures and retries', () => {
         expect(await client.getAllStores()).toHaveLength(2);
         expect(pd.calls.get('getAllStores')).toBe(2);
       } else {
-        await expect(client.getAllStores()).rejects.toMatchObject({ code: 'RPC_ERROR', retryable: false });
+        const err: unknown = await client.getAllStores().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(RpcError);
+        expect(err).toMatchObject({
+          retryable: false,
+          address: client.leaderUrl,
+          command: 'GetAllStores',
+          grpcCode: status,
+        });
         expect(pd.calls.get('getAllStores')).toBe(1);
       }
     });
@@ -260,8 +270,11 @@ describe('PdClient against a fake PD cluster: failures and retries', () => {
       failedRegionIds: [999n],
     });
     // PD refuses one unknown region with gRPC UNKNOWN: final, not retried for the whole budget
-    await expect(client.scatterRegion(12345n)).rejects.toMatchObject({
+    const refused: unknown = await client.scatterRegion(12345n).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RpcError);
+    expect(refused).toMatchObject({
       code: 'RPC_ERROR',
+      address: client.leaderUrl,
       retryable: false,
       message: 'ScatterRegion: UNKNOWN [PD:region:ErrRegionNotFound]region %v not found',
     });

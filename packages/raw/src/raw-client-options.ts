@@ -6,6 +6,7 @@ import {
   mustBeNonNegative,
   mustBePositiveInteger,
   noopLogger,
+  type Resolved,
   resolveOptions,
   systemClock,
   type TlsOptions,
@@ -15,30 +16,30 @@ import { RAW_BATCH_PAIR_COUNT, RAW_BATCH_PUT_SIZE_BYTES, RAW_MAX_BACKOFF_MS } fr
 /** How the client behaves, whatever it is wired to (the part of the options a test may also pass). */
 export interface RawClientTuning {
   /** Column family of every call that does not name one. @defaultValue '' (TiKV's `default`) */
-  readonly columnFamily?: string;
+  readonly columnFamily?: string | undefined;
   /**
    * Atomic mode (client-go `SetAtomicForCAS`): writes go through TiKV's single-row
    * transaction path so that `compareAndSwap` is linearizable with them. Every client that
    * writes the same keys must agree on it. `compareAndSwap` requires it. @defaultValue false
    */
-  readonly atomicForCas?: boolean;
+  readonly atomicForCas?: boolean | undefined;
   /**
    * Backoff budget of one operation, in milliseconds of sleep before client-go's weight of 2
    * (client-go `rawkvMaxBackoff`): the operation gives up once it has slept twice this in
    * total. Time spent in RPCs does not count; `timeoutMs` bounds the wall time.
    * @defaultValue 20000
    */
-  readonly maxBackoffMs?: number;
+  readonly maxBackoffMs?: number | undefined;
   /** Most keys per RawBatchGet / RawBatchDelete request (client-go `rawBatchPairCount`). @defaultValue 512 */
-  readonly maxBatchKeys?: number;
+  readonly maxBatchKeys?: number | undefined;
   /** Bytes of keys and values at which a RawBatchPut request is cut (client-go `rawBatchPutSize`). @defaultValue 16384 */
-  readonly maxBatchPutBytes?: number;
+  readonly maxBatchPutBytes?: number | undefined;
   /** Most region batches in flight per batch call. @defaultValue 16 */
-  readonly maxBatchConcurrency?: number;
+  readonly maxBatchConcurrency?: number | undefined;
   /** Time source of deadlines and backoff sleeps. @defaultValue the system clock */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** Receives debug lines; never keys or values. @defaultValue silent */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
 }
 
 /**
@@ -56,7 +57,7 @@ export type RawTlsOptions = TlsOptions;
 export interface RawClientOptions extends RawClientTuning, ClusterOptions {}
 
 /** {@link RawClientTuning} with defaults applied. */
-export type ResolvedRawClientTuning = Readonly<Required<RawClientTuning>>;
+export type ResolvedRawClientTuning = Resolved<RawClientTuning>;
 
 /** Defaults of {@link RawClientTuning} (client-go's where it has one). */
 export const DEFAULT_RAW_CLIENT_OPTIONS: ResolvedRawClientTuning = Object.freeze({

@@ -1,7 +1,7 @@
 // An in-memory stand-in for the region cache and the region request sender, for unit tests:
 // @tikv/testing's key space (regions with epochs, a locator whose cache goes stale on `split`)
 // with raw column families, TTLs, injected region errors and hangs.
-import { type Backoffer, compareKeys } from '@tikv/common';
+import { type Backoffer, compareKeys, crc64 } from '@tikv/common';
 import type { RegionVerId } from '@tikv/region-cache';
 import type { ResponseFor, TikvRequest } from '@tikv/rpc';
 import { FakeKeySpace, regionHolds } from '@tikv/testing';
@@ -21,26 +21,6 @@ const id = (k: Uint8Array): string => Buffer.from(k).toString('latin1');
 
 function inScan(k: Uint8Array, lower: Uint8Array, upper: Uint8Array): boolean {
   return compareKeys(lower, k) <= 0 && (upper.length === 0 || compareKeys(k, upper) < 0);
-}
-
-const CRC_TABLE = (() => {
-  const poly = 0xc96c5795d7870f42n;
-  const t: bigint[] = [];
-  for (let i = 0n; i < 256n; i++) {
-    let crc = i;
-    for (let j = 0; j < 8; j++) crc = crc & 1n ? (crc >> 1n) ^ poly : crc >> 1n;
-    t.push(crc);
-  }
-  return t;
-})();
-const MASK = (1n << 64n) - 1n;
-
-/** CRC-64 ECMA as Go's `hash/crc64` computes it. */
-export function crc64(...parts: Uint8Array[]): bigint {
-  let crc = MASK;
-  for (const p of parts)
-    for (const b of p) crc = (CRC_TABLE[Number((crc ^ BigInt(b)) & 0xffn)] as bigint) ^ (crc >> 8n);
-  return crc ^ MASK;
 }
 
 type AnyValue = Record<string, unknown>;

@@ -1,7 +1,8 @@
 // Ports of client-go rawkv/rawkv_test.go and integration_tests/raw/api_mock_test.go, run on a
 // fake sender and locator (the same suites run against the mock cluster in e2e/test/raw).
+import { crc64 } from '@tikv/common';
 import { RawClient } from '../src/index.js';
-import { crc64, dec, enc, FakeCluster } from './fake-cluster.js';
+import { dec, enc, FakeCluster } from './fake-cluster.js';
 
 const s = (pairs: { key: Uint8Array; value: Uint8Array }[]) => pairs.map((p) => [dec(p.key), dec(p.value)]);
 

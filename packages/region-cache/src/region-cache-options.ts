@@ -6,6 +6,7 @@ import {
   mustBePositiveInteger,
   noopLogger,
   type RandomSource,
+  type Resolved,
   resolveOptions,
   systemClock,
 } from '@tikv/common';
@@ -18,85 +19,85 @@ export interface RegionCacheTuning {
    * extends it (unless the region must expire: it has down peers or stale stores).
    * @defaultValue 600000 (10 minutes, client-go `regionCacheTTLSec`)
    */
-  readonly regionCacheTtlMs?: number;
+  readonly regionCacheTtlMs?: number | undefined;
   /**
    * Random extra TTL in [0, jitter) milliseconds so regions do not expire together.
    * @defaultValue 60000
    */
-  readonly regionCacheTtlJitterMs?: number;
+  readonly regionCacheTtlJitterMs?: number | undefined;
   /**
    * Backoff budget, in milliseconds, of one load from the region source
    * (PD errors are retried with the `pdRPC` backoff kind until it is spent).
    * @defaultValue 20000
    */
-  readonly loadBackoffMs?: number;
+  readonly loadBackoffMs?: number | undefined;
   /**
    * Interval of the background sweep that drops expired regions, in milliseconds.
    * @defaultValue 1000
    */
-  readonly gcIntervalMs?: number;
+  readonly gcIntervalMs?: number | undefined;
   /**
    * How many regions one background sweep visits.
    * @defaultValue 50
    */
-  readonly gcRegionsPerRound?: number;
+  readonly gcRegionsPerRound?: number | undefined;
   /**
    * Interval, in milliseconds, at which stores marked for a check are re-resolved
    * and stores unknown to the cache are added.
    * @defaultValue 10000
    */
-  readonly storeRefreshIntervalMs?: number;
+  readonly storeRefreshIntervalMs?: number | undefined;
   /**
    * Interval, in milliseconds, of the health check of an unreachable store.
    * @defaultValue 1000
    */
-  readonly healthCheckIntervalMs?: number;
+  readonly healthCheckIntervalMs?: number | undefined;
   /**
    * While a store is unreachable, how often its address is fetched again, in milliseconds.
    * @defaultValue 30000
    */
-  readonly storeReResolveIntervalMs?: number;
+  readonly storeReResolveIntervalMs?: number | undefined;
   /**
    * Interval, in milliseconds, at which store slow scores are updated.
    * @defaultValue 1000
    */
-  readonly healthTickIntervalMs?: number;
+  readonly healthTickIntervalMs?: number | undefined;
   /**
    * Route leader requests through another peer (a proxy) when the leader's
    * store is unreachable (client-go `EnableForwarding`).
    * @defaultValue false
    */
-  readonly enableForwarding?: boolean;
+  readonly enableForwarding?: boolean | undefined;
   /**
    * Run the background sweeps (expiry, store refresh, health ticks). Turn off
    * for short-lived caches; the cache still expires regions on access.
    * @defaultValue true
    */
-  readonly backgroundTasks?: boolean;
+  readonly backgroundTasks?: boolean | undefined;
   /**
    * Ask the region source for buckets when loading a region.
    * @defaultValue true
    */
-  readonly needBuckets?: boolean;
+  readonly needBuckets?: boolean | undefined;
 }
 
 /** Options of a {@link RegionCache}. */
 export interface RegionCacheOptions extends RegionCacheTuning {
   /** The time source (a `ManualClock` in tests). @defaultValue systemClock */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** Randomness for TTL jitter and proxy choice. @defaultValue Math.random */
-  readonly random?: RandomSource;
+  readonly random?: RandomSource | undefined;
   /** Logger. @defaultValue noopLogger */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /**
    * Probes a store's liveness (a gRPC health check). Without one, a store
    * marked unreachable stays so until {@link RegionCache.setStoreLiveness} says otherwise.
    */
-  readonly livenessProbe?: LivenessProbe;
+  readonly livenessProbe?: LivenessProbe | undefined;
 }
 
 /** The defaults of {@link RegionCacheTuning}. */
-export const DEFAULT_REGION_CACHE_OPTIONS: Readonly<Required<RegionCacheTuning>> = Object.freeze({
+export const DEFAULT_REGION_CACHE_OPTIONS: Resolved<RegionCacheTuning> = Object.freeze({
   regionCacheTtlMs: 600_000,
   regionCacheTtlJitterMs: 60_000,
   loadBackoffMs: 20_000,
@@ -112,7 +113,7 @@ export const DEFAULT_REGION_CACHE_OPTIONS: Readonly<Required<RegionCacheTuning>>
 });
 
 /** Resolved options. @internal */
-export interface ResolvedRegionCacheOptions extends Readonly<Required<RegionCacheTuning>> {
+export interface ResolvedRegionCacheOptions extends Resolved<RegionCacheTuning> {
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly logger: Logger;

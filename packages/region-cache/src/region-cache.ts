@@ -1,4 +1,4 @@
-import { type RequestOptions, raceSignal, TiKVError, withOperationScope } from '@tikv/common';
+import { ClientClosedError, type RequestOptions, raceSignal, withOperationScope } from '@tikv/common';
 import { runEvery } from './async-utils.js';
 import { type CachedRegion, SyncFlag, type TtlPolicy } from './cached-region.js';
 import { publishMiss, publishStore, type RegionCacheMissEvent } from './diagnostics.js';
@@ -561,7 +561,7 @@ export class RegionCache {
    * need the source reject with `CLIENT_CLOSED`.
    */
   async close(): Promise<void> {
-    if (!this.closed) this.controller.abort(new TiKVError('CLIENT_CLOSED', 'region cache is closed'));
+    if (!this.closed) this.controller.abort(new ClientClosedError('region cache is closed'));
     await Promise.all(this.background);
     await this.storeCache.drain();
     await this.fetcher.drain();

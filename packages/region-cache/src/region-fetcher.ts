@@ -1,4 +1,11 @@
-import { bytesToHex, type Clock, type Logger, raceSignal, TiKVError, throwIfAborted } from '@tikv/common';
+import {
+  bytesToHex,
+  ClientClosedError,
+  type Clock,
+  type Logger,
+  raceSignal,
+  throwIfAborted,
+} from '@tikv/common';
 import { type CachedRegion, SyncFlag, type TtlPolicy } from './cached-region.js';
 import { type MissReason, publishMiss } from './diagnostics.js';
 import type { RegionIndex } from './region-index.js';
@@ -34,8 +41,7 @@ export class RegionFetcher {
   private shared(tag: string, load: () => Promise<CachedRegion>): Promise<CachedRegion> {
     let p = this.inflight.get(tag);
     if (p === undefined) {
-      if (this.deps.signal.aborted)
-        return Promise.reject(new TiKVError('CLIENT_CLOSED', 'region cache is closed'));
+      if (this.deps.signal.aborted) return Promise.reject(new ClientClosedError('region cache is closed'));
       p = load().finally(() => this.inflight.delete(tag));
       this.inflight.set(tag, p);
     }

@@ -92,7 +92,7 @@ export interface SourceStore {
 /** Per-call options of region lookups. */
 export interface RegionSourceCallOptions extends RequestOptions {
   /** Ask for the region's buckets too. */
-  readonly needBuckets?: boolean;
+  readonly needBuckets?: boolean | undefined;
 }
 
 /**

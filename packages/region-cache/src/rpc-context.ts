@@ -23,9 +23,9 @@ export type ReplicaRead = (typeof ReplicaRead)[keyof typeof ReplicaRead];
 /** Options of {@link RegionCache.getRpcContext}. */
 export interface RpcContextOptions extends StoreSelector {
   /** Which replica to pick. @defaultValue 'leader' */
-  readonly replicaRead?: ReplicaRead;
+  readonly replicaRead?: ReplicaRead | undefined;
   /** Spreads follower and mixed reads over peers (any 32-bit number). @defaultValue 0 */
-  readonly seed?: number;
+  readonly seed?: number | undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-// Ports of client-go region_cache_test.go: TestLocateBucket, TestBucketClampingToRegion,
+// Ports of client-go region_cache_test.go: TestLocateBucket,
 // TestShouldNotRetryFlashback (bucket part), TestUpdateBucketsConcurrently, TestBackgroundCacheGC.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { toBytes as b, ManualClock } from '@tikv/common';
@@ -9,10 +9,8 @@ import {
   type RegionCacheMissEvent,
   type RegionInvalidateEvent,
 } from '../src/diagnostics.js';
-import { bucketVersion, type KeyLocation, locateBucket } from '../src/key-location.js';
+import { bucketVersion, locateBucket } from '../src/key-location.js';
 import { RegionCache } from '../src/region-cache.js';
-import { formatRegionVerId, regionVerIdKey } from '../src/region-ver-id.js';
-import { peerFromPb, regionMetaFromPb } from '../src/wire.js';
 import { flush, type Suite, setupSuite } from './helpers.js';
 
 let s: Suite;
@@ -47,32 +45,6 @@ describe('buckets', () => {
       expect(contains(bucket!, key)).toBe(true);
     }
     expect(str(locateBucket(loc, b('a5'))?.endKey)).toBe('b');
-  });
-
-  it('TestBucketClampingToRegion', () => {
-    const mk = (start: string, end: string, keys: string[]): KeyLocation => ({
-      region: { id: 1n, confVer: 1n, version: 1n },
-      startKey: b(start),
-      endKey: b(end),
-      buckets: { version: 1n, keys: keys.map(b) },
-    });
-    const cases: [string, string, string, string, string, string, string][] = [
-      ['within region', 'a', 'z', 'f', 'm', 'f', 'm'],
-      ['start before region', 'f', 'z', 'a', 'm', 'f', 'm'],
-      ['end after region', 'a', 'm', 'f', 'z', 'f', 'm'],
-      ['both outside', 'f', 'm', 'a', 'z', 'f', 'm'],
-      ['unbounded bucket end', 'a', 'm', 'f', '', 'f', 'm'],
-      ['unbounded region end', 'a', '', 'f', 'z', 'f', 'z'],
-    ];
-    for (const [name, rs, re, bs, be, ws, we] of cases) {
-      const loc = mk(rs, re, [bs, be]);
-      const bucket = locateBucket(loc, b(ws));
-      expect([name, str(bucket?.startKey), str(bucket?.endKey)]).toEqual([name, ws, we]);
-    }
-    expect(locateBucket(mk('f', 'm', ['g', 'h']), b('z'))).toBeUndefined();
-    const noBuckets: KeyLocation = { ...mk('a', 'z', []), buckets: undefined };
-    expect(str(locateBucket(noBuckets, b('c'))?.endKey)).toBe('z');
-    expect(bucketVersion(noBuckets)).toBe(0n);
   });
 
   it('TestShouldNotRetryFlashback (buckets): BucketVersionNotMatch replaces older buckets', async () => {
@@ -182,23 +154,5 @@ describe('diagnostics and helpers', () => {
       diagnosticsChannel.unsubscribe(REGION_CACHE_MISS_CHANNEL, onMiss);
       diagnosticsChannel.unsubscribe(REGION_CACHE_INVALIDATE_CHANNEL, onInvalidate);
     }
-  });
-
-  it('wire conversions and version id helpers', () => {
-    const peer = peerFromPb({ id: 5n, storeId: 2n, role: 1, isWitness: false });
-    expect(peer.role).toBe('learner');
-    const meta = regionMetaFromPb({
-      id: 3n,
-      startKey: b('a'),
-      endKey: b('b'),
-      regionEpoch: { confVer: 4n, version: 6n },
-      peers: [{ id: 5n, storeId: 2n, role: 0, isWitness: false }],
-      encryptionMeta: undefined,
-      isInFlashback: false,
-      flashbackStartTs: 0n,
-    });
-    expect(meta.epoch).toEqual({ confVer: 4n, version: 6n });
-    expect(regionVerIdKey({ id: 3n, confVer: 4n, version: 6n })).toBe('3:4:6');
-    expect(formatRegionVerId({ id: 3n, confVer: 4n, version: 6n })).toContain('region id: 3');
   });
 });

@@ -1,12 +1,11 @@
-// Ports of client-go region_cache_test.go store tests: resolve states, labels,
-// slow scores and health status; plus the liveness loop and store refresh.
+// Ports of client-go region_cache_test.go store tests on the cache: resolve states, labels,
+// health feedback; plus the liveness loop and store refresh (the slow-score ports are in src).
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { toBytes as b, ManualClock } from '@tikv/common';
 import { FakeCluster } from '@tikv/testing';
 import { REGION_CACHE_STORE_CHANNEL, type StoreEvent } from '../src/diagnostics.js';
 import { RegionCache } from '../src/region-cache.js';
-import { SlowScore, StoreHealthStatus } from '../src/slow-score.js';
-import { Liveness, ResolveState, Store, storeTypeFromLabels } from '../src/store.js';
+import { Liveness, ResolveState } from '../src/store.js';
 import { flush, type Suite, setupSuite } from './helpers.js';
 
 let s: Suite;
@@ -168,94 +167,9 @@ describe('store cache (client-go TestStoreLabels, TestResolveStateTransition)', 
       await cache.close();
     }
   });
-
-  it('storeTypeFromLabels and Store helpers', () => {
-    expect(storeTypeFromLabels([{ key: 'engine', value: 'tiflash' }])).toBe('tiflash');
-    expect(storeTypeFromLabels([{ key: 'engine', value: 'tikv' }])).toBe('tikv');
-    const st = new Store(1n);
-    expect(st.isStoreMatch(undefined)).toBe(true);
-    expect(st.isStoreMatch([2n])).toBe(false);
-    st.updateServerLoad(100, 1000);
-    expect(st.estimatedWait(1040)).toBe(60);
-    expect(st.estimatedWait(2000)).toBe(0);
-    expect(st.changeResolveState(ResolveState.NEED_CHECK, ResolveState.RESOLVED)).toBe(false);
-  });
 });
 
-describe('slow scores (client-go TestSlowScoreStat, TestTiKVSideSlowScore, TestStoreHealthStatus)', () => {
-  it('TestSlowScoreStat', () => {
-    const score = new SlowScore();
-    expect(score.isSlow).toBe(false);
-    score.record(1);
-    score.update();
-    expect(score.isSlow).toBe(false);
-    for (let i = 2; i <= 100; i++) {
-      score.record(i);
-      if (i % 5 === 0) {
-        score.update();
-        expect(score.isSlow).toBe(false);
-      }
-    }
-    for (let i = 100; i >= 2; i--) {
-      score.record(i);
-      if (i % 5 === 0) {
-        score.update();
-        expect(score.isSlow).toBe(false);
-      }
-    }
-    score.markSlow();
-    expect(score.isSlow).toBe(true);
-  });
-
-  it('TestTiKVSideSlowScore', () => {
-    const stats = new StoreHealthStatus();
-    let now = 1_000_000;
-    expect(stats.detail().tikvSideSlowScore).toBeLessThanOrEqual(1);
-    stats.tick(now);
-    expect(stats.detail().tikvSideSlowScore).toBeLessThanOrEqual(1);
-    expect(stats.isSlow).toBe(false);
-    now += 200;
-    stats.updateTikvSlowScore(50, now);
-    expect(stats.detail().tikvSideSlowScore).toBe(50);
-    expect(stats.isSlow).toBe(false);
-    now += 200;
-    stats.updateTikvSlowScore(100, now);
-    expect(stats.detail().tikvSideSlowScore).toBe(100);
-    expect(stats.isSlow).toBe(true);
-    now += 120_000;
-    stats.tick(now);
-    expect(stats.detail().tikvSideSlowScore).toBe(60);
-    expect(stats.isSlow).toBe(false);
-    now += 180_000;
-    stats.tick(now);
-    expect(stats.detail().tikvSideSlowScore).toBe(1);
-    now += 60_000;
-    stats.tick(now);
-    expect(stats.detail().tikvSideSlowScore).toBe(1);
-  });
-
-  it('TestStoreHealthStatus', () => {
-    const stats = new StoreHealthStatus();
-    let now = 1_000_000;
-    expect(stats.isSlow).toBe(false);
-    while (!stats.clientSide.isSlow) stats.clientSide.record(60_000);
-    stats.tick(now);
-    expect(stats.isSlow).toBe(true);
-    expect(stats.detail().clientSideSlowScore).toBe(stats.clientSide.value);
-    now += 1000;
-    stats.updateTikvSlowScore(100, now);
-    expect(stats.isSlow).toBe(true);
-    expect(stats.detail().tikvSideSlowScore).toBe(100);
-    while (stats.clientSide.isSlow) {
-      stats.recordLatency(1);
-      stats.tick(now);
-    }
-    expect(stats.isSlow).toBe(true);
-    now += 1000;
-    stats.updateTikvSlowScore(1, now);
-    expect(stats.isSlow).toBe(false);
-  });
-
+describe('slow scores', () => {
   it('onHealthFeedback feeds the TiKV-side score', async () => {
     await s.cache.locateKey(b('a'));
     s.cache.onHealthFeedback(s.store1, 100);

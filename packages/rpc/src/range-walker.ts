@@ -62,11 +62,11 @@ export interface WalkRangeOptions<R extends TikvRequest> extends RangeWalkBounds
    * cache), then walked side by side, each on its own backoffer cloned from one fork of the
    * operation's; a region that splits meanwhile is walked piece by piece. @defaultValue 1
    */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** Makes the request for the part of the range in one region. */
   readonly build: (span: RegionSpan) => R;
   /** The sender's request options. */
-  readonly request?: RegionRequestOptions;
+  readonly request?: RegionRequestOptions | undefined;
   /**
    * Takes one region's response and says how the walk goes on. Throwing ends the walk with
    * that error (with concurrency, once the regions in flight settle).

@@ -51,7 +51,7 @@ export interface GroupByRegionOptions<T> extends RequestOptions {
    * boundaries are found by binary search. Unsorted items given as sorted are grouped wrongly
    * (TiKV then answers KeyNotInRegion). @defaultValue false
    */
-  readonly sorted?: boolean;
+  readonly sorted?: boolean | undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   type OperationScopeOptions,
   openOperationScope,
   type RequestOptions,
+  type Resolved,
   regionErrorFromWire,
   resolveOptions,
   systemClock,
@@ -39,13 +40,13 @@ export interface RegionExecutorTuning {
    * (client-go `rawkvMaxBackoff`); 0 is unlimited. {@link RegionExecutor.begin} may give another.
    * @defaultValue 20000
    */
-  readonly maxBackoffMs?: number;
+  readonly maxBackoffMs?: number | undefined;
   /** Most batches (or regions of a range walk) in flight per operation. @defaultValue 16 */
-  readonly maxConcurrency?: number;
+  readonly maxConcurrency?: number | undefined;
   /** Time source of backoffers and deadlines. @defaultValue the system clock */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** Receives the backoffers' debug lines. @defaultValue silent */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
 }
 
 /** Options of a {@link RegionExecutor}. */
@@ -57,7 +58,7 @@ export interface RegionExecutorOptions extends RegionExecutorTuning {
 }
 
 /** Defaults of {@link RegionExecutorTuning}. */
-export const DEFAULT_REGION_EXECUTOR_OPTIONS: Readonly<Required<RegionExecutorTuning>> = Object.freeze({
+export const DEFAULT_REGION_EXECUTOR_OPTIONS: Resolved<RegionExecutorTuning> = Object.freeze({
   maxBackoffMs: 20_000,
   maxConcurrency: 16,
   clock: systemClock,
@@ -95,9 +96,9 @@ export interface SendToKeyOptions {
    * Send to the region whose range ends at the key (`startKey < key <= endKey`, an empty key
    * meaning the last region) instead of the region holding it: reverse scans. @defaultValue false
    */
-  readonly reverse?: boolean;
+  readonly reverse?: boolean | undefined;
   /** The sender's per-request options (replica read, priority, execution duration...). */
-  readonly request?: RegionRequestOptions;
+  readonly request?: RegionRequestOptions | undefined;
 }
 
 /** Options of {@link RegionExecutor.runBatches}. */
@@ -115,7 +116,7 @@ export interface RunBatchesOptions<T> {
    * Unsorted items given as sorted are grouped wrongly (TiKV answers KeyNotInRegion until the
    * budget runs out). @defaultValue false
    */
-  readonly sorted?: boolean;
+  readonly sorted?: boolean | undefined;
   /**
    * Sends one batch, typically with {@link RegionExecutor.sendToRegion}, and says how it went
    * (see {@link BatchOutcome}). Throwing fails the run: the batches in flight are cancelled
@@ -126,13 +127,13 @@ export interface RunBatchesOptions<T> {
    */
   readonly send: (batch: RegionBatch<T>, bo: Backoffer) => Promise<BatchOutcome<T>>;
   /** Most batches in flight. @defaultValue the executor's `maxConcurrency` */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /**
    * Primary first (client-go 2PC's `doActionOnGroupMutations` for commit and pessimistic
    * lock): the batch holding this key is sent alone, and only once it is done are the other
    * batches sent. The key must be one of the items'.
    */
-  readonly primary?: PrimaryFirstOptions;
+  readonly primary?: PrimaryFirstOptions | undefined;
 }
 
 /** The primary-first mode of {@link RegionExecutor.runBatches}. */
@@ -145,7 +146,7 @@ export interface PrimaryFirstOptions {
    * the primary batch is done, with the rest's promise in {@link BatchRun.background}.
    * @defaultValue the rest is awaited, on the operation's backoffer
    */
-  readonly background?: Backoffer;
+  readonly background?: Backoffer | undefined;
 }
 
 /**
@@ -173,7 +174,7 @@ export interface BatchRun {
 /** Options of {@link RegionExecutor.mapConcurrently}. */
 export interface MapConcurrentlyOptions {
   /** Most calls in flight. @defaultValue the executor's `maxConcurrency` */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
 }
 
 /** A response carries an optional region error whatever its type. */
@@ -217,7 +218,7 @@ type WithRegionError = { readonly regionError?: WireRegionError | undefined };
 export class RegionExecutor {
   readonly #sender: RegionSender;
   readonly #locator: KeyLocator;
-  readonly #tuning: Readonly<Required<RegionExecutorTuning>>;
+  readonly #tuning: Resolved<RegionExecutorTuning>;
   /** Made once: an operation without signal or timeout then allocates no scope at all. */
   readonly #scopeOptions: OperationScopeOptions | undefined;
 
@@ -252,7 +253,7 @@ export class RegionExecutor {
   }
 
   /** The executor's tuning, defaults applied. */
-  get tuning(): Readonly<Required<RegionExecutorTuning>> {
+  get tuning(): Resolved<RegionExecutorTuning> {
     return this.#tuning;
   }
 

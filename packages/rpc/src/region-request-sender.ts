@@ -39,24 +39,24 @@ export interface RegionRequestSenderOptions {
   /** Sends one command to one store (`RpcClient`, or a `CodecTransport` around it). */
   readonly transport: KvTransport;
   /** Sets `Context.apiVersion` on every request. @defaultValue leave the request's value */
-  readonly apiVersion?: 'V1' | 'V2';
+  readonly apiVersion?: 'V1' | 'V2' | undefined;
   /** Sets `Context.keyspaceId` on every request. @defaultValue leave the request's value */
-  readonly keyspaceId?: number;
+  readonly keyspaceId?: number | undefined;
   /** Sets `Context.clusterId` on every request. @defaultValue leave the request's value */
-  readonly clusterId?: bigint;
+  readonly clusterId?: bigint | undefined;
   /**
    * Timeout of one attempt (one RPC) in milliseconds, unless a call gives `rpcTimeoutMs`
    * (client-go `ReadTimeoutShort`). @defaultValue 30_000
    */
-  readonly rpcTimeoutMs?: number;
+  readonly rpcTimeoutMs?: number | undefined;
   /** Interceptors around every request this sender makes, first outermost. @defaultValue none */
-  readonly interceptors?: readonly RpcInterceptor[];
+  readonly interceptors?: readonly RpcInterceptor[] | undefined;
   /** @defaultValue silent */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /** Time source (attempt durations, estimated waits). @defaultValue the system clock */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** Randomness for replica choice among equals. @defaultValue Math.random */
-  readonly random?: RandomSource;
+  readonly random?: RandomSource | undefined;
 }
 
 /** Defaults of {@link RegionRequestSenderOptions}. */

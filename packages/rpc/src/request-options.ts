@@ -36,44 +36,44 @@ export interface StoreLabelMatch {
 /** Options of one {@link RegionRequestSender.sendRequest} call. */
 export interface RegionRequestOptions extends RequestOptions {
   /** Which replica serves a read. Writes must use `'leader'`. @defaultValue 'leader' */
-  readonly replicaRead?: ReplicaReadType;
+  readonly replicaRead?: ReplicaReadType | undefined;
   /**
    * Stale read: any replica serves the read at the request's timestamp if its safe ts allows;
    * on `DataIsNotReady` the request falls back to the leader. @defaultValue false
    */
-  readonly staleRead?: boolean;
+  readonly staleRead?: boolean | undefined;
   /** Prefer replicas whose stores carry all these labels (closest replicas). @defaultValue none */
-  readonly matchStoreLabels?: readonly StoreLabelMatch[];
+  readonly matchStoreLabels?: readonly StoreLabelMatch[] | undefined;
   /** Prefer replicas on these stores. @defaultValue none */
-  readonly matchStoreIds?: readonly bigint[];
+  readonly matchStoreIds?: readonly bigint[] | undefined;
   /** `Context.requestSource`, patched with the replica kind like client-go (`leader_<source>`). */
-  readonly requestSource?: string;
+  readonly requestSource?: string | undefined;
   /** `Context.resourceControlContext.resourceGroupName`. */
-  readonly resourceGroupName?: string;
+  readonly resourceGroupName?: string | undefined;
   /** `Context.resourceGroupTag`. */
-  readonly resourceGroupTag?: Uint8Array;
+  readonly resourceGroupTag?: Uint8Array | undefined;
   /** `Context.priority`. @defaultValue 'normal' */
-  readonly priority?: CommandPriority;
+  readonly priority?: CommandPriority | undefined;
   /** `Context.isolationLevel`. @defaultValue 'SI' */
-  readonly isolationLevel?: IsolationLevel;
+  readonly isolationLevel?: IsolationLevel | undefined;
   /** `Context.notFillCache`. @defaultValue false */
-  readonly notFillCache?: boolean;
+  readonly notFillCache?: boolean | undefined;
   /**
    * `Context.maxExecutionDurationMs`, in milliseconds: TiKV gives up after this long.
    * A read with a value below 30 000 ms that times out is retried on another replica at once
    * (client-go's configurable read timeout). @defaultValue the attempt timeout (`rpcTimeoutMs`)
    */
-  readonly maxExecutionDurationMs?: number;
+  readonly maxExecutionDurationMs?: number | undefined;
   /**
    * Timeout of each attempt (one RPC), in milliseconds; the whole call is bounded by
    * `timeoutMs` and the backoffer. @defaultValue the sender's `rpcTimeoutMs`
    */
-  readonly rpcTimeoutMs?: number;
+  readonly rpcTimeoutMs?: number | undefined;
   /**
    * `Context.busyThresholdMs`, in milliseconds: a leader read whose estimated wait exceeds it is
    * rejected by TiKV and retried on an idle follower (load-based replica read). @defaultValue 0 (off)
    */
-  readonly busyThresholdMs?: number;
+  readonly busyThresholdMs?: number | undefined;
 }
 
 /** @internal */

@@ -1,5 +1,5 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import { ClientClosedError, noopMetrics } from '@tikv/common';
+import { ClientClosedError, type ClockTimer, noopMetrics } from '@tikv/common';
 import type { RpcCall, SendOptions } from './interceptor.js';
 import { chainInterceptors } from './interceptor.js';
 import type { KvTransport } from './kv-transport.js';
@@ -31,6 +31,7 @@ export const REQUEST_SECONDS_METRIC = 'tikv_client_request_seconds';
 const NO_OPTIONS: SendOptions = Object.freeze({});
 /** Longest idle sweep period, in milliseconds. */
 const MAX_SWEEP_MS = 60_000;
+const BACKGROUND_TIMER = Object.freeze({ background: true });
 
 /**
  * The TiKV transport (client-go `RPCClient`): a pool of `connectionsPerStore` gRPC connections
@@ -58,7 +59,7 @@ export class RpcClient implements KvTransport {
   readonly #pools = new Map<string, StoreConnectionPool>();
   readonly #credentials: ChannelCredentials;
   readonly #call: RpcCall;
-  #sweepTimer: NodeJS.Timeout | undefined;
+  #sweepTimer: ClockTimer | undefined;
   #closed = false;
 
   /**
@@ -136,17 +137,15 @@ export class RpcClient implements KvTransport {
     request: TikvRequest,
     options: SendOptions,
   ): Promise<TikvResponse> {
-    const timeoutMs = options.timeoutMs ?? Number.NaN;
-    const forwardedHost = options.forwardedHost ?? '';
     if (batched) {
       return (pool.batcher as NonNullable<StoreConnectionPool['batcher']>).send(
         request as BatchRequestCmd,
-        forwardedHost,
+        options.forwardedHost ?? '',
         options.signal,
-        timeoutMs,
+        options.timeoutMs ?? Number.NaN,
       );
     }
-    return sendUnary(pool, request, forwardedHost, options.signal, timeoutMs);
+    return sendUnary(pool, request, options);
   }
 
   async #observe(result: Promise<TikvResponse>, command: string): Promise<TikvResponse> {
@@ -183,12 +182,24 @@ export class RpcClient implements KvTransport {
   #startSweep(): void {
     const idle = this.options.idleTimeoutMs;
     if (idle === 0 || this.#sweepTimer !== undefined) return;
-    this.#sweepTimer = setInterval(() => this.#sweepIdle(), Math.max(1, Math.min(idle, MAX_SWEEP_MS)));
-    this.#sweepTimer.unref();
+    this.#armSweep();
   }
 
+  /** Sets the next sweep on the transport's clock; a background timer (nobody awaits it). */
+  #armSweep(): void {
+    const every = Math.max(1, Math.min(this.options.idleTimeoutMs, MAX_SWEEP_MS));
+    this.#sweepTimer = this.options.clock.setTimer(every, this.#sweepTick, undefined, BACKGROUND_TIMER);
+  }
+
+  /** The sweep timer fired: sweep, and sweep again later while pools remain. */
+  readonly #sweepTick = (): void => {
+    this.#sweepTimer = undefined;
+    this.#sweepIdle();
+    if (this.#pools.size > 0 && !this.#closed) this.#armSweep();
+  };
+
   #stopSweep(): void {
-    if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
+    if (this.#sweepTimer !== undefined) this.options.clock.clearTimer(this.#sweepTimer);
     this.#sweepTimer = undefined;
   }
 

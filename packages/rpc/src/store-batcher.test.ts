@@ -1,4 +1,4 @@
-import { isTiKVError, noopLogger, noopMetrics } from '@tikv/common';
+import { isTiKVError, ManualClock, noopLogger, noopMetrics } from '@tikv/common';
 import { kvrpcpb, tikvpb } from '@tikv/proto';
 import type { BatchStreamHandlers, BatchStreamSink, OpenBatchStream } from './batch-commands-stream.js';
 import { commandBytesOf } from './batch-request-encoding.js';
@@ -307,12 +307,14 @@ describe('StoreBatcher (client-go batchConn / batchCommandsClient)', () => {
     await Promise.all(waiting);
   });
 
-  it('sends a short batch once maxBatchWaitMs passes under overload', async () => {
+  it("sends a short batch once maxBatchWaitMs passes under overload, on the transport's clock", async () => {
+    const clock = new ManualClock();
     const { batcher, streams } = setup({
       connections: 1,
-      maxBatchWaitMs: 1,
+      maxBatchWaitMs: 50,
       batchWaitSize: 100,
       maxBatchSize: 128,
+      clock,
     });
     const first = batcher.send(rawGet('a'), '', undefined, Number.NaN);
     await turn();
@@ -322,7 +324,12 @@ describe('StoreBatcher (client-go batchConn / batchCommandsClient)', () => {
     const p = batcher.send(rawGet('b'), '', undefined, Number.NaN);
     await turn();
     expect(s.sent).toHaveLength(1);
-    await s.nextWrite(); // the wait timer sends the short batch
+    expect(clock.pendingForegroundSleeps).toBe(1);
+    clock.advance(49);
+    await turn();
+    expect(s.sent).toHaveLength(1);
+    clock.advance(1); // the wait timer sends the short batch
+    await turn();
     expect(s.sent[1]?.requests).toHaveLength(1);
     s.answer([2n]);
     await expect(p).resolves.toBeDefined();

@@ -1,4 +1,4 @@
-import { type Clock, type Logger, type MetricsHook, systemClock } from '@tikv/common';
+import { type Clock, type ClockTimer, type Logger, type MetricsHook, systemClock } from '@tikv/common';
 import type { kvrpcpb, tikvpb } from '@tikv/proto';
 import { BatchCommandsStream, type BatchStreamOwner, type OpenBatchStream } from './batch-commands-stream.js';
 import { BatchEntry } from './batch-entry.js';
@@ -69,7 +69,7 @@ export class StoreBatcher implements BatchStreamOwner {
   #pending: BatchEntry[] = [];
   #forwardedPending = 0;
   #scheduled = false;
-  #waitTimer: NodeJS.Timeout | undefined;
+  #waitTimer: ClockTimer | undefined;
   #nextLane = 0;
   #nextId = 1;
   #load = 0;
@@ -145,7 +145,7 @@ export class StoreBatcher implements BatchStreamOwner {
     if (forwardedHost !== '') this.#forwardedPending++;
     if (this.#waitTimer !== undefined) {
       if (this.#pending.length >= this.#o.batchWaitSize) {
-        clearTimeout(this.#waitTimer);
+        this.#clock.clearTimer(this.#waitTimer);
         this.#waitTimer = undefined;
         this.#schedule();
       }
@@ -172,7 +172,8 @@ export class StoreBatcher implements BatchStreamOwner {
       this.#pending.length < Math.min(o.batchWaitSize, o.maxBatchSize)
     ) {
       // The store is overloaded: give the batch a moment to fill (client-go fetchMorePendingRequests).
-      this.#waitTimer = setTimeout(this.#flushAfterWait, o.maxBatchWaitMs);
+      // On the transport's clock; callers await these requests, so the timer is a foreground one.
+      this.#waitTimer = this.#clock.setTimer(o.maxBatchWaitMs, this.#flushAfterWait, undefined);
       return;
     }
     const pending = this.#pending;
@@ -300,7 +301,7 @@ export class StoreBatcher implements BatchStreamOwner {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeError = error;
-    if (this.#waitTimer !== undefined) clearTimeout(this.#waitTimer);
+    if (this.#waitTimer !== undefined) this.#clock.clearTimer(this.#waitTimer);
     this.#waitTimer = undefined;
     const pending = this.#pending;
     this.#pending = [];

@@ -5,7 +5,7 @@ import {
   Client,
   credentials as grpcCredentials,
 } from '@grpc/grpc-js';
-import { pemBytes, type TlsOptions } from '@tikv/common';
+import { type Clock, pemBytes, type TlsOptions } from '@tikv/common';
 import type { kvrpcpb } from '@tikv/proto';
 import { commandBytesOf } from './batch-request-encoding.js';
 import { openGrpcBatchStream } from './grpc-batch-stream.js';
@@ -13,7 +13,7 @@ import { rpcChannels } from './rpc-diagnostics.js';
 import { StoreBatcher } from './store-batcher.js';
 import type { BatchResponseCmd } from './tikv-commands.js';
 import type { ResolvedTransportOptions } from './transport-options.js';
-import { sendEncodedUnary } from './unary-call.js';
+import { type PendingUnaryCall, sendEncodedUnary, type UnaryCallPool } from './unary-call.js';
 
 /**
  * The channel option that makes each of a store's channels distinct: grpc-js shares one
@@ -70,14 +70,16 @@ export function channelOptionsFor(o: ResolvedTransportOptions, index: number): C
  * its own TCP connection, used round-robin by unary calls; and the store's `BatchCommands`
  * multiplexer, which runs one stream per channel.
  */
-export class StoreConnectionPool {
+export class StoreConnectionPool implements UnaryCallPool {
   readonly address: string;
+  /** The transport's clock: measures the timeouts of unary calls. */
+  readonly clock: Clock;
   /** The store's batcher; undefined when batching is disabled. */
   readonly batcher: StoreBatcher | undefined;
   readonly #channels: Channel[];
   readonly #grpcClients: Client[];
   #nextUnary = 0;
-  readonly #unaryCalls = new Set<AbortController>();
+  readonly #unaryCalls = new Set<PendingUnaryCall>();
   #closed = false;
   /** When the pool last served a request, in the transport clock's milliseconds. */
   lastUsedMs: number;
@@ -90,6 +92,7 @@ export class StoreConnectionPool {
    */
   constructor(address: string, o: ResolvedTransportOptions, creds: ChannelCredentials, nowMs: number) {
     this.address = address;
+    this.clock = o.clock;
     this.lastUsedMs = nowMs;
     const n = o.connectionsPerStore;
     this.#channels = Array.from(
@@ -121,14 +124,11 @@ export class StoreConnectionPool {
               clock: o.clock,
               onHealthFeedback,
               sendAlone: (cmd, item, forwardedHost, signal, timeoutMs) =>
-                sendEncodedUnary(
-                  this,
-                  cmd.$case,
-                  commandBytesOf(item),
+                sendEncodedUnary(this, cmd.$case, commandBytesOf(item), {
                   forwardedHost,
                   signal,
                   timeoutMs,
-                ) as Promise<BatchResponseCmd>,
+                }) as Promise<BatchResponseCmd>,
             },
             (index, forwardedHost, handlers) =>
               openGrpcBatchStream(this.#grpcClients[index] as Client, index, forwardedHost, handlers),
@@ -158,14 +158,14 @@ export class StoreConnectionPool {
     return this.#grpcClients[i] as Client;
   }
 
-  /** Registers an in-flight unary call; `close` aborts it. */
-  addUnaryCall(controller: AbortController): void {
-    this.#unaryCalls.add(controller);
+  /** Registers an in-flight unary call; `close` rejects it. */
+  addUnaryCall(call: PendingUnaryCall): void {
+    this.#unaryCalls.add(call);
   }
 
-  /** Unregisters a finished unary call. */
-  removeUnaryCall(controller: AbortController): void {
-    this.#unaryCalls.delete(controller);
+  /** Unregisters a settled unary call. */
+  removeUnaryCall(call: PendingUnaryCall): void {
+    this.#unaryCalls.delete(call);
   }
 
   /** Fails everything outstanding with `error` and closes every channel. Idempotent. */
@@ -173,7 +173,8 @@ export class StoreConnectionPool {
     if (this.#closed) return;
     this.#closed = true;
     this.batcher?.close(error);
-    for (const c of this.#unaryCalls) c.abort(error);
+    // Rejecting a call cancels it and takes it out of the set: iterate over a copy.
+    for (const c of [...this.#unaryCalls]) c.reject(error);
     this.#unaryCalls.clear();
     for (const c of this.#grpcClients) c.close();
     for (const ch of this.#channels) ch.close();

@@ -9,6 +9,7 @@ import {
   mustBePositiveInteger,
   noopLogger,
   noopMetrics,
+  type Resolved,
   resolveOptions,
   systemClock,
   type TlsOptions,
@@ -23,13 +24,13 @@ export interface TransportOptions {
    * (client-go `GrpcConnectionCount`).
    * @defaultValue 4
    */
-  readonly connectionsPerStore?: number;
+  readonly connectionsPerStore?: number | undefined;
   /**
    * Most requests in one `BatchCommands` message (client-go `MaxBatchSize`). 0 disables
    * batching: every command is sent as a unary call.
    * @defaultValue 128
    */
-  readonly maxBatchSize?: number;
+  readonly maxBatchSize?: number | undefined;
   /**
    * Most bytes of encoded commands in one `BatchCommands` message. A batch is cut when the next
    * command would pass it; a command larger than this by itself is sent alone as a unary call,
@@ -39,52 +40,52 @@ export interface TransportOptions {
    * receive limit of anything else in the path (a proxy, a mock).
    * @defaultValue 10485760 (10 MiB)
    */
-  readonly maxBatchBytes?: number;
+  readonly maxBatchBytes?: number | undefined;
   /**
    * Milliseconds a batch may wait for more requests when the store reports a transport-layer
    * load above {@link TransportOptions.overloadThreshold} (client-go `MaxBatchWaitTime`). 0 never
    * waits: a batch leaves on the next event-loop turn.
    * @defaultValue 0
    */
-  readonly maxBatchWaitMs?: number;
+  readonly maxBatchWaitMs?: number | undefined;
   /**
    * While waiting, a batch leaves as soon as it holds this many requests (client-go `BatchWaitSize`).
    * @defaultValue 8
    */
-  readonly batchWaitSize?: number;
+  readonly batchWaitSize?: number | undefined;
   /**
    * Store transport-layer load (the `transport_layer_load` TiKV reports) above which batches wait
    * (client-go `OverloadThreshold`).
    * @defaultValue 200
    */
-  readonly overloadThreshold?: number;
+  readonly overloadThreshold?: number | undefined;
   /**
    * Milliseconds between keepalive pings on an idle connection (client-go `GrpcKeepAliveTime`, 10 s).
    * @defaultValue 10000
    */
-  readonly keepaliveIntervalMs?: number;
+  readonly keepaliveIntervalMs?: number | undefined;
   /**
    * Milliseconds to wait for a keepalive ack before the connection is declared dead
    * (client-go `GrpcKeepAliveTimeout`, 3 s).
    * @defaultValue 3000
    */
-  readonly keepaliveTimeoutMs?: number;
+  readonly keepaliveTimeoutMs?: number | undefined;
   /**
    * Milliseconds after which the connections to a store that served no request are closed
    * (client-go's 3-minute idle recycling). 0 keeps them until `close()`.
    * @defaultValue 180000
    */
-  readonly idleTimeoutMs?: number;
+  readonly idleTimeoutMs?: number | undefined;
   /**
    * First reconnect delay after a failed connection attempt, in milliseconds (client-go 100 ms).
    * @defaultValue 100
    */
-  readonly reconnectBaseDelayMs?: number;
+  readonly reconnectBaseDelayMs?: number | undefined;
   /**
    * Longest reconnect delay, in milliseconds (client-go 3 s).
    * @defaultValue 3000
    */
-  readonly reconnectMaxDelayMs?: number;
+  readonly reconnectMaxDelayMs?: number | undefined;
   /**
    * Largest response message accepted, in bytes; 0 means unlimited. A larger message fails the
    * request (a unary call) or the stream carrying it.
@@ -98,28 +99,28 @@ export interface TransportOptions {
    * A batch read or scan whose answer would pass it must be cut smaller.
    * @defaultValue 2147483647 (2 GiB − 1)
    */
-  readonly maxReceiveMessageBytes?: number;
+  readonly maxReceiveMessageBytes?: number | undefined;
   /** TLS to the stores (`@tikv/common`'s `TlsOptions`); plaintext when omitted. */
   readonly tls?: TlsOptions | undefined;
   /** Channel credentials, overriding `tls` (an escape hatch for custom verification). */
   readonly credentials?: ChannelCredentials | undefined;
   /** Extra grpc-js channel options, applied last (client-go `WithGRPCDialOptions`). */
-  readonly channelOptions?: ChannelOptions;
+  readonly channelOptions?: ChannelOptions | undefined;
   /** Interceptors around every request, outermost first (client-go `tikvrpc/interceptor`). */
-  readonly interceptors?: readonly RpcInterceptor[];
+  readonly interceptors?: readonly RpcInterceptor[] | undefined;
   /** Called with each store's `HealthFeedback` carried by `BatchCommands` responses. */
   readonly onHealthFeedback?: ((address: string, feedback: kvrpcpb.HealthFeedback) => void) | undefined;
   /** Where connection and stream events are logged. @defaultValue silent */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /** Where request latency and batch sizes are reported. @defaultValue no-op */
-  readonly metrics?: MetricsHook;
-  /** Time source for idle tracking and the timeouts of batched requests. @defaultValue the system clock */
-  readonly clock?: Clock;
+  readonly metrics?: MetricsHook | undefined;
+  /** Time source for idle tracking and the timeouts of requests (batched and unary). @defaultValue the system clock */
+  readonly clock?: Clock | undefined;
 }
 
 /** {@link TransportOptions} after defaults are applied. */
 export type ResolvedTransportOptions = Readonly<
-  Required<Omit<TransportOptions, 'tls' | 'credentials' | 'onHealthFeedback'>> &
+  Resolved<Omit<TransportOptions, 'tls' | 'credentials' | 'onHealthFeedback'>> &
     Pick<TransportOptions, 'tls' | 'credentials' | 'onHealthFeedback'>
 >;
 
@@ -155,7 +156,7 @@ export const DEFAULT_TRANSPORT_OPTIONS: ResolvedTransportOptions = Object.freeze
  * @throws InvalidArgumentError naming the first invalid option
  */
 export function resolveTransportOptions(options?: TransportOptions): ResolvedTransportOptions {
-  return resolveOptions(DEFAULT_TRANSPORT_OPTIONS as Required<TransportOptions>, options, {
+  return resolveOptions(DEFAULT_TRANSPORT_OPTIONS as Resolved<TransportOptions>, options, {
     connectionsPerStore: mustBePositiveInteger,
     maxBatchSize: mustBeNonNegativeInteger,
     maxBatchBytes: mustBePositiveInteger,

@@ -43,7 +43,9 @@ describe('region_request_test.go', () => {
     f.transport.handler = (s: SentRequest) =>
       listening.get(s.addr) === s.context.peer?.storeId
         ? okResponse(s.request)
-        : regionErrorResponse(s.request, { storeNotMatch: { requestStoreId: s.context.peer?.storeId } });
+        : regionErrorResponse(s.request, {
+            storeNotMatch: { requestStoreId: s.context.peer?.storeId ?? 0n },
+          });
     const epochBefore = f.cache.getStore(store1)?.epoch as number;
     const readdressed = nextStoreEvent((e) => e.storeId === store1 && e.event === 'addressChanged');
 

@@ -317,7 +317,10 @@ describe('RegionRequestSender (client-go region_request_test / region_request3_t
     f2.transport.handler = (s, i) =>
       i === 0
         ? regionErrorResponse(s.request, {
-            notLeader: { regionId: f2.regionId, leader: { id: f2.peerIds[1], storeId: f2.storeIds[1] } },
+            notLeader: {
+              regionId: f2.regionId,
+              leader: { id: f2.peerIds[1] ?? 0n, storeId: f2.storeIds[1] ?? 0n },
+            },
           })
         : okResponse(s.request);
     try {

@@ -214,7 +214,10 @@ describe('replica selector (client-go replica_selector_test / region_request3_te
       if (s.addr === addrOf(0)) return regionErrorResponse(s.request, { serverIsBusy: { reason: 'pool' } });
       return i < 10
         ? regionErrorResponse(s.request, {
-            notLeader: { regionId: f.regionId, leader: { id: f.peerIds[1], storeId: f.storeIds[1] } },
+            notLeader: {
+              regionId: f.regionId,
+              leader: { id: f.peerIds[1] ?? 0n, storeId: f.storeIds[1] ?? 0n },
+            },
           })
         : okResponse(s.request);
     };

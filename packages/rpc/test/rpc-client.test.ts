@@ -1,5 +1,12 @@
 import diagnostics from 'node:diagnostics_channel';
-import { Backoffer, BackoffKinds, isRetryableError, isTiKVError, type MetricsHook } from '@tikv/common';
+import {
+  Backoffer,
+  BackoffKinds,
+  isRetryableError,
+  isTiKVError,
+  ManualClock,
+  type MetricsHook,
+} from '@tikv/common';
 import { MockCluster } from '@tikv/mock-cluster';
 import { kvrpcpb } from '@tikv/proto';
 import {
@@ -240,15 +247,20 @@ describe('RpcClient against the mock cluster', () => {
     expect(rs.every((r) => Buffer.from(r.value.value).toString() === 'v')).toBe(true);
   });
 
-  it('times out and aborts unary calls too', async () => {
-    const rpc = client();
+  it("times out unary calls on the transport's clock, and aborts them", async () => {
+    const clock = new ManualClock();
+    const rpc = client({ clock });
     cluster.setStoreDelay(store.id, 30_000);
     const req = {
       $case: 'RawGetKeyTTL',
       value: kvrpcpb.RawGetKeyTTLRequest.fromPartial({ context, key: Buffer.from('t') }),
     } as const;
-    const timedOut: unknown = await rpc.send(store.address, req, { timeoutMs: 10 }).catch((e: unknown) => e);
+    const pending = rpc.send(store.address, req, { timeoutMs: 5_000 }).catch((e: unknown) => e);
+    expect(clock.pendingForegroundSleeps).toBe(1);
+    clock.advance(5_000);
+    const timedOut: unknown = await pending;
     expect(isTiKVError(timedOut, 'DEADLINE_EXCEEDED')).toBe(true);
+    expect(timedOut).toMatchObject({ timeoutMs: 5_000 });
     const ac = new AbortController();
     const p = rpc.send(store.address, req, { signal: ac.signal }).catch((e: unknown) => e);
     ac.abort('stop');
@@ -382,12 +394,27 @@ describe('RpcClient against the mock cluster', () => {
     expect(rpc.addresses()).toEqual([store.address]);
   });
 
-  it('closes idle connections after idleTimeoutMs', async () => {
-    const rpc = client({ idleTimeoutMs: 1 });
-    const closed = next<RpcConnectionEvent>(RPC_CONNECTION_CHANNEL, (e) => e.event === 'close');
-    await rpc.send(store.address, rawGet('idle'));
-    expect(await closed).toMatchObject({ address: store.address, reason: 'idle' });
-    expect(rpc.addresses()).toEqual([]);
+  it("closes idle connections after idleTimeoutMs, swept on the transport's clock", async () => {
+    const clock = new ManualClock();
+    const rpc = client({ idleTimeoutMs: 120_000, clock });
+    const closed = collect<RpcConnectionEvent>(RPC_CONNECTION_CHANNEL);
+    try {
+      await rpc.send(store.address, rawGet('idle'));
+      // The sweep runs every min(idleTimeoutMs, 60 s) in the background (nobody awaits it).
+      expect(clock.pendingSleeps).toBe(1);
+      expect(clock.pendingForegroundSleeps).toBe(0);
+      clock.advance(60_000);
+      expect(rpc.addresses()).toEqual([store.address]);
+      clock.advance(60_000);
+      expect(rpc.addresses()).toEqual([]);
+      expect(closed.events.filter((e) => e.event === 'close')).toMatchObject([
+        { address: store.address, reason: 'idle' },
+      ]);
+      // With no pool left, no sweep is pending.
+      expect(clock.pendingSleeps).toBe(0);
+    } finally {
+      closed.stop();
+    }
   });
 
   it('close fails outstanding requests with ClientClosedError and leaves no open handles', async () => {

@@ -65,9 +65,10 @@ export async function runMockClusterBench(total = 200_000): Promise<void> {
     const pd = createClient(pdpb.PDDefinition, pdChannel);
     const header = { clusterId: cluster.clusterId };
     const { region, leader } = await pd.getRegion({ header, regionKey: new Uint8Array([1]) });
+    if (region === undefined) throw new Error('PD knows no region for the bench key');
     const context: Partial<kvrpcpb.Context> = {
-      regionId: region?.id,
-      regionEpoch: region?.regionEpoch,
+      regionId: region.id,
+      regionEpoch: region.regionEpoch,
       peer: leader,
     };
     const kv = createClient(tikvpb.TikvDefinition, storeChannel);

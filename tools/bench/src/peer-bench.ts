@@ -22,19 +22,19 @@ import { startStandaloneCluster } from './standalone-cluster.js';
 /** Options of {@link runPeerBench}; each is also a `--kebab-case` flag of `pnpm bench peer`. */
 export interface PeerBenchOptions {
   /** Measured time of each client at each operation and concurrency, per round. @defaultValue 2000 */
-  readonly durationMs?: number;
+  readonly durationMs?: number | undefined;
   /** Unmeasured warm-up before each measurement, at the same concurrency. @defaultValue 500 */
-  readonly warmupMs?: number;
+  readonly warmupMs?: number | undefined;
   /** Alternating rounds; the table shows medians. @defaultValue 3 */
-  readonly rounds?: number;
+  readonly rounds?: number | undefined;
   /** @defaultValue [1, 64, 512] */
-  readonly concurrency?: readonly number[];
+  readonly concurrency?: readonly number[] | undefined;
   /** Operations by name ({@link PEER_OPS}). @defaultValue all of them */
-  readonly ops?: readonly string[];
+  readonly ops?: readonly string[] | undefined;
   /** Size of the key set the operations cycle through. @defaultValue 4096 */
-  readonly keys?: number;
+  readonly keys?: number | undefined;
   /** Bytes per value written. @defaultValue 64 */
-  readonly valueSize?: number;
+  readonly valueSize?: number | undefined;
 }
 
 /** The flags `pnpm bench peer` takes. */

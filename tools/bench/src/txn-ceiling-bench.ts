@@ -21,9 +21,10 @@ export async function runTxnCeilingBench(txns = 20_000): Promise<void> {
     const pd = createClient(pdpb.PDDefinition, pdChannel);
     const header = { clusterId: cluster.clusterId };
     const { region, leader } = await pd.getRegion({ header, regionKey: new Uint8Array([1]) });
+    if (region === undefined) throw new Error('PD knows no region for the bench key');
     const context = kvrpcpb.Context.fromPartial({
-      regionId: region?.id,
-      regionEpoch: region?.regionEpoch,
+      regionId: region.id,
+      regionEpoch: region.regionEpoch,
       peer: leader,
     });
     const kv = createClient(tikvpb.TikvDefinition, storeChannel);
@@ -46,7 +47,7 @@ export async function runTxnCeilingBench(txns = 20_000): Promise<void> {
         value: kvrpcpb.PrewriteRequest.fromPartial({
           context,
           mutations: keys.map(put),
-          primaryLock: keys[0],
+          primaryLock: keys[0] as Uint8Array,
           startVersion: startOf(i),
           lockTtl: 3000n,
         }),

@@ -9,7 +9,12 @@ import {
 import { type Logger, noopLogger } from '../hooks/logger.js';
 import { METRIC_NAMES, type MetricsHook, noopMetrics } from '../hooks/metrics.js';
 import { openOperationScope } from '../options/operation-scope.js';
-import { mustBeNonNegative, mustBePositiveInteger, type OptionRules } from '../options/resolve-options.js';
+import {
+  mustBeNonNegative,
+  mustBePositiveInteger,
+  type OptionRules,
+  type Resolved,
+} from '../options/resolve-options.js';
 import { type Clock, type RandomSource, systemClock } from '../time/clock.js';
 import { BackoffHistory } from './backoff-history.js';
 import { type BackoffKind, BackoffKinds, BackoffSequence, TXN_LOCK_FAST_KIND_NAME } from './backoff-kind.js';
@@ -21,46 +26,46 @@ export interface BackofferBudgetOptions {
    * means unlimited. See `MAX_BACKOFF_MS` for client-go's budget per operation.
    * @defaultValue 20000 (client-go's `rawkvMaxBackoff`)
    */
-  readonly maxBackoffMs?: number;
+  readonly maxBackoffMs?: number | undefined;
   /**
    * Multiplies `maxBackoffMs` (client-go's `BackOffWeight`), unless the
    * product would pass 2^31−1.
    * @defaultValue 2
    */
-  readonly backoffWeight?: number;
+  readonly backoffWeight?: number | undefined;
   /**
    * The base of the `txnLockFast` kind, in milliseconds (client-go's `BackoffLockFast`).
    * @defaultValue 10
    */
-  readonly lockFastBaseMs?: number;
+  readonly lockFastBaseMs?: number | undefined;
 }
 
 /** Options of a {@link Backoffer}. */
 export interface BackofferOptions extends BackofferBudgetOptions {
   /** Aborts every sleep; `backoff` then rejects with `signal.reason`. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** A deadline relative to construction, in milliseconds: sleeps never pass it. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** An absolute deadline in the clock's milliseconds: sleeps never pass it. */
-  readonly deadlineAtMs?: number;
+  readonly deadlineAtMs?: number | undefined;
   /** Time source and sleeps. @defaultValue the system clock */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** Randomness for jitter, in [0, 1). @defaultValue Math.random */
-  readonly random?: RandomSource;
+  readonly random?: RandomSource | undefined;
   /** Receives a debug line per sleep and a warning when the budget runs out. @defaultValue silent */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /** Receives the backoff sleep histogram. @defaultValue no-op */
-  readonly metrics?: MetricsHook;
+  readonly metrics?: MetricsHook | undefined;
 }
 
 /** Defaults of the {@link BackofferBudgetOptions}. */
-export const DEFAULT_BACKOFFER_OPTIONS: Readonly<Required<BackofferBudgetOptions>> = Object.freeze({
+export const DEFAULT_BACKOFFER_OPTIONS: Resolved<BackofferBudgetOptions> = Object.freeze({
   maxBackoffMs: 20000,
   backoffWeight: 2,
   lockFastBaseMs: 10,
 });
 
-const NUMERIC_RULES: OptionRules<Required<BackofferBudgetOptions>> = {
+const NUMERIC_RULES: OptionRules<Resolved<BackofferBudgetOptions>> = {
   maxBackoffMs: mustBeNonNegative,
   backoffWeight: mustBePositiveInteger,
   lockFastBaseMs: mustBeNonNegative,
@@ -69,11 +74,11 @@ const NUMERIC_RULES: OptionRules<Required<BackofferBudgetOptions>> = {
 /** Options of one {@link Backoffer.backoff} call. */
 export interface BackoffOptions {
   /** Aborts this sleep (in addition to the backoffer's own signal). */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Caps this sleep, in milliseconds (client-go's `maxSleepMs`, e.g. a lock's remaining TTL). */
-  readonly maxSleepMs?: number;
+  readonly maxSleepMs?: number | undefined;
   /** Sleeps at least this long, in milliseconds: a server hint such as ServerIsBusy's backoff. */
-  readonly minSleepMs?: number;
+  readonly minSleepMs?: number | undefined;
 }
 
 /** Options of {@link Backoffer.clone} and {@link Backoffer.fork}. */
@@ -84,7 +89,7 @@ export interface BackofferCopyOptions {
    * round sleeps the shortest steps again, and the budget buys many more attempts.
    * @defaultValue false
    */
-  readonly keepSequences?: boolean;
+  readonly keepSequences?: boolean | undefined;
 }
 
 /** The value returned by {@link Backoffer.fork}. */

@@ -29,6 +29,7 @@ import {
   WriteConflictError,
 } from './key-errors.js';
 import { makeLockInfo } from './lock-info.js';
+import { EntryTooLargeError, KeyTooLargeError } from './size-errors.js';
 import { TIKV_ERROR_BRAND, TiKVError } from './tikv-error.js';
 
 const k = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -159,9 +160,30 @@ describe('client errors', () => {
     expect(again.message.split('\n')[0]).toBe(
       'backoff budget of 40000ms exhausted; last cause (tikvRPC): store down',
     );
-    expect(new BackoffBudgetExceededError({ ...e, causeKind: undefined }).message.split('\n')[0]).toBe(
+    const { causeKind: _omitted, ...withoutCauseKind } = e;
+    expect(new BackoffBudgetExceededError(withoutCauseKind).message.split('\n')[0]).toBe(
       'backoff budget of 40000ms exhausted',
     );
+  });
+
+  test('the size errors: one shape, their own class and code', () => {
+    const key = new KeyTooLargeError(8193, 8192);
+    expect(key).toBeInstanceOf(KeyTooLargeError);
+    expect(isTiKVError(key, 'KEY_TOO_LARGE')).toBe(true);
+    expect(key).toMatchObject({
+      name: 'KeyTooLargeError',
+      sizeBytes: 8193,
+      limitBytes: 8192,
+      retryable: false,
+      message: 'key of 8193 bytes exceeds the limit of 8192 bytes',
+    });
+    const entry = new EntryTooLargeError(10, 9);
+    expect(entry).not.toBeInstanceOf(KeyTooLargeError);
+    expect(isTiKVError(entry, 'ENTRY_TOO_LARGE')).toBe(true);
+    expect(entry).toMatchObject({
+      name: 'EntryTooLargeError',
+      message: 'entry of 10 bytes exceeds the limit of 9 bytes',
+    });
   });
 
   test('the small client errors', () => {

@@ -6,7 +6,7 @@ import type { RequestOptions } from './request-options.js';
 /** Options of {@link openOperationScope}. */
 export interface OperationScopeOptions {
   /** The clock that measures `timeoutMs`. @defaultValue the system clock */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /**
    * More signals the operation ends with, besides the caller's: a client's close signal, the
    * signal of the operation this one is part of. Undefined entries are skipped.
@@ -16,7 +16,7 @@ export interface OperationScopeOptions {
    * The operation belongs to a background loop nobody awaits: its deadline timer does not
    * keep the process alive. @defaultValue false
    */
-  readonly background?: boolean;
+  readonly background?: boolean | undefined;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   mustBeNonNegativeInteger,
   mustBePositive,
   mustBePositiveInteger,
+  type Resolved,
   resolveOptions,
 } from './resolve-options.js';
 import { pemBytes } from './tls-options.js';
@@ -108,10 +109,10 @@ describe('anySignal', () => {
 
 describe('option resolution', () => {
   interface BatchOptions {
-    readonly maxBatchSize?: number;
-    readonly maxBatchWaitMs?: number;
+    readonly maxBatchSize?: number | undefined;
+    readonly maxBatchWaitMs?: number | undefined;
   }
-  const DEFAULTS: Readonly<Required<BatchOptions>> = Object.freeze({ maxBatchSize: 128, maxBatchWaitMs: 0 });
+  const DEFAULTS: Resolved<BatchOptions> = Object.freeze({ maxBatchSize: 128, maxBatchWaitMs: 0 });
 
   test('definedOnly drops undefined values', () => {
     expect(definedOnly({ a: 1, b: undefined, c: 0, d: '' })).toEqual({ a: 1, c: 0, d: '' });

@@ -5,14 +5,14 @@ import { type Clock, MAX_TIMER_MS, systemClock } from '../time/clock.js';
 /** The options every async operation accepts as its last argument. */
 export interface RequestOptions {
   /** Aborts the operation; it then rejects with `signal.reason`, unchanged. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * The operation's deadline, in milliseconds from the call, covering every
    * retry and backoff. When it passes the operation rejects with a
    * `DeadlineExceededError` (code `DEADLINE_EXCEEDED`).
    * @defaultValue no deadline
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /**

@@ -4,6 +4,13 @@ import { InvalidArgumentError } from '../errors/client-errors.js';
 export type DefinedOnly<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
 
 /**
+ * `T` with every property present, read-only and without `undefined`: options once their
+ * defaults are applied. (`Required<T>` is not that: under `exactOptionalPropertyTypes` it keeps
+ * the `| undefined` an options type declares for callers that forward a missing value.)
+ */
+export type Resolved<T> = { readonly [K in keyof T]-?: Exclude<T[K], undefined> };
+
+/**
  * Copies the properties of an options object whose value is not `undefined`,
  * so `{ ...DEFAULTS, ...definedOnly(opts) }` keeps a default when the caller
  * passed `{ x: undefined }`.
@@ -45,11 +52,11 @@ export type OptionRules<T> = { readonly [K in keyof T]?: OptionRule<T[K]> };
  * @throws InvalidArgumentError naming the first invalid option
  */
 export function resolveOptions<O extends object>(
-  defaults: Readonly<Required<O>>,
+  defaults: Resolved<O>,
   options: O | undefined,
-  rules: OptionRules<Required<O>> = {},
-): Readonly<Required<O>> {
-  const resolved = { ...defaults, ...definedOnly(options) } as Required<O>;
+  rules: OptionRules<Resolved<O>> = {},
+): Resolved<O> {
+  const resolved = { ...defaults, ...definedOnly(options) } as Resolved<O>;
   for (const key of Object.keys(rules) as (keyof O & string)[]) {
     const rule = rules[key];
     const problem = rule?.(resolved[key]);

@@ -7,17 +7,17 @@ export interface TlsOptions {
    * CA certificate(s) that sign the servers' certificates.
    * @defaultValue Node's bundled root certificates
    */
-  readonly caPem?: Uint8Array | string;
+  readonly caPem?: Uint8Array | string | undefined;
   /** This client's certificate chain, for mutual TLS (with `keyPem`). */
-  readonly certPem?: Uint8Array | string;
+  readonly certPem?: Uint8Array | string | undefined;
   /** This client's private key, for mutual TLS (with `certPem`). */
-  readonly keyPem?: Uint8Array | string;
+  readonly keyPem?: Uint8Array | string | undefined;
   /**
    * Host name to check the servers' certificates against instead of the host of the address
    * dialled (a certificate issued for a name when the endpoints are IP addresses).
    * @defaultValue the address's host
    */
-  readonly serverNameOverride?: string;
+  readonly serverNameOverride?: string | undefined;
 }
 
 /**

@@ -9,7 +9,7 @@ export interface SleepOptions {
    * call could exit before it settles.
    * @defaultValue false
    */
-  readonly background?: boolean;
+  readonly background?: boolean | undefined;
 }
 
 declare const clockTimerBrand: unique symbol;
@@ -135,14 +135,14 @@ export interface ManualClockOptions {
    * The clock's initial time, in milliseconds.
    * @defaultValue 0
    */
-  readonly startMs?: number;
+  readonly startMs?: number | undefined;
   /**
    * When true, every `sleep` advances the clock by its duration at once and
    * resolves (firing the timers that come due on the way), so code that sleeps
    * runs to completion without a driver. Timers alone never move the clock.
    * @defaultValue false
    */
-  readonly autoAdvance?: boolean;
+  readonly autoAdvance?: boolean | undefined;
 }
 
 function resolveSleep(resolve: () => void): void {

@@ -7,6 +7,17 @@ export class TopologyError extends Error {
   override name = 'TopologyError';
 }
 
+/** What a region is made of; its wire keys are derived from the keys. */
+interface RegionSpec {
+  readonly id: bigint;
+  readonly startKey: Uint8Array;
+  readonly endKey: Uint8Array;
+  readonly confVer: bigint;
+  readonly version: bigint;
+  readonly peers: readonly PeerInfo[];
+  readonly leader: PeerInfo;
+}
+
 interface MutableStore {
   id: bigint;
   address: string;
@@ -110,38 +121,48 @@ export class ClusterModel {
     if (storeIds.length === 0) throw new TopologyError('a region needs at least one peer');
     const id = this.allocId();
     const peers = storeIds.map((storeId) => ({ id: this.allocId(), storeId, role: PeerRole.Voter }));
-    const region = this.#make(id, new Uint8Array(0), new Uint8Array(0), 1n, 1n, peers, peers[0] as PeerInfo);
-    this.#put(region);
-    return region;
+    const empty = new Uint8Array(0);
+    const leader = peers[0] as PeerInfo;
+    return this.#put(
+      this.#make({ id, startKey: empty, endKey: empty, confVer: 1n, version: 1n, peers, leader }),
+    );
   }
 
-  #make(
-    id: bigint,
-    startKey: Uint8Array,
-    endKey: Uint8Array,
-    confVer: bigint,
-    version: bigint,
-    peers: readonly PeerInfo[],
-    leader: PeerInfo,
-  ): RegionInfo {
+  #make(spec: RegionSpec): RegionInfo {
+    const { startKey, endKey } = spec;
     return Object.freeze({
-      id,
+      id: spec.id,
       startKey,
       endKey,
       wireStartKey: this.codec.toWire(startKey),
       wireEndKey: this.codec.toWire(endKey),
-      epoch: Object.freeze({ confVer, version }),
-      peers: Object.freeze([...peers]),
-      leader,
+      epoch: Object.freeze({ confVer: spec.confVer, version: spec.version }),
+      peers: Object.freeze([...spec.peers]),
+      leader: spec.leader,
     });
   }
 
-  #put(region: RegionInfo): void {
+  /** Replaces region `r` by a copy with `changes` (the same id unless they say otherwise). */
+  #revise(r: RegionInfo, changes: Partial<RegionSpec>): RegionInfo {
+    const { id, startKey, endKey, peers, leader } = r;
+    const { confVer, version } = r.epoch;
+    return this.#put(this.#make({ id, startKey, endKey, confVer, version, peers, leader, ...changes }));
+  }
+
+  /** The peer of region `r` on `storeId`. */
+  #peerOn(r: RegionInfo, storeId: bigint): PeerInfo {
+    const peer = r.peers.find((p) => p.storeId === storeId);
+    if (peer === undefined) throw new TopologyError(`region ${r.id} has no peer on store ${storeId}`);
+    return peer;
+  }
+
+  #put(region: RegionInfo): RegionInfo {
     const old = this.#regions.get(region.id);
     if (old !== undefined) this.#byStart.delete(old.wireStartKey);
     this.#regions.set(region.id, region);
     this.#byStart.set(region.wireStartKey, region);
     this.generation++;
+    return region;
   }
 
   #remove(region: RegionInfo): void {
@@ -254,12 +275,11 @@ export class ClusterModel {
       for (const k of splitKeys) {
         const peers = r.peers.map((p) => ({ id: this.allocId(), storeId: p.storeId, role: p.role }));
         const leader = peers.find((p) => p.storeId === leaderStore) ?? (peers[0] as PeerInfo);
-        const nr = this.#make(this.allocId(), start, k, r.epoch.confVer, version, peers, leader);
-        this.#put(nr);
-        created.push(nr);
+        const id = this.allocId();
+        created.push(this.#revise(r, { id, startKey: start, endKey: k, version, peers, leader }));
         start = k;
       }
-      this.#put(this.#make(r.id, start, r.endKey, r.epoch.confVer, version, r.peers, r.leader));
+      this.#revise(r, { startKey: start, version });
     }
     return created;
   }
@@ -278,28 +298,15 @@ export class ClusterModel {
     const version =
       (left.epoch.version > right.epoch.version ? left.epoch.version : right.epoch.version) + 1n;
     this.#remove(right);
-    const merged = this.#make(
-      left.id,
-      left.startKey,
-      right.endKey,
-      left.epoch.confVer,
-      version,
-      left.peers,
-      left.leader,
-    );
-    this.#put(merged);
-    return merged;
+    return this.#revise(left, { endKey: right.endKey, version });
   }
 
   /** Moves a region's leadership to its voter on `storeId`; epochs do not change. */
   transferLeader(regionId: bigint, storeId: bigint): RegionInfo {
     const r = this.#mustRegion(regionId);
-    const peer = r.peers.find((p) => p.storeId === storeId);
-    if (peer === undefined) throw new TopologyError(`region ${regionId} has no peer on store ${storeId}`);
+    const peer = this.#peerOn(r, storeId);
     if (peer.role !== PeerRole.Voter) throw new TopologyError(`the peer on store ${storeId} is a learner`);
-    const next = this.#make(r.id, r.startKey, r.endKey, r.epoch.confVer, r.epoch.version, r.peers, peer);
-    this.#put(next);
-    return next;
+    return this.#revise(r, { leader: peer });
   }
 
   /** Adds a peer on `storeId` (conf change: `confVer` + 1). */
@@ -310,38 +317,17 @@ export class ClusterModel {
       throw new TopologyError(`region ${regionId} already has a peer on store ${storeId}`);
     }
     const peers = [...r.peers, { id: this.allocId(), storeId, role }];
-    const next = this.#make(
-      r.id,
-      r.startKey,
-      r.endKey,
-      r.epoch.confVer + 1n,
-      r.epoch.version,
-      peers,
-      r.leader,
-    );
-    this.#put(next);
-    return next;
+    return this.#revise(r, { confVer: r.epoch.confVer + 1n, peers });
   }
 
   /** Removes the peer on `storeId` (conf change: `confVer` + 1); the leader must move first. */
   removePeer(regionId: bigint, storeId: bigint): RegionInfo {
     const r = this.#mustRegion(regionId);
-    const peer = r.peers.find((p) => p.storeId === storeId);
-    if (peer === undefined) throw new TopologyError(`region ${regionId} has no peer on store ${storeId}`);
+    const peer = this.#peerOn(r, storeId);
     if (peer.id === r.leader.id) {
       throw new TopologyError(`cannot remove the leader of region ${regionId}; transfer it first`);
     }
     const peers = r.peers.filter((p) => p.id !== peer.id);
-    const next = this.#make(
-      r.id,
-      r.startKey,
-      r.endKey,
-      r.epoch.confVer + 1n,
-      r.epoch.version,
-      peers,
-      r.leader,
-    );
-    this.#put(next);
-    return next;
+    return this.#revise(r, { confVer: r.epoch.confVer + 1n, peers });
   }
 }

@@ -5,8 +5,8 @@ import type { FaultHandle, FaultSpec, InjectedError } from './fault-types.js';
 export interface FaultTarget {
   readonly method: string;
   /** Undefined for PD. */
-  readonly storeId?: bigint;
-  readonly regionId?: bigint;
+  readonly storeId?: bigint | undefined;
+  readonly regionId?: bigint | undefined;
 }
 
 class Fault implements FaultHandle {

@@ -1,32 +1,7 @@
+import { ManualClock } from '@tikv/common';
 import { kvrpcpb } from '@tikv/proto';
 import { DeadlockDetector } from './deadlock-detector.js';
-import { keyHash, type LockWaitClock, LockWaitManager, type WaitOutcome } from './lock-wait-manager.js';
-
-class ManualClock implements LockWaitClock {
-  now = 0;
-  #timers = new Map<number, { at: number; fn: () => void }>();
-  #next = 1;
-  nowMs(): number {
-    return this.now;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.now + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    this.now += ms;
-    for (const [id, t] of [...this.#timers].sort((a, b) => a[1].at - b[1].at)) {
-      if (t.at <= this.now && this.#timers.delete(id)) t.fn();
-    }
-  }
-  get pending(): number {
-    return this.#timers.size;
-  }
-}
+import { keyHash, LockWaitManager, type WaitOutcome } from './lock-wait-manager.js';
 
 const b = (s: string) => Buffer.from(s);
 const lockOn = (key: string, ts: bigint) =>
@@ -91,7 +66,7 @@ describe('lock waiting (src/storage/lock_manager/lock_waiting_queue.rs)', () => 
     await Promise.all(waits);
     expect(order).toEqual(['20:woken', '30:woken', '40:woken']);
     expect(m.waiting).toBe(0);
-    expect(clock.pending).toBe(0);
+    expect(clock.pendingSleeps).toBe(0);
   });
 
   test('a wait times out, and paused wake-ups are delivered on resume', async () => {

@@ -1,14 +1,8 @@
+import type { Clock, ClockTimer } from '@tikv/common';
 import type { deadlock, kvrpcpb } from '@tikv/proto';
 import type { ReleasedLock } from '../mvcc/mvcc-txn.js';
 import { DeadlockDetector, type DeadlockFound } from './deadlock-detector.js';
 import { fingerprint64 } from './fingerprint64.js';
-
-/** Timer functions, injectable so tests drive time. */
-export interface LockWaitClock {
-  nowMs(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
 
 /** TiKV's `[pessimistic-txn]` settings that lock waiting follows. */
 export interface LockWaitOptions {
@@ -16,7 +10,8 @@ export interface LockWaitOptions {
   readonly waitForLockTimeoutMs: number;
   /** `wake-up-delay-duration`: after waking the head waiter, the others are woken this much later. */
   readonly wakeUpDelayMs: number;
-  readonly clock: LockWaitClock;
+  /** Time and timers (`@tikv/common`'s `Clock`: a test passes a `ManualClock`). */
+  readonly clock: Clock;
 }
 
 /** How a lock wait ended. */
@@ -42,7 +37,7 @@ export interface WaitRequest {
   readonly lockInfo: kvrpcpb.LockInfo;
   /** Resumable (force-lock mode) requests retry when woken; legacy ones fail with WriteConflict. */
   readonly allowLockWithConflict: boolean;
-  readonly resourceGroupTag?: Uint8Array;
+  readonly resourceGroupTag?: Uint8Array | undefined;
   /** The store the request waits on (wake-ups can be paused per store). */
   readonly storeId?: bigint;
   /** A transaction's first lock waits without deadlock detection (TiKV skips it). */
@@ -60,7 +55,7 @@ interface Waiter {
   readonly keyHash: bigint;
   /** The queue's legacy wake-up index when the waiter entered (TiKV's delayed wake-up rule). */
   readonly legacyIndex: number;
-  timer: unknown;
+  timer: ClockTimer | undefined;
   resolve(o: WaitOutcome): void;
 }
 
@@ -69,7 +64,7 @@ interface KeyQueue {
   legacyWakeUpIndex: number;
   lastConflictStartTs: bigint;
   lastConflictCommitTs: bigint;
-  delayed: unknown;
+  delayed: ClockTimer | undefined;
 }
 
 /** A key's 64-bit hash for lock waiting and deadlock reports, as TiKV computes it (`Key::gen_hash`). */
@@ -101,7 +96,7 @@ export class LockWaitManager {
 
   constructor(o: LockWaitOptions) {
     this.#o = o;
-    this.#detector = new DeadlockDetector(() => o.clock.nowMs());
+    this.#detector = new DeadlockDetector(() => o.clock.now());
   }
 
   /** The wait a request's `wait_timeout` asks for, or undefined for no wait (`WaitTimeout`). */
@@ -160,27 +155,32 @@ export class LockWaitManager {
         lockInfo: req.lockInfo,
         updatedMs: undefined,
         keyId,
-        sinceMs: this.#o.clock.nowMs(),
+        sinceMs: this.#o.clock.now(),
         keyHash: keyHash(key),
         legacyIndex: queue.legacyWakeUpIndex,
         timer: undefined,
         resolve: (o) => {
-          this.#o.clock.clearTimeout(w.timer);
+          if (w.timer !== undefined) this.#o.clock.clearTimer(w.timer);
           this.#detector.cleanUpWaitFor(req.startTs, w.lockInfo.lockVersion);
           resolve(o);
         },
       };
-      w.timer = this.#o.clock.setTimeout(() => {
-        this.#remove(w);
-        const now = this.#o.clock.nowMs();
-        w.resolve({
-          kind: 'timeout',
-          waitedMs: now - w.sinceMs,
-          lockInfo: w.lockInfo,
-          // Rounded up, as TiKV does, so an update less than 1 ms ago is not 0.
-          sinceUpdateMs: w.updatedMs === undefined ? 0 : Math.max(1, now - w.updatedMs),
-        });
-      }, waitMs);
+      w.timer = this.#o.clock.setTimer(
+        waitMs,
+        () => {
+          w.timer = undefined;
+          this.#remove(w);
+          const now = this.#o.clock.now();
+          w.resolve({
+            kind: 'timeout',
+            waitedMs: now - w.sinceMs,
+            lockInfo: w.lockInfo,
+            // Rounded up, as TiKV does, so an update less than 1 ms ago is not 0.
+            sinceUpdateMs: w.updatedMs === undefined ? 0 : Math.max(1, now - w.updatedMs),
+          });
+        },
+        undefined,
+      );
       // Smaller start ts first, as TiKV's priority queue orders entries.
       const at = queue.waiters.findIndex((x) => x.req.startTs > req.startTs);
       if (at < 0) queue.waiters.push(w);
@@ -206,7 +206,7 @@ export class LockWaitManager {
    * whose new wait closes a cycle ends with the deadlock.
    */
   onAcquired(locks: readonly kvrpcpb.LockInfo[]): void {
-    const now = this.#o.clock.nowMs();
+    const now = this.#o.clock.now();
     for (const lockInfo of locks) {
       const q = this.#queues.get(keyIdOf(lockInfo.key));
       if (q === undefined) continue;
@@ -257,20 +257,24 @@ export class LockWaitManager {
 
   /** `delayed_notify_all`: wakes the legacy waiters that were queued before the last wake-up. */
   #scheduleDelayedWakeUp(keyId: string, q: KeyQueue): void {
-    this.#o.clock.clearTimeout(q.delayed);
-    q.delayed = this.#o.clock.setTimeout(() => {
-      q.delayed = undefined;
-      const due = q.waiters.filter((w) => w.legacyIndex < q.legacyWakeUpIndex);
-      q.waiters = q.waiters.filter((w) => w.legacyIndex >= q.legacyWakeUpIndex);
-      for (const w of due) {
-        w.resolve({
-          kind: 'woken',
-          conflictStartTs: q.lastConflictStartTs,
-          conflictCommitTs: q.lastConflictCommitTs,
-        });
-      }
-      this.#dropIfIdle(keyId, q);
-    }, this.#o.wakeUpDelayMs);
+    if (q.delayed !== undefined) this.#o.clock.clearTimer(q.delayed);
+    q.delayed = this.#o.clock.setTimer(
+      this.#o.wakeUpDelayMs,
+      () => {
+        q.delayed = undefined;
+        const due = q.waiters.filter((w) => w.legacyIndex < q.legacyWakeUpIndex);
+        q.waiters = q.waiters.filter((w) => w.legacyIndex >= q.legacyWakeUpIndex);
+        for (const w of due) {
+          w.resolve({
+            kind: 'woken',
+            conflictStartTs: q.lastConflictStartTs,
+            conflictCommitTs: q.lastConflictCommitTs,
+          });
+        }
+        this.#dropIfIdle(keyId, q);
+      },
+      undefined,
+    );
   }
 
   /**
@@ -324,7 +328,7 @@ export class LockWaitManager {
   close(): void {
     this.#closed = true;
     for (const q of this.#queues.values()) {
-      this.#o.clock.clearTimeout(q.delayed);
+      if (q.delayed !== undefined) this.#o.clock.clearTimer(q.delayed);
       q.delayed = undefined;
       for (const w of q.waiters.splice(0)) w.resolve({ kind: 'closed' });
     }

@@ -2,11 +2,13 @@ import { kvrpcpb } from '@tikv/proto';
 import {
   ByteReader,
   ByteWriter,
+  kindOfFlag,
   LAST_CHANGE_UNKNOWN,
   type LastChange,
-  lastChangeFromParts,
-  lastChangeToParts,
-  SHORT_VALUE_PREFIX,
+  readRecordFields,
+  writeLastChange,
+  writeShortValue,
+  writeTxnSource,
 } from './record-codec.js';
 
 /** Lock kinds, by the flag byte TiKV writes first in a lock record. */
@@ -24,12 +26,12 @@ const TXN_SIZE_PREFIX = 0x74; // 't'
 const MIN_COMMIT_TS_PREFIX = 0x63; // 'c'
 const ASYNC_COMMIT_PREFIX = 0x61; // 'a'
 const ROLLBACK_TS_PREFIX = 0x72; // 'r'
-const LAST_CHANGE_PREFIX = 0x6c; // 'l'
 const TXN_SOURCE_PREFIX = 0x73; // 's'
 const LOCKED_WITH_CONFLICT_PREFIX = 0x46; // 'F'
 const GENERATION_PREFIX = 0x67; // 'g'
 /** Flag byte of TiKV's shared-lock records, which the mock does not create. */
 const FLAG_SHARED = 0x48; // 'H'
+const LOCK_TYPES: ReadonlySet<LockType> = new Set(Object.values(LockType));
 
 /** A lock as TiKV keeps it in the lock CF (`txn_types::Lock`). */
 export interface Lock {
@@ -83,7 +85,7 @@ export function cloneLock(l: Lock): Lock {
 export function encodeLock(l: Lock): Uint8Array {
   const w = new ByteWriter();
   w.byte(l.lockType.charCodeAt(0)).compactBytes(l.primary).varU64(l.ts).varU64(l.ttl);
-  if (l.shortValue !== undefined) w.byte(SHORT_VALUE_PREFIX).byte(l.shortValue.length).bytes(l.shortValue);
+  writeShortValue(w, l.shortValue);
   if (l.forUpdateTs !== 0n) w.byte(FOR_UPDATE_TS_PREFIX).u64(l.forUpdateTs);
   if (l.txnSize > 0n) w.byte(TXN_SIZE_PREFIX).u64(l.txnSize);
   if (l.minCommitTs !== 0n) w.byte(MIN_COMMIT_TS_PREFIX).u64(l.minCommitTs);
@@ -95,31 +97,16 @@ export function encodeLock(l: Lock): Uint8Array {
     w.byte(ROLLBACK_TS_PREFIX).varU64(l.rollbackTs.length);
     for (const ts of l.rollbackTs) w.u64(ts);
   }
-  if (l.lastChange.kind !== 'unknown') {
-    const [ts, versions] = lastChangeToParts(l.lastChange);
-    w.byte(LAST_CHANGE_PREFIX).u64(ts).varU64(versions);
-  }
-  if (l.txnSource !== 0n) w.byte(TXN_SOURCE_PREFIX).varU64(l.txnSource);
+  writeLastChange(w, l.lastChange);
+  writeTxnSource(w, TXN_SOURCE_PREFIX, l.txnSource);
   if (l.isLockedWithConflict) w.byte(LOCKED_WITH_CONFLICT_PREFIX);
   if (l.generation > 0n) w.byte(GENERATION_PREFIX).u64(l.generation);
   return w.finish();
 }
 
 function lockTypeOf(flag: number): LockType {
-  switch (flag) {
-    case 0x50:
-      return LockType.Put;
-    case 0x44:
-      return LockType.Delete;
-    case 0x4c:
-      return LockType.Lock;
-    case 0x53:
-      return LockType.Pessimistic;
-    case FLAG_SHARED:
-      throw new RangeError('shared locks are not supported by the mock');
-    default:
-      throw new RangeError(`bad format lock: flag ${flag}`);
-  }
+  if (flag === FLAG_SHARED) throw new RangeError('shared locks are not supported by the mock');
+  return kindOfFlag(LOCK_TYPES, flag, 'lock');
 }
 
 /** `Lock::parse`. Unknown trailing fields end the parse, as in TiKV. */
@@ -130,51 +117,38 @@ export function decodeLock(b: Uint8Array): Lock {
   const ts = r.varU64();
   const ttl = r.empty ? 0n : r.varU64();
   const l = newLock({ lockType, primary, ts, ttl });
-  let lcTs = 0n;
-  let lcVersions = 0n;
-  parse: while (!r.empty) {
-    switch (r.byte()) {
-      case SHORT_VALUE_PREFIX:
-        l.shortValue = r.take(r.byte());
-        break;
+  readRecordFields(r, l, TXN_SOURCE_PREFIX, (tag) => {
+    switch (tag) {
       case FOR_UPDATE_TS_PREFIX:
         l.forUpdateTs = r.u64();
-        break;
+        return true;
       case TXN_SIZE_PREFIX:
         l.txnSize = r.u64();
-        break;
+        return true;
       case MIN_COMMIT_TS_PREFIX:
         l.minCommitTs = r.u64();
-        break;
+        return true;
       case ASYNC_COMMIT_PREFIX: {
         l.useAsyncCommit = true;
         const n = Number(r.varU64());
         for (let i = 0; i < n; i++) l.secondaries.push(r.compactBytes());
-        break;
+        return true;
       }
       case ROLLBACK_TS_PREFIX: {
         const n = Number(r.varU64());
         for (let i = 0; i < n; i++) l.rollbackTs.push(r.u64());
-        break;
+        return true;
       }
-      case LAST_CHANGE_PREFIX:
-        lcTs = r.u64();
-        lcVersions = r.varU64();
-        break;
-      case TXN_SOURCE_PREFIX:
-        l.txnSource = r.varU64();
-        break;
       case LOCKED_WITH_CONFLICT_PREFIX:
         l.isLockedWithConflict = true;
-        break;
+        return true;
       case GENERATION_PREFIX:
         l.generation = r.u64();
-        break;
+        return true;
       default:
-        break parse;
+        return false;
     }
-  }
-  l.lastChange = lastChangeFromParts(lcTs, lcVersions);
+  });
   return l;
 }
 

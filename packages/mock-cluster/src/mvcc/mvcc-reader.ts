@@ -92,7 +92,15 @@ export class MvccReader {
     ts: bigint,
     gcFenceLimit: bigint | undefined = this.startTs,
   ): CommittedWrite | undefined {
-    const encoded = encodeTxnKey(rawKey);
+    return this.getWriteWithCommitTsEncoded(encodeTxnKey(rawKey), ts, gcFenceLimit);
+  }
+
+  /** {@link getWriteWithCommitTs} for an already encoded key (the point getter's read path). */
+  getWriteWithCommitTsEncoded(
+    encoded: Uint8Array,
+    ts: bigint,
+    gcFenceLimit: bigint | undefined,
+  ): CommittedWrite | undefined {
     let seekTs = ts;
     this.lastSteps = 0;
     let found = this.seekWriteEncoded(encoded, seekTs);

@@ -2,10 +2,9 @@ import { kvrpcpb } from '@tikv/proto';
 import { ColumnFamily, type KvEngine } from '../storage/kv-engine.js';
 import { decodeLock, type Lock, LockType } from './lock-record.js';
 import { isMvccError, mvccFail } from './mvcc-error.js';
-import { type CommittedWrite, MvccReader, SEEK_BOUND } from './mvcc-reader.js';
+import { MvccReader } from './mvcc-reader.js';
 import { checkTsConflict, needCheckLocks, type ReadCheckOptions } from './read-check.js';
 import { appendTs, encodeTxnKey, TS_MAX } from './txn-key.js';
-import { checkGcFenceAsLatestVersion, decodeWrite, WriteType } from './write-record.js';
 
 /** A value read by a point get, with its commit ts when asked for. */
 export interface ValueEntry {
@@ -17,7 +16,7 @@ export interface ValueEntry {
 /** Options of a {@link PointGetter}. */
 export interface PointGetterOptions extends ReadCheckOptions {
   /** Return empty values (existence only). */
-  readonly omitValue?: boolean;
+  readonly omitValue?: boolean | undefined;
   /** Track whether any data newer than ts exists (see {@link PointGetter.metNewerTsData}). */
   readonly checkHasNewerTsData?: boolean;
 }
@@ -106,36 +105,14 @@ export class PointGetter {
         }
       }
     }
-    let found: CommittedWrite | undefined = this.#reader.seekWriteEncoded(encoded, ts);
-    let seekTs = ts;
-    for (;;) {
-      if (found === undefined) return undefined;
-      const { write, commitTs } = found;
-      if (!checkGcFenceAsLatestVersion(write, ts)) return undefined;
-      switch (write.writeType) {
-        case WriteType.Put: {
-          const commit = loadCommitTs ? commitTs : undefined;
-          if (this.#o.omitValue === true) return { value: new Uint8Array(0), commitTs: commit };
-          const value = write.shortValue ?? this.#reader.loadValue(rawKey, write.startTs);
-          return { value, commitTs: commit };
-        }
-        case WriteType.Delete:
-          return undefined;
-        default: {
-          const lc = write.lastChange;
-          if (lc.kind === 'notExist') return undefined;
-          if (lc.kind === 'exist' && lc.versions >= SEEK_BOUND) {
-            const v = this.#engine.cf(ColumnFamily.Write).get(appendTs(encoded, lc.ts));
-            if (v === undefined) return undefined;
-            found = { commitTs: lc.ts, write: decodeWrite(v) };
-            continue;
-          }
-        }
-      }
-      if (commitTs === 0n) return undefined;
-      seekTs = commitTs - 1n;
-      found = this.#reader.seekWriteEncoded(encoded, seekTs);
-    }
+    // The newest PUT at or below `ts`, its GC fence checked against `ts` (TiKV's point getter
+    // runs the reader's `get_write_with_commit_ts` walk).
+    const found = this.#reader.getWriteWithCommitTsEncoded(encoded, ts, ts);
+    if (found === undefined) return undefined;
+    const commit = loadCommitTs ? found.commitTs : undefined;
+    if (this.#o.omitValue === true) return { value: new Uint8Array(0), commitTs: commit };
+    const value = found.write.shortValue ?? this.#reader.loadValue(rawKey, found.write.startTs);
+    return { value, commitTs: commit };
   }
 
   #loadDataFromLock(rawKey: Uint8Array, lock: Lock): Uint8Array | undefined {

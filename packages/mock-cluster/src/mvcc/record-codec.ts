@@ -153,3 +153,74 @@ export function lastChangeFromParts(ts: bigint, versions: bigint): LastChange {
   if (ts === 0n) return versions > 0n ? LAST_CHANGE_NOT_EXIST : LAST_CHANGE_UNKNOWN;
   return lastChangeExist(ts, versions);
 }
+
+/** Tag of the last-change field, the same in lock and write records. */
+const LAST_CHANGE_PREFIX = 0x6c; // 'l'
+
+/**
+ * Writes the fields lock and write records encode alike: the short value (when there is one)
+ * right after the record's head.
+ */
+export function writeShortValue(w: ByteWriter, value: Uint8Array | undefined): void {
+  if (value !== undefined) w.byte(SHORT_VALUE_PREFIX).byte(value.length).bytes(value);
+}
+
+/** Writes the last-change field of a lock or write record, unless it is unknown. */
+export function writeLastChange(w: ByteWriter, c: LastChange): void {
+  if (c.kind === 'unknown') return;
+  const [ts, versions] = lastChangeToParts(c);
+  w.byte(LAST_CHANGE_PREFIX).u64(ts).varU64(versions);
+}
+
+/** The fields lock and write records share. */
+export interface SharedFields {
+  shortValue: Uint8Array | undefined;
+  lastChange: LastChange;
+  txnSource: bigint;
+}
+
+/**
+ * Reads the optional fields of a lock or write record up to its end: the ones both share (the
+ * short value, the last change, and the txn source, whose tag differs: `s` in a lock, `S` in a
+ * write) here, the others through `readOwn`, which returns false for a tag it does not know.
+ * An unknown tag ends the parse, as in TiKV.
+ *
+ * @param r - the reader, after the record's head
+ * @param into - the record being decoded
+ * @param txnSourceTag - the record's txn source tag
+ * @param readOwn - reads one field of the record's own, given its tag
+ */
+export function readRecordFields(
+  r: ByteReader,
+  into: SharedFields,
+  txnSourceTag: number,
+  readOwn: (tag: number) => boolean,
+): void {
+  while (!r.empty) {
+    const tag = r.byte();
+    if (tag === SHORT_VALUE_PREFIX) into.shortValue = r.take(r.byte());
+    else if (tag === LAST_CHANGE_PREFIX) into.lastChange = lastChangeFromParts(r.u64(), r.varU64());
+    else if (tag === txnSourceTag) into.txnSource = r.varU64();
+    else if (!readOwn(tag)) return;
+  }
+}
+
+/** Writes the txn source field of a lock or write record (under its tag), unless it is 0. */
+export function writeTxnSource(w: ByteWriter, tag: number, txnSource: bigint): void {
+  if (txnSource !== 0n) w.byte(tag).varU64(txnSource);
+}
+
+/**
+ * The record kind whose letter is `flag`: TiKV writes a lock's or a write's kind as the byte of
+ * its letter (`P`ut, `D`elete, `L`ock, ...).
+ *
+ * @param kinds - the letters the record may start with
+ * @param flag - the record's first byte
+ * @param what - `lock` or `write`, for the error
+ * @throws RangeError for any other byte
+ */
+export function kindOfFlag<K extends string>(kinds: ReadonlySet<K>, flag: number, what: string): K {
+  const kind = String.fromCharCode(flag) as K;
+  if (!kinds.has(kind)) throw new RangeError(`bad format ${what}: flag ${flag}`);
+  return kind;
+}

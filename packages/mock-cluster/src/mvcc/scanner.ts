@@ -9,11 +9,11 @@ import { encodeTxnKey, truncateTs } from './txn-key.js';
 /** Options of a {@link Scanner}: the read's checks plus its range and direction. */
 export interface ScannerOptions extends PointGetterOptions {
   /** Inclusive raw lower bound; undefined or empty = unbounded. */
-  readonly lower?: Uint8Array;
+  readonly lower?: Uint8Array | undefined;
   /** Exclusive raw upper bound; undefined or empty = unbounded. */
-  readonly upper?: Uint8Array;
+  readonly upper?: Uint8Array | undefined;
   /** Scan from the upper bound down (TiKV's backward scanner). */
-  readonly desc?: boolean;
+  readonly desc?: boolean | undefined;
   /** Report commit ts with each pair. */
   readonly loadCommitTs?: boolean;
 }

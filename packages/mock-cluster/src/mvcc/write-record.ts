@@ -2,11 +2,13 @@ import { LockType } from './lock-record.js';
 import {
   ByteReader,
   ByteWriter,
+  kindOfFlag,
   LAST_CHANGE_UNKNOWN,
   type LastChange,
-  lastChangeFromParts,
-  lastChangeToParts,
-  SHORT_VALUE_PREFIX,
+  readRecordFields,
+  writeLastChange,
+  writeShortValue,
+  writeTxnSource,
 } from './record-codec.js';
 
 /** Commit record kinds, by the flag byte TiKV writes first in a write record. */
@@ -14,9 +16,9 @@ export const WriteType = Object.freeze({ Put: 'P', Delete: 'D', Lock: 'L', Rollb
 /** A commit record's kind. */
 export type WriteType = (typeof WriteType)[keyof typeof WriteType];
 
+const WRITE_TYPES: ReadonlySet<WriteType> = new Set(Object.values(WriteType));
 const FLAG_OVERLAPPED_ROLLBACK = 0x52; // 'R'
 const GC_FENCE_PREFIX = 0x46; // 'F'
-const LAST_CHANGE_PREFIX = 0x6c; // 'l'
 const TXN_SOURCE_PREFIX = 0x53; // 'S'
 /** The short value that marks a rollback as protected (never collapsed). */
 const PROTECTED_ROLLBACK_SHORT_VALUE = Uint8Array.of(0x70); // 'p'
@@ -70,61 +72,24 @@ export function writeTypeFromLockType(t: LockType): WriteType | undefined {
 export function encodeWrite(w: Write): Uint8Array {
   const out = new ByteWriter();
   out.byte(w.writeType.charCodeAt(0)).varU64(w.startTs);
-  if (w.shortValue !== undefined) out.byte(SHORT_VALUE_PREFIX).byte(w.shortValue.length).bytes(w.shortValue);
+  writeShortValue(out, w.shortValue);
   if (w.hasOverlappedRollback) out.byte(FLAG_OVERLAPPED_ROLLBACK);
   if (w.gcFence !== undefined) out.byte(GC_FENCE_PREFIX).u64(w.gcFence);
-  if (w.lastChange.kind !== 'unknown') {
-    const [ts, versions] = lastChangeToParts(w.lastChange);
-    out.byte(LAST_CHANGE_PREFIX).u64(ts).varU64(versions);
-  }
-  if (w.txnSource !== 0n) out.byte(TXN_SOURCE_PREFIX).varU64(w.txnSource);
+  writeLastChange(out, w.lastChange);
+  writeTxnSource(out, TXN_SOURCE_PREFIX, w.txnSource);
   return out.finish();
-}
-
-function writeTypeOf(flag: number): WriteType {
-  switch (flag) {
-    case 0x50:
-      return WriteType.Put;
-    case 0x44:
-      return WriteType.Delete;
-    case 0x4c:
-      return WriteType.Lock;
-    case 0x52:
-      return WriteType.Rollback;
-    default:
-      throw new RangeError(`bad format write: flag ${flag}`);
-  }
 }
 
 /** `WriteRef::parse`. Unknown trailing fields end the parse, as in TiKV. */
 export function decodeWrite(b: Uint8Array): Write {
   const r = new ByteReader(b);
-  const w = newWrite(writeTypeOf(r.byte()), r.varU64());
-  let lcTs = 0n;
-  let lcVersions = 0n;
-  parse: while (!r.empty) {
-    switch (r.byte()) {
-      case SHORT_VALUE_PREFIX:
-        w.shortValue = r.take(r.byte());
-        break;
-      case FLAG_OVERLAPPED_ROLLBACK:
-        w.hasOverlappedRollback = true;
-        break;
-      case GC_FENCE_PREFIX:
-        w.gcFence = r.u64();
-        break;
-      case LAST_CHANGE_PREFIX:
-        lcTs = r.u64();
-        lcVersions = r.varU64();
-        break;
-      case TXN_SOURCE_PREFIX:
-        w.txnSource = r.varU64();
-        break;
-      default:
-        break parse;
-    }
-  }
-  w.lastChange = lastChangeFromParts(lcTs, lcVersions);
+  const w = newWrite(kindOfFlag(WRITE_TYPES, r.byte(), 'write'), r.varU64());
+  readRecordFields(r, w, TXN_SOURCE_PREFIX, (tag) => {
+    if (tag === FLAG_OVERLAPPED_ROLLBACK) w.hasOverlappedRollback = true;
+    else if (tag === GC_FENCE_PREFIX) w.gcFence = r.u64();
+    else return false;
+    return true;
+  });
   return w;
 }
 

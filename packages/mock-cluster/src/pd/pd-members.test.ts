@@ -27,7 +27,7 @@ async function tsoOnce(c: pdpb.PDClient, clusterId: bigint, metadata?: Metadata)
   async function* one(): AsyncIterable<pdpb.TsoRequest> {
     yield pdpb.TsoRequest.fromPartial({ header: { clusterId }, count: 1 });
   }
-  for await (const r of c.tso(one(), { metadata })) return r;
+  for await (const r of c.tso(one(), metadata === undefined ? {} : { metadata })) return r;
   throw new Error('the TSO stream ended without an answer');
 }
 

@@ -143,7 +143,7 @@ export interface GrpcHostOptions {
   /** Largest request message accepted; -1 for any size. */
   readonly maxReceiveMessageBytes: number;
   /** TLS credentials; plaintext when absent. */
-  readonly credentials?: grpc.ServerCredentials;
+  readonly credentials?: grpc.ServerCredentials | undefined;
 }
 
 /**

@@ -25,9 +25,9 @@ export interface EngineEntry {
 /** Bounds and direction of a column-family scan. */
 export interface ScanBounds {
   /** Inclusive lower bound; empty or undefined means unbounded. */
-  readonly lower?: Uint8Array;
+  readonly lower?: Uint8Array | undefined;
   /** Exclusive upper bound; empty or undefined means unbounded. */
-  readonly upper?: Uint8Array;
+  readonly upper?: Uint8Array | undefined;
   /** Iterate from the upper bound down. */
   readonly reverse?: boolean;
 }

@@ -31,7 +31,7 @@ describe('context validation and region errors', () => {
   it('NotLeader with the leader hint on a follower, MismatchPeerId on a wrong peer', async () => {
     const r = cluster.regionByKey('a');
     const follower = r.peers.find((p) => p.storeId === 2n);
-    const ctx = kvrpcpb.Context.fromPartial({ ...ctxFor(r), peer: { id: follower?.id, storeId: 2n } });
+    const ctx = kvrpcpb.Context.fromPartial({ ...ctxFor(r), peer: { id: follower?.id ?? 0n, storeId: 2n } });
     const res = await c.kv(2).rawGet({ context: ctx, key: b('a') });
     expect(res.regionError?.notLeader?.leader?.storeId).toBe(1n);
     const replica = await c.kv(2).rawGet({ context: { ...ctx, replicaRead: true }, key: b('a') });

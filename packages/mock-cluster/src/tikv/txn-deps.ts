@@ -1,3 +1,4 @@
+import { systemClock } from '@tikv/common';
 import { TXN_MODE_PREFIX } from '../api-version.js';
 import { LockWaitManager } from '../lock-manager/lock-wait-manager.js';
 import { ConcurrencyManager } from '../mvcc/concurrency-manager.js';
@@ -46,11 +47,8 @@ export function createTxnDeps(
   const lockWaits = new LockWaitManager({
     waitForLockTimeoutMs: DEFAULT_WAIT_FOR_LOCK_TIMEOUT_MS,
     wakeUpDelayMs: DEFAULT_WAKE_UP_DELAY_MS,
-    clock: {
-      nowMs,
-      setTimeout: (fn, ms) => setTimeout(fn, ms),
-      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout> | undefined),
-    },
+    // The cluster's time (`nowMs`, which tests may set) with real timers.
+    clock: { ...systemClock, now: nowMs },
   });
   storage.onReleased = (released) => lockWaits.onReleased(released);
   storage.onAcquired = (locks) => lockWaits.onAcquired(locks);

@@ -29,7 +29,7 @@ export interface TxnDeps {
   /** Per-region resolved ts, for stale reads and GetStoreSafeTS. */
   readonly resolvedTs?: ResolvedTs;
   /** Garbage collection, run before a command when PD's GC safe point moved. */
-  readonly gc?: { maybeRun(): void };
+  readonly gc?: { maybeRun(): void } | undefined;
   /** Lock waiting for KvPessimisticLock; without it, locked keys are answered at once. */
   readonly lockWaits?: LockWaiter;
 }

@@ -1,9 +1,8 @@
 import { toBytes as b, compareKeys } from '@tikv/common';
 import { RegionCache } from '@tikv/region-cache';
 import { FakeCluster } from '@tikv/testing';
-import { boundedMap } from '../src/bounded-map.js';
-import { appendBatches, checkBatchLimit, groupByRegion, type RegionBatch } from '../src/region-batches.js';
-import { dec, enc, Keyspace } from './executor-fixture.js';
+import { dec, enc, Keyspace } from '../test/executor-fixture.js';
+import { appendBatches, checkBatchLimit, groupByRegion, type RegionBatch } from './region-batches.js';
 
 const region = { id: 1n, confVer: 1n, version: 1n };
 const identity = (k: Uint8Array): Uint8Array => k;
@@ -124,45 +123,5 @@ describe('groupByRegion', () => {
     expect(groups.map((g) => g.items.map(dec))).toEqual([['a'], ['x'], ['b']]);
     expect(groups[0]?.location.region.id).toBe(groups[2]?.location.region.id);
     expect(compareKeys(enc('a'), enc('b'))).toBeLessThan(0);
-  });
-});
-
-describe('boundedMap', () => {
-  test('keeps order and bounds concurrency', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const gates: (() => void)[] = [];
-    const p = boundedMap([1, 2, 3, 4, 5], 2, async (n) => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      await new Promise<void>((r) => gates.push(r));
-      inFlight--;
-      return n * 10;
-    });
-    while (gates.length > 0 || inFlight > 0) {
-      await Promise.resolve();
-      gates.shift()?.();
-      await new Promise((r) => setImmediate(r));
-    }
-    expect(await p).toEqual([10, 20, 30, 40, 50]);
-    expect(peak).toBe(2);
-  });
-
-  test('stops at the first error', async () => {
-    const seen: number[] = [];
-    const onFirst = jest.fn();
-    await expect(
-      boundedMap(
-        [1, 2, 3],
-        1,
-        async (n) => {
-          seen.push(n);
-          if (n === 2) throw new Error('x');
-        },
-        onFirst,
-      ),
-    ).rejects.toThrow('x');
-    expect(seen).toEqual([1, 2]);
-    expect(onFirst).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,9 +1,9 @@
 import diagnostics from 'node:diagnostics_channel';
 import { BACKOFF_CHANNEL, type BackoffEvent, type Backoffer, BackoffKinds, ManualClock } from '@tikv/common';
-import type { RegionBatch } from '../src/region-batches.js';
-import { DEFAULT_REGION_EXECUTOR_OPTIONS, RegionExecutor } from '../src/region-executor.js';
-import type { TikvRequest } from '../src/tikv-commands.js';
-import { dec, drive, enc, gate, Keyspace, keysOf, type Sent } from './executor-fixture.js';
+import { dec, drive, enc, gate, Keyspace, keysOf, type Sent } from '../test/executor-fixture.js';
+import type { RegionBatch } from './region-batches.js';
+import { DEFAULT_REGION_EXECUTOR_OPTIONS, RegionExecutor } from './region-executor.js';
+import type { TikvRequest } from './tikv-commands.js';
 
 const identity = (k: Uint8Array): Uint8Array => k;
 

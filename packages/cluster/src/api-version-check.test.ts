@@ -3,7 +3,7 @@
 import { ApiVersionMismatchError, noopLogger } from '@tikv/common';
 import { type Codec, CodecV2, createCodec, KeyMode, KeyspaceState } from '@tikv/keyspace';
 import type { KvTransport } from '@tikv/rpc';
-import { checkApiVersion } from '../src/api-version-check.js';
+import { checkApiVersion } from './api-version-check.js';
 
 describe('checkApiVersion', () => {
   let codec: Codec;
