@@ -28,11 +28,11 @@ export interface ResolveLocksOptions {
    * The caller only reads: a lock that is not expired may be pushed (its min commit ts moved
    * past `callerStartTs`) instead of waited for, and the read may bypass it. @defaultValue false
    */
-  readonly forRead?: boolean;
+  readonly forRead?: boolean | undefined;
   /** Resolve lite: resolve only these keys' locks, not the whole transaction's. @defaultValue false */
-  readonly lite?: boolean;
+  readonly lite?: boolean | undefined;
   /** A pessimistic-lock request met them (client-go `Detail` / pessimistic region resolve). */
-  readonly pessimisticRegionResolve?: boolean;
+  readonly pessimisticRegionResolve?: boolean | undefined;
 }
 
 /** What {@link LockResolving.resolveLocks} found (client-go `ResolveLockResult`). */
@@ -69,11 +69,11 @@ export interface TxnParts {
   /** Timestamps (`@tikv/pd`'s `PdOracle`). */
   readonly oracle: TxnOracle;
   /** The cluster's id, for diagnostics. @defaultValue 0n */
-  readonly clusterId?: bigint;
+  readonly clusterId?: bigint | undefined;
   /** Time source for TTLs, heartbeats and backoffs. @defaultValue the system clock */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** @defaultValue silent */
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
   /** Releases the pieces; called once by `close()`. */
-  readonly close?: () => Promise<void>;
+  readonly close?: (() => Promise<void>) | undefined;
 }

@@ -1,4 +1,4 @@
-import { type OptionRule, resolveOptions } from '@tikv/common';
+import { type OptionRule, type Resolved, resolveOptions } from '@tikv/common';
 
 /**
  * Limits of one transaction's buffer. Use `Infinity` for no limit.
@@ -10,14 +10,14 @@ export interface MemBufferLimits {
    * `EntryTooLargeError` and leaves the buffer unchanged.
    * @defaultValue 6 MiB (6291456)
    */
-  readonly entrySizeLimitBytes?: number;
+  readonly entrySizeLimitBytes?: number | undefined;
   /**
    * The largest total size of the buffer, in bytes: every buffered key plus its current value
    * (client-go's `TxnTotalSizeLimit`, TiDB's `txn-total-size-limit`). A write that would pass it
    * throws `TxnTooLargeError` and leaves the buffer unchanged.
    * @defaultValue 100 MiB (104857600)
    */
-  readonly totalSizeLimitBytes?: number;
+  readonly totalSizeLimitBytes?: number | undefined;
 }
 
 /** Options of a {@link MemBuffer}. */
@@ -26,11 +26,11 @@ export interface MemBufferOptions extends MemBufferLimits {
    * Called with the buffer's memory footprint in bytes ({@link MemBuffer.memoryBytes}) each time
    * it changes (client-go `SetMemoryFootprintChangeHook`).
    */
-  readonly onMemoryFootprintChange?: (bytes: number) => void;
+  readonly onMemoryFootprintChange?: ((bytes: number) => void) | undefined;
 }
 
 /** Default size limits of a transaction's buffer (client-go's `TxnEntrySizeLimit` and `TxnTotalSizeLimit`). */
-export const DEFAULT_MEM_BUFFER_LIMITS: Readonly<Required<MemBufferLimits>> = Object.freeze({
+export const DEFAULT_MEM_BUFFER_LIMITS: Resolved<MemBufferLimits> = Object.freeze({
   entrySizeLimitBytes: 6 * 1024 * 1024,
   totalSizeLimitBytes: 100 * 1024 * 1024,
 });
@@ -45,7 +45,7 @@ const mustBeLimit: OptionRule<number> = (v) =>
  * @returns the limits, validated and frozen
  * @throws InvalidArgumentError for a negative or non-number limit
  */
-export function resolveMemBufferLimits(limits?: MemBufferLimits): Readonly<Required<MemBufferLimits>> {
+export function resolveMemBufferLimits(limits?: MemBufferLimits): Resolved<MemBufferLimits> {
   return resolveOptions(
     DEFAULT_MEM_BUFFER_LIMITS,
     limits === undefined

@@ -5,9 +5,9 @@ import { BufferIterator, type MemBufferIterator } from './mem-buffer-iterator.js
 /** Options of {@link MemBufferSnapshot.iter}. */
 export interface MemBufferSnapshotIterOptions {
   /** Walk from the largest key down. @defaultValue false */
-  readonly reverse?: boolean;
+  readonly reverse?: boolean | undefined;
   /** Leave deletes (zero-length values) out. @defaultValue false */
-  readonly skipDeletes?: boolean;
+  readonly skipDeletes?: boolean | undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   InvalidArgumentError,
   invalidArgument,
   KeyTooLargeError,
+  type Resolved,
   TiKVError,
   TxnTooLargeError,
 } from '@tikv/common';
@@ -23,11 +24,11 @@ const NEED_CONSTRAINT_CHECK_IN_PREWRITE = 1 << 11;
 /** Options of {@link MemBuffer.iter}. */
 export interface MemBufferIterOptions {
   /** Walk from the largest key down. @defaultValue false */
-  readonly reverse?: boolean;
+  readonly reverse?: boolean | undefined;
   /** Also stop on flags-only entries (client-go `IterWithFlags`). @defaultValue false */
-  readonly includeFlagsOnly?: boolean;
+  readonly includeFlagsOnly?: boolean | undefined;
   /** Leave deletes (zero-length values) out. @defaultValue false */
-  readonly skipDeletes?: boolean;
+  readonly skipDeletes?: boolean | undefined;
 }
 
 /** A position of the buffer to roll back to with {@link MemBuffer.revertToCheckpoint}. */
@@ -101,7 +102,7 @@ export class MemBuffer {
   }
 
   /** The current size limits. */
-  get limits(): Readonly<Required<MemBufferLimits>> {
+  get limits(): Resolved<MemBufferLimits> {
     return Object.freeze({ entrySizeLimitBytes: this.#entryLimit, totalSizeLimitBytes: this.#totalLimit });
   }
 

@@ -4,9 +4,9 @@ import type { KvPair } from '../kv-pair.js';
 /** Options of {@link SnapshotReader.iterate}. */
 export interface SnapshotIterateOptions extends RequestOptions {
   /** Walk from the largest key down. @defaultValue false */
-  readonly reverse?: boolean;
+  readonly reverse?: boolean | undefined;
   /** Leave the values out: every pair's value is zero-length. @defaultValue false */
-  readonly keyOnly?: boolean;
+  readonly keyOnly?: boolean | undefined;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { SnapshotIterateOptions, SnapshotReader } from './snapshot-reader.j
 /** Options of {@link UnionStore.scan}. */
 export interface UnionScanOptions extends SnapshotIterateOptions {
   /** The most pairs to return. @defaultValue no limit */
-  readonly limit?: number;
+  readonly limit?: number | undefined;
 }
 
 /**
