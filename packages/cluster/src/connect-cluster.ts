@@ -24,7 +24,7 @@ export interface ClusterConnection {
   readonly regionCache: RegionCache;
   /** The gRPC transport to the stores. */
   readonly rpc: RpcClient;
-  /** What the sender sends through: `rpc`, or in API V2 a `CodecTransport` around it. */
+  /** What the sender sends through: `rpc` for API V1 raw keys, else a `CodecTransport` around it. */
   readonly transport: KvTransport;
   /** The region request sender: the executor's `RegionSender`. */
   readonly sender: RegionRequestSender;
@@ -140,7 +140,12 @@ export async function connectCluster(
     const rpc = new RpcClient({ ...options.transport, tls: options.tls, clock, logger });
     closers.push(() => rpc.close());
     await checkApiVersion({ pd, transport: rpc, codec, logger }, call);
-    const transport: KvTransport = apiVersion === ApiVersion.V2 ? new CodecTransport(rpc, codec) : rpc;
+    // Every codec but V1 raw's changes keys on the wire: V2 adds the keyspace prefix, and V1 txn
+    // mode gets region boundaries back memcomparable-encoded in region errors (EpochNotMatch's
+    // current regions), which the cache must see in the client's key space (client-go wraps
+    // every client in its codec for the same reason).
+    const transport: KvTransport =
+      apiVersion === ApiVersion.V2 || codec.mode === KeyMode.TXN ? new CodecTransport(rpc, codec) : rpc;
     const sender = new RegionRequestSender({
       ...options.sender,
       locator: regionCache,

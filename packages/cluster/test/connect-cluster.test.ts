@@ -147,3 +147,32 @@ test('a failure half-way closes what was opened: an unknown keyspace, an aborted
     await cluster.close();
   }
 });
+
+test('API V1 txn keys: region errors come back in the client’s key space (EpochNotMatch after a split)', async () => {
+  // Region boundaries of a V1 transactional cluster are memcomparable-encoded keys.
+  const cluster = await MockCluster.start({ stores: 1, regionKeyEncoding: 'memcomparable' });
+  const conn = await connectCluster({ pdEndpoints: cluster.pdEndpoints, keyMode: KeyMode.TXN });
+  try {
+    expect(conn.transport).not.toBe(conn.rpc);
+    const exec = new RegionExecutor({ sender: conn.sender, locator: conn.regionCache });
+    const { bo } = exec.begin(undefined);
+    const get = (key: string) =>
+      exec.sendToKey(bo, toBytes(key), () => ({
+        $case: 'Get' as const,
+        value: { context: undefined, key: toBytes(key), version: 100n, needCommitTs: false },
+      }));
+    await get('z'); // the cache now holds the one region
+    cluster.split(['m']);
+    // Sent with the stale epoch: TiKV answers EpochNotMatch with both new regions, whose
+    // boundaries the cache must take as user keys.
+    await get('z');
+    const left = await conn.regionCache.locateKey(toBytes('l'));
+    const right = await conn.regionCache.locateKey(toBytes('m'));
+    expect(dec(left.endKey)).toBe('m');
+    expect(dec(right.startKey)).toBe('m');
+    expect(right.region.id).not.toBe(left.region.id);
+  } finally {
+    await conn.close();
+    await cluster.close();
+  }
+});
