@@ -2,6 +2,7 @@ import { type ClusterConnection, connectCluster } from '@tikv/cluster';
 import {
   Backoffer,
   composeTs,
+  extractPhysical,
   type KeyError,
   keyErrorFromWire,
   type LockInfo,
@@ -146,8 +147,9 @@ export class TxnTestCluster {
       const oracle: TxnOracle = {
         getTimestamp: (o) => pdOracle.getTimestamp(o),
         getLowResolutionTimestamp: (o) => pdOracle.getTimestamp(o),
-        isExpired: (ts, ttl) => pdOracle.isExpired(ts, ttl),
-        untilExpired: (ts, ttl) => pdOracle.untilExpired(ts, ttl),
+        // Judged at the local clock (a PdOracle refreshes its low-resolution ts in the background).
+        isExpired: (ts, ttl) => extractPhysical(ts) + ttl <= Date.now(),
+        untilExpired: (ts, ttl) => extractPhysical(ts) + ttl - Date.now(),
         validateReadTs: (ts, stale, o) => pdOracle.validateReadTs(ts, stale, o),
       };
       const resolver = new LockResolver({ executor: exec, oracle, ...options.resolver });
