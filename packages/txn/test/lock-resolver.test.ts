@@ -10,7 +10,7 @@ import {
   U64_MAX,
 } from '@tikv/common';
 import { LockResolver, NonAsyncCommitLockError } from '../src/index.js';
-import { k, t, TxnTestCluster } from './txn-cluster.js';
+import { k, TxnTestCluster, t } from './txn-cluster.js';
 
 let c: TxnTestCluster;
 beforeAll(async () => {
@@ -92,7 +92,11 @@ describe('lock_test.go', () => {
     const seek = c.snapshot(await c.ts());
     const pairs = await seek.scan(key('a'), key('zz'));
     // z1..z4 are the primaries written by lockKey: only the committed ones are read.
-    expect(pairs.map((p) => t(p.key))).toEqual([...alphabet.map((ch) => t(key(ch))), t(key('z1')), t(key('z4'))]);
+    expect(pairs.map((p) => t(p.key))).toEqual([
+      ...alphabet.map((ch) => t(key(ch))),
+      t(key('z1')),
+      t(key('z4')),
+    ]);
     expect(pairs.slice(0, 26).map((p) => t(p.value))).toEqual(alphabet);
 
     const keyOnly = await c.snapshot(await c.ts(), { keyOnly: true }).scan(key('a'), key('z\0'));
@@ -105,7 +109,8 @@ describe('lock_test.go', () => {
 
   test('TestCleanLock: a writer meeting expired locks resolves them and prewrites', async () => {
     const keys = alphabet.map((ch) => key(`clean_${ch}`));
-    for (const kk of keys) await c.prewrite({ mutations: [[kk, kk]], startTs: c.pastTs(10_000), lockTtlMs: 100 });
+    for (const kk of keys)
+      await c.prewrite({ mutations: [[kk, kk]], startTs: c.pastTs(10_000), lockTtlMs: 100 });
     const writerTs = await c.ts();
     const locked = await c.prewrite({ mutations: keys.map((kk) => [kk, k('new')]), startTs: writerTs }).then(
       () => undefined,
@@ -135,7 +140,10 @@ describe('lock_test.go', () => {
     status = await c.resolver.getTxnStatus(startTs, a, { callerStartTs: startTs });
     expect(status.isCommitted).toBe(false);
     expect(status.ttlMs).toBeGreaterThan(0n);
-    await c.resolver.resolveLocks(c.bo(), { callerStartTs: 0n, locks: [{ ...(await mustGetLock(a)), lockTtlMs: 0n }] });
+    await c.resolver.resolveLocks(c.bo(), {
+      callerStartTs: 0n,
+      locks: [{ ...(await mustGetLock(a)), lockTtlMs: 0n }],
+    });
   });
 
   test('TestCheckTxnStatusTTL', async () => {
@@ -195,7 +203,10 @@ describe('lock_test.go', () => {
     expect(res.msBeforeTxnExpired).toBeGreaterThan(0);
 
     // TTL 0 asks for the lock to be rolled back whatever its TTL.
-    res = await c.resolver.resolveLocks(bo, { callerStartTs: currentTs, locks: [{ ...lock, lockTtlMs: 0n }] });
+    res = await c.resolver.resolveLocks(bo, {
+      callerStartTs: currentTs,
+      locks: [{ ...lock, lockTtlMs: 0n }],
+    });
     expect(res.msBeforeTxnExpired).toBe(0);
 
     currentTs = await c.ts();
@@ -227,7 +238,11 @@ describe('lock_test.go', () => {
     const kk = key('nowait_key');
     const second = key('nowait_second');
     // Only the secondary is prewritten: a concurrent prewrite whose primary region lags.
-    const { startTs } = await c.prewrite({ mutations: [[second, k('xxx')]], primary: kk, lockTtlMs: 100_000 });
+    const { startTs } = await c.prewrite({
+      mutations: [[second, k('xxx')]],
+      primary: kk,
+      lockTtlMs: 100_000,
+    });
     const currentTs = await c.ts();
     const bo = c.bo();
     const notFound = await c.resolver
@@ -263,11 +278,19 @@ describe('lock_test.go', () => {
     expect(rolledBack.ttlMs).toBe(0n);
     expect(rolledBack.commitTs).toBe(0n);
     expect(rolledBack.action).toBe('LockNotExistRollback');
-    await c.resolver.resolveLocks(c.bo(), { callerStartTs: 0n, locks: [{ ...(await mustGetLock(second)), lockTtlMs: 0n }] });
+    await c.resolver.resolveLocks(c.bo(), {
+      callerStartTs: 0n,
+      locks: [{ ...(await mustGetLock(second)), lockTtlMs: 0n }],
+    });
   });
 
   test('TestBatchResolveLocks', async () => {
-    const [k1, k2, k3, k4] = ['b1', 'b2', 'b3', 'b4'].map(key) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+    const [k1, k2, k3, k4] = ['b1', 'b2', 'b3', 'b4'].map(key) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
     await c.prewrite({
       mutations: [
         [k1, k('v1')],
@@ -353,7 +376,9 @@ describe('lock_test.go', () => {
     const bo = c.bo();
     let status = await c.resolver.getTxnStatusFromLock(bo, lock, 0n);
     expect(t(status.primaryLock?.key)).toBe(t(key('fb1')));
-    await expect(c.resolver.checkSecondaries(bo, lock, status)).rejects.toBeInstanceOf(NonAsyncCommitLockError);
+    await expect(c.resolver.checkSecondaries(bo, lock, status)).rejects.toBeInstanceOf(
+      NonAsyncCommitLockError,
+    );
     status = await c.resolver.getTxnStatusFromLock(bo, lock, 0n, true);
     expect(status.action).toBe('TTLExpireRollback');
     expect(status.ttlMs).toBe(0n);
@@ -407,7 +432,11 @@ describe('lock_test.go', () => {
     locks.push(await mustGetLock(rk('k4')));
 
     // can't be pushed but is expired
-    r = await lockKey(rk('k5'), 'v5', rk('k55'), 'v55', { asyncCommit: true, ttlMs: 1, startTs: c.pastTs(1000) });
+    r = await lockKey(rk('k5'), 'v5', rk('k55'), 'v55', {
+      asyncCommit: true,
+      ttlMs: 1,
+      startTs: c.pastTs(1000),
+    });
     committedLocks.push(r.startTs);
     locks.push(await mustGetLock(rk('k5')));
 
@@ -450,7 +479,10 @@ describe('lock_test.go', () => {
       /** Prewrites all keys, commits only the primary: the secondaries' locks stay. */
       const prepareTxn = async (primary: Uint8Array, secondaries: Uint8Array[], txnSize: number) => {
         const { startTs } = await c.prewrite({
-          mutations: [[primary, k('primary_value')], ...secondaries.map((s, i): [Uint8Array, Uint8Array] => [s, k(`v${i}`)])],
+          mutations: [
+            [primary, k('primary_value')],
+            ...secondaries.map((s, i): [Uint8Array, Uint8Array] => [s, k(`v${i}`)]),
+          ],
           primary,
           txnSize,
         });
@@ -490,7 +522,8 @@ describe('lock_test.go', () => {
 
       const sent = c.sender.sent('ResolveLock');
       const byTxn = new Map<bigint, typeof sent>();
-      for (const s of sent) byTxn.set(s.request.value.startVersion, [...(byTxn.get(s.request.value.startVersion) ?? []), s]);
+      for (const s of sent)
+        byTxn.set(s.request.value.startVersion, [...(byTxn.get(s.request.value.startVersion) ?? []), s]);
       expect(byTxn.size).toBe(3);
       const multiReqs = byTxn.get(multi.startTs) ?? [];
       expect(multiReqs).toHaveLength(2);
@@ -516,7 +549,11 @@ describe('lock_test.go', () => {
     const callerStartTs = await c.ts();
     // No room in the background: the cleanup runs in place, and its failure must not fail the read.
     const resolver = new LockResolver({ executor: c.exec, oracle: c.oracle, maxBackgroundResolves: 0 });
-    const fault = c.cluster.inject({ method: 'KvResolveLock', times: 1, error: { keyError: { abort: 'injected' } } });
+    const fault = c.cluster.inject({
+      method: 'KvResolveLock',
+      times: 1,
+      error: { keyError: { abort: 'injected' } },
+    });
     const res = await resolver.resolveLocksForRead(c.bo(), { callerStartTs, locks: [lock], lite: true });
     expect(fault.hits).toBe(1);
     expect(res.msBeforeTxnExpired).toBe(0);
@@ -561,7 +598,8 @@ describe('lock_test.go (testLockWithTiKVSuite, on the mock)', () => {
     const startTs2 = c.pastTs(4000);
     const lockKeys: Uint8Array[] = [];
     const prewriteKeys: Uint8Array[] = [];
-    for (let i = 0; i < 40; i++) (i % 2 === 0 ? lockKeys : prewriteKeys).push(key(`m${String(i).padStart(4, '0')}`));
+    for (let i = 0; i < 40; i++)
+      (i % 2 === 0 ? lockKeys : prewriteKeys).push(key(`m${String(i).padStart(4, '0')}`));
     await c.pessimisticLock(lockKeys, { primary: lockKeys[0], startTs: startTs2, lockTtlMs: 100 });
     await c.prewrite({
       mutations: prewriteKeys.map((kk) => [kk, k('val')]),
@@ -571,7 +609,11 @@ describe('lock_test.go (testLockWithTiKVSuite, on the mock)', () => {
       pessimisticCheck: false,
       lockTtlMs: 100,
     });
-    const second = { ...pessimistic(lockKeys[1]!, lockKeys[0]!), lockVersion: startTs2, lockForUpdateTs: startTs2 };
+    const second = {
+      ...pessimistic(lockKeys[1]!, lockKeys[0]!),
+      lockVersion: startTs2,
+      lockForUpdateTs: startTs2,
+    };
     await c.resolver.resolveLocks(c.bo(), {
       callerStartTs: startTs2 + 1n,
       locks: [second],
@@ -580,7 +622,10 @@ describe('lock_test.go (testLockWithTiKVSuite, on the mock)', () => {
     const left = await c.scanLocks(key(''), key('~'), startTs2 + 1n);
     expect(left).toHaveLength(prewriteKeys.length);
     expect(left.every((l) => l.lockType === 'Put')).toBe(true);
-    await c.resolver.resolveLocks(c.bo(), { callerStartTs: 0n, locks: left.map((l) => ({ ...l, lockTtlMs: 0n })) });
+    await c.resolver.resolveLocks(c.bo(), {
+      callerStartTs: 0n,
+      locks: left.map((l) => ({ ...l, lockTtlMs: 0n })),
+    });
   });
 
   test('TestCheckTxnStatusSentToSecondary', async () => {
@@ -622,8 +667,16 @@ describe('lock_test.go (testLockWithTiKVSuite, on the mock)', () => {
 
   test('a shared lock cannot be resolved directly', async () => {
     const shared = makeLockInfo({ key: key('shared'), primary: key('shared'), lockType: 'SharedLock' });
-    const err = await c.resolver.resolveLocks(c.bo(), { callerStartTs: 1n, locks: [shared] }).catch((e: unknown) => e);
+    const err = await c.resolver
+      .resolveLocks(c.bo(), { callerStartTs: 1n, locks: [shared] })
+      .catch((e: unknown) => e);
     expect(isTiKVError(err, 'INVALID_ARGUMENT')).toBe(true);
-    await expect(c.resolver.batchResolveLocks(c.bo(), [shared], (await c.conn.regionCache.locateKey(key('shared'))).region)).rejects.toThrow(/shared lock/);
+    await expect(
+      c.resolver.batchResolveLocks(
+        c.bo(),
+        [shared],
+        (await c.conn.regionCache.locateKey(key('shared'))).region,
+      ),
+    ).rejects.toThrow(/shared lock/);
   });
 });

@@ -15,8 +15,8 @@ import { PdOracle } from '@tikv/pd';
 import { kvrpcpb } from '@tikv/proto';
 import {
   CodecTransport,
-  type RegionExecutor,
   RegionExecutor as Executor,
+  type RegionExecutor,
   RegionRequestSender,
   type RegionSender,
   type TikvRequest,
@@ -82,7 +82,9 @@ export class CountingSender implements RegionSender {
     this.afterResponse = undefined;
   }
   /** The requests of one command sent since the last reset. */
-  sent<C extends TikvRequest['$case']>(cmd: C): { request: Extract<TikvRequest, { $case: C }>; regionId: bigint }[] {
+  sent<C extends TikvRequest['$case']>(
+    cmd: C,
+  ): { request: Extract<TikvRequest, { $case: C }>; regionId: bigint }[] {
     return this.requests.filter((r) => r.request.$case === cmd) as {
       request: Extract<TikvRequest, { $case: C }>;
       regionId: bigint;
@@ -184,7 +186,11 @@ export class TxnTestCluster {
   }
 
   snapshot(ts: bigint, options?: SnapshotOptions): Snapshot {
-    return new Snapshot({ executor: this.exec, oracle: this.oracle, lockResolver: this.resolver }, ts, options);
+    return new Snapshot(
+      { executor: this.exec, oracle: this.oracle, lockResolver: this.resolver },
+      ts,
+      options,
+    );
   }
 
   bo(maxBackoffMs = 20_000, options?: RequestOptions): Backoffer {
@@ -218,7 +224,8 @@ export class TxnTestCluster {
     const primary = spec.primary ?? (spec.mutations[0] as TestMutation)[0];
     const byKey = new Map(spec.mutations.map(([key, v]) => [Buffer.from(key).toString('latin1'), v]));
     const secondaries =
-      spec.secondaries ?? spec.mutations.map(([key]) => key).filter((key) => Buffer.compare(key, primary) !== 0);
+      spec.secondaries ??
+      spec.mutations.map(([key]) => key).filter((key) => Buffer.compare(key, primary) !== 0);
     const pessimistic = spec.forUpdateTs !== undefined;
     const errors = await this.#perRegion(
       spec.mutations.map(([key]) => key),
@@ -263,7 +270,11 @@ export class TxnTestCluster {
       keys,
       (ks) => ({
         $case: 'Commit',
-        value: kvrpcpb.CommitRequest.fromPartial({ keys: ks, startVersion: startTs, commitVersion: commitTs }),
+        value: kvrpcpb.CommitRequest.fromPartial({
+          keys: ks,
+          startVersion: startTs,
+          commitVersion: commitTs,
+        }),
       }),
       (r) => {
         const e = (r as kvrpcpb.CommitResponse).error;
@@ -274,9 +285,7 @@ export class TxnTestCluster {
   }
 
   /** Prewrites and commits (primary first, then the rest): a committed transaction. */
-  async put(
-    mutations: readonly TestMutation[],
-  ): Promise<{ startTs: bigint; commitTs: bigint }> {
+  async put(mutations: readonly TestMutation[]): Promise<{ startTs: bigint; commitTs: bigint }> {
     const { startTs, primary } = await this.prewrite({ mutations });
     const commitTs = await this.ts();
     await this.commitKeys([primary], startTs, commitTs);
