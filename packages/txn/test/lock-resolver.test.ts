@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 import {
   isTiKVError,
   KeyIsLockedError,
@@ -9,7 +10,13 @@ import {
   TxnNotFoundError,
   U64_MAX,
 } from '@tikv/common';
-import { LockResolver, NonAsyncCommitLockError } from '../src/index.js';
+import {
+  LOCK_RESOLVE_CHANNEL,
+  LOCK_RESOLVER_METRIC,
+  type LockResolveEvent,
+  LockResolver,
+  NonAsyncCommitLockError,
+} from '../src/index.js';
 import { k, TxnTestCluster, t } from './txn-cluster.js';
 
 let c: TxnTestCluster;
@@ -562,6 +569,91 @@ describe('lock_test.go', () => {
     expect(await c.getLock(kk)).toBeDefined();
     await resolver.resolveLocks(c.bo(), { callerStartTs: 0n, locks: [await mustGetLock(kk)] });
     expect(await c.getLock(kk)).toBeUndefined();
+  });
+});
+
+describe('lock_resolver_test.go', () => {
+  const key = keyOf('~lr_unit');
+
+  test('TestLockResolverCache: a finished async-commit txn is resolved from the cache', async () => {
+    const [k1, k2] = [key('k1'), key('k2')] as [Uint8Array, Uint8Array];
+    const { startTs } = await c.prewrite({
+      mutations: [
+        [k1, k('1')],
+        [k2, k('2')],
+      ],
+      asyncCommit: true,
+      lockTtlMs: 1,
+      startTs: c.pastTs(1000),
+    });
+    const resolver = new LockResolver({ executor: c.exec, oracle: c.oracle });
+    const secondary = await mustGetLock(k2);
+    // The first resolve asks the primary and the secondaries and caches the outcome.
+    await resolver.resolveLocks(c.bo(), { callerStartTs: 5n, locks: [secondary] });
+    const status = resolver.cachedStatus(startTs);
+    expect(status?.isCommitted).toBe(true);
+    // The same lock again: no CheckTxnStatus, no CheckSecondaryLocks; its keys are resolved again.
+    c.sender.reset();
+    await resolver.resolveLocks(c.bo(), { callerStartTs: 5n, locks: [secondary] });
+    expect(c.sender.count('CheckTxnStatus')).toBe(0);
+    expect(c.sender.count('CheckSecondaryLocks')).toBe(0);
+    expect(c.sender.count('ResolveLock')).toBeGreaterThan(0);
+    await resolver.close();
+  });
+
+  test('metrics, the diagnostics channel and a failing resolve', async () => {
+    const counts = new Map<string, number>();
+    const metrics = {
+      incCounter: (name: string, labels?: Readonly<Record<string, string>>) => {
+        const key2 = `${name}:${labels?.type}`;
+        counts.set(key2, (counts.get(key2) ?? 0) + 1);
+      },
+      observeHistogram: () => {},
+      setGauge: () => {},
+    };
+    const resolver = new LockResolver({ executor: c.exec, oracle: c.oracle, metrics });
+    const kk = key('metrics');
+    const { startTs } = await c.prewrite({ mutations: [[kk, k('v')]], lockTtlMs: 20_000 });
+    const events: LockResolveEvent[] = [];
+    const on = (e: unknown) => events.push(e as LockResolveEvent);
+    diagnostics.subscribe(LOCK_RESOLVE_CHANNEL, on);
+    try {
+      const res = await resolver.resolveLocks(c.bo(), {
+        callerStartTs: await c.ts(),
+        locks: [await mustGetLock(kk)],
+      });
+      expect(res.msBeforeTxnExpired).toBeGreaterThan(0);
+      c.cluster.inject({ method: 'KvCheckTxnStatus', times: 1, error: { keyError: { abort: 'boom' } } });
+      await expect(
+        resolver.resolveLocks(c.bo(), { callerStartTs: await c.ts(), locks: [await mustGetLock(kk)] }),
+      ).rejects.toMatchObject({ code: 'TXN_ABORTED' });
+    } finally {
+      diagnostics.unsubscribe(LOCK_RESOLVE_CHANNEL, on);
+    }
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({ lockCount: 1, lockTxns: [startTs], forRead: false });
+    expect(events[0]?.msBeforeTxnExpired).toBeGreaterThan(0);
+    expect(events[1]?.error).toMatchObject({ code: 'TXN_ABORTED' });
+    expect(counts.get(`${LOCK_RESOLVER_METRIC}:resolve`)).toBe(2);
+    expect(counts.get(`${LOCK_RESOLVER_METRIC}:query_txn_status`)).toBe(2);
+    expect(counts.get(`${LOCK_RESOLVER_METRIC}:not_expired`)).toBe(1);
+    expect(counts.get(`${LOCK_RESOLVER_METRIC}:wait_expired`)).toBe(1);
+    await resolver.resolveLocks(c.bo(), {
+      callerStartTs: 0n,
+      locks: [{ ...(await mustGetLock(kk)), lockTtlMs: 0n }],
+    });
+    await resolver.close();
+  });
+
+  test('getTxnStatus honours the abort signal; no locks resolve at once', async () => {
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await expect(c.resolver.getTxnStatus(1n, key('x'), { signal: ac.signal })).rejects.toThrow('stop');
+    expect(await c.resolver.resolveLocks(c.bo(), { callerStartTs: 1n, locks: [] })).toEqual({
+      msBeforeTxnExpired: 0,
+      resolvedLocks: [],
+      committedLocks: [],
+    });
   });
 });
 
