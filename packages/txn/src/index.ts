@@ -1,13 +1,35 @@
 /**
  * `@tikv/txn`: the transactional client of the TiKV TypeScript client (client-go's `txnkv`).
  *
- * This first part holds the transaction's write buffer ({@link MemBuffer}, client-go's
- * `unionstore.MemDB`) and the read path that merges it over a snapshot ({@link UnionStore}).
+ * It holds the transaction's write buffer ({@link MemBuffer}, client-go's `unionstore.MemDB`),
+ * the read path that merges it over a snapshot ({@link UnionStore}), the snapshot itself
+ * ({@link Snapshot}, client-go's `txnsnapshot.KVSnapshot`) and the lock resolver
+ * ({@link LockResolver}, client-go's `txnlock.LockResolver`).
  *
  * @packageDocumentation
  */
 
 export type { KvPair } from './kv-pair.js';
+export { NonAsyncCommitLockError } from './lock-resolver/async-commit-recovery.js';
+export {
+  type CheckTxnStatusOptions,
+  type GetTxnStatusOptions,
+  LockResolver,
+  type SecondaryLocksCheck,
+} from './lock-resolver/lock-resolver.js';
+export { LOCK_RESOLVE_CHANNEL, type LockResolveEvent } from './lock-resolver/lock-resolver-diagnostics.js';
+export {
+  DEFAULT_LOCK_RESOLVER_OPTIONS,
+  LOCK_RESOLVER_METRIC,
+  type LockResolverOptions,
+  type LockResolverTuning,
+} from './lock-resolver/lock-resolver-options.js';
+export {
+  TXN_ACTION_NAMES,
+  TxnAction,
+  TxnStatus,
+  type TxnStatusFields,
+} from './lock-resolver/txn-status.js';
 export { MAX_KEY_LENGTH as MAX_BUFFER_KEY_BYTES } from './membuffer/art-layout.js';
 export {
   applyFlagsOp,
@@ -28,6 +50,16 @@ export {
   type MemBufferOptions,
 } from './membuffer/mem-buffer-options.js';
 export type { MemBufferSnapshot, MemBufferSnapshotIterOptions } from './membuffer/mem-buffer-snapshot.js';
+export { Snapshot, type SnapshotParts } from './snapshot/snapshot.js';
+export {
+  DEFAULT_BATCH_GET_SIZE,
+  DEFAULT_SCAN_BATCH_SIZE,
+  DEFAULT_SNAPSHOT_OPTIONS,
+  type ResolvedSnapshotOptions,
+  SNAPSHOT_READ_MAX_BACKOFF_MS,
+  type SnapshotOptions,
+  type SnapshotScanOptions,
+} from './snapshot/snapshot-options.js';
 export type {
   LockResolving,
   ResolveLocksOptions,

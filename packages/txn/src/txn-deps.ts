@@ -33,6 +33,10 @@ export interface ResolveLocksOptions {
   readonly lite?: boolean | undefined;
   /** A pessimistic-lock request met them (client-go `Detail` / pessimistic region resolve). */
   readonly pessimisticRegionResolve?: boolean | undefined;
+  /** `Context.requestSource` of the resolver's requests (client-go takes the caller's). @defaultValue none */
+  readonly requestSource?: string | undefined;
+  /** The resource group the resolver's requests are charged to. @defaultValue none */
+  readonly resourceGroupName?: string | undefined;
 }
 
 /** What {@link LockResolving.resolveLocks} found (client-go `ResolveLockResult`). */

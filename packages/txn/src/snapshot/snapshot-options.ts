@@ -1,0 +1,135 @@
+import {
+  InvalidArgumentError,
+  mustBeNonNegativeInteger,
+  mustBePositiveInteger,
+  type RequestOptions,
+  type Resolved,
+  resolveOptions,
+} from '@tikv/common';
+import type {
+  CommandPriority,
+  IsolationLevel,
+  RegionRequestOptions,
+  ReplicaReadType,
+  StoreLabelMatch,
+} from '@tikv/rpc';
+
+/** Keys one `Scan` request asks for (client-go `DefaultScanBatchSize`). */
+export const DEFAULT_SCAN_BATCH_SIZE = 256;
+/** Most keys in one `BatchGet` request (client-go `batchGetSize`). */
+export const DEFAULT_BATCH_GET_SIZE = 5120;
+/** Backoff budget of one read, in milliseconds (client-go `getMaxBackoff`, `batchGetMaxBackoff`, `scannerNextMaxBackoff`). */
+export const SNAPSHOT_READ_MAX_BACKOFF_MS = 20_000;
+
+/** Options of a {@link Snapshot}: how its reads are sent. */
+export interface SnapshotOptions {
+  /** `Context.priority` of every read. @defaultValue 'normal' */
+  readonly priority?: CommandPriority | undefined;
+  /** `Context.isolationLevel`: `SI` reads see locks, `RC` reads the latest committed versions. @defaultValue 'SI' */
+  readonly isolationLevel?: IsolationLevel | undefined;
+  /** Scans return keys with zero-length values (client-go `SetKeyOnly`). @defaultValue false */
+  readonly keyOnly?: boolean | undefined;
+  /** `Context.notFillCache`: TiKV does not fill its block cache with what the reads load. @defaultValue false */
+  readonly notFillCache?: boolean | undefined;
+  /** `Context.requestSource`, also on the lock resolution the reads cause. @defaultValue none */
+  readonly requestSource?: string | undefined;
+  /** The resource group the reads are charged to. @defaultValue none */
+  readonly resourceGroupName?: string | undefined;
+  /** `Context.resourceGroupTag`. @defaultValue none */
+  readonly resourceGroupTag?: Uint8Array | undefined;
+  /** Which replica serves the reads (the region request sender's replica selector). @defaultValue 'leader' */
+  readonly replicaRead?: ReplicaReadType | undefined;
+  /** Stale reads on any replica at the snapshot's ts; a read that meets a lock goes on at the leader. @defaultValue false */
+  readonly staleRead?: boolean | undefined;
+  /** Prefer replicas on stores carrying these labels. @defaultValue none */
+  readonly matchStoreLabels?: readonly StoreLabelMatch[] | undefined;
+  /** Load-based replica read: a leader busier than this many milliseconds sends the read to a follower. @defaultValue 0 (off) */
+  readonly busyThresholdMs?: number | undefined;
+  /** `Context.maxExecutionDurationMs` of the reads, in milliseconds (client-go `SetKVReadTimeout`). @defaultValue the sender's attempt timeout */
+  readonly readTimeoutMs?: number | undefined;
+  /** Keys asked for by one `Scan` request (client-go `SetScanBatchSize`). @defaultValue 256 */
+  readonly scanBatchSize?: number | undefined;
+  /** Most keys in one `BatchGet` request. @defaultValue 5120 */
+  readonly batchGetSize?: number | undefined;
+  /**
+   * Bytes of keys and values read by `get` / `batchGet` kept in the snapshot's cache (client-go
+   * keeps every one); 0 turns the cache off. A snapshot at the maximum ts never caches.
+   * @defaultValue 67108864 (64 MiB)
+   */
+  readonly maxCacheBytes?: number | undefined;
+}
+
+/** {@link SnapshotOptions} with defaults applied. */
+export type ResolvedSnapshotOptions = Resolved<
+  Omit<SnapshotOptions, 'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'readTimeoutMs'>
+> &
+  Pick<SnapshotOptions, 'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'readTimeoutMs'>;
+
+/** Defaults of {@link SnapshotOptions}. */
+export const DEFAULT_SNAPSHOT_OPTIONS = Object.freeze({
+  priority: 'normal',
+  isolationLevel: 'SI',
+  keyOnly: false,
+  notFillCache: false,
+  replicaRead: 'leader',
+  staleRead: false,
+  matchStoreLabels: Object.freeze([]) as readonly StoreLabelMatch[],
+  busyThresholdMs: 0,
+  scanBatchSize: DEFAULT_SCAN_BATCH_SIZE,
+  batchGetSize: DEFAULT_BATCH_GET_SIZE,
+  maxCacheBytes: 64 * 1024 * 1024,
+} as const satisfies Resolved<
+  Omit<SnapshotOptions, 'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'readTimeoutMs'>
+>);
+
+/** Options of {@link Snapshot.scan} and {@link Snapshot.scanIter}. */
+export interface SnapshotScanOptions extends RequestOptions {
+  /** Walk from the largest key down. @defaultValue false */
+  readonly reverse?: boolean | undefined;
+  /** Leave the values out. @defaultValue the snapshot's `keyOnly` */
+  readonly keyOnly?: boolean | undefined;
+  /** The most pairs to return. @defaultValue no limit */
+  readonly limit?: number | undefined;
+}
+
+/**
+ * Defaults applied and checked.
+ *
+ * @throws InvalidArgumentError naming a bad field
+ * @internal
+ */
+export function resolveSnapshotOptions(options: SnapshotOptions | undefined): ResolvedSnapshotOptions {
+  const r = resolveOptions<SnapshotOptions>(DEFAULT_SNAPSHOT_OPTIONS as Resolved<SnapshotOptions>, options, {
+    scanBatchSize: mustBePositiveInteger,
+    batchGetSize: mustBePositiveInteger,
+    maxCacheBytes: mustBeNonNegativeInteger,
+    busyThresholdMs: mustBeNonNegativeInteger,
+    readTimeoutMs: (v) => (v === undefined ? undefined : mustBePositiveInteger(v)),
+  });
+  if (r.staleRead && r.replicaRead !== 'leader') {
+    throw new InvalidArgumentError('options.staleRead picks its replica itself: leave replicaRead at leader');
+  }
+  return r as ResolvedSnapshotOptions;
+}
+
+/**
+ * The region request options of the reads: `leader` drops stale read and load-based replica read
+ * (client-go reads at the leader once a read has met a lock).
+ *
+ * @internal
+ */
+export function readRequestOptions(o: ResolvedSnapshotOptions, leader: boolean): RegionRequestOptions {
+  return Object.freeze({
+    priority: o.priority,
+    isolationLevel: o.isolationLevel,
+    notFillCache: o.notFillCache,
+    replicaRead: o.replicaRead,
+    ...(o.staleRead && !leader ? { staleRead: true } : {}),
+    ...(o.matchStoreLabels.length > 0 ? { matchStoreLabels: o.matchStoreLabels } : {}),
+    ...(o.busyThresholdMs > 0 && !leader ? { busyThresholdMs: o.busyThresholdMs } : {}),
+    ...(o.readTimeoutMs === undefined ? {} : { maxExecutionDurationMs: o.readTimeoutMs }),
+    ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
+    ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
+    ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
+  });
+}
