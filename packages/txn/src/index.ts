@@ -2,11 +2,34 @@
  * `@tikv/txn`: the transactional client of the TiKV TypeScript client (client-go's `txnkv`).
  *
  * This first part holds the transaction's write buffer ({@link MemBuffer}, client-go's
- * `unionstore.MemDB`) and the read path that merges it over a snapshot ({@link UnionStore}).
+ * `unionstore.MemDB`), the read path that merges it over a snapshot ({@link UnionStore}), and the
+ * committer ({@link TwoPhaseCommitter}, client-go's `twoPhaseCommitter`: 2PC, async commit, 1PC).
  *
  * @packageDocumentation
  */
 
+export {
+  TXN_COMMIT_CHANNEL,
+  TXN_HEARTBEAT_CHANNEL,
+  type TxnCommitEvent,
+  type TxnHeartbeatEvent,
+} from './commit/commit-diagnostics.js';
+export {
+  AssertionLevel,
+  type CommitKeyFilter,
+  type CommitOptions,
+  type CommitTuning,
+  DEFAULT_COMMIT_OPTIONS,
+} from './commit/commit-options.js';
+export { CommitProtocol, type CommitResult } from './commit/commit-result.js';
+export { DEFAULT_LOCK_TTL_MS, type TxnLockTtlOptions, txnLockTtlMs } from './commit/lock-ttl.js';
+export type { MutationCounts } from './commit/mutations.js';
+export { TtlManagerState } from './commit/ttl-manager.js';
+export {
+  commitBuffer,
+  TwoPhaseCommitter,
+  type TwoPhaseCommitterOptions,
+} from './commit/two-phase-committer.js';
 export type { KvPair } from './kv-pair.js';
 export { MAX_KEY_LENGTH as MAX_BUFFER_KEY_BYTES } from './membuffer/art-layout.js';
 export {

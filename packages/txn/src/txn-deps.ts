@@ -74,6 +74,11 @@ export interface TxnParts {
   readonly clock?: Clock;
   /** @defaultValue silent */
   readonly logger?: Logger;
+  /**
+   * Aborts when the client closes: work a commit leaves in the background (the commit of
+   * secondaries, the rollback after a failure, TTL heartbeats) stops with it. @defaultValue none
+   */
+  readonly lifetimeSignal?: AbortSignal;
   /** Releases the pieces; called once by `close()`. */
   readonly close?: () => Promise<void>;
 }
