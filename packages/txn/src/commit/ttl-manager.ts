@@ -87,9 +87,9 @@ export class TtlManager {
     });
   }
 
-  /** Stops the heartbeats (client-go `close`); a manager never started just closes. */
+  /** Stops the heartbeats (client-go `close`); a manager that never ran is left as it is. */
   close(): void {
-    if (this.#state === TtlManagerState.CLOSED) return;
+    if (this.#state !== TtlManagerState.RUNNING) return;
     this.#state = TtlManagerState.CLOSED;
     this.#stop.abort();
   }

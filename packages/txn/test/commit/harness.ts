@@ -299,16 +299,27 @@ export class Harness {
   }
 }
 
+/** What {@link spyOnRequests} does around each request. */
+export interface RequestSpy {
+  /** Before the request is sent; may throw to fail the send, or wait to hold it. */
+  readonly before?: (request: TikvRequest) => void | Promise<void>;
+  /** After the response came back (before the caller sees it); may throw to lose it. */
+  readonly after?: (request: TikvRequest, response: unknown) => void | Promise<void>;
+}
+
 /**
- * Calls `see` with every request the harness's sender sends (before it is sent); `see` may throw
- * to fail the send. Returns the function that restores the sender.
+ * Watches (and may hold or fail) every request the harness's sender sends. Returns the function
+ * that restores the sender.
  */
-export function spyOnRequests(h: Harness, see: (request: TikvRequest) => void): () => void {
+export function spyOnRequests(h: Harness, spy: RequestSpy | ((request: TikvRequest) => void)): () => void {
+  const { before, after } = typeof spy === 'function' ? { before: spy, after: undefined } : spy;
   const sender = h.exec.sender;
   const original = sender.sendRequest;
-  sender.sendRequest = function (this: typeof sender, bo, request, region, options) {
-    see(request);
-    return original.call(this, bo, request, region, options);
+  sender.sendRequest = async function (this: typeof sender, bo, request, region, options) {
+    await before?.(request);
+    const response = await original.call(this, bo, request, region, options);
+    await after?.(request, response.value);
+    return response;
   } as typeof sender.sendRequest;
   return () => {
     sender.sendRequest = original;
