@@ -1,5 +1,7 @@
 // Ports of client-go integration_tests/2pc_test.go (the committer suite cases that need no
 // pessimistic lock), on the mock cluster over gRPC.
+
+import { channel } from 'node:diagnostics_channel';
 import { AlreadyExistsError, isTiKVError, KeyIsLockedError, U64_MAX, WriteConflictError } from '@tikv/common';
 import { kvrpcpb } from '@tikv/proto';
 import {
@@ -8,6 +10,8 @@ import {
   FlagsOp,
   MemBuffer,
   TwoPhaseCommitter,
+  TXN_COMMIT_CHANNEL,
+  type TxnCommitEvent,
 } from '../../src/index.js';
 import { b, Harness, spyOnRequests, t } from './harness.js';
 
@@ -334,6 +338,25 @@ describe('2pc_test.go', () => {
       expect(await h.read(p('k'))).toBe('mine');
     } finally {
       h.resolver.override = undefined;
+    }
+  });
+
+  test('each commit is published on tikv:txn:commit, without keys', async () => {
+    const events: TxnCommitEvent[] = [];
+    const ch = channel(TXN_COMMIT_CHANNEL);
+    const on = (e: unknown) => events.push(e as TxnCommitEvent);
+    ch.subscribe(on);
+    try {
+      const ok = await h.commit({ [p('a')]: '1', [p('b')]: '2' });
+      const late = committer(h.buffer({ [p('a')]: 'late' }), ok.startTs - 1n);
+      const error = await late.execute().catch((e: unknown) => e);
+      await late.whenIdle();
+      expect(events).toEqual([
+        { startTs: ok.startTs, commitTs: ok.commitTs, protocol: '2pc', keys: 2, error: undefined },
+        { startTs: ok.startTs - 1n, commitTs: 0n, protocol: '2pc', keys: 1, error },
+      ]);
+    } finally {
+      ch.unsubscribe(on);
     }
   });
 
