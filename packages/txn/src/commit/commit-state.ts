@@ -1,4 +1,5 @@
 import { Backoffer, type Clock, type Logger, MAX_WRITE_EXECUTION_MS } from '@tikv/common';
+import { kvrpcpb } from '@tikv/proto';
 import type { RegionExecutor, RegionRequestOptions } from '@tikv/rpc';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
 import type { LockResolving, TxnOracle } from '../txn-deps.js';
@@ -100,7 +101,8 @@ export class CommitState {
   secondaries(): Uint8Array[] {
     if (this.#secondaries === undefined) {
       const out: Uint8Array[] = [];
-      for (const m of this.mutations) if (m !== this.primary && !m.prewriteOnly) out.push(m.key);
+      for (const m of this.mutations)
+        if (m !== this.primary && m.op !== kvrpcpb.Op.CheckNotExists) out.push(m.key);
       this.#secondaries = out;
     }
     return this.#secondaries;

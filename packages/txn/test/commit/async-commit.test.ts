@@ -10,7 +10,13 @@ import {
 } from '@tikv/common';
 import type { kvrpcpb } from '@tikv/proto';
 import type { TikvRequest } from '@tikv/rpc';
-import { CommitProtocol, type MemBuffer, TwoPhaseCommitter, type TxnParts } from '../../src/index.js';
+import {
+  CommitProtocol,
+  FlagsOp,
+  type MemBuffer,
+  TwoPhaseCommitter,
+  type TxnParts,
+} from '../../src/index.js';
 import { b, Harness, spyOnRequests, t } from './harness.js';
 
 const prewrites = (request: TikvRequest): kvrpcpb.PrewriteRequest | undefined =>
@@ -113,6 +119,27 @@ describe('async_commit_test.go', () => {
     for (const r of secondaries) expect(r.secondaries).toEqual([]);
     expect(requests.every((r) => r.useAsyncCommit)).toBe(true);
     expect(await locks()).toEqual([]);
+  });
+
+  test('the secondaries leave out CheckNotExists keys (they hold no lock), and only them', async () => {
+    const buffer = h.buffer({ [p('a')]: '1' });
+    buffer.setWithFlags(b(p('b')), b('2'), FlagsOp.SetPrewriteOnly);
+    buffer.setWithFlags(b(p('c')), b('3'), FlagsOp.SetPresumeKeyNotExists);
+    buffer.delete(b(p('c')));
+    const secondaries: string[][] = [];
+    const restore = spyOnRequests(h, (r) => {
+      const pr = prewrites(r);
+      if (pr !== undefined && pr.secondaries.length > 0)
+        secondaries.push(pr.secondaries.map((k) => t(k) as string));
+    });
+    try {
+      const result = await committer(buffer, await h.ts()).execute();
+      expect(result.protocol).toBe(CommitProtocol.ASYNC_COMMIT);
+      await result.background;
+    } finally {
+      restore();
+    }
+    expect(secondaries).toEqual([[p('b')]]);
   });
 
   test('TestAsyncCommitCheck (2pc_test.go)', async () => {

@@ -111,7 +111,10 @@ export class Inspector {
   readonly #channels = new Map<string, Channel>();
   readonly #clients = new Map<string, tikvpb.TikvClient>();
 
-  constructor(private readonly cluster: MockCluster) {}
+  constructor(
+    private readonly cluster: MockCluster,
+    private readonly apiVersion = kvrpcpb.APIVersion.V1,
+  ) {}
 
   #client(key: Uint8Array): { kv: tikvpb.TikvClient; context: kvrpcpb.Context } {
     const region = this.cluster.regionByKey(key);
@@ -128,6 +131,7 @@ export class Inspector {
       regionId: region.id,
       regionEpoch: { confVer: region.epoch.confVer, version: region.epoch.version },
       peer: { id: region.leader.id, storeId: region.leader.storeId },
+      apiVersion: this.apiVersion,
     });
     return { kv, context };
   }
@@ -191,6 +195,8 @@ export interface HarnessOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly executor?: RegionExecutorTuning;
+  /** API V2 in the `DEFAULT` keyspace (keys get the `x\0\0\0` prefix on the wire). */
+  readonly apiV2?: boolean;
 }
 
 /** A mock cluster and the client pieces a committer runs on. */
@@ -208,7 +214,10 @@ export class Harness {
     options: HarnessOptions,
   ) {
     this.resolver = new TestLockResolver(exec, oracle);
-    this.inspector = new Inspector(cluster);
+    this.inspector = new Inspector(
+      cluster,
+      options.apiV2 === true ? kvrpcpb.APIVersion.V2 : kvrpcpb.APIVersion.V1,
+    );
     this.parts = {
       executor: exec,
       oracle,
@@ -220,13 +229,19 @@ export class Harness {
   }
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
+    const v2 = options.apiV2 === true;
     const cluster = await MockCluster.start({
       stores: 1,
       regionKeyEncoding: 'memcomparable',
+      ...(v2 ? { apiVersion: 'V2' as const } : {}),
       ...options.cluster,
     });
     try {
-      const conn = await connectCluster({ pdEndpoints: cluster.pdEndpoints, keyMode: 'txn' });
+      const conn = await connectCluster({
+        pdEndpoints: cluster.pdEndpoints,
+        keyMode: 'txn',
+        ...(v2 ? { apiVersion: 'V2' as const } : {}),
+      });
       const oracle = await PdOracle.create(conn.pd, { noUpdateTs: true });
       // connectCluster sends API V1 requests without the codec, so the region boundaries in an
       // EpochNotMatch reach the cache memcomparable-encoded in txn mode (keys then land in the
@@ -234,7 +249,8 @@ export class Harness {
       const sender = new RegionRequestSender({
         locator: conn.regionCache,
         transport: new CodecTransport(conn.rpc, conn.codec),
-        apiVersion: 'V1',
+        apiVersion: v2 ? 'V2' : 'V1',
+        ...(v2 ? { keyspaceId: conn.codec.keyspaceId } : {}),
         clusterId: conn.clusterId,
       });
       const exec = new RegionExecutor({ sender, locator: conn.regionCache, ...options.executor });
