@@ -3,12 +3,35 @@
  *
  * It holds the transaction's write buffer ({@link MemBuffer}, client-go's `unionstore.MemDB`),
  * the read path that merges it over a snapshot ({@link UnionStore}), the snapshot itself
- * ({@link Snapshot}, client-go's `txnsnapshot.KVSnapshot`) and the lock resolver
- * ({@link LockResolver}, client-go's `txnlock.LockResolver`).
+ * ({@link Snapshot}, client-go's `txnsnapshot.KVSnapshot`), the lock resolver
+ * ({@link LockResolver}, client-go's `txnlock.LockResolver`) and the committer
+ * ({@link TwoPhaseCommitter}, client-go's `twoPhaseCommitter`: 2PC, async commit, 1PC).
  *
  * @packageDocumentation
  */
 
+export {
+  TXN_COMMIT_CHANNEL,
+  TXN_HEARTBEAT_CHANNEL,
+  type TxnCommitEvent,
+  type TxnHeartbeatEvent,
+} from './commit/commit-diagnostics.js';
+export {
+  AssertionLevel,
+  type CommitKeyFilter,
+  type CommitOptions,
+  type CommitTuning,
+  DEFAULT_COMMIT_OPTIONS,
+} from './commit/commit-options.js';
+export { CommitProtocol, type CommitResult } from './commit/commit-result.js';
+export { DEFAULT_LOCK_TTL_MS, type TxnLockTtlOptions, txnLockTtlMs } from './commit/lock-ttl.js';
+export type { MutationCounts } from './commit/mutations.js';
+export { TtlManagerState } from './commit/ttl-manager.js';
+export {
+  commitBuffer,
+  TwoPhaseCommitter,
+  type TwoPhaseCommitterOptions,
+} from './commit/two-phase-committer.js';
 export type { KvPair } from './kv-pair.js';
 export { NonAsyncCommitLockError } from './lock-resolver/async-commit-recovery.js';
 export {

@@ -78,6 +78,11 @@ export interface TxnParts {
   readonly clock?: Clock | undefined;
   /** @defaultValue silent */
   readonly logger?: Logger | undefined;
+  /**
+   * Aborts when the client closes: work a commit leaves in the background (the commit of
+   * secondaries, the rollback after a failure, TTL heartbeats) stops with it. @defaultValue none
+   */
+  readonly lifetimeSignal?: AbortSignal | undefined;
   /** Releases the pieces; called once by `close()`. */
   readonly close?: (() => Promise<void>) | undefined;
 }
