@@ -10,6 +10,22 @@
  * @packageDocumentation
  */
 
+export { LatchLock, LocalLatches } from './client/local-latches.js';
+export {
+  Transaction,
+  type TransactionScanOptions,
+  TransactionState,
+} from './client/transaction.js';
+export { isRetryableTxnError, TransactionClient } from './client/transaction-client.js';
+export {
+  type BeginOptions,
+  type CommitCallOptions,
+  DEFAULT_TRANSACTION_CLIENT_OPTIONS,
+  type Isolation,
+  type RunOptions,
+  type TransactionClientOptions,
+  type TransactionClientTuning,
+} from './client/transaction-options.js';
 export {
   TXN_COMMIT_CHANNEL,
   TXN_HEARTBEAT_CHANNEL,

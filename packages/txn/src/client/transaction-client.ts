@@ -1,0 +1,327 @@
+import { connectCluster } from '@tikv/cluster';
+import {
+  Backoffer,
+  ClientClosedError,
+  type Clock,
+  checkObject,
+  checkRequestOptions,
+  defineBackoffKind,
+  definedOnly,
+  isTiKVError,
+  type RequestOptions,
+  U64_MAX,
+  UndeterminedError,
+} from '@tikv/common';
+import { KeyMode } from '@tikv/keyspace';
+import { PdOracle } from '@tikv/pd';
+import { RegionExecutor } from '@tikv/rpc';
+import type { CommitOptions } from '../commit/commit-options.js';
+import { LockResolver } from '../lock-resolver/lock-resolver.js';
+import { MemBuffer } from '../membuffer/mem-buffer.js';
+import { Snapshot } from '../snapshot/snapshot.js';
+import type { SnapshotOptions } from '../snapshot/snapshot-options.js';
+import type { TxnParts } from '../txn-deps.js';
+import { LocalLatches } from './local-latches.js';
+import { Transaction } from './transaction.js';
+import {
+  type BeginOptions,
+  checkBeginOptions,
+  type ResolvedClientTuning,
+  type RunOptions,
+  resolveClientTuning,
+  runAttempts,
+  type TransactionClientOptions,
+  type TransactionClientTuning,
+} from './transaction-options.js';
+
+/**
+ * The sleep between two attempts of {@link TransactionClient.run}: full jitter, 2 ms doubling up
+ * to 100 ms (TiDB's `kv.BackOff` between transaction retries).
+ */
+const RUN_RETRY = defineBackoffKind({
+  name: 'txnRetry',
+  baseMs: 2,
+  capMs: 100,
+  jitter: 'FullJitter',
+  description: 'transaction retry',
+});
+
+/** Whether {@link TransactionClient.run} tries again after this error. */
+export function isRetryableTxnError(e: unknown): boolean {
+  return isTiKVError(e) && e.retryable && !(e instanceof UndeterminedError);
+}
+
+/**
+ * The transactional client (client-go `txnkv.Client` / `tikv.KVStore`): begins transactions,
+ * takes snapshots, and owns what they share: the timestamp oracle, the region routing, the lock
+ * resolver and the local latches.
+ *
+ * @example
+ * ```ts
+ * const client = await TransactionClient.connect({ pdEndpoints: ['127.0.0.1:2379'] });
+ * await client.run(async (txn) => {
+ *   const from = Number(await txn.get('alice'));
+ *   txn.put('alice', String(from - 10));
+ *   txn.put('bob', String(Number(await txn.get('bob')) + 10));
+ * });
+ * await client.close();
+ * ```
+ */
+export class TransactionClient implements AsyncDisposable {
+  readonly #parts: TxnParts;
+  readonly #tuning: ResolvedClientTuning;
+  readonly #lockResolver: LockResolver;
+  readonly #latches: LocalLatches | undefined;
+  readonly #lifetime = new AbortController();
+  readonly #txnParts: TxnParts;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Builds a client on given parts (tests, custom wiring). Most callers use
+   * {@link TransactionClient.connect}.
+   *
+   * @param parts - the executor, the oracle, the cluster id and a close hook
+   * @param tuning - commit, read and lock-resolution defaults, local latches
+   */
+  constructor(parts: TxnParts, tuning?: TransactionClientTuning) {
+    checkObject(parts, 'parts');
+    this.#tuning = resolveClientTuning(tuning);
+    this.#parts = parts;
+    this.#txnParts = Object.freeze({
+      ...parts,
+      clock: parts.clock ?? this.#tuning.clock,
+      logger: parts.logger ?? this.#tuning.logger,
+      lifetimeSignal:
+        parts.lifetimeSignal === undefined
+          ? this.#lifetime.signal
+          : AbortSignal.any([parts.lifetimeSignal, this.#lifetime.signal]),
+    });
+    this.#lockResolver = new LockResolver({
+      ...this.#tuning.lockResolver,
+      executor: parts.executor,
+      oracle: parts.oracle,
+      logger: this.#txnParts.logger,
+    });
+    this.#latches =
+      this.#tuning.localLatchSlots > 0 ? new LocalLatches(this.#tuning.localLatchSlots) : undefined;
+  }
+
+  /**
+   * Connects to a cluster: a PD client and timestamp oracle, a region cache, the gRPC transport
+   * (with the keyspace codec: API V2 keys get the `x` prefix and the keyspace id) and a region
+   * request sender, wired by `@tikv/cluster`'s `connectCluster` for transactional keys.
+   *
+   * @param options - endpoints, API version, keyspace, TLS and tuning
+   * @param call - cancels or bounds the connection attempt
+   * @returns the connected client
+   */
+  static async connect(options: TransactionClientOptions, call?: RequestOptions): Promise<TransactionClient> {
+    checkObject(options, 'options');
+    checkRequestOptions(call, 'call');
+    const tuning = resolveClientTuning(options);
+    const cluster = await connectCluster(
+      { ...options, clock: tuning.clock, logger: tuning.logger, keyMode: KeyMode.TXN },
+      call,
+    );
+    try {
+      const oracle = await PdOracle.create(cluster.pd, { ...options.oracle }, call);
+      const executor = new RegionExecutor({
+        sender: cluster.sender,
+        locator: cluster.regionCache,
+        clock: tuning.clock,
+        logger: tuning.logger,
+      });
+      return new TransactionClient(
+        {
+          executor,
+          oracle,
+          clusterId: cluster.clusterId,
+          clock: tuning.clock,
+          logger: tuning.logger,
+          close: async () => {
+            oracle.close();
+            await cluster.close();
+          },
+        },
+        options,
+      );
+    } catch (e) {
+      await cluster.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  /** The id of the cluster PD reported (0n when built on parts without one). */
+  get clusterId(): bigint {
+    return this.#parts.clusterId ?? 0n;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** The client's lock resolver (client-go `GetLockResolver`), for tools that inspect or resolve locks. */
+  get lockResolver(): LockResolver {
+    return this.#lockResolver;
+  }
+
+  /** The local latches, when turned on (`localLatchSlots`). */
+  get localLatches(): LocalLatches | undefined {
+    return this.#latches;
+  }
+
+  /** The parts transactions run on (executor, oracle, clock, logger, lifetime signal). */
+  get parts(): TxnParts {
+    return this.#txnParts;
+  }
+
+  #checkOpen = (): void => {
+    if (this.#closing !== undefined) throw new ClientClosedError('transaction client is closed');
+  };
+
+  /**
+   * A fresh timestamp from PD's TSO (client-go `CurrentTimestamp`).
+   *
+   * @param options - abort signal and timeout
+   */
+  async currentTimestamp(options?: RequestOptions): Promise<bigint> {
+    checkRequestOptions(options);
+    this.#checkOpen();
+    return this.#parts.oracle.getTimestamp(options);
+  }
+
+  /**
+   * Begins an optimistic transaction at a fresh start ts from PD, or at `options.startTs`
+   * (client-go `Begin`).
+   *
+   * @param options - start ts, commit protocol, isolation, request tagging; abort signal and
+   *   timeout of the ts fetch
+   */
+  async begin(options?: BeginOptions): Promise<Transaction> {
+    checkBeginOptions(options);
+    checkRequestOptions(options);
+    this.#checkOpen();
+    const o = options ?? {};
+    const startTs = o.startTs ?? (await this.#parts.oracle.getTimestamp(o));
+    this.#checkOpen();
+    const snapshot = this.#newSnapshot(startTs, {
+      ...(o.isolation === undefined ? {} : { isolationLevel: o.isolation }),
+      ...(o.priority === undefined ? {} : { priority: o.priority }),
+      ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
+      ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
+      ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
+    });
+    const commit: CommitOptions = {
+      ...this.#tuning.commit,
+      ...definedOnly({
+        asyncCommit: o.asyncCommit,
+        onePc: o.onePc,
+        causalConsistency: o.causalConsistency,
+        assertionLevel: o.assertionLevel,
+        priority: o.priority,
+        requestSource: o.requestSource,
+        resourceGroupName: o.resourceGroupName,
+        resourceGroupTag: o.resourceGroupTag,
+      }),
+    };
+    return new Transaction({
+      parts: this.#txnParts,
+      lockResolver: this.#lockResolver,
+      snapshot,
+      buffer: new MemBuffer(this.#tuning.memBuffer),
+      commit,
+      latches: this.#latches,
+      checkOpen: this.#checkOpen,
+    });
+  }
+
+  /**
+   * A read-only snapshot at `ts` (client-go `GetSnapshot`): point, batch and range reads of the
+   * data committed before it. Without `ts` it reads the latest committed data at each read
+   * (client-go's `MaxUint64` snapshot); for several consistent reads pass
+   * `await client.currentTimestamp()`.
+   *
+   * @param ts - the read timestamp
+   * @param options - how the reads are sent (isolation, priority, replica read, key-only, ...)
+   */
+  snapshot(ts?: bigint, options?: SnapshotOptions): Snapshot {
+    this.#checkOpen();
+    return this.#newSnapshot(ts ?? U64_MAX, options);
+  }
+
+  #newSnapshot(ts: bigint, options: SnapshotOptions | undefined): Snapshot {
+    return new Snapshot(
+      { executor: this.#parts.executor, oracle: this.#parts.oracle, lockResolver: this.#lockResolver },
+      ts,
+      { ...this.#tuning.snapshot, ...definedOnly(options) },
+    );
+  }
+
+  /**
+   * Runs `fn` in a transaction and commits it, starting over in a new transaction when the
+   * attempt fails with a retryable error (a write conflict, a stale latch, a retryable key
+   * error), up to `maxAttempts` attempts with a short randomized pause between them. `fn` may
+   * therefore run more than once: keep side effects outside it, or make them idempotent. An
+   * `UndeterminedError` is never retried. If `fn` commits or rolls back itself, `run` leaves it.
+   *
+   * @param fn - the transaction's work; its result is returned
+   * @param options - how each transaction begins, `maxAttempts`, abort signal and timeout (of
+   *   the whole run)
+   * @returns what `fn` returned in the attempt that committed
+   */
+  async run<T>(fn: (txn: Transaction) => Promise<T>, options?: RunOptions): Promise<T> {
+    checkBeginOptions(options);
+    checkRequestOptions(options);
+    if (typeof fn !== 'function') throw new TypeError('fn must be a function');
+    const attempts = runAttempts(options, this.#tuning.maxRunAttempts);
+    const { maxAttempts: _, ...begin } = options ?? {};
+    const bo = new Backoffer({
+      maxBackoffMs: 0,
+      signal: options?.signal,
+      timeoutMs: options?.timeoutMs,
+      clock: this.#txnParts.clock,
+    });
+    const clock = this.#txnParts.clock ?? this.#tuning.clock;
+    for (let attempt = 1; ; attempt++) {
+      const txn = await this.begin({ ...begin, ...callOf(bo, clock) });
+      try {
+        const result = await fn(txn);
+        if (txn.valid) await txn.commit(callOf(bo, clock));
+        return result;
+      } catch (e) {
+        if (txn.valid) await txn.rollback().catch(() => {});
+        if (attempt >= attempts || !isRetryableTxnError(e)) throw e;
+        this.#txnParts.logger?.debug('txn: run retries', { attempt, startTs: txn.startTs, error: String(e) });
+        await bo.backoff(RUN_RETRY, e);
+      }
+    }
+  }
+
+  /**
+   * Closes the client: stops the background work of commits (secondaries, TTL heartbeats) and of
+   * lock resolution, then the oracle and the connections. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#lifetime.abort(new ClientClosedError('transaction client is closed'));
+      await this.#lockResolver.close();
+      await this.#parts.close?.();
+    })();
+    return this.#closing;
+  }
+
+  /** Closes the client (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** The remaining deadline and the signal of a run, as call options. */
+function callOf(bo: Backoffer, clock: Clock): RequestOptions {
+  const deadline = bo.deadlineAtMs;
+  return {
+    ...(bo.signal === undefined ? {} : { signal: bo.signal }),
+    ...(deadline === undefined ? {} : { timeoutMs: Math.max(1, deadline - clock.now()) }),
+  };
+}

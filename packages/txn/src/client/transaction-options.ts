@@ -1,0 +1,169 @@
+import type { ClusterOptions } from '@tikv/cluster';
+import {
+  type Clock,
+  InvalidArgumentError,
+  invalidArgument,
+  type Logger,
+  mustBeNonNegativeInteger,
+  mustBePositiveInteger,
+  noopLogger,
+  type RequestOptions,
+  resolveOptions,
+  systemClock,
+  U64_MAX,
+} from '@tikv/common';
+import type { PdOracleOptions } from '@tikv/pd';
+import type { CommandPriority } from '@tikv/rpc';
+import type { AssertionLevel, CommitTuning } from '../commit/commit-options.js';
+import type { LockResolverTuning } from '../lock-resolver/lock-resolver-options.js';
+import type { MemBufferLimits } from '../membuffer/mem-buffer-options.js';
+import type { SnapshotOptions } from '../snapshot/snapshot-options.js';
+
+/** A transaction's isolation level: snapshot isolation, or read committed. */
+export type Isolation = 'SI' | 'RC';
+
+/**
+ * How a {@link TransactionClient} behaves, whatever it is wired to (the part of its options a
+ * test may also pass to the constructor).
+ */
+export interface TransactionClientTuning {
+  /**
+   * Defaults of every transaction's commit (client-go's `config.TiKVClient` commit settings and
+   * `KVTxn` setters): async commit, 1PC, batch sizes, TTLs, backoff budgets. A transaction's
+   * {@link BeginOptions} override the per-transaction ones.
+   */
+  readonly commit?: CommitTuning | undefined;
+  /** Tuning of the client's lock resolver. */
+  readonly lockResolver?: Omit<LockResolverTuning, 'logger'> | undefined;
+  /** Defaults of every snapshot's and transaction's reads (priority, replica read, batch sizes, cache). */
+  readonly snapshot?: SnapshotOptions | undefined;
+  /** Size limits of a transaction's buffer (client-go `TxnTotalSizeLimit`, `TxnEntrySizeLimit`). */
+  readonly memBuffer?: MemBufferLimits | undefined;
+  /**
+   * Slots of the in-process latches that serialize this client's optimistic transactions writing
+   * the same keys (client-go `EnableTxnLocalLatches(size)`; TiDB enables 2048000 slots); 0 turns
+   * them off. @defaultValue 0
+   */
+  readonly localLatchSlots?: number | undefined;
+  /** Attempts {@link TransactionClient.run} makes by default. @defaultValue 10 */
+  readonly maxRunAttempts?: number | undefined;
+  /** Time source of TTLs, heartbeats and backoffs. @defaultValue the system clock */
+  readonly clock?: Clock | undefined;
+  /** Receives debug and info lines; never keys or values. @defaultValue silent */
+  readonly logger?: Logger | undefined;
+}
+
+/**
+ * Options of {@link TransactionClient.connect}: where the cluster is (`@tikv/cluster`'s
+ * `ClusterOptions`: `pdEndpoints`, `apiVersion`, `keyspace`, `tls`, and the `pd`, `regionCache`,
+ * `transport` and `sender` options) and how the client behaves.
+ */
+export interface TransactionClientOptions extends TransactionClientTuning, ClusterOptions {
+  /** The timestamp oracle's options (low-resolution ts refresh interval, read-ts validation). */
+  readonly oracle?: Pick<PdOracleOptions, 'updateIntervalMs' | 'validateReadTs'> | undefined;
+}
+
+/** The defaults of {@link TransactionClientTuning}. */
+export const DEFAULT_TRANSACTION_CLIENT_OPTIONS = Object.freeze({
+  localLatchSlots: 0,
+  maxRunAttempts: 10,
+});
+
+/** {@link TransactionClientTuning} with defaults applied. @internal */
+export interface ResolvedClientTuning {
+  readonly commit: CommitTuning;
+  readonly lockResolver: Omit<LockResolverTuning, 'logger'>;
+  readonly snapshot: SnapshotOptions;
+  readonly memBuffer: MemBufferLimits;
+  readonly localLatchSlots: number;
+  readonly maxRunAttempts: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * Applies the defaults and checks the scalar options (the nested ones are checked where they are
+ * used, on the first transaction at the latest).
+ *
+ * @internal
+ */
+export function resolveClientTuning(tuning: TransactionClientTuning | undefined): ResolvedClientTuning {
+  const t = tuning ?? {};
+  const r = resolveOptions<{ localLatchSlots?: number | undefined; maxRunAttempts?: number | undefined }>(
+    DEFAULT_TRANSACTION_CLIENT_OPTIONS,
+    { localLatchSlots: t.localLatchSlots, maxRunAttempts: t.maxRunAttempts },
+    { localLatchSlots: mustBeNonNegativeInteger, maxRunAttempts: mustBePositiveInteger },
+  );
+  return Object.freeze({
+    commit: t.commit ?? {},
+    lockResolver: t.lockResolver ?? {},
+    snapshot: t.snapshot ?? {},
+    memBuffer: t.memBuffer ?? {},
+    localLatchSlots: r.localLatchSlots,
+    maxRunAttempts: r.maxRunAttempts,
+    clock: t.clock ?? systemClock,
+    logger: t.logger ?? noopLogger,
+  });
+}
+
+/**
+ * Options of {@link TransactionClient.begin}: the transaction's start ts and how it reads and
+ * commits. Unset commit fields take the client's `commit` defaults.
+ */
+export interface BeginOptions extends RequestOptions {
+  /** Start at this ts instead of a fresh one from PD (client-go `WithStartTS`). */
+  readonly startTs?: bigint | undefined;
+  /** Try async commit (client-go `SetEnableAsyncCommit`). @defaultValue the client's `commit.asyncCommit` (false) */
+  readonly asyncCommit?: boolean | undefined;
+  /** Try one-phase commit (client-go `SetEnable1PC`). @defaultValue the client's `commit.onePc` (false) */
+  readonly onePc?: boolean | undefined;
+  /**
+   * Async commit and 1PC skip the ts fetch that orders the commit after every snapshot already
+   * taken (client-go `SetCausalConsistency`). @defaultValue the client's `commit.causalConsistency` (false)
+   */
+  readonly causalConsistency?: boolean | undefined;
+  /** `SI` reads see a snapshot at the start ts; `RC` reads the latest committed data. @defaultValue 'SI' */
+  readonly isolation?: Isolation | undefined;
+  /** `Context.priority` of the transaction's reads and commit. @defaultValue 'normal' */
+  readonly priority?: CommandPriority | undefined;
+  /** Existence assertions TiKV checks on prewrite (client-go `SetAssertionLevel`). @defaultValue the client's (off) */
+  readonly assertionLevel?: AssertionLevel | undefined;
+  /** `Context.requestSource` of every request. @defaultValue none */
+  readonly requestSource?: string | undefined;
+  /** The resource group every request is charged to (client-go `SetResourceGroupName`). @defaultValue none */
+  readonly resourceGroupName?: string | undefined;
+  /** `Context.resourceGroupTag` of every request (client-go `SetResourceGroupTag`). @defaultValue none */
+  readonly resourceGroupTag?: Uint8Array | undefined;
+}
+
+/** Options of {@link TransactionClient.run}: how the transaction begins, and how often it is tried. */
+export interface RunOptions extends BeginOptions {
+  /** Attempts in all, the first included. @defaultValue the client's `maxRunAttempts` (10) */
+  readonly maxAttempts?: number | undefined;
+}
+
+/** Options of {@link Transaction.commit}. */
+export type CommitCallOptions = RequestOptions;
+
+/** Checks {@link BeginOptions} fields the transaction does not hand on to a checked constructor. @internal */
+export function checkBeginOptions(o: BeginOptions | undefined): void {
+  if (o === undefined) return;
+  if (typeof o !== 'object' || o === null) throw invalidArgument('options', 'an object', o);
+  const ts = o.startTs;
+  if (ts !== undefined && (typeof ts !== 'bigint' || ts <= 0n || ts >= U64_MAX)) {
+    throw invalidArgument('options.startTs', 'a bigint timestamp in (0, 2^64 - 1)', ts);
+  }
+  if (o.isolation !== undefined && o.isolation !== 'SI' && o.isolation !== 'RC') {
+    throw new InvalidArgumentError(`options.isolation must be 'SI' or 'RC', got ${String(o.isolation)}`);
+  }
+  if (o.resourceGroupTag !== undefined && !(o.resourceGroupTag instanceof Uint8Array)) {
+    throw invalidArgument('options.resourceGroupTag', 'a Uint8Array', o.resourceGroupTag);
+  }
+}
+
+/** The run-attempt count of {@link RunOptions}, checked. @internal */
+export function runAttempts(o: RunOptions | undefined, fallback: number): number {
+  const n = o?.maxAttempts ?? fallback;
+  if (!Number.isSafeInteger(n) || n < 1) throw invalidArgument('options.maxAttempts', 'an integer >= 1', n);
+  return n;
+}

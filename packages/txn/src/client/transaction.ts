@@ -1,0 +1,363 @@
+import {
+  type BytesLike,
+  checkBoundKey,
+  checkKey,
+  checkKeys,
+  checkRequestOptions,
+  checkValue,
+  compareKeys,
+  invalidArgument,
+  type RequestOptions,
+  systemClock,
+  TiKVError,
+  WriteConflictError,
+} from '@tikv/common';
+import type { CommitOptions } from '../commit/commit-options.js';
+import { CommitProtocol, type CommitResult } from '../commit/commit-result.js';
+import { TwoPhaseCommitter } from '../commit/two-phase-committer.js';
+import type { KvPair } from '../kv-pair.js';
+import type { MemBuffer } from '../membuffer/mem-buffer.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+import type { LockResolving, TxnParts } from '../txn-deps.js';
+import { UnionStore } from '../union-store/union-store.js';
+import type { LocalLatches } from './local-latches.js';
+
+/** Options of {@link Transaction.scan} and {@link Transaction.scanIter}. */
+export interface TransactionScanOptions extends RequestOptions {
+  /** The most pairs to return. @defaultValue no limit */
+  readonly limit?: number | undefined;
+  /** Walk `[start, end)` from the largest key down. @defaultValue false */
+  readonly reverse?: boolean | undefined;
+  /** Leave the values out: every pair's value is zero-length. @defaultValue false */
+  readonly keyOnly?: boolean | undefined;
+}
+
+/** Where a transaction is in its life. */
+export const TransactionState = Object.freeze({
+  /** Reads and writes are accepted. */
+  ACTIVE: 'active',
+  /** `commit()` is running. */
+  COMMITTING: 'committing',
+  /** `commit()` succeeded. */
+  COMMITTED: 'committed',
+  /** `rollback()` was called, or `commit()` failed. */
+  FINISHED: 'finished',
+} as const);
+/** One of the {@link TransactionState} values. */
+export type TransactionState = (typeof TransactionState)[keyof typeof TransactionState];
+
+/** What a {@link Transaction} runs on; `TransactionClient.begin` builds it. @internal */
+export interface TransactionParts {
+  readonly parts: TxnParts;
+  readonly lockResolver: LockResolving;
+  readonly snapshot: Snapshot;
+  readonly buffer: MemBuffer;
+  readonly commit: CommitOptions;
+  readonly latches: LocalLatches | undefined;
+  /** Throws when the client is closed. */
+  readonly checkOpen: () => void;
+}
+
+const toKey = (key: BytesLike, name?: string): Uint8Array => checkKey(key, name);
+
+/**
+ * An optimistic transaction (client-go `transaction.KVTxn`): reads see the data committed before
+ * its start ts merged with its own writes; writes are buffered and sent by {@link commit}, with
+ * two-phase commit, async commit or one-phase commit as its options allow. Nothing is locked
+ * before commit: a write conflict with a transaction that committed in the meantime fails the
+ * commit with a retryable `WriteConflictError` (see `TransactionClient.run`).
+ *
+ * A transaction is used by one caller at a time; after `commit()` or `rollback()` every method
+ * throws `INVALID_TXN`. Keys and values are `Uint8Array` or UTF-8 strings.
+ *
+ * @example
+ * ```ts
+ * const txn = await client.begin();
+ * const n = Number(new TextDecoder().decode((await txn.get('counter')) ?? new Uint8Array()));
+ * txn.put('counter', String(n + 1));
+ * const commitTs = await txn.commit();
+ * ```
+ */
+export class Transaction implements AsyncDisposable {
+  readonly #p: TransactionParts;
+  readonly #union: UnionStore;
+  readonly #startTimeMs: number;
+  #state: TransactionState = TransactionState.ACTIVE;
+  #commitTs = 0n;
+  #protocol: CommitProtocol = CommitProtocol.NONE;
+  #background: Promise<void> = Promise.resolve();
+
+  /** @internal Built by `TransactionClient.begin`. */
+  constructor(parts: TransactionParts) {
+    this.#p = parts;
+    this.#union = new UnionStore(parts.buffer, parts.snapshot);
+    this.#startTimeMs = (parts.parts.clock ?? systemClock).now();
+  }
+
+  /** The start ts: reads see the data committed before it. */
+  get startTs(): bigint {
+    return this.#p.snapshot.ts;
+  }
+
+  /** The commit ts once committed; 0n before, and for a transaction that wrote nothing. */
+  get commitTs(): bigint {
+    return this.#commitTs;
+  }
+
+  /** The protocol the commit used (`none` before commit and when nothing was written). */
+  get commitProtocol(): CommitProtocol {
+    return this.#protocol;
+  }
+
+  /** Where the transaction is in its life. */
+  get state(): TransactionState {
+    return this.#state;
+  }
+
+  /** Whether reads and writes are still accepted (client-go `Valid`). */
+  get valid(): boolean {
+    return this.#state === TransactionState.ACTIVE;
+  }
+
+  /** Whether nothing was written (client-go `IsReadOnly`). */
+  get readOnly(): boolean {
+    return !this.#p.buffer.dirty;
+  }
+
+  /** Entries in the buffer (client-go `Len`). */
+  get len(): number {
+    return this.#p.buffer.len;
+  }
+
+  /** Bytes of keys and values in the buffer (client-go `Size`). */
+  get sizeBytes(): number {
+    return this.#p.buffer.sizeBytes;
+  }
+
+  /** The transaction's write buffer (client-go `GetMemBuffer`): flags, savepoints, iteration. */
+  get memBuffer(): MemBuffer {
+    return this.#p.buffer;
+  }
+
+  /** The snapshot the transaction reads through to (client-go `GetSnapshot`). */
+  get snapshot(): Snapshot {
+    return this.#p.snapshot;
+  }
+
+  /**
+   * Settles when the work its commit left in the background is done (the commit of the
+   * secondaries). Never rejects.
+   */
+  whenCommitSettled(): Promise<void> {
+    return this.#background;
+  }
+
+  #checkActive(): void {
+    if (this.#state !== TransactionState.ACTIVE) {
+      throw new TiKVError('INVALID_TXN', `transaction ${this.startTs} is ${this.#state}`);
+    }
+    this.#p.checkOpen();
+  }
+
+  /**
+   * Reads a key: its buffered write, else the snapshot's value (client-go `Get`).
+   *
+   * @param key - the key
+   * @param options - abort signal and timeout
+   * @returns the value, or `undefined` when absent or deleted by this transaction
+   */
+  async get(key: BytesLike, options?: RequestOptions): Promise<Uint8Array | undefined> {
+    this.#checkActive();
+    checkRequestOptions(options);
+    return this.#union.get(toKey(key), options);
+  }
+
+  /**
+   * Reads several keys: the buffer answers what it holds, one snapshot batch read the rest
+   * (client-go `BatchGet`).
+   *
+   * @param keys - the keys (may repeat)
+   * @param options - abort signal and timeout
+   * @returns the values aligned with `keys`, `undefined` where absent
+   */
+  async batchGet(keys: readonly BytesLike[], options?: RequestOptions): Promise<(Uint8Array | undefined)[]> {
+    this.#checkActive();
+    checkRequestOptions(options);
+    return this.#union.batchGet(checkKeys(keys), options);
+  }
+
+  /**
+   * Buffers a write of `value` to `key` (client-go `Set`).
+   *
+   * @throws InvalidArgumentError for an empty key or value; KeyTooLargeError, EntryTooLargeError,
+   *   TxnTooLargeError past the buffer's limits (the buffer is then unchanged)
+   */
+  put(key: BytesLike, value: BytesLike): void {
+    this.#checkActive();
+    const k = toKey(key);
+    const v = checkValue(k, value);
+    if (v.length === 0)
+      throw invalidArgument('value', 'a non-empty value (a transaction cannot store an empty one)', v);
+    this.#p.buffer.set(k, v);
+  }
+
+  /** Buffers a delete of `key` (client-go `Delete`). */
+  delete(key: BytesLike): void {
+    this.#checkActive();
+    this.#p.buffer.delete(toKey(key));
+  }
+
+  /**
+   * The pairs with `start <= key < end` (empty `end`: no upper bound), its writes merged over the
+   * snapshot, ascending or (with `reverse`) descending (client-go `Iter` / `IterReverse`).
+   *
+   * @param start - inclusive lower bound
+   * @param end - exclusive upper bound, empty for none
+   * @param options - limit, direction, key-only, abort signal and timeout
+   */
+  async scan(start: BytesLike, end: BytesLike, options?: TransactionScanOptions): Promise<KvPair[]> {
+    this.#checkActive();
+    checkRequestOptions(options);
+    const [lower, upper] = range(start, end);
+    return this.#union.scan(lower, upper, options);
+  }
+
+  /**
+   * {@link scan} as an async iterator that reads region by region as it goes; breaking out of the
+   * loop stops the reads.
+   */
+  async *scanIter(
+    start: BytesLike,
+    end: BytesLike,
+    options?: TransactionScanOptions,
+  ): AsyncGenerator<KvPair> {
+    this.#checkActive();
+    checkRequestOptions(options);
+    const [lower, upper] = range(start, end);
+    const limit = scanLimit(options?.limit);
+    let n = 0;
+    for await (const pair of this.#union.iterate(lower, upper, options)) {
+      this.#checkActive();
+      yield pair;
+      if (++n >= limit) return;
+    }
+  }
+
+  /**
+   * Opens a savepoint (client-go `MemBuffer.Staging`): the writes after it can be kept with
+   * {@link release} or undone with {@link cleanup}. Savepoints nest.
+   *
+   * @returns the savepoint's handle
+   */
+  staging(): number {
+    this.#checkActive();
+    return this.#p.buffer.staging();
+  }
+
+  /** Closes the newest savepoint and keeps its writes (client-go `Release`). */
+  release(handle: number): void {
+    this.#checkActive();
+    this.#p.buffer.release(handle);
+  }
+
+  /** Closes the newest savepoint and undoes its writes (client-go `Cleanup`). */
+  cleanup(handle: number): void {
+    this.#checkActive();
+    this.#p.buffer.cleanup(handle);
+  }
+
+  /**
+   * Commits the buffered writes (client-go `Commit`) and returns the commit ts; 0n when nothing
+   * was written. With local latches on, waits for this client's transactions writing the same
+   * keys first.
+   *
+   * @param options - abort signal and timeout of the commit (the commit of secondaries goes on in
+   *   the background)
+   * @throws WriteConflictError (retryable) when another transaction wrote a key since the start ts
+   * @throws UndeterminedError when the primary's commit was sent but its outcome is unknown: the
+   *   transaction may or may not be committed, never retry it blindly
+   * @throws TiKVError `INVALID_TXN` after commit or rollback
+   */
+  async commit(options?: RequestOptions): Promise<bigint> {
+    this.#checkActive();
+    checkRequestOptions(options);
+    this.#state = TransactionState.COMMITTING;
+    let committed = false;
+    try {
+      const result = await this.#commit(options);
+      this.#commitTs = result.commitTs;
+      this.#protocol = result.protocol;
+      this.#background = result.background;
+      committed = true;
+      return result.commitTs;
+    } finally {
+      this.#state = committed ? TransactionState.COMMITTED : TransactionState.FINISHED;
+    }
+  }
+
+  async #commit(options: RequestOptions | undefined): Promise<CommitResult> {
+    const committer = new TwoPhaseCommitter(this.#p.parts, this.#p.buffer, {
+      ...this.#p.commit,
+      startTs: this.startTs,
+      startTimeMs: this.#startTimeMs,
+      lockResolver: this.#p.lockResolver,
+    });
+    const latches = this.#p.latches;
+    if (latches === undefined || committer.mutationCount === 0) return committer.execute(options);
+    const lock = await latches.acquire(this.startTs, committer.keys(), options?.signal);
+    try {
+      if (lock.stale) {
+        const key = lock.keys[0] ?? new Uint8Array(0);
+        throw new WriteConflictError({
+          startTs: this.startTs,
+          conflictStartTs: 0n,
+          conflictCommitTs: 0n,
+          key,
+          primary: committer.primaryKey,
+          reason: 'Optimistic',
+        });
+      }
+      const result = await committer.execute(options);
+      lock.commitTs = result.commitTs;
+      return result;
+    } finally {
+      latches.release(lock);
+    }
+  }
+
+  /**
+   * Ends the transaction without writing anything (client-go `Rollback`): an optimistic
+   * transaction holds nothing in TiKV before commit, so this only discards the buffer.
+   *
+   * @throws TiKVError `INVALID_TXN` after commit or rollback
+   */
+  async rollback(options?: RequestOptions): Promise<void> {
+    if (this.#state !== TransactionState.ACTIVE) {
+      throw new TiKVError('INVALID_TXN', `transaction ${this.startTs} is ${this.#state}`);
+    }
+    checkRequestOptions(options);
+    this.#state = TransactionState.FINISHED;
+    this.#p.buffer.reset();
+  }
+
+  /** Rolls back a transaction still active (for `await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state === TransactionState.ACTIVE) await this.rollback();
+  }
+}
+
+function range(start: BytesLike, end: BytesLike): [Uint8Array, Uint8Array] {
+  const lower = checkBoundKey(start, 'start');
+  const upper = checkBoundKey(end, 'end');
+  if (upper.length > 0 && compareKeys(lower, upper) > 0) {
+    throw invalidArgument('end', 'a key >= start, or empty for no upper bound', end);
+  }
+  return [lower, upper];
+}
+
+function scanLimit(limit: number | undefined): number {
+  if (limit === undefined) return Number.POSITIVE_INFINITY;
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw invalidArgument('options.limit', 'an integer >= 1', limit);
+  return limit;
+}
