@@ -122,7 +122,11 @@ export interface BeginOptions extends RequestOptions {
    * taken (client-go `SetCausalConsistency`). @defaultValue the client's `commit.causalConsistency` (false)
    */
   readonly causalConsistency?: boolean | undefined;
-  /** `SI` reads see a snapshot at the start ts; `RC` reads the latest committed data. @defaultValue 'SI' */
+  /**
+   * `SI`: reads see the data committed before the start ts and resolve (or wait for) the locks
+   * they meet. `RC` (TiKV's read committed): reads at the start ts skip locks, never waiting for
+   * writers. @defaultValue 'SI'
+   */
   readonly isolation?: Isolation | undefined;
   /** `Context.priority` of the transaction's reads and commit. @defaultValue 'normal' */
   readonly priority?: CommandPriority | undefined;
