@@ -92,3 +92,19 @@ describe('arena_test.go', () => {
     expect(buffer.memoryBytes).toBe(0);
   });
 });
+
+describe('Arena first block', () => {
+  it('starts in a plain 4 KiB buffer and keeps its words when it outgrows it', () => {
+    let resizes = 0;
+    const arena = new Arena(1, () => resizes++);
+    const a = arena.alloc(100);
+    for (let i = 0; i < 100; i++) arena.i32[a + i] = i * 7;
+    expect(arena.capacityBytes).toBe(4096);
+    expect((arena.i32.buffer as ArrayBuffer & { resizable: boolean }).resizable).toBe(false);
+    const b = arena.alloc(5000);
+    expect(arena.capacityBytes).toBeGreaterThanOrEqual((b + 5000) * 4);
+    expect((arena.i32.buffer as ArrayBuffer & { resizable: boolean }).resizable).toBe(true);
+    for (let i = 0; i < 100; i++) expect(arena.i32[a + i]).toBe(i * 7);
+    expect(resizes).toBe(2);
+  });
+});

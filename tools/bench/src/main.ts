@@ -11,6 +11,7 @@ import { runRawBench } from './raw-bench.js';
 import { runRegionCacheBench } from './region-cache-bench.js';
 import { runTransportBench } from './transport-bench.js';
 import { runTsoBench } from './tso-bench.js';
+import { runTxnBench } from './txn-bench.js';
 import { runTxnCeilingBench } from './txn-ceiling-bench.js';
 
 interface Suite {
@@ -30,6 +31,7 @@ const suites: Record<string, Suite> = {
   raw: { prepare: () => () => runRawBench() },
   tso: { prepare: () => () => runTsoBench() },
   transport: { prepare: () => () => runTransportBench() },
+  txn: { prepare: () => () => runTxnBench() },
   'txn-ceiling': { prepare: () => () => runTxnCeilingBench() },
   peer: {
     prepare: (flags) => {

@@ -12,6 +12,7 @@
 interface ResizableBuffer extends ArrayBuffer {
   resize(byteLength: number): void;
   readonly maxByteLength: number;
+  readonly resizable: boolean;
 }
 type ResizableBufferConstructor = new (
   byteLength: number,
@@ -132,12 +133,19 @@ export class Arena {
       MAX_ARENA_BYTES,
     );
     const buffer = this.#buffer;
-    if (buffer !== undefined && next <= buffer.maxByteLength) {
+    if (buffer?.resizable === true && next <= buffer.maxByteLength) {
       buffer.resize(next);
+    } else if (buffer === undefined && next <= INITIAL_BYTES) {
+      // Most transactions fit the first 4 KiB: a plain buffer costs a fraction of a reservation
+      // (which maps address space), and a transaction that outgrows it copies 4 KiB once.
+      const fresh = new ArrayBuffer(next) as ResizableBuffer;
+      this.#buffer = fresh;
+      this.#i32 = new Int32Array(fresh);
+      this.#u8 = new Uint8Array(fresh);
     } else {
       const fresh = reserveResizable(
         next,
-        buffer === undefined ? INITIAL_RESERVATION_BYTES : LARGE_RESERVATION_BYTES,
+        buffer?.resizable === true ? LARGE_RESERVATION_BYTES : INITIAL_RESERVATION_BYTES,
       );
       const i32 = new Int32Array(fresh);
       if (buffer !== undefined) i32.set(this.#i32.subarray(0, this.#top));
