@@ -4,6 +4,7 @@
  * snapshot batchGet) is one entry here, one `register` there and one row in {@link PEER_OPS}.
  */
 import type { RawClient } from '@tikv/raw';
+import type { BeginOptions, TransactionClient } from '@tikv/txn';
 
 /** Keys per batchGet. */
 export const BATCH_KEYS = 16;
@@ -17,6 +18,8 @@ export interface PeerOpEnv {
   readonly value: Uint8Array;
   /** The one raw client every raw operation shares, connected on first use. */
   rawClient(): Promise<RawClient>;
+  /** The one transactional client every txn operation shares, connected on first use. */
+  txnClient(): Promise<TransactionClient>;
 }
 
 /** Runs the i-th operation of a measurement; i grows by one per call across all workers. */
@@ -38,6 +41,30 @@ async function loadedRaw(env: PeerOpEnv): Promise<RawClient> {
   const raw = await env.rawClient();
   await raw.batchPut(env.keys.map((key) => ({ key, value: env.value })));
   return raw;
+}
+
+/** The i-th pair of keys a commit operation writes, as client-go's worker spells them. */
+function commitKeys(name: string, i: number): [Uint8Array, Uint8Array] {
+  const k = `bench-${name}-${String(i % 1_000_000).padStart(6, '0')}`;
+  return [Buffer.from(`${k}a`), Buffer.from(`${k}b`)];
+}
+
+/** A 2-key commit operation: two fresh keys per transaction, so none conflict. */
+function commitOp(name: string, label: string, options: BeginOptions): PeerOpSpec {
+  return {
+    label,
+    async setup(env) {
+      const client = await env.txnClient();
+      const { value } = env;
+      return async (i) => {
+        const txn = await client.begin(options);
+        const [a, b] = commitKeys(name, i);
+        txn.put(a, value);
+        txn.put(b, value);
+        await txn.commit();
+      };
+    },
+  };
 }
 
 /** Every operation, by the name both workers know it by, in table order. */
@@ -66,6 +93,24 @@ export const PEER_OPS: Readonly<Record<string, PeerOpSpec>> = Object.freeze({
         env.keys.slice(b * BATCH_KEYS, (b + 1) * BATCH_KEYS),
       );
       return (i) => raw.batchGet(batches[i % batches.length] as Uint8Array[]);
+    },
+  },
+  commit2pc: commitOp('commit2pc', 'txn commit 2 keys, 2PC', {}),
+  commitAsync: commitOp('commitAsync', 'txn commit 2 keys, async commit', { asyncCommit: true }),
+  commit1pc: commitOp('commit1pc', 'txn commit 2 keys, 1PC', { onePc: true }),
+  snapshotBatchGet: {
+    label: `snapshot batchGet ${BATCH_KEYS} keys`,
+    async setup(env) {
+      const client = await env.txnClient();
+      await client.run(async (txn) => {
+        for (const key of env.keys) txn.put(key, env.value);
+      });
+      const ts = await client.currentTimestamp();
+      const batches = Array.from({ length: Math.floor(env.keys.length / BATCH_KEYS) }, (_, b) =>
+        env.keys.slice(b * BATCH_KEYS, (b + 1) * BATCH_KEYS),
+      );
+      // A snapshot per read, as client-go's side does: no cache across operations.
+      return (i) => client.snapshot(ts).batchGet(batches[i % batches.length] as Uint8Array[]);
     },
   },
 });

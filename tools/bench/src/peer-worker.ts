@@ -1,6 +1,6 @@
 /**
- * Our side of `pnpm bench peer`: a process that connects `@tikv/raw`'s `RawClient` to the
- * cluster, then measures what it is asked to (see `peer-protocol.ts`). CPU is this process's own
+ * Our side of `pnpm bench peer`: a process that connects `@tikv/raw`'s `RawClient` (and, for
+ * txn operations, `@tikv/txn`'s `TransactionClient`) to the cluster, then measures what it is asked to (see `peer-protocol.ts`). CPU is this process's own
  * (`process.cpuUsage()`, user + system) over the measured window only.
  *
  * `node dist/peer-worker.js --pd host:port [--keys 4096] [--value-size 64]`
@@ -8,6 +8,7 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { RawClient } from '@tikv/raw';
+import { TransactionClient } from '@tikv/txn';
 import { runConcurrent } from './harness.js';
 import { PEER_OPS, type PeerOp, type PeerOpEnv, peerKeyOf } from './peer-ops.js';
 import { answerLine, type PeerAnswer, type PeerCommand } from './peer-protocol.js';
@@ -26,6 +27,8 @@ const reply = (a: PeerAnswer): void => {
 
 let raw: Promise<RawClient> | undefined;
 let connected: RawClient | undefined;
+let txn: Promise<TransactionClient> | undefined;
+let txnConnected: TransactionClient | undefined;
 const env: PeerOpEnv = {
   pdEndpoint: values.pd,
   keys: Array.from({ length: Number(values.keys) }, (_, i) => peerKeyOf(i)),
@@ -36,6 +39,13 @@ const env: PeerOpEnv = {
       return c;
     });
     return raw;
+  },
+  txnClient() {
+    txn ??= TransactionClient.connect({ pdEndpoints: values.pd.split(',') }).then((c) => {
+      txnConnected = c;
+      return c;
+    });
+    return txn;
   },
 };
 
@@ -79,5 +89,6 @@ try {
   reply({ ops: 0, ms: 0, cpuUs: 0, error: `connect: ${e instanceof Error ? e.message : String(e)}` });
   process.exitCode = 1;
 } finally {
+  await txnConnected?.close();
   await connected?.close();
 }
