@@ -89,6 +89,8 @@ export {
   type MemBufferOptions,
 } from './membuffer/mem-buffer-options.js';
 export type { MemBufferSnapshot, MemBufferSnapshotIterOptions } from './membuffer/mem-buffer-snapshot.js';
+export type { LockedValue } from './pessimistic/pessimistic-lock.js';
+export type { LockKeysOptions, LockKeysResult } from './pessimistic/pessimistic-state.js';
 export { Snapshot, type SnapshotParts } from './snapshot/snapshot.js';
 export {
   DEFAULT_BATCH_GET_SIZE,

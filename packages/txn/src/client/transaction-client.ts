@@ -192,8 +192,8 @@ export class TransactionClient implements AsyncDisposable {
   }
 
   /**
-   * Begins an optimistic transaction at a fresh start ts from PD, or at `options.startTs`
-   * (client-go `Begin`).
+   * Begins a transaction at a fresh start ts from PD, or at `options.startTs` (client-go
+   * `Begin`): optimistic, or pessimistic with `{ pessimistic: true }` (client-go `SetPessimistic`).
    *
    * @param options - start ts, commit protocol, isolation, request tagging; abort signal and
    *   timeout of the ts fetch
@@ -232,6 +232,7 @@ export class TransactionClient implements AsyncDisposable {
       buffer: new MemBuffer(this.#tuning.memBuffer),
       commit,
       latches: this.#latches,
+      pessimistic: o.pessimistic === true,
       checkOpen: this.#checkOpen,
     });
   }

@@ -113,6 +113,12 @@ export function resolveClientTuning(tuning: TransactionClientTuning | undefined)
 export interface BeginOptions extends RequestOptions {
   /** Start at this ts instead of a fresh one from PD (client-go `WithStartTS`). */
   readonly startTs?: bigint | undefined;
+  /**
+   * A pessimistic transaction (client-go `SetPessimistic`): `lockKeys` takes locks in TiKV, so
+   * the writes of locked keys cannot meet a write conflict at commit. Local latches do not apply.
+   * @defaultValue false
+   */
+  readonly pessimistic?: boolean | undefined;
   /** Try async commit (client-go `SetEnableAsyncCommit`). @defaultValue the client's `commit.asyncCommit` (false) */
   readonly asyncCommit?: boolean | undefined;
   /** Try one-phase commit (client-go `SetEnable1PC`). @defaultValue the client's `commit.onePc` (false) */

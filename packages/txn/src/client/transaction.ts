@@ -7,18 +7,26 @@ import {
   checkValue,
   compareKeys,
   invalidArgument,
+  keyToLatin1,
   type RequestOptions,
   systemClock,
   TiKVError,
   WriteConflictError,
 } from '@tikv/common';
-import type { CommitOptions } from '../commit/commit-options.js';
+import { type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
 import { CommitProtocol, type CommitResult } from '../commit/commit-result.js';
 import { TwoPhaseCommitter } from '../commit/two-phase-committer.js';
 import type { KvPair } from '../kv-pair.js';
+import { FlagsOp, KeyFlags } from '../membuffer/key-flags.js';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
+import {
+  type LockKeysOptions,
+  type LockKeysResult,
+  PessimisticState,
+} from '../pessimistic/pessimistic-state.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
+import type { SnapshotReader } from '../union-store/snapshot-reader.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { LocalLatches } from './local-latches.js';
 
@@ -54,6 +62,8 @@ export interface TransactionParts {
   readonly buffer: MemBuffer;
   readonly commit: CommitOptions;
   readonly latches: LocalLatches | undefined;
+  /** A pessimistic transaction (`lockKeys` takes locks in TiKV). */
+  readonly pessimistic: boolean;
   /** Throws when the client is closed. */
   readonly checkOpen: () => void;
 }
@@ -86,12 +96,42 @@ export class Transaction implements AsyncDisposable {
   #commitTs = 0n;
   #protocol: CommitProtocol = CommitProtocol.NONE;
   #background: Promise<void> = Promise.resolve();
+  readonly #pessimistic: PessimisticState | undefined;
 
   /** @internal Built by `TransactionClient.begin`. */
   constructor(parts: TransactionParts) {
     this.#p = parts;
-    this.#union = new UnionStore(parts.buffer, parts.snapshot);
-    this.#startTimeMs = (parts.parts.clock ?? systemClock).now();
+    const clock = parts.parts.clock ?? systemClock;
+    this.#startTimeMs = clock.now();
+    if (parts.pessimistic) {
+      const state = new PessimisticState(
+        parts.parts,
+        parts.lockResolver,
+        parts.buffer,
+        resolveCommitOptions(parts.commit),
+        parts.snapshot.ts,
+        this.#startTimeMs,
+        clock,
+      );
+      this.#pessimistic = state;
+      this.#union = new UnionStore(parts.buffer, lockedValuesOver(parts.snapshot, state));
+    } else {
+      this.#pessimistic = undefined;
+      this.#union = new UnionStore(parts.buffer, parts.snapshot);
+    }
+  }
+
+  /** Whether `lockKeys` takes pessimistic locks in TiKV (client-go `IsPessimistic`). */
+  get pessimistic(): boolean {
+    return this.#pessimistic !== undefined;
+  }
+
+  /**
+   * The largest for-update ts the transaction's pessimistic locks were taken at; the start ts
+   * until the first lock, and for an optimistic transaction.
+   */
+  get forUpdateTs(): bigint {
+    return this.#pessimistic?.forUpdateTs ?? this.startTs;
   }
 
   /** The start ts: reads see the data committed before it. */
@@ -244,6 +284,36 @@ export class Transaction implements AsyncDisposable {
   }
 
   /**
+   * Locks keys (client-go `LockKeys`). In a pessimistic transaction each call takes a fresh
+   * for-update ts and writes pessimistic locks in TiKV, the primary's first: a key another
+   * transaction holds is waited for (`waitTimeoutMs`, `noWait`), a deadlock fails with
+   * `DeadlockError`, a commit newer than the for-update ts makes it lock again at a newer one.
+   * Later writes of a locked key cannot conflict. In an optimistic transaction the keys are only
+   * marked, and locked by prewrite at commit. Keys already locked by the transaction are not sent
+   * again.
+   *
+   * @param keys - the keys (may repeat)
+   * @param options - wait, return values, existence, lock-only-if-exists, for-update ts, abort signal and timeout
+   * @returns what was learned per key, aligned with `keys`
+   * @throws TiKVError `LOCK_WAIT_TIMEOUT` / `LOCK_ACQUIRE_FAILED_NO_WAIT`, DeadlockError,
+   *   AlreadyExistsError (a key presumed absent exists), WriteConflictError (with `forUpdateTs` given)
+   */
+  async lockKeys(keys: readonly BytesLike[], options?: LockKeysOptions): Promise<LockKeysResult[]> {
+    this.#checkActive();
+    checkRequestOptions(options);
+    const checked = checkKeys(keys);
+    checkLockKeysOptions(options);
+    const state = this.#pessimistic;
+    if (state !== undefined) return state.lockKeys(checked, options);
+    return checked.map((key) => {
+      const flags = this.#p.buffer.getFlags(key);
+      const alreadyLocked = flags !== undefined && KeyFlags.hasLocked(flags);
+      if (!alreadyLocked) this.#p.buffer.updateFlags(key, FlagsOp.SetKeyLocked);
+      return { key, alreadyLocked, locked: true, exists: undefined, value: undefined };
+    });
+  }
+
+  /**
    * Opens a savepoint (client-go `MemBuffer.Staging`): the writes after it can be kept with
    * {@link release} or undone with {@link cleanup}. Savepoints nest.
    *
@@ -296,6 +366,23 @@ export class Transaction implements AsyncDisposable {
   }
 
   async #commit(options: RequestOptions | undefined): Promise<CommitResult> {
+    const pess = this.#pessimistic;
+    if (pess !== undefined) {
+      try {
+        const committer = new TwoPhaseCommitter(this.#p.parts, this.#p.buffer, {
+          ...this.#p.commit,
+          startTs: this.startTs,
+          startTimeMs: this.#startTimeMs,
+          lockResolver: this.#p.lockResolver,
+          pessimistic: true,
+          forUpdateTs: pess.forUpdateTs,
+          ...(pess.primaryKey === undefined ? {} : { primaryKey: pess.primaryKey }),
+        });
+        return await committer.execute(options);
+      } finally {
+        pess.close();
+      }
+    }
     const committer = new TwoPhaseCommitter(this.#p.parts, this.#p.buffer, {
       ...this.#p.commit,
       startTs: this.startTs,
@@ -326,8 +413,9 @@ export class Transaction implements AsyncDisposable {
   }
 
   /**
-   * Ends the transaction without writing anything (client-go `Rollback`): an optimistic
-   * transaction holds nothing in TiKV before commit, so this only discards the buffer.
+   * Ends the transaction without writing anything (client-go `Rollback`): discards the buffer and,
+   * in a pessimistic transaction, releases its locks (a failure to release them is logged: readers
+   * resolve them once they expire). An optimistic transaction holds nothing in TiKV before commit.
    *
    * @throws TiKVError `INVALID_TXN` after commit or rollback
    */
@@ -337,6 +425,16 @@ export class Transaction implements AsyncDisposable {
     }
     checkRequestOptions(options);
     this.#state = TransactionState.FINISHED;
+    const pess = this.#pessimistic;
+    if (pess !== undefined && pess.lockedCount > 0) {
+      await pess.rollbackAll(options).catch((e: unknown) => {
+        this.#p.parts.logger?.info('txn: releasing pessimistic locks failed', {
+          startTs: this.startTs,
+          error: String(e),
+        });
+      });
+    }
+    pess?.close();
     this.#p.buffer.reset();
   }
 
@@ -360,4 +458,56 @@ function scanLimit(limit: number | undefined): number {
   if (!Number.isSafeInteger(limit) || limit < 1)
     throw invalidArgument('options.limit', 'an integer >= 1', limit);
   return limit;
+}
+
+function checkLockKeysOptions(o: LockKeysOptions | undefined): void {
+  if (o === undefined) return;
+  const w = o.waitTimeoutMs;
+  if (w !== undefined && !(Number.isFinite(w) && w >= 0)) {
+    throw invalidArgument('options.waitTimeoutMs', 'a number >= 0', w);
+  }
+  const ts = o.forUpdateTs;
+  if (ts !== undefined && (typeof ts !== 'bigint' || ts <= 0n)) {
+    throw invalidArgument('options.forUpdateTs', 'a bigint timestamp > 0', ts);
+  }
+  if (o.lockOnlyIfExists === true && o.returnValues !== true) {
+    throw invalidArgument(
+      'options.lockOnlyIfExists',
+      'used with returnValues: true (as client-go requires)',
+      true,
+    );
+  }
+}
+
+/** The snapshot, with the values pessimistic locks returned answering first (no read goes to TiKV for them). */
+function lockedValuesOver(snapshot: SnapshotReader, state: PessimisticState): SnapshotReader {
+  const cached = (key: Uint8Array) =>
+    state.values.size === 0 ? undefined : state.values.get(keyToLatin1(key));
+  return {
+    async get(key, options) {
+      const hit = cached(key);
+      return hit === undefined ? snapshot.get(key, options) : hit.value;
+    },
+    async batchGet(keys, options) {
+      if (state.values.size === 0) return snapshot.batchGet(keys, options);
+      const out: (Uint8Array | undefined)[] = new Array(keys.length);
+      const missing: Uint8Array[] = [];
+      const at: number[] = [];
+      keys.forEach((key, i) => {
+        const hit = cached(key);
+        if (hit === undefined) {
+          missing.push(key);
+          at.push(i);
+        } else out[i] = hit.value;
+      });
+      if (missing.length > 0) {
+        const values = await snapshot.batchGet(missing, options);
+        values.forEach((v, j) => {
+          out[at[j] as number] = v;
+        });
+      }
+      return out;
+    },
+    iterate: (lower, upper, options) => snapshot.iterate(lower, upper, options),
+  };
 }

@@ -36,6 +36,13 @@ export interface TwoPhaseCommitterOptions extends CommitOptions {
   readonly startTs: bigint;
   /** Resolves the locks prewrite meets (the client's `LockResolver`). */
   readonly lockResolver: LockResolving;
+  /**
+   * A pessimistic transaction: keys locked in the buffer hold pessimistic locks, which prewrite
+   * checks and turns into its locks (`DoPessimisticCheck`). @defaultValue false
+   */
+  readonly pessimistic?: boolean | undefined;
+  /** The largest for-update ts its pessimistic locks were taken at. @defaultValue 0n */
+  readonly forUpdateTs?: bigint | undefined;
 }
 
 /**
@@ -90,7 +97,7 @@ export class TwoPhaseCommitter {
     const clock = parts.clock ?? systemClock;
     const logger = parts.logger ?? noopLogger;
     const set = buildMutations(buffer, {
-      pessimistic: false,
+      pessimistic: options.pessimistic === true,
       assertionLevel: resolved.assertionLevel,
       filter: resolved.filter,
       primaryKey: resolved.primaryKey,
@@ -115,6 +122,7 @@ export class TwoPhaseCommitter {
       { startTs, startTimeMs, mutations: set.mutations, primary: set.primary, txnSizeBytes: set.sizeBytes },
     );
     s.lockTtlMs = txnLockTtlMs(set.sizeBytes, s.elapsedMs(), resolved);
+    s.forUpdateTs = options.forUpdateTs ?? 0n;
     if (set.primary !== undefined) {
       s.ttl = new TtlManager({
         exec: parts.executor,

@@ -1,0 +1,180 @@
+import { DeadlockError, InvalidArgumentError, isTiKVError, WriteConflictError } from '@tikv/common';
+import { MockCluster } from '@tikv/mock-cluster';
+import { TransactionClient } from '../src/index.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const k = (s: string): Uint8Array => enc.encode(s);
+const t = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : dec.decode(b));
+
+describe.each([
+  ['API V1', false],
+  ['API V2 keyspace', true],
+])('pessimistic transactions (%s)', (_name, v2) => {
+  let cluster: MockCluster;
+  let client: TransactionClient;
+  beforeAll(async () => {
+    cluster = await MockCluster.start(
+      v2 ? { apiVersion: 'V2', keyspaces: [{ name: 'ks1' }] } : { regionKeyEncoding: 'memcomparable' },
+    );
+    client = await TransactionClient.connect({
+      pdEndpoints: cluster.pdEndpoints,
+      ...(v2 ? { apiVersion: 'V2' as const, keyspace: 'ks1' } : {}),
+    });
+  });
+  afterAll(async () => {
+    await client.close();
+    await cluster.close();
+  });
+
+  it('a lock taken after a newer commit makes the write of the key commit without conflict', async () => {
+    const txn = await client.begin({ pessimistic: true });
+    expect(txn.pessimistic).toBe(true);
+    expect(txn.forUpdateTs).toBe(txn.startTs);
+    await client.run(async (other) => other.put('p-rmw', '1'));
+    const [r] = await txn.lockKeys(['p-rmw'], { returnValues: true });
+    expect(r?.locked).toBe(true);
+    expect(t(r?.value)).toBe('1');
+    expect(txn.forUpdateTs).toBeGreaterThan(txn.startTs);
+    // The returned value answers reads: the snapshot at the start ts would not see it.
+    expect(t(await txn.get('p-rmw'))).toBe('1');
+    txn.put('p-rmw', '2');
+    await txn.commit();
+    expect(t(await client.snapshot().get(k('p-rmw')))).toBe('2');
+  });
+
+  it('no wait and a wait timeout fail typed while another transaction holds the lock', async () => {
+    const holder = await client.begin({ pessimistic: true });
+    await holder.lockKeys(['p-held']);
+    const waiter = await client.begin({ pessimistic: true });
+    await expect(waiter.lockKeys(['p-held'], { noWait: true })).rejects.toMatchObject({
+      code: 'LOCK_ACQUIRE_FAILED_NO_WAIT',
+    });
+    await expect(waiter.lockKeys(['p-held'], { waitTimeoutMs: 300 })).rejects.toMatchObject({
+      code: 'LOCK_WAIT_TIMEOUT',
+    });
+    holder.put('p-held', 'h');
+    await holder.commit();
+    const [r] = await waiter.lockKeys(['p-held'], { returnValues: true });
+    expect(t(r?.value)).toBe('h');
+    await waiter.rollback();
+  });
+
+  it('a waiter gets the lock once the holder commits', async () => {
+    const holder = await client.begin({ pessimistic: true });
+    await holder.lockKeys(['p-wait']);
+    const waiter = await client.begin({ pessimistic: true });
+    const pending = waiter.lockKeys(['p-wait'], { returnValues: true });
+    holder.put('p-wait', 'first');
+    await holder.commit();
+    const [r] = await pending;
+    expect(t(r?.value)).toBe('first');
+    waiter.put('p-wait', 'second');
+    await waiter.commit();
+    expect(t(await client.snapshot().get(k('p-wait')))).toBe('second');
+  });
+
+  it('a lock at an explicit for-update ts older than a commit is a write conflict', async () => {
+    const txn = await client.begin({ pessimistic: true });
+    await client.run(async (other) => other.put('p-old', 'x'));
+    const err = await txn.lockKeys(['p-old'], { forUpdateTs: txn.startTs }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WriteConflictError);
+    await txn.rollback();
+  });
+
+  it('a deadlock fails one of the two transactions with DeadlockError and the other goes on', async () => {
+    const a = await client.begin({ pessimistic: true });
+    const b = await client.begin({ pessimistic: true });
+    await a.lockKeys(['p-dl-1']);
+    await b.lockKeys(['p-dl-2']);
+    const first = a.lockKeys(['p-dl-2']).then(
+      () => a,
+      (e: unknown) => ({ loser: a, e }),
+    );
+    const second = b.lockKeys(['p-dl-1']).then(
+      () => b,
+      (e: unknown) => ({ loser: b, e }),
+    );
+    // The one that would close the cycle fails; the other keeps waiting for its lock.
+    const settled = await Promise.race([first, second]);
+    expect(settled).toHaveProperty('loser');
+    const { loser, e } = settled as { loser: typeof a; e: unknown };
+    expect(e).toBeInstanceOf(DeadlockError);
+    expect((e as DeadlockError).waitChain.length).toBe(2);
+    const winner = loser === a ? b : a;
+    await loser.rollback();
+    // The winner's lock request goes through once the loser released its locks.
+    expect(await (loser === a ? second : first)).toBe(winner);
+    await winner.commit();
+  });
+
+  it('rollback releases the locks', async () => {
+    const txn = await client.begin({ pessimistic: true });
+    await txn.lockKeys(['p-rb-1', 'p-rb-2']);
+    await txn.rollback();
+    const next = await client.begin({ pessimistic: true });
+    const results = await next.lockKeys(['p-rb-1', 'p-rb-2'], { noWait: true });
+    expect(results.map((r) => r.locked)).toEqual([true, true]);
+    await next.rollback();
+  });
+
+  it('existence checks, lock-only-if-exists and keys already locked', async () => {
+    await client.run(async (other) => other.put('p-ex-yes', 'y'));
+    const txn = await client.begin({ pessimistic: true });
+    const checked = await txn.lockKeys(['p-ex-yes', 'p-ex-no'], { checkExistence: true });
+    expect(checked.map((r) => r.exists)).toEqual([true, false]);
+    const again = await txn.lockKeys(['p-ex-yes']);
+    expect(again[0]?.alreadyLocked).toBe(true);
+    await txn.commit();
+    const only = await client.begin({ pessimistic: true });
+    await only.lockKeys(['p-ex-yes']);
+    const r = await only.lockKeys(['p-ex-no2', 'p-ex-yes2'], { lockOnlyIfExists: true, returnValues: true });
+    expect(r.map((x) => x.locked)).toEqual([false, false]);
+    await expect(only.lockKeys(['p-ex-yes'], { lockOnlyIfExists: true })).rejects.toThrow(
+      InvalidArgumentError,
+    );
+    await only.rollback();
+  });
+
+  it('64 concurrent read-modify-write transactions on 4 hot keys lose no increment', async () => {
+    const hot = ['p-hot-0', 'p-hot-1', 'p-hot-2', 'p-hot-3'];
+    let committed = 0;
+    const worker = async (w: number): Promise<void> => {
+      for (let round = 0; round < 2; round++) {
+        const key = hot[(w + round) % hot.length] as string;
+        await client.run(
+          async (txn) => {
+            const [r] = await txn.lockKeys([key], { returnValues: true, waitTimeoutMs: 20_000 });
+            txn.put(key, String(Number(t(r?.value) ?? '0') + 1));
+          },
+          { pessimistic: true },
+        );
+        committed++;
+      }
+    };
+    await Promise.all(Array.from({ length: 64 }, (_, w) => worker(w)));
+    const values = await client.snapshot().batchGet(hot.map(k));
+    expect(values.reduce((sum, v) => sum + Number(t(v)), 0)).toBe(committed);
+    expect(committed).toBe(128);
+  }, 60_000);
+
+  it('an optimistic transaction only marks the keys; prewrite locks them at commit', async () => {
+    const txn = await client.begin();
+    const [r] = await txn.lockKeys(['p-opt']);
+    expect(r?.locked).toBe(true);
+    expect(txn.len).toBe(1);
+    expect(await txn.commit()).toBeGreaterThan(0n);
+    expect(
+      isTiKVError(
+        new WriteConflictError({
+          startTs: 1n,
+          conflictStartTs: 0n,
+          conflictCommitTs: 0n,
+          key: k('a'),
+          primary: k('a'),
+          reason: 'Optimistic',
+        }),
+      ),
+    ).toBe(true);
+  });
+});
