@@ -70,6 +70,18 @@ describe('PdOracle', () => {
     await expect(o.getStaleTimestamp(-1)).rejects.toThrow(/invalid prevSecond/);
   });
 
+  test('staleTimestampSync: milliseconds back from the last ts plus the local time since it arrived', () => {
+    let now = 1_700_000_000_000;
+    const o = new PdOracle(new MockPdClient(), { ...noUpdate, now: () => now });
+    expect(o.staleTimestampSync(10)).toBeUndefined();
+    o.setLastTs(tsFromMs(now), now);
+    now += 250;
+    expect(extractPhysical(o.staleTimestampSync(5_000) as bigint)).toBe(now - 5_000);
+    expect(extractPhysical(o.staleTimestampSync(0) as bigint)).toBe(now);
+    expect(() => o.staleTimestampSync(-1)).toThrow(/stalenessMs/);
+    o.close();
+  });
+
   test('stale timestamps are never in the future (TestNonFutureStaleTSO)', () => {
     let now = 1_700_000_000_000;
     const o = new PdOracle(new MockPdClient(), { ...noUpdate, now: () => now });

@@ -141,6 +141,22 @@ export class PdOracle implements Oracle {
     return this.staleTimestampFrom(this.last as LastTs, prevSecond);
   }
 
+  /**
+   * A timestamp `stalenessMs` before now, from the last timestamp fetched and the local time
+   * since it arrived, without a round trip (client-go `GetStaleTimestamp` in milliseconds, for
+   * bounded-staleness reads); `undefined` before any timestamp was fetched.
+   *
+   * @param stalenessMs - how far back, >= 0
+   */
+  staleTimestampSync(stalenessMs: number): bigint | undefined {
+    if (!(Number.isFinite(stalenessMs) && stalenessMs >= 0)) {
+      throw new InvalidArgumentError(`stalenessMs must be a number >= 0, got ${String(stalenessMs)}`);
+    }
+    const last = this.last;
+    if (last === undefined) return undefined;
+    return tsFromMs(extractPhysical(last.ts) + (this.clock() - stalenessMs - last.arrivalMs));
+  }
+
   private staleTimestampFrom(last: LastTs, prevSecond: number): bigint {
     const physicalMs = extractPhysical(last.ts);
     if (!(prevSecond >= 0) || Math.floor(physicalMs / 1000) <= prevSecond) {

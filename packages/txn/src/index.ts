@@ -19,10 +19,12 @@ export {
 export { isRetryableTxnError, TransactionClient } from './client/transaction-client.js';
 export {
   type BeginOptions,
+  type ClientSnapshotOptions,
   type CommitCallOptions,
   DEFAULT_TRANSACTION_CLIENT_OPTIONS,
   type Isolation,
   type RunOptions,
+  type StaleReadOption,
   type TransactionClientOptions,
   type TransactionClientTuning,
 } from './client/transaction-options.js';

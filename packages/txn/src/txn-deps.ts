@@ -16,6 +16,11 @@ export interface TxnOracle {
   untilExpired(lockTs: bigint, ttlMs: number): number;
   /** Refuses a read timestamp from the future (client-go `ValidateReadTS`). */
   validateReadTs(readTs: bigint, isStaleRead: boolean, options?: RequestOptions): Promise<void>;
+  /**
+   * A timestamp `stalenessMs` before now without a round trip (`PdOracle.staleTimestampSync`);
+   * `undefined` before any timestamp was fetched. Needed for bounded-staleness snapshots only.
+   */
+  staleTimestampSync?(stalenessMs: number): bigint | undefined;
 }
 
 /** Options of {@link LockResolving.resolveLocks} (client-go `ResolveLocksOptions`). */

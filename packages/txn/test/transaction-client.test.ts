@@ -326,6 +326,45 @@ describe('TransactionClient local latches', () => {
   });
 });
 
+describe('TransactionClient stale and replica reads', () => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await start(false);
+  });
+  afterAll(async () => {
+    await env.client.close();
+    await env.cluster.close();
+  });
+
+  it('a stale read at a ts sees what was committed before it; bounded staleness reads the past', async () => {
+    await env.client.run(async (txn) => txn.put('stale', 'v1'));
+    const ts = await env.client.currentTimestamp();
+    await env.client.run(async (txn) => txn.put('stale', 'v2'));
+    const snap = env.client.snapshot(ts, { stale: true });
+    expect(snap.options.staleRead).toBe(true);
+    expect(t(await snap.get(k('stale')))).toBe('v1');
+    // A minute back, the key did not exist yet.
+    const old = env.client.snapshot(undefined, { stale: { maxStalenessMs: 60_000 } });
+    expect(old.ts).toBeLessThan(ts);
+    expect(await old.get(k('stale'))).toBeUndefined();
+    expect(() => env.client.snapshot(undefined, { stale: true })).toThrow(InvalidArgumentError);
+    expect(() => env.client.snapshot(ts, { stale: { maxStalenessMs: 1 } })).toThrow(InvalidArgumentError);
+    expect(() => env.client.snapshot(undefined, { stale: { maxStalenessMs: -1 } })).toThrow(
+      InvalidArgumentError,
+    );
+  });
+
+  it('follower and label-matched reads return the committed data', async () => {
+    await env.client.run(async (txn) => txn.put('replica', 'r'));
+    const ts = await env.client.currentTimestamp();
+    for (const replicaRead of ['follower', 'mixed', 'preferLeader'] as const) {
+      const snap = env.client.snapshot(ts, { replicaRead, labels: [] });
+      expect(snap.options.replicaRead).toBe(replicaRead);
+      expect(t(await snap.get(k('replica')))).toBe('r');
+    }
+  });
+});
+
 describe('TransactionClient lifecycle', () => {
   it('after close, calls fail with ClientClosedError; close is idempotent', async () => {
     const env = await start(false);

@@ -7,6 +7,8 @@ import {
   checkRequestOptions,
   defineBackoffKind,
   definedOnly,
+  InvalidArgumentError,
+  invalidArgument,
   isTiKVError,
   type RequestOptions,
   U64_MAX,
@@ -25,6 +27,7 @@ import { LocalLatches } from './local-latches.js';
 import { Transaction } from './transaction.js';
 import {
   type BeginOptions,
+  type ClientSnapshotOptions,
   checkBeginOptions,
   type ResolvedClientTuning,
   type RunOptions,
@@ -238,17 +241,48 @@ export class TransactionClient implements AsyncDisposable {
   }
 
   /**
-   * A read-only snapshot at `ts` (client-go `GetSnapshot`): point, batch and range reads of the
-   * data committed before it. Without `ts` it reads the latest committed data at each read
-   * (client-go's `MaxUint64` snapshot); for several consistent reads pass
-   * `await client.currentTimestamp()`.
+   * A read-only snapshot (client-go `GetSnapshot`): point, batch and range reads of the data
+   * committed before `ts`. Without `ts` it reads the latest committed data at each read (client-go's
+   * `MaxUint64` snapshot); for several consistent reads pass `await client.currentTimestamp()`.
+   * With `stale: true` any replica that has caught up with `ts` serves the reads (client-go's stale
+   * read); with `stale: { maxStalenessMs }` the ts is that long before now (bounded staleness).
+   * `replicaRead` (`'follower' | 'mixed' | 'learner' | 'preferLeader'`) and `labels` pick replicas.
    *
    * @param ts - the read timestamp
-   * @param options - how the reads are sent (isolation, priority, replica read, key-only, ...)
+   * @param options - how the reads are sent (isolation, priority, replica and stale reads, key-only, ...)
+   * @throws InvalidArgumentError for `stale: true` without a ts, or a bad option
    */
-  snapshot(ts?: bigint, options?: SnapshotOptions): Snapshot {
+  snapshot(ts?: bigint, options?: ClientSnapshotOptions): Snapshot {
     this.#checkOpen();
-    return this.#newSnapshot(ts ?? U64_MAX, options);
+    const { stale, labels, ...rest } = options ?? {};
+    if (stale === undefined) {
+      return this.#newSnapshot(ts ?? U64_MAX, {
+        ...rest,
+        ...(labels === undefined ? {} : { matchStoreLabels: labels }),
+      });
+    }
+    let readTs = ts;
+    if (stale !== true) {
+      const ms = stale?.maxStalenessMs;
+      if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) {
+        throw invalidArgument('options.stale.maxStalenessMs', 'a number >= 0', ms);
+      }
+      if (ts !== undefined)
+        throw new InvalidArgumentError('options.stale.maxStalenessMs picks the ts: pass no ts');
+      readTs = this.#parts.oracle.staleTimestampSync?.(ms);
+      if (readTs === undefined) {
+        throw new InvalidArgumentError(
+          'bounded-staleness reads need an oracle with staleTimestampSync and a first timestamp',
+        );
+      }
+    } else if (readTs === undefined) {
+      throw new InvalidArgumentError('options.stale: true reads at a given ts: pass one');
+    }
+    return this.#newSnapshot(readTs, {
+      ...rest,
+      staleRead: true,
+      ...(labels === undefined ? {} : { matchStoreLabels: labels }),
+    });
   }
 
   #newSnapshot(ts: bigint, options: SnapshotOptions | undefined): Snapshot {

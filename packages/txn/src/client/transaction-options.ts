@@ -13,7 +13,7 @@ import {
   U64_MAX,
 } from '@tikv/common';
 import type { PdOracleOptions } from '@tikv/pd';
-import type { CommandPriority } from '@tikv/rpc';
+import type { CommandPriority, StoreLabelMatch } from '@tikv/rpc';
 import type { AssertionLevel, CommitTuning } from '../commit/commit-options.js';
 import type { LockResolverTuning } from '../lock-resolver/lock-resolver-options.js';
 import type { MemBufferLimits } from '../membuffer/mem-buffer-options.js';
@@ -176,4 +176,22 @@ export function runAttempts(o: RunOptions | undefined, fallback: number): number
   const n = o?.maxAttempts ?? fallback;
   if (!Number.isSafeInteger(n) || n < 1) throw invalidArgument('options.maxAttempts', 'an integer >= 1', n);
   return n;
+}
+
+/** How stale a snapshot of {@link TransactionClient.snapshot} may be. */
+export type StaleReadOption =
+  /** A stale read at the snapshot's ts: any replica that has caught up with it serves it. */
+  | true
+  /**
+   * Bounded staleness: the snapshot reads at a ts `maxStalenessMs` before now (from the oracle's
+   * last timestamp, no round trip); a replica that has not caught up hands the read to the leader.
+   */
+  | { readonly maxStalenessMs: number };
+
+/** Options of {@link TransactionClient.snapshot}: the snapshot's read options, and stale or replica reads. */
+export interface ClientSnapshotOptions extends SnapshotOptions {
+  /** Read stale data from any replica (client-go's stale read). @defaultValue a normal read */
+  readonly stale?: StaleReadOption | undefined;
+  /** Prefer replicas on stores carrying these labels (`matchStoreLabels`). @defaultValue none */
+  readonly labels?: readonly StoreLabelMatch[] | undefined;
 }
