@@ -21,6 +21,7 @@ export {
   type BeginOptions,
   type ClientSnapshotOptions,
   type CommitCallOptions,
+  type CommitOutcome,
   DEFAULT_TRANSACTION_CLIENT_OPTIONS,
   type Isolation,
   type RunOptions,

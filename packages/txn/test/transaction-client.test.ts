@@ -282,6 +282,43 @@ describe.each([
     await expect(env.client.run(async () => {}, { maxAttempts: 0 })).rejects.toThrow(InvalidArgumentError);
   });
 
+  it('commit hooks: an upper-bound check and a checker veto the commit ts; onCommitted hears the outcome', async () => {
+    const outcomes: { commitTs: bigint; error: unknown }[] = [];
+    const vetoed = await env.client.begin({
+      asyncCommit: true,
+      onePc: true,
+      commitTsUpperBoundCheck: () => false,
+      onCommitted: (o) => outcomes.push(o),
+    });
+    vetoed.put('hook-1', 'x');
+    await expect(vetoed.commit()).rejects.toMatchObject({ code: 'INVALID_TXN' });
+    const checked = await env.client.begin({
+      commitTsChecker: (ts) => {
+        throw new Error(`schema changed before ${ts}`);
+      },
+    });
+    checked.put('hook-2', 'x');
+    await expect(checked.commit()).rejects.toThrow('schema changed');
+    // Both were rolled back: a new writer commits the keys at once.
+    let seen = 0n;
+    const ok = await env.client.begin({
+      commitTsUpperBoundCheck: (ts) => {
+        seen = ts;
+        return true;
+      },
+      onCommitted: (o) => outcomes.push(o),
+    });
+    ok.put('hook-1', 'y');
+    ok.put('hook-2', 'y');
+    const ts = await ok.commit();
+    expect(seen).toBe(ts);
+    expect(ok.commitProtocol).toBe(CommitProtocol.TWO_PC);
+    expect(outcomes.map((o) => [o.commitTs, o.error === undefined])).toEqual([
+      [0n, false],
+      [ts, true],
+    ]);
+  });
+
   it('await using rolls back an unfinished transaction', async () => {
     let held: Transaction | undefined;
     {

@@ -226,6 +226,8 @@ export class TransactionClient implements AsyncDisposable {
         requestSource: o.requestSource,
         resourceGroupName: o.resourceGroupName,
         resourceGroupTag: o.resourceGroupTag,
+        commitTsUpperBoundCheck: o.commitTsUpperBoundCheck,
+        commitTsChecker: o.commitTsChecker,
       }),
     };
     return new Transaction({
@@ -236,6 +238,7 @@ export class TransactionClient implements AsyncDisposable {
       commit,
       latches: this.#latches,
       pessimistic: o.pessimistic === true,
+      onCommitted: o.onCommitted,
       checkOpen: this.#checkOpen,
     });
   }

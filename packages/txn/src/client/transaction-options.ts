@@ -144,6 +144,30 @@ export interface BeginOptions extends RequestOptions {
   readonly resourceGroupName?: string | undefined;
   /** `Context.resourceGroupTag` of every request (client-go `SetResourceGroupTag`). @defaultValue none */
   readonly resourceGroupTag?: Uint8Array | undefined;
+  /**
+   * Vetoes the commit ts (client-go `SetCommitTSUpperBoundCheck`): false fails the commit, which
+   * is rolled back; async commit and 1PC are not used. @defaultValue none
+   */
+  readonly commitTsUpperBoundCheck?: ((commitTs: bigint) => boolean) | undefined;
+  /**
+   * Checks a 2PC commit ts before the primary is committed, throwing to veto it (client-go's
+   * schema lease checker). @defaultValue none
+   */
+  readonly commitTsChecker?: ((commitTs: bigint) => void | Promise<void>) | undefined;
+  /**
+   * Called once when `commit()` settles, with its outcome (client-go `SetCommitCallback`). An
+   * exception it throws is ignored. @defaultValue none
+   */
+  readonly onCommitted?: ((outcome: CommitOutcome) => void) | undefined;
+}
+
+/** What {@link BeginOptions.onCommitted} is told. */
+export interface CommitOutcome {
+  readonly startTs: bigint;
+  /** The commit ts; 0n when the commit failed or wrote nothing. */
+  readonly commitTs: bigint;
+  /** Why the commit failed, when it did. */
+  readonly error: unknown;
 }
 
 /** Options of {@link TransactionClient.run}: how the transaction begins, and how often it is tried. */

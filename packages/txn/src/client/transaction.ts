@@ -29,6 +29,7 @@ import type { LockResolving, TxnParts } from '../txn-deps.js';
 import type { SnapshotReader } from '../union-store/snapshot-reader.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { LocalLatches } from './local-latches.js';
+import type { CommitOutcome } from './transaction-options.js';
 
 /** Options of {@link Transaction.scan} and {@link Transaction.scanIter}. */
 export interface TransactionScanOptions extends RequestOptions {
@@ -64,6 +65,8 @@ export interface TransactionParts {
   readonly latches: LocalLatches | undefined;
   /** A pessimistic transaction (`lockKeys` takes locks in TiKV). */
   readonly pessimistic: boolean;
+  /** Told the commit's outcome. */
+  readonly onCommitted: ((outcome: CommitOutcome) => void) | undefined;
   /** Throws when the client is closed. */
   readonly checkOpen: () => void;
 }
@@ -353,6 +356,7 @@ export class Transaction implements AsyncDisposable {
     checkRequestOptions(options);
     this.#state = TransactionState.COMMITTING;
     let committed = false;
+    let error: unknown;
     try {
       const result = await this.#commit(options);
       this.#commitTs = result.commitTs;
@@ -360,8 +364,16 @@ export class Transaction implements AsyncDisposable {
       this.#background = result.background;
       committed = true;
       return result.commitTs;
+    } catch (e) {
+      error = e;
+      throw e;
     } finally {
       this.#state = committed ? TransactionState.COMMITTED : TransactionState.FINISHED;
+      try {
+        this.#p.onCommitted?.({ startTs: this.startTs, commitTs: this.#commitTs, error });
+      } catch {
+        // The callback's failure is not the commit's.
+      }
     }
   }
 

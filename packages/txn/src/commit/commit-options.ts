@@ -73,6 +73,18 @@ export interface CommitOptions {
   readonly primaryKey?: Uint8Array | undefined;
   /** Leaves entries out of the commit (client-go `SetKVFilter`). @defaultValue none */
   readonly filter?: CommitKeyFilter | undefined;
+  /**
+   * Vetoes a commit ts (client-go `SetCommitTSUpperBoundCheck`, TiDB's cached tables): false fails
+   * the commit before the primary is committed, and what was prewritten is rolled back. Setting it
+   * turns async commit and 1PC off (their commit ts is never checked). @defaultValue none
+   */
+  readonly commitTsUpperBoundCheck?: ((commitTs: bigint) => boolean) | undefined;
+  /**
+   * Checks the commit ts of a 2PC commit before the primary is committed (client-go's
+   * `SchemaLeaseChecker.CheckBySchemaVer`): throwing (or rejecting) fails the commit, and what was
+   * prewritten is rolled back. @defaultValue none
+   */
+  readonly commitTsChecker?: ((commitTs: bigint) => void | Promise<void>) | undefined;
   /** `Context.priority` of the commit's requests. @defaultValue 'normal' */
   readonly priority?: CommandPriority | undefined;
   /** `Context.requestSource` of the commit's requests. @defaultValue none */
@@ -145,6 +157,8 @@ export type CommitTuning = Omit<
   | 'startTimeMs'
   | 'primaryKey'
   | 'filter'
+  | 'commitTsUpperBoundCheck'
+  | 'commitTsChecker'
   | 'priority'
   | 'requestSource'
   | 'resourceGroupName'
@@ -180,6 +194,8 @@ export interface ResolvedCommitOptions extends Resolved<CommitTuning> {
   readonly startTimeMs: number | undefined;
   readonly primaryKey: Uint8Array | undefined;
   readonly filter: CommitKeyFilter | undefined;
+  readonly commitTsUpperBoundCheck: ((commitTs: bigint) => boolean) | undefined;
+  readonly commitTsChecker: ((commitTs: bigint) => void | Promise<void>) | undefined;
   readonly priority: CommandPriority | undefined;
   readonly requestSource: string | undefined;
   readonly resourceGroupName: string | undefined;
@@ -263,12 +279,19 @@ export function resolveCommitOptions(options: CommitOptions | undefined): Resolv
   if (o.filter !== undefined && typeof o.filter !== 'function') {
     throw new InvalidArgumentError('option filter must be a function');
   }
+  for (const name of ['commitTsUpperBoundCheck', 'commitTsChecker'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'function') {
+      throw new InvalidArgumentError(`option ${name} must be a function`);
+    }
+  }
   return Object.freeze({
     ...tuning,
     heartbeatIntervalMs,
     startTimeMs: o.startTimeMs,
     primaryKey: o.primaryKey,
     filter: o.filter,
+    commitTsUpperBoundCheck: o.commitTsUpperBoundCheck,
+    commitTsChecker: o.commitTsChecker,
     priority: o.priority,
     requestSource: o.requestSource,
     resourceGroupName: o.resourceGroupName,

@@ -220,6 +220,8 @@ export class TwoPhaseCommitter {
     const s = this.#s;
     const o = s.options;
     if (this.#hasSharedLocks || !o.asyncCommit || s.mutations.length > o.asyncCommitKeysLimit) return false;
+    // A vetoable commit ts is never calculated by TiKV (client-go: cached tables).
+    if (o.commitTsUpperBoundCheck !== undefined) return false;
     let total = 0;
     for (const m of s.mutations) {
       total += m.key.length;
@@ -228,9 +230,10 @@ export class TwoPhaseCommitter {
     return true;
   }
 
-  /** Whether 1PC may be tried (client-go `checkOnePC`): asked for and no shared lock. */
+  /** Whether 1PC may be tried (client-go `checkOnePC`): asked for, no shared lock, no commit ts veto. */
   checkOnePc(): boolean {
-    return !this.#hasSharedLocks && this.#s.options.onePc;
+    const o = this.#s.options;
+    return !this.#hasSharedLocks && o.onePc && o.commitTsUpperBoundCheck === undefined;
   }
 
   /**
@@ -321,12 +324,20 @@ export class TwoPhaseCommitter {
         throw new TiKVError('INTERNAL', 'async commit prewrite succeeded without a min commit ts');
     } else {
       commitTs = await oracle.getTimestamp(call);
+      await s.options.commitTsChecker?.(commitTs);
     }
     s.commitTs = commitTs;
     if (oracle.isExpired(s.startTs, s.options.maxTxnTimeUseMs)) {
       throw new TiKVError(
         'INVALID_TXN',
         `the transaction ran longer than maxTxnTimeUseMs (${s.options.maxTxnTimeUseMs} ms) { startTs: ${s.startTs}, commitTs: ${commitTs} }`,
+      );
+    }
+    const upperBound = s.options.commitTsUpperBoundCheck;
+    if (upperBound !== undefined && !upperBound(commitTs)) {
+      throw new TiKVError(
+        'INVALID_TXN',
+        `the commit ts upper bound check refused the commit { startTs: ${s.startTs}, commitTs: ${commitTs} }`,
       );
     }
     if (s.asyncCommit) {
