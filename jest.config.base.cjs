@@ -21,6 +21,8 @@ module.exports = function jestConfig(dir, overrides = {}) {
     collectCoverageFrom: ['src/**/*.ts', '!src/**/*.test.ts', '!src/**/*.d.ts'],
     coverageReporters: ['text-summary', 'json-summary'],
     coverageThreshold: { global: { lines: 80 } },
+    // Suites run real servers on loopback: on a loaded two-core machine 5 s is not enough for some.
+    testTimeout: 30_000,
     ...overrides,
   };
 };
