@@ -11,7 +11,7 @@
  * any other cluster is in the API version it was deployed with, which `TIKV_E2E_API_VERSION`
  * (`1` or `2`, default `1`) and `TIKV_E2E_KEYSPACE` (API V2 only) describe.
  */
-import { MockCluster } from '@tikv/mock-cluster';
+import { MockCluster, type RegionKeyEncoding } from '@tikv/mock-cluster';
 import { type ContainerRuntime, startContainerCluster } from './container-cluster.js';
 
 /** The kinds of target a suite can run against. */
@@ -102,6 +102,12 @@ export interface StartTargetOptions {
   readonly apiVersion?: E2eApiVersion;
   /** Keyspaces an embedded cluster creates (besides `DEFAULT`). @defaultValue [] */
   readonly keyspaces?: readonly string[];
+  /**
+   * How an embedded cluster sends region boundaries: transactional suites in API V1 need
+   * `'memcomparable'` (TiKV's encoding of txn keys); other targets are what they are.
+   * @defaultValue the mock's: 'memcomparable' in API V2, 'raw' in API V1
+   */
+  readonly regionKeyEncoding?: RegionKeyEncoding | undefined;
   /** Clock of an embedded cluster in ms (TSO and TTL). @defaultValue Date.now */
   readonly nowMs?: () => number;
   /** The environment to read. @defaultValue process.env */
@@ -143,6 +149,7 @@ export async function startTarget(options: StartTargetOptions = {}): Promise<Clu
     apiVersion,
     keyspaces: (options.keyspaces ?? []).map((name) => ({ name })),
     ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
+    ...(options.regionKeyEncoding === undefined ? {} : { regionKeyEncoding: options.regionKeyEncoding }),
   });
   return { kind, apiVersion, pdEndpoints: mock.pdEndpoints, mock, close: () => mock.close() };
 }

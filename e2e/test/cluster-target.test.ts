@@ -84,6 +84,15 @@ describe('cluster target selection', () => {
     expect(target.mock?.closed).toBe(true);
   });
 
+  test('the embedded target sends region keys in the encoding asked for (txn suites in API V1)', async () => {
+    const target = await startTarget({ env: {}, stores: 1, regionKeyEncoding: 'memcomparable' });
+    try {
+      expect(target.mock?.options.regionKeyEncoding).toBe('memcomparable');
+    } finally {
+      await target.close();
+    }
+  });
+
   test('the embedded target starts in API V2 with the keyspaces asked for, on the given clock', async () => {
     const target = await startTarget({
       env: {},

@@ -1,0 +1,204 @@
+// Port of client-go integration_tests/snapshot_test.go through the public API: batch reads
+// against a scan of the same keys, absent keys, the snapshot's read cache (client-go's
+// "snapshot-get-cache-fail" failpoint becomes, on the embedded cluster, reads that fail at TiKV
+// while the cache still answers), read-committed reads that never meet a lock, and the
+// maximum-ts snapshot that caches nothing. client-go leaves `rowNums` empty in this suite; here the
+// client sends at most 64 keys per BatchGet request and the rows are 1, 64, 65 and 300 keys, over
+// several regions where the target can split.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { LOCK_RESOLVE_CHANNEL, type LockResolveEvent, TwoPhaseCommitter } from '@tikv/txn';
+import {
+  embedded,
+  embeddedTest,
+  s08d,
+  startTxnEnv,
+  type TxnEnv,
+  text,
+  txnModes,
+  valueBytes,
+} from './txn-env.js';
+
+const batchGetSize = 64;
+const rowNums = [1, batchGetSize, batchGetSize + 1, 300];
+
+describe.each(txnModes())('snapshot_test.go (%s)', (_, mode) => {
+  let env: TxnEnv;
+  beforeAll(async () => {
+    env = await startTxnEnv(mode, 'snapshot', { tuning: { snapshot: { batchGetSize } } });
+    if (embedded) env.split([env.key(s08d('rows/key', 50)), env.key(s08d('rows/key', 200))]);
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  const rowKey = (i: number) => env.key(s08d('rows/key', i));
+  const makeKeys = (n: number) => Array.from({ length: n }, (_, i) => rowKey(i));
+
+  async function putRows(n: number): Promise<Uint8Array[]> {
+    const txn = await env.client.begin();
+    for (let i = 0; i < n; i++) txn.put(rowKey(i), valueBytes(i));
+    await txn.commit();
+    return makeKeys(n);
+  }
+
+  /** client-go `checkAll`: a batch read of `keys` agrees with a scan of the rows. */
+  async function checkAll(keys: Uint8Array[]): Promise<void> {
+    const txn = await env.client.begin();
+    const values = await txn.snapshot.batchGet(keys);
+    const byKey = new Map(keys.map((k, i) => [Buffer.from(k).toString('latin1'), values[i]]));
+    const rows = await txn.scan(env.key('rows/'), env.key('rows0'));
+    for (const p of rows) {
+      const k = Buffer.from(p.key).toString('latin1');
+      expect(byKey.has(k)).toBe(true);
+      expect(text(byKey.get(k))).toBe(text(p.value));
+    }
+    expect(values.filter((v) => v !== undefined)).toHaveLength(rows.length);
+    await txn.commit();
+  }
+
+  async function deleteKeys(keys: Uint8Array[]): Promise<void> {
+    const txn = await env.client.begin();
+    for (const k of keys) txn.delete(k);
+    await txn.commit();
+  }
+
+  test('TestBatchGet', async () => {
+    for (const n of rowNums) {
+      const keys = await putRows(n);
+      await checkAll(keys);
+      await deleteKeys(keys);
+    }
+  });
+
+  test('TestBatchGetNotExist', async () => {
+    for (const n of rowNums) {
+      const keys = [...(await putRows(n)), env.key('noSuchKey')];
+      await checkAll(keys);
+      await deleteKeys(keys);
+    }
+  });
+
+  test('TestSnapshotCache', async () => {
+    const [x, y, a, b] = ['cache_x', 'cache_y', 'cache_a', 'cache_b'].map((s) => env.key(s)) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
+    const writer = await env.client.begin();
+    writer.put(x, 'x');
+    writer.delete(y); // a delete is cached too
+    writer.put(a, 'a');
+    writer.delete(b);
+    await writer.commit();
+
+    const txn = await env.client.begin();
+    const snapshot = txn.snapshot;
+    expect((await snapshot.batchGet([x, y])).map(text)).toEqual(['x', undefined]);
+    expect(text(await snapshot.get(a))).toBe('a');
+    expect(await snapshot.get(b)).toBeUndefined();
+    expect(snapshot.cacheSize).toBe(4);
+    expect(snapshot.cacheHits).toBe(0);
+
+    // Reads TiKV would now fail are answered by the cache.
+    const failing = [
+      env.target.mock?.inject({
+        method: 'KvGet',
+        times: Number.POSITIVE_INFINITY,
+        error: 'RaftEntryTooLarge',
+      }),
+      env.target.mock?.inject({
+        method: 'KvBatchGet',
+        times: Number.POSITIVE_INFINITY,
+        error: 'RaftEntryTooLarge',
+      }),
+    ];
+    try {
+      expect((await snapshot.batchGet([x, y])).map(text)).toEqual(['x', undefined]);
+      expect(text(await snapshot.get(a))).toBe('a');
+      expect(await snapshot.get(b)).toBeUndefined();
+      expect(snapshot.cacheHits).toBe(4);
+      if (embedded) {
+        await expect(snapshot.get(env.key('cache_not_cached'))).rejects.toMatchObject({
+          code: 'REGION_ERROR',
+        });
+        expect(failing.map((f) => f?.hits)).toEqual([1, 0]);
+      }
+    } finally {
+      for (const f of failing) f?.clear();
+    }
+    await txn.rollback();
+  });
+
+  test('TestRCRead: a read-committed snapshot reads past a live lock without meeting it', async () => {
+    const met: LockResolveEvent[] = [];
+    const onResolve = (e: unknown) => {
+      if ((e as LockResolveEvent).lockCount > 0) met.push(e as LockResolveEvent);
+    };
+    subscribe(LOCK_RESOLVE_CHANNEL, onResolve);
+    try {
+      for (const n of [1, 100]) {
+        const keys = await putRows(n);
+        const writer = await env.client.begin();
+        writer.put(rowKey(0), valueBytes(1));
+        const committer = new TwoPhaseCommitter(env.client.parts, writer.memBuffer, {
+          startTs: writer.startTs,
+          lockResolver: env.client.lockResolver,
+        });
+        await committer.prewrite();
+        try {
+          const rc = await env.client.begin({ isolation: 'RC' });
+          expect(text(await rc.get(rowKey(0)))).toBe(valueBytes(0));
+          expect((await rc.batchGet(keys)).map(text)).toEqual(keys.map((_, i) => valueBytes(i)));
+          expect(met).toEqual([]);
+          await rc.rollback();
+        } finally {
+          await committer.rollback();
+          committer.close();
+        }
+        await deleteKeys(keys);
+      }
+    } finally {
+      unsubscribe(LOCK_RESOLVE_CHANNEL, onResolve);
+    }
+  });
+
+  test('TestSnapshotCacheBypassMaxUint64', async () => {
+    const [x, y, z] = ['bypass_x', 'bypass_y', 'bypass_z'].map((s) => env.key(s)) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
+    const txn = await env.client.begin();
+    txn.put(x, 'x');
+    txn.put(y, 'y');
+    txn.put(z, 'z');
+    await txn.commit();
+    // A snapshot below the maximum ts caches what it reads.
+    let snapshot = env.client.snapshot(await env.client.currentTimestamp());
+    await snapshot.get(x);
+    await snapshot.batchGet([y, z]);
+    expect(snapshot.cacheSize).toBe(3);
+    // A snapshot at the maximum ts reads the latest data each time, and caches nothing.
+    snapshot = env.client.snapshot();
+    expect(text(await snapshot.get(x))).toBe('x');
+    expect((await snapshot.batchGet([y, z])).map(text)).toEqual(['y', 'z']);
+    expect(snapshot.cacheSize).toBe(0);
+    const later = await env.client.begin();
+    later.put(x, 'x2');
+    await later.commit();
+    expect(text(await snapshot.get(x))).toBe('x2');
+  });
+
+  embeddedTest('reads cross region boundaries and leader moves (embedded)', async () => {
+    const keys = await putRows(200);
+    const mock = env.target.mock;
+    for (const r of mock?.regions() ?? []) {
+      const other = r.peers.find((p) => p.storeId !== r.leader.storeId);
+      if (other !== undefined) mock?.transferLeader(r.id, other.storeId);
+    }
+    const snap = await env.freshSnapshot();
+    expect((await snap.batchGet(keys)).map(text)).toEqual(keys.map((_, i) => valueBytes(i)));
+    await deleteKeys(keys);
+  });
+});

@@ -1,0 +1,161 @@
+// What the transactional suites share: the API modes they run in, a target and a connected
+// TransactionClient per mode, keys under a per-suite prefix (so a suite can run against an
+// existing cluster and clean up after itself), and region splits on the embedded target.
+import { keyspacePrefix } from '@tikv/mock-cluster';
+import { type Snapshot, TransactionClient, type TransactionClientTuning } from '@tikv/txn';
+import {
+  type ApiMode,
+  apiModesFrom,
+  type ClusterTarget,
+  startTarget,
+  TargetKind,
+  targetKindFrom,
+} from '../../src/cluster-target.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** UTF-8 bytes of a string. */
+export const bytes = (s: string): Uint8Array => encoder.encode(s);
+/** UTF-8 text of bytes (undefined stays undefined). */
+export const text = (b: Uint8Array | undefined): string | undefined =>
+  b === undefined ? undefined : decoder.decode(b);
+/** client-go's `s08d(prefix, i)`: `prefix` then `i` zero-padded to 8 digits. */
+export const s08d = (prefix: string, i: number): string => `${prefix}${String(i).padStart(8, '0')}`;
+/** client-go's `valueBytes(i)`. */
+export const valueBytes = (i: number): string => `value${i}`;
+
+/** Whether the suites run on the embedded mock cluster (topology and fault cases run only there). */
+export const embedded = targetKindFrom(process.env) === TargetKind.Embedded;
+/** `test` on the embedded target, `test.skip` elsewhere (the case shows as skipped, by name). */
+export const embeddedTest: typeof test = embedded ? test : test.skip;
+
+/** The API modes, named for `describe.each`. */
+export function txnModes(): [string, ApiMode][] {
+  return apiModesFrom(process.env).map((m) => [
+    m.apiVersion === 'V1' ? 'API V1' : `API V2, keyspace '${m.keyspace === '' ? 'DEFAULT' : m.keyspace}'`,
+    m,
+  ]);
+}
+
+/** One mode's target, client and key prefix. */
+export interface TxnEnv {
+  readonly target: ClusterTarget;
+  readonly client: TransactionClient;
+  readonly mode: ApiMode;
+  /** The suite's key prefix. */
+  readonly prefix: string;
+  /** `prefix + name` as bytes. */
+  key(name: string): Uint8Array;
+  /** The first key after every key of the prefix (an exclusive scan bound). */
+  readonly end: Uint8Array;
+  /** Splits the embedded cluster's regions at user keys (V2: inside the keyspace). */
+  split(keys: readonly Uint8Array[]): void;
+  /** A user key in the mock's key domain (V2: with the `x` + keyspace id prefix). */
+  storageKey(key: Uint8Array): Uint8Array;
+  /** A snapshot at a fresh timestamp. */
+  freshSnapshot(): Promise<Snapshot>;
+  /** Deletes every key of the prefix, then closes the client and the target. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startTxnEnv}. */
+export interface TxnEnvOptions {
+  /** Stores of the embedded cluster. @defaultValue 3 */
+  readonly stores?: number;
+  /** The client's tuning. */
+  readonly tuning?: TransactionClientTuning;
+}
+
+/**
+ * Starts the target of a mode (embedded: API V1 with memcomparable region keys, or API V2 with
+ * the mode's keyspace) and connects a TransactionClient.
+ *
+ * @param mode - the API mode
+ * @param suite - names the key prefix (a timestamp is added, as client-go's suites do)
+ */
+export async function startTxnEnv(
+  mode: ApiMode,
+  suite: string,
+  options: TxnEnvOptions = {},
+): Promise<TxnEnv> {
+  const target = await startTarget({
+    stores: options.stores ?? 3,
+    apiVersion: mode.apiVersion,
+    keyspaces: mode.keyspace === '' ? [] : [mode.keyspace],
+    regionKeyEncoding: 'memcomparable',
+  });
+  let client: TransactionClient;
+  try {
+    client = await TransactionClient.connect({
+      pdEndpoints: target.pdEndpoints,
+      apiVersion: mode.apiVersion,
+      keyspace: mode.keyspace,
+      ...options.tuning,
+    });
+  } catch (e) {
+    await target.close();
+    throw e;
+  }
+  const prefix = `~${suite}_${Date.now()}/`;
+  const prefixBytes = bytes(prefix);
+  const end = bytes(`${prefix.slice(0, -1)}0`);
+  const storagePrefix = (): Uint8Array => {
+    if (mode.apiVersion === 'V1') return new Uint8Array(0);
+    const name = mode.keyspace === '' ? 'DEFAULT' : mode.keyspace;
+    const id = target.mock?.keyspaces().find((k) => k.name === name)?.id;
+    if (id === undefined) throw new Error(`keyspace ${name} is unknown to the mock`);
+    return keyspacePrefix('txn', id);
+  };
+  const storageKey = (key: Uint8Array): Uint8Array => Buffer.concat([storagePrefix(), key]);
+  return {
+    target,
+    client,
+    mode,
+    prefix,
+    end,
+    key: (name) => Buffer.concat([prefixBytes, bytes(name)]),
+    storageKey,
+    split: (keys) => {
+      if (target.mock === undefined) throw new Error('splits need the embedded cluster');
+      target.mock.split(keys.map(storageKey));
+    },
+    freshSnapshot: async () => client.snapshot(await client.currentTimestamp()),
+    close: async () => {
+      try {
+        target.mock?.clearFaults();
+        await deleteRange(client, prefixBytes, end);
+      } finally {
+        await client.close();
+        await target.close();
+      }
+    },
+  };
+}
+
+/** Deletes every key in `[start, end)`, in transactions of at most 2048 keys. */
+export async function deleteRange(
+  client: TransactionClient,
+  start: Uint8Array,
+  end: Uint8Array,
+): Promise<void> {
+  for (;;) {
+    const done = await client.run(async (txn) => {
+      const page = await txn.scan(start, end, { limit: 2048, keyOnly: true });
+      for (const p of page) txn.delete(p.key);
+      return page.length < 2048;
+    });
+    if (done) return;
+  }
+}
+
+/** Commits `pairs` in one transaction; returns its start and commit ts. */
+export async function putAll(
+  client: TransactionClient,
+  pairs: Iterable<readonly [Uint8Array, string]>,
+): Promise<{ startTs: bigint; commitTs: bigint }> {
+  const txn = await client.begin();
+  for (const [k, v] of pairs) txn.put(k, v);
+  const commitTs = await txn.commit();
+  return { startTs: txn.startTs, commitTs };
+}
