@@ -10,6 +10,46 @@
  * @packageDocumentation
  */
 
+export type {
+  AdminOperator,
+  AdminOracle,
+  AdminPd,
+  AdminPeer,
+  AdminRegionInfo,
+} from './admin/admin-deps.js';
+export {
+  ClusterAdmin,
+  type ClusterAdminParts,
+  type RegionDescription,
+  type RegionPeer,
+  type RegionsInRangeOptions,
+} from './admin/cluster-admin.js';
+export {
+  FLASHBACK_REGION_MAX_BACKOFF_MS,
+  type FlashbackOptions,
+  type FlashbackParts,
+  type FlashbackResult,
+  flashbackToVersion,
+} from './admin/flashback.js';
+export {
+  getMinSafeTs,
+  getStoreSafeTs,
+  type MinSafeTs,
+  STORE_SAFE_TS_TIMEOUT_MS,
+  type StoreSafeTs,
+} from './admin/min-safe-ts.js';
+export {
+  MAX_SPLIT_REGIONS_BACKOFF_MS,
+  SPLIT_BATCH_REGION_LIMIT,
+  SPLIT_REGION_BACKOFF_MS,
+  type SplitParts,
+  type SplitRegionsOptions,
+  type SplitRegionsResult,
+  splitRegions,
+  WAIT_SCATTER_REGION_FINISH_BACKOFF_MS,
+  type WaitScatterOptions,
+  waitScatterRegionFinish,
+} from './admin/split-regions.js';
 export {
   TXN_COMMIT_CHANNEL,
   TXN_HEARTBEAT_CHANNEL,

@@ -1,7 +1,8 @@
-import { Backoffer, compareKeys, type RequestOptions, TiKVError } from '@tikv/common';
-import type { RangeStep, RegionExecutor, TikvRequest } from '@tikv/rpc';
+import { type RequestOptions, TiKVError } from '@tikv/common';
+import type { RegionExecutor, TikvRequest } from '@tikv/rpc';
 import { type RangeTaskProgress, type RangeTaskResult, RangeTaskRunner } from './range-task-runner.js';
 import type { RangeTaskStat, TaskRange } from './range-task-stat.js';
+import { walkRegions } from './region-walk.js';
 
 type DeleteRangeRequest = Extract<TikvRequest, { $case: 'DeleteRange' }>;
 
@@ -82,30 +83,20 @@ export class DeleteRangeTask {
   }
 
   /** Deletes one task range, one region at a time, each with its own budget. */
-  async #sendOnRange(range: TaskRange, signal: AbortSignal): Promise<RangeTaskStat> {
+  #sendOnRange(range: TaskRange, signal: AbortSignal): Promise<RangeTaskStat> {
     const notifyOnly = this.#o.notifyOnly === true;
-    let completedRegions = 0;
-    let start: Uint8Array | undefined = range.startKey;
-    while (start !== undefined && (range.endKey.length === 0 || compareKeys(start, range.endKey) < 0)) {
-      const bo = new Backoffer({
-        maxBackoffMs: DELETE_RANGE_ONE_REGION_MAX_BACKOFF_MS,
-        signal,
-        clock: this.#exec.tuning.clock,
-      });
-      const step: RangeStep<DeleteRangeRequest> = await this.#exec.sendRangeStep(
-        bo,
-        { start, end: range.endKey },
-        (span): DeleteRangeRequest => ({
-          $case: 'DeleteRange' as const,
-          value: { context: undefined, startKey: span.startKey, endKey: span.endKey, notifyOnly },
-        }),
-      );
-      if (step.response.value.error !== '') {
-        throw new TiKVError('INTERNAL', `unexpected DeleteRange error: ${step.response.value.error}`);
-      }
-      completedRegions++;
-      start = step.next;
-    }
-    return { completedRegions };
+    return walkRegions(this.#exec, range, {
+      maxBackoffMs: DELETE_RANGE_ONE_REGION_MAX_BACKOFF_MS,
+      signal,
+      build: (span): DeleteRangeRequest => ({
+        $case: 'DeleteRange',
+        value: { context: undefined, startKey: span.startKey, endKey: span.endKey, notifyOnly },
+      }),
+      check: (response) => {
+        if (response.value.error !== '') {
+          throw new TiKVError('INTERNAL', `unexpected DeleteRange error: ${response.value.error}`);
+        }
+      },
+    });
   }
 }
