@@ -1,4 +1,5 @@
 import { Backoffer, isTiKVError, ManualClock } from '@tikv/common';
+import { keyspacePrefix } from '@tikv/mock-cluster';
 import { kvrpcpb } from '@tikv/proto';
 import {
   BaseRegionLockResolver,
@@ -170,6 +171,59 @@ describe.each([
     expect(await c.scanLocks(k('g_p'), k('g_p~'))).toEqual([]);
     // g_q is outside the range: still locked.
     expect(await c.scanLocks(k('g_q'), k('g_r'))).toHaveLength(1);
+  });
+
+  it('scans again when a region splits between the scan and the resolve (client-go batchResolveLocksInOneRegion)', async () => {
+    for (let i = 0; i < 6; i++) {
+      await c.prewrite({ mutations: [[k(`g_s${i}`), k('v')]], lockTtlMs: 3_600_000 });
+    }
+    const maxVersion = await c.ts();
+    let split = false;
+    c.sender.afterResponse = (req) => {
+      if (req.$case === 'ScanLock' && !split) {
+        split = true;
+        c.split('g_s3');
+      }
+    };
+    const resolver = new BaseRegionLockResolver({ executor: c.exec, lockResolver: c.resolver });
+    const stat = await resolveLocksForRange(resolver, {
+      maxVersion,
+      startKey: k('g_s'),
+      endKey: k('g_t'),
+      newBackoffer: () => new Backoffer({ maxBackoffMs: 20_000 }),
+    });
+    expect(split).toBe(true);
+    expect(stat.completedRegions).toBe(2);
+    expect(await c.scanLocks(k('g_s'), k('g_t'))).toEqual([]);
+    expect(c.sender.count('ScanLock')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('resolves stranded transactions of the mock (strandTransaction) during gc', async () => {
+    const prefix = keyspace === undefined ? new Uint8Array(0) : keyspacePrefix('txn', c.keyspaceId as number);
+    const at = (s: string) => Buffer.concat([prefix, k(s)]);
+    c.cluster.strandTransaction({
+      keys: [at('g_st1'), at('g_st2')],
+      startTs: await c.ts(),
+      lockTtlMs: 3_600_000,
+    });
+    c.cluster.strandTransaction({
+      keys: [at('g_sc1'), at('g_sc2')],
+      startTs: await c.ts(),
+      value: k('committed'),
+      commitPrimaryTs: await c.ts(),
+    });
+    c.cluster.strandTransaction({
+      keys: [at('g_sa1'), at('g_sa2')],
+      startTs: await c.ts(),
+      asyncCommit: true,
+    });
+    const worker = new GcWorker({ executor: c.exec, lockResolver: c.resolver, gcStates: gcStatesOf(c) });
+    await worker.gc(await c.ts());
+    expect(await c.scanLocks(k('g_'), k('g_~'))).toEqual([]);
+    expect(await c.read(k('g_st2'))).toBeUndefined();
+    expect(await c.read(k('g_sc2'))).toBe('committed');
+    // Async commit with every lock present: committed at its min commit ts.
+    expect(await c.read(k('g_sa2'))).toBe(t(at('g_sa2')));
   });
 
   it('refuses barrier calls the GC states API lacks, and a bad scan limit', async () => {
