@@ -163,7 +163,7 @@ export {
   type RangeTaskRunnerTuning,
   type RegionBatchLoader,
 } from './range-task/range-task-runner.js';
-export type { RangeTaskStat, TaskRange } from './range-task/range-task-stat.js';
+export { RangeTaskFailure, type RangeTaskStat, type TaskRange } from './range-task/range-task-stat.js';
 export {
   isTiFlashStore,
   liveTiKVStores,

@@ -11,7 +11,7 @@ import {
 } from '@tikv/common';
 import type { KeyLocation } from '@tikv/region-cache';
 import type { KeyLocator } from '@tikv/rpc';
-import type { RangeTaskStat, TaskRange } from './range-task-stat.js';
+import { RangeTaskFailure, type RangeTaskStat, type TaskRange } from './range-task-stat.js';
 
 /**
  * Runs a range task on one task range (up to `regionsPerTask` regions); `signal` aborts when
@@ -85,7 +85,8 @@ export interface RangeTaskResult {
  * Runs a task over a key range, cut into task ranges of `regionsPerTask` regions, with bounded
  * concurrency (client-go `rangetask.Runner`). The handler retries its own region errors (as
  * {@link DeleteRangeTask} and GC lock resolution do); the first handler failure cancels the
- * others and is thrown once they settle.
+ * others and is thrown once they settle (a {@link RangeTaskFailure} adds its partial stat to the
+ * counts and the run fails with its cause).
  *
  * @example
  * ```ts
@@ -188,7 +189,13 @@ export class RangeTaskRunner {
             lastRange: task,
           });
         }
-      } catch (e) {
+      } catch (thrown) {
+        let e = thrown;
+        if (thrown instanceof RangeTaskFailure) {
+          this.#completed += thrown.stat.completedRegions;
+          this.#failed += thrown.stat.failedRegions ?? 0;
+          e = thrown.cause;
+        }
         if (firstError === undefined) {
           firstError = { error: scope.signal?.aborted === true ? scope.signal.reason : e };
           failure.abort(e);
