@@ -61,7 +61,7 @@ describe('range_task_test.go', () => {
     return out;
   }
 
-  // client-go runs concurrency 1..4; 1 and 3 keep the run short (each task range is a PD scan).
+  // client-go runs concurrency 1..4; fewer keep the run short (each task range is a PD scan).
   it.each([1, 3])(
     'TestRangeTask, concurrency %i',
     async (concurrency) => {
@@ -90,7 +90,7 @@ describe('range_task_test.go', () => {
     120_000,
   );
 
-  it.each([1, 3])(
+  it.each([2])(
     'TestRangeTaskError, concurrency %i',
     async (concurrency) => {
       for (const [i, range] of testRanges.entries()) {
