@@ -10,6 +10,46 @@
  * @packageDocumentation
  */
 
+export type {
+  AdminOperator,
+  AdminOracle,
+  AdminPd,
+  AdminPeer,
+  AdminRegionInfo,
+} from './admin/admin-deps.js';
+export {
+  ClusterAdmin,
+  type ClusterAdminParts,
+  type RegionDescription,
+  type RegionPeer,
+  type RegionsInRangeOptions,
+} from './admin/cluster-admin.js';
+export {
+  FLASHBACK_REGION_MAX_BACKOFF_MS,
+  type FlashbackOptions,
+  type FlashbackParts,
+  type FlashbackResult,
+  flashbackToVersion,
+} from './admin/flashback.js';
+export {
+  getMinSafeTs,
+  getStoreSafeTs,
+  type MinSafeTs,
+  STORE_SAFE_TS_TIMEOUT_MS,
+  type StoreSafeTs,
+} from './admin/min-safe-ts.js';
+export {
+  MAX_SPLIT_REGIONS_BACKOFF_MS,
+  SPLIT_BATCH_REGION_LIMIT,
+  SPLIT_REGION_BACKOFF_MS,
+  type SplitParts,
+  type SplitRegionsOptions,
+  type SplitRegionsResult,
+  splitRegions,
+  WAIT_SCATTER_REGION_FINISH_BACKOFF_MS,
+  type WaitScatterOptions,
+  waitScatterRegionFinish,
+} from './admin/split-regions.js';
 export { LatchLock, LocalLatches } from './client/local-latches.js';
 export {
   Transaction,
@@ -51,6 +91,41 @@ export {
   TwoPhaseCommitter,
   type TwoPhaseCommitterOptions,
 } from './commit/two-phase-committer.js';
+export {
+  type BatchLockResolving,
+  type GcBarrier,
+  type GcSafePointAdvance,
+  type GcStatesApi,
+  type GcStateView,
+  gcKeyspaceIdOf,
+  NULL_KEYSPACE_ID,
+  type TxnSafePointAdvance,
+} from './gc/gc-deps.js';
+export {
+  type GcOptions,
+  type GcProgress,
+  type GcResult,
+  GcWorker,
+  type GcWorkerParts,
+  type ResolveLocksStats,
+} from './gc/gc-worker.js';
+export {
+  BaseRegionLockResolver,
+  type BaseRegionLockResolverParts,
+  GC_RESOLVE_LOCK_MAX_BACKOFF_MS,
+  GC_SCAN_LOCK_LIMIT,
+  type RegionLockResolver,
+  type RegionLocks,
+  type ResolveLocksForRangeOptions,
+  resolveLocksForRange,
+} from './gc/region-lock-resolver.js';
+export { TxnAbortedByGcError } from './gc/txn-aborted-by-gc-error.js';
+export {
+  DEFAULT_TXN_SAFE_POINT_CACHE_OPTIONS,
+  TxnSafePointCache,
+  type TxnSafePointCacheOptions,
+  type TxnSafePointCacheTuning,
+} from './gc/txn-safe-point-cache.js';
 export type { KvPair } from './kv-pair.js';
 export { NonAsyncCommitLockError } from './lock-resolver/async-commit-recovery.js';
 export {
@@ -94,6 +169,31 @@ export {
 export type { MemBufferSnapshot, MemBufferSnapshotIterOptions } from './membuffer/mem-buffer-snapshot.js';
 export type { LockedValue } from './pessimistic/pessimistic-lock.js';
 export type { LockKeysOptions, LockKeysResult } from './pessimistic/pessimistic-state.js';
+export {
+  DELETE_RANGE_ONE_REGION_MAX_BACKOFF_MS,
+  DeleteRangeTask,
+  type DeleteRangeTaskOptions,
+} from './range-task/delete-range-task.js';
+export {
+  DEFAULT_RANGE_TASK_OPTIONS,
+  type RangeTaskHandler,
+  type RangeTaskProgress,
+  type RangeTaskResult,
+  RangeTaskRunner,
+  type RangeTaskRunnerOptions,
+  type RangeTaskRunnerTuning,
+  type RegionBatchLoader,
+} from './range-task/range-task-runner.js';
+export { RangeTaskFailure, type RangeTaskStat, type TaskRange } from './range-task/range-task-stat.js';
+export {
+  isTiFlashStore,
+  liveTiKVStores,
+  type StoreLister,
+  type StoreParts,
+  type StoreRecord,
+  type StoreSender,
+} from './range-task/store-deps.js';
+export { UNSAFE_DESTROY_RANGE_TIMEOUT_MS, unsafeDestroyRange } from './range-task/unsafe-destroy-range.js';
 export { Snapshot, type SnapshotParts } from './snapshot/snapshot.js';
 export {
   DEFAULT_BATCH_GET_SIZE,

@@ -4,6 +4,7 @@
  * ratios hold on a noisy machine.
  */
 import { runCodecBench } from './codec-bench.js';
+import { runGcBench } from './gc-bench.js';
 import { runMembufferBench } from './membuffer-bench.js';
 import { runMockClusterBench } from './mock-cluster-bench.js';
 import { PEER_FLAGS, peerOptionsFromFlags, runPeerBench, UsageError } from './peer-bench.js';
@@ -25,6 +26,7 @@ interface Suite {
 
 const suites: Record<string, Suite> = {
   codec: { prepare: () => runCodecBench },
+  gc: { prepare: () => () => runGcBench() },
   membuffer: { prepare: () => () => runMembufferBench() },
   'mock-cluster': { prepare: () => () => runMockClusterBench() },
   'region-cache': { prepare: () => () => runRegionCacheBench() },

@@ -31,6 +31,8 @@ export interface StandaloneClusterOptions {
    * pointed at would be. @defaultValue false
    */
   readonly fixedPorts?: boolean;
+  /** More command-line arguments of the mock's bin (`--region-key-encoding memcomparable`...). */
+  readonly extraArgs?: readonly string[];
 }
 
 /** `n` distinct free loopback ports: all bound to port 0 at once, read, then released. */
@@ -59,6 +61,7 @@ export async function startStandaloneCluster(
     const [pd, ...storePorts] = await freePorts(stores + 1);
     args.splice(2, 2, '--pd-port', String(pd), '--store-ports', storePorts.join(','));
   }
+  args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const out = await new Promise<string>((resolve, reject) => {
