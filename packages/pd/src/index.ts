@@ -40,7 +40,31 @@ export {
 } from './pd-client-options.js';
 export { normalizeUrl } from './pd-endpoint.js';
 export { cleanGrpcDetails, errorFromHeader, isRetryablePdError } from './pd-errors.js';
+export {
+  type GlobalConfigChange,
+  GlobalConfigEventType,
+  type GlobalConfigItem,
+  type GlobalConfigLoadResult,
+  type GlobalConfigWatchOptions,
+  type GlobalConfigWatchResponse,
+  PdGlobalConfig,
+} from './pd-global-config.js';
 export { PdKeyspaces } from './pd-keyspaces.js';
+export {
+  type MetaDeleteOptions,
+  type MetaEvent,
+  MetaEventType,
+  type MetaGetOptions,
+  type MetaGetResult,
+  type MetaKeyValue,
+  type MetaPutOptions,
+  type MetaPutResult,
+  type MetaRangeOptions,
+  type MetaWatchOptions,
+  type MetaWatchResponse,
+  metaPrefixEnd,
+  PdMetaStorage,
+} from './pd-meta-storage.js';
 export { DEFAULT_PD_ORACLE_OPTIONS, PdOracle, type PdOracleOptions } from './pd-oracle.js';
 export { PdRegions } from './pd-regions.js';
 export { PdTimestamps } from './pd-timestamps.js';

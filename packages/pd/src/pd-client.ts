@@ -11,7 +11,15 @@ import {
   resolvePdClientOptions,
 } from './pd-client-options.js';
 import { PdConnections, type PdRpcClient } from './pd-connections.js';
+import {
+  type GlobalConfigChange,
+  type GlobalConfigLoadResult,
+  type GlobalConfigWatchOptions,
+  type GlobalConfigWatchResponse,
+  PdGlobalConfig,
+} from './pd-global-config.js';
 import { PdKeyspaces } from './pd-keyspaces.js';
+import { PdMetaStorage } from './pd-meta-storage.js';
 import { PdRegions } from './pd-regions.js';
 import { type PdResponse, PdRpcCaller } from './pd-rpc-caller.js';
 import { PdTimestamps } from './pd-timestamps.js';
@@ -30,10 +38,12 @@ import type { TsoDispatcherStats } from './tso-dispatcher.js';
  * - {@link PdClient.timestamps}: the batched TSO stream and the cluster's timestamps;
  * - {@link PdClient.regions}: region lookups and scans, stores, split and scatter;
  * - {@link PdClient.keyspaces}: keyspace metadata;
- * - {@link PdClient.gcStates}: the GC states API of a keyspace.
+ * - {@link PdClient.gcStates}: the GC states API of a keyspace;
+ * - {@link PdClient.metaStorage}: PD's etcd key-value store (get, put, delete, watch);
+ * - {@link PdClient.globalConfig}: the global config items under `/global/config/`.
  *
- * Every call of a part is also a method of the client (`client.getTimestamp()` is
- * `client.timestamps.getTimestamp()`). The client is a `RegionSource` (region cache) and an
+ * Every call of a part but the meta storage's is also a method of the client
+ * (`client.getTimestamp()` is `client.timestamps.getTimestamp()`). The client is a `RegionSource` (region cache) and an
  * {@link OracleTimestampSource} (oracle); a consumer that needs only fresh timestamps declares
  * a `TimestampSource` and takes the client, its `timestamps`, or an oracle.
  *
@@ -52,6 +62,10 @@ export class PdClient implements RegionSource, OracleTimestampSource {
   readonly regions: PdRegions;
   /** Keyspace metadata (a `KeyspaceSource` of `@tikv/keyspace`). */
   readonly keyspaces: PdKeyspaces;
+  /** PD's meta storage: its etcd key-value store, read, written and watched. */
+  readonly metaStorage: PdMetaStorage;
+  /** Global config items (load, store, watch). */
+  readonly globalConfig: PdGlobalConfig;
   readonly #discovery: ServiceDiscovery;
   readonly #connections: PdConnections;
   readonly #caller: PdRpcCaller;
@@ -106,6 +120,8 @@ export class PdClient implements RegionSource, OracleTimestampSource {
       clock,
     });
     this.keyspaces = new PdKeyspaces(caller);
+    this.metaStorage = new PdMetaStorage(caller);
+    this.globalConfig = new PdGlobalConfig(caller);
     discovery.onMembersChange((u) => connections.retain(u));
   }
 
@@ -249,6 +265,32 @@ export class PdClient implements RegionSource, OracleTimestampSource {
   /** {@inheritDoc PdKeyspaces.loadKeyspaceById} */
   loadKeyspaceById(id: number, options?: CallOptions): Promise<keyspacepb.KeyspaceMeta> {
     return this.keyspaces.loadKeyspaceById(id, options);
+  }
+
+  /** {@inheritDoc PdGlobalConfig.load} */
+  loadGlobalConfig(
+    names: readonly string[],
+    configPath: string,
+    options?: CallOptions,
+  ): Promise<GlobalConfigLoadResult> {
+    return this.globalConfig.load(names, configPath, options);
+  }
+
+  /** {@inheritDoc PdGlobalConfig.store} */
+  storeGlobalConfig(
+    configPath: string,
+    changes: readonly GlobalConfigChange[],
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.globalConfig.store(configPath, changes, options);
+  }
+
+  /** {@inheritDoc PdGlobalConfig.watch} */
+  watchGlobalConfig(
+    configPath: string,
+    options?: GlobalConfigWatchOptions,
+  ): AsyncGenerator<GlobalConfigWatchResponse, void, undefined> {
+    return this.globalConfig.watch(configPath, options);
   }
 
   /**

@@ -38,6 +38,10 @@ export type PdRequestPolicy =
 const PD_POLICIES: Readonly<Record<string, PdRequestPolicy>> = {
   GetMembers: 'open',
   GetClusterInfo: 'open',
+  // PD serves global config from its etcd client on any member, with no header to check.
+  StoreGlobalConfig: 'open',
+  LoadGlobalConfig: 'open',
+  WatchGlobalConfig: 'open',
   Tso: 'tso',
   QueryRegion: 'query-region',
   GetRegion: 'follower-read',

@@ -4,6 +4,7 @@ import type { FaultRegistry } from '../faults/fault-registry.js';
 import { GrpcHost, type GrpcHostOptions } from '../server/grpc-host.js';
 import { createEtcdClusterHandlers, EtcdClusterDefinition } from './etcd-cluster-service.js';
 import type { GcStateService } from './gc-state-service.js';
+import { GlobalConfigService } from './global-config-service.js';
 import { createKeyspaceHandlers, type KeyspaceService } from './keyspace-service.js';
 import { createMetaStorageHandlers, MetaStorageService } from './meta-storage-service.js';
 import { MetaStore } from './meta-store.js';
@@ -22,19 +23,22 @@ export interface PdServices {
 }
 
 /**
- * The PD members' gRPC servers: one host per member, each serving `pdpb.PD`, `keyspacepb.Keyspace`,
- * `meta_storagepb.MetaStorage` and etcd's `Cluster/MemberList` from the same shared state through its own
+ * The PD members' gRPC servers: one host per member, each serving `pdpb.PD` (global config
+ * included), `keyspacepb.Keyspace`, `meta_storagepb.MetaStorage` and etcd's `Cluster/MemberList` from the same shared state through its own
  * {@link PdMemberGate}, and the handle's operations on them (stop, start, move leadership).
  */
 export class PdServers {
   readonly #s: PdServices;
   readonly #hosts: GrpcHost[];
+  /** PD's etcd: the meta storage service's keys and the global config items. */
+  readonly metaStore = new MetaStore();
   #listenHost = '127.0.0.1';
 
   constructor(services: PdServices, hostOptions: GrpcHostOptions) {
     this.#s = services;
-    const meta = new MetaStorageService({ clusterId: services.clusterId, store: new MetaStore() });
-    const pdHandlers = createPdHandlers(services.pd, services.gcStates);
+    const meta = new MetaStorageService({ clusterId: services.clusterId, store: this.metaStore });
+    const globalConfig = new GlobalConfigService(this.metaStore);
+    const pdHandlers = createPdHandlers(services.pd, services.gcStates, globalConfig);
     const keyspaceHandlers = createKeyspaceHandlers(services.keyspaces);
     const metaHandlers = createMetaStorageHandlers(meta);
     this.#hosts = Array.from({ length: services.membership.size }, (_, i) => {
