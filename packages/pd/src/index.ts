@@ -49,7 +49,7 @@ export {
   type GlobalConfigWatchResponse,
   PdGlobalConfig,
 } from './pd-global-config.js';
-export { PdKeyspaces } from './pd-keyspaces.js';
+export { type GetAllKeyspacesOptions, PdKeyspaces } from './pd-keyspaces.js';
 export {
   type MetaDeleteOptions,
   type MetaEvent,
@@ -73,6 +73,7 @@ export {
   type OperatorInfo,
   OperatorStatus,
   type ScatterRegionsResult,
+  type SplitAndScatterRegionsResult,
   type SplitRegionsResult,
 } from './pd-types.js';
 export {

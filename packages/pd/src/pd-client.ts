@@ -18,12 +18,18 @@ import {
   type GlobalConfigWatchResponse,
   PdGlobalConfig,
 } from './pd-global-config.js';
-import { PdKeyspaces } from './pd-keyspaces.js';
+import { type GetAllKeyspacesOptions, PdKeyspaces } from './pd-keyspaces.js';
 import { PdMetaStorage } from './pd-meta-storage.js';
 import { PdRegions } from './pd-regions.js';
 import { type PdResponse, PdRpcCaller } from './pd-rpc-caller.js';
 import { PdTimestamps } from './pd-timestamps.js';
-import type { KeyRange, OperatorInfo, ScatterRegionsResult, SplitRegionsResult } from './pd-types.js';
+import type {
+  KeyRange,
+  OperatorInfo,
+  ScatterRegionsResult,
+  SplitAndScatterRegionsResult,
+  SplitRegionsResult,
+} from './pd-types.js';
 import type { RegionInfo, StoreInfo } from './region-info.js';
 import { IDENTITY_REGION_KEY_CODEC } from './region-key-codec.js';
 import type { RegionSource } from './region-source.js';
@@ -113,6 +119,7 @@ export class PdClient implements RegionSource, OracleTimestampSource {
       discovery,
       connections,
       codec: options.codec ?? IDENTITY_REGION_KEY_CODEC,
+      tls: options.tls !== undefined,
       enableRouterClient: o.enableRouterClient,
       maxQueryRegionBatchSize: o.maxQueryRegionBatchSize,
       timeoutMs: o.timeoutMs,
@@ -252,6 +259,23 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     return this.regions.scatterRegions(regionIds, options);
   }
 
+  /** {@inheritDoc PdRegions.splitAndScatterRegions} */
+  splitAndScatterRegions(
+    splitKeys: readonly Uint8Array[],
+    options?: RegionsOpOptions,
+  ): Promise<SplitAndScatterRegionsResult> {
+    return this.regions.splitAndScatterRegions(splitKeys, options);
+  }
+
+  /** {@inheritDoc PdRegions.getRegionFromMember} */
+  getRegionFromMember(
+    key: Uint8Array,
+    memberUrls: readonly string[],
+    options?: CallOptions,
+  ): Promise<RegionInfo | undefined> {
+    return this.regions.getRegionFromMember(key, memberUrls, options);
+  }
+
   /** {@inheritDoc PdRegions.getOperator} */
   getOperator(regionId: bigint, options?: CallOptions): Promise<OperatorInfo> {
     return this.regions.getOperator(regionId, options);
@@ -260,6 +284,25 @@ export class PdClient implements RegionSource, OracleTimestampSource {
   /** {@inheritDoc PdKeyspaces.loadKeyspace} */
   loadKeyspace(name: string, options?: CallOptions): Promise<keyspacepb.KeyspaceMeta> {
     return this.keyspaces.loadKeyspace(name, options);
+  }
+
+  /** {@inheritDoc PdKeyspaces.updateKeyspaceState} */
+  updateKeyspaceState(
+    id: number,
+    state: keyspacepb.KeyspaceState,
+    options?: CallOptions,
+  ): Promise<keyspacepb.KeyspaceMeta> {
+    return this.keyspaces.updateKeyspaceState(id, state, options);
+  }
+
+  /** {@inheritDoc PdKeyspaces.getAllKeyspaces} */
+  getAllKeyspaces(options?: GetAllKeyspacesOptions): Promise<keyspacepb.KeyspaceMeta[]> {
+    return this.keyspaces.getAllKeyspaces(options);
+  }
+
+  /** {@inheritDoc PdKeyspaces.watchKeyspaces} */
+  watchKeyspaces(options?: CallOptions): AsyncGenerator<keyspacepb.KeyspaceMeta[], void, undefined> {
+    return this.keyspaces.watchKeyspaces(options);
   }
 
   /** {@inheritDoc PdKeyspaces.loadKeyspaceById} */
