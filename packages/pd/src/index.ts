@@ -27,6 +27,11 @@ export {
   NULL_KEYSPACE_ID,
 } from './gc-states-client.js';
 export { LocalOracle, type LocalOracleOptions } from './local-oracle.js';
+export {
+  type GetMinResolvedTsOptions,
+  MIN_RESOLVED_TS_PATH,
+  type MinResolvedTs,
+} from './min-resolved-ts.js';
 export { MAX_INT64, MAX_TS, type Oracle, type ReadTsValidator, type TimestampFuture } from './oracle.js';
 export { PdClient } from './pd-client.js';
 export {
@@ -90,6 +95,16 @@ export {
 } from './region-info.js';
 export { IDENTITY_REGION_KEY_CODEC, type RegionKeyCodec } from './region-key-codec.js';
 export type { RegionSource } from './region-source.js';
+export {
+  DC_LABEL_KEY,
+  DEFAULT_SAFE_TS_UPDATER_OPTIONS,
+  GLOBAL_TXN_SCOPE,
+  type SafeTsSource,
+  type SafeTsStore,
+  SafeTsUpdater,
+  type SafeTsUpdaterOptions,
+  type StoreSafeTsFetcher,
+} from './safe-ts-updater.js';
 export {
   DEFAULT_SERVICE_DISCOVERY_OPTIONS,
   type MemberFetcher,

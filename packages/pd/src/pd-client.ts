@@ -3,6 +3,12 @@ import type { keyspacepb, pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
 import { GcStatesClient, NULL_KEYSPACE_ID } from './gc-states-client.js';
 import {
+  type GetMinResolvedTsOptions,
+  type MinResolvedTs,
+  minResolvedTsFromJson,
+  minResolvedTsPath,
+} from './min-resolved-ts.js';
+import {
   type BatchScanRegionsOptions,
   type GetAllStoresOptions,
   type PdClientOptions,
@@ -18,6 +24,7 @@ import {
   type GlobalConfigWatchResponse,
   PdGlobalConfig,
 } from './pd-global-config.js';
+import { PdHttp } from './pd-http.js';
 import { type GetAllKeyspacesOptions, PdKeyspaces } from './pd-keyspaces.js';
 import { PdMetaStorage } from './pd-meta-storage.js';
 import { PdRegions } from './pd-regions.js';
@@ -75,6 +82,7 @@ export class PdClient implements RegionSource, OracleTimestampSource {
   readonly #discovery: ServiceDiscovery;
   readonly #connections: PdConnections;
   readonly #caller: PdRpcCaller;
+  readonly #http: PdHttp;
 
   private constructor(options: PdClientOptions) {
     const o = resolvePdClientOptions(options);
@@ -82,6 +90,7 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     const clock = systemClock;
     const connections = new PdConnections(options.tls);
     this.#connections = connections;
+    this.#http = new PdHttp(options.tls);
     const discovery = new ServiceDiscovery(
       o.urls,
       (url, signal) => connections.get(url).getMembers({ header: this.#caller.header() }, { signal }),
@@ -308,6 +317,23 @@ export class PdClient implements RegionSource, OracleTimestampSource {
   /** {@inheritDoc PdKeyspaces.loadKeyspaceById} */
   loadKeyspaceById(id: number, options?: CallOptions): Promise<keyspacepb.KeyspaceMeta> {
     return this.keyspaces.loadKeyspaceById(id, options);
+  }
+
+  /**
+   * The min resolved ts from PD's HTTP API (`/pd/api/v1/min-resolved-ts` on the leader's client
+   * URL; PD has no gRPC call for it), as PD's Go HTTP client `GetMinResolvedTSByStoresIDs`
+   * reads it: the cluster's, or with `storeIds` each store's and their minimum. Retried like
+   * other PD calls on transport failures and 5xx answers.
+   *
+   * @throws PdError `UNKNOWN` "min resolved ts is not enabled" when PD does not keep it
+   * @throws RpcError for an HTTP refusal (4xx) or when PD stays unreachable
+   */
+  async getMinResolvedTs(options?: GetMinResolvedTsOptions): Promise<MinResolvedTs> {
+    const path = minResolvedTsPath(options?.storeIds);
+    const body = await this.#caller.retry('GetMinResolvedTS', options, (signal) =>
+      this.#http.get(this.#discovery.leaderUrl, path, signal),
+    );
+    return minResolvedTsFromJson(body);
   }
 
   /** {@inheritDoc PdGlobalConfig.load} */
