@@ -58,35 +58,39 @@ export class PdHttpApi {
 
   /** The `http.RequestListener` of the API. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://pd');
-    const send = (status: number, body: string): void => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
-      res.end(body);
-    };
-    if (req.method !== 'GET') return send(405, '"method not allowed"');
+    const [status, text] = this.#answer(req.method ?? 'GET', new URL(req.url ?? '/', 'http://pd'));
+    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
+    res.end(text);
+  };
+
+  /** The status and JSON body of one request. */
+  #answer(method: string, url: URL): [number, string] {
+    const badId = (id: string): [number, string] => [
+      400,
+      JSON.stringify(`strconv.ParseUint: parsing "${id}": invalid syntax`),
+    ];
+    if (method !== 'GET') return [405, '"method not allowed"'];
     const one = /^\/pd\/api\/v1\/min-resolved-ts\/([^/]+)$/.exec(url.pathname);
     if (one !== null) {
       const idText = one[1] as string;
-      if (!/^\d+$/.test(idText))
-        return send(400, JSON.stringify(`strconv.ParseUint: parsing "${idText}": invalid syntax`));
-      return send(
+      if (!/^\d+$/.test(idText)) return badId(idText);
+      return [
         200,
         u64Json({
           is_real_time: true,
           min_resolved_ts: this.#storeTs(BigInt(idText)),
           persist_interval: '1s',
         }),
-      );
+      ];
     }
-    if (url.pathname !== '/pd/api/v1/min-resolved-ts') return send(404, '"404 page not found"');
+    if (url.pathname !== '/pd/api/v1/min-resolved-ts') return [404, '"404 page not found"'];
     let minResolvedTs = this.#clusterMinResolvedTs();
     let stores: Record<string, bigint> | null = null;
     const scope = url.searchParams.get('scope') ?? '';
     if (scope !== '') {
       const ids = scope === 'cluster' ? this.#d.stores().map((s) => s.id.toString()) : scope.split(',');
       const bad = ids.find((id) => !/^\d+$/.test(id));
-      if (bad !== undefined)
-        return send(400, JSON.stringify(`strconv.ParseUint: parsing "${bad}": invalid syntax`));
+      if (bad !== undefined) return badId(bad);
       stores = {};
       let scopeMin = U64_MAX;
       for (const id of ids) {
@@ -96,7 +100,7 @@ export class PdHttpApi {
       }
       if (scope !== 'cluster') minResolvedTs = scopeMin;
     }
-    send(
+    return [
       200,
       u64Json({
         is_real_time: true,
@@ -104,6 +108,6 @@ export class PdHttpApi {
         persist_interval: '1s',
         stores_min_resolved_ts: stores,
       }),
-    );
-  };
+    ];
+  }
 }
