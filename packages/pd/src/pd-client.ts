@@ -382,6 +382,7 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     this.regions.close();
     await this.#discovery.close();
     this.#connections.close();
+    this.#http.close();
   }
 
   /** The request header of this client. @internal */

@@ -13,9 +13,17 @@ const MAX_BODY_BYTES = 4 << 20;
  */
 export class PdHttp {
   readonly #tls: TlsOptions | undefined;
+  // One keep-alive agent per client (not Node's global one), so close() ends its sockets.
+  readonly #agents: { http?: http.Agent; https?: https.Agent } = {};
 
   constructor(tls: TlsOptions | undefined) {
     this.#tls = tls;
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.#agents.http?.destroy();
+    this.#agents.https?.destroy();
   }
 
   /**
@@ -27,8 +35,12 @@ export class PdHttp {
     const url = new URL(path, baseUrl);
     const tls = this.#tls;
     const secure = url.protocol === 'https:';
+    const agent = secure
+      ? (this.#agents.https ??= new https.Agent({ keepAlive: true }))
+      : (this.#agents.http ??= new http.Agent({ keepAlive: true }));
     const options: https.RequestOptions = {
       method: 'GET',
+      agent,
       signal,
       headers: { accept: 'application/json' },
       ...(secure && tls !== undefined
