@@ -35,9 +35,9 @@ export class PdHttp {
     const url = new URL(path, baseUrl);
     const tls = this.#tls;
     const secure = url.protocol === 'https:';
-    const agent = secure
-      ? (this.#agents.https ??= new https.Agent({ keepAlive: true }))
-      : (this.#agents.http ??= new http.Agent({ keepAlive: true }));
+    if (secure) this.#agents.https ??= new https.Agent({ keepAlive: true });
+    else this.#agents.http ??= new http.Agent({ keepAlive: true });
+    const agent = secure ? this.#agents.https : this.#agents.http;
     const options: https.RequestOptions = {
       method: 'GET',
       agent,
