@@ -195,7 +195,7 @@ export class MockCluster {
     gcStateSource = gcStates;
     keyspaceSource = keyspaces;
     const pd = new PdServers(
-      { clusterId: o.clusterId, faults, membership, pd: pdService, gcStates, keyspaces },
+      { clusterId: o.clusterId, faults, membership, pd: pdService, gcStates, keyspaces, nowMs: o.nowMs },
       pdHostOptions,
     );
     const stores = new Map<bigint, StoreHost>();

@@ -72,6 +72,15 @@ export {
 } from './pd-meta-storage.js';
 export { DEFAULT_PD_ORACLE_OPTIONS, PdOracle, type PdOracleOptions } from './pd-oracle.js';
 export { PdRegions } from './pd-regions.js';
+export {
+  DEFAULT_RESOURCE_GROUP,
+  type GetResourceGroupOptions,
+  PdResourceManager,
+  RESOURCE_CONTROLLER_CONFIG_PATH,
+  RESOURCE_GROUP_SETTINGS_PREFIX,
+  type ResourceGroup,
+  type ResourceGroupEvent,
+} from './pd-resource-manager.js';
 export { PdTimestamps } from './pd-timestamps.js';
 export {
   type KeyRange,

@@ -28,6 +28,7 @@ import { PdHttp } from './pd-http.js';
 import { type GetAllKeyspacesOptions, PdKeyspaces } from './pd-keyspaces.js';
 import { PdMetaStorage } from './pd-meta-storage.js';
 import { PdRegions } from './pd-regions.js';
+import { PdResourceManager } from './pd-resource-manager.js';
 import { type PdResponse, PdRpcCaller } from './pd-rpc-caller.js';
 import { PdTimestamps } from './pd-timestamps.js';
 import type {
@@ -53,9 +54,10 @@ import type { TsoDispatcherStats } from './tso-dispatcher.js';
  * - {@link PdClient.keyspaces}: keyspace metadata;
  * - {@link PdClient.gcStates}: the GC states API of a keyspace;
  * - {@link PdClient.metaStorage}: PD's etcd key-value store (get, put, delete, watch);
- * - {@link PdClient.globalConfig}: the global config items under `/global/config/`.
+ * - {@link PdClient.globalConfig}: the global config items under `/global/config/`;
+ * - {@link PdClient.resourceManager}: resource groups and their RU token buckets.
  *
- * Every call of a part but the meta storage's is also a method of the client
+ * Every call of a part but the meta storage's and the resource manager's is also a method of the client
  * (`client.getTimestamp()` is `client.timestamps.getTimestamp()`). The client is a `RegionSource` (region cache) and an
  * {@link OracleTimestampSource} (oracle); a consumer that needs only fresh timestamps declares
  * a `TimestampSource` and takes the client, its `timestamps`, or an oracle.
@@ -79,6 +81,8 @@ export class PdClient implements RegionSource, OracleTimestampSource {
   readonly metaStorage: PdMetaStorage;
   /** Global config items (load, store, watch). */
   readonly globalConfig: PdGlobalConfig;
+  /** PD's resource manager: resource groups and their token buckets. */
+  readonly resourceManager: PdResourceManager;
   readonly #discovery: ServiceDiscovery;
   readonly #connections: PdConnections;
   readonly #caller: PdRpcCaller;
@@ -138,6 +142,7 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     this.keyspaces = new PdKeyspaces(caller);
     this.metaStorage = new PdMetaStorage(caller);
     this.globalConfig = new PdGlobalConfig(caller);
+    this.resourceManager = new PdResourceManager(caller, this.metaStorage, () => discovery.leaderUrl);
     discovery.onMembersChange((u) => connections.retain(u));
   }
 
@@ -380,6 +385,7 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     this.#caller.close();
     this.timestamps.close();
     this.regions.close();
+    this.resourceManager.close();
     await this.#discovery.close();
     this.#connections.close();
     this.#http.close();

@@ -64,6 +64,11 @@ export class PdRpcCaller {
     return this.#closeController.signal;
   }
 
+  /** The gRPC clients per member URL. */
+  get connections(): PdConnections {
+    return this.#d.connections;
+  }
+
   /** The request header of this client. */
   header(): pdpb.RequestHeader {
     return {

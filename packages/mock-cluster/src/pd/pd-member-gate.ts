@@ -23,7 +23,8 @@ import type { PdMembership } from './pd-members.js';
  * - `query-region`: the QueryRegion stream, per request: the cluster id only; followers answer
  *   from their synced copy of the regions.
  * - `keyspace`: the keyspace service's `validateRequest`: leader, then cluster id (no forwarding).
- * - `meta-storage`: the meta storage service's `checkServing`: leader only, no header check.
+ * - `meta-storage`: the meta storage service's `checkServing`: leader only, no header check
+ *   (the resource manager's `checkServing` is the same).
  */
 export type PdRequestPolicy =
   | 'open'

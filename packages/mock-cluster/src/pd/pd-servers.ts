@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@tikv/common';
-import { keyspacepb, meta_storagepb, pdpb } from '@tikv/proto';
+import { keyspacepb, meta_storagepb, pdpb, resource_manager } from '@tikv/proto';
 import type { FaultRegistry } from '../faults/fault-registry.js';
 import { GrpcHost, type GrpcHostOptions } from '../server/grpc-host.js';
 import { createEtcdClusterHandlers, EtcdClusterDefinition } from './etcd-cluster-service.js';
@@ -11,6 +11,7 @@ import { MetaStore } from './meta-store.js';
 import { PdMemberGate, pdMethodPolicy } from './pd-member-gate.js';
 import type { PdMemberInfo, PdMembership } from './pd-members.js';
 import { createPdHandlers, type PdService } from './pd-service.js';
+import { createResourceManagerHandlers, ResourceManagerService } from './resource-manager-service.js';
 
 /** The shared PD services every member serves. */
 export interface PdServices {
@@ -20,6 +21,8 @@ export interface PdServices {
   readonly pd: PdService;
   readonly gcStates: GcStateService;
   readonly keyspaces: KeyspaceService;
+  /** The clock resource groups' token buckets refill by, in ms. */
+  nowMs(): number;
 }
 
 /**
@@ -32,6 +35,8 @@ export class PdServers {
   readonly #hosts: GrpcHost[];
   /** PD's etcd: the meta storage service's keys and the global config items. */
   readonly metaStore = new MetaStore();
+  /** PD's resource manager (resource groups and their token buckets). */
+  readonly resourceManager: ResourceManagerService;
   #listenHost = '127.0.0.1';
 
   constructor(services: PdServices, hostOptions: GrpcHostOptions) {
@@ -41,6 +46,11 @@ export class PdServers {
     const pdHandlers = createPdHandlers(services.pd, services.gcStates, globalConfig);
     const keyspaceHandlers = createKeyspaceHandlers(services.keyspaces);
     const metaHandlers = createMetaStorageHandlers(meta);
+    this.resourceManager = new ResourceManagerService({
+      store: this.metaStore,
+      nowMs: () => services.nowMs(),
+    });
+    const rmHandlers = createResourceManagerHandlers(this.resourceManager);
     this.#hosts = Array.from({ length: services.membership.size }, (_, i) => {
       const gate = new PdMemberGate(services, i);
       return new GrpcHost(
@@ -53,6 +63,10 @@ export class PdServers {
           [
             meta_storagepb.MetaStorageDefinition,
             gate.wrap(meta_storagepb.MetaStorageDefinition, metaHandlers, () => 'meta-storage'),
+          ],
+          [
+            resource_manager.ResourceManagerDefinition,
+            gate.wrap(resource_manager.ResourceManagerDefinition, rmHandlers, () => 'meta-storage'),
           ],
           [
             EtcdClusterDefinition,
