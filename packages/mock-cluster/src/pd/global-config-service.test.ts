@@ -44,7 +44,7 @@ describe('PD global config (StoreGlobalConfig / LoadGlobalConfig / WatchGlobalCo
       '/global/config/app/p',
       '/global/config/app/v',
     ]);
-    expect(all.revision).toBe(4n);
+    expect(all.revision).toBe(5n); // the default resource group is stored at start
     await client.storeGlobalConfig({
       configPath: '/global/config/app',
       changes: [{ name: 'v', kind: DELETE }],
@@ -66,13 +66,13 @@ describe('PD global config (StoreGlobalConfig / LoadGlobalConfig / WatchGlobalCo
     await client.storeGlobalConfig({ configPath: '', changes: [{ name: 'a', value: '1', kind: PUT }] });
     const ac = new AbortController();
     const it = client
-      .watchGlobalConfig({ configPath: '', revision: 2n }, { signal: ac.signal })
+      .watchGlobalConfig({ configPath: '', revision: 3n }, { signal: ac.signal })
       [Symbol.asyncIterator]();
     const first = await it.next();
     expect(first.value?.changes.map((c: pdpb.GlobalConfigItem) => [c.kind, c.name, text(c.payload)])).toEqual(
       [[PUT, '/global/config/a', '1']],
     );
-    expect(first.value?.revision).toBe(2n);
+    expect(first.value?.revision).toBe(3n);
     await client.storeGlobalConfig({ configPath: '', changes: [{ name: 'a', kind: DELETE }] });
     const second = await it.next();
     expect(second.value?.changes.map((c: pdpb.GlobalConfigItem) => [c.kind, text(c.payload)])).toEqual([
