@@ -3,7 +3,7 @@ import { tikvpb } from '@tikv/proto';
 import { ApiVersion } from './api-version.js';
 import { ClusterModel } from './cluster/cluster-model.js';
 import { createRegionKeyCodec } from './cluster/region-key-codec.js';
-import type { PeerRole, RegionInfo, StoreInfo, StoreState } from './cluster/topology-types.js';
+import { type PeerRole, type RegionInfo, type StoreInfo, StoreState } from './cluster/topology-types.js';
 import { FaultRegistry } from './faults/fault-registry.js';
 import type { FaultHandle, FaultSpec } from './faults/fault-types.js';
 import { type StrandedTxn, type StrandedTxnSpec, strandTxn } from './faults/stranded-txn.js';
@@ -23,6 +23,7 @@ import {
   type KeyspaceSpec,
   type MockKeyspaceState,
 } from './pd/keyspace-service.js';
+import { PdHttpApi } from './pd/pd-http-api.js';
 import { type PdMemberInfo, PdMembership } from './pd/pd-members.js';
 import { PdServers } from './pd/pd-servers.js';
 import { PdService } from './pd/pd-service.js';
@@ -155,10 +156,20 @@ export class MockCluster {
       maxReceiveMessageBytes: o.maxReceiveMessageBytes ?? -1,
       credentials,
     };
+    const pdHttp = new PdHttpApi({
+      stores: () =>
+        model.stores().map((s) => ({
+          id: s.id,
+          available:
+            s.state === StoreState.Up && model.regions().some((r) => r.peers.some((p) => p.storeId === s.id)),
+        })),
+      storeMinResolvedTs: (id) => storeMinResolvedTs(model, txn.resolvedTs, id),
+    });
     const pdHostOptions = {
       unref: o.unref,
       maxReceiveMessageBytes: o.maxReceiveMessageBytes ?? PD_MAX_REQUEST_BYTES,
       credentials,
+      http: pdHttp.handle,
     };
     const storeIds: bigint[] = [];
     for (let i = 0; i < o.stores; i++) storeIds.push(model.addStore().id);
@@ -184,7 +195,7 @@ export class MockCluster {
     gcStateSource = gcStates;
     keyspaceSource = keyspaces;
     const pd = new PdServers(
-      { clusterId: o.clusterId, faults, membership, pd: pdService, gcStates, keyspaces },
+      { clusterId: o.clusterId, faults, membership, pd: pdService, gcStates, keyspaces, nowMs: o.nowMs },
       pdHostOptions,
     );
     const stores = new Map<bigint, StoreHost>();
@@ -443,4 +454,19 @@ export class MockCluster {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The smallest resolved ts of the regions with a peer on `storeId` (what it reports to PD). */
+function storeMinResolvedTs(
+  model: ClusterModel,
+  resolved: { safeTs(start: Uint8Array, end: Uint8Array): bigint },
+  storeId: bigint,
+): bigint {
+  let min: bigint | undefined;
+  for (const r of model.regions()) {
+    if (!r.peers.some((p) => p.storeId === storeId)) continue;
+    const ts = resolved.safeTs(r.startKey, r.endKey);
+    if (min === undefined || ts < min) min = ts;
+  }
+  return min ?? 0n;
 }

@@ -27,6 +27,11 @@ export {
   NULL_KEYSPACE_ID,
 } from './gc-states-client.js';
 export { LocalOracle, type LocalOracleOptions } from './local-oracle.js';
+export {
+  type GetMinResolvedTsOptions,
+  MIN_RESOLVED_TS_PATH,
+  type MinResolvedTs,
+} from './min-resolved-ts.js';
 export { MAX_INT64, MAX_TS, type Oracle, type ReadTsValidator, type TimestampFuture } from './oracle.js';
 export { PdClient } from './pd-client.js';
 export {
@@ -40,15 +45,49 @@ export {
 } from './pd-client-options.js';
 export { normalizeUrl } from './pd-endpoint.js';
 export { cleanGrpcDetails, errorFromHeader, isRetryablePdError } from './pd-errors.js';
-export { PdKeyspaces } from './pd-keyspaces.js';
+export {
+  type GlobalConfigChange,
+  GlobalConfigEventType,
+  type GlobalConfigItem,
+  type GlobalConfigLoadResult,
+  type GlobalConfigWatchOptions,
+  type GlobalConfigWatchResponse,
+  PdGlobalConfig,
+} from './pd-global-config.js';
+export { type GetAllKeyspacesOptions, PdKeyspaces } from './pd-keyspaces.js';
+export {
+  type MetaDeleteOptions,
+  type MetaEvent,
+  MetaEventType,
+  type MetaGetOptions,
+  type MetaGetResult,
+  type MetaKeyValue,
+  type MetaPutOptions,
+  type MetaPutResult,
+  type MetaRangeOptions,
+  type MetaWatchOptions,
+  type MetaWatchResponse,
+  metaPrefixEnd,
+  PdMetaStorage,
+} from './pd-meta-storage.js';
 export { DEFAULT_PD_ORACLE_OPTIONS, PdOracle, type PdOracleOptions } from './pd-oracle.js';
 export { PdRegions } from './pd-regions.js';
+export {
+  DEFAULT_RESOURCE_GROUP,
+  type GetResourceGroupOptions,
+  PdResourceManager,
+  RESOURCE_CONTROLLER_CONFIG_PATH,
+  RESOURCE_GROUP_SETTINGS_PREFIX,
+  type ResourceGroup,
+  type ResourceGroupEvent,
+} from './pd-resource-manager.js';
 export { PdTimestamps } from './pd-timestamps.js';
 export {
   type KeyRange,
   type OperatorInfo,
   OperatorStatus,
   type ScatterRegionsResult,
+  type SplitAndScatterRegionsResult,
   type SplitRegionsResult,
 } from './pd-types.js';
 export {
@@ -65,6 +104,16 @@ export {
 } from './region-info.js';
 export { IDENTITY_REGION_KEY_CODEC, type RegionKeyCodec } from './region-key-codec.js';
 export type { RegionSource } from './region-source.js';
+export {
+  DC_LABEL_KEY,
+  DEFAULT_SAFE_TS_UPDATER_OPTIONS,
+  GLOBAL_TXN_SCOPE,
+  type SafeTsSource,
+  type SafeTsStore,
+  SafeTsUpdater,
+  type SafeTsUpdaterOptions,
+  type StoreSafeTsFetcher,
+} from './safe-ts-updater.js';
 export {
   DEFAULT_SERVICE_DISCOVERY_OPTIONS,
   type MemberFetcher,

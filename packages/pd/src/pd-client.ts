@@ -3,6 +3,12 @@ import type { keyspacepb, pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
 import { GcStatesClient, NULL_KEYSPACE_ID } from './gc-states-client.js';
 import {
+  type GetMinResolvedTsOptions,
+  type MinResolvedTs,
+  minResolvedTsFromJson,
+  minResolvedTsPath,
+} from './min-resolved-ts.js';
+import {
   type BatchScanRegionsOptions,
   type GetAllStoresOptions,
   type PdClientOptions,
@@ -11,11 +17,27 @@ import {
   resolvePdClientOptions,
 } from './pd-client-options.js';
 import { PdConnections, type PdRpcClient } from './pd-connections.js';
-import { PdKeyspaces } from './pd-keyspaces.js';
+import {
+  type GlobalConfigChange,
+  type GlobalConfigLoadResult,
+  type GlobalConfigWatchOptions,
+  type GlobalConfigWatchResponse,
+  PdGlobalConfig,
+} from './pd-global-config.js';
+import { PdHttp } from './pd-http.js';
+import { type GetAllKeyspacesOptions, PdKeyspaces } from './pd-keyspaces.js';
+import { PdMetaStorage } from './pd-meta-storage.js';
 import { PdRegions } from './pd-regions.js';
+import { PdResourceManager } from './pd-resource-manager.js';
 import { type PdResponse, PdRpcCaller } from './pd-rpc-caller.js';
 import { PdTimestamps } from './pd-timestamps.js';
-import type { KeyRange, OperatorInfo, ScatterRegionsResult, SplitRegionsResult } from './pd-types.js';
+import type {
+  KeyRange,
+  OperatorInfo,
+  ScatterRegionsResult,
+  SplitAndScatterRegionsResult,
+  SplitRegionsResult,
+} from './pd-types.js';
 import type { RegionInfo, StoreInfo } from './region-info.js';
 import { IDENTITY_REGION_KEY_CODEC } from './region-key-codec.js';
 import type { RegionSource } from './region-source.js';
@@ -30,10 +52,13 @@ import type { TsoDispatcherStats } from './tso-dispatcher.js';
  * - {@link PdClient.timestamps}: the batched TSO stream and the cluster's timestamps;
  * - {@link PdClient.regions}: region lookups and scans, stores, split and scatter;
  * - {@link PdClient.keyspaces}: keyspace metadata;
- * - {@link PdClient.gcStates}: the GC states API of a keyspace.
+ * - {@link PdClient.gcStates}: the GC states API of a keyspace;
+ * - {@link PdClient.metaStorage}: PD's etcd key-value store (get, put, delete, watch);
+ * - {@link PdClient.globalConfig}: the global config items under `/global/config/`;
+ * - {@link PdClient.resourceManager}: resource groups and their RU token buckets.
  *
- * Every call of a part is also a method of the client (`client.getTimestamp()` is
- * `client.timestamps.getTimestamp()`). The client is a `RegionSource` (region cache) and an
+ * Every call of a part but the meta storage's and the resource manager's is also a method of the client
+ * (`client.getTimestamp()` is `client.timestamps.getTimestamp()`). The client is a `RegionSource` (region cache) and an
  * {@link OracleTimestampSource} (oracle); a consumer that needs only fresh timestamps declares
  * a `TimestampSource` and takes the client, its `timestamps`, or an oracle.
  *
@@ -52,9 +77,16 @@ export class PdClient implements RegionSource, OracleTimestampSource {
   readonly regions: PdRegions;
   /** Keyspace metadata (a `KeyspaceSource` of `@tikv/keyspace`). */
   readonly keyspaces: PdKeyspaces;
+  /** PD's meta storage: its etcd key-value store, read, written and watched. */
+  readonly metaStorage: PdMetaStorage;
+  /** Global config items (load, store, watch). */
+  readonly globalConfig: PdGlobalConfig;
+  /** PD's resource manager: resource groups and their token buckets. */
+  readonly resourceManager: PdResourceManager;
   readonly #discovery: ServiceDiscovery;
   readonly #connections: PdConnections;
   readonly #caller: PdRpcCaller;
+  readonly #http: PdHttp;
 
   private constructor(options: PdClientOptions) {
     const o = resolvePdClientOptions(options);
@@ -62,6 +94,7 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     const clock = systemClock;
     const connections = new PdConnections(options.tls);
     this.#connections = connections;
+    this.#http = new PdHttp(options.tls);
     const discovery = new ServiceDiscovery(
       o.urls,
       (url, signal) => connections.get(url).getMembers({ header: this.#caller.header() }, { signal }),
@@ -99,6 +132,7 @@ export class PdClient implements RegionSource, OracleTimestampSource {
       discovery,
       connections,
       codec: options.codec ?? IDENTITY_REGION_KEY_CODEC,
+      tls: options.tls !== undefined,
       enableRouterClient: o.enableRouterClient,
       maxQueryRegionBatchSize: o.maxQueryRegionBatchSize,
       timeoutMs: o.timeoutMs,
@@ -106,6 +140,9 @@ export class PdClient implements RegionSource, OracleTimestampSource {
       clock,
     });
     this.keyspaces = new PdKeyspaces(caller);
+    this.metaStorage = new PdMetaStorage(caller);
+    this.globalConfig = new PdGlobalConfig(caller);
+    this.resourceManager = new PdResourceManager(caller, this.metaStorage, () => discovery.leaderUrl);
     discovery.onMembersChange((u) => connections.retain(u));
   }
 
@@ -236,6 +273,23 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     return this.regions.scatterRegions(regionIds, options);
   }
 
+  /** {@inheritDoc PdRegions.splitAndScatterRegions} */
+  splitAndScatterRegions(
+    splitKeys: readonly Uint8Array[],
+    options?: RegionsOpOptions,
+  ): Promise<SplitAndScatterRegionsResult> {
+    return this.regions.splitAndScatterRegions(splitKeys, options);
+  }
+
+  /** {@inheritDoc PdRegions.getRegionFromMember} */
+  getRegionFromMember(
+    key: Uint8Array,
+    memberUrls: readonly string[],
+    options?: CallOptions,
+  ): Promise<RegionInfo | undefined> {
+    return this.regions.getRegionFromMember(key, memberUrls, options);
+  }
+
   /** {@inheritDoc PdRegions.getOperator} */
   getOperator(regionId: bigint, options?: CallOptions): Promise<OperatorInfo> {
     return this.regions.getOperator(regionId, options);
@@ -246,9 +300,71 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     return this.keyspaces.loadKeyspace(name, options);
   }
 
+  /** {@inheritDoc PdKeyspaces.updateKeyspaceState} */
+  updateKeyspaceState(
+    id: number,
+    state: keyspacepb.KeyspaceState,
+    options?: CallOptions,
+  ): Promise<keyspacepb.KeyspaceMeta> {
+    return this.keyspaces.updateKeyspaceState(id, state, options);
+  }
+
+  /** {@inheritDoc PdKeyspaces.getAllKeyspaces} */
+  getAllKeyspaces(options?: GetAllKeyspacesOptions): Promise<keyspacepb.KeyspaceMeta[]> {
+    return this.keyspaces.getAllKeyspaces(options);
+  }
+
+  /** {@inheritDoc PdKeyspaces.watchKeyspaces} */
+  watchKeyspaces(options?: CallOptions): AsyncGenerator<keyspacepb.KeyspaceMeta[], void, undefined> {
+    return this.keyspaces.watchKeyspaces(options);
+  }
+
   /** {@inheritDoc PdKeyspaces.loadKeyspaceById} */
   loadKeyspaceById(id: number, options?: CallOptions): Promise<keyspacepb.KeyspaceMeta> {
     return this.keyspaces.loadKeyspaceById(id, options);
+  }
+
+  /**
+   * The min resolved ts from PD's HTTP API (`/pd/api/v1/min-resolved-ts` on the leader's client
+   * URL; PD has no gRPC call for it), as PD's Go HTTP client `GetMinResolvedTSByStoresIDs`
+   * reads it: the cluster's, or with `storeIds` each store's and their minimum. Retried like
+   * other PD calls on transport failures and 5xx answers.
+   *
+   * @throws PdError `UNKNOWN` "min resolved ts is not enabled" when PD does not keep it
+   * @throws RpcError for an HTTP refusal (4xx) or when PD stays unreachable
+   */
+  async getMinResolvedTs(options?: GetMinResolvedTsOptions): Promise<MinResolvedTs> {
+    const path = minResolvedTsPath(options?.storeIds);
+    const body = await this.#caller.retry('GetMinResolvedTS', options, (signal) =>
+      this.#http.get(this.#discovery.leaderUrl, path, signal),
+    );
+    return minResolvedTsFromJson(body);
+  }
+
+  /** {@inheritDoc PdGlobalConfig.load} */
+  loadGlobalConfig(
+    names: readonly string[],
+    configPath: string,
+    options?: CallOptions,
+  ): Promise<GlobalConfigLoadResult> {
+    return this.globalConfig.load(names, configPath, options);
+  }
+
+  /** {@inheritDoc PdGlobalConfig.store} */
+  storeGlobalConfig(
+    configPath: string,
+    changes: readonly GlobalConfigChange[],
+    options?: CallOptions,
+  ): Promise<void> {
+    return this.globalConfig.store(configPath, changes, options);
+  }
+
+  /** {@inheritDoc PdGlobalConfig.watch} */
+  watchGlobalConfig(
+    configPath: string,
+    options?: GlobalConfigWatchOptions,
+  ): AsyncGenerator<GlobalConfigWatchResponse, void, undefined> {
+    return this.globalConfig.watch(configPath, options);
   }
 
   /**
@@ -269,8 +385,10 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     this.#caller.close();
     this.timestamps.close();
     this.regions.close();
+    this.resourceManager.close();
     await this.#discovery.close();
     this.#connections.close();
+    this.#http.close();
   }
 
   /** The request header of this client. @internal */

@@ -1,12 +1,20 @@
 import { ChannelCredentials } from '@grpc/grpc-js';
 import { pemBytes, type TlsOptions } from '@tikv/common';
-import { keyspacepb, pdpb } from '@tikv/proto';
-import { type Channel, type Client, createChannel, createClient } from 'nice-grpc';
+import { keyspacepb, meta_storagepb, pdpb } from '@tikv/proto';
+import {
+  type Channel,
+  type Client,
+  type CompatServiceDefinition,
+  createChannel,
+  createClient,
+} from 'nice-grpc';
 
 /** A nice-grpc client of the PD service. @internal */
 export type PdRpcClient = Client<typeof pdpb.PDDefinition>;
 /** A nice-grpc client of PD's keyspace service. @internal */
 export type KeyspaceRpcClient = Client<typeof keyspacepb.KeyspaceDefinition>;
+/** A nice-grpc client of PD's meta storage service. @internal */
+export type MetaStorageRpcClient = Client<typeof meta_storagepb.MetaStorageDefinition>;
 
 /**
  * One gRPC channel and PD client per member URL, created on first use.
@@ -16,7 +24,7 @@ export type KeyspaceRpcClient = Client<typeof keyspacepb.KeyspaceDefinition>;
 export class PdConnections {
   private readonly entries = new Map<
     string,
-    { channel: Channel; client: PdRpcClient; keyspace?: KeyspaceRpcClient }
+    { channel: Channel; client: PdRpcClient; services: Map<object, unknown> }
   >();
   private readonly credentials: ChannelCredentials | undefined;
   private readonly serverNameOverride: string | undefined;
@@ -40,7 +48,7 @@ export class PdConnections {
           ? {}
           : { 'grpc.ssl_target_name_override': this.serverNameOverride }),
       });
-      e = { channel, client: createClient(pdpb.PDDefinition, channel) };
+      e = { channel, client: createClient(pdpb.PDDefinition, channel), services: new Map() };
       this.entries.set(url, e);
     }
     return e.client;
@@ -48,10 +56,24 @@ export class PdConnections {
 
   /** The keyspace service client of `url`, on the same channel as its PD client. */
   keyspace(url: string): KeyspaceRpcClient {
+    return this.service(url, keyspacepb.KeyspaceDefinition);
+  }
+
+  /** The meta storage service client of `url`, on the same channel as its PD client. */
+  metaStorage(url: string): MetaStorageRpcClient {
+    return this.service(url, meta_storagepb.MetaStorageDefinition);
+  }
+
+  /** The client of another service `def` that PD serves at `url`, on the same channel. */
+  service<D extends CompatServiceDefinition>(url: string, def: D): Client<D> {
     this.get(url);
     const e = this.entries.get(url)!;
-    e.keyspace ??= createClient(keyspacepb.KeyspaceDefinition, e.channel);
-    return e.keyspace;
+    let c = e.services.get(def) as Client<D> | undefined;
+    if (c === undefined) {
+      c = createClient(def, e.channel);
+      e.services.set(def, c);
+    }
+    return c;
   }
 
   /** Closes the channels of URLs no longer in `keep`. */

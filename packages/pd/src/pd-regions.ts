@@ -1,4 +1,11 @@
-import { type Clock, invalidArgument, isTiKVError, type Logger } from '@tikv/common';
+import {
+  type Clock,
+  invalidArgument,
+  isTiKVError,
+  type Logger,
+  openOperationScope,
+  PdUnreachableError,
+} from '@tikv/common';
 import type { pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
 import { OrderedBidiStream } from './ordered-bidi-stream.js';
@@ -10,6 +17,7 @@ import type {
   RegionsOpOptions,
 } from './pd-client-options.js';
 import type { PdConnections, PdRpcClient } from './pd-connections.js';
+import { normalizeUrl } from './pd-endpoint.js';
 import {
   errorFromHeader,
   isStoreNotFound,
@@ -22,6 +30,7 @@ import {
   OPERATOR_STATUSES,
   type OperatorInfo,
   type ScatterRegionsResult,
+  type SplitAndScatterRegionsResult,
   type SplitRegionsResult,
 } from './pd-types.js';
 import { QueryRegionBatcher, type RegionQuery } from './query-region-batcher.js';
@@ -44,6 +53,8 @@ export interface PdRegionsDeps {
   readonly connections: PdConnections;
   /** Key codec of the caller's key space. */
   readonly codec: RegionKeyCodec;
+  /** Whether the connections use TLS (member URLs then default to `https://`). */
+  readonly tls: boolean;
   /** Region lookups go over the batched `QueryRegion` stream (else unary calls). */
   readonly enableRouterClient: boolean;
   /** Most lookups in one `QueryRegion` request. */
@@ -130,6 +141,64 @@ export class PdRegions implements RegionSource {
       (rpc, signal) => rpc.getRegionByID({ header: caller.header(), regionId, needBuckets }, { signal }),
     );
     return this.#decode(wire);
+  }
+
+  /**
+   * The region containing `key`, asked of the given PD members in turn (PD's
+   * `GetRegionFromMember`): the first member that answers without error gives it. A follower
+   * answers only when it may (PD serves followers' region reads only with follower handling on),
+   * so this is for asking a particular member, not for availability.
+   *
+   * @param key - the key (the client's codec encodes it)
+   * @param memberUrls - PD member URLs or `host:port`s, tried in order, each once
+   * @returns the region, or undefined when the member that answered knows none
+   * @throws PdUnreachableError (`PD_UNREACHABLE`) when no member answered; its `cause` is the
+   *   last failure
+   */
+  async getRegionFromMember(
+    key: Uint8Array,
+    memberUrls: readonly string[],
+    options?: CallOptions,
+  ): Promise<RegionInfo | undefined> {
+    checkPdKey(key, 'key');
+    if (!Array.isArray(memberUrls) || memberUrls.length === 0) {
+      throw invalidArgument('memberUrls', 'a non-empty array of PD URLs', memberUrls);
+    }
+    const urls = memberUrls.map((u) => normalizeUrl(u, this.#d.tls));
+    const d = this.#d;
+    const encoded = d.codec.encodeRegionKey(key);
+    const scope = openOperationScope(options, { clock: d.clock, follow: [d.caller.closeSignal] });
+    const signal = scope.signal as AbortSignal;
+    let last: unknown;
+    try {
+      for (const url of urls) {
+        const attempt = openOperationScope({ timeoutMs: d.timeoutMs }, { clock: d.clock, follow: [signal] });
+        try {
+          const resp = await d.connections
+            .get(url)
+            .getRegion(
+              { header: d.caller.header(), regionKey: encoded, needBuckets: false },
+              { signal: attempt.signal as AbortSignal },
+            );
+          const err = errorFromHeader(resp.header, d.discovery.clusterId);
+          if (err === undefined) return this.#decode(resp.region === undefined ? undefined : resp);
+          last = err;
+        } catch (e) {
+          if (signal.aborted) throw signal.reason;
+          last = e;
+        } finally {
+          attempt.dispose();
+        }
+        d.logger.debug('pd: cannot get the region from a member', { url, error: last });
+      }
+    } finally {
+      scope.dispose();
+    }
+    d.discovery.scheduleCheckMemberChanged();
+    throw new PdUnreachableError(`can't get region info from member URLs: ${urls.join(', ')}`, {
+      endpoints: urls,
+      cause: last,
+    });
   }
 
   /**
@@ -314,6 +383,38 @@ export class PdRegions implements RegionSource {
       ),
     );
     return { finishedPercentage: Number(resp.finishedPercentage), failedRegionIds: resp.failedRegionsId };
+  }
+
+  /**
+   * Asks PD to split at `splitKeys` and scatter the new regions (PD's `SplitAndScatterRegions`,
+   * used by BR and Lightning); `group` and `retryLimit` as for scatter.
+   *
+   * @throws TiKVError `RPC_ERROR` when PD refuses (no region was created: "empty region")
+   */
+  async splitAndScatterRegions(
+    splitKeys: readonly Uint8Array[],
+    options?: RegionsOpOptions,
+  ): Promise<SplitAndScatterRegionsResult> {
+    for (const k of splitKeys) checkPdKey(k, 'splitKeys[]');
+    const codec = this.#d.codec;
+    const keys = splitKeys.map((k) => codec.encodeRegionKey(k));
+    const caller = this.#d.caller;
+    const resp = await caller.call('SplitAndScatterRegions', options, (rpc, signal) =>
+      rpc.splitAndScatterRegions(
+        {
+          header: caller.header(),
+          splitKeys: keys,
+          group: options?.group ?? '',
+          retryLimit: BigInt(options?.retryLimit ?? 0),
+        },
+        { signal },
+      ),
+    );
+    return {
+      splitFinishedPercentage: Number(resp.splitFinishedPercentage),
+      scatterFinishedPercentage: Number(resp.scatterFinishedPercentage),
+      regionIds: resp.regionsId,
+    };
   }
 
   /** The operator PD runs (or last ran) on a region (client-go `GetOperator`). */

@@ -64,6 +64,11 @@ export class PdRpcCaller {
     return this.#closeController.signal;
   }
 
+  /** The gRPC clients per member URL. */
+  get connections(): PdConnections {
+    return this.#d.connections;
+  }
+
   /** The request header of this client. */
   header(): pdpb.RequestHeader {
     return {
@@ -115,6 +120,67 @@ export class PdRpcCaller {
       if (err !== undefined) throw err;
       return resp;
     });
+  }
+
+  /**
+   * One call of another PD service on the leader (meta storage, resource manager), with the
+   * same retry policy; `check` turns the service's own response header into an error.
+   *
+   * @param what - the RPC's name, for errors and logs
+   * @param options - the caller's `signal` and `timeoutMs`
+   * @param client - the service's client of a member URL
+   * @param fn - sends the request on that client with the attempt's signal
+   * @param check - the response's header error, if any
+   */
+  serviceCall<C, T>(
+    what: string,
+    options: CallOptions | undefined,
+    client: (connections: PdConnections, url: string) => C,
+    fn: (rpc: C, signal: AbortSignal) => Promise<T>,
+    check: (resp: T) => Error | undefined,
+  ): Promise<T> {
+    const d = this.#d;
+    return this.retry(what, options, async (signal) => {
+      const resp = await fn(client(d.connections, d.discovery.leaderUrl), signal);
+      const err = check(resp);
+      if (err !== undefined) throw err;
+      return resp;
+    });
+  }
+
+  /**
+   * A server-streaming call (a watch) on the leader of the moment, not retried: the stream
+   * ends when the server ends it, and rejects when it fails, when the caller's `signal` aborts
+   * (with its reason), when `timeoutMs` passes (`DeadlineExceededError`) or when the client
+   * closes (`ClientClosedError`). A consumer's `break` cancels the call.
+   *
+   * @param what - the RPC's name, for errors
+   * @param options - the caller's `signal` and `timeoutMs` (the whole watch's life)
+   * @param client - the service's client of a member URL
+   * @param open - starts the call on that client with the watch's signal
+   */
+  async *stream<C, Resp>(
+    what: string,
+    options: CallOptions | undefined,
+    client: (connections: PdConnections, url: string) => C,
+    open: (rpc: C, signal: AbortSignal) => AsyncIterable<Resp>,
+  ): AsyncGenerator<Resp, void, undefined> {
+    checkRequestOptions(options);
+    if (this.closed) throw new ClientClosedError('PD client is closed');
+    const d = this.#d;
+    const scope = openOperationScope(options, { clock: d.clock, follow: [this.#closeController.signal] });
+    const signal = scope.signal as AbortSignal;
+    const address = d.discovery.leaderUrl;
+    try {
+      for await (const resp of open(client(d.connections, address), signal)) yield resp;
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+      const err = toPdCallError(e, { what, address });
+      if (isTiKVError(err, 'RPC_ERROR')) d.discovery.scheduleCheckMemberChanged();
+      throw err;
+    } finally {
+      scope.dispose();
+    }
   }
 
   /**

@@ -48,3 +48,13 @@ export interface ScatterRegionsResult {
   /** The regions PD could not scatter (unknown, or no store to move them to); empty when all went. */
   readonly failedRegionIds: bigint[];
 }
+
+/** What {@link PdClient.splitAndScatterRegions} reports. */
+export interface SplitAndScatterRegionsResult {
+  /** How much of the split finished, in percent. */
+  readonly splitFinishedPercentage: number;
+  /** How much of the scatter of the new regions finished, in percent. */
+  readonly scatterFinishedPercentage: number;
+  /** The ids of the regions the split created. */
+  readonly regionIds: bigint[];
+}

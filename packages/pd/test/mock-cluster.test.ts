@@ -74,3 +74,43 @@ describe('PdClient against @tikv/mock-cluster', () => {
     await expect(client.batchScanRegions(ranges, 0)).rejects.toMatchObject({ name: 'InvalidArgumentError' });
   });
 });
+
+describe('PdClient SplitAndScatterRegions and GetRegionFromMember (client.go)', () => {
+  let cluster: MockCluster;
+  let client: PdClient;
+  beforeAll(async () => {
+    cluster = await MockCluster.start({ stores: 3, pdMembers: 2 });
+    client = await PdClient.connect({ endpoints: cluster.pdEndpoints });
+  });
+  afterAll(async () => {
+    await client?.close();
+    await cluster?.close();
+  });
+
+  test('splitAndScatterRegions splits at the keys and scatters the new regions', async () => {
+    const r = await client.splitAndScatterRegions([enc('g'), enc('p')], { group: 'g1' });
+    expect(r.splitFinishedPercentage).toBe(100);
+    expect(r.scatterFinishedPercentage).toBe(100);
+    expect(r.regionIds).toHaveLength(2);
+    expect((await client.getRegion(enc('h')))?.region.startKey).toEqual(enc('g'));
+    expect((await client.getOperator(r.regionIds[0] as bigint)).desc).toBe('scatter-region');
+    // Splitting at existing boundaries creates nothing to scatter: PD's "empty region".
+    await expect(client.splitAndScatterRegions([enc('g')])).rejects.toMatchObject({
+      code: 'RPC_ERROR',
+      message: expect.stringContaining('empty region'),
+    });
+  });
+
+  test('getRegionFromMember asks the members in turn', async () => {
+    const [leader, follower] = cluster.pdMembers().sort((a, b) => Number(b.leader) - Number(a.leader));
+    const r = await client.getRegionFromMember(enc('h'), [follower!.clientUrl, leader!.clientUrl]);
+    expect(r?.region.startKey).toEqual(enc('g'));
+    await expect(client.getRegionFromMember(enc('h'), [follower!.clientUrl])).rejects.toMatchObject({
+      code: 'PD_UNREACHABLE',
+      endpoints: [follower!.clientUrl],
+    });
+    await expect(client.getRegionFromMember(enc('h'), [])).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+});

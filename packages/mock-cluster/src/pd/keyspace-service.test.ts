@@ -70,14 +70,30 @@ describe('keyspacepb.Keyspace service', () => {
     expect((await ks.loadKeyspace({ header, name: 'later' })).keyspace?.state).toBe(
       keyspacepb.KeyspaceState.ARCHIVED,
     );
-    const upd = await ks.updateKeyspaceState({
+    // PD's stateTransitionTable: ARCHIVED may only become TOMBSTONE.
+    const refused = await ks.updateKeyspaceState({
       header,
       keyspace: { $case: 'id', value: 2 },
       state: keyspacepb.KeyspaceState.ENABLED,
     });
-    expect(upd.keyspace?.state).toBe(keyspacepb.KeyspaceState.ENABLED);
+    expect(refused.header?.error).toEqual({
+      type: pdpb.ErrorType.UNKNOWN,
+      message: 'cannot change keyspace state from ARCHIVED to ENABLED',
+    });
+    const upd = await ks.updateKeyspaceState({
+      header,
+      keyspace: { $case: 'id', value: 2 },
+      state: keyspacepb.KeyspaceState.TOMBSTONE,
+    });
+    expect(upd.keyspace?.state).toBe(keyspacepb.KeyspaceState.TOMBSTONE);
     const bad = await ks.updateKeyspaceState({ header, keyspace: { $case: 'id', value: 555 } });
     expect(bad.header?.error?.type).toBe(pdpb.ErrorType.ENTRY_NOT_FOUND);
+    const dflt = await ks.updateKeyspaceState({
+      header,
+      keyspace: { $case: 'id', value: 0 },
+      state: keyspacepb.KeyspaceState.DISABLED,
+    });
+    expect(dflt.header?.error?.message).toContain('ErrModifyDefaultKeyspace');
     expect(cluster.keyspaces().map((k) => k.name)).toEqual(['DEFAULT', 'off', 'later', 'ks1']);
     const all = await ks.getAllKeyspaces({ header, startKeyspace: { $case: 'startId', value: 1 }, limit: 2 });
     expect(all.keyspaces.map((k) => k.name)).toEqual(['off', 'later']);

@@ -1,6 +1,7 @@
-import { InvalidArgumentError } from '@tikv/common';
+import { AsyncQueue, InvalidArgumentError } from '@tikv/common';
 import { keyspacepb, pdpb } from '@tikv/proto';
 import type { ServiceHandlers } from '../server/grpc-host.js';
+import type { RpcContext } from '../server/rpc-error.js';
 
 type P<T> = keyspacepb.DeepPartial<T>;
 
@@ -35,6 +36,19 @@ const STATE_WIRE: Readonly<Record<MockKeyspaceState, keyspacepb.KeyspaceState>> 
 const MAX_KEYSPACE_ID = 0xffffff;
 /** The header error PD's keyspace service answers for an unknown keyspace. */
 const ENTRY_NOT_FOUND = pdpb.ErrorType.ENTRY_NOT_FOUND;
+/** The states PD lets each state move to (PD's `stateTransitionTable`; to itself always). */
+const NEXT_STATES: Readonly<Record<MockKeyspaceState, readonly MockKeyspaceState[]>> = {
+  enabled: ['enabled', 'disabled'],
+  disabled: ['disabled', 'enabled', 'archived'],
+  archived: ['archived', 'tombstone'],
+  tombstone: ['tombstone'],
+};
+const STATE_NAMES: Readonly<Record<MockKeyspaceState, string>> = {
+  enabled: 'ENABLED',
+  disabled: 'DISABLED',
+  archived: 'ARCHIVED',
+  tombstone: 'TOMBSTONE',
+};
 
 /** What the keyspace service serves from. */
 export interface KeyspaceDeps {
@@ -51,6 +65,8 @@ export interface KeyspaceDeps {
 export class KeyspaceService {
   readonly #d: KeyspaceDeps;
   readonly #byName = new Map<string, { info: KeyspaceInfo; createdAt: bigint; changedAt: bigint }>();
+  /** Watchers of keyspace changes (WatchKeyspaces streams). */
+  readonly #watchers = new Set<(meta: P<keyspacepb.KeyspaceMeta>) => void>();
 
   constructor(deps: KeyspaceDeps) {
     this.#d = deps;
@@ -79,6 +95,7 @@ export class KeyspaceService {
     });
     const now = BigInt(Math.floor(this.#d.nowMs() / 1000));
     this.#byName.set(spec.name, { info, createdAt: now, changedAt: now });
+    this.#emit(spec.name);
     return info;
   }
 
@@ -88,7 +105,13 @@ export class KeyspaceService {
     if (e === undefined) throw new InvalidArgumentError(`keyspace ${name} does not exist`);
     e.info = Object.freeze({ ...e.info, state });
     e.changedAt = BigInt(Math.floor(this.#d.nowMs() / 1000));
+    this.#emit(name);
     return e.info;
+  }
+
+  #emit(name: string): void {
+    const meta = this.#meta(name);
+    if (meta !== undefined) for (const w of this.#watchers) w(meta);
   }
 
   /** Every keyspace, by id. */
@@ -141,16 +164,67 @@ export class KeyspaceService {
     return this.#answer(this.#nameOf(req.keyspace.value), `id ${req.keyspace.value}`);
   }
 
+  /**
+   * PD's `UpdateKeyspaceStateByID`: the default keyspace cannot change, an unknown id is
+   * ENTRY_NOT_FOUND, a transition outside PD's table is refused (UNKNOWN); the same state is a
+   * no-op that keeps the change time.
+   */
   async updateKeyspaceState(
     req: keyspacepb.UpdateKeyspaceStateRequest,
   ): Promise<P<keyspacepb.UpdateKeyspaceStateResponse>> {
-    const name = req.keyspace?.$case === 'id' ? this.#nameOf(req.keyspace.value) : undefined;
-    const state = (Object.keys(STATE_WIRE) as MockKeyspaceState[]).find((s) => STATE_WIRE[s] === req.state);
-    if (name === undefined || state === undefined) {
-      return { header: this.#header({ type: ENTRY_NOT_FOUND, message: 'keyspace not found' }) };
+    const id = req.keyspace?.$case === 'id' ? req.keyspace.value : undefined;
+    if (id === 0) {
+      return {
+        header: this.#header({
+          type: pdpb.ErrorType.UNKNOWN,
+          message: "[PD:keyspace:ErrModifyDefaultKeyspace]cannot modify default keyspace's state",
+        }),
+      };
     }
-    this.setState(name, state);
+    const name = id === undefined ? undefined : this.#nameOf(id);
+    if (name === undefined) {
+      return {
+        header: this.#header({
+          type: ENTRY_NOT_FOUND,
+          message: '[PD:keyspace:ErrKeyspaceNotFound]keyspace does not exist',
+        }),
+      };
+    }
+    const current = (this.#byName.get(name) as { info: KeyspaceInfo }).info.state;
+    const state = (Object.keys(STATE_WIRE) as MockKeyspaceState[]).find((s) => STATE_WIRE[s] === req.state);
+    if (state === undefined || !NEXT_STATES[current].includes(state)) {
+      const to = state === undefined ? String(req.state) : STATE_NAMES[state];
+      return {
+        header: this.#header({
+          type: pdpb.ErrorType.UNKNOWN,
+          message: `cannot change keyspace state from ${STATE_NAMES[current]} to ${to}`,
+        }),
+      };
+    }
+    if (state !== current) this.setState(name, state);
     return { header: this.#header(), keyspace: this.#meta(name) };
+  }
+
+  /**
+   * PD's `WatchKeyspaces`: first every keyspace in one message, then each created or changed
+   * keyspace as it changes, until the client cancels.
+   */
+  watchKeyspaces(
+    _req: keyspacepb.WatchKeyspacesRequest,
+    ctx: RpcContext,
+  ): AsyncIterable<P<keyspacepb.WatchKeyspacesResponse>> {
+    const q = new AsyncQueue<P<keyspacepb.WatchKeyspacesResponse>>();
+    q.push({ header: this.#header(), keyspaces: this.list().map((k) => this.#meta(k.name) ?? {}) });
+    const w = (meta: P<keyspacepb.KeyspaceMeta>): void =>
+      q.push({ header: this.#header(), keyspaces: [meta] });
+    this.#watchers.add(w);
+    const end = (): void => {
+      this.#watchers.delete(w);
+      q.end();
+    };
+    if (ctx.signal.aborted) end();
+    else ctx.signal.addEventListener('abort', end, { once: true });
+    return q;
   }
 
   async getAllKeyspaces(
@@ -163,9 +237,10 @@ export class KeyspaceService {
   }
 }
 
-/** Handlers of `keyspacepb.Keyspace` (WatchKeyspaces is left out: grpc-js answers UNIMPLEMENTED). */
+/** Handlers of `keyspacepb.Keyspace`. */
 export function createKeyspaceHandlers(service: KeyspaceService): ServiceHandlers {
   return {
+    watchKeyspaces: service.watchKeyspaces.bind(service),
     loadKeyspace: service.loadKeyspace.bind(service),
     loadKeyspaceByID: service.loadKeyspaceByID.bind(service),
     updateKeyspaceState: service.updateKeyspaceState.bind(service),

@@ -32,9 +32,10 @@ describe('PD meta storage (etcd semantics behind meta_storagepb.MetaStorage)', (
 
   it('puts with revisions, returns the previous value when asked, reads by prefix with a limit', async () => {
     const start = (await ms.get({ key: b('/x') })).header?.revision ?? 0n;
-    expect(start).toBe(1n);
+    // Revision 2: PD stores the default resource group at start.
+    expect(start).toBe(2n);
     const p1 = await ms.put({ key: b('/p/a'), value: b('1') });
-    expect(p1.header?.revision).toBe(2n);
+    expect(p1.header?.revision).toBe(3n);
     expect(p1.prevKv).toBeUndefined();
     await ms.put({ key: b('/p/b'), value: b('2') });
     await ms.put({ key: b('/q'), value: b('3') });
@@ -48,14 +49,14 @@ describe('PD meta storage (etcd semantics behind meta_storagepb.MetaStorage)', (
       ['/p/b', '2'],
     ]);
     expect(all).toMatchObject({ count: 2n, more: false });
-    expect(all.header?.revision).toBe(5n);
+    expect(all.header?.revision).toBe(6n);
     const one = await ms.get({ key: b('/p/'), rangeEnd: b('/p0'), limit: 1n });
     expect(one.kvs.map((kv) => text(kv.key))).toEqual(['/p/a']);
     expect(one).toMatchObject({ count: 2n, more: true });
     const exact = await ms.get({ key: b('/q') });
     expect(exact.kvs.map((kv) => text(kv.value))).toEqual(['3']);
     const from = await ms.get({ key: b('/p/b'), rangeEnd: Uint8Array.of(0) });
-    expect(from.kvs.map((kv) => text(kv.key))).toEqual(['/p/b', '/q']);
+    expect(from.kvs.map((kv) => text(kv.key))).toEqual(['/p/b', '/q', 'resource_group/settings/default']);
   });
 
   it('reads at a past revision, refuses a future one, an empty key and leases', async () => {
@@ -84,11 +85,11 @@ describe('PD meta storage (etcd semantics behind meta_storagepb.MetaStorage)', (
     await ms.put({ key: b('d2'), value: b('y') });
     const d = await ms.delete({ key: b('d1'), rangeEnd: b('d9'), prevKv: true });
     expect(d.prevKvs.map((kv) => text(kv.value))).toEqual(['x']);
-    expect(d.header?.revision).toBe(4n);
+    expect(d.header?.revision).toBe(5n);
     expect((await ms.get({ key: b('d2') })).kvs).toHaveLength(1);
     const none = await ms.delete({ key: b('d1') });
     expect(none.prevKvs).toEqual([]);
-    expect(none.header?.revision).toBe(4n);
+    expect(none.header?.revision).toBe(5n);
   });
 
   it('watches from a past revision, then live, with previous values; stops when cancelled', async () => {

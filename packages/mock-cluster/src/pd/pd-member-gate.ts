@@ -23,7 +23,8 @@ import type { PdMembership } from './pd-members.js';
  * - `query-region`: the QueryRegion stream, per request: the cluster id only; followers answer
  *   from their synced copy of the regions.
  * - `keyspace`: the keyspace service's `validateRequest`: leader, then cluster id (no forwarding).
- * - `meta-storage`: the meta storage service's `checkServing`: leader only, no header check.
+ * - `meta-storage`: the meta storage service's `checkServing`: leader only, no header check
+ *   (the resource manager's `checkServing` is the same).
  */
 export type PdRequestPolicy =
   | 'open'
@@ -38,6 +39,10 @@ export type PdRequestPolicy =
 const PD_POLICIES: Readonly<Record<string, PdRequestPolicy>> = {
   GetMembers: 'open',
   GetClusterInfo: 'open',
+  // PD serves global config from its etcd client on any member, with no header to check.
+  StoreGlobalConfig: 'open',
+  LoadGlobalConfig: 'open',
+  WatchGlobalConfig: 'open',
   Tso: 'tso',
   QueryRegion: 'query-region',
   GetRegion: 'follower-read',

@@ -146,7 +146,7 @@ describe('PD service', () => {
     });
     await expect(c.pd.getMinTS({ header: c.header() })).rejects.toMatchObject({ code: 12 });
     const watch = async (): Promise<void> => {
-      for await (const _ of c.pd.watchGlobalConfig({ revision: 0n, configPath: '' })) {
+      for await (const _ of c.pd.watchGCSafePointV2({ header: c.header(), revision: 0n })) {
         // nothing arrives
       }
     };

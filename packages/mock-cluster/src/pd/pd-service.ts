@@ -222,6 +222,31 @@ export class PdService {
     return { header: this.#header(), finishedPercentage: 100n, regionsId: created.map((r) => r.id) };
   }
 
+  /**
+   * PD's `SplitAndScatterRegions`: splits as `SplitRegions` does, then scatters the new regions;
+   * nothing to scatter (no key split anything) is PD's scatterer's "empty region" gRPC error.
+   */
+  async splitAndScatterRegions(
+    req: pdpb.SplitAndScatterRegionsRequest,
+  ): Promise<P<pdpb.SplitAndScatterRegionsResponse>> {
+    let keys: Uint8Array[];
+    try {
+      keys = req.splitKeys.map((k) => this.#d.model.codec.fromWire(k));
+    } catch (e) {
+      return { header: this.#header({ type: pdpb.ErrorType.UNKNOWN, message: (e as Error).message }) };
+    }
+    const created = this.#d.model.split(keys);
+    if (created.length === 0)
+      throw new RpcError(GrpcStatus.UNKNOWN, '[PD:scatter:ErrEmptyRegion]empty region');
+    for (const r of created) this.#operators.set(r.id, 'scatter-region');
+    return {
+      header: this.#header(),
+      splitFinishedPercentage: 100n,
+      scatterFinishedPercentage: 100n,
+      regionsId: created.map((r) => r.id),
+    };
+  }
+
   async scatterRegion(req: pdpb.ScatterRegionRequest): Promise<P<pdpb.ScatterRegionResponse>> {
     const model = this.#d.model;
     if (req.regionsId.length === 0) {

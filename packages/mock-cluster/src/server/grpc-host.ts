@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { AsyncQueue } from '@tikv/common';
@@ -144,7 +145,15 @@ export interface GrpcHostOptions {
   readonly maxReceiveMessageBytes: number;
   /** TLS credentials; plaintext when absent. */
   readonly credentials?: grpc.ServerCredentials | undefined;
+  /**
+   * Also serve HTTP/1.1 on the same port with this listener (plaintext only), as PD serves its
+   * HTTP API next to gRPC: a connection that does not open with the HTTP/2 preface goes here.
+   */
+  readonly http?: http.RequestListener | undefined;
 }
+
+/** The first bytes of an HTTP/2 connection (the client preface starts `PRI * HTTP/2.0`). */
+const H2_PREFACE_START = Buffer.from('PRI ');
 
 /**
  * A gRPC server whose listening socket the mock owns: connections accepted by a plain
@@ -157,6 +166,7 @@ export class GrpcHost {
   readonly #injector: grpc.ConnectionInjector;
   readonly #options: GrpcHostOptions;
   readonly #sockets = new Set<net.Socket>();
+  readonly #http: http.Server | undefined;
   #listener: net.Server | undefined;
   #port = 0;
 
@@ -186,6 +196,31 @@ export class GrpcHost {
     this.#injector = this.#server.createConnectionInjector(
       options.credentials ?? grpc.ServerCredentials.createInsecure(),
     );
+    this.#http =
+      options.http !== undefined && options.credentials === undefined
+        ? http.createServer({ keepAlive: false }, options.http)
+        : undefined;
+  }
+
+  /** Hands a new connection to gRPC, or to the HTTP server when it speaks HTTP/1.1. */
+  #route(socket: net.Socket): void {
+    const h1 = this.#http;
+    if (h1 === undefined) {
+      this.#injector.injectConnection(socket);
+      return;
+    }
+    socket.once('data', (chunk: Buffer) => {
+      // Both servers read what is put back first (HTTP/2 sessions take the socket's buffered
+      // bytes; the HTTP/1 parser gets them as 'data' once the socket flows again).
+      socket.pause();
+      socket.unshift(chunk);
+      if (chunk.subarray(0, H2_PREFACE_START.length).equals(H2_PREFACE_START)) {
+        this.#injector.injectConnection(socket);
+      } else {
+        h1.emit('connection', socket);
+        socket.resume();
+      }
+    });
   }
 
   /** The port last listened on (0 before the first listen). */
@@ -206,7 +241,7 @@ export class GrpcHost {
       if (this.#options.unref) socket.unref();
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
-      this.#injector.injectConnection(socket);
+      this.#route(socket);
     });
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
@@ -236,5 +271,6 @@ export class GrpcHost {
     await this.stop();
     this.#injector.destroy();
     this.#server.forceShutdown();
+    this.#http?.close();
   }
 }
