@@ -591,9 +591,45 @@ export class RegionCache {
     return removed;
   }
 
-  private tickStoreHealth(): void {
-    const now = this.now();
-    for (const s of this.storeCache.all()) s.health.tick(now);
+  /**
+   * The health tick (client-go `StoreHealthStatus.tick`): updates every store's slow scores;
+   * TiKV's score of a reachable store that went 15 s without feedback is asked for again first
+   * (`requestHealthFeedback`), and decays only when no fresh feedback came.
+   */
+  async tickStoreHealth(): Promise<void> {
+    const request = this.opts.requestHealthFeedback;
+    const signal = this.controller.signal;
+    for (const s of this.storeCache.all()) {
+      if (
+        request !== undefined &&
+        s.liveness === Liveness.REACHABLE &&
+        s.address !== '' &&
+        s.health.needsTikvRefresh(this.now())
+      ) {
+        try {
+          await request(s, signal);
+        } catch (e) {
+          if (signal.aborted) return;
+          this.opts.logger.warn('requesting health feedback failed', { storeId: s.id, error: e });
+        }
+      }
+      s.health.tick(this.now());
+    }
+  }
+
+  /**
+   * Probes a store after a request to it failed (client-go
+   * `requestLivenessAndStartHealthCheckLoopIfNeeded`). A TiKV store found unreachable (or
+   * unknown) is marked so, which keeps the replica selector away from it, and gets a
+   * background health-check loop that marks it reachable again when it answers.
+   *
+   * @param storeId - the store
+   * @returns its liveness; `unreachable` without a `livenessProbe` (nothing is marked then)
+   */
+  async checkStoreLiveness(storeId: bigint): Promise<Liveness> {
+    const store = this.storeCache.get(storeId);
+    if (store === undefined || this.opts.livenessProbe === undefined) return Liveness.UNREACHABLE;
+    return this.storeCache.requestLiveness(store);
   }
 
   /**

@@ -22,6 +22,11 @@ export {
 } from './interceptor.js';
 export type { KeyLocator } from './key-locator.js';
 export type { KvTransport } from './kv-transport.js';
+export {
+  DEFAULT_LIVENESS_TIMEOUT_MS,
+  type LivenessProbeOptions,
+  LivenessProber,
+} from './liveness-probe.js';
 export type {
   RangeStep,
   RangeWalkBounds,

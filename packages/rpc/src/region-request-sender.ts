@@ -18,7 +18,7 @@ import type { KvTransport } from './kv-transport.js';
 import { handleRegionError } from './region-error-handler.js';
 import type { RegionLocator } from './region-locator.js';
 import type { RegionSender } from './region-sender.js';
-import { ReplicaSelector, type ReplicaSelectorDeps } from './replica-selector.js';
+import { type PendingBackoff, ReplicaSelector, type ReplicaSelectorDeps } from './replica-selector.js';
 import {
   isReadRequest,
   patchRequestSource,
@@ -87,6 +87,8 @@ export class RegionRequestSender implements RegionSender {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly random: RandomSource;
+  /** The transport error each store last failed with when found unreachable (one entry a store). */
+  private readonly unreachableCauses = new Map<bigint, unknown>();
   /** What every request's replica selector needs, made once. */
   private readonly selectorDeps: ReplicaSelectorDeps;
 
@@ -198,7 +200,7 @@ export class RegionRequestSender implements RegionSender {
       if (signal?.aborted) throw signal.reason;
       const rpcCtx = selector.next();
       if (rpcCtx === undefined) {
-        const pending = selector.largestPendingBackoff();
+        const pending = selector.largestPendingBackoff() ?? this.unreachableBackoff(selector);
         if (pending !== undefined) await backoffer.backoff(pending.kind, pending.error, { signal });
         return regionErrorResponse(request, missingRegionError());
       }
@@ -305,8 +307,32 @@ export class RegionRequestSender implements RegionSender {
     if (error instanceof RpcError && error.grpcCode === GRPC_CANCELLED) {
       await this.transport.closeAddress(rpcCtx.addr);
     }
-    selector.onSendFailure(!timedOut);
+    let unreachable = !timedOut;
+    if (unreachable && this.locator.checkStoreLiveness !== undefined) {
+      // client-go checks the store's liveness first: a store that still answers its health
+      // check keeps its regions; one that does not is marked and left to the health-check loop.
+      unreachable = (await this.locator.checkStoreLiveness(rpcCtx.store.id)) !== 'reachable';
+      if (signal?.aborted) throw signal.reason;
+    }
+    selector.onSendFailure(unreachable);
+    if (unreachable) this.unreachableCauses.set(rpcCtx.store.id, error);
     await backoffer.backoff(BackoffKinds.tikvRPC, error, { signal });
+  }
+
+  /**
+   * With no replica to send to because the region's stores failed their health check, the
+   * request backs off as for a failed send (`tikvRPC`, with the store's last transport error)
+   * before its pseudo region error: the caller's re-locate finds the same unreachable stores, and
+   * `regionMiss` alone would spin (client-go `backoffOnNoCandidate` keeps the budget's cause on
+   * the store error the same way).
+   */
+  private unreachableBackoff(selector: ReplicaSelector): PendingBackoff | undefined {
+    for (const r of selector.replicas) {
+      if (r.store.liveness === 'reachable') continue;
+      const error = this.unreachableCauses.get(r.store.id);
+      if (error !== undefined) return { kind: BackoffKinds.tikvRPC, error };
+    }
+    return undefined;
   }
 
   private publishRetry(rpcCtx: RpcContext, request: TikvRequest, state: CallState, error: unknown): void {
