@@ -9,6 +9,7 @@ import {
   noopLogger,
   openOperationScope,
   type RandomSource,
+  StoreTokenLimitError,
   systemClock,
 } from '@tikv/common';
 import { errorpb, kvrpcpb } from '@tikv/proto';
@@ -49,6 +50,12 @@ export interface RegionRequestSenderOptions {
    * (client-go `ReadTimeoutShort`). @defaultValue 30_000
    */
   readonly rpcTimeoutMs?: number | undefined;
+  /**
+   * Most requests in flight to one store from this sender's client (client-go `StoreLimit`,
+   * `store-limit`); a request past it fails at once with `StoreTokenLimitError`. 0: no limit.
+   * @defaultValue 0
+   */
+  readonly storeLimit?: number | undefined;
   /** Interceptors around every request this sender makes, first outermost. @defaultValue none */
   readonly interceptors?: readonly RpcInterceptor[] | undefined;
   /** @defaultValue silent */
@@ -60,7 +67,7 @@ export interface RegionRequestSenderOptions {
 }
 
 /** Defaults of {@link RegionRequestSenderOptions}. */
-export const DEFAULT_REGION_REQUEST_SENDER_OPTIONS = Object.freeze({ rpcTimeoutMs: 30_000 });
+export const DEFAULT_REGION_REQUEST_SENDER_OPTIONS = Object.freeze({ rpcTimeoutMs: 30_000, storeLimit: 0 });
 
 const MISSING_REGION_MESSAGE = 'region missing from the cache or no replica available';
 
@@ -83,6 +90,7 @@ export class RegionRequestSender implements RegionSender {
   private readonly transport: KvTransport;
   private readonly settings: SenderContextSettings;
   private readonly rpcTimeoutMs: number;
+  private readonly storeLimit: number;
   private readonly interceptor: RpcInterceptor | undefined;
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -110,6 +118,12 @@ export class RegionRequestSender implements RegionSender {
     if (!(this.rpcTimeoutMs > 0)) {
       throw new InvalidArgumentError(
         `option rpcTimeoutMs must be a number > 0, got ${String(this.rpcTimeoutMs)}`,
+      );
+    }
+    this.storeLimit = options.storeLimit ?? DEFAULT_REGION_REQUEST_SENDER_OPTIONS.storeLimit;
+    if (!(Number.isSafeInteger(this.storeLimit) && this.storeLimit >= 0)) {
+      throw new InvalidArgumentError(
+        `option storeLimit must be an integer >= 0, got ${String(this.storeLimit)}`,
       );
     }
     this.interceptor =
@@ -236,6 +250,13 @@ export class RegionRequestSender implements RegionSender {
       const pending = selector.takePendingBackoff(rpcCtx.store.id);
       if (pending !== undefined) await backoffer.backoff(pending.kind, pending.error, { signal });
 
+      const store = rpcCtx.store;
+      const limited = this.storeLimit > 0;
+      if (limited) {
+        // client-go getStoreToken: the request fails at once, it does not wait for a token.
+        if (store.tokenCount >= this.storeLimit) throw new StoreTokenLimitError(store.id, this.storeLimit);
+        store.tokenCount++;
+      }
       const started = this.clock.now();
       let response: ResponseFor<R>;
       try {
@@ -247,6 +268,7 @@ export class RegionRequestSender implements RegionSender {
             : { signal, timeoutMs: attemptTimeoutMs, interceptor: this.interceptor },
         );
       } catch (e) {
+        if (limited) store.tokenCount--;
         if (signal?.aborted) throw signal.reason;
         state.sendTimes++;
         selector.recordAttemptedTime(this.clock.now() - started);
@@ -254,6 +276,7 @@ export class RegionRequestSender implements RegionSender {
         this.publishRetry(rpcCtx, request, state, e);
         continue;
       }
+      if (limited) store.tokenCount--;
       state.sendTimes++;
       const regionError = regionErrorOf(response);
       if (regionError === undefined) {
