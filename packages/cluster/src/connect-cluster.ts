@@ -38,6 +38,9 @@ export interface ClusterConnection {
 
 type Closer = () => Promise<void>;
 
+/** How long a `GetHealthFeedback` request may take, in milliseconds (client-go `getHealthFeedbackTimeout`). */
+const HEALTH_FEEDBACK_TIMEOUT_MS = 2_000;
+
 async function closeAll(closers: readonly Closer[]): Promise<void> {
   const results = await Promise.allSettled([...closers].reverse().map((c) => c()));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -135,10 +138,37 @@ export async function connectCluster(
       call,
     );
     closers.push(() => pd.close());
-    const regionCache = new RegionCache(pd, { ...options.regionCache, clock, logger });
-    closers.push(() => regionCache.close());
-    const rpc = new RpcClient({ ...options.transport, tls: options.tls, clock, logger });
+    // The cache and the transport feed each other: TiKV's health feedback arrives on the
+    // transport's streams and lands in the cache's slow scores; the cache probes stores and asks
+    // them for feedback through the transport.
+    let cache: RegionCache | undefined;
+    const userFeedback = options.transport?.onHealthFeedback;
+    const rpc = new RpcClient({
+      ...options.transport,
+      tls: options.tls,
+      clock,
+      logger,
+      onHealthFeedback: (address, feedback) => {
+        cache?.onHealthFeedback(feedback.storeId, feedback.slowScore);
+        userFeedback?.(address, feedback);
+      },
+    });
     closers.push(() => rpc.close());
+    const regionCache = new RegionCache(pd, {
+      livenessProbe: (store, signal) => rpc.probeLiveness(store.address, { signal }),
+      requestHealthFeedback: async (store, signal) => {
+        await rpc.send(
+          store.address,
+          { $case: 'GetHealthFeedback', value: { context: undefined } },
+          { signal, timeoutMs: HEALTH_FEEDBACK_TIMEOUT_MS },
+        );
+      },
+      ...options.regionCache,
+      clock,
+      logger,
+    });
+    cache = regionCache;
+    closers.push(() => regionCache.close());
     await checkApiVersion({ pd, transport: rpc, codec, logger }, call);
     // Every codec but V1 raw's changes keys on the wire: V2 adds the keyspace prefix, and V1 txn
     // mode gets region boundaries back memcomparable-encoded in region errors (EpochNotMatch's

@@ -93,6 +93,7 @@ export {
   PdError,
   PdErrorType,
   pdErrorFromWire,
+  StoreTokenLimitError,
   UndeterminedError,
 } from './errors/client-errors.js';
 export { ErrorCode, isErrorCode } from './errors/error-code.js';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@tikv/common';
-import { tikvpb } from '@tikv/proto';
+import { health, tikvpb } from '@tikv/proto';
 import { ApiVersion } from './api-version.js';
 import { ClusterModel } from './cluster/cluster-model.js';
 import { createRegionKeyCodec } from './cluster/region-key-codec.js';
@@ -31,6 +31,7 @@ import { GrpcHost } from './server/grpc-host.js';
 import { serverCredentials } from './server/tls-credentials.js';
 import { KvEngine } from './storage/kv-engine.js';
 import { RawStore } from './storage/raw-store.js';
+import { HEALTH_HANDLERS } from './tikv/health-feedback.js';
 import type { KvDeps } from './tikv/kv-deps.js';
 import { createTikvHandlers, KvService } from './tikv/kv-service.js';
 import { type ClusterTxn, createTxnDeps } from './tikv/txn-deps.js';
@@ -205,12 +206,16 @@ export class MockCluster {
       const kv = new KvService(deps, {
         storeId: id,
         delayMs: () => model.store(id)?.delayMs ?? 0,
+        slowScore: () => model.store(id)?.slowScore ?? 1,
         get lifetime() {
           return life.current.signal;
         },
       });
       const host = new GrpcHost(
-        [[tikvpb.TikvDefinition, createTikvHandlers(kv), 'complete']],
+        [
+          [tikvpb.TikvDefinition, createTikvHandlers(kv), 'complete'],
+          [health.HealthDefinition, HEALTH_HANDLERS, 'partial'],
+        ],
         tikvHostOptions,
       );
       const entry: StoreHost = { id, host, life };
@@ -374,6 +379,17 @@ export class MockCluster {
   setStoreDelay(id: IdInput, delayMs: number): void {
     if (!(delayMs >= 0)) throw new InvalidArgumentError('delayMs must be >= 0');
     this.#model.updateStore(this.#storeHost(id).id, { delayMs });
+  }
+
+  /**
+   * Sets the slow score a store reports in its health feedback (TiKV's raftstore slow score:
+   * 1 is healthy, 100 the slowest). Feedback rides on `BatchCommands` responses, at most once a
+   * second per stream, and answers `GetHealthFeedback`.
+   */
+  setStoreSlowScore(id: IdInput, slowScore: number): void {
+    if (!(Number.isInteger(slowScore) && slowScore >= 1 && slowScore <= 100))
+      throw new InvalidArgumentError('slowScore must be an integer in [1, 100]');
+    this.#model.updateStore(this.#storeHost(id).id, { slowScore });
   }
 
   /**

@@ -9,6 +9,7 @@ export * as deadlock from './gen/deadlock.js';
 export * as debugpb from './gen/debugpb.js';
 export * as encryptionpb from './gen/encryptionpb.js';
 export * as errorpb from './gen/errorpb.js';
+export * as health from './gen/health.js';
 export * as keyspacepb from './gen/keyspacepb.js';
 export * as kvrpcpb from './gen/kvrpcpb.js';
 export * as meta_storagepb from './gen/meta_storagepb.js';

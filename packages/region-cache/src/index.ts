@@ -3,6 +3,8 @@
  *
  * @packageDocumentation
  */
+
+export { MAX_RANGES_PER_BATCH_SCAN } from './batch-locate.js';
 export type { AccessMode, RegionMeta, StoreSelector } from './cached-region.js';
 export { CachedRegion, isSamePeer } from './cached-region.js';
 export {
@@ -22,16 +24,19 @@ export {
   locateBucket,
   locationContains,
 } from './key-location.js';
-export { REGIONS_PER_BATCH, RegionCache } from './region-cache.js';
+export { type BatchLocateOptions, REGIONS_PER_BATCH, RegionCache } from './region-cache.js';
 export {
   DEFAULT_REGION_CACHE_OPTIONS,
   type RegionCacheOptions,
   type RegionCacheTuning,
 } from './region-cache-options.js';
+export { LAST_REGION_PROBE_KEY } from './region-loader.js';
 export type {
+  BatchScanCallOptions,
   RegionSource,
   RegionSourceCallOptions,
   SourceBuckets,
+  SourceKeyRange,
   SourcePeer,
   SourcePeerRole,
   SourceRegion,

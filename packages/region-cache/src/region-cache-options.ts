@@ -10,6 +10,7 @@ import {
   resolveOptions,
   systemClock,
 } from '@tikv/common';
+import type { Store } from './store.js';
 import type { LivenessProbe } from './store-cache.js';
 
 /** The numeric and boolean options of a {@link RegionCache}. */
@@ -94,7 +95,17 @@ export interface RegionCacheOptions extends RegionCacheTuning {
    * marked unreachable stays so until {@link RegionCache.setStoreLiveness} says otherwise.
    */
   readonly livenessProbe?: LivenessProbe | undefined;
+  /**
+   * Asks a store for fresh health feedback (a `GetHealthFeedback` request; the answer comes back
+   * through {@link RegionCache.onHealthFeedback}). Called by the health tick when TiKV's slow
+   * score of a reachable store is above 1 and was not refreshed for 15 s (client-go
+   * `requestHealthFeedbackCallback`); without it, such a score only decays.
+   */
+  readonly requestHealthFeedback?: HealthFeedbackRequester | undefined;
 }
+
+/** Asks a store for health feedback; rejects when the store does not answer. */
+export type HealthFeedbackRequester = (store: Store, signal: AbortSignal) => Promise<void>;
 
 /** The defaults of {@link RegionCacheTuning}. */
 export const DEFAULT_REGION_CACHE_OPTIONS: Resolved<RegionCacheTuning> = Object.freeze({
@@ -118,6 +129,7 @@ export interface ResolvedRegionCacheOptions extends Resolved<RegionCacheTuning> 
   readonly random: RandomSource;
   readonly logger: Logger;
   readonly livenessProbe: LivenessProbe | undefined;
+  readonly requestHealthFeedback: HealthFeedbackRequester | undefined;
 }
 
 /**
@@ -163,5 +175,6 @@ export function resolveRegionCacheOptions(o: RegionCacheOptions = {}): ResolvedR
     random: o.random ?? Math.random,
     logger: o.logger ?? noopLogger,
     livenessProbe: o.livenessProbe,
+    requestHealthFeedback: o.requestHealthFeedback,
   });
 }

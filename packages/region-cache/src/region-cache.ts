@@ -1,5 +1,12 @@
-import { ClientClosedError, type RequestOptions, raceSignal, withOperationScope } from '@tikv/common';
+import {
+  ClientClosedError,
+  PdError,
+  type RequestOptions,
+  raceSignal,
+  withOperationScope,
+} from '@tikv/common';
 import { runEvery } from './async-utils.js';
+import { batchLocateRanges } from './batch-locate.js';
 import { type CachedRegion, SyncFlag, type TtlPolicy } from './cached-region.js';
 import { publishMiss, publishStore, type RegionCacheMissEvent } from './diagnostics.js';
 import { applyEpochNotMatch } from './epoch-not-match.js';
@@ -15,7 +22,13 @@ import {
 import { RegionFetcher } from './region-fetcher.js';
 import { RegionIndex } from './region-index.js';
 import { RegionLoader } from './region-loader.js';
-import type { RegionSource, SourcePeer, SourceRegion, SourceRegionMeta } from './region-source.js';
+import type {
+  RegionSource,
+  SourceKeyRange,
+  SourcePeer,
+  SourceRegion,
+  SourceRegionMeta,
+} from './region-source.js';
 import { sweepRegions } from './region-sweep.js';
 import type { RegionVerId } from './region-ver-id.js';
 import {
@@ -28,6 +41,14 @@ import {
 } from './rpc-context.js';
 import { Liveness, ResolveState, type Store } from './store.js';
 import { StoreCache } from './store-cache.js';
+
+/** Options of {@link RegionCache.batchLocateKeyRanges}. */
+export interface BatchLocateOptions extends RequestOptions {
+  /** Ask PD for the buckets of the regions it loads. @defaultValue false */
+  readonly needBuckets?: boolean | undefined;
+  /** Leave out loaded regions without a leader (client-go `WithNeedRegionHasLeaderPeer`). @defaultValue false */
+  readonly needRegionHasLeaderPeer?: boolean | undefined;
+}
 
 /** How many regions one batch load asks for (client-go `defaultRegionsPerBatch`). */
 export const REGIONS_PER_BATCH = 128;
@@ -218,6 +239,50 @@ export class RegionCache {
         },
       ),
     );
+  }
+
+  /**
+   * The regions covering several sorted, non-overlapping ranges (client-go
+   * `BatchLocateKeyRanges`): what the cache holds contiguously is answered from it; the holes
+   * are loaded with PD `BatchScanRegions` (at most 2048 ranges and 128 regions a call, page by
+   * page) and inserted. A region that covers several ranges is listed once.
+   *
+   * @param ranges - `[startKey, endKey)` ranges in key order, not overlapping (empty end: +infinity)
+   * @param options - `needBuckets`, `needRegionHasLeaderPeer` (leave out loaded regions PD knows
+   *   no leader of), signal and timeout
+   * @returns the locations in key order
+   */
+  async batchLocateKeyRanges(
+    ranges: readonly SourceKeyRange[],
+    options?: BatchLocateOptions,
+  ): Promise<KeyLocation[]> {
+    const scan = {
+      needBuckets: options?.needBuckets === true,
+      needLeader: options?.needRegionHasLeaderPeer === true,
+    };
+    return this.withCall(options, (signal) =>
+      batchLocateRanges(
+        ranges,
+        (k) => this.tryLocateKey(k),
+        async (batch) => {
+          this.miss({ lookup: 'range', reason: 'absent' });
+          const regions = await raceSignal(this.loadRanges(batch, scan), signal);
+          return regions.map(locationOf);
+        },
+      ),
+    );
+  }
+
+  private async loadRanges(
+    ranges: readonly SourceKeyRange[],
+    options: { readonly needBuckets: boolean; readonly needLeader: boolean },
+  ): Promise<CachedRegion[]> {
+    const regions = await this.loader.batchScan(ranges, REGIONS_PER_BATCH, options);
+    if (regions.length === 0) {
+      throw new PdError('REGION_NOT_FOUND', `PD returned no region for ${ranges.length} ranges`);
+    }
+    for (const r of regions) this.index.insert(r, false);
+    return regions;
   }
 
   /**
@@ -526,9 +591,45 @@ export class RegionCache {
     return removed;
   }
 
-  private tickStoreHealth(): void {
-    const now = this.now();
-    for (const s of this.storeCache.all()) s.health.tick(now);
+  /**
+   * The health tick (client-go `StoreHealthStatus.tick`): updates every store's slow scores;
+   * TiKV's score of a reachable store that went 15 s without feedback is asked for again first
+   * (`requestHealthFeedback`), and decays only when no fresh feedback came.
+   */
+  async tickStoreHealth(): Promise<void> {
+    const request = this.opts.requestHealthFeedback;
+    const signal = this.controller.signal;
+    for (const s of this.storeCache.all()) {
+      if (
+        request !== undefined &&
+        s.liveness === Liveness.REACHABLE &&
+        s.address !== '' &&
+        s.health.needsTikvRefresh(this.now())
+      ) {
+        try {
+          await request(s, signal);
+        } catch (e) {
+          if (signal.aborted) return;
+          this.opts.logger.warn('requesting health feedback failed', { storeId: s.id, error: e });
+        }
+      }
+      s.health.tick(this.now());
+    }
+  }
+
+  /**
+   * Probes a store after a request to it failed (client-go
+   * `requestLivenessAndStartHealthCheckLoopIfNeeded`). A TiKV store found unreachable (or
+   * unknown) is marked so, which keeps the replica selector away from it, and gets a
+   * background health-check loop that marks it reachable again when it answers.
+   *
+   * @param storeId - the store
+   * @returns its liveness; `unreachable` without a `livenessProbe` (nothing is marked then)
+   */
+  async checkStoreLiveness(storeId: bigint): Promise<Liveness> {
+    const store = this.storeCache.get(storeId);
+    if (store === undefined || this.opts.livenessProbe === undefined) return Liveness.UNREACHABLE;
+    return this.storeCache.requestLiveness(store);
   }
 
   /**

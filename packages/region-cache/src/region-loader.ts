@@ -10,11 +10,19 @@ import {
   PdError,
   TiKVError,
 } from '@tikv/common';
+import { regionsHaveGapInRanges } from './batch-locate.js';
 import { CachedRegion, isSamePeer, type RegionStores, SyncFlag, type TtlPolicy } from './cached-region.js';
-import type { RegionSource, SourcePeer, SourceRegion } from './region-source.js';
+import type { RegionSource, SourceKeyRange, SourcePeer, SourceRegion } from './region-source.js';
 import type { Store } from './store.js';
 import { ResolveState } from './store.js';
 import type { StoreCache } from './store-cache.js';
+
+/**
+ * The key the loader asks PD about to find the last region: 64 bytes of 0xff, above every key
+ * clients write in practice (TiDB's keys start with `t` or `m`, API V2 keys with a keyspace
+ * prefix). A region that starts above it is still found, by walking forward.
+ */
+export const LAST_REGION_PROBE_KEY: Uint8Array = new Uint8Array(64).fill(0xff);
 
 /** @internal */
 export interface RegionLoaderDeps {
@@ -49,6 +57,7 @@ export class RegionLoader {
    * ends at `key`).
    */
   async loadByKey(key: Uint8Array, isEndKey: boolean): Promise<CachedRegion> {
+    if (isEndKey && key.length === 0) return this.loadLast();
     const { needBuckets, signal } = this.deps;
     const bo = this.backoffer();
     let searchPrev = false;
@@ -78,17 +87,33 @@ export class RegionLoader {
         searchPrev = true;
         continue;
       }
-      if (isEndKey && key.length === 0 && reg.region.endKey.length !== 0) {
-        return this.loadLast(reg, bo);
-      }
       return this.build(reg);
     }
   }
 
-  /** +infinity as an end key: walk forward to the last region. */
-  private async loadLast(first: SourceRegion, bo: Backoffer): Promise<CachedRegion> {
-    const { signal } = this.deps;
-    let last = first;
+  /**
+   * The last region (+infinity as an end key). PD has no call for it, so the region holding
+   * {@link LAST_REGION_PROBE_KEY} is asked for directly: past every key clients write in
+   * practice, it is the last region, which its empty end key confirms. Only when some region
+   * starts above the probe does the loader walk forward from there, a page of regions at a time.
+   */
+  private async loadLast(): Promise<CachedRegion> {
+    const { needBuckets, signal } = this.deps;
+    const bo = this.backoffer();
+    let last: SourceRegion | undefined;
+    while (last === undefined) {
+      try {
+        last = await this.source.getRegion(LAST_REGION_PROBE_KEY, { needBuckets, signal });
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        if (isTiKVError(e, 'CODEC_ERROR')) throw e;
+        await bo.backoff(BackoffKinds.pdRPC, e);
+        continue;
+      }
+      if (last === undefined) {
+        await bo.backoff(BackoffKinds.pdRPC, new PdError('REGION_NOT_FOUND', 'no region for the last key'));
+      }
+    }
     while (last.region.endKey.length !== 0) {
       let batch: SourceRegion[];
       try {
@@ -107,6 +132,9 @@ export class RegionLoader {
         continue;
       }
       last = tail;
+    }
+    if (last.region.peers.length === 0) {
+      throw new TiKVError('INTERNAL', `region ${last.region.id} has no peer`);
     }
     return this.build(last);
   }
@@ -138,12 +166,70 @@ export class RegionLoader {
    */
   async scan(startKey: Uint8Array, endKey: Uint8Array, limit: number): Promise<CachedRegion[]> {
     if (limit === 0) return [];
+    const ranges = [{ startKey, endKey }];
+    return this.scanWith(ranges, limit, true, (signal) =>
+      this.source.scanRegions(startKey, endKey, limit, { signal }),
+    );
+  }
+
+  /**
+   * Up to `limit` regions overlapping sorted `ranges`, in key order (client-go
+   * `batchScanRegions`), with one `BatchScanRegions` call; a source without it is scanned
+   * range by range (client-go `batchScanRegionsFallback`). Answers that are empty or leave a
+   * hole are retried with backoff.
+   *
+   * @param options - `needBuckets`; `needLeader` leaves out regions without a leader
+   */
+  async batchScan(
+    ranges: readonly SourceKeyRange[],
+    limit: number,
+    options: { readonly needBuckets: boolean; readonly needLeader: boolean },
+  ): Promise<CachedRegion[]> {
+    if (limit === 0 || ranges.length === 0) return [];
+    const source = this.source;
+    if (source.batchScanRegions === undefined) return this.batchScanFallback(ranges, limit);
+    const batchScan = source.batchScanRegions.bind(source);
+    return this.scanWith(ranges, limit, options.needLeader, (signal) =>
+      batchScan(ranges, limit, { needBuckets: options.needBuckets, containAllKeyRange: true, signal }),
+    );
+  }
+
+  private async batchScanFallback(ranges: readonly SourceKeyRange[], limit: number): Promise<CachedRegion[]> {
+    this.deps.logger.warn('the region source has no batch scan; scanning range by range', {
+      ranges: ranges.length,
+    });
+    const out: CachedRegion[] = [];
+    let last: CachedRegion | undefined;
+    let left = limit;
+    for (const range of ranges) {
+      let start = range.startKey;
+      if (last !== undefined) {
+        if (last.endKey.length === 0) break;
+        if (range.endKey.length > 0 && compareKeys(last.endKey, range.endKey) >= 0) continue;
+        if (compareKeys(last.endKey, start) > 0) start = last.endKey;
+      }
+      const regions = await this.scan(start, range.endKey, left);
+      if (regions.length > 0) last = regions[regions.length - 1];
+      out.push(...regions);
+      if (regions.length >= left) return out;
+      left -= regions.length;
+    }
+    return out;
+  }
+
+  /** One scan call retried until it answers without a hole, built into cached regions. */
+  private async scanWith(
+    ranges: readonly SourceKeyRange[],
+    limit: number,
+    needLeader: boolean,
+    call: (signal: AbortSignal) => Promise<SourceRegion[]>,
+  ): Promise<CachedRegion[]> {
     const { signal } = this.deps;
     const bo = this.backoffer();
     for (;;) {
       let regs: SourceRegion[];
       try {
-        regs = await this.source.scanRegions(startKey, endKey, limit, { signal });
+        regs = await call(signal);
       } catch (e) {
         if (signal.aborted) throw signal.reason;
         if (isTiKVError(e, 'CODEC_ERROR')) throw e;
@@ -152,17 +238,26 @@ export class RegionLoader {
       }
       let problem: string | undefined;
       if (regs.length === 0) problem = 'PD returned no region';
-      else if (hasGap(startKey, endKey, regs, limit)) problem = 'PD returned regions with gaps';
-      const withLeader = regs.filter((r) => r.leader !== undefined && r.leader.id !== 0n);
-      if (problem === undefined && withLeader.length === 0) problem = 'every returned region has no leader';
+      else if (
+        regionsHaveGapInRanges(
+          ranges,
+          regs.map((r) => r.region),
+          limit,
+        )
+      )
+        problem = 'PD returned regions with gaps';
+      const kept = needLeader ? regs.filter((r) => r.leader !== undefined && r.leader.id !== 0n) : regs;
+      if (problem === undefined && kept.length === 0) problem = 'every returned region has no leader';
       if (problem !== undefined) {
-        await bo.backoff(BackoffKinds.pdRPC, new PdError('REGION_NOT_FOUND', `${problem}, limit ${limit}`));
+        await bo.backoff(
+          BackoffKinds.pdRPC,
+          new PdError('REGION_NOT_FOUND', `${problem}, ranges ${ranges.length}, limit ${limit}`),
+        );
         continue;
       }
-      if (withLeader.length < regs.length)
-        this.deps.logger.warn('scanned regions without a leader were left out');
+      if (kept.length < regs.length) this.deps.logger.warn('scanned regions without a leader were left out');
       const out: CachedRegion[] = [];
-      for (const r of withLeader) out.push(await this.build(r));
+      for (const r of kept) out.push(await this.build(r));
       return out;
     }
   }
@@ -228,22 +323,4 @@ export class RegionLoader {
     if (downPeers.length > 0) cached.setSyncFlags(SyncFlag.NEED_EXPIRE_AFTER_TTL);
     return cached;
   }
-}
-
-/** Whether scanned regions leave a hole in `[startKey, endKey)` (client-go `regionsHaveGapInRanges`, one range). */
-export function hasGap(
-  startKey: Uint8Array,
-  endKey: Uint8Array,
-  regs: readonly SourceRegion[],
-  limit: number,
-): boolean {
-  if (regs.length === 0) return true;
-  let check = startKey;
-  for (const r of regs) {
-    if (compareKeys(r.region.startKey, check) > 0) return true;
-    if (r.region.endKey.length === 0) return false;
-    check = r.region.endKey;
-    if (endKey.length > 0 && compareKeys(check, endKey) >= 0) return false;
-  }
-  return !(limit > 0 && regs.length === limit);
 }

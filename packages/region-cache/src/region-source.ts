@@ -89,6 +89,20 @@ export interface SourceStore {
   readonly labels: readonly SourceStoreLabel[];
 }
 
+/** A key range `[startKey, endKey)`; an empty end is +infinity. */
+export interface SourceKeyRange {
+  /** Inclusive start key. */
+  readonly startKey: Uint8Array;
+  /** Exclusive end key; empty is plus infinity. */
+  readonly endKey: Uint8Array;
+}
+
+/** Per-call options of {@link RegionSource.batchScanRegions}. */
+export interface BatchScanCallOptions extends RegionSourceCallOptions {
+  /** The source fails the call unless its regions cover every range without a hole. */
+  readonly containAllKeyRange?: boolean | undefined;
+}
+
 /** Per-call options of region lookups. */
 export interface RegionSourceCallOptions extends RequestOptions {
   /** Ask for the region's buckets too. */
@@ -112,6 +126,15 @@ export interface RegionSource {
     endKey: Uint8Array,
     limit: number,
     options?: RequestOptions,
+  ): Promise<SourceRegion[]>;
+  /**
+   * Up to `limit` regions overlapping any of `ranges` (sorted, not overlapping), in key order
+   * (PD `BatchScanRegions`). Optional: without it the cache scans range by range.
+   */
+  batchScanRegions?(
+    ranges: readonly SourceKeyRange[],
+    limit: number,
+    options?: BatchScanCallOptions,
   ): Promise<SourceRegion[]>;
   /** The store with this id; undefined when it does not exist or was removed. */
   getStore(storeId: bigint, options?: RequestOptions): Promise<SourceStore | undefined>;

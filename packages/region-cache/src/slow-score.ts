@@ -186,6 +186,23 @@ export class StoreHealthStatus {
   }
 
   /**
+   * Whether TiKV's slow score is worth asking for again (client-go
+   * `updateTiKVServerSideSlowScoreOnTick`): TiKV has sent feedback, its score is above 1, and it
+   * was not refreshed for 15 s.
+   *
+   * @param nowMs - the current time in milliseconds
+   * @returns true when the tick should request fresh feedback first
+   */
+  needsTikvRefresh(nowMs: number): boolean {
+    return (
+      this.hasTikvFeedback &&
+      this.tikvScore > 1 &&
+      this.tikvUpdatedAtMs !== undefined &&
+      nowMs - this.tikvUpdatedAtMs >= TIKV_SLOW_SCORE_ACTIVE_UPDATE_INTERVAL_MS
+    );
+  }
+
+  /**
    * The periodic step: folds the client-side samples and decays a TiKV-side
    * score that has not been refreshed for 15 s.
    *

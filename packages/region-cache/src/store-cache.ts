@@ -273,13 +273,17 @@ export class StoreCache {
   async requestLiveness(store: Store): Promise<Liveness> {
     const probe = this.deps.livenessProbe;
     if (probe === undefined) return store.liveness;
+    if (store.resolveState !== ResolveState.RESOLVED && store.resolveState !== ResolveState.NEED_CHECK)
+      return Liveness.UNKNOWN;
     let liveness: Liveness;
     try {
       liveness = await probe(store, this.deps.signal);
     } catch {
       liveness = Liveness.UNKNOWN;
     }
-    if (liveness !== Liveness.REACHABLE) this.setLiveness(store, liveness);
+    // The health-check loop is TiKV's only (client-go skips other stores).
+    if (liveness !== Liveness.REACHABLE && !store.isTiFlash && !this.deps.signal.aborted)
+      this.setLiveness(store, liveness);
     return liveness;
   }
 

@@ -83,6 +83,11 @@ export class Store {
   unreachableSinceMs: number | undefined;
   /** Slow scores. */
   readonly health = new StoreHealthStatus();
+  /**
+   * Requests this client has in flight to the store, counted only while a store limit is set
+   * (client-go `tokenCount`).
+   */
+  tokenCount = 0;
   /** @internal coalesces concurrent first resolutions */
   resolving: Promise<string> | undefined;
   private estimatedWaitMs = 0;

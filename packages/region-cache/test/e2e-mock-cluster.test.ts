@@ -91,3 +91,18 @@ it('resolves store addresses from PD', async () => {
   expect(ctx?.addr).toMatch(/^127\.0\.0\.1:\d+$/);
   expect(cache.getAllStores()).toHaveLength(3);
 });
+
+it('batch-locates many ranges with PD BatchScanRegions and finds the last region directly', async () => {
+  cluster.split([b('c'), b('g'), b('p'), b('t')]);
+  const locs = await cache.batchLocateKeyRanges([
+    { startKey: b('a'), endKey: b('b') },
+    { startKey: b('d'), endKey: b('e') },
+    { startKey: b('h'), endKey: b('q') },
+    { startKey: b('u'), endKey: new Uint8Array(0) },
+  ]);
+  expect(locs.map((l) => Buffer.from(l.startKey).toString())).toEqual(['', 'c', 'g', 'p', 't']);
+  cache.clear();
+  const last = await cache.locateEndKey(new Uint8Array(0));
+  expect(Buffer.from(last.startKey).toString()).toBe('t');
+  expect(last.endKey).toEqual(new Uint8Array(0));
+});

@@ -37,6 +37,8 @@ export type OpenBatchStream = (
 export interface BatchStreamOwner {
   /** A response carried transport-layer load and health feedback. */
   onResponseMeta(response: tikvpb.BatchCommandsResponse): void;
+  /** Responses completed requests: room for queued ones. */
+  onSlotsFreed(): void;
   /** The stream broke after failing `failed` in-flight requests. */
   onStreamBroken(stream: BatchCommandsStream, error: unknown, failed: number): void;
 }
@@ -142,6 +144,7 @@ export class BatchCommandsStream implements EntryHolder, BatchStreamHandlers {
     }
     if (response.transportLayerLoad > 0n || response.healthFeedback !== undefined)
       this.#owner.onResponseMeta(response);
+    if (ids.length > 0) this.#owner.onSlotsFreed();
   }
 
   /** Fails every in-flight request with a retryable error and reports the failure (once). */

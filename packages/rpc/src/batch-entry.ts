@@ -26,6 +26,10 @@ export class BatchEntry extends PendingRequest<BatchResponseCmd> {
   /** The command encoded as a `BatchCommandsRequest.Request`. */
   readonly bytes: Uint8Array;
   readonly forwardedHost: string;
+  /** The request's `resourceControlContext.overridePriority`: higher leaves first when the batcher is limited. */
+  priority = 0;
+  /** When it was queued (`performance.now()`), when the batch policy needs arrival times. */
+  arrivedMs = 0;
 
   /**
    * @param cmd - the command

@@ -10,6 +10,13 @@
 
 /** The TLS options of `TransportOptions.tls`: `@tikv/common`'s one TLS type, re-exported. */
 export type { TlsOptions } from '@tikv/common';
+export {
+  BATCH_POLICIES,
+  type BatchPolicyOptions,
+  BatchTrigger,
+  DEFAULT_BATCH_POLICY,
+  parseBatchPolicy,
+} from './batch-policy.js';
 export { CodecTransport, type RequestCodec } from './codec-transport.js';
 export { BATCH_CONN_INDEX_METADATA_KEY, FORWARD_METADATA_KEY } from './grpc-batch-stream.js';
 export {
@@ -22,6 +29,12 @@ export {
 } from './interceptor.js';
 export type { KeyLocator } from './key-locator.js';
 export type { KvTransport } from './kv-transport.js';
+export {
+  DEFAULT_LIVENESS_TIMEOUT_MS,
+  type LivenessProbeOptions,
+  LivenessProber,
+} from './liveness-probe.js';
+export { type PriorityItem, PriorityQueue } from './priority-queue.js';
 export type {
   RangeStep,
   RangeWalkBounds,
@@ -98,7 +111,7 @@ export {
   type RpcStreamEvent,
 } from './rpc-diagnostics.js';
 export { MessageTooLargeError, RpcError, type RpcErrorFields } from './rpc-error.js';
-export { BATCH_SIZE_METRIC } from './store-batcher.js';
+export { BATCH_SIZE_METRIC, HIGH_TASK_PRIORITY } from './store-batcher.js';
 export { CONNECTION_INDEX_OPTION } from './store-connection-pool.js';
 export {
   type BatchRequestCmd,

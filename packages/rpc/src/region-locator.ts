@@ -2,6 +2,7 @@ import type {
   CachedRegion,
   EpochNotMatchOptions,
   InvalidReason,
+  Liveness,
   RegionVerId,
   RpcContext,
   RpcContextOptions,
@@ -42,4 +43,9 @@ export interface RegionLocator {
   onBucketVersionNotMatch(verId: RegionVerId, version: bigint, keys: readonly Uint8Array[]): void;
   /** Invalidates, lazily, every region routed to a store and re-resolves its address. */
   invalidateStore(storeId: bigint): void;
+  /**
+   * Probes a store a request failed on; one found unreachable is avoided until a background
+   * health check finds it back. Optional: without it a failed store is always invalidated.
+   */
+  checkStoreLiveness?(storeId: bigint): Promise<Liveness>;
 }

@@ -9,6 +9,7 @@ import {
   noopLogger,
   openOperationScope,
   type RandomSource,
+  StoreTokenLimitError,
   systemClock,
 } from '@tikv/common';
 import { errorpb, kvrpcpb } from '@tikv/proto';
@@ -18,7 +19,7 @@ import type { KvTransport } from './kv-transport.js';
 import { handleRegionError } from './region-error-handler.js';
 import type { RegionLocator } from './region-locator.js';
 import type { RegionSender } from './region-sender.js';
-import { ReplicaSelector, type ReplicaSelectorDeps } from './replica-selector.js';
+import { type PendingBackoff, ReplicaSelector, type ReplicaSelectorDeps } from './replica-selector.js';
 import {
   isReadRequest,
   patchRequestSource,
@@ -49,6 +50,12 @@ export interface RegionRequestSenderOptions {
    * (client-go `ReadTimeoutShort`). @defaultValue 30_000
    */
   readonly rpcTimeoutMs?: number | undefined;
+  /**
+   * Most requests in flight to one store from this sender's client (client-go `StoreLimit`,
+   * `store-limit`); a request past it fails at once with `StoreTokenLimitError`. 0: no limit.
+   * @defaultValue 0
+   */
+  readonly storeLimit?: number | undefined;
   /** Interceptors around every request this sender makes, first outermost. @defaultValue none */
   readonly interceptors?: readonly RpcInterceptor[] | undefined;
   /** @defaultValue silent */
@@ -60,7 +67,7 @@ export interface RegionRequestSenderOptions {
 }
 
 /** Defaults of {@link RegionRequestSenderOptions}. */
-export const DEFAULT_REGION_REQUEST_SENDER_OPTIONS = Object.freeze({ rpcTimeoutMs: 30_000 });
+export const DEFAULT_REGION_REQUEST_SENDER_OPTIONS = Object.freeze({ rpcTimeoutMs: 30_000, storeLimit: 0 });
 
 const MISSING_REGION_MESSAGE = 'region missing from the cache or no replica available';
 
@@ -83,10 +90,13 @@ export class RegionRequestSender implements RegionSender {
   private readonly transport: KvTransport;
   private readonly settings: SenderContextSettings;
   private readonly rpcTimeoutMs: number;
+  private readonly storeLimit: number;
   private readonly interceptor: RpcInterceptor | undefined;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly random: RandomSource;
+  /** The transport error each store last failed with when found unreachable (one entry a store). */
+  private readonly unreachableCauses = new Map<bigint, unknown>();
   /** What every request's replica selector needs, made once. */
   private readonly selectorDeps: ReplicaSelectorDeps;
 
@@ -108,6 +118,12 @@ export class RegionRequestSender implements RegionSender {
     if (!(this.rpcTimeoutMs > 0)) {
       throw new InvalidArgumentError(
         `option rpcTimeoutMs must be a number > 0, got ${String(this.rpcTimeoutMs)}`,
+      );
+    }
+    this.storeLimit = options.storeLimit ?? DEFAULT_REGION_REQUEST_SENDER_OPTIONS.storeLimit;
+    if (!(Number.isSafeInteger(this.storeLimit) && this.storeLimit >= 0)) {
+      throw new InvalidArgumentError(
+        `option storeLimit must be an integer >= 0, got ${String(this.storeLimit)}`,
       );
     }
     this.interceptor =
@@ -198,7 +214,7 @@ export class RegionRequestSender implements RegionSender {
       if (signal?.aborted) throw signal.reason;
       const rpcCtx = selector.next();
       if (rpcCtx === undefined) {
-        const pending = selector.largestPendingBackoff();
+        const pending = selector.largestPendingBackoff() ?? this.unreachableBackoff(selector);
         if (pending !== undefined) await backoffer.backoff(pending.kind, pending.error, { signal });
         return regionErrorResponse(request, missingRegionError());
       }
@@ -234,6 +250,13 @@ export class RegionRequestSender implements RegionSender {
       const pending = selector.takePendingBackoff(rpcCtx.store.id);
       if (pending !== undefined) await backoffer.backoff(pending.kind, pending.error, { signal });
 
+      const store = rpcCtx.store;
+      const limited = this.storeLimit > 0;
+      if (limited) {
+        // client-go getStoreToken: the request fails at once, it does not wait for a token.
+        if (store.tokenCount >= this.storeLimit) throw new StoreTokenLimitError(store.id, this.storeLimit);
+        store.tokenCount++;
+      }
       const started = this.clock.now();
       let response: ResponseFor<R>;
       try {
@@ -245,6 +268,7 @@ export class RegionRequestSender implements RegionSender {
             : { signal, timeoutMs: attemptTimeoutMs, interceptor: this.interceptor },
         );
       } catch (e) {
+        if (limited) store.tokenCount--;
         if (signal?.aborted) throw signal.reason;
         state.sendTimes++;
         selector.recordAttemptedTime(this.clock.now() - started);
@@ -252,6 +276,7 @@ export class RegionRequestSender implements RegionSender {
         this.publishRetry(rpcCtx, request, state, e);
         continue;
       }
+      if (limited) store.tokenCount--;
       state.sendTimes++;
       const regionError = regionErrorOf(response);
       if (regionError === undefined) {
@@ -305,8 +330,32 @@ export class RegionRequestSender implements RegionSender {
     if (error instanceof RpcError && error.grpcCode === GRPC_CANCELLED) {
       await this.transport.closeAddress(rpcCtx.addr);
     }
-    selector.onSendFailure(!timedOut);
+    let unreachable = !timedOut;
+    if (unreachable && this.locator.checkStoreLiveness !== undefined) {
+      // client-go checks the store's liveness first: a store that still answers its health
+      // check keeps its regions; one that does not is marked and left to the health-check loop.
+      unreachable = (await this.locator.checkStoreLiveness(rpcCtx.store.id)) !== 'reachable';
+      if (signal?.aborted) throw signal.reason;
+    }
+    selector.onSendFailure(unreachable);
+    if (unreachable) this.unreachableCauses.set(rpcCtx.store.id, error);
     await backoffer.backoff(BackoffKinds.tikvRPC, error, { signal });
+  }
+
+  /**
+   * With no replica to send to because the region's stores failed their health check, the
+   * request backs off as for a failed send (`tikvRPC`, with the store's last transport error)
+   * before its pseudo region error: the caller's re-locate finds the same unreachable stores, and
+   * `regionMiss` alone would spin (client-go `backoffOnNoCandidate` keeps the budget's cause on
+   * the store error the same way).
+   */
+  private unreachableBackoff(selector: ReplicaSelector): PendingBackoff | undefined {
+    for (const r of selector.replicas) {
+      if (r.store.liveness === 'reachable') continue;
+      const error = this.unreachableCauses.get(r.store.id);
+      if (error !== undefined) return { kind: BackoffKinds.tikvRPC, error };
+    }
+    return undefined;
   }
 
   private publishRetry(rpcCtx: RpcContext, request: TikvRequest, state: CallState, error: unknown): void {

@@ -144,7 +144,8 @@ export interface ReplicaSelectorRequest {
   readonly leaderOnly?: boolean;
 }
 
-interface PendingBackoff {
+/** A backoff kept for a store's next attempt. */
+export interface PendingBackoff {
   readonly kind: BackoffKind;
   readonly error: unknown;
 }

@@ -1,8 +1,10 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { ClientClosedError, type ClockTimer, noopMetrics } from '@tikv/common';
+import type { Liveness } from '@tikv/region-cache';
 import type { RpcCall, SendOptions } from './interceptor.js';
 import { chainInterceptors } from './interceptor.js';
 import type { KvTransport } from './kv-transport.js';
+import { type LivenessProbeOptions, LivenessProber } from './liveness-probe.js';
 import {
   type RpcConnectionEvent,
   type RpcRequestEvent,
@@ -59,6 +61,7 @@ export class RpcClient implements KvTransport {
   readonly #pools = new Map<string, StoreConnectionPool>();
   readonly #credentials: ChannelCredentials;
   readonly #call: RpcCall;
+  readonly #prober: LivenessProber;
   #sweepTimer: ClockTimer | undefined;
   #closed = false;
 
@@ -69,6 +72,12 @@ export class RpcClient implements KvTransport {
   constructor(options?: TransportOptions) {
     this.options = resolveTransportOptions(options);
     this.#credentials = channelCredentials(this.options);
+    const nameOverride = this.options.tls?.serverNameOverride;
+    this.#prober = new LivenessProber(
+      this.#credentials,
+      this.options.clock,
+      nameOverride === undefined ? {} : { 'grpc.ssl_target_name_override': nameOverride },
+    );
     const dispatch: RpcCall = (address, request, opts) => this.#dispatch(address, request, opts);
     // The per-request interceptor runs inside the client's interceptors, next to the dispatch.
     const inner: RpcCall = (address, request, opts) =>
@@ -146,6 +155,20 @@ export class RpcClient implements KvTransport {
       );
     }
     return sendUnary(pool, request, options);
+  }
+
+  /**
+   * Probes a store with the gRPC health check on a connection of its own (client-go
+   * `requestLiveness`); concurrent probes of one address share one call. Never rejects but on
+   * abort (with the signal's reason).
+   *
+   * @param address - the store's `host:port`
+   * @param options - signal and timeout (default 1 s)
+   * @returns `reachable`, `unreachable` (no answer, or not serving) or `unknown`
+   */
+  probeLiveness(address: string, options?: LivenessProbeOptions): Promise<Liveness> {
+    if (this.#closed) return Promise.reject(new ClientClosedError('the RPC client is closed'));
+    return this.#prober.probe(address, options);
   }
 
   async #observe(result: Promise<TikvResponse>, command: string): Promise<TikvResponse> {

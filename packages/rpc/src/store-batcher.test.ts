@@ -1,6 +1,7 @@
 import { isTiKVError, ManualClock, noopLogger, noopMetrics } from '@tikv/common';
 import { kvrpcpb, tikvpb } from '@tikv/proto';
 import type { BatchStreamHandlers, BatchStreamSink, OpenBatchStream } from './batch-commands-stream.js';
+import { type BatchPolicyOptions, parseBatchPolicy } from './batch-policy.js';
 import { commandBytesOf } from './batch-request-encoding.js';
 import { RpcError } from './rpc-error.js';
 import { StoreBatcher, type StoreBatcherOptions } from './store-batcher.js';
@@ -347,5 +348,71 @@ describe('StoreBatcher (client-go batchConn / batchCommandsClient)', () => {
     await expect(queued).rejects.toBe(closed);
     await expect(batcher.send(rawGet('c'), '', undefined, Number.NaN)).rejects.toBe(closed);
     expect((streams[0] as FakeStream).cancelled).toBe(true);
+  });
+
+  it('TestLimitConcurrency / TestPrioritySentLimit: past the limit requests wait, highest priority first; priority >= 10 is never held', async () => {
+    const { batcher, streams } = setup({ connections: 1, maxConcurrentRequests: 2 });
+    const withPriority = (key: string, p: number): BatchRequestCmd => ({
+      $case: 'RawGet',
+      value: kvrpcpb.RawGetRequest.fromPartial({
+        key: Buffer.from(key),
+        context: { resourceControlContext: { overridePriority: BigInt(p) } },
+      }),
+    });
+    const send = (cmd: BatchRequestCmd) => batcher.send(cmd, '', undefined, Number.NaN);
+    const first = [send(rawGet('a')), send(rawGet('b')), send(withPriority('low', 1))];
+    await turn();
+    const stream = streams[0] as FakeStream;
+    const keysOf = (m: tikvpb.BatchCommandsRequest | undefined) =>
+      (m?.requests ?? []).map((r) =>
+        r.cmd?.$case === 'RawGet' ? Buffer.from(r.cmd.value.key).toString() : '?',
+      );
+    // Two in flight: 'low' (priority 1) is ahead of the unprioritized ones, so it went first.
+    expect(stream.sent[0]?.requests).toHaveLength(2);
+    expect(keysOf(stream.sent[0])).toContain('low');
+    const urgent = send(withPriority('urgent', 10));
+    const mid = send(withPriority('mid', 5));
+    await turn();
+    // The full connection still takes the high-priority request at once; 'mid' waits.
+    expect(stream.sent.map(keysOf)).toEqual([keysOf(stream.sent[0]), ['urgent']]);
+    expect(batcher.outstanding).toBe(5);
+    // Two answers leave one slot (the urgent request counts too): 'mid' (priority 5) takes it
+    // before the unprioritized request still queued.
+    stream.answer([1n, 3n]);
+    await turn();
+    expect(keysOf(stream.sent[2])).toEqual(['mid']);
+    stream.answer();
+    await turn();
+    stream.answer();
+    await turn();
+    expect(stream.sent.flatMap(keysOf).sort()).toEqual(['a', 'b', 'low', 'mid', 'urgent']);
+    await Promise.all([...first, urgent, mid]);
+  });
+
+  it('a batch policy that waits collects requests arriving over the next turns into one message', async () => {
+    const run = async (policy: BatchPolicyOptions | undefined): Promise<number[]> => {
+      const { batcher, streams } = setup({
+        connections: 1,
+        maxBatchSize: 16,
+        batchWaitSize: 3,
+        ...(policy === undefined ? {} : { batchPolicy: policy }),
+      });
+      const send = (k: string) => batcher.send(rawGet(k), '', undefined, Number.NaN);
+      const all = [send('warm-up')];
+      await turn(); // the first batch never waits: no arrival interval yet
+      all.push(send('x'));
+      await turn();
+      all.push(send('y'));
+      await turn();
+      all.push(send('z'));
+      for (let i = 0; i < 5; i++) await turn();
+      const stream = streams[0] as FakeStream;
+      stream.answer();
+      await Promise.all(all);
+      return stream.sent.map((m) => m.requests.length);
+    };
+    expect(await run(undefined)).toEqual([1, 1, 1, 1]);
+    // Always wait (up to 1 s here) for 3 requests.
+    expect(await run(parseBatchPolicy('custom {"v":0,"t":1}'))).toEqual([1, 3]);
   });
 });

@@ -2,7 +2,9 @@ import { type Clock, type ClockTimer, type Logger, type MetricsHook, systemClock
 import type { kvrpcpb, tikvpb } from '@tikv/proto';
 import { BatchCommandsStream, type BatchStreamOwner, type OpenBatchStream } from './batch-commands-stream.js';
 import { BatchEntry } from './batch-entry.js';
+import { type BatchPolicyOptions, BatchTrigger } from './batch-policy.js';
 import { encodeBatchItem } from './batch-request-encoding.js';
+import { PriorityQueue } from './priority-queue.js';
 import { rpcChannels } from './rpc-diagnostics.js';
 import { requestEncodingError } from './rpc-error.js';
 import type { BatchRequestCmd, BatchResponseCmd } from './tikv-commands.js';
@@ -21,6 +23,14 @@ export interface StoreBatcherOptions {
   /** Measures each request's own timeout. @defaultValue the system clock */
   readonly clock?: Clock;
   readonly onHealthFeedback: ((feedback: kvrpcpb.HealthFeedback) => void) | undefined;
+  /** When a short batch waits a moment for more requests (client-go batch policy). @defaultValue never */
+  readonly batchPolicy?: BatchPolicyOptions | undefined;
+  /**
+   * Most requests in flight per connection (client-go `MaxConcurrencyRequestLimit`); the rest
+   * wait in the priority queue, highest priority first. Priority 10 and above is never held.
+   * 0: no limit. @defaultValue 0
+   */
+  readonly maxConcurrentRequests?: number | undefined;
   /**
    * Sends a command too large to share a message, alone and outside the streams (a unary
    * call), so a store that refuses it fails that request only, never a stream and the
@@ -47,6 +57,16 @@ interface Lane {
   readonly forwarded: Map<string, BatchCommandsStream>;
 }
 
+/** Requests of this priority or higher are sent even past the concurrency limit (client-go `highTaskPriority`). */
+export const HIGH_TASK_PRIORITY = 10;
+
+/** A request's `resourceControlContext.overridePriority` (client-go batch entry priority). */
+function overridePriorityOf(cmd: BatchRequestCmd): number {
+  const ctx = (cmd.value as { context?: kvrpcpb.Context | undefined }).context;
+  const p = ctx?.resourceControlContext?.overridePriority;
+  return p === undefined || p === 0n ? 0 : Number(p);
+}
+
 /** The metric name of the batch-size histogram. */
 export const BATCH_SIZE_METRIC = 'tikv_client_batch_requests';
 
@@ -66,8 +86,21 @@ export class StoreBatcher implements BatchStreamOwner {
   readonly #open: OpenBatchStream;
   readonly #clock: Clock;
   readonly #lanes: Lane[];
-  #pending: BatchEntry[] = [];
+  readonly #pending = new PriorityQueue<BatchEntry>();
   #forwardedPending = 0;
+  readonly #trigger: BatchTrigger | undefined;
+  /** Arrival of the first request queued since the last batch left. */
+  #headArrivedMs = 0;
+  /** Arrival of the last request queued. */
+  #lastArrivedMs = 0;
+  /** Arrival of the last request of the previous batch (client-go `latestReqArriveTime`). */
+  #prevBatchLastArrivedMs = 0;
+  /** Moving average of batch sizes (client-go `avgBatchWaitSize`). */
+  #avgBatchSize: number;
+  /** A policy wait in progress: until when, and how many requests end it early. */
+  #fetchMoreUntilMs = 0;
+  #fetchMoreSize = 0;
+  #fetchingMore = false;
   #scheduled = false;
   #waitTimer: ClockTimer | undefined;
   #nextLane = 0;
@@ -78,6 +111,14 @@ export class StoreBatcher implements BatchStreamOwner {
   readonly #flush = (): void => this.#run(false);
   readonly #flushAfterWait = (): void => {
     this.#waitTimer = undefined;
+    this.#run(true);
+  };
+  readonly #fetchMoreTick = (): void => {
+    if (this.#pending.length < this.#fetchMoreSize && performance.now() < this.#fetchMoreUntilMs) {
+      setImmediate(this.#fetchMoreTick);
+      return;
+    }
+    this.#fetchingMore = false;
     this.#run(true);
   };
 
@@ -95,16 +136,24 @@ export class StoreBatcher implements BatchStreamOwner {
       direct: undefined,
       forwarded: new Map(),
     }));
+    const policy = options.batchPolicy;
+    this.#trigger = policy !== undefined && policy.t > 0 ? new BatchTrigger(policy) : undefined;
+    this.#avgBatchSize = options.batchWaitSize;
   }
 
-  /** Requests queued or in flight. */
-  get outstanding(): number {
-    let n = this.#pending.length;
+  /** Requests in flight on the streams. */
+  #inflight(): number {
+    let n = 0;
     for (const lane of this.#lanes) {
       n += lane.direct?.inflight ?? 0;
       for (const s of lane.forwarded.values()) n += s.inflight;
     }
     return n;
+  }
+
+  /** Requests queued or in flight. */
+  get outstanding(): number {
+    return this.#pending.length + this.#inflight();
   }
 
   /** The last transport-layer load the store reported. */
@@ -141,6 +190,14 @@ export class StoreBatcher implements BatchStreamOwner {
       return this.#o.sendAlone(cmd, bytes, forwardedHost, signal, timeoutMs);
     }
     const entry = new BatchEntry(cmd, bytes, forwardedHost, this.#clock, signal, timeoutMs);
+    const priority = overridePriorityOf(cmd);
+    if (priority !== 0) entry.priority = priority;
+    if (this.#trigger !== undefined) {
+      const now = performance.now();
+      entry.arrivedMs = now;
+      if (this.#pending.length === 0) this.#headArrivedMs = now;
+      this.#lastArrivedMs = now;
+    }
     this.#pending.push(entry);
     if (forwardedHost !== '') this.#forwardedPending++;
     if (this.#waitTimer !== undefined) {
@@ -163,33 +220,71 @@ export class StoreBatcher implements BatchStreamOwner {
 
   #run(waited: boolean): void {
     this.#scheduled = false;
-    if (this.#closed || this.#pending.length === 0) return;
+    if (this.#closed || this.#pending.length === 0 || this.#fetchingMore) return;
     const o = this.#o;
-    if (
-      !waited &&
-      o.maxBatchWaitMs > 0 &&
-      this.#load > o.overloadThreshold &&
-      this.#pending.length < Math.min(o.batchWaitSize, o.maxBatchSize)
-    ) {
-      // The store is overloaded: give the batch a moment to fill (client-go fetchMorePendingRequests).
-      // On the transport's clock; callers await these requests, so the timer is a foreground one.
-      this.#waitTimer = this.#clock.setTimer(o.maxBatchWaitMs, this.#flushAfterWait, undefined);
-      return;
+    if (!waited && this.#pending.length < o.maxBatchSize) {
+      if (
+        o.maxBatchWaitMs > 0 &&
+        this.#load > o.overloadThreshold &&
+        this.#pending.length < o.batchWaitSize
+      ) {
+        // The store is overloaded: give the batch a moment to fill (client-go fetchMorePendingRequests).
+        // On the transport's clock; callers await these requests, so the timer is a foreground one.
+        this.#waitTimer = this.#clock.setTimer(o.maxBatchWaitMs, this.#flushAfterWait, undefined);
+        return;
+      }
+      if (this.#trigger !== undefined && this.#policyWantsMore(this.#trigger)) return;
     }
-    const pending = this.#pending;
-    this.#pending = [];
+    const entries = this.#takeSendable();
+    if (entries.length === 0) return;
+    if (this.#trigger !== undefined) {
+      this.#avgBatchSize = 0.2 * entries.length + 0.8 * this.#avgBatchSize;
+      this.#prevBatchLastArrivedMs = this.#lastArrivedMs;
+      if (this.#pending.length > 0) this.#headArrivedMs = this.#lastArrivedMs;
+    }
     if (this.#forwardedPending === 0) {
-      this.#sendAll(pending, '');
+      this.#sendAll(entries, '');
       return;
     }
-    this.#forwardedPending = 0;
     const byHost = new Map<string, BatchEntry[]>();
-    for (const e of pending) {
+    for (const e of entries) {
+      if (e.forwardedHost !== '') this.#forwardedPending--;
       const list = byHost.get(e.forwardedHost);
       if (list === undefined) byHost.set(e.forwardedHost, [e]);
       else list.push(e);
     }
     for (const [host, list] of byHost) this.#sendAll(list, host);
+  }
+
+  /**
+   * The batch policy's wait (client-go turbo batching): when requests have been arriving close
+   * together, a short batch waits up to the policy's `t` (a fraction of a millisecond, so it
+   * yields event-loop turns rather than a timer) for more requests, up to the preferred size.
+   */
+  #policyWantsMore(trigger: BatchTrigger): boolean {
+    const head = this.#headArrivedMs;
+    const prev = this.#prevBatchLastArrivedMs;
+    if (prev === 0 || head <= prev || !trigger.needFetchMore(head - prev)) return false;
+    this.#fetchMoreSize = trigger.preferredWaitSize(this.#avgBatchSize, this.#o.batchWaitSize);
+    if (this.#pending.length >= this.#fetchMoreSize) return false;
+    this.#fetchMoreUntilMs = performance.now() + trigger.waitMs;
+    this.#fetchingMore = true;
+    setImmediate(this.#fetchMoreTick);
+    return true;
+  }
+
+  /**
+   * The requests that may leave now: all of them without a concurrency limit; otherwise as many
+   * as the connections have room for, highest priority first, plus every high-priority one
+   * (client-go `buildWithLimit`). The rest stay queued until responses free room.
+   */
+  #takeSendable(): BatchEntry[] {
+    const limit = this.#o.maxConcurrentRequests ?? 0;
+    if (limit === 0) return this.#pending.drain();
+    const room = limit * this.#lanes.length - this.#inflight();
+    const out = this.#pending.take(room);
+    while (this.#pending.highestPriority() >= HIGH_TASK_PRIORITY) out.push(this.#pending.pop() as BatchEntry);
+    return out;
   }
 
   /** Cuts `entries` into batches of at most `maxBatchSize` live entries and `maxBatchBytes`, and sends each. */
@@ -255,6 +350,12 @@ export class StoreBatcher implements BatchStreamOwner {
     return stream;
   }
 
+  /** Responses freed room on a stream: send what the concurrency limit held back. */
+  onSlotsFreed(): void {
+    if (this.#pending.length > 0 && (this.#o.maxConcurrentRequests ?? 0) > 0 && !this.#closed)
+      this.#schedule();
+  }
+
   /** Records the store's load and passes health feedback on. */
   onResponseMeta(response: tikvpb.BatchCommandsResponse): void {
     if (response.transportLayerLoad > 0n && this.#o.maxBatchWaitMs > 0)
@@ -303,9 +404,7 @@ export class StoreBatcher implements BatchStreamOwner {
     this.#closeError = error;
     if (this.#waitTimer !== undefined) this.#clock.clearTimer(this.#waitTimer);
     this.#waitTimer = undefined;
-    const pending = this.#pending;
-    this.#pending = [];
-    for (const e of pending) e.fail(error);
+    for (const e of this.#pending.drain()) e.fail(error);
     for (const lane of this.#lanes) {
       lane.direct?.close(error);
       lane.direct = undefined;

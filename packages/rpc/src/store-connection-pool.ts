@@ -7,6 +7,7 @@ import {
 } from '@grpc/grpc-js';
 import { type Clock, pemBytes, type TlsOptions } from '@tikv/common';
 import type { kvrpcpb } from '@tikv/proto';
+import { parseBatchPolicy } from './batch-policy.js';
 import { commandBytesOf } from './batch-request-encoding.js';
 import { openGrpcBatchStream } from './grpc-batch-stream.js';
 import { rpcChannels } from './rpc-diagnostics.js';
@@ -117,6 +118,8 @@ export class StoreConnectionPool implements UnaryCallPool {
               maxBatchSize: o.maxBatchSize,
               maxBatchWaitMs: o.maxBatchWaitMs,
               batchWaitSize: o.batchWaitSize,
+              batchPolicy: parseBatchPolicy(o.batchPolicy),
+              maxConcurrentRequests: o.maxConcurrentRequests,
               overloadThreshold: o.overloadThreshold,
               maxBatchBytes: o.maxBatchBytes,
               logger: o.logger,

@@ -15,6 +15,7 @@ import {
   type TlsOptions,
 } from '@tikv/common';
 import type { kvrpcpb } from '@tikv/proto';
+import { DEFAULT_BATCH_POLICY, parseBatchPolicy } from './batch-policy.js';
 import type { RpcInterceptor } from './interceptor.js';
 
 /** Options of an {@link RpcClient}; every one is optional. */
@@ -53,6 +54,21 @@ export interface TransportOptions {
    * @defaultValue 8
    */
   readonly batchWaitSize?: number | undefined;
+  /**
+   * When a short batch waits a moment for more requests (client-go `BatchPolicy`): `basic` never
+   * waits; `standard` waits up to 0.1 ms while requests have been arriving less than 0.08 ms
+   * apart; `positive` always waits up to 0.1 ms; `custom {"v":1,"t":0.0001,"n":5,"w":0.2,"p":0.8,"q":0.8}`
+   * sets the parameters (see `BatchPolicyOptions`). A wait yields event-loop turns, not a timer.
+   * @defaultValue 'standard'
+   */
+  readonly batchPolicy?: string | undefined;
+  /**
+   * Most requests in flight per connection (client-go `MaxConcurrencyRequestLimit`); further
+   * requests wait in the store's priority queue (`resourceControlContext.overridePriority`,
+   * highest first; 10 and above are never held). 0: no limit.
+   * @defaultValue 0
+   */
+  readonly maxConcurrentRequests?: number | undefined;
   /**
    * Store transport-layer load (the `transport_layer_load` TiKV reports) above which batches wait
    * (client-go `OverloadThreshold`).
@@ -131,6 +147,8 @@ export const DEFAULT_TRANSPORT_OPTIONS: ResolvedTransportOptions = Object.freeze
   maxBatchBytes: 10 * 1024 * 1024,
   maxBatchWaitMs: 0,
   batchWaitSize: 8,
+  batchPolicy: DEFAULT_BATCH_POLICY,
+  maxConcurrentRequests: 0,
   overloadThreshold: 200,
   keepaliveIntervalMs: 10_000,
   keepaliveTimeoutMs: 3_000,
@@ -162,6 +180,15 @@ export function resolveTransportOptions(options?: TransportOptions): ResolvedTra
     maxBatchBytes: mustBePositiveInteger,
     maxBatchWaitMs: mustBeNonNegative,
     batchWaitSize: mustBePositiveInteger,
+    batchPolicy: (v) => {
+      try {
+        parseBatchPolicy(v);
+        return undefined;
+      } catch (e) {
+        return `is invalid: ${(e as Error).message}`;
+      }
+    },
+    maxConcurrentRequests: mustBeNonNegativeInteger,
     overloadThreshold: mustBeNonNegative,
     keepaliveIntervalMs: mustBePositive,
     keepaliveTimeoutMs: mustBePositive,

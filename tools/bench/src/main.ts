@@ -3,6 +3,7 @@
  * none is named). Each suite prints its figures next to a baseline measured in the same run, so
  * ratios hold on a noisy machine.
  */
+import { runBatchPolicyBench } from './batch-policy-bench.js';
 import { runCodecBench } from './codec-bench.js';
 import { runGcBench } from './gc-bench.js';
 import { runMembufferBench } from './membuffer-bench.js';
@@ -25,6 +26,7 @@ interface Suite {
 }
 
 const suites: Record<string, Suite> = {
+  'batch-policy': { prepare: () => () => runBatchPolicyBench() },
   codec: { prepare: () => runCodecBench },
   gc: { prepare: () => () => runGcBench() },
   membuffer: { prepare: () => () => runMembufferBench() },

@@ -80,6 +80,7 @@ export interface CallCounts {
   getPrevRegion: number;
   getRegionById: number;
   scanRegions: number;
+  batchScanRegions: number;
   getStore: number;
   getAllStores: number;
 }
@@ -101,6 +102,7 @@ export class FakeCluster {
     getPrevRegion: 0,
     getRegionById: 0,
     scanRegions: 0,
+    batchScanRegions: 0,
     getStore: 0,
     getAllStores: 0,
   };
@@ -330,6 +332,29 @@ export class FakeCluster {
       if (endKey.length !== 0 && compareKeys(r.startKey, endKey) >= 0) break;
       out.push(this.toSource(r, false));
       if (limit > 0 && out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** PD `BatchScanRegions`: the regions overlapping any range, each once, at most `limit`. */
+  async batchScanRegions(
+    ranges: readonly { readonly startKey: Uint8Array; readonly endKey: Uint8Array }[],
+    limit: number,
+    options?: LookupOptions,
+  ): Promise<FakeRegionInfo[]> {
+    const h = await this.enter('batchScanRegions', { ranges, limit });
+    if (h.hooked) return h.value as FakeRegionInfo[];
+    const out: FakeRegionInfo[] = [];
+    const seen = new Set<bigint>();
+    for (const { startKey, endKey } of ranges) {
+      for (const r of this.sorted()) {
+        if (r.endKey.length !== 0 && compareKeys(r.endKey, startKey) <= 0) continue;
+        if (endKey.length !== 0 && compareKeys(r.startKey, endKey) >= 0) break;
+        if (seen.has(r.id)) continue;
+        seen.add(r.id);
+        out.push(this.toSource(r, options?.needBuckets));
+        if (limit > 0 && out.length >= limit) return out;
+      }
     }
     return out;
   }

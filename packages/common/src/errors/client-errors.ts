@@ -300,3 +300,29 @@ export class MaxScanLimitExceededError extends TiKVError {
     this.maxLimit = maxLimit;
   }
 }
+
+/**
+ * A store already has as many requests in flight from this client as the store limit allows
+ * (client-go `ErrTokenLimit`, the `store-limit` setting). Not retried by the client; the caller
+ * may try again later.
+ */
+export class StoreTokenLimitError extends TiKVError {
+  override name = 'StoreTokenLimitError';
+  declare readonly code: 'STORE_TOKEN_LIMIT';
+  /** The store. */
+  readonly storeId: bigint;
+  /** The limit that was reached. */
+  readonly limit: number;
+
+  /**
+   * @param storeId - the store
+   * @param limit - the store limit
+   */
+  constructor(storeId: bigint, limit: number) {
+    super('STORE_TOKEN_LIMIT', `store token is up to the limit ${limit}, store id = ${storeId}`, {
+      retryable: true,
+    });
+    this.storeId = storeId;
+    this.limit = limit;
+  }
+}

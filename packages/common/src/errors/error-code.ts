@@ -79,6 +79,8 @@ export const ErrorCode = Object.freeze({
   FUTURE_TS_READ: 'FUTURE_TS_READ',
   /** The client's API version (V1 or V2) is not the one the cluster's storage runs with. */
   API_VERSION_MISMATCH: 'API_VERSION_MISMATCH',
+  /** A store already has as many requests in flight as the client's store limit allows. */
+  STORE_TOKEN_LIMIT: 'STORE_TOKEN_LIMIT',
   /** The server or the client does not support the requested feature. */
   NOT_SUPPORTED: 'NOT_SUPPORTED',
   /** An internal invariant broke; a bug in the client or an unexpected response. */

@@ -7,6 +7,7 @@ import type {
   InvalidArgumentError,
   MaxScanLimitExceededError,
   PdError,
+  StoreTokenLimitError,
   UndeterminedError,
 } from './client-errors.js';
 import type { ErrorCode } from './error-code.js';
@@ -59,6 +60,7 @@ export interface ErrorClassByCode {
   CODEC_ERROR: CodecError;
   CLIENT_CLOSED: ClientClosedError;
   MAX_SCAN_LIMIT_EXCEEDED: MaxScanLimitExceededError;
+  STORE_TOKEN_LIMIT: StoreTokenLimitError;
   KEY_TOO_LARGE: KeyTooLargeError;
   ENTRY_TOO_LARGE: EntryTooLargeError;
   API_VERSION_MISMATCH: ApiVersionMismatchError;

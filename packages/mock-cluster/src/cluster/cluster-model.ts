@@ -24,6 +24,7 @@ interface MutableStore {
   state: StoreState;
   running: boolean;
   delayMs: number;
+  slowScore: number;
   labels: Record<string, string>;
 }
 
@@ -67,6 +68,7 @@ export class ClusterModel {
       state: StoreState.Up,
       running: true,
       delayMs: 0,
+      slowScore: 1,
       labels: { ...labels },
     };
     this.#stores.set(s.id, s);
@@ -87,7 +89,7 @@ export class ClusterModel {
   /** Updates a store's address, liveness, delay or state. */
   updateStore(
     id: bigint,
-    patch: Partial<Pick<MutableStore, 'address' | 'running' | 'delayMs' | 'state'>>,
+    patch: Partial<Pick<MutableStore, 'address' | 'running' | 'delayMs' | 'slowScore' | 'state'>>,
   ): StoreInfo {
     const s = this.#mutableStore(id);
     Object.assign(s, patch);

@@ -48,5 +48,7 @@ export interface StoreInfo {
   readonly running: boolean;
   /** Extra latency added to every request this store serves. */
   readonly delayMs: number;
+  /** The raftstore slow score the store reports in health feedback (1 healthy .. 100). */
+  readonly slowScore: number;
   readonly labels: Readonly<Record<string, string>>;
 }

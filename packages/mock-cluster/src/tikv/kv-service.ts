@@ -5,6 +5,7 @@ import { abortableDelay } from '../server/delay.js';
 import type { ServiceHandlers } from '../server/grpc-host.js';
 import { GrpcStatus, type RpcContext, RpcError, unimplemented } from '../server/rpc-error.js';
 import { AdminCommands, adminCommandEntries } from './admin-commands.js';
+import { HealthFeedbackAttacher, HealthFeedbackSequence } from './health-feedback.js';
 import { buildInjectedRegionError, injectedKeyError } from './injected-errors.js';
 import type { KvDeps } from './kv-deps.js';
 import { RawCommands } from './raw-commands.js';
@@ -25,6 +26,8 @@ export interface StoreRuntime {
   readonly storeId: bigint;
   /** Current injected latency of the store. */
   delayMs(): number;
+  /** Current raftstore slow score the store reports in health feedback. */
+  slowScore(): number;
   /** Aborted when the store stops or the cluster closes; cancels pending delays. */
   readonly lifetime: AbortSignal;
 }
@@ -49,10 +52,12 @@ export class KvService {
   readonly #deps: KvDeps;
   readonly #store: StoreRuntime;
   readonly #commands: Map<string, CommandEntry>;
+  readonly #feedback: HealthFeedbackSequence;
 
   constructor(deps: KvDeps, store: StoreRuntime) {
     this.#deps = deps;
     this.#store = store;
+    this.#feedback = new HealthFeedbackSequence(store);
     const raw = new RawCommands(deps, store.storeId);
     const entries: [string, (req: never) => AnyResponse][] = [
       ['RawGet', (r: kvrpcpb.RawGetRequest) => raw.rawGet(r)],
@@ -67,6 +72,7 @@ export class KvService {
       ['RawGetKeyTTL', (r: kvrpcpb.RawGetKeyTTLRequest) => raw.rawGetKeyTtl(r)],
       ['RawCompareAndSwap', (r: kvrpcpb.RawCASRequest) => raw.rawCompareAndSwap(r)],
       ['RawChecksum', (r: kvrpcpb.RawChecksumRequest) => raw.rawChecksum(r)],
+      ['GetHealthFeedback', () => ({ regionError: undefined, healthFeedback: this.#feedback.next() })],
     ];
     if (deps.txn !== undefined) entries.push(...txnCommandEntries(deps, deps.txn, store.storeId));
     entries.push(...adminCommandEntries(new AdminCommands(deps, store.storeId)));
@@ -151,6 +157,7 @@ export class KvService {
     context: RpcContext,
   ): AsyncIterable<tikvpb.BatchCommandsResponse> {
     const out = new AsyncQueue<tikvpb.BatchCommandsResponse>();
+    const feedback = new HealthFeedbackAttacher(this.#feedback);
     const ids: bigint[] = [];
     const responses: tikvpb.BatchCommandsResponse_Response[] = [];
     let inflight = 0;
@@ -159,11 +166,12 @@ export class KvService {
     const flush = (): void => {
       flushQueued = false;
       if (ids.length > 0) {
+        const batch = responses.splice(0);
         out.push({
           requestIds: ids.splice(0),
-          responses: responses.splice(0),
+          responses: batch,
           transportLayerLoad: 0n,
-          healthFeedback: undefined,
+          healthFeedback: feedback.attach(batch),
           tikvSendTimeNs: 0n,
         });
       }
