@@ -56,7 +56,13 @@ export {
   type TransactionScanOptions,
   TransactionState,
 } from './client/transaction.js';
-export { isRetryableTxnError, TransactionClient } from './client/transaction-client.js';
+export {
+  type DeleteRangeOptions,
+  isRetryableTxnError,
+  TransactionClient,
+  type TransactionClientParts,
+  type TxnClusterParts,
+} from './client/transaction-client.js';
 export {
   type BeginOptions,
   type ClientSnapshotOptions,

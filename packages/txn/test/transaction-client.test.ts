@@ -15,6 +15,7 @@ import {
   type TransactionClientTuning,
   TransactionState,
   TwoPhaseCommitter,
+  TxnAbortedByGcError,
 } from '../src/index.js';
 
 const enc = new TextEncoder();
@@ -399,6 +400,54 @@ describe('TransactionClient stale and replica reads', () => {
       expect(snap.options.replicaRead).toBe(replicaRead);
       expect(t(await snap.get(k('replica')))).toBe('r');
     }
+  });
+});
+
+describe('TransactionClient GC, range tasks and administration', () => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await start(false);
+  });
+  afterAll(async () => {
+    await env.client.close();
+    await env.cluster.close();
+  });
+
+  it('deleteRange removes a range across regions; admin splits and describes regions', async () => {
+    const { client } = env;
+    await client.admin.splitRegions([k('dr-3'), k('dr-6')]);
+    expect((await client.admin.getRegionByKey(k('dr-4'))).startKey).toEqual(k('dr-3'));
+    await client.run(async (txn) => {
+      for (let i = 0; i < 9; i++) txn.put(`dr-${i}`, 'v');
+    });
+    const regions = await client.deleteRange(k('dr-'), k('dr.'), { concurrency: 2 });
+    expect(regions).toBeGreaterThanOrEqual(3);
+    expect(await client.snapshot().scan(k('dr-'), k('dr.'))).toEqual([]);
+    const { minSafeTs, stores } = await client.getMinSafeTs();
+    expect(stores.length).toBe(3);
+    expect(minSafeTs).toBeGreaterThanOrEqual(0n);
+  });
+
+  it('gc resolves a crashed writer below the safe point, then reads below it are refused', async () => {
+    const { client } = env;
+    const writer = await client.begin({ startTs: composeTs(Date.now() - 10_000, 0) });
+    writer.put('gc-lock', 'lost');
+    const committer = new TwoPhaseCommitter(client.parts, writer.memBuffer, {
+      startTs: writer.startTs,
+      lockResolver: client.lockResolver,
+    });
+    await committer.prewrite();
+    committer.close();
+    const old = await client.begin();
+    const safePoint = await client.currentTimestamp();
+    const stats = await client.gcWithStats(safePoint, { concurrency: 2 });
+    expect(stats.newSafePoint).toBe(safePoint);
+    expect(stats.resolvedLocks).toBeGreaterThanOrEqual(1);
+    expect(() => client.checkVisibility(old.startTs)).toThrow(TxnAbortedByGcError);
+    await expect(old.get('gc-lock')).rejects.toThrow(TxnAbortedByGcError);
+    expect(await client.snapshot().get(k('gc-lock'))).toBeUndefined();
+    // PD refuses a safe point moving backwards.
+    await expect(client.gc(safePoint - 1000n)).rejects.toMatchObject({ code: 'PD_ERROR' });
   });
 });
 

@@ -11,15 +11,25 @@ import {
   invalidArgument,
   isTiKVError,
   type RequestOptions,
+  TiKVError,
   U64_MAX,
   UndeterminedError,
 } from '@tikv/common';
 import { KeyMode } from '@tikv/keyspace';
 import { PdOracle } from '@tikv/pd';
 import { RegionExecutor } from '@tikv/rpc';
+import type { AdminPd } from '../admin/admin-deps.js';
+import { ClusterAdmin } from '../admin/cluster-admin.js';
+import type { MinSafeTs } from '../admin/min-safe-ts.js';
 import type { CommitOptions } from '../commit/commit-options.js';
+import { type GcStatesApi, gcKeyspaceIdOf } from '../gc/gc-deps.js';
+import { type GcOptions, type GcResult, GcWorker } from '../gc/gc-worker.js';
+import { TxnSafePointCache } from '../gc/txn-safe-point-cache.js';
 import { LockResolver } from '../lock-resolver/lock-resolver.js';
 import { MemBuffer } from '../membuffer/mem-buffer.js';
+import { DeleteRangeTask, type DeleteRangeTaskOptions } from '../range-task/delete-range-task.js';
+import type { StoreSender } from '../range-task/store-deps.js';
+import { unsafeDestroyRange } from '../range-task/unsafe-destroy-range.js';
 import { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotOptions } from '../snapshot/snapshot-options.js';
 import type { TxnParts } from '../txn-deps.js';
@@ -49,6 +59,30 @@ const RUN_RETRY = defineBackoffKind({
   description: 'transaction retry',
 });
 
+/**
+ * The cluster pieces GC, range tasks and administration run on. `TransactionClient.connect`
+ * passes them; a client built on other parts without them refuses those calls.
+ */
+export interface TxnClusterParts {
+  /** PD, connected with the client's codec (`@tikv/pd`'s `PdClient`). */
+  readonly pd: AdminPd;
+  /** Per-store sends through the client's codec (`connectCluster(...).transport`). */
+  readonly transport: StoreSender;
+  /** The GC states API of the client's GC scope (`pd.gcStates(gcKeyspaceIdOf(codec.keyspaceMeta))`). */
+  readonly gcStates: GcStatesApi;
+}
+
+/** What a {@link TransactionClient} runs on. */
+export interface TransactionClientParts extends TxnParts {
+  /** For GC, range tasks, administration and the visibility check. @defaultValue none */
+  readonly cluster?: TxnClusterParts | undefined;
+}
+
+/** Options of {@link TransactionClient.deleteRange}. */
+export interface DeleteRangeOptions
+  extends Pick<DeleteRangeTaskOptions, 'concurrency' | 'notifyOnly' | 'regionsPerTask' | 'onProgress'>,
+    RequestOptions {}
+
 /** Whether {@link TransactionClient.run} tries again after this error. */
 export function isRetryableTxnError(e: unknown): boolean {
   return isTiKVError(e) && e.retryable && !(e instanceof UndeterminedError);
@@ -71,8 +105,11 @@ export function isRetryableTxnError(e: unknown): boolean {
  * ```
  */
 export class TransactionClient implements AsyncDisposable {
-  readonly #parts: TxnParts;
+  readonly #parts: TransactionClientParts;
   readonly #tuning: ResolvedClientTuning;
+  readonly #safePoints: TxnSafePointCache | undefined;
+  #admin: ClusterAdmin | undefined;
+  #gcWorker: GcWorker | undefined;
   readonly #lockResolver: LockResolver;
   readonly #latches: LocalLatches | undefined;
   readonly #lifetime = new AbortController();
@@ -86,7 +123,7 @@ export class TransactionClient implements AsyncDisposable {
    * @param parts - the executor, the oracle, the cluster id and a close hook
    * @param tuning - commit, read and lock-resolution defaults, local latches
    */
-  constructor(parts: TxnParts, tuning?: TransactionClientTuning) {
+  constructor(parts: TransactionClientParts, tuning?: TransactionClientTuning) {
     checkObject(parts, 'parts');
     this.#tuning = resolveClientTuning(tuning);
     this.#parts = parts;
@@ -107,6 +144,15 @@ export class TransactionClient implements AsyncDisposable {
     });
     this.#latches =
       this.#tuning.localLatchSlots > 0 ? new LocalLatches(this.#tuning.localLatchSlots) : undefined;
+    this.#safePoints =
+      parts.cluster === undefined
+        ? undefined
+        : new TxnSafePointCache({
+            gcStates: parts.cluster.gcStates,
+            lifetimeSignal: this.#lifetime.signal,
+            clock: this.#tuning.clock,
+            logger: this.#tuning.logger,
+          });
   }
 
   /**
@@ -134,13 +180,18 @@ export class TransactionClient implements AsyncDisposable {
         clock: tuning.clock,
         logger: tuning.logger,
       });
-      return new TransactionClient(
+      const client = new TransactionClient(
         {
           executor,
           oracle,
           clusterId: cluster.clusterId,
           clock: tuning.clock,
           logger: tuning.logger,
+          cluster: {
+            pd: cluster.pd,
+            transport: cluster.transport,
+            gcStates: cluster.pd.gcStates(gcKeyspaceIdOf(cluster.codec.keyspaceMeta)),
+          },
           close: async () => {
             oracle.close();
             await cluster.close();
@@ -148,6 +199,14 @@ export class TransactionClient implements AsyncDisposable {
         },
         options,
       );
+      try {
+        // client-go's txn safe point updater: reads below the txn safe point are refused.
+        await client.#safePoints?.start(call);
+      } catch (e) {
+        await client.close().catch(() => {});
+        throw e;
+      }
+      return client;
     } catch (e) {
       await cluster.close().catch(() => {});
       throw e;
@@ -177,6 +236,113 @@ export class TransactionClient implements AsyncDisposable {
   /** The parts transactions run on (executor, oracle, clock, logger, lifetime signal). */
   get parts(): TxnParts {
     return this.#txnParts;
+  }
+
+  #checkVisibility = (ts: bigint): void => {
+    if (ts !== U64_MAX) this.#safePoints?.checkVisibility(ts);
+  };
+
+  #cluster(what: string): TxnClusterParts {
+    const c = this.#parts.cluster;
+    if (c === undefined)
+      throw new TiKVError(
+        'NOT_SUPPORTED',
+        `${what} needs the cluster parts (TransactionClient.connect passes them)`,
+      );
+    return c;
+  }
+
+  /**
+   * Refuses a start ts below the txn safe point (client-go `CheckVisibility`): reads at it could
+   * miss versions GC removed. Every snapshot read checks it.
+   *
+   * @throws TxnAbortedByGcError below the txn safe point; a retryable `PD_ERROR` while the cached
+   *   safe point is stale
+   */
+  checkVisibility(startTs: bigint): void {
+    this.#checkOpen();
+    this.#safePoints?.checkVisibility(startTs);
+  }
+
+  /** Cluster administration: splits, scatter, regions and stores, safe ts, flashback (`ClusterAdmin`). */
+  get admin(): ClusterAdmin {
+    this.#checkOpen();
+    if (this.#admin === undefined) {
+      const c = this.#cluster('admin');
+      this.#admin = new ClusterAdmin({
+        executor: this.#parts.executor,
+        pd: c.pd,
+        transport: c.transport,
+        oracle: this.#parts.oracle,
+        gcStates: c.gcStates,
+      });
+    }
+    return this.#admin;
+  }
+
+  /** The GC worker of the client's GC scope (barriers, lock resolution, `gcWithStats`). */
+  get gcWorker(): GcWorker {
+    this.#checkOpen();
+    if (this.#gcWorker === undefined) {
+      const c = this.#cluster('gc');
+      this.#gcWorker = new GcWorker({
+        executor: this.#parts.executor,
+        lockResolver: this.#lockResolver,
+        gcStates: c.gcStates,
+        ...(this.#safePoints === undefined ? {} : { safePointCache: this.#safePoints }),
+        ...(this.#parts.logger === undefined ? {} : { logger: this.#parts.logger }),
+      });
+    }
+    return this.#gcWorker;
+  }
+
+  /**
+   * Garbage-collects up to `expectedSafePoint` (client-go `KVStore.GC`): advances the txn safe
+   * point, resolves every lock below it across the key space, then advances the GC safe point.
+   *
+   * @returns the new GC safe point (lower when a GC barrier held it)
+   */
+  gc(expectedSafePoint: bigint, options?: GcOptions): Promise<bigint> {
+    return this.gcWorker.gc(expectedSafePoint, options);
+  }
+
+  /** {@link gc} with what the lock resolution did. */
+  gcWithStats(expectedSafePoint: bigint, options?: GcOptions): Promise<GcResult> {
+    return this.gcWorker.gcWithStats(expectedSafePoint, options);
+  }
+
+  /**
+   * Deletes every version of every key in `[start, end)` at once (client-go `KVStore.DeleteRange`):
+   * no snapshot, no MVCC history kept; nobody may be using the range. An empty `end` is unbounded.
+   *
+   * @returns how many regions were done
+   */
+  async deleteRange(start: Uint8Array, end: Uint8Array, options?: DeleteRangeOptions): Promise<number> {
+    this.#checkOpen();
+    const { signal, timeoutMs, ...task } = options ?? {};
+    const result = await new DeleteRangeTask(
+      { executor: this.#parts.executor },
+      { ...task, startKey: start, endKey: end },
+    ).execute({
+      ...(signal === undefined ? {} : { signal }),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
+    return result.completedRegions;
+  }
+
+  /**
+   * Destroys `[start, end)` on every TiKV store at once, bypassing Raft (client-go
+   * `UnsafeDestroyRange`): for data GC already made unreachable.
+   */
+  unsafeDestroyRange(start: Uint8Array, end: Uint8Array, options?: RequestOptions): Promise<void> {
+    this.#checkOpen();
+    const c = this.#cluster('unsafeDestroyRange');
+    return unsafeDestroyRange({ stores: c.pd, transport: c.transport }, start, end, options);
+  }
+
+  /** Every store's safe ts and their minimum, the input of stale reads (client-go `GetMinSafeTS`). */
+  getMinSafeTs(options?: RequestOptions): Promise<MinSafeTs> {
+    return this.admin.getMinSafeTs(options);
   }
 
   #checkOpen = (): void => {
@@ -290,7 +456,12 @@ export class TransactionClient implements AsyncDisposable {
 
   #newSnapshot(ts: bigint, options: SnapshotOptions | undefined): Snapshot {
     return new Snapshot(
-      { executor: this.#parts.executor, oracle: this.#parts.oracle, lockResolver: this.#lockResolver },
+      {
+        executor: this.#parts.executor,
+        oracle: this.#parts.oracle,
+        lockResolver: this.#lockResolver,
+        checkVisibility: this.#checkVisibility,
+      },
       ts,
       { ...this.#tuning.snapshot, ...definedOnly(options) },
     );

@@ -49,6 +49,11 @@ export interface SnapshotParts {
   readonly oracle: TxnOracle;
   /** Resolves the locks the reads meet (this package's `LockResolver`). */
   readonly lockResolver: LockResolving;
+  /**
+   * Refuses reads below the txn safe point, before each read (client-go `KVStore.CheckVisibility`,
+   * a `TxnSafePointCache`). @defaultValue no check
+   */
+  readonly checkVisibility?: ((ts: bigint) => void) | undefined;
 }
 
 function checkTs(ts: unknown): bigint {
@@ -82,6 +87,7 @@ export class Snapshot implements SnapshotReader {
   readonly #exec: RegionExecutor;
   readonly #oracle: TxnOracle;
   readonly #resolver: LockResolving;
+  readonly #checkVisibility: ((ts: bigint) => void) | undefined;
   readonly #options: ResolvedSnapshotOptions;
   readonly #request: RegionRequestOptions;
   readonly #leaderRequest: RegionRequestOptions;
@@ -107,6 +113,7 @@ export class Snapshot implements SnapshotReader {
     this.#exec = parts.executor;
     this.#oracle = parts.oracle;
     this.#resolver = parts.lockResolver;
+    this.#checkVisibility = parts.checkVisibility;
     this.#ts = checkTs(ts);
     this.#options = resolveSnapshotOptions(options);
     this.#request = readRequestOptions(this.#options, false);
@@ -317,6 +324,7 @@ export class Snapshot implements SnapshotReader {
 
   /** Refuses a ts the oracle has not handed out yet; a ts found valid stays valid. */
   async #validate(bo: Backoffer): Promise<void> {
+    this.#checkVisibility?.(this.#ts);
     if (this.#validated) return;
     await this.#oracle.validateReadTs(
       this.#ts,
