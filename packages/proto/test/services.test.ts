@@ -86,7 +86,8 @@ describe('service definitions', () => {
       expect(def.fullName).toBe(`${pkg}.${svc}`);
       for (const m of Object.values(def.methods)) {
         const path = `/${def.fullName}/${m.name}`;
-        expect(path).toMatch(/^\/[a-z_]+\.[A-Za-z]+\/[A-Z][A-Za-z0-9]+$/);
+        // Packages may be dotted and versioned (`grpc.health.v1`).
+        expect(path).toMatch(/^\/[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*\.[A-Za-z]+\/[A-Z][A-Za-z0-9]+$/);
         expect(typeof m.requestType.encode).toBe('function');
         expect(typeof m.responseType.encode).toBe('function');
       }
