@@ -212,6 +212,13 @@ export {
 } from './options/resolve-options.js';
 export { pemBytes, type TlsOptions } from './options/tls-options.js';
 export {
+  buildRequestSource,
+  ExplicitRequestSourceType,
+  InternalTxnType,
+  isInternalRequestSource,
+  type RequestSourceParts,
+} from './request/request-source.js';
+export {
   type Clock,
   type ClockTimer,
   createSeededRandom,
