@@ -121,8 +121,10 @@ describe.each([
   it('existence checks, lock-only-if-exists and keys already locked', async () => {
     await client.run(async (other) => other.put('p-ex-yes', 'y'));
     const txn = await client.begin({ pessimistic: true });
-    const checked = await txn.lockKeys(['p-ex-yes', 'p-ex-no'], { checkExistence: true });
+    const checked = await txn.lockKeys(['p-ex-yes', 'p-ex-no'], { checkExistence: true, returnValues: true });
     expect(checked.map((r) => r.exists)).toEqual([true, false]);
+    // A missing key has no value, not an empty one.
+    expect(checked.map((r) => t(r.value))).toEqual(['y', undefined]);
     const again = await txn.lockKeys(['p-ex-yes']);
     expect(again[0]?.alreadyLocked).toBe(true);
     await txn.commit();

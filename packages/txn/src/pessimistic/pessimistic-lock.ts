@@ -119,9 +119,10 @@ export async function pessimisticLock(
         if (isPrimary) spec.onPrimaryLocked();
         if (spec.returnValues || spec.checkExistence || spec.lockOnlyIfExists) {
           batch.items.forEach((key, i) => {
+            const exists = answer.notFounds[i] !== true;
             values.set(keyToLatin1(key), {
-              exists: answer.notFounds[i] !== true,
-              value: spec.returnValues ? answer.values[i] : undefined,
+              exists,
+              value: spec.returnValues && exists ? answer.values[i] : undefined,
             });
           });
         }
