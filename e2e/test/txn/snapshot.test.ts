@@ -10,6 +10,7 @@ import { LOCK_RESOLVE_CHANNEL, type LockResolveEvent, TwoPhaseCommitter } from '
 import {
   embedded,
   embeddedTest,
+  SLOW_TEST_MS,
   s08d,
   startTxnEnv,
   type TxnEnv,
@@ -62,21 +63,29 @@ describe.each(txnModes())('snapshot_test.go (%s)', (_, mode) => {
     await txn.commit();
   }
 
-  test('TestBatchGet', async () => {
-    for (const n of rowNums) {
-      const keys = await putRows(n);
-      await checkAll(keys);
-      await deleteKeys(keys);
-    }
-  });
+  test(
+    'TestBatchGet',
+    async () => {
+      for (const n of rowNums) {
+        const keys = await putRows(n);
+        await checkAll(keys);
+        await deleteKeys(keys);
+      }
+    },
+    SLOW_TEST_MS,
+  );
 
-  test('TestBatchGetNotExist', async () => {
-    for (const n of rowNums) {
-      const keys = [...(await putRows(n)), env.key('noSuchKey')];
-      await checkAll(keys);
-      await deleteKeys(keys);
-    }
-  });
+  test(
+    'TestBatchGetNotExist',
+    async () => {
+      for (const n of rowNums) {
+        const keys = [...(await putRows(n)), env.key('noSuchKey')];
+        await checkAll(keys);
+        await deleteKeys(keys);
+      }
+    },
+    SLOW_TEST_MS,
+  );
 
   test('TestSnapshotCache', async () => {
     const [x, y, a, b] = ['cache_x', 'cache_y', 'cache_a', 'cache_b'].map((s) => env.key(s)) as [
