@@ -4,7 +4,7 @@
 // committed before its start ts. Concurrency here is interleaved async work on one event loop,
 // which still puts many transactions in flight at once against the cluster.
 import { isRetryableTxnError } from '@tikv/txn';
-import { startTxnEnv, type TxnEnv, text, txnModes } from './txn-env.js';
+import { SLOW_TEST_MS, startTxnEnv, type TxnEnv, text, txnModes } from './txn-env.js';
 
 interface WriteRecord {
   startTs: bigint;
@@ -56,23 +56,27 @@ describe.each(txnModes())('isolation_test.go (%s)', (_, mode) => {
     }
   }
 
-  test('TestWriteWriteConflict', async () => {
-    const threadCount = 8;
-    const setPerThread = 10;
-    const key = env.key('ww');
-    const writes: WriteRecord[] = [];
-    await Promise.all(
-      Array.from({ length: threadCount }, async () => {
-        for (let j = 0; j < setPerThread; j++) writes.push(await setWithRetry(key, 'v'));
-      }),
-    );
-    expect(writes).toHaveLength(threadCount * setPerThread);
-    writes.sort(byStartTs);
-    // No two committed transactions on one key overlap: each starts after the previous commit.
-    for (let i = 0; i < writes.length - 1; i++) {
-      expect(writes[i]?.commitTs).toBeLessThan(writes[i + 1]?.startTs as bigint);
-    }
-  });
+  test(
+    'TestWriteWriteConflict',
+    async () => {
+      const threadCount = 8;
+      const setPerThread = 10;
+      const key = env.key('ww');
+      const writes: WriteRecord[] = [];
+      await Promise.all(
+        Array.from({ length: threadCount }, async () => {
+          for (let j = 0; j < setPerThread; j++) writes.push(await setWithRetry(key, 'v'));
+        }),
+      );
+      expect(writes).toHaveLength(threadCount * setPerThread);
+      writes.sort(byStartTs);
+      // No two committed transactions on one key overlap: each starts after the previous commit.
+      for (let i = 0; i < writes.length - 1; i++) {
+        expect(writes[i]?.commitTs).toBeLessThan(writes[i + 1]?.startTs as bigint);
+      }
+    },
+    SLOW_TEST_MS,
+  );
 
   test('TestReadWriteConflict', async () => {
     const readThreadCount = 10;

@@ -1,6 +1,6 @@
 // Port of client-go integration_tests/lock_test.go (TestScanLockResolveWithGet / Seek /
-// SeekKeyOnly / BatchGet, TestCleanLock) and crashed writers that a reader resolves, through the
-// public API. A crashed writer is a transaction whose start ts lies 10 s in the past, prewritten
+// SeekKeyOnly / BatchGet, TestCleanLock, TestGetTxnStatus) and crashed writers that a reader
+// resolves, through the public API. A crashed writer is a transaction whose start ts lies 10 s in the past, prewritten
 // by the public TwoPhaseCommitter and then dropped: its locks (TTL 3 s) are already expired, so
 // readers and writers resolve them at once. The data those writers overwrite is committed first
 // at a start and commit ts further back (20 s and 15 s), so that the crashed writers do not
@@ -131,6 +131,49 @@ describe.each(txnModes())('lock_test.go (%s)', (_, mode) => {
     expect((await snap.batchGet(alphabet.map(key))).map(text)).toEqual(
       alphabet.map((ch) => String.fromCharCode(ch.charCodeAt(0) + 1)),
     );
+  });
+
+  test('TestGetTxnStatus', async () => {
+    const a = env.key('status/a');
+    const put = await env.client.begin();
+    put.put(a, 'a');
+    const commitTs = await put.commit();
+    let status = await env.client.lockResolver.getTxnStatus(put.startTs, a, { callerStartTs: put.startTs });
+    expect(status.isCommitted).toBe(true);
+    expect(status.commitTs).toBe(commitTs);
+
+    // Prewritten and committed by the committer.
+    const txn = await env.client.begin();
+    txn.put(a, 'a');
+    const committer = new TwoPhaseCommitter(env.client.parts, txn.memBuffer, {
+      startTs: txn.startTs,
+      lockResolver: env.client.lockResolver,
+    });
+    await committer.prewrite();
+    const result = await committer.commit(await env.client.currentTimestamp());
+    committer.close();
+    await txn.rollback();
+    status = await env.client.lockResolver.getTxnStatus(txn.startTs, a, { callerStartTs: txn.startTs });
+    expect(status.isCommitted).toBe(true);
+    expect(status.commitTs).toBe(result.commitTs);
+
+    // Prewritten only, lock alive: not committed, with a TTL.
+    const live = await env.client.begin();
+    live.put(a, 'a');
+    const liveCommitter = new TwoPhaseCommitter(env.client.parts, live.memBuffer, {
+      startTs: live.startTs,
+      lockResolver: env.client.lockResolver,
+    });
+    await liveCommitter.prewrite();
+    try {
+      status = await env.client.lockResolver.getTxnStatus(live.startTs, a, { callerStartTs: live.startTs });
+      expect(status.isCommitted).toBe(false);
+      expect(status.ttlMs).toBeGreaterThan(0n);
+    } finally {
+      await liveCommitter.rollback();
+      liveCommitter.close();
+      await live.rollback();
+    }
   });
 
   test('a 2PC writer that crashed after prewrite: a reader rolls it back, a writer then commits', async () => {

@@ -5,7 +5,7 @@
 // the iterator, and scans that merge the transaction's buffered writes over the snapshot.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { type KvPair, LOCK_RESOLVE_CHANNEL, type LockResolveEvent, TwoPhaseCommitter } from '@tikv/txn';
-import { embedded, startTxnEnv, type TxnEnv, text, txnModes } from './txn-env.js';
+import { embedded, SLOW_TEST_MS, startTxnEnv, type TxnEnv, text, txnModes } from './txn-env.js';
 
 // client-go runs with its scan batch size (256); a smaller one keeps the same shape of cases
 // (1 row, one batch, one batch and a row, three batches) at a fraction of the rows.
@@ -38,54 +38,58 @@ describe.each(txnModes())('scan_test.go (%s)', (_, mode) => {
     }
   }
 
-  test('TestScan', async () => {
-    const met: LockResolveEvent[] = [];
-    const onResolve = (e: unknown) => {
-      if ((e as LockResolveEvent).lockCount > 0) met.push(e as LockResolveEvent);
-    };
-    for (const rowNum of rowNums) {
-      const txn = await env.client.begin();
-      for (let i = 0; i < rowNum; i++) txn.put(makeKey(i), makeValue(i));
-      await txn.commit();
-      if (embedded && rowNum > 23) env.split([makeKey(23)]);
-      if (embedded && rowNum > 156) env.split([makeKey(156)]);
+  test(
+    'TestScan',
+    async () => {
+      const met: LockResolveEvent[] = [];
+      const onResolve = (e: unknown) => {
+        if ((e as LockResolveEvent).lockCount > 0) met.push(e as LockResolveEvent);
+      };
+      for (const rowNum of rowNums) {
+        const txn = await env.client.begin();
+        for (let i = 0; i < rowNum; i++) txn.put(makeKey(i), makeValue(i));
+        await txn.commit();
+        if (embedded && rowNum > 23) env.split([makeKey(23)]);
+        if (embedded && rowNum > 156) env.split([makeKey(156)]);
 
-      const txn2 = await env.client.begin();
-      expect(text(await txn2.get(makeKey(0)))).toBe(makeValue(0));
-      // Without an upper bound (to the end of the suite's keys), and with one.
-      check(await txn2.scan(recordPrefix(), recordEnd()), rowNum, false);
-      const upperBound = Math.floor(rowNum / 2);
-      check(await txn2.scan(recordPrefix(), makeKey(upperBound)), upperBound, false);
-      await txn2.rollback();
+        const txn2 = await env.client.begin();
+        expect(text(await txn2.get(makeKey(0)))).toBe(makeValue(0));
+        // Without an upper bound (to the end of the suite's keys), and with one.
+        check(await txn2.scan(recordPrefix(), recordEnd()), rowNum, false);
+        const upperBound = Math.floor(rowNum / 2);
+        check(await txn2.scan(recordPrefix(), makeKey(upperBound)), upperBound, false);
+        await txn2.rollback();
 
-      const txn3 = await env.client.begin();
-      check(await txn3.scan(recordPrefix(), recordEnd(), { keyOnly: true }), rowNum, true);
-      check(await txn3.scan(recordPrefix(), makeKey(upperBound), { keyOnly: true }), upperBound, true);
-      // Key-only is per scan: the next scan has values again.
-      check(await txn3.scan(recordPrefix(), recordEnd()), rowNum, false);
-      await txn3.rollback();
+        const txn3 = await env.client.begin();
+        check(await txn3.scan(recordPrefix(), recordEnd(), { keyOnly: true }), rowNum, true);
+        check(await txn3.scan(recordPrefix(), makeKey(upperBound), { keyOnly: true }), upperBound, true);
+        // Key-only is per scan: the next scan has values again.
+        check(await txn3.scan(recordPrefix(), recordEnd()), rowNum, false);
+        await txn3.rollback();
 
-      // RC read: a live lock on row 0 is neither met nor waited for.
-      const txn4 = await env.client.begin();
-      txn4.put(makeKey(0), makeValue(1));
-      const committer4 = new TwoPhaseCommitter(env.client.parts, txn4.memBuffer, {
-        startTs: txn4.startTs,
-        lockResolver: env.client.lockResolver,
-      });
-      await committer4.prewrite();
-      subscribe(LOCK_RESOLVE_CHANNEL, onResolve);
-      try {
-        const txn5 = await env.client.begin({ isolation: 'RC' });
-        check(await txn5.scan(recordPrefix(), recordEnd()), rowNum, false);
-        expect(met).toHaveLength(0);
-        await txn5.rollback();
-      } finally {
-        unsubscribe(LOCK_RESOLVE_CHANNEL, onResolve);
-        await committer4.rollback();
-        committer4.close();
+        // RC read: a live lock on row 0 is neither met nor waited for.
+        const txn4 = await env.client.begin();
+        txn4.put(makeKey(0), makeValue(1));
+        const committer4 = new TwoPhaseCommitter(env.client.parts, txn4.memBuffer, {
+          startTs: txn4.startTs,
+          lockResolver: env.client.lockResolver,
+        });
+        await committer4.prewrite();
+        subscribe(LOCK_RESOLVE_CHANNEL, onResolve);
+        try {
+          const txn5 = await env.client.begin({ isolation: 'RC' });
+          check(await txn5.scan(recordPrefix(), recordEnd()), rowNum, false);
+          expect(met).toHaveLength(0);
+          await txn5.rollback();
+        } finally {
+          unsubscribe(LOCK_RESOLVE_CHANNEL, onResolve);
+          await committer4.rollback();
+          committer4.close();
+        }
       }
-    }
-  });
+    },
+    SLOW_TEST_MS,
+  );
 
   test('reverse scans, limits and the iterator, across the same regions', async () => {
     const rowNum = maxRows;

@@ -1,15 +1,18 @@
 // Port of client-go integration_tests/snapshot_test.go through the public API: batch reads
-// against a scan of the same keys, absent keys, the snapshot's read cache (client-go's
-// "snapshot-get-cache-fail" failpoint becomes, on the embedded cluster, reads that fail at TiKV
-// while the cache still answers), read-committed reads that never meet a lock, and the
-// maximum-ts snapshot that caches nothing. client-go leaves `rowNums` empty in this suite; here the
-// client sends at most 64 keys per BatchGet request and the rows are 1, 64, 65 and 300 keys, over
-// several regions where the target can split.
+// against a scan of the same keys and with absent keys (TestBatchGet, TestBatchGetNotExist), the
+// snapshot's read cache (client-go's "snapshot-get-cache-fail" failpoint becomes, on the embedded
+// cluster, reads that fail at TiKV while the cache still answers), read-committed reads that never
+// meet a lock, the maximum-ts snapshot that caches nothing, live locks a reader pushes or reads
+// past (TestSkipLargeTxnLock, TestPointGetSkipTxnLock), and concurrent reads of one snapshot.
+// client-go leaves `rowNums` empty in this suite; here the client sends at most 64 keys per
+// BatchGet request and the rows are 1, 64, 65 and 300 keys, over several regions where the target
+// can split.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { LOCK_RESOLVE_CHANNEL, type LockResolveEvent, TwoPhaseCommitter } from '@tikv/txn';
 import {
   embedded,
   embeddedTest,
+  SLOW_TEST_MS,
   s08d,
   startTxnEnv,
   type TxnEnv,
@@ -62,21 +65,29 @@ describe.each(txnModes())('snapshot_test.go (%s)', (_, mode) => {
     await txn.commit();
   }
 
-  test('TestBatchGet', async () => {
-    for (const n of rowNums) {
-      const keys = await putRows(n);
-      await checkAll(keys);
-      await deleteKeys(keys);
-    }
-  });
+  test(
+    'TestBatchGet',
+    async () => {
+      for (const n of rowNums) {
+        const keys = await putRows(n);
+        await checkAll(keys);
+        await deleteKeys(keys);
+      }
+    },
+    SLOW_TEST_MS,
+  );
 
-  test('TestBatchGetNotExist', async () => {
-    for (const n of rowNums) {
-      const keys = [...(await putRows(n)), env.key('noSuchKey')];
-      await checkAll(keys);
-      await deleteKeys(keys);
-    }
-  });
+  test(
+    'TestBatchGetNotExist',
+    async () => {
+      for (const n of rowNums) {
+        const keys = [...(await putRows(n)), env.key('noSuchKey')];
+        await checkAll(keys);
+        await deleteKeys(keys);
+      }
+    },
+    SLOW_TEST_MS,
+  );
 
   test('TestSnapshotCache', async () => {
     const [x, y, a, b] = ['cache_x', 'cache_y', 'cache_a', 'cache_b'].map((s) => env.key(s)) as [
@@ -188,6 +199,81 @@ describe.each(txnModes())('snapshot_test.go (%s)', (_, mode) => {
     later.put(x, 'x2');
     await later.commit();
     expect(text(await snapshot.get(x))).toBe('x2');
+  });
+
+  /** Prewrites `x` and `y` (primary `x`) with the public committer and leaves them locked. */
+  async function prewriteXY(x: Uint8Array, y: Uint8Array) {
+    const txn = await env.client.begin();
+    txn.put(x, 'x');
+    txn.put(y, 'y');
+    const committer = new TwoPhaseCommitter(env.client.parts, txn.memBuffer, {
+      startTs: txn.startTs,
+      lockResolver: env.client.lockResolver,
+      primaryKey: x,
+    });
+    await committer.prewrite();
+    return { txn, committer };
+  }
+
+  test('TestSkipLargeTxnLock: a reader pushes a live lock instead of waiting; the commit ts moves past it', async () => {
+    const [x, y, z] = ['x_TestSkipLargeTxnLock', 'y_TestSkipLargeTxnLock', 'z'].map((s) => env.key(s)) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
+    const { txn, committer } = await prewriteXY(x, y);
+    try {
+      const txn1 = await env.client.begin();
+      expect(await txn1.get(x)).toBeUndefined();
+      expect(await txn1.batchGet([z])).toEqual([undefined]);
+      // A commit at start ts + 1 is below the pushed min commit ts: the committer takes a new one.
+      const result = await committer.commit(txn.startTs + 1n);
+      await result.background;
+      expect(committer.commitTs).toBeGreaterThan(txn1.startTs);
+      expect(text(await env.client.snapshot(committer.commitTs).get(y))).toBe('y');
+      expect(await env.client.snapshot(txn1.startTs).get(y)).toBeUndefined();
+      await txn1.rollback();
+    } finally {
+      committer.close();
+      await txn.rollback();
+    }
+  });
+
+  test('TestPointGetSkipTxnLock: a max-ts point get of a secondary reads past its lock', async () => {
+    const [x, y] = ['x_key_TestPointGetSkipTxnLock', 'y_key_TestPointGetSkipTxnLock'].map((s) =>
+      env.key(s),
+    ) as [Uint8Array, Uint8Array];
+    const { txn, committer } = await prewriteXY(x, y);
+    try {
+      expect(committer.primaryKey).toEqual(x);
+      expect(await env.client.snapshot().get(y)).toBeUndefined();
+      const result = await committer.commit(txn.startTs + 1n);
+      await result.background;
+      expect(text(await env.client.snapshot().get(y))).toBe('y');
+    } finally {
+      committer.close();
+      await txn.rollback();
+    }
+  });
+
+  test('TestSnapshotThreadSafe: concurrent reads through one snapshot', async () => {
+    const key = env.key('key_test_snapshot_threadsafe');
+    const notExistKey = env.key('key_not_exist');
+    const txn = await env.client.begin();
+    txn.put(key, 'x');
+    await txn.commit();
+    await txn.whenCommitSettled();
+    const snapshots = [env.client.snapshot(), await env.freshSnapshot()];
+    for (const snapshot of snapshots) {
+      await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          for (let i = 0; i < 30; i++) {
+            expect(text(await snapshot.get(key))).toBe('x');
+            expect((await snapshot.batchGet([key, notExistKey])).map(text)).toEqual(['x', undefined]);
+          }
+        }),
+      );
+    }
   });
 
   embeddedTest('reads cross region boundaries and leader moves (embedded)', async () => {

@@ -25,6 +25,9 @@ export const s08d = (prefix: string, i: number): string => `${prefix}${String(i)
 /** client-go's `valueBytes(i)`. */
 export const valueBytes = (i: number): string => `value${i}`;
 
+/** Timeout of the cases that write and read hundreds of keys (a debug build of TiKV is slow). */
+export const SLOW_TEST_MS = 180_000;
+
 /** Whether the suites run on the embedded mock cluster (topology and fault cases run only there). */
 export const embedded = targetKindFrom(process.env) === TargetKind.Embedded;
 /** `test` on the embedded target, `test.skip` elsewhere (the case shows as skipped, by name). */
