@@ -105,6 +105,39 @@ export {
 export { IDENTITY_REGION_KEY_CODEC, type RegionKeyCodec } from './region-key-codec.js';
 export type { RegionSource } from './region-source.js';
 export {
+  type KvRequestLike,
+  type KvResponseLike,
+  kvRequestInfo,
+  kvResponseInfo,
+  resourceGroupOf,
+} from './resource-control/kv-request-info.js';
+export {
+  LocalTokenBucket,
+  type TokenBucketSettings,
+  type TokenReservation,
+} from './resource-control/local-token-bucket.js';
+export {
+  costAfterResponse,
+  costBeforeRequest,
+  DEFAULT_REQUEST_UNIT_CONFIG,
+  type KvRequestInfo,
+  type KvResponseInfo,
+  type RequestUnitConfig,
+  type RuConsumption,
+} from './resource-control/request-unit-model.js';
+export {
+  type KvCall,
+  type KvInterceptor,
+  type ResourceControlInterceptorOptions,
+  resourceControlInterceptor,
+} from './resource-control/resource-control-interceptor.js';
+export {
+  DEFAULT_RESOURCE_GROUP_CONTROLLER_OPTIONS,
+  ResourceGroupController,
+  type ResourceGroupControllerOptions,
+  type TokenBucketSource,
+} from './resource-control/resource-group-controller.js';
+export {
   DC_LABEL_KEY,
   DEFAULT_SAFE_TS_UPDATER_OPTIONS,
   GLOBAL_TXN_SCOPE,
