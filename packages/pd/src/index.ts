@@ -81,7 +81,7 @@ export {
   type ResourceGroup,
   type ResourceGroupEvent,
 } from './pd-resource-manager.js';
-export { PdTimestamps } from './pd-timestamps.js';
+export { type PdDynamicOptions, PdTimestamps } from './pd-timestamps.js';
 export {
   type KeyRange,
   type OperatorInfo,
@@ -156,7 +156,9 @@ export {
 export type { OracleTimestampSource, TimestampSource } from './timestamp-source.js';
 export {
   DEFAULT_TSO_DISPATCHER_OPTIONS,
+  MAX_TSO_BATCH_WAIT_MS,
   TsoDispatcher,
+  type TsoDispatcherDynamicOptions,
   type TsoDispatcherOptions,
   type TsoDispatcherStats,
 } from './tso-dispatcher.js';

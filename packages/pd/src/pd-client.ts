@@ -30,7 +30,7 @@ import { PdMetaStorage } from './pd-meta-storage.js';
 import { PdRegions } from './pd-regions.js';
 import { PdResourceManager } from './pd-resource-manager.js';
 import { type PdResponse, PdRpcCaller } from './pd-rpc-caller.js';
-import { PdTimestamps } from './pd-timestamps.js';
+import { type PdDynamicOptions, PdTimestamps } from './pd-timestamps.js';
 import type {
   KeyRange,
   OperatorInfo,
@@ -192,6 +192,11 @@ export class PdClient implements RegionSource, OracleTimestampSource {
   /** Registers a listener for leader switches; returns the function that unregisters it. */
   onLeaderChange(listener: (url: string) => void): () => void {
     return this.#discovery.onLeaderChange(listener);
+  }
+
+  /** {@inheritDoc PdTimestamps.updateOptions} */
+  updateOptions(options: PdDynamicOptions): void {
+    this.timestamps.updateOptions(options);
   }
 
   /** {@inheritDoc PdTimestamps.getTimestamp} */
