@@ -194,9 +194,17 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     return this.#discovery.onLeaderChange(listener);
   }
 
-  /** {@inheritDoc PdTimestamps.updateOptions} */
+  /**
+   * Changes options while the client runs (PD's `UpdateOption`): the TSO options of
+   * {@link PdTimestamps.updateOptions}, and `enableFollowerHandle` for unary region lookups
+   * ({@link PdRegions.setFollowerHandle}).
+   *
+   * @throws InvalidArgumentError for a TSO concurrency below 1 or a batch wait outside [0, 10] ms
+   */
   updateOptions(options: PdDynamicOptions): void {
     this.timestamps.updateOptions(options);
+    if (options.enableFollowerHandle !== undefined)
+      this.regions.setFollowerHandle(options.enableFollowerHandle);
   }
 
   /** {@inheritDoc PdTimestamps.getTimestamp} */

@@ -29,6 +29,11 @@ export interface PdDynamicOptions {
   readonly tsoClientRpcConcurrency?: number | undefined;
   /** How long a TSO batch waits for more callers, in ms, 0 to 10 (PD's `MaxTSOBatchWaitInterval`). */
   readonly maxTsoBatchWaitIntervalMs?: number | undefined;
+  /**
+   * Let followers serve unary region lookups (PD's `EnableFollowerHandle`; applied by
+   * `PdClient.updateOptions` to its regions part, not by the timestamps part).
+   */
+  readonly enableFollowerHandle?: boolean | undefined;
 }
 
 /** PD's metadata key naming the leader a follower forwards a request to. */
@@ -103,7 +108,7 @@ export class PdTimestamps implements OracleTimestampSource {
   }
 
   /** The options {@link PdTimestamps.updateOptions} set, as in force now. */
-  get dynamicOptions(): Readonly<Required<PdDynamicOptions>> {
+  get dynamicOptions(): Readonly<Required<Omit<PdDynamicOptions, 'enableFollowerHandle'>>> {
     const d = this.#tso.dynamicOptions;
     return {
       enableTsoFollowerProxy: this.#followerProxy,

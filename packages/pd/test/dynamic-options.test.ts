@@ -37,4 +37,31 @@ describe('PdClient.updateOptions (PD client UpdateOption) against two mock PD me
     expect(pd.timestamps.tsoStreamUrl).toBe(leader);
     expect(() => pd.updateOptions({ maxTsoBatchWaitIntervalMs: 20 })).toThrow('maxBatchWaitMs');
   });
+
+  test('follower handle: unary region lookups go to a follower, and to the leader when it fails', async () => {
+    const unary = await PdClient.connect({ endpoints: cluster.pdEndpoints, enableRouterClient: false });
+    try {
+      const key = new TextEncoder().encode('k');
+      await unary.getRegion(key);
+      expect(unary.regions.followerReads).toBe(0);
+      unary.updateOptions({ enableFollowerHandle: true });
+      expect(unary.regions.followerHandle).toBe(true);
+      expect((await unary.getRegion(key))?.region.id).toBeGreaterThan(0n);
+      expect(await unary.getRegionById(424242n)).toBeUndefined();
+      expect(unary.regions.followerReads).toBe(2);
+      // A failing follower: the leader answers.
+      cluster.inject({
+        method: 'GetPrevRegion',
+        times: 1,
+        error: { grpcStatus: 14, message: 'follower down' },
+      });
+      await unary.getPrevRegion(key);
+      expect(unary.regions.followerReads).toBe(2);
+      unary.updateOptions({ enableFollowerHandle: false });
+      await unary.getRegion(key);
+      expect(unary.regions.followerReads).toBe(2);
+    } finally {
+      await unary.close();
+    }
+  });
 });
