@@ -86,6 +86,8 @@ export {
   type KeyRange,
   type OperatorInfo,
   OperatorStatus,
+  type PdMember,
+  type PdMembers,
   type ScatterRegionsResult,
   type SplitAndScatterRegionsResult,
   type SplitRegionsResult,

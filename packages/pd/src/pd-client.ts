@@ -34,6 +34,8 @@ import { type PdDynamicOptions, PdTimestamps } from './pd-timestamps.js';
 import type {
   KeyRange,
   OperatorInfo,
+  PdMember,
+  PdMembers,
   ScatterRegionsResult,
   SplitAndScatterRegionsResult,
   SplitRegionsResult,
@@ -205,6 +207,22 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     this.timestamps.updateOptions(options);
     if (options.enableFollowerHandle !== undefined)
       this.regions.setFollowerHandle(options.enableFollowerHandle);
+  }
+
+  /** Every PD member and the leader (PD's `GetAllMembers`), asked of the leader. */
+  async getAllMembers(options?: CallOptions): Promise<PdMembers> {
+    const resp = await this.#caller.call('GetMembers', options, (rpc, signal) =>
+      rpc.getMembers({ header: this.#caller.header() }, { signal }),
+    );
+    const member = (m: pdpb.Member | undefined): PdMember | undefined =>
+      m === undefined
+        ? undefined
+        : { name: m.name, memberId: m.memberId, clientUrls: m.clientUrls, peerUrls: m.peerUrls };
+    return {
+      members: resp.members.map((m) => member(m) as PdMember),
+      leader: member(resp.leader),
+      etcdLeader: member(resp.etcdLeader),
+    };
   }
 
   /** {@inheritDoc PdTimestamps.getTimestamp} */

@@ -64,4 +64,11 @@ describe('PdClient.updateOptions (PD client UpdateOption) against two mock PD me
       await unary.close();
     }
   });
+
+  test('getAllMembers lists every member and the leader (client.go GetAllMembers)', async () => {
+    const m = await pd.getAllMembers();
+    expect(m.members).toHaveLength(2);
+    expect(m.leader?.clientUrls).toEqual([cluster.pdMembers().find((x) => x.leader)?.clientUrl]);
+    expect(m.etcdLeader?.name).toBe(m.leader?.name);
+  });
 });
