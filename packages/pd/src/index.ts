@@ -81,11 +81,13 @@ export {
   type ResourceGroup,
   type ResourceGroupEvent,
 } from './pd-resource-manager.js';
-export { PdTimestamps } from './pd-timestamps.js';
+export { type PdDynamicOptions, PdTimestamps } from './pd-timestamps.js';
 export {
   type KeyRange,
   type OperatorInfo,
   OperatorStatus,
+  type PdMember,
+  type PdMembers,
   type ScatterRegionsResult,
   type SplitAndScatterRegionsResult,
   type SplitRegionsResult,
@@ -105,6 +107,39 @@ export {
 export { IDENTITY_REGION_KEY_CODEC, type RegionKeyCodec } from './region-key-codec.js';
 export type { RegionSource } from './region-source.js';
 export {
+  type KvRequestLike,
+  type KvResponseLike,
+  kvRequestInfo,
+  kvResponseInfo,
+  resourceGroupOf,
+} from './resource-control/kv-request-info.js';
+export {
+  LocalTokenBucket,
+  type TokenBucketSettings,
+  type TokenReservation,
+} from './resource-control/local-token-bucket.js';
+export {
+  costAfterResponse,
+  costBeforeRequest,
+  DEFAULT_REQUEST_UNIT_CONFIG,
+  type KvRequestInfo,
+  type KvResponseInfo,
+  type RequestUnitConfig,
+  type RuConsumption,
+} from './resource-control/request-unit-model.js';
+export {
+  type KvCall,
+  type KvInterceptor,
+  type ResourceControlInterceptorOptions,
+  resourceControlInterceptor,
+} from './resource-control/resource-control-interceptor.js';
+export {
+  DEFAULT_RESOURCE_GROUP_CONTROLLER_OPTIONS,
+  ResourceGroupController,
+  type ResourceGroupControllerOptions,
+  type TokenBucketSource,
+} from './resource-control/resource-group-controller.js';
+export {
   DC_LABEL_KEY,
   DEFAULT_SAFE_TS_UPDATER_OPTIONS,
   GLOBAL_TXN_SCOPE,
@@ -123,7 +158,9 @@ export {
 export type { OracleTimestampSource, TimestampSource } from './timestamp-source.js';
 export {
   DEFAULT_TSO_DISPATCHER_OPTIONS,
+  MAX_TSO_BATCH_WAIT_MS,
   TsoDispatcher,
+  type TsoDispatcherDynamicOptions,
   type TsoDispatcherOptions,
   type TsoDispatcherStats,
 } from './tso-dispatcher.js';

@@ -30,10 +30,12 @@ import { PdMetaStorage } from './pd-meta-storage.js';
 import { PdRegions } from './pd-regions.js';
 import { PdResourceManager } from './pd-resource-manager.js';
 import { type PdResponse, PdRpcCaller } from './pd-rpc-caller.js';
-import { PdTimestamps } from './pd-timestamps.js';
+import { type PdDynamicOptions, PdTimestamps } from './pd-timestamps.js';
 import type {
   KeyRange,
   OperatorInfo,
+  PdMember,
+  PdMembers,
   ScatterRegionsResult,
   SplitAndScatterRegionsResult,
   SplitRegionsResult,
@@ -192,6 +194,35 @@ export class PdClient implements RegionSource, OracleTimestampSource {
   /** Registers a listener for leader switches; returns the function that unregisters it. */
   onLeaderChange(listener: (url: string) => void): () => void {
     return this.#discovery.onLeaderChange(listener);
+  }
+
+  /**
+   * Changes options while the client runs (PD's `UpdateOption`): the TSO options of
+   * {@link PdTimestamps.updateOptions}, and `enableFollowerHandle` for unary region lookups
+   * ({@link PdRegions.setFollowerHandle}).
+   *
+   * @throws InvalidArgumentError for a TSO concurrency below 1 or a batch wait outside [0, 10] ms
+   */
+  updateOptions(options: PdDynamicOptions): void {
+    this.timestamps.updateOptions(options);
+    if (options.enableFollowerHandle !== undefined)
+      this.regions.setFollowerHandle(options.enableFollowerHandle);
+  }
+
+  /** Every PD member and the leader (PD's `GetAllMembers`), asked of the leader. */
+  async getAllMembers(options?: CallOptions): Promise<PdMembers> {
+    const resp = await this.#caller.call('GetMembers', options, (rpc, signal) =>
+      rpc.getMembers({ header: this.#caller.header() }, { signal }),
+    );
+    const member = (m: pdpb.Member | undefined): PdMember | undefined =>
+      m === undefined
+        ? undefined
+        : { name: m.name, memberId: m.memberId, clientUrls: m.clientUrls, peerUrls: m.peerUrls };
+    return {
+      members: resp.members.map((m) => member(m) as PdMember),
+      leader: member(resp.leader),
+      etcdLeader: member(resp.etcdLeader),
+    };
   }
 
   /** {@inheritDoc PdTimestamps.getTimestamp} */

@@ -7,6 +7,7 @@ import {
   PdUnreachableError,
 } from '@tikv/common';
 import type { pdpb } from '@tikv/proto';
+import { Metadata } from 'nice-grpc';
 import type { CallOptions } from './call-options.js';
 import { OrderedBidiStream } from './ordered-bidi-stream.js';
 import { checkPdKey, checkPdU64 } from './pd-argument-checks.js';
@@ -34,6 +35,10 @@ import {
   type SplitRegionsResult,
 } from './pd-types.js';
 import { QueryRegionBatcher, type RegionQuery } from './query-region-batcher.js';
+
+/** PD's metadata key that lets a follower serve a region read. */
+const ALLOW_FOLLOWER_HANDLE = 'pd-allow-follower-handle';
+
 import {
   type RegionInfo,
   regionFromWire,
@@ -76,6 +81,9 @@ export interface PdRegionsDeps {
 export class PdRegions implements RegionSource {
   readonly #d: PdRegionsDeps;
   readonly #router: QueryRegionBatcher | undefined;
+  #followerHandle = false;
+  #followerTurn = 0;
+  #followerReads = 0;
 
   /** @internal */
   constructor(deps: PdRegionsDeps) {
@@ -90,6 +98,25 @@ export class PdRegions implements RegionSource {
           { maxBatchSize: deps.maxQueryRegionBatchSize, rpcTimeoutMs: deps.timeoutMs, clock: deps.clock },
         )
       : undefined;
+  }
+
+  /**
+   * Lets PD followers serve unary region lookups (PD's `EnableFollowerHandle`): a lookup goes
+   * to a follower with `pd-allow-follower-handle`, and to the leader when the follower fails.
+   * Lookups over the `QueryRegion` stream are not affected.
+   */
+  setFollowerHandle(enabled: boolean): void {
+    this.#followerHandle = enabled;
+  }
+
+  /** Whether followers may serve unary region lookups. */
+  get followerHandle(): boolean {
+    return this.#followerHandle;
+  }
+
+  /** Unary region lookups a follower answered. */
+  get followerReads(): number {
+    return this.#followerReads;
   }
 
   /** `QueryRegion` requests sent so far (0 when the router client is off). */
@@ -107,8 +134,11 @@ export class PdRegions implements RegionSource {
       { kind: 'key', key: encoded, needBuckets },
       options,
       'GetRegion',
-      (rpc, signal) =>
-        rpc.getRegion({ header: caller.header(), regionKey: encoded, needBuckets }, { signal }),
+      (rpc, signal, metadata) =>
+        rpc.getRegion(
+          { header: caller.header(), regionKey: encoded, needBuckets },
+          { signal, ...(metadata === undefined ? {} : { metadata }) },
+        ),
     );
     return this.#decode(wire);
   }
@@ -123,8 +153,11 @@ export class PdRegions implements RegionSource {
       { kind: 'prevKey', key: encoded, needBuckets },
       options,
       'GetPrevRegion',
-      (rpc, signal) =>
-        rpc.getPrevRegion({ header: caller.header(), regionKey: encoded, needBuckets }, { signal }),
+      (rpc, signal, metadata) =>
+        rpc.getPrevRegion(
+          { header: caller.header(), regionKey: encoded, needBuckets },
+          { signal, ...(metadata === undefined ? {} : { metadata }) },
+        ),
     );
     return this.#decode(wire);
   }
@@ -138,7 +171,11 @@ export class PdRegions implements RegionSource {
       { kind: 'id', id: regionId, needBuckets },
       options,
       'GetRegionByID',
-      (rpc, signal) => rpc.getRegionByID({ header: caller.header(), regionId, needBuckets }, { signal }),
+      (rpc, signal, metadata) =>
+        rpc.getRegionByID(
+          { header: caller.header(), regionId, needBuckets },
+          { signal, ...(metadata === undefined ? {} : { metadata }) },
+        ),
     );
     return this.#decode(wire);
   }
@@ -442,7 +479,7 @@ export class PdRegions implements RegionSource {
     query: RegionQuery,
     options: CallOptions | undefined,
     what: string,
-    unary: (rpc: PdRpcClient, signal: AbortSignal) => Promise<pdpb.GetRegionResponse>,
+    unary: (rpc: PdRpcClient, signal: AbortSignal, metadata?: Metadata) => Promise<pdpb.GetRegionResponse>,
   ): Promise<WireRegion | undefined> {
     const router = this.#router;
     const caller = this.#d.caller;
@@ -454,8 +491,46 @@ export class PdRegions implements RegionSource {
         this.#d.logger.info('pd: QueryRegion is not supported, falling back to unary region calls');
       }
     }
+    const followers = this.#d.discovery.followerUrls;
+    if (this.#followerHandle && followers.length > 0) {
+      const url = followers[this.#followerTurn++ % followers.length] as string;
+      const fromFollower = await this.#followerLookup(url, options, unary);
+      if (fromFollower !== undefined) {
+        this.#followerReads++;
+        return fromFollower.region === undefined ? undefined : fromFollower;
+      }
+    }
     const resp = await caller.call(what, options, unary, REGION_LOOKUP_RETRYABLE_TYPES);
     return resp.region === undefined ? undefined : resp;
+  }
+
+  /** One try on a follower (PD's follower handle); undefined when it failed (the leader is asked then). */
+  async #followerLookup(
+    url: string,
+    options: CallOptions | undefined,
+    unary: (rpc: PdRpcClient, signal: AbortSignal, metadata?: Metadata) => Promise<pdpb.GetRegionResponse>,
+  ): Promise<pdpb.GetRegionResponse | undefined> {
+    const d = this.#d;
+    const scope = openOperationScope(
+      { timeoutMs: Math.min(d.timeoutMs, options?.timeoutMs ?? d.timeoutMs) },
+      { clock: d.clock, follow: [options?.signal, d.caller.closeSignal] },
+    );
+    try {
+      const resp = await unary(
+        d.connections.get(url),
+        scope.signal as AbortSignal,
+        Metadata({ [ALLOW_FOLLOWER_HANDLE]: 'true' }),
+      );
+      const err = errorFromHeader(resp.header, d.discovery.clusterId);
+      if (err !== undefined) throw err;
+      return resp;
+    } catch (e) {
+      options?.signal?.throwIfAborted();
+      d.logger.debug('pd: follower region lookup failed, asking the leader', { url, error: e });
+      return undefined;
+    } finally {
+      scope.dispose();
+    }
   }
 
   #decode(wire: WireRegion | undefined): RegionInfo | undefined {

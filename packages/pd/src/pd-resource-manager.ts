@@ -106,12 +106,15 @@ export class PdResourceManager {
     }
   }
 
-  /** Adds (or replaces) a group (`AddResourceGroup`); resolves with PD's answer ("Success!"). */
+  /** Adds (or replaces) a group (`AddResourceGroup`, RU mode unless told); resolves with PD's answer ("Success!"). */
   async addResourceGroup(
     group: resource_manager.DeepPartial<ResourceGroup>,
     options?: CallOptions,
   ): Promise<string> {
-    const g = resource_manager.ResourceGroup.fromPartial(group);
+    const g = resource_manager.ResourceGroup.fromPartial({
+      mode: resource_manager.GroupMode.RUMode,
+      ...group,
+    });
     const resp = await this.#caller.serviceCall(
       'AddResourceGroup',
       options,
@@ -127,7 +130,10 @@ export class PdResourceManager {
     group: resource_manager.DeepPartial<ResourceGroup>,
     options?: CallOptions,
   ): Promise<string> {
-    const g = resource_manager.ResourceGroup.fromPartial(group);
+    const g = resource_manager.ResourceGroup.fromPartial({
+      mode: resource_manager.GroupMode.RUMode,
+      ...group,
+    });
     const resp = await this.#caller.serviceCall(
       'ModifyResourceGroup',
       options,

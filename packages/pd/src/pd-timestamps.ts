@@ -7,6 +7,7 @@ import {
   TiKVError,
   withOperationScope,
 } from '@tikv/common';
+import { Metadata } from 'nice-grpc';
 import type { CallOptions } from './call-options.js';
 import { GrpcTsoStream } from './grpc-tso-stream.js';
 import { checkPdU64 } from './pd-argument-checks.js';
@@ -16,6 +17,27 @@ import type { PdRpcCaller } from './pd-rpc-caller.js';
 import type { ServiceDiscovery } from './service-discovery.js';
 import type { OracleTimestampSource } from './timestamp-source.js';
 import { TsoDispatcher, type TsoDispatcherOptions, type TsoDispatcherStats } from './tso-dispatcher.js';
+
+/** The PD client options that can change while it runs ({@link PdTimestamps.updateOptions}, PD's `UpdateOption`). */
+export interface PdDynamicOptions {
+  /**
+   * Send TSO requests through a follower, which forwards them to the leader (PD's
+   * `EnableTSOFollowerProxy`): spreads the TSO streams of many clients over the members.
+   */
+  readonly enableTsoFollowerProxy?: boolean | undefined;
+  /** TSO requests in flight at once on the stream (PD's `TSOClientRPCConcurrency`), >= 1. */
+  readonly tsoClientRpcConcurrency?: number | undefined;
+  /** How long a TSO batch waits for more callers, in ms, 0 to 10 (PD's `MaxTSOBatchWaitInterval`). */
+  readonly maxTsoBatchWaitIntervalMs?: number | undefined;
+  /**
+   * Let followers serve unary region lookups (PD's `EnableFollowerHandle`; applied by
+   * `PdClient.updateOptions` to its regions part, not by the timestamps part).
+   */
+  readonly enableFollowerHandle?: boolean | undefined;
+}
+
+/** PD's metadata key naming the leader a follower forwards a request to. */
+const FORWARDED_HOST = 'pd-forwarded-host';
 
 /** What {@link PdTimestamps} is built from. @internal */
 export interface PdTimestampsDeps {
@@ -47,6 +69,9 @@ export class PdTimestamps implements OracleTimestampSource {
   /** Built once: a call with options allocates only its scope. */
   readonly #scopeOptions: OperationScopeOptions;
   #needsMemberCheck = false;
+  #followerProxy = false;
+  #proxyTurn = 0;
+  #streamUrl: string | undefined;
 
   /** @internal */
   constructor(deps: PdTimestampsDeps) {
@@ -62,6 +87,39 @@ export class PdTimestamps implements OracleTimestampSource {
       },
       { ...deps.tso, rpcTimeoutMs: deps.timeoutMs, clock: deps.clock },
     );
+  }
+
+  /**
+   * Changes TSO options while the client runs (PD's `UpdateOption`): the follower proxy (the
+   * stream is reopened on the new route), the RPC concurrency and the batch wait.
+   *
+   * @throws InvalidArgumentError for a concurrency below 1 or a batch wait outside [0, 10] ms
+   */
+  updateOptions(options: PdDynamicOptions): void {
+    this.#tso.update({
+      maxInFlight: options.tsoClientRpcConcurrency,
+      maxBatchWaitMs: options.maxTsoBatchWaitIntervalMs,
+    });
+    const proxy = options.enableTsoFollowerProxy;
+    if (proxy !== undefined && proxy !== this.#followerProxy) {
+      this.#followerProxy = proxy;
+      this.#tso.resetStream();
+    }
+  }
+
+  /** The options {@link PdTimestamps.updateOptions} set, as in force now. */
+  get dynamicOptions(): Readonly<Required<Omit<PdDynamicOptions, 'enableFollowerHandle'>>> {
+    const d = this.#tso.dynamicOptions;
+    return {
+      enableTsoFollowerProxy: this.#followerProxy,
+      tsoClientRpcConcurrency: d.maxInFlight,
+      maxTsoBatchWaitIntervalMs: d.maxBatchWaitMs,
+    };
+  }
+
+  /** The PD member the current TSO stream goes to (a follower with the proxy on); undefined before the first. */
+  get tsoStreamUrl(): string | undefined {
+    return this.#streamUrl;
   }
 
   /** TSO batching counters: `timestamps / rpcs` is the batching ratio. */
@@ -149,8 +207,18 @@ export class PdTimestamps implements OracleTimestampSource {
       });
     }
     signal.throwIfAborted();
-    const url = d.discovery.leaderUrl;
-    const rpc = d.connections.get(url);
-    return new GrpcTsoStream(url, (reqs, s) => rpc.tso(reqs, { signal: s }), d.caller.header());
+    const leader = d.discovery.leaderUrl;
+    const followers = d.discovery.followerUrls;
+    if (this.#followerProxy && followers.length > 0) {
+      // A follower forwards the stream to the leader it is told of (PD's TSO follower proxy).
+      const url = followers[this.#proxyTurn++ % followers.length] as string;
+      const rpc = d.connections.get(url);
+      const metadata = Metadata({ [FORWARDED_HOST]: leader });
+      this.#streamUrl = url;
+      return new GrpcTsoStream(url, (reqs, s) => rpc.tso(reqs, { signal: s, metadata }), d.caller.header());
+    }
+    const rpc = d.connections.get(leader);
+    this.#streamUrl = leader;
+    return new GrpcTsoStream(leader, (reqs, s) => rpc.tso(reqs, { signal: s }), d.caller.header());
   }
 }

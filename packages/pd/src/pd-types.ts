@@ -58,3 +58,20 @@ export interface SplitAndScatterRegionsResult {
   /** The ids of the regions the split created. */
   readonly regionIds: bigint[];
 }
+
+/** One PD member (`pdpb.Member`). */
+export interface PdMember {
+  readonly name: string;
+  readonly memberId: bigint;
+  readonly clientUrls: readonly string[];
+  readonly peerUrls: readonly string[];
+}
+
+/** What {@link PdClient.getAllMembers} reports. */
+export interface PdMembers {
+  readonly members: readonly PdMember[];
+  /** The PD leader; undefined while there is none. */
+  readonly leader: PdMember | undefined;
+  /** The leader of PD's embedded etcd. */
+  readonly etcdLeader: PdMember | undefined;
+}

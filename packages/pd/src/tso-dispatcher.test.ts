@@ -293,3 +293,60 @@ describe('TsoDispatcher on a ManualClock', () => {
     expect(clock.pendingSleeps).toBe(0);
   });
 });
+
+describe('TsoDispatcher dynamic options (PD client UpdateOption: TSOClientRPCConcurrency, MaxTSOBatchWaitInterval)', () => {
+  test('a batch wait collects the callers that arrive within it into one request, on the clock', async () => {
+    const clock = new ManualClock();
+    const server = new FakeTsoServer();
+    const d = new TsoDispatcher(server, { clock, maxBatchWaitMs: 5 });
+    try {
+      const first = d.getTimestamp();
+      await Promise.resolve();
+      expect(server.streams).toHaveLength(0);
+      const more = [d.getTimestamp(), d.getTimestamp()];
+      clock.advance(5);
+      await server.untilStreams(1);
+      await server.current.untilPending(1);
+      expect(server.current.counts).toEqual([3]);
+      server.current.answerNext();
+      expect(await Promise.all([first, ...more])).toEqual([1n, 2n, 3n].map((l) => composeTs(1000n, l)));
+      // No wait: the next caller is sent at once.
+      d.update({ maxBatchWaitMs: 0 });
+      const next = d.getTimestamp();
+      await server.current.untilPending(1);
+      server.current.answerNext();
+      expect(await next).toBe(composeTs(1000n, 4n));
+      expect(d.dynamicOptions).toEqual({ maxInFlight: 1, maxBatchWaitMs: 0 });
+    } finally {
+      d.close();
+    }
+  });
+
+  test('raising the concurrency lets waiting callers go out at once; bad values are refused', async () => {
+    const server = new FakeTsoServer();
+    const d = new TsoDispatcher(server, { maxBatchSize: 1 });
+    try {
+      const a = d.getTimestamp();
+      const b = d.getTimestamp();
+      await server.untilStreams(1);
+      await server.current.untilPending(1);
+      expect(server.current.pending).toHaveLength(1);
+      d.update({ maxInFlight: 2 });
+      await server.current.untilPending(2);
+      server.current.answerNext();
+      server.current.answerNext();
+      await Promise.all([a, b]);
+      expect(() => d.update({ maxInFlight: 0 })).toThrow('maxInFlight');
+      expect(() => d.update({ maxBatchWaitMs: 11 })).toThrow('maxBatchWaitMs');
+      // Resetting the stream makes the next caller open a new one.
+      d.resetStream();
+      const c = d.getTimestamp();
+      await server.untilStreams(2);
+      await server.current.untilPending(1);
+      server.current.answerNext();
+      await c;
+    } finally {
+      d.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import {
   ClientClosedError,
   type Clock,
+  type ClockTimer,
   composeTs,
   DeadlineExceededError,
   InvalidArgumentError,
@@ -35,6 +36,12 @@ export interface TsoDispatcherOptions {
    * @defaultValue 1
    */
   readonly maxInFlight?: number | undefined;
+  /**
+   * How long a batch waits for more callers after its first one arrives before it is sent, in
+   * ms (PD's `MaxTSOBatchWaitInterval`, 0 to 10); 0 sends at once.
+   * @defaultValue 0
+   */
+  readonly maxBatchWaitMs?: number | undefined;
   /** Measures callers' timeouts and the request deadline. @defaultValue the system clock */
   readonly clock?: Clock | undefined;
 }
@@ -44,7 +51,27 @@ export const DEFAULT_TSO_DISPATCHER_OPTIONS = Object.freeze({
   maxBatchSize: 10_000,
   rpcTimeoutMs: 3_000,
   maxInFlight: 1,
+  maxBatchWaitMs: 0,
 });
+
+/** The longest batch wait PD's client accepts (`WithMaxTSOBatchWaitInterval`), in ms. */
+export const MAX_TSO_BATCH_WAIT_MS = 10;
+
+/** The options a dispatcher takes while it runs ({@link TsoDispatcher.update}). */
+export type TsoDispatcherDynamicOptions = Pick<TsoDispatcherOptions, 'maxInFlight' | 'maxBatchWaitMs'>;
+
+function checkDynamic(o: { maxInFlight: number; maxBatchWaitMs: number }): void {
+  if (!(Number.isInteger(o.maxInFlight) && o.maxInFlight >= 1))
+    throw new InvalidArgumentError(`maxInFlight must be an integer >= 1, got ${o.maxInFlight}`);
+  if (!(o.maxBatchWaitMs >= 0 && o.maxBatchWaitMs <= MAX_TSO_BATCH_WAIT_MS))
+    throw new InvalidArgumentError(
+      `maxBatchWaitMs must be in [0, ${MAX_TSO_BATCH_WAIT_MS}], got ${o.maxBatchWaitMs}`,
+    );
+}
+
+function dispatchLater(d: TsoDispatcher): void {
+  d.onBatchWaitEnd();
+}
 
 /** Counters a dispatcher keeps; `timestamps / rpcs` is the batching ratio. */
 export interface TsoDispatcherStats {
@@ -74,7 +101,8 @@ class TsoWaiter extends PendingRequest<bigint> {
  */
 export class TsoDispatcher {
   readonly #provider: TsoStreamProvider;
-  readonly #opts: Resolved<Omit<TsoDispatcherOptions, 'clock'>>;
+  #opts: Resolved<Omit<TsoDispatcherOptions, 'clock'>>;
+  #batchTimer: ClockTimer | undefined;
   readonly #clock: Clock;
   #queue: TsoWaiter[] = [];
   #head = 0;
@@ -100,15 +128,62 @@ export class TsoDispatcher {
       maxBatchSize: options.maxBatchSize ?? DEFAULT_TSO_DISPATCHER_OPTIONS.maxBatchSize,
       rpcTimeoutMs: options.rpcTimeoutMs ?? DEFAULT_TSO_DISPATCHER_OPTIONS.rpcTimeoutMs,
       maxInFlight: options.maxInFlight ?? DEFAULT_TSO_DISPATCHER_OPTIONS.maxInFlight,
+      maxBatchWaitMs: options.maxBatchWaitMs ?? DEFAULT_TSO_DISPATCHER_OPTIONS.maxBatchWaitMs,
     };
     if (!(o.maxBatchSize >= 1))
       throw new InvalidArgumentError(`maxBatchSize must be >= 1, got ${o.maxBatchSize}`);
     if (!(o.rpcTimeoutMs > 0))
       throw new InvalidArgumentError(`rpcTimeoutMs must be > 0, got ${o.rpcTimeoutMs}`);
-    if (!(o.maxInFlight >= 1))
-      throw new InvalidArgumentError(`maxInFlight must be >= 1, got ${o.maxInFlight}`);
+    checkDynamic(o);
     this.#opts = Object.freeze(o);
     this.#clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Changes the concurrency and the batch wait while the dispatcher runs (PD's `UpdateOption`
+   * for `TSOClientRPCConcurrency` and `MaxTSOBatchWaitInterval`); waiting callers are dispatched
+   * under the new values.
+   *
+   * @throws InvalidArgumentError for a concurrency below 1 or a wait outside [0, 10] ms
+   */
+  update(options: TsoDispatcherDynamicOptions): void {
+    const next = {
+      ...this.#opts,
+      ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
+      ...(options.maxBatchWaitMs === undefined ? {} : { maxBatchWaitMs: options.maxBatchWaitMs }),
+    };
+    checkDynamic(next);
+    this.#opts = Object.freeze(next);
+    this.#schedule();
+  }
+
+  /** The concurrency and batch wait in force. */
+  get dynamicOptions(): Readonly<{ maxInFlight: number; maxBatchWaitMs: number }> {
+    return { maxInFlight: this.#opts.maxInFlight, maxBatchWaitMs: this.#opts.maxBatchWaitMs };
+  }
+
+  /**
+   * Drops the current stream so that the next batch opens a new one (the route changed: a
+   * follower proxy turned on or off); requests in flight on it fail with a retryable error.
+   */
+  resetStream(): void {
+    const s = this.#stream;
+    if (s === undefined) return;
+    this.#stream = undefined;
+    s.close(
+      new RpcError('TSO stream reset: the route to PD changed', {
+        address: s.url,
+        requestSent: true,
+        retryable: true,
+      }),
+    );
+  }
+
+  /** The batch wait ended. @internal */
+  onBatchWaitEnd(): void {
+    this.#batchTimer = undefined;
+    this.#scheduled = true;
+    this.#dispatch();
   }
 
   /** Counters since creation. */
@@ -153,6 +228,8 @@ export class TsoDispatcher {
     this.#closed = true;
     const err = new ClientClosedError('TSO dispatcher is closed');
     this.#closeController.abort(err);
+    if (this.#batchTimer !== undefined) this.#clock.clearTimer(this.#batchTimer);
+    this.#batchTimer = undefined;
     this.#stream?.close(err);
     this.#stream = undefined;
     const pending = this.#takeBatch(Number.POSITIVE_INFINITY);
@@ -160,8 +237,14 @@ export class TsoDispatcher {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#closed) return;
+    if (this.#scheduled || this.#closed || this.#batchTimer !== undefined) return;
     if (this.#inFlight >= this.#opts.maxInFlight || this.pendingCount === 0) return;
+    const waitMs = this.#opts.maxBatchWaitMs;
+    // With a batch wait, a batch that is not full yet waits for more callers (on the clock).
+    if (waitMs > 0 && this.pendingCount < this.#opts.maxBatchSize) {
+      this.#batchTimer = this.#clock.setTimer(waitMs, dispatchLater, this);
+      return;
+    }
     this.#scheduled = true;
     queueMicrotask(this.#dispatchFn);
   }

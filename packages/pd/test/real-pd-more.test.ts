@@ -118,6 +118,43 @@ if (endpoints.length === 0) {
       });
     });
 
+    test('resource manager: groups and token buckets', async () => {
+      const rm = pd.resourceManager;
+      const name = `rg${process.pid}`.slice(0, 30);
+      expect(
+        await rm.addResourceGroup({
+          name,
+          rUSettings: { rU: { settings: { fillRate: 100n, burstLimit: 100n } } },
+        }),
+      ).toBe('Success!');
+      try {
+        expect((await rm.getResourceGroup(name))?.rUSettings?.rU?.settings?.fillRate).toBe(100n);
+        expect(await rm.getResourceGroup(`${name}-none`)).toBeUndefined();
+        expect((await rm.listResourceGroups()).map((g) => g.name)).toEqual(
+          expect.arrayContaining(['default', name]),
+        );
+        expect((await rm.loadResourceGroups()).groups.map((g) => g.name)).toEqual(
+          expect.arrayContaining([name]),
+        );
+        const [grant] = await rm.acquireTokenBuckets({
+          requests: [
+            {
+              resourceGroupName: name,
+              request: { $case: 'ruItems', value: { requestRU: [{ type: 0, value: 10 }] } },
+              consumptionSinceLastRequest: { wRU: 1 },
+            },
+          ],
+          targetRequestPeriodMs: 5_000n,
+          clientUniqueId: 42n,
+        });
+        expect(grant?.resourceGroupName).toBe(name);
+        expect(grant?.grantedRUTokens[0]?.grantedTokens?.tokens).toBe(10);
+        await expect(rm.deleteResourceGroup('default')).rejects.toMatchObject({ code: 'RPC_ERROR' });
+      } finally {
+        await rm.deleteResourceGroup(name);
+      }
+    });
+
     test('min resolved ts over PD HTTP, and the safe ts loop', async () => {
       // The fake store reports no resolved ts, so PD answers 0 for it (a real TiKV reports one).
       const scoped = await pd.getMinResolvedTs({ storeIds: [1n, 424242n] });

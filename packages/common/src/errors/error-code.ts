@@ -83,6 +83,11 @@ export const ErrorCode = Object.freeze({
   STORE_TOKEN_LIMIT: 'STORE_TOKEN_LIMIT',
   /** The server or the client does not support the requested feature. */
   NOT_SUPPORTED: 'NOT_SUPPORTED',
+  /**
+   * A request's resource group had no request units to spend within the longest wait allowed
+   * (PD client `ErrClientResourceGroupThrottled`).
+   */
+  RESOURCE_GROUP_THROTTLED: 'RESOURCE_GROUP_THROTTLED',
   /** An internal invariant broke; a bug in the client or an unexpected response. */
   INTERNAL: 'INTERNAL',
 } as const);

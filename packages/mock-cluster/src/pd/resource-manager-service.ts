@@ -191,7 +191,7 @@ export class ResourceManagerService {
             granted.push({
               type: resource_manager.RequestUnitType.RU,
               grantedTokens: {
-                settings: { fillRate: BigInt(limitOf(e.group).fillRate), burstLimit: BigInt(g.burstLimit) },
+                settings: { burstLimit: BigInt(g.burstLimit) },
                 tokens: g.tokens,
               },
               trickleTimeMs: BigInt(g.trickleTimeMs),
