@@ -371,6 +371,17 @@ export class MockCluster {
   }
 
   /**
+   * Sets a region's bucket boundaries, as its leader would report them to PD: PD answers them
+   * to lookups that ask for buckets, and an injected `BucketVersionNotMatch` carries them. The
+   * region's own start and end are added around `keys`; the bucket version goes up by one.
+   *
+   * @returns the new bucket version
+   */
+  setRegionBuckets(regionId: IdInput, keys: readonly KeyInput[]): bigint {
+    return this.#model.setBuckets(BigInt(regionId), keys.map(toKey)).version;
+  }
+
+  /**
    * Sets the slow score a store reports in its health feedback (TiKV's raftstore slow score:
    * 1 is healthy, 100 the slowest). Feedback rides on `BatchCommands` responses, at most once a
    * second per stream, and answers `GetHealthFeedback`.
