@@ -59,6 +59,8 @@ export const MOCK_CLUSTER_VERSION = '8.5.0-mock';
 interface StoreHost {
   readonly id: bigint;
   readonly host: GrpcHost;
+  /** The store's KV service (other stores forward to it in process). */
+  readonly kv: KvService;
   /** Aborted when the store stops; replaced when it starts again. */
   readonly life: { current: AbortController };
 }
@@ -200,14 +202,22 @@ export class MockCluster {
           return life.current.signal;
         },
       });
+      // A store forwards to any other store that is up, reachable from it or not from clients.
+      const forward = (address: string): KvService | undefined => {
+        for (const s of stores.values()) {
+          if (s.id !== id && !s.life.current.signal.aborted && model.store(s.id)?.address === address)
+            return s.kv;
+        }
+        return undefined;
+      };
       const host = new GrpcHost(
         [
-          [tikvpb.TikvDefinition, createTikvHandlers(kv), 'complete'],
+          [tikvpb.TikvDefinition, createTikvHandlers(kv, forward), 'complete'],
           [health.HealthDefinition, HEALTH_HANDLERS, 'partial'],
         ],
         tikvHostOptions,
       );
-      const entry: StoreHost = { id, host, life };
+      const entry: StoreHost = { id, host, kv, life };
       stores.set(id, entry);
       const listened = await entry.host.listen(o.host, port);
       model.updateStore(id, { address: `${o.host}:${listened}` });
@@ -288,6 +298,16 @@ export class MockCluster {
     s.life.current.abort();
     await s.host.stop();
     this.#model.updateStore(s.id, { running: false });
+  }
+
+  /**
+   * Cuts clients off a store while it keeps running: its port refuses connections, but the other
+   * stores still reach it, so a request forwarded through one of them (`tikv-forwarded-host`)
+   * gets through, as when only the client's network path to a TiKV is broken. `startStore`
+   * reconnects it (same port).
+   */
+  async isolateStore(id: IdInput): Promise<void> {
+    await this.#storeHost(id).host.stop();
   }
 
   /**

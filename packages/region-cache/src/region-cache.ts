@@ -117,6 +117,11 @@ export class RegionCache {
     }
   }
 
+  /** Whether leader requests may be forwarded through a proxy peer (`enableForwarding`). */
+  get forwardingEnabled(): boolean {
+    return this.opts.enableForwarding;
+  }
+
   /** How many regions are cached. */
   get size(): number {
     return this.index.size;

@@ -1,5 +1,6 @@
 import { type BackoffKind, BackoffKinds, type RandomSource } from '@tikv/common';
 import type { CachedRegion, RegionVerId, RpcContext, SourcePeer, Store } from '@tikv/region-cache';
+import { SyncFlag } from '@tikv/region-cache';
 import type { RegionLocator } from './region-locator.js';
 import type { ReplicaReadType, StoreLabelMatch } from './request-options.js';
 
@@ -128,6 +129,11 @@ export function calculateScore(s: MixedStrategy, r: Replica, isLeader: boolean):
 /** What the selector needs besides the region. */
 export interface ReplicaSelectorDeps {
   readonly locator: RegionLocator;
+  /**
+   * Route leader requests through a reachable follower (`tikv-forwarded-host`) while the
+   * leader's store is unreachable (client-go `EnableForwarding`). @defaultValue false
+   */
+  readonly enableForwarding?: boolean;
   readonly random?: RandomSource;
   readonly nowMs?: () => number;
 }
@@ -159,6 +165,8 @@ export class ReplicaSelector {
   readonly replicas: Replica[];
   /** The replica of the current attempt. */
   target: Replica | undefined;
+  /** The replica the current attempt is forwarded through, when the leader is unreachable. */
+  proxy: Replica | undefined;
   /** Attempts chosen so far. */
   attempts = 0;
   /** The replica read kind; NotLeader and RegionNotFound may turn it into `leader`. */
@@ -230,10 +238,11 @@ export class ReplicaSelector {
     else if (this.region.invalidReason !== 'ok') return undefined;
     this.attempts++;
     this.target = undefined;
+    this.proxy = undefined;
     if (this.replicaReadType === 'leader') this.nextForLeader();
     else this.nextForMixed();
     if (this.target === undefined) return undefined;
-    return this.buildRpcContext(this.target);
+    return this.buildRpcContext(this.target, this.proxy);
   }
 
   private leaderStrategy(): Replica | undefined {
@@ -243,8 +252,45 @@ export class ReplicaSelector {
     return undefined;
   }
 
+  /**
+   * The leader and, while its store is unreachable, a follower to forward through (client-go
+   * `ReplicaSelectLeaderWithProxyStrategy`): the region's last proxy if it is still a candidate,
+   * else the first reachable follower not tried as a proxy yet. With none left the leader's store
+   * is invalidated and the region reloaded on next access.
+   * @returns `undefined` to fall through to plain leader selection, or the pick (both undefined:
+   *   nothing to send to)
+   */
+  private leaderWithProxy(): { target: Replica | undefined; proxy: Replica | undefined } | undefined {
+    const leaderIdx = this.leaderIdx;
+    const leader = this.replicas[leaderIdx];
+    if (leader === undefined) return undefined;
+    const rs = this.region.rs;
+    if (leader.store.liveness === 'reachable' || leader.has(ReplicaFlag.NOT_LEADER)) {
+      rs.proxyTiKVIdx = -1;
+      return { target: leader, proxy: undefined };
+    }
+    const isCandidate = (r: Replica, i: number): boolean =>
+      i !== leaderIdx && !r.isExhausted(1, 0) && r.store.liveness === 'reachable' && !r.isEpochStale;
+    const last = this.replicas[rs.proxyTiKVIdx];
+    if (last !== undefined && isCandidate(last, rs.proxyTiKVIdx)) return { target: leader, proxy: last };
+    const i = this.replicas.findIndex(isCandidate);
+    if (i >= 0) return { target: leader, proxy: this.replicas[i] };
+    // Every follower was tried as a proxy: give up on the leader's store and reload the region.
+    if (leader.store.epoch === leader.epoch) this.deps.locator.invalidateStore(leader.store.id);
+    this.region.setSyncFlags(SyncFlag.NEED_RELOAD_ON_ACCESS);
+    return { target: undefined, proxy: undefined };
+  }
+
   private nextForLeader(): void {
     const leaderIdx = this.leaderIdx;
+    if (this.deps.enableForwarding === true) {
+      const pick = this.leaderWithProxy();
+      if (pick !== undefined && (pick.proxy !== undefined || pick.target === undefined)) {
+        this.target = pick.target;
+        this.proxy = pick.proxy;
+        return;
+      }
+    }
     this.target = this.leaderStrategy();
     if (
       this.target !== undefined &&
@@ -367,7 +413,7 @@ export class ReplicaSelector {
     return undefined;
   }
 
-  private buildRpcContext(target: Replica): RpcContext | undefined {
+  private buildRpcContext(target: Replica, proxy: Replica | undefined): RpcContext | undefined {
     if (target.isEpochStale) {
       this.invalidateRegion();
       return undefined;
@@ -375,6 +421,13 @@ export class ReplicaSelector {
     const store = target.store;
     const addr = store.resolveState === 'resolved' || store.resolveState === 'needCheck' ? store.address : '';
     if (addr === '') return undefined;
+    let proxyAddr: string | undefined;
+    if (proxy !== undefined) {
+      const ps = proxy.store;
+      proxyAddr = ps.resolveState === 'resolved' || ps.resolveState === 'needCheck' ? ps.address : '';
+      if (proxyAddr === '') return undefined;
+      proxy.attempts++;
+    }
     target.attempts++;
     return {
       region: this.verId,
@@ -384,8 +437,8 @@ export class ReplicaSelector {
       store,
       addr,
       accessMode: 'tikv',
-      proxyStore: undefined,
-      proxyAddr: undefined,
+      proxyStore: proxy?.store,
+      proxyAddr,
       tikvPeerCount: this.replicas.length,
     };
   }
@@ -529,8 +582,18 @@ export class ReplicaSelector {
    * every region on it reloads lazily and this request skips it.
    */
   onSendFailure(storeUnreachable: boolean): void {
-    const target = this.target;
+    const target = this.proxy ?? this.target;
     if (target === undefined || !storeUnreachable) return;
+    if (
+      this.deps.enableForwarding === true &&
+      this.replicaReadType === 'leader' &&
+      this.proxy === undefined &&
+      target.peer.id === this.leaderPeerId &&
+      this.replicas.length > 1
+    ) {
+      // The leader cannot be reached: keep its regions and forward through a follower next.
+      return;
+    }
     if (target.store.epoch === target.epoch) {
       this.deps.locator.invalidateStore(target.store.id);
       target.store.health.markAlreadySlow();
@@ -539,6 +602,7 @@ export class ReplicaSelector {
 
   /** The attempt succeeded: a plain leader read answered by another peer makes it the leader. */
   onSendSuccess(): void {
+    if (this.proxy !== undefined) this.region.rs.proxyTiKVIdx = this.replicas.indexOf(this.proxy);
     const t = this.target;
     if (t !== undefined && t.peer.id !== this.leaderPeerId && !this.staleRead && !this.replicaRead) {
       this.deps.locator.updateLeader(this.verId, t.peer, this.leaderIdx);
