@@ -5,8 +5,6 @@ import type { RegionLocator } from './region-locator.js';
 import {
   calculateScore,
   isLeaderCandidate,
-  MAX_REPLICA_ATTEMPT,
-  MAX_REPLICA_ATTEMPT_TIME_MS,
   type MixedStrategy,
   READ_TIMEOUT_SHORT_MS,
   Replica,
