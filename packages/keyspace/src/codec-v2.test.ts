@@ -148,6 +148,16 @@ describe('CodecV2 (client-go codec_v2_test.go)', () => {
     ]);
   });
 
+  test("BucketVersionNotMatch: its bucket keys come back in the caller's keys", () => {
+    const m = (k: Uint8Array): Uint8Array => encodeBytes(k);
+    const err = errorpb.Error.fromPartial({
+      bucketVersionNotMatch: { version: 3n, keys: [m(keyspacePrefix), m(insideLeft), m(keyspaceEndKey)] },
+    });
+    const out = decodeRegionErrorWith(codec, err, true);
+    expect(out.bucketVersionNotMatch?.keys).toEqual([new Uint8Array(), Uint8Array.of(100), new Uint8Array()]);
+    expect(out.bucketVersionNotMatch?.version).toBe(3n);
+  });
+
   test('EpochNotMatch: a malformed region key still throws', () => {
     const err = errorpb.Error.fromPartial({
       epochNotMatch: { currentRegions: [{ startKey: Uint8Array.of(9) }] },

@@ -3,8 +3,8 @@ import type { Codec } from './codec.js';
 import { isKeyOutOfKeyspace } from './keyspace-errors.js';
 
 /**
- * Decodes the keys of a region error in place: KeyNotInRegion's range (and in V2 its key) and
- * the current regions of an EpochNotMatch. In V2 (`dropOutside`), regions outside the keyspace
+ * Decodes the keys of a region error in place: KeyNotInRegion's range (and in V2 its key), the
+ * current regions of an EpochNotMatch and BucketVersionNotMatch's bucket keys. In V2 (`dropOutside`), regions outside the keyspace
  * are dropped from EpochNotMatch, as client-go does; any other failure throws.
  *
  * @param codec - the codec whose region-key form the boundaries are in
@@ -33,5 +33,9 @@ export function decodeRegionErrorWith(codec: Codec, err: errorpb.Error, dropOuts
     }
     en.currentRegions = kept;
   }
+  // BucketVersionNotMatch's keys are region keys too (client-go leaves them encoded, which in
+  // API V2 and V1 txn mode puts wrong boundaries in the cache).
+  const bv = err.bucketVersionNotMatch;
+  if (bv !== undefined && bv.keys.length > 0) bv.keys = codec.decodeBucketKeys(bv.keys);
   return err;
 }

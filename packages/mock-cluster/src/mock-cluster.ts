@@ -60,6 +60,8 @@ export const MOCK_CLUSTER_VERSION = '8.5.0-mock';
 interface StoreHost {
   readonly id: bigint;
   readonly host: GrpcHost;
+  /** The store's KV service (other stores forward to it in process). */
+  readonly kv: KvService;
   /** Aborted when the store stops; replaced when it starts again. */
   readonly life: { current: AbortController };
 }
@@ -211,14 +213,22 @@ export class MockCluster {
           return life.current.signal;
         },
       });
+      // A store forwards to any other store that is up, reachable from it or not from clients.
+      const forward = (address: string): KvService | undefined => {
+        for (const s of stores.values()) {
+          if (s.id !== id && !s.life.current.signal.aborted && model.store(s.id)?.address === address)
+            return s.kv;
+        }
+        return undefined;
+      };
       const host = new GrpcHost(
         [
-          [tikvpb.TikvDefinition, createTikvHandlers(kv), 'complete'],
+          [tikvpb.TikvDefinition, createTikvHandlers(kv, forward), 'complete'],
           [health.HealthDefinition, HEALTH_HANDLERS, 'partial'],
         ],
         tikvHostOptions,
       );
-      const entry: StoreHost = { id, host, life };
+      const entry: StoreHost = { id, host, kv, life };
       stores.set(id, entry);
       const listened = await entry.host.listen(o.host, port);
       model.updateStore(id, { address: `${o.host}:${listened}` });
@@ -302,6 +312,16 @@ export class MockCluster {
   }
 
   /**
+   * Cuts clients off a store while it keeps running: its port refuses connections, but the other
+   * stores still reach it, so a request forwarded through one of them (`tikv-forwarded-host`)
+   * gets through, as when only the client's network path to a TiKV is broken. `startStore`
+   * reconnects it (same port).
+   */
+  async isolateStore(id: IdInput): Promise<void> {
+    await this.#storeHost(id).host.stop();
+  }
+
+  /**
    * Restarts a stopped store, on the same port unless `port` is given (0: a free one). On
    * another port the store keeps its id and PD reports its new address, as after a TiKV
    * restart with a new `--addr`; clients holding the old address reach whatever listens there.
@@ -379,6 +399,17 @@ export class MockCluster {
   setStoreDelay(id: IdInput, delayMs: number): void {
     if (!(delayMs >= 0)) throw new InvalidArgumentError('delayMs must be >= 0');
     this.#model.updateStore(this.#storeHost(id).id, { delayMs });
+  }
+
+  /**
+   * Sets a region's bucket boundaries, as its leader would report them to PD: PD answers them
+   * to lookups that ask for buckets, and an injected `BucketVersionNotMatch` carries them. The
+   * region's own start and end are added around `keys`; the bucket version goes up by one.
+   *
+   * @returns the new bucket version
+   */
+  setRegionBuckets(regionId: IdInput, keys: readonly KeyInput[]): bigint {
+    return this.#model.setBuckets(BigInt(regionId), keys.map(toKey)).version;
   }
 
   /**

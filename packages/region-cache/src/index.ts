@@ -5,8 +5,8 @@
  */
 
 export { MAX_RANGES_PER_BATCH_SCAN } from './batch-locate.js';
-export type { AccessMode, RegionMeta, StoreSelector } from './cached-region.js';
-export { CachedRegion, isSamePeer } from './cached-region.js';
+export type { AccessMode, RegionMeta, RegionStores, StoreSelector } from './cached-region.js';
+export { CachedRegion, isSamePeer, SyncFlag } from './cached-region.js';
 export {
   type MissReason,
   REGION_CACHE_INVALIDATE_CHANNEL,

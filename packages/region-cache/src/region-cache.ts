@@ -117,6 +117,11 @@ export class RegionCache {
     }
   }
 
+  /** Whether leader requests may be forwarded through a proxy peer (`enableForwarding`). */
+  get forwardingEnabled(): boolean {
+    return this.opts.enableForwarding;
+  }
+
   /** How many regions are cached. */
   get size(): number {
     return this.index.size;
@@ -596,25 +601,8 @@ export class RegionCache {
    * TiKV's score of a reachable store that went 15 s without feedback is asked for again first
    * (`requestHealthFeedback`), and decays only when no fresh feedback came.
    */
-  async tickStoreHealth(): Promise<void> {
-    const request = this.opts.requestHealthFeedback;
-    const signal = this.controller.signal;
-    for (const s of this.storeCache.all()) {
-      if (
-        request !== undefined &&
-        s.liveness === Liveness.REACHABLE &&
-        s.address !== '' &&
-        s.health.needsTikvRefresh(this.now())
-      ) {
-        try {
-          await request(s, signal);
-        } catch (e) {
-          if (signal.aborted) return;
-          this.opts.logger.warn('requesting health feedback failed', { storeId: s.id, error: e });
-        }
-      }
-      s.health.tick(this.now());
-    }
+  tickStoreHealth(): Promise<void> {
+    return this.storeCache.tickHealth();
   }
 
   /**

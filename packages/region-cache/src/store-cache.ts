@@ -1,5 +1,6 @@
 import { Backoffer, BackoffKinds, type Clock, type Logger, TiKVError } from '@tikv/common';
 import { publishStore } from './diagnostics.js';
+import type { HealthFeedbackRequester } from './region-cache-options.js';
 import type { RegionSource, SourceStore } from './region-source.js';
 import { Liveness, ResolveState, Store } from './store.js';
 
@@ -17,6 +18,8 @@ export interface StoreCacheDeps {
   readonly healthCheckIntervalMs: number;
   readonly storeReResolveIntervalMs: number;
   readonly livenessProbe: LivenessProbe | undefined;
+  /** Asks a store for fresh health feedback (the health tick's active update). */
+  readonly requestHealthFeedback: HealthFeedbackRequester | undefined;
   /** Aborts when the owning cache closes. */
   readonly signal: AbortSignal;
 }
@@ -320,6 +323,30 @@ export class StoreCache {
         store.unreachableSinceMs = undefined;
         publishStore(() => ({ storeId: store.id, event: 'liveness', address: store.address, liveness }));
       }
+    }
+  }
+
+  /**
+   * One health tick over every store: asks a reachable store whose TiKV slow score (> 1) went
+   * 15 s without feedback for fresh feedback, then folds the scores (a score still stale decays).
+   */
+  async tickHealth(): Promise<void> {
+    const { requestHealthFeedback: request, signal, clock, logger } = this.deps;
+    for (const s of this.stores.values()) {
+      if (
+        request !== undefined &&
+        s.liveness === Liveness.REACHABLE &&
+        s.address !== '' &&
+        s.health.needsTikvRefresh(clock.now())
+      ) {
+        try {
+          await request(s, signal);
+        } catch (e) {
+          if (signal.aborted) return;
+          logger.warn('requesting health feedback failed', { storeId: s.id, error: e });
+        }
+      }
+      s.health.tick(clock.now());
     }
   }
 

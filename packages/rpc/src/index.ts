@@ -82,10 +82,13 @@ export {
   READ_TIMEOUT_SHORT_MS,
   Replica,
   ReplicaFlag,
+  SelectionScore,
+} from './replica.js';
+export {
+  type PendingBackoff,
   ReplicaSelector,
   type ReplicaSelectorDeps,
   type ReplicaSelectorRequest,
-  SelectionScore,
 } from './replica-selector.js';
 export {
   CommandPriority,

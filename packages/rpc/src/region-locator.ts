@@ -48,4 +48,6 @@ export interface RegionLocator {
    * health check finds it back. Optional: without it a failed store is always invalidated.
    */
   checkStoreLiveness?(storeId: bigint): Promise<Liveness>;
+  /** Whether leader requests may be forwarded through a follower while the leader is unreachable. */
+  readonly forwardingEnabled?: boolean;
 }

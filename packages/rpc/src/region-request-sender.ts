@@ -14,7 +14,7 @@ import {
 } from '@tikv/common';
 import { errorpb, kvrpcpb } from '@tikv/proto';
 import type { RegionVerId, RpcContext } from '@tikv/region-cache';
-import { chainInterceptors, type RpcInterceptor } from './interceptor.js';
+import { chainInterceptors, type RpcInterceptor, type SendOptions } from './interceptor.js';
 import type { KvTransport } from './kv-transport.js';
 import { handleRegionError } from './region-error-handler.js';
 import type { RegionLocator } from './region-locator.js';
@@ -134,7 +134,12 @@ export class RegionRequestSender implements RegionSender {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     const clock = this.clock;
-    this.selectorDeps = { locator: this.locator, random: this.random, nowMs: () => clock.now() };
+    this.selectorDeps = {
+      locator: this.locator,
+      random: this.random,
+      nowMs: () => clock.now(),
+      enableForwarding: this.locator.forwardingEnabled === true,
+    };
   }
 
   /** The locator the sender routes with. */
@@ -260,13 +265,15 @@ export class RegionRequestSender implements RegionSender {
       const started = this.clock.now();
       let response: ResponseFor<R>;
       try {
-        response = await this.transport.send(
-          rpcCtx.addr,
-          attempt,
-          this.interceptor === undefined
-            ? { signal, timeoutMs: attemptTimeoutMs }
-            : { signal, timeoutMs: attemptTimeoutMs, interceptor: this.interceptor },
-        );
+        // Forwarded: sent to the proxy, which passes it on to the leader (tikv-forwarded-host).
+        const proxyAddr = rpcCtx.proxyAddr;
+        const sendOptions: SendOptions = {
+          signal,
+          timeoutMs: attemptTimeoutMs,
+          ...(proxyAddr === undefined ? {} : { forwardedHost: rpcCtx.addr }),
+          ...(this.interceptor === undefined ? {} : { interceptor: this.interceptor }),
+        };
+        response = await this.transport.send(proxyAddr ?? rpcCtx.addr, attempt, sendOptions);
       } catch (e) {
         if (limited) store.tokenCount--;
         if (signal?.aborted) throw signal.reason;
@@ -331,14 +338,15 @@ export class RegionRequestSender implements RegionSender {
       await this.transport.closeAddress(rpcCtx.addr);
     }
     let unreachable = !timedOut;
+    const failedStore = rpcCtx.proxyStore ?? rpcCtx.store;
     if (unreachable && this.locator.checkStoreLiveness !== undefined) {
       // client-go checks the store's liveness first: a store that still answers its health
       // check keeps its regions; one that does not is marked and left to the health-check loop.
-      unreachable = (await this.locator.checkStoreLiveness(rpcCtx.store.id)) !== 'reachable';
+      unreachable = (await this.locator.checkStoreLiveness(failedStore.id)) !== 'reachable';
       if (signal?.aborted) throw signal.reason;
     }
     selector.onSendFailure(unreachable);
-    if (unreachable) this.unreachableCauses.set(rpcCtx.store.id, error);
+    if (unreachable) this.unreachableCauses.set(failedStore.id, error);
     await backoffer.backoff(BackoffKinds.tikvRPC, error, { signal });
   }
 

@@ -1,133 +1,28 @@
 import { type BackoffKind, BackoffKinds, type RandomSource } from '@tikv/common';
-import type { CachedRegion, RegionVerId, RpcContext, SourcePeer, Store } from '@tikv/region-cache';
+import type { CachedRegion, RegionVerId, RpcContext, SourcePeer } from '@tikv/region-cache';
+import { SyncFlag } from '@tikv/region-cache';
 import type { RegionLocator } from './region-locator.js';
+import {
+  calculateScore,
+  isLeaderCandidate,
+  type MixedStrategy,
+  READ_TIMEOUT_SHORT_MS,
+  Replica,
+  ReplicaFlag,
+} from './replica.js';
 import type { ReplicaReadType, StoreLabelMatch } from './request-options.js';
 
-/** Marks a replica collects while one request is retried (client-go replica flags). */
-export const ReplicaFlag = Object.freeze({
-  /** Timed out with a configurable (short) read timeout. */
-  DEADLINE_ERR_USING_CONF_TIMEOUT: 1,
-  /** Answered DataIsNotReady to a stale read. */
-  DATA_IS_NOT_READY: 2,
-  /** Answered NotLeader. */
-  NOT_LEADER: 4,
-  /** Answered ServerIsBusy. */
-  SERVER_IS_BUSY: 8,
-  /** Keeps rejecting leader reads with ServerIsBusy; probably not the leader any more. */
-  SUSPECT_NOT_LEADER: 16,
-} as const);
-
-/** How often one replica may be tried for one request. */
-export const MAX_REPLICA_ATTEMPT = 10;
-/** How long, in milliseconds, one replica may be tried for one request. */
-export const MAX_REPLICA_ATTEMPT_TIME_MS = 50_000;
-/** Reads whose execution limit is below this (milliseconds) fail over on timeout (client-go `ReadTimeoutShort`). */
-export const READ_TIMEOUT_SHORT_MS = 30_000;
 /** ServerIsBusy(0) answers from the cached leader after which a follower is probed. */
 const LEADER_BUSY_PROBE_THRESHOLD = 2;
-
-/** Bits of a replica's selection score, most significant first. */
-export const SelectionScore = Object.freeze({
-  NOT_SLOW: 16,
-  LABEL_MATCHES: 8,
-  PREFER_LEADER: 4,
-  NORMAL_PEER: 2,
-  NOT_ATTEMPTED: 1,
-} as const);
-
-/** One peer of the region as the selector tracks it during one request. */
-export class Replica {
-  /** Attempts sent to it. */
-  attempts = 0;
-  /** Milliseconds spent on those attempts. */
-  attemptedTimeMs = 0;
-  /** {@link ReplicaFlag} bits. */
-  flags = 0;
-
-  /**
-   * @param store - the peer's store
-   * @param peer - the peer
-   * @param epoch - the store's failure epoch when the region was built
-   */
-  constructor(
-    readonly store: Store,
-    readonly peer: SourcePeer,
-    readonly epoch: number,
-  ) {}
-
-  /** Whether the store failed since the region was built. */
-  get isEpochStale(): boolean {
-    return this.epoch !== this.store.epoch;
-  }
-
-  /** Whether it was tried `maxAttempt` times or for `maxTimeMs` (0: no time limit). */
-  isExhausted(maxAttempt: number, maxTimeMs: number): boolean {
-    return this.attempts >= maxAttempt || (maxTimeMs > 0 && this.attemptedTimeMs >= maxTimeMs);
-  }
-
-  /** Whether a flag is set. */
-  has(flag: number): boolean {
-    return (this.flags & flag) !== 0;
-  }
-
-  /** A NotLeader hint named this replica: give it another chance. */
-  onUpdateLeader(): void {
-    if (this.isExhausted(MAX_REPLICA_ATTEMPT, MAX_REPLICA_ATTEMPT_TIME_MS)) {
-      this.attempts = MAX_REPLICA_ATTEMPT - 1;
-      this.attemptedTimeMs = 0;
-    }
-    this.flags &= ~(ReplicaFlag.NOT_LEADER | ReplicaFlag.SUSPECT_NOT_LEADER);
-  }
-}
-
-/** Whether the leader replica may be tried (client-go `isLeaderCandidate`). */
-export function isLeaderCandidate(leader: Replica): boolean {
-  return !(
-    leader.store.liveness !== 'reachable' ||
-    leader.isExhausted(MAX_REPLICA_ATTEMPT, MAX_REPLICA_ATTEMPT_TIME_MS) ||
-    leader.has(ReplicaFlag.DEADLINE_ERR_USING_CONF_TIMEOUT) ||
-    leader.has(ReplicaFlag.NOT_LEADER) ||
-    leader.isEpochStale
-  );
-}
-
-/** Options of the score-based strategy (client-go `ReplicaSelectMixedStrategy`). */
-export interface MixedStrategy {
-  readonly leaderIdx: number;
-  readonly tryLeader?: boolean;
-  readonly preferLeader?: boolean;
-  readonly leaderOnly?: boolean;
-  readonly learnerOnly?: boolean;
-  readonly labels?: readonly StoreLabelMatch[] | undefined;
-  readonly storeIds?: readonly bigint[] | undefined;
-  readonly busyThresholdMs?: number;
-}
-
-/**
- * A replica's selection score (client-go `calculateScore`): label match, preferred leader,
- * normal peer, not slow, not attempted yet, as bits.
- */
-export function calculateScore(s: MixedStrategy, r: Replica, isLeader: boolean): number {
-  let score = 0;
-  if (r.store.isStoreMatch(s.storeIds) && r.store.isLabelsMatch(s.labels))
-    score |= SelectionScore.LABEL_MATCHES;
-  if (isLeader) {
-    if (s.preferLeader === true) {
-      score |= r.store.health.isSlow ? SelectionScore.NORMAL_PEER : SelectionScore.PREFER_LEADER;
-    } else if (s.tryLeader === true) {
-      score |= (s.labels?.length ?? 0) > 0 ? SelectionScore.PREFER_LEADER : SelectionScore.NORMAL_PEER;
-    }
-  } else if (s.learnerOnly !== true || r.peer.role === 'learner') {
-    score |= SelectionScore.NORMAL_PEER;
-  }
-  if (!r.store.health.isSlow) score |= SelectionScore.NOT_SLOW;
-  if (r.attempts === 0) score |= SelectionScore.NOT_ATTEMPTED;
-  return score;
-}
 
 /** What the selector needs besides the region. */
 export interface ReplicaSelectorDeps {
   readonly locator: RegionLocator;
+  /**
+   * Route leader requests through a reachable follower (`tikv-forwarded-host`) while the
+   * leader's store is unreachable (client-go `EnableForwarding`). @defaultValue false
+   */
+  readonly enableForwarding?: boolean;
   readonly random?: RandomSource;
   readonly nowMs?: () => number;
 }
@@ -159,6 +54,8 @@ export class ReplicaSelector {
   readonly replicas: Replica[];
   /** The replica of the current attempt. */
   target: Replica | undefined;
+  /** The replica the current attempt is forwarded through, when the leader is unreachable. */
+  proxy: Replica | undefined;
   /** Attempts chosen so far. */
   attempts = 0;
   /** The replica read kind; NotLeader and RegionNotFound may turn it into `leader`. */
@@ -230,10 +127,11 @@ export class ReplicaSelector {
     else if (this.region.invalidReason !== 'ok') return undefined;
     this.attempts++;
     this.target = undefined;
+    this.proxy = undefined;
     if (this.replicaReadType === 'leader') this.nextForLeader();
     else this.nextForMixed();
     if (this.target === undefined) return undefined;
-    return this.buildRpcContext(this.target);
+    return this.buildRpcContext(this.target, this.proxy);
   }
 
   private leaderStrategy(): Replica | undefined {
@@ -243,8 +141,45 @@ export class ReplicaSelector {
     return undefined;
   }
 
+  /**
+   * The leader and, while its store is unreachable, a follower to forward through (client-go
+   * `ReplicaSelectLeaderWithProxyStrategy`): the region's last proxy if it is still a candidate,
+   * else the first reachable follower not tried as a proxy yet. With none left the leader's store
+   * is invalidated and the region reloaded on next access.
+   * @returns `undefined` to fall through to plain leader selection, or the pick (both undefined:
+   *   nothing to send to)
+   */
+  private leaderWithProxy(): { target: Replica | undefined; proxy: Replica | undefined } | undefined {
+    const leaderIdx = this.leaderIdx;
+    const leader = this.replicas[leaderIdx];
+    if (leader === undefined) return undefined;
+    const rs = this.region.rs;
+    if (leader.store.liveness === 'reachable' || leader.has(ReplicaFlag.NOT_LEADER)) {
+      rs.proxyTiKVIdx = -1;
+      return { target: leader, proxy: undefined };
+    }
+    const isCandidate = (r: Replica, i: number): boolean =>
+      i !== leaderIdx && !r.isExhausted(1, 0) && r.store.liveness === 'reachable' && !r.isEpochStale;
+    const last = this.replicas[rs.proxyTiKVIdx];
+    if (last !== undefined && isCandidate(last, rs.proxyTiKVIdx)) return { target: leader, proxy: last };
+    const i = this.replicas.findIndex(isCandidate);
+    if (i >= 0) return { target: leader, proxy: this.replicas[i] };
+    // Every follower was tried as a proxy: give up on the leader's store and reload the region.
+    if (leader.store.epoch === leader.epoch) this.deps.locator.invalidateStore(leader.store.id);
+    this.region.setSyncFlags(SyncFlag.NEED_RELOAD_ON_ACCESS);
+    return { target: undefined, proxy: undefined };
+  }
+
   private nextForLeader(): void {
     const leaderIdx = this.leaderIdx;
+    if (this.deps.enableForwarding === true) {
+      const pick = this.leaderWithProxy();
+      if (pick !== undefined && (pick.proxy !== undefined || pick.target === undefined)) {
+        this.target = pick.target;
+        this.proxy = pick.proxy;
+        return;
+      }
+    }
     this.target = this.leaderStrategy();
     if (
       this.target !== undefined &&
@@ -367,7 +302,7 @@ export class ReplicaSelector {
     return undefined;
   }
 
-  private buildRpcContext(target: Replica): RpcContext | undefined {
+  private buildRpcContext(target: Replica, proxy: Replica | undefined): RpcContext | undefined {
     if (target.isEpochStale) {
       this.invalidateRegion();
       return undefined;
@@ -375,6 +310,13 @@ export class ReplicaSelector {
     const store = target.store;
     const addr = store.resolveState === 'resolved' || store.resolveState === 'needCheck' ? store.address : '';
     if (addr === '') return undefined;
+    let proxyAddr: string | undefined;
+    if (proxy !== undefined) {
+      const ps = proxy.store;
+      proxyAddr = ps.resolveState === 'resolved' || ps.resolveState === 'needCheck' ? ps.address : '';
+      if (proxyAddr === '') return undefined;
+      proxy.attempts++;
+    }
     target.attempts++;
     return {
       region: this.verId,
@@ -384,8 +326,8 @@ export class ReplicaSelector {
       store,
       addr,
       accessMode: 'tikv',
-      proxyStore: undefined,
-      proxyAddr: undefined,
+      proxyStore: proxy?.store,
+      proxyAddr,
       tikvPeerCount: this.replicas.length,
     };
   }
@@ -529,8 +471,18 @@ export class ReplicaSelector {
    * every region on it reloads lazily and this request skips it.
    */
   onSendFailure(storeUnreachable: boolean): void {
-    const target = this.target;
+    const target = this.proxy ?? this.target;
     if (target === undefined || !storeUnreachable) return;
+    if (
+      this.deps.enableForwarding === true &&
+      this.replicaReadType === 'leader' &&
+      this.proxy === undefined &&
+      target.peer.id === this.leaderPeerId &&
+      this.replicas.length > 1
+    ) {
+      // The leader cannot be reached: keep its regions and forward through a follower next.
+      return;
+    }
     if (target.store.epoch === target.epoch) {
       this.deps.locator.invalidateStore(target.store.id);
       target.store.health.markAlreadySlow();
@@ -539,6 +491,7 @@ export class ReplicaSelector {
 
   /** The attempt succeeded: a plain leader read answered by another peer makes it the leader. */
   onSendSuccess(): void {
+    if (this.proxy !== undefined) this.region.rs.proxyTiKVIdx = this.replicas.indexOf(this.proxy);
     const t = this.target;
     if (t !== undefined && t.peer.id !== this.leaderPeerId && !this.staleRead && !this.replicaRead) {
       this.deps.locator.updateLeader(this.verId, t.peer, this.leaderIdx);

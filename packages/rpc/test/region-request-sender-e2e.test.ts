@@ -13,7 +13,7 @@ import {
 import { MockCluster } from '@tikv/mock-cluster';
 import { PdClient } from '@tikv/pd';
 import { kvrpcpb } from '@tikv/proto';
-import { RegionCache } from '@tikv/region-cache';
+import { locateBucket, RegionCache } from '@tikv/region-cache';
 import {
   type RegionRequestOptions,
   RegionRequestSender,
@@ -245,4 +245,27 @@ it("a call's own timeoutMs leaves no timer pending once it settles (issue 10)", 
     expect(res.value.value).toEqual(b('v1'));
   }
   expect(clock.pendingSleeps).toBe(0);
+});
+
+it('keeps the buckets PD reports and takes newer ones from BucketVersionNotMatch without asking PD', async () => {
+  const region = cluster.regionByKey('k1');
+  cluster.setRegionBuckets(region.id, [b('g'), b('p')]);
+  const loc = await cache.locateKey(b('k1'));
+  expect(loc.buckets?.version).toBe(1n);
+  expect(locateBucket(loc, b('k1'))).toEqual({ startKey: b('g'), endKey: b('p') });
+  // TiKV's buckets moved on: its answer carries them, and the cache takes them as they are.
+  cluster.setRegionBuckets(region.id, [b('c'), b('k'), b('t')]);
+  cluster.inject({ method: 'RawGet', times: 1, error: 'BucketVersionNotMatch' });
+  const res = await sender.sendRequest(
+    new Backoffer(),
+    { $case: 'RawGet', value: kvrpcpb.RawGetRequest.fromPartial({ key: b('k1') }) },
+    loc.region,
+  );
+  expect(res.value.regionError?.bucketVersionNotMatch?.version).toBe(2n);
+  const again = cache.tryLocateKey(b('k1'));
+  expect(again?.region).toEqual(loc.region);
+  expect(again?.buckets?.version).toBe(2n);
+  expect(locateBucket(again!, b('k1'))).toEqual({ startKey: b('k'), endKey: b('t') });
+  // A BucketVersionNotMatch answer is handed back: the caller re-splits by the new buckets.
+  expect(await rawGet('k1')).toBeUndefined();
 });

@@ -1,12 +1,8 @@
 import diagnostics from 'node:diagnostics_channel';
 import { BACKOFF_CHANNEL, type BackoffEvent, toBytes as b } from '@tikv/common';
 import type { CachedRegion } from '@tikv/region-cache';
-import {
-  calculateScore,
-  ReplicaFlag,
-  ReplicaSelector,
-  SelectionScore as S,
-} from '../src/replica-selector.js';
+import { calculateScore, ReplicaFlag, SelectionScore as S } from '../src/replica.js';
+import { ReplicaSelector } from '../src/replica-selector.js';
 import { type Fixture, okResponse, regionErrorResponse, setupFixture } from './sender-fixture.js';
 
 describe('replica selector (client-go replica_selector_test / region_request3_test)', () => {
@@ -85,6 +81,49 @@ describe('replica selector (client-go replica_selector_test / region_request3_te
     expect(new Set(addrs.slice(10))).toEqual(new Set([addrOf(1), addrOf(2)]));
     expect(selector.next()).toBeUndefined();
     expect(selector.region.invalidReason).not.toBe('ok');
+  });
+
+  test('TestForwarding (ReplicaSelectLeaderWithProxyStrategy): an unreachable leader is reached through each follower once, then its store is invalidated', async () => {
+    const region = await cached();
+    const leaderStore = f.cache.getStore(f.storeIds[0] as bigint)!;
+    const selector = new ReplicaSelector(
+      region,
+      { replicaRead: 'leader', staleRead: false, readOnly: false, busyThresholdMs: 0 },
+      { locator: f.cache, enableForwarding: true },
+    );
+    // Reachable: the leader itself, no proxy.
+    const direct = selector.next();
+    expect(direct?.addr).toBe(addrOf(0));
+    expect(direct?.proxyAddr).toBeUndefined();
+    // A failed send with the leader unreachable keeps its store: the next attempt uses a proxy.
+    leaderStore.liveness = 'unreachable';
+    selector.onSendFailure(true);
+    expect(leaderStore.epoch).toBe(0);
+    const viaFirst = selector.next();
+    expect(viaFirst?.addr).toBe(addrOf(0));
+    expect(viaFirst?.proxyAddr).toBe(addrOf(1));
+    expect(viaFirst?.proxyStore?.id).toBe(f.storeIds[1]);
+    const viaSecond = selector.next();
+    expect(viaSecond?.proxyAddr).toBe(addrOf(2));
+    // A proxy that answered is remembered by the region for the next request.
+    selector.onSendSuccess();
+    expect(region.rs.proxyTiKVIdx).toBe(2);
+    const next = new ReplicaSelector(
+      region,
+      { replicaRead: 'leader', staleRead: false, readOnly: false, busyThresholdMs: 0 },
+      { locator: f.cache, enableForwarding: true },
+    );
+    expect(next.next()?.proxyAddr).toBe(addrOf(2));
+    // Every follower tried as a proxy: give up on the leader's store and reload the region.
+    expect(selector.next()).toBeUndefined();
+    expect(leaderStore.epoch).toBe(1);
+    // Without forwarding an unreachable leader is simply not a candidate.
+    const plain = new ReplicaSelector(
+      await cached(),
+      { replicaRead: 'leader', staleRead: false, readOnly: false, busyThresholdMs: 0 },
+      { locator: f.cache },
+    );
+    expect(plain.next()?.proxyAddr).toBeUndefined();
   });
 
   test('TestReplicaReadAccessPathByFollowerCase: a follower read goes to followers, then the leader', async () => {

@@ -48,11 +48,35 @@ export class ClusterModel {
   readonly #regions = new Map<bigint, RegionInfo>();
   /** Regions by wire start key. */
   readonly #byStart: ByteMap<RegionInfo> = createByteMap<RegionInfo>();
+  /** Each region's buckets (TiKV key domain), as its leader last reported them to PD. */
+  readonly #buckets = new Map<bigint, { readonly version: bigint; readonly keys: readonly Uint8Array[] }>();
   /** Bumped on every change, so caches can tell when to refresh. */
   generation = 0;
 
   constructor(codec: RegionKeyCodec) {
     this.codec = codec;
+  }
+
+  /**
+   * Sets a region's bucket boundaries (sorted, in the TiKV key domain; the region's own start
+   * and end are added around them); the bucket version goes up by one.
+   */
+  setBuckets(
+    regionId: bigint,
+    keys: readonly Uint8Array[],
+  ): { version: bigint; keys: readonly Uint8Array[] } {
+    const r = this.#regions.get(regionId);
+    if (r === undefined) throw new TopologyError(`region ${regionId} does not exist`);
+    const version = (this.#buckets.get(regionId)?.version ?? 0n) + 1n;
+    const b = Object.freeze({ version, keys: Object.freeze([r.startKey, ...keys, r.endKey]) });
+    this.#buckets.set(regionId, b);
+    this.generation++;
+    return b;
+  }
+
+  /** A region's buckets, if any were set. */
+  buckets(regionId: bigint): { readonly version: bigint; readonly keys: readonly Uint8Array[] } | undefined {
+    return this.#buckets.get(regionId);
   }
 
   /** Allocates a cluster-unique id (stores, regions and peers share one sequence, as in PD). */

@@ -1,4 +1,4 @@
-import { pdpb } from '@tikv/proto';
+import { type metapb, pdpb } from '@tikv/proto';
 import type { ClusterModel } from '../cluster/cluster-model.js';
 import { toMetaPeer, toMetaRegion, toMetaStore } from '../cluster/region-wire.js';
 import { type RegionInfo, StoreState } from '../cluster/topology-types.js';
@@ -40,23 +40,38 @@ export class PdService {
     return { clusterId: this.#d.clusterId, error };
   }
 
-  #regionResponse(r: RegionInfo): P<pdpb.GetRegionResponse> {
+  #regionResponse(r: RegionInfo, needBuckets: boolean): P<pdpb.GetRegionResponse> {
     return {
       header: this.#header(),
       region: toMetaRegion(r),
       leader: toMetaPeer(r.leader),
       downPeers: [],
       pendingPeers: [],
+      buckets: needBuckets ? this.#bucketsOf(r) : undefined,
     };
   }
 
-  #pdRegion(r: RegionInfo): pdpb.RegionResponse {
+  #pdRegion(r: RegionInfo, needBuckets = false): pdpb.RegionResponse {
     return {
       region: toMetaRegion(r),
       leader: toMetaPeer(r.leader),
       downPeers: [],
       pendingPeers: [],
-      buckets: undefined,
+      buckets: needBuckets ? this.#bucketsOf(r) : undefined,
+    };
+  }
+
+  /** The region's buckets as PD reports them (wire keys), when it has any. */
+  #bucketsOf(r: RegionInfo): metapb.Buckets | undefined {
+    const b = this.#d.model.buckets(r.id);
+    if (b === undefined) return undefined;
+    const codec = this.#d.model.codec;
+    return {
+      regionId: r.id,
+      version: b.version,
+      keys: b.keys.map((k) => codec.toWire(k)),
+      stats: undefined,
+      periodInMs: 0n,
     };
   }
 
@@ -90,17 +105,17 @@ export class PdService {
 
   async getRegion(req: pdpb.GetRegionRequest): Promise<P<pdpb.GetRegionResponse>> {
     const r = this.#d.model.regionByWireKey(req.regionKey);
-    return r === undefined ? { header: this.#header() } : this.#regionResponse(r);
+    return r === undefined ? { header: this.#header() } : this.#regionResponse(r, req.needBuckets);
   }
 
   async getPrevRegion(req: pdpb.GetRegionRequest): Promise<P<pdpb.GetRegionResponse>> {
     const r = this.#d.model.prevRegionByWireKey(req.regionKey);
-    return r === undefined ? { header: this.#header() } : this.#regionResponse(r);
+    return r === undefined ? { header: this.#header() } : this.#regionResponse(r, req.needBuckets);
   }
 
   async getRegionByID(req: pdpb.GetRegionByIDRequest): Promise<P<pdpb.GetRegionResponse>> {
     const r = this.#d.model.region(req.regionId);
-    return r === undefined ? { header: this.#header() } : this.#regionResponse(r);
+    return r === undefined ? { header: this.#header() } : this.#regionResponse(r, req.needBuckets);
   }
 
   async scanRegions(req: pdpb.ScanRegionsRequest): Promise<P<pdpb.ScanRegionsResponse>> {
@@ -155,7 +170,7 @@ export class PdService {
         out.push(r);
       }
     }
-    return { header: this.#header(), regions: out.map((r) => this.#pdRegion(r)) };
+    return { header: this.#header(), regions: out.map((r) => this.#pdRegion(r, req.needBuckets)) };
   }
 
   async *queryRegion(
@@ -166,7 +181,7 @@ export class PdService {
       const byId = new Map<bigint, pdpb.RegionResponse>();
       const add = (r: RegionInfo | undefined): bigint => {
         if (r === undefined) return 0n;
-        if (!byId.has(r.id)) byId.set(r.id, this.#pdRegion(r));
+        if (!byId.has(r.id)) byId.set(r.id, this.#pdRegion(r, req.needBuckets));
         return r.id;
       };
       const keyIdMap = req.keys.map((k) => add(this.#d.model.regionByWireKey(k)));

@@ -116,11 +116,17 @@ function buildNamed(
       const local = region?.peers.find((p) => p.storeId === storeId)?.id ?? 0n;
       return mismatchPeerId(ctx?.peer?.id ?? 0n, local);
     }
-    case 'BucketVersionNotMatch':
+    case 'BucketVersionNotMatch': {
+      // TiKV answers with the region's latest buckets (coprocessor endpoint's check).
+      const b = deps.model.buckets(regionId);
       return regionError({
         message: 'bucket version not match',
-        bucketVersionNotMatch: { version: 0n, keys: [] },
+        bucketVersionNotMatch: {
+          version: b?.version ?? 0n,
+          keys: (b?.keys ?? []).map((k) => deps.model.codec.toWire(k)),
+        },
       });
+    }
     case 'UndeterminedResult':
       return regionError({
         message: 'undetermined result',

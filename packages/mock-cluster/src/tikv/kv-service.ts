@@ -222,15 +222,41 @@ export class KvService {
   }
 }
 
-/** Handlers for every `tikvpb.Tikv` method of one store; UNIMPLEMENTED where unsupported. */
-export function createTikvHandlers(service: KvService): ServiceHandlers {
+/** The gRPC metadata key naming the store a request is forwarded to (TiKV `forward_unary!`). */
+export const FORWARD_METADATA_KEY = 'tikv-forwarded-host';
+
+/**
+ * Finds the KV service of the store at an address, for forwarding; undefined when no store
+ * that is up listens there (the proxy then answers UNAVAILABLE, as TiKV's failed forward does).
+ */
+export type ForwardTarget = (address: string) => KvService | undefined;
+
+function forwardedHostOf(ctx: RpcContext | undefined): string {
+  const v = ctx?.metadata?.get(FORWARD_METADATA_KEY)[0];
+  return typeof v === 'string' ? v : v === undefined ? '' : v.toString();
+}
+
+/**
+ * Handlers for every `tikvpb.Tikv` method of one store; UNIMPLEMENTED where unsupported. A call
+ * carrying `tikv-forwarded-host` is proxied to that store, the whole call (a BatchCommands stream
+ * too), as TiKV's `forward_unary!` / `forward_duplex!` do.
+ */
+export function createTikvHandlers(service: KvService, forward?: ForwardTarget): ServiceHandlers {
   const impl: Record<string, unknown> = {};
+  const route = (ctx: RpcContext | undefined): KvService => {
+    const host = forwardedHostOf(ctx);
+    if (host === '') return service;
+    const target = forward?.(host);
+    if (target === undefined)
+      throw new RpcError(GrpcStatus.UNAVAILABLE, `failed to forward the request to ${host}`);
+    return target;
+  };
   for (const [key, def] of Object.entries(tikvpb.TikvDefinition.methods)) {
     if (key === 'batchCommands') {
       impl[key] = (requests: AsyncIterable<tikvpb.BatchCommandsRequest>, ctx: RpcContext) =>
-        service.batchCommands(requests, ctx);
+        route(ctx).batchCommands(requests, ctx);
     } else if (!def.requestStream && !def.responseStream && service.supports(def.name)) {
-      impl[key] = (req: unknown) => service.execute(def.name, req);
+      impl[key] = (req: unknown, ctx: RpcContext) => route(ctx).execute(def.name, req);
     } else {
       impl[key] = unimplemented(def.name, def.responseStream);
     }
