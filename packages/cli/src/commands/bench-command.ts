@@ -23,6 +23,8 @@ interface BenchResult {
   readonly ops: number;
   readonly errors: number;
   readonly firstError: string | undefined;
+  /** The first failure itself, rethrown when every operation failed. */
+  readonly firstFailure: unknown;
   readonly elapsedMs: number;
   readonly histogram: LatencyHistogram;
 }
@@ -52,6 +54,7 @@ async function runWorkers(
   let done = 0;
   let errors = 0;
   let firstError: string | undefined;
+  let firstFailure: unknown;
   const stop = ctx.io.stopSignal;
   const tty = ctx.io.stderrIsTty;
   const progress = (): void => {
@@ -70,7 +73,10 @@ async function runWorkers(
         histogram.record((performance.now() - t0) * 1000);
       } catch (e) {
         errors++;
-        firstError ??= describeError(e);
+        if (firstError === undefined) {
+          firstError = describeError(e);
+          firstFailure = e;
+        }
       }
       done++;
     }
@@ -81,7 +87,7 @@ async function runWorkers(
     clearInterval(timer);
     if (tty) ctx.io.stderr('\r\x1b[2K');
   }
-  return { ops: done, errors, firstError, elapsedMs: performance.now() - started, histogram };
+  return { ops: done, errors, firstError, firstFailure, elapsedMs: performance.now() - started, histogram };
 }
 
 function printResult(ctx: CommandContext, label: string, flags: BenchFlags, r: BenchResult): void {
@@ -104,6 +110,8 @@ function printResult(ctx: CommandContext, label: string, flags: BenchFlags, r: B
       ...(r.firstError === undefined ? [] : [`first error: ${r.firstError}`]),
     ],
   );
+  // Nothing went through: the command failed (its error line and status say so).
+  if (r.ops > 0 && r.errors === r.ops) throw r.firstFailure;
 }
 
 /** Default of `--ops` (ignored when only `--duration` is given). */
