@@ -235,15 +235,18 @@ console.log('cjs ok');
       [join('node_modules', '@tikv', 'mock-cluster', 'dist', 'esm', 'bin.js'), '--help'],
       project,
     ),
+    run(process.execPath, [join('node_modules', '@tikv', 'cli', 'dist', 'esm', 'bin.js'), '--help'], project),
   ]);
   for (const [what, r] of [
     ['ESM import', smokes[0]],
     ['CommonJS require', smokes[1]],
     ['tikv-mock-cluster --help', smokes[2]],
+    ['tikv --help', smokes[3]],
   ]) {
     if (r.status !== 0) problems.push(`${what} failed:\n${r.stderr}${r.stdout}`);
   }
   if (!smokes[2].stdout.includes('Usage:')) problems.push('tikv-mock-cluster --help printed no usage');
+  if (!smokes[3].stdout.includes('Usage: tikv')) problems.push('tikv --help printed no usage');
 
   // 4. Type-check a consumer under node10 (TypeScript 5) and nodenext (the repo's TypeScript).
   step('type-checking a consumer (node10, nodenext ESM and CommonJS)');

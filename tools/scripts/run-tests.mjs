@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const workspaces = ['packages', 'tools']
   .flatMap((d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)).map((n) => join(root, d, n)) : []))
-  .concat([join(root, 'e2e')])
+  .concat([join(root, 'e2e'), join(root, 'examples')])
   .filter((d) => existsSync(join(d, 'package.json')));
 
 for (const dir of workspaces) rmSync(join(dir, 'jest-results.json'), { force: true });
