@@ -8,15 +8,21 @@
 //  (c) the counts in the root README (between the parity-counts markers) are not the current ones
 //      (`--write-readme` rewrites them).
 // Prints the counts per area (ported / na / todo / total). Fast: reads files, runs nothing.
+// Options (for the tests): --root <repo> --go-tests <file> --mapping <file> --readme <file>.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectTitles } from './ts-tests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..', '..');
-const go = JSON.parse(readFileSync(join(here, 'go-tests.json'), 'utf8'));
-const mapping = JSON.parse(readFileSync(join(here, 'mapping.json'), 'utf8')).tests;
+/** `--name value` from the command line (the tests point the check at fixtures), or the default. */
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? resolve(process.argv[i + 1]) : fallback;
+};
+const root = arg('root', resolve(here, '..', '..'));
+const go = JSON.parse(readFileSync(arg('go-tests', join(here, 'go-tests.json')), 'utf8'));
+const mapping = JSON.parse(readFileSync(arg('mapping', join(here, 'mapping.json')), 'utf8')).tests;
 const titles = collectTitles(root);
 const errors = [];
 const STATUSES = new Set(['ported', 'na', 'todo']);
@@ -81,7 +87,7 @@ for (const [area, c] of [...rows, ['TOTAL', total]]) {
 }
 
 // (c) the README's counts.
-const readmePath = join(root, 'README.md');
+const readmePath = arg('readme', join(root, 'README.md'));
 const readme = readFileSync(readmePath, 'utf8');
 const START = '<!-- parity-counts:start -->';
 const END = '<!-- parity-counts:end -->';

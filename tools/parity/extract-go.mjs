@@ -5,7 +5,7 @@
 // `suite.Run(t, ...)` are runners, not tests: each suite method records its runner instead.
 // TestMain, benchmarks, examples and fuzz targets are left out.
 //
-// Usage: node tools/parity/extract-go.mjs [path to a client-go checkout or bare mirror]
+// Usage: node tools/parity/extract-go.mjs [path to a client-go checkout or bare mirror] [--out file]
 // (default: the mirror at /work/.mirror/tikv+client-go/repo). A bare repository is read at HEAD
 // with `git show`; a work tree is read from disk.
 import { execFileSync } from 'node:child_process';
@@ -30,7 +30,9 @@ export const AREAS = [
   'tikv',
 ];
 
-const source = resolve(process.argv[2] ?? '/work/.mirror/tikv+client-go/repo');
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--out');
+const source = resolve(positional[0] ?? '/work/.mirror/tikv+client-go/repo');
+const outIndex = process.argv.indexOf('--out');
 
 /** Lists the tracked `_test.go` files and returns a reader for them. */
 function openSource(dir) {
@@ -125,7 +127,7 @@ for (const t of tests) {
   ids.add(t.id);
 }
 
-const out = join(here, 'go-tests.json');
+const out = outIndex >= 0 ? resolve(process.argv[outIndex + 1]) : join(here, 'go-tests.json');
 const doc = { source: { repo: 'tikv/client-go', commit: src.commit }, areas: AREAS, tests };
 writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
 console.log(`${tests.length} Go tests in ${files.length} files -> ${relative(process.cwd(), out)}`);
