@@ -1,6 +1,8 @@
 // Collects the titles of our jest tests: for every `*.test.ts` file in the repository (packages,
-// e2e, tools), the string literals that open a call's argument list: `test('...')`, `it('...')`,
-// `describe('...')`, `test.each(...)('...')`. Used by check.mjs and suggest.mjs.
+// e2e, tools), the string literals that open a call's argument list (`test('...')`, `it('...')`,
+// `describe('...')`, `test.each(...)('...')`) or an array literal (the rows of a `test.each` table
+// whose first column names the case: `[['TestA', ...], ['TestB', ...]]`). Used by check.mjs and
+// suggest.mjs.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -21,7 +23,7 @@ export function listTestFiles(root) {
   return out.sort();
 }
 
-const TITLE = /\(\s*(['"`])((?:\\.|(?!\1)[^\\])*?)\1/g;
+const TITLE = /[([]\s*(['"`])((?:\\.|(?!\1)[^\\])*?)\1/g;
 
 /** @returns {string[]} the titles found in one test file's source */
 export function titlesOf(text) {
