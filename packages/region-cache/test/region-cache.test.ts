@@ -49,6 +49,46 @@ describe('RegionCache (client-go TestRegionCache)', () => {
     expect(s.cache.tryLocateKey(b('a'))).toBeUndefined();
   });
 
+  it('TestRegionCacheValidAfterLoading: loads keep valid regions valid and replace invalidated ones', async () => {
+    s.cache.clear();
+    // Split at "a", "b", ..., "j".
+    const regions = [s.region1];
+    let region1 = s.region1;
+    for (let i = 0; i < 10; i++) {
+      const region2 = s.cluster.allocId();
+      const peers = s.cluster.allocIds(2);
+      s.cluster.split(region1, region2, String.fromCharCode(0x61 + i), peers, peers[0] as bigint);
+      region1 = region2;
+      regions.push(region1);
+    }
+    const loads: [string, () => Promise<unknown>][] = [
+      ['locateRange', () => s.cache.locateRange(b('a'), b('e'))],
+      ['batchLocateKeyRanges', () => s.cache.batchLocateKeyRanges([{ startKey: b('a'), endKey: b('e') }])],
+      ['locateKey', () => s.cache.locateKey(b('b'))],
+      ['locateEndKey', () => s.cache.locateEndKey(b('c'))],
+      ['locateRegionById', () => Promise.all(regions.map((id) => s.cache.locateRegionById(id)))],
+      ['listRegionIdsInRange', () => s.cache.listRegionIdsInRange(b('a'), b('e'))],
+      ['batchLoadRegions', () => s.cache.batchLoadRegions(b('a'), b('e'), 10)],
+    ];
+    // Loaded from PD or found in the cache, a valid cached region stays valid.
+    for (const [name, load] of loads) {
+      const loc = await s.cache.locateKey(b('b'));
+      const region = s.cache.getCachedRegion(loc.region) as CachedRegion;
+      await load();
+      expect([name, region.invalidReason]).toEqual([name, InvalidReason.OK]);
+    }
+    // An invalidated region stays invalid, and the load puts a valid one in its place.
+    for (const [name, load] of loads) {
+      const loc = await s.cache.locateKey(b('b'));
+      const region = s.cache.getCachedRegion(loc.region) as CachedRegion;
+      region.invalidate(InvalidReason.OTHER);
+      expect(s.cache.tryLocateKey(b('b'))).toBeUndefined();
+      await load();
+      expect([name, region.invalidReason]).toEqual([name, InvalidReason.OTHER]);
+      expect([name, s.cache.tryLocateKey(b('b'))?.region.id]).toEqual([name, loc.region.id]);
+    }
+  });
+
   it('TestSplit: after invalidation the cache reloads both halves', async () => {
     const loc = await s.cache.locateKey(b('x'));
     expect(loc.region.id).toBe(s.region1);
