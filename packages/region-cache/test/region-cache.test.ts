@@ -89,6 +89,38 @@ describe('RegionCache (client-go TestRegionCache)', () => {
     }
   });
 
+  it('TestBatchLoadRegions: loads up to the limit from a key, or within a range', async () => {
+    // Split at "a", "b", "c", "d".
+    const regions = [s.region1, ...s.cluster.allocIds(4)];
+    for (let i = 0; i < 4; i++) {
+      const peers = s.cluster.allocIds(2);
+      s.cluster.split(
+        regions[i] as bigint,
+        regions[i + 1] as bigint,
+        String.fromCharCode(0x61 + i),
+        peers,
+        peers[0] as bigint,
+      );
+    }
+    const cases: [string, string, number, string, bigint[]][] = [
+      ['', 'a', 1, 'a', [regions[0] as bigint]],
+      ['a', 'b1', 2, 'c', [regions[1] as bigint, regions[2] as bigint]],
+      ['a1', 'd', 2, 'c', [regions[1] as bigint, regions[2] as bigint]],
+      ['c', 'c1', 2, '', [regions[3] as bigint]],
+      ['d', '', 2, '', [regions[4] as bigint]],
+    ];
+    const dec = new TextDecoder();
+    for (const [start, end, limit, nextKey, ids] of cases) {
+      // client-go BatchLoadRegionsFromKey: the key after the loaded regions ('' at the end).
+      const fromKey = await s.cache.batchLoadRegions(b(start), new Uint8Array(0), limit);
+      expect(dec.decode(fromKey.at(-1)?.endKey)).toBe(nextKey);
+      // client-go BatchLoadRegionsWithKeyRange.
+      const inRange = await s.cache.batchLoadRegions(b(start), b(end), limit);
+      expect(inRange.map((l) => l.region.id)).toEqual(ids);
+    }
+    s.checkCache(regions.length);
+  });
+
   it('TestSplit: after invalidation the cache reloads both halves', async () => {
     const loc = await s.cache.locateKey(b('x'));
     expect(loc.region.id).toBe(s.region1);
