@@ -89,6 +89,34 @@ describe('RegionCache (client-go TestRegionCache)', () => {
     }
   });
 
+  it('TestScanRegions: regions from a key up to the limit, with their leaders; leaderless ones left out', async () => {
+    // Split at "a", "b", "c", "d".
+    const regions = [s.region1, ...s.cluster.allocIds(4)];
+    const leaders = [s.peer1];
+    for (let i = 0; i < 4; i++) {
+      const peers = s.cluster.allocIds(2);
+      leaders.push(peers[0] as bigint);
+      s.cluster.split(
+        regions[i] as bigint,
+        regions[i + 1] as bigint,
+        String.fromCharCode(0x61 + i),
+        peers,
+        peers[0] as bigint,
+      );
+    }
+    const scan = async (start: string, limit: number): Promise<[bigint, bigint | undefined][]> => {
+      const locs = await s.cache.batchLoadRegions(b(start), new Uint8Array(0), limit);
+      return locs.map((l) => [l.region.id, s.cache.getCachedRegion(l.region)?.leaderPeer?.id]);
+    };
+    const want = (...idx: number[]) => idx.map((i) => [regions[i], leaders[i]]);
+    expect(await scan('', 100)).toEqual(want(0, 1, 2, 3, 4));
+    expect(await scan('a', 3)).toEqual(want(1, 2, 3));
+    expect(await scan('a1', 1)).toEqual(want(1));
+    s.cluster.clearLeader(regions[1] as bigint);
+    s.cluster.clearLeader(regions[3] as bigint);
+    expect(await scan('', 5)).toEqual(want(0, 2, 4));
+  });
+
   it('TestBatchLoadRegions: loads up to the limit from a key, or within a range', async () => {
     // Split at "a", "b", "c", "d".
     const regions = [s.region1, ...s.cluster.allocIds(4)];
