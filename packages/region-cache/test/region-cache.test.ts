@@ -272,6 +272,37 @@ describe('RegionCache (client-go TestRegionCache)', () => {
     s.checkCache(1);
   });
 
+  it('TestGetRegionByIDFromCache: an empty EpochNotMatch invalidates; newer epochs replace the region by id', async () => {
+    let loc = await s.cache.locateRegionById(s.region1);
+    // EpochNotMatch without current regions: the region stays cached, invalidated.
+    await s.cache.onRegionEpochNotMatch(loc.region, []);
+    const stale = s.cache.getCachedRegion(loc.region) as CachedRegion;
+    expect(stale).toBeDefined();
+    expect(stale.invalidReason).not.toBe(InvalidReason.OK);
+    expect(s.cache.tryLocateKey(b('a'))).toBeUndefined();
+    // Refilled by id.
+    loc = await s.cache.locateRegionById(s.region1);
+    expect(loc.region.id).toBe(s.region1);
+
+    const src = (await s.cluster.getRegionById(s.region1))!;
+    const withEpoch = (startKey: Uint8Array, confVer: bigint, version: bigint) => ({
+      ...src,
+      region: { ...src.region, startKey, epoch: { confVer, version } },
+    });
+    // A newer conf version with a new start key.
+    const confVer2 = loc.region.confVer + 1n;
+    expect(await s.cache.insertRegion(withEpoch(Uint8Array.of(1), confVer2, loc.region.version))).toBe(true);
+    loc = await s.cache.locateRegionById(s.region1);
+    expect([loc.region.confVer, loc.region.version]).toEqual([confVer2, src.region.epoch.version]);
+    expect(loc.startKey).toEqual(Uint8Array.of(1));
+    // Then a newer range version.
+    const version3 = loc.region.version + 1n;
+    expect(await s.cache.insertRegion(withEpoch(Uint8Array.of(2), confVer2, version3))).toBe(true);
+    loc = await s.cache.locateRegionById(s.region1);
+    expect([loc.region.confVer, loc.region.version]).toEqual([confVer2, version3]);
+    expect(loc.startKey).toEqual(Uint8Array.of(2));
+  });
+
   it('refuses a region older than the cached one (stale answer from PD)', async () => {
     const old = await s.cluster.getRegion(b('a'));
     const region2 = s.cluster.allocId();
