@@ -1,5 +1,5 @@
 // Ports of client-go internal/locate/region_cache_test.go: TestBatchScanRegionsMerger,
-// TestSplitKeyRanges, and the gap check of TestScanRegionsWithGaps.
+// TestSplitKeyRanges, TestRangesAreCoveredCheck, and the gap check of TestScanRegionsWithGaps.
 import { toBytes as b } from '@tikv/common';
 import { BatchLocateMerger, containsByEnd, rangesAfterKey, regionsHaveGapInRanges } from './batch-locate.js';
 import type { KeyLocation } from './key-location.js';
@@ -148,6 +148,95 @@ describe('regionsHaveGapInRanges', () => {
     expect(gap(['a', 'b', 'd', 'e'], ['a', 'c', 'c', 'e'])).toBe(false);
     expect(gap(['a', 'b', 'd', ''], ['a', 'b', 'd', 'x'])).toBe(true);
     expect(gap(['a', 'b', 'd', ''], ['a', 'b', 'd', ''])).toBe(false);
+  });
+  it('TestRangesAreCoveredCheck: bounded, non-contiguous, unbounded and half-bounded ranges', () => {
+    const bounded = [
+      ['a', 'c'],
+      ['a', 'b', 'b', 'c'],
+      ['a', 'a1', 'a1', 'b', 'b', 'b1', 'b1', 'c'],
+    ];
+    for (const ranges of bounded) {
+      for (const regions of [
+        ['a', 'c'],
+        ['a', ''],
+        ['', 'c'],
+      ])
+        expect(gap(ranges, regions, -1)).toBe(false);
+      for (const regions of [
+        ['a', 'b'],
+        ['b', 'c'],
+        ['b', ''],
+        ['', 'b'],
+      ])
+        expect(gap(ranges, regions, -1)).toBe(true);
+      for (const regions of [
+        ['a', 'b', 'b', 'c'],
+        ['', 'b', 'b', 'c'],
+        ['a', 'b', 'b', ''],
+        ['', 'b', 'b', ''],
+      ]) {
+        expect(gap(ranges, regions, -1)).toBe(false);
+      }
+      for (const regions of [
+        ['a', 'b', 'b1', 'c'],
+        ['', 'b', 'b1', 'c'],
+        ['a', 'b', 'b1', ''],
+        ['', 'b', 'b1', ''],
+        [],
+      ]) {
+        expect(gap(ranges, regions, -1)).toBe(true);
+      }
+    }
+    const nonContiguous = [
+      ['a', 'b', 'c', 'd'],
+      ['a', 'b1', 'b1', 'b', 'c', 'd'],
+      ['a', 'b', 'c', 'c1', 'c1', 'd'],
+      ['a', 'b1', 'b1', 'b', 'c', 'c1', 'c1', 'd'],
+    ];
+    for (const ranges of nonContiguous) {
+      for (const regions of [
+        ['a', 'd'],
+        ['', 'd'],
+        ['a', ''],
+        ['', ''],
+      ])
+        expect(gap(ranges, regions, -1)).toBe(false);
+      for (const regions of [
+        ['a', 'b'],
+        ['b', 'c'],
+        ['c', 'd'],
+        ['', 'b'],
+        ['c', ''],
+      ]) {
+        expect(gap(ranges, regions, -1)).toBe(true);
+      }
+    }
+    const unbounded = [
+      ['', ''],
+      ['', 'b', 'b', ''],
+      ['', 'a1', 'a1', 'b', 'b', 'b1', 'b1', ''],
+    ];
+    for (const ranges of unbounded) {
+      expect(gap(ranges, ['', ''], -1)).toBe(false);
+      for (const regions of [
+        ['a', 'c'],
+        ['a', ''],
+        ['', 'c'],
+      ])
+        expect(gap(ranges, regions, -1)).toBe(true);
+      expect(gap(ranges, ['', 'b', 'b', ''], -1)).toBe(false);
+      for (const regions of [['', 'b', 'b1', ''], ['a', 'b', 'b', ''], ['', 'b', 'b', 'c'], []]) {
+        expect(gap(ranges, regions, -1)).toBe(true);
+      }
+    }
+    // Half-bounded ranges; a full page (regions.length === limit) only has to be contiguous.
+    expect(gap(['', 'b'], ['', 'a'], -1)).toBe(true);
+    expect(gap(['', 'b'], ['', 'a'], 1)).toBe(false);
+    expect(gap(['', 'b'], ['', 'a'], 2)).toBe(true);
+    expect(gap(['a', ''], ['b', ''], -1)).toBe(true);
+    expect(gap(['a', ''], ['b', ''], 1)).toBe(true);
+    expect(gap(['a', ''], ['b', 'c'], 1)).toBe(true);
+    expect(gap(['a', ''], ['a', ''], -1)).toBe(false);
   });
   it('containsByEnd treats an empty end as +infinity', () => {
     const [loc] = toRanges(['a', 'c']);

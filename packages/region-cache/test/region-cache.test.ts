@@ -49,6 +49,106 @@ describe('RegionCache (client-go TestRegionCache)', () => {
     expect(s.cache.tryLocateKey(b('a'))).toBeUndefined();
   });
 
+  it('TestRegionCacheValidAfterLoading: loads keep valid regions valid and replace invalidated ones', async () => {
+    s.cache.clear();
+    // Split at "a", "b", ..., "j".
+    const regions = [s.region1];
+    let region1 = s.region1;
+    for (let i = 0; i < 10; i++) {
+      const region2 = s.cluster.allocId();
+      const peers = s.cluster.allocIds(2);
+      s.cluster.split(region1, region2, String.fromCharCode(0x61 + i), peers, peers[0] as bigint);
+      region1 = region2;
+      regions.push(region1);
+    }
+    const loads: [string, () => Promise<unknown>][] = [
+      ['locateRange', () => s.cache.locateRange(b('a'), b('e'))],
+      ['batchLocateKeyRanges', () => s.cache.batchLocateKeyRanges([{ startKey: b('a'), endKey: b('e') }])],
+      ['locateKey', () => s.cache.locateKey(b('b'))],
+      ['locateEndKey', () => s.cache.locateEndKey(b('c'))],
+      ['locateRegionById', () => Promise.all(regions.map((id) => s.cache.locateRegionById(id)))],
+      ['listRegionIdsInRange', () => s.cache.listRegionIdsInRange(b('a'), b('e'))],
+      ['batchLoadRegions', () => s.cache.batchLoadRegions(b('a'), b('e'), 10)],
+    ];
+    // Loaded from PD or found in the cache, a valid cached region stays valid.
+    for (const [name, load] of loads) {
+      const loc = await s.cache.locateKey(b('b'));
+      const region = s.cache.getCachedRegion(loc.region) as CachedRegion;
+      await load();
+      expect([name, region.invalidReason]).toEqual([name, InvalidReason.OK]);
+    }
+    // An invalidated region stays invalid, and the load puts a valid one in its place.
+    for (const [name, load] of loads) {
+      const loc = await s.cache.locateKey(b('b'));
+      const region = s.cache.getCachedRegion(loc.region) as CachedRegion;
+      region.invalidate(InvalidReason.OTHER);
+      expect(s.cache.tryLocateKey(b('b'))).toBeUndefined();
+      await load();
+      expect([name, region.invalidReason]).toEqual([name, InvalidReason.OTHER]);
+      expect([name, s.cache.tryLocateKey(b('b'))?.region.id]).toEqual([name, loc.region.id]);
+    }
+  });
+
+  it('TestScanRegions: regions from a key up to the limit, with their leaders; leaderless ones left out', async () => {
+    // Split at "a", "b", "c", "d".
+    const regions = [s.region1, ...s.cluster.allocIds(4)];
+    const leaders = [s.peer1];
+    for (let i = 0; i < 4; i++) {
+      const peers = s.cluster.allocIds(2);
+      leaders.push(peers[0] as bigint);
+      s.cluster.split(
+        regions[i] as bigint,
+        regions[i + 1] as bigint,
+        String.fromCharCode(0x61 + i),
+        peers,
+        peers[0] as bigint,
+      );
+    }
+    const scan = async (start: string, limit: number): Promise<[bigint, bigint | undefined][]> => {
+      const locs = await s.cache.batchLoadRegions(b(start), new Uint8Array(0), limit);
+      return locs.map((l) => [l.region.id, s.cache.getCachedRegion(l.region)?.leaderPeer?.id]);
+    };
+    const want = (...idx: number[]) => idx.map((i) => [regions[i], leaders[i]]);
+    expect(await scan('', 100)).toEqual(want(0, 1, 2, 3, 4));
+    expect(await scan('a', 3)).toEqual(want(1, 2, 3));
+    expect(await scan('a1', 1)).toEqual(want(1));
+    s.cluster.clearLeader(regions[1] as bigint);
+    s.cluster.clearLeader(regions[3] as bigint);
+    expect(await scan('', 5)).toEqual(want(0, 2, 4));
+  });
+
+  it('TestBatchLoadRegions: loads up to the limit from a key, or within a range', async () => {
+    // Split at "a", "b", "c", "d".
+    const regions = [s.region1, ...s.cluster.allocIds(4)];
+    for (let i = 0; i < 4; i++) {
+      const peers = s.cluster.allocIds(2);
+      s.cluster.split(
+        regions[i] as bigint,
+        regions[i + 1] as bigint,
+        String.fromCharCode(0x61 + i),
+        peers,
+        peers[0] as bigint,
+      );
+    }
+    const cases: [string, string, number, string, bigint[]][] = [
+      ['', 'a', 1, 'a', [regions[0] as bigint]],
+      ['a', 'b1', 2, 'c', [regions[1] as bigint, regions[2] as bigint]],
+      ['a1', 'd', 2, 'c', [regions[1] as bigint, regions[2] as bigint]],
+      ['c', 'c1', 2, '', [regions[3] as bigint]],
+      ['d', '', 2, '', [regions[4] as bigint]],
+    ];
+    const dec = new TextDecoder();
+    for (const [start, end, limit, nextKey, ids] of cases) {
+      // client-go BatchLoadRegionsFromKey: the key after the loaded regions ('' at the end).
+      const fromKey = await s.cache.batchLoadRegions(b(start), new Uint8Array(0), limit);
+      expect(dec.decode(fromKey.at(-1)?.endKey)).toBe(nextKey);
+      // client-go BatchLoadRegionsWithKeyRange.
+      const inRange = await s.cache.batchLoadRegions(b(start), b(end), limit);
+      expect(inRange.map((l) => l.region.id)).toEqual(ids);
+    }
+    s.checkCache(regions.length);
+  });
+
   it('TestSplit: after invalidation the cache reloads both halves', async () => {
     const loc = await s.cache.locateKey(b('x'));
     expect(loc.region.id).toBe(s.region1);
@@ -170,6 +270,37 @@ describe('RegionCache (client-go TestRegionCache)', () => {
     expect(await s.cache.insertRegion(all!)).toBe(true);
     expect((await s.cache.locateKey(b('e'))).region.id).toBe(regions[0]);
     s.checkCache(1);
+  });
+
+  it('TestGetRegionByIDFromCache: an empty EpochNotMatch invalidates; newer epochs replace the region by id', async () => {
+    let loc = await s.cache.locateRegionById(s.region1);
+    // EpochNotMatch without current regions: the region stays cached, invalidated.
+    await s.cache.onRegionEpochNotMatch(loc.region, []);
+    const stale = s.cache.getCachedRegion(loc.region) as CachedRegion;
+    expect(stale).toBeDefined();
+    expect(stale.invalidReason).not.toBe(InvalidReason.OK);
+    expect(s.cache.tryLocateKey(b('a'))).toBeUndefined();
+    // Refilled by id.
+    loc = await s.cache.locateRegionById(s.region1);
+    expect(loc.region.id).toBe(s.region1);
+
+    const src = (await s.cluster.getRegionById(s.region1))!;
+    const withEpoch = (startKey: Uint8Array, confVer: bigint, version: bigint) => ({
+      ...src,
+      region: { ...src.region, startKey, epoch: { confVer, version } },
+    });
+    // A newer conf version with a new start key.
+    const confVer2 = loc.region.confVer + 1n;
+    expect(await s.cache.insertRegion(withEpoch(Uint8Array.of(1), confVer2, loc.region.version))).toBe(true);
+    loc = await s.cache.locateRegionById(s.region1);
+    expect([loc.region.confVer, loc.region.version]).toEqual([confVer2, src.region.epoch.version]);
+    expect(loc.startKey).toEqual(Uint8Array.of(1));
+    // Then a newer range version.
+    const version3 = loc.region.version + 1n;
+    expect(await s.cache.insertRegion(withEpoch(Uint8Array.of(2), confVer2, version3))).toBe(true);
+    loc = await s.cache.locateRegionById(s.region1);
+    expect([loc.region.confVer, loc.region.version]).toEqual([confVer2, version3]);
+    expect(loc.startKey).toEqual(Uint8Array.of(2));
   });
 
   it('refuses a region older than the cached one (stale answer from PD)', async () => {

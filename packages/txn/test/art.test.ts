@@ -4,7 +4,7 @@ import { LEAF_KEY, MAX_IN_NODE_PREFIX } from '../src/membuffer/art-layout.js';
 import { ArtTree } from '../src/membuffer/art-tree.js';
 import { b, copy, drain, str } from './helpers.js';
 
-// Ports of client-go internal/unionstore/art/art_test.go, art_iterator_test.go and
+// Ports of client-go internal/unionstore/art/art_test.go, art_iterator_test.go, art_node_test.go and
 // art_snapshot_test.go, and rbt/rbt_test.go's cases that are not memdb_test.go's.
 
 const noop = (): void => {};
@@ -490,4 +490,50 @@ test('leaf keys are laid out after two header words', () => {
   );
   expect(tree.insert(str('abc'))).toBe(leaf);
   expect(tree.created).toBe(false);
+});
+
+describe('art_node_test.go', () => {
+  // client-go tests its longestCommonPrefix helper directly; here the common prefix shows in the
+  // node that two keys split at: under the root's child for their first byte, a node4 whose
+  // prefix holds the shared bytes after that first one, indexed by the first byte that differs.
+  /** The node that `k1` and `k2` split at, after inserting both into a fresh tree. */
+  function splitNode(k1: Uint8Array, k2: Uint8Array) {
+    const tree = new ArtTree(noop);
+    tree.insert(k1);
+    tree.insert(k2);
+    return { tree, root: tree.debugNode(tree.root) };
+  }
+
+  test('TestLCP: two keys sharing 5 bytes split after them', () => {
+    const k1 = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const k2 = Uint8Array.from([1, 2, 3, 4, 5, 7, 7, 8]);
+    const { tree, root } = splitNode(k1, k2);
+    expect(root.children.map((c) => c.byte)).toEqual([1]);
+    const n = tree.debugNode(root.children[0]!.ref);
+    expect(n.kind).toBe('node4');
+    expect(n.prefixLength).toBe(4);
+    expect([...n.prefix]).toEqual([2, 3, 4, 5]);
+    expect(n.children.map((c) => c.byte)).toEqual([6, 7]);
+    expect(copy(tree.key(-n.children[0]!.ref))).toEqual(k1);
+    expect(copy(tree.key(-n.children[1]!.ref))).toEqual(k2);
+  });
+
+  test('TestKey2Chunk: a key differing at byte i shares exactly i bytes', () => {
+    const key = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+    for (let i = 0; i < key.length; i++) {
+      const diff = Uint8Array.from(key);
+      diff[i] = 255;
+      const { tree, root } = splitNode(key, diff);
+      if (i === 0) {
+        // Nothing in common: both hang off the root as leaves.
+        expect(root.children.map((c) => c.byte)).toEqual([1, 255]);
+        expect(root.children.every((c) => c.ref < 0)).toBe(true);
+        continue;
+      }
+      const n = tree.debugNode(root.children[0]!.ref);
+      expect(n.prefixLength).toBe(i - 1);
+      expect([...n.prefix]).toEqual([...key.subarray(1, i)]);
+      expect(n.children.map((c) => c.byte)).toEqual([key[i], 255]);
+    }
+  });
 });
