@@ -416,7 +416,7 @@ describe('TransactionClient GC, range tasks and administration', () => {
   it('deleteRange removes a range across regions; admin splits and describes regions', async () => {
     const { client } = env;
     await client.admin.splitRegions([k('dr-3'), k('dr-6')]);
-    expect((await client.admin.getRegionByKey(k('dr-4'))).startKey).toEqual(k('dr-3'));
+    expect((await client.admin.getRegionByKey(k('dr-4')))?.startKey).toEqual(k('dr-3'));
     await client.run(async (txn) => {
       for (let i = 0; i < 9; i++) txn.put(`dr-${i}`, 'v');
     });
