@@ -15,11 +15,11 @@ import {
 import { KeyMode } from '@tikv/keyspace';
 import { PdOracle } from '@tikv/pd';
 import { RegionExecutor } from '@tikv/rpc';
-import type { CommitOptions } from '../commit/commit-options.js';
+import { type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
 import { LockResolver } from '../lock-resolver/lock-resolver.js';
 import { MemBuffer } from '../membuffer/mem-buffer.js';
-import { Snapshot } from '../snapshot/snapshot.js';
-import type { SnapshotOptions } from '../snapshot/snapshot-options.js';
+import { Snapshot, type SnapshotParts } from '../snapshot/snapshot.js';
+import { resolveSnapshotOptions, type SnapshotOptions } from '../snapshot/snapshot-options.js';
 import type { TxnParts } from '../txn-deps.js';
 import { LocalLatches } from './local-latches.js';
 import { Transaction } from './transaction.js';
@@ -74,6 +74,9 @@ export class TransactionClient implements AsyncDisposable {
   readonly #latches: LocalLatches | undefined;
   readonly #lifetime = new AbortController();
   readonly #txnParts: TxnParts;
+  readonly #snapshotParts: SnapshotParts;
+  readonly #resolvedCommits = new Map<string, CommitOptions>();
+  #defaultSnapshotOptions: SnapshotOptions | undefined;
   #closing: Promise<void> | undefined;
 
   /**
@@ -101,6 +104,11 @@ export class TransactionClient implements AsyncDisposable {
       executor: parts.executor,
       oracle: parts.oracle,
       logger: this.#txnParts.logger,
+    });
+    this.#snapshotParts = Object.freeze({
+      executor: parts.executor,
+      oracle: parts.oracle,
+      lockResolver: this.#lockResolver,
     });
     this.#latches =
       this.#tuning.localLatchSlots > 0 ? new LocalLatches(this.#tuning.localLatchSlots) : undefined;
@@ -205,14 +213,37 @@ export class TransactionClient implements AsyncDisposable {
     const o = options ?? {};
     const startTs = o.startTs ?? (await this.#parts.oracle.getTimestamp(o));
     this.#checkOpen();
-    const snapshot = this.#newSnapshot(startTs, {
-      ...(o.isolation === undefined ? {} : { isolationLevel: o.isolation }),
-      ...(o.priority === undefined ? {} : { priority: o.priority }),
-      ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
-      ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
-      ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
+    // Tagging options change both the reads and the commit; without them both use the client's
+    // defaults, resolved once.
+    const tagged =
+      o.priority !== undefined ||
+      o.requestSource !== undefined ||
+      o.resourceGroupName !== undefined ||
+      o.resourceGroupTag !== undefined;
+    const snapshot =
+      !tagged && o.isolation === undefined
+        ? this.#newSnapshot(startTs, undefined)
+        : this.#newSnapshot(startTs, {
+            ...(o.isolation === undefined ? {} : { isolationLevel: o.isolation }),
+            ...(o.priority === undefined ? {} : { priority: o.priority }),
+            ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
+            ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
+            ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
+          });
+    return new Transaction({
+      parts: this.#txnParts,
+      lockResolver: this.#lockResolver,
+      snapshot,
+      buffer: new MemBuffer(this.#tuning.memBuffer),
+      commit: tagged ? this.#commitOptions(o) : this.#untaggedCommitOptions(o),
+      latches: this.#latches,
+      checkOpen: this.#checkOpen,
     });
-    const commit: CommitOptions = {
+  }
+
+  /** A transaction's commit options: the client's defaults under the begin options. */
+  #commitOptions(o: BeginOptions): CommitOptions {
+    return {
       ...this.#tuning.commit,
       ...definedOnly({
         asyncCommit: o.asyncCommit,
@@ -225,15 +256,28 @@ export class TransactionClient implements AsyncDisposable {
         resourceGroupTag: o.resourceGroupTag,
       }),
     };
-    return new Transaction({
-      parts: this.#txnParts,
-      lockResolver: this.#lockResolver,
-      snapshot,
-      buffer: new MemBuffer(this.#tuning.memBuffer),
-      commit,
-      latches: this.#latches,
-      checkOpen: this.#checkOpen,
-    });
+  }
+
+  /**
+   * {@link #commitOptions} of a begin without tagging options, resolved once per combination of
+   * the protocol switches. Options that do not resolve are left for the commit to refuse, as
+   * they would be without the memo.
+   */
+  #untaggedCommitOptions(o: BeginOptions): CommitOptions {
+    const key = `${o.asyncCommit}|${o.onePc}|${o.causalConsistency}|${o.assertionLevel}`;
+    let commit = this.#resolvedCommits.get(key);
+    if (commit === undefined) {
+      commit = this.#commitOptions(o);
+      try {
+        commit = resolveCommitOptions(commit);
+      } catch {
+        return commit;
+      }
+      // A handful of combinations at most, unless assertionLevel is garbage: keep it bounded.
+      if (this.#resolvedCommits.size >= 64) this.#resolvedCommits.clear();
+      this.#resolvedCommits.set(key, commit);
+    }
+    return commit;
   }
 
   /**
@@ -251,11 +295,15 @@ export class TransactionClient implements AsyncDisposable {
   }
 
   #newSnapshot(ts: bigint, options: SnapshotOptions | undefined): Snapshot {
-    return new Snapshot(
-      { executor: this.#parts.executor, oracle: this.#parts.oracle, lockResolver: this.#lockResolver },
-      ts,
-      { ...this.#tuning.snapshot, ...definedOnly(options) },
-    );
+    let resolved: SnapshotOptions;
+    if (options === undefined) {
+      // The client's defaults, resolved on first use (so bad ones throw where they always did).
+      this.#defaultSnapshotOptions ??= resolveSnapshotOptions(this.#tuning.snapshot);
+      resolved = this.#defaultSnapshotOptions;
+    } else {
+      resolved = { ...this.#tuning.snapshot, ...definedOnly(options) };
+    }
+    return new Snapshot(this.#snapshotParts, ts, resolved);
   }
 
   /**
