@@ -18,10 +18,10 @@ import {
 } from '@tikv/common';
 import { kvrpcpb } from '@tikv/proto';
 import type { BudgetOptions, RegionExecutor, RegionRequestOptions } from '@tikv/rpc';
-import { LRUCache } from 'lru-cache';
 import type { KvPair } from '../kv-pair.js';
 import type { LockResolving, ResolveLocksResult, TxnOracle } from '../txn-deps.js';
 import type { SnapshotIterateOptions, SnapshotReader } from '../union-store/snapshot-reader.js';
+import { ReadCache } from './read-cache.js';
 import {
   type ResolvedSnapshotOptions,
   readRequestOptions,
@@ -109,7 +109,7 @@ export class Snapshot implements SnapshotReader {
   readonly #resolver: LockResolving;
   readonly #options: ResolvedSnapshotOptions;
   readonly #derived: DerivedOptions;
-  #cache: LRUCache<string, Uint8Array> | undefined;
+  #cache: ReadCache | undefined;
   #scanHost: ScanHost | undefined;
   #ts: bigint;
   #validated = false;
@@ -136,12 +136,9 @@ export class Snapshot implements SnapshotReader {
   }
 
   /** The cache, made by the first write to it: most snapshots of transactions read little. */
-  #cacheOrNew(): LRUCache<string, Uint8Array> | undefined {
+  #cacheOrNew(): ReadCache | undefined {
     if (this.#cache === undefined && this.#options.maxCacheBytes > 0) {
-      this.#cache = new LRUCache<string, Uint8Array>({
-        maxSize: this.#options.maxCacheBytes,
-        sizeCalculation: (v, k) => v.length + k.length + CACHE_ENTRY_OVERHEAD_BYTES,
-      });
+      this.#cache = new ReadCache(this.#options.maxCacheBytes, CACHE_ENTRY_OVERHEAD_BYTES);
     }
     return this.#cache;
   }
