@@ -18,6 +18,7 @@ import { RegionExecutor } from '@tikv/rpc';
 import { type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
 import { LockResolver } from '../lock-resolver/lock-resolver.js';
 import { MemBuffer } from '../membuffer/mem-buffer.js';
+import { type MemBufferLimits, resolveMemBufferLimits } from '../membuffer/mem-buffer-options.js';
 import { Snapshot, type SnapshotParts } from '../snapshot/snapshot.js';
 import { resolveSnapshotOptions, type SnapshotOptions } from '../snapshot/snapshot-options.js';
 import type { TxnParts } from '../txn-deps.js';
@@ -77,6 +78,7 @@ export class TransactionClient implements AsyncDisposable {
   readonly #snapshotParts: SnapshotParts;
   readonly #resolvedCommits = new Map<string, CommitOptions>();
   #defaultSnapshotOptions: SnapshotOptions | undefined;
+  #memBufferLimits: MemBufferLimits | undefined;
   #closing: Promise<void> | undefined;
 
   /**
@@ -234,7 +236,7 @@ export class TransactionClient implements AsyncDisposable {
       parts: this.#txnParts,
       lockResolver: this.#lockResolver,
       snapshot,
-      buffer: new MemBuffer(this.#tuning.memBuffer),
+      buffer: new MemBuffer((this.#memBufferLimits ??= resolveMemBufferLimits(this.#tuning.memBuffer))),
       commit: tagged ? this.#commitOptions(o) : this.#untaggedCommitOptions(o),
       latches: this.#latches,
       checkOpen: this.#checkOpen,
