@@ -236,11 +236,17 @@ export class TransactionClient implements AsyncDisposable {
       parts: this.#txnParts,
       lockResolver: this.#lockResolver,
       snapshot,
-      buffer: new MemBuffer((this.#memBufferLimits ??= resolveMemBufferLimits(this.#tuning.memBuffer))),
+      buffer: new MemBuffer(this.#memBufferLimitsOnce()),
       commit: tagged ? this.#commitOptions(o) : this.#untaggedCommitOptions(o),
       latches: this.#latches,
       checkOpen: this.#checkOpen,
     });
+  }
+
+  /** The client's buffer limits, resolved on first use (so bad ones throw where they always did). */
+  #memBufferLimitsOnce(): MemBufferLimits {
+    this.#memBufferLimits ??= resolveMemBufferLimits(this.#tuning.memBuffer);
+    return this.#memBufferLimits;
   }
 
   /** A transaction's commit options: the client's defaults under the begin options. */
