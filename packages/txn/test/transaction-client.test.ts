@@ -451,6 +451,45 @@ describe('TransactionClient GC, range tasks and administration', () => {
   });
 });
 
+describe('TransactionClient option defaults, resolved once', () => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await start(false, { commit: { asyncCommit: true }, snapshot: { maxCacheBytes: 0 } });
+  });
+  afterAll(async () => {
+    await env.client.close();
+    await env.cluster.close();
+  });
+
+  it('each begin gets the client defaults under its own switches, as many times as it begins', async () => {
+    for (let i = 0; i < 2; i++) {
+      const [a, b, c] = await Promise.all([
+        env.client.begin(),
+        env.client.begin({ asyncCommit: false }),
+        env.client.begin({ onePc: true, asyncCommit: false }),
+      ]);
+      for (const [n, txn] of [a, b, c].entries()) txn?.put(`opt${i}-${n}`, 'v');
+      await Promise.all([a, b, c].map((txn) => txn?.commit()));
+      expect([a?.commitProtocol, b?.commitProtocol, c?.commitProtocol]).toEqual([
+        'async-commit',
+        '2pc',
+        '1pc',
+      ]);
+    }
+    // The snapshot defaults hold for a transaction's reads too: no cache.
+    const txn = await env.client.begin();
+    expect(t(await txn.get('opt0-0'))).toBe('v');
+    expect(txn.snapshot.cacheSize).toBe(0);
+    await txn.rollback();
+  });
+
+  it('a bad commit option is still refused at commit, not at begin', async () => {
+    const txn = await env.client.begin({ assertionLevel: 'loud' as 'off' });
+    txn.put('bad-opt', 'v');
+    await expect(txn.commit()).rejects.toThrow(InvalidArgumentError);
+  });
+});
+
 describe('TransactionClient lifecycle', () => {
   it('after close, calls fail with ClientClosedError; close is idempotent', async () => {
     const env = await start(false);

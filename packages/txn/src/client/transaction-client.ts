@@ -21,17 +21,18 @@ import { RegionExecutor } from '@tikv/rpc';
 import type { AdminPd } from '../admin/admin-deps.js';
 import { ClusterAdmin } from '../admin/cluster-admin.js';
 import type { MinSafeTs } from '../admin/min-safe-ts.js';
-import type { CommitOptions } from '../commit/commit-options.js';
+import { type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
 import { type GcStatesApi, gcKeyspaceIdOf } from '../gc/gc-deps.js';
 import { type GcOptions, type GcResult, GcWorker } from '../gc/gc-worker.js';
 import { TxnSafePointCache } from '../gc/txn-safe-point-cache.js';
 import { LockResolver } from '../lock-resolver/lock-resolver.js';
 import { MemBuffer } from '../membuffer/mem-buffer.js';
+import { type MemBufferLimits, resolveMemBufferLimits } from '../membuffer/mem-buffer-options.js';
 import { DeleteRangeTask, type DeleteRangeTaskOptions } from '../range-task/delete-range-task.js';
 import type { StoreSender } from '../range-task/store-deps.js';
 import { unsafeDestroyRange } from '../range-task/unsafe-destroy-range.js';
-import { Snapshot } from '../snapshot/snapshot.js';
-import type { SnapshotOptions } from '../snapshot/snapshot-options.js';
+import { Snapshot, type SnapshotParts } from '../snapshot/snapshot.js';
+import { resolveSnapshotOptions, type SnapshotOptions } from '../snapshot/snapshot-options.js';
 import type { TxnParts } from '../txn-deps.js';
 import { LocalLatches } from './local-latches.js';
 import { Transaction } from './transaction.js';
@@ -114,6 +115,10 @@ export class TransactionClient implements AsyncDisposable {
   readonly #latches: LocalLatches | undefined;
   readonly #lifetime = new AbortController();
   readonly #txnParts: TxnParts;
+  readonly #snapshotParts: SnapshotParts;
+  readonly #resolvedCommits = new Map<string, CommitOptions>();
+  #defaultSnapshotOptions: SnapshotOptions | undefined;
+  #memBufferLimits: MemBufferLimits | undefined;
   #closing: Promise<void> | undefined;
 
   /**
@@ -141,6 +146,12 @@ export class TransactionClient implements AsyncDisposable {
       executor: parts.executor,
       oracle: parts.oracle,
       logger: this.#txnParts.logger,
+    });
+    this.#snapshotParts = Object.freeze({
+      executor: parts.executor,
+      oracle: parts.oracle,
+      lockResolver: this.#lockResolver,
+      checkVisibility: this.#checkVisibility,
     });
     this.#latches =
       this.#tuning.localLatchSlots > 0 ? new LocalLatches(this.#tuning.localLatchSlots) : undefined;
@@ -374,14 +385,47 @@ export class TransactionClient implements AsyncDisposable {
     const o = options ?? {};
     const startTs = o.startTs ?? (await this.#parts.oracle.getTimestamp(o));
     this.#checkOpen();
-    const snapshot = this.#newSnapshot(startTs, {
-      ...(o.isolation === undefined ? {} : { isolationLevel: o.isolation }),
-      ...(o.priority === undefined ? {} : { priority: o.priority }),
-      ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
-      ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
-      ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
+    // Tagging options change both the reads and the commit; without them both use the client's
+    // defaults, resolved once.
+    const tagged =
+      o.priority !== undefined ||
+      o.requestSource !== undefined ||
+      o.resourceGroupName !== undefined ||
+      o.resourceGroupTag !== undefined ||
+      o.commitTsUpperBoundCheck !== undefined ||
+      o.commitTsChecker !== undefined;
+    const snapshot =
+      !tagged && o.isolation === undefined
+        ? this.#newSnapshot(startTs, undefined)
+        : this.#newSnapshot(startTs, {
+            ...(o.isolation === undefined ? {} : { isolationLevel: o.isolation }),
+            ...(o.priority === undefined ? {} : { priority: o.priority }),
+            ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
+            ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
+            ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
+          });
+    return new Transaction({
+      parts: this.#txnParts,
+      lockResolver: this.#lockResolver,
+      snapshot,
+      buffer: new MemBuffer(this.#memBufferLimitsOnce()),
+      commit: tagged ? this.#commitOptions(o) : this.#untaggedCommitOptions(o),
+      latches: this.#latches,
+      pessimistic: o.pessimistic === true,
+      onCommitted: o.onCommitted,
+      checkOpen: this.#checkOpen,
     });
-    const commit: CommitOptions = {
+  }
+
+  /** The client's buffer limits, resolved on first use (so bad ones throw where they always did). */
+  #memBufferLimitsOnce(): MemBufferLimits {
+    this.#memBufferLimits ??= resolveMemBufferLimits(this.#tuning.memBuffer);
+    return this.#memBufferLimits;
+  }
+
+  /** A transaction's commit options: the client's defaults under the begin options. */
+  #commitOptions(o: BeginOptions): CommitOptions {
+    return {
       ...this.#tuning.commit,
       ...definedOnly({
         asyncCommit: o.asyncCommit,
@@ -396,17 +440,28 @@ export class TransactionClient implements AsyncDisposable {
         commitTsChecker: o.commitTsChecker,
       }),
     };
-    return new Transaction({
-      parts: this.#txnParts,
-      lockResolver: this.#lockResolver,
-      snapshot,
-      buffer: new MemBuffer(this.#tuning.memBuffer),
-      commit,
-      latches: this.#latches,
-      pessimistic: o.pessimistic === true,
-      onCommitted: o.onCommitted,
-      checkOpen: this.#checkOpen,
-    });
+  }
+
+  /**
+   * {@link #commitOptions} of a begin without tagging options, resolved once per combination of
+   * the protocol switches. Options that do not resolve are left for the commit to refuse, as
+   * they would be without the memo.
+   */
+  #untaggedCommitOptions(o: BeginOptions): CommitOptions {
+    const key = `${o.asyncCommit}|${o.onePc}|${o.causalConsistency}|${o.assertionLevel}`;
+    let commit = this.#resolvedCommits.get(key);
+    if (commit === undefined) {
+      commit = this.#commitOptions(o);
+      try {
+        commit = resolveCommitOptions(commit);
+      } catch {
+        return commit;
+      }
+      // A handful of combinations at most, unless assertionLevel is garbage: keep it bounded.
+      if (this.#resolvedCommits.size >= 64) this.#resolvedCommits.clear();
+      this.#resolvedCommits.set(key, commit);
+    }
+    return commit;
   }
 
   /**
@@ -423,7 +478,8 @@ export class TransactionClient implements AsyncDisposable {
    */
   snapshot(ts?: bigint, options?: ClientSnapshotOptions): Snapshot {
     this.#checkOpen();
-    const { stale, labels, ...rest } = options ?? {};
+    if (options === undefined) return this.#newSnapshot(ts ?? U64_MAX, undefined);
+    const { stale, labels, ...rest } = options;
     if (stale === undefined) {
       return this.#newSnapshot(ts ?? U64_MAX, {
         ...rest,
@@ -455,16 +511,15 @@ export class TransactionClient implements AsyncDisposable {
   }
 
   #newSnapshot(ts: bigint, options: SnapshotOptions | undefined): Snapshot {
-    return new Snapshot(
-      {
-        executor: this.#parts.executor,
-        oracle: this.#parts.oracle,
-        lockResolver: this.#lockResolver,
-        checkVisibility: this.#checkVisibility,
-      },
-      ts,
-      { ...this.#tuning.snapshot, ...definedOnly(options) },
-    );
+    let resolved: SnapshotOptions;
+    if (options === undefined) {
+      // The client's defaults, resolved on first use (so bad ones throw where they always did).
+      this.#defaultSnapshotOptions ??= resolveSnapshotOptions(this.#tuning.snapshot);
+      resolved = this.#defaultSnapshotOptions;
+    } else {
+      resolved = { ...this.#tuning.snapshot, ...definedOnly(options) };
+    }
+    return new Snapshot(this.#snapshotParts, ts, resolved);
   }
 
   /**

@@ -95,10 +95,11 @@ export function resolveClientTuning(tuning: TransactionClientTuning | undefined)
     { localLatchSlots: mustBeNonNegativeInteger, maxRunAttempts: mustBePositiveInteger },
   );
   return Object.freeze({
-    commit: t.commit ?? {},
-    lockResolver: t.lockResolver ?? {},
-    snapshot: t.snapshot ?? {},
-    memBuffer: t.memBuffer ?? {},
+    // Copies: the client reads its options when it is made (some are resolved once and kept).
+    commit: Object.freeze({ ...t.commit }),
+    lockResolver: Object.freeze({ ...t.lockResolver }),
+    snapshot: Object.freeze({ ...t.snapshot }),
+    memBuffer: Object.freeze({ ...t.memBuffer }),
     localLatchSlots: r.localLatchSlots,
     maxRunAttempts: r.maxRunAttempts,
     clock: t.clock ?? systemClock,

@@ -13,7 +13,7 @@ import {
   TiKVError,
   WriteConflictError,
 } from '@tikv/common';
-import { type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
+import { alreadyResolved, type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
 import { CommitProtocol, type CommitResult } from '../commit/commit-result.js';
 import { TwoPhaseCommitter } from '../commit/two-phase-committer.js';
 import type { KvPair } from '../kv-pair.js';
@@ -395,12 +395,21 @@ export class Transaction implements AsyncDisposable {
         pess.close();
       }
     }
-    const committer = new TwoPhaseCommitter(this.#p.parts, this.#p.buffer, {
-      ...this.#p.commit,
-      startTs: this.startTs,
-      startTimeMs: this.#startTimeMs,
-      lockResolver: this.#p.lockResolver,
-    });
+    const resolved = alreadyResolved(this.#p.commit);
+    const committer =
+      resolved === undefined
+        ? new TwoPhaseCommitter(this.#p.parts, this.#p.buffer, {
+            ...this.#p.commit,
+            startTs: this.startTs,
+            startTimeMs: this.#startTimeMs,
+            lockResolver: this.#p.lockResolver,
+          })
+        : new TwoPhaseCommitter(
+            this.#p.parts,
+            this.#p.buffer,
+            { startTs: this.startTs, startTimeMs: this.#startTimeMs, lockResolver: this.#p.lockResolver },
+            resolved,
+          );
     const latches = this.#p.latches;
     if (latches === undefined || committer.mutationCount === 0) return committer.execute(options);
     const lock = await latches.acquire(this.startTs, committer.keys(), options?.signal);

@@ -209,6 +209,9 @@ const mustBeAssertionLevel: OptionRule<AssertionLevel> = (v) =>
     ? undefined
     : `must be 'off', 'fast' or 'strict', got ${String(v)}`;
 
+/** The objects {@link resolveCommitOptions} returned: resolving one again returns it as it is. */
+const RESOLVED = new WeakSet<object>();
+
 /**
  * Applies {@link DEFAULT_COMMIT_OPTIONS} to a transaction's commit options and checks them.
  *
@@ -218,6 +221,7 @@ const mustBeAssertionLevel: OptionRule<AssertionLevel> = (v) =>
  * @internal
  */
 export function resolveCommitOptions(options: CommitOptions | undefined): ResolvedCommitOptions {
+  if (options !== undefined && RESOLVED.has(options)) return options as ResolvedCommitOptions;
   const o = options ?? {};
   const tuning = resolveOptions<CommitTuning>(
     DEFAULT_COMMIT_OPTIONS,
@@ -268,11 +272,7 @@ export function resolveCommitOptions(options: CommitOptions | undefined): Resolv
       `option heartbeatIntervalMs must be a finite number > 0, got ${String(heartbeatIntervalMs)}`,
     );
   }
-  if (o.startTimeMs !== undefined && !Number.isFinite(o.startTimeMs)) {
-    throw new InvalidArgumentError(
-      `option startTimeMs must be a finite number, got ${String(o.startTimeMs)}`,
-    );
-  }
+  checkStartTimeMs(o.startTimeMs);
   if (o.primaryKey !== undefined && !(o.primaryKey instanceof Uint8Array)) {
     throw new InvalidArgumentError('option primaryKey must be a Uint8Array');
   }
@@ -284,7 +284,7 @@ export function resolveCommitOptions(options: CommitOptions | undefined): Resolv
       throw new InvalidArgumentError(`option ${name} must be a function`);
     }
   }
-  return Object.freeze({
+  const resolved: ResolvedCommitOptions = Object.freeze({
     ...tuning,
     heartbeatIntervalMs,
     startTimeMs: o.startTimeMs,
@@ -297,4 +297,27 @@ export function resolveCommitOptions(options: CommitOptions | undefined): Resolv
     resourceGroupName: o.resourceGroupName,
     resourceGroupTag: o.resourceGroupTag,
   });
+  RESOLVED.add(resolved);
+  return resolved;
+}
+
+/**
+ * `options` when {@link resolveCommitOptions} made it, else undefined.
+ *
+ * @internal
+ */
+export function alreadyResolved(options: CommitOptions): ResolvedCommitOptions | undefined {
+  return RESOLVED.has(options) ? (options as ResolvedCommitOptions) : undefined;
+}
+
+/**
+ * Checks `startTimeMs` of {@link CommitOptions}.
+ *
+ * @throws InvalidArgumentError when it is given and not a finite number
+ * @internal
+ */
+export function checkStartTimeMs(startTimeMs: number | undefined): void {
+  if (startTimeMs !== undefined && !Number.isFinite(startTimeMs)) {
+    throw new InvalidArgumentError(`option startTimeMs must be a finite number, got ${String(startTimeMs)}`);
+  }
 }

@@ -27,6 +27,9 @@ export const TtlManagerState = Object.freeze({
 /** One of the {@link TtlManagerState} values. */
 export type TtlManagerState = (typeof TtlManagerState)[keyof typeof TtlManagerState];
 
+/** The loop of a manager that never ran: settled. */
+const NEVER_RAN: Promise<void> = Promise.resolve();
+
 /** What a {@link TtlManager} runs on. @internal */
 export interface TtlManagerOptions {
   readonly exec: RegionExecutor;
@@ -62,9 +65,10 @@ export interface TtlManagerOptions {
  */
 export class TtlManager {
   readonly #options: TtlManagerOptions;
-  readonly #stop = new AbortController();
+  // Made by run(): most transactions are small and never start the heartbeats.
+  #stop: AbortController | undefined;
   #state: TtlManagerState = TtlManagerState.UNINITIALIZED;
-  #loop: Promise<void> = Promise.resolve();
+  #loop: Promise<void> = NEVER_RAN;
 
   constructor(options: TtlManagerOptions) {
     this.#options = options;
@@ -80,6 +84,7 @@ export class TtlManager {
     if (this.#state !== TtlManagerState.UNINITIALIZED) return;
     this.#state = TtlManagerState.RUNNING;
     const signal = this.#options.signal;
+    this.#stop = new AbortController();
     const stopSignal = this.#stop.signal;
     const signals = signal === undefined ? stopSignal : AbortSignal.any([signal, stopSignal]);
     this.#loop = this.#keepAlive(signals).finally(() => {
@@ -91,7 +96,7 @@ export class TtlManager {
   close(): void {
     if (this.#state !== TtlManagerState.RUNNING) return;
     this.#state = TtlManagerState.CLOSED;
-    this.#stop.abort();
+    this.#stop?.abort();
   }
 
   /** Settles once the heartbeat loop has ended (at once when it never ran). */

@@ -18,7 +18,12 @@ import type { LockResolving, TxnParts } from '../txn-deps.js';
 import { cleanupMutations } from './cleanup.js';
 import { commitMutations } from './commit-action.js';
 import { publishCommit } from './commit-diagnostics.js';
-import { type CommitOptions, resolveCommitOptions } from './commit-options.js';
+import {
+  type CommitOptions,
+  checkStartTimeMs,
+  type ResolvedCommitOptions,
+  resolveCommitOptions,
+} from './commit-options.js';
 import { CommitProtocol, type CommitResult } from './commit-result.js';
 import { CommitState } from './commit-state.js';
 import { txnLockTtlMs } from './lock-ttl.js';
@@ -79,10 +84,18 @@ export class TwoPhaseCommitter {
    * @param parts - the executor, the oracle, the clock and logger, the client's lifetime signal
    * @param buffer - the transaction's buffer
    * @param options - start ts, lock resolver, commit options
+   * @param resolved - the commit options already resolved (`resolveCommitOptions`, a client's
+   *   memo): `options` then only gives the start ts, the start time and the lock resolver
+   *   @internal
    * @throws InvalidArgumentError for a bad option or start ts
    * @throws TiKVError `NOT_SUPPORTED` when the primary would be a shared lock
    */
-  constructor(parts: TxnParts, buffer: MemBuffer, options: TwoPhaseCommitterOptions) {
+  constructor(
+    parts: TxnParts,
+    buffer: MemBuffer,
+    options: TwoPhaseCommitterOptions,
+    resolved?: ResolvedCommitOptions,
+  ) {
     const startTs = options?.startTs;
     if (typeof startTs !== 'bigint' || startTs <= 0n || startTs >= U64_MAX) {
       throw new InvalidArgumentError(
@@ -93,7 +106,14 @@ export class TwoPhaseCommitter {
     if (resolver === undefined || typeof resolver.resolveLocks !== 'function') {
       throw new InvalidArgumentError('options.lockResolver must be a LockResolving');
     }
-    const resolved = resolveCommitOptions(options);
+    let startTimeMsOption: number | undefined;
+    if (resolved === undefined) {
+      resolved = resolveCommitOptions(options);
+      startTimeMsOption = resolved.startTimeMs;
+    } else {
+      checkStartTimeMs(options.startTimeMs);
+      startTimeMsOption = options.startTimeMs;
+    }
     const clock = parts.clock ?? systemClock;
     const logger = parts.logger ?? noopLogger;
     const set = buildMutations(buffer, {
@@ -102,7 +122,7 @@ export class TwoPhaseCommitter {
       filter: resolved.filter,
       primaryKey: resolved.primaryKey,
     });
-    const startTimeMs = resolved.startTimeMs ?? clock.now();
+    const startTimeMs = startTimeMsOption ?? clock.now();
     this.#buffer = buffer;
     this.#counts = set.counts;
     this.#hasSharedLocks = set.hasSharedLocks;

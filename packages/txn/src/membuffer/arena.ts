@@ -83,7 +83,7 @@ export class Arena {
 
   /** Committed bytes: the arena's memory footprint. */
   get capacityBytes(): number {
-    return this.#buffer === undefined ? 0 : this.#buffer.byteLength;
+    return this.#buffer === undefined ? 0 : this.#u8.byteLength;
   }
 
   /**
@@ -138,10 +138,10 @@ export class Arena {
     } else if (buffer === undefined && next <= INITIAL_BYTES) {
       // Most transactions fit the first 4 KiB: a plain buffer costs a fraction of a reservation
       // (which maps address space), and a transaction that outgrows it copies 4 KiB once.
-      const fresh = new ArrayBuffer(next) as ResizableBuffer;
-      this.#buffer = fresh;
-      this.#i32 = new Int32Array(fresh);
-      this.#u8 = new Uint8Array(fresh);
+      const [slab, offset] = takeInitialBlock();
+      this.#buffer = slab as ResizableBuffer;
+      this.#i32 = new Int32Array(slab, offset, INITIAL_BYTES >>> 2);
+      this.#u8 = new Uint8Array(slab, offset, INITIAL_BYTES);
     } else {
       const fresh = reserveResizable(
         next,
@@ -155,6 +155,25 @@ export class Arena {
     }
     this.#onResize();
   }
+}
+
+/** Initial blocks cut from one plain buffer: one allocation serves several transactions. */
+const SLAB_BYTES = 16 * INITIAL_BYTES;
+let slab: ArrayBuffer | undefined;
+let slabOffset = SLAB_BYTES;
+
+/**
+ * A fresh (zeroed, never handed out before) {@link INITIAL_BYTES} block: the slab and its
+ * offset. A slab is freed once no arena holds a block of it.
+ */
+function takeInitialBlock(): [ArrayBuffer, number] {
+  if (slab === undefined || slabOffset >= SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabOffset = 0;
+  }
+  const offset = slabOffset;
+  slabOffset += INITIAL_BYTES;
+  return [slab, offset];
 }
 
 /**

@@ -46,11 +46,17 @@ const mustBeLimit: OptionRule<number> = (v) =>
  * @throws InvalidArgumentError for a negative or non-number limit
  */
 export function resolveMemBufferLimits(limits?: MemBufferLimits): Resolved<MemBufferLimits> {
-  return resolveOptions(
+  if (limits !== undefined && RESOLVED.has(limits)) return limits as Resolved<MemBufferLimits>;
+  const resolved = resolveOptions(
     DEFAULT_MEM_BUFFER_LIMITS,
     limits === undefined
       ? undefined
       : { entrySizeLimitBytes: limits.entrySizeLimitBytes, totalSizeLimitBytes: limits.totalSizeLimitBytes },
     { entrySizeLimitBytes: mustBeLimit, totalSizeLimitBytes: mustBeLimit },
   );
+  RESOLVED.add(resolved);
+  return resolved;
 }
+
+/** The objects {@link resolveMemBufferLimits} returned: resolving one again returns it as it is. */
+const RESOLVED = new WeakSet<object>();

@@ -99,6 +99,7 @@ export interface SnapshotScanOptions extends RequestOptions {
  * @internal
  */
 export function resolveSnapshotOptions(options: SnapshotOptions | undefined): ResolvedSnapshotOptions {
+  if (options !== undefined && RESOLVED.has(options)) return options as ResolvedSnapshotOptions;
   const r = resolveOptions<SnapshotOptions>(DEFAULT_SNAPSHOT_OPTIONS as Resolved<SnapshotOptions>, options, {
     scanBatchSize: mustBePositiveInteger,
     batchGetSize: mustBePositiveInteger,
@@ -109,8 +110,12 @@ export function resolveSnapshotOptions(options: SnapshotOptions | undefined): Re
   if (r.staleRead && r.replicaRead !== 'leader') {
     throw new InvalidArgumentError('options.staleRead picks its replica itself: leave replicaRead at leader');
   }
+  RESOLVED.add(r);
   return r as ResolvedSnapshotOptions;
 }
+
+/** The objects {@link resolveSnapshotOptions} returned: resolving one again returns it as it is. */
+const RESOLVED = new WeakSet<object>();
 
 /**
  * The region request options of the reads: `leader` drops stale read and load-based replica read

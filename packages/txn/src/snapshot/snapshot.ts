@@ -18,10 +18,10 @@ import {
 } from '@tikv/common';
 import { kvrpcpb } from '@tikv/proto';
 import type { BudgetOptions, RegionExecutor, RegionRequestOptions } from '@tikv/rpc';
-import { LRUCache } from 'lru-cache';
 import type { KvPair } from '../kv-pair.js';
 import type { LockResolving, ResolveLocksResult, TxnOracle } from '../txn-deps.js';
 import type { SnapshotIterateOptions, SnapshotReader } from '../union-store/snapshot-reader.js';
+import { ReadCache } from './read-cache.js';
 import {
   type ResolvedSnapshotOptions,
   readRequestOptions,
@@ -54,6 +54,31 @@ export interface SnapshotParts {
    * a `TxnSafePointCache`). @defaultValue no check
    */
   readonly checkVisibility?: ((ts: bigint) => void) | undefined;
+}
+
+/** What a snapshot derives from its resolved options: the same for every snapshot sharing them. */
+interface DerivedOptions {
+  readonly request: RegionRequestOptions;
+  readonly leaderRequest: RegionRequestOptions;
+  readonly resolveSource: { readonly requestSource?: string; readonly resourceGroupName?: string };
+}
+
+const DERIVED = new WeakMap<ResolvedSnapshotOptions, DerivedOptions>();
+
+function derivedOf(o: ResolvedSnapshotOptions): DerivedOptions {
+  let d = DERIVED.get(o);
+  if (d === undefined) {
+    d = {
+      request: readRequestOptions(o, false),
+      leaderRequest: readRequestOptions(o, true),
+      resolveSource: Object.freeze({
+        ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
+        ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
+      }),
+    };
+    DERIVED.set(o, d);
+  }
+  return d;
 }
 
 function checkTs(ts: unknown): bigint {
@@ -89,11 +114,9 @@ export class Snapshot implements SnapshotReader {
   readonly #resolver: LockResolving;
   readonly #checkVisibility: ((ts: bigint) => void) | undefined;
   readonly #options: ResolvedSnapshotOptions;
-  readonly #request: RegionRequestOptions;
-  readonly #leaderRequest: RegionRequestOptions;
-  readonly #resolveSource: { readonly requestSource?: string; readonly resourceGroupName?: string };
-  readonly #cache: LRUCache<string, Uint8Array> | undefined;
-  readonly #host: ScanHost;
+  readonly #derived: DerivedOptions;
+  #cache: ReadCache | undefined;
+  #scanHost: ScanHost | undefined;
   #ts: bigint;
   #validated = false;
   #metLock = false;
@@ -116,31 +139,30 @@ export class Snapshot implements SnapshotReader {
     this.#checkVisibility = parts.checkVisibility;
     this.#ts = checkTs(ts);
     this.#options = resolveSnapshotOptions(options);
-    this.#request = readRequestOptions(this.#options, false);
-    this.#leaderRequest = readRequestOptions(this.#options, true);
-    const o = this.#options;
-    this.#resolveSource = Object.freeze({
-      ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
-      ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
-    });
-    this.#cache =
-      o.maxCacheBytes === 0
-        ? undefined
-        : new LRUCache<string, Uint8Array>({
-            maxSize: o.maxCacheBytes,
-            sizeCalculation: (v, k) => v.length + k.length + CACHE_ENTRY_OVERHEAD_BYTES,
-          });
-    this.#host = {
+    this.#derived = derivedOf(this.#options);
+  }
+
+  /** The cache, made by the first write to it: most snapshots of transactions read little. */
+  #cacheOrNew(): ReadCache | undefined {
+    if (this.#cache === undefined && this.#options.maxCacheBytes > 0) {
+      this.#cache = new ReadCache(this.#options.maxCacheBytes, CACHE_ENTRY_OVERHEAD_BYTES);
+    }
+    return this.#cache;
+  }
+
+  get #host(): ScanHost {
+    this.#scanHost ??= {
       exec: this.#exec,
       resolver: this.#resolver,
       budget: BUDGET,
-      resolveSource: this.#resolveSource,
+      resolveSource: this.#derived.resolveSource,
       ts: () => this.#ts,
       context: () => this.#context(),
       request: () => this.#requestOptions(),
       pointGet: (bo, key) => this.#pointGet(bo, key),
       validate: (bo) => this.#validate(bo),
     };
+    return this.#scanHost;
   }
 
   /** The read timestamp. */
@@ -318,8 +340,8 @@ export class Snapshot implements SnapshotReader {
 
   #cacheSet(key: Uint8Array, value: Uint8Array): void {
     // The latest data changes under a snapshot at the maximum ts: nothing to keep.
-    if (this.#cache === undefined || this.#ts === U64_MAX) return;
-    this.#cache.set(keyToLatin1(key), value);
+    if (this.#ts === U64_MAX) return;
+    this.#cacheOrNew()?.set(keyToLatin1(key), value);
   }
 
   /** Refuses a ts the oracle has not handed out yet; a ts found valid stays valid. */
@@ -344,7 +366,7 @@ export class Snapshot implements SnapshotReader {
   }
 
   #requestOptions(): RegionRequestOptions {
-    return this.#metLock ? this.#leaderRequest : this.#request;
+    return this.#metLock ? this.#derived.leaderRequest : this.#derived.request;
   }
 
   /** Resolves locks for a read and records what the retries may ignore or read through. */
@@ -356,7 +378,7 @@ export class Snapshot implements SnapshotReader {
       locks,
       forRead: true,
       lite,
-      ...this.#resolveSource,
+      ...this.#derived.resolveSource,
     });
     for (const ts of res.resolvedLocks) this.#resolvedLocks.add(ts);
     for (const ts of res.committedLocks) this.#committedLocks.add(ts);
