@@ -173,8 +173,8 @@ export {
   type MemBufferOptions,
 } from './membuffer/mem-buffer-options.js';
 export type { MemBufferSnapshot, MemBufferSnapshotIterOptions } from './membuffer/mem-buffer-snapshot.js';
+export type { LockKeysOptions, LockKeysResult } from './pessimistic/lock-keys-options.js';
 export type { LockedValue } from './pessimistic/pessimistic-lock.js';
-export type { LockKeysOptions, LockKeysResult } from './pessimistic/pessimistic-state.js';
 export {
   DELETE_RANGE_ONE_REGION_MAX_BACKOFF_MS,
   DeleteRangeTask,

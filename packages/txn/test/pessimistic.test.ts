@@ -160,6 +160,91 @@ describe.each([
     expect(committed).toBe(128);
   }, 60_000);
 
+  /** Whether another transaction would have to wait for `key` (client-go `checkIsKeyLocked`). */
+  async function isLocked(key: string): Promise<boolean> {
+    const probe = await client.begin({ pessimistic: true });
+    try {
+      await probe.lockKeys([key], { noWait: true });
+      return false;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'LOCK_ACQUIRE_FAILED_NO_WAIT') return true;
+      throw e;
+    } finally {
+      await probe.rollback();
+    }
+  }
+
+  it.each([false, true])('TestAggressiveLocking (finally done: %s)', async (finalIsDone) => {
+    const key = (s: string) => `agg-${finalIsDone}-${s}`;
+    const txn = await client.begin({ pessimistic: true });
+    expect(txn.inAggressiveLocking).toBe(false);
+    await txn.lockKeys([key('k1'), key('k2')]);
+    await txn.startAggressiveLocking();
+    for (const k of ['k2', 'k3', 'k4']) await txn.lockKeys([key(k)]);
+    expect(txn.isInAggressiveLockingStage(key('k2'))).toBe(false);
+    expect(txn.isInAggressiveLockingStage(key('k3'))).toBe(true);
+    expect(txn.isInAggressiveLockingStage(key('k4'))).toBe(true);
+    for (const k of ['k1', 'k2', 'k3', 'k4']) expect(await isLocked(key(k))).toBe(true);
+
+    // Retry: the previous attempt's locks stay until the next retry shows them unnecessary.
+    await txn.retryAggressiveLocking();
+    for (const k of ['k1', 'k2', 'k3', 'k4']) expect(await isLocked(key(k))).toBe(true);
+    await txn.lockKeys([key('k4')]);
+    await txn.lockKeys([key('k5')]);
+    await txn.retryAggressiveLocking();
+    expect(await isLocked(key('k3'))).toBe(false);
+    for (const k of ['k1', 'k2', 'k4', 'k5']) expect(await isLocked(key(k))).toBe(true);
+
+    await txn.lockKeys([key('k2')]);
+    await txn.lockKeys([key('k5')]);
+    await txn.lockKeys([key('k6')]);
+    if (finalIsDone) {
+      await txn.doneAggressiveLocking();
+      expect(txn.inAggressiveLocking).toBe(false);
+      const locked = { k1: true, k2: true, k3: false, k4: false, k5: true, k6: true };
+      for (const [k, want] of Object.entries(locked)) expect(await isLocked(key(k))).toBe(want);
+      txn.put(key('k6'), 'v');
+      await txn.commit();
+      expect(t(await client.snapshot().get(k(key('k6'))))).toBe('v');
+    } else {
+      txn.cancelAggressiveLocking();
+      await txn.whenLocksReleased();
+      const locked = { k1: true, k2: true, k3: false, k4: false, k5: false, k6: false };
+      for (const [k, want] of Object.entries(locked)) expect(await isLocked(key(k))).toBe(want);
+      await txn.rollback();
+    }
+  });
+
+  it('aggressive locking takes a lock over a newer commit and reports it; commit refuses pending locks', async () => {
+    const txn = await client.begin({ pessimistic: true });
+    await client.run(async (other) => other.put('agg-conflict', 'newer'));
+    await txn.startAggressiveLocking();
+    // An explicit for-update ts below the newer commit: locked with conflict, not a write conflict.
+    const [r] = await txn.lockKeys(['agg-conflict'], { forUpdateTs: txn.startTs, returnValues: true });
+    expect(r?.locked).toBe(true);
+    expect(t(r?.value)).toBe('newer');
+    await expect(txn.commit()).rejects.toMatchObject({ code: 'INVALID_TXN' });
+    // Done: the lock keeps the for-update ts it really has, which prewrite checks.
+    await txn.doneAggressiveLocking();
+    txn.put('agg-conflict', 'mine');
+    await txn.commit();
+    expect(t(await client.snapshot().get(k('agg-conflict')))).toBe('mine');
+  });
+
+  it('aggressive locking needs a pessimistic transaction and an open stage', async () => {
+    const optimistic = await client.begin();
+    await expect(optimistic.startAggressiveLocking()).rejects.toMatchObject({ code: 'INVALID_TXN' });
+    await optimistic.rollback();
+    const txn = await client.begin({ pessimistic: true });
+    await expect(txn.retryAggressiveLocking()).rejects.toMatchObject({ code: 'INVALID_TXN' });
+    await txn.startAggressiveLocking();
+    await expect(txn.startAggressiveLocking()).rejects.toMatchObject({ code: 'INVALID_TXN' });
+    // Several keys at once end the stage.
+    await txn.lockKeys(['agg-m1', 'agg-m2']);
+    expect(txn.inAggressiveLocking).toBe(false);
+    await txn.commit();
+  });
+
   it('an optimistic transaction only marks the keys; prewrite locks them at commit', async () => {
     const txn = await client.begin();
     const [r] = await txn.lockKeys(['p-opt']);

@@ -7,7 +7,6 @@ import {
   checkValue,
   compareKeys,
   invalidArgument,
-  keyToLatin1,
   type RequestOptions,
   systemClock,
   TiKVError,
@@ -20,13 +19,14 @@ import type { KvPair } from '../kv-pair.js';
 import { FlagsOp, KeyFlags } from '../membuffer/key-flags.js';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
 import {
+  checkLockKeysOptions,
   type LockKeysOptions,
   type LockKeysResult,
-  PessimisticState,
-} from '../pessimistic/pessimistic-state.js';
+} from '../pessimistic/lock-keys-options.js';
+import { lockedValuesOver } from '../pessimistic/locked-values-reader.js';
+import { PessimisticState } from '../pessimistic/pessimistic-state.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
-import type { SnapshotReader } from '../union-store/snapshot-reader.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { LocalLatches } from './local-latches.js';
 import type { CommitOutcome } from './transaction-options.js';
@@ -354,6 +354,7 @@ export class Transaction implements AsyncDisposable {
   async commit(options?: RequestOptions): Promise<bigint> {
     this.#checkActive();
     checkRequestOptions(options);
+    this.#settleAggressiveLocking('commit');
     this.#state = TransactionState.COMMITTING;
     let committed = false;
     let error: unknown;
@@ -388,6 +389,7 @@ export class Transaction implements AsyncDisposable {
           lockResolver: this.#p.lockResolver,
           pessimistic: true,
           forUpdateTs: pess.forUpdateTs,
+          ...(pess.forUpdateTsChecks.size === 0 ? {} : { forUpdateTsConstraints: pess.forUpdateTsChecks }),
           ...(pess.primaryKey === undefined ? {} : { primaryKey: pess.primaryKey }),
         });
         return await committer.execute(options);
@@ -447,6 +449,7 @@ export class Transaction implements AsyncDisposable {
     checkRequestOptions(options);
     this.#state = TransactionState.FINISHED;
     const pess = this.#pessimistic;
+    if (pess?.inAggressiveLocking === true) pess.cancelAggressiveLocking();
     if (pess !== undefined && pess.lockedCount > 0) {
       await pess.rollbackAll(options).catch((e: unknown) => {
         this.#p.parts.logger?.info('txn: releasing pessimistic locks failed', {
@@ -457,6 +460,79 @@ export class Transaction implements AsyncDisposable {
     }
     pess?.close();
     this.#p.buffer.reset();
+  }
+
+  /**
+   * Opens an aggressive (fair) locking stage (client-go `StartAggressiveLocking`): the locks of a
+   * statement that may be retried. Single-key locks in the stage are taken in TiKV's force-lock
+   * mode: a newer commit does not fail them but is reported ("locked with conflict"), so a retry
+   * keeps its place in the lock queue.
+   */
+  async startAggressiveLocking(): Promise<void> {
+    this.#checkActive();
+    this.#requirePessimistic().startAggressiveLocking();
+  }
+
+  /**
+   * Starts the stage's next attempt (client-go `RetryAggressiveLocking`): locks of the attempt
+   * before last that this one did not take again are released (settled when this resolves); this
+   * attempt's locks may stand for the next one's requests.
+   */
+  async retryAggressiveLocking(): Promise<void> {
+    this.#checkActive();
+    const pess = this.#requirePessimistic();
+    pess.retryAggressiveLocking();
+    await pess.whenRollbacksSettled();
+  }
+
+  /** Ends the stage and releases every lock it took, in the background (client-go `CancelAggressiveLocking`). */
+  cancelAggressiveLocking(): void {
+    this.#checkActive();
+    this.#requirePessimistic().cancelAggressiveLocking();
+  }
+
+  /**
+   * Ends the stage keeping the current attempt's locks (client-go `DoneAggressiveLocking`);
+   * unnecessary ones of the previous attempt are released (settled when this resolves).
+   */
+  async doneAggressiveLocking(): Promise<void> {
+    this.#checkActive();
+    const pess = this.#requirePessimistic();
+    pess.doneAggressiveLocking();
+    await pess.whenRollbacksSettled();
+  }
+
+  /** Whether an aggressive locking stage is open (client-go `IsInAggressiveLockingMode`). */
+  get inAggressiveLocking(): boolean {
+    return this.#pessimistic?.inAggressiveLocking === true;
+  }
+
+  /** Whether `key` was locked in the current attempt of the stage (client-go `IsInAggressiveLockingStage`). */
+  isInAggressiveLockingStage(key: BytesLike): boolean {
+    return this.#pessimistic?.isInAggressiveLockingStage(toKey(key)) === true;
+  }
+
+  /** Settles when the locks this transaction releases in the background are released. */
+  whenLocksReleased(): Promise<void> {
+    return this.#pessimistic?.whenRollbacksSettled() ?? Promise.resolve();
+  }
+
+  #requirePessimistic(): PessimisticState {
+    const pess = this.#pessimistic;
+    if (pess === undefined) {
+      throw new TiKVError('INVALID_TXN', 'aggressive locking needs a pessimistic transaction');
+    }
+    return pess;
+  }
+
+  /** client-go: commit refuses a stage with locks still pending, and cancels an empty one. */
+  #settleAggressiveLocking(what: string): void {
+    const pess = this.#pessimistic;
+    if (pess?.inAggressiveLocking !== true) return;
+    if (pess.pendingAggressiveLocks > 0) {
+      throw new TiKVError('INVALID_TXN', `cannot ${what} while aggressive locking is pending`);
+    }
+    pess.cancelAggressiveLocking();
   }
 
   /** Rolls back a transaction still active (for `await using`). */
@@ -479,56 +555,4 @@ function scanLimit(limit: number | undefined): number {
   if (!Number.isSafeInteger(limit) || limit < 1)
     throw invalidArgument('options.limit', 'an integer >= 1', limit);
   return limit;
-}
-
-function checkLockKeysOptions(o: LockKeysOptions | undefined): void {
-  if (o === undefined) return;
-  const w = o.waitTimeoutMs;
-  if (w !== undefined && !(Number.isFinite(w) && w >= 0)) {
-    throw invalidArgument('options.waitTimeoutMs', 'a number >= 0', w);
-  }
-  const ts = o.forUpdateTs;
-  if (ts !== undefined && (typeof ts !== 'bigint' || ts <= 0n)) {
-    throw invalidArgument('options.forUpdateTs', 'a bigint timestamp > 0', ts);
-  }
-  if (o.lockOnlyIfExists === true && o.returnValues !== true) {
-    throw invalidArgument(
-      'options.lockOnlyIfExists',
-      'used with returnValues: true (as client-go requires)',
-      true,
-    );
-  }
-}
-
-/** The snapshot, with the values pessimistic locks returned answering first (no read goes to TiKV for them). */
-function lockedValuesOver(snapshot: SnapshotReader, state: PessimisticState): SnapshotReader {
-  const cached = (key: Uint8Array) =>
-    state.values.size === 0 ? undefined : state.values.get(keyToLatin1(key));
-  return {
-    async get(key, options) {
-      const hit = cached(key);
-      return hit === undefined ? snapshot.get(key, options) : hit.value;
-    },
-    async batchGet(keys, options) {
-      if (state.values.size === 0) return snapshot.batchGet(keys, options);
-      const out: (Uint8Array | undefined)[] = new Array(keys.length);
-      const missing: Uint8Array[] = [];
-      const at: number[] = [];
-      keys.forEach((key, i) => {
-        const hit = cached(key);
-        if (hit === undefined) {
-          missing.push(key);
-          at.push(i);
-        } else out[i] = hit.value;
-      });
-      if (missing.length > 0) {
-        const values = await snapshot.batchGet(missing, options);
-        values.forEach((v, j) => {
-          out[at[j] as number] = v;
-        });
-      }
-      return out;
-    },
-    iterate: (lower, upper, options) => snapshot.iterate(lower, upper, options),
-  };
 }

@@ -46,6 +46,11 @@ export class CommitState {
   readonly writeOptions: RegionRequestOptions;
 
   forUpdateTs = 0n;
+  /**
+   * Keys (latin1) whose pessimistic lock must still have this for-update ts at prewrite (aggressive
+   * locking: client-go `forUpdateTSConstraints`).
+   */
+  forUpdateTsConstraints: ReadonlyMap<string, bigint> | undefined;
   asyncCommit = false;
   onePc = false;
   readonly minCommitTs = new MinCommitTsManager();

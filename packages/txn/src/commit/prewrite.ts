@@ -5,6 +5,7 @@ import {
   isTiKVError,
   KeyIsLockedError,
   keyErrorFromWire,
+  keyToLatin1,
   type LockInfo,
   lockInfoFromWire,
   regionErrorFromWire,
@@ -230,7 +231,7 @@ function prewriteRequest(
       tryOnePc: s.onePc,
       maxCommitTs: s.maxCommitTs,
       assertionLevel: ASSERTION_LEVELS[s.options.assertionLevel],
-      forUpdateTsConstraints: [],
+      forUpdateTsConstraints: forUpdateTsConstraintsOf(s, items),
       txnFileChunks: [],
     },
   };
@@ -317,4 +318,19 @@ function keyExists(s: CommitState, keyError: kvrpcpb.KeyError): TiKVError {
     });
   }
   return error;
+}
+
+/** The for-update ts checks of a batch's keys (client-go `ForUpdateTsConstraints`). */
+function forUpdateTsConstraintsOf(
+  s: CommitState,
+  items: readonly TxnMutation[],
+): kvrpcpb.PrewriteRequest_ForUpdateTSConstraint[] {
+  const checks = s.forUpdateTsConstraints;
+  if (checks === undefined || checks.size === 0) return [];
+  const out: kvrpcpb.PrewriteRequest_ForUpdateTSConstraint[] = [];
+  items.forEach((m, index) => {
+    const expected = checks.get(keyToLatin1(m.key));
+    if (expected !== undefined) out.push({ index, expectedForUpdateTs: expected });
+  });
+  return out;
 }

@@ -48,6 +48,11 @@ export interface TwoPhaseCommitterOptions extends CommitOptions {
   readonly pessimistic?: boolean | undefined;
   /** The largest for-update ts its pessimistic locks were taken at. @defaultValue 0n */
   readonly forUpdateTs?: bigint | undefined;
+  /**
+   * Keys (as `keyToLatin1` strings) whose pessimistic lock prewrite checks still has this for-update
+   * ts: the locks of an aggressive locking stage (client-go `forUpdateTSConstraints`). @defaultValue none
+   */
+  readonly forUpdateTsConstraints?: ReadonlyMap<string, bigint> | undefined;
 }
 
 /**
@@ -143,6 +148,7 @@ export class TwoPhaseCommitter {
     );
     s.lockTtlMs = txnLockTtlMs(set.sizeBytes, s.elapsedMs(), resolved);
     s.forUpdateTs = options.forUpdateTs ?? 0n;
+    s.forUpdateTsConstraints = options.forUpdateTsConstraints;
     if (set.primary !== undefined) {
       s.ttl = new TtlManager({
         exec: parts.executor,

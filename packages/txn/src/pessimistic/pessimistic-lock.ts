@@ -28,6 +28,11 @@ export interface LockedValue {
   readonly exists: boolean;
   /** The key's latest value, with `returnValues`. */
   readonly value: Uint8Array | undefined;
+  /**
+   * Aggressive locking only: the commit ts of a newer version the lock was taken over anyway
+   * (client-go `LockedWithConflictTS`); 0n for a normal lock.
+   */
+  readonly lockedWithConflictTs: bigint;
 }
 
 /** One `lockKeys` call's request (client-go `LockCtx` and the committer fields it uses). @internal */
@@ -54,6 +59,11 @@ export interface PessimisticLockSpec {
   readonly request: RegionRequestOptions;
   /** The primary's lock was written: start the TTL manager. */
   readonly onPrimaryLocked: () => void;
+  /**
+   * Force-lock wake-up mode (aggressive locking of one key): a newer version does not fail the
+   * lock, which is taken "with conflict" and reports that version's commit ts. @defaultValue false
+   */
+  readonly forceLock?: boolean | undefined;
 }
 
 /**
@@ -108,13 +118,34 @@ export async function pessimisticLock(
             minCommitTs: spec.forUpdateTs + 1n,
             checkExistence: spec.checkExistence,
             lockOnlyIfExists: spec.lockOnlyIfExists,
-            wakeUpMode: kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeNormal,
+            wakeUpMode:
+              spec.forceLock === true
+                ? kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock
+                : kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeNormal,
           },
         },
         spec.request,
       );
       if (response === undefined) return 'regionError';
       const answer = response.value;
+      if (spec.forceLock === true && answer.results.length > 0) {
+        // client-go `handlePessimisticLockResponseForceLockMode`: one key, one result.
+        const result = answer.results[0] as kvrpcpb.PessimisticLockKeyResult;
+        if (result.type !== kvrpcpb.PessimisticLockKeyResultType.LockResultFailed) {
+          if (isPrimary) spec.onPrimaryLocked();
+          const conflict = result.type === kvrpcpb.PessimisticLockKeyResultType.LockResultLockedWithConflict;
+          if (conflict || spec.returnValues || spec.checkExistence) {
+            values.set(keyToLatin1(batch.items[0] as Uint8Array), {
+              exists: result.existence,
+              value: (spec.returnValues || conflict) && result.existence ? result.value : undefined,
+              lockedWithConflictTs: conflict ? result.lockedWithConflictTs : 0n,
+            });
+          }
+          return 'done';
+        }
+        // Failed: the key errors say why (a lock to resolve); none means try again.
+        if (answer.errors.length === 0) return 'retry';
+      }
       if (answer.errors.length === 0) {
         if (isPrimary) spec.onPrimaryLocked();
         if (spec.returnValues || spec.checkExistence || spec.lockOnlyIfExists) {
@@ -123,6 +154,7 @@ export async function pessimisticLock(
             values.set(keyToLatin1(key), {
               exists,
               value: spec.returnValues && exists ? answer.values[i] : undefined,
+              lockedWithConflictTs: 0n,
             });
           });
         }

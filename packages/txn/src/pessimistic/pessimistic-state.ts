@@ -2,11 +2,13 @@ import {
   Backoffer,
   type Clock,
   InvalidArgumentError,
+  keysEqual,
   keyToLatin1,
   type Logger,
   MAX_BACKOFF_MS,
   noopLogger,
   type RequestOptions,
+  TiKVError,
   uniqueKeys,
 } from '@tikv/common';
 import type { ResolvedCommitOptions } from '../commit/commit-options.js';
@@ -15,46 +17,18 @@ import { FlagsOp, KeyFlags } from '../membuffer/key-flags.js';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
 import {
+  type AggressiveLockEntry,
+  type AggressiveLockingContext,
+  newAggressiveLockingContext,
+  trySkipLockingOnRetry,
+} from './aggressive-locking.js';
+import type { LockKeysOptions, LockKeysResult } from './lock-keys-options.js';
+import {
   type LockedValue,
   PESSIMISTIC_REQUEST,
   pessimisticLock,
   pessimisticRollback,
 } from './pessimistic-lock.js';
-
-/** Options of {@link Transaction.lockKeys} (client-go `LockCtx`). */
-export interface LockKeysOptions extends RequestOptions {
-  /**
-   * Milliseconds to wait in all for other transactions' locks before failing with
-   * `LOCK_WAIT_TIMEOUT`. @defaultValue no limit (the call's `timeoutMs` and `signal` still apply)
-   */
-  readonly waitTimeoutMs?: number | undefined;
-  /** Fail with `LOCK_ACQUIRE_FAILED_NO_WAIT` instead of waiting for a lock. @defaultValue false */
-  readonly noWait?: boolean | undefined;
-  /** Return each key's latest value; later reads of the key in the transaction use it. @defaultValue false */
-  readonly returnValues?: boolean | undefined;
-  /** Return whether each key exists. @defaultValue false */
-  readonly checkExistence?: boolean | undefined;
-  /** Lock only the keys that exist (needs `returnValues`, as in client-go). @defaultValue false */
-  readonly lockOnlyIfExists?: boolean | undefined;
-  /**
-   * Lock at this for-update ts instead of a fresh one (client-go `LockCtx.ForUpdateTS`); a write
-   * conflict is then thrown instead of retried at a newer ts. @defaultValue a fresh ts per call
-   */
-  readonly forUpdateTs?: bigint | undefined;
-}
-
-/** What `lockKeys` learned about one key. */
-export interface LockKeysResult {
-  readonly key: Uint8Array;
-  /** The transaction held the lock before this call: nothing was asked for it. */
-  readonly alreadyLocked: boolean;
-  /** Whether the key is locked now (false: `lockOnlyIfExists` skipped a missing key). */
-  readonly locked: boolean;
-  /** Whether the key has a value; `undefined` unless TiKV was asked (`returnValues`, `checkExistence`). */
-  readonly exists: boolean | undefined;
-  /** The key's latest value, with `returnValues`. */
-  readonly value: Uint8Array | undefined;
-}
 
 /** How many times one `lockKeys` call takes a newer for-update ts after write conflicts. */
 const MAX_FOR_UPDATE_RETRIES = 64;
@@ -83,6 +57,13 @@ export class PessimisticState {
   primaryKey: Uint8Array | undefined;
   #ttl: TtlManager | undefined;
   #lockedCount = 0;
+  #aggressive: AggressiveLockingContext | undefined;
+  /** The for-update ts each key locked in aggressive locking really has (prewrite's constraints). */
+  readonly forUpdateTsChecks = new Map<string, bigint>();
+  /** The largest for-update ts a lock was taken with conflict at (client-go `maxLockedWithConflictTS`). */
+  maxLockedWithConflictTs = 0n;
+  /** Rollbacks still running in the background. */
+  readonly #rollbacks = new Set<Promise<void>>();
 
   constructor(
     parts: TxnParts,
@@ -117,9 +98,26 @@ export class PessimisticState {
     const o = options ?? {};
     const results = new Map<string, LockKeysResult>();
     const toLock: Uint8Array[] = [];
-    for (const key of uniqueKeys(input)) {
+    const unique = uniqueKeys(input);
+    // client-go `exitAggressiveLockingIfInapplicable`: several keys end the stage.
+    if (this.#aggressive !== undefined && unique.length > 1) this.doneAggressiveLocking();
+    const aggressive = this.#aggressive;
+    for (const key of unique) {
       const flags = this.#buffer.getFlags(key);
-      if (flags !== undefined && KeyFlags.hasLocked(flags)) {
+      const name = keyToLatin1(key);
+      if (aggressive?.currentLockedKeys.has(name) === true) {
+        const entry = aggressive.currentLockedKeys.get(name) as AggressiveLockEntry;
+        results.set(name, {
+          key,
+          alreadyLocked: true,
+          locked: true,
+          exists: entry.value.exists,
+          value: entry.value.value,
+        });
+      } else if (aggressive?.lastRetryUnnecessaryLocks?.has(name) === true) {
+        // Locked in the previous attempt: may stand for this one (filterAggressiveLockedKeys).
+        toLock.push(key);
+      } else if (flags !== undefined && KeyFlags.hasLocked(flags)) {
         const cached = this.values.get(keyToLatin1(key));
         results.set(keyToLatin1(key), {
           key,
@@ -134,7 +132,8 @@ export class PessimisticState {
     return input.map((k) => results.get(keyToLatin1(k)) as LockKeysResult);
   }
 
-  async #lock(keys: Uint8Array[], o: LockKeysOptions, results: Map<string, LockKeysResult>): Promise<void> {
+  async #lock(keysIn: Uint8Array[], o: LockKeysOptions, results: Map<string, LockKeysResult>): Promise<void> {
+    let keys = keysIn;
     const { executor: exec, oracle } = this.#parts;
     const assignedPrimary = this.primaryKey === undefined;
     if (o.lockOnlyIfExists === true && assignedPrimary && keys.length > 1) {
@@ -143,10 +142,22 @@ export class PessimisticState {
         'lockOnlyIfExists with several keys needs a primary: lock one key (or call lockKeys without lockOnlyIfExists) first',
       );
     }
+    const aggressive = this.#aggressive;
+    if (assignedPrimary) this.#selectPrimary(keys);
     const { bo, scope } = exec.begin(o, { maxBackoffMs: LOCK_MAX_BACKOFF_MS });
-    if (assignedPrimary) this.primaryKey = keys[0];
     const call = scope.signal === undefined ? undefined : { signal: scope.signal };
     let forUpdateTs = o.forUpdateTs ?? (await oracle.getTimestamp(call));
+    if (aggressive !== undefined) {
+      keys = this.#filterAggressiveLocked(aggressive, keys, forUpdateTs, o, results);
+      // A new primary this attempt: its TTL manager starts over (client-go `resetTTLManagerForAggressiveLockingMode`).
+      if (keys.length > 0 && assignedPrimary && !sameKey(aggressive.primaryKey, aggressive.lastPrimaryKey)) {
+        this.#stopTtlManager();
+      }
+      if (keys.length === 0) {
+        scope.dispose();
+        return;
+      }
+    }
     try {
       for (let attempt = 0; ; attempt++) {
         if (forUpdateTs > this.forUpdateTs) this.forUpdateTs = forUpdateTs;
@@ -169,6 +180,7 @@ export class PessimisticState {
               assertNotExist: (key) => KeyFlags.hasPresumeKeyNotExists(this.#buffer.getFlags(key) ?? 0),
               request: PESSIMISTIC_REQUEST,
               onPrimaryLocked: () => this.#startTtlManager(),
+              forceLock: aggressive !== undefined && keys.length === 1,
             },
             bo,
           );
@@ -197,11 +209,15 @@ export class PessimisticState {
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       const keyMayBeLocked = code !== 'WRITE_CONFLICT' && code !== 'ALREADY_EXISTS';
-      if (keys.length > 1 || keyMayBeLocked) this.rollbackInBackground(keys, this.forUpdateTs);
+      if (keys.length > 1 || keyMayBeLocked) {
+        this.rollbackInBackground(keys, this.#rollbackForUpdateTs());
+        if (aggressive !== undefined)
+          for (const k of keys) aggressive.currentLockedKeys.delete(keyToLatin1(k));
+      }
       if (assignedPrimary) {
         this.primaryKey = undefined;
-        this.#ttl?.close();
-        this.#ttl = undefined;
+        if (aggressive !== undefined) aggressive.assignedPrimaryKey = false;
+        this.#stopTtlManager();
       }
       throw e;
     } finally {
@@ -216,10 +232,31 @@ export class PessimisticState {
     o: LockKeysOptions,
     results: Map<string, LockKeysResult>,
   ): void {
+    const aggressive = this.#aggressive;
     for (const key of keys) {
       const name = keyToLatin1(key);
       const answered = values.get(name);
       const exists = answered?.exists ?? true;
+      if (aggressive !== undefined) {
+        const conflictTs = answered?.lockedWithConflictTs ?? 0n;
+        if (conflictTs > aggressive.maxLockedWithConflictTs) aggressive.maxLockedWithConflictTs = conflictTs;
+        aggressive.currentLockedKeys.set(name, {
+          key,
+          hasReturnValue: o.returnValues === true,
+          hasCheckExistence: o.checkExistence === true,
+          value: answered ?? { exists: true, value: undefined, lockedWithConflictTs: 0n },
+          actualForUpdateTs: conflictTs > forUpdateTsOf(this) ? conflictTs : forUpdateTsOf(this),
+        });
+        this.#lockedCount++;
+        results.set(name, {
+          key,
+          alreadyLocked: false,
+          locked: true,
+          exists: answered?.exists,
+          value: answered?.value,
+        });
+        continue;
+      }
       if (o.lockOnlyIfExists === true && !exists) {
         results.set(name, { key, alreadyLocked: false, locked: false, exists: false, value: undefined });
         continue;
@@ -240,6 +277,189 @@ export class PessimisticState {
         value: answered?.value,
       });
     }
+  }
+
+  /** client-go `selectPrimaryForPessimisticLock`: in aggressive locking, the last attempt's primary when locked again. */
+  #selectPrimary(sortedKeys: readonly Uint8Array[]): void {
+    const aggressive = this.#aggressive;
+    let primary = sortedKeys[0] as Uint8Array;
+    if (aggressive !== undefined) {
+      const last = aggressive.lastPrimaryKey;
+      const again = last === undefined ? undefined : sortedKeys.find((k) => sameKey(k, last));
+      if (again !== undefined) primary = again;
+      aggressive.assignedPrimaryKey = true;
+      aggressive.primaryKey = primary;
+    }
+    this.primaryKey = primary;
+  }
+
+  /**
+   * client-go `filterAggressiveLockedKeys`: keys the previous attempt locked need no request when
+   * that lock tells this request what it wants and cannot have expired.
+   */
+  #filterAggressiveLocked(
+    aggressive: AggressiveLockingContext,
+    keys: Uint8Array[],
+    forUpdateTs: bigint,
+    o: LockKeysOptions,
+    results: Map<string, LockKeysResult>,
+  ): Uint8Array[] {
+    const last = aggressive.lastRetryUnnecessaryLocks;
+    if (last === undefined || last.size === 0) return keys;
+    const canTrySkip =
+      !aggressive.assignedPrimaryKey || sameKey(aggressive.lastPrimaryKey, aggressive.primaryKey);
+    const mayExpire = this.#clock.now() - aggressive.lastAttemptStartMs >= this.#options.managedLockTtlMs;
+    const out: Uint8Array[] = [];
+    for (const key of keys) {
+      const name = keyToLatin1(key);
+      const entry = last.get(name);
+      if (entry !== undefined) {
+        if (forUpdateTs < entry.value.lockedWithConflictTs) {
+          throw new TiKVError(
+            'INTERNAL',
+            `aggressive locking retried at for-update ts ${forUpdateTs} below the previous locked-with-conflict ts ${entry.value.lockedWithConflictTs}`,
+          );
+        }
+        last.delete(name);
+        if (
+          canTrySkip &&
+          trySkipLockingOnRetry(entry, o.returnValues === true, o.checkExistence === true) &&
+          !mayExpire
+        ) {
+          aggressive.currentLockedKeys.set(name, entry);
+          results.set(name, {
+            key,
+            alreadyLocked: true,
+            locked: true,
+            exists: entry.value.exists,
+            value: entry.value.value,
+          });
+          continue;
+        }
+      }
+      out.push(key);
+    }
+    return out;
+  }
+
+  /** Whether an aggressive locking stage is open (client-go `IsInAggressiveLockingMode`). */
+  get inAggressiveLocking(): boolean {
+    return this.#aggressive !== undefined;
+  }
+
+  /** Whether `key` was locked in the current aggressive locking stage (client-go `IsInAggressiveLockingStage`). */
+  isInAggressiveLockingStage(key: Uint8Array): boolean {
+    return this.#aggressive?.currentLockedKeys.has(keyToLatin1(key)) === true;
+  }
+
+  /** Opens an aggressive locking stage (client-go `StartAggressiveLocking`). */
+  startAggressiveLocking(): void {
+    if (this.#aggressive !== undefined) {
+      throw new TiKVError('INVALID_TXN', 'aggressive locking is already started');
+    }
+    this.#aggressive = newAggressiveLockingContext(this.#clock.now());
+  }
+
+  /**
+   * Starts the stage's next attempt (client-go `RetryAggressiveLocking`): the previous attempt's
+   * unnecessary locks are released, and this attempt's locks become the candidates the next
+   * attempt may reuse.
+   */
+  retryAggressiveLocking(): void {
+    const a = this.#requireAggressive('retry');
+    this.#releaseUnnecessary(a);
+    if (a.assignedPrimaryKey) {
+      a.assignedPrimaryKey = false;
+      a.lastAssignedPrimaryKey = true;
+      this.primaryKey = undefined; // the TTL manager keeps running until a new primary is chosen
+    }
+    a.lastPrimaryKey = a.primaryKey;
+    a.primaryKey = undefined;
+    a.lastAttemptStartMs = a.startMs;
+    a.startMs = this.#clock.now();
+    a.lastRetryUnnecessaryLocks = a.currentLockedKeys;
+    a.currentLockedKeys = new Map();
+  }
+
+  /** Ends the stage releasing every lock it took (client-go `CancelAggressiveLocking`). */
+  cancelAggressiveLocking(): void {
+    const a = this.#requireAggressive('cancel');
+    this.#aggressive = undefined;
+    this.#releaseUnnecessary(a);
+    if (a.assignedPrimaryKey || a.lastAssignedPrimaryKey) {
+      this.primaryKey = undefined;
+      this.#stopTtlManager();
+    }
+    const keys = [...a.currentLockedKeys.values()].map((e) => e.key);
+    if (keys.length > 0) {
+      this.rollbackInBackground(keys, maxTs(this.forUpdateTs, a.maxLockedWithConflictTs));
+      this.#lockedCount -= keys.length;
+    }
+  }
+
+  /**
+   * Ends the stage keeping its locks (client-go `DoneAggressiveLocking`): they become the
+   * transaction's locks, with the for-update ts each really has checked again by prewrite.
+   */
+  doneAggressiveLocking(): void {
+    const a = this.#requireAggressive('done');
+    this.#aggressive = undefined;
+    if (a.lastAssignedPrimaryKey && !a.assignedPrimaryKey) this.#stopTtlManager();
+    this.#releaseUnnecessary(a);
+    for (const [name, entry] of a.currentLockedKeys) {
+      const exists = !((entry.hasCheckExistence || entry.hasReturnValue) && !entry.value.exists);
+      this.#buffer.updateFlags(
+        entry.key,
+        FlagsOp.SetKeyLocked,
+        FlagsOp.DelNeedCheckExists,
+        exists ? FlagsOp.SetKeyLockedValueExists : FlagsOp.SetKeyLockedValueNotExists,
+      );
+      if (entry.hasReturnValue) this.values.set(name, entry.value);
+      if (!this.forUpdateTsChecks.has(name)) this.forUpdateTsChecks.set(name, entry.actualForUpdateTs);
+    }
+    if (a.maxLockedWithConflictTs > this.maxLockedWithConflictTs) {
+      this.maxLockedWithConflictTs = a.maxLockedWithConflictTs;
+    }
+  }
+
+  /** Locks of the stage not yet settled (the current attempt's): commit and rollback refuse them. */
+  get pendingAggressiveLocks(): number {
+    return this.#aggressive?.currentLockedKeys.size ?? 0;
+  }
+
+  /** Settles when the rollbacks running in the background are done. */
+  async whenRollbacksSettled(): Promise<void> {
+    while (this.#rollbacks.size > 0) await Promise.all([...this.#rollbacks]);
+  }
+
+  /** client-go `cleanupAggressiveLockingRedundantLocks`. */
+  #releaseUnnecessary(a: AggressiveLockingContext): void {
+    const last = a.lastRetryUnnecessaryLocks;
+    if (last === undefined || last.size === 0) return;
+    const keys = [...last.values()].map((e) => e.key);
+    this.rollbackInBackground(keys, maxTs(this.forUpdateTs, a.maxLockedWithConflictTs));
+    this.#lockedCount -= keys.length;
+    last.clear();
+  }
+
+  #requireAggressive(what: string): AggressiveLockingContext {
+    const a = this.#aggressive;
+    if (a === undefined)
+      throw new TiKVError('INVALID_TXN', `cannot ${what} aggressive locking: it is not started`);
+    return a;
+  }
+
+  #rollbackForUpdateTs(): bigint {
+    return maxTs(
+      this.forUpdateTs,
+      this.#aggressive?.maxLockedWithConflictTs ?? 0n,
+      this.maxLockedWithConflictTs,
+    );
+  }
+
+  #stopTtlManager(): void {
+    this.#ttl?.close();
+    this.#ttl = undefined;
   }
 
   #startTtlManager(): void {
@@ -292,7 +512,7 @@ export class PessimisticState {
         bo,
         keys,
         this.#startTs,
-        this.forUpdateTs,
+        this.#rollbackForUpdateTs(),
         PESSIMISTIC_REQUEST,
       );
     } finally {
@@ -308,15 +528,33 @@ export class PessimisticState {
       signal: this.#parts.lifetimeSignal,
       clock: this.#clock,
     });
-    pessimisticRollback(
+    const done: Promise<void> = pessimisticRollback(
       this.#parts.executor,
       bo,
       copies,
       this.#startTs,
       forUpdateTs,
       PESSIMISTIC_REQUEST,
-    ).catch((e: unknown) => {
-      this.#logger?.info('pessimistic rollback failed', { startTs: this.#startTs, error: String(e) });
-    });
+    )
+      .catch((e: unknown) => {
+        this.#logger?.info('pessimistic rollback failed', { startTs: this.#startTs, error: String(e) });
+      })
+      .finally(() => {
+        this.#rollbacks.delete(done);
+      });
+    this.#rollbacks.add(done);
   }
+}
+
+function sameKey(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return keysEqual(a, b);
+}
+
+function maxTs(...ts: bigint[]): bigint {
+  return ts.reduce((m, x) => (x > m ? x : m), 0n);
+}
+
+function forUpdateTsOf(state: PessimisticState): bigint {
+  return state.forUpdateTs;
 }

@@ -1,0 +1,56 @@
+import { invalidArgument, type RequestOptions } from '@tikv/common';
+
+/** Options of {@link Transaction.lockKeys} (client-go `LockCtx`). */
+export interface LockKeysOptions extends RequestOptions {
+  /**
+   * Milliseconds to wait in all for other transactions' locks before failing with
+   * `LOCK_WAIT_TIMEOUT`. @defaultValue no limit (the call's `timeoutMs` and `signal` still apply)
+   */
+  readonly waitTimeoutMs?: number | undefined;
+  /** Fail with `LOCK_ACQUIRE_FAILED_NO_WAIT` instead of waiting for a lock. @defaultValue false */
+  readonly noWait?: boolean | undefined;
+  /** Return each key's latest value; later reads of the key in the transaction use it. @defaultValue false */
+  readonly returnValues?: boolean | undefined;
+  /** Return whether each key exists. @defaultValue false */
+  readonly checkExistence?: boolean | undefined;
+  /** Lock only the keys that exist (needs `returnValues`, as in client-go). @defaultValue false */
+  readonly lockOnlyIfExists?: boolean | undefined;
+  /**
+   * Lock at this for-update ts instead of a fresh one (client-go `LockCtx.ForUpdateTS`); a write
+   * conflict is then thrown instead of retried at a newer ts. @defaultValue a fresh ts per call
+   */
+  readonly forUpdateTs?: bigint | undefined;
+}
+
+/** What `lockKeys` learned about one key. */
+export interface LockKeysResult {
+  readonly key: Uint8Array;
+  /** The transaction held the lock before this call: nothing was asked for it. */
+  readonly alreadyLocked: boolean;
+  /** Whether the key is locked now (false: `lockOnlyIfExists` skipped a missing key). */
+  readonly locked: boolean;
+  /** Whether the key has a value; `undefined` unless TiKV was asked (`returnValues`, `checkExistence`). */
+  readonly exists: boolean | undefined;
+  /** The key's latest value, with `returnValues`. */
+  readonly value: Uint8Array | undefined;
+}
+
+/** Checks the options `lockKeys` does not hand on to a checked constructor. @internal */
+export function checkLockKeysOptions(o: LockKeysOptions | undefined): void {
+  if (o === undefined) return;
+  const w = o.waitTimeoutMs;
+  if (w !== undefined && !(Number.isFinite(w) && w >= 0)) {
+    throw invalidArgument('options.waitTimeoutMs', 'a number >= 0', w);
+  }
+  const ts = o.forUpdateTs;
+  if (ts !== undefined && (typeof ts !== 'bigint' || ts <= 0n)) {
+    throw invalidArgument('options.forUpdateTs', 'a bigint timestamp > 0', ts);
+  }
+  if (o.lockOnlyIfExists === true && o.returnValues !== true) {
+    throw invalidArgument(
+      'options.lockOnlyIfExists',
+      'used with returnValues: true (as client-go requires)',
+      true,
+    );
+  }
+}
