@@ -63,20 +63,8 @@ const MAX_PENDING_COMMITS = 10_000;
 export function instrumentTikv(options: InstrumentTikvOptions = {}): TikvInstrumentation {
   const provider = options.tracerProvider ?? trace.getTracerProvider();
   const tracer = provider.getTracer(options.tracerName ?? DEFAULT_INSTRUMENT_TIKV_OPTIONS.tracerName);
-  const requests = subscribeRequests(tracer);
   const prewriteStarts = new Map<bigint, number>();
-  const onPrewrite = (message: unknown): void => {
-    const e = message as RpcRequestEvent;
-    if (e.command !== 'Prewrite') return;
-    const startTs = (e.request.value as { startVersion?: bigint }).startVersion;
-    if (startTs === undefined || prewriteStarts.has(startTs)) return;
-    if (prewriteStarts.size >= MAX_PENDING_COMMITS) {
-      prewriteStarts.delete(prewriteStarts.keys().next().value as bigint);
-    }
-    prewriteStarts.set(startTs, Date.now());
-  };
-  const prewrites = tracingChannel<unknown, RpcRequestEvent>(RPC_TRACING_CHANNEL).start;
-  prewrites.subscribe(onPrewrite);
+  const requests = subscribeRequests(tracer, prewriteStarts);
   const subscriptions: Array<[Channel, (message: unknown) => void]> = [
     [channel(BACKOFF_CHANNEL), (m) => recordBackoff(tracer, m as BackoffEvent)],
     [channel(RPC_RETRY_CHANNEL), (m) => recordRetry(tracer, m as RpcRetryEvent)],
@@ -97,15 +85,28 @@ export function instrumentTikv(options: InstrumentTikvOptions = {}): TikvInstrum
       if (closed) return;
       closed = true;
       requests();
-      prewrites.unsubscribe(onPrewrite);
       for (const [ch, handler] of subscriptions) ch.unsubscribe(handler);
       prewriteStarts.clear();
     },
   };
 }
 
+/**
+ * Remembers when a transaction's first `Prewrite` was sent, by start ts, so that its commit span
+ * can start there (the commit channel publishes only the outcome).
+ */
+function notePrewrite(e: RpcRequestEvent, prewriteStarts: Map<bigint, number>): void {
+  if (e.command !== 'Prewrite') return;
+  const startTs = (e.request.value as { startVersion?: bigint }).startVersion;
+  if (startTs === undefined || prewriteStarts.has(startTs)) return;
+  if (prewriteStarts.size >= MAX_PENDING_COMMITS) {
+    prewriteStarts.delete(prewriteStarts.keys().next().value as bigint);
+  }
+  prewriteStarts.set(startTs, Date.now());
+}
+
 /** Subscribes request spans to the tracing channel; returns the unsubscribe function. */
-function subscribeRequests(tracer: Tracer): () => void {
+function subscribeRequests(tracer: Tracer, prewriteStarts: Map<bigint, number>): () => void {
   const tracing: TracingChannel<unknown, RpcRequestEvent> = tracingChannel(RPC_TRACING_CHANNEL);
   const spans = new WeakMap<RpcRequestEvent, Span>();
   const finish = (e: RpcRequestEvent): void => {
@@ -128,7 +129,9 @@ function subscribeRequests(tracer: Tracer): () => void {
         { kind: SpanKind.CLIENT, attributes: requestAttributes(message) },
         context.active(),
       );
-      if (span.isRecording()) spans.set(message, span);
+      if (!span.isRecording()) return;
+      spans.set(message, span);
+      notePrewrite(message, prewriteStarts);
     },
     end(message: RpcRequestEvent): void {
       // `end` follows a synchronous throw (with `error` set) or the promise being returned.

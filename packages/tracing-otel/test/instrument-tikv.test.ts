@@ -89,6 +89,19 @@ test('a raw request gets a CLIENT span named after its command, with the store, 
   expect(get?.instrumentationScope.name).toBe('@tikv/tracing-otel');
 });
 
+test('a unary request (RawChecksum has no BatchCommands arm) is marked not batched', async () => {
+  const handle = instrumentTikv({ tracerProvider: provider });
+  try {
+    await raw.put('scan/a', 'v');
+    expect((await raw.checksum('scan/', 'scan0')).totalKvs).toBe(1n);
+  } finally {
+    handle.close();
+  }
+  const [scan] = spansNamed('tikv.rpc.RawChecksum');
+  expect(scan?.attributes[A.batched]).toBe(false);
+  expect(scan?.attributes[A.command]).toBe('RawChecksum');
+});
+
 test('request spans are children of the caller’s active span', async () => {
   const handle = instrumentTikv({ tracerProvider: provider, tracerName: 'my-app' });
   const tracer = provider.getTracer('test');
