@@ -1,3 +1,4 @@
+import { tracingChannel } from 'node:diagnostics_channel';
 import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -9,6 +10,7 @@ import {
 import { InvalidArgumentError, RegionError, WriteConflictError } from '@tikv/common';
 import { GrpcStatus, MockCluster } from '@tikv/mock-cluster';
 import { RawClient } from '@tikv/raw';
+import { RPC_TRACING_CHANNEL, type RpcRequestEvent } from '@tikv/rpc';
 import { TransactionClient, TXN_COMMIT_CHANNEL } from '@tikv/txn';
 import {
   TIKV_ATTRIBUTES as A,
@@ -249,6 +251,53 @@ test('with no tracer provider registered, nothing is recorded', async () => {
   }
   expect(seen).toEqual([false]);
   expect(exporter.getFinishedSpans()).toHaveLength(0);
+});
+
+test('a request that throws synchronously (no promise) still ends its span, failed', () => {
+  const handle = instrumentTikv({ tracerProvider: provider });
+  const event: RpcRequestEvent = {
+    address: 'store-a:20160',
+    command: 'RawGet',
+    request: { $case: 'RawGet', value: {} } as RpcRequestEvent['request'],
+    batched: false,
+    forwardedHost: 'store-b:20160',
+  };
+  try {
+    expect(() =>
+      tracingChannel<unknown, RpcRequestEvent>(RPC_TRACING_CHANNEL).traceSync(() => {
+        throw new TypeError('encode failed');
+      }, event),
+    ).toThrow('encode failed');
+  } finally {
+    handle.close();
+  }
+  const [span] = spansNamed('tikv.rpc.RawGet');
+  expect(span?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'encode failed' });
+  expect(span?.attributes).toMatchObject({
+    [A.forwardedHost]: 'store-b:20160',
+    [A.serverAddress]: 'store-a',
+    [A.serverPort]: 20160,
+  });
+  expect(span?.attributes[A.regionId]).toBeUndefined();
+});
+
+test('two handles record independently; closing one leaves the other', async () => {
+  const otherExporter = new InMemorySpanExporter();
+  const other = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(otherExporter)] });
+  const first = instrumentTikv({ tracerProvider: provider });
+  const second = instrumentTikv({ tracerProvider: other });
+  try {
+    await raw.get('span/g');
+    first.close();
+    await raw.get('span/g');
+    // (read before shutdown: shutting the provider down empties its exporter)
+    expect(otherExporter.getFinishedSpans().filter((s) => s.name === 'tikv.rpc.RawGet')).toHaveLength(2);
+  } finally {
+    first.close();
+    second.close();
+    await other.shutdown();
+  }
+  expect(spansNamed('tikv.rpc.RawGet')).toHaveLength(1);
 });
 
 test('errorReason names an error briefly', () => {
