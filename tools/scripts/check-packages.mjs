@@ -183,7 +183,8 @@ try {
   };
   for (const p of packed) {
     const installed = JSON.parse(readFileSync(join(p.installed, 'package.json'), 'utf8'));
-    for (const [dep, range] of Object.entries(installed.dependencies ?? {})) {
+    // Peer dependencies (prom-client for the metrics package) are linked as a consumer installs them.
+    for (const [dep, range] of Object.entries({ ...installed.peerDependencies, ...installed.dependencies })) {
       if (ours.has(dep)) {
         if (String(range).startsWith('workspace:'))
           problems.push(`${p.pkg.name}: dependency ${dep} kept ${range}`);
