@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /**
  * `count` bucket bounds starting at `start`, each `factor` times the previous (Prometheus's
@@ -20,6 +20,12 @@ export interface MetricFamilies {
   readonly requestSeconds: Histogram<'type' | 'store' | 'stale_read' | 'scope'>;
   /** `rpc_err_total{type,store}`: requests that failed, `type` = the error's code. */
   readonly rpcErrors: Counter<'type' | 'store'>;
+  /** `region_err_total{type,store}`: region errors that made the sender retry, `type` as client-go's labels. */
+  readonly regionErrors: Counter<'type' | 'store'>;
+  /** `store_liveness_state{store}`: 0 reachable, 1 unreachable, 2 unknown, by store id. */
+  readonly storeLiveness: Gauge<'store'>;
+  /** `feedback_slow_score{store}`: the slow score of the latest health feedback, by store id. */
+  readonly feedbackSlowScore: Gauge<'store'>;
   /** `backoff_seconds{type}`: each backoff sleep, by backoff kind. */
   readonly backoffSeconds: Histogram<'type'>;
   /** `batch_requests{target}`: requests in one `BatchCommands` message, by store address. */
@@ -63,6 +69,8 @@ export function createMetricFamilies(registry: Registry, prefix: string): Metric
   };
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
     track(`${prefix}${name}`, () => new Counter({ name: `${prefix}${name}`, help, labelNames, registers }));
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> =>
+    track(`${prefix}${name}`, () => new Gauge({ name: `${prefix}${name}`, help, labelNames, registers }));
   const histogram = <L extends string>(
     name: string,
     help: string,
@@ -82,6 +90,13 @@ export function createMetricFamilies(registry: Registry, prefix: string): Metric
       exponentialBuckets(0.0005, 2, 24),
     ),
     rpcErrors: counter('rpc_err_total', 'Counter of rpc errors.', ['type', 'store']),
+    regionErrors: counter('region_err_total', 'Counter of region errors.', ['type', 'store']),
+    storeLiveness: gauge('store_liveness_state', 'Liveness state of each tikv', ['store']),
+    feedbackSlowScore: gauge(
+      'feedback_slow_score',
+      'Slow scores of each tikv node that is calculated by TiKV and sent to the client by health feedback',
+      ['store'],
+    ),
     backoffSeconds: histogram(
       'backoff_seconds',
       'Backoff sleeps, in seconds, by backoff kind.',

@@ -13,7 +13,16 @@ import {
   type RegionCacheMissEvent,
   type StoreEvent,
 } from '@tikv/region-cache';
-import { RPC_BATCH_CHANNEL, RPC_TRACING_CHANNEL, type RpcBatchEvent, type RpcRequestEvent } from '@tikv/rpc';
+import {
+  RPC_BATCH_CHANNEL,
+  RPC_HEALTH_FEEDBACK_CHANNEL,
+  RPC_RETRY_CHANNEL,
+  RPC_TRACING_CHANNEL,
+  type RpcBatchEvent,
+  type RpcHealthFeedbackEvent,
+  type RpcRequestEvent,
+  type RpcRetryEvent,
+} from '@tikv/rpc';
 import {
   CommitProtocol,
   LOCK_RESOLVE_CHANNEL,
@@ -62,6 +71,27 @@ const STORE_OPERATIONS: Partial<Record<StoreEvent['event'], string>> = {
   epoch: 'invalidate_store_regions',
   tombstone: 'invalidate_store_regions',
 };
+
+const LIVENESS_VALUES: Readonly<Record<string, number>> = { reachable: 0, unreachable: 1, unknown: 2 };
+
+/**
+ * client-go's `region_err_total` label of a region error (`errorpb.Error`, as the sender's retry
+ * event carries it): the arm that is set, in snake case; undefined for anything else.
+ */
+function regionErrorLabel(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || error instanceof Error) return undefined;
+  for (const [arm, value] of Object.entries(error)) {
+    if (arm === 'message' || typeof value !== 'object' || value === null) continue;
+    if (arm === 'isWitness') return 'peer_is_witness';
+    if (
+      arm === 'serverIsBusy' &&
+      String((value as { reason?: unknown }).reason).includes('deadline is exceeded')
+    )
+      return 'deadline_exceeded';
+    return arm.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  }
+  return undefined;
+}
 
 function errorType(error: unknown): string {
   return isTiKVError(error) ? error.code : 'other';
@@ -135,6 +165,21 @@ function channelSubscriptions(f: MetricFamilies): Subscription[] {
       },
     },
     {
+      name: RPC_RETRY_CHANNEL,
+      fn: (m) => {
+        const e = m as RpcRetryEvent;
+        const type = regionErrorLabel(e.error);
+        if (type !== undefined) f.regionErrors.inc({ type, store: e.address });
+      },
+    },
+    {
+      name: RPC_HEALTH_FEEDBACK_CHANNEL,
+      fn: (m) => {
+        const { feedback } = m as RpcHealthFeedbackEvent;
+        f.feedbackSlowScore.set({ store: String(feedback.storeId) }, feedback.slowScore);
+      },
+    },
+    {
       name: REGION_CACHE_MISS_CHANNEL,
       fn: (m) => {
         const e = m as RegionCacheMissEvent;
@@ -148,8 +193,12 @@ function channelSubscriptions(f: MetricFamilies): Subscription[] {
     {
       name: REGION_CACHE_STORE_CHANNEL,
       fn: (m) => {
-        const type = STORE_OPERATIONS[(m as StoreEvent).event];
+        const e = m as StoreEvent;
+        const type = STORE_OPERATIONS[e.event];
         if (type !== undefined) f.regionCacheOperations.inc({ type, result: 'ok' });
+        const liveness = e.liveness === undefined ? undefined : LIVENESS_VALUES[e.liveness];
+        if (e.event === 'liveness' && liveness !== undefined)
+          f.storeLiveness.set({ store: String(e.storeId) }, liveness);
       },
     },
     {
@@ -177,7 +226,8 @@ function channelSubscriptions(f: MetricFamilies): Subscription[] {
  * Registers the TiKV client's metric families (client-go's names: `tikv_client_go_request_seconds`,
  * `..._backoff_seconds`, `..._batch_requests`, `..._load_region_total`,
  * `..._region_cache_operations_total`, `..._commit_txn_counter`, `..._async_commit_txn_counter`,
- * `..._one_pc_txn_counter`, `..._txn_write_kv_num`, `..._rpc_err_total`,
+ * `..._one_pc_txn_counter`, `..._txn_write_kv_num`, `..._rpc_err_total`, `..._region_err_total`,
+ * `..._store_liveness_state`, `..._feedback_slow_score`,
  * `..._lock_resolver_actions_total`, and `..._resolve_locks_seconds`) and feeds them from the
  * client's `node:diagnostics_channel` channels, for every client in the process.
  *

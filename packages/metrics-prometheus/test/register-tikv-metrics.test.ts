@@ -1,7 +1,10 @@
+import { channel } from 'node:diagnostics_channel';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MockCluster } from '@tikv/mock-cluster';
 import { RawClient } from '@tikv/raw';
+import { REGION_CACHE_STORE_CHANNEL } from '@tikv/region-cache';
+import { RPC_HEALTH_FEEDBACK_CHANNEL } from '@tikv/rpc';
 import { TransactionClient } from '@tikv/txn';
 import { Registry } from 'prom-client';
 import { registerTikvMetrics, type TikvMetrics } from '../src/index.js';
@@ -58,6 +61,9 @@ describe('registerTikvMetrics with a RawClient', () => {
     for (const name of [
       'tikv_client_go_request_seconds',
       'tikv_client_go_rpc_err_total',
+      'tikv_client_go_region_err_total',
+      'tikv_client_go_store_liveness_state',
+      'tikv_client_go_feedback_slow_score',
       'tikv_client_go_backoff_seconds',
       'tikv_client_go_batch_requests',
       'tikv_client_go_load_region_total',
@@ -112,6 +118,13 @@ describe('registerTikvMetrics with a RawClient', () => {
         result: 'ok',
       }),
     ).toBeGreaterThanOrEqual(1);
+    // EpochNotMatch goes back to the caller to re-locate; the sender retries NotLeader itself.
+    const notLeader = cluster.inject({ method: 'RawGet', times: 1, error: 'NotLeader' });
+    expect(await raw.get('a')).toEqual(enc('x'));
+    expect(notLeader.hits).toBe(1);
+    expect(await registry.getSingleMetricAsString('tikv_client_go_region_err_total')).toContain(
+      `tikv_client_go_region_err_total{type="not_leader",store="${store}"} 1`,
+    );
 
     const busy = cluster.inject({
       method: 'RawGet',
@@ -124,6 +137,23 @@ describe('registerTikvMetrics with a RawClient', () => {
       `tikv_client_go_rpc_err_total{type="RPC_ERROR",store="${store}"} 1`,
     );
     expect(await histogramCount(registry, 'tikv_client_go_backoff_seconds', { type: 'tikvRPC' })).toBe(1);
+  });
+
+  it('sets the slow score of health feedback and the liveness of stores, by store id', async () => {
+    // The mock sends feedback at most once a second per stream: the events are published here.
+    channel(RPC_HEALTH_FEEDBACK_CHANNEL).publish({
+      address: 'x',
+      feedback: { storeId: 9n, feedbackSeqNo: 1n, slowScore: 42 },
+    });
+    expect(await sample(registry, 'tikv_client_go_feedback_slow_score', { store: '9' })).toBe(42);
+    const publish = (liveness: string): void =>
+      channel(REGION_CACHE_STORE_CHANNEL).publish({ storeId: 7n, event: 'liveness', address: 'x', liveness });
+    publish('unreachable');
+    expect(await sample(registry, 'tikv_client_go_store_liveness_state', { store: '7' })).toBe(1);
+    publish('reachable');
+    expect(await sample(registry, 'tikv_client_go_store_liveness_state', { store: '7' })).toBe(0);
+    publish('bogus');
+    expect(await sample(registry, 'tikv_client_go_store_liveness_state', { store: '7' })).toBe(0);
   });
 
   it('serves the registry on a loopback /metrics endpoint (the README example)', async () => {
