@@ -2,6 +2,7 @@ import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel
 import {
   BACKOFF_CHANNEL,
   type BackoffEvent,
+  InvalidArgumentError,
   isTiKVError,
   type MetricLabels,
   type MetricsHook,
@@ -233,6 +234,7 @@ function channelSubscriptions(f: MetricFamilies): Subscription[] {
  *
  * @param options - the registry and the name prefix
  * @returns the handle: its `metrics` hook for the lock resolver, and `close()`
+ * @throws InvalidArgumentError when `prefix` cannot start a metric name
  * @throws Error from prom-client when a family of the same name is already in the registry
  *
  * @example
@@ -243,7 +245,13 @@ function channelSubscriptions(f: MetricFamilies): Subscription[] {
  */
 export function registerTikvMetrics(options: TikvMetricsOptions = {}): TikvMetrics {
   const registry = options.registry ?? register;
-  const families = createMetricFamilies(registry, options.prefix ?? DEFAULT_TIKV_METRICS_OPTIONS.prefix);
+  const prefix = options.prefix ?? DEFAULT_TIKV_METRICS_OPTIONS.prefix;
+  if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
+    throw new InvalidArgumentError(
+      `options.prefix must start a Prometheus metric name, got ${JSON.stringify(prefix)}`,
+    );
+  }
+  const families = createMetricFamilies(registry, prefix);
   const untrace = traceRequests(families);
   const subscriptions = channelSubscriptions(families);
   for (const s of subscriptions) subscribe(s.name, s.fn);

@@ -1,6 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { InvalidArgumentError } from '@tikv/common';
 import { MockCluster } from '@tikv/mock-cluster';
 import { RawClient } from '@tikv/raw';
 import { REGION_CACHE_STORE_CHANNEL } from '@tikv/region-cache';
@@ -316,6 +317,15 @@ describe('registerTikvMetrics registration', () => {
     new Counter({ name: 'tikv_client_go_batch_requests', help: 'taken', registers: [other] });
     expect(() => registerTikvMetrics({ registry: other })).toThrow(/already been registered/);
     expect(other.getMetricsAsArray().map((m) => m.name)).toEqual(['tikv_client_go_batch_requests']);
+  });
+
+  it('refuses a prefix that cannot start a metric name', () => {
+    const registry = new Registry();
+    expect(() => registerTikvMetrics({ registry, prefix: '9bad-' })).toThrow(InvalidArgumentError);
+    expect(registry.getMetricsAsArray()).toEqual([]);
+    const bare = registerTikvMetrics({ registry, prefix: '' });
+    bare.close();
+    expect(registry.getSingleMetric('request_seconds')).toBeDefined();
   });
 
   it('uses the global registry by default', async () => {
