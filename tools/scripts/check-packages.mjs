@@ -183,8 +183,8 @@ try {
   };
   for (const p of packed) {
     const installed = JSON.parse(readFileSync(join(p.installed, 'package.json'), 'utf8'));
-    // Peer dependencies too: a consumer installs them (e.g. @opentelemetry/api for @tikv/tracing-otel).
-    for (const [dep, range] of Object.entries({ ...installed.dependencies, ...installed.peerDependencies })) {
+    // Peer dependencies too: a consumer installs them (@opentelemetry/api, prom-client).
+    for (const [dep, range] of Object.entries({ ...installed.peerDependencies, ...installed.dependencies })) {
       if (ours.has(dep)) {
         if (String(range).startsWith('workspace:'))
           problems.push(`${p.pkg.name}: dependency ${dep} kept ${range}`);

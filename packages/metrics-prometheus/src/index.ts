@@ -1,0 +1,6 @@
+export {
+  DEFAULT_TIKV_METRICS_OPTIONS,
+  registerTikvMetrics,
+  type TikvMetrics,
+  type TikvMetricsOptions,
+} from './register-tikv-metrics.js';
