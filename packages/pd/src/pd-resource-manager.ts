@@ -107,38 +107,39 @@ export class PdResourceManager {
   }
 
   /** Adds (or replaces) a group (`AddResourceGroup`, RU mode unless told); resolves with PD's answer ("Success!"). */
-  async addResourceGroup(
+  addResourceGroup(
     group: resource_manager.DeepPartial<ResourceGroup>,
     options?: CallOptions,
   ): Promise<string> {
-    const g = resource_manager.ResourceGroup.fromPartial({
-      mode: resource_manager.GroupMode.RUMode,
-      ...group,
-    });
-    const resp = await this.#caller.serviceCall(
-      'AddResourceGroup',
-      options,
-      rmClient,
-      (rpc, signal) => rpc.addResourceGroup({ group: g }, { signal }),
-      rmError,
-    );
-    return resp.body;
+    return this.#putGroup('AddResourceGroup', group, options);
   }
 
   /** Changes a group's settings (`ModifyResourceGroup`); PD refuses an unknown group. */
-  async modifyResourceGroup(
+  modifyResourceGroup(
     group: resource_manager.DeepPartial<ResourceGroup>,
     options?: CallOptions,
+  ): Promise<string> {
+    return this.#putGroup('ModifyResourceGroup', group, options);
+  }
+
+  /** Sends a group, RU mode unless told, with `AddResourceGroup` or `ModifyResourceGroup`. */
+  async #putGroup(
+    method: 'AddResourceGroup' | 'ModifyResourceGroup',
+    group: resource_manager.DeepPartial<ResourceGroup>,
+    options: CallOptions | undefined,
   ): Promise<string> {
     const g = resource_manager.ResourceGroup.fromPartial({
       mode: resource_manager.GroupMode.RUMode,
       ...group,
     });
     const resp = await this.#caller.serviceCall(
-      'ModifyResourceGroup',
+      method,
       options,
       rmClient,
-      (rpc, signal) => rpc.modifyResourceGroup({ group: g }, { signal }),
+      (rpc, signal) =>
+        method === 'AddResourceGroup'
+          ? rpc.addResourceGroup({ group: g }, { signal })
+          : rpc.modifyResourceGroup({ group: g }, { signal }),
       rmError,
     );
     return resp.body;

@@ -105,15 +105,9 @@ export class PessimisticState {
     for (const key of unique) {
       const flags = this.#buffer.getFlags(key);
       const name = keyToLatin1(key);
-      if (aggressive?.currentLockedKeys.has(name) === true) {
-        const entry = aggressive.currentLockedKeys.get(name) as AggressiveLockEntry;
-        results.set(name, {
-          key,
-          alreadyLocked: true,
-          locked: true,
-          exists: entry.value.exists,
-          value: entry.value.value,
-        });
+      const current = aggressive?.currentLockedKeys.get(name);
+      if (current !== undefined) {
+        results.set(name, heldResult(key, current));
       } else if (aggressive?.lastRetryUnnecessaryLocks?.has(name) === true) {
         // Locked in the previous attempt: may stand for this one (filterAggressiveLockedKeys).
         toLock.push(key);
@@ -327,13 +321,7 @@ export class PessimisticState {
           !mayExpire
         ) {
           aggressive.currentLockedKeys.set(name, entry);
-          results.set(name, {
-            key,
-            alreadyLocked: true,
-            locked: true,
-            exists: entry.value.exists,
-            value: entry.value.value,
-          });
+          results.set(name, heldResult(key, entry));
           continue;
         }
       }
@@ -544,6 +532,11 @@ export class PessimisticState {
       });
     this.#rollbacks.add(done);
   }
+}
+
+/** The result of a key whose aggressive-locking lock this transaction already holds. */
+function heldResult(key: Uint8Array, entry: AggressiveLockEntry): LockKeysResult {
+  return { key, alreadyLocked: true, locked: true, exists: entry.value.exists, value: entry.value.value };
 }
 
 function sameKey(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
