@@ -78,6 +78,7 @@ type answer struct {
 	Ms          float64 `json:"ms"`
 	CPUUs       float64 `json:"cpuUs"`
 	Ready       bool    `json:"ready,omitempty"`
+	Mark        bool    `json:"mark,omitempty"`
 	Error       string  `json:"error,omitempty"`
 }
 
@@ -137,6 +138,7 @@ func measure(e *env, prepared map[string]op, c command) answer {
 		a.Error = err.Error()
 		return a
 	}
+	reply(answer{Mark: true}) // the measured window opens now
 	cpu := cpuUs()
 	start := time.Now()
 	n, err := loop(c.Concurrency, time.Duration(c.DurationMs)*time.Millisecond, &next, fn)

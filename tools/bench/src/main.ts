@@ -57,6 +57,7 @@ peer (only when named): @tikv/raw next to client-go's rawkv (built from a local 
 CLIENT_GO_GIT, default the fetched mirror) against one standalone mock, in the same run.
   --duration-ms 2000   measured time per client, operation, concurrency and round
   --warmup-ms 500      unmeasured warm-up before each measurement
+  --prime-ms 2000      unmeasured run of every cell before the first round (0: none)
   --rounds 3           alternating rounds; the table shows medians
   --concurrency 1,64,512
   --ops get,put,batchGet

@@ -4,7 +4,11 @@
  * own worker process (`peer-worker.ts`, `tools/bench/peer-go`); for every operation and
  * concurrency the two take turns (the order alternates), for `rounds` rounds, and the table
  * shows the medians: throughput, and the client's own CPU per operation (the worker process's
- * user + system time over the measured window; the mock's CPU is not in it).
+ * user + system time over the measured window; the mock's CPU is not in it) next to the mock's
+ * CPU per operation over the same window (what each client's requests cost the shared server).
+ * A priming pass runs every cell once, unmeasured, before the first round, so neither the
+ * clients' JIT warm-up nor the server's lands in a measured round (a fresh Node process needs a
+ * few thousand operations before V8 has optimised its hot path).
  *
  * client-go is built from a local checkout (tools/scripts/client-go-program.mjs, shared with
  * `pnpm interop:go`); the run is skipped with a message where Go, the checkout or the Go modules
@@ -25,6 +29,12 @@ export interface PeerBenchOptions {
   readonly durationMs?: number | undefined;
   /** Unmeasured warm-up before each measurement, at the same concurrency. @defaultValue 500 */
   readonly warmupMs?: number | undefined;
+  /**
+   * Unmeasured run of each client at each operation and concurrency before the first round: the
+   * JIT and connection warm-up of both clients and of the server, and every operation's setup,
+   * land outside the rounds; 0 skips it. @defaultValue 2000
+   */
+  readonly primeMs?: number | undefined;
   /** Alternating rounds; the table shows medians. @defaultValue 3 */
   readonly rounds?: number | undefined;
   /** @defaultValue [1, 64, 512] */
@@ -41,6 +51,7 @@ export interface PeerBenchOptions {
 export const PEER_FLAGS = Object.freeze([
   'duration-ms',
   'warmup-ms',
+  'prime-ms',
   'rounds',
   'concurrency',
   'ops',
@@ -83,9 +94,13 @@ export function peerOptionsFromFlags(flags: ReadonlyMap<string, string>): PeerBe
       throw new UsageError(`--concurrency takes positive integers, got '${c}'`);
     return n;
   });
+  const prime = flags.get('prime-ms');
+  if (prime !== undefined && !(Number.isInteger(Number(prime)) && Number(prime) >= 0))
+    throw new UsageError(`--prime-ms must be a non-negative integer, got '${prime}'`);
   return {
     durationMs: int('duration-ms'),
     warmupMs: int('warmup-ms'),
+    primeMs: prime === undefined ? undefined : Number(prime),
     rounds: int('rounds'),
     concurrency,
     ops,
@@ -100,6 +115,8 @@ type Side = 'ours' | 'go';
 interface Samples {
   readonly opsPerSec: number[];
   readonly cpuUsPerOp: number[];
+  /** The mock server's CPU per operation over the same window. */
+  readonly serverCpuUsPerOp: number[];
 }
 
 function median(xs: readonly number[]): number {
@@ -108,15 +125,17 @@ function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
-function record(into: Samples, a: PeerAnswer): void {
+function record(into: Samples, a: PeerAnswer, serverCpuUs: number): void {
   into.opsPerSec.push((a.ops * 1000) / a.ms);
   into.cpuUsPerOp.push(a.cpuUs / Math.max(1, a.ops));
+  into.serverCpuUsPerOp.push(serverCpuUs / Math.max(1, a.ops));
 }
 
 /** Runs the peer comparison and prints its tables; prints why and returns when it cannot run. */
 export async function runPeerBench(options: PeerBenchOptions = {}): Promise<void> {
   const durationMs = options.durationMs ?? 2000;
   const warmupMs = options.warmupMs ?? 500;
+  const primeMs = options.primeMs ?? 2000;
   const rounds = options.rounds ?? 3;
   const concurrency = options.concurrency ?? [1, 64, 512];
   const ops = options.ops ?? Object.keys(PEER_OPS);
@@ -133,8 +152,9 @@ export async function runPeerBench(options: PeerBenchOptions = {}): Promise<void
   }
   const cells = ops.length * concurrency.length;
   console.log(
-    `peer: ${rounds} rounds x ${cells} cells x 2 clients x ${warmupMs + durationMs} ms` +
-      ` = ${Math.ceil((rounds * cells * 2 * (warmupMs + durationMs)) / 1000)} s of measuring`,
+    `peer: ${cells} cells x 2 clients x ${primeMs} ms of priming, then ${rounds} rounds x ${cells} cells` +
+      ` x 2 clients x ${warmupMs + durationMs} ms` +
+      ` = ${Math.ceil((cells * 2 * primeMs + rounds * cells * 2 * (warmupMs + durationMs)) / 1000)} s`,
   );
 
   const cluster = await startStandaloneCluster({ stores: 1, fixedPorts: true });
@@ -160,6 +180,15 @@ export async function runPeerBench(options: PeerBenchOptions = {}): Promise<void
       ),
     );
 
+    if (primeMs > 0) {
+      for (const op of ops) {
+        for (const c of concurrency) {
+          for (const worker of workers.values()) {
+            await worker.measure({ op, concurrency: c, durationMs: 1, warmupMs: primeMs });
+          }
+        }
+      }
+    }
     const samples = new Map<string, Record<Side, Samples>>();
     for (let round = 0; round < rounds; round++) {
       let cell = 0;
@@ -167,8 +196,8 @@ export async function runPeerBench(options: PeerBenchOptions = {}): Promise<void
         for (const c of concurrency) {
           const key = `${op}/${c}`;
           const s = samples.get(key) ?? {
-            ours: { opsPerSec: [], cpuUsPerOp: [] },
-            go: { opsPerSec: [], cpuUsPerOp: [] },
+            ours: { opsPerSec: [], cpuUsPerOp: [], serverCpuUsPerOp: [] },
+            go: { opsPerSec: [], cpuUsPerOp: [], serverCpuUsPerOp: [] },
           };
           samples.set(key, s);
           // The order alternates per cell and per round, so neither client always runs first.
@@ -176,8 +205,11 @@ export async function runPeerBench(options: PeerBenchOptions = {}): Promise<void
           const progress: string[] = [];
           for (const side of order) {
             const worker = workers.get(side) as PeerWorkerProcess;
-            const a = await worker.measure({ op, concurrency: c, durationMs, warmupMs });
-            record(s[side], a);
+            let serverCpu = Number.NaN;
+            const a = await worker.measure({ op, concurrency: c, durationMs, warmupMs }, () => {
+              serverCpu = cluster.cpuUs();
+            });
+            record(s[side], a, cluster.cpuUs() - serverCpu);
             const label = side === 'ours' ? 'ours' : 'client-go';
             progress.push(
               `${label} ${formatRate((a.ops * 1000) / a.ms)} ops/s ${(a.cpuUs / Math.max(1, a.ops)).toFixed(1)} us/op`,
@@ -216,11 +248,13 @@ function printPeerTables(
     `\n@tikv/raw RawClient vs client-go ${run.commit.slice(0, 12)} rawkv, one standalone mock (1 store),` +
       ` ${run.rounds} alternating rounds of ${run.durationMs} ms, medians`,
   );
-  console.log('\n| op | conc | ops/s ours / client-go | client CPU per op ours / client-go |');
-  console.log('|---|---|---|---|');
+  console.log(
+    '\n| op | conc | ops/s ours / client-go | client CPU per op ours / client-go | server CPU per op ours / client-go |',
+  );
+  console.log('|---|---|---|---|---|');
   for (const op of run.ops) {
     console.log(
-      `| ${label(op)} | ${run.concurrency.join(' / ')} | ${ratios(op, 'opsPerSec')} | ${ratios(op, 'cpuUsPerOp')} |`,
+      `| ${label(op)} | ${run.concurrency.join(' / ')} | ${ratios(op, 'opsPerSec')} | ${ratios(op, 'cpuUsPerOp')} | ${ratios(op, 'serverCpuUsPerOp')} |`,
     );
   }
 
@@ -238,13 +272,15 @@ function printPeerTables(
         formatRate(med(op, c, 'go', 'opsPerSec')),
         med(op, c, 'ours', 'cpuUsPerOp').toFixed(1),
         med(op, c, 'go', 'cpuUsPerOp').toFixed(1),
+        med(op, c, 'ours', 'serverCpuUsPerOp').toFixed(1),
+        med(op, c, 'go', 'serverCpuUsPerOp').toFixed(1),
         range('ours'),
         range('go'),
       ]);
     }
   }
   printRows(
-    'Absolute figures (medians; CPU in microseconds of the client process per operation; ops/s range over rounds)',
+    'Absolute figures (medians; CPU in microseconds per operation of the client process and of the mock serving it; ops/s range over rounds)',
     [
       'op',
       'conc',
@@ -252,6 +288,8 @@ function printPeerTables(
       'client-go ops/s',
       'ours CPU us/op',
       'client-go CPU us/op',
+      'server CPU us/op (ours)',
+      'server CPU us/op (client-go)',
       'ours range',
       'client-go range',
     ],

@@ -21,6 +21,11 @@ export interface PeerCommand {
 /** A worker's answer: `ready` once, then one per command. */
 export interface PeerAnswer {
   readonly ready?: boolean;
+  /**
+   * Sent just before the measured window opens (after the warm-up), ahead of the command's answer,
+   * so the driver can read the shared server's CPU over the same window.
+   */
+  readonly mark?: boolean;
   readonly op?: string;
   readonly concurrency?: number;
   /** Operations completed in the measured window. */

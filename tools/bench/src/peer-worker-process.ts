@@ -22,6 +22,7 @@ export class PeerWorkerProcess {
   readonly #logPath: string;
   readonly #answers: PeerAnswer[] = [];
   #waiter: (() => void) | undefined;
+  #onMark: (() => void) | undefined;
   #exit: string | undefined;
   readonly #exited: Promise<void>;
 
@@ -40,7 +41,12 @@ export class PeerWorkerProcess {
         this.#log.write(`${line}\n`);
         return;
       }
-      this.#answers.push(JSON.parse(line.slice(ANSWER_PREFIX.length)) as PeerAnswer);
+      const answer = JSON.parse(line.slice(ANSWER_PREFIX.length)) as PeerAnswer;
+      if (answer.mark === true) {
+        this.#onMark?.();
+        return;
+      }
+      this.#answers.push(answer);
       this.#wake();
     });
   }
@@ -69,10 +75,17 @@ export class PeerWorkerProcess {
     }
   }
 
-  /** Runs one measurement and returns the answer; rejects on an error answer or a dead worker. */
-  async measure(command: PeerCommand): Promise<PeerAnswer> {
+  /**
+   * Runs one measurement and returns the answer; rejects on an error answer or a dead worker.
+   *
+   * @param onMark - called when the worker opens the measured window (after its warm-up)
+   */
+  async measure(command: PeerCommand, onMark?: () => void): Promise<PeerAnswer> {
+    this.#onMark = onMark;
     this.#child.stdin.write(`${JSON.stringify(command)}\n`);
-    const answer = await this.#next(command.warmupMs + command.durationMs + SLACK_MS);
+    const answer = await this.#next(command.warmupMs + command.durationMs + SLACK_MS).finally(() => {
+      this.#onMark = undefined;
+    });
     if (answer.error !== undefined) {
       throw new Error(`${this.#name} ${command.op} x${command.concurrency}: ${answer.error}`);
     }

@@ -63,6 +63,7 @@ async function measure(c: PeerCommand): Promise<PeerAnswer> {
   let next = 0;
   const call = () => op(next++);
   await runConcurrent(c.concurrency, c.warmupMs, call);
+  reply({ mark: true, ops: 0, ms: 0, cpuUs: 0 });
   const run = await runConcurrent(c.concurrency, c.durationMs, call);
   return {
     op: c.op,

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -15,6 +16,8 @@ export interface StandaloneCluster {
   /** Store addresses by store id. */
   readonly stores: ReadonlyMap<bigint, string>;
   readonly clusterId: bigint;
+  /** The mock process's CPU time so far (user + system), in microseconds; NaN where /proc is missing. */
+  cpuUs(): number;
   /** Stops the process and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -50,6 +53,22 @@ async function freePorts(n: number): Promise<number[]> {
   }
 }
 
+/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** A process's CPU time (user + system) from /proc, in microseconds; NaN when unreadable. */
+function processCpuUs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / USER_HZ;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Spawns the mock cluster's bin on free loopback ports and waits for its endpoints. */
 export async function startStandaloneCluster(
   options: StandaloneClusterOptions = {},
@@ -80,6 +99,7 @@ export async function startStandaloneCluster(
     pdEndpoint,
     stores: storeMap,
     clusterId: BigInt(/cluster id: (\d+)/.exec(out)?.[1] ?? '0'),
+    cpuUs: () => processCpuUs(child.pid),
     async stop() {
       child.kill('SIGTERM');
       await exited;
