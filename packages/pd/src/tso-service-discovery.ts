@@ -56,7 +56,7 @@ export interface TsoServiceDiscoveryDeps {
   readonly logger: Logger;
 }
 
-/** Options of a {@link TsoServiceDiscovery}. @internal */
+/** Options of the keyspace group discovery on PD's TSO microservice (`PdClientOptions.tsoServiceDiscovery`). */
 export interface TsoServiceDiscoveryOptions {
   /** Deadline of one `FindGroupByKeyspaceID`, in ms (PD's `UpdateMemberTimeout`). @defaultValue 1_000 */
   readonly updateTimeoutMs?: number | undefined;
@@ -68,7 +68,7 @@ export interface TsoServiceDiscoveryOptions {
   readonly memberUpdateIntervalMs?: number | undefined;
 }
 
-/** Defaults of {@link TsoServiceDiscoveryOptions} (PD's Go client values). @internal */
+/** Defaults of {@link TsoServiceDiscoveryOptions} (PD's Go client values). */
 export const DEFAULT_TSO_SERVICE_DISCOVERY_OPTIONS = Object.freeze({
   updateTimeoutMs: 1_000,
   maxUpdateRetries: 10,

@@ -90,7 +90,9 @@ describe('PdClient on the TSO microservice (keyspace groups)', () => {
     expect(new Set(ts).size).toBe(50);
     expect(client.timestamps.tsoRoute.keyspaceGroupId).toBe(0);
     const last = cluster.tsoRequests().at(-1);
-    expect(last).toEqual(expect.objectContaining({ keyspaceId: 0xffffffff, keyspaceGroupId: 0, servedGroupId: 0, server: 0 }));
+    expect(last).toEqual(
+      expect.objectContaining({ keyspaceId: 0xffffffff, keyspaceGroupId: 0, servedGroupId: 0, server: 0 }),
+    );
   });
 
   test('TestRandomResignLeader: timestamps stay increasing across a primary change, and follow the new primary', async () => {
@@ -143,12 +145,16 @@ describe('PdClient on the TSO microservice (keyspace groups)', () => {
     for (let i = 0; i < 10_000 && client.serviceMode !== 'PD'; i++) all.push(await client.getTimestamp());
     expect(client.serviceMode).toBe('PD');
     all.push(...(await collect(client, 3)));
-    expect(client.timestamps.tsoRoute).toEqual(expect.objectContaining({ serviceMode: 'PD', keyspaceGroupId: 0 }));
+    expect(client.timestamps.tsoRoute).toEqual(
+      expect.objectContaining({ serviceMode: 'PD', keyspaceGroupId: 0 }),
+    );
     expect(client.timestamps.tsoStreamUrl).toBe(client.leaderUrl);
     cluster.setTsoServiceEnabled(true);
     for (let i = 0; i < 10_000 && client.serviceMode !== 'API'; i++) all.push(await client.getTimestamp());
     all.push(...(await collect(client, 3)));
-    expect(client.timestamps.tsoRoute).toEqual(expect.objectContaining({ serviceMode: 'API', keyspaceGroupId: 2 }));
+    expect(client.timestamps.tsoRoute).toEqual(
+      expect.objectContaining({ serviceMode: 'API', keyspaceGroupId: 2 }),
+    );
     expect(increasing(all)).toBe(true);
   });
 });
