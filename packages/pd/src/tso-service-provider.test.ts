@@ -107,7 +107,10 @@ describe('TsoServiceProvider (PD TSO client in the API service mode)', () => {
     await provider.close();
     const fresh = fakeService();
     fresh.state.findFails = true;
-    await expect(fresh.provider.open(signal)).rejects.toThrow('find failed');
+    const e = await fresh.provider.open(signal).catch((x: unknown) => x);
+    expect(e).toEqual(expect.objectContaining({ code: 'RPC_ERROR', retryable: true }));
+    expect((e as Error).message).toContain('no TSO primary known for keyspace 9');
+    expect((e as Error).message).toContain('find failed');
     await fresh.provider.close();
   });
 });

@@ -1,4 +1,4 @@
-import type { Clock, Logger, RandomSource } from '@tikv/common';
+import { type Clock, type Logger, type RandomSource, RpcError } from '@tikv/common';
 import { tsopb } from '@tikv/proto';
 import { GrpcTsoServiceStream } from './grpc-tso-service-stream.js';
 import type { PdConnections } from './pd-connections.js';
@@ -73,8 +73,13 @@ export class TsoServiceProvider {
       try {
         await discovery.checkMemberChanged(signal);
       } catch (e) {
-        // Without any primary there is nowhere to go; with one, try it (it may still serve).
-        if (discovery.primaryUrl === '') throw e;
+        // Without any primary there is nowhere to go (retryable: the caller's retries ask
+        // again); with one, try it (it may still serve).
+        if (discovery.primaryUrl === '')
+          throw new RpcError(
+            `no TSO primary known for keyspace ${this.#d.keyspaceId}: ${e instanceof Error ? e.message : String(e)}`,
+            { address: '', command: 'TSO', requestSent: false, retryable: true, cause: e },
+          );
         this.#d.logger.warn('pd: TSO service member check failed, keeping the primary', { error: e });
       }
     }
