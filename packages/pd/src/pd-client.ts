@@ -1,6 +1,7 @@
 import {
   checkRequestOptions,
   noopLogger,
+  PdError,
   type PdErrorType,
   systemClock,
   withOperationScope,
@@ -175,8 +176,15 @@ export class PdClient implements RegionSource, OracleTimestampSource {
             await serviceMode.check(signal);
             return serviceMode.mode === ServiceMode.API;
           },
-          keyspaceConfig: async (id, signal) =>
-            (await this.keyspaces.loadKeyspaceById(id, { signal })).config,
+          keyspaceConfig: async (id, signal) => {
+            try {
+              return (await this.keyspaces.loadKeyspaceById(id, { signal })).config;
+            } catch (e) {
+              // A keyspace PD does not know has no group assignment (PD's client: no meta, no config).
+              if (e instanceof PdError && e.pdErrorType === 'ENTRY_NOT_FOUND') return {};
+              throw e;
+            }
+          },
           metaGet: async (key, signal) =>
             (await this.metaStorage.get(key, { signal })).kvs.map((kv) => kv.value),
         }),

@@ -190,3 +190,57 @@ describe('PdClient on a PD serving TSO itself', () => {
     ).rejects.toThrow('serviceModeUpdateIntervalMs');
   });
 });
+
+describe('PdClient with a PD that names no TSO server', () => {
+  test('TestDiscoverTSOServiceWithLegacyPath: the default group primary is read from etcd, and followed', async () => {
+    const cluster = await MockCluster.start({ stores: 1, tsoService: { servers: 2, advertiseUrls: false } });
+    try {
+      const client = await PdClient.connect({ endpoints: cluster.pdEndpoints, keyspaceId: 1_000_000 });
+      try {
+        const before: bigint[] = [];
+        for (let i = 0; i < 5; i++) before.push(await client.getTimestamp());
+        expect(client.serviceMode).toBe('API');
+        expect(client.timestamps.tsoRoute).toEqual(
+          expect.objectContaining({ keyspaceGroupId: 0, url: cluster.tsoServers()[0]?.url }),
+        );
+        expect(cluster.tsoRequests().at(-1)).toEqual(
+          expect.objectContaining({ keyspaceId: 1_000_000, keyspaceGroupId: 0, server: 0 }),
+        );
+        cluster.setTsoPrimary(0, 1);
+        const after: bigint[] = [];
+        for (let i = 0; i < 5; i++) after.push(await client.getTimestamp());
+        expect(increasing([...before, ...after])).toBe(true);
+        expect(client.timestamps.tsoRoute.url).toBe(cluster.tsoServers()[1]?.url);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  test('TestClientDoesNotFallbackToDefaultGroupOnUninitializedTSONode: a keyspace assigned to another group does not fall back', async () => {
+    const cluster = await MockCluster.start({
+      stores: 1,
+      apiVersion: 'V2',
+      keyspaces: [{ name: 'ks', id: 7, config: { tso_keyspace_group_id: '1' } }],
+      tsoService: { servers: 1, advertiseUrls: false, keyspaceGroups: [{ id: 1, keyspaces: [7] }] },
+    });
+    try {
+      const client = await PdClient.connect({
+        endpoints: cluster.pdEndpoints,
+        keyspaceId: 7,
+        maxTsoRetries: 2,
+        tsoServiceDiscovery: { maxUpdateRetries: 1 },
+      });
+      try {
+        await expect(client.getTimestamp()).rejects.toThrow('belongs to keyspace group 1');
+        expect(cluster.tsoRequests()).toEqual([]);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await cluster.close();
+    }
+  });
+});

@@ -23,6 +23,12 @@ export interface TsoServiceSpec {
   /** How many TSO servers run. @defaultValue 2 */
   readonly servers?: number | undefined;
   /**
+   * Whether PD lists the TSO servers in `GetClusterInfo.tso_urls`. false plays a PD older than
+   * that field: clients then find the default group's primary in PD's etcd
+   * (`/ms/<cluster-id>/tso/00000/primary`, which the mock keeps). @defaultValue true
+   */
+  readonly advertiseUrls?: boolean | undefined;
+  /**
    * The keyspace groups. The default group 0 (every server a member, server 0 its primary) is
    * added when not listed. @defaultValue [group 0]
    */
@@ -62,6 +68,7 @@ export class KeyspaceGroups {
   readonly #lookup = new Map<number, number>();
   readonly #servers: number;
   readonly #running: boolean[];
+  readonly #listeners = new Set<() => void>();
   #revision = 1n;
 
   constructor(spec: TsoServiceSpec) {
@@ -74,6 +81,15 @@ export class KeyspaceGroups {
     if (!specs.some((g) => g.id === DEFAULT_KEYSPACE_GROUP_ID))
       this.create({ id: DEFAULT_KEYSPACE_GROUP_ID });
     for (const g of specs) this.create(g);
+  }
+
+  /** Registers a listener of every change (groups, keyspaces, primaries). */
+  onChange(listener: () => void): void {
+    this.#listeners.add(listener);
+  }
+
+  #changed(): void {
+    for (const l of this.#listeners) l();
   }
 
   /** How many TSO servers there are. */
@@ -101,6 +117,7 @@ export class KeyspaceGroups {
     this.#groups.set(id, { id, keyspaces: new Set(), members, primary });
     for (const k of spec.keyspaces ?? []) this.#assign(k, id);
     this.#revision++;
+    this.#changed();
     return this.group(id) as TsoKeyspaceGroupInfo;
   }
 
@@ -146,6 +163,7 @@ export class KeyspaceGroups {
     if (!this.#groups.has(id)) throw new InvalidArgumentError(`keyspace group ${id} does not exist`);
     this.#assign(keyspaceId, id);
     this.#revision++;
+    this.#changed();
   }
 
   /** Makes `server` the primary of group `id` (a primary resignation and election). */
@@ -156,6 +174,7 @@ export class KeyspaceGroups {
       throw new InvalidArgumentError(`server ${server} is not a member of keyspace group ${id}`);
     if (!this.#running[server]) throw new InvalidArgumentError(`server ${server} is stopped`);
     g.primary = server;
+    this.#changed();
   }
 
   /**
@@ -169,6 +188,7 @@ export class KeyspaceGroups {
       if (!running && g.primary === server) g.primary = g.members.find((m) => this.#running[m]);
       if (running && g.primary === undefined && g.members.includes(server)) g.primary = server;
     }
+    this.#changed();
   }
 
   #assign(keyspaceId: number, id: number): void {

@@ -1,8 +1,9 @@
 import { health, tsopb } from '@tikv/proto';
+import type { MetaStore } from '../pd/meta-store.js';
 import { GrpcHost, type GrpcHostOptions } from '../server/grpc-host.js';
 import { HEALTH_HANDLERS } from '../tikv/health-feedback.js';
 import type { TsoAllocator } from '../tso-allocator.js';
-import { KeyspaceGroups, type TsoServiceSpec } from './keyspace-groups.js';
+import { DEFAULT_KEYSPACE_GROUP_ID, KeyspaceGroups, type TsoServiceSpec } from './keyspace-groups.js';
 import { createTsoHandlers, type TsoRequestRecord, TsoService } from './tso-service.js';
 
 /** One TSO server of the mock's microservice, as the handle reports it. */
@@ -30,6 +31,8 @@ export class TsoServers {
   #listenHost = '127.0.0.1';
   /** Whether PD reports the microservice (API service mode) in `GetClusterInfo`. */
   enabled = true;
+  /** Whether PD lists the servers in `GetClusterInfo.tso_urls`. */
+  readonly advertiseUrls: boolean;
 
   constructor(
     spec: TsoServiceSpec,
@@ -37,6 +40,7 @@ export class TsoServers {
     hostOptions: GrpcHostOptions,
   ) {
     this.groups = new KeyspaceGroups(spec);
+    this.advertiseUrls = spec.advertiseUrls ?? true;
     const shared = {
       clusterId: deps.clusterId,
       groups: this.groups,
@@ -74,11 +78,37 @@ export class TsoServers {
     });
   }
 
-  /** The URLs of the running servers: what PD answers in `GetClusterInfo.tso_urls`. */
+  /** What PD answers in `GetClusterInfo.tso_urls`: the running servers' URLs (none when not advertised). */
   runningUrls(): string[] {
+    if (!this.advertiseUrls) return [];
     return this.info()
       .filter((s) => s.running)
       .map((s) => s.url);
+  }
+
+  /**
+   * Keeps the default group's primary in PD's etcd as the TSO servers' election does
+   * (`/ms/<cluster-id>/tso/00000/primary`, a `tsopb.Participant`), for clients that discover it
+   * there. Call once the servers listen.
+   */
+  publishPrimary(store: MetaStore, clusterId: bigint): void {
+    const key = new TextEncoder().encode(`/ms/${clusterId}/tso/00000/primary`);
+    const publish = (): void => {
+      const primary = this.groups.group(DEFAULT_KEYSPACE_GROUP_ID)?.primary;
+      const server = primary === undefined ? undefined : this.info()[primary];
+      if (server === undefined) {
+        store.delete(key);
+        return;
+      }
+      const value = tsopb.Participant.encode({
+        name: `tso-${server.index}`,
+        id: BigInt(server.index + 1),
+        listenUrls: [server.url],
+      }).finish();
+      store.put(key, value);
+    };
+    this.groups.onChange(publish);
+    publish();
   }
 
   /** The TSO requests the servers received, oldest first (the last 10 000). */

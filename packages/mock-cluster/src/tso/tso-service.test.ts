@@ -1,4 +1,4 @@
-import { pdpb, tsopb } from '@tikv/proto';
+import { meta_storagepb, pdpb, tsopb } from '@tikv/proto';
 import { createChannel, createClient } from 'nice-grpc';
 import { MockCluster } from '../index.js';
 import { RpcError } from '../server/rpc-error.js';
@@ -234,6 +234,33 @@ describe('MockCluster tsoService', () => {
       expect(cluster.tsoRequests()).toEqual([]);
       expect(() => cluster.keyspaceGroups()).toThrow('no TSO microservice');
     } finally {
+      await cluster.close();
+    }
+  });
+
+  it('advertiseUrls false: PD names no TSO server, the default group primary is in etcd and follows changes', async () => {
+    const cluster = await MockCluster.start({ stores: 1, tsoService: { servers: 2, advertiseUrls: false } });
+    const channel = createChannel(cluster.pdEndpoints[0] as string);
+    try {
+      const pd = createClient(pdpb.PDDefinition, channel);
+      const info = await pd.getClusterInfo({});
+      expect(info.serviceModes).toEqual([pdpb.ServiceMode.API_SVC_MODE]);
+      expect(info.tsoUrls).toEqual([]);
+      const meta = createClient(meta_storagepb.MetaStorageDefinition, channel);
+      const key = new TextEncoder().encode(`/ms/${cluster.clusterId}/tso/00000/primary`);
+      const primaryUrl = async () => {
+        const resp = await meta.get({ header: { clusterId: cluster.clusterId }, key });
+        const v = resp.kvs[0]?.value;
+        return v === undefined ? undefined : tsopb.Participant.decode(v).listenUrls;
+      };
+      expect(await primaryUrl()).toEqual([cluster.tsoServers()[0]?.url]);
+      cluster.setTsoPrimary(0, 1);
+      expect(await primaryUrl()).toEqual([cluster.tsoServers()[1]?.url]);
+      await cluster.stopTsoServer(0);
+      await cluster.stopTsoServer(1);
+      expect(await primaryUrl()).toBeUndefined();
+    } finally {
+      channel.close();
       await cluster.close();
     }
   });
