@@ -1,5 +1,6 @@
 import { MockCluster } from '@tikv/mock-cluster';
 import { PdClient } from '../src/pd-client.js';
+import { PdOracle } from '../src/pd-oracle.js';
 
 // Keyspace-group TSO on PD's TSO microservice (PD's API service mode), against the mock's
 // `tsoService` mode: routing to the keyspace group's primary, the request headers, primary
@@ -135,6 +136,24 @@ describe('PdClient on the TSO microservice (keyspace groups)', () => {
     expect(cluster.tsoRequests().at(-1)).toEqual(
       expect.objectContaining({ keyspaceId: 2, keyspaceGroupId: 2, servedGroupId: 2, server: 1 }),
     );
+  });
+
+  test('the oracle and batching work on top: concurrent callers are batched on the group primary stream', async () => {
+    const client = await connect(4);
+    const oracle = await PdOracle.create(client, { updateIntervalMs: 60_000 });
+    try {
+      const rpcsBefore = client.tsoStats.rpcs;
+      const ts = await Promise.all(Array.from({ length: 200 }, () => oracle.getTimestamp()));
+      expect(new Set(ts).size).toBe(200);
+      expect(client.tsoStats.rpcs - rpcsBefore).toBeLessThan(200);
+      const low = await oracle.getLowResolutionTimestamp();
+      expect(low).toBeGreaterThan(0n);
+      const batched = cluster.tsoRequests().filter((r) => r.keyspaceId === 4 && r.count > 1);
+      expect(batched.length).toBeGreaterThan(0);
+      expect(batched.every((r) => r.keyspaceGroupId === 2 && r.server === 1)).toBe(true);
+    } finally {
+      oracle.close();
+    }
   });
 
   test('TestTSOServiceSwitch: PD switching out of and back into the API service mode moves the stream, timestamps increasing', async () => {
