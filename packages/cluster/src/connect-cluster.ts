@@ -133,6 +133,8 @@ export async function connectCluster(
         endpoints: options.pdEndpoints,
         tls: options.tls,
         codec: new CodecRegionKeyCodec(codec),
+        // API V2: timestamps come from the keyspace's keyspace group when PD runs the TSO microservice.
+        keyspaceId: codec.keyspaceId,
         logger,
       },
       call,

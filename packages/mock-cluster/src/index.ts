@@ -40,3 +40,11 @@ export type { KeyspaceInfo, KeyspaceSpec, MockKeyspaceState } from './pd/keyspac
 export type { PdMemberInfo } from './pd/pd-members.js';
 export { GrpcStatus } from './server/rpc-error.js';
 export { ColumnFamily } from './storage/kv-engine.js';
+export {
+  DEFAULT_KEYSPACE_GROUP_ID,
+  type TsoKeyspaceGroupInfo,
+  type TsoKeyspaceGroupSpec,
+  type TsoServiceSpec,
+} from './tso/keyspace-groups.js';
+export type { TsoServerInfo } from './tso/tso-servers.js';
+export type { TsoRequestRecord } from './tso/tso-service.js';

@@ -11,6 +11,7 @@ import {
 } from '@tikv/common';
 import { ApiVersion, RegionKeyEncoding } from './api-version.js';
 import type { KeyspaceSpec } from './pd/keyspace-service.js';
+import type { TsoServiceSpec } from './tso/keyspace-groups.js';
 
 /** A key given to the mock's API: bytes, or a string taken as UTF-8. */
 export type KeyInput = Uint8Array | string;
@@ -92,11 +93,20 @@ export interface MockClusterOptions {
    * @defaultValue []
    */
   readonly keyspaces?: readonly KeyspaceSpec[] | undefined;
+  /**
+   * Run PD's TSO microservice next to PD (PD's API service mode): TSO servers serving
+   * `tsopb.TSO` with keyspaces assigned to keyspace groups, and PD's `GetClusterInfo` reporting
+   * `API_SVC_MODE` and the servers' URLs. @defaultValue none (PD serves TSO itself)
+   */
+  readonly tsoService?: TsoServiceSpec | undefined;
 }
 
 /** {@link MockClusterOptions} with defaults applied. */
 export type ResolvedMockClusterOptions = Readonly<
-  Resolved<Omit<MockClusterOptions, 'splitKeys' | 'storePorts' | 'tls' | 'maxReceiveMessageBytes'>> & {
+  Resolved<
+    Omit<MockClusterOptions, 'splitKeys' | 'storePorts' | 'tls' | 'maxReceiveMessageBytes' | 'tsoService'>
+  > & {
+    tsoService: TsoServiceSpec | undefined;
     maxReceiveMessageBytes: number | undefined;
     splitKeys: readonly Uint8Array[];
     keyspaces: readonly KeyspaceSpec[];
@@ -207,6 +217,10 @@ export function resolveMockClusterOptions(options: MockClusterOptions = {}): Res
         ? undefined
         : positiveInt('maxReceiveMessageBytes', o.maxReceiveMessageBytes),
     unref: checkOptionalBoolean(o.unref, 'options.unref') ?? d.unref,
+    tsoService:
+      o.tsoService === undefined
+        ? undefined
+        : (checkObject(o.tsoService, 'options.tsoService') as TsoServiceSpec),
     nowMs: o.nowMs ?? Date.now,
     keyspaces: checkArray(o.keyspaces ?? [], 'options.keyspaces').map((k, i) => {
       const spec = checkObject(k, `options.keyspaces[${i}]`) as KeyspaceSpec;

@@ -35,6 +35,9 @@ import { HEALTH_HANDLERS } from './tikv/health-feedback.js';
 import type { KvDeps } from './tikv/kv-deps.js';
 import { createTikvHandlers, KvService } from './tikv/kv-service.js';
 import { type ClusterTxn, createTxnDeps } from './tikv/txn-deps.js';
+import type { TsoKeyspaceGroupInfo, TsoKeyspaceGroupSpec } from './tso/keyspace-groups.js';
+import { type TsoServerInfo, TsoServers } from './tso/tso-servers.js';
+import type { TsoRequestRecord } from './tso/tso-service.js';
 import { TsoAllocator } from './tso-allocator.js';
 
 /** PD's default `max-request-bytes`, the receive limit of its gRPC server. */
@@ -95,6 +98,8 @@ export class MockCluster {
   readonly #stores: Map<bigint, StoreHost>;
   readonly #keyspaces: KeyspaceService;
   readonly #txn: ClusterTxn;
+  /** The TSO microservice, when started with `tsoService`. */
+  #tsoServers: TsoServers | undefined;
   /** Starts a new store's server; `start` sets it. */
   #openStore: (id: bigint, port: number) => Promise<void> = () =>
     Promise.reject(new Error('the cluster was not started by MockCluster.start'));
@@ -180,13 +185,23 @@ export class MockCluster {
     model.split([...evenSplitKeys(o.regions, o.apiVersion), ...o.splitKeys]);
 
     const membership = new PdMembership({ count: o.pdMembers, host: o.host, tls: o.tls !== undefined });
+    const tso = new TsoAllocator(o.nowMs);
+    const tsoServers =
+      o.tsoService === undefined
+        ? undefined
+        : new TsoServers(
+            o.tsoService,
+            { clusterId: o.clusterId, tso },
+            { ...pdHostOptions, http: undefined },
+          );
     const pdService = new PdService({
       clusterId: o.clusterId,
       model,
-      tso: new TsoAllocator(o.nowMs),
+      tso,
       startTimestampSeconds: BigInt(Math.floor(Date.now() / 1000)),
       storeVersion: MOCK_CLUSTER_VERSION,
       membership,
+      tsoServiceUrls: () => (tsoServers?.enabled === true ? tsoServers.runningUrls() : undefined),
     });
     const keyspaces = new KeyspaceService({ clusterId: o.clusterId, nowMs: o.nowMs });
     for (const spec of o.keyspaces) keyspaces.create(spec);
@@ -235,14 +250,18 @@ export class MockCluster {
     };
     try {
       await pd.listen(o.host, o.pdPort);
+      await tsoServers?.listen(o.host);
+      tsoServers?.publishPrimary(pd.metaStore, o.clusterId);
       for (const [i, id] of storeIds.entries()) await openStore(id, o.storePorts[i] ?? 0);
     } catch (e) {
       await pd.close();
+      await tsoServers?.close();
       for (const s of stores.values()) await s.host.close();
       throw e;
     }
     const cluster = new MockCluster(o, model, faults, pd, stores, keyspaces, txn);
     cluster.#openStore = openStore;
+    cluster.#tsoServers = tsoServers;
     return cluster;
   }
 
@@ -441,6 +460,60 @@ export class MockCluster {
     return this.#keyspaces.list();
   }
 
+  #tso(): TsoServers {
+    if (this.#tsoServers === undefined)
+      throw new InvalidArgumentError('the cluster runs no TSO microservice (start it with tsoService)');
+    return this.#tsoServers;
+  }
+
+  /** The TSO microservice's servers (empty without `tsoService`). */
+  tsoServers(): TsoServerInfo[] {
+    return this.#tsoServers?.info() ?? [];
+  }
+
+  /** The TSO microservice's keyspace groups (members, primary, keyspaces). */
+  keyspaceGroups(): TsoKeyspaceGroupInfo[] {
+    return this.#tso().groups.list();
+  }
+
+  /** Adds a keyspace group; the keyspaces it lists leave their groups. */
+  createKeyspaceGroup(spec: TsoKeyspaceGroupSpec): TsoKeyspaceGroupInfo {
+    return this.#tso().groups.create(spec);
+  }
+
+  /** Moves a keyspace to another keyspace group (as PD's split and move do). */
+  moveKeyspaceToGroup(keyspaceId: number, groupId: number): void {
+    this.#tso().groups.move(keyspaceId, groupId);
+  }
+
+  /** Makes TSO server `server` the primary of keyspace group `groupId` (a primary change). */
+  setTsoPrimary(groupId: number, server: number): void {
+    this.#tso().groups.setPrimary(groupId, server);
+  }
+
+  /** Stops TSO server `index`: its groups elect the next running member as primary. */
+  async stopTsoServer(index: number): Promise<void> {
+    await this.#tso().stop(index);
+  }
+
+  /** Restarts a stopped TSO server on its port. */
+  async startTsoServer(index: number): Promise<void> {
+    await this.#tso().start(index);
+  }
+
+  /**
+   * Switches PD between the API service mode (`true`: `GetClusterInfo` reports the TSO
+   * microservice) and PD serving TSO itself (`false`); the TSO servers keep running.
+   */
+  setTsoServiceEnabled(enabled: boolean): void {
+    this.#tso().enabled = enabled;
+  }
+
+  /** The TSO requests the TSO servers received (header fields, serving group), oldest first. */
+  tsoRequests(): readonly TsoRequestRecord[] {
+    return this.#tsoServers?.records() ?? [];
+  }
+
   /** Arms a fault for the next `times` matching requests. */
   inject(spec: FaultSpec): FaultHandle {
     return this.#faults.add(spec);
@@ -494,7 +567,11 @@ export class MockCluster {
     this.#faults.clear();
     this.#txn.lockWaits.close();
     for (const s of this.#stores.values()) s.life.current.abort();
-    await Promise.all([this.#pd.close(), ...[...this.#stores.values()].map((s) => s.host.close())]);
+    await Promise.all([
+      this.#pd.close(),
+      this.#tsoServers?.close(),
+      ...[...this.#stores.values()].map((s) => s.host.close()),
+    ]);
   }
 
   /** `await using cluster = await MockCluster.start()` closes it at scope exit. */

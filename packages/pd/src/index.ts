@@ -26,6 +26,8 @@ export {
   isGcBarrierExpired,
   NULL_KEYSPACE_ID,
 } from './gc-states-client.js';
+export { DEFAULT_KEYSPACE_GROUP_ID } from './keyspace-group-serving.js';
+export { TSO_KEYSPACE_GROUP_ID_KEY } from './legacy-tso-discovery.js';
 export { LocalOracle, type LocalOracleOptions } from './local-oracle.js';
 export {
   type GetMinResolvedTsOptions,
@@ -38,6 +40,7 @@ export {
   type BatchScanRegionsOptions,
   DEFAULT_PD_CLIENT_OPTIONS,
   type GetAllStoresOptions,
+  MAX_KEYSPACE_ID,
   type PdClientOptions,
   type PdTlsOptions,
   type RegionCallOptions,
@@ -81,7 +84,7 @@ export {
   type ResourceGroup,
   type ResourceGroupEvent,
 } from './pd-resource-manager.js';
-export { type PdDynamicOptions, PdTimestamps } from './pd-timestamps.js';
+export { type PdDynamicOptions, PdTimestamps, type TsoRoute } from './pd-timestamps.js';
 export {
   type KeyRange,
   type OperatorInfo,
@@ -155,6 +158,7 @@ export {
   ServiceDiscovery,
   type ServiceDiscoveryOptions,
 } from './service-discovery.js';
+export { ServiceMode } from './service-mode-watcher.js';
 export type { OracleTimestampSource, TimestampSource } from './timestamp-source.js';
 export {
   DEFAULT_TSO_DISPATCHER_OPTIONS,
@@ -164,4 +168,8 @@ export {
   type TsoDispatcherOptions,
   type TsoDispatcherStats,
 } from './tso-dispatcher.js';
+export {
+  DEFAULT_TSO_SERVICE_DISCOVERY_OPTIONS,
+  type TsoServiceDiscoveryOptions,
+} from './tso-service-discovery.js';
 export type { TsoResult, TsoStream, TsoStreamProvider } from './tso-stream.js';

@@ -3,6 +3,7 @@ import { normalizeUrl } from './pd-endpoint.js';
 import type { RegionKeyCodec } from './region-key-codec.js';
 import type { ServiceDiscoveryOptions } from './service-discovery.js';
 import type { TsoDispatcherOptions } from './tso-dispatcher.js';
+import type { TsoServiceDiscoveryOptions } from './tso-service-discovery.js';
 
 /**
  * TLS material for the PD connections: `@tikv/common`'s `TlsOptions`.
@@ -55,11 +56,30 @@ export interface PdClientOptions {
   readonly tsoRetryIntervalMs?: number | undefined;
   /** Member discovery intervals and retries. */
   readonly discovery?: Omit<ServiceDiscoveryOptions, 'timeoutMs' | 'initTimeoutMs' | 'logger'> | undefined;
+  /**
+   * The API V2 keyspace whose timestamps the client asks for (PD's `NewClientWithKeyspace`):
+   * when PD runs the TSO microservice (its API service mode), timestamps come from the primary
+   * of the keyspace's keyspace group, and every TSO request names the keyspace and the group.
+   * `NULL_KEYSPACE_ID` (`0xffffffff`) is no keyspace (the default group serves it).
+   * @defaultValue NULL_KEYSPACE_ID
+   */
+  readonly keyspaceId?: number | undefined;
+  /**
+   * How often PD's service mode (PD serving TSO, or the TSO microservice) is checked, in ms
+   * (PD's `serviceModeUpdateInterval`).
+   * @defaultValue 3_000
+   */
+  readonly serviceModeUpdateIntervalMs?: number | undefined;
+  /** Keyspace group discovery on the TSO microservice: retries and refresh interval. */
+  readonly tsoServiceDiscovery?: TsoServiceDiscoveryOptions | undefined;
   /** Identifies this client in request headers. @defaultValue 'tikv-client-ts' */
   readonly callerId?: string | undefined;
   /** Receives leader changes and failures. @defaultValue silent */
   readonly logger?: Logger | undefined;
 }
+
+/** The largest keyspace id (24 bits, PD's `MaxKeyspaceID`). */
+export const MAX_KEYSPACE_ID = 0xffffff;
 
 /** Defaults of {@link PdClientOptions}. */
 export const DEFAULT_PD_CLIENT_OPTIONS = Object.freeze({
@@ -71,6 +91,8 @@ export const DEFAULT_PD_CLIENT_OPTIONS = Object.freeze({
   maxTsoRetries: 20,
   tsoRetryIntervalMs: 100,
   callerId: 'tikv-client-ts',
+  keyspaceId: 0xffffffff,
+  serviceModeUpdateIntervalMs: 3_000,
 });
 
 /**
@@ -78,7 +100,9 @@ export const DEFAULT_PD_CLIENT_OPTIONS = Object.freeze({
  * `tso` and `discovery`, go to that part as given), and the endpoints as URLs.
  */
 export type ResolvedPdClientOptions = Readonly<
-  Resolved<Omit<PdClientOptions, 'tls' | 'codec' | 'tso' | 'discovery' | 'logger'>> & {
+  Resolved<
+    Omit<PdClientOptions, 'tls' | 'codec' | 'tso' | 'discovery' | 'logger' | 'tsoServiceDiscovery'>
+  > & {
     /** The endpoints, normalised to URLs (`https://` by default with TLS). */
     readonly urls: readonly string[];
   }
@@ -111,7 +135,20 @@ export function resolvePdClientOptions(options: PdClientOptions): ResolvedPdClie
     maxTsoRetries: options.maxTsoRetries ?? d.maxTsoRetries,
     tsoRetryIntervalMs: options.tsoRetryIntervalMs ?? d.tsoRetryIntervalMs,
     callerId: options.callerId ?? d.callerId,
+    keyspaceId: options.keyspaceId ?? d.keyspaceId,
+    serviceModeUpdateIntervalMs: options.serviceModeUpdateIntervalMs ?? d.serviceModeUpdateIntervalMs,
   });
+  const k = o.keyspaceId;
+  if (!(Number.isInteger(k) && ((k >= 0 && k <= MAX_KEYSPACE_ID) || k === d.keyspaceId))) {
+    throw new InvalidArgumentError(
+      `keyspaceId must be an integer in [0, ${MAX_KEYSPACE_ID}] or NULL_KEYSPACE_ID (${d.keyspaceId}), got ${k}`,
+    );
+  }
+  if (!(o.serviceModeUpdateIntervalMs > 0)) {
+    throw new InvalidArgumentError(
+      `serviceModeUpdateIntervalMs must be > 0, got ${o.serviceModeUpdateIntervalMs}`,
+    );
+  }
   if (!(o.timeoutMs > 0)) throw new InvalidArgumentError(`timeoutMs must be > 0, got ${o.timeoutMs}`);
   if (!(o.connectTimeoutMs > 0)) {
     throw new InvalidArgumentError(`connectTimeoutMs must be > 0, got ${o.connectTimeoutMs}`);

@@ -1,7 +1,15 @@
-import { checkRequestOptions, noopLogger, type PdErrorType, systemClock } from '@tikv/common';
+import {
+  checkRequestOptions,
+  noopLogger,
+  PdError,
+  type PdErrorType,
+  systemClock,
+  withOperationScope,
+} from '@tikv/common';
 import type { keyspacepb, pdpb } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
 import { GcStatesClient, NULL_KEYSPACE_ID } from './gc-states-client.js';
+import { createLegacyTsoDiscovery } from './legacy-tso-discovery.js';
 import {
   type GetMinResolvedTsOptions,
   type MinResolvedTs,
@@ -43,7 +51,8 @@ import type {
 import type { RegionInfo, StoreInfo } from './region-info.js';
 import { IDENTITY_REGION_KEY_CODEC } from './region-key-codec.js';
 import type { RegionSource } from './region-source.js';
-import { ServiceDiscovery } from './service-discovery.js';
+import { DEFAULT_SERVICE_DISCOVERY_OPTIONS, ServiceDiscovery } from './service-discovery.js';
+import { ServiceMode, ServiceModeWatcher } from './service-mode-watcher.js';
 import type { OracleTimestampSource } from './timestamp-source.js';
 import type { TsoDispatcherStats } from './tso-dispatcher.js';
 
@@ -89,6 +98,10 @@ export class PdClient implements RegionSource, OracleTimestampSource {
   readonly #connections: PdConnections;
   readonly #caller: PdRpcCaller;
   readonly #http: PdHttp;
+  readonly #serviceMode: ServiceModeWatcher;
+  readonly #tsoConnections: PdConnections;
+  readonly #initRetry: { readonly maxInitRetries: number; readonly initRetryIntervalMs: number };
+  readonly #connectTimeoutMs: number;
 
   private constructor(options: PdClientOptions) {
     const o = resolvePdClientOptions(options);
@@ -118,6 +131,28 @@ export class PdClient implements RegionSource, OracleTimestampSource {
       clock,
     });
     this.#caller = caller;
+    this.#connectTimeoutMs = o.connectTimeoutMs;
+    this.#initRetry = {
+      maxInitRetries: options.discovery?.maxInitRetries ?? DEFAULT_SERVICE_DISCOVERY_OPTIONS.maxInitRetries,
+      initRetryIntervalMs:
+        options.discovery?.initRetryIntervalMs ?? DEFAULT_SERVICE_DISCOVERY_OPTIONS.initRetryIntervalMs,
+    };
+    const serviceMode = new ServiceModeWatcher(
+      (signal) =>
+        connections.get(discovery.leaderUrl).getClusterInfo({ header: caller.header() }, { signal }),
+      {
+        intervalMs: o.serviceModeUpdateIntervalMs,
+        timeoutMs: o.timeoutMs,
+        clock,
+        logger,
+        onCheckFailed: () => discovery.scheduleCheckMemberChanged(),
+      },
+    );
+    this.#serviceMode = serviceMode;
+    const tsoConnections = new PdConnections(options.tls);
+    this.#tsoConnections = tsoConnections;
+    const keyspaceId = o.keyspaceId;
+    const hasKeyspace = keyspaceId !== NULL_KEYSPACE_ID;
     this.timestamps = new PdTimestamps({
       caller,
       discovery,
@@ -128,6 +163,34 @@ export class PdClient implements RegionSource, OracleTimestampSource {
       tsoRetryIntervalMs: o.tsoRetryIntervalMs,
       logger,
       clock,
+      serviceMode,
+      tsoService: {
+        clusterId: () => discovery.clusterId,
+        keyspaceId,
+        connections: tsoConnections,
+        tsoServerUrls: (signal) => serviceMode.tsoServerUrls(signal),
+        legacy: createLegacyTsoDiscovery({
+          clusterId: () => discovery.clusterId,
+          keyspaceId: hasKeyspace ? keyspaceId : undefined,
+          isApiServiceMode: async (signal) => {
+            await serviceMode.check(signal);
+            return serviceMode.mode === ServiceMode.API;
+          },
+          keyspaceConfig: async (id, signal) => {
+            try {
+              return (await this.keyspaces.loadKeyspaceById(id, { signal })).config;
+            } catch (e) {
+              // A keyspace PD does not know has no group assignment (PD's client: no meta, no config).
+              if (e instanceof PdError && e.pdErrorType === 'ENTRY_NOT_FOUND') return {};
+              throw e;
+            }
+          },
+          metaGet: async (key, signal) =>
+            (await this.metaStorage.get(key, { signal })).kvs.map((kv) => kv.value),
+        }),
+        random: Math.random,
+        discovery: options.tsoServiceDiscovery,
+      },
     });
     this.regions = new PdRegions({
       caller,
@@ -164,11 +227,38 @@ export class PdClient implements RegionSource, OracleTimestampSource {
     const client = new PdClient(options);
     try {
       await client.#discovery.init(call);
+      await client.#initServiceMode(call);
     } catch (e) {
       await client.close();
       throw e;
     }
     return client;
+  }
+
+  /**
+   * Learns PD's service mode before the first timestamp, retrying as PD's client does
+   * (`initRetry`), then follows it every `serviceModeUpdateIntervalMs`.
+   */
+  async #initServiceMode(call: CallOptions | undefined): Promise<void> {
+    const budget = { signal: call?.signal, timeoutMs: call?.timeoutMs ?? this.#connectTimeoutMs };
+    await withOperationScope(budget, {}, async (scope) => {
+      const signal = scope.signal as AbortSignal;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.#serviceMode.check(signal);
+          break;
+        } catch (e) {
+          if (signal.aborted || attempt >= this.#initRetry.maxInitRetries) throw e;
+        }
+        await systemClock.sleep(this.#initRetry.initRetryIntervalMs, signal);
+      }
+    });
+    this.#serviceMode.start();
+  }
+
+  /** PD's service mode: `PD` (PD serves TSO) or `API` (PD's TSO microservice does). */
+  get serviceMode(): ServiceMode {
+    return this.#serviceMode.mode;
   }
 
   /** The cluster id. */
@@ -414,7 +504,9 @@ export class PdClient implements RegionSource, OracleTimestampSource {
   async close(): Promise<void> {
     if (this.#caller.closed) return;
     this.#caller.close();
-    this.timestamps.close();
+    await this.timestamps.close();
+    await this.#serviceMode.close();
+    this.#tsoConnections.close();
     this.regions.close();
     this.resourceManager.close();
     await this.#discovery.close();

@@ -87,6 +87,14 @@ export class PdConnections {
     }
   }
 
+  /** Closes the channel of `url`; the next use opens a new one. */
+  drop(url: string): void {
+    const e = this.entries.get(url);
+    if (e === undefined) return;
+    e.channel.close();
+    this.entries.delete(url);
+  }
+
   /** Closes every channel. */
   close(): void {
     for (const e of this.entries.values()) e.channel.close();

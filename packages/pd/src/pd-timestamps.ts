@@ -9,14 +9,30 @@ import {
 } from '@tikv/common';
 import { Metadata } from 'nice-grpc';
 import type { CallOptions } from './call-options.js';
+import { NULL_KEYSPACE_ID } from './gc-states-client.js';
 import { GrpcTsoStream } from './grpc-tso-stream.js';
 import { checkPdU64 } from './pd-argument-checks.js';
 import type { PdConnections } from './pd-connections.js';
 import { isRetryablePdError } from './pd-errors.js';
 import type { PdRpcCaller } from './pd-rpc-caller.js';
 import type { ServiceDiscovery } from './service-discovery.js';
+import { ServiceMode, type ServiceModeWatcher } from './service-mode-watcher.js';
 import type { OracleTimestampSource } from './timestamp-source.js';
 import { TsoDispatcher, type TsoDispatcherOptions, type TsoDispatcherStats } from './tso-dispatcher.js';
+import { TsoServiceProvider, type TsoServiceProviderDeps } from './tso-service-provider.js';
+import type { TsoStream } from './tso-stream.js';
+
+/** Where the client's timestamps come from now ({@link PdTimestamps.tsoRoute}). */
+export interface TsoRoute {
+  /** `PD`: PD's leader serves TSO; `API`: PD's TSO microservice does, by keyspace group. */
+  readonly serviceMode: ServiceMode;
+  /** The keyspace the timestamps are for (`NULL_KEYSPACE_ID` when the client has none). */
+  readonly keyspaceId: number;
+  /** The keyspace group that serves the keyspace (0, the default group, in PD mode or until known). */
+  readonly keyspaceGroupId: number;
+  /** The URL the TSO stream goes to: the PD member, or the group's primary TSO server ('' until known). */
+  readonly url: string;
+}
 
 /** The PD client options that can change while it runs ({@link PdTimestamps.updateOptions}, PD's `UpdateOption`). */
 export interface PdDynamicOptions {
@@ -55,6 +71,10 @@ export interface PdTimestampsDeps {
   readonly logger: Logger;
   /** Measures request deadlines, callers' timeouts and the pauses between attempts. */
   readonly clock: Clock;
+  /** PD's service mode; without it PD always serves TSO. */
+  readonly serviceMode?: ServiceModeWatcher | undefined;
+  /** How to reach the TSO microservice in the API service mode (PD's TSO microservice client). */
+  readonly tsoService?: Omit<TsoServiceProviderDeps, 'clock' | 'logger'> | undefined;
 }
 
 /**
@@ -72,6 +92,8 @@ export class PdTimestamps implements OracleTimestampSource {
   #followerProxy = false;
   #proxyTurn = 0;
   #streamUrl: string | undefined;
+  /** The TSO microservice route, while PD is in its API service mode. */
+  #service: TsoServiceProvider | undefined;
 
   /** @internal */
   constructor(deps: PdTimestampsDeps) {
@@ -80,13 +102,61 @@ export class PdTimestamps implements OracleTimestampSource {
     this.#tso = new TsoDispatcher(
       {
         connect: (signal) => this.#openTsoStream(signal),
-        onStreamFailure: () => {
+        onStreamFailure: (error, url) => {
+          const service = this.#service;
+          if (service !== undefined) {
+            service.onStreamFailure(error, url);
+            return;
+          }
           this.#needsMemberCheck = true;
           deps.discovery.scheduleCheckMemberChanged();
         },
       },
       { ...deps.tso, rpcTimeoutMs: deps.timeoutMs, clock: deps.clock },
     );
+    const watcher = deps.serviceMode;
+    if (watcher !== undefined) {
+      watcher.onModeChange((mode) => this.#switchMode(mode));
+      this.#switchMode(watcher.mode);
+    }
+  }
+
+  /**
+   * Follows a service mode change as PD's client does (`resetTSOClientLocked`): the API mode
+   * routes timestamps to the keyspace group's primary on the TSO microservice, the PD mode back
+   * to PD's leader. The stream is reopened on the new route; requests in flight on the old one
+   * are retried. Timestamps stay strictly increasing across the switch (the dispatcher checks).
+   */
+  #switchMode(mode: ServiceMode): void {
+    const ts = this.#d.tsoService;
+    if (mode === ServiceMode.API && this.#service === undefined && ts !== undefined) {
+      this.#service = new TsoServiceProvider({ ...ts, clock: this.#d.clock, logger: this.#d.logger });
+      this.#tso.resetStream();
+    } else if (mode === ServiceMode.PD && this.#service !== undefined) {
+      const old = this.#service;
+      this.#service = undefined;
+      this.#tso.resetStream();
+      void old.close();
+    }
+  }
+
+  /** Where timestamps come from now: PD or the TSO microservice, the keyspace group, the URL. */
+  get tsoRoute(): TsoRoute {
+    const s = this.#service;
+    const keyspaceId = this.#d.tsoService?.keyspaceId ?? NULL_KEYSPACE_ID;
+    if (s === undefined)
+      return {
+        serviceMode: ServiceMode.PD,
+        keyspaceId,
+        keyspaceGroupId: 0,
+        url: this.#d.discovery.leaderUrl,
+      };
+    return {
+      serviceMode: ServiceMode.API,
+      keyspaceId,
+      keyspaceGroupId: s.discovery.keyspaceGroupId,
+      url: s.discovery.primaryUrl,
+    };
   }
 
   /**
@@ -179,8 +249,11 @@ export class PdTimestamps implements OracleTimestampSource {
   }
 
   /** Rejects waiting and in-flight timestamp requests with `CLIENT_CLOSED`. @internal */
-  close(): void {
+  close(): Promise<void> {
     this.#tso.close();
+    const service = this.#service;
+    this.#service = undefined;
+    return service?.close() ?? Promise.resolve();
   }
 
   async #timestampIn(signal: AbortSignal | undefined): Promise<bigint> {
@@ -198,7 +271,13 @@ export class PdTimestamps implements OracleTimestampSource {
     }
   }
 
-  async #openTsoStream(signal: AbortSignal): Promise<GrpcTsoStream> {
+  async #openTsoStream(signal: AbortSignal): Promise<TsoStream> {
+    const service = this.#service;
+    if (service !== undefined) {
+      const stream = await service.open(signal);
+      this.#streamUrl = stream.url;
+      return stream;
+    }
     const d = this.#d;
     if (this.#needsMemberCheck) {
       this.#needsMemberCheck = false;

@@ -1,4 +1,4 @@
-import { errorpb, kvrpcpb, metapb, pdpb } from '../src/index.js';
+import { errorpb, kvrpcpb, metapb, pdpb, tsopb } from '../src/index.js';
 
 const U64_MAX = 18446744073709551615n;
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -129,5 +129,33 @@ describe('nested errors', () => {
     expect(back.keyspace).toEqual({ $case: 'keyspaceId', value: 4242 });
     expect(back.resourceControlContext?.resourceGroupName).toBe('rg1');
     expect(back.requestSource).toBe('external_raw');
+  });
+
+  test('tsopb.RequestHeader carries the keyspace routing fields at kvproto numbers (keyspace_id = 3, group = 4, callee = 5)', () => {
+    const encoded = tsopb.RequestHeader.encode(
+      tsopb.RequestHeader.fromPartial({
+        clusterId: 1n,
+        keyspace: { $case: 'keyspaceId', value: 3 },
+        keyspaceGroupId: 2,
+        calleeId: 'a',
+      }),
+    ).finish();
+    expect(Array.from(encoded)).toEqual([0x08, 0x01, 0x18, 0x03, 0x20, 0x02, 0x2a, 0x01, 0x61]);
+    const resp = tsopb.FindGroupByKeyspaceIDResponse.decode(
+      tsopb.FindGroupByKeyspaceIDResponse.encode(
+        tsopb.FindGroupByKeyspaceIDResponse.fromPartial({
+          header: { clusterId: 1n, keyspaceGroupId: 4 },
+          keyspaceGroup: {
+            id: 4,
+            members: [{ address: 'http://t:1', isPrimary: true }],
+            splitState: { splitSource: 1 },
+          },
+          modRevision: 9n,
+        }),
+      ).finish(),
+    );
+    expect(resp.keyspaceGroup?.members).toEqual([{ address: 'http://t:1', isPrimary: true }]);
+    expect(resp.keyspaceGroup?.splitState?.splitSource).toBe(1);
+    expect(resp.modRevision).toBe(9n);
   });
 });

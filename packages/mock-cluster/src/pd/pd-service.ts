@@ -20,6 +20,8 @@ export interface PdDeps {
   readonly storeVersion: string;
   /** PD's members and leader. */
   readonly membership: PdMembership;
+  /** The TSO microservice's URLs while it is enabled (PD's API service mode); undefined otherwise. */
+  readonly tsoServiceUrls?: (() => readonly string[] | undefined) | undefined;
 }
 
 /**
@@ -83,7 +85,11 @@ export class PdService {
   }
 
   async getClusterInfo(): Promise<P<pdpb.GetClusterInfoResponse>> {
-    return { header: this.#header(), serviceModes: [pdpb.ServiceMode.PD_SVC_MODE], tsoUrls: [] };
+    // PD (server/grpc_service.go): API_SVC_MODE and the TSO servers' URLs while TSO is independent.
+    const tsoUrls = this.#d.tsoServiceUrls?.();
+    if (tsoUrls === undefined)
+      return { header: this.#header(), serviceModes: [pdpb.ServiceMode.PD_SVC_MODE], tsoUrls: [] };
+    return { header: this.#header(), serviceModes: [pdpb.ServiceMode.API_SVC_MODE], tsoUrls: [...tsoUrls] };
   }
 
   async *tso(requests: AsyncIterable<pdpb.TsoRequest>, _ctx: RpcContext): AsyncIterable<P<pdpb.TsoResponse>> {

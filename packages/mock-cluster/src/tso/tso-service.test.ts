@@ -1,0 +1,267 @@
+import { meta_storagepb, pdpb, tsopb } from '@tikv/proto';
+import { createChannel, createClient } from 'nice-grpc';
+import { MockCluster } from '../index.js';
+import { RpcError } from '../server/rpc-error.js';
+import { TsoAllocator } from '../tso-allocator.js';
+import { KeyspaceGroups } from './keyspace-groups.js';
+import { type TsoRequestRecord, TsoService } from './tso-service.js';
+
+const CLUSTER = 42n;
+
+function setup(groups: KeyspaceGroups) {
+  const records: TsoRequestRecord[] = [];
+  const deps = {
+    clusterId: CLUSTER,
+    groups,
+    tso: new TsoAllocator(() => 1000),
+    address: (i: number) => `127.0.0.1:${4000 + i}`,
+    record: (r: TsoRequestRecord) => records.push(r),
+  };
+  return { records, server: (i: number) => new TsoService(deps, i) };
+}
+
+function tsoReq(keyspaceId: number, keyspaceGroupId: number, extra: Partial<tsopb.RequestHeader> = {}) {
+  return tsopb.TsoRequest.fromPartial({
+    header: {
+      clusterId: CLUSTER,
+      keyspace: { $case: 'keyspaceId', value: keyspaceId },
+      keyspaceGroupId,
+      ...extra,
+    },
+    count: 1,
+  });
+}
+
+function findReq(keyspaceId: number, modRevision = 0n, clusterId = CLUSTER) {
+  return tsopb.FindGroupByKeyspaceIDRequest.fromPartial({
+    header: { clusterId, keyspace: { $case: 'keyspaceId', value: keyspaceId } },
+    keyspace: { $case: 'keyspaceId', value: keyspaceId },
+    modRevision,
+  });
+}
+
+describe('KeyspaceGroups', () => {
+  it('adds the default group and validates groups, members and primaries', () => {
+    const g = new KeyspaceGroups({
+      servers: 3,
+      keyspaceGroups: [{ id: 1, keyspaces: [5], members: [1, 2] }],
+    });
+    expect(g.list()).toEqual([
+      { id: 0, keyspaces: [], members: [0, 1, 2], primary: 0 },
+      { id: 1, keyspaces: [5], members: [1, 2], primary: 1 },
+    ]);
+    expect(() => g.create({ id: 1 })).toThrow('already exists');
+    expect(() => g.create({ id: 2, members: [7] })).toThrow('does not exist');
+    expect(() => g.create({ id: 2, members: [0], primary: 1 })).toThrow('not a member');
+    expect(() => g.setPrimary(1, 0)).toThrow('not a member');
+    expect(() => new KeyspaceGroups({ servers: 0 })).toThrow('servers');
+  });
+
+  it('moves keyspaces and bumps the mod revision; a stopped primary hands over', () => {
+    const g = new KeyspaceGroups({ servers: 2, keyspaceGroups: [{ id: 1, keyspaces: [5] }] });
+    const rev = g.modRevision;
+    g.move(5, 0);
+    expect(g.groupOf(5)).toBe(0);
+    expect(g.group(1)?.keyspaces).toEqual([]);
+    expect(g.modRevision).toBeGreaterThan(rev);
+    g.setRunning(0, false);
+    expect(g.group(0)?.primary).toBe(1);
+    expect(() => g.setPrimary(0, 0)).toThrow('stopped');
+    g.setRunning(1, false);
+    expect(g.group(0)?.primary).toBeUndefined();
+    g.setRunning(0, true);
+    expect(g.group(0)?.primary).toBe(0);
+  });
+});
+
+describe('TsoService (PD TSO microservice handlers)', () => {
+  it('serves a keyspace from its group on the primary and records the header fields', () => {
+    const { records, server } = setup(
+      new KeyspaceGroups({ servers: 2, keyspaceGroups: [{ id: 3, keyspaces: [7], primary: 1 }] }),
+    );
+    const resp = server(1).tso(tsoReq(7, 3, { calleeId: '127.0.0.1:4001' }));
+    expect(resp.header?.keyspaceGroupId).toBe(3);
+    expect(resp.count).toBe(1);
+    expect(records).toEqual([
+      expect.objectContaining({
+        server: 1,
+        keyspaceId: 7,
+        keyspaceGroupId: 3,
+        calleeId: '127.0.0.1:4001',
+        servedGroupId: 3,
+      }),
+    ]);
+  });
+
+  it('refuses a non-primary ("not primary"), a wrong callee, another cluster', () => {
+    const { server } = setup(
+      new KeyspaceGroups({ servers: 2, keyspaceGroups: [{ id: 3, keyspaces: [7], primary: 1 }] }),
+    );
+    expect(() => server(0).tso(tsoReq(7, 3))).toThrow('is not primary');
+    expect(() => server(1).tso(tsoReq(7, 3, { calleeId: '127.0.0.1:9' }))).toThrow('mismatch callee id');
+    expect(() => server(1).tso(tsoReq(7, 3, { clusterId: 1n }))).toThrow('mismatch cluster id');
+  });
+
+  it('serves from the keyspace own group when asked through another, refuses groups it is no member of', () => {
+    const { server } = setup(
+      new KeyspaceGroups({
+        servers: 2,
+        keyspaceGroups: [
+          { id: 1, keyspaces: [7], members: [0] },
+          { id: 2, keyspaces: [8], members: [1] },
+        ],
+      }),
+    );
+    // Asked through the default group: served by group 1 (the response header says so).
+    expect(server(0).tso(tsoReq(7, 0)).header?.keyspaceGroupId).toBe(1);
+    expect(() => server(1).tso(tsoReq(7, 1))).toThrow('is not served');
+    expect(() => server(0).tso(tsoReq(99, 5))).toThrow("isn't assigned");
+    // Unassigned keyspaces are the default group's.
+    expect(server(0).tso(tsoReq(99, 0)).header?.keyspaceGroupId).toBe(0);
+  });
+
+  it('FindGroupByKeyspaceID: members with the primary; no primary from a non-member; stale revision', () => {
+    const groups = new KeyspaceGroups({
+      servers: 2,
+      keyspaceGroups: [{ id: 1, keyspaces: [7], members: [1] }],
+    });
+    const { server } = setup(groups);
+    const fromMember = server(1).findGroupByKeyspaceId(findReq(7));
+    expect(fromMember.keyspaceGroup).toEqual(
+      expect.objectContaining({ id: 1, members: [{ address: 'http://127.0.0.1:4001', isPrimary: true }] }),
+    );
+    expect(fromMember.modRevision).toBe(groups.modRevision);
+    const fromOther = server(0).findGroupByKeyspaceId(findReq(7));
+    expect(fromOther.keyspaceGroup?.members).toEqual([
+      { address: 'http://127.0.0.1:4001', isPrimary: false },
+    ]);
+    const stale = server(1).findGroupByKeyspaceId(findReq(7, groups.modRevision + 1n));
+    expect(stale.header?.error?.type).toBe(tsopb.ErrorType.INVALID_VALUE);
+    const wrongCluster = server(1).findGroupByKeyspaceId(
+      tsopb.FindGroupByKeyspaceIDRequest.fromPartial({ header: { clusterId: 1n } }),
+    );
+    expect(wrongCluster.header?.error?.type).toBe(tsopb.ErrorType.CLUSTER_MISMATCHED);
+    const callee = server(1).findGroupByKeyspaceId(
+      tsopb.FindGroupByKeyspaceIDRequest.fromPartial({ header: { clusterId: CLUSTER, calleeId: 'x:1' } }),
+    );
+    expect(callee.header?.error?.message).toContain('mismatch callee id');
+  });
+
+  it('GetMinTS counts the groups a server is primary of', () => {
+    const { server } = setup(new KeyspaceGroups({ servers: 2, keyspaceGroups: [{ id: 1, primary: 1 }] }));
+    expect(server(1).getMinTs()).toEqual(
+      expect.objectContaining({ keyspaceGroupsServing: 1, keyspaceGroupsTotal: 2 }),
+    );
+    expect(server(1).getMinTs().timestamp).toBeDefined();
+  });
+
+  it('a gRPC refusal carries the status code', () => {
+    const { server } = setup(new KeyspaceGroups({ servers: 1 }));
+    try {
+      server(0).tso(tsoReq(1, 0, { calleeId: 'nope:1' }));
+      throw new Error('not refused');
+    } catch (e) {
+      expect(e).toBeInstanceOf(RpcError);
+    }
+  });
+});
+
+describe('MockCluster tsoService', () => {
+  it('PD reports the API service mode and the TSO servers; the servers answer over gRPC', async () => {
+    const cluster = await MockCluster.start({
+      stores: 1,
+      tsoService: { servers: 2, keyspaceGroups: [{ id: 1, keyspaces: [5], primary: 1 }] },
+    });
+    const channels: ReturnType<typeof createChannel>[] = [];
+    try {
+      const pdChannel = createChannel(cluster.pdEndpoints[0] as string);
+      channels.push(pdChannel);
+      const pd = createClient(pdpb.PDDefinition, pdChannel);
+      const info = await pd.getClusterInfo({});
+      expect(info.serviceModes).toEqual([pdpb.ServiceMode.API_SVC_MODE]);
+      expect(info.tsoUrls).toEqual(cluster.tsoServers().map((s) => s.url));
+
+      const server1 = cluster.tsoServers()[1]!;
+      const ch = createChannel(server1.address);
+      channels.push(ch);
+      const tso = createClient(tsopb.TSODefinition, ch);
+      const found = await tso.findGroupByKeyspaceID(findReq(5, 0n, cluster.clusterId));
+      expect(found.keyspaceGroup?.id).toBe(1);
+      async function* one() {
+        yield tsopb.TsoRequest.fromPartial({
+          header: {
+            clusterId: cluster.clusterId,
+            keyspace: { $case: 'keyspaceId', value: 5 },
+            keyspaceGroupId: 1,
+            calleeId: server1.address,
+          },
+          count: 3,
+        });
+      }
+      for await (const r of tso.tso(one())) {
+        expect(r.count).toBe(3);
+        expect(r.header?.keyspaceGroupId).toBe(1);
+      }
+      expect(cluster.tsoRequests().at(-1)).toEqual(
+        expect.objectContaining({ server: 1, keyspaceId: 5, keyspaceGroupId: 1 }),
+      );
+
+      cluster.setTsoServiceEnabled(false);
+      expect((await pd.getClusterInfo({})).serviceModes).toEqual([pdpb.ServiceMode.PD_SVC_MODE]);
+      cluster.setTsoServiceEnabled(true);
+      await cluster.stopTsoServer(1);
+      expect(cluster.keyspaceGroups().find((g) => g.id === 1)?.primary).toBe(0);
+      expect((await pd.getClusterInfo({})).tsoUrls).toEqual([cluster.tsoServers()[0]?.url]);
+      await cluster.startTsoServer(1);
+      cluster.setTsoPrimary(1, 1);
+      cluster.createKeyspaceGroup({ id: 2 });
+      cluster.moveKeyspaceToGroup(5, 2);
+      expect(cluster.keyspaceGroups().map((g) => [g.id, g.keyspaces])).toEqual([
+        [0, []],
+        [1, []],
+        [2, [5]],
+      ]);
+    } finally {
+      for (const c of channels) c.close();
+      await cluster.close();
+    }
+  });
+
+  it('without tsoService PD serves TSO itself and the handle refuses TSO calls', async () => {
+    const cluster = await MockCluster.start({ stores: 1 });
+    try {
+      expect(cluster.tsoServers()).toEqual([]);
+      expect(cluster.tsoRequests()).toEqual([]);
+      expect(() => cluster.keyspaceGroups()).toThrow('no TSO microservice');
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('advertiseUrls false: PD names no TSO server, the default group primary is in etcd and follows changes', async () => {
+    const cluster = await MockCluster.start({ stores: 1, tsoService: { servers: 2, advertiseUrls: false } });
+    const channel = createChannel(cluster.pdEndpoints[0] as string);
+    try {
+      const pd = createClient(pdpb.PDDefinition, channel);
+      const info = await pd.getClusterInfo({});
+      expect(info.serviceModes).toEqual([pdpb.ServiceMode.API_SVC_MODE]);
+      expect(info.tsoUrls).toEqual([]);
+      const meta = createClient(meta_storagepb.MetaStorageDefinition, channel);
+      const key = new TextEncoder().encode(`/ms/${cluster.clusterId}/tso/00000/primary`);
+      const primaryUrl = async () => {
+        const resp = await meta.get({ header: { clusterId: cluster.clusterId }, key });
+        const v = resp.kvs[0]?.value;
+        return v === undefined ? undefined : tsopb.Participant.decode(v).listenUrls;
+      };
+      expect(await primaryUrl()).toEqual([cluster.tsoServers()[0]?.url]);
+      cluster.setTsoPrimary(0, 1);
+      expect(await primaryUrl()).toEqual([cluster.tsoServers()[1]?.url]);
+      await cluster.stopTsoServer(0);
+      await cluster.stopTsoServer(1);
+      expect(await primaryUrl()).toBeUndefined();
+    } finally {
+      channel.close();
+      await cluster.close();
+    }
+  });
+});
