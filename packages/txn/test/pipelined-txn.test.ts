@@ -1,0 +1,153 @@
+import { InvalidArgumentError, TiKVError, WriteConflictError } from '@tikv/common';
+import { keyspacePrefix, MockCluster } from '@tikv/mock-cluster';
+import { CommitProtocol, type Transaction, TransactionClient, TransactionState } from '../src/index.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const k = (s: string): Uint8Array => enc.encode(s);
+const t = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : dec.decode(b));
+
+/** Thresholds that flush every write. */
+const EVERY_WRITE = { minFlushKeys: 1, minFlushSizeBytes: 1, forceFlushSizeBytes: 1 };
+
+interface Env {
+  cluster: MockCluster;
+  client: TransactionClient;
+  split(...keys: string[]): void;
+}
+
+async function start(v2: boolean): Promise<Env> {
+  const cluster = await MockCluster.start(
+    v2 ? { apiVersion: 'V2', keyspaces: [{ name: 'ks1' }] } : { regionKeyEncoding: 'memcomparable' },
+  );
+  try {
+    const client = await TransactionClient.connect({
+      pdEndpoints: cluster.pdEndpoints,
+      ...(v2 ? { apiVersion: 'V2' as const, keyspace: 'ks1' } : {}),
+    });
+    const id = cluster.keyspaces().find((s) => s.name === 'ks1')?.id;
+    const prefix = v2 && id !== undefined ? keyspacePrefix('txn', id) : new Uint8Array(0);
+    return {
+      cluster,
+      client,
+      split: (...keys) => cluster.split(keys.map((s) => Buffer.concat([prefix, k(s)]))),
+    };
+  } catch (e) {
+    await cluster.close();
+    throw e;
+  }
+}
+
+async function readCommitted(client: TransactionClient, keys: string[]): Promise<(string | undefined)[]> {
+  const snap = client.snapshot(await client.currentTimestamp());
+  return (await snap.batchGet(keys.map(k))).map(t);
+}
+
+describe.each([
+  ['API V1', false],
+  ['API V2 keyspace', true],
+])('pipelined transaction (%s)', (_name, v2) => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await start(v2);
+    env.split('p/b', 'p/m', 'p/t');
+  });
+  afterAll(async () => {
+    await env.client.close();
+    await env.cluster.close();
+  });
+
+  it('flushes generations in the background, reads its own writes, and commits', async () => {
+    const txn = await env.client.begin({ pipelined: EVERY_WRITE });
+    expect(txn.pipelined).toBe(true);
+    const other = await env.client.begin();
+    txn.put('p/a1', 'v1');
+    txn.put('p/n1', 'v2');
+    txn.put('p/z1', 'v3');
+    await txn.flushWait();
+    expect(await txn.flush({ force: true })).toBe(true);
+    await txn.flushWait();
+    txn.delete('p/n1');
+    txn.put('p/c1', 'v4');
+    // Own writes, wherever they are.
+    expect(t(await txn.get('p/a1'))).toBe('v1');
+    expect(t(await txn.get('p/n1'))).toBeUndefined();
+    expect((await txn.batchGet(['p/a1', 'p/n1', 'p/z1', 'p/c1', 'p/x'])).map(t)).toEqual([
+      'v1',
+      undefined,
+      'v3',
+      'v4',
+      undefined,
+    ]);
+    const scanned = await txn.scan('p/', 'p0');
+    expect(scanned.map((p) => [t(p.key), t(p.value)])).toEqual([
+      ['p/a1', 'v1'],
+      ['p/c1', 'v4'],
+      ['p/z1', 'v3'],
+    ]);
+    const reversed = await txn.scan('p/', 'p0', { reverse: true, limit: 2 });
+    expect(reversed.map((p) => t(p.key))).toEqual(['p/z1', 'p/c1']);
+    // Others do not see them.
+    expect(t(await other.get('p/a1'))).toBeUndefined();
+    await other.rollback();
+    const commitTs = await txn.commit();
+    expect(commitTs).toBeGreaterThan(txn.startTs);
+    expect(txn.commitProtocol).toBe(CommitProtocol.PIPELINED);
+    await txn.whenCommitSettled();
+    expect(await readCommitted(env.client, ['p/a1', 'p/n1', 'p/z1', 'p/c1'])).toEqual([
+      'v1',
+      undefined,
+      'v3',
+      'v4',
+    ]);
+  });
+
+  it('rolls back the flushed locks', async () => {
+    const txn = await env.client.begin({ pipelined: EVERY_WRITE });
+    for (let i = 0; i < 20; i++) txn.put(`p/r${String(i).padStart(2, '0')}`, `v${i}`);
+    await txn.flush({ force: true });
+    await txn.flushWait();
+    await txn.rollback();
+    expect(txn.state).toBe(TransactionState.FINISHED);
+    await txn.whenCommitSettled();
+    const next = await env.client.begin();
+    expect(await next.scan('p/r', 'p/s')).toEqual([]);
+    await next.rollback();
+  });
+
+  it('fails with a write conflict when a newer transaction holds a key', async () => {
+    const blocker = await env.client.begin();
+    const txn: Transaction = await env.client.begin({ pipelined: EVERY_WRITE });
+    // A newer transaction's lock: the flush meets it.
+    const newer = await env.client.begin();
+    newer.put('p/w1', 'theirs');
+    await blocker.rollback();
+    const committed = newer.commit();
+    await committed;
+    txn.put('p/w1', 'mine');
+    await expect(txn.commit()).rejects.toBeInstanceOf(WriteConflictError);
+    await txn.whenCommitSettled();
+    expect(await readCommitted(env.client, ['p/w1'])).toEqual(['theirs']);
+  });
+
+  it('refuses pessimistic, async commit and 1PC pipelined transactions, and flush() of others', async () => {
+    await expect(env.client.begin({ pipelined: true, pessimistic: true })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(env.client.begin({ pipelined: true, asyncCommit: true })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(env.client.begin({ pipelined: { writeThrottleRatio: 1 } })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    const plain = await env.client.begin();
+    await expect(plain.flush()).rejects.toBeInstanceOf(TiKVError);
+    await plain.rollback();
+  });
+
+  it('commits nothing when nothing was written', async () => {
+    const txn = await env.client.begin({ pipelined: true });
+    expect(await txn.commit()).toBe(0n);
+    expect(txn.commitProtocol).toBe(CommitProtocol.NONE);
+  });
+});
