@@ -189,7 +189,8 @@ export class PipelinedMemBuffer {
    */
   async batchGet(keys: readonly Uint8Array[], options?: RequestOptions): Promise<Map<string, Uint8Array>> {
     const out = new Map<string, Uint8Array>();
-    const cache = (this.#cache ??= new Map());
+    this.#cache ??= new Map();
+    const cache = this.#cache;
     const remote: Uint8Array[] = [];
     for (const key of keys) {
       const id = keyToLatin1(key);
