@@ -151,3 +151,26 @@ describe.each([
     expect(txn.commitProtocol).toBe(CommitProtocol.NONE);
   });
 });
+
+describe('pipelined transaction after a split the client has not seen', () => {
+  test('flushes regroup after the stale region answers (the V1 codec decodes Flush region errors)', async () => {
+    const env = await start(false);
+    try {
+      const warm = await env.client.begin({ pipelined: EVERY_WRITE });
+      for (let i = 0; i < 10; i++) warm.put(`s/${i}`, 'w');
+      await warm.commit();
+      await warm.whenCommitSettled();
+      env.split('s/5');
+      const txn = await env.client.begin({ pipelined: true });
+      for (let i = 0; i < 10; i++) txn.put(`s/${i}`, `v${i}`);
+      await txn.flush({ force: true });
+      await txn.flushWait();
+      await txn.commit();
+      await txn.whenCommitSettled();
+      expect(await readCommitted(env.client, ['s/0', 's/9'])).toEqual(['v0', 'v9']);
+    } finally {
+      await env.client.close();
+      await env.cluster.close();
+    }
+  });
+});
