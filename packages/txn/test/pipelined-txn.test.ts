@@ -1,6 +1,15 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { InvalidArgumentError, TiKVError, WriteConflictError } from '@tikv/common';
 import { keyspacePrefix, MockCluster } from '@tikv/mock-cluster';
-import { CommitProtocol, type Transaction, TransactionClient, TransactionState } from '../src/index.js';
+import {
+  CommitProtocol,
+  LOCK_RESOLVE_CHANNEL,
+  type LockResolveEvent,
+  type Transaction,
+  TransactionClient,
+  TransactionState,
+  TwoPhaseCommitter,
+} from '../src/index.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -36,6 +45,25 @@ async function start(v2: boolean): Promise<Env> {
     await cluster.close();
     throw e;
   }
+}
+
+/** How many of `keys` hold a flushed lock of the transaction at `startTs` (raw KvBufferBatchGet). */
+async function bufferedAt(client: TransactionClient, startTs: bigint, keys: string[]): Promise<number> {
+  const exec = client.parts.executor;
+  const { bo, scope } = exec.begin({ timeoutMs: 10_000 });
+  let found = 0;
+  try {
+    for (const key of keys.map(k)) {
+      const { response } = await exec.sendToKey(bo, key, () => ({
+        $case: 'BufferBatchGet' as const,
+        value: { context: undefined, keys: [key], version: startTs },
+      }));
+      found += response.value.pairs.length;
+    }
+  } finally {
+    scope.dispose();
+  }
+  return found;
 }
 
 async function readCommitted(client: TransactionClient, keys: string[]): Promise<(string | undefined)[]> {
@@ -104,10 +132,14 @@ describe.each([
 
   it('rolls back the flushed locks', async () => {
     const txn = await env.client.begin({ pipelined: EVERY_WRITE });
-    for (let i = 0; i < 20; i++) txn.put(`p/r${String(i).padStart(2, '0')}`, `v${i}`);
+    const keys = Array.from({ length: 20 }, (_x, i) => `p/r${String(i).padStart(2, '0')}`);
+    for (const [i, key] of keys.entries()) txn.put(key, `v${i}`);
     await txn.flush({ force: true });
     await txn.flushWait();
+    expect(await bufferedAt(env.client, txn.startTs, keys)).toBe(20);
     await txn.rollback();
+    await txn.whenCommitSettled();
+    expect(await bufferedAt(env.client, txn.startTs, keys)).toBe(0);
     expect(txn.state).toBe(TransactionState.FINISHED);
     await txn.whenCommitSettled();
     const next = await env.client.begin();
@@ -124,10 +156,50 @@ describe.each([
     await blocker.rollback();
     const committed = newer.commit();
     await committed;
+    txn.put('p/w0', 'mine');
+    await txn.flush({ force: true });
     txn.put('p/w1', 'mine');
     await expect(txn.commit()).rejects.toBeInstanceOf(WriteConflictError);
+    // The failed commit rolls back what was flushed.
     await txn.whenCommitSettled();
+    expect(await bufferedAt(env.client, txn.startTs, ['p/w0'])).toBe(0);
     expect(await readCommitted(env.client, ['p/w1'])).toEqual(['theirs']);
+  });
+
+  it("waits for an older transaction's lock met by a flush, then flushes over it", async () => {
+    const older = await env.client.begin();
+    older.put('p/l1', 'older');
+    older.put('p/l2', 'older');
+    const txn = await env.client.begin({ pipelined: { writeThrottleRatio: 0.5 } });
+    const committer = new TwoPhaseCommitter(env.client.parts, older.memBuffer, {
+      startTs: older.startTs,
+      lockResolver: env.client.lockResolver,
+    });
+    await committer.prewrite();
+    let met: (() => void) | undefined;
+    const metLock = new Promise<void>((resolve) => {
+      met = resolve;
+    });
+    const listener = (m: unknown) => {
+      const e = m as LockResolveEvent;
+      if (e.callerStartTs === txn.startTs && e.lockTxns.includes(older.startTs)) met?.();
+    };
+    subscribe(LOCK_RESOLVE_CHANNEL, listener);
+    try {
+      txn.put('p/l2', 'mine');
+      expect(await txn.flush({ force: true })).toBe(true);
+      await metLock;
+      // The older transaction gives up: the flush's next attempt writes over its key.
+      await committer.rollback();
+      await txn.flushWait();
+    } finally {
+      unsubscribe(LOCK_RESOLVE_CHANNEL, listener);
+    }
+    expect(t(await txn.get('p/l2'))).toBe('mine');
+    await txn.commit();
+    await txn.whenCommitSettled();
+    expect(await readCommitted(env.client, ['p/l1', 'p/l2'])).toEqual([undefined, 'mine']);
+    await older.rollback();
   });
 
   it('refuses pessimistic, async commit and 1PC pipelined transactions, and flush() of others', async () => {

@@ -1,11 +1,9 @@
 import {
   type BytesLike,
-  checkBoundKey,
   checkKey,
   checkKeys,
   checkRequestOptions,
   checkValue,
-  compareKeys,
   invalidArgument,
   type RequestOptions,
   systemClock,
@@ -31,6 +29,7 @@ import type { Snapshot } from '../snapshot/snapshot.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { LocalLatches } from './local-latches.js';
+import { scanRange as range, scanLimit } from './scan-range.js';
 import type { CommitOutcome } from './transaction-options.js';
 
 /** Options of {@link Transaction.scan} and {@link Transaction.scanIter}. */
@@ -606,20 +605,4 @@ export class Transaction implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#state === TransactionState.ACTIVE) await this.rollback();
   }
-}
-
-function range(start: BytesLike, end: BytesLike): [Uint8Array, Uint8Array] {
-  const lower = checkBoundKey(start, 'start');
-  const upper = checkBoundKey(end, 'end');
-  if (upper.length > 0 && compareKeys(lower, upper) > 0) {
-    throw invalidArgument('end', 'a key >= start, or empty for no upper bound', end);
-  }
-  return [lower, upper];
-}
-
-function scanLimit(limit: number | undefined): number {
-  if (limit === undefined) return Number.POSITIVE_INFINITY;
-  if (!Number.isSafeInteger(limit) || limit < 1)
-    throw invalidArgument('options.limit', 'an integer >= 1', limit);
-  return limit;
 }
