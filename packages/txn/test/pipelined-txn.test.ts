@@ -130,6 +130,22 @@ describe.each([
     ]);
   });
 
+  it('scans more flushed keys than one lock page holds, both ways', async () => {
+    const txn = await env.client.begin({ pipelined: true });
+    const keys = Array.from({ length: 1500 }, (_x, i) => `p/q${String(i).padStart(4, '0')}`);
+    for (const key of keys) txn.put(key, key);
+    expect(await txn.flush({ force: true })).toBe(true);
+    await txn.flushWait();
+    txn.delete('p/q0007');
+    const all = await txn.scan('p/q', 'p/r', { keyOnly: true });
+    expect(all.length).toBe(1499);
+    expect(t(all[7]?.key)).toBe('p/q0008');
+    const last = await txn.scan('p/q', 'p/r', { reverse: true, limit: 3 });
+    expect(last.map((p) => t(p.value))).toEqual(['p/q1499', 'p/q1498', 'p/q1497']);
+    await txn.rollback();
+    await txn.whenCommitSettled();
+  });
+
   it('rolls back the flushed locks', async () => {
     const txn = await env.client.begin({ pipelined: EVERY_WRITE });
     const keys = Array.from({ length: 20 }, (_x, i) => `p/r${String(i).padStart(2, '0')}`);

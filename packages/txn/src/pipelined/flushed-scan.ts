@@ -7,7 +7,7 @@ import {
   throwIfAborted,
   type WireKeyError,
 } from '@tikv/common';
-import type { BudgetOptions, RangeStep, RegionExecutor, RegionRequestOptions, TikvRequest } from '@tikv/rpc';
+import type { BudgetOptions, RegionExecutor, RegionRequestOptions, TikvRequest } from '@tikv/rpc';
 
 type ScanLockRequest = Extract<TikvRequest, { $case: 'ScanLock' }>;
 
@@ -32,7 +32,8 @@ export interface FlushedScanParts {
 
 /**
  * The keys of `[lower, upper)` this transaction holds flushed locks on, ascending: `KvScanLock`
- * region by region, pages of {@link SCAN_LOCK_PAGE}, keeping the locks of its start ts.
+ * region by region (the executor's range walk), pages of {@link SCAN_LOCK_PAGE}, keeping the locks
+ * of its start ts.
  *
  * @internal
  */
@@ -45,29 +46,32 @@ export async function scanFlushedKeys(
   const keys: Uint8Array[] = [];
   const { bo, scope } = p.exec.begin(options, p.budget);
   try {
-    let start: Uint8Array | undefined = lower;
-    while (start !== undefined && (upper.length === 0 || compareKeys(start, upper) < 0)) {
-      const step: RangeStep<ScanLockRequest> = await p.exec.sendRangeStep(
-        bo,
-        { start, end: upper },
-        (span): ScanLockRequest => ({
-          $case: 'ScanLock',
-          value: {
-            context: undefined,
-            maxVersion: p.startTs,
-            startKey: span.startKey,
-            endKey: span.endKey,
-            limit: SCAN_LOCK_PAGE,
-          },
-        }),
-        p.request,
-      );
-      const resp = step.response.value;
-      if (resp.error !== undefined && resp.error !== null) throw keyErrorFromWire(resp.error as WireKeyError);
-      for (const lock of resp.locks) if (lock.lockVersion === p.startTs) keys.push(lock.key);
-      const last = resp.locks[resp.locks.length - 1];
-      start = resp.locks.length >= SCAN_LOCK_PAGE && last !== undefined ? nextKey(last.key) : step.next;
-    }
+    await p.exec.walkRange(bo, {
+      start: lower,
+      end: upper,
+      request: p.request,
+      build: (span): ScanLockRequest => ({
+        $case: 'ScanLock',
+        value: {
+          context: undefined,
+          maxVersion: p.startTs,
+          startKey: span.startKey,
+          endKey: span.endKey,
+          limit: SCAN_LOCK_PAGE,
+        },
+      }),
+      onResponse: (response) => {
+        const resp = response.value;
+        if (resp.error !== undefined && resp.error !== null)
+          throw keyErrorFromWire(resp.error as WireKeyError);
+        for (const lock of resp.locks) if (lock.lockVersion === p.startTs) keys.push(lock.key);
+        const last = resp.locks[resp.locks.length - 1];
+        // A full page: the region has more locks after the last one.
+        return resp.locks.length >= SCAN_LOCK_PAGE && last !== undefined
+          ? { resumeAt: nextKey(last.key) }
+          : 'next';
+      },
+    });
   } finally {
     scope.dispose();
   }
