@@ -146,6 +146,41 @@ describe.each([
     await txn.whenCommitSettled();
   });
 
+  it('scans merge local, in-flight and flushed writes over committed data', async () => {
+    const setup = await env.client.begin();
+    for (const n of ['1', '3', '5', '7']) setup.put(`p/s${n}`, `committed${n}`);
+    await setup.commit();
+    const txn = await env.client.begin({ pipelined: true });
+    txn.put('p/s2', 'flushed2');
+    txn.delete('p/s3');
+    txn.put('p/s5', 'flushed5');
+    expect(await txn.flush({ force: true })).toBe(true);
+    await txn.flushWait();
+    txn.put('p/s4', 'inflight4');
+    txn.delete('p/s5');
+    // The next generation, not waited for: read from the buffer being flushed.
+    expect(await txn.flush({ force: true })).toBe(true);
+    txn.put('p/s6', 'local6');
+    const want = [
+      ['p/s1', 'committed1'],
+      ['p/s2', 'flushed2'],
+      ['p/s4', 'inflight4'],
+      ['p/s6', 'local6'],
+      ['p/s7', 'committed7'],
+    ];
+    const pairs = (ps: { key: Uint8Array; value: Uint8Array }[]) => ps.map((p) => [t(p.key), t(p.value)]);
+    expect(pairs(await txn.scan('p/s', 'p/t'))).toEqual(want);
+    expect(pairs(await txn.scan('p/s', 'p/t', { reverse: true }))).toEqual([...want].reverse());
+    expect((await txn.scan('p/s', 'p/t', { keyOnly: true })).map((p) => p.value.length)).toEqual([
+      0, 0, 0, 0, 0,
+    ]);
+    const seen: string[] = [];
+    for await (const p of txn.scanIter('p/s', 'p/t', { limit: 2 })) seen.push(t(p.key) ?? '');
+    expect(seen).toEqual(['p/s1', 'p/s2']);
+    await txn.rollback();
+    await txn.whenCommitSettled();
+  });
+
   it('rolls back the flushed locks', async () => {
     const txn = await env.client.begin({ pipelined: EVERY_WRITE });
     const keys = Array.from({ length: 20 }, (_x, i) => `p/r${String(i).padStart(2, '0')}`);
