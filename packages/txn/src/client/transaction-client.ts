@@ -439,7 +439,9 @@ export class TransactionClient implements AsyncDisposable {
       parts: this.#txnParts,
       lockResolver: this.#lockResolver,
       snapshot,
-      buffer: pipe.buffer.current,
+      // Unused by a pipelined transaction (its buffer is `pipelined.buffer`); an empty one holds
+      // no memory, where the first generation would be kept alive for the transaction's life.
+      buffer: new MemBuffer(),
       commit,
       latches: undefined,
       pessimistic: false,

@@ -238,7 +238,8 @@ export class Transaction implements AsyncDisposable {
 
   /**
    * Settles when the work its commit left in the background is done (the commit of the
-   * secondaries). Never rejects.
+   * secondaries; for a pipelined transaction, the resolve of its flushed locks after a commit, a
+   * failed commit or a rollback). Never rejects.
    */
   whenCommitSettled(): Promise<void> {
     return this.#background;
