@@ -15,6 +15,7 @@ import {
 import { kvrpcpb } from '@tikv/proto';
 import type { RegionRequestOptions } from '@tikv/rpc';
 import { commitMutations } from '../commit/commit-action.js';
+import { publishCommit } from '../commit/commit-diagnostics.js';
 import type { ResolvedCommitOptions } from '../commit/commit-options.js';
 import { CommitProtocol, type CommitResult } from '../commit/commit-result.js';
 import { CommitState } from '../commit/commit-state.js';
@@ -221,6 +222,7 @@ export class PipelinedCommitter {
    *   may have been applied
    */
   async commit(buffer: PipelinedMemBuffer, options?: RequestOptions): Promise<CommitResult> {
+    let error: unknown;
     try {
       await buffer.flush(true);
       await buffer.flushWait();
@@ -234,12 +236,20 @@ export class PipelinedCommitter {
       this.#background = this.#resolve(range, commitTs);
       return { commitTs, protocol: CommitProtocol.PIPELINED, background: this.#background };
     } catch (e) {
+      error = e;
       if (!this.#committed && !isTiKVError(e, 'UNDETERMINED'))
         this.#background = this.#rollbackFlushed(buffer);
       throw e;
     } finally {
       this.#flushStop.abort();
       this.#ttl?.close();
+      publishCommit(() => ({
+        startTs: this.#o.startTs,
+        commitTs: this.#commitTs,
+        protocol: this.#primary === undefined ? CommitProtocol.NONE : CommitProtocol.PIPELINED,
+        keys: buffer.len,
+        error,
+      }));
     }
   }
 
