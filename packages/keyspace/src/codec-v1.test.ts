@@ -99,4 +99,25 @@ describe('CodecV1', () => {
     };
     expect(c.decodeResponse(ok)).toBe(ok);
   });
+
+  test("decodes the region errors of pipelined DML's Flush and BufferBatchGet too", () => {
+    const c = new CodecV1(KeyMode.TXN);
+    const region = { id: 1n, startKey: encodeBytes(enc('a')), endKey: encodeBytes(enc('c')) };
+    const flush: CodecResponse = {
+      $case: 'Flush',
+      value: kvrpcpb.FlushResponse.fromPartial({
+        regionError: { epochNotMatch: { currentRegions: [region] } },
+      }),
+    };
+    c.decodeResponse(flush);
+    expect(flush.value.regionError?.epochNotMatch?.currentRegions[0]?.endKey).toEqual(enc('c'));
+    const get: CodecResponse = {
+      $case: 'BufferBatchGet',
+      value: kvrpcpb.BufferBatchGetResponse.fromPartial({
+        regionError: { epochNotMatch: { currentRegions: [{ ...region }] } },
+      }),
+    };
+    c.decodeResponse(get);
+    expect(get.value.regionError?.epochNotMatch?.currentRegions[0]?.startKey).toEqual(enc('a'));
+  });
 });

@@ -5,7 +5,11 @@ import type { CodecCommand, CodecRequest, CodecResponse } from './codec-request.
 import { MEMCOMPARABLE_MEM_CODEC, type MemCodec, PLAIN_MEM_CODEC } from './mem-codec.js';
 import { decodeRegionErrorWith } from './region-error-decoder.js';
 
-/** Commands whose region errors client-go's V1 codec decodes (their keys are left alone). */
+/**
+ * Commands whose region errors the V1 codec decodes (their keys are left alone): client-go's list,
+ * plus pipelined DML's Flush and BufferBatchGet, which client-go leaves out (their EpochNotMatch
+ * regions would put memcomparable-encoded boundaries in the region cache).
+ */
 const V1_REGION_ERROR_COMMANDS: ReadonlySet<CodecCommand> = new Set<CodecCommand>([
   'Get',
   'Scan',
@@ -23,6 +27,8 @@ const V1_REGION_ERROR_COMMANDS: ReadonlySet<CodecCommand> = new Set<CodecCommand
   'TxnHeartBeat',
   'CheckTxnStatus',
   'CheckSecondaryLocks',
+  'Flush',
+  'BufferBatchGet',
   'RawGet',
   'RawBatchGet',
   'RawPut',

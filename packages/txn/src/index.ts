@@ -176,6 +176,14 @@ export type { MemBufferSnapshot, MemBufferSnapshotIterOptions } from './membuffe
 export type { LockKeysOptions, LockKeysResult } from './pessimistic/lock-keys-options.js';
 export type { LockedValue } from './pessimistic/pessimistic-lock.js';
 export {
+  type BufferBatchGetter,
+  type FlushFn,
+  type FlushThresholds,
+  PipelinedMemBuffer,
+  type PipelinedMemBufferOptions,
+} from './pipelined/pipelined-mem-buffer.js';
+export { DEFAULT_PIPELINED_OPTIONS, type PipelinedOptions } from './pipelined/pipelined-options.js';
+export {
   DELETE_RANGE_ONE_REGION_MAX_BACKOFF_MS,
   DeleteRangeTask,
   type DeleteRangeTaskOptions,

@@ -9,6 +9,7 @@ import { runGcBench } from './gc-bench.js';
 import { runMembufferBench } from './membuffer-bench.js';
 import { runMockClusterBench } from './mock-cluster-bench.js';
 import { PEER_FLAGS, peerOptionsFromFlags, runPeerBench, UsageError } from './peer-bench.js';
+import { PIPELINED_FLAGS, pipelinedKeysFromFlags, runPipelinedBench } from './pipelined-bench.js';
 import { runRawBench } from './raw-bench.js';
 import { runRegionCacheBench } from './region-cache-bench.js';
 import { runTransportBench } from './transport-bench.js';
@@ -37,6 +38,13 @@ const suites: Record<string, Suite> = {
   transport: { prepare: () => () => runTransportBench() },
   txn: { prepare: () => () => runTxnBench() },
   'txn-ceiling': { prepare: () => () => runTxnCeilingBench() },
+  pipelined: {
+    prepare: (flags) => {
+      const keys = pipelinedKeysFromFlags(flags);
+      return () => runPipelinedBench(keys);
+    },
+    flags: PIPELINED_FLAGS,
+  },
   peer: {
     prepare: (flags) => {
       const options = peerOptionsFromFlags(flags);
@@ -52,6 +60,9 @@ const USAGE = `Usage: pnpm bench [suite...] [--flag value...]
 
 Runs the benchmark suites (${byDefault.join(', ')} when none is named), each printing its figures
 next to a baseline measured in the same run. The mock cluster runs in a separate process.
+
+pipelined: a bulk load of --keys keys (default 100000) in one transaction, optimistic 2PC next
+to pipelined DML.
 
 peer (only when named): @tikv/raw next to client-go's rawkv (built from a local checkout:
 CLIENT_GO_GIT, default the fetched mirror) against one standalone mock, in the same run.

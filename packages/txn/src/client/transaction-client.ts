@@ -11,6 +11,7 @@ import {
   invalidArgument,
   isTiKVError,
   type RequestOptions,
+  systemClock,
   TiKVError,
   U64_MAX,
   UndeterminedError,
@@ -28,6 +29,8 @@ import { TxnSafePointCache } from '../gc/txn-safe-point-cache.js';
 import { LockResolver } from '../lock-resolver/lock-resolver.js';
 import { MemBuffer } from '../membuffer/mem-buffer.js';
 import { type MemBufferLimits, resolveMemBufferLimits } from '../membuffer/mem-buffer-options.js';
+import { type PipelinedOptions, resolvePipelinedOptions } from '../pipelined/pipelined-options.js';
+import { PipelinedTxn } from '../pipelined/pipelined-txn.js';
 import { DeleteRangeTask, type DeleteRangeTaskOptions } from '../range-task/delete-range-task.js';
 import type { StoreSender } from '../range-task/store-deps.js';
 import { unsafeDestroyRange } from '../range-task/unsafe-destroy-range.js';
@@ -404,6 +407,8 @@ export class TransactionClient implements AsyncDisposable {
             ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
             ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
           });
+    if (o.pipelined !== undefined && o.pipelined !== false)
+      return this.#beginPipelined(o, o.pipelined, snapshot);
     return new Transaction({
       parts: this.#txnParts,
       lockResolver: this.#lockResolver,
@@ -414,6 +419,35 @@ export class TransactionClient implements AsyncDisposable {
       pessimistic: o.pessimistic === true,
       onCommitted: o.onCommitted,
       checkOpen: this.#checkOpen,
+    });
+  }
+
+  /** A pipelined transaction (client-go `InitPipelinedMemDB`): 2PC only, no latches. */
+  #beginPipelined(o: BeginOptions, pipelined: PipelinedOptions | true, snapshot: Snapshot): Transaction {
+    const resolved = resolvePipelinedOptions(pipelined);
+    const commit = resolveCommitOptions({ ...this.#commitOptions(o), asyncCommit: false, onePc: false });
+    const pipe = new PipelinedTxn({
+      parts: this.#txnParts,
+      lockResolver: this.#lockResolver,
+      snapshot,
+      commit,
+      pipelined: resolved,
+      startTimeMs: (this.#txnParts.clock ?? systemClock).now(),
+      memBuffer: this.#memBufferLimitsOnce(),
+    });
+    return new Transaction({
+      parts: this.#txnParts,
+      lockResolver: this.#lockResolver,
+      snapshot,
+      // Unused by a pipelined transaction (its buffer is `pipelined.buffer`); an empty one holds
+      // no memory, where the first generation would be kept alive for the transaction's life.
+      buffer: new MemBuffer(),
+      commit,
+      latches: undefined,
+      pessimistic: false,
+      onCommitted: o.onCommitted,
+      checkOpen: this.#checkOpen,
+      pipelined: pipe,
     });
   }
 

@@ -17,6 +17,7 @@ import type { CommandPriority, StoreLabelMatch } from '@tikv/rpc';
 import type { AssertionLevel, CommitTuning } from '../commit/commit-options.js';
 import type { LockResolverTuning } from '../lock-resolver/lock-resolver-options.js';
 import type { MemBufferLimits } from '../membuffer/mem-buffer-options.js';
+import type { PipelinedOptions } from '../pipelined/pipelined-options.js';
 import type { SnapshotOptions } from '../snapshot/snapshot-options.js';
 
 /** A transaction's isolation level: snapshot isolation, or read committed. */
@@ -120,6 +121,15 @@ export interface BeginOptions extends RequestOptions {
    * @defaultValue false
    */
   readonly pessimistic?: boolean | undefined;
+  /**
+   * A pipelined transaction (client-go `WithPipelinedTxn`; `true` is `WithDefaultPipelinedTxn`):
+   * for bulk writes. Its buffer is flushed to TiKV as locks in generations while it runs (writes
+   * start a flush once the thresholds are passed; `txn.flush()` adds backpressure), reads see the
+   * flushed writes, and commit flushes the rest, commits the primary key and resolves the other
+   * locks over their key range in the background. Not with `pessimistic`, `asyncCommit` or
+   * `onePc`; local latches do not apply. @defaultValue not pipelined
+   */
+  readonly pipelined?: PipelinedOptions | boolean | undefined;
   /** Try async commit (client-go `SetEnableAsyncCommit`). @defaultValue the client's `commit.asyncCommit` (false) */
   readonly asyncCommit?: boolean | undefined;
   /** Try one-phase commit (client-go `SetEnable1PC`). @defaultValue the client's `commit.onePc` (false) */
@@ -187,6 +197,13 @@ export function checkBeginOptions(o: BeginOptions | undefined): void {
   const ts = o.startTs;
   if (ts !== undefined && (typeof ts !== 'bigint' || ts <= 0n || ts >= U64_MAX)) {
     throw invalidArgument('options.startTs', 'a bigint timestamp in (0, 2^64 - 1)', ts);
+  }
+  if (o.pipelined !== undefined && o.pipelined !== false) {
+    if (o.pessimistic === true)
+      throw new InvalidArgumentError('a pipelined transaction cannot be pessimistic');
+    if (o.asyncCommit === true || o.onePc === true) {
+      throw new InvalidArgumentError('a pipelined transaction commits with neither async commit nor 1PC');
+    }
   }
   if (o.isolation !== undefined && o.isolation !== 'SI' && o.isolation !== 'RC') {
     throw new InvalidArgumentError(`options.isolation must be 'SI' or 'RC', got ${String(o.isolation)}`);

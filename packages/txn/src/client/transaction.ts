@@ -1,11 +1,9 @@
 import {
   type BytesLike,
-  checkBoundKey,
   checkKey,
   checkKeys,
   checkRequestOptions,
   checkValue,
-  compareKeys,
   invalidArgument,
   type RequestOptions,
   systemClock,
@@ -25,10 +23,13 @@ import {
 } from '../pessimistic/lock-keys-options.js';
 import { lockedValuesOver } from '../pessimistic/locked-values-reader.js';
 import { PessimisticState } from '../pessimistic/pessimistic-state.js';
+import type { PipelinedTxn } from '../pipelined/pipelined-txn.js';
+import type { PipelinedUnionStore } from '../pipelined/pipelined-union-store.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { LocalLatches } from './local-latches.js';
+import { scanRange as range, scanLimit } from './scan-range.js';
 import type { CommitOutcome } from './transaction-options.js';
 
 /** Options of {@link Transaction.scan} and {@link Transaction.scanIter}. */
@@ -69,6 +70,8 @@ export interface TransactionParts {
   readonly onCommitted: ((outcome: CommitOutcome) => void) | undefined;
   /** Throws when the client is closed. */
   readonly checkOpen: () => void;
+  /** A pipelined transaction's buffer, committer and reads. */
+  readonly pipelined?: PipelinedTxn | undefined;
 }
 
 const toKey = (key: BytesLike, name?: string): Uint8Array => checkKey(key, name);
@@ -93,7 +96,8 @@ const toKey = (key: BytesLike, name?: string): Uint8Array => checkKey(key, name)
  */
 export class Transaction implements AsyncDisposable {
   readonly #p: TransactionParts;
-  readonly #union: UnionStore;
+  readonly #union: UnionStore | PipelinedUnionStore;
+  readonly #pipe: PipelinedTxn | undefined;
   readonly #startTimeMs: number;
   #state: TransactionState = TransactionState.ACTIVE;
   #commitTs = 0n;
@@ -106,7 +110,11 @@ export class Transaction implements AsyncDisposable {
     this.#p = parts;
     const clock = parts.parts.clock ?? systemClock;
     this.#startTimeMs = clock.now();
-    if (parts.pessimistic) {
+    this.#pipe = parts.pipelined;
+    if (this.#pipe !== undefined) {
+      this.#pessimistic = undefined;
+      this.#union = this.#pipe.reads;
+    } else if (parts.pessimistic) {
       const state = new PessimisticState(
         parts.parts,
         parts.lockResolver,
@@ -164,22 +172,63 @@ export class Transaction implements AsyncDisposable {
 
   /** Whether nothing was written (client-go `IsReadOnly`). */
   get readOnly(): boolean {
-    return !this.#p.buffer.dirty;
+    return !(this.#pipe?.buffer ?? this.#p.buffer).dirty;
   }
 
-  /** Entries in the buffer (client-go `Len`). */
+  /** Entries in the buffer, flushed generations included (client-go `Len`). */
   get len(): number {
-    return this.#p.buffer.len;
+    return (this.#pipe?.buffer ?? this.#p.buffer).len;
   }
 
-  /** Bytes of keys and values in the buffer (client-go `Size`). */
+  /** Bytes of keys and values in the buffer, flushed generations included (client-go `Size`). */
   get sizeBytes(): number {
-    return this.#p.buffer.sizeBytes;
+    return (this.#pipe?.buffer ?? this.#p.buffer).sizeBytes;
   }
 
-  /** The transaction's write buffer (client-go `GetMemBuffer`): flags, savepoints, iteration. */
+  /**
+   * The transaction's write buffer (client-go `GetMemBuffer`): flags, savepoints, iteration. In a
+   * pipelined transaction, the current generation's (a flush replaces it).
+   */
   get memBuffer(): MemBuffer {
-    return this.#p.buffer;
+    return this.#pipe?.buffer.current ?? this.#p.buffer;
+  }
+
+  /** The buffer writes go to now. */
+  get #buffer(): MemBuffer {
+    return this.#pipe?.buffer.current ?? this.#p.buffer;
+  }
+
+  /** Whether the transaction is pipelined (client-go `IsPipelined`): its writes are flushed as it runs. */
+  get pipelined(): boolean {
+    return this.#pipe !== undefined;
+  }
+
+  /**
+   * Flushes the pipelined transaction's buffer to TiKV when it passed the flush thresholds, or
+   * always with `force` (client-go `MemBuffer.Flush`). Writes start a flush on their own when one
+   * is due and none is in flight; calling this between batches of writes adds the backpressure:
+   * when the buffer reached `forceFlushSizeBytes` while the previous flush is still in flight, it
+   * waits for that flush. A failed flush is thrown here (or by the next call, or by commit): the
+   * transaction must then be rolled back.
+   *
+   * @param options - `force`: flush whatever the thresholds say
+   * @returns whether a flush started
+   * @throws TiKVError `INVALID_TXN` for a transaction that is not pipelined, or with a savepoint open
+   */
+  async flush(options?: { readonly force?: boolean | undefined }): Promise<boolean> {
+    this.#checkActive();
+    return this.#requirePipelined().buffer.flush(options?.force === true);
+  }
+
+  /** Waits for the pipelined flush in flight and throws its failure (client-go `FlushWait`). */
+  async flushWait(): Promise<void> {
+    this.#checkActive();
+    await this.#requirePipelined().buffer.flushWait();
+  }
+
+  #requirePipelined(): PipelinedTxn {
+    if (this.#pipe === undefined) throw new TiKVError('INVALID_TXN', 'the transaction is not pipelined');
+    return this.#pipe;
   }
 
   /** The snapshot the transaction reads through to (client-go `GetSnapshot`). */
@@ -189,7 +238,8 @@ export class Transaction implements AsyncDisposable {
 
   /**
    * Settles when the work its commit left in the background is done (the commit of the
-   * secondaries). Never rejects.
+   * secondaries; for a pipelined transaction, the resolve of its flushed locks after a commit, a
+   * failed commit or a rollback). Never rejects.
    */
   whenCommitSettled(): Promise<void> {
     return this.#background;
@@ -241,13 +291,15 @@ export class Transaction implements AsyncDisposable {
     const v = checkValue(k, value);
     if (v.length === 0)
       throw invalidArgument('value', 'a non-empty value (a transaction cannot store an empty one)', v);
-    this.#p.buffer.set(k, v);
+    this.#buffer.set(k, v);
+    this.#pipe?.buffer.maybeFlush();
   }
 
   /** Buffers a delete of `key` (client-go `Delete`). */
   delete(key: BytesLike): void {
     this.#checkActive();
-    this.#p.buffer.delete(toKey(key));
+    this.#buffer.delete(toKey(key));
+    this.#pipe?.buffer.maybeFlush();
   }
 
   /**
@@ -309,9 +361,9 @@ export class Transaction implements AsyncDisposable {
     const state = this.#pessimistic;
     if (state !== undefined) return state.lockKeys(checked, options);
     return checked.map((key) => {
-      const flags = this.#p.buffer.getFlags(key);
+      const flags = this.#buffer.getFlags(key);
       const alreadyLocked = flags !== undefined && KeyFlags.hasLocked(flags);
-      if (!alreadyLocked) this.#p.buffer.updateFlags(key, FlagsOp.SetKeyLocked);
+      if (!alreadyLocked) this.#buffer.updateFlags(key, FlagsOp.SetKeyLocked);
       return { key, alreadyLocked, locked: true, exists: undefined, value: undefined };
     });
   }
@@ -324,19 +376,19 @@ export class Transaction implements AsyncDisposable {
    */
   staging(): number {
     this.#checkActive();
-    return this.#p.buffer.staging();
+    return this.#buffer.staging();
   }
 
   /** Closes the newest savepoint and keeps its writes (client-go `Release`). */
   release(handle: number): void {
     this.#checkActive();
-    this.#p.buffer.release(handle);
+    this.#buffer.release(handle);
   }
 
   /** Closes the newest savepoint and undoes its writes (client-go `Cleanup`). */
   cleanup(handle: number): void {
     this.#checkActive();
-    this.#p.buffer.cleanup(handle);
+    this.#buffer.cleanup(handle);
   }
 
   /**
@@ -379,6 +431,14 @@ export class Transaction implements AsyncDisposable {
   }
 
   async #commit(options: RequestOptions | undefined): Promise<CommitResult> {
+    const pipe = this.#pipe;
+    if (pipe !== undefined) {
+      try {
+        return await pipe.committer.commit(pipe.buffer, options);
+      } finally {
+        this.#background = pipe.committer.background;
+      }
+    }
     const pess = this.#pessimistic;
     if (pess !== undefined) {
       try {
@@ -448,6 +508,13 @@ export class Transaction implements AsyncDisposable {
     }
     checkRequestOptions(options);
     this.#state = TransactionState.FINISHED;
+    const pipe = this.#pipe;
+    if (pipe !== undefined) {
+      // The flushed locks are rolled back in the background (whenCommitSettled waits for it).
+      await pipe.committer.rollback(pipe.buffer);
+      this.#background = pipe.committer.background;
+      return;
+    }
     const pess = this.#pessimistic;
     if (pess?.inAggressiveLocking === true) pess.cancelAggressiveLocking();
     if (pess !== undefined && pess.lockedCount > 0) {
@@ -539,20 +606,4 @@ export class Transaction implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#state === TransactionState.ACTIVE) await this.rollback();
   }
-}
-
-function range(start: BytesLike, end: BytesLike): [Uint8Array, Uint8Array] {
-  const lower = checkBoundKey(start, 'start');
-  const upper = checkBoundKey(end, 'end');
-  if (upper.length > 0 && compareKeys(lower, upper) > 0) {
-    throw invalidArgument('end', 'a key >= start, or empty for no upper bound', end);
-  }
-  return [lower, upper];
-}
-
-function scanLimit(limit: number | undefined): number {
-  if (limit === undefined) return Number.POSITIVE_INFINITY;
-  if (!Number.isSafeInteger(limit) || limit < 1)
-    throw invalidArgument('options.limit', 'an integer >= 1', limit);
-  return limit;
 }

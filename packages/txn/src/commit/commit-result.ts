@@ -6,6 +6,11 @@ export const CommitProtocol = Object.freeze({
   ASYNC_COMMIT: 'async-commit',
   /** One-phase commit: the one prewrite request committed the whole transaction. */
   ONE_PC: '1pc',
+  /**
+   * Pipelined DML: the writes were flushed as locks while the transaction ran; the primary's commit
+   * committed it, and the other locks are resolved over their range in the background.
+   */
+  PIPELINED: 'pipelined',
   /** Nothing to commit (the buffer held no mutation): nothing was sent. */
   NONE: 'none',
 } as const);

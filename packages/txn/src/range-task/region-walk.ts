@@ -1,5 +1,12 @@
 import { Backoffer, compareKeys } from '@tikv/common';
-import type { RangeStep, RegionExecutor, RegionSpan, ResponseFor, TikvRequest } from '@tikv/rpc';
+import type {
+  RangeStep,
+  RegionExecutor,
+  RegionRequestOptions,
+  RegionSpan,
+  ResponseFor,
+  TikvRequest,
+} from '@tikv/rpc';
 import type { RangeTaskStat, TaskRange } from './range-task-stat.js';
 
 /** Options of {@link walkRegions}. */
@@ -12,6 +19,8 @@ export interface WalkRegionsOptions<R extends TikvRequest> {
   readonly check: (response: ResponseFor<R>, span: RegionSpan) => void;
   /** Aborts the walk. */
   readonly signal: AbortSignal;
+  /** Options of every request (request source, priority...). @defaultValue none */
+  readonly request?: RegionRequestOptions | undefined;
 }
 
 /**
@@ -35,7 +44,12 @@ export async function walkRegions<R extends TikvRequest>(
       signal: options.signal,
       clock: exec.tuning.clock,
     });
-    const step: RangeStep<R> = await exec.sendRangeStep(bo, { start, end: range.endKey }, options.build);
+    const step: RangeStep<R> = await exec.sendRangeStep(
+      bo,
+      { start, end: range.endKey },
+      options.build,
+      options.request,
+    );
     options.check(step.response, step.span);
     completedRegions++;
     start = step.next;

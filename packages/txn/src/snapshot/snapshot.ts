@@ -120,6 +120,7 @@ export class Snapshot implements SnapshotReader {
   #ts: bigint;
   #validated = false;
   #metLock = false;
+  #pipelined = false;
   #cacheHits = 0;
   /** Transactions whose locks the reads may ignore (rolled back, pushed, committed after the ts). */
   #resolvedLocks = new Set<bigint>();
@@ -195,7 +196,22 @@ export class Snapshot implements SnapshotReader {
     this.#ts = checkTs(ts);
     this.#validated = false;
     this.#cache?.clear();
-    this.#resolvedLocks = new Set();
+    this.#resolvedLocks = this.#pipelined ? new Set([this.#ts]) : new Set();
+  }
+
+  /**
+   * Puts the snapshot in pipelined mode (client-go `SetPipelined`): its reads skip the locks its
+   * own transaction flushed (lock ts == read ts), which would otherwise be resolved (waiting on
+   * the transaction's own primary).
+   */
+  setPipelined(): void {
+    this.#pipelined = true;
+    this.#resolvedLocks.add(this.#ts);
+  }
+
+  /** Whether the snapshot is a pipelined transaction's. */
+  get pipelined(): boolean {
+    return this.#pipelined;
   }
 
   /**
