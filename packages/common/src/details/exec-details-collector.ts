@@ -1,0 +1,321 @@
+import type { ExecDetails, RpcStats, ScanDetail, TimeDetail, WriteDetail } from './exec-details.js';
+
+/** `kvrpcpb.TimeDetail` as the collector reads it (the older, millisecond fields). */
+export interface WireTimeDetail {
+  readonly waitWallTimeMs: bigint;
+  readonly processWallTimeMs: bigint;
+  readonly kvReadWallTimeMs: bigint;
+  readonly totalRpcWallTimeNs: bigint;
+}
+
+/** `kvrpcpb.TimeDetailV2` as the collector reads it. */
+export interface WireTimeDetailV2 {
+  readonly waitWallTimeNs: bigint;
+  readonly processWallTimeNs: bigint;
+  readonly processSuspendWallTimeNs: bigint;
+  readonly kvReadWallTimeNs: bigint;
+  readonly totalRpcWallTimeNs: bigint;
+  readonly kvGrpcProcessTimeNs: bigint;
+  readonly kvGrpcWaitTimeNs: bigint;
+}
+
+/** `kvrpcpb.ScanDetailV2` as the collector reads it. */
+export interface WireScanDetailV2 {
+  readonly processedVersions: bigint;
+  readonly totalVersions: bigint;
+  readonly processedVersionsSize: bigint;
+  readonly rocksdbDeleteSkippedCount: bigint;
+  readonly rocksdbKeySkippedCount: bigint;
+  readonly rocksdbBlockCacheHitCount: bigint;
+  readonly rocksdbBlockReadCount: bigint;
+  readonly rocksdbBlockReadByte: bigint;
+  readonly rocksdbBlockReadNanos: bigint;
+  readonly getSnapshotNanos: bigint;
+}
+
+/** `kvrpcpb.WriteDetail` as the collector reads it. */
+export interface WireWriteDetail {
+  readonly storeBatchWaitNanos: bigint;
+  readonly proposeSendWaitNanos: bigint;
+  readonly persistLogNanos: bigint;
+  readonly raftDbWriteLeaderWaitNanos: bigint;
+  readonly raftDbSyncLogNanos: bigint;
+  readonly raftDbWriteMemtableNanos: bigint;
+  readonly commitLogNanos: bigint;
+  readonly applyBatchWaitNanos: bigint;
+  readonly applyLogNanos: bigint;
+  readonly applyMutexLockNanos: bigint;
+  readonly applyWriteLeaderWaitNanos: bigint;
+  readonly applyWriteWalNanos: bigint;
+  readonly applyWriteMemtableNanos: bigint;
+  readonly latchWaitNanos: bigint;
+  readonly processNanos: bigint;
+  readonly throttleNanos: bigint;
+  readonly pessimisticLockWaitNanos: bigint;
+}
+
+/** `kvrpcpb.ExecDetailsV2` as the collector reads it: what TiKV puts in a response. */
+export interface WireExecDetails {
+  readonly timeDetail?: WireTimeDetail | undefined;
+  readonly timeDetailV2?: WireTimeDetailV2 | undefined;
+  readonly scanDetailV2?: WireScanDetailV2 | undefined;
+  readonly writeDetail?: WireWriteDetail | undefined;
+}
+
+/** client-go keeps at most this many distinct error labels, counting the rest together. */
+export const MAX_REQUEST_ERROR_LABELS = 16;
+
+const NS_PER_MS = 1_000_000;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function zeroTime(): Mutable<TimeDetail> {
+  return {
+    processTimeNs: 0,
+    suspendTimeNs: 0,
+    waitTimeNs: 0,
+    kvReadWallTimeNs: 0,
+    kvGrpcProcessTimeNs: 0,
+    kvGrpcWaitTimeNs: 0,
+    totalRpcWallTimeNs: 0,
+  };
+}
+
+function zeroScan(): Mutable<ScanDetail> {
+  return {
+    totalKeys: 0,
+    processedKeys: 0,
+    processedKeysSize: 0,
+    rocksdbDeleteSkippedCount: 0,
+    rocksdbKeySkippedCount: 0,
+    rocksdbBlockCacheHitCount: 0,
+    rocksdbBlockReadCount: 0,
+    rocksdbBlockReadBytes: 0,
+    rocksdbBlockReadNs: 0,
+    getSnapshotNs: 0,
+  };
+}
+
+function zeroWrite(): Mutable<WriteDetail> {
+  return {
+    storeBatchWaitNs: 0,
+    proposeSendWaitNs: 0,
+    persistLogNs: 0,
+    raftDbWriteLeaderWaitNs: 0,
+    raftDbSyncLogNs: 0,
+    raftDbWriteMemtableNs: 0,
+    commitLogNs: 0,
+    applyBatchWaitNs: 0,
+    applyLogNs: 0,
+    applyMutexLockNs: 0,
+    applyWriteLeaderWaitNs: 0,
+    applyWriteWalNs: 0,
+    applyWriteMemtableNs: 0,
+    schedulerLatchWaitNs: 0,
+    schedulerProcessNs: 0,
+    schedulerThrottleNs: 0,
+    schedulerPessimisticLockWaitNs: 0,
+  };
+}
+
+/**
+ * Gathers the {@link ExecDetails} of one call. It travels on the call's `Backoffer` (as
+ * client-go's `ExecDetails` travels in the backoffer's context): every copy and fork of that
+ * backoffer records its sleeps here, and the request sender records each attempt and each
+ * response's TiKV details. Only calls that ask for details (`onDetails`) make one, so the
+ * request path pays one `undefined` check when nobody asks.
+ *
+ * Single-threaded JavaScript needs no locks: concurrent batches of one call add to the same
+ * counters.
+ */
+export class ExecDetailsCollector {
+  #backoffCount = 0;
+  #backoffMs = 0;
+  readonly #backoffCountByKind: Record<string, number> = {};
+  readonly #backoffMsByKind: Record<string, number> = {};
+  readonly #backoffKinds: string[] = [];
+  #rpcCount = 0;
+  #rpcTimeMs = 0;
+  readonly #rpcByCommand = new Map<string, { count: number; timeMs: number }>();
+  #retries = 0;
+  readonly #errors = new Map<string, number>();
+  #otherErrors = 0;
+  #storeDetails = 0;
+  readonly #time = zeroTime();
+  readonly #scan = zeroScan();
+  readonly #write = zeroWrite();
+
+  /**
+   * Records one backoff sleep (the `Backoffer` calls it after each sleep).
+   *
+   * @param kind - the backoff kind's name
+   * @param sleepMs - how long it slept, in milliseconds
+   */
+  recordBackoff(kind: string, sleepMs: number): void {
+    this.#backoffCount++;
+    this.#backoffMs += sleepMs;
+    this.#backoffCountByKind[kind] = (this.#backoffCountByKind[kind] ?? 0) + 1;
+    this.#backoffMsByKind[kind] = (this.#backoffMsByKind[kind] ?? 0) + sleepMs;
+    this.#backoffKinds.push(kind);
+  }
+
+  /**
+   * Records one RPC attempt (client-go `RecordRPCRuntimeStats`).
+   *
+   * @param command - the command (`Get`, `RawPut`...)
+   * @param elapsedMs - its wall time, from send to response or failure, in milliseconds
+   * @param isRetry - the attempt retried an earlier one of the same request
+   */
+  recordRpc(command: string, elapsedMs: number, isRetry: boolean): void {
+    this.#rpcCount++;
+    this.#rpcTimeMs += elapsedMs;
+    if (isRetry) this.#retries++;
+    const stats = this.#rpcByCommand.get(command);
+    if (stats === undefined) this.#rpcByCommand.set(command, { count: 1, timeMs: elapsedMs });
+    else {
+      stats.count++;
+      stats.timeMs += elapsedMs;
+    }
+  }
+
+  /**
+   * Records a region error or a failed send by label (client-go `RecordRPCErrorStats`): at most
+   * {@link MAX_REQUEST_ERROR_LABELS} labels, the rest counted together.
+   *
+   * @param label - the error's label (`not_leader`, `rpc:UNAVAILABLE`...)
+   */
+  recordRequestError(label: string): void {
+    const n = this.#errors.get(label);
+    if (n !== undefined) this.#errors.set(label, n + 1);
+    else if (this.#errors.size < MAX_REQUEST_ERROR_LABELS) this.#errors.set(label, 1);
+    else this.#otherErrors++;
+  }
+
+  /**
+   * Adds the execution details a TiKV response carried (client-go `MergeFromTimeDetail`,
+   * `MergeFromScanDetailV2`, `MergeFromWriteDetailPb`): the time details from `timeDetailV2`,
+   * or from the older millisecond `timeDetail` when the store sent only that.
+   *
+   * @param d - the response's `execDetailsV2`
+   */
+  recordStoreDetails(d: WireExecDetails): void {
+    this.#storeDetails++;
+    const t = this.#time;
+    const v2 = d.timeDetailV2;
+    if (v2 !== undefined) {
+      t.waitTimeNs += Number(v2.waitWallTimeNs);
+      t.processTimeNs += Number(v2.processWallTimeNs);
+      t.suspendTimeNs += Number(v2.processSuspendWallTimeNs);
+      t.kvReadWallTimeNs += Number(v2.kvReadWallTimeNs);
+      t.kvGrpcProcessTimeNs += Number(v2.kvGrpcProcessTimeNs);
+      t.kvGrpcWaitTimeNs += Number(v2.kvGrpcWaitTimeNs);
+      t.totalRpcWallTimeNs += Number(v2.totalRpcWallTimeNs);
+    } else if (d.timeDetail !== undefined) {
+      const v1 = d.timeDetail;
+      t.waitTimeNs += Number(v1.waitWallTimeMs) * NS_PER_MS;
+      t.processTimeNs += Number(v1.processWallTimeMs) * NS_PER_MS;
+      t.kvReadWallTimeNs += Number(v1.kvReadWallTimeMs) * NS_PER_MS;
+      t.totalRpcWallTimeNs += Number(v1.totalRpcWallTimeNs);
+    }
+    const s = d.scanDetailV2;
+    if (s !== undefined) {
+      const o = this.#scan;
+      o.totalKeys += Number(s.totalVersions);
+      o.processedKeys += Number(s.processedVersions);
+      o.processedKeysSize += Number(s.processedVersionsSize);
+      o.rocksdbDeleteSkippedCount += Number(s.rocksdbDeleteSkippedCount);
+      o.rocksdbKeySkippedCount += Number(s.rocksdbKeySkippedCount);
+      o.rocksdbBlockCacheHitCount += Number(s.rocksdbBlockCacheHitCount);
+      o.rocksdbBlockReadCount += Number(s.rocksdbBlockReadCount);
+      o.rocksdbBlockReadBytes += Number(s.rocksdbBlockReadByte);
+      o.rocksdbBlockReadNs += Number(s.rocksdbBlockReadNanos);
+      o.getSnapshotNs += Number(s.getSnapshotNanos);
+    }
+    const w = d.writeDetail;
+    if (w !== undefined) {
+      const o = this.#write;
+      o.storeBatchWaitNs += Number(w.storeBatchWaitNanos);
+      o.proposeSendWaitNs += Number(w.proposeSendWaitNanos);
+      o.persistLogNs += Number(w.persistLogNanos);
+      o.raftDbWriteLeaderWaitNs += Number(w.raftDbWriteLeaderWaitNanos);
+      o.raftDbSyncLogNs += Number(w.raftDbSyncLogNanos);
+      o.raftDbWriteMemtableNs += Number(w.raftDbWriteMemtableNanos);
+      o.commitLogNs += Number(w.commitLogNanos);
+      o.applyBatchWaitNs += Number(w.applyBatchWaitNanos);
+      o.applyLogNs += Number(w.applyLogNanos);
+      o.applyMutexLockNs += Number(w.applyMutexLockNanos);
+      o.applyWriteLeaderWaitNs += Number(w.applyWriteLeaderWaitNanos);
+      o.applyWriteWalNs += Number(w.applyWriteWalNanos);
+      o.applyWriteMemtableNs += Number(w.applyWriteMemtableNanos);
+      o.schedulerLatchWaitNs += Number(w.latchWaitNanos);
+      o.schedulerProcessNs += Number(w.processNanos);
+      o.schedulerThrottleNs += Number(w.throttleNanos);
+      o.schedulerPessimisticLockWaitNs += Number(w.pessimisticLockWaitNanos);
+    }
+  }
+
+  /** Time slept so far, in milliseconds. */
+  get backoffMs(): number {
+    return this.#backoffMs;
+  }
+
+  /** Backoff sleeps so far. */
+  get backoffCount(): number {
+    return this.#backoffCount;
+  }
+
+  /**
+   * The kinds slept with from the `from`-th sleep on, in order (a commit takes the kinds of
+   * each phase this way).
+   *
+   * @param from - the index of the first sleep (a {@link ExecDetailsCollector.backoffCount} read before)
+   * @returns the kind names
+   */
+  backoffKindsSince(from = 0): string[] {
+    return this.#backoffKinds.slice(from);
+  }
+
+  /**
+   * The details gathered so far, as a frozen plain object (a copy: later records do not change it).
+   *
+   * @returns the details
+   */
+  snapshot(): ExecDetails {
+    const rpcByCommand: Record<string, RpcStats> = {};
+    for (const [cmd, s] of this.#rpcByCommand) rpcByCommand[cmd] = Object.freeze({ ...s });
+    const requestErrors: Record<string, number> = {};
+    for (const [label, n] of this.#errors) requestErrors[label] = n;
+    return Object.freeze({
+      backoffCount: this.#backoffCount,
+      backoffMs: this.#backoffMs,
+      backoffCountByKind: Object.freeze({ ...this.#backoffCountByKind }),
+      backoffMsByKind: Object.freeze({ ...this.#backoffMsByKind }),
+      rpcCount: this.#rpcCount,
+      rpcTimeMs: this.#rpcTimeMs,
+      rpcByCommand: Object.freeze(rpcByCommand),
+      retries: this.#retries,
+      requestErrors: Object.freeze(requestErrors),
+      otherErrorCount: this.#otherErrors,
+      storeDetailCount: this.#storeDetails,
+      timeDetail: Object.freeze({ ...this.#time }),
+      scanDetail: Object.freeze({ ...this.#scan }),
+      writeDetail: Object.freeze({ ...this.#write }),
+    });
+  }
+}
+
+/**
+ * Calls a details callback, ignoring what it throws: a faulty callback must not turn a call's
+ * result into its error.
+ *
+ * @param callback - the user's callback
+ * @param details - what it receives
+ * @internal
+ */
+export function deliverDetails<T>(callback: (details: T) => void, details: T): void {
+  try {
+    callback(details);
+  } catch {
+    // The caller's observer failed; the call's outcome stands.
+  }
+}
