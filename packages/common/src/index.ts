@@ -87,13 +87,16 @@ export type {
 } from './details/exec-details.js';
 export {
   deliverDetails,
+  EMPTY_EXEC_DETAILS,
   ExecDetailsCollector,
   MAX_REQUEST_ERROR_LABELS,
+  mergeExecDetails,
   type WireExecDetails,
   type WireScanDetailV2,
   type WireTimeDetail,
   type WireTimeDetailV2,
   type WireWriteDetail,
+  withExecDetails,
 } from './details/exec-details-collector.js';
 export {
   ApiVersionMismatchError,

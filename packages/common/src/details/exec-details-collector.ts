@@ -1,4 +1,11 @@
-import type { ExecDetails, RpcStats, ScanDetail, TimeDetail, WriteDetail } from './exec-details.js';
+import type {
+  ExecDetails,
+  ExecDetailsOptions,
+  RpcStats,
+  ScanDetail,
+  TimeDetail,
+  WriteDetail,
+} from './exec-details.js';
 
 /** `kvrpcpb.TimeDetail` as the collector reads it (the older, millisecond fields). */
 export interface WireTimeDetail {
@@ -317,5 +324,87 @@ export function deliverDetails<T>(callback: (details: T) => void, details: T): v
     callback(details);
   } catch {
     // The caller's observer failed; the call's outcome stands.
+  }
+}
+
+function sumRecords(
+  a: Readonly<Record<string, number>>,
+  b: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const out: Record<string, number> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+function sumFields<T extends object>(a: T, b: T): T {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(a)) out[k] = (v as number) + ((b as Record<string, number>)[k] ?? 0);
+  return Object.freeze(out) as T;
+}
+
+/**
+ * The details of two calls added together (client-go's `Merge` of the detail types): counts,
+ * times and TiKV's details summed, kinds, commands and labels joined.
+ *
+ * @param a - one call's details
+ * @param b - another call's details
+ * @returns their sum, frozen
+ */
+export function mergeExecDetails(a: ExecDetails, b: ExecDetails): ExecDetails {
+  const rpcByCommand: Record<string, RpcStats> = { ...a.rpcByCommand };
+  for (const [cmd, s] of Object.entries(b.rpcByCommand)) {
+    const own = rpcByCommand[cmd];
+    rpcByCommand[cmd] = Object.freeze(
+      own === undefined ? { ...s } : { count: own.count + s.count, timeMs: own.timeMs + s.timeMs },
+    );
+  }
+  return Object.freeze({
+    backoffCount: a.backoffCount + b.backoffCount,
+    backoffMs: a.backoffMs + b.backoffMs,
+    backoffCountByKind: Object.freeze(sumRecords(a.backoffCountByKind, b.backoffCountByKind)),
+    backoffMsByKind: Object.freeze(sumRecords(a.backoffMsByKind, b.backoffMsByKind)),
+    rpcCount: a.rpcCount + b.rpcCount,
+    rpcTimeMs: a.rpcTimeMs + b.rpcTimeMs,
+    rpcByCommand: Object.freeze(rpcByCommand),
+    retries: a.retries + b.retries,
+    requestErrors: Object.freeze(sumRecords(a.requestErrors, b.requestErrors)),
+    otherErrorCount: a.otherErrorCount + b.otherErrorCount,
+    storeDetailCount: a.storeDetailCount + b.storeDetailCount,
+    timeDetail: sumFields(a.timeDetail, b.timeDetail),
+    scanDetail: sumFields(a.scanDetail, b.scanDetail),
+    writeDetail: sumFields(a.writeDetail, b.writeDetail),
+  });
+}
+
+/** The details of a call that sent nothing (answered from a buffer or a cache). */
+export const EMPTY_EXEC_DETAILS: ExecDetails = new ExecDetailsCollector().snapshot();
+
+/**
+ * Runs a call so that its `onDetails` is called exactly once when it settles, whether the call
+ * reached TiKV zero, one or several times: the details of every inner operation are added
+ * together, and a call that sent nothing reports {@link EMPTY_EXEC_DETAILS}.
+ *
+ * @param options - the call's options
+ * @param fn - the call, given the options to pass to its inner operations
+ * @returns what `fn` returns
+ * @internal
+ */
+export async function withExecDetails<O extends ExecDetailsOptions, T>(
+  options: O | undefined,
+  fn: (options: O | undefined) => Promise<T>,
+): Promise<T> {
+  const onDetails = options?.onDetails;
+  if (onDetails === undefined) return fn(options);
+  let sum: ExecDetails | undefined;
+  const inner = {
+    ...options,
+    onDetails: (d: ExecDetails) => {
+      sum = sum === undefined ? d : mergeExecDetails(sum, d);
+    },
+  } as O;
+  try {
+    return await fn(inner);
+  } finally {
+    deliverDetails(onDetails, sum ?? EMPTY_EXEC_DETAILS);
   }
 }

@@ -11,6 +11,7 @@ import {
   systemClock,
   TiKVError,
   WriteConflictError,
+  withExecDetails,
 } from '@tikv/common';
 import { alreadyResolved, type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
 import { CommitProtocol, type CommitResult } from '../commit/commit-result.js';
@@ -26,6 +27,7 @@ import {
 import { lockedValuesOver } from '../pessimistic/locked-values-reader.js';
 import { PessimisticState } from '../pessimistic/pessimistic-state.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
+import type { SnapshotReadOptions } from '../snapshot/snapshot-options.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { LocalLatches } from './local-latches.js';
@@ -209,10 +211,12 @@ export class Transaction implements AsyncDisposable {
    * @param options - abort signal and timeout
    * @returns the value, or `undefined` when absent or deleted by this transaction
    */
-  async get(key: BytesLike, options?: RequestOptions): Promise<Uint8Array | undefined> {
+  async get(key: BytesLike, options?: SnapshotReadOptions): Promise<Uint8Array | undefined> {
     this.#checkActive();
     checkRequestOptions(options);
-    return this.#union.get(toKey(key), options);
+    const k = toKey(key);
+    if (options?.onDetails !== undefined) return withExecDetails(options, (o) => this.#union.get(k, o));
+    return this.#union.get(k, options);
   }
 
   /**
@@ -223,10 +227,15 @@ export class Transaction implements AsyncDisposable {
    * @param options - abort signal and timeout
    * @returns the values aligned with `keys`, `undefined` where absent
    */
-  async batchGet(keys: readonly BytesLike[], options?: RequestOptions): Promise<(Uint8Array | undefined)[]> {
+  async batchGet(
+    keys: readonly BytesLike[],
+    options?: SnapshotReadOptions,
+  ): Promise<(Uint8Array | undefined)[]> {
     this.#checkActive();
     checkRequestOptions(options);
-    return this.#union.batchGet(checkKeys(keys), options);
+    const ks = checkKeys(keys);
+    if (options?.onDetails !== undefined) return withExecDetails(options, (o) => this.#union.batchGet(ks, o));
+    return this.#union.batchGet(ks, options);
   }
 
   /**
