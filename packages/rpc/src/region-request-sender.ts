@@ -295,7 +295,15 @@ export class RegionRequestSender implements RegionSender {
       state.sendTimes++;
       const regionError = regionErrorOf(response);
       if (details !== undefined)
-        recordAttempt(details, request, response, regionError, this.clock.now() - started, isRetry);
+        recordAttempt(
+          details,
+          request,
+          response,
+          regionError,
+          this.clock.now() - started,
+          isRetry,
+          rpcCtx.region.id,
+        );
       if (regionError === undefined) {
         // The selector ends with this call, so the attempt's time is not worth a clock read.
         selector.onSendSuccess();
@@ -395,12 +403,14 @@ function recordAttempt(
   regionError: errorpb.Error | undefined,
   elapsedMs: number,
   isRetry: boolean,
+  regionId: bigint,
 ): void {
-  details.recordRpc(request.$case, elapsedMs, isRetry);
   if (regionError !== undefined) {
+    details.recordRpc(request.$case, elapsedMs, isRetry);
     details.recordRequestError(regionErrorLabel(regionError));
     return;
   }
+  details.recordRpc(request.$case, elapsedMs, isRetry, regionId);
   const store = (response.value as { execDetailsV2?: kvrpcpb.ExecDetailsV2 | undefined } | undefined)
     ?.execDetailsV2;
   if (store !== undefined && store !== null) details.recordStoreDetails(store);

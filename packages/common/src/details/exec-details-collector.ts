@@ -76,6 +76,13 @@ const NS_PER_MS = 1_000_000;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+interface CommandStats {
+  count: number;
+  timeMs: number;
+  /** The ids of the regions that answered without a region error. */
+  readonly regions: Set<bigint>;
+}
+
 function zeroTime(): Mutable<TimeDetail> {
   return {
     processTimeNs: 0,
@@ -143,11 +150,12 @@ export class ExecDetailsCollector {
   readonly #backoffKinds: string[] = [];
   #rpcCount = 0;
   #rpcTimeMs = 0;
-  readonly #rpcByCommand = new Map<string, { count: number; timeMs: number }>();
+  readonly #rpcByCommand = new Map<string, CommandStats>();
   #retries = 0;
   readonly #errors = new Map<string, number>();
   #otherErrors = 0;
   #storeDetails = 0;
+  #resolveLockMs = 0;
   readonly #time = zeroTime();
   readonly #scan = zeroScan();
   readonly #write = zeroWrite();
@@ -172,17 +180,29 @@ export class ExecDetailsCollector {
    * @param command - the command (`Get`, `RawPut`...)
    * @param elapsedMs - its wall time, from send to response or failure, in milliseconds
    * @param isRetry - the attempt retried an earlier one of the same request
+   * @param answeredBy - the region that answered it without a region error, if one did
    */
-  recordRpc(command: string, elapsedMs: number, isRetry: boolean): void {
+  recordRpc(command: string, elapsedMs: number, isRetry: boolean, answeredBy?: bigint): void {
     this.#rpcCount++;
     this.#rpcTimeMs += elapsedMs;
     if (isRetry) this.#retries++;
-    const stats = this.#rpcByCommand.get(command);
-    if (stats === undefined) this.#rpcByCommand.set(command, { count: 1, timeMs: elapsedMs });
-    else {
-      stats.count++;
-      stats.timeMs += elapsedMs;
+    let stats = this.#rpcByCommand.get(command);
+    if (stats === undefined) {
+      stats = { count: 0, timeMs: 0, regions: new Set() };
+      this.#rpcByCommand.set(command, stats);
     }
+    stats.count++;
+    stats.timeMs += elapsedMs;
+    if (answeredBy !== undefined) stats.regions.add(answeredBy);
+  }
+
+  /**
+   * Records time spent resolving locks.
+   *
+   * @param elapsedMs - how long one lock resolution took, in milliseconds
+   */
+  recordResolveLock(elapsedMs: number): void {
+    this.#resolveLockMs += elapsedMs;
   }
 
   /**
@@ -289,7 +309,9 @@ export class ExecDetailsCollector {
    */
   snapshot(): ExecDetails {
     const rpcByCommand: Record<string, RpcStats> = {};
-    for (const [cmd, s] of this.#rpcByCommand) rpcByCommand[cmd] = Object.freeze({ ...s });
+    for (const [cmd, s] of this.#rpcByCommand) {
+      rpcByCommand[cmd] = Object.freeze({ count: s.count, timeMs: s.timeMs, regionCount: s.regions.size });
+    }
     const requestErrors: Record<string, number> = {};
     for (const [label, n] of this.#errors) requestErrors[label] = n;
     return Object.freeze({
@@ -303,6 +325,7 @@ export class ExecDetailsCollector {
       retries: this.#retries,
       requestErrors: Object.freeze(requestErrors),
       otherErrorCount: this.#otherErrors,
+      resolveLockMs: this.#resolveLockMs,
       storeDetailCount: this.#storeDetails,
       timeDetail: Object.freeze({ ...this.#time }),
       scanDetail: Object.freeze({ ...this.#scan }),
@@ -355,7 +378,13 @@ export function mergeExecDetails(a: ExecDetails, b: ExecDetails): ExecDetails {
   for (const [cmd, s] of Object.entries(b.rpcByCommand)) {
     const own = rpcByCommand[cmd];
     rpcByCommand[cmd] = Object.freeze(
-      own === undefined ? { ...s } : { count: own.count + s.count, timeMs: own.timeMs + s.timeMs },
+      own === undefined
+        ? { ...s }
+        : {
+            count: own.count + s.count,
+            timeMs: own.timeMs + s.timeMs,
+            regionCount: own.regionCount + s.regionCount,
+          },
     );
   }
   return Object.freeze({
@@ -369,6 +398,7 @@ export function mergeExecDetails(a: ExecDetails, b: ExecDetails): ExecDetails {
     retries: a.retries + b.retries,
     requestErrors: Object.freeze(sumRecords(a.requestErrors, b.requestErrors)),
     otherErrorCount: a.otherErrorCount + b.otherErrorCount,
+    resolveLockMs: a.resolveLockMs + b.resolveLockMs,
     storeDetailCount: a.storeDetailCount + b.storeDetailCount,
     timeDetail: sumFields(a.timeDetail, b.timeDetail),
     scanDetail: sumFields(a.scanDetail, b.scanDetail),

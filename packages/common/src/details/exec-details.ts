@@ -95,6 +95,8 @@ export interface RpcStats {
   readonly count: number;
   /** Their summed wall time in the client, from send to response or failure, in milliseconds. */
   readonly timeMs: number;
+  /** Distinct regions that answered the command without a region error. */
+  readonly regionCount: number;
 }
 
 /**
@@ -129,6 +131,11 @@ export interface ExecDetails {
   readonly requestErrors: Readonly<Record<string, number>>;
   /** Errors past the 16th distinct label (client-go `OtherErrCnt`). */
   readonly otherErrorCount: number;
+  /**
+   * Time resolving the locks the call met, in milliseconds (client-go `ResolveLockDetail`):
+   * checking their transactions' status and cleaning them up, waits included.
+   */
+  readonly resolveLockMs: number;
   /** Responses that carried TiKV's execution details. */
   readonly storeDetailCount: number;
   /** TiKV's time details, summed. */
@@ -150,8 +157,6 @@ export interface CommitDetails {
   readonly prewriteMs: number;
   /** Time committing the primary (what the caller waits for), in milliseconds; 0 without a commit phase. */
   readonly commitMs: number;
-  /** Time waiting for local latches, in milliseconds. */
-  readonly localLatchMs: number;
   /** Time slept in backoff during prewrite and commit, in milliseconds (client-go `CommitBackoffTime`). */
   readonly commitBackoffMs: number;
   /** The backoff kinds of the prewrite phase, one entry a sleep, in order. */

@@ -31,7 +31,7 @@ import type { SnapshotReadOptions } from '../snapshot/snapshot-options.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { LocalLatches } from './local-latches.js';
-import type { CommitOutcome } from './transaction-options.js';
+import type { CommitCallOptions, CommitOutcome } from './transaction-options.js';
 
 /** Options of {@link Transaction.scan} and {@link Transaction.scanIter}. */
 export interface TransactionScanOptions extends RequestOptions {
@@ -354,13 +354,14 @@ export class Transaction implements AsyncDisposable {
    * keys first.
    *
    * @param options - abort signal and timeout of the commit (the commit of secondaries goes on in
-   *   the background)
+   *   the background); `onCommitDetails` receives the commit's details (phase times, backoff,
+   *   regions, keys and bytes written, TiKV's write details) when it settles
    * @throws WriteConflictError (retryable) when another transaction wrote a key since the start ts
    * @throws UndeterminedError when the primary's commit was sent but its outcome is unknown: the
    *   transaction may or may not be committed, never retry it blindly
    * @throws TiKVError `INVALID_TXN` after commit or rollback
    */
-  async commit(options?: RequestOptions): Promise<bigint> {
+  async commit(options?: CommitCallOptions): Promise<bigint> {
     this.#checkActive();
     checkRequestOptions(options);
     this.#settleAggressiveLocking('commit');
@@ -387,7 +388,7 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
-  async #commit(options: RequestOptions | undefined): Promise<CommitResult> {
+  async #commit(options: CommitCallOptions | undefined): Promise<CommitResult> {
     const pess = this.#pessimistic;
     if (pess !== undefined) {
       try {
