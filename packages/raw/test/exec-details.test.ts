@@ -35,7 +35,7 @@ async function detailsOf(
 test('a plain get: one RawGet attempt, no backoff, no errors', async () => {
   const d = await detailsOf((onDetails) => raw.get('a', { onDetails }));
   expect(d.rpcCount).toBe(1);
-  expect(d.rpcByCommand).toEqual({ RawGet: { count: 1, timeMs: d.rpcTimeMs } });
+  expect(d.rpcByCommand).toEqual({ RawGet: { count: 1, timeMs: d.rpcTimeMs, regionCount: 1 } });
   expect(d.rpcTimeMs).toBeGreaterThanOrEqual(0);
   expect(d.backoffCount).toBe(0);
   expect(d.backoffMs).toBe(0);
