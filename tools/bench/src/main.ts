@@ -5,6 +5,7 @@
  */
 import { runBatchPolicyBench } from './batch-policy-bench.js';
 import { runCodecBench } from './codec-bench.js';
+import { runExecDetailsBench } from './exec-details-bench.js';
 import { runGcBench } from './gc-bench.js';
 import { runMembufferBench } from './membuffer-bench.js';
 import { runMockClusterBench } from './mock-cluster-bench.js';
@@ -28,6 +29,7 @@ interface Suite {
 const suites: Record<string, Suite> = {
   'batch-policy': { prepare: () => () => runBatchPolicyBench() },
   codec: { prepare: () => runCodecBench },
+  'exec-details': { prepare: () => () => runExecDetailsBench() },
   gc: { prepare: () => () => runGcBench() },
   membuffer: { prepare: () => () => runMembufferBench() },
   'mock-cluster': { prepare: () => () => runMockClusterBench() },
