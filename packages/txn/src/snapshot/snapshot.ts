@@ -11,7 +11,6 @@ import {
   keyErrorFromWire,
   keyToLatin1,
   type LockInfo,
-  type RequestOptions,
   searchSortedKey,
   sortKeys,
   U64_MAX,
