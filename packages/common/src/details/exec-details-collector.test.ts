@@ -122,6 +122,10 @@ describe('ExecDetailsCollector', () => {
       rocksdbBlockReadBytes: 10,
       rocksdbBlockReadNs: 12,
       getSnapshotNs: 14,
+      iaCacheHitCount: 0,
+      iaRemoteReadSegmentCount: 0,
+      iaRemoteReadSegmentBytes: 0,
+      iaRemoteReadSegmentNs: 0,
     });
     expect(d.writeDetail.storeBatchWaitNs).toBe(1);
     expect(d.writeDetail.schedulerLatchWaitNs).toBe(14);
@@ -140,6 +144,78 @@ describe('ExecDetailsCollector', () => {
     const after = c.snapshot();
     expect(after).toMatchObject({ backoffCount: 2, backoffMs: 12, resolveLockMs: 3 });
     expect(c.backoffKindsSince(1)).toEqual(['regionMiss']);
+  });
+});
+
+describe('execdetails_test.go', () => {
+  test('TestScanDetailMergeFromScanDetailV2IncludesIAFields: every ScanDetailV2 field lands in its field', () => {
+    const c = new ExecDetailsCollector();
+    c.recordStoreDetails({
+      scanDetailV2: {
+        processedVersions: 10n,
+        processedVersionsSize: 20n,
+        totalVersions: 30n,
+        rocksdbDeleteSkippedCount: 4n,
+        rocksdbKeySkippedCount: 5n,
+        rocksdbBlockCacheHitCount: 6n,
+        rocksdbBlockReadCount: 7n,
+        rocksdbBlockReadByte: 8n,
+        rocksdbBlockReadNanos: 9_000n,
+        getSnapshotNanos: 7_000n,
+        iaCacheHitCount: 2n,
+        iaRemoteReadSegmentCount: 3n,
+        iaRemoteReadSegmentBytes: 128n,
+        iaRemoteReadSegmentNanos: 5_000n,
+      },
+    });
+    expect(c.snapshot().scanDetail).toEqual({
+      totalKeys: 30,
+      processedKeys: 10,
+      processedKeysSize: 20,
+      rocksdbDeleteSkippedCount: 4,
+      rocksdbKeySkippedCount: 5,
+      rocksdbBlockCacheHitCount: 6,
+      rocksdbBlockReadCount: 7,
+      rocksdbBlockReadBytes: 8,
+      rocksdbBlockReadNs: 9_000,
+      getSnapshotNs: 7_000,
+      iaCacheHitCount: 2,
+      iaRemoteReadSegmentCount: 3,
+      iaRemoteReadSegmentBytes: 128,
+      iaRemoteReadSegmentNs: 5_000,
+    });
+  });
+
+  test('TestScanDetailMergeIncludesIAFields: merging sums the IA fields', () => {
+    const ia = (hits: bigint, count: bigint, bytes: bigint, ns: bigint): ExecDetails => {
+      const c = new ExecDetailsCollector();
+      c.recordStoreDetails({
+        scanDetailV2: {
+          processedVersions: 0n,
+          processedVersionsSize: 0n,
+          totalVersions: 0n,
+          rocksdbDeleteSkippedCount: 0n,
+          rocksdbKeySkippedCount: 0n,
+          rocksdbBlockCacheHitCount: 0n,
+          rocksdbBlockReadCount: 0n,
+          rocksdbBlockReadByte: 0n,
+          rocksdbBlockReadNanos: 0n,
+          getSnapshotNanos: 0n,
+          iaCacheHitCount: hits,
+          iaRemoteReadSegmentCount: count,
+          iaRemoteReadSegmentBytes: bytes,
+          iaRemoteReadSegmentNanos: ns,
+        },
+      });
+      return c.snapshot();
+    };
+    const merged = mergeExecDetails(ia(1n, 2n, 64n, 3_000n), ia(4n, 5n, 256n, 7_000n)).scanDetail;
+    expect(merged).toMatchObject({
+      iaCacheHitCount: 5,
+      iaRemoteReadSegmentCount: 7,
+      iaRemoteReadSegmentBytes: 320,
+      iaRemoteReadSegmentNs: 10_000,
+    });
   });
 });
 

@@ -38,6 +38,10 @@ export interface WireScanDetailV2 {
   readonly rocksdbBlockReadByte: bigint;
   readonly rocksdbBlockReadNanos: bigint;
   readonly getSnapshotNanos: bigint;
+  readonly iaCacheHitCount?: bigint | undefined;
+  readonly iaRemoteReadSegmentCount?: bigint | undefined;
+  readonly iaRemoteReadSegmentBytes?: bigint | undefined;
+  readonly iaRemoteReadSegmentNanos?: bigint | undefined;
 }
 
 /** `kvrpcpb.WriteDetail` as the collector reads it. */
@@ -107,6 +111,10 @@ function zeroScan(): Mutable<ScanDetail> {
     rocksdbBlockReadBytes: 0,
     rocksdbBlockReadNs: 0,
     getSnapshotNs: 0,
+    iaCacheHitCount: 0,
+    iaRemoteReadSegmentCount: 0,
+    iaRemoteReadSegmentBytes: 0,
+    iaRemoteReadSegmentNs: 0,
   };
 }
 
@@ -257,6 +265,10 @@ export class ExecDetailsCollector {
       o.rocksdbBlockReadBytes += Number(s.rocksdbBlockReadByte);
       o.rocksdbBlockReadNs += Number(s.rocksdbBlockReadNanos);
       o.getSnapshotNs += Number(s.getSnapshotNanos);
+      o.iaCacheHitCount += Number(s.iaCacheHitCount ?? 0n);
+      o.iaRemoteReadSegmentCount += Number(s.iaRemoteReadSegmentCount ?? 0n);
+      o.iaRemoteReadSegmentBytes += Number(s.iaRemoteReadSegmentBytes ?? 0n);
+      o.iaRemoteReadSegmentNs += Number(s.iaRemoteReadSegmentNanos ?? 0n);
     }
     const w = d.writeDetail;
     if (w !== undefined) {

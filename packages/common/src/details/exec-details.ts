@@ -49,6 +49,14 @@ export interface ScanDetail {
   readonly rocksdbBlockReadNs: number;
   /** Time spent getting an engine snapshot, in nanoseconds. */
   readonly getSnapshotNs: number;
+  /** In-memory-engine (IA) segment cache hits. */
+  readonly iaCacheHitCount: number;
+  /** IA segments read remotely. */
+  readonly iaRemoteReadSegmentCount: number;
+  /** Bytes those remote segment reads returned. */
+  readonly iaRemoteReadSegmentBytes: number;
+  /** Time serving those remote segment reads, in nanoseconds. */
+  readonly iaRemoteReadSegmentNs: number;
 }
 
 /** Where TiKV spent the time of a call's writes, summed over responses (client-go `WriteDetail`). */
