@@ -44,7 +44,6 @@ test('a plain get: one RawGet attempt, no backoff, no errors', async () => {
   expect(d.requestErrors).toEqual({});
   // Raw responses carry no ExecDetailsV2 in TiKV.
   expect(d.storeDetailCount).toBe(0);
-  expect(Object.isFrozen(d)).toBe(true);
 });
 
 test('EpochNotMatch: counted by label, and the regionMiss backoff by kind', async () => {

@@ -29,7 +29,14 @@ interface Suite {
 const suites: Record<string, Suite> = {
   'batch-policy': { prepare: () => () => runBatchPolicyBench() },
   codec: { prepare: () => runCodecBench },
-  'exec-details': { prepare: () => () => runExecDetailsBench() },
+  'exec-details': {
+    prepare: (flags) => {
+      const durationMs = positiveIntFlag(flags, 'duration-ms', 1000);
+      const rounds = positiveIntFlag(flags, 'rounds', 2);
+      return () => runExecDetailsBench(durationMs, rounds);
+    },
+    flags: ['duration-ms', 'rounds'],
+  },
   gc: { prepare: () => () => runGcBench() },
   membuffer: { prepare: () => () => runMembufferBench() },
   'mock-cluster': { prepare: () => () => runMockClusterBench() },
@@ -49,11 +56,25 @@ const suites: Record<string, Suite> = {
   },
 };
 
+/** A `--name n` flag that must be an integer >= 1. */
+function positiveIntFlag(flags: ReadonlyMap<string, string>, name: string, fallback: number): number {
+  const raw = flags.get(name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!(Number.isSafeInteger(n) && n >= 1))
+    throw new UsageError(`--${name} must be an integer >= 1, got ${raw}`);
+  return n;
+}
+
 const byDefault = Object.keys(suites).filter((name) => suites[name]?.onRequest !== true);
 const USAGE = `Usage: pnpm bench [suite...] [--flag value...]
 
 Runs the benchmark suites (${byDefault.join(', ')} when none is named), each printing its figures
 next to a baseline measured in the same run. The mock cluster runs in a separate process.
+
+exec-details: raw.get and a 2-key commit without and with the details callbacks.
+  --duration-ms 1000   measured time per variant and round
+  --rounds 2           alternating rounds; each variant keeps its best
 
 peer (only when named): @tikv/raw next to client-go's rawkv (built from a local checkout:
 CLIENT_GO_GIT, default the fetched mirror) against one standalone mock, in the same run.

@@ -133,14 +133,15 @@ describe('ExecDetailsCollector', () => {
     expect(d.writeDetail.schedulerPessimisticLockWaitNs).toBe(17);
   });
 
-  test('a snapshot is a frozen copy: later records do not change it', () => {
+  test('a snapshot is a copy: later records do not change it; empty parts are shared frozen empties', () => {
     const c = new ExecDetailsCollector();
     c.recordBackoff('regionMiss', 4);
     const before = c.snapshot();
     c.recordBackoff('regionMiss', 8);
     c.recordResolveLock(3);
     expect(before.backoffMsByKind).toEqual({ regionMiss: 4 });
-    expect(Object.isFrozen(before.backoffMsByKind)).toBe(true);
+    expect(Object.isFrozen(before.timeDetail)).toBe(true);
+    expect(before.timeDetail).toBe(new ExecDetailsCollector().snapshot().timeDetail);
     const after = c.snapshot();
     expect(after).toMatchObject({ backoffCount: 2, backoffMs: 12, resolveLockMs: 3 });
     expect(c.backoffKindsSince(1)).toEqual(['regionMiss']);
