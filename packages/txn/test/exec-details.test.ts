@@ -103,6 +103,16 @@ describe('reads', () => {
     expect(d.storeDetailCount).toBe(1);
   });
 
+  test('a transaction scan reports the snapshot scan under its buffer, once', async () => {
+    const txn = await client.begin();
+    txn.put('aa', 'buffered');
+    const c = capture<ExecDetails>();
+    const pairs = await txn.scan('a', 'c', { onDetails: c.cb });
+    expect(pairs.map((p) => new TextDecoder().decode(p.key))).toEqual(['a', 'aa', 'b']);
+    expect(c.one().rpcByCommand.Scan?.count).toBeGreaterThanOrEqual(1);
+    await txn.rollback();
+  });
+
   test('a read that meets a lock counts the lock resolution and its requests', async () => {
     const first = await client.begin();
     const startTs = first.startTs;

@@ -33,8 +33,11 @@ import { UnionStore } from '../union-store/union-store.js';
 import type { LocalLatches } from './local-latches.js';
 import type { CommitCallOptions, CommitOutcome } from './transaction-options.js';
 
-/** Options of {@link Transaction.scan} and {@link Transaction.scanIter}. */
-export interface TransactionScanOptions extends RequestOptions {
+/**
+ * Options of {@link Transaction.scan} and {@link Transaction.scanIter}; `onDetails` receives the
+ * execution details of the snapshot scan under the buffer once the scan ends.
+ */
+export interface TransactionScanOptions extends SnapshotReadOptions {
   /** The most pairs to return. @defaultValue no limit */
   readonly limit?: number | undefined;
   /** Walk `[start, end)` from the largest key down. @defaultValue false */

@@ -2,7 +2,7 @@ import type { ExecDetailsOptions, RequestOptions } from '@tikv/common';
 import type { KvPair } from '../kv-pair.js';
 
 /** Options of {@link SnapshotReader.iterate}. */
-export interface SnapshotIterateOptions extends RequestOptions {
+export interface SnapshotIterateOptions extends RequestOptions, ExecDetailsOptions {
   /** Walk from the largest key down. @defaultValue false */
   readonly reverse?: boolean | undefined;
   /** Leave the values out: every pair's value is zero-length. @defaultValue false */
