@@ -129,6 +129,18 @@ describe('reads', () => {
   });
 });
 
+test('lockKeys in a pessimistic transaction reports its PessimisticLock requests, once', async () => {
+  const txn = await client.begin({ pessimistic: true });
+  const c = capture<ExecDetails>();
+  await txn.lockKeys([k('p1'), k('p2')], { onDetails: c.cb });
+  expect(c.one().rpcByCommand.PessimisticLock?.count).toBeGreaterThanOrEqual(1);
+  const again = capture<ExecDetails>();
+  await txn.lockKeys([k('p1')], { onDetails: again.cb });
+  // Already locked: nothing sent.
+  expect(again.one().rpcCount).toBe(0);
+  await txn.rollback();
+});
+
 describe('commit', () => {
   test('a 2-key commit over two regions: phases, regions, writes and TiKV write details', async () => {
     const txn = await client.begin();

@@ -319,7 +319,18 @@ export class Transaction implements AsyncDisposable {
     const checked = checkKeys(keys);
     checkLockKeysOptions(options);
     const state = this.#pessimistic;
-    if (state !== undefined) return state.lockKeys(checked, options);
+    if (state !== undefined) {
+      if (options?.onDetails !== undefined)
+        return withExecDetails(options, (o) => state.lockKeys(checked, o));
+      return state.lockKeys(checked, options);
+    }
+    if (options?.onDetails !== undefined)
+      return withExecDetails(options, async () => this.#lockOptimistic(checked));
+    return this.#lockOptimistic(checked);
+  }
+
+  /** `lockKeys` of an optimistic transaction: the keys are marked, to be locked at prewrite. */
+  #lockOptimistic(checked: readonly Uint8Array[]): LockKeysResult[] {
     return checked.map((key) => {
       const flags = this.#p.buffer.getFlags(key);
       const alreadyLocked = flags !== undefined && KeyFlags.hasLocked(flags);
