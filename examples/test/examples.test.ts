@@ -51,6 +51,16 @@ test.each([
     ],
   ],
   [
+    'metrics',
+    [
+      /^raw get details -> 1 RPC\(s\), 0 backoff\(s\)$/m,
+      /^commit details -> 2 keys, \d+ bytes, prewrite in \d region\(s\), TiKV details in \d+ responses$/m,
+      /^txn get details -> TiKV read 1 key\(s\), \d+ bytes$/m,
+      /^tikv_client_go_request_seconds_count\{type="RawPut",store="127\.0\.0\.1:\d+",stale_read="false",scope="general"\} 20$/m,
+      /^tikv_client_go_commit_txn_counter\{type="ok"\} 3$/m,
+    ],
+  ],
+  [
     'gc-delete-range',
     [/^delete range -> \d+ regions, 0 keys left$/m, /^gc -> safe point \d+ \(past the writes\)$/m],
   ],

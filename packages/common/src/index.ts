@@ -75,6 +75,29 @@ export {
   encodeVarint,
   MAX_VARINT64_LENGTH,
 } from './codec/varint.js';
+export type {
+  CommitDetails,
+  CommitDetailsOptions,
+  ExecDetails,
+  ExecDetailsOptions,
+  RpcStats,
+  ScanDetail,
+  TimeDetail,
+  WriteDetail,
+} from './details/exec-details.js';
+export {
+  deliverDetails,
+  EMPTY_EXEC_DETAILS,
+  ExecDetailsCollector,
+  MAX_REQUEST_ERROR_LABELS,
+  mergeExecDetails,
+  type WireExecDetails,
+  type WireScanDetailV2,
+  type WireTimeDetail,
+  type WireTimeDetailV2,
+  type WireWriteDetail,
+  withExecDetails,
+} from './details/exec-details-collector.js';
 export {
   ApiVersionMismatchError,
   type ApiVersionMismatchFields,

@@ -1,7 +1,11 @@
-import type { RequestOptions } from '@tikv/common';
+import type { ExecDetailsOptions, RequestOptions } from '@tikv/common';
 
-/** Options every {@link RawClient} call takes as its last argument. */
-export interface RawCallOptions extends RequestOptions {
+/**
+ * Options every {@link RawClient} call takes as its last argument. `onDetails` receives the
+ * call's execution details (RPCs by command, backoff by kind, retries, region errors) when it
+ * settles; nothing is collected without it.
+ */
+export interface RawCallOptions extends RequestOptions, ExecDetailsOptions {
   /**
    * Column family for this call (client-go `SetColumnFamily` as an option); TiKV knows
    * `default`, `lock` and `write` (API V1 only).

@@ -14,6 +14,7 @@ import {
   checkRequestOptions,
   checkReverseRange,
   checkValue,
+  type ExecDetailsOptions,
   firstRepeatedKey,
   InvalidArgumentError,
   invalidArgument,
@@ -177,7 +178,7 @@ export class RawClient {
    * Starts an operation; its `scope` must be disposed when the operation settles. The call
    * options are checked here, in one place every call passes.
    */
-  #begin(opts: RequestOptions | undefined): Operation {
+  #begin(opts: (RequestOptions & ExecDetailsOptions) | undefined): Operation {
     checkRequestOptions(opts);
     if (this.closed) throw new ClientClosedError('raw client is closed');
     return this.#exec.begin(opts);
@@ -545,7 +546,11 @@ export class RawClient {
    * TiKV's checksum of `[startKey, endKey)` (client-go `Checksum`): the XOR of each pair's
    * CRC-64, the pair count and the byte count, one request per region.
    */
-  async checksum(startKey: BytesLike, endKey: BytesLike, options?: RequestOptions): Promise<RawChecksum> {
+  async checksum(
+    startKey: BytesLike,
+    endKey: BytesLike,
+    options?: RequestOptions & ExecDetailsOptions,
+  ): Promise<RawChecksum> {
     const start = checkBoundKey(startKey, 'startKey');
     const end = checkBoundKey(endKey, 'endKey');
     checkForwardRange(start, end);

@@ -2,6 +2,9 @@ import {
   Backoffer,
   BackoffKinds,
   type Clock,
+  ExecDetailsCollector,
+  type ExecDetailsOptions,
+  invalidArgument,
   type Logger,
   mustBeNonNegative,
   mustBePositiveInteger,
@@ -18,6 +21,7 @@ import {
 } from '@tikv/common';
 import type { KeyLocation, RegionVerId } from '@tikv/region-cache';
 import { runBatches } from './batch-runner.js';
+import { DetailsScope } from './details-scope.js';
 import type { KeyLocator } from './key-locator.js';
 import {
   type RangeStep,
@@ -259,19 +263,28 @@ export class RegionExecutor {
 
   /**
    * Starts one operation: a scope for the call's signal and `timeoutMs` (nothing is allocated
-   * without them) and a backoffer bound to it.
+   * without them) and a backoffer bound to it. With `onDetails`, the backoffer carries an
+   * {@link ExecDetailsCollector} (its sleeps and the sender's attempts are recorded there) and
+   * disposing the scope hands the details to `onDetails`.
    *
-   * @param opts - the caller's `signal` and `timeoutMs`
+   * @param opts - the caller's `signal`, `timeoutMs` and `onDetails`
    * @param budget - another budget than the executor's
    * @returns the backoffer and the scope; dispose the scope when the operation settles
    * @throws the signal's reason when it has already aborted
    */
-  begin(opts: RequestOptions | undefined, budget?: BudgetOptions): Operation {
-    const scope = openOperationScope(opts, this.#scopeOptions);
-    if (scope.signal?.aborted) {
-      scope.dispose();
-      throw scope.signal.reason;
+  begin(opts: (RequestOptions & ExecDetailsOptions) | undefined, budget?: BudgetOptions): Operation {
+    const inner = openOperationScope(opts, this.#scopeOptions);
+    if (inner.signal?.aborted) {
+      inner.dispose();
+      throw inner.signal.reason;
     }
+    const onDetails = opts?.onDetails;
+    if (onDetails !== undefined && typeof onDetails !== 'function') {
+      inner.dispose();
+      throw invalidArgument('options.onDetails', 'a function or undefined', onDetails);
+    }
+    const scope =
+      onDetails === undefined ? inner : new DetailsScope(inner, new ExecDetailsCollector(), onDetails);
     return { bo: this.backofferIn(scope, budget), scope };
   }
 
@@ -290,6 +303,7 @@ export class RegionExecutor {
       deadlineAtMs: scope.deadlineAtMs,
       clock: this.#tuning.clock,
       logger: this.#tuning.logger,
+      execDetails: scope instanceof DetailsScope ? scope.collector : undefined,
     });
   }
 

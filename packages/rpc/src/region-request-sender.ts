@@ -3,6 +3,7 @@ import {
   BackoffKinds,
   type Clock,
   DeadlineExceededError,
+  type ExecDetailsCollector,
   InvalidArgumentError,
   isTiKVError,
   type Logger,
@@ -28,6 +29,7 @@ import {
   type SenderContextSettings,
   withContext,
 } from './request-context.js';
+import { regionErrorLabel, sendErrorLabel } from './request-error-label.js';
 import type { RegionRequestOptions, ReplicaReadType } from './request-options.js';
 import { publishRpcRetry } from './rpc-diagnostics.js';
 import { RpcError } from './rpc-error.js';
@@ -198,6 +200,8 @@ export class RegionRequestSender implements RegionSender {
     const maxExecutionDurationMs = options.maxExecutionDurationMs ?? rpcTimeoutMs;
     const readOnly = isReadRequest(request.$case);
     const state: CallState = { sendTimes: 0, readType: '' };
+    // Set only when the caller asked for execution details: otherwise nothing more is measured.
+    const details = backoffer.execDetails;
 
     const leaderCtx = await this.locator.getRpcContext(region);
     const cached = leaderCtx === undefined ? undefined : this.locator.getCachedRegion(region);
@@ -276,6 +280,10 @@ export class RegionRequestSender implements RegionSender {
         response = await this.transport.send(proxyAddr ?? rpcCtx.addr, attempt, sendOptions);
       } catch (e) {
         if (limited) store.tokenCount--;
+        if (details !== undefined) {
+          details.recordRpc(request.$case, this.clock.now() - started, isRetry);
+          details.recordRequestError(sendErrorLabel(e));
+        }
         if (signal?.aborted) throw signal.reason;
         state.sendTimes++;
         selector.recordAttemptedTime(this.clock.now() - started);
@@ -286,6 +294,16 @@ export class RegionRequestSender implements RegionSender {
       if (limited) store.tokenCount--;
       state.sendTimes++;
       const regionError = regionErrorOf(response);
+      if (details !== undefined)
+        recordAttempt(
+          details,
+          request,
+          response,
+          regionError,
+          this.clock.now() - started,
+          isRetry,
+          rpcCtx.region.id,
+        );
       if (regionError === undefined) {
         // The selector ends with this call, so the attempt's time is not worth a clock read.
         selector.onSendSuccess();
@@ -375,6 +393,27 @@ export class RegionRequestSender implements RegionSender {
       error,
     });
   }
+}
+
+/** The details of one attempt that got a response: its time, its region error or TiKV's details. */
+function recordAttempt(
+  details: ExecDetailsCollector,
+  request: TikvRequest,
+  response: { readonly value: unknown },
+  regionError: errorpb.Error | undefined,
+  elapsedMs: number,
+  isRetry: boolean,
+  regionId: bigint,
+): void {
+  if (regionError !== undefined) {
+    details.recordRpc(request.$case, elapsedMs, isRetry);
+    details.recordRequestError(regionErrorLabel(regionError));
+    return;
+  }
+  details.recordRpc(request.$case, elapsedMs, isRetry, regionId);
+  const store = (response.value as { execDetailsV2?: kvrpcpb.ExecDetailsV2 | undefined } | undefined)
+    ?.execDetailsV2;
+  if (store !== undefined && store !== null) details.recordStoreDetails(store);
 }
 
 /** gRPC status CANCELLED. */

@@ -216,6 +216,7 @@ export {
   type ResolvedSnapshotOptions,
   SNAPSHOT_READ_MAX_BACKOFF_MS,
   type SnapshotOptions,
+  type SnapshotReadOptions,
   type SnapshotScanOptions,
 } from './snapshot/snapshot-options.js';
 export type {

@@ -5,6 +5,7 @@
  */
 import { runBatchPolicyBench } from './batch-policy-bench.js';
 import { runCodecBench } from './codec-bench.js';
+import { runExecDetailsBench } from './exec-details-bench.js';
 import { runGcBench } from './gc-bench.js';
 import { runMembufferBench } from './membuffer-bench.js';
 import { runMockClusterBench } from './mock-cluster-bench.js';
@@ -29,6 +30,14 @@ interface Suite {
 const suites: Record<string, Suite> = {
   'batch-policy': { prepare: () => () => runBatchPolicyBench() },
   codec: { prepare: () => runCodecBench },
+  'exec-details': {
+    prepare: (flags) => {
+      const durationMs = positiveIntFlag(flags, 'duration-ms', 1000);
+      const rounds = positiveIntFlag(flags, 'rounds', 2);
+      return () => runExecDetailsBench(durationMs, rounds);
+    },
+    flags: ['duration-ms', 'rounds'],
+  },
   gc: { prepare: () => () => runGcBench() },
   membuffer: { prepare: () => () => runMembufferBench() },
   'mock-cluster': { prepare: () => () => runMockClusterBench() },
@@ -55,6 +64,16 @@ const suites: Record<string, Suite> = {
   },
 };
 
+/** A `--name n` flag that must be an integer >= 1. */
+function positiveIntFlag(flags: ReadonlyMap<string, string>, name: string, fallback: number): number {
+  const raw = flags.get(name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!(Number.isSafeInteger(n) && n >= 1))
+    throw new UsageError(`--${name} must be an integer >= 1, got ${raw}`);
+  return n;
+}
+
 const byDefault = Object.keys(suites).filter((name) => suites[name]?.onRequest !== true);
 const USAGE = `Usage: pnpm bench [suite...] [--flag value...]
 
@@ -63,6 +82,10 @@ next to a baseline measured in the same run. The mock cluster runs in a separate
 
 pipelined: a bulk load of --keys keys (default 100000) in one transaction, optimistic 2PC next
 to pipelined DML.
+
+exec-details: raw.get and a 2-key commit without and with the details callbacks.
+  --duration-ms 1000   measured time per variant and round
+  --rounds 2           alternating rounds; each variant keeps its best
 
 peer (only when named): @tikv/raw next to client-go's rawkv (built from a local checkout:
 CLIENT_GO_GIT, default the fetched mirror) against one standalone mock, in the same run.

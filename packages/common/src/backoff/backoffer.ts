@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import type { ExecDetailsCollector } from '../details/exec-details-collector.js';
 import {
   BackoffBudgetExceededError,
   type BackoffErrorRecord,
@@ -56,6 +57,12 @@ export interface BackofferOptions extends BackofferBudgetOptions {
   readonly logger?: Logger | undefined;
   /** Receives the backoff sleep histogram. @defaultValue no-op */
   readonly metrics?: MetricsHook | undefined;
+  /**
+   * Gathers the execution details of the operation this backoffer serves: every sleep of it and
+   * of its copies and forks is recorded there, and request senders record their attempts there.
+   * @defaultValue none
+   */
+  readonly execDetails?: ExecDetailsCollector | undefined;
 }
 
 /** Defaults of the {@link BackofferBudgetOptions}. */
@@ -177,6 +184,7 @@ export class Backoffer {
   private isNoop: boolean;
   private ownSignal: AbortSignal | undefined;
   private readonly deadline: number | undefined;
+  private readonly detailsSink: ExecDetailsCollector | undefined;
 
   private maxSleep: number;
   private totalSleep = 0;
@@ -203,6 +211,7 @@ export class Backoffer {
     this.lockFastBaseMs = lockFastBaseMs;
     this.maxSleep = weighted(maxBackoffMs, backoffWeight);
     this.ownSignal = options.signal;
+    this.detailsSink = options.execDetails;
     this.isNoop = false;
     const fromTimeout = options.timeoutMs === undefined ? undefined : this.clock.now() + options.timeoutMs;
     const deadlineAtMs = options.deadlineAtMs;
@@ -248,6 +257,11 @@ export class Backoffer {
   /** The signal that aborts this backoffer's sleeps, if any. */
   get signal(): AbortSignal | undefined {
     return this.ownSignal;
+  }
+
+  /** The execution details collector of the operation, when its caller asked for details. */
+  get execDetails(): ExecDetailsCollector | undefined {
+    return this.detailsSink;
   }
 
   /** The absolute deadline in clock milliseconds, if any. */
@@ -546,6 +560,7 @@ export class Backoffer {
     history.sleepByKind.set(kind.name, (history.sleepByKind.get(kind.name) ?? 0) + sleepMs);
     const attempt = (history.timesByKind.get(kind.name) ?? 0) + 1;
     history.timesByKind.set(kind.name, attempt);
+    this.detailsSink?.recordBackoff(kind.name, sleepMs);
     this.metrics.observeHistogram(METRIC_NAMES.backoffSeconds, sleepMs / 1000, { type: kind.name });
     this.logger.debug('backoff', { type: kind.name, sleepMs, attempt, totalSleepMs: this.totalSleep });
     backoffChannel ??= channel(BACKOFF_CHANNEL);
@@ -565,6 +580,7 @@ export class Backoffer {
       lockFastBaseMs: this.lockFastBaseMs,
       ...(this.ownSignal === undefined ? {} : { signal: this.ownSignal }),
       ...(this.deadline === undefined ? {} : { deadlineAtMs: this.deadline }),
+      ...(this.detailsSink === undefined ? {} : { execDetails: this.detailsSink }),
     });
     b.isNoop = this.isNoop;
     b.maxSleep = this.maxSleep;

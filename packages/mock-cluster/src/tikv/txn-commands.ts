@@ -1,6 +1,7 @@
 import { kvrpcpb } from '@tikv/proto';
 import { MvccError, toKeyError } from '../mvcc/mvcc-error.js';
 import type { ScanResult } from '../mvcc/scanner.js';
+import { readExecDetails, startTimer, writeExecDetails } from './exec-details.js';
 import {
   checkPointKeysInRegion,
   keyInRegion,
@@ -34,6 +35,7 @@ export class TxnKvCommands {
       req.context,
       'read',
       (region) => {
+        const started = startTimer();
         this.#r.api(req.context, 'get', [req.key]);
         checkPointKeysInRegion([req.key], region);
         this.#r.checkStaleRead(req.context, region, req.version);
@@ -41,8 +43,15 @@ export class TxnKvCommands {
           ...readOptions(req.context, req.version),
           loadCommitTs: req.needCommitTs,
         });
+        const execDetailsV2 = readExecDetails(started, {
+          metKeys: 1,
+          processedKeys: entry === undefined ? 0 : 1,
+          processedBytes: entry === undefined ? 0 : req.key.length + entry.value.length,
+        });
         return kvrpcpb.GetResponse.fromPartial(
-          entry === undefined ? { notFound: true } : { value: entry.value, commitTs: entry.commitTs ?? 0n },
+          entry === undefined
+            ? { notFound: true, execDetailsV2 }
+            : { value: entry.value, commitTs: entry.commitTs ?? 0n, execDetailsV2 },
         );
       },
       (e) => ({ error: toKeyError(e) }),
@@ -55,6 +64,7 @@ export class TxnKvCommands {
       req.context,
       'read',
       (region) => {
+        const started = startTimer();
         this.#r.api(req.context, 'batch_get', req.keys);
         this.#r.checkStaleRead(req.context, region, req.version);
         const inside = req.keys.filter((k) => keyInRegion(k, region));
@@ -74,7 +84,19 @@ export class TxnKvCommands {
             ? [kvrpcpb.KvPair.fromPartial({ error: toKeyError(r.error) })]
             : [{ error: undefined, key: r.key, value: r.entry.value, commitTs: r.entry.commitTs ?? 0n }];
         });
-        return kvrpcpb.BatchGetResponse.fromPartial({ pairs });
+        let processedKeys = 0;
+        let processedBytes = 0;
+        for (const p of pairs) {
+          if (p.error !== undefined) continue;
+          processedKeys++;
+          processedBytes += p.key.length + p.value.length;
+        }
+        const execDetailsV2 = readExecDetails(started, {
+          metKeys: inside.length,
+          processedKeys,
+          processedBytes,
+        });
+        return kvrpcpb.BatchGetResponse.fromPartial({ pairs, execDetailsV2 });
       },
       (e) => {
         const error = toKeyError(e);
@@ -116,6 +138,7 @@ export class TxnKvCommands {
       req.context,
       'write',
       (region) => {
+        const started = startTimer();
         const keys = req.mutations.map((m) => m.key);
         this.#r.writeKeys(req.context, 'prewrite', keys, region, true);
         const out = this.#r.txn.storage.prewrite({
@@ -143,6 +166,7 @@ export class TxnKvCommands {
           errors: out.locks.map(toKeyError),
           minCommitTs: out.minCommitTs,
           onePcCommitTs: out.onePcCommitTs,
+          execDetailsV2: writeExecDetails(started),
         });
       },
       (e) => ({ errors: [toKeyError(e)] }),
@@ -155,10 +179,14 @@ export class TxnKvCommands {
       req.context,
       'write',
       (region) => {
+        const started = startTimer();
         this.#r.writeKeys(req.context, 'commit', req.keys, region);
         const role = req.commitRole === 1 ? 'primary' : req.commitRole === 2 ? 'secondary' : undefined;
         const commitVersion = this.#r.txn.storage.commit(req.keys, req.startVersion, req.commitVersion, role);
-        return kvrpcpb.CommitResponse.fromPartial({ commitVersion });
+        return kvrpcpb.CommitResponse.fromPartial({
+          commitVersion,
+          execDetailsV2: writeExecDetails(started),
+        });
       },
       (e) => ({ error: toKeyError(e) }),
     );

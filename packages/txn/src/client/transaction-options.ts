@@ -1,6 +1,7 @@
 import type { ClusterOptions } from '@tikv/cluster';
 import {
   type Clock,
+  type CommitDetailsOptions,
   InvalidArgumentError,
   invalidArgument,
   type Logger,
@@ -187,8 +188,13 @@ export interface RunOptions extends BeginOptions {
   readonly maxAttempts?: number | undefined;
 }
 
-/** Options of {@link Transaction.commit}. */
-export type CommitCallOptions = RequestOptions;
+/**
+ * Options of {@link Transaction.commit}: the signal and timeout, and `onCommitDetails`, which
+ * receives the commit's `CommitDetails` (phase times, backoff by phase, regions, keys and bytes
+ * written, lock resolve time, and the commit's execution details with TiKV's write details)
+ * once it settles. Nothing is collected without it.
+ */
+export interface CommitCallOptions extends RequestOptions, CommitDetailsOptions {}
 
 /** Checks {@link BeginOptions} fields the transaction does not hand on to a checked constructor. @internal */
 export function checkBeginOptions(o: BeginOptions | undefined): void {

@@ -9,6 +9,7 @@ import {
   systemClock,
   TiKVError,
   WriteConflictError,
+  withExecDetails,
 } from '@tikv/common';
 import { alreadyResolved, type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
 import { CommitProtocol, type CommitResult } from '../commit/commit-result.js';
@@ -26,14 +27,22 @@ import { PessimisticState } from '../pessimistic/pessimistic-state.js';
 import type { PipelinedTxn } from '../pipelined/pipelined-txn.js';
 import type { PipelinedUnionStore } from '../pipelined/pipelined-union-store.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
+import type { SnapshotReadOptions } from '../snapshot/snapshot-options.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { LocalLatches } from './local-latches.js';
+<<<<<<< HEAD
 import { scanRange as range, scanLimit } from './scan-range.js';
 import type { CommitOutcome } from './transaction-options.js';
+=======
+import type { CommitCallOptions, CommitOutcome } from './transaction-options.js';
+>>>>>>> details
 
-/** Options of {@link Transaction.scan} and {@link Transaction.scanIter}. */
-export interface TransactionScanOptions extends RequestOptions {
+/**
+ * Options of {@link Transaction.scan} and {@link Transaction.scanIter}; `onDetails` receives the
+ * execution details of the snapshot scan under the buffer once the scan ends.
+ */
+export interface TransactionScanOptions extends SnapshotReadOptions {
   /** The most pairs to return. @defaultValue no limit */
   readonly limit?: number | undefined;
   /** Walk `[start, end)` from the largest key down. @defaultValue false */
@@ -259,10 +268,12 @@ export class Transaction implements AsyncDisposable {
    * @param options - abort signal and timeout
    * @returns the value, or `undefined` when absent or deleted by this transaction
    */
-  async get(key: BytesLike, options?: RequestOptions): Promise<Uint8Array | undefined> {
+  async get(key: BytesLike, options?: SnapshotReadOptions): Promise<Uint8Array | undefined> {
     this.#checkActive();
     checkRequestOptions(options);
-    return this.#union.get(toKey(key), options);
+    const k = toKey(key);
+    if (options?.onDetails !== undefined) return withExecDetails(options, (o) => this.#union.get(k, o));
+    return this.#union.get(k, options);
   }
 
   /**
@@ -273,10 +284,15 @@ export class Transaction implements AsyncDisposable {
    * @param options - abort signal and timeout
    * @returns the values aligned with `keys`, `undefined` where absent
    */
-  async batchGet(keys: readonly BytesLike[], options?: RequestOptions): Promise<(Uint8Array | undefined)[]> {
+  async batchGet(
+    keys: readonly BytesLike[],
+    options?: SnapshotReadOptions,
+  ): Promise<(Uint8Array | undefined)[]> {
     this.#checkActive();
     checkRequestOptions(options);
-    return this.#union.batchGet(checkKeys(keys), options);
+    const ks = checkKeys(keys);
+    if (options?.onDetails !== undefined) return withExecDetails(options, (o) => this.#union.batchGet(ks, o));
+    return this.#union.batchGet(ks, options);
   }
 
   /**
@@ -359,7 +375,18 @@ export class Transaction implements AsyncDisposable {
     const checked = checkKeys(keys);
     checkLockKeysOptions(options);
     const state = this.#pessimistic;
-    if (state !== undefined) return state.lockKeys(checked, options);
+    if (state !== undefined) {
+      if (options?.onDetails !== undefined)
+        return withExecDetails(options, (o) => state.lockKeys(checked, o));
+      return state.lockKeys(checked, options);
+    }
+    if (options?.onDetails !== undefined)
+      return withExecDetails(options, async () => this.#lockOptimistic(checked));
+    return this.#lockOptimistic(checked);
+  }
+
+  /** `lockKeys` of an optimistic transaction: the keys are marked, to be locked at prewrite. */
+  #lockOptimistic(checked: readonly Uint8Array[]): LockKeysResult[] {
     return checked.map((key) => {
       const flags = this.#buffer.getFlags(key);
       const alreadyLocked = flags !== undefined && KeyFlags.hasLocked(flags);
@@ -397,13 +424,14 @@ export class Transaction implements AsyncDisposable {
    * keys first.
    *
    * @param options - abort signal and timeout of the commit (the commit of secondaries goes on in
-   *   the background)
+   *   the background); `onCommitDetails` receives the commit's details (phase times, backoff,
+   *   regions, keys and bytes written, TiKV's write details) when it settles
    * @throws WriteConflictError (retryable) when another transaction wrote a key since the start ts
    * @throws UndeterminedError when the primary's commit was sent but its outcome is unknown: the
    *   transaction may or may not be committed, never retry it blindly
    * @throws TiKVError `INVALID_TXN` after commit or rollback
    */
-  async commit(options?: RequestOptions): Promise<bigint> {
+  async commit(options?: CommitCallOptions): Promise<bigint> {
     this.#checkActive();
     checkRequestOptions(options);
     this.#settleAggressiveLocking('commit');
@@ -430,6 +458,7 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
+<<<<<<< HEAD
   async #commit(options: RequestOptions | undefined): Promise<CommitResult> {
     const pipe = this.#pipe;
     if (pipe !== undefined) {
@@ -439,6 +468,9 @@ export class Transaction implements AsyncDisposable {
         this.#background = pipe.committer.background;
       }
     }
+=======
+  async #commit(options: CommitCallOptions | undefined): Promise<CommitResult> {
+>>>>>>> details
     const pess = this.#pessimistic;
     if (pess !== undefined) {
       try {

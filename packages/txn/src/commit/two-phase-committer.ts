@@ -1,8 +1,12 @@
 import {
   type Backoffer,
+  type CommitDetailsOptions,
   checkRequestOptions,
   composeTs,
+  deliverDetails,
+  type ExecDetailsOptions,
   InvalidArgumentError,
+  invalidArgument,
   isTiKVError,
   noopLogger,
   type OperationScope,
@@ -26,6 +30,7 @@ import {
 } from './commit-options.js';
 import { CommitProtocol, type CommitResult } from './commit-result.js';
 import { CommitState } from './commit-state.js';
+import { CommitTiming } from './commit-timing.js';
 import { txnLockTtlMs } from './lock-ttl.js';
 import { WriteAccess } from './min-commit-ts.js';
 import { buildMutations, type MutationCounts } from './mutations.js';
@@ -82,6 +87,8 @@ export class TwoPhaseCommitter {
   readonly #needConstraintCheck: boolean;
   readonly #buffer: MemBuffer;
   #started = false;
+  /** The phases of the commit under way, when its caller asked for details. */
+  #timing: CommitTiming | undefined;
 
   /**
    * Reads the buffer's mutations and chooses the primary (client-go `initKeysAndMutations`).
@@ -277,13 +284,35 @@ export class TwoPhaseCommitter {
    * @throws WriteConflictError, AlreadyExistsError, AssertionFailedError, ... (typed key errors)
    * @throws BackoffBudgetExceededError when a phase's budget runs out; the signal's reason on abort
    */
-  async execute(options?: RequestOptions): Promise<CommitResult> {
+  async execute(options?: RequestOptions & CommitDetailsOptions): Promise<CommitResult> {
     checkRequestOptions(options);
+    const onCommitDetails = options?.onCommitDetails;
+    if (onCommitDetails !== undefined && typeof onCommitDetails !== 'function') {
+      throw invalidArgument('options.onCommitDetails', 'a function or undefined', onCommitDetails);
+    }
     this.#start();
     const s = this.#s;
-    if (s.mutations.length === 0) return { commitTs: 0n, protocol: CommitProtocol.NONE, background: DONE };
+    // Made only when the caller asked: the commit's collector rides on its backoffers.
+    const timing = onCommitDetails === undefined ? undefined : new CommitTiming(s.deps.clock);
+    if (s.mutations.length === 0) {
+      if (timing !== undefined)
+        deliverDetails(onCommitDetails as NonNullable<typeof onCommitDetails>, timing.finish());
+      return { commitTs: 0n, protocol: CommitProtocol.NONE, background: DONE };
+    }
     s.minCommitTs.elevateWriteAccess(WriteAccess.TWO_PC);
-    const { bo, scope } = s.deps.exec.begin(options, { maxBackoffMs: s.options.prewriteMaxBackoffMs });
+    let beginOptions: (RequestOptions & ExecDetailsOptions) | undefined = options;
+    if (timing !== undefined) {
+      timing.setWrites(s.mutations.length, s.txnSizeBytes);
+      beginOptions = {
+        signal: options?.signal,
+        timeoutMs: options?.timeoutMs,
+        onDetails: (d) => {
+          timing.exec = d;
+        },
+      };
+    }
+    this.#timing = timing;
+    const { bo, scope } = s.deps.exec.begin(beginOptions, { maxBackoffMs: s.options.prewriteMaxBackoffMs });
     let error: unknown;
     try {
       return await this.#execute(bo, scope);
@@ -293,6 +322,10 @@ export class TwoPhaseCommitter {
       throw e;
     } finally {
       scope.dispose();
+      if (timing !== undefined) {
+        this.#timing = undefined;
+        deliverDetails(onCommitDetails as NonNullable<typeof onCommitDetails>, timing.finish());
+      }
       s.ttl?.close();
       publishCommit(() => ({
         startTs: s.startTs,
@@ -332,7 +365,10 @@ export class TwoPhaseCommitter {
       s.maxCommitTs = composeTs(s.options.asyncCommitSafeWindowMs, 0) + currentTs;
     }
 
+    const timing = this.#timing;
+    const prewriteStarted = timing?.now() ?? 0;
     await this.#prewrite(bo);
+    timing?.endPrewrite(prewriteStarted, bo.execDetails);
     // The keys checked for absence (CheckNotExists) hold no lock: nothing to commit for them.
     if (this.#hasNoNeedCommitKeys) s.mutations = s.mutations.filter((m) => !m.prewriteOnly);
 
@@ -349,7 +385,9 @@ export class TwoPhaseCommitter {
       if (commitTs === 0n)
         throw new TiKVError('INTERNAL', 'async commit prewrite succeeded without a min commit ts');
     } else {
+      const tsStarted = timing?.now() ?? 0;
       commitTs = await oracle.getTimestamp(call);
+      if (timing !== undefined) timing.getCommitTsMs = timing.now() - tsStarted;
       await s.options.commitTsChecker?.(commitTs);
     }
     s.commitTs = commitTs;
@@ -398,9 +436,13 @@ export class TwoPhaseCommitter {
     const bo = s.deps.exec.backofferIn(scope, { maxBackoffMs: s.options.commitMaxBackoffMs });
     const background = s.backgroundBackoffer(s.options.commitSecondaryMaxBackoffMs);
     let run: BatchRun;
+    const timing = this.#timing;
+    const commitStarted = timing?.now() ?? 0;
     try {
       run = await commitMutations(s, bo, s.mutations, { background });
+      timing?.endCommit(commitStarted, bo.execDetails);
     } catch (e) {
+      timing?.endCommit(commitStarted, bo.execDetails);
       if (s.undetermined !== undefined && !isTiKVError(e, 'UNDETERMINED')) {
         throw new UndeterminedError('the commit of the primary failed after it may have reached TiKV', {
           startTs: s.startTs,

@@ -379,6 +379,20 @@ export class LockResolver implements LockResolving {
    */
   async resolveLocks(bo: Backoffer, options: ResolveLocksOptions): Promise<ResolveLocksResult> {
     if (options.locks.length === 0) return EMPTY_RESULT;
+    const details = bo.execDetails;
+    if (details !== undefined) {
+      // The caller asked for execution details: the time spent here is the call's resolve time.
+      const started = performance.now();
+      try {
+        return await this.#resolveLocksObserved(bo, options);
+      } finally {
+        details.recordResolveLock(performance.now() - started);
+      }
+    }
+    return this.#resolveLocksObserved(bo, options);
+  }
+
+  async #resolveLocksObserved(bo: Backoffer, options: ResolveLocksOptions): Promise<ResolveLocksResult> {
     const ch = lockResolveChannel();
     if (!ch.hasSubscribers) return this.#resolveLocks(bo, options);
     const started = performance.now();

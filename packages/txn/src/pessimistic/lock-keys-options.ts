@@ -1,7 +1,11 @@
-import { invalidArgument, type RequestOptions } from '@tikv/common';
+import { type ExecDetailsOptions, invalidArgument, type RequestOptions } from '@tikv/common';
 
-/** Options of {@link Transaction.lockKeys} (client-go `LockCtx`). */
-export interface LockKeysOptions extends RequestOptions {
+/**
+ * Options of {@link Transaction.lockKeys} (client-go `LockCtx`). `onDetails` receives the call's
+ * execution details (the PessimisticLock requests, backoff by kind, lock wait and resolve time)
+ * once it settles, as client-go's `LockKeysDetails` gathers them.
+ */
+export interface LockKeysOptions extends RequestOptions, ExecDetailsOptions {
   /**
    * Milliseconds to wait in all for other transactions' locks before failing with
    * `LOCK_WAIT_TIMEOUT`. @defaultValue no limit (the call's `timeoutMs` and `signal` still apply)

@@ -1,4 +1,5 @@
 import {
+  type ExecDetailsOptions,
   InvalidArgumentError,
   mustBeNonNegativeInteger,
   mustBePositiveInteger,
@@ -82,8 +83,16 @@ export const DEFAULT_SNAPSHOT_OPTIONS = Object.freeze({
   Omit<SnapshotOptions, 'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'readTimeoutMs'>
 >);
 
+/**
+ * Options of snapshot and transaction reads ({@link Snapshot.get}, {@link Snapshot.batchGet},
+ * `Transaction.get`, `Transaction.batchGet`): the signal and timeout, and `onDetails`, which
+ * receives the read's execution details (RPCs, backoff by kind, region errors, and TiKV's time
+ * and scan details) once it settles; a read answered from a buffer or cache reports empty ones.
+ */
+export interface SnapshotReadOptions extends RequestOptions, ExecDetailsOptions {}
+
 /** Options of {@link Snapshot.scan} and {@link Snapshot.scanIter}. */
-export interface SnapshotScanOptions extends RequestOptions {
+export interface SnapshotScanOptions extends SnapshotReadOptions {
   /** Walk from the largest key down. @defaultValue false */
   readonly reverse?: boolean | undefined;
   /** Leave the values out. @defaultValue the snapshot's `keyOnly` */

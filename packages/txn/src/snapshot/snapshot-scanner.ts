@@ -1,4 +1,11 @@
-import { type Backoffer, compareKeys, KeyIsLockedError, keyErrorFromWire, nextKey } from '@tikv/common';
+import {
+  type Backoffer,
+  compareKeys,
+  type ExecDetails,
+  KeyIsLockedError,
+  keyErrorFromWire,
+  nextKey,
+} from '@tikv/common';
 import type { kvrpcpb } from '@tikv/proto';
 import type { BudgetOptions, RegionExecutor, RegionRequestOptions } from '@tikv/rpc';
 import type { KvPair } from '../kv-pair.js';
@@ -33,6 +40,8 @@ export interface ScanShape {
   readonly limit: number;
   readonly signal: AbortSignal | undefined;
   readonly timeoutMs: number | undefined;
+  /** Receives the scan's execution details when it ends. */
+  readonly onDetails: ((details: ExecDetails) => void) | undefined;
 }
 
 /** One page of a scan and where the next one starts. */

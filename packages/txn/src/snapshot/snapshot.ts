@@ -11,10 +11,10 @@ import {
   keyErrorFromWire,
   keyToLatin1,
   type LockInfo,
-  type RequestOptions,
   searchSortedKey,
   sortKeys,
   U64_MAX,
+  withExecDetails,
 } from '@tikv/common';
 import { kvrpcpb } from '@tikv/proto';
 import type { BudgetOptions, RegionExecutor, RegionRequestOptions } from '@tikv/rpc';
@@ -28,6 +28,7 @@ import {
   resolveSnapshotOptions,
   SNAPSHOT_READ_MAX_BACKOFF_MS,
   type SnapshotOptions,
+  type SnapshotReadOptions,
   type SnapshotScanOptions,
 } from './snapshot-options.js';
 import { type ScanHost, scanPairs } from './snapshot-scanner.js';
@@ -233,9 +234,14 @@ export class Snapshot implements SnapshotReader {
    *   oracle has not handed out; `BackoffBudgetExceededError` when locks or region errors outlast
    *   the budget (20 s of backoff)
    */
-  async get(key: Uint8Array, options?: RequestOptions): Promise<Uint8Array | undefined> {
+  async get(key: Uint8Array, options?: SnapshotReadOptions): Promise<Uint8Array | undefined> {
     checkKey(key);
     checkRequestOptions(options);
+    if (options?.onDetails !== undefined) return withExecDetails(options, (o) => this.#get(key, o));
+    return this.#get(key, options);
+  }
+
+  async #get(key: Uint8Array, options: SnapshotReadOptions | undefined): Promise<Uint8Array | undefined> {
     const cached = this.#cacheGet(key);
     if (cached !== undefined) return cached.length === 0 ? undefined : cached;
     const { bo, scope } = this.#exec.begin(options, BUDGET);
@@ -258,9 +264,20 @@ export class Snapshot implements SnapshotReader {
    * @param options - abort signal and timeout
    * @returns the values aligned with `keys`, `undefined` where absent
    */
-  async batchGet(keys: readonly Uint8Array[], options?: RequestOptions): Promise<(Uint8Array | undefined)[]> {
+  async batchGet(
+    keys: readonly Uint8Array[],
+    options?: SnapshotReadOptions,
+  ): Promise<(Uint8Array | undefined)[]> {
     checkKeys(keys);
     checkRequestOptions(options);
+    if (options?.onDetails !== undefined) return withExecDetails(options, (o) => this.#batchGet(keys, o));
+    return this.#batchGet(keys, options);
+  }
+
+  async #batchGet(
+    keys: readonly Uint8Array[],
+    options: SnapshotReadOptions | undefined,
+  ): Promise<(Uint8Array | undefined)[]> {
     const out = new Array<Uint8Array | undefined>(keys.length);
     const missing: Uint8Array[] = [];
     const missingAt: number[] = [];
@@ -333,6 +350,7 @@ export class Snapshot implements SnapshotReader {
       limit,
       signal: options?.signal,
       timeoutMs: options?.timeoutMs,
+      onDetails: options?.onDetails,
     });
   }
 

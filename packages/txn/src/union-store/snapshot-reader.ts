@@ -1,8 +1,8 @@
-import type { RequestOptions } from '@tikv/common';
+import type { ExecDetailsOptions, RequestOptions } from '@tikv/common';
 import type { KvPair } from '../kv-pair.js';
 
 /** Options of {@link SnapshotReader.iterate}. */
-export interface SnapshotIterateOptions extends RequestOptions {
+export interface SnapshotIterateOptions extends RequestOptions, ExecDetailsOptions {
   /** Walk from the largest key down. @defaultValue false */
   readonly reverse?: boolean | undefined;
   /** Leave the values out: every pair's value is zero-length. @defaultValue false */
@@ -23,7 +23,7 @@ export interface SnapshotReader {
    * @param key - the key
    * @param options - abort signal and timeout
    */
-  get(key: Uint8Array, options?: RequestOptions): Promise<Uint8Array | undefined>;
+  get(key: Uint8Array, options?: RequestOptions & ExecDetailsOptions): Promise<Uint8Array | undefined>;
   /**
    * The values of several keys.
    *
@@ -31,7 +31,10 @@ export interface SnapshotReader {
    * @param options - abort signal and timeout
    * @returns the values aligned with `keys`, `undefined` where absent
    */
-  batchGet(keys: readonly Uint8Array[], options?: RequestOptions): Promise<(Uint8Array | undefined)[]>;
+  batchGet(
+    keys: readonly Uint8Array[],
+    options?: RequestOptions & ExecDetailsOptions,
+  ): Promise<(Uint8Array | undefined)[]>;
   /**
    * The pairs with `lower <= key < upper` in key order (ascending, or descending with
    * `reverse`); an empty `upper` is unbounded. Breaking out of the loop stops the reads.

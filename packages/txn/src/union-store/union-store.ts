@@ -1,4 +1,10 @@
-import { compareKeys, invalidArgument, type RequestOptions, throwIfAborted } from '@tikv/common';
+import {
+  compareKeys,
+  type ExecDetailsOptions,
+  invalidArgument,
+  type RequestOptions,
+  throwIfAborted,
+} from '@tikv/common';
 import type { KvPair } from '../kv-pair.js';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
 import type { SnapshotIterateOptions, SnapshotReader } from './snapshot-reader.js';
@@ -38,7 +44,7 @@ export class UnionStore {
    * @param options - abort signal and timeout of the snapshot read
    * @returns the value, or `undefined` when absent or deleted in the buffer
    */
-  async get(key: Uint8Array, options?: RequestOptions): Promise<Uint8Array | undefined> {
+  async get(key: Uint8Array, options?: RequestOptions & ExecDetailsOptions): Promise<Uint8Array | undefined> {
     const buffered = this.buffer.get(key);
     if (buffered !== undefined) return buffered.length === 0 ? undefined : buffered.slice();
     const value = await this.snapshot.get(key, options);
@@ -54,7 +60,10 @@ export class UnionStore {
    * @param options - abort signal and timeout of the snapshot read
    * @returns the values aligned with `keys`, `undefined` where absent or deleted
    */
-  async batchGet(keys: readonly Uint8Array[], options?: RequestOptions): Promise<(Uint8Array | undefined)[]> {
+  async batchGet(
+    keys: readonly Uint8Array[],
+    options?: RequestOptions & ExecDetailsOptions,
+  ): Promise<(Uint8Array | undefined)[]> {
     const out: (Uint8Array | undefined)[] = new Array(keys.length);
     const missing: Uint8Array[] = [];
     const missingAt: number[] = [];

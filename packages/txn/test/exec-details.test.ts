@@ -1,0 +1,203 @@
+// Execution details of transactional reads and commit details (client-go util.ExecDetails,
+// ScanDetail, TimeDetail and CommitDetails, as onDetails / onCommitDetails report them) against
+// the embedded mock cluster, which fills ExecDetailsV2 as TiKV does.
+import type { CommitDetails, ExecDetails } from '@tikv/common';
+import { MockCluster } from '@tikv/mock-cluster';
+import { TransactionClient } from '../src/index.js';
+
+const enc = new TextEncoder();
+const k = (s: string): Uint8Array => enc.encode(s);
+
+let cluster: MockCluster;
+let client: TransactionClient;
+
+beforeAll(async () => {
+  cluster = await MockCluster.start({ regionKeyEncoding: 'memcomparable' });
+  cluster.split([k('m')]);
+  client = await TransactionClient.connect({ pdEndpoints: cluster.pdEndpoints });
+  const txn = await client.begin();
+  txn.put('a', 'va');
+  txn.put('b', 'vbb');
+  txn.put('n', 'vn');
+  await txn.commit();
+});
+
+afterAll(async () => {
+  await client.close();
+  await cluster.close();
+});
+
+afterEach(() => cluster.clearFaults());
+
+function capture<T>(): { readonly got: T[]; readonly cb: (d: T) => void; one(): T } {
+  const got: T[] = [];
+  return {
+    got,
+    cb: (d) => got.push(d),
+    one: () => {
+      expect(got).toHaveLength(1);
+      return got[0] as T;
+    },
+  };
+}
+
+describe('reads', () => {
+  test('a point get: one Get, and the scan and time details TiKV returned', async () => {
+    const txn = await client.begin();
+    const c = capture<ExecDetails>();
+    expect(await txn.get('a', { onDetails: c.cb })).toEqual(k('va'));
+    const d = c.one();
+    expect(d.rpcByCommand.Get).toMatchObject({ count: 1, regionCount: 1 });
+    expect(d.storeDetailCount).toBe(1);
+    expect(d.scanDetail).toMatchObject({ totalKeys: 1, processedKeys: 1, processedKeysSize: 1 + 2 });
+    expect(d.timeDetail.totalRpcWallTimeNs).toBeGreaterThan(0);
+    expect(d.timeDetail.processTimeNs).toBeGreaterThan(0);
+    expect(d.timeDetail.kvReadWallTimeNs).toBe(d.timeDetail.processTimeNs);
+    expect(d.writeDetail.schedulerProcessNs).toBe(0);
+    await txn.rollback();
+  });
+
+  test('an absent key: met but not processed', async () => {
+    const txn = await client.begin();
+    const c = capture<ExecDetails>();
+    expect(await txn.get('zz', { onDetails: c.cb })).toBeUndefined();
+    expect(c.one().scanDetail).toMatchObject({ totalKeys: 1, processedKeys: 0, processedKeysSize: 0 });
+    await txn.rollback();
+  });
+
+  test('a batch get over two regions sums both responses', async () => {
+    const txn = await client.begin();
+    const c = capture<ExecDetails>();
+    await txn.batchGet(['a', 'b', 'n', 'q'], { onDetails: c.cb });
+    const d = c.one();
+    expect(d.rpcByCommand.BatchGet).toMatchObject({ count: 2, regionCount: 2 });
+    expect(d.storeDetailCount).toBe(2);
+    expect(d.scanDetail).toMatchObject({
+      totalKeys: 4,
+      processedKeys: 3,
+      processedKeysSize: 1 + 2 + (1 + 3) + (1 + 2),
+    });
+    await txn.rollback();
+  });
+
+  test('a read the buffer answers reports empty details, once', async () => {
+    const txn = await client.begin();
+    txn.put('a', 'mine');
+    const c = capture<ExecDetails>();
+    expect(await txn.get('a', { onDetails: c.cb })).toEqual(k('mine'));
+    expect(c.one().rpcCount).toBe(0);
+    await txn.rollback();
+  });
+
+  test('a snapshot read after an injected region error: the error label and regionMiss backoff', async () => {
+    const snap = client.snapshot(await client.currentTimestamp());
+    cluster.inject({ method: 'KvGet', times: 1, error: 'EpochNotMatch' });
+    const c = capture<ExecDetails>();
+    expect(await snap.get(k('a'), { onDetails: c.cb })).toEqual(k('va'));
+    const d = c.one();
+    expect(d.requestErrors).toEqual({ epoch_not_match: 1 });
+    expect(d.rpcByCommand.Get).toMatchObject({ count: 2, regionCount: 1 });
+    expect(d.backoffCountByKind).toEqual({ regionMiss: 1 });
+    expect(d.backoffMs).toBe(d.backoffMsByKind.regionMiss);
+    // Only the answered attempt carried TiKV's details.
+    expect(d.storeDetailCount).toBe(1);
+  });
+
+  test('a transaction scan reports the snapshot scan under its buffer, once', async () => {
+    const txn = await client.begin();
+    txn.put('aa', 'buffered');
+    const c = capture<ExecDetails>();
+    const pairs = await txn.scan('a', 'c', { onDetails: c.cb });
+    expect(pairs.map((p) => new TextDecoder().decode(p.key))).toEqual(['a', 'aa', 'b']);
+    expect(c.one().rpcByCommand.Scan?.count).toBeGreaterThanOrEqual(1);
+    await txn.rollback();
+  });
+
+  test('a read that meets a lock counts the lock resolution and its requests', async () => {
+    const first = await client.begin();
+    const startTs = first.startTs;
+    await first.rollback();
+    cluster.strandTransaction({ keys: [k('s1'), k('s2')], startTs, commitPrimaryTs: startTs + 1n });
+    const txn = await client.begin();
+    const c = capture<ExecDetails>();
+    expect(await txn.get('s2', { onDetails: c.cb })).toEqual(k('s2'));
+    const d = c.one();
+    expect(d.resolveLockMs).toBeGreaterThan(0);
+    expect(d.rpcByCommand.CheckTxnStatus?.count).toBeGreaterThanOrEqual(1);
+    expect(d.rpcByCommand.Get?.count).toBeGreaterThanOrEqual(2);
+    await txn.rollback();
+  });
+});
+
+test('lockKeys in a pessimistic transaction reports its PessimisticLock requests, once', async () => {
+  const txn = await client.begin({ pessimistic: true });
+  const c = capture<ExecDetails>();
+  await txn.lockKeys([k('p1'), k('p2')], { onDetails: c.cb });
+  expect(c.one().rpcByCommand.PessimisticLock?.count).toBeGreaterThanOrEqual(1);
+  const again = capture<ExecDetails>();
+  await txn.lockKeys([k('p1')], { onDetails: again.cb });
+  // Already locked: nothing sent.
+  expect(again.one().rpcCount).toBe(0);
+  await txn.rollback();
+});
+
+describe('commit', () => {
+  test('a 2-key commit over two regions: phases, regions, writes and TiKV write details', async () => {
+    const txn = await client.begin();
+    txn.put('c', 'v1');
+    txn.put('o', 'v22');
+    const c = capture<CommitDetails>();
+    await txn.commit({ onCommitDetails: c.cb });
+    const d = c.one();
+    expect(d.writeKeys).toBe(2);
+    expect(d.writeSizeBytes).toBe(1 + 2 + 1 + 3);
+    expect(d.prewriteRegionCount).toBe(2);
+    expect(d.prewriteRequestCount).toBe(2);
+    expect(d.prewriteBackoffKinds).toEqual([]);
+    expect(d.commitBackoffKinds).toEqual([]);
+    expect(d.commitBackoffMs).toBe(0);
+    expect(d.exec.rpcByCommand.Commit?.count).toBeGreaterThanOrEqual(1);
+    expect(d.exec.writeDetail.schedulerProcessNs).toBeGreaterThan(0);
+    expect(d.exec.storeDetailCount).toBeGreaterThanOrEqual(3);
+    for (const ms of [d.prewriteMs, d.commitMs, d.getCommitTsMs]) expect(ms).toBeGreaterThanOrEqual(0);
+  });
+
+  test('a region error in prewrite shows in the prewrite backoff kinds, not the commit ones', async () => {
+    const txn = await client.begin();
+    txn.put('d', 'v');
+    const fault = cluster.inject({ method: 'KvPrewrite', times: 1, error: 'EpochNotMatch' });
+    const c = capture<CommitDetails>();
+    await txn.commit({ onCommitDetails: c.cb });
+    expect(fault.hits).toBe(1);
+    const d = c.one();
+    expect(d.prewriteBackoffKinds).toEqual(['regionMiss']);
+    expect(d.commitBackoffKinds).toEqual([]);
+    expect(d.commitBackoffMs).toBe(d.exec.backoffMsByKind.regionMiss);
+    expect(d.exec.requestErrors).toEqual({ epoch_not_match: 1 });
+    expect(d.prewriteRequestCount).toBe(2);
+    expect(d.prewriteRegionCount).toBe(1);
+  });
+
+  test('a region error in the commit phase shows in the commit backoff kinds', async () => {
+    const txn = await client.begin();
+    txn.put('e', 'v');
+    cluster.inject({ method: 'KvCommit', times: 1, error: 'EpochNotMatch' });
+    const c = capture<CommitDetails>();
+    await txn.commit({ onCommitDetails: c.cb });
+    const d = c.one();
+    expect(d.prewriteBackoffKinds).toEqual([]);
+    expect(d.commitBackoffKinds).toEqual(['regionMiss']);
+  });
+
+  test('an empty commit reports once; a non-function callback is refused', async () => {
+    const txn = await client.begin();
+    const c = capture<CommitDetails>();
+    expect(await txn.commit({ onCommitDetails: c.cb })).toBe(0n);
+    expect(c.one()).toMatchObject({ writeKeys: 0, prewriteRequestCount: 0 });
+    const bad = await client.begin();
+    bad.put('f', 'v');
+    await expect(
+      bad.commit({ onCommitDetails: 1 as unknown as (d: CommitDetails) => void }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
