@@ -31,12 +31,8 @@ import type { SnapshotReadOptions } from '../snapshot/snapshot-options.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { LocalLatches } from './local-latches.js';
-<<<<<<< HEAD
 import { scanRange as range, scanLimit } from './scan-range.js';
-import type { CommitOutcome } from './transaction-options.js';
-=======
 import type { CommitCallOptions, CommitOutcome } from './transaction-options.js';
->>>>>>> details
 
 /**
  * Options of {@link Transaction.scan} and {@link Transaction.scanIter}; `onDetails` receives the
@@ -458,8 +454,7 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
-<<<<<<< HEAD
-  async #commit(options: RequestOptions | undefined): Promise<CommitResult> {
+  async #commit(options: CommitCallOptions | undefined): Promise<CommitResult> {
     const pipe = this.#pipe;
     if (pipe !== undefined) {
       try {
@@ -468,9 +463,6 @@ export class Transaction implements AsyncDisposable {
         this.#background = pipe.committer.background;
       }
     }
-=======
-  async #commit(options: CommitCallOptions | undefined): Promise<CommitResult> {
->>>>>>> details
     const pess = this.#pessimistic;
     if (pess !== undefined) {
       try {
