@@ -172,10 +172,10 @@ export function changeRegionLeader(f: Fixture, storeId: bigint): void {
  * Runs a case on a fresh three-store fixture (client-go `replicaSelectorAccessPathCase.run`,
  * with a fresh suite per case instead of `resetStoreState`).
  */
-export async function runAccessPathCase(ca: AccessPathCase): Promise<AccessPathResult> {
-  const f = setupFixture(3);
+export async function runAccessPathCase(ca: AccessPathCase, shared?: Fixture): Promise<AccessPathResult> {
+  const f = shared ?? setupFixture(3);
   try {
-    labelStoresById(f);
+    if (shared === undefined) labelStoresById(f);
     await ca.beforeRun?.(f);
     const verId = await f.region();
     const region = f.cache.getCachedRegion(verId) as CachedRegion;
@@ -189,12 +189,17 @@ export async function runAccessPathCase(ca: AccessPathCase): Promise<AccessPathR
     };
     f.transport.handler = (sent, idx) => {
       const ctx = CTX_OF(sent.request);
+      const forwardedHost = sent.options?.forwardedHost;
       result.accessPath.push(
-        `{addr: ${sent.addr}, replica-read: ${ctx.replicaRead}, stale-read: ${ctx.staleRead}}`,
+        forwardedHost === undefined
+          ? `{addr: ${sent.addr}, replica-read: ${ctx.replicaRead}, stale-read: ${ctx.staleRead}}`
+          : `{addr: ${sent.addr}, replica-read: ${ctx.replicaRead}, stale-read: ${ctx.staleRead}, forward_addr: ${forwardedHost}}`,
       );
+      // A forwarded request is answered as if by the store it is forwarded to.
+      const answeringAddr = forwardedHost ?? sent.addr;
       const tp = ca.accessErr[idx];
       if (tp !== undefined) {
-        if (!isValidAnswer(tp, sent.addr, ctx)) {
+        if (!isValidAnswer(tp, answeringAddr, ctx)) {
           result.accessErrInvalid = true;
         } else {
           if (tp === 'DeadLineExceededErr') throw new DeadlineExceededError('context deadline exceeded');
@@ -234,6 +239,26 @@ export async function runAccessPathCase(ca: AccessPathCase): Promise<AccessPathR
     result.regionIsValid = region.invalidReason === 'ok';
     return result;
   } finally {
+    if (shared === undefined) await f.close();
+  }
+}
+
+/**
+ * Runs cases one after the other on one fixture, each starting from the state the previous left
+ * (client-go `runMultiCaseAndCompare` with afterRun/beforeRun that neither invalidate the region
+ * nor reset the stores).
+ */
+export async function runAccessPathCases(cases: readonly AccessPathCase[]): Promise<AccessPathResult[]> {
+  const f = setupFixture(3);
+  try {
+    labelStoresById(f);
+    const results: AccessPathResult[] = [];
+    for (const ca of cases) {
+      f.transport.sent.length = 0;
+      results.push(await runAccessPathCase(ca, f));
+    }
+    return results;
+  } finally {
     await f.close();
   }
 }
@@ -248,4 +273,104 @@ function describeError(e: unknown): string {
 /** The pseudo EpochNotMatch the sender answers when no replica is left (client-go `fakeEpochNotMatch`). */
 export function isFakeEpochNotMatch(e: errorpb.Error | undefined): boolean {
   return e?.epochNotMatch !== undefined && e.epochNotMatch.currentRegions.length === 0;
+}
+
+/** What a case expects (client-go `accessPathResult`); `fakeEpochNotMatch` stands for the sender's pseudo error. */
+export interface Expect {
+  accessPath: string[];
+  /** The thrown error, `name:kind` (see {@link AccessPathResult}). */
+  respErr?: string;
+  respRegionError?: 'fakeEpochNotMatch' | AccessErr;
+  backoffDetail: string[];
+  regionIsValid: boolean;
+}
+
+/** Access-path entries: `[store, replica-read, stale-read]`, plus the store forwarded to when proxied. */
+export const path = (
+  ...stores: ([number, boolean, boolean] | [number, boolean, boolean, number])[]
+): string[] =>
+  stores.map(([s, replica, stale, forward]) =>
+    forward === undefined
+      ? `{addr: store${s}, replica-read: ${replica}, stale-read: ${stale}}`
+      : `{addr: store${s}, replica-read: ${replica}, stale-read: ${stale}, forward_addr: store${forward}}`,
+  );
+
+/** The result and the expectation in one comparable shape. */
+function comparable(r: AccessPathResult, expected: Expect): { got: object; want: object } {
+  return {
+    got: {
+      accessPath: r.accessPath,
+      respErr: r.respErr,
+      respRegionError: r.respRegionError,
+      backoffDetail: r.backoffDetail,
+      regionIsValid: r.regionIsValid,
+    },
+    want: {
+      accessPath: expected.accessPath,
+      respErr: expected.respErr ?? '',
+      respRegionError:
+        expected.respRegionError === undefined
+          ? undefined
+          : expected.respRegionError === 'fakeEpochNotMatch'
+            ? expect.objectContaining({ epochNotMatch: { currentRegions: [] } })
+            : genRegionError(expected.respRegionError),
+      backoffDetail: expected.backoffDetail,
+      regionIsValid: expected.regionIsValid,
+    },
+  };
+}
+
+/** client-go `runCaseAndCompare`: skips a case whose scripted answers TiKV could not give. */
+export async function expectCase(ca: AccessPathCase, expected: Expect): Promise<void> {
+  const r = await runAccessPathCase(ca);
+  if (r.accessErrInvalid) return;
+  const { got, want } = comparable(r, expected);
+  expect({ case: ca, ...got }).toEqual({ case: ca, ...want });
+  if (expected.respRegionError === 'fakeEpochNotMatch')
+    expect(isFakeEpochNotMatch(r.respRegionError)).toBe(true);
+}
+
+/** One case of a table, or several run one after the other on one fixture. */
+export type AccessPathRow =
+  | { ca: AccessPathCase; expect: Expect }
+  | { shared: { ca: AccessPathCase; expect: Expect }[] };
+
+/** A `beforeRun` that moves the region's leader to store `storeId` (client-go `s.changeRegionLeader`). */
+export const leader =
+  (storeId: number) =>
+  (f: Fixture): void =>
+    changeRegionLeader(f, BigInt(storeId));
+
+/**
+ * Runs a table of cases (client-go's case lists) and expects every valid one to match; the
+ * failures are reported together, each with its row number.
+ */
+export async function expectRows(rows: readonly AccessPathRow[]): Promise<void> {
+  const failures: object[] = [];
+  const check = (row: number, ca: AccessPathCase, r: AccessPathResult, expected: Expect): void => {
+    if (r.accessErrInvalid) return;
+    const { got, want } = comparable(r, expected);
+    if (!equals(got, want)) failures.push({ row, case: ca, got, want });
+  };
+  for (const [i, row] of rows.entries()) {
+    if ('shared' in row) {
+      const results = await runAccessPathCases(row.shared.map((x) => x.ca));
+      results.forEach((r, j) => {
+        check(i, row.shared[j]!.ca, r, row.shared[j]!.expect);
+      });
+    } else {
+      check(i, row.ca, await runAccessPathCase(row.ca), row.expect);
+    }
+  }
+  expect(failures).toEqual([]);
+}
+
+/** Jest's deep equality (asymmetric matchers included), as a boolean. */
+function equals(a: object, b: object): boolean {
+  try {
+    expect(a).toEqual(b);
+    return true;
+  } catch {
+    return false;
+  }
 }
