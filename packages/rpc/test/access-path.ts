@@ -5,7 +5,13 @@
 // the backoffs taken per kind, and whether the region is still valid in the cache.
 import { Backoffer, toBytes as b, DeadlineExceededError, isTiKVError, RegionError } from '@tikv/common';
 import { errorpb, kvrpcpb } from '@tikv/proto';
-import type { CachedRegion, SourcePeer } from '@tikv/region-cache';
+import {
+  type CachedRegion,
+  type Liveness,
+  type RegionVerId,
+  type SourcePeer,
+  SyncFlag,
+} from '@tikv/region-cache';
 import type { ReplicaReadType, StoreLabelMatch } from '../src/request-options.js';
 import type { TikvRequest, TikvResponse } from '../src/tikv-commands.js';
 import { type Fixture, setupFixture } from './sender-fixture.js';
@@ -114,8 +120,12 @@ export interface AccessPathCase {
   readonly busyThresholdMs?: number;
   readonly label?: StoreLabelMatch;
   readonly accessErr: readonly AccessErr[];
+  /** Whether the region cache forwards leader requests through a follower (client-go `enableForwarding`). */
+  readonly enableForwarding?: boolean;
   /** Runs before the request (default: nothing; the fixture is fresh per case). */
   readonly beforeRun?: (f: Fixture) => void | Promise<void>;
+  /** Runs after the request, with the region it was sent for. */
+  readonly afterRun?: (f: Fixture, verId: RegionVerId) => void;
 }
 
 /** What a case produced (client-go `accessPathResult`). */
@@ -172,10 +182,13 @@ export function changeRegionLeader(f: Fixture, storeId: bigint): void {
  * Runs a case on a fresh three-store fixture (client-go `replicaSelectorAccessPathCase.run`,
  * with a fresh suite per case instead of `resetStoreState`).
  */
-export async function runAccessPathCase(ca: AccessPathCase, shared?: Fixture): Promise<AccessPathResult> {
-  const f = shared ?? setupFixture(3);
+export async function runAccessPathCase(
+  ca: AccessPathCase,
+  shared?: AccessPathFixture,
+): Promise<AccessPathResult> {
+  const own = shared === undefined ? accessPathFixture(ca) : undefined;
+  const { f, liveness } = shared ?? own!;
   try {
-    if (shared === undefined) labelStoresById(f);
     await ca.beforeRun?.(f);
     const verId = await f.region();
     const region = f.cache.getCachedRegion(verId) as CachedRegion;
@@ -202,7 +215,11 @@ export async function runAccessPathCase(ca: AccessPathCase, shared?: Fixture): P
         if (!isValidAnswer(tp, answeringAddr, ctx)) {
           result.accessErrInvalid = true;
         } else {
-          if (tp === 'DeadLineExceededErr') throw new DeadlineExceededError('context deadline exceeded');
+          if (tp === 'DeadLineExceededErr') {
+            // client-go injects unreachable liveness for every store along with the error.
+            liveness.current = 'unreachable';
+            throw new DeadlineExceededError('context deadline exceeded');
+          }
           const current = f.cache.getCachedRegion(verId) ?? region;
           const regionError =
             tp === 'NotLeaderWithNewLeader1Err'
@@ -236,10 +253,13 @@ export async function runAccessPathCase(ca: AccessPathCase, shared?: Fixture): P
       result.respErr = describeError(e);
     }
     result.backoffDetail = [...bo.backoffTimes].map(([k, n]) => `${k}+${n}`).sort();
-    result.regionIsValid = region.invalidReason === 'ok';
+    // client-go `isValid`: not invalidated, and not flagged for a reload on next access.
+    result.regionIsValid =
+      region.invalidReason === 'ok' && !region.checkSyncFlags(SyncFlag.NEED_RELOAD_ON_ACCESS);
+    ca.afterRun?.(f, verId);
     return result;
   } finally {
-    if (shared === undefined) await f.close();
+    if (own !== undefined) await f.close();
   }
 }
 
@@ -249,18 +269,35 @@ export async function runAccessPathCase(ca: AccessPathCase, shared?: Fixture): P
  * nor reset the stores).
  */
 export async function runAccessPathCases(cases: readonly AccessPathCase[]): Promise<AccessPathResult[]> {
-  const f = setupFixture(3);
+  const shared = accessPathFixture(cases[0] ?? { reqType: 'Get', readType: 'leader', accessErr: [] });
   try {
-    labelStoresById(f);
     const results: AccessPathResult[] = [];
     for (const ca of cases) {
-      f.transport.sent.length = 0;
-      results.push(await runAccessPathCase(ca, f));
+      shared.f.transport.sent.length = 0;
+      results.push(await runAccessPathCase(ca, shared));
     }
     return results;
   } finally {
-    await f.close();
+    await shared.f.close();
   }
+}
+
+/** A fixture and the liveness its stores' health checks report (client-go `injectConstantLiveness`). */
+export interface AccessPathFixture {
+  readonly f: Fixture;
+  readonly liveness: { current: Liveness };
+}
+
+/** A fresh three-store fixture, stores labelled by id, every store reachable until a case says otherwise. */
+function accessPathFixture(ca: AccessPathCase): AccessPathFixture {
+  const liveness: { current: Liveness } = { current: 'reachable' };
+  const f = setupFixture(
+    3,
+    {},
+    { enableForwarding: ca.enableForwarding === true, livenessProbe: async () => liveness.current },
+  );
+  labelStoresById(f);
+  return { f, liveness };
 }
 
 /** An error as `name:kind` for a RegionError, `name:code` for another TiKVError. */
