@@ -189,6 +189,35 @@ describe('StoreBatcher (client-go batchConn / batchCommandsClient)', () => {
     await expect(next).resolves.toMatchObject({ $case: 'RawGet' });
   });
 
+  it('TestRecvErrorInMultipleRecvLoops: a receive error on any of the streams of a connection (direct and forwarded) is recovered from; every host is served again', async () => {
+    const { batcher, streams } = setup({ connections: 1 });
+    const hosts = ['', 'h:6666', 'h:7777', 'h:8888'];
+    const roundTrip = async (host: string): Promise<void> => {
+      const p = batcher.send(rawGet(`k@${host}`), host, undefined, Number.NaN);
+      await turn();
+      for (const st of streams) if (!st.cancelled) st.answer();
+      await expect(p).resolves.toMatchObject({ $case: 'RawGet' });
+    };
+    // One stream per host on the single connection.
+    for (const host of hosts) await roundTrip(host);
+    expect(streams.map((st) => st.forwardedHost)).toEqual(hosts);
+    const before = [...streams];
+    // Each stream in turn fails in its receive loop while a request is on it.
+    for (const [i, host] of hosts.entries()) {
+      const onIt = batcher.send(rawGet(`x@${host}`), host, undefined, Number.NaN).catch((e: unknown) => e);
+      await turn();
+      before[i]!.handlers.onBroken({ code: 14, details: 'recv failed' });
+      expect(await onIt).toBeInstanceOf(RpcError);
+      expect(before[i]!.cancelled).toBe(true);
+    }
+    // Requests afterwards succeed for every host, each on a new stream.
+    for (const host of hosts) await roundTrip(host);
+    const live = streams.filter((st) => !st.cancelled);
+    expect(live.map((st) => st.forwardedHost).sort()).toEqual([...hosts].sort());
+    expect(live.every((st) => !before.includes(st))).toBe(true);
+    expect(batcher.outstanding).toBe(0);
+  });
+
   it('treats a write that throws as a broken stream', async () => {
     const { batcher, streams } = setup({ connections: 1 });
     const a = batcher.send(rawGet('a'), '', undefined, Number.NaN);
