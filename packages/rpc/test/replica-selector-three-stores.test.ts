@@ -2,7 +2,7 @@
 // selector on its own (no sender), driven attempt by attempt over a three-store region whose leader
 // is its last peer, with a TiFlash peer that must never be picked.
 import type { CachedRegion } from '@tikv/region-cache';
-import { MAX_REPLICA_ATTEMPT } from '../src/replica.js';
+import { MAX_REPLICA_ATTEMPT, ReplicaFlag } from '../src/replica.js';
 import { ReplicaSelector, type ReplicaSelectorRequest } from '../src/replica-selector.js';
 import { changeRegionLeader } from './access-path.js';
 import { type Fixture, setupFixture } from './sender-fixture.js';
@@ -87,7 +87,8 @@ describe('region_request3_test.go', () => {
     selector.onNotLeader(leader.peer);
     expect(selector.region.workAccessIndex).toBe(leaderIdx);
     expect(selector.next()?.peer.id).not.toBe(leader.peer.id);
-    expect(followerTarget?.has(4)).toBe(true); // ReplicaFlag.NOT_LEADER on the follower that answered
+    // The follower that answered is flagged not-leader.
+    expect(followerTarget?.has(ReplicaFlag.NOT_LEADER)).toBe(true);
 
     // Unreachable leader, no forwarding: a new request skips it.
     selector = await selectorFor(leaderRead);
@@ -171,7 +172,12 @@ describe('region_request3_test.go', () => {
     await refresh();
     // A leader that is not a peer of the region invalidates it, and nothing is tried after.
     selector = await selectorFor({ ...followerRead, replicaRead: 'mixed' });
-    selector.updateLeader({ id: f.cluster.allocId(), storeId: f.cluster.allocId(), role: 'voter', isWitness: false });
+    selector.updateLeader({
+      id: f.cluster.allocId(),
+      storeId: f.cluster.allocId(),
+      role: 'voter',
+      isWitness: false,
+    });
     expect(selector.region.invalidReason).not.toBe('ok');
     expect(selector.next()).toBeUndefined();
   });

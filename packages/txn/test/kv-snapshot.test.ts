@@ -486,7 +486,7 @@ describe('Snapshot', () => {
     const read = async (ts: bigint, staleRead: boolean): Promise<unknown> =>
       c
         .snapshot(ts, { staleRead })
-        .get(key('a'))
+        .get(key('validate_read_ts'), { timeoutMs: 10_000 })
         .then(() => undefined)
         .catch((e: unknown) => e);
     for (const staleRead of [false, true]) {
