@@ -12,7 +12,7 @@ const getResponse = (value: string): TikvResponse => ({
   $case: 'Get',
   value: kvrpcpb.GetResponse.fromPartial({ value: new TextEncoder().encode(value) }),
 });
-const valueOf = (res: TikvResponse): string =>
+const valueText = (res: TikvResponse): string =>
   new TextDecoder().decode((res.value as kvrpcpb.GetResponse).value);
 const storeOf = (sent: SentRequest): bigint => BigInt(sent.addr.replace('store', ''));
 
@@ -92,7 +92,7 @@ describe('region_request3_test.go', () => {
       matchStoreLabels: [{ key: 'id', value: String(leader.id) }],
     });
     expect(res.value.regionError).toBeUndefined();
-    expect(valueOf(res)).toBe('value');
+    expect(valueText(res)).toBe('value');
     expect(f.transport.sent).toHaveLength(2);
     expect(f.transport.sent[0]?.addr).toBe(leader.address);
     expect(f.transport.sent[1]?.addr).not.toBe(leader.address);
@@ -113,7 +113,7 @@ describe('region_request3_test.go', () => {
       rpcTimeoutMs: 1000,
       matchStoreLabels: follower.labels.map((l) => ({ key: l.key, value: l.value })),
     });
-    expect(valueOf(res)).toBe(follower.address);
+    expect(valueText(res)).toBe(follower.address);
   });
 
   test('TestLeaderStuck: a leader stuck past the attempt-time budget is left for the new leader', async () => {
@@ -195,7 +195,7 @@ describe('region_request3_test.go', () => {
     };
     for (let i = 0; i < 15; i++) {
       const { res, sent } = await read();
-      expect(valueOf(res)).toBe(sent.at(-1)?.addr);
+      expect(valueText(res)).toBe(sent.at(-1)?.addr);
     }
     f.cluster.removeDownPeer(f.peerIds[2]!);
     f.transport.handler = (sent) => getResponse(sent.addr);
