@@ -12,7 +12,13 @@ import {
 import { ApiVersion, type Codec, CodecRegionKeyCodec, createCodec, KeyMode } from '@tikv/keyspace';
 import { PdClient } from '@tikv/pd';
 import { RegionCache } from '@tikv/region-cache';
-import { CodecTransport, type KvTransport, RegionRequestSender, RpcClient } from '@tikv/rpc';
+import {
+  CodecTransport,
+  CollapsingTransport,
+  type KvTransport,
+  RegionRequestSender,
+  RpcClient,
+} from '@tikv/rpc';
 import { checkApiVersion } from './api-version-check.js';
 import type { ConnectClusterOptions } from './cluster-options.js';
 
@@ -24,7 +30,10 @@ export interface ClusterConnection {
   readonly regionCache: RegionCache;
   /** The gRPC transport to the stores. */
   readonly rpc: RpcClient;
-  /** What the sender sends through: `rpc` for API V1 raw keys, else a `CodecTransport` around it. */
+  /**
+   * What the sender sends through: a `CollapsingTransport` (concurrent region-wide ResolveLocks of one
+   * transaction sent once) around `rpc` for API V1 raw keys, else around a `CodecTransport` around it.
+   */
   readonly transport: KvTransport;
   /** The region request sender: the executor's `RegionSender`. */
   readonly sender: RegionRequestSender;
@@ -176,8 +185,12 @@ export async function connectCluster(
     // mode gets region boundaries back memcomparable-encoded in region errors (EpochNotMatch's
     // current regions), which the cache must see in the client's key space (client-go wraps
     // every client in its codec for the same reason).
-    const transport: KvTransport =
-      apiVersion === ApiVersion.V2 || codec.mode === KeyMode.TXN ? new CodecTransport(rpc, codec) : rpc;
+    // Concurrent region-wide ResolveLocks of one transaction are sent once (client-go wraps its
+    // client in reqCollapse the same way).
+    const transport: KvTransport = new CollapsingTransport(
+      apiVersion === ApiVersion.V2 || codec.mode === KeyMode.TXN ? new CodecTransport(rpc, codec) : rpc,
+      { clock },
+    );
     const sender = new RegionRequestSender({
       ...options.sender,
       locator: regionCache,

@@ -4,7 +4,7 @@
 import { isTiKVError, toBytes } from '@tikv/common';
 import { KeyMode, KeyspaceError } from '@tikv/keyspace';
 import { MockCluster } from '@tikv/mock-cluster';
-import { RegionExecutor } from '@tikv/rpc';
+import { CollapsingTransport, RegionExecutor } from '@tikv/rpc';
 import { type ClusterConnection, connectCluster } from '../src/index.js';
 
 jest.setTimeout(30_000);
@@ -36,7 +36,7 @@ test('API V1: PD, region cache, transport and sender, wired for raw keys', async
     expect(conn.pd.clusterId).toBe(conn.clusterId);
     expect(conn.codec.apiVersion).toBe('V1');
     expect(conn.codec.mode).toBe(KeyMode.RAW);
-    expect(conn.transport).toBe(conn.rpc);
+    expect(conn.transport).toBeInstanceOf(CollapsingTransport);
     expect(await putGet(conn, 'a', '1')).toBe('1');
     expect(await putGet(conn, 'z', '2')).toBe('2');
     expect((await conn.regionCache.locateKey(toBytes('z'))).startKey).toEqual(toBytes('m'));

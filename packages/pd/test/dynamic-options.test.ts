@@ -65,6 +65,26 @@ describe('PdClient.updateOptions (PD client UpdateOption) against two mock PD me
     }
   });
 
+  test('TestLoadRegionsWithLeader: a region lookup a follower cannot serve is answered by the leader', async () => {
+    const unary = await PdClient.connect({ endpoints: cluster.pdEndpoints, enableRouterClient: false });
+    unary.updateOptions({ enableFollowerHandle: true });
+    try {
+      // Split at b, c, d, e.
+      cluster.split(['b', 'c', 'd', 'e']);
+      const a = new TextEncoder().encode('a');
+      const expected = (await pd.getRegion(a))?.region;
+      const before = unary.regions.followerReads;
+      // The follower refuses (client-go mustLeader: "not leader"); the leader answers.
+      cluster.inject({ method: 'GetRegion', times: 1, error: { grpcStatus: 14, message: 'not leader' } });
+      const got = await unary.getRegion(a);
+      expect(got?.region.id).toBe(expected?.id);
+      expect(got?.region.endKey).toEqual(new TextEncoder().encode('b'));
+      expect(unary.regions.followerReads).toBe(before);
+    } finally {
+      await unary.close();
+    }
+  });
+
   test('getAllMembers lists every member and the leader (client.go GetAllMembers)', async () => {
     const m = await pd.getAllMembers();
     expect(m.members).toHaveLength(2);

@@ -379,6 +379,51 @@ describe('RegionCache (client-go TestRegionCache)', () => {
     expect(s.cluster.calls.getRegion).toBe(2);
   });
 
+  it('TestTiFlashRecoveredFromDown: a down TiFlash peer is left out until it recovers and the region reloads', async () => {
+    await s.cache.close();
+    s = setupSuite({ regionCacheTtlMs: 3000 });
+    const [store3, peer3, store4, peer4] = s.cluster.allocIds(4) as [bigint, bigint, bigint, bigint];
+    for (const [store, peer] of [
+      [store3, peer3],
+      [store4, peer4],
+    ] as const) {
+      s.cluster.addStore(store, s.storeAddr(store), [{ key: 'engine', value: 'tiflash' }]);
+      s.cluster.addPeer(s.region1, store, peer, 'learner');
+    }
+    const tiflashStores = async (): Promise<{ ids: bigint[]; region: CachedRegion }> => {
+      const loc = await s.cache.locateKey(b('a'));
+      expect(loc.region.id).toBe(s.region1);
+      const region = s.cache.getCachedRegion(loc.region) as CachedRegion;
+      return { ids: region.rs.tiflash.map((i) => region.rs.stores[i]!.id), region };
+    };
+    // No down peer: both TiFlash peers, no expiry flag.
+    let { ids, region } = await tiflashStores();
+    expect(ids.sort()).toEqual([store3, store4].sort());
+    expect(region.checkSyncFlags(SyncFlag.NEED_EXPIRE_AFTER_TTL)).toBe(false);
+    s.cache.clear();
+    // peer3 down: left out, and the region expires after its TTL however often it is used.
+    s.cluster.markPeerDown(peer3);
+    ({ ids, region } = await tiflashStores());
+    expect(ids).toEqual([store4]);
+    expect(region.checkSyncFlags(SyncFlag.NEED_EXPIRE_AFTER_TTL)).toBe(true);
+    let latest = region;
+    for (let i = 0; i <= 3; i++) {
+      s.clock.advance(1000);
+      const now = await tiflashStores();
+      expect(now.ids).not.toContain(store3);
+      latest = now.region;
+    }
+    expect(latest).not.toBe(region);
+    // Back up: the next reload brings it back.
+    s.cluster.removeDownPeer(peer3);
+    let back = false;
+    for (let i = 0; i <= 10 && !back; i++) {
+      back = (await tiflashStores()).ids.includes(store3);
+      s.clock.advance(1000);
+    }
+    expect(back).toBe(true);
+  });
+
   it('an accessed region keeps living past its TTL', async () => {
     await s.cache.close();
     s = setupSuite({ regionCacheTtlMs: 3000 });

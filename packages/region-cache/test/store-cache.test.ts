@@ -175,4 +175,105 @@ describe('slow scores', () => {
     s.cache.onHealthFeedback(s.store1, 100);
     expect(s.cache.getStore(s.store1)?.health.isSlow).toBe(true);
   });
+
+  it('TestRegionCacheHandleHealthStatus: feedback makes a store slow and well again; updates too close together are ignored', async () => {
+    await s.cache.locateKey(b('k'));
+    const store1 = s.cache.getStore(s.store1)!;
+    expect(store1.health.isSlow).toBe(false);
+    s.cache.onHealthFeedback(s.store1, 100);
+    expect(store1.health.isSlow).toBe(true);
+    expect(store1.health.detail().tikvSideSlowScore).toBe(100);
+    // Too soon after the last update: ignored.
+    s.cache.onHealthFeedback(s.store1, 90);
+    expect(store1.health.detail().tikvSideSlowScore).toBe(100);
+    s.clock.advance(1000);
+    s.cache.onHealthFeedback(s.store1, 90);
+    expect(store1.health.detail().tikvSideSlowScore).toBe(90);
+    s.clock.advance(1000);
+    s.cache.onHealthFeedback(s.store1, 50);
+    expect(store1.health.isSlow).toBe(false);
+    expect(store1.health.detail().tikvSideSlowScore).toBe(50);
+    // Store 2 is not touched by store 1's feedback.
+    const store2 = s.cache.getStore(s.store2)!;
+    expect(store2.health.detail().tikvSideSlowScore).toBeLessThanOrEqual(1);
+    expect(store2.health.isSlow).toBe(false);
+  });
+});
+
+describe('a store that comes back with new labels (client-go TestIssue1401, TestStoreRestartWithNewLabels)', () => {
+  /** A cache whose health checks answer from `up` (client-go setMockRequestLiveness). */
+  function withProbe(up: (id: bigint) => boolean) {
+    const cluster = new FakeCluster();
+    const { storeIds } = cluster.bootstrap(2);
+    const clock = new ManualClock({ startMs: 0 });
+    const cache = new RegionCache(cluster, {
+      clock,
+      backgroundTasks: false,
+      livenessProbe: async (store) => (up(store.id) ? Liveness.REACHABLE : Liveness.UNREACHABLE),
+    });
+    return { cluster, cache, clock, store1: storeIds[0]! };
+  }
+
+  it('TestIssue1401: an unreachable store marked for a check is re-resolved in place with its new labels and found reachable', async () => {
+    const { cluster, cache, clock, store1: id } = withProbe(() => true);
+    try {
+      await cache.locateKey(b('a'));
+      const store1 = cache.getStore(id)!;
+      expect(store1.resolveState).toBe(ResolveState.RESOLVED);
+      cluster.updateStoreAddr(id, store1.address, [
+        ...store1.labels,
+        { key: 'host', value: '0.0.0.0:20161' },
+      ]);
+      // Unreachable (its health-check loop starts) and marked for a check.
+      cache.setStoreLiveness(id, Liveness.UNREACHABLE);
+      store1.resolveState = ResolveState.NEED_CHECK;
+      await cache.storeCache.checkAndResolve();
+      for (let i = 0; i < 5 && store1.liveness !== Liveness.REACHABLE; i++) {
+        clock.advance(1000);
+        await flush();
+      }
+      // The same instance, resolved, reachable, with the new label.
+      expect(cache.getStore(id)).toBe(store1);
+      expect(store1.resolveState).toBe(ResolveState.RESOLVED);
+      expect(store1.liveness).toBe(Liveness.REACHABLE);
+      expect(store1.labelValue('host')).toBe('0.0.0.0:20161');
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('TestStoreRestartWithNewLabels: a request built while the store was down sees it back, with its new labels', async () => {
+    let store1Up = true;
+    const { cluster, cache, clock, store1: id } = withProbe((sid) => sid !== id || store1Up);
+    try {
+      const loc = await cache.locateKey(b('a'));
+      const store1 = cache.getStore(id)!;
+      expect(store1.resolveState).toBe(ResolveState.RESOLVED);
+      expect(store1.liveness).toBe(Liveness.REACHABLE);
+      // Down: unreachable, with its health-check loop running.
+      store1Up = false;
+      cache.setStoreLiveness(id, Liveness.UNREACHABLE);
+      // What a replica selector built now holds: the region's store instances.
+      const region = cache.getCachedRegion(loc.region)!;
+      const held = region.rs.stores.find((st) => st.id === id)!;
+      expect(held).toBe(store1);
+      expect(held.liveness).toBe(Liveness.UNREACHABLE);
+      // It restarts with a new label and is checked again.
+      cluster.updateStoreAddr(id, store1.address, [...store1.labels, { key: 'zone', value: 'zone1' }]);
+      store1Up = true;
+      store1.resolveState = ResolveState.NEED_CHECK;
+      await cache.storeCache.checkAndResolve();
+      for (let i = 0; i < 5 && held.liveness !== Liveness.REACHABLE; i++) {
+        clock.advance(1000);
+        await flush();
+      }
+      // The held instance is the cache's, up to date.
+      expect(cache.getStore(id)).toBe(held);
+      expect(held.resolveState).toBe(ResolveState.RESOLVED);
+      expect(held.liveness).toBe(Liveness.REACHABLE);
+      expect(held.labelValue('zone')).toBe('zone1');
+    } finally {
+      await cache.close();
+    }
+  });
 });

@@ -91,6 +91,11 @@ export {
   type ReplicaSelectorRequest,
 } from './replica-selector.js';
 export {
+  CollapsingTransport,
+  type CollapsingTransportOptions,
+  collapseKey,
+} from './request-collapse.js';
+export {
   CommandPriority,
   IsolationLevel,
   type RegionRequestOptions,

@@ -355,11 +355,14 @@ export class RegionRequestSender implements RegionSender {
     if (error instanceof RpcError && error.grpcCode === GRPC_CANCELLED) {
       await this.transport.closeAddress(rpcCtx.addr);
     }
+    // Without a liveness check, only a failure to connect marks the store; a timeout may be a
+    // slow store.
     let unreachable = !timedOut;
     const failedStore = rpcCtx.proxyStore ?? rpcCtx.store;
-    if (unreachable && this.locator.checkStoreLiveness !== undefined) {
-      // client-go checks the store's liveness first: a store that still answers its health
-      // check keeps its regions; one that does not is marked and left to the health-check loop.
+    if (this.locator.checkStoreLiveness !== undefined) {
+      // client-go checks the store's liveness first, after a timeout too: a store that still
+      // answers its health check keeps its regions; one that does not is marked and left to the
+      // health-check loop, and the request moves on to another replica.
       unreachable = (await this.locator.checkStoreLiveness(failedStore.id)) !== 'reachable';
       if (signal?.aborted) throw signal.reason;
     }

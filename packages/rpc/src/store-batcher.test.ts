@@ -189,6 +189,35 @@ describe('StoreBatcher (client-go batchConn / batchCommandsClient)', () => {
     await expect(next).resolves.toMatchObject({ $case: 'RawGet' });
   });
 
+  it('TestRecvErrorInMultipleRecvLoops: a receive error on any of the streams of a connection (direct and forwarded) is recovered from; every host is served again', async () => {
+    const { batcher, streams } = setup({ connections: 1 });
+    const hosts = ['', 'h:6666', 'h:7777', 'h:8888'];
+    const roundTrip = async (host: string): Promise<void> => {
+      const p = batcher.send(rawGet(`k@${host}`), host, undefined, Number.NaN);
+      await turn();
+      for (const st of streams) if (!st.cancelled) st.answer();
+      await expect(p).resolves.toMatchObject({ $case: 'RawGet' });
+    };
+    // One stream per host on the single connection.
+    for (const host of hosts) await roundTrip(host);
+    expect(streams.map((st) => st.forwardedHost)).toEqual(hosts);
+    const before = [...streams];
+    // Each stream in turn fails in its receive loop while a request is on it.
+    for (const [i, host] of hosts.entries()) {
+      const onIt = batcher.send(rawGet(`x@${host}`), host, undefined, Number.NaN).catch((e: unknown) => e);
+      await turn();
+      before[i]!.handlers.onBroken({ code: 14, details: 'recv failed' });
+      expect(await onIt).toBeInstanceOf(RpcError);
+      expect(before[i]!.cancelled).toBe(true);
+    }
+    // Requests afterwards succeed for every host, each on a new stream.
+    for (const host of hosts) await roundTrip(host);
+    const live = streams.filter((st) => !st.cancelled);
+    expect(live.map((st) => st.forwardedHost).sort()).toEqual([...hosts].sort());
+    expect(live.every((st) => !before.includes(st))).toBe(true);
+    expect(batcher.outstanding).toBe(0);
+  });
+
   it('treats a write that throws as a broken stream', async () => {
     const { batcher, streams } = setup({ connections: 1 });
     const a = batcher.send(rawGet('a'), '', undefined, Number.NaN);
@@ -275,6 +304,74 @@ describe('StoreBatcher (client-go batchConn / batchCommandsClient)', () => {
     for (const s of streams) s.answer();
     await expect(direct).resolves.toBeDefined();
     await expect(fwd).resolves.toBeDefined();
+  });
+
+  it('TestBatchCommandsBuilder: one message per forwarded host with its own requests, ids unique; aborted requests are left out; close fails the rest', async () => {
+    const { batcher, streams } = setup({ connections: 1, maxBatchSize: 128 });
+    // Direct requests only: one message with all of them, ids 1..10.
+    const direct = Array.from({ length: 10 }, (_, i) =>
+      batcher.send(rawGet(`d${i}`), '', undefined, Number.NaN),
+    );
+    await turn();
+    expect(streams).toHaveLength(1);
+    expect(streams[0]?.sent.map((m) => m.requests.length)).toEqual([10]);
+    expect(streams[0]?.sent[0]?.requestIds).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(i + 1)));
+    streams[0]?.answer();
+    await Promise.all(direct);
+
+    // Interleaved forwarded hosts, host i with i + 1 requests: a message per host, with its own.
+    const hosts = ['', 'h:6666', 'h:7777', 'h:8888'];
+    const mixed: Promise<unknown>[] = [];
+    for (let i = 0; i < hosts.length; i++) {
+      for (let j = i; j < hosts.length; j++) {
+        mixed.push(batcher.send(rawGet(`${hosts[j]}#${i}`), hosts[j]!, undefined, Number.NaN));
+      }
+    }
+    await turn();
+    const byHost = new Map(streams.map((st) => [st.forwardedHost, st]));
+    expect([...byHost.keys()].sort()).toEqual([...hosts].sort());
+    expect(
+      byHost
+        .get('')
+        ?.sent.slice(1)
+        .map((m) => m.requests.length),
+    ).toEqual([1]);
+    hosts.slice(1).forEach((host, i) => {
+      const sent = byHost.get(host)!.sent;
+      expect(sent.map((m) => m.requests.length)).toEqual([i + 2]);
+      // Each request went to its own host's stream.
+      for (const r of sent[0]!.requests) {
+        const key = Buffer.from((r.cmd as { value: kvrpcpb.RawGetRequest }).value.key).toString();
+        expect(key.startsWith(`${host}#`)).toBe(true);
+      }
+    });
+    const allIds = streams.flatMap((st) => st.sent.flatMap((m) => m.requestIds));
+    expect(new Set(allIds).size).toBe(allIds.length);
+    for (const st of streams) st.answer();
+    await Promise.all(mixed);
+
+    // Requests aborted before the batch is cut are not sent.
+    const sentBefore = byHost.get('')!.sent.length;
+    const aborted = new AbortController();
+    const keep = [0, 1, 0, 0, 1].map((k, i) => {
+      const p = batcher.send(rawGet(`c${i}`), '', k === 0 ? aborted.signal : undefined, Number.NaN);
+      return k === 0 ? p.catch((e: unknown) => e) : p;
+    });
+    aborted.abort(new Error('canceled'));
+    await turn();
+    const cut = byHost.get('')!.sent.slice(sentBefore);
+    expect(cut.map((m) => m.requests.length)).toEqual([2]);
+    byHost.get('')!.answer();
+    const outcomes = await Promise.all(keep);
+    expect(outcomes.filter((o) => o instanceof Error)).toHaveLength(3);
+
+    // Closing fails every request still waiting with the error.
+    const closed = new Error('closed');
+    const waiting = Array.from({ length: 3 }, (_, i) =>
+      batcher.send(rawGet(`w${i}`), '', undefined, Number.NaN).catch((e: unknown) => e),
+    );
+    batcher.close(closed);
+    expect(await Promise.all(waiting)).toEqual([closed, closed, closed]);
   });
 
   it('waits for batchWaitSize requests when the store reports overload (client-go MaxBatchWaitTime)', async () => {

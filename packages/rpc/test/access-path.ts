@@ -5,7 +5,13 @@
 // the backoffs taken per kind, and whether the region is still valid in the cache.
 import { Backoffer, toBytes as b, DeadlineExceededError, isTiKVError, RegionError } from '@tikv/common';
 import { errorpb, kvrpcpb } from '@tikv/proto';
-import type { CachedRegion, SourcePeer } from '@tikv/region-cache';
+import {
+  type CachedRegion,
+  type Liveness,
+  type RegionVerId,
+  type SourcePeer,
+  SyncFlag,
+} from '@tikv/region-cache';
 import type { ReplicaReadType, StoreLabelMatch } from '../src/request-options.js';
 import type { TikvRequest, TikvResponse } from '../src/tikv-commands.js';
 import { type Fixture, setupFixture } from './sender-fixture.js';
@@ -114,8 +120,12 @@ export interface AccessPathCase {
   readonly busyThresholdMs?: number;
   readonly label?: StoreLabelMatch;
   readonly accessErr: readonly AccessErr[];
+  /** Whether the region cache forwards leader requests through a follower (client-go `enableForwarding`). */
+  readonly enableForwarding?: boolean;
   /** Runs before the request (default: nothing; the fixture is fresh per case). */
   readonly beforeRun?: (f: Fixture) => void | Promise<void>;
+  /** Runs after the request, with the region it was sent for. */
+  readonly afterRun?: (f: Fixture, verId: RegionVerId) => void;
 }
 
 /** What a case produced (client-go `accessPathResult`). */
@@ -172,10 +182,13 @@ export function changeRegionLeader(f: Fixture, storeId: bigint): void {
  * Runs a case on a fresh three-store fixture (client-go `replicaSelectorAccessPathCase.run`,
  * with a fresh suite per case instead of `resetStoreState`).
  */
-export async function runAccessPathCase(ca: AccessPathCase): Promise<AccessPathResult> {
-  const f = setupFixture(3);
+export async function runAccessPathCase(
+  ca: AccessPathCase,
+  shared?: AccessPathFixture,
+): Promise<AccessPathResult> {
+  const own = shared === undefined ? accessPathFixture(ca) : undefined;
+  const { f, liveness } = shared ?? own!;
   try {
-    labelStoresById(f);
     await ca.beforeRun?.(f);
     const verId = await f.region();
     const region = f.cache.getCachedRegion(verId) as CachedRegion;
@@ -189,15 +202,24 @@ export async function runAccessPathCase(ca: AccessPathCase): Promise<AccessPathR
     };
     f.transport.handler = (sent, idx) => {
       const ctx = CTX_OF(sent.request);
+      const forwardedHost = sent.options?.forwardedHost;
       result.accessPath.push(
-        `{addr: ${sent.addr}, replica-read: ${ctx.replicaRead}, stale-read: ${ctx.staleRead}}`,
+        forwardedHost === undefined
+          ? `{addr: ${sent.addr}, replica-read: ${ctx.replicaRead}, stale-read: ${ctx.staleRead}}`
+          : `{addr: ${sent.addr}, replica-read: ${ctx.replicaRead}, stale-read: ${ctx.staleRead}, forward_addr: ${forwardedHost}}`,
       );
+      // A forwarded request is answered as if by the store it is forwarded to.
+      const answeringAddr = forwardedHost ?? sent.addr;
       const tp = ca.accessErr[idx];
       if (tp !== undefined) {
-        if (!isValidAnswer(tp, sent.addr, ctx)) {
+        if (!isValidAnswer(tp, answeringAddr, ctx)) {
           result.accessErrInvalid = true;
         } else {
-          if (tp === 'DeadLineExceededErr') throw new DeadlineExceededError('context deadline exceeded');
+          if (tp === 'DeadLineExceededErr') {
+            // client-go injects unreachable liveness for every store along with the error.
+            liveness.current = 'unreachable';
+            throw new DeadlineExceededError('context deadline exceeded');
+          }
           const current = f.cache.getCachedRegion(verId) ?? region;
           const regionError =
             tp === 'NotLeaderWithNewLeader1Err'
@@ -231,11 +253,51 @@ export async function runAccessPathCase(ca: AccessPathCase): Promise<AccessPathR
       result.respErr = describeError(e);
     }
     result.backoffDetail = [...bo.backoffTimes].map(([k, n]) => `${k}+${n}`).sort();
-    result.regionIsValid = region.invalidReason === 'ok';
+    // client-go `isValid`: not invalidated, and not flagged for a reload on next access.
+    result.regionIsValid =
+      region.invalidReason === 'ok' && !region.checkSyncFlags(SyncFlag.NEED_RELOAD_ON_ACCESS);
+    ca.afterRun?.(f, verId);
     return result;
   } finally {
-    await f.close();
+    if (own !== undefined) await f.close();
   }
+}
+
+/**
+ * Runs cases one after the other on one fixture, each starting from the state the previous left
+ * (client-go `runMultiCaseAndCompare` with afterRun/beforeRun that neither invalidate the region
+ * nor reset the stores).
+ */
+export async function runAccessPathCases(cases: readonly AccessPathCase[]): Promise<AccessPathResult[]> {
+  const shared = accessPathFixture(cases[0] ?? { reqType: 'Get', readType: 'leader', accessErr: [] });
+  try {
+    const results: AccessPathResult[] = [];
+    for (const ca of cases) {
+      shared.f.transport.sent.length = 0;
+      results.push(await runAccessPathCase(ca, shared));
+    }
+    return results;
+  } finally {
+    await shared.f.close();
+  }
+}
+
+/** A fixture and the liveness its stores' health checks report (client-go `injectConstantLiveness`). */
+export interface AccessPathFixture {
+  readonly f: Fixture;
+  readonly liveness: { current: Liveness };
+}
+
+/** A fresh three-store fixture, stores labelled by id, every store reachable until a case says otherwise. */
+function accessPathFixture(ca: AccessPathCase): AccessPathFixture {
+  const liveness: { current: Liveness } = { current: 'reachable' };
+  const f = setupFixture(
+    3,
+    {},
+    { enableForwarding: ca.enableForwarding === true, livenessProbe: async () => liveness.current },
+  );
+  labelStoresById(f);
+  return { f, liveness };
 }
 
 /** An error as `name:kind` for a RegionError, `name:code` for another TiKVError. */
@@ -248,4 +310,104 @@ function describeError(e: unknown): string {
 /** The pseudo EpochNotMatch the sender answers when no replica is left (client-go `fakeEpochNotMatch`). */
 export function isFakeEpochNotMatch(e: errorpb.Error | undefined): boolean {
   return e?.epochNotMatch !== undefined && e.epochNotMatch.currentRegions.length === 0;
+}
+
+/** What a case expects (client-go `accessPathResult`); `fakeEpochNotMatch` stands for the sender's pseudo error. */
+export interface Expect {
+  accessPath: string[];
+  /** The thrown error, `name:kind` (see {@link AccessPathResult}). */
+  respErr?: string;
+  respRegionError?: 'fakeEpochNotMatch' | AccessErr;
+  backoffDetail: string[];
+  regionIsValid: boolean;
+}
+
+/** Access-path entries: `[store, replica-read, stale-read]`, plus the store forwarded to when proxied. */
+export const path = (
+  ...stores: ([number, boolean, boolean] | [number, boolean, boolean, number])[]
+): string[] =>
+  stores.map(([s, replica, stale, forward]) =>
+    forward === undefined
+      ? `{addr: store${s}, replica-read: ${replica}, stale-read: ${stale}}`
+      : `{addr: store${s}, replica-read: ${replica}, stale-read: ${stale}, forward_addr: store${forward}}`,
+  );
+
+/** The result and the expectation in one comparable shape. */
+function comparable(r: AccessPathResult, expected: Expect): { got: object; want: object } {
+  return {
+    got: {
+      accessPath: r.accessPath,
+      respErr: r.respErr,
+      respRegionError: r.respRegionError,
+      backoffDetail: r.backoffDetail,
+      regionIsValid: r.regionIsValid,
+    },
+    want: {
+      accessPath: expected.accessPath,
+      respErr: expected.respErr ?? '',
+      respRegionError:
+        expected.respRegionError === undefined
+          ? undefined
+          : expected.respRegionError === 'fakeEpochNotMatch'
+            ? expect.objectContaining({ epochNotMatch: { currentRegions: [] } })
+            : genRegionError(expected.respRegionError),
+      backoffDetail: expected.backoffDetail,
+      regionIsValid: expected.regionIsValid,
+    },
+  };
+}
+
+/** client-go `runCaseAndCompare`: skips a case whose scripted answers TiKV could not give. */
+export async function expectCase(ca: AccessPathCase, expected: Expect): Promise<void> {
+  const r = await runAccessPathCase(ca);
+  if (r.accessErrInvalid) return;
+  const { got, want } = comparable(r, expected);
+  expect({ case: ca, ...got }).toEqual({ case: ca, ...want });
+  if (expected.respRegionError === 'fakeEpochNotMatch')
+    expect(isFakeEpochNotMatch(r.respRegionError)).toBe(true);
+}
+
+/** One case of a table, or several run one after the other on one fixture. */
+export type AccessPathRow =
+  | { ca: AccessPathCase; expect: Expect }
+  | { shared: { ca: AccessPathCase; expect: Expect }[] };
+
+/** A `beforeRun` that moves the region's leader to store `storeId` (client-go `s.changeRegionLeader`). */
+export const leader =
+  (storeId: number) =>
+  (f: Fixture): void =>
+    changeRegionLeader(f, BigInt(storeId));
+
+/**
+ * Runs a table of cases (client-go's case lists) and expects every valid one to match; the
+ * failures are reported together, each with its row number.
+ */
+export async function expectRows(rows: readonly AccessPathRow[]): Promise<void> {
+  const failures: object[] = [];
+  const check = (row: number, ca: AccessPathCase, r: AccessPathResult, expected: Expect): void => {
+    if (r.accessErrInvalid) return;
+    const { got, want } = comparable(r, expected);
+    if (!equals(got, want)) failures.push({ row, case: ca, got, want });
+  };
+  for (const [i, row] of rows.entries()) {
+    if ('shared' in row) {
+      const results = await runAccessPathCases(row.shared.map((x) => x.ca));
+      results.forEach((r, j) => {
+        check(i, row.shared[j]!.ca, r, row.shared[j]!.expect);
+      });
+    } else {
+      check(i, row.ca, await runAccessPathCase(row.ca), row.expect);
+    }
+  }
+  expect(failures).toEqual([]);
+}
+
+/** Jest's deep equality (asymmetric matchers included), as a boolean. */
+function equals(a: object, b: object): boolean {
+  try {
+    expect(a).toEqual(b);
+    return true;
+  } catch {
+    return false;
+  }
 }

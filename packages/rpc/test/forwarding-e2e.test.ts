@@ -143,3 +143,50 @@ it('a store forwards to a store that is down with UNAVAILABLE', async () => {
     .catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'RPC_ERROR', grpcCode: 14 });
 });
+
+it.each([
+  ['TestForwardMetadataByUnaryCall', 0],
+  ['TestForwardMetadataByBatchCommands', 128],
+])(
+  '%s: a request carries the forwarded host to the proxy store, which serves it from that store; without it the store answers itself',
+  async (_name, maxBatchSize) => {
+    await setup(true);
+    const client = new RpcClient({ maxBatchSize, connectionsPerStore: 1 });
+    try {
+      const region = cluster.regionByKey('k');
+      const leader = cluster.stores().find((s) => s.id === region.leader.storeId)!;
+      const followers = cluster.stores().filter((s) => s.id !== leader.id);
+      await send(put('k', 'v1'));
+      const ctx = (await cache.getRpcContext((await cache.locateKey(b('k'))).region))!;
+      const withContext = (k: string, storeId = ctx.peer.storeId) => ({
+        $case: 'RawGet' as const,
+        value: kvrpcpb.RawGetRequest.fromPartial({
+          key: b(k),
+          context: {
+            regionId: ctx.region.id,
+            regionEpoch: { confVer: ctx.region.confVer, version: ctx.region.version },
+            peer: { id: ctx.meta.peers.find((p) => p.storeId === storeId)!.id, storeId },
+          },
+        }),
+      });
+      // Without the metadata a follower answers for itself: not the leader.
+      const direct = await client.send(followers[0]!.address, withContext('k', followers[0]!.id), {
+        timeoutMs: 5_000,
+      });
+      expect(direct.value.regionError?.notLeader).toBeDefined();
+      // With it, through each follower (one stream per forwarded host when batched), the leader answers.
+      for (const proxy of followers) {
+        for (let i = 0; i < 3; i++) {
+          const res = await client.send(proxy.address, withContext('k'), {
+            forwardedHost: leader.address,
+            timeoutMs: 5_000,
+          });
+          expect(res.value.regionError).toBeUndefined();
+          expect(text(res.value.value)).toBe('v1');
+        }
+      }
+    } finally {
+      await client.close();
+    }
+  },
+);

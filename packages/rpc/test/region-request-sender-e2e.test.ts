@@ -203,6 +203,33 @@ it('rejects with the abort reason', async () => {
   await expect(rawGet('k1', new Backoffer(), { signal: ac.signal })).rejects.toBe(reason);
 });
 
+it('TestNoReloadRegionForGrpcWhenCtxCanceled: a gRPC request aborted before or while in flight keeps the region and the store', async () => {
+  await rawPut('k1', 'v1');
+  const loc = await cache.locateKey(b('k1'));
+  const store = (await cache.getRpcContext(loc.region))!.store;
+  const epoch = store.epoch;
+  const put = {
+    $case: 'RawPut',
+    value: kvrpcpb.RawPutRequest.fromPartial({ key: b('k1'), value: b('v2') }),
+  } as const;
+  const reason = new Error('canceled');
+  const before = new AbortController();
+  before.abort(reason);
+  await expect(sender.sendRequest(new Backoffer(), put, loc.region, { signal: before.signal })).rejects.toBe(
+    reason,
+  );
+  // In flight: the store holds the request until the abort.
+  cluster.setStoreDelay(store.id, 5_000);
+  const during = new AbortController();
+  const pending = sender.sendRequest(new Backoffer(), put, loc.region, { signal: during.signal });
+  during.abort(reason);
+  await expect(pending).rejects.toBe(reason);
+  cluster.setStoreDelay(store.id, 0);
+  expect(cache.getCachedRegion(loc.region)?.invalidReason).toBe('ok');
+  expect(store.epoch).toBe(epoch);
+  expect(store.liveness).toBe('reachable');
+});
+
 it('does not retry a request that cannot be encoded, and leaves the store healthy (issue 10)', async () => {
   await rawPut('k1', 'v1');
   const events: unknown[] = [];

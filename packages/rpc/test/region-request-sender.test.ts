@@ -358,14 +358,31 @@ describe('RegionRequestSender (client-go region_request_test / region_request3_t
     expect(f.transport.sent[1]?.context.replicaRead).toBe(true);
   });
 
-  test('a timed-out write backs off tikvRPC and retries the leader', async () => {
+  test('a timed-out write backs off tikvRPC and retries the leader while its store passes the liveness check', async () => {
     const { DeadlineExceededError } = await import('@tikv/common');
+    const probe = jest.spyOn(f.cache, 'checkStoreLiveness').mockResolvedValue('reachable');
+    f.transport.handler = (s, i) => {
+      if (i === 0) throw new DeadlineExceededError('timeout');
+      return okResponse(s.request);
+    };
+    const verId = await f.region();
+    await f.sender.sendRequest(f.backoffer(), f.rawGet(), verId);
+    expect(kinds()).toEqual(['tikvRPC']);
+    expect(probe).toHaveBeenCalledWith(f.storeIds[0]);
+    expect(f.transport.sent[1]?.addr).toBe(f.transport.sent[0]?.addr);
+    expect(f.cache.getCachedRegion(verId)?.invalidReason).toBe('ok');
+  });
+
+  test('a timed-out write moves to a follower when the leader store fails the liveness check (client-go onSendFailure checks liveness after a timeout too)', async () => {
+    const { DeadlineExceededError } = await import('@tikv/common');
+    const probe = jest.spyOn(f.cache, 'checkStoreLiveness').mockResolvedValue('unreachable');
     f.transport.handler = (s, i) => {
       if (i === 0) throw new DeadlineExceededError('timeout');
       return okResponse(s.request);
     };
     await f.sender.sendRequest(f.backoffer(), f.rawGet(), await f.region());
     expect(kinds()).toEqual(['tikvRPC']);
-    expect(f.transport.sent[1]?.addr).toBe(f.transport.sent[0]?.addr);
+    expect(probe).toHaveBeenCalledWith(f.storeIds[0]);
+    expect(f.transport.sent.map((x) => x.addr)).toEqual([f.addr(f.storeIds[0]!), f.addr(f.storeIds[1]!)]);
   });
 });

@@ -4,56 +4,8 @@
 import { Backoffer, BackoffKinds } from '@tikv/common';
 import type { CachedRegion } from '@tikv/region-cache';
 import { ReplicaSelector } from '../src/replica-selector.js';
-import {
-  type AccessErr,
-  type AccessPathCase,
-  changeRegionLeader,
-  genRegionError,
-  isFakeEpochNotMatch,
-  runAccessPathCase,
-} from './access-path.js';
+import { type AccessErr, changeRegionLeader, expectCase, isFakeEpochNotMatch, path } from './access-path.js';
 import { type Fixture, setupFixture } from './sender-fixture.js';
-
-/** What a case expects (client-go `accessPathResult`); `fakeEpochNotMatch` stands for the sender's pseudo error. */
-interface Expect {
-  accessPath: string[];
-  /** The thrown error, `name:kind` (see access-path.ts). */
-  respErr?: string;
-  respRegionError?: 'fakeEpochNotMatch' | AccessErr;
-  backoffDetail: string[];
-  regionIsValid: boolean;
-}
-
-const path = (...stores: [number, boolean, boolean][]) =>
-  stores.map(([s, replica, stale]) => `{addr: store${s}, replica-read: ${replica}, stale-read: ${stale}}`);
-
-/** client-go `runCaseAndCompare`: skips a case whose scripted answers TiKV could not give. */
-async function expectCase(ca: AccessPathCase, expected: Expect): Promise<void> {
-  const r = await runAccessPathCase(ca);
-  if (r.accessErrInvalid) return;
-  const got = {
-    accessPath: r.accessPath,
-    respErr: r.respErr,
-    respRegionError: r.respRegionError,
-    backoffDetail: r.backoffDetail,
-    regionIsValid: r.regionIsValid,
-  };
-  const want = {
-    accessPath: expected.accessPath,
-    respErr: expected.respErr ?? '',
-    respRegionError:
-      expected.respRegionError === undefined
-        ? undefined
-        : expected.respRegionError === 'fakeEpochNotMatch'
-          ? expect.objectContaining({ epochNotMatch: { currentRegions: [] } })
-          : genRegionError(expected.respRegionError),
-    backoffDetail: expected.backoffDetail,
-    regionIsValid: expected.regionIsValid,
-  };
-  expect({ case: ca, ...got }).toEqual({ case: ca, ...want });
-  if (expected.respRegionError === 'fakeEpochNotMatch')
-    expect(isFakeEpochNotMatch(r.respRegionError)).toBe(true);
-}
 
 describe('replica_selector_test.go', () => {
   let f: Fixture;

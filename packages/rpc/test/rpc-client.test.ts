@@ -441,6 +441,146 @@ describe('RpcClient against the mock cluster', () => {
   });
 });
 
+describe('RpcClient: stores that restart, addresses nobody listens on (client-go client_test.go)', () => {
+  let cluster: MockCluster;
+  afterEach(async () => {
+    await cluster?.close();
+  });
+
+  it('TestRandomRestartStoreAndForwarding: direct and forwarded requests through stores that keep restarting fail only retryably, and leave no slot taken', async () => {
+    cluster = await MockCluster.start({ stores: 2 });
+    const [s1, s2] = cluster.stores().map((x) => ({ id: x.id, address: x.address })) as [
+      { id: bigint; address: string },
+      { id: bigint; address: string },
+    ];
+    const region = cluster.regions()[0]!;
+    const leaderOn = region.leader.storeId;
+    const ctxFor = kvrpcpb.Context.fromPartial({
+      regionId: region.id,
+      regionEpoch: region.epoch,
+      peer: { id: region.leader.id, storeId: leaderOn },
+    });
+    const get = {
+      $case: 'RawGet',
+      value: kvrpcpb.RawGetRequest.fromPartial({ context: ctxFor, key: Buffer.from('k') }),
+    } as const;
+    const leaderAddr = leaderOn === s1.id ? s1.address : s2.address;
+    const proxyAddr = leaderOn === s1.id ? s2.address : s1.address;
+    // A small concurrency limit: a slot that a failure leaked would stall the requests after.
+    const rpc = new RpcClient({ connectionsPerStore: 1, maxConcurrentRequests: 16 });
+    try {
+      let running = true;
+      const unexpected: unknown[] = [];
+      const worker = async (w: number): Promise<void> => {
+        for (let i = 0; running || i < 10; i++) {
+          // Odd requests go through the other store, forwarded to the leader's.
+          const forwarded = (w + i) % 2 === 1;
+          try {
+            await rpc.send(forwarded ? proxyAddr : leaderAddr, get, {
+              timeoutMs: 5_000,
+              ...(forwarded ? { forwardedHost: leaderAddr } : {}),
+            });
+          } catch (e) {
+            if (!(isRetryableError(e) || isTiKVError(e, 'DEADLINE_EXCEEDED'))) unexpected.push(e);
+          }
+          if (i >= 40) break;
+        }
+      };
+      const workers = Array.from({ length: 50 }, (_, w) => worker(w));
+      // Restart the stores while the requests run, mostly the one the requests go to.
+      for (const id of [s1.id, s1.id, s2.id, s1.id, s2.id, s1.id]) {
+        await new Promise((r) => setImmediate(r));
+        await cluster.stopStore(id);
+        await new Promise((r) => setImmediate(r));
+        await cluster.startStore(id);
+      }
+      running = false;
+      await Promise.all(workers);
+      expect(unexpected).toEqual([]);
+      // Both paths work again, and 16 requests at once are not held back by leaked slots.
+      const bo = new Backoffer({ maxBackoffMs: 10_000 });
+      for (const forwarded of [false, true]) {
+        for (;;) {
+          try {
+            const all = await Promise.all(
+              Array.from({ length: 16 }, () =>
+                rpc.send(forwarded ? proxyAddr : leaderAddr, get, {
+                  timeoutMs: 5_000,
+                  ...(forwarded ? { forwardedHost: leaderAddr } : {}),
+                }),
+              ),
+            );
+            expect(all.every((r) => r.value.regionError === undefined)).toBe(true);
+            break;
+          } catch (e) {
+            if (!isRetryableError(e)) throw e;
+            await bo.backoff(BackoffKinds.tikvRPC, e as Error);
+          }
+        }
+      }
+    } finally {
+      await rpc.close();
+    }
+  });
+
+  it('TestFastFailRequest: a request to an address nobody listens on fails at once with a connection error, not at its timeout', async () => {
+    // A loopback port that was just free: bind, read it, release.
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const rpc = new RpcClient({ connectionsPerStore: 1 });
+    try {
+      for (const maxBatchSize of [undefined, 0]) {
+        const c = maxBatchSize === undefined ? rpc : new RpcClient({ maxBatchSize });
+        try {
+          const e = await c
+            .send(
+              `127.0.0.1:${port}`,
+              { $case: 'RawGet', value: kvrpcpb.RawGetRequest.fromPartial({ key: Buffer.from('k') }) },
+              { timeoutMs: 20_000 },
+            )
+            .catch((x: unknown) => x);
+          expect(e).toBeInstanceOf(RpcError);
+          expect(isTiKVError(e, 'DEADLINE_EXCEEDED')).toBe(false);
+          expect(isRetryableError(e)).toBe(true);
+          expect((e as RpcError).grpcCode).toBe(14);
+        } finally {
+          if (c !== rpc) await c.close();
+        }
+      }
+    } finally {
+      await rpc.close();
+    }
+  });
+
+  it('TestErrConn: a transport error names the address and keeps the gRPC status as its cause', async () => {
+    const { rpcErrorFrom } = await import('../src/rpc-error.js');
+    const status = Object.assign(new Error('14 UNAVAILABLE: conn error'), {
+      code: 14,
+      details: 'conn error',
+    });
+    const e = rpcErrorFrom(status, '127.0.0.1:20160', 'RawGet', false);
+    expect(e).toBeInstanceOf(RpcError);
+    expect(isTiKVError(e, 'RPC_ERROR')).toBe(true);
+    expect(e.address).toBe('127.0.0.1:20160');
+    expect(e.grpcCode).toBe(14);
+    expect(e.requestSent).toBe(false);
+    expect(e.cause).toBe(status);
+    expect(e.message).toContain('127.0.0.1:20160');
+    expect(e.message).toContain('conn error');
+    // Two errors for the same address are still two errors; a wrapper keeps it as its cause.
+    const again = rpcErrorFrom(status, '127.0.0.1:20160', 'RawGet', false);
+    expect(again).not.toBe(e);
+    const wrapped = new Error('outer', { cause: e });
+    expect(wrapped.cause).toBeInstanceOf(RpcError);
+    expect(isTiKVError(new Error('not a conn error'), 'RPC_ERROR')).toBe(false);
+  });
+});
+
 describe('RpcClient against a store with a receive limit (oversized batches, issue 10)', () => {
   const LIMIT = 1024 * 1024;
   let cluster: MockCluster;

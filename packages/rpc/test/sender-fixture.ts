@@ -1,6 +1,6 @@
 import { Backoffer, toBytes as b, ManualClock } from '@tikv/common';
 import { errorpb, kvrpcpb } from '@tikv/proto';
-import { RegionCache, type RegionVerId } from '@tikv/region-cache';
+import { RegionCache, type RegionCacheOptions, type RegionVerId } from '@tikv/region-cache';
 import { FakeCluster } from '@tikv/testing';
 import type { SendOptions } from '../src/interceptor.js';
 import type { KvTransport } from '../src/kv-transport.js';
@@ -77,11 +77,20 @@ export interface Fixture {
 }
 
 /** Builds the fixture; time is a ManualClock that jumps on every sleep. */
-export function setupFixture(stores = 3, options: Partial<RegionRequestSenderOptions> = {}): Fixture {
+export function setupFixture(
+  stores = 3,
+  options: Partial<RegionRequestSenderOptions> = {},
+  cacheOptions: Partial<RegionCacheOptions> = {},
+): Fixture {
   const cluster = new FakeCluster();
   const { storeIds, peerIds, regionId } = cluster.bootstrap(stores);
   const clock = new ManualClock({ startMs: 1_000_000, autoAdvance: true });
-  const cache = new RegionCache(cluster, { clock, backgroundTasks: false, regionCacheTtlJitterMs: 0 });
+  const cache = new RegionCache(cluster, {
+    clock,
+    backgroundTasks: false,
+    regionCacheTtlJitterMs: 0,
+    ...cacheOptions,
+  });
   const transport = new FakeTransport();
   const sender = new RegionRequestSender({ locator: cache, transport, clock, random: () => 0, ...options });
   return {

@@ -132,6 +132,28 @@ it('a store a request failed on is probed, skipped while unreachable, and used a
   expect(sentTo).toEqual([cluster.stores()[2]!.address]);
 });
 
+it('TestGetHealthFeedback: GetHealthFeedback answers with the store, a sequence number and its slow score, which reaches the cache', async () => {
+  const [store] = cluster.stores();
+  await cache.locateKey(b('a'));
+  // A score the store would not report on its own, so the cache's value must come from it.
+  cluster.setStoreSlowScore(store!.id, 50);
+  const seqNos: bigint[] = [];
+  for (let i = 0; i < 3; i++) {
+    const res = await rpc.send(
+      store!.address,
+      { $case: 'GetHealthFeedback', value: kvrpcpb.GetHealthFeedbackRequest.fromPartial({}) },
+      { timeoutMs: 5_000 },
+    );
+    const feedback = res.value.healthFeedback;
+    expect(feedback?.storeId).toBe(store!.id);
+    expect(feedback?.slowScore).toBe(50);
+    expect(feedback?.feedbackSeqNo).not.toBe(0n);
+    seqNos.push(feedback!.feedbackSeqNo);
+    expect(cache.getStore(store!.id)?.health.detail().tikvSideSlowScore).toBe(50);
+  }
+  expect(new Set(seqNos).size).toBe(3);
+});
+
 it("TiKV's health feedback on BatchCommands responses sets the store's slow score", async () => {
   const region = cluster.regionByKey('h');
   const leader = region.leader.storeId;

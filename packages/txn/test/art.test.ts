@@ -1,6 +1,21 @@
 import { FlagsOp, KeyFlags, MemBuffer } from '../src/index.js';
 import { ArtCursor } from '../src/membuffer/art-cursor.js';
-import { LEAF_KEY, MAX_IN_NODE_PREFIX } from '../src/membuffer/art-layout.js';
+import {
+  childAt,
+  KEYS,
+  LEAF_KEY,
+  MAX_IN_NODE_PREFIX,
+  minimumLeaf,
+  NO_CHILD,
+  nextBit,
+  nextChildPosition,
+  POS_AFTER,
+  POS_INPLACE,
+  positionAbove,
+  positionBelow,
+  prevBit,
+  prevChildPosition,
+} from '../src/membuffer/art-layout.js';
 import { ArtTree } from '../src/membuffer/art-tree.js';
 import { b, copy, drain, str } from './helpers.js';
 
@@ -535,5 +550,280 @@ describe('art_node_test.go', () => {
       expect([...n.prefix]).toEqual([...key.subarray(1, i)]);
       expect(n.children.map((c) => c.byte)).toEqual([key[i], 255]);
     }
+  });
+});
+
+describe('art_node_test.go (node operations through the tree)', () => {
+  // client-go drives its node allocator and node methods directly. Ours are private to ArtTree,
+  // so each case builds the node shape it needs through inserts and reads it back with
+  // debugNode and the layout helpers the iterators use.
+
+  /** The inner node at the end of `path` (child bytes from the root). */
+  function nodeAt(tree: ArtTree, path: readonly number[]): number {
+    let n = tree.root;
+    for (const c of path) {
+      const child = tree.debugNode(n).children.find((x) => x.byte === c);
+      expect(child).toBeDefined();
+      n = child!.ref;
+      expect(n).toBeGreaterThan(0);
+    }
+    return n;
+  }
+
+  const kinds = [
+    ['node4', 0],
+    ['node16', 5],
+    ['node48', 17],
+    ['node256', 49],
+  ] as const;
+
+  test('TestAllocNode: nodes and leaves allocated in bulk keep their own contents as the arena grows', () => {
+    const tree = new ArtTree(noop);
+    // Per kind, `cnt` nodes: under [kind, i >> 8, i & 255] a prefix of i % 20 bytes, then
+    // enough children for the kind (growing the nodes in the arena many times over).
+    const cnt = 600;
+    const childCount = [
+      (i: number) => 2 + (i % 3),
+      (i: number) => 5 + (i % 12),
+      (i: number) => 17 + (i % 32),
+    ];
+    const childCount256 = (i: number): number => 49 + (i % 16);
+    const counts = [...childCount, childCount256];
+    const pad = (i: number): number[] =>
+      Array.from({ length: i % MAX_IN_NODE_PREFIX }, (_, j) => (i + j) & 255);
+    for (let kind = 0; kind < 4; kind++) {
+      for (let i = 0; i < cnt; i++) {
+        const head = [kind, i >> 8, i & 255, ...pad(i)];
+        for (let c = 0; c < counts[kind]!(i); c++) tree.insert(b(...head, c));
+      }
+    }
+    // Leaves keyed by a decimal string.
+    const leaves = Array.from({ length: cnt }, (_, i) => tree.insert(str(`k${i}`)));
+    const names = ['node4', 'node16', 'node48', 'node256'];
+    for (let kind = 0; kind < 4; kind++) {
+      for (let i = 0; i < cnt; i++) {
+        const view = tree.debugNode(nodeAt(tree, [kind, i >> 8, i & 255]));
+        expect(view.kind).toBe(names[kind]);
+        expect(view.count).toBe(counts[kind]!(i));
+        expect(view.prefixLength).toBe(i % MAX_IN_NODE_PREFIX);
+        expect([...view.prefix]).toEqual(pad(i));
+        expect(view.inplace).toBe(0);
+      }
+    }
+    for (const [i, leaf] of leaves.entries()) {
+      expect(new TextDecoder().decode(tree.key(leaf))).toBe(`k${i}`);
+    }
+    // A fresh node of each kind starts with no children, prefix or in-place leaf; a reused
+    // (outgrown) node is cleared the same way: the second subtree below reuses the freed ones.
+    for (const [name, fillers] of kinds) {
+      const t = new ArtTree(noop);
+      for (let round = 0; round < 2; round++) {
+        for (let c = 0; c < Math.max(fillers, 2); c++) t.insert(b(round, 9, 9, c));
+        const view = t.debugNode(nodeAt(t, [round]));
+        expect(view.kind).toBe(name);
+        expect(view.prefixLength).toBe(2);
+        expect(view.inplace).toBe(0);
+        expect(view.children.map((c) => c.byte)).toEqual(
+          Array.from({ length: Math.max(fillers, 2) }, (_, c) => c),
+        );
+      }
+    }
+  });
+
+  test.each(kinds)(
+    'TestNodePrefix (%s): a prefix is matched up to its first mismatch, past 20 bytes from the leaves',
+    (name, fillers) => {
+      // Simple match: a node whose prefix is [1, 2, 3, 4, 5] (under root byte 9).
+      const build = (prefix: number[]): ArtTree => {
+        const tree = new ArtTree(noop);
+        for (let c = 0; c < Math.max(fillers, 2); c++) tree.insert(b(9, ...prefix, 100 + c));
+        return tree;
+      };
+      const prefix = [1, 2, 3, 4, 5];
+      const matchAt = (tree: ArtTree, key: number[], path: number[]): number => {
+        // Inserting a key splits the node exactly where the key stops matching its prefix: the
+        // new parent keeps the matched bytes.
+        tree.insert(b(...key));
+        const parent = tree.debugNode(nodeAt(tree, path));
+        return parent.prefixLength;
+      };
+      let tree = build(prefix);
+      const view = tree.debugNode(nodeAt(tree, [9]));
+      expect(view.kind).toBe(fillers === 0 ? 'node4' : name);
+      expect(view.prefixLength).toBe(5);
+      // Mismatch at index 3 ([1, 2, 3, 9]): the split node keeps [1, 2, 3].
+      expect(matchAt(tree, [9, 1, 2, 3, 9, 9], [9])).toBe(3);
+      // Mismatch at index 0.
+      tree = build(prefix);
+      expect(tree.debugNode(nodeAt(tree, [9])).prefixLength).toBe(5);
+      tree.insert(b(9, 6, 1));
+      const split0 = tree.debugNode(nodeAt(tree, [9]));
+      expect(split0.prefixLength).toBe(0);
+      expect(split0.children.map((c) => c.byte)).toEqual([1, 6]);
+      // A key shorter than the prefix ends inside it: it becomes the in-place leaf of the split.
+      tree = build(prefix);
+      const shortLeaf = tree.insert(b(9, 1, 2, 3, 4));
+      const split4 = tree.debugNode(nodeAt(tree, [9]));
+      expect(split4.prefixLength).toBe(4);
+      expect(-split4.inplace).toBe(shortLeaf);
+      // A full match descends without splitting.
+      tree = build(prefix);
+      tree.insert(b(9, 1, 2, 3, 4, 5, 1));
+      expect(tree.debugNode(nodeAt(tree, [9])).prefixLength).toBe(5);
+
+      // Deep match: a prefix of 21 bytes, of which the node keeps 20; byte 21 is read from a leaf.
+      // Once right under the root's child, once deeper (below a node that a sibling key splits off).
+      for (const depthPad of [0, 10]) {
+        const zeros = (n: number): number[] => new Array<number>(n).fill(0);
+        const lead = depthPad > 0 ? [...new Array<number>(depthPad).fill(7), 0] : [];
+        const deep = [...zeros(MAX_IN_NODE_PREFIX), 1];
+        const matchKey = [9, ...lead, ...deep, 22, 33];
+        const mismatchKey = [9, ...lead, ...zeros(MAX_IN_NODE_PREFIX), 11, 22];
+        const path = depthPad > 0 ? [9, 0] : [9];
+        tree = build([...lead, ...deep]);
+        if (depthPad > 0) tree.insert(b(9, ...lead.slice(0, -1), 50));
+        const prefixOf = (t: ArtTree): number => t.debugNode(nodeAt(t, path)).prefixLength;
+        expect(prefixOf(tree)).toBe(MAX_IN_NODE_PREFIX + 1);
+        tree.insert(b(...matchKey));
+        expect(prefixOf(tree)).toBe(MAX_IN_NODE_PREFIX + 1); // matched all 21 bytes: no split
+        tree.insert(b(...mismatchKey));
+        // Mismatch at byte 21 of the prefix (past the in-node part): split after 20 of them.
+        expect(prefixOf(tree)).toBe(MAX_IN_NODE_PREFIX);
+        for (const k of [matchKey, mismatchKey]) expect([...tree.key(tree.search(b(...k)))]).toEqual(k);
+      }
+    },
+  );
+
+  test.each([
+    ['node4', 4],
+    ['node16', 16],
+  ] as const)(
+    'TestOrderedChild (%s): key bytes stay sorted whatever order children are added in',
+    (name, cap) => {
+      const keysOf = (tree: ArtTree, n: number): number[] => {
+        const count = tree.debugNode(n).count;
+        return [...tree.u8.subarray((n + KEYS) * 4, (n + KEYS) * 4 + count)];
+      };
+      for (const order of ['ascending', 'descending'] as const) {
+        const tree = new ArtTree(noop);
+        // cap 16 starts as a node16 after its 5th child; check from then on.
+        for (let i = 0; i < cap; i++) {
+          const c = order === 'ascending' ? i : 255 - i;
+          tree.insert(b(c));
+          const root = tree.debugNode(tree.root);
+          expect(root.count).toBe(i + 1);
+          if (cap === 16 && i < 4) continue;
+          expect(root.kind).toBe(name);
+          const expected = Array.from({ length: i + 1 }, (_, j) => (order === 'ascending' ? j : 255 - i + j));
+          expect(keysOf(tree, tree.root)).toEqual(expected);
+        }
+      }
+    },
+  );
+
+  test('TestNextPrevPresentIdx: the presence bitmap finds the next and previous child', () => {
+    // The bitmap on its own: one child at 128.
+    const bitmap = new Int32Array(8);
+    expect(nextBit(bitmap, 0, 0)).toBe(NO_CHILD);
+    expect(prevBit(bitmap, 0, 0)).toBe(NO_CHILD);
+    const mid = 128;
+    bitmap[mid >>> 5]! |= 1 << (mid & 31);
+    for (let i = 0; i < 256; i++) {
+      expect(nextBit(bitmap, 0, i)).toBe(i > mid ? NO_CHILD : mid);
+      expect(prevBit(bitmap, 0, i)).toBe(i >= mid ? mid : NO_CHILD);
+    }
+    // In node48 and node256: children at 0..fillers-1 and 128; positions are key bytes.
+    for (const [name, fillers] of [
+      ['node48', 17],
+      ['node256', 49],
+    ] as const) {
+      const tree = new ArtTree(noop);
+      for (let c = 0; c < fillers; c++) tree.insert(b(c));
+      tree.insert(b(mid));
+      const n = tree.root;
+      expect(tree.debugNode(n).kind).toBe(name);
+      const i32 = tree.i32;
+      for (let i = fillers; i < 256; i++) {
+        // The next child after position i, the previous before it.
+        expect(nextChildPosition(i32, n, i - 1)).toBe(i > mid ? NO_CHILD : mid);
+        expect(prevChildPosition(i32, n, i + 1)).toBe(i >= mid ? mid : fillers - 1);
+      }
+      expect(nextChildPosition(i32, n, POS_INPLACE)).toBe(0);
+      expect(prevChildPosition(i32, n, POS_AFTER)).toBe(mid);
+    }
+  });
+
+  test.each(kinds)(
+    'TestReplaceChild (%s): a leaf child replaced by the node that splits it keeps the count',
+    (name, fillers) => {
+      const tree = new ArtTree(noop);
+      for (let c = 0; c < fillers; c++) tree.insert(b(200 + c));
+      const old = tree.insert(b(1, 2, 3, 4, 5));
+      const before = tree.debugNode(tree.root);
+      expect(before.kind).toBe(name === 'node4' ? 'node4' : name);
+      expect(before.children.find((c) => c.byte === 1)!.ref).toBe(-old);
+      // A second key under byte 1: the leaf is replaced in place by a node4 holding both.
+      const added = tree.insert(b(1, 2, 3, 4, 4));
+      const after = tree.debugNode(tree.root);
+      expect(after.kind).toBe(before.kind);
+      expect(after.count).toBe(before.count);
+      const replaced = after.children.find((c) => c.byte === 1)!.ref;
+      expect(replaced).toBeGreaterThan(0);
+      const n4 = tree.debugNode(replaced);
+      expect(n4.children.map((c) => [c.byte, -c.ref])).toEqual([
+        [4, added],
+        [5, old],
+      ]);
+      // The other children are where they were.
+      expect(after.children.filter((c) => c.byte !== 1)).toEqual(before.children.filter((c) => c.byte !== 1));
+    },
+  );
+
+  test.each(kinds)('TestMinimumNode (%s): the leftmost leaf, the in-place leaf first', (name, fillers) => {
+    const tree = new ArtTree(noop);
+    for (let c = 0; c < fillers; c++) tree.insert(b(130 + c));
+    const present: [number, number][] = [];
+    for (let c = 0; c < fillers; c++) present.push([130 + c, tree.search(b(130 + c))]);
+    for (const c of [255, 127, 63, 0]) {
+      const leaf = tree.insert(b(c));
+      present.push([c, leaf]);
+      present.sort((x, y) => x[0] - y[0]);
+      expect(tree.debugNode(tree.root).kind).toBe(name);
+      expect(minimumLeaf(tree.i32, tree.u8, tree.root)).toBe(present[0]![1]);
+    }
+    // The empty key is the root's in-place leaf, and comes first.
+    const inplace = tree.insert(new Uint8Array(0));
+    expect(-tree.debugNode(tree.root).inplace).toBe(inplace);
+    expect(minimumLeaf(tree.i32, tree.u8, tree.root)).toBe(inplace);
+  });
+});
+
+describe('art_iterator_test.go (positions)', () => {
+  test.each([
+    ['node4', 0],
+    ['node16', 5],
+    ['node48', 17],
+    ['node256', 49],
+  ] as const)('TestSeekToIdx (%s): seeking a missing byte lands on the next child', (name, fillers) => {
+    const tree = new ArtTree(noop);
+    tree.insert(b(10));
+    for (let c = 0; c < fillers; c++) tree.insert(b(200 + c));
+    const n = tree.root;
+    expect(tree.debugNode(n).kind).toBe(name);
+    const i32 = tree.i32;
+    const u8 = tree.u8;
+    const indexed = name === 'node4' || name === 'node16';
+    const seek = (c: number): number => nextChildPosition(i32, n, positionBelow(i32, u8, n, c));
+    // Below the only low child: lands on it (index 0, or its byte for node48/256).
+    expect(seek(1)).toBe(indexed ? 0 : 10);
+    expect([...tree.key(-childAt(i32, u8, n, seek(1)))]).toEqual([10]);
+    // Past it: the next child, or none.
+    if (fillers === 0) expect(seek(11)).toBe(NO_CHILD);
+    else expect([...tree.key(-childAt(i32, u8, n, seek(11)))]).toEqual([200]);
+    expect(seek(255)).toBe(NO_CHILD);
+    // And backwards: the last child below a missing byte.
+    const seekBack = (c: number): number => prevChildPosition(i32, n, positionAbove(i32, u8, n, c));
+    expect([...tree.key(-childAt(i32, u8, n, seekBack(11)))]).toEqual([10]);
+    expect(seekBack(1)).toBe(NO_CHILD);
   });
 });

@@ -481,6 +481,24 @@ describe('Snapshot', () => {
     expect(calls).toBe(1);
   });
 
+  test('TestRegionRequestValidateReadTS: reads at a future ts are refused, normal and stale; the max ts only for a normal read', async () => {
+    const minute = 60_000n << 18n;
+    const read = async (ts: bigint, staleRead: boolean): Promise<unknown> =>
+      c
+        .snapshot(ts, { staleRead })
+        .get(key('validate_read_ts'), { timeoutMs: 10_000 })
+        .then(() => undefined)
+        .catch((e: unknown) => e);
+    for (const staleRead of [false, true]) {
+      expect(await read(await c.ts(), staleRead)).toBeUndefined();
+      expect(await read((await c.ts()) - minute, staleRead)).toBeUndefined();
+      expect(isTiKVError(await read((await c.ts()) + minute, staleRead), 'FUTURE_TS_READ')).toBe(true);
+    }
+    expect(await read(U64_MAX, false)).toBeUndefined();
+    // client-go ErrLatestStaleRead: the latest data cannot be read stale.
+    expect(await read(U64_MAX, true)).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   test('input checks', async () => {
     expect(() => c.snapshot(-1n)).toThrow(/ts/);
     expect(() => c.snapshot(1n << 63n)).toThrow(/too large/);

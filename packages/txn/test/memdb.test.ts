@@ -195,6 +195,39 @@ describe('memdb_test.go', () => {
     );
   });
 
+  test('TestSelectValueHistory: the newest accepted value, newest first, minus what a cleanup dropped', () => {
+    const db = new MemBuffer();
+    const eq = (want: Uint8Array) => (v: Uint8Array) =>
+      v.length === want.length && v.every((x, i) => x === want[i]);
+    db.set(b(1), b(1));
+    const h = db.staging();
+    db.set(b(1), b(1, 1));
+    expect(copy(db.selectValueHistory(b(1), eq(b(1))))).toEqual(b(1));
+    expect(copy(db.selectValueHistory(b(1), eq(b(1, 1))))).toEqual(b(1, 1));
+    expect(db.selectValueHistory(b(1), eq(b(1, 1, 1)))).toBeUndefined();
+    // Newest first: the predicate sees the current value, then the one it replaced.
+    const seen: number[][] = [];
+    db.selectValueHistory(b(1), (v) => {
+      seen.push([...v]);
+      return false;
+    });
+    expect(seen).toEqual([[1, 1], [1]]);
+    // A key the buffer does not hold: nothing to select, the predicate is not called.
+    const never = jest.fn(() => true);
+    expect(db.selectValueHistory(b(2), never)).toBeUndefined();
+    db.updateFlags(b(3), FlagsOp.SetKeyLocked); // flags only: no value either
+    expect(db.selectValueHistory(b(3), never)).toBeUndefined();
+    expect(never).not.toHaveBeenCalled();
+    db.cleanup(h);
+    expect(copy(db.selectValueHistory(b(1), eq(b(1))))).toEqual(b(1));
+    expect(db.selectValueHistory(b(1), eq(b(1, 1)))).toBeUndefined();
+    // Deletes are part of the history.
+    db.staging();
+    db.delete(b(1));
+    expect(db.selectValueHistory(b(1), (v) => v.length === 0)).toEqual(new Uint8Array(0));
+    expect(copy(db.selectValueHistory(b(1), (v) => v.length > 0))).toEqual(b(1));
+  });
+
   test('TestDirty', () => {
     let db = new MemBuffer();
     db.set(b(1), b(1));

@@ -94,6 +94,13 @@ describe('SplitRegion, UnsafeDestroyRange, safe ts, stale and replica reads, txn
     });
     const ok = await c.kv(follower.storeId).kvGet({ context: staleCtx, key: b('w0'), version: now - 200n });
     expect(ok.regionError).toBeUndefined();
+    // The leader serves a stale read above the safe ts as a leader read (TiKV falls back).
+    const onLeader = await c.kv(region.leader.storeId).kvGet({
+      context: { ...ctxFor(region), staleRead: true },
+      key: b('w0'),
+      version: now,
+    });
+    expect(onLeader.regionError).toBeUndefined();
     cluster.setResolvedTsLagMs(10);
     expect((await c.kv(1).getStoreSafeTS({ keyRange: { startKey: b('a'), endKey: b('b') } })).safeTs).toBe(
       composeTs(BigInt(nowMs - 10)),

@@ -143,9 +143,14 @@ export class TxnRequestRunner {
     checkTxnApiVersionRange(this.#deps.apiVersion, ctx, cmd, start, end);
   }
 
-  /** A stale read above the region's safe ts gets DataIsNotReady, as TiKV answers it. */
+  /**
+   * A stale read above the region's safe ts gets DataIsNotReady on a follower, as TiKV answers
+   * it; the leader serves it as a leader read instead (TiKV's local reader falls back to a
+   * snapshot read when its peer is a valid leader, since tikv#15726).
+   */
   checkStaleRead(ctx: kvrpcpb.Context | undefined, region: RegionInfo, readTs: bigint): void {
     if (ctx?.staleRead !== true || this.txn.resolvedTs === undefined) return;
+    if (region.leader.storeId === this.storeId) return;
     const safeTs = this.txn.resolvedTs.safeTs(region.startKey, region.endKey);
     if (readTs <= safeTs) return;
     const peerId = region.peers.find((p) => p.storeId === this.storeId)?.id ?? 0n;

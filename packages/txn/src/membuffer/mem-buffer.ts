@@ -156,6 +156,29 @@ export class MemBuffer {
   }
 
   /**
+   * The newest value in the key's history that `predicate` accepts (client-go
+   * `SelectValueHistory`): the current value first, then each value it replaced that no staging
+   * rollback has dropped, deletes included (zero-length). A value overwritten in place (same
+   * length, no staging open) is no longer in the history.
+   *
+   * @param key - the key
+   * @param predicate - receives each value (a view), newest first, until it returns true
+   * @returns the accepted value (a view), or `undefined` when none is accepted or the buffer holds
+   *   no value for the key (the predicate is then not called)
+   */
+  selectValueHistory(key: Uint8Array, predicate: (value: Uint8Array) => boolean): Uint8Array | undefined {
+    this.#checkValues();
+    const { tree, log } = this.#state;
+    const leaf = tree.search(checkKeyBytes(key));
+    if (leaf === 0) return undefined;
+    for (let record = tree.valueAddr(leaf); record !== 0; record = log.previous(record)) {
+      const value = log.value(record);
+      if (predicate(value)) return value;
+    }
+    return undefined;
+  }
+
+  /**
    * {@link get} for several keys.
    *
    * @param keys - the keys
