@@ -1,79 +1,93 @@
-import { AsyncQueue } from '@tikv/common';
+import type { BidiCall, BidiCallHandlers, OpenBidiCall } from './grpc-bidi-call.js';
+
+/** A request waiting for its response. */
+interface Waiter<Resp> {
+  readonly resolve: (response: Resp) => void;
+  readonly reject: (e: unknown) => void;
+}
 
 /**
  * Pairs the requests and responses of a gRPC bidirectional stream whose server answers
- * requests in order (PD's `Tso` and `QueryRegion`): `request(req)` resolves with the
- * matching response. Any failure (transport error, end of stream, a response rejected by
- * `check`) breaks the stream and rejects every outstanding request.
+ * requests in order (PD's `Tso` and `QueryRegion`): `request(req)` writes the request on the
+ * call at once and resolves with the matching response. Any failure (transport error, end of
+ * stream, a response rejected by `check`) breaks the stream, cancels the call and rejects every
+ * outstanding request.
  *
  * @internal
  */
-export class OrderedBidiStream<Req, Resp> {
-  private readonly requests = new AsyncQueue<Req>();
-  private readonly pending: Array<{ resolve: (r: Resp) => void; reject: (e: unknown) => void }> = [];
-  private readonly controller = new AbortController();
-  private failure: unknown;
-  private isBroken = false;
+export class OrderedBidiStream<Req, Resp> implements BidiCallHandlers<Resp> {
+  readonly #check: (response: Resp) => unknown;
+  readonly #waiters: Waiter<Resp>[] = [];
+  #call: BidiCall<Req> | undefined;
+  #failure: unknown;
+  #broken = false;
 
   /**
    * @param url - the server URL, for messages
-   * @param open - starts the call with the request iterable and the stream's signal
+   * @param open - starts the call, reporting to the stream
    * @param check - returns an error for a response that must break the stream
    */
   constructor(
     readonly url: string,
-    open: (requests: AsyncIterable<Req>, signal: AbortSignal) => AsyncIterable<Resp>,
-    private readonly check: (resp: Resp) => unknown,
+    open: OpenBidiCall<Req, Resp>,
+    check: (response: Resp) => unknown,
   ) {
-    void this.pump(open(this.requests, this.controller.signal));
+    this.#check = check;
+    try {
+      const call = open(this);
+      if (this.#broken) call.cancel();
+      else this.#call = call;
+    } catch (e) {
+      this.#fail(e);
+    }
   }
 
   /** True once the stream has failed or been closed. */
   get broken(): boolean {
-    return this.isBroken;
+    return this.#broken;
   }
 
   /** Sends a request and resolves with its response. */
   request(req: Req): Promise<Resp> {
-    if (this.isBroken) return Promise.reject(this.failure);
+    if (this.#broken) return Promise.reject(this.#failure);
+    const call = this.#call as BidiCall<Req>;
     return new Promise<Resp>((resolve, reject) => {
-      this.pending.push({ resolve, reject });
-      this.requests.push(req);
+      this.#waiters.push({ resolve, reject });
+      call.write(req);
     });
   }
 
   /** Breaks the stream, rejecting outstanding requests with `reason`. */
   close(reason?: unknown): void {
-    this.fail(reason ?? new Error(`stream to ${this.url} closed`));
+    this.#fail(reason ?? new Error(`stream to ${this.url} closed`));
   }
 
-  private async pump(responses: AsyncIterable<Resp>): Promise<void> {
-    try {
-      for await (const resp of responses) {
-        const err = this.check(resp);
-        if (err !== undefined) {
-          this.fail(err);
-          return;
-        }
-        const p = this.pending.shift();
-        if (p === undefined) {
-          this.fail(new Error(`unexpected response on the stream to ${this.url}`));
-          return;
-        }
-        p.resolve(resp);
-      }
-      this.fail(new Error(`stream to ${this.url} ended`));
-    } catch (e) {
-      this.fail(e);
+  /** A response arrived on the call. @internal */
+  onResponse(response: Resp): void {
+    if (this.#broken) return;
+    const err = this.#check(response);
+    if (err !== undefined) {
+      this.#fail(err);
+      return;
     }
+    const w = this.#waiters.shift();
+    if (w === undefined) {
+      this.#fail(new Error(`unexpected response on the stream to ${this.url}`));
+      return;
+    }
+    w.resolve(response);
   }
 
-  private fail(e: unknown): void {
-    if (this.isBroken) return;
-    this.isBroken = true;
-    this.failure = e;
-    this.controller.abort(e);
-    this.requests.end();
-    for (const p of this.pending.splice(0)) p.reject(e);
+  /** The call ended, with its error or cleanly. @internal */
+  onEnd(error: unknown): void {
+    this.#fail(error ?? new Error(`stream to ${this.url} ended`));
+  }
+
+  #fail(e: unknown): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    this.#failure = e;
+    this.#call?.cancel();
+    for (const w of this.#waiters.splice(0)) w.reject(e);
   }
 }

@@ -1,4 +1,4 @@
-import { ChannelCredentials } from '@grpc/grpc-js';
+import { ChannelCredentials, Client as GrpcClient } from '@grpc/grpc-js';
 import { pemBytes, type TlsOptions } from '@tikv/common';
 import { keyspacepb, meta_storagepb, pdpb } from '@tikv/proto';
 import {
@@ -8,6 +8,7 @@ import {
   createChannel,
   createClient,
 } from 'nice-grpc';
+import { type BidiCall, type BidiCallHandlers, type BidiMethod, openGrpcBidiCall } from './grpc-bidi-call.js';
 
 /** A nice-grpc client of the PD service. @internal */
 export type PdRpcClient = Client<typeof pdpb.PDDefinition>;
@@ -16,16 +17,24 @@ export type KeyspaceRpcClient = Client<typeof keyspacepb.KeyspaceDefinition>;
 /** A nice-grpc client of PD's meta storage service. @internal */
 export type MetaStorageRpcClient = Client<typeof meta_storagepb.MetaStorageDefinition>;
 
+/** One member's channel and the clients over it. */
+interface Entry {
+  readonly channel: Channel;
+  readonly client: PdRpcClient;
+  readonly services: Map<object, unknown>;
+  /** A bare grpc-js client for the streams, created on first use. */
+  grpc: GrpcClient | undefined;
+}
+
 /**
- * One gRPC channel and PD client per member URL, created on first use.
+ * One gRPC channel and PD client per member URL, created on first use. Unary calls go through
+ * nice-grpc clients; the long-lived streams (TSO, `QueryRegion`, token buckets) through grpc-js
+ * directly on the same channel ({@link PdConnections.openBidiCall}).
  *
  * @internal
  */
 export class PdConnections {
-  private readonly entries = new Map<
-    string,
-    { channel: Channel; client: PdRpcClient; services: Map<object, unknown> }
-  >();
+  private readonly entries = new Map<string, Entry>();
   private readonly credentials: ChannelCredentials | undefined;
   private readonly serverNameOverride: string | undefined;
 
@@ -39,6 +48,32 @@ export class PdConnections {
 
   /** The PD client of `url`. */
   get(url: string): PdRpcClient {
+    return this.entry(url).client;
+  }
+
+  /**
+   * Opens a bidirectional-streaming call of `method` to `url` over grpc-js (any service PD or a
+   * TSO server serves there), on the same channel as the unary clients.
+   *
+   * @param url - the server URL
+   * @param method - the method and its codecs
+   * @param handlers - receives the responses and the end of the call
+   * @param metadata - request headers, if any
+   */
+  openBidiCall<Req, Resp>(
+    url: string,
+    method: BidiMethod<Req, Resp>,
+    handlers: BidiCallHandlers<Resp>,
+    metadata?: Readonly<Record<string, string>>,
+  ): BidiCall<Req> {
+    const e = this.entry(url);
+    e.grpc ??= new GrpcClient(url, this.credentials ?? ChannelCredentials.createInsecure(), {
+      channelOverride: e.channel,
+    });
+    return openGrpcBidiCall(e.grpc, method, metadata, handlers);
+  }
+
+  private entry(url: string): Entry {
     let e = this.entries.get(url);
     if (e === undefined) {
       const channel = createChannel(url, this.credentials, {
@@ -48,10 +83,10 @@ export class PdConnections {
           ? {}
           : { 'grpc.ssl_target_name_override': this.serverNameOverride }),
       });
-      e = { channel, client: createClient(pdpb.PDDefinition, channel), services: new Map() };
+      e = { channel, client: createClient(pdpb.PDDefinition, channel), services: new Map(), grpc: undefined };
       this.entries.set(url, e);
     }
-    return e.client;
+    return e;
   }
 
   /** The keyspace service client of `url`, on the same channel as its PD client. */
@@ -66,8 +101,7 @@ export class PdConnections {
 
   /** The client of another service `def` that PD serves at `url`, on the same channel. */
   service<D extends CompatServiceDefinition>(url: string, def: D): Client<D> {
-    this.get(url);
-    const e = this.entries.get(url)!;
+    const e = this.entry(url);
     let c = e.services.get(def) as Client<D> | undefined;
     if (c === undefined) {
       c = createClient(def, e.channel);

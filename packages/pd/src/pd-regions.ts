@@ -6,9 +6,10 @@ import {
   openOperationScope,
   PdUnreachableError,
 } from '@tikv/common';
-import type { pdpb } from '@tikv/proto';
+import { pdpb } from '@tikv/proto';
 import { Metadata } from 'nice-grpc';
 import type { CallOptions } from './call-options.js';
+import { bidiMethod } from './grpc-bidi-call.js';
 import { OrderedBidiStream } from './ordered-bidi-stream.js';
 import { checkPdKey, checkPdU64 } from './pd-argument-checks.js';
 import type {
@@ -50,6 +51,9 @@ import type { RegionKeyCodec } from './region-key-codec.js';
 import type { RegionSource } from './region-source.js';
 import { checkScanRanges } from './scan-ranges.js';
 import type { ServiceDiscovery } from './service-discovery.js';
+
+/** PD's `QueryRegion` stream method. */
+const QUERY_REGION_METHOD = bidiMethod(pdpb.PDDefinition, pdpb.PDDefinition.methods.queryRegion);
 
 /** What {@link PdRegions} is built from. @internal */
 export interface PdRegionsDeps {
@@ -554,12 +558,12 @@ export class PdRegions implements RegionSource {
     signal.throwIfAborted();
     const discovery = this.#d.discovery;
     const url = discovery.leaderUrl;
-    const rpc = this.#d.connections.get(url);
+    const connections = this.#d.connections;
     const clusterId = discovery.clusterId;
     return Promise.resolve(
       new OrderedBidiStream<pdpb.QueryRegionRequest, pdpb.QueryRegionResponse>(
         url,
-        (reqs, s) => rpc.queryRegion(reqs, { signal: s }),
+        (h) => connections.openBidiCall(url, QUERY_REGION_METHOD, h),
         (resp) => errorFromHeader(resp.header, clusterId, REGION_LOOKUP_RETRYABLE_TYPES),
       ),
     );

@@ -1,6 +1,7 @@
 import { isTiKVError, PdError } from '@tikv/common';
 import { resource_manager } from '@tikv/proto';
 import type { CallOptions } from './call-options.js';
+import { bidiMethod } from './grpc-bidi-call.js';
 import { OrderedBidiStream } from './ordered-bidi-stream.js';
 import type { PdConnections } from './pd-connections.js';
 import type { PdMetaStorage } from './pd-meta-storage.js';
@@ -30,6 +31,12 @@ export interface ResourceGroupEvent {
   /** The etcd revision of the change. */
   readonly revision: bigint;
 }
+
+/** The resource manager's `AcquireTokenBuckets` stream method. */
+const ACQUIRE_TOKEN_BUCKETS_METHOD = bidiMethod(
+  resource_manager.ResourceManagerDefinition,
+  resource_manager.ResourceManagerDefinition.methods.acquireTokenBuckets,
+);
 
 const rmClient = (c: PdConnections, url: string) =>
   c.service(url, resource_manager.ResourceManagerDefinition);
@@ -235,13 +242,13 @@ export class PdResourceManager {
     const s = this.#tokenStream;
     if (s !== undefined && !s.broken && s.url === url) return s;
     s?.close();
-    const rpc = rmClient(this.#caller.connections, url);
+    const connections = this.#caller.connections;
     const fresh = new OrderedBidiStream<
       resource_manager.TokenBucketsRequest,
       resource_manager.TokenBucketsResponse
     >(
       url,
-      (reqs, signal) => rpc.acquireTokenBuckets(reqs, { signal }),
+      (h) => connections.openBidiCall(url, ACQUIRE_TOKEN_BUCKETS_METHOD, h),
       () => undefined,
     );
     this.#tokenStream = fresh;

@@ -7,10 +7,9 @@ import {
   TiKVError,
   withOperationScope,
 } from '@tikv/common';
-import { Metadata } from 'nice-grpc';
 import type { CallOptions } from './call-options.js';
 import { NULL_KEYSPACE_ID } from './gc-states-client.js';
-import { GrpcTsoStream } from './grpc-tso-stream.js';
+import { GrpcTsoStream, PD_TSO_METHOD } from './grpc-tso-stream.js';
 import { checkPdU64 } from './pd-argument-checks.js';
 import type { PdConnections } from './pd-connections.js';
 import { isRetryablePdError } from './pd-errors.js';
@@ -291,13 +290,19 @@ export class PdTimestamps implements OracleTimestampSource {
     if (this.#followerProxy && followers.length > 0) {
       // A follower forwards the stream to the leader it is told of (PD's TSO follower proxy).
       const url = followers[this.#proxyTurn++ % followers.length] as string;
-      const rpc = d.connections.get(url);
-      const metadata = Metadata({ [FORWARDED_HOST]: leader });
+      const metadata = { [FORWARDED_HOST]: leader };
       this.#streamUrl = url;
-      return new GrpcTsoStream(url, (reqs, s) => rpc.tso(reqs, { signal: s, metadata }), d.caller.header());
+      return new GrpcTsoStream(
+        url,
+        (h) => d.connections.openBidiCall(url, PD_TSO_METHOD, h, metadata),
+        d.caller.header(),
+      );
     }
-    const rpc = d.connections.get(leader);
     this.#streamUrl = leader;
-    return new GrpcTsoStream(leader, (reqs, s) => rpc.tso(reqs, { signal: s }), d.caller.header());
+    return new GrpcTsoStream(
+      leader,
+      (h) => d.connections.openBidiCall(leader, PD_TSO_METHOD, h),
+      d.caller.header(),
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { ManualClock, noopLogger } from '@tikv/common';
 import { tsopb } from '@tikv/proto';
+import type { BidiCallHandlers } from './grpc-bidi-call.js';
 import type { PdConnections } from './pd-connections.js';
 import { TsoServiceProvider } from './tso-service-provider.js';
 
@@ -18,7 +19,7 @@ function fakeService() {
     findFails: false,
   };
   const connections = {
-    service: (url: string) => ({
+    service: () => ({
       findGroupByKeyspaceID: async () => {
         state.finds++;
         if (state.findFails) throw new Error('find failed');
@@ -28,21 +29,26 @@ function fakeService() {
           modRevision: 1n,
         });
       },
-      tso: async function* (reqs: AsyncIterable<tsopb.TsoRequest>) {
-        let logical = 0n;
-        for await (const req of reqs) {
+    }),
+    openBidiCall: (url: string, _method: unknown, h: BidiCallHandlers<tsopb.TsoResponse>) => {
+      let logical = 0n;
+      return {
+        write: (bytes: Buffer) => {
+          const req = tsopb.TsoRequest.decode(bytes);
           state.requests.push({ url, req });
           const error = state.headerError;
           state.headerError = undefined;
           logical += BigInt(req.count);
-          yield tsopb.TsoResponse.fromPartial({
+          const resp = tsopb.TsoResponse.fromPartial({
             header: { clusterId: CLUSTER, keyspaceGroupId: state.group, error },
             count: req.count,
             timestamp: { physical: 1000n, logical },
           });
-        }
-      },
-    }),
+          queueMicrotask(() => h.onResponse(resp));
+        },
+        cancel: () => {},
+      };
+    },
     drop: (url: string) => state.dropped.push(url),
     close: () => {},
   } as unknown as PdConnections;

@@ -1,6 +1,6 @@
 import { type Clock, type Logger, type RandomSource, RpcError } from '@tikv/common';
 import { tsopb } from '@tikv/proto';
-import { GrpcTsoServiceStream } from './grpc-tso-service-stream.js';
+import { GrpcTsoServiceStream, TSO_SERVICE_TSO_METHOD } from './grpc-tso-service-stream.js';
 import type { PdConnections } from './pd-connections.js';
 import {
   type LegacyTsoDiscovery,
@@ -85,8 +85,8 @@ export class TsoServiceProvider {
     }
     signal.throwIfAborted();
     const url = discovery.primaryUrl;
-    const rpc = this.#d.connections.service(url, tsopb.TSODefinition);
-    return new GrpcTsoServiceStream(url, (reqs, s) => rpc.tso(reqs, { signal: s }), {
+    const connections = this.#d.connections;
+    return new GrpcTsoServiceStream(url, (h) => connections.openBidiCall(url, TSO_SERVICE_TSO_METHOD, h), {
       clusterId: this.#d.clusterId(),
       keyspaceId: this.#d.keyspaceId,
       keyspaceGroupId: () => discovery.keyspaceGroupId,
