@@ -460,6 +460,14 @@ export class MockCluster {
     this.#txn.lockWaits.pauseWakeUps(storeId === undefined ? undefined : BigInt(storeId));
   }
 
+  /**
+   * The pessimistic lock requests waiting for a lock now (what `GetLockWaitInfo` reports): the
+   * waiter's start ts and the key it waits on (raw storage key).
+   */
+  lockWaiters(): { readonly startTs: bigint; readonly key: Uint8Array }[] {
+    return this.#txn.lockWaits.waitInfo().map((w) => ({ startTs: w.txn, key: w.key }));
+  }
+
   /** Ends a pause (of one store, or all) and delivers the wake-ups it held back. */
   resumeLockWakeUps(storeId?: IdInput): void {
     this.#txn.lockWaits.resumeWakeUps(storeId === undefined ? undefined : BigInt(storeId));

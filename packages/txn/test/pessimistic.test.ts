@@ -1,6 +1,6 @@
 import { DeadlockError, InvalidArgumentError, isTiKVError, WriteConflictError } from '@tikv/common';
 import { MockCluster } from '@tikv/mock-cluster';
-import { TransactionClient } from '../src/index.js';
+import { CommitProtocol, KeyFlags, TransactionClient } from '../src/index.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -263,5 +263,37 @@ describe.each([
         }),
       ),
     ).toBe(true);
+  });
+  it('inShareMode: two holders share a key, commit with 2PC even when asked for 1PC; misuse fails typed', async () => {
+    const a = await client.begin({ pessimistic: true, onePc: true, asyncCommit: true });
+    const b = await client.begin({ pessimistic: true });
+    await expect(a.lockKeys(['sl-key'], { inShareMode: true })).rejects.toMatchObject({
+      code: 'NOT_SUPPORTED',
+    });
+    await a.lockKeys(['sl-pk-a']);
+    await b.lockKeys(['sl-pk-b']);
+    await a.lockKeys(['sl-key'], { inShareMode: true });
+    await b.lockKeys(['sl-key'], { inShareMode: true });
+    expect(KeyFlags.hasLockedInShareMode(a.memBuffer.getFlags(k('sl-key')) ?? 0)).toBe(true);
+    await expect(a.lockKeys(['sl-key'])).rejects.toMatchObject({ code: 'NOT_SUPPORTED' });
+    await expect(a.lockKeys(['sl-key'], { inShareMode: true, checkExistence: true })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    const [again] = await a.lockKeys(['sl-key'], { inShareMode: true });
+    expect(again?.alreadyLocked).toBe(true);
+    a.put('sl-pk-a', 'a');
+    await a.commit();
+    expect(a.commitProtocol).toBe(CommitProtocol.TWO_PC);
+    await b.commit();
+    // The shared key was only locked: nothing was written to it.
+    expect(await client.snapshot().get(k('sl-key'))).toBeUndefined();
+    expect(t(await client.snapshot().get(k('sl-pk-a')))).toBe('a');
+    const c = await client.begin({ pessimistic: true });
+    await c.startAggressiveLocking();
+    await expect(c.lockKeys(['sl-key'], { inShareMode: true })).rejects.toMatchObject({
+      code: 'NOT_SUPPORTED',
+    });
+    c.cancelAggressiveLocking();
+    await c.rollback();
   });
 });

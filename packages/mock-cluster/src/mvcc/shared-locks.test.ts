@@ -100,8 +100,12 @@ describe('shared locks (TiKV txn_types::SharedLocks and the actions that use the
       });
     lock(10n, true);
     lock(20n, true);
-    expect(cmds.scanLock(15n, b(''), b(''), 0).map((l) => l.lockVersion)).toEqual([10n]);
-    expect(cmds.scanLock(25n, b(''), b(''), 0)).toHaveLength(2);
+    const holders = (maxTs: bigint) =>
+      cmds.scanLock(maxTs, b(''), b(''), 0).flatMap((w) => w.sharedLockInfos.map((l) => l.lockVersion));
+    expect(holders(9n)).toEqual([]);
+    expect(holders(15n)).toEqual([10n]);
+    expect(holders(25n).sort()).toEqual([10n, 20n]);
+    expect(cmds.scanLock(25n, b(''), b(''), 0)[0]?.lockType).toBe(kvrpcpb.Op.SharedLock);
     const shrunk = lock(30n, false);
     expect(shrunk.shrunk?.sharedLockInfos).toHaveLength(2);
     expect(e.sharedLocksOf('k')?.shrinkOnly).toBe(true);

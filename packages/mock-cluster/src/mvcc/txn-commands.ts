@@ -24,7 +24,13 @@ import { isMvccError, MvccError, mvccFail, txnOther } from './mvcc-error.js';
 import { mvccInfoOf } from './mvcc-info.js';
 import { MvccReader, type OverlappedWrite } from './mvcc-reader.js';
 import { EntryTooLargeError, MvccTxn, type ReleasedLock } from './mvcc-txn.js';
-import { cloneSharedLocks, isSharedLocks, type SharedLocks, sharedLocksInfoOf } from './shared-locks.js';
+import {
+  cloneSharedLocks,
+  isSharedLocks,
+  newSharedLocks,
+  type SharedLocks,
+  sharedLocksInfoOf,
+} from './shared-locks.js';
 import { bytesEqual, encodeTxnKey } from './txn-key.js';
 import { newWrite, WriteType, writeTypeFromLockType } from './write-record.js';
 
@@ -586,9 +592,27 @@ export class TxnCommands {
   /** KvScanLock: locks with start ts <= `maxVersion`. */
   scanLock(maxVersion: bigint, start: Uint8Array, end: Uint8Array, limit: number): kvrpcpb.LockInfo[] {
     this.#cm.updateMaxTs(maxVersion);
-    return this.reader(maxVersion)
-      .scanLocks(start, end, (_k, l) => l.ts <= maxVersion, limit)
-      .locks.map(({ key, lock }) => lockInfoOf(lock, key));
+    const out: kvrpcpb.LockInfo[] = [];
+    let wrapper: kvrpcpb.LockInfo | undefined;
+    for (const { key, lock, shared } of this.reader(maxVersion).scanLocks(
+      start,
+      end,
+      (_k, l) => l.ts <= maxVersion,
+      limit,
+    ).locks) {
+      if (shared !== true) {
+        wrapper = undefined;
+        out.push(lockInfoOf(lock, key));
+        continue;
+      }
+      // TiKV answers a key's shared locks that pass the filter as one SharedLock wrapper.
+      if (wrapper === undefined || !bytesEqual(wrapper.key, key)) {
+        wrapper = sharedLocksInfoOf(newSharedLocks(), key);
+        out.push(wrapper);
+      }
+      wrapper.sharedLockInfos.push(lockInfoOf(lock, key));
+    }
+    return out;
   }
 
   /** KvDeleteRange: removes every CF's data of the raw range `[start, end)` (empty end = no bound). */

@@ -64,6 +64,8 @@ export interface PessimisticLockSpec {
    * lock, which is taken "with conflict" and reports that version's commit ts. @defaultValue false
    */
   readonly forceLock?: boolean | undefined;
+  /** Shared locks (`Op::SharedPessimisticLock`) instead of exclusive ones. @defaultValue false */
+  readonly shared?: boolean | undefined;
 }
 
 /**
@@ -102,7 +104,7 @@ export async function pessimisticLock(
           value: {
             context: undefined,
             mutations: batch.items.map((key) => ({
-              op: kvrpcpb.Op.PessimisticLock,
+              op: spec.shared === true ? kvrpcpb.Op.SharedPessimisticLock : kvrpcpb.Op.PessimisticLock,
               key,
               value: new Uint8Array(0),
               assertion: spec.assertNotExist(key) ? kvrpcpb.Assertion.NotExist : kvrpcpb.Assertion.None,

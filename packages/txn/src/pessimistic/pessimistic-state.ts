@@ -99,12 +99,22 @@ export class PessimisticState {
     const results = new Map<string, LockKeysResult>();
     const toLock: Uint8Array[] = [];
     const unique = uniqueKeys(input);
+    const inShareMode = o.inShareMode === true;
+    if (inShareMode && this.#aggressive !== undefined) {
+      throw new TiKVError('NOT_SUPPORTED', 'shared locks are not supported in aggressive (fair) locking');
+    }
     // client-go `exitAggressiveLockingIfInapplicable`: several keys end the stage.
     if (this.#aggressive !== undefined && unique.length > 1) this.doneAggressiveLocking();
     const aggressive = this.#aggressive;
     for (const key of unique) {
       const flags = this.#buffer.getFlags(key);
       const name = keyToLatin1(key);
+      if (flags !== undefined && KeyFlags.hasLockedInShareMode(flags) && !inShareMode) {
+        throw new TiKVError(
+          'NOT_SUPPORTED',
+          'upgrading a shared lock to an exclusive lock is not supported: the key is locked in share mode',
+        );
+      }
       const current = aggressive?.currentLockedKeys.get(name);
       if (current !== undefined) {
         results.set(name, heldResult(key, current));
@@ -137,6 +147,13 @@ export class PessimisticState {
       );
     }
     const aggressive = this.#aggressive;
+    if (assignedPrimary && o.inShareMode === true) {
+      // client-go: a shared-locked key cannot be the primary; lock one key exclusively first.
+      throw new TiKVError(
+        'NOT_SUPPORTED',
+        'a lock in share mode needs the primary chosen: lock a key exclusively first',
+      );
+    }
     if (assignedPrimary) this.#selectPrimary(keys);
     const { bo, scope } = exec.begin(o, { maxBackoffMs: LOCK_MAX_BACKOFF_MS });
     const call = scope.signal === undefined ? undefined : { signal: scope.signal };
@@ -175,6 +192,7 @@ export class PessimisticState {
               request: PESSIMISTIC_REQUEST,
               onPrimaryLocked: () => this.#startTtlManager(),
               forceLock: aggressive !== undefined && keys.length === 1,
+              shared: o.inShareMode === true,
             },
             bo,
           );
@@ -260,6 +278,7 @@ export class PessimisticState {
         FlagsOp.SetKeyLocked,
         FlagsOp.DelNeedCheckExists,
         exists ? FlagsOp.SetKeyLockedValueExists : FlagsOp.SetKeyLockedValueNotExists,
+        o.inShareMode === true ? FlagsOp.SetKeyLockedInShareMode : FlagsOp.SetKeyLockedInExclusiveMode,
       );
       this.#lockedCount++;
       if (o.returnValues === true && answered !== undefined) this.values.set(name, answered);
