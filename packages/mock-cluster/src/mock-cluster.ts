@@ -3,7 +3,13 @@ import { health, tikvpb } from '@tikv/proto';
 import { ApiVersion } from './api-version.js';
 import { ClusterModel } from './cluster/cluster-model.js';
 import { createRegionKeyCodec } from './cluster/region-key-codec.js';
-import { type PeerRole, type RegionInfo, type StoreInfo, StoreState } from './cluster/topology-types.js';
+import {
+  DiskUsage,
+  type PeerRole,
+  type RegionInfo,
+  type StoreInfo,
+  StoreState,
+} from './cluster/topology-types.js';
 import { FaultRegistry } from './faults/fault-registry.js';
 import type { FaultHandle, FaultSpec } from './faults/fault-types.js';
 import { type StrandedTxn, type StrandedTxnSpec, strandTxn } from './faults/stranded-txn.js';
@@ -410,6 +416,18 @@ export class MockCluster {
    */
   setRegionBuckets(regionId: IdInput, keys: readonly KeyInput[]): bigint {
     return this.#model.setBuckets(BigInt(regionId), keys.map(toKey)).version;
+  }
+
+  /**
+   * Sets how full a store's disk is (TiKV's disk usage levels): on `almostFull` its leaders refuse
+   * writes unless the request's `Context.diskFullOpt` allows it; on `alreadyFull`, every write.
+   * Refused writes answer a DiskFull region error.
+   */
+  setStoreDiskUsage(id: IdInput, usage: DiskUsage): void {
+    if (!Object.values(DiskUsage).includes(usage)) {
+      throw new InvalidArgumentError(`disk usage must be one of ${Object.values(DiskUsage).join(', ')}`);
+    }
+    this.#model.updateStore(this.#storeHost(id).id, { diskUsage: usage });
   }
 
   /**

@@ -198,6 +198,12 @@ export class RegionRequestSender implements RegionSender {
     const maxExecutionDurationMs = options.maxExecutionDurationMs ?? rpcTimeoutMs;
     const readOnly = isReadRequest(request.$case);
     const state: CallState = { sendTimes: 0, readType: '' };
+    // client-go calls the tagger once per request, when no fixed tag is set.
+    const tagger = options.resourceGroupTagger;
+    const taggedResourceGroup =
+      tagger === undefined || options.resourceGroupTag !== undefined
+        ? undefined
+        : tagger({ command: request.$case });
 
     const leaderCtx = await this.locator.getRpcContext(region);
     const cached = leaderCtx === undefined ? undefined : this.locator.getCachedRegion(region);
@@ -249,6 +255,7 @@ export class RegionRequestSender implements RegionSender {
           busyThresholdMs: selector.busyThresholdMs,
           maxExecutionDurationMs: Math.min(maxExecutionDurationMs, attemptTimeoutMs),
           requestSource,
+          taggedResourceGroup,
         },
         this.settings,
       );

@@ -11,6 +11,7 @@ import {
   TiKVError,
   uniqueKeys,
 } from '@tikv/common';
+import type { RegionRequestOptions } from '@tikv/rpc';
 import type { ResolvedCommitOptions } from '../commit/commit-options.js';
 import { TtlManager } from '../commit/ttl-manager.js';
 import { FlagsOp, KeyFlags } from '../membuffer/key-flags.js';
@@ -25,8 +26,8 @@ import {
 import type { LockKeysOptions, LockKeysResult } from './lock-keys-options.js';
 import {
   type LockedValue,
-  PESSIMISTIC_REQUEST,
   pessimisticLock,
+  pessimisticRequestOptions,
   pessimisticRollback,
 } from './pessimistic-lock.js';
 
@@ -64,6 +65,8 @@ export class PessimisticState {
   maxLockedWithConflictTs = 0n;
   /** Rollbacks still running in the background. */
   readonly #rollbacks = new Set<Promise<void>>();
+  /** The request options of lock and pessimistic rollback requests. */
+  readonly #request: RegionRequestOptions;
 
   constructor(
     parts: TxnParts,
@@ -83,6 +86,7 @@ export class PessimisticState {
     this.#clock = clock;
     this.#logger = parts.logger;
     this.forUpdateTs = startTs;
+    this.#request = pessimisticRequestOptions(options);
   }
 
   /** Locks held. */
@@ -189,7 +193,7 @@ export class PessimisticState {
               lockOnlyIfExists: o.lockOnlyIfExists === true,
               lockTtlMs: () => this.#clock.now() - this.#startTimeMs + this.#options.managedLockTtlMs,
               assertNotExist: (key) => KeyFlags.hasPresumeKeyNotExists(this.#buffer.getFlags(key) ?? 0),
-              request: PESSIMISTIC_REQUEST,
+              request: this.#request,
               onPrimaryLocked: () => this.#startTtlManager(),
               forceLock: aggressive !== undefined && keys.length === 1,
               shared: o.inShareMode === true,
@@ -520,7 +524,7 @@ export class PessimisticState {
         keys,
         this.#startTs,
         this.#rollbackForUpdateTs(),
-        PESSIMISTIC_REQUEST,
+        this.#request,
       );
     } finally {
       scope.dispose();
@@ -541,7 +545,7 @@ export class PessimisticState {
       copies,
       this.#startTs,
       forUpdateTs,
-      PESSIMISTIC_REQUEST,
+      this.#request,
     )
       .catch((e: unknown) => {
         this.#logger?.info('pessimistic rollback failed', { startTs: this.#startTs, error: String(e) });
