@@ -1,6 +1,12 @@
-import { DeadlockError, InvalidArgumentError, isTiKVError, WriteConflictError } from '@tikv/common';
+import {
+  AssertionFailedError,
+  DeadlockError,
+  InvalidArgumentError,
+  isTiKVError,
+  WriteConflictError,
+} from '@tikv/common';
 import { MockCluster } from '@tikv/mock-cluster';
-import { CommitProtocol, KeyFlags, TransactionClient } from '../src/index.js';
+import { CommitProtocol, FlagsOp, KeyFlags, TransactionClient } from '../src/index.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -295,5 +301,65 @@ describe.each([
     });
     c.cancelAggressiveLocking();
     await c.rollback();
+  });
+  it('an assertion a lock answer contradicts fails the commit after prewrite, with async commit and 1PC off', async () => {
+    const txn = await client.begin({
+      pessimistic: true,
+      assertionLevel: 'fast',
+      onePc: true,
+      asyncCommit: true,
+    });
+    const [r] = await txn.lockKeys(['as-missing'], { checkExistence: true });
+    expect(r?.exists).toBe(false);
+    txn.put('as-missing', 'v');
+    txn.memBuffer.updateFlags(k('as-missing'), FlagsOp.SetAssertExist);
+    const err = await txn.commit().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AssertionFailedError);
+    expect(err).toMatchObject({
+      key: k('as-missing'),
+      assertion: 'Exist',
+      existingStartTs: 0n,
+      existingCommitTs: 0n,
+    });
+    await txn.whenCommitSettled();
+    expect(await client.snapshot().get(k('as-missing'))).toBeUndefined();
+    // The failed commit's locks are rolled back: another transaction locks the key at once.
+    const other = await client.begin({ pessimistic: true });
+    await other.lockKeys(['as-missing'], { noWait: true });
+    await other.rollback();
+  });
+
+  it('diskFullOpt: an almost full disk takes only the commits that allow it; taggers tag reads', async () => {
+    const stores = cluster.stores().map((st) => st.id);
+    const tags: string[] = [];
+    try {
+      for (const id of stores) cluster.setStoreDiskUsage(id, 'almostFull');
+      const txn = await client.begin({
+        diskFullOpt: 'allowedOnAlmostFull',
+        resourceGroupTagger: ({ command }) => {
+          tags.push(command);
+          return undefined;
+        },
+      });
+      await txn.get('df-a');
+      txn.put('df-a', 'a');
+      await txn.commit();
+      expect(tags).toEqual(['Get', 'Prewrite', 'Commit']);
+      const refused = await client.begin();
+      refused.put('df-b', 'b');
+      await expect(refused.commit({ timeoutMs: 300 })).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+      await expect(client.begin({ diskFullOpt: 'sometimes' as never })).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
+      await expect(client.begin({ resourceGroupTagger: 'tag' as never })).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
+    } finally {
+      for (const id of stores) cluster.setStoreDiskUsage(id, 'normal');
+    }
+    expect(t(await client.snapshot().get(k('df-a')))).toBe('a');
+    expect(() => cluster.setStoreDiskUsage(stores[0] as bigint, 'full' as never)).toThrow(
+      InvalidArgumentError,
+    );
   });
 });

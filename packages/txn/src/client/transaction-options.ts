@@ -13,7 +13,7 @@ import {
   U64_MAX,
 } from '@tikv/common';
 import type { PdOracleOptions } from '@tikv/pd';
-import type { CommandPriority, DiskFullOpt, ResourceGroupTagger, StoreLabelMatch } from '@tikv/rpc';
+import { type CommandPriority, DiskFullOpt, type ResourceGroupTagger, type StoreLabelMatch } from '@tikv/rpc';
 import type { AssertionLevel, CommitTuning } from '../commit/commit-options.js';
 import type { LockResolverTuning } from '../lock-resolver/lock-resolver-options.js';
 import type { MemBufferLimits } from '../membuffer/mem-buffer-options.js';
@@ -208,6 +208,10 @@ export function checkBeginOptions(o: BeginOptions | undefined): void {
   }
   if (o.resourceGroupTagger !== undefined && typeof o.resourceGroupTagger !== 'function') {
     throw invalidArgument('options.resourceGroupTagger', 'a function', o.resourceGroupTagger);
+  }
+  const diskFullOpts: readonly unknown[] = Object.values(DiskFullOpt);
+  if (o.diskFullOpt !== undefined && !diskFullOpts.includes(o.diskFullOpt)) {
+    throw invalidArgument('options.diskFullOpt', `one of ${diskFullOpts.join(', ')}`, o.diskFullOpt);
   }
 }
 
