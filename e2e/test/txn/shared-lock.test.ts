@@ -58,20 +58,13 @@ describe.each(txnModes())('shared_lock_test.go (%s)', (_, mode) => {
   async function whenWaiting(startTs: bigint, pending: Promise<unknown>): Promise<void> {
     const mock = env.target.mock;
     if (mock === undefined) return;
-    let settled = false;
-    pending.then(
-      () => {
-        settled = true;
-      },
-      () => {
-        settled = true;
-      },
-    );
-    for (;;) {
-      if (settled) throw new Error(`the lock request of ${startTs} settled instead of waiting`);
-      if (mock.lockWaiters().some((w) => w.startTs === startTs)) return;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    const stop = new AbortController();
+    const first = await Promise.race([
+      mock.whenLockWaiting(startTs, { signal: stop.signal }).then(() => 'waiting'),
+      pending.then(() => 'settled'),
+    ]);
+    stop.abort();
+    if (first !== 'waiting') throw new Error(`the lock request of ${startTs} settled instead of waiting`);
   }
 
   /** A client whose transactions stand for ones whose TTL manager stopped (client-go `CloseTTLManager`). */

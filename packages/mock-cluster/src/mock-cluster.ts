@@ -486,6 +486,31 @@ export class MockCluster {
     return this.#txn.lockWaits.waitInfo().map((w) => ({ startTs: w.txn, key: w.key }));
   }
 
+  /**
+   * Resolves once a pessimistic lock request of transaction `startTs` waits for a lock (at once
+   * when one does): the event a test waits on to know a request is blocked.
+   *
+   * @param startTs - the waiting transaction's start ts
+   * @param options - `signal` rejects the wait with its reason
+   */
+  whenLockWaiting(startTs: bigint, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        unwatch();
+        reject(signal?.reason);
+      };
+      let waiting = false;
+      const unwatch = this.#txn.lockWaits.watchWaiting(startTs, () => {
+        waiting = true;
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      if (!waiting) signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   /** Ends a pause (of one store, or all) and delivers the wake-ups it held back. */
   resumeLockWakeUps(storeId?: IdInput): void {
     this.#txn.lockWaits.resumeWakeUps(storeId === undefined ? undefined : BigInt(storeId));
