@@ -100,7 +100,7 @@ describe('RegionRequestSender (client-go region_request_test / region_request3_t
       b('tag-of-RawGet'),
       b('tag-of-RawGet'),
     ]);
-    expect((f.transport.sent[0]?.context as kvrpcpb.Context).diskFullOpt).toBe(
+    expect((f.transport.sent[0]?.context as kvrpcpb.Context | undefined)?.diskFullOpt).toBe(
       kvrpcpb.DiskFullOpt.AllowedOnAlmostFull,
     );
     // A fixed tag wins: the tagger is not called.
