@@ -129,4 +129,45 @@ describe('shared locks (TiKV txn_types::SharedLocks and the actions that use the
     expect(released).toEqual([20n]);
     expect(lock(30n, false).results).toHaveLength(1);
   });
+  test('ResolveLock of the region and CheckSecondaryLocks reach each holder of shared locks', () => {
+    const e = new MvccTestEngine();
+    const cmds = new TxnCommands(e.engine, new ConcurrencyManager(1n));
+    const prewriteShared = (startTs: bigint) =>
+      cmds.prewrite({
+        mutations: [{ op: kvrpcpb.Op.SharedLock, key: b('k'), value: new Uint8Array(0), assertion: 0 }],
+        primary: b(`p${startTs}`),
+        startTs,
+        lockTtl: 3000n,
+        skipConstraintCheck: false,
+        forUpdateTs: startTs,
+        pessimisticActions: [DO_PESSIMISTIC_CHECK],
+        forUpdateTsConstraints: [],
+        txnSize: 1n,
+        minCommitTs: 0n,
+        maxCommitTs: 0n,
+        secondaryKeys: undefined,
+        tryOnePc: false,
+        assertionLevel: kvrpcpb.AssertionLevel.Off,
+        isRetryRequest: false,
+        txnSource: 0n,
+      });
+    for (const ts of [10, 20, 30]) e.acquirePessimisticLock('k', `p${ts}`, ts, ts, { shared: true });
+    prewriteShared(10n);
+    prewriteShared(20n);
+    // A pessimistic holder is rolled back by CheckSecondaryLocks; a prewritten one is reported.
+    expect(cmds.checkSecondaryLocks([b('k')], 30n)).toEqual({ kind: 'rolledBack' });
+    const status = cmds.checkSecondaryLocks([b('k')], 10n);
+    expect(status.kind === 'locked' && status.locks.map((l) => l.lockVersion)).toEqual([10n]);
+    // One ResolveLock of the region: 10 committed, 20 rolled back.
+    cmds.resolveLock({
+      txnStatus: new Map([
+        [10n, 15n],
+        [20n, 0n],
+      ]),
+    });
+    expect(e.sharedLocksOf('k')).toBeUndefined();
+    expect(e.writeAt('k', 15)?.writeType).toBe(WriteType.Lock);
+    expect(e.rolledBack('k', 20)).toBe(true);
+    expect(e.rolledBack('k', 30)).toBe(true);
+  });
 });
