@@ -7,6 +7,7 @@
 export { ApiVersion, keyspacePrefix, RegionKeyEncoding } from './api-version.js';
 export { TopologyError } from './cluster/cluster-model.js';
 export {
+  DiskUsage,
   type PeerInfo,
   PeerRole,
   type RegionEpochInfo,

@@ -3,7 +3,13 @@ import { health, tikvpb } from '@tikv/proto';
 import { ApiVersion } from './api-version.js';
 import { ClusterModel } from './cluster/cluster-model.js';
 import { createRegionKeyCodec } from './cluster/region-key-codec.js';
-import { type PeerRole, type RegionInfo, type StoreInfo, StoreState } from './cluster/topology-types.js';
+import {
+  DiskUsage,
+  type PeerRole,
+  type RegionInfo,
+  type StoreInfo,
+  StoreState,
+} from './cluster/topology-types.js';
 import { FaultRegistry } from './faults/fault-registry.js';
 import type { FaultHandle, FaultSpec } from './faults/fault-types.js';
 import { type StrandedTxn, type StrandedTxnSpec, strandTxn } from './faults/stranded-txn.js';
@@ -432,6 +438,18 @@ export class MockCluster {
   }
 
   /**
+   * Sets how full a store's disk is (TiKV's disk usage levels): on `almostFull` its leaders refuse
+   * writes unless the request's `Context.diskFullOpt` allows it; on `alreadyFull`, every write.
+   * Refused writes answer a DiskFull region error.
+   */
+  setStoreDiskUsage(id: IdInput, usage: DiskUsage): void {
+    if (!Object.values(DiskUsage).includes(usage)) {
+      throw new InvalidArgumentError(`disk usage must be one of ${Object.values(DiskUsage).join(', ')}`);
+    }
+    this.#model.updateStore(this.#storeHost(id).id, { diskUsage: usage });
+  }
+
+  /**
    * Sets the slow score a store reports in its health feedback (TiKV's raftstore slow score:
    * 1 is healthy, 100 the slowest). Feedback rides on `BatchCommands` responses, at most once a
    * second per stream, and answers `GetHealthFeedback`.
@@ -531,6 +549,39 @@ export class MockCluster {
    */
   pauseLockWakeUps(storeId?: IdInput): void {
     this.#txn.lockWaits.pauseWakeUps(storeId === undefined ? undefined : BigInt(storeId));
+  }
+
+  /**
+   * The pessimistic lock requests waiting for a lock now (what `GetLockWaitInfo` reports): the
+   * waiter's start ts and the key it waits on (raw storage key).
+   */
+  lockWaiters(): { readonly startTs: bigint; readonly key: Uint8Array }[] {
+    return this.#txn.lockWaits.waitInfo().map((w) => ({ startTs: w.txn, key: w.key }));
+  }
+
+  /**
+   * Resolves once a pessimistic lock request of transaction `startTs` waits for a lock (at once
+   * when one does): the event a test waits on to know a request is blocked.
+   *
+   * @param startTs - the waiting transaction's start ts
+   * @param options - `signal` rejects the wait with its reason
+   */
+  whenLockWaiting(startTs: bigint, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        unwatch();
+        reject(signal?.reason);
+      };
+      let waiting = false;
+      const unwatch = this.#txn.lockWaits.watchWaiting(startTs, () => {
+        waiting = true;
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      if (!waiting) signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** Ends a pause (of one store, or all) and delivers the wake-ups it held back. */

@@ -97,9 +97,12 @@ export {
 } from './request-collapse.js';
 export {
   CommandPriority,
+  DiskFullOpt,
   IsolationLevel,
   type RegionRequestOptions,
   ReplicaReadType,
+  type ResourceGroupTagger,
+  type ResourceGroupTagRequest,
   type StoreLabelMatch,
 } from './request-options.js';
 export { REQUEST_SECONDS_METRIC, RpcClient } from './rpc-client.js';

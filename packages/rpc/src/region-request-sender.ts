@@ -202,6 +202,12 @@ export class RegionRequestSender implements RegionSender {
     const state: CallState = { sendTimes: 0, readType: '' };
     // Set only when the caller asked for execution details: otherwise nothing more is measured.
     const details = backoffer.execDetails;
+    // client-go calls the tagger once per request, when no fixed tag is set.
+    const tagger = options.resourceGroupTagger;
+    const taggedResourceGroup =
+      tagger === undefined || options.resourceGroupTag !== undefined
+        ? undefined
+        : tagger({ command: request.$case });
 
     const leaderCtx = await this.locator.getRpcContext(region);
     const cached = leaderCtx === undefined ? undefined : this.locator.getCachedRegion(region);
@@ -253,6 +259,7 @@ export class RegionRequestSender implements RegionSender {
           busyThresholdMs: selector.busyThresholdMs,
           maxExecutionDurationMs: Math.min(maxExecutionDurationMs, attemptTimeoutMs),
           requestSource,
+          taggedResourceGroup,
         },
         this.settings,
       );

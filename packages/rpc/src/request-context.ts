@@ -1,7 +1,12 @@
 import type { errorpb } from '@tikv/proto';
 import { kvrpcpb, metapb, tikvpb } from '@tikv/proto';
 import type { RpcContext, SourcePeerRole } from '@tikv/region-cache';
-import { type RegionRequestOptions, toCommandPri, toIsolationLevel } from './request-options.js';
+import {
+  type RegionRequestOptions,
+  toCommandPri,
+  toDiskFullOpt,
+  toIsolationLevel,
+} from './request-options.js';
 import { type ResponseFor, type TikvRequest, unaryMethodOf } from './tikv-commands.js';
 
 const PEER_ROLES: Readonly<Record<SourcePeerRole, metapb.PeerRole>> = {
@@ -31,6 +36,8 @@ export interface AttemptFlags {
   readonly busyThresholdMs: number;
   readonly maxExecutionDurationMs: number;
   readonly requestSource: string;
+  /** The tag a {@link RegionRequestOptions.resourceGroupTagger} computed for the request. */
+  readonly taggedResourceGroup?: Uint8Array | undefined;
 }
 
 /** Settings fixed for the sender. */
@@ -44,8 +51,8 @@ export interface SenderContextSettings {
  * A copy of `request` whose `Context` routes it to the chosen peer (client-go
  * `tikvrpc.SetContext` and the sender's request decoration): region id, epoch, peer, API
  * version, keyspace, request source, resource group, priority, isolation, replica and stale
- * read flags, retry flag and execution deadline. Fields the caller set and the options do not
- * cover (resolved locks, txn source, disk-full option...) are kept.
+ * read flags, retry flag, execution deadline and disk-full option. Fields the caller set and the
+ * options do not cover (resolved locks, txn source...) are kept.
  *
  * @internal
  */
@@ -80,6 +87,11 @@ export function withContext<R extends TikvRequest>(
     });
   }
   if (options.resourceGroupTag !== undefined) ctx.resourceGroupTag = options.resourceGroupTag;
+  else if (flags.taggedResourceGroup !== undefined && ctx.resourceGroupTag.length === 0) {
+    ctx.resourceGroupTag = flags.taggedResourceGroup;
+  }
+  const diskFullOpt = toDiskFullOpt(options.diskFullOpt);
+  if (diskFullOpt !== undefined) ctx.diskFullOpt = diskFullOpt;
   const pri = toCommandPri(options.priority);
   if (pri !== undefined) ctx.priority = pri;
   const iso = toIsolationLevel(options.isolationLevel);

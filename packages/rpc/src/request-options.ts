@@ -27,6 +27,40 @@ export const IsolationLevel = Object.freeze({ SI: 'SI', RC: 'RC', RC_CHECK_TS: '
 /** One of the {@link IsolationLevel} values. */
 export type IsolationLevel = (typeof IsolationLevel)[keyof typeof IsolationLevel];
 
+/**
+ * Whether a write may go through while TiKV's disk is nearly or completely full
+ * (`kvrpcpb.DiskFullOpt`, client-go `KVTxn.SetDiskFullOpt`).
+ */
+export const DiskFullOpt = Object.freeze({
+  /** Refused when the store's disk is almost or already full (TiKV's default). */
+  NOT_ALLOWED_ON_FULL: 'notAllowedOnFull',
+  /** Allowed while the disk is almost full; refused once it is full. */
+  ALLOWED_ON_ALMOST_FULL: 'allowedOnAlmostFull',
+  /**
+   * Allowed while the disk is almost full, and past followers whose disks are full; a leader whose
+   * own disk is already full still refuses it (TiKV's raftstore).
+   */
+  ALLOWED_ON_ALREADY_FULL: 'allowedOnAlreadyFull',
+} as const);
+/** One of the {@link DiskFullOpt} values. */
+export type DiskFullOpt = (typeof DiskFullOpt)[keyof typeof DiskFullOpt];
+
+/** What a {@link ResourceGroupTagger} learns of the request it tags. */
+export interface ResourceGroupTagRequest {
+  /**
+   * The command, named as the request union's case (`'Get'`, `'BatchGet'`, `'Scan'`,
+   * `'Prewrite'`, `'Commit'`, `'PessimisticLock'`, `'BatchRollback'`, ...).
+   */
+  readonly command: string;
+}
+
+/**
+ * Computes a request's `Context.resourceGroupTag` when no fixed tag is set (client-go
+ * `tikvrpc.ResourceGroupTagger`): called once per request (a batch to one region), before its
+ * first attempt; `undefined` leaves the tag empty. It must not throw.
+ */
+export type ResourceGroupTagger = (request: ResourceGroupTagRequest) => Uint8Array | undefined;
+
 /** A store label a replica read prefers (client-go `WithMatchLabels`). */
 export interface StoreLabelMatch {
   readonly key: string;
@@ -52,6 +86,13 @@ export interface RegionRequestOptions extends RequestOptions {
   readonly resourceGroupName?: string | undefined;
   /** `Context.resourceGroupTag`. */
   readonly resourceGroupTag?: Uint8Array | undefined;
+  /**
+   * Computes `Context.resourceGroupTag` per request when `resourceGroupTag` is not set (client-go
+   * `ResourceGroupTagger`). @defaultValue none
+   */
+  readonly resourceGroupTagger?: ResourceGroupTagger | undefined;
+  /** `Context.diskFullOpt` of a write. @defaultValue 'notAllowedOnFull' */
+  readonly diskFullOpt?: DiskFullOpt | undefined;
   /** `Context.priority`. @defaultValue 'normal' */
   readonly priority?: CommandPriority | undefined;
   /** `Context.isolationLevel`. @defaultValue 'SI' */
@@ -85,6 +126,20 @@ export function toCommandPri(p: CommandPriority | undefined): kvrpcpb.CommandPri
       return kvrpcpb.CommandPri.High;
     case 'normal':
       return kvrpcpb.CommandPri.Normal;
+    default:
+      return undefined;
+  }
+}
+
+/** @internal */
+export function toDiskFullOpt(o: DiskFullOpt | undefined): kvrpcpb.DiskFullOpt | undefined {
+  switch (o) {
+    case 'allowedOnAlmostFull':
+      return kvrpcpb.DiskFullOpt.AllowedOnAlmostFull;
+    case 'allowedOnAlreadyFull':
+      return kvrpcpb.DiskFullOpt.AllowedOnAlreadyFull;
+    case 'notAllowedOnFull':
+      return kvrpcpb.DiskFullOpt.NotAllowedOnFull;
     default:
       return undefined;
   }

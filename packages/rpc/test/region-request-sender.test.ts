@@ -79,6 +79,51 @@ describe('RegionRequestSender (client-go region_request_test / region_request3_t
     expect(ctx.isRetryRequest).toBe(false);
   });
 
+  test('a resource group tagger tags each request once when no fixed tag is set; diskFullOpt reaches the context', async () => {
+    const region = await f.region();
+    const seen: string[] = [];
+    const tagger = (r: { command: string }) => {
+      seen.push(r.command);
+      return b(`tag-of-${r.command}`);
+    };
+    // Retried once after NotLeader: the tagger is still called once.
+    f.transport.handler = (s, i) =>
+      i === 0
+        ? regionErrorResponse(s.request, { notLeader: { regionId: f.regionId, leader: leaderPeer(1) } })
+        : okResponse(s.request);
+    await f.sender.sendRequest(f.backoffer(), f.rawGet(), region, {
+      resourceGroupTagger: tagger,
+      diskFullOpt: 'allowedOnAlmostFull',
+    });
+    expect(seen).toEqual(['RawGet']);
+    expect(f.transport.sent.map((x) => (x.context as kvrpcpb.Context).resourceGroupTag)).toEqual([
+      b('tag-of-RawGet'),
+      b('tag-of-RawGet'),
+    ]);
+    expect((f.transport.sent[0]?.context as kvrpcpb.Context | undefined)?.diskFullOpt).toBe(
+      kvrpcpb.DiskFullOpt.AllowedOnAlmostFull,
+    );
+    // A fixed tag wins: the tagger is not called.
+    f.transport.handler = (s) => okResponse(s.request);
+    await f.sender.sendRequest(f.backoffer(), f.rawGet(), await f.region(), {
+      resourceGroupTag: b('fixed'),
+      resourceGroupTagger: tagger,
+      diskFullOpt: 'notAllowedOnFull',
+    });
+    expect(seen).toEqual(['RawGet']);
+    const last = f.transport.sent.at(-1)?.context as kvrpcpb.Context;
+    expect(last.resourceGroupTag).toEqual(b('fixed'));
+    expect(last.diskFullOpt).toBe(kvrpcpb.DiskFullOpt.NotAllowedOnFull);
+    // A tagger that answers undefined leaves the tag empty.
+    await f.sender.sendRequest(f.backoffer(), f.rawGet(), await f.region(), {
+      resourceGroupTagger: () => undefined,
+      diskFullOpt: 'allowedOnAlreadyFull',
+    });
+    const none = f.transport.sent.at(-1)?.context as kvrpcpb.Context;
+    expect(none.resourceGroupTag).toEqual(new Uint8Array(0));
+    expect(none.diskFullOpt).toBe(kvrpcpb.DiskFullOpt.AllowedOnAlreadyFull);
+  });
+
   test('TestClusterIDInReq: api version, keyspace and cluster id come from the sender', async () => {
     const f2 = setupFixture(1, { apiVersion: 'V2', keyspaceId: 7, clusterId: 42n });
     try {

@@ -504,6 +504,7 @@ describe('Snapshot', () => {
     expect(() => c.snapshot(1n << 63n)).toThrow(/too large/);
     expect(() => c.snapshot(1n, { scanBatchSize: 0 })).toThrow(/scanBatchSize/);
     expect(() => c.snapshot(1n, { staleRead: true, replicaRead: 'follower' })).toThrow(/staleRead/);
+    expect(() => c.snapshot(1n, { resourceGroupTagger: 'tag' as never })).toThrow(/resourceGroupTagger/);
     const snap = c.snapshot(await c.ts());
     await expect(snap.get(new Uint8Array(0))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(() => snap.scanIter(key('b'), key('a'))).toThrow(/lower/);

@@ -1,6 +1,12 @@
-import { DeadlockError, InvalidArgumentError, isTiKVError, WriteConflictError } from '@tikv/common';
+import {
+  AssertionFailedError,
+  DeadlockError,
+  InvalidArgumentError,
+  isTiKVError,
+  WriteConflictError,
+} from '@tikv/common';
 import { MockCluster } from '@tikv/mock-cluster';
-import { TransactionClient } from '../src/index.js';
+import { CommitProtocol, FlagsOp, KeyFlags, TransactionClient } from '../src/index.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -263,5 +269,97 @@ describe.each([
         }),
       ),
     ).toBe(true);
+  });
+  it('inShareMode: two holders share a key, commit with 2PC even when asked for 1PC; misuse fails typed', async () => {
+    const a = await client.begin({ pessimistic: true, onePc: true, asyncCommit: true });
+    const b = await client.begin({ pessimistic: true });
+    await expect(a.lockKeys(['sl-key'], { inShareMode: true })).rejects.toMatchObject({
+      code: 'NOT_SUPPORTED',
+    });
+    await a.lockKeys(['sl-pk-a']);
+    await b.lockKeys(['sl-pk-b']);
+    await a.lockKeys(['sl-key'], { inShareMode: true });
+    await b.lockKeys(['sl-key'], { inShareMode: true });
+    expect(KeyFlags.hasLockedInShareMode(a.memBuffer.getFlags(k('sl-key')) ?? 0)).toBe(true);
+    await expect(a.lockKeys(['sl-key'])).rejects.toMatchObject({ code: 'NOT_SUPPORTED' });
+    await expect(a.lockKeys(['sl-key'], { inShareMode: true, checkExistence: true })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    const [again] = await a.lockKeys(['sl-key'], { inShareMode: true });
+    expect(again?.alreadyLocked).toBe(true);
+    a.put('sl-pk-a', 'a');
+    await a.commit();
+    expect(a.commitProtocol).toBe(CommitProtocol.TWO_PC);
+    await b.commit();
+    // The shared key was only locked: nothing was written to it.
+    expect(await client.snapshot().get(k('sl-key'))).toBeUndefined();
+    expect(t(await client.snapshot().get(k('sl-pk-a')))).toBe('a');
+    const c = await client.begin({ pessimistic: true });
+    await c.startAggressiveLocking();
+    await expect(c.lockKeys(['sl-key'], { inShareMode: true })).rejects.toMatchObject({
+      code: 'NOT_SUPPORTED',
+    });
+    c.cancelAggressiveLocking();
+    await c.rollback();
+  });
+  it('an assertion a lock answer contradicts fails the commit after prewrite, with async commit and 1PC off', async () => {
+    const txn = await client.begin({
+      pessimistic: true,
+      assertionLevel: 'fast',
+      onePc: true,
+      asyncCommit: true,
+    });
+    const [r] = await txn.lockKeys(['as-missing'], { checkExistence: true });
+    expect(r?.exists).toBe(false);
+    txn.put('as-missing', 'v');
+    txn.memBuffer.updateFlags(k('as-missing'), FlagsOp.SetAssertExist);
+    const err = await txn.commit().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AssertionFailedError);
+    expect(err).toMatchObject({
+      key: k('as-missing'),
+      assertion: 'Exist',
+      existingStartTs: 0n,
+      existingCommitTs: 0n,
+    });
+    await txn.whenCommitSettled();
+    expect(await client.snapshot().get(k('as-missing'))).toBeUndefined();
+    // The failed commit's locks are rolled back: another transaction locks the key at once.
+    const other = await client.begin({ pessimistic: true });
+    await other.lockKeys(['as-missing'], { noWait: true });
+    await other.rollback();
+  });
+
+  it('diskFullOpt: an almost full disk takes only the commits that allow it; taggers tag reads', async () => {
+    const stores = cluster.stores().map((st) => st.id);
+    const tags: string[] = [];
+    try {
+      for (const id of stores) cluster.setStoreDiskUsage(id, 'almostFull');
+      const txn = await client.begin({
+        diskFullOpt: 'allowedOnAlmostFull',
+        resourceGroupTagger: ({ command }) => {
+          tags.push(command);
+          return undefined;
+        },
+      });
+      await txn.get('df-a');
+      txn.put('df-a', 'a');
+      await txn.commit();
+      expect(tags).toEqual(['Get', 'Prewrite', 'Commit']);
+      const refused = await client.begin();
+      refused.put('df-b', 'b');
+      await expect(refused.commit({ timeoutMs: 300 })).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+      await expect(client.begin({ diskFullOpt: 'sometimes' as never })).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
+      await expect(client.begin({ resourceGroupTagger: 'tag' as never })).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
+    } finally {
+      for (const id of stores) cluster.setStoreDiskUsage(id, 'normal');
+    }
+    expect(t(await client.snapshot().get(k('df-a')))).toBe('a');
+    expect(() => cluster.setStoreDiskUsage(stores[0] as bigint, 'full' as never)).toThrow(
+      InvalidArgumentError,
+    );
   });
 });

@@ -1,6 +1,7 @@
 /**
  * `pnpm bench txn`: `@tikv/txn` against the standalone mock cluster (a separate process): 2-key
- * transactions committed with 2PC, async commit and 1PC, and snapshot get / batchGet (16 keys),
+ * transactions committed with 2PC, async commit and 1PC, a pessimistic one that locks its 2 keys
+ * first (one `lockKeys` call, then a 2PC commit), and snapshot get / batchGet (16 keys),
  * at concurrency 1, 64 and 512, with client CPU per operation, next to `@tikv/raw` put of the
  * same run as the baseline.
  */
@@ -39,6 +40,17 @@ export async function runTxnBench(durationMs = 1500): Promise<void> {
       ['2-key commit, 2PC', commit({})],
       ['2-key commit, async commit', commit({ asyncCommit: true })],
       ['2-key commit, 1PC', commit({ onePc: true })],
+      [
+        '2-key pessimistic lock + commit',
+        async (): Promise<void> => {
+          const t = await txn.begin({ pessimistic: true });
+          const n = seq++;
+          const keys = [`bench-txn-p-${n}-a`, `bench-txn-p-${n}-b`];
+          await t.lockKeys(keys);
+          for (const k of keys) t.put(k, value);
+          await t.commit();
+        },
+      ],
       ['snapshot.get', () => snapshot.get(readKey(r++))],
       [
         'snapshot.batchGet (16 keys)',

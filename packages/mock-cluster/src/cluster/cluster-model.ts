@@ -1,6 +1,13 @@
 import { type ByteMap, compareBytes, createByteMap } from '../storage/ordered-map.js';
 import type { RegionKeyCodec } from './region-key-codec.js';
-import { type PeerInfo, PeerRole, type RegionInfo, type StoreInfo, StoreState } from './topology-types.js';
+import {
+  DiskUsage,
+  type PeerInfo,
+  PeerRole,
+  type RegionInfo,
+  type StoreInfo,
+  StoreState,
+} from './topology-types.js';
 
 /** Raised for a topology change the cluster cannot make (unknown ids, bad keys, ...). */
 export class TopologyError extends Error {
@@ -25,6 +32,7 @@ interface MutableStore {
   running: boolean;
   delayMs: number;
   slowScore: number;
+  diskUsage: DiskUsage;
   labels: Record<string, string>;
 }
 
@@ -93,6 +101,7 @@ export class ClusterModel {
       running: true,
       delayMs: 0,
       slowScore: 1,
+      diskUsage: DiskUsage.Normal,
       labels: { ...labels },
     };
     this.#stores.set(s.id, s);
@@ -113,7 +122,9 @@ export class ClusterModel {
   /** Updates a store's address, liveness, delay or state. */
   updateStore(
     id: bigint,
-    patch: Partial<Pick<MutableStore, 'address' | 'running' | 'delayMs' | 'slowScore' | 'state'>>,
+    patch: Partial<
+      Pick<MutableStore, 'address' | 'running' | 'delayMs' | 'slowScore' | 'state' | 'diskUsage'>
+    >,
   ): StoreInfo {
     const s = this.#mutableStore(id);
     Object.assign(s, patch);

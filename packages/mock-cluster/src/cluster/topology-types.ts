@@ -50,5 +50,16 @@ export interface StoreInfo {
   readonly delayMs: number;
   /** The raftstore slow score the store reports in health feedback (1 healthy .. 100). */
   readonly slowScore: number;
+  /** How full the store's disk is: writes are refused unless their `diskFullOpt` allows it. */
+  readonly diskUsage: DiskUsage;
   readonly labels: Readonly<Record<string, string>>;
 }
+
+/** A store's disk usage level (TiKV's `DiskUsage`). */
+export const DiskUsage = Object.freeze({
+  Normal: 'normal',
+  AlmostFull: 'almostFull',
+  AlreadyFull: 'alreadyFull',
+} as const);
+/** One of the {@link DiskUsage} levels. */
+export type DiskUsage = (typeof DiskUsage)[keyof typeof DiskUsage];

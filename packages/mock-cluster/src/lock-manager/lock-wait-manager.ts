@@ -93,6 +93,8 @@ export class LockWaitManager {
   /** Releases held back while their key's head waiter sits on a paused store. */
   #held: ReleasedLock[] = [];
   #closed = false;
+  /** Who wants to know when a request of a start ts starts waiting. */
+  readonly #waitWatchers = new Map<bigint, (() => void)[]>();
 
   constructor(o: LockWaitOptions) {
     this.#o = o;
@@ -185,7 +187,32 @@ export class LockWaitManager {
       const at = queue.waiters.findIndex((x) => x.req.startTs > req.startTs);
       if (at < 0) queue.waiters.push(w);
       else queue.waiters.splice(at, 0, w);
+      const watchers = this.#waitWatchers.get(req.startTs);
+      if (watchers !== undefined) {
+        this.#waitWatchers.delete(req.startTs);
+        for (const notify of watchers) notify();
+      }
     });
+  }
+
+  /** Calls `notify` once a request of `startTs` waits (at once when one does). Returns an unwatch. */
+  watchWaiting(startTs: bigint, notify: () => void): () => void {
+    if (this.waitInfo().some((w) => w.txn === startTs)) {
+      notify();
+      return () => {};
+    }
+    let watchers = this.#waitWatchers.get(startTs);
+    if (watchers === undefined) {
+      watchers = [];
+      this.#waitWatchers.set(startTs, watchers);
+    }
+    watchers.push(notify);
+    return () => {
+      const list = this.#waitWatchers.get(startTs);
+      const i = list?.indexOf(notify) ?? -1;
+      if (list !== undefined && i >= 0) list.splice(i, 1);
+      if (list?.length === 0) this.#waitWatchers.delete(startTs);
+    };
   }
 
   #remove(w: Waiter): void {

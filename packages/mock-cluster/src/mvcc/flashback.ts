@@ -1,9 +1,11 @@
 import { ColumnFamily } from '../storage/kv-engine.js';
-import { rollbackLock } from './actions/rollback.js';
-import { decodeLock, isPessimisticTxn, LockType, newLock } from './lock-record.js';
+import { lockInTxn } from './actions/commit.js';
+import { rollbackLock, rollbackSharedLock } from './actions/rollback.js';
+import { isPessimisticTxn, LockType, newLock } from './lock-record.js';
 import { mvccFail } from './mvcc-error.js';
 import { decodeTxnKeySafe, type MvccReader } from './mvcc-reader.js';
 import type { MvccTxn } from './mvcc-txn.js';
+import { decodeLockOrShared, isSharedLocks } from './shared-locks.js';
 import type { TxnCommands } from './txn-commands.js';
 import { appendTs, decodeTsFrom, encodeTxnKey, truncateTs } from './txn-key.js';
 import { decodeWrite, newWrite, WriteType, writeTypeFromLockType } from './write-record.js';
@@ -61,10 +63,14 @@ function firstUserKey(reader: MvccReader, r: FlashbackRange): Uint8Array | undef
 export function prepareFlashback(commands: TxnCommands, r: FlashbackRange): void {
   commands.execute(r.startTs, (txn, reader) => {
     const { locks } = reader.scanLocks(r.start, r.end, (_k, l) => l.ts !== r.startTs, 0);
-    for (const { key, lock } of locks) {
+    for (const { key, lock, shared } of locks) {
       reader.startTs = lock.ts;
       txn.startTs = lock.ts;
-      rollbackLock(txn, reader, key, lock, isPessimisticTxn(lock), true);
+      if (shared === true) {
+        // One holder of the key's shared locks: the others' entries stay until their turn.
+        const record = lockInTxn(txn, reader, key);
+        if (isSharedLocks(record)) rollbackSharedLock(txn, reader, key, record, true);
+      } else rollbackLock(txn, reader, key, lock, isPessimisticTxn(lock), true);
     }
     reader.startTs = r.startTs;
     txn.startTs = r.startTs;
@@ -101,7 +107,9 @@ function commitFlashbackKey(
   commitTs: bigint,
 ): void {
   const lock = reader.loadLock(key);
-  if (lock === undefined) mvccFail({ kind: 'TxnLockNotFound', startTs: r.startTs, commitTs, key });
+  if (lock === undefined || isSharedLocks(lock)) {
+    mvccFail({ kind: 'TxnLockNotFound', startTs: r.startTs, commitTs, key });
+  }
   const w = newWrite(writeTypeFromLockType(lock.lockType) as WriteType, r.startTs, lock.shortValue);
   w.lastChange = lock.lastChange;
   w.txnSource = lock.txnSource;
@@ -125,7 +133,8 @@ export function flashbackToVersion(commands: TxnCommands, r: FlashbackRange, com
     const first = firstUserKey(reader, r);
     if (first === undefined) return;
     const lock = reader.engine.cf(ColumnFamily.Lock).get(encodeTxnKey(first));
-    if (lock === undefined || decodeLock(lock).ts !== r.startTs) {
+    const own = lock === undefined ? undefined : decodeLockOrShared(lock);
+    if (own === undefined || isSharedLocks(own) || own.ts !== r.startTs) {
       const found = reader.seekWrite(first, commitTs);
       if (lock === undefined && found?.commitTs === commitTs && found.write.startTs === r.startTs) return;
       throw new FlashbackNotPreparedError(

@@ -29,8 +29,6 @@ const ROLLBACK_TS_PREFIX = 0x72; // 'r'
 const TXN_SOURCE_PREFIX = 0x73; // 's'
 const LOCKED_WITH_CONFLICT_PREFIX = 0x46; // 'F'
 const GENERATION_PREFIX = 0x67; // 'g'
-/** Flag byte of TiKV's shared-lock records, which the mock does not create. */
-const FLAG_SHARED = 0x48; // 'H'
 const LOCK_TYPES: ReadonlySet<LockType> = new Set(Object.values(LockType));
 
 /** A lock as TiKV keeps it in the lock CF (`txn_types::Lock`). */
@@ -105,11 +103,13 @@ export function encodeLock(l: Lock): Uint8Array {
 }
 
 function lockTypeOf(flag: number): LockType {
-  if (flag === FLAG_SHARED) throw new RangeError('shared locks are not supported by the mock');
   return kindOfFlag(LOCK_TYPES, flag, 'lock');
 }
 
-/** `Lock::parse`. Unknown trailing fields end the parse, as in TiKV. */
+/**
+ * `Lock::parse` of an exclusive lock (shared-lock records: `decodeLockOrShared`). Unknown trailing
+ * fields end the parse, as in TiKV.
+ */
 export function decodeLock(b: Uint8Array): Lock {
   const r = new ByteReader(b);
   const lockType = lockTypeOf(r.byte());

@@ -2,6 +2,7 @@ import { kvrpcpb } from '@tikv/proto';
 import type { Lock, LockType } from './lock-record.js';
 import type { MvccReader } from './mvcc-reader.js';
 import { lastChangeToParts } from './record-codec.js';
+import { isSharedLocks } from './shared-locks.js';
 import type { Write, WriteType } from './write-record.js';
 
 const EMPTY = new Uint8Array(0);
@@ -54,7 +55,12 @@ function writeProto(commitTs: bigint, w: Write): kvrpcpb.MvccWrite {
 export function mvccInfoOf(reader: MvccReader, rawKey: Uint8Array): kvrpcpb.MvccInfo {
   const lock = reader.loadLock(rawKey);
   return {
-    lock: lock === undefined ? undefined : lockProto(lock),
+    lock:
+      lock === undefined
+        ? undefined
+        : isSharedLocks(lock)
+          ? kvrpcpb.MvccLock.fromPartial({ type: kvrpcpb.Op.SharedLock })
+          : lockProto(lock),
     writes: reader.scanWrites(rawKey).map(({ commitTs, write }) => writeProto(commitTs, write)),
     values: reader.scanValuesInDefault(rawKey).map(({ startTs, value }) => ({ startTs, value })),
   };

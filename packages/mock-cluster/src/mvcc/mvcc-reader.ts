@@ -1,6 +1,7 @@
 import { ColumnFamily, type KvEngine } from '../storage/kv-engine.js';
-import { decodeLock, type Lock } from './lock-record.js';
+import type { Lock } from './lock-record.js';
 import { mvccFail } from './mvcc-error.js';
+import { decodeLockOrShared, isSharedLocks, type LockOrShared } from './shared-locks.js';
 import {
   appendTs,
   decodeTsFrom,
@@ -38,6 +39,8 @@ export type TxnCommitRecord =
 export interface KeyLock {
   readonly key: Uint8Array;
   readonly lock: Lock;
+  /** The lock is one transaction's entry in the key's shared locks. */
+  readonly shared?: true;
 }
 
 /**
@@ -60,10 +63,10 @@ export class MvccReader {
     return this.#engine;
   }
 
-  /** The lock on a key (`load_lock`). */
-  loadLock(rawKey: Uint8Array): Lock | undefined {
+  /** The lock on a key (`load_lock`): an exclusive lock or the key's shared locks. */
+  loadLock(rawKey: Uint8Array): LockOrShared | undefined {
     const v = this.#engine.cf(ColumnFamily.Lock).get(encodeTxnKey(rawKey));
-    return v === undefined ? undefined : decodeLock(v);
+    return v === undefined ? undefined : decodeLockOrShared(v);
   }
 
   /** The newest write of a key with commit ts <= `ts` (`seek_write`). */
@@ -200,11 +203,15 @@ export class MvccReader {
     const lower = start === undefined || start.length === 0 ? undefined : encodeTxnKey(start);
     const upper = end === undefined || end.length === 0 ? undefined : encodeTxnKey(end);
     for (const { key, value } of this.#engine.cf(ColumnFamily.Lock).scan({ lower, upper })) {
-      const lock = decodeLock(value);
+      const record = decodeLockOrShared(value);
       const raw = decodeTxnKeySafe(key);
-      if (!filter(raw, lock)) continue;
-      locks.push({ key: raw, lock });
-      if (limit > 0 && locks.length >= limit) return { locks, hasRemain: true };
+      // Shared locks count one by one, as TiKV's scan_locks expands them.
+      const subs = isSharedLocks(record) ? [...record.locks.values()] : [record];
+      for (const lock of subs) {
+        if (!filter(raw, lock)) continue;
+        locks.push(isSharedLocks(record) ? { key: raw, lock, shared: true } : { key: raw, lock });
+        if (limit > 0 && locks.length >= limit) return { locks, hasRemain: true };
+      }
     }
     return { locks, hasRemain: false };
   }

@@ -15,6 +15,7 @@ import { MvccError } from './mvcc-error.js';
 import { MvccReader } from './mvcc-reader.js';
 import { MvccTxn } from './mvcc-txn.js';
 import { PointGetter } from './point-getter.js';
+import { isSharedLocks, type SharedLocks } from './shared-locks.js';
 import { type Write, WriteType } from './write-record.js';
 
 export const b = (s: string): Uint8Array => Buffer.from(s);
@@ -180,6 +181,7 @@ export class MvccTestEngine {
       readonly lockOnlyIfExists?: boolean;
       readonly allowLockWithConflict?: boolean;
       readonly minCommitTs?: number;
+      readonly shared?: boolean;
     } = {},
   ): PessimisticLockKeyResult {
     return this.#run(BigInt(startTs), (txn, reader) =>
@@ -193,6 +195,7 @@ export class MvccTestEngine {
         minCommitTs: BigInt(o.minCommitTs ?? 0),
         lockOnlyIfExists: o.lockOnlyIfExists ?? false,
         allowLockWithConflict: o.allowLockWithConflict ?? false,
+        shared: o.shared ?? false,
       }),
     );
   }
@@ -219,7 +222,8 @@ export class MvccTestEngine {
       rollbackIfNotExist: o.rollbackIfNotExist ?? false,
     };
     return this.#run(BigInt(lockTs), (txn, reader) => {
-      const lock = reader.loadLock(b(pk));
+      const found = reader.loadLock(b(pk));
+      const lock = isSharedLocks(found) ? undefined : found;
       if (lock !== undefined && lock.ts === BigInt(lockTs)) {
         return checkTxnStatusLockExists(txn, reader, b(pk), lock, opts).status;
       }
@@ -248,14 +252,21 @@ export class MvccTestEngine {
   /** `must_locked`: the lock of `startTs`, failing otherwise. */
   locked(key: string, startTs: number): Lock {
     const lock = new MvccReader(this.engine, 0n).loadLock(b(key));
-    if (lock === undefined || lock.ts !== BigInt(startTs))
+    if (lock === undefined || isSharedLocks(lock) || lock.ts !== BigInt(startTs))
       throw new Error(`${key} is not locked by ${startTs}`);
     return lock;
   }
 
-  /** The lock of a key, if any. */
+  /** The exclusive lock of a key, if any. */
   lockOf(key: string): Lock | undefined {
-    return new MvccReader(this.engine, 0n).loadLock(b(key));
+    const lock = new MvccReader(this.engine, 0n).loadLock(b(key));
+    return isSharedLocks(lock) ? undefined : lock;
+  }
+
+  /** The shared locks of a key, if it has them. */
+  sharedLocksOf(key: string): SharedLocks | undefined {
+    const lock = new MvccReader(this.engine, 0n).loadLock(b(key));
+    return isSharedLocks(lock) ? lock : undefined;
   }
 
   /** `must_written`: the write record at commitTs with the given start ts and type. */

@@ -1,6 +1,7 @@
 import { ColumnFamily, type KvEngine } from '../storage/kv-engine.js';
 import type { ConcurrencyManager } from './concurrency-manager.js';
 import { encodeLock, type Lock } from './lock-record.js';
+import { cloneSharedLocks, encodeSharedLocks, type SharedLocks } from './shared-locks.js';
 import { appendTs, encodeTxnKey } from './txn-key.js';
 import { encodeWrite, type Write } from './write-record.js';
 
@@ -47,6 +48,8 @@ export class MvccTxn {
   locksFor1pc: OnePcLock[] = [];
   /** Raw keys and locks newly acquired (for the lock manager's bookkeeping). */
   newLocks: { key: Uint8Array; lock: Lock }[] = [];
+  /** Raw keys that got their first shared lock (for the lock manager's bookkeeping). */
+  newSharedLocks: { key: Uint8Array; shared: SharedLocks }[] = [];
   released: ReleasedLock[] = [];
   /** Release functions of memory locks taken for async commit / 1PC. */
   guards: (() => void)[] = [];
@@ -81,6 +84,32 @@ export class MvccTxn {
       key: encodeTxnKey(rawKey),
       value: encodeLock(lock),
     });
+  }
+
+  /**
+   * Writes a key's shared locks (`put_shared_locks`); `isNew` when the key had no lock before, so
+   * the lock manager learns of the new lock.
+   */
+  putSharedLocks(rawKey: Uint8Array, shared: SharedLocks, isNew: boolean): void {
+    if (isNew) this.newSharedLocks.push({ key: rawKey, shared });
+    this.#pushLockChange({
+      op: 'put',
+      cf: ColumnFamily.Lock,
+      key: encodeTxnKey(rawKey),
+      value: encodeSharedLocks(shared),
+    });
+  }
+
+  /**
+   * Removes this transaction's entry from a key's shared locks, or the whole record (a release
+   * that wakes waiters) when it was the last (`commit` / `rollback_shared_lock` in TiKV).
+   */
+  removeSharedLock(rawKey: Uint8Array, shared: SharedLocks, commitTs: bigint): ReleasedLock | undefined {
+    const rest = cloneSharedLocks(shared);
+    rest.locks.delete(this.startTs);
+    if (rest.locks.size === 0) return this.unlockKey(rawKey, true, commitTs);
+    this.putSharedLocks(rawKey, rest, false);
+    return undefined;
   }
 
   putLocksFor1pc(rawKey: Uint8Array, lock: Lock, removePessimisticLock: boolean): void {
@@ -146,6 +175,7 @@ export class MvccTxn {
     this.modifies = [];
     this.#pendingLocks.clear();
     this.newLocks = [];
+    this.newSharedLocks = [];
     this.locksFor1pc = [];
     this.released = [];
     this.releaseGuards();

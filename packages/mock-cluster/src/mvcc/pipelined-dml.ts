@@ -4,6 +4,7 @@ import { compareBytes } from '../storage/ordered-map.js';
 import { type PrewriteMutationInput, prewrite, type TransactionProperties } from './actions/prewrite.js';
 import { LockType } from './lock-record.js';
 import { MvccError, mvccFail, txnOther } from './mvcc-error.js';
+import { isSharedLocks } from './shared-locks.js';
 import { committedRecord, type TxnCommands } from './txn-commands.js';
 import { appendTs, encodeTxnKey } from './txn-key.js';
 
@@ -98,7 +99,7 @@ export function bufferBatchGet(
     .filter((k, i, a) => i === 0 || compareBytes(k, a[i - 1]!) !== 0);
   for (const key of sorted) {
     const lock = reader.loadLock(key);
-    if (lock === undefined || lock.ts !== startTs) continue;
+    if (lock === undefined || isSharedLocks(lock) || lock.ts !== startTs) continue;
     if (lock.lockType === LockType.Delete) out.push({ key, value: new Uint8Array(0) });
     else if (lock.lockType === LockType.Put) {
       const value =

@@ -1,9 +1,10 @@
 import { kvrpcpb } from '@tikv/proto';
 import { ColumnFamily, type KvEngine } from '../storage/kv-engine.js';
-import { decodeLock, type Lock, LockType } from './lock-record.js';
+import { type Lock, LockType } from './lock-record.js';
 import { isMvccError, mvccFail } from './mvcc-error.js';
 import { MvccReader } from './mvcc-reader.js';
 import { checkTsConflict, needCheckLocks, type ReadCheckOptions } from './read-check.js';
+import { decodeLockOrShared, isSharedLocks } from './shared-locks.js';
 import { appendTs, encodeTxnKey, TS_MAX } from './txn-key.js';
 
 /** A value read by a point get, with its commit ts when asked for. */
@@ -63,7 +64,10 @@ export class PointGetter {
   #loadAndCheckLock(rawKey: Uint8Array, extractAccessLock: boolean): Lock | undefined {
     const v = this.#engine.cf(ColumnFamily.Lock).get(encodeTxnKey(rawKey));
     if (v === undefined) return undefined;
-    const lock = decodeLock(v);
+    const record = decodeLockOrShared(v);
+    // Reads never wait for shared locks (TiKV's check_ts_conflict ignores them).
+    if (isSharedLocks(record)) return undefined;
+    const lock = record;
     if (this.#metNewer === 'notMetYet') this.#metNewer = 'met';
     try {
       checkTsConflict(lock, rawKey, this.#o);

@@ -1,6 +1,6 @@
 import { ColumnFamily, type KvEngine } from '../storage/kv-engine.js';
 import type { ConcurrencyManager } from './concurrency-manager.js';
-import { decodeLock } from './lock-record.js';
+import { decodeLockOrShared, isSharedLocks, minSharedLockTs } from './shared-locks.js';
 import { composeTs, encodeTxnKey } from './txn-key.js';
 
 /**
@@ -28,8 +28,9 @@ export class ResolvedTs {
     const lower = start.length === 0 ? undefined : encodeTxnKey(start);
     const upper = end.length === 0 ? undefined : encodeTxnKey(end);
     for (const { value } of this.#engine.cf(ColumnFamily.Lock).scan({ lower, upper })) {
-      const lockTs = decodeLock(value).ts;
-      if (lockTs - 1n < ts) ts = lockTs - 1n;
+      const record = decodeLockOrShared(value);
+      const lockTs = isSharedLocks(record) ? minSharedLockTs(record) : record.ts;
+      if (lockTs !== undefined && lockTs - 1n < ts) ts = lockTs - 1n;
     }
     this.#cm.readRangeCheck(lower, upper, (lock) => {
       if (lock.ts - 1n < ts) ts = lock.ts - 1n;

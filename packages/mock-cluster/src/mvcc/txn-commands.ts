@@ -3,11 +3,12 @@ import { COLUMN_FAMILIES, type KvEngine } from '../storage/kv-engine.js';
 import {
   type AcquirePessimisticLockOptions,
   acquirePessimisticLock,
+  NotInShrinkModeError,
   type PessimisticLockKeyResult,
 } from './actions/acquire-pessimistic-lock.js';
 import { checkTxnStatusLockExists } from './actions/check-txn-status.js';
 import { cleanup } from './actions/cleanup.js';
-import { type CommitRole, commit } from './actions/commit.js';
+import { type CommitRole, commit, lockInTxn } from './actions/commit.js';
 import type { TxnStatus } from './actions/common.js';
 import { type PrewriteMutationInput, prewrite, type TransactionProperties } from './actions/prewrite.js';
 import {
@@ -23,6 +24,13 @@ import { isMvccError, MvccError, mvccFail, txnOther } from './mvcc-error.js';
 import { mvccInfoOf } from './mvcc-info.js';
 import { MvccReader, type OverlappedWrite } from './mvcc-reader.js';
 import { EntryTooLargeError, MvccTxn, type ReleasedLock } from './mvcc-txn.js';
+import {
+  cloneSharedLocks,
+  isSharedLocks,
+  newSharedLocks,
+  type SharedLocks,
+  sharedLocksInfoOf,
+} from './shared-locks.js';
 import { bytesEqual, encodeTxnKey } from './txn-key.js';
 import { newWrite, WriteType, writeTypeFromLockType } from './write-record.js';
 
@@ -70,7 +78,12 @@ export type SecondaryLocksStatus =
 
 /** A pessimistic lock command (`AcquirePessimisticLock`), decoded from the request. */
 export interface PessimisticLockCommand extends Omit<AcquirePessimisticLockOptions, 'shouldNotExist'> {
-  readonly keys: readonly { readonly key: Uint8Array; readonly shouldNotExist: boolean }[];
+  readonly keys: readonly {
+    readonly key: Uint8Array;
+    readonly shouldNotExist: boolean;
+    /** A shared lock (`Op::SharedPessimisticLock`). */
+    readonly shared?: boolean;
+  }[];
   readonly startTs: bigint;
 }
 
@@ -79,6 +92,11 @@ export interface PessimisticLockOutcome {
   readonly results: PessimisticLockKeyResult[];
   /** The lock met (the command wrote nothing); the caller waits for it or reports it. */
   readonly lockedBy?: { readonly info: kvrpcpb.LockInfo; readonly keyIndex: number };
+  /**
+   * An exclusive request met shared locks and made them shrink-only (the only change written):
+   * the caller answers KeyIsLocked with these locks without waiting.
+   */
+  readonly shrunk?: kvrpcpb.LockInfo;
 }
 
 /** Receives the locks a command released, after its writes are applied. */
@@ -129,8 +147,11 @@ export class TxnCommands {
       this.#checkWriteSize(txn);
       txn.apply(this.#engine);
       if (txn.released.length > 0) this.onReleased?.(txn.released, commitTs);
-      if (txn.newLocks.length > 0)
-        this.onAcquired?.(txn.newLocks.map(({ key, lock }) => lockInfoOf(lock, key)));
+      if (txn.newLocks.length > 0 || txn.newSharedLocks.length > 0)
+        this.onAcquired?.([
+          ...txn.newLocks.map(({ key, lock }) => lockInfoOf(lock, key)),
+          ...txn.newSharedLocks.map(({ key, shared }) => sharedLocksInfoOf(shared, key)),
+        ]);
       return out;
     } finally {
       txn.releaseGuards();
@@ -314,6 +335,9 @@ export class TxnCommands {
     this.#cm.updateMaxTs(newMaxTs);
     return this.execute(o.lockTs, (txn, reader) => {
       const lock = reader.loadLock(o.primaryKey);
+      // A shared-locked key is never a primary: TiKV refuses the check.
+      if (isSharedLocks(lock))
+        mvccFail({ kind: 'PrimaryMismatch', info: sharedLocksInfoOf(lock, o.primaryKey) });
       if (lock !== undefined && lock.ts === o.lockTs) {
         return checkTxnStatusLockExists(txn, reader, o.primaryKey, lock, o).status;
       }
@@ -334,13 +358,22 @@ export class TxnCommands {
     return this.execute(startTs, (txn, reader) => {
       const locks: kvrpcpb.LockInfo[] = [];
       for (const key of keys) {
-        const lock = reader.loadLock(key);
+        const record = reader.loadLock(key);
+        // This transaction's entry of shared locks stands for its lock; others' do not matter.
+        const lock = isSharedLocks(record) ? record.locks.get(startTs) : record;
         let status: SecondaryLocksStatus | 'locked';
         let needRollback = false;
         let overlapped: OverlappedWrite | undefined;
         const mismatch = lock !== undefined && lock.ts !== startTs ? lock : undefined;
         if (lock !== undefined && lock.ts === startTs) {
-          [status, needRollback, overlapped] = this.#secondaryFromLock(txn, reader, lock, key, locks);
+          [status, needRollback, overlapped] = this.#secondaryFromLock(
+            txn,
+            reader,
+            lock,
+            key,
+            locks,
+            isSharedLocks(record) ? record : undefined,
+          );
         } else {
           [status, needRollback, overlapped] = secondaryDetermined(reader, key);
         }
@@ -364,18 +397,23 @@ export class TxnCommands {
     lock: Lock,
     key: Uint8Array,
     locks: kvrpcpb.LockInfo[],
+    shared: SharedLocks | undefined,
   ): [SecondaryLocksStatus | 'locked', boolean, OverlappedWrite | undefined] {
     let overlapped: OverlappedWrite | undefined;
+    const unlock = (): void => {
+      if (shared !== undefined) txn.removeSharedLock(key, shared, 0n);
+      else txn.unlockKey(key, true, 0n);
+    };
     if (isPessimisticLockWithConflict(lock)) {
       const [status, needRollback, o] = secondaryDetermined(reader, key);
       if (!needRollback) {
-        txn.unlockKey(key, true, 0n);
+        unlock();
         return [status, false, o];
       }
       overlapped = o;
     }
     if (isPessimisticLock(lock)) {
-      txn.unlockKey(key, true, 0n);
+      unlock();
       if (!isPessimisticLockWithConflict(lock)) {
         const record = reader.getTxnCommitRecord(key);
         if (record.kind !== 'none') throw new Error('txn record found but not expected');
@@ -391,7 +429,7 @@ export class TxnCommands {
   txnHeartBeat(primaryKey: Uint8Array, startTs: bigint, adviseTtl: bigint, minCommitTs: bigint): bigint {
     return this.execute(startTs, (txn, reader) => {
       const found = reader.loadLock(primaryKey);
-      if (found === undefined || found.ts !== startTs)
+      if (found === undefined || isSharedLocks(found) || found.ts !== startTs)
         mvccFail({ kind: 'TxnNotFound', startTs, key: primaryKey });
       const lock = { ...found };
       let updated = false;
@@ -459,6 +497,7 @@ export class TxnCommands {
       txn.startTs = lock.ts;
       reader.startTs = lock.ts;
       const commitTs = o.txnStatus.get(lock.ts) ?? 0n;
+      // commit and cleanup find this transaction's entry of shared locks by its start ts.
       if (commitTs === 0n) {
         cleanup(txn, reader, key, 0n, false);
         continue;
@@ -498,14 +537,17 @@ export class TxnCommands {
             .locks.map((l) => l.key);
     this.execute(startTs, (txn, reader) => {
       for (const key of targets) {
-        const lock = reader.loadLock(key);
+        const record = lockInTxn(txn, reader, key);
+        const shared = isSharedLocks(record) ? record : undefined;
+        const lock = isSharedLocks(record) ? record.locks.get(startTs) : record;
         if (
           lock !== undefined &&
           isPessimisticLock(lock) &&
           lock.ts === startTs &&
           lock.forUpdateTs <= forUpdateTs
         ) {
-          txn.unlockKey(key, true, 0n);
+          if (shared !== undefined) txn.removeSharedLock(key, shared, 0n);
+          else txn.unlockKey(key, true, 0n);
         }
       }
     });
@@ -524,13 +566,21 @@ export class TxnCommands {
     }
     return this.execute(cmd.startTs, (txn, reader): PessimisticLockOutcome => {
       const results: PessimisticLockKeyResult[] = [];
-      for (const [i, { key, shouldNotExist }] of cmd.keys.entries()) {
+      for (const [i, { key, shouldNotExist, shared }] of cmd.keys.entries()) {
         try {
-          results.push(acquirePessimisticLock(txn, reader, key, { ...cmd, shouldNotExist }));
+          results.push(acquirePessimisticLock(txn, reader, key, { ...cmd, shouldNotExist, shared }));
         } catch (e) {
           if (isMvccError(e, 'KeyIsLocked')) {
             txn.clear();
             return { results: [{ kind: 'waiting' }], lockedBy: { info: e.detail.info, keyIndex: i } };
+          }
+          if (e instanceof NotInShrinkModeError) {
+            // TiKV drops the request's other changes and writes the shrink-only locks alone.
+            txn.clear();
+            const next = cloneSharedLocks(e.shared);
+            next.shrinkOnly = true;
+            txn.putSharedLocks(key, next, false);
+            return { results: [], shrunk: sharedLocksInfoOf(next, key) };
           }
           throw e;
         }
@@ -542,9 +592,27 @@ export class TxnCommands {
   /** KvScanLock: locks with start ts <= `maxVersion`. */
   scanLock(maxVersion: bigint, start: Uint8Array, end: Uint8Array, limit: number): kvrpcpb.LockInfo[] {
     this.#cm.updateMaxTs(maxVersion);
-    return this.reader(maxVersion)
-      .scanLocks(start, end, (_k, l) => l.ts <= maxVersion, limit)
-      .locks.map(({ key, lock }) => lockInfoOf(lock, key));
+    const out: kvrpcpb.LockInfo[] = [];
+    let wrapper: kvrpcpb.LockInfo | undefined;
+    for (const { key, lock, shared } of this.reader(maxVersion).scanLocks(
+      start,
+      end,
+      (_k, l) => l.ts <= maxVersion,
+      limit,
+    ).locks) {
+      if (shared !== true) {
+        wrapper = undefined;
+        out.push(lockInfoOf(lock, key));
+        continue;
+      }
+      // TiKV answers a key's shared locks that pass the filter as one SharedLock wrapper.
+      if (wrapper === undefined || !bytesEqual(wrapper.key, key)) {
+        wrapper = sharedLocksInfoOf(newSharedLocks(), key);
+        out.push(wrapper);
+      }
+      wrapper.sharedLockInfos.push(lockInfoOf(lock, key));
+    }
+    return out;
   }
 
   /** KvDeleteRange: removes every CF's data of the raw range `[start, end)` (empty end = no bound). */

@@ -1,8 +1,9 @@
-import type { errorpb, kvrpcpb } from '@tikv/proto';
+import { type errorpb, kvrpcpb } from '@tikv/proto';
 import type { ClusterModel } from '../cluster/cluster-model.js';
-import type { PeerInfo, RegionInfo } from '../cluster/topology-types.js';
+import { DiskUsage, type PeerInfo, type RegionInfo } from '../cluster/topology-types.js';
 import { compareBytes } from '../storage/ordered-map.js';
 import {
+  diskFull,
   epochNotMatch,
   keyNotInRegion,
   mismatchPeerId,
@@ -48,6 +49,23 @@ export function checkContext(
     return epochNotMatch(region, epoch, model.siblingsFor(region, epoch.version, storeId));
   }
   return { region, peer };
+}
+
+/**
+ * TiKV's `check_normal_proposal_with_disk_full_opt` for the leader: on an almost-full disk a
+ * write passes only with `AllowedOnAlmostFull` or `AllowedOnAlreadyFull`; on a full one, none
+ * does. Returns the DiskFull region error, or undefined.
+ */
+export function checkDiskFull(
+  model: ClusterModel,
+  storeId: bigint,
+  ctx: kvrpcpb.Context | undefined,
+): errorpb.Error | undefined {
+  const usage = model.store(storeId)?.diskUsage ?? DiskUsage.Normal;
+  if (usage === DiskUsage.Normal) return undefined;
+  const opt = ctx?.diskFullOpt ?? kvrpcpb.DiskFullOpt.NotAllowedOnFull;
+  if (usage === DiskUsage.AlmostFull && opt !== kvrpcpb.DiskFullOpt.NotAllowedOnFull) return undefined;
+  return diskFull(storeId, usage === DiskUsage.AlmostFull ? 'disk almost full' : 'disk already full');
 }
 
 /** Distinguishes a check failure from a checked region. */

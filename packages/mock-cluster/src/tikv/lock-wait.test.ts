@@ -42,6 +42,49 @@ describe('KvPessimisticLock lock waiting and deadlock detection', () => {
     }
   }
 
+  it('shared locks: an exclusive request is answered at once, then waits for the last holder', async () => {
+    const shared = (startTs: bigint) =>
+      kv().kvPessimisticLock({
+        ...lockReq('s1', startTs, -1n, `p${startTs}`),
+        mutations: [{ op: Op.SharedPessimisticLock, key: b('s1') }],
+        context: ctx(),
+      });
+    expect((await shared(200n)).errors).toEqual([]);
+    expect((await shared(210n)).errors).toEqual([]);
+    // The first exclusive request makes them shrink-only and is answered without waiting.
+    const first = await lock('s1', 220n, 0n);
+    expect(first.errors[0]?.locked?.lockType).toBe(Op.SharedLock);
+    expect(first.errors[0]?.locked?.sharedLockInfos.map((l) => l.lockVersion).sort()).toEqual([200n, 210n]);
+    expect(cluster.lockWaiters()).toEqual([]);
+    // No new holder joins now.
+    expect((await shared(230n)).errors[0]?.locked?.lockType).toBe(Op.SharedLock);
+    // The second waits, until the last holder leaves.
+    const waiting = lock('s1', 220n, 0n);
+    await cluster.whenLockWaiting(220n);
+    expect(cluster.lockWaiters()).toMatchObject([{ startTs: 220n, key: b('s1') }]);
+    await kv().kVPessimisticRollback({
+      context: ctx(),
+      startVersion: 200n,
+      forUpdateTs: 200n,
+      keys: [b('s1')],
+    });
+    expect(cluster.lockWaiters()).toHaveLength(1);
+    await kv().kVPessimisticRollback({
+      context: ctx(),
+      startVersion: 210n,
+      forUpdateTs: 210n,
+      keys: [b('s1')],
+    });
+    expect((await waiting).errors[0]?.conflict).toBeDefined();
+    expect((await lock('s1', 240n, -1n)).errors).toEqual([]);
+    // Watching a transaction that is not waiting: an abort ends the watch.
+    const stop = new AbortController();
+    const watch = cluster.whenLockWaiting(999n, { signal: stop.signal });
+    stop.abort(new Error('stop watching'));
+    await expect(watch).rejects.toThrow('stop watching');
+    await expect(cluster.whenLockWaiting(999n, { signal: stop.signal })).rejects.toThrow('stop watching');
+  });
+
   it('a waiter is woken with WriteConflict when the holder commits', async () => {
     expect((await lock('w1', 100n, -1n)).errors).toEqual([]);
     const waiting = lock('w1', 110n, 0n);

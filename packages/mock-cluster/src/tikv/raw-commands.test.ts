@@ -39,6 +39,31 @@ describe('raw API (V1)', () => {
     expect((await kv().rawGet({ context: ctx(), key: b('k2') })).notFound).toBe(true);
   });
 
+  it('a store whose disk is almost full refuses raw writes unless the context allows them; reads go on', async () => {
+    const leader = cluster.regionByKey('a').leader.storeId;
+    cluster.setStoreDiskUsage(leader, 'almostFull');
+    try {
+      const refused = await kv().rawPut({ context: ctx(), key: b('df'), value: b('v') });
+      expect(refused.regionError?.diskFull?.storeId).toEqual([leader]);
+      const allowed = await kv().rawPut({
+        context: { ...ctx(), diskFullOpt: kvrpcpb.DiskFullOpt.AllowedOnAlmostFull },
+        key: b('df'),
+        value: b('v'),
+      });
+      expect(allowed.regionError).toBeUndefined();
+      expect(text((await kv().rawGet({ context: ctx(), key: b('df') })).value)).toBe('v');
+      cluster.setStoreDiskUsage(leader, 'alreadyFull');
+      const full = await kv().rawDelete({
+        context: { ...ctx(), diskFullOpt: kvrpcpb.DiskFullOpt.AllowedOnAlreadyFull },
+        key: b('df'),
+      });
+      expect(full.regionError?.diskFull?.reason).toBe('disk already full');
+    } finally {
+      cluster.setStoreDiskUsage(leader, 'normal');
+    }
+    expect((await kv().rawDelete({ context: ctx(), key: b('df') })).regionError).toBeUndefined();
+  });
+
   it('scan forward, reverse, key-only, with end key and limit', async () => {
     const pairs = ['s1', 's2', 's3', 's4'].map((k) => ({ key: b(k), value: b(`v-${k}`) }));
     await kv().rawBatchPut({ context: ctx(), pairs });

@@ -6,6 +6,7 @@ import { compareBytes } from '../storage/ordered-map.js';
 import {
   type AccessKind,
   checkContext,
+  checkDiskFull,
   checkKeyInRegion,
   checkKeyInRegionInclusive,
   isRegionError,
@@ -87,6 +88,10 @@ export class RawCommands {
       precheck();
       const checked = checkContext(this.#deps.model, this.#storeId, ctx, access);
       if (isRegionError(checked)) return codec.fromPartial({ regionError: checked });
+      if (access === 'write') {
+        const full = checkDiskFull(this.#deps.model, this.#storeId, ctx);
+        if (full !== undefined) return codec.fromPartial({ regionError: full });
+      }
       return body(checked.region);
     } catch (e) {
       if (e instanceof RegionErrorSignal) return codec.fromPartial({ regionError: e.error });

@@ -82,3 +82,11 @@ export function raftEntryTooLarge(regionId: bigint, entrySize: bigint): errorpb.
     raftEntryTooLarge: { regionId, entrySize },
   });
 }
+
+/** DiskFull: the store's disk is too full for the write (`RaftStoreError::DiskFull`). */
+export function diskFull(storeId: bigint, reason: string): errorpb.Error {
+  return regionError({
+    message: `store ids [${storeId}], errmsg ${reason}`,
+    diskFull: { storeId: [storeId], reason },
+  });
+}

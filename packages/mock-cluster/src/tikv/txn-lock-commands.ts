@@ -41,6 +41,7 @@ export class TxnLockCommands {
           keys: req.mutations.map((m) => ({
             key: m.key,
             shouldNotExist: m.assertion === kvrpcpb.Assertion.NotExist,
+            shared: m.op === kvrpcpb.Op.SharedPessimisticLock,
           })),
           primary: req.primaryLock,
           startTs: req.startVersion,
@@ -52,6 +53,12 @@ export class TxnLockCommands {
           lockOnlyIfExists: req.lockOnlyIfExists,
           allowLockWithConflict: forceLock,
         });
+        if (out.shrunk !== undefined) {
+          // An exclusive request made shared locks shrink-only: TiKV answers at once, no wait.
+          return kvrpcpb.PessimisticLockResponse.fromPartial({
+            errors: [toKeyError(new MvccError({ kind: 'KeyIsLocked', info: out.shrunk }))],
+          });
+        }
         if (out.lockedBy !== undefined) {
           locked = out.lockedBy.info;
           return lockedResponse(toKeyError(new MvccError({ kind: 'KeyIsLocked', info: out.lockedBy.info })));

@@ -8,7 +8,7 @@ import type { ReadCheckOptions } from '../mvcc/read-check.js';
 import type { ResolvedTs } from '../mvcc/resolved-ts.js';
 import type { TxnCommands as TxnStorage } from '../mvcc/txn-commands.js';
 import type { TxnReads } from '../mvcc/txn-reads.js';
-import { type AccessKind, checkContext, isRegionError } from './context-check.js';
+import { type AccessKind, checkContext, checkDiskFull, isRegionError } from './context-check.js';
 import type { KvDeps } from './kv-deps.js';
 import { raftEntryTooLarge, regionError } from './region-errors.js';
 import {
@@ -113,6 +113,10 @@ export class TxnRequestRunner {
       );
       if (isRegionError(checked)) return codec.fromPartial({ regionError: checked });
       regionId = checked.region.id;
+      if (access === 'write') {
+        const full = checkDiskFull(this.#deps.model, this.storeId, ctx);
+        if (full !== undefined) return codec.fromPartial({ regionError: full });
+      }
       const flashbackStartTs = this.txn.flashback?.get(checked.region.id);
       if (flashbackStartTs !== undefined && access !== 'flashback') {
         return codec.fromPartial({ regionError: flashbackInProgress(checked.region.id, flashbackStartTs) });

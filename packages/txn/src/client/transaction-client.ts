@@ -395,6 +395,8 @@ export class TransactionClient implements AsyncDisposable {
       o.requestSource !== undefined ||
       o.resourceGroupName !== undefined ||
       o.resourceGroupTag !== undefined ||
+      o.resourceGroupTagger !== undefined ||
+      o.diskFullOpt !== undefined ||
       o.commitTsUpperBoundCheck !== undefined ||
       o.commitTsChecker !== undefined;
     const snapshot =
@@ -406,6 +408,7 @@ export class TransactionClient implements AsyncDisposable {
             ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
             ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
             ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
+            ...(o.resourceGroupTagger === undefined ? {} : { resourceGroupTagger: o.resourceGroupTagger }),
           });
     if (o.pipelined !== undefined && o.pipelined !== false)
       return this.#beginPipelined(o, o.pipelined, snapshot);
@@ -470,6 +473,8 @@ export class TransactionClient implements AsyncDisposable {
         requestSource: o.requestSource,
         resourceGroupName: o.resourceGroupName,
         resourceGroupTag: o.resourceGroupTag,
+        resourceGroupTagger: o.resourceGroupTagger,
+        diskFullOpt: o.diskFullOpt,
         commitTsUpperBoundCheck: o.commitTsUpperBoundCheck,
         commitTsChecker: o.commitTsChecker,
       }),

@@ -14,7 +14,7 @@ import {
   U64_MAX,
 } from '@tikv/common';
 import type { PdOracleOptions } from '@tikv/pd';
-import type { CommandPriority, StoreLabelMatch } from '@tikv/rpc';
+import { type CommandPriority, DiskFullOpt, type ResourceGroupTagger, type StoreLabelMatch } from '@tikv/rpc';
 import type { AssertionLevel, CommitTuning } from '../commit/commit-options.js';
 import type { LockResolverTuning } from '../lock-resolver/lock-resolver-options.js';
 import type { MemBufferLimits } from '../membuffer/mem-buffer-options.js';
@@ -157,6 +157,18 @@ export interface BeginOptions extends RequestOptions {
   /** `Context.resourceGroupTag` of every request (client-go `SetResourceGroupTag`). @defaultValue none */
   readonly resourceGroupTag?: Uint8Array | undefined;
   /**
+   * Computes `Context.resourceGroupTag` per request, reads and writes, when `resourceGroupTag` is
+   * not set (client-go `SetResourceGroupTagger`): called once per request to one region with the
+   * command's name; `lockKeys` takes it too unless its options bring their own. @defaultValue none
+   */
+  readonly resourceGroupTagger?: ResourceGroupTagger | undefined;
+  /**
+   * Whether the commit's prewrite and commit requests may write while a TiKV disk is almost full
+   * (client-go `SetDiskFullOpt`); TiKV refuses them with a DiskFull region error otherwise, which
+   * is retried until the commit's backoff budget or deadline runs out. @defaultValue 'notAllowedOnFull'
+   */
+  readonly diskFullOpt?: DiskFullOpt | undefined;
+  /**
    * Vetoes the commit ts (client-go `SetCommitTSUpperBoundCheck`): false fails the commit, which
    * is rolled back; async commit and 1PC are not used. @defaultValue none
    */
@@ -216,6 +228,13 @@ export function checkBeginOptions(o: BeginOptions | undefined): void {
   }
   if (o.resourceGroupTag !== undefined && !(o.resourceGroupTag instanceof Uint8Array)) {
     throw invalidArgument('options.resourceGroupTag', 'a Uint8Array', o.resourceGroupTag);
+  }
+  if (o.resourceGroupTagger !== undefined && typeof o.resourceGroupTagger !== 'function') {
+    throw invalidArgument('options.resourceGroupTagger', 'a function', o.resourceGroupTagger);
+  }
+  const diskFullOpts: readonly unknown[] = Object.values(DiskFullOpt);
+  if (o.diskFullOpt !== undefined && !diskFullOpts.includes(o.diskFullOpt)) {
+    throw invalidArgument('options.diskFullOpt', `one of ${diskFullOpts.join(', ')}`, o.diskFullOpt);
   }
 }
 

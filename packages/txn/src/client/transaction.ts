@@ -360,10 +360,13 @@ export class Transaction implements AsyncDisposable {
    * again.
    *
    * @param keys - the keys (may repeat)
-   * @param options - wait, return values, existence, lock-only-if-exists, for-update ts, abort signal and timeout
+   * @param options - wait, return values, existence, lock-only-if-exists, for-update ts, share mode
+   *   (`inShareMode`: shared locks), abort signal and timeout
    * @returns what was learned per key, aligned with `keys`
    * @throws TiKVError `LOCK_WAIT_TIMEOUT` / `LOCK_ACQUIRE_FAILED_NO_WAIT`, DeadlockError,
-   *   AlreadyExistsError (a key presumed absent exists), WriteConflictError (with `forUpdateTs` given)
+   *   AlreadyExistsError (a key presumed absent exists), WriteConflictError (with `forUpdateTs` given);
+   *   `NOT_SUPPORTED` for a shared lock before the primary is locked, in aggressive locking, or an
+   *   exclusive lock of a key this transaction holds in share mode
    */
   async lockKeys(keys: readonly BytesLike[], options?: LockKeysOptions): Promise<LockKeysResult[]> {
     this.#checkActive();

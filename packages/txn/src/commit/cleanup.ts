@@ -44,7 +44,7 @@ export async function cleanupMutations(
             isTxnFile: false,
           },
         },
-        s.writeOptions,
+        s.rollbackOptions,
       );
       if (response === undefined) return 'regionError';
       const keyError = response.value.error;

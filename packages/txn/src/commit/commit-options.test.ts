@@ -43,6 +43,10 @@ describe('commit options', () => {
     expect(r.priority).toBe('high');
     expect(resolveCommitOptions({ heartbeatIntervalMs: 7 }).heartbeatIntervalMs).toBe(7);
     expect(resolveCommitOptions({ commitMaxBackoffMs: 0 }).commitMaxBackoffMs).toBe(0);
+    const tagger = () => undefined;
+    const tagged = resolveCommitOptions({ diskFullOpt: 'allowedOnAlmostFull', resourceGroupTagger: tagger });
+    expect(tagged.diskFullOpt).toBe('allowedOnAlmostFull');
+    expect(tagged.resourceGroupTagger).toBe(tagger);
   });
 
   test.each([
@@ -58,6 +62,8 @@ describe('commit options', () => {
     [{ startTimeMs: Number.POSITIVE_INFINITY }, 'startTimeMs'],
     [{ primaryKey: 'k' }, 'primaryKey'],
     [{ filter: 1 }, 'filter'],
+    [{ diskFullOpt: 'always' }, 'diskFullOpt'],
+    [{ resourceGroupTagger: 'tag' }, 'resourceGroupTagger'],
   ])('refuses %p', (options, name) => {
     const call = () => resolveCommitOptions(options as never);
     expect(call).toThrow(InvalidArgumentError);

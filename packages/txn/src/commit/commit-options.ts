@@ -9,7 +9,7 @@ import {
   type Resolved,
   resolveOptions,
 } from '@tikv/common';
-import type { CommandPriority } from '@tikv/rpc';
+import { type CommandPriority, DiskFullOpt, type ResourceGroupTagger } from '@tikv/rpc';
 import type { KeyFlags } from '../membuffer/key-flags.js';
 
 /** How strictly TiKV checks the mutations' existence assertions (kvproto `AssertionLevel`). */
@@ -93,6 +93,17 @@ export interface CommitOptions {
   readonly resourceGroupName?: string | undefined;
   /** `Context.resourceGroupTag`. @defaultValue none */
   readonly resourceGroupTag?: Uint8Array | undefined;
+  /**
+   * Computes `Context.resourceGroupTag` per request (prewrite, commit, rollback) when
+   * `resourceGroupTag` is not set (client-go `SetResourceGroupTagger`). @defaultValue none
+   */
+  readonly resourceGroupTagger?: ResourceGroupTagger | undefined;
+  /**
+   * Whether prewrite and commit may write while TiKV's disk is almost full (client-go
+   * `SetDiskFullOpt`; rollbacks and lock requests do not carry it, as in client-go).
+   * @defaultValue 'notAllowedOnFull'
+   */
+  readonly diskFullOpt?: DiskFullOpt | undefined;
 
   /**
    * Prewrite and commit requests are cut at this many bytes of keys (plus values for prewrite) per
@@ -163,6 +174,8 @@ export type CommitTuning = Omit<
   | 'requestSource'
   | 'resourceGroupName'
   | 'resourceGroupTag'
+  | 'resourceGroupTagger'
+  | 'diskFullOpt'
   | 'heartbeatIntervalMs'
 >;
 
@@ -200,6 +213,8 @@ export interface ResolvedCommitOptions extends Resolved<CommitTuning> {
   readonly requestSource: string | undefined;
   readonly resourceGroupName: string | undefined;
   readonly resourceGroupTag: Uint8Array | undefined;
+  readonly resourceGroupTagger: ResourceGroupTagger | undefined;
+  readonly diskFullOpt: DiskFullOpt | undefined;
 }
 
 const mustBeBoolean: OptionRule<boolean> = (v) =>
@@ -279,7 +294,12 @@ export function resolveCommitOptions(options: CommitOptions | undefined): Resolv
   if (o.filter !== undefined && typeof o.filter !== 'function') {
     throw new InvalidArgumentError('option filter must be a function');
   }
-  for (const name of ['commitTsUpperBoundCheck', 'commitTsChecker'] as const) {
+  if (o.diskFullOpt !== undefined && !(Object.values(DiskFullOpt) as unknown[]).includes(o.diskFullOpt)) {
+    throw new InvalidArgumentError(
+      `option diskFullOpt must be one of ${Object.values(DiskFullOpt).join(', ')}, got ${String(o.diskFullOpt)}`,
+    );
+  }
+  for (const name of ['commitTsUpperBoundCheck', 'commitTsChecker', 'resourceGroupTagger'] as const) {
     if (o[name] !== undefined && typeof o[name] !== 'function') {
       throw new InvalidArgumentError(`option ${name} must be a function`);
     }
@@ -296,6 +316,8 @@ export function resolveCommitOptions(options: CommitOptions | undefined): Resolv
     requestSource: o.requestSource,
     resourceGroupName: o.resourceGroupName,
     resourceGroupTag: o.resourceGroupTag,
+    resourceGroupTagger: o.resourceGroupTagger,
+    diskFullOpt: o.diskFullOpt,
   });
   RESOLVED.add(resolved);
   return resolved;

@@ -42,8 +42,10 @@ export class CommitState {
   readonly txnSizeBytes: number;
   /** The prewrite lock TTL, in milliseconds. */
   lockTtlMs = 0;
-  /** Request options of every write. */
+  /** The request options of prewrite and commit. */
   readonly writeOptions: RegionRequestOptions;
+  /** The request options of cleanup (`BatchRollback`): no disk-full option. */
+  readonly rollbackOptions: RegionRequestOptions;
 
   forUpdateTs = 0n;
   /**
@@ -90,13 +92,21 @@ export class CommitState {
     this.primary = init.primary;
     this.primaryKey = init.primary?.key ?? new Uint8Array(0);
     this.txnSizeBytes = init.txnSizeBytes;
-    this.writeOptions = Object.freeze({
+    this.rollbackOptions = Object.freeze({
       maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS,
       ...(options.priority === undefined ? {} : { priority: options.priority }),
       ...(options.requestSource === undefined ? {} : { requestSource: options.requestSource }),
       ...(options.resourceGroupName === undefined ? {} : { resourceGroupName: options.resourceGroupName }),
       ...(options.resourceGroupTag === undefined ? {} : { resourceGroupTag: options.resourceGroupTag }),
+      ...(options.resourceGroupTagger === undefined
+        ? {}
+        : { resourceGroupTagger: options.resourceGroupTagger }),
     });
+    // client-go sets the disk-full option on prewrite and commit only.
+    this.writeOptions =
+      options.diskFullOpt === undefined
+        ? this.rollbackOptions
+        : Object.freeze({ ...this.rollbackOptions, diskFullOpt: options.diskFullOpt });
   }
 
   /**

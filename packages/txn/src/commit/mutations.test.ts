@@ -166,4 +166,37 @@ describe('initKeysAndMutations (2pc.go)', () => {
     }
     expect(dec.decode(buildMutations(db, opts()).primary?.key)).toBe('x');
   });
+  test('checkAssertionByPessimisticLockResults: the first assertion a lock answer contradicts', () => {
+    const db = new MemBuffer();
+    // Locked, the value found: asserting absence contradicts it.
+    db.set(b('a'), b('1'));
+    db.updateFlags(b('a'), FlagsOp.SetKeyLocked, FlagsOp.SetKeyLockedValueExists, FlagsOp.SetAssertNotExist);
+    // Locked, no value found: asserting existence contradicts it.
+    db.set(b('b'), b('2'));
+    db.updateFlags(b('b'), FlagsOp.SetKeyLocked, FlagsOp.SetKeyLockedValueNotExists, FlagsOp.SetAssertExist);
+    // Agreeing answers, and an assertion on a key without a lock.
+    db.set(b('c'), b('3'));
+    db.updateFlags(b('c'), FlagsOp.SetKeyLocked, FlagsOp.SetKeyLockedValueExists, FlagsOp.SetAssertExist);
+    db.set(b('d'), b('4'));
+    db.updateFlags(b('d'), FlagsOp.SetAssertNotExist);
+    expect(view(db, { pessimistic: true, assertionLevel: 'fast' }).set.assertionFromLocks).toEqual({
+      key: b('a'),
+      assertion: 'NotExist',
+    });
+    expect(view(db, { pessimistic: true, assertionLevel: 'off' }).set.assertionFromLocks).toBeUndefined();
+    // Optimistic transactions learn nothing from locks.
+    expect(view(db, { pessimistic: false, assertionLevel: 'strict' }).set.assertionFromLocks).toBeUndefined();
+    const onlyB = new MemBuffer();
+    onlyB.set(b('b'), b('2'));
+    onlyB.updateFlags(
+      b('b'),
+      FlagsOp.SetKeyLocked,
+      FlagsOp.SetKeyLockedValueNotExists,
+      FlagsOp.SetAssertExist,
+    );
+    expect(view(onlyB, { pessimistic: true, assertionLevel: 'strict' }).set.assertionFromLocks).toEqual({
+      key: b('b'),
+      assertion: 'Exist',
+    });
+  });
 });

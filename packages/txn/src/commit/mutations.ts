@@ -45,6 +45,14 @@ export interface MutationSet {
   readonly hasNoNeedCommitKeys: boolean;
   /** Some mutation's conflict check was postponed to prewrite. */
   readonly needConstraintCheckInPrewrite: boolean;
+  /**
+   * The first assertion a pessimistic lock's answer already contradicts (client-go
+   * `checkAssertionByPessimisticLockResults`): a key asserted absent whose lock found a value, or
+   * asserted present whose lock found none. Undefined when none does or the level is `off`.
+   */
+  readonly assertionFromLocks:
+    | { readonly key: Uint8Array; readonly assertion: 'Exist' | 'NotExist' }
+    | undefined;
 }
 
 /** Options of {@link buildMutations}. @internal */
@@ -77,7 +85,8 @@ function assertionOf(flags: KeyFlags, level: AssertionLevel): kvrpcpb.Assertion 
  * - no value: `Lock` (or `SharedLock`) when the key holds a pessimistic lock, nothing otherwise;
  * - a key the filter leaves out: nothing, or its lock when it holds one.
  *
- * Existence assertions come from the assertion flags unless the level is `off`. The primary is the
+ * Existence assertions come from the assertion flags unless the level is `off`; the first one a
+ * pessimistic lock's answer contradicts is reported in `assertionFromLocks`. The primary is the
  * given key, else the first key that is neither a `CheckNotExists` nor a shared lock, else the
  * first key. Keys made `CheckNotExists` get the prewrite-only flag in the buffer, as in client-go.
  *
@@ -101,6 +110,7 @@ export function buildMutations(buffer: MemBuffer, options: BuildMutationsOptions
   let constraintCheck = false;
   const given = options.primaryKey;
   const prewriteOnlyKeys: Uint8Array[] = [];
+  let assertionFromLocks: MutationSet['assertionFromLocks'];
 
   for (const it = buffer.iter(undefined, undefined, { includeFlagsOnly: true }); it.valid; it.next()) {
     const key = it.key();
@@ -164,6 +174,16 @@ export function buildMutations(buffer: MemBuffer, options: BuildMutationsOptions
     };
     mutations.push(mutation);
     size += key.length + value.length;
+    if (assertionFromLocks === undefined && locked && pessimistic && assertionLevel !== 'off') {
+      // What the pessimistic lock learned about the key contradicts its assertion: likely a lost
+      // lock, so the commit goes on and this is reported only if prewrite succeeds.
+      const valueExists = KeyFlags.hasLockedValueExists(flags);
+      if (valueExists && mutation.assertion === kvrpcpb.Assertion.NotExist) {
+        assertionFromLocks = { key, assertion: 'NotExist' };
+      } else if (!valueExists && mutation.assertion === kvrpcpb.Assertion.Exist) {
+        assertionFromLocks = { key, assertion: 'Exist' };
+      }
+    }
     if (op === kvrpcpb.Op.SharedLock) {
       sharedLocks++;
       if (given !== undefined && keysEqual(given, key)) primaryIsSharedLock = true;
@@ -196,5 +216,6 @@ export function buildMutations(buffer: MemBuffer, options: BuildMutationsOptions
     hasSharedLocks: sharedLocks > 0,
     hasNoNeedCommitKeys: checks > 0,
     needConstraintCheckInPrewrite: constraintCheck,
+    assertionFromLocks,
   };
 }

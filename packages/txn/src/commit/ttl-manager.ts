@@ -1,6 +1,7 @@
 import {
   Backoffer,
   type Clock,
+  type ClockTimer,
   extractPhysical,
   isKeyError,
   keyErrorFromWire,
@@ -27,8 +28,41 @@ export const TtlManagerState = Object.freeze({
 /** One of the {@link TtlManagerState} values. */
 export type TtlManagerState = (typeof TtlManagerState)[keyof typeof TtlManagerState];
 
-/** The loop of a manager that never ran: settled. */
+/** The loop of a manager that never ran, or that ended: settled. */
 const NEVER_RAN: Promise<void> = Promise.resolve();
+
+/**
+ * The running managers of each client lifetime, stopped together when it ends: one abort
+ * listener per client, not one per transaction.
+ */
+const RUNNING_BY_LIFETIME = new WeakMap<AbortSignal, Set<TtlManager>>();
+
+function watchLifetime(signal: AbortSignal, manager: TtlManager): void {
+  let running = RUNNING_BY_LIFETIME.get(signal);
+  if (running === undefined) {
+    const set = new Set<TtlManager>();
+    running = set;
+    RUNNING_BY_LIFETIME.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        RUNNING_BY_LIFETIME.delete(signal);
+        for (const m of set) m.close();
+      },
+      { once: true },
+    );
+  }
+  running.add(manager);
+}
+
+function unwatchLifetime(signal: AbortSignal, manager: TtlManager): void {
+  RUNNING_BY_LIFETIME.get(signal)?.delete(manager);
+}
+
+/** The timer callback: one shared function, the manager as its argument. */
+function tick(manager: TtlManager): void {
+  void manager.beat();
+}
 
 /** What a {@link TtlManager} runs on. @internal */
 export interface TtlManagerOptions {
@@ -65,10 +99,15 @@ export interface TtlManagerOptions {
  */
 export class TtlManager {
   readonly #options: TtlManagerOptions;
-  // Made by run(): most transactions are small and never start the heartbeats.
-  #stop: AbortController | undefined;
   #state: TtlManagerState = TtlManagerState.UNINITIALIZED;
-  #loop: Promise<void> = NEVER_RAN;
+  /** The wait for the next heartbeat, while there is one. */
+  #timer: ClockTimer | undefined;
+  /** Aborts the heartbeat in flight, while there is one (made per heartbeat, not per transaction). */
+  #inFlight: AbortController | undefined;
+  /** Whether the loop has ended (closed, failed, or the client went away). */
+  #ended = false;
+  /** Settles {@link whenStopped}; made only when someone waits. */
+  #stopped: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(options: TtlManagerOptions) {
     this.#options = options;
@@ -79,78 +118,144 @@ export class TtlManager {
     return this.#state;
   }
 
-  /** Starts the heartbeats; only the first call does anything (client-go `run`). */
+  /**
+   * Starts the heartbeats; only the first call does anything (client-go `run`). Starting and
+   * closing a manager costs one timer: most managers are closed by the commit long before their
+   * first heartbeat.
+   */
   run(): void {
     if (this.#state !== TtlManagerState.UNINITIALIZED) return;
     this.#state = TtlManagerState.RUNNING;
-    const signal = this.#options.signal;
-    this.#stop = new AbortController();
-    const stopSignal = this.#stop.signal;
-    const signals = signal === undefined ? stopSignal : AbortSignal.any([signal, stopSignal]);
-    this.#loop = this.#keepAlive(signals).finally(() => {
-      if (this.#state === TtlManagerState.RUNNING) this.#state = TtlManagerState.CLOSED;
-    });
+    const lifetime = this.#options.signal;
+    if (lifetime?.aborted === true) {
+      this.#end();
+      return;
+    }
+    if (lifetime !== undefined) watchLifetime(lifetime, this);
+    this.#arm();
   }
 
   /** Stops the heartbeats (client-go `close`); a manager that never ran is left as it is. */
   close(): void {
     if (this.#state !== TtlManagerState.RUNNING) return;
-    this.#state = TtlManagerState.CLOSED;
-    this.#stop?.abort();
+    this.#stop();
   }
 
   /** Settles once the heartbeat loop has ended (at once when it never ran). */
   whenStopped(): Promise<void> {
-    return this.#loop;
+    if (this.#state === TtlManagerState.UNINITIALIZED || this.#ended) return NEVER_RAN;
+    if (this.#stopped === undefined) {
+      let resolve: () => void = () => {};
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.#stopped = { promise, resolve };
+    }
+    return this.#stopped.promise;
   }
 
-  async #keepAlive(signal: AbortSignal): Promise<void> {
+  #arm(): void {
+    this.#timer = this.#options.clock.setTimer(this.#options.intervalMs, tick, this, { background: true });
+  }
+
+  /** Closes the manager: no further heartbeat; the one in flight is aborted. */
+  #stop(): void {
+    if (this.#state === TtlManagerState.RUNNING) this.#state = TtlManagerState.CLOSED;
+    if (this.#timer !== undefined) {
+      this.#options.clock.clearTimer(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#inFlight !== undefined) this.#inFlight.abort();
+    else this.#end();
+  }
+
+  /** The loop is over: the state is final and waiters are told. */
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#state === TtlManagerState.RUNNING) this.#state = TtlManagerState.CLOSED;
+    const lifetime = this.#options.signal;
+    if (lifetime !== undefined) unwatchLifetime(lifetime, this);
+    this.#stopped?.resolve();
+  }
+
+  /** One heartbeat; arms the next unless the loop must end. @internal */
+  async beat(): Promise<void> {
+    this.#timer = undefined;
+    if (this.#state !== TtlManagerState.RUNNING) {
+      this.#end();
+      return;
+    }
+    const controller = new AbortController();
+    this.#inFlight = controller;
+    let again = false;
+    try {
+      again = await this.#beat(controller.signal);
+    } catch (error) {
+      this.#options.logger.warn('ttl manager: heartbeat loop failed', {
+        startTs: this.#options.startTs,
+        error,
+      });
+    } finally {
+      this.#inFlight = undefined;
+    }
+    // A heartbeat that goes on armed the next one already.
+    if (!again || this.#state !== TtlManagerState.RUNNING) this.#end();
+  }
+
+  /** Arms the next heartbeat: before the outcome is published, so a listener sees it armed. */
+  #armNext(): void {
+    if (this.#state === TtlManagerState.RUNNING) this.#arm();
+  }
+
+  /** Sends one heartbeat; whether the loop goes on (the next heartbeat is then armed). */
+  async #beat(signal: AbortSignal): Promise<boolean> {
     const o = this.#options;
-    let failures = 0;
-    for (;;) {
-      try {
-        await o.clock.sleep(o.intervalMs, signal, { background: true });
-      } catch {
-        return;
+    let now: bigint;
+    try {
+      now = await o.oracle.getTimestamp({ signal });
+    } catch (error) {
+      if (!signal.aborted)
+        o.logger.warn('ttl manager: getting a timestamp failed', { startTs: o.startTs, error });
+      return false;
+    }
+    const uptimeMs = extractPhysical(now) - extractPhysical(o.startTs);
+    if (uptimeMs > o.maxTxnTtlMs) {
+      // Past its lifetime: stop, so a lost transaction never holds its locks forever.
+      o.logger.info('ttl manager: transaction lived past maxTxnTtlMs', { startTs: o.startTs, uptimeMs });
+      return false;
+    }
+    const adviseLockTtlMs = uptimeMs + o.managedLockTtlMs;
+    try {
+      const lockTtlMs = await this.#heartbeat(signal, adviseLockTtlMs);
+      this.#failures = 0;
+      this.#armNext();
+      publishHeartbeat({
+        startTs: o.startTs,
+        adviseLockTtlMs,
+        lockTtlMs,
+        error: undefined,
+        stopped: false,
+      });
+      return true;
+    } catch (error) {
+      if (signal.aborted) return false;
+      this.#failures++;
+      const failures = this.#failures;
+      const stop = isKeyError(error) || failures > MAX_CONSECUTIVE_FAILURES;
+      if (!stop) this.#armNext();
+      publishHeartbeat({ startTs: o.startTs, adviseLockTtlMs, lockTtlMs: undefined, error, stopped: stop });
+      if (stop) {
+        o.logger.warn('ttl manager: heartbeats stopped', { startTs: o.startTs, failures, error });
+        return false;
       }
-      let now: bigint;
-      try {
-        now = await o.oracle.getTimestamp({ signal });
-      } catch (error) {
-        if (!signal.aborted)
-          o.logger.warn('ttl manager: getting a timestamp failed', { startTs: o.startTs, error });
-        return;
-      }
-      const uptimeMs = extractPhysical(now) - extractPhysical(o.startTs);
-      if (uptimeMs > o.maxTxnTtlMs) {
-        // Past its lifetime: stop, so a lost transaction never holds its locks forever.
-        o.logger.info('ttl manager: transaction lived past maxTxnTtlMs', { startTs: o.startTs, uptimeMs });
-        return;
-      }
-      const adviseLockTtlMs = uptimeMs + o.managedLockTtlMs;
-      try {
-        const lockTtlMs = await this.#heartbeat(signal, adviseLockTtlMs);
-        failures = 0;
-        publishHeartbeat({
-          startTs: o.startTs,
-          adviseLockTtlMs,
-          lockTtlMs,
-          error: undefined,
-          stopped: false,
-        });
-      } catch (error) {
-        if (signal.aborted) return;
-        failures++;
-        const stop = isKeyError(error) || failures > MAX_CONSECUTIVE_FAILURES;
-        publishHeartbeat({ startTs: o.startTs, adviseLockTtlMs, lockTtlMs: undefined, error, stopped: stop });
-        if (stop) {
-          o.logger.warn('ttl manager: heartbeats stopped', { startTs: o.startTs, failures, error });
-          return;
-        }
-        o.logger.debug('ttl manager: heartbeat failed', { startTs: o.startTs, failures, error });
-      }
+      o.logger.debug('ttl manager: heartbeat failed', { startTs: o.startTs, failures, error });
+      return true;
     }
   }
+
+  /** Heartbeats failed in a row. */
+  #failures = 0;
 
   /** One `KvTxnHeartBeat` (client-go `sendTxnHeartBeat`); resolves with the lock's new TTL. */
   async #heartbeat(signal: AbortSignal, adviseLockTtlMs: number): Promise<number> {

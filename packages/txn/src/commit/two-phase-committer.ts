@@ -1,4 +1,5 @@
 import {
+  AssertionFailedError,
   type Backoffer,
   type CommitDetailsOptions,
   checkRequestOptions,
@@ -83,6 +84,10 @@ export class TwoPhaseCommitter {
   readonly #s: CommitState;
   readonly #counts: MutationCounts;
   readonly #hasSharedLocks: boolean;
+  /** An assertion the pessimistic locks' answers contradict: reported after a successful prewrite. */
+  readonly #assertionFromLocks:
+    | { readonly key: Uint8Array; readonly assertion: 'Exist' | 'NotExist' }
+    | undefined;
   readonly #hasNoNeedCommitKeys: boolean;
   readonly #needConstraintCheck: boolean;
   readonly #buffer: MemBuffer;
@@ -138,6 +143,7 @@ export class TwoPhaseCommitter {
     this.#buffer = buffer;
     this.#counts = set.counts;
     this.#hasSharedLocks = set.hasSharedLocks;
+    this.#assertionFromLocks = set.assertionFromLocks;
     this.#hasNoNeedCommitKeys = set.hasNoNeedCommitKeys;
     this.#needConstraintCheck = set.needConstraintCheckInPrewrite;
     const s = new CommitState(
@@ -252,7 +258,8 @@ export class TwoPhaseCommitter {
   checkAsyncCommit(): boolean {
     const s = this.#s;
     const o = s.options;
-    if (this.#hasSharedLocks || !o.asyncCommit || s.mutations.length > o.asyncCommitKeysLimit) return false;
+    if (this.#hasSharedLocks || this.#assertionFromLocks !== undefined) return false;
+    if (!o.asyncCommit || s.mutations.length > o.asyncCommitKeysLimit) return false;
     // A vetoable commit ts is never calculated by TiKV (client-go: cached tables).
     if (o.commitTsUpperBoundCheck !== undefined) return false;
     let total = 0;
@@ -266,7 +273,12 @@ export class TwoPhaseCommitter {
   /** Whether 1PC may be tried (client-go `checkOnePC`): asked for, no shared lock, no commit ts veto. */
   checkOnePc(): boolean {
     const o = this.#s.options;
-    return !this.#hasSharedLocks && o.onePc && o.commitTsUpperBoundCheck === undefined;
+    return (
+      !this.#hasSharedLocks &&
+      this.#assertionFromLocks === undefined &&
+      o.onePc &&
+      o.commitTsUpperBoundCheck === undefined
+    );
   }
 
   /**
@@ -369,6 +381,17 @@ export class TwoPhaseCommitter {
     const prewriteStarted = timing?.now() ?? 0;
     await this.#prewrite(bo);
     timing?.endPrewrite(prewriteStarted, bo.execDetails);
+    const contradicted = this.#assertionFromLocks;
+    if (contradicted !== undefined) {
+      // client-go's stashed assertion error: prewrite's own errors (a lost lock...) come first.
+      throw new AssertionFailedError({
+        startTs: s.startTs,
+        key: contradicted.key,
+        assertion: contradicted.assertion,
+        existingStartTs: 0n,
+        existingCommitTs: 0n,
+      });
+    }
     // The keys checked for absence (CheckNotExists) hold no lock: nothing to commit for them.
     if (this.#hasNoNeedCommitKeys) s.mutations = s.mutations.filter((m) => !m.prewriteOnly);
 

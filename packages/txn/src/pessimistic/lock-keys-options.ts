@@ -24,6 +24,19 @@ export interface LockKeysOptions extends RequestOptions, ExecDetailsOptions {
    * conflict is then thrown instead of retried at a newer ts. @defaultValue a fresh ts per call
    */
   readonly forUpdateTs?: bigint | undefined;
+  /**
+   * Take shared locks (client-go `LockCtx.InShareMode`, TiKV `Op::SharedPessimisticLock`): any
+   * number of transactions may hold a key in share mode at once; an exclusive lock of the key
+   * waits until every shared holder commits or rolls back, and a shared lock waits for an
+   * exclusive one. Pessimistic transactions only (an optimistic transaction's `lockKeys` only
+   * marks keys, as client-go does); the primary must already be chosen by an exclusive lock, a
+   * shared key cannot later be locked exclusively by the same transaction, and aggressive locking
+   * does not take shared locks. A transaction holding shared locks commits with two-phase commit
+   * (no async commit, no 1PC). TiKV loads no value for a shared lock, so `returnValues`,
+   * `checkExistence` and `lockOnlyIfExists` cannot be combined with it.
+   * @defaultValue false
+   */
+  readonly inShareMode?: boolean | undefined;
 }
 
 /** What `lockKeys` learned about one key. */
@@ -49,6 +62,13 @@ export function checkLockKeysOptions(o: LockKeysOptions | undefined): void {
   const ts = o.forUpdateTs;
   if (ts !== undefined && (typeof ts !== 'bigint' || ts <= 0n)) {
     throw invalidArgument('options.forUpdateTs', 'a bigint timestamp > 0', ts);
+  }
+  if (o.inShareMode === true) {
+    for (const name of ['returnValues', 'checkExistence', 'lockOnlyIfExists'] as const) {
+      if (o[name] === true) {
+        throw invalidArgument(`options.${name}`, 'false with inShareMode (shared locks load no value)', true);
+      }
+    }
   }
   if (o.lockOnlyIfExists === true && o.returnValues !== true) {
     throw invalidArgument(

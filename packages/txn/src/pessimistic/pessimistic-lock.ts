@@ -64,6 +64,8 @@ export interface PessimisticLockSpec {
    * lock, which is taken "with conflict" and reports that version's commit ts. @defaultValue false
    */
   readonly forceLock?: boolean | undefined;
+  /** Shared locks (`Op::SharedPessimisticLock`) instead of exclusive ones. @defaultValue false */
+  readonly shared?: boolean | undefined;
 }
 
 /**
@@ -102,7 +104,7 @@ export async function pessimisticLock(
           value: {
             context: undefined,
             mutations: batch.items.map((key) => ({
-              op: kvrpcpb.Op.PessimisticLock,
+              op: spec.shared === true ? kvrpcpb.Op.SharedPessimisticLock : kvrpcpb.Op.PessimisticLock,
               key,
               value: new Uint8Array(0),
               assertion: spec.assertNotExist(key) ? kvrpcpb.Assertion.NotExist : kvrpcpb.Assertion.None,
@@ -271,3 +273,36 @@ export async function pessimisticRollback(
 export const PESSIMISTIC_REQUEST: RegionRequestOptions = Object.freeze({
   maxExecutionDurationMs: MAX_WRITE_EXECUTION_MS,
 });
+
+/**
+ * The request options of a transaction's lock and pessimistic rollback requests: client-go's
+ * lock request context (priority, request source, resource group, its tag or tagger) with the
+ * write execution limit.
+ *
+ * @internal
+ */
+export function pessimisticRequestOptions(o: {
+  readonly priority?: RegionRequestOptions['priority'];
+  readonly requestSource?: string | undefined;
+  readonly resourceGroupName?: string | undefined;
+  readonly resourceGroupTag?: Uint8Array | undefined;
+  readonly resourceGroupTagger?: RegionRequestOptions['resourceGroupTagger'];
+}): RegionRequestOptions {
+  if (
+    o.priority === undefined &&
+    o.requestSource === undefined &&
+    o.resourceGroupName === undefined &&
+    o.resourceGroupTag === undefined &&
+    o.resourceGroupTagger === undefined
+  ) {
+    return PESSIMISTIC_REQUEST;
+  }
+  return Object.freeze({
+    ...PESSIMISTIC_REQUEST,
+    ...(o.priority === undefined ? {} : { priority: o.priority }),
+    ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
+    ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
+    ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
+    ...(o.resourceGroupTagger === undefined ? {} : { resourceGroupTagger: o.resourceGroupTagger }),
+  });
+}

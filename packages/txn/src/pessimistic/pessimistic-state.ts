@@ -11,6 +11,7 @@ import {
   TiKVError,
   uniqueKeys,
 } from '@tikv/common';
+import type { RegionRequestOptions } from '@tikv/rpc';
 import type { ResolvedCommitOptions } from '../commit/commit-options.js';
 import { TtlManager } from '../commit/ttl-manager.js';
 import { FlagsOp, KeyFlags } from '../membuffer/key-flags.js';
@@ -25,8 +26,8 @@ import {
 import type { LockKeysOptions, LockKeysResult } from './lock-keys-options.js';
 import {
   type LockedValue,
-  PESSIMISTIC_REQUEST,
   pessimisticLock,
+  pessimisticRequestOptions,
   pessimisticRollback,
 } from './pessimistic-lock.js';
 
@@ -64,6 +65,8 @@ export class PessimisticState {
   maxLockedWithConflictTs = 0n;
   /** Rollbacks still running in the background. */
   readonly #rollbacks = new Set<Promise<void>>();
+  /** The request options of lock and pessimistic rollback requests. */
+  readonly #request: RegionRequestOptions;
 
   constructor(
     parts: TxnParts,
@@ -83,6 +86,7 @@ export class PessimisticState {
     this.#clock = clock;
     this.#logger = parts.logger;
     this.forUpdateTs = startTs;
+    this.#request = pessimisticRequestOptions(options);
   }
 
   /** Locks held. */
@@ -99,12 +103,22 @@ export class PessimisticState {
     const results = new Map<string, LockKeysResult>();
     const toLock: Uint8Array[] = [];
     const unique = uniqueKeys(input);
+    const inShareMode = o.inShareMode === true;
+    if (inShareMode && this.#aggressive !== undefined) {
+      throw new TiKVError('NOT_SUPPORTED', 'shared locks are not supported in aggressive (fair) locking');
+    }
     // client-go `exitAggressiveLockingIfInapplicable`: several keys end the stage.
     if (this.#aggressive !== undefined && unique.length > 1) this.doneAggressiveLocking();
     const aggressive = this.#aggressive;
     for (const key of unique) {
       const flags = this.#buffer.getFlags(key);
       const name = keyToLatin1(key);
+      if (flags !== undefined && KeyFlags.hasLockedInShareMode(flags) && !inShareMode) {
+        throw new TiKVError(
+          'NOT_SUPPORTED',
+          'upgrading a shared lock to an exclusive lock is not supported: the key is locked in share mode',
+        );
+      }
       const current = aggressive?.currentLockedKeys.get(name);
       if (current !== undefined) {
         results.set(name, heldResult(key, current));
@@ -137,6 +151,13 @@ export class PessimisticState {
       );
     }
     const aggressive = this.#aggressive;
+    if (assignedPrimary && o.inShareMode === true) {
+      // client-go: a shared-locked key cannot be the primary; lock one key exclusively first.
+      throw new TiKVError(
+        'NOT_SUPPORTED',
+        'a lock in share mode needs the primary chosen: lock a key exclusively first',
+      );
+    }
     if (assignedPrimary) this.#selectPrimary(keys);
     const { bo, scope } = exec.begin(o, { maxBackoffMs: LOCK_MAX_BACKOFF_MS });
     const call = scope.signal === undefined ? undefined : { signal: scope.signal };
@@ -172,9 +193,10 @@ export class PessimisticState {
               lockOnlyIfExists: o.lockOnlyIfExists === true,
               lockTtlMs: () => this.#clock.now() - this.#startTimeMs + this.#options.managedLockTtlMs,
               assertNotExist: (key) => KeyFlags.hasPresumeKeyNotExists(this.#buffer.getFlags(key) ?? 0),
-              request: PESSIMISTIC_REQUEST,
+              request: this.#request,
               onPrimaryLocked: () => this.#startTtlManager(),
               forceLock: aggressive !== undefined && keys.length === 1,
+              shared: o.inShareMode === true,
             },
             bo,
           );
@@ -260,6 +282,7 @@ export class PessimisticState {
         FlagsOp.SetKeyLocked,
         FlagsOp.DelNeedCheckExists,
         exists ? FlagsOp.SetKeyLockedValueExists : FlagsOp.SetKeyLockedValueNotExists,
+        o.inShareMode === true ? FlagsOp.SetKeyLockedInShareMode : FlagsOp.SetKeyLockedInExclusiveMode,
       );
       this.#lockedCount++;
       if (o.returnValues === true && answered !== undefined) this.values.set(name, answered);
@@ -501,7 +524,7 @@ export class PessimisticState {
         keys,
         this.#startTs,
         this.#rollbackForUpdateTs(),
-        PESSIMISTIC_REQUEST,
+        this.#request,
       );
     } finally {
       scope.dispose();
@@ -522,7 +545,7 @@ export class PessimisticState {
       copies,
       this.#startTs,
       forUpdateTs,
-      PESSIMISTIC_REQUEST,
+      this.#request,
     )
       .catch((e: unknown) => {
         this.#logger?.info('pessimistic rollback failed', { startTs: this.#startTs, error: String(e) });

@@ -12,6 +12,7 @@ import type {
   IsolationLevel,
   RegionRequestOptions,
   ReplicaReadType,
+  ResourceGroupTagger,
   StoreLabelMatch,
 } from '@tikv/rpc';
 
@@ -38,6 +39,11 @@ export interface SnapshotOptions {
   readonly resourceGroupName?: string | undefined;
   /** `Context.resourceGroupTag`. @defaultValue none */
   readonly resourceGroupTag?: Uint8Array | undefined;
+  /**
+   * Computes `Context.resourceGroupTag` per read request when `resourceGroupTag` is not set
+   * (client-go `KVSnapshot.SetResourceGroupTagger`). @defaultValue none
+   */
+  readonly resourceGroupTagger?: ResourceGroupTagger | undefined;
   /** Which replica serves the reads (the region request sender's replica selector). @defaultValue 'leader' */
   readonly replicaRead?: ReplicaReadType | undefined;
   /** Stale reads on any replica at the snapshot's ts; a read that meets a lock goes on at the leader. @defaultValue false */
@@ -62,9 +68,15 @@ export interface SnapshotOptions {
 
 /** {@link SnapshotOptions} with defaults applied. */
 export type ResolvedSnapshotOptions = Resolved<
-  Omit<SnapshotOptions, 'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'readTimeoutMs'>
+  Omit<
+    SnapshotOptions,
+    'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'resourceGroupTagger' | 'readTimeoutMs'
+  >
 > &
-  Pick<SnapshotOptions, 'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'readTimeoutMs'>;
+  Pick<
+    SnapshotOptions,
+    'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'resourceGroupTagger' | 'readTimeoutMs'
+  >;
 
 /** Defaults of {@link SnapshotOptions}. */
 export const DEFAULT_SNAPSHOT_OPTIONS = Object.freeze({
@@ -80,7 +92,10 @@ export const DEFAULT_SNAPSHOT_OPTIONS = Object.freeze({
   batchGetSize: DEFAULT_BATCH_GET_SIZE,
   maxCacheBytes: 64 * 1024 * 1024,
 } as const satisfies Resolved<
-  Omit<SnapshotOptions, 'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'readTimeoutMs'>
+  Omit<
+    SnapshotOptions,
+    'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'resourceGroupTagger' | 'readTimeoutMs'
+  >
 >);
 
 /**
@@ -116,6 +131,9 @@ export function resolveSnapshotOptions(options: SnapshotOptions | undefined): Re
     busyThresholdMs: mustBeNonNegativeInteger,
     readTimeoutMs: (v) => (v === undefined ? undefined : mustBePositiveInteger(v)),
   });
+  if (r.resourceGroupTagger !== undefined && typeof r.resourceGroupTagger !== 'function') {
+    throw new InvalidArgumentError('options.resourceGroupTagger must be a function');
+  }
   if (r.staleRead && r.replicaRead !== 'leader') {
     throw new InvalidArgumentError('options.staleRead picks its replica itself: leave replicaRead at leader');
   }
@@ -145,5 +163,6 @@ export function readRequestOptions(o: ResolvedSnapshotOptions, leader: boolean):
     ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
     ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
     ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
+    ...(o.resourceGroupTagger === undefined ? {} : { resourceGroupTagger: o.resourceGroupTagger }),
   });
 }

@@ -4,6 +4,13 @@ import { isMvccError, mvccFail } from '../mvcc-error.js';
 import type { MvccReader } from '../mvcc-reader.js';
 import type { MvccTxn } from '../mvcc-txn.js';
 import { LAST_CHANGE_NOT_EXIST, type LastChange } from '../record-codec.js';
+import {
+  cloneSharedLocks,
+  isSharedLocks,
+  newSharedLocks,
+  type SharedLocks,
+  sharedLocksInfoOf,
+} from '../shared-locks.js';
 import { TS_MAX } from '../txn-key.js';
 import { checkGcFenceAsLatestVersion, WriteType } from '../write-record.js';
 import { checkDataConstraint, nextLastChangeInfo } from './common.js';
@@ -32,6 +39,40 @@ export interface AcquirePessimisticLockOptions {
   readonly minCommitTs: bigint;
   readonly lockOnlyIfExists: boolean;
   readonly allowLockWithConflict: boolean;
+  /** A shared lock request (`Op::SharedPessimisticLock`). @defaultValue false */
+  readonly shared?: boolean | undefined;
+}
+
+/**
+ * An exclusive lock request met shared locks that still admit new holders (TiKV's
+ * `NotInShrinkMode`): the command marks them shrink-only and answers KeyIsLocked at once.
+ */
+export class NotInShrinkModeError extends Error {
+  override name = 'NotInShrinkModeError';
+  constructor(readonly shared: SharedLocks) {
+    super('shared locks are not in shrink mode');
+  }
+}
+
+/** `handle_existing_shared_lock`: this transaction holds a shared lock already; a newer for-update ts refreshes it. */
+function handleExistingSharedLock(
+  txn: MvccTxn,
+  reader: MvccReader,
+  key: Uint8Array,
+  o: AcquirePessimisticLockOptions,
+  shared: SharedLocks,
+): PessimisticLockKeyResult {
+  const sub = shared.locks.get(reader.startTs) as Lock;
+  if (o.forUpdateTs > sub.forUpdateTs) {
+    const next = cloneSharedLocks(shared);
+    next.locks.set(
+      reader.startTs,
+      pessimisticLock(reader, o, o.forUpdateTs, sub.lastChange, sub.isLockedWithConflict),
+    );
+    txn.putSharedLocks(key, next, false);
+  }
+  // TiKV loads no value for a shared lock.
+  return newSuccess(o, undefined, undefined);
 }
 
 function newSuccess(
@@ -130,7 +171,9 @@ function handleExistingLock(
  * transaction's lock (the command may then wait), WriteConflict when a write newer than
  * `for_update_ts` exists (unless `allowLockWithConflict`, which locks anyway and reports the
  * conflict), PessimisticLockRolledBack when this transaction was rolled back, and AlreadyExist
- * for a `should_not_exist` key that exists.
+ * for a `should_not_exist` key that exists. A shared request (`o.shared`) joins the key's shared
+ * locks and waits only for an exclusive lock; an exclusive request waits for shared locks, which
+ * it first turns shrink-only ({@link NotInShrinkModeError}).
  */
 export function acquirePessimisticLock(
   txn: MvccTxn,
@@ -145,7 +188,20 @@ export function acquirePessimisticLock(
   if (o.shouldNotExist || o.needValue || o.needCheckExistence) txn.cm.updateMaxTs(forUpdateTs);
   let needLoadValue = o.needValue;
   const current = reader.loadLock(key);
-  if (current !== undefined) return handleExistingLock(txn, reader, key, o, current);
+  let joined: SharedLocks | undefined;
+  if (isSharedLocks(current)) {
+    if (o.shared !== true) {
+      if (!current.shrinkOnly) throw new NotInShrinkModeError(current);
+      mvccFail({ kind: 'KeyIsLocked', info: sharedLocksInfoOf(current, key) });
+    }
+    if (current.locks.has(reader.startTs)) return handleExistingSharedLock(txn, reader, key, o, current);
+    if (current.shrinkOnly) mvccFail({ kind: 'KeyIsLocked', info: sharedLocksInfoOf(current, key) });
+    joined = current;
+  } else if (current !== undefined) {
+    // A shared request waits for an exclusive lock of any transaction.
+    if (o.shared === true) mvccFail({ kind: 'KeyIsLocked', info: lockInfoOf(current, key) });
+    return handleExistingLock(txn, reader, key, o, current);
+  }
 
   let conflict: { startTs: bigint; commitTs: bigint } | undefined;
   let value: Uint8Array | undefined;
@@ -195,7 +251,14 @@ export function acquirePessimisticLock(
   } else {
     lastChange = LAST_CHANGE_NOT_EXIST;
   }
-  if (!o.lockOnlyIfExists || value !== undefined) {
+  if (o.shared === true) {
+    const next = joined === undefined ? newSharedLocks() : cloneSharedLocks(joined);
+    next.locks.set(
+      reader.startTs,
+      pessimisticLock(reader, o, forUpdateTs, lastChange, conflict !== undefined),
+    );
+    txn.putSharedLocks(key, next, joined === undefined);
+  } else if (!o.lockOnlyIfExists || value !== undefined) {
     txn.putLock(key, pessimisticLock(reader, o, forUpdateTs, lastChange, conflict !== undefined), true);
   } else if (conflict !== undefined) {
     conflictError(reader, o, key, conflict.startTs, conflict.commitTs);

@@ -1,10 +1,11 @@
-import { isPessimisticTxn, lockInfoOf } from '../lock-record.js';
+import { isPessimisticTxn } from '../lock-record.js';
 import { mvccFail } from '../mvcc-error.js';
 import type { MvccReader } from '../mvcc-reader.js';
 import type { MvccTxn, ReleasedLock } from '../mvcc-txn.js';
+import { isSharedLocks, lockOrSharedInfoOf } from '../shared-locks.js';
 import { physicalOf } from '../txn-key.js';
-import { lockInTxn } from './commit.js';
-import { checkTxnStatusMissingLock, rollbackLock, rollbackProtect } from './rollback.js';
+import { lockInTxn, ownLockInTxn } from './commit.js';
+import { checkTxnStatusMissingLock, rollbackLock, rollbackProtect, rollbackSharedLock } from './rollback.js';
 
 /**
  * TiKV's `cleanup` action (used by KvCleanup, KvBatchRollback and resolve lock): rolls back this
@@ -19,18 +20,21 @@ export function cleanup(
   currentTs: bigint,
   protectRollback: boolean,
 ): ReleasedLock | undefined {
-  const lock = lockInTxn(txn, reader, rawKey);
-  if (lock !== undefined && lock.ts === reader.startTs) {
+  const found = lockInTxn(txn, reader, rawKey);
+  const own = ownLockInTxn(txn, reader, rawKey);
+  if (own !== undefined) {
+    const { lock, shared } = own;
     if (currentTs !== 0n && physicalOf(lock.ts) + lock.ttl >= physicalOf(currentTs)) {
-      mvccFail({ kind: 'KeyIsLocked', info: lockInfoOf(lock, rawKey) });
+      mvccFail({ kind: 'KeyIsLocked', info: lockOrSharedInfoOf(shared ?? lock, rawKey) });
     }
+    if (shared !== undefined) return rollbackSharedLock(txn, reader, rawKey, shared, !protectRollback);
     return rollbackLock(txn, reader, rawKey, lock, isPessimisticTxn(lock), !protectRollback);
   }
   const status = checkTxnStatusMissingLock(
     txn,
     reader,
     rawKey,
-    lock,
+    isSharedLocks(found) ? undefined : found,
     rollbackProtect(protectRollback),
     false,
   );

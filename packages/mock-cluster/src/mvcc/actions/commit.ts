@@ -1,18 +1,36 @@
-import { decodeLock, isPessimisticLock, isPessimisticTxn, type Lock } from '../lock-record.js';
+import { isPessimisticLock, isPessimisticTxn, type Lock } from '../lock-record.js';
 import { mvccFail } from '../mvcc-error.js';
 import type { MvccReader } from '../mvcc-reader.js';
 import type { MvccTxn, ReleasedLock } from '../mvcc-txn.js';
+import { decodeLockOrShared, isSharedLocks, type LockOrShared, type SharedLocks } from '../shared-locks.js';
 import { newWrite, WriteType, writeTypeFromLockType } from '../write-record.js';
 
 /** Which key of the transaction a commit request says it commits (`CommitRole`). */
 export type CommitRole = 'primary' | 'secondary';
 
 /** The lock of a key as this command sees it: its own pending change first, then storage. */
-export function lockInTxn(txn: MvccTxn, reader: MvccReader, rawKey: Uint8Array): Lock | undefined {
+export function lockInTxn(txn: MvccTxn, reader: MvccReader, rawKey: Uint8Array): LockOrShared | undefined {
   const pending = txn.pendingLockBytes(rawKey);
   if (pending === null) return undefined;
-  if (pending !== undefined) return decodeLock(pending);
+  if (pending !== undefined) return decodeLockOrShared(pending);
   return reader.loadLock(rawKey);
+}
+
+/**
+ * This transaction's lock on a key: its exclusive lock, or its entry in the key's shared locks
+ * (with those locks); undefined when it holds none.
+ */
+export function ownLockInTxn(
+  txn: MvccTxn,
+  reader: MvccReader,
+  rawKey: Uint8Array,
+): { lock: Lock; shared: SharedLocks | undefined } | undefined {
+  const found = lockInTxn(txn, reader, rawKey);
+  if (isSharedLocks(found)) {
+    const lock = found.locks.get(reader.startTs);
+    return lock === undefined ? undefined : { lock, shared: found };
+  }
+  return found !== undefined && found.ts === reader.startTs ? { lock: found, shared: undefined } : undefined;
 }
 
 function handleLockNotFound(reader: MvccReader, rawKey: Uint8Array, commitTs: bigint): undefined {
@@ -35,8 +53,9 @@ export function commit(
   commitTs: bigint,
   _role?: CommitRole,
 ): ReleasedLock | undefined {
-  const lock = lockInTxn(txn, reader, rawKey);
-  if (lock === undefined || lock.ts !== reader.startTs) return handleLockNotFound(reader, rawKey, commitTs);
+  const own = ownLockInTxn(txn, reader, rawKey);
+  if (own === undefined) return handleLockNotFound(reader, rawKey, commitTs);
+  const { lock, shared } = own;
   if (commitTs < lock.minCommitTs) {
     mvccFail({
       kind: 'CommitTsExpired',
@@ -46,7 +65,10 @@ export function commit(
       minCommitTs: lock.minCommitTs,
     });
   }
-  if (isPessimisticLock(lock)) return txn.unlockKey(rawKey, isPessimisticTxn(lock), 0n);
+  if (isPessimisticLock(lock)) {
+    if (shared !== undefined) return txn.removeSharedLock(rawKey, shared, 0n);
+    return txn.unlockKey(rawKey, isPessimisticTxn(lock), 0n);
+  }
   const write = newWrite(writeTypeFromLockType(lock.lockType) as WriteType, reader.startTs, lock.shortValue);
   write.lastChange = lock.lastChange;
   write.txnSource = lock.txnSource;
@@ -55,5 +77,7 @@ export function commit(
     write.gcFence = undefined;
   }
   txn.putWrite(rawKey, commitTs, write);
+  // A shared lock leaves the others' entries; the last one out releases the key.
+  if (shared !== undefined) return txn.removeSharedLock(rawKey, shared, commitTs);
   return txn.unlockKey(rawKey, isPessimisticTxn(lock), commitTs);
 }

@@ -9,6 +9,7 @@ import {
   LAST_CHANGE_UNKNOWN,
   type LastChange,
 } from '../record-codec.js';
+import { cloneSharedLocks, isSharedLocks, type SharedLocks, sharedLocksInfoOf } from '../shared-locks.js';
 import { encodeTxnKey, TS_MAX } from '../txn-key.js';
 import { type Write, WriteType } from '../write-record.js';
 import { checkDataConstraint, nextLastChangeInfo } from './common.js';
@@ -69,6 +70,7 @@ function lockTypeOf(op: kvrpcpb.Op): LockType | undefined {
     case Op.Del:
       return LockType.Delete;
     case Op.Lock:
+    case Op.SharedLock:
       return LockType.Lock;
     case Op.CheckNotExists:
       return undefined;
@@ -272,7 +274,13 @@ class PrewriteMutation {
     return { write: reloadedWrite, reloaded };
   }
 
-  writeLock(lockStatus: LockStatus, txn: MvccTxn, isNewLock: boolean, generation: bigint): bigint {
+  writeLock(
+    lockStatus: LockStatus,
+    txn: MvccTxn,
+    isNewLock: boolean,
+    generation: bigint,
+    shared?: SharedLocks,
+  ): bigint {
     let tryOnePc = this.props.commitKind.kind === 'onePc';
     const forUpdateTs =
       lockStatus.kind === 'pessimistic'
@@ -317,7 +325,23 @@ class PrewriteMutation {
         tooLarge = e;
       }
     }
-    if (tryOnePc) txn.putLocksFor1pc(this.key, lock, lockStatus.kind === 'pessimistic');
+    if (shared !== undefined) {
+      // The prewritten lock replaces this transaction's entry in the key's shared locks.
+      if (generation > 0n) {
+        mvccFail({ kind: 'Other', message: 'shared lock prewrite does not support non-zero generation' });
+      }
+      if (tryOnePc)
+        mvccFail({ kind: 'Other', message: 'shared lock prewrite is incompatible with one-phase commit' });
+      if (lock.useAsyncCommit) {
+        mvccFail({
+          kind: 'Other',
+          message: 'shared lock prewrite cannot use async-commit, falling back to 2PC',
+        });
+      }
+      const next = cloneSharedLocks(shared);
+      next.locks.set(lock.ts, lock);
+      txn.putSharedLocks(this.key, next, false);
+    } else if (tryOnePc) txn.putLocksFor1pc(this.key, lock, lockStatus.kind === 'pessimistic');
     else txn.putLock(this.key, lock, isNewLock);
     if (tooLarge !== undefined) throw tooLarge;
     return finalMinCommitTs;
@@ -402,8 +426,36 @@ export function prewrite(
   let lockAmended = false;
   let lockStatus: LockStatus = { kind: 'none' };
   const lock = reader.loadLock(mutation.key);
-  if (lock !== undefined) {
+  const isSharedMutation = input.op === Op.SharedLock;
+  let shared: SharedLocks | undefined;
+  if (isSharedLocks(lock)) {
+    const own = lock.locks.get(props.startTs);
+    if (own === undefined) {
+      if (isSharedMutation) {
+        mvccFail({
+          kind: 'PessimisticLockNotFound',
+          startTs: props.startTs,
+          key: mutation.key,
+          reason: 'LockMissingAmendFail',
+        });
+      }
+      // Another transaction's shared locks block any other prewrite.
+      mvccFail({ kind: 'KeyIsLocked', info: sharedLocksInfoOf(lock, mutation.key) });
+    }
+    if (!isSharedMutation)
+      mvccFail({ kind: 'Other', message: 'use Op::SharedLock to prewrite on a shared lock' });
+    lockStatus = mutation.checkLock(own, o.expectedForUpdateTs, generation);
+    shared = lock;
+  } else if (lock !== undefined) {
+    if (isSharedMutation) mvccFail({ kind: 'KeyIsLocked', info: lockInfoOf(lock, mutation.key) });
     lockStatus = mutation.checkLock(lock, o.expectedForUpdateTs, generation);
+  } else if (isSharedMutation && o.pessimisticAction === PessimisticAction.DO_PESSIMISTIC_CHECK) {
+    mvccFail({
+      kind: 'PessimisticLockNotFound',
+      startTs: props.startTs,
+      key: mutation.key,
+      reason: 'LockMissingAmendFail',
+    });
   } else if (o.pessimisticAction === PessimisticAction.DO_PESSIMISTIC_CHECK) {
     amendPessimisticLock(mutation, reader);
     lockAmended = true;
@@ -423,5 +475,5 @@ export function prewrite(
     return props.minCommitTs > props.startTs + 1n ? props.minCommitTs : props.startTs + 1n;
   }
   const isNewLock = o.pessimisticAction !== PessimisticAction.DO_PESSIMISTIC_CHECK || lockAmended;
-  return mutation.writeLock(lockStatus, txn, isNewLock, generation);
+  return mutation.writeLock(lockStatus, txn, isNewLock, generation, shared);
 }

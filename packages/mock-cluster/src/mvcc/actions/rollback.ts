@@ -2,6 +2,7 @@ import { isPessimisticLock, type Lock, LockType } from '../lock-record.js';
 import { mvccFail } from '../mvcc-error.js';
 import type { MvccReader, OverlappedWrite } from '../mvcc-reader.js';
 import type { MvccTxn, ReleasedLock } from '../mvcc-txn.js';
+import type { SharedLocks } from '../shared-locks.js';
 import { bytesEqual } from '../txn-key.js';
 import { isProtectedRollback, newRollback, type Write, WriteType } from '../write-record.js';
 import type { TxnStatus } from './common.js';
@@ -70,6 +71,31 @@ export function rollbackLock(
   if (write !== undefined) txn.putWrite(rawKey, reader.startTs, write);
   if (collapseRollback) collapsePrevRollback(txn, reader, rawKey);
   return txn.unlockKey(rawKey, isPessimisticTxn, 0n);
+}
+
+/**
+ * `rollback_shared_lock`: removes this transaction's entry from a key's shared locks and writes an
+ * unprotected rollback record (a shared-locked key is never a primary).
+ */
+export function rollbackSharedLock(
+  txn: MvccTxn,
+  reader: MvccReader,
+  rawKey: Uint8Array,
+  shared: SharedLocks,
+  collapseRollback: boolean,
+): ReleasedLock | undefined {
+  const record = reader.getTxnCommitRecord(rawKey);
+  if (record.kind === 'single' && record.write.writeType !== WriteType.Rollback) {
+    throw new Error(
+      `txn record found but not expected: start_ts ${reader.startTs} commit_ts ${record.commitTs}`,
+    );
+  }
+  if (record.kind === 'none') {
+    const write = makeRollback(reader.startTs, false, record.overlappedWrite);
+    if (write !== undefined) txn.putWrite(rawKey, reader.startTs, write);
+    if (collapseRollback) collapsePrevRollback(txn, reader, rawKey);
+  }
+  return txn.removeSharedLock(rawKey, shared, 0n);
 }
 
 /** `check_txn_status_missing_lock`: the status of a transaction whose lock is gone. */
