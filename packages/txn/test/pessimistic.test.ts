@@ -1,6 +1,12 @@
-import { DeadlockError, InvalidArgumentError, isTiKVError, WriteConflictError } from '@tikv/common';
+import {
+  AlreadyExistsError,
+  DeadlockError,
+  InvalidArgumentError,
+  isTiKVError,
+  WriteConflictError,
+} from '@tikv/common';
 import { MockCluster } from '@tikv/mock-cluster';
-import { TransactionClient } from '../src/index.js';
+import { FlagsOp, KeyFlags, TransactionClient } from '../src/index.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -136,6 +142,30 @@ describe.each([
       InvalidArgumentError,
     );
     await only.rollback();
+  });
+
+  it('an insert lock of a key locked and found to exist fails at once; a failed insert lock drops the presumption', async () => {
+    await client.run(async (other) => {
+      other.put('p-ins-e', 'x');
+      other.put('p-ins-x', 'x');
+    });
+    const txn = await client.begin({ pessimistic: true });
+    await txn.lockKeys(['p-ins-e', 'p-ins-n'], { returnValues: true });
+    // Already locked and existing: an insert's lock fails (client-go checks NeedCheckExists).
+    txn.memBuffer.updateFlags(k('p-ins-e'), FlagsOp.SetPresumeKeyNotExists);
+    await expect(txn.lockKeys(['p-ins-e'])).rejects.toBeInstanceOf(AlreadyExistsError);
+    // Already locked and absent: fine.
+    txn.memBuffer.updateFlags(k('p-ins-n'), FlagsOp.SetPresumeKeyNotExists);
+    expect((await txn.lockKeys(['p-ins-n']))[0]?.alreadyLocked).toBe(true);
+    // TiKV refuses the insert's lock of an existing key; the key is no longer presumed absent,
+    // so a later put of it is a put, not an insert that would fail the commit.
+    txn.memBuffer.setWithFlags(k('p-ins-x'), k('y'), FlagsOp.SetPresumeKeyNotExists);
+    await expect(txn.lockKeys(['p-ins-x'])).rejects.toBeInstanceOf(AlreadyExistsError);
+    expect(KeyFlags.hasPresumeKeyNotExists(txn.memBuffer.getFlags(k('p-ins-x')) ?? 0)).toBe(false);
+    txn.put('p-ins-x', 'y');
+    txn.delete('p-ins-n');
+    await txn.commit();
+    expect(t(await client.snapshot().get(k('p-ins-x')))).toBe('y');
   });
 
   it('64 concurrent read-modify-write transactions on 4 hot keys lose no increment', async () => {

@@ -1,4 +1,5 @@
 import {
+  AlreadyExistsError,
   Backoffer,
   type Clock,
   InvalidArgumentError,
@@ -103,6 +104,20 @@ export class PessimisticState {
     if (this.#aggressive !== undefined && unique.length > 1) this.doneAggressiveLocking();
     const aggressive = this.#aggressive;
     for (const key of unique) {
+      // client-go: a key this transaction already locked and found to exist fails an insert's
+      // lock (the caller presumed it absent) without a request.
+      const flags = this.#buffer.getFlags(key);
+      const name = keyToLatin1(key);
+      const held =
+        aggressive?.currentLockedKeys.get(name) ?? aggressive?.lastRetryUnnecessaryLocks?.get(name);
+      const locked = held !== undefined || (flags !== undefined && KeyFlags.hasLocked(flags));
+      const valueExists =
+        held !== undefined ? held.value.exists : flags !== undefined && KeyFlags.hasLockedValueExists(flags);
+      if (locked && valueExists && flags !== undefined && KeyFlags.hasNeedCheckExists(flags)) {
+        throw new AlreadyExistsError(key);
+      }
+    }
+    for (const key of unique) {
       const flags = this.#buffer.getFlags(key);
       const name = keyToLatin1(key);
       const current = aggressive?.currentLockedKeys.get(name);
@@ -201,6 +216,14 @@ export class PessimisticState {
         }
       }
     } catch (e) {
+      // The keys presumed absent are not known to be absent after all (client-go
+      // `UnmarkPresumeKeyNotExists`): a later write of one is a plain put, not an insert.
+      for (const k of keys) {
+        const f = this.#buffer.getFlags(k);
+        if (f !== undefined && KeyFlags.hasPresumeKeyNotExists(f)) {
+          this.#buffer.updateFlags(k, FlagsOp.DelPresumeKeyNotExists);
+        }
+      }
       const code = (e as { code?: unknown }).code;
       const keyMayBeLocked = code !== 'WRITE_CONFLICT' && code !== 'ALREADY_EXISTS';
       if (keys.length > 1 || keyMayBeLocked) {
