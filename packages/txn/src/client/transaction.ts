@@ -312,7 +312,14 @@ export class Transaction implements AsyncDisposable {
       const flags = this.#p.buffer.getFlags(key);
       const alreadyLocked = flags !== undefined && KeyFlags.hasLocked(flags);
       if (!alreadyLocked) this.#p.buffer.updateFlags(key, FlagsOp.SetKeyLocked);
-      return { key, alreadyLocked, locked: true, exists: undefined, value: undefined };
+      return {
+        key,
+        alreadyLocked,
+        locked: true,
+        exists: undefined,
+        value: undefined,
+        lockedWithConflictTs: 0n,
+      };
     });
   }
 

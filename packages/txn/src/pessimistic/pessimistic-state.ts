@@ -13,7 +13,7 @@ import {
   uniqueKeys,
 } from '@tikv/common';
 import type { ResolvedCommitOptions } from '../commit/commit-options.js';
-import { TtlManager } from '../commit/ttl-manager.js';
+import { TtlManager, TtlManagerState } from '../commit/ttl-manager.js';
 import { FlagsOp, KeyFlags } from '../membuffer/key-flags.js';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
@@ -91,6 +91,11 @@ export class PessimisticState {
     return this.#lockedCount;
   }
 
+  /** Whether the TTL manager keeps the primary alive (client-go `IsTTLRunning`). */
+  get ttlRunning(): boolean {
+    return this.#ttl !== undefined && this.#ttl.state === TtlManagerState.RUNNING;
+  }
+
   /** Locks `keys` (see `Transaction.lockKeys`). */
   async lockKeys(
     input: readonly Uint8Array[],
@@ -134,6 +139,7 @@ export class PessimisticState {
           locked: true,
           exists: cached?.exists ?? (KeyFlags.hasLockedValueExists(flags) ? true : undefined),
           value: cached?.value,
+          lockedWithConflictTs: 0n,
         });
       } else toLock.push(key);
     }
@@ -271,11 +277,19 @@ export class PessimisticState {
           locked: true,
           exists: answered?.exists,
           value: answered?.value,
+          lockedWithConflictTs: conflictTs,
         });
         continue;
       }
       if (o.lockOnlyIfExists === true && !exists) {
-        results.set(name, { key, alreadyLocked: false, locked: false, exists: false, value: undefined });
+        results.set(name, {
+          key,
+          alreadyLocked: false,
+          locked: false,
+          exists: false,
+          value: undefined,
+          lockedWithConflictTs: 0n,
+        });
         continue;
       }
       this.#buffer.updateFlags(
@@ -292,6 +306,7 @@ export class PessimisticState {
         locked: true,
         exists: answered?.exists,
         value: answered?.value,
+        lockedWithConflictTs: 0n,
       });
     }
   }
@@ -559,7 +574,14 @@ export class PessimisticState {
 
 /** The result of a key whose aggressive-locking lock this transaction already holds. */
 function heldResult(key: Uint8Array, entry: AggressiveLockEntry): LockKeysResult {
-  return { key, alreadyLocked: true, locked: true, exists: entry.value.exists, value: entry.value.value };
+  return {
+    key,
+    alreadyLocked: true,
+    locked: true,
+    exists: entry.value.exists,
+    value: entry.value.value,
+    lockedWithConflictTs: entry.value.lockedWithConflictTs,
+  };
 }
 
 function sameKey(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
