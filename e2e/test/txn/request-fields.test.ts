@@ -79,23 +79,19 @@ describe.each(txnModes())('request fields (%s)', (_, mode) => {
       expect(p?.value.minCommitTs).toBeGreaterThanOrEqual(txn.startTs + 1n);
       await txn.whenCommitSettled();
 
-      txn = await spy.client.begin();
+      // A pessimistic async commit: its locks raised the for-update ts past the start ts.
+      txn = await spy.client.begin({ asyncCommit: true, pessimistic: true });
+      await spy.client.currentTimestamp();
+      await txn.lockKeys([key]);
+      const forUpdateTs = txn.forUpdateTs;
+      expect(forUpdateTs).toBeGreaterThan(txn.startTs);
       txn.put(key, 'v2');
-      const forUpdateTs = txn.startTs + (5n << 18n);
-      const committer = new TwoPhaseCommitter(spy.client.parts, txn.memBuffer, {
-        startTs: txn.startTs,
-        lockResolver: spy.client.lockResolver,
-        asyncCommit: true,
-        pessimistic: true,
-        forUpdateTs,
-      });
-      await committer.prewrite();
+      await txn.commit();
       [p] = spy.sent('Prewrite').filter((r) => r.value.startVersion === txn.startTs);
+      expect(p?.value.useAsyncCommit).toBe(true);
       expect(p?.value.forUpdateTs).toBe(forUpdateTs);
       expect(p?.value.minCommitTs).toBeGreaterThanOrEqual(forUpdateTs + 1n);
-      await committer.rollback();
-      committer.close();
-      await txn.rollback();
+      await txn.whenCommitSettled();
     } finally {
       await spy.close();
     }
