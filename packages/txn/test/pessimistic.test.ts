@@ -168,6 +168,25 @@ describe.each([
     expect(t(await client.snapshot().get(k('p-ins-x')))).toBe('y');
   });
 
+  it('a failed 1PC commit releases the pessimistic locks, and whenCommitSettled waits for it', async () => {
+    const txn = await client.begin({ pessimistic: true, onePc: true });
+    await txn.lockKeys(['p-1pc-fail']);
+    txn.put('p-1pc-fail', 'x');
+    const fault = cluster.inject({
+      method: 'KvPrewrite',
+      times: 1,
+      error: { keyError: { abort: 'injected' } },
+    });
+    await expect(txn.commit()).rejects.toMatchObject({ code: 'TXN_ABORTED' });
+    expect(fault.hits).toBe(1);
+    await txn.whenCommitSettled();
+    // Released, not left to expire with its TTL (client-go cleans up whatever the protocol).
+    const next = await client.begin({ pessimistic: true });
+    const [r] = await next.lockKeys(['p-1pc-fail'], { noWait: true });
+    expect(r?.locked).toBe(true);
+    await next.rollback();
+  });
+
   it('64 concurrent read-modify-write transactions on 4 hot keys lose no increment', async () => {
     const hot = ['p-hot-0', 'p-hot-1', 'p-hot-2', 'p-hot-3'];
     let committed = 0;

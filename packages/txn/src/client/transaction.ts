@@ -188,8 +188,9 @@ export class Transaction implements AsyncDisposable {
   }
 
   /**
-   * Settles when the work its commit left in the background is done (the commit of the
-   * secondaries). Never rejects.
+   * Settles when the work its commit left in the background is done: the commit of the
+   * secondaries, or the rollback of what a failed commit wrote (client-go's background goroutine
+   * lifecycle hooks). Never rejects.
    */
   whenCommitSettled(): Promise<void> {
     return this.#background;
@@ -399,7 +400,7 @@ export class Transaction implements AsyncDisposable {
           ...(pess.forUpdateTsChecks.size === 0 ? {} : { forUpdateTsConstraints: pess.forUpdateTsChecks }),
           ...(pess.primaryKey === undefined ? {} : { primaryKey: pess.primaryKey }),
         });
-        return await committer.execute(options);
+        return await this.#execute(committer, options);
       } finally {
         pess.close();
       }
@@ -420,7 +421,7 @@ export class Transaction implements AsyncDisposable {
             resolved,
           );
     const latches = this.#p.latches;
-    if (latches === undefined || committer.mutationCount === 0) return committer.execute(options);
+    if (latches === undefined || committer.mutationCount === 0) return this.#execute(committer, options);
     const lock = await latches.acquire(this.startTs, committer.keys(), options?.signal);
     try {
       if (lock.stale) {
@@ -434,11 +435,21 @@ export class Transaction implements AsyncDisposable {
           reason: 'Optimistic',
         });
       }
-      const result = await committer.execute(options);
+      const result = await this.#execute(committer, options);
       lock.commitTs = result.commitTs;
       return result;
     } finally {
       latches.release(lock);
+    }
+  }
+
+  /** Runs the commit; after a failure, {@link whenCommitSettled} waits for the rollback it leaves. */
+  async #execute(committer: TwoPhaseCommitter, options: RequestOptions | undefined): Promise<CommitResult> {
+    try {
+      return await committer.execute(options);
+    } catch (e) {
+      this.#background = committer.whenIdle();
+      throw e;
     }
   }
 
