@@ -204,6 +204,109 @@ describe.each(txnModes())('lock_test.go waits (%s)', (_, mode) => {
     },
   );
 
+  test.each([
+    [false, false, false],
+    [true, false, false],
+    [true, true, false],
+    [true, false, true],
+  ])(
+    'TestPrewriteCheckForUpdateTS (async commit %s, 1PC %s, causal consistency %s): prewrite checks the for-update ts each lock really has',
+    async (asyncCommit, onePc, causalConsistency) => {
+      const name = `pcf_${asyncCommit}_${onePc}_${causalConsistency}`;
+      const [k1, k2, k3, k4] = [1, 2, 3, 4].map((i) => env.key(`${name}_k${i}`)) as [
+        Uint8Array,
+        Uint8Array,
+        Uint8Array,
+        Uint8Array,
+      ];
+      const opts = { pessimistic: true, asyncCommit, onePc, causalConsistency } as const;
+      let pausedTs = 0n;
+      const prewriteHeld = gate();
+      const prewriteReached = gate();
+      const spy = await connectSpy(env, {
+        around: async (request, send) => {
+          // client-go's `beforePrewrite` pause.
+          if (request.$case === 'Prewrite' && request.value.startVersion === pausedTs) {
+            prewriteReached.open();
+            await prewriteHeld.wait;
+          }
+          return send();
+        },
+      });
+      try {
+        // The failing case: k1's pessimistic lock is lost and a stale lock request comes back
+        // after another transaction wrote k1.
+        const txn = await spy.client.begin(opts);
+        await txn.startAggressiveLocking();
+        for (const k of [k1, k2, k3])
+          await txn.lockKeys([k], { forUpdateTs: txn.startTs, waitTimeoutMs: 200 });
+        await txn.doneAggressiveLocking();
+        txn.put(k1, 'v1');
+        pausedTs = txn.startTs;
+        const committing = txn.commit().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        await prewriteReached.wait;
+        // The lock on k1 is lost (a pessimistic rollback at its for-update ts).
+        const lost = await spy.client.begin({ startTs: txn.startTs, pessimistic: true });
+        await lost.lockKeys([k1], { forUpdateTs: txn.startTs });
+        await lost.rollback();
+        const probe = await env.client.begin({ pessimistic: true });
+        await probe.lockKeys([k1], { noWait: true });
+        await probe.rollback();
+        // Another transaction writes k1.
+        const txn2 = await env.client.begin();
+        txn2.put(k1, 'v2');
+        await txn2.commit();
+        // The stale lock request is replayed: TiKV locks k1 again, with conflict.
+        const replay = await spy.client.begin({ startTs: txn.startTs, pessimistic: true });
+        await replay.startAggressiveLocking();
+        const [r] = await replay.lockKeys([k1], { forUpdateTs: txn.startTs, waitTimeoutMs: 200 });
+        expect(r?.lockedWithConflictTs).toBe(txn2.commitTs);
+        await replay.doneAggressiveLocking();
+        prewriteHeld.open();
+        const err = await committing;
+        expect(err).toBeDefined();
+        expect(String(err)).toMatch(/pessimistic ?lock ?not ?found/i);
+        // The failed commit released the locks it held (in 1PC too).
+        await txn.whenCommitSettled();
+        for (const k of [k2, k3]) {
+          const other = await env.client.begin({ pessimistic: true });
+          await other.lockKeys([k], { noWait: true });
+          await other.rollback();
+        }
+        await replay.rollback();
+        expect(text(await env.client.snapshot(txn2.commitTs).get(k1))).toBe('v2');
+        expect(await env.client.snapshot(txn2.commitTs - 1n).get(k1)).toBeUndefined();
+
+        // The passing case: a key locked with conflict, one without, one at a newer for-update ts.
+        const txn3 = await spy.client.begin(opts);
+        const txn1 = await env.client.begin();
+        txn1.put(k2, 'v2');
+        await txn1.commit();
+        await txn3.startAggressiveLocking();
+        await txn3.lockKeys([k2], { forUpdateTs: txn3.startTs, waitTimeoutMs: 200 });
+        await txn3.lockKeys([k3], { forUpdateTs: txn3.startTs, waitTimeoutMs: 200 });
+        // A key locked with conflict needs a fresh ts before the commit (TiDB's for-update ts).
+        const currentTs = await env.client.currentTimestamp();
+        await txn3.lockKeys([k4], { forUpdateTs: currentTs, waitTimeoutMs: 200 });
+        txn3.put(k2, 'v1');
+        txn3.put(k3, 'v1');
+        await txn3.doneAggressiveLocking();
+        await txn3.commit();
+        await txn3.whenCommitSettled();
+        let snap = env.client.snapshot(txn3.commitTs);
+        expect((await snap.batchGet([k2, k3])).map(text)).toEqual(['v1', 'v1']);
+        snap = env.client.snapshot(txn3.commitTs - 1n);
+        expect((await snap.batchGet([k2, k3])).map(text)).toEqual(['v2', undefined]);
+      } finally {
+        prewriteHeld.open();
+        await spy.close();
+      }
+    },
+  );
+
   test('TestLockWaitTimeLimit', async () => {
     const [k1, k2] = [env.key('wait_limit_k1'), env.key('wait_limit_k2')];
     const txn1 = await env.client.begin({ pessimistic: true });
