@@ -32,7 +32,7 @@ export interface ClusterConnection {
   readonly codec: Codec;
   /** The cluster id PD reported. */
   readonly clusterId: bigint;
-  /** Closes the sender's transport, the region cache and the PD client (in that order). */
+  /** Closes the region cache, the transport and the PD client, one after the other in that order. */
   close(): Promise<void>;
 }
 
