@@ -2,7 +2,12 @@
 // TransactionClient per mode, keys under a per-suite prefix (so a suite can run against an
 // existing cluster and clean up after itself), and region splits on the embedded target.
 import { keyspacePrefix } from '@tikv/mock-cluster';
-import { type Snapshot, TransactionClient, type TransactionClientTuning } from '@tikv/txn';
+import {
+  type Snapshot,
+  TransactionClient,
+  type TransactionClientOptions,
+  type TransactionClientTuning,
+} from '@tikv/txn';
 import {
   type ApiMode,
   apiModesFrom,
@@ -161,4 +166,70 @@ export async function putAll(
   for (const [k, v] of pairs) txn.put(k, v);
   const commitTs = await txn.commit();
   return { startTs: txn.startTs, commitTs };
+}
+
+/** An interceptor of the client's requests (`@tikv/rpc`'s `RpcInterceptor`). */
+type Interceptor = NonNullable<NonNullable<TransactionClientOptions['sender']>['interceptors']>[number];
+/** One step of a request's path (`@tikv/rpc`'s `RpcCall`). */
+type RpcCall = ReturnType<Interceptor['wrap']>;
+/** A request as the interceptors see it (keys encoded for the wire, context filled). */
+export type SentRequest = Parameters<RpcCall>[1];
+/** A response as the interceptors see it. */
+export type SentResponse = Awaited<ReturnType<RpcCall>>;
+
+/** A second client of a suite's target whose requests a test watches and steers. */
+export interface SpyClient {
+  readonly client: TransactionClient;
+  /** Copies of every request sent so far, in order. */
+  readonly requests: SentRequest[];
+  /** The requests of one command sent so far. */
+  sent<C extends SentRequest['$case']>(cmd: C): Extract<SentRequest, { $case: C }>[];
+  /** Closes the client (not the target). */
+  close(): Promise<void>;
+}
+
+/** Options of {@link connectSpy}. */
+export interface SpyOptions {
+  /** The client's tuning. */
+  readonly tuning?: TransactionClientTuning | undefined;
+  /**
+   * Runs around each request: `send` forwards it (call it at most once); the hook may wait
+   * before or after, or answer without sending. @defaultValue forwards at once
+   */
+  readonly around?:
+    | ((request: SentRequest, send: () => Promise<SentResponse>) => Promise<SentResponse>)
+    | undefined;
+}
+
+/**
+ * Connects another TransactionClient to the env's target, with an interceptor that records every
+ * request (client-go's `SetRPCInterceptor` / `sendReqToRegionHook` in the integration tests).
+ */
+export async function connectSpy(env: TxnEnv, options: SpyOptions = {}): Promise<SpyClient> {
+  const requests: SentRequest[] = [];
+  const around = options.around;
+  const spy: Interceptor = {
+    name: 'e2e-spy',
+    wrap: (next) => async (address, request, o) => {
+      // A copy: the client may reuse the buffers a request's values are views of once it is sent.
+      requests.push(structuredClone(request));
+      return around === undefined
+        ? next(address, request, o)
+        : around(request, () => next(address, request, o));
+    },
+  };
+  const client = await TransactionClient.connect({
+    pdEndpoints: env.target.pdEndpoints,
+    apiVersion: env.mode.apiVersion,
+    keyspace: env.mode.keyspace,
+    sender: { interceptors: [spy] },
+    ...options.tuning,
+  });
+  return {
+    client,
+    requests,
+    sent: <C extends SentRequest['$case']>(cmd: C) =>
+      requests.filter((r): r is Extract<SentRequest, { $case: C }> => r.$case === cmd),
+    close: () => client.close(),
+  };
 }

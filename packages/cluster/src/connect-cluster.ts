@@ -41,7 +41,7 @@ export interface ClusterConnection {
   readonly codec: Codec;
   /** The cluster id PD reported. */
   readonly clusterId: bigint;
-  /** Closes the sender's transport, the region cache and the PD client (in that order). */
+  /** Closes the region cache, the transport and the PD client, one after the other in that order. */
   close(): Promise<void>;
 }
 
@@ -51,9 +51,18 @@ type Closer = () => Promise<void>;
 const HEALTH_FEEDBACK_TIMEOUT_MS = 2_000;
 
 async function closeAll(closers: readonly Closer[]): Promise<void> {
-  const results = await Promise.allSettled([...closers].reverse().map((c) => c()));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
+  // One after the other, in reverse order of opening: a piece opened later may use one opened
+  // before while it stops (the region cache's loops ask PD), so client-go closes the region cache
+  // before PD. Every piece is closed; the first failure is thrown.
+  let failure: { reason: unknown } | undefined;
+  for (const close of [...closers].reverse()) {
+    try {
+      await close();
+    } catch (e) {
+      failure ??= { reason: e };
+    }
+  }
+  if (failure !== undefined) throw failure.reason;
 }
 
 /** Checks what every connect checks before it opens anything. */

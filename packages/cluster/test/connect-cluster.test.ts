@@ -176,3 +176,28 @@ test('API V1 txn keys: region errors come back in the client’s key space (Epoc
     await cluster.close();
   }
 });
+
+test('TestKVStoreCloseCheckRegionCacheClosedBeforePDClose (tikv/kv_test.go): the region cache is closed before PD', async () => {
+  const cluster = await MockCluster.start({ stores: 1 });
+  try {
+    const conn = await connectCluster({ pdEndpoints: cluster.pdEndpoints, keyMode: KeyMode.RAW });
+    const events: string[] = [];
+    const cacheClose = conn.regionCache.close.bind(conn.regionCache);
+    const pdClose = conn.pd.close.bind(conn.pd);
+    conn.regionCache.close = async () => {
+      events.push('cache:start');
+      // The cache's background loops may still talk to PD while they stop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await cacheClose();
+      events.push('cache:done');
+    };
+    conn.pd.close = async () => {
+      events.push('pd:start');
+      await pdClose();
+    };
+    await conn.close();
+    expect(events.indexOf('pd:start')).toBeGreaterThan(events.indexOf('cache:done'));
+  } finally {
+    await cluster.close();
+  }
+});

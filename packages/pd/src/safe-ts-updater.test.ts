@@ -51,6 +51,25 @@ function byStores(f: (id: bigint) => bigint): PdAnswer {
 }
 
 describe('SafeTsUpdater (client-go tikv/kv_test.go)', () => {
+  test('TestInitClusterMinResolvedTSZero (pd_api_test.go): a 0 from PD and from the stores is no safe ts, never 2^64 - 1', async () => {
+    let pdTs = 0n;
+    const kv: Record<string, bigint> = { [TIKV.toString()]: 0n, [TIFLASH.toString()]: 0n };
+    const { updater } = harness(() => ({ minResolvedTs: pdTs, storesMinResolvedTs: undefined }), kv);
+    // Nothing initialized anywhere.
+    await updater.update();
+    expect(updater.getMinSafeTs('global')).toBe(0n);
+    // PD's cluster min resolved ts.
+    pdTs = 100n;
+    await updater.update();
+    expect(updater.getMinSafeTs('global')).toBe(100n);
+    // PD has none (an old PD answers 0): the stores' own safe ts.
+    pdTs = 0n;
+    kv[TIKV.toString()] = 150n;
+    kv[TIFLASH.toString()] = 150n;
+    await updater.update();
+    expect(updater.getMinSafeTs('global')).toBe(150n);
+  });
+
   test('TestMinSafeTsFromStores: PD fails, every store is asked', async () => {
     const { updater, counts } = harness(undefined);
     expect(updater.getMinSafeTs()).toBe(0n);

@@ -1,5 +1,6 @@
 import {
   AssertionFailedError,
+  AlreadyExistsError,
   DeadlockError,
   InvalidArgumentError,
   isTiKVError,
@@ -142,6 +143,49 @@ describe.each([
       InvalidArgumentError,
     );
     await only.rollback();
+  });
+
+  it('an insert lock of a key locked and found to exist fails at once; a failed insert lock drops the presumption', async () => {
+    await client.run(async (other) => {
+      other.put('p-ins-e', 'x');
+      other.put('p-ins-x', 'x');
+    });
+    const txn = await client.begin({ pessimistic: true });
+    await txn.lockKeys(['p-ins-e', 'p-ins-n'], { returnValues: true });
+    // Already locked and existing: an insert's lock fails (client-go checks NeedCheckExists).
+    txn.memBuffer.updateFlags(k('p-ins-e'), FlagsOp.SetPresumeKeyNotExists);
+    await expect(txn.lockKeys(['p-ins-e'])).rejects.toBeInstanceOf(AlreadyExistsError);
+    // Already locked and absent: fine.
+    txn.memBuffer.updateFlags(k('p-ins-n'), FlagsOp.SetPresumeKeyNotExists);
+    expect((await txn.lockKeys(['p-ins-n']))[0]?.alreadyLocked).toBe(true);
+    // TiKV refuses the insert's lock of an existing key; the key is no longer presumed absent,
+    // so a later put of it is a put, not an insert that would fail the commit.
+    txn.memBuffer.setWithFlags(k('p-ins-x'), k('y'), FlagsOp.SetPresumeKeyNotExists);
+    await expect(txn.lockKeys(['p-ins-x'])).rejects.toBeInstanceOf(AlreadyExistsError);
+    expect(KeyFlags.hasPresumeKeyNotExists(txn.memBuffer.getFlags(k('p-ins-x')) ?? 0)).toBe(false);
+    txn.put('p-ins-x', 'y');
+    txn.delete('p-ins-n');
+    await txn.commit();
+    expect(t(await client.snapshot().get(k('p-ins-x')))).toBe('y');
+  });
+
+  it('a failed 1PC commit releases the pessimistic locks, and whenCommitSettled waits for it', async () => {
+    const txn = await client.begin({ pessimistic: true, onePc: true });
+    await txn.lockKeys(['p-1pc-fail']);
+    txn.put('p-1pc-fail', 'x');
+    const fault = cluster.inject({
+      method: 'KvPrewrite',
+      times: 1,
+      error: { keyError: { abort: 'injected' } },
+    });
+    await expect(txn.commit()).rejects.toMatchObject({ code: 'TXN_ABORTED' });
+    expect(fault.hits).toBe(1);
+    await txn.whenCommitSettled();
+    // Released, not left to expire with its TTL (client-go cleans up whatever the protocol).
+    const next = await client.begin({ pessimistic: true });
+    const [r] = await next.lockKeys(['p-1pc-fail'], { noWait: true });
+    expect(r?.locked).toBe(true);
+    await next.rollback();
   });
 
   it('64 concurrent read-modify-write transactions on 4 hot keys lose no increment', async () => {

@@ -242,9 +242,10 @@ export class Transaction implements AsyncDisposable {
   }
 
   /**
-   * Settles when the work its commit left in the background is done (the commit of the
-   * secondaries; for a pipelined transaction, the resolve of its flushed locks after a commit, a
-   * failed commit or a rollback). Never rejects.
+   * Settles when the work its commit left in the background is done: the commit of the
+   * secondaries, or the rollback of what a failed commit wrote (client-go's background goroutine
+   * lifecycle hooks); for a pipelined transaction, the resolve of its flushed locks after a
+   * commit, a failed commit or a rollback. Never rejects.
    */
   whenCommitSettled(): Promise<void> {
     return this.#background;
@@ -390,7 +391,14 @@ export class Transaction implements AsyncDisposable {
       const flags = this.#buffer.getFlags(key);
       const alreadyLocked = flags !== undefined && KeyFlags.hasLocked(flags);
       if (!alreadyLocked) this.#buffer.updateFlags(key, FlagsOp.SetKeyLocked);
-      return { key, alreadyLocked, locked: true, exists: undefined, value: undefined };
+      return {
+        key,
+        alreadyLocked,
+        locked: true,
+        exists: undefined,
+        value: undefined,
+        lockedWithConflictTs: 0n,
+      };
     });
   }
 
@@ -479,7 +487,7 @@ export class Transaction implements AsyncDisposable {
           ...(pess.forUpdateTsChecks.size === 0 ? {} : { forUpdateTsConstraints: pess.forUpdateTsChecks }),
           ...(pess.primaryKey === undefined ? {} : { primaryKey: pess.primaryKey }),
         });
-        return await committer.execute(options);
+        return await this.#execute(committer, options);
       } finally {
         pess.close();
       }
@@ -500,7 +508,7 @@ export class Transaction implements AsyncDisposable {
             resolved,
           );
     const latches = this.#p.latches;
-    if (latches === undefined || committer.mutationCount === 0) return committer.execute(options);
+    if (latches === undefined || committer.mutationCount === 0) return this.#execute(committer, options);
     const lock = await latches.acquire(this.startTs, committer.keys(), options?.signal);
     try {
       if (lock.stale) {
@@ -514,11 +522,21 @@ export class Transaction implements AsyncDisposable {
           reason: 'Optimistic',
         });
       }
-      const result = await committer.execute(options);
+      const result = await this.#execute(committer, options);
       lock.commitTs = result.commitTs;
       return result;
     } finally {
       latches.release(lock);
+    }
+  }
+
+  /** Runs the commit; after a failure, {@link whenCommitSettled} waits for the rollback it leaves. */
+  async #execute(committer: TwoPhaseCommitter, options: RequestOptions | undefined): Promise<CommitResult> {
+    try {
+      return await committer.execute(options);
+    } catch (e) {
+      this.#background = committer.whenIdle();
+      throw e;
     }
   }
 

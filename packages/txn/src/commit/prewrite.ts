@@ -41,6 +41,11 @@ interface PrewriteRun {
   readonly retried: Set<TxnMutation>;
   /** Mutations whose earlier attempt met a failed RPC (client-go's sender keeps `rpcError`). */
   readonly rpcTainted: Set<TxnMutation>;
+  /**
+   * Mutations sent before, after a region error or a lock they had to wait for: their next
+   * request is a retry (client-go `attempts > 1 || action.retry`), whatever region it goes to.
+   */
+  readonly resent: Set<TxnMutation>;
   /** The first error a batch failed with; the rest of the batches are cancelled by it. */
   firstError: unknown;
   /** The first assertion failure, thrown only when nothing else failed (client-go `batchExecutor`). */
@@ -101,6 +106,7 @@ export async function prewriteMutations(
     total: items.length,
     retried: new Set(),
     rpcTainted: new Set(),
+    resent: new Set(),
     firstError: undefined,
     assertionError: undefined,
   };
@@ -138,7 +144,10 @@ async function prewriteBatch(
   // resolving this transaction's locks "lite" (client-go).
   const count = retried ? undefined : s.regionTxnSize.get(regionVersionKey(batch.region));
   const txnSize = count === undefined ? U64_MAX : BigInt(count);
-  const request = prewriteRequest(s, items, isPrimary, txnSize);
+  // An earlier attempt of these keys may have been applied (a lost response, then a split):
+  // TiKV checks a retried prewrite against the transaction's commit or rollback record.
+  const isRetry = run.resent.size > 0 && items.some((m) => run.resent.has(m));
+  const request = prewriteRequest(s, items, isPrimary, txnSize, isRetry);
   const rpcBefore = rpcFailureCount(bo);
   const tainted = run.rpcTainted.size > 0 && items.some((m) => run.rpcTainted.has(m));
   let rpcSeen = tainted;
@@ -163,7 +172,10 @@ async function prewriteBatch(
         );
       }
       await backOffRegionError(bo, batch.region, answer.regionError);
-      for (const m of items) run.retried.add(m);
+      for (const m of items) {
+        run.retried.add(m);
+        run.resent.add(m);
+      }
       if (rpcSeen) for (const m of items) run.rpcTainted.add(m);
       return 'regionError';
     }
@@ -184,6 +196,7 @@ async function prewriteBatch(
       });
     }
     if (rpcSeen) for (const m of items) run.rpcTainted.add(m);
+    for (const m of items) run.resent.add(m);
     return 'retry';
   } catch (e) {
     if (isTiKVError(e, 'ASSERTION_FAILED')) {
@@ -207,6 +220,7 @@ function prewriteRequest(
   items: readonly TxnMutation[],
   isPrimary: boolean,
   txnSize: bigint,
+  isRetry: boolean,
 ): { readonly $case: 'Prewrite'; readonly value: kvrpcpb.PrewriteRequest } {
   let minCommitTs = s.minCommitTs.get();
   if (s.forUpdateTs > 0n && s.forUpdateTs >= minCommitTs) minCommitTs = s.forUpdateTs + 1n;
@@ -214,7 +228,8 @@ function prewriteRequest(
   return {
     $case: 'Prewrite',
     value: {
-      context: undefined,
+      // The sender fills in the rest; it keeps a retry flag set here (and sets it for its own retries).
+      context: isRetry ? kvrpcpb.Context.fromPartial({ isRetryRequest: true }) : undefined,
       // A TxnMutation is a kvrpcpb.Mutation: the items go in as they are.
       mutations: items as TxnMutation[],
       primaryLock: s.primaryKey,

@@ -17,6 +17,7 @@ import {
   U64_MAX,
   UndeterminedError,
 } from '@tikv/common';
+import { kvrpcpb } from '@tikv/proto';
 import type { BatchRun } from '@tikv/rpc';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
@@ -497,8 +498,17 @@ export class TwoPhaseCommitter {
   #afterFailure(): void {
     const s = this.#s;
     // An unknown outcome must stay unknown; a committed primary is the transaction's commit; a
-    // 1PC attempt that did not fall back wrote nothing.
-    if (s.undetermined !== undefined || s.committed || s.onePc) return;
+    // 1PC attempt that did not fall back wrote nothing, but the pessimistic locks taken before it
+    // are still there and are released as client-go releases them (else they block other
+    // transactions until their TTL runs out).
+    if (s.undetermined !== undefined || s.committed) return;
+    if (
+      s.onePc &&
+      !s.mutations.some(
+        (m) => m.pessimisticAction === kvrpcpb.PrewriteRequest_PessimisticAction.DO_PESSIMISTIC_CHECK,
+      )
+    )
+      return;
     // Never rejects: spawn logs a failure.
     void s.spawn('rollback after a failed commit', () =>
       cleanupMutations(s, s.backgroundBackoffer(s.options.cleanupMaxBackoffMs), s.mutations),

@@ -50,6 +50,12 @@ export interface LockKeysResult {
   readonly exists: boolean | undefined;
   /** The key's latest value, with `returnValues`. */
   readonly value: Uint8Array | undefined;
+  /**
+   * In an aggressive locking stage, the commit ts of a newer write the lock was taken over
+   * (client-go `LockedWithConflictTS`: TiKV locked the key although its latest commit is newer
+   * than the for-update ts); 0n otherwise.
+   */
+  readonly lockedWithConflictTs: bigint;
 }
 
 /** Checks the options `lockKeys` does not hand on to a checked constructor. @internal */

@@ -1,4 +1,5 @@
 import {
+  AlreadyExistsError,
   Backoffer,
   type Clock,
   InvalidArgumentError,
@@ -13,7 +14,7 @@ import {
 } from '@tikv/common';
 import type { RegionRequestOptions } from '@tikv/rpc';
 import type { ResolvedCommitOptions } from '../commit/commit-options.js';
-import { TtlManager } from '../commit/ttl-manager.js';
+import { TtlManager, TtlManagerState } from '../commit/ttl-manager.js';
 import { FlagsOp, KeyFlags } from '../membuffer/key-flags.js';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
@@ -94,6 +95,11 @@ export class PessimisticState {
     return this.#lockedCount;
   }
 
+  /** Whether the TTL manager keeps the primary alive (client-go `IsTTLRunning`). */
+  get ttlRunning(): boolean {
+    return this.#ttl !== undefined && this.#ttl.state === TtlManagerState.RUNNING;
+  }
+
   /** Locks `keys` (see `Transaction.lockKeys`). */
   async lockKeys(
     input: readonly Uint8Array[],
@@ -110,6 +116,20 @@ export class PessimisticState {
     // client-go `exitAggressiveLockingIfInapplicable`: several keys end the stage.
     if (this.#aggressive !== undefined && unique.length > 1) this.doneAggressiveLocking();
     const aggressive = this.#aggressive;
+    for (const key of unique) {
+      // client-go: a key this transaction already locked and found to exist fails an insert's
+      // lock (the caller presumed it absent) without a request.
+      const flags = this.#buffer.getFlags(key);
+      const name = keyToLatin1(key);
+      const held =
+        aggressive?.currentLockedKeys.get(name) ?? aggressive?.lastRetryUnnecessaryLocks?.get(name);
+      const locked = held !== undefined || (flags !== undefined && KeyFlags.hasLocked(flags));
+      const valueExists =
+        held !== undefined ? held.value.exists : flags !== undefined && KeyFlags.hasLockedValueExists(flags);
+      if (locked && valueExists && flags !== undefined && KeyFlags.hasNeedCheckExists(flags)) {
+        throw new AlreadyExistsError(key);
+      }
+    }
     for (const key of unique) {
       const flags = this.#buffer.getFlags(key);
       const name = keyToLatin1(key);
@@ -133,6 +153,7 @@ export class PessimisticState {
           locked: true,
           exists: cached?.exists ?? (KeyFlags.hasLockedValueExists(flags) ? true : undefined),
           value: cached?.value,
+          lockedWithConflictTs: 0n,
         });
       } else toLock.push(key);
     }
@@ -223,6 +244,14 @@ export class PessimisticState {
         }
       }
     } catch (e) {
+      // The keys presumed absent are not known to be absent after all (client-go
+      // `UnmarkPresumeKeyNotExists`): a later write of one is a plain put, not an insert.
+      for (const k of keys) {
+        const f = this.#buffer.getFlags(k);
+        if (f !== undefined && KeyFlags.hasPresumeKeyNotExists(f)) {
+          this.#buffer.updateFlags(k, FlagsOp.DelPresumeKeyNotExists);
+        }
+      }
       const code = (e as { code?: unknown }).code;
       const keyMayBeLocked = code !== 'WRITE_CONFLICT' && code !== 'ALREADY_EXISTS';
       if (keys.length > 1 || keyMayBeLocked) {
@@ -270,11 +299,19 @@ export class PessimisticState {
           locked: true,
           exists: answered?.exists,
           value: answered?.value,
+          lockedWithConflictTs: conflictTs,
         });
         continue;
       }
       if (o.lockOnlyIfExists === true && !exists) {
-        results.set(name, { key, alreadyLocked: false, locked: false, exists: false, value: undefined });
+        results.set(name, {
+          key,
+          alreadyLocked: false,
+          locked: false,
+          exists: false,
+          value: undefined,
+          lockedWithConflictTs: 0n,
+        });
         continue;
       }
       this.#buffer.updateFlags(
@@ -292,6 +329,7 @@ export class PessimisticState {
         locked: true,
         exists: answered?.exists,
         value: answered?.value,
+        lockedWithConflictTs: 0n,
       });
     }
   }
@@ -559,7 +597,14 @@ export class PessimisticState {
 
 /** The result of a key whose aggressive-locking lock this transaction already holds. */
 function heldResult(key: Uint8Array, entry: AggressiveLockEntry): LockKeysResult {
-  return { key, alreadyLocked: true, locked: true, exists: entry.value.exists, value: entry.value.value };
+  return {
+    key,
+    alreadyLocked: true,
+    locked: true,
+    exists: entry.value.exists,
+    value: entry.value.value,
+    lockedWithConflictTs: entry.value.lockedWithConflictTs,
+  };
 }
 
 function sameKey(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
