@@ -50,6 +50,13 @@ export interface TtlManagerOptions {
   readonly maxBackoffMs: number;
   /** The min commit ts a heartbeat carries (client-go `minCommitTSMgr.get()`). */
   readonly minCommitTs: () => bigint;
+  /**
+   * Told each heartbeat's timestamp before the heartbeat is sent: a pipelined transaction raises
+   * its min commit ts to it (client-go `keepAlive`'s `tryUpdate(now, ttlAccess)`).
+   */
+  readonly beforeHeartbeat?: ((now: bigint) => void) | undefined;
+  /** Told after each successful heartbeat: a pipelined transaction broadcasts its status. */
+  readonly afterHeartbeat?: (() => void) | undefined;
   /** The client's lifetime: aborting it stops the manager. */
   readonly signal: AbortSignal | undefined;
 }
@@ -59,7 +66,8 @@ export interface TtlManagerOptions {
  * `intervalMs` (half the managed TTL by default, client-go's ticker) it reads a timestamp and sends
  * `KvTxnHeartBeat` asking for a TTL of the transaction's age plus `managedLockTtlMs`, until it is
  * closed, the transaction is older than `maxTxnTtlMs`, TiKV answers a key error (the lock is
- * gone), or ten heartbeats in a row failed.
+ * gone), or ten heartbeats in a row failed. A pipelined transaction's heartbeats also push its
+ * min commit ts (`beforeHeartbeat`) and broadcast its status after each success (`afterHeartbeat`).
  *
  * @internal
  */
@@ -104,6 +112,14 @@ export class TtlManager {
     return this.#loop;
   }
 
+  /**
+   * The loop stops itself: closed before the event says so, so that a listener woken by it (a
+   * flush that must now fail) sees the state it announces.
+   */
+  #closeFromLoop(): void {
+    if (this.#state === TtlManagerState.RUNNING) this.#state = TtlManagerState.CLOSED;
+  }
+
   async #keepAlive(signal: AbortSignal): Promise<void> {
     const o = this.#options;
     let failures = 0;
@@ -122,12 +138,22 @@ export class TtlManager {
         return;
       }
       const uptimeMs = extractPhysical(now) - extractPhysical(o.startTs);
+      const adviseLockTtlMs = uptimeMs + o.managedLockTtlMs;
       if (uptimeMs > o.maxTxnTtlMs) {
         // Past its lifetime: stop, so a lost transaction never holds its locks forever.
         o.logger.info('ttl manager: transaction lived past maxTxnTtlMs', { startTs: o.startTs, uptimeMs });
+        this.#closeFromLoop();
+        publishHeartbeat({
+          startTs: o.startTs,
+          adviseLockTtlMs,
+          lockTtlMs: undefined,
+          error: undefined,
+          stopped: true,
+          maxTtlExceeded: true,
+        });
         return;
       }
-      const adviseLockTtlMs = uptimeMs + o.managedLockTtlMs;
+      o.beforeHeartbeat?.(now);
       try {
         const lockTtlMs = await this.#heartbeat(signal, adviseLockTtlMs);
         failures = 0;
@@ -137,18 +163,30 @@ export class TtlManager {
           lockTtlMs,
           error: undefined,
           stopped: false,
+          maxTtlExceeded: false,
         });
       } catch (error) {
         if (signal.aborted) return;
         failures++;
         const stop = isKeyError(error) || failures > MAX_CONSECUTIVE_FAILURES;
-        publishHeartbeat({ startTs: o.startTs, adviseLockTtlMs, lockTtlMs: undefined, error, stopped: stop });
+        if (stop) this.#closeFromLoop();
+        publishHeartbeat({
+          startTs: o.startTs,
+          adviseLockTtlMs,
+          lockTtlMs: undefined,
+          error,
+          stopped: stop,
+          maxTtlExceeded: false,
+        });
         if (stop) {
           o.logger.warn('ttl manager: heartbeats stopped', { startTs: o.startTs, failures, error });
           return;
         }
         o.logger.debug('ttl manager: heartbeat failed', { startTs: o.startTs, failures, error });
+        continue;
       }
+      // Only after a success: the primary lock stays the one source of truth of the status.
+      o.afterHeartbeat?.();
     }
   }
 
