@@ -220,11 +220,6 @@ export class PipelinedCommitter {
     });
   }
 
-  /** The transaction's min commit ts as its heartbeats pushed it (0n before any). */
-  get minCommitTs(): bigint {
-    return this.#minCommitTs.get();
-  }
-
   /** Broadcasts the status in the background (client-go spawns it); it never rejects. */
   #broadcastStatus(
     status: Omit<TxnStatusReport, 'startTs' | 'minCommitTs'>,
