@@ -3,7 +3,8 @@
 // (KvBufferBatchGet), is invisible to others until commit, and commits by committing its primary
 // and resolving the flushed range; a rollback resolves the range as rolled back. client-go's
 // failpoints become a request interceptor (holding KvFlush, counting KvBufferBatchGet) and the
-// client's commit tuning (a 100 ms managed lock TTL). The flush thresholds are scaled down (the
+// client's commit tuning (a 100 ms managed lock TTL, a 200 ms max TTL with the
+// `pipelined.maxTxnTtlMs` option for MaxPipelinedTxnTTL). The flush thresholds are scaled down (the
 // `pipelined` options) so that the suite stays short.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { KeyIsLockedError, keyErrorFromWire, TiKVError } from '@tikv/common';
