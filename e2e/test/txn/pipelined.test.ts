@@ -3,11 +3,19 @@
 // (KvBufferBatchGet), is invisible to others until commit, and commits by committing its primary
 // and resolving the flushed range; a rollback resolves the range as rolled back. client-go's
 // failpoints become a request interceptor (holding KvFlush, counting KvBufferBatchGet) and the
-// client's commit tuning (a 100 ms managed lock TTL). The flush thresholds are scaled down (the
+// client's commit tuning (a 100 ms managed lock TTL, a 200 ms max TTL with the
+// `pipelined.maxTxnTtlMs` option for MaxPipelinedTxnTTL). The flush thresholds are scaled down (the
 // `pipelined` options) so that the suite stays short.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { KeyIsLockedError, keyErrorFromWire, TiKVError } from '@tikv/common';
-import { CommitProtocol, TransactionClient, TXN_HEARTBEAT_CHANNEL } from '@tikv/txn';
+import {
+  CommitProtocol,
+  TransactionClient,
+  TXN_HEARTBEAT_CHANNEL,
+  TXN_STATUS_BROADCAST_CHANNEL,
+  type TxnHeartbeatEvent,
+  type TxnStatusBroadcastEvent,
+} from '@tikv/txn';
 import { embeddedTest, startTxnEnv, type TxnEnv, text, txnModes } from './txn-env.js';
 
 /** client-go's MinFlushKeys / MinFlushSize, scaled down by ten. */
@@ -338,6 +346,92 @@ describe.each(txnModes())('pipelined_memdb_test.go (%s)', (_, mode) => {
           unsubscribe(TXN_HEARTBEAT_CHANNEL, listener);
         }
       } finally {
+        await short.close();
+      }
+    },
+  );
+
+  test('TestPipelinedDMLFailedByPKMaxTTLExceeded: heartbeats stop once the transaction outlives its max TTL, and so do the flushes', async () => {
+    // client-go's failpoints: ManagedLockTTL 100 ms, MaxPipelinedTxnTTL and MaxTxnTTL 200 ms.
+    const short = await TransactionClient.connect({
+      pdEndpoints: env.target.pdEndpoints,
+      apiVersion: mode.apiVersion,
+      keyspace: mode.keyspace,
+      commit: { managedLockTtlMs: 100, maxTxnTtlMs: 200 },
+    });
+    let onHeartbeat: ((e: TxnHeartbeatEvent) => void) | undefined;
+    const listener = (m: unknown) => onHeartbeat?.(m as TxnHeartbeatEvent);
+    subscribe(TXN_HEARTBEAT_CHANNEL, listener);
+    try {
+      const txn = await short.begin({ pipelined: { maxTxnTtlMs: 200 } });
+      const stopped = new Promise<TxnHeartbeatEvent>((resolve) => {
+        onHeartbeat = (e) => {
+          if (e.startTs === txn.startTs && e.maxTtlExceeded) resolve(e);
+        };
+      });
+      txn.put(key('ttl1'), 'value1');
+      expect(await txn.flush({ force: true })).toBe(true);
+      await txn.flushWait();
+      expect((await lockOn(key('ttl1')))?.primary).toEqual(key('ttl1'));
+      // The TTL manager stops by itself (client-go: Eventually !IsTTLRunning).
+      expect(await stopped).toMatchObject({ stopped: true, error: undefined });
+      txn.put(key('ttl2'), 'value2');
+      expect(await txn.flush({ force: true })).toBe(true);
+      const failure = await txn.flushWait().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failure).toBeInstanceOf(TiKVError);
+      expect(String(failure)).toContain('ttl manager is closed');
+      await txn.rollback();
+      await txn.whenCommitSettled();
+    } finally {
+      unsubscribe(TXN_HEARTBEAT_CHANNEL, listener);
+      await short.close();
+    }
+  });
+
+  embeddedTest(
+    'heartbeats broadcast the txn status to every store; commit and the resolve end broadcast it too',
+    async () => {
+      const short = await TransactionClient.connect({
+        pdEndpoints: env.target.pdEndpoints,
+        apiVersion: mode.apiVersion,
+        keyspace: mode.keyspace,
+        commit: { managedLockTtlMs: 100 },
+      });
+      const events: TxnStatusBroadcastEvent[] = [];
+      let onEvent: (() => void) | undefined;
+      const listener = (m: unknown) => {
+        events.push(m as TxnStatusBroadcastEvent);
+        onEvent?.();
+      };
+      const next = (match: (e: TxnStatusBroadcastEvent) => boolean) =>
+        new Promise<TxnStatusBroadcastEvent>((resolve) => {
+          const check = () => {
+            const found = events.find(match);
+            if (found !== undefined) resolve(found);
+          };
+          onEvent = check;
+          check();
+        });
+      subscribe(TXN_STATUS_BROADCAST_CHANNEL, listener);
+      try {
+        const txn = await short.begin({ pipelined: { broadcastGracePeriodMs: 0 } });
+        const of = (e: TxnStatusBroadcastEvent) => e.startTs === txn.startTs;
+        txn.put(key('bc1'), 'v');
+        await txn.flush({ force: true });
+        await txn.flushWait();
+        const ongoing = await next((e) => of(e) && e.commitTs === 0n && e.minCommitTs > txn.startTs);
+        expect(ongoing.failedStoreIds).toEqual([]);
+        expect(ongoing.stores).toBeGreaterThan(0);
+        const commitTs = await txn.commit();
+        expect(commitTs).toBeGreaterThan(ongoing.minCommitTs);
+        await txn.whenCommitSettled();
+        expect(await next((e) => of(e) && e.isCompleted)).toMatchObject({ commitTs, rolledBack: false });
+        expect(events.filter(of).some((e) => e.commitTs === commitTs && !e.isCompleted)).toBe(true);
+      } finally {
+        unsubscribe(TXN_STATUS_BROADCAST_CHANNEL, listener);
         await short.close();
       }
     },

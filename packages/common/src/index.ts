@@ -138,6 +138,7 @@ export {
 } from './errors/key-error-from-wire.js';
 export {
   AlreadyExistsError,
+  type AlreadyExistsOptions,
   Assertion,
   AssertionFailedError,
   type AssertionFailedFields,

@@ -22,6 +22,7 @@ import {
   resolveMockClusterOptions,
   toKey,
 } from './mock-cluster-options.js';
+import type { TxnState } from './mvcc/txn-status-cache.js';
 import { GcStateService } from './pd/gc-state-service.js';
 import {
   type KeyspaceInfo,
@@ -606,6 +607,15 @@ export class MockCluster {
     this.#txn.resolvedTs.lagMs = lagMs;
   }
 
+  /**
+   * What a store's txn status cache holds of a transaction (what `BroadcastTxnStatus` told it):
+   * `{ kind: 'ongoing', minCommitTs }`, `{ kind: 'committed', commitTs }`, `{ kind: 'rolledBack' }`,
+   * or undefined when unknown.
+   */
+  txnStatus(storeId: bigint, startTs: bigint): TxnState | undefined {
+    return this.#txn.resolvedTs.txnStatus(storeId).get(startTs);
+  }
+
   /** Whether `close()` has been called. */
   get closed(): boolean {
     return this.#closed;
@@ -634,13 +644,13 @@ export class MockCluster {
 /** The smallest resolved ts of the regions with a peer on `storeId` (what it reports to PD). */
 function storeMinResolvedTs(
   model: ClusterModel,
-  resolved: { safeTs(start: Uint8Array, end: Uint8Array): bigint },
+  resolved: { safeTs(start: Uint8Array, end: Uint8Array, storeId?: bigint): bigint },
   storeId: bigint,
 ): bigint {
   let min: bigint | undefined;
   for (const r of model.regions()) {
     if (!r.peers.some((p) => p.storeId === storeId)) continue;
-    const ts = resolved.safeTs(r.startKey, r.endKey);
+    const ts = resolved.safeTs(r.startKey, r.endKey, storeId);
     if (min === undefined || ts < min) min = ts;
   }
   return min ?? 0n;

@@ -184,6 +184,11 @@ export {
 } from './pipelined/pipelined-mem-buffer.js';
 export { DEFAULT_PIPELINED_OPTIONS, type PipelinedOptions } from './pipelined/pipelined-options.js';
 export {
+  TXN_STATUS_BROADCAST_CHANNEL,
+  type TxnStatusBroadcastEvent,
+  type TxnStatusReport,
+} from './pipelined/txn-status-broadcast.js';
+export {
   DELETE_RANGE_ONE_REGION_MAX_BACKOFF_MS,
   DeleteRangeTask,
   type DeleteRangeTaskOptions,
@@ -225,6 +230,7 @@ export type {
   ResolveLocksResult,
   TxnOracle,
   TxnParts,
+  TxnStores,
 } from './txn-deps.js';
 export type { SnapshotIterateOptions, SnapshotReader } from './union-store/snapshot-reader.js';
 export { type UnionScanOptions, UnionStore, unionIterate } from './union-store/union-store.js';

@@ -1,5 +1,5 @@
 import type { Backoffer, Clock, LockInfo, Logger, RequestOptions } from '@tikv/common';
-import type { RegionExecutor } from '@tikv/rpc';
+import type { RegionExecutor, ResponseFor, TikvRequest } from '@tikv/rpc';
 
 /**
  * What a transaction needs from PD's timestamp oracle (client-go `oracle.Oracle`).
@@ -71,6 +71,18 @@ export interface LockResolving {
   resolveLocks(bo: Backoffer, options: ResolveLocksOptions): Promise<ResolveLocksResult>;
 }
 
+/**
+ * The TiKV stores a client knows and a send to one of them: what a pipelined transaction
+ * broadcasts its status through (client-go `broadcastToAllStores`). `TransactionClient.connect`
+ * wires the region cache's stores and the client's transport (with its codec).
+ */
+export interface TxnStores {
+  /** The TiKV stores (not TiFlash) the region cache has resolved (client-go `GetStoresByType(tikvrpc.TiKV)`). */
+  tikvStores(): readonly { readonly id: bigint; readonly address: string }[];
+  /** Sends one command to one store. */
+  send<R extends TikvRequest>(address: string, request: R, options?: RequestOptions): Promise<ResponseFor<R>>;
+}
+
 /** The pieces the transactional layer runs on; `TransactionClient.connect` wires the real ones. */
 export interface TxnParts {
   /** Region routing, batching and retries (`@tikv/rpc`'s `RegionExecutor`). */
@@ -88,6 +100,11 @@ export interface TxnParts {
    * secondaries, the rollback after a failure, TTL heartbeats) stops with it. @defaultValue none
    */
   readonly lifetimeSignal?: AbortSignal | undefined;
+  /**
+   * The stores a pipelined transaction broadcasts its status to (TiKV's txn status cache).
+   * @defaultValue none: pipelined transactions broadcast nothing
+   */
+  readonly stores?: TxnStores | undefined;
   /** Releases the pieces; called once by `close()`. */
   readonly close?: (() => Promise<void>) | undefined;
 }

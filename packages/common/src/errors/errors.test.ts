@@ -294,6 +294,8 @@ describe('KeyError family', () => {
     expect(new KeyIsLockedError(lock).lock).toBe(lock);
     expect(new PrimaryMismatchError(lock).lock).toBe(lock);
     expect(new AlreadyExistsError(k('x')).key).toEqual(k('x'));
+    expect(new AlreadyExistsError(k('x')).value).toBeUndefined();
+    expect(new AlreadyExistsError(k('x'), { value: k('v') }).value).toEqual(k('v'));
     expect(new TxnLockNotFoundError(k('y')).key).toEqual(k('y'));
     expect(new TxnNotFoundError({ startTs: 4n, primaryKey: k('p') })).toMatchObject({ startTs: 4n });
     expect(new CommitTsTooLargeError(9n).commitTs).toBe(9n);

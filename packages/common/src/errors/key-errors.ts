@@ -219,17 +219,30 @@ interface KeyField {
   readonly key: Uint8Array;
 }
 
+/** Options of an {@link AlreadyExistsError}. */
+export interface AlreadyExistsOptions extends KeyErrorOptions {
+  /** The value the transaction was inserting (not on the wire; see {@link AlreadyExistsError.value}). */
+  readonly value?: Uint8Array | undefined;
+}
+
 /** An insert (or a not-exists assertion) met an existing key. */
 export class AlreadyExistsError extends keyErrorWith<KeyField>() {
   override name = 'AlreadyExistsError';
   declare readonly code: 'ALREADY_EXISTS';
+  /**
+   * The value the transaction was writing to the key when TiKV found it existing (client-go
+   * `ErrKeyExist.Value`, not part of the protocol): a pipelined flush fills it from the generation
+   * it flushed, for a duplicate-entry message; undefined otherwise.
+   */
+  readonly value: Uint8Array | undefined;
 
   /**
    * @param key - the existing key
-   * @param options - debug info, retryable override, cause
+   * @param options - debug info, retryable override, cause, the value being inserted
    */
-  constructor(key: Uint8Array, options: KeyErrorOptions = {}) {
+  constructor(key: Uint8Array, options: AlreadyExistsOptions = {}) {
     super('ALREADY_EXISTS', `key already exists { key: ${formatKey(key)} }`, { key }, options, false);
+    this.value = options.value;
   }
 }
 

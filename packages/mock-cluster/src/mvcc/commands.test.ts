@@ -1,7 +1,12 @@
 import { kvrpcpb } from '@tikv/proto';
 import { ConcurrencyManager } from './concurrency-manager.js';
 import { b, MvccTestEngine } from './mvcc-test-util.js';
-import { type PrewriteCommand, TxnCommands } from './txn-commands.js';
+import {
+  MAX_TXN_WRITE_SIZE,
+  type PrewriteCommand,
+  RESOLVE_LOCK_BATCH_SIZE,
+  TxnCommands,
+} from './txn-commands.js';
 import { isProtectedRollback, WriteType } from './write-record.js';
 
 function setup(maxTs = 1n) {
@@ -190,5 +195,90 @@ describe('src/storage/txn/commands/prewrite.rs', () => {
     ).toThrow(
       'prewrite request invalid: for_update_ts constraint set for index 3 while 1 mutations were given',
     );
+  });
+});
+
+describe('src/storage/mod.rs', () => {
+  test('test_resolve_lock: a region-wide resolve of 1 to 2 * RESOLVE_LOCK_BATCH_SIZE + 1 locks leaves only other transactions’ locks', () => {
+    const { e, cmds } = setup();
+    // Transaction 99's locks are never resolved.
+    cmds.prewrite(
+      prewriteCommand({ mutations: [put('ta'), put('tb'), put('tc')], primary: b('tc'), startTs: 99n }),
+    );
+    const counts = [
+      1,
+      RESOLVE_LOCK_BATCH_SIZE,
+      RESOLVE_LOCK_BATCH_SIZE - 1,
+      RESOLVE_LOCK_BATCH_SIZE + 1,
+      RESOLVE_LOCK_BATCH_SIZE * 2,
+      RESOLVE_LOCK_BATCH_SIZE * 2 - 1,
+      RESOLVE_LOCK_BATCH_SIZE * 2 + 1,
+    ];
+    let ts = 100n;
+    for (const n of counts) {
+      for (const rollback of [false, true]) {
+        const keys = Array.from({ length: n }, (_x, i) => `tx${String(i).padStart(8, '0')}`);
+        cmds.prewrite(
+          prewriteCommand({ mutations: keys.map((k) => put(k, 'foo')), primary: b('tx'), startTs: ts }),
+        );
+        cmds.resolveLock({ txnStatus: new Map([[ts, rollback ? 0n : ts + 5n]]) });
+        const left = cmds.scanLock(ts, new Uint8Array(0), new Uint8Array(0), 0);
+        expect(left.map((l) => [Buffer.from(l.key).toString(), l.lockVersion])).toEqual([
+          ['ta', 99n],
+          ['tb', 99n],
+          ['tc', 99n],
+        ]);
+        const last = keys[n - 1] as string;
+        if (rollback) expect(e.writeAt(last, ts)?.writeType).toBe(WriteType.Rollback);
+        else expect(e.writeAt(last, ts + 5n)?.writeType).toBe(WriteType.Put);
+        ts += 10n;
+      }
+    }
+  });
+
+  test('a write reaching MAX_TXN_WRITE_SIZE ends the batch early and the next read phase goes on from its key', () => {
+    const { e, cmds } = setup();
+    // 600 locks with 200-byte values, inlined in the commit records: a write passes 32 KiB after
+    // about 140 of them, so 5 batches where the batch size alone would make 3.
+    const value = 'x'.repeat(200);
+    const keys = Array.from({ length: 600 }, (_x, i) => `big${String(i).padStart(4, '0')}`);
+    cmds.prewrite(
+      prewriteCommand({ mutations: keys.map((k) => put(k, value)), primary: b('big0000'), startTs: 10n }),
+    );
+    const released: number[] = [];
+    cmds.onReleased = (r) => released.push(r.length);
+    cmds.resolveLock({ txnStatus: new Map([[10n, 20n]]) });
+    expect(cmds.scanLock(30n, new Uint8Array(0), new Uint8Array(0), 0)).toEqual([]);
+    for (const k of keys) expect(e.writeAt(k, 20n)?.writeType).toBe(WriteType.Put);
+    // One write per batch, each cut by its size.
+    expect(released.length).toBeGreaterThanOrEqual(4);
+    expect(released.reduce((a, x) => a + x, 0)).toBe(600);
+    expect(Math.max(...released)).toBeLessThan(RESOLVE_LOCK_BATCH_SIZE);
+    expect(MAX_TXN_WRITE_SIZE).toBe(32 * 1024);
+  });
+
+  test('a commit ts not above a lock’s start ts is InvalidTxnTso; earlier batches stay written', () => {
+    const { e, cmds } = setup();
+    const keys = Array.from(
+      { length: RESOLVE_LOCK_BATCH_SIZE + 1 },
+      (_x, i) => `iv${String(i).padStart(4, '0')}`,
+    );
+    cmds.prewrite(
+      prewriteCommand({ mutations: keys.map((k) => put(k)), primary: b('iv0000'), startTs: 10n }),
+    );
+    // The one after the first batch belongs to a transaction whose commit ts is refused.
+    cmds.prewrite(prewriteCommand({ mutations: [put('iw')], primary: b('iw'), startTs: 50n }));
+    expect(
+      e.err(() =>
+        cmds.resolveLock({
+          txnStatus: new Map([
+            [10n, 20n],
+            [50n, 40n],
+          ]),
+        }),
+      ).kind,
+    ).toBe('InvalidTxnTso');
+    expect(e.writeAt(keys[0] as string, 20n)?.writeType).toBe(WriteType.Put);
+    expect(e.locked('iw', 50).ts).toBe(50n);
   });
 });

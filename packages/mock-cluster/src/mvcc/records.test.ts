@@ -1,5 +1,7 @@
 import { decodeLock, encodeLock, LockType, lockInfoOf, newLock } from './lock-record.js';
 import {
+  ByteReader,
+  ByteWriter,
   LAST_CHANGE_NOT_EXIST,
   lastChangeExist,
   lastChangeFromParts,
@@ -103,5 +105,42 @@ describe('txn_types/src/write.rs', () => {
     expect(checkGcFenceAsLatestVersion(w(5n), 10n)).toBe(false);
     expect(checkGcFenceAsLatestVersion(w(10n), 10n)).toBe(false);
     expect(checkGcFenceAsLatestVersion(w(11n), 10n)).toBe(true);
+  });
+});
+
+describe('ByteReader', () => {
+  test('reads back every u64 and varint width, through the number fast path and the bigint one', () => {
+    const values = [
+      0n,
+      1n,
+      127n,
+      128n,
+      0xffff_ffffn,
+      0x1_0000_0000n,
+      2n ** 49n - 1n,
+      2n ** 49n,
+      2n ** 63n,
+      2n ** 64n - 1n,
+    ];
+    const w = new ByteWriter();
+    for (const v of values) w.u64(v).varU64(v);
+    w.compactBytes(b('key')).compactBytes(new Uint8Array(300));
+    const r = new ByteReader(w.finish());
+    for (const v of values) {
+      expect(r.u64()).toBe(v);
+      expect(r.varU64()).toBe(v);
+    }
+    expect(Buffer.from(r.compactBytes()).toString()).toBe('key');
+    expect(r.compactBytes()).toHaveLength(300);
+    expect(r.empty).toBe(true);
+  });
+
+  test('a read past the end throws, and a truncated varint is the codec’s error', () => {
+    expect(() => new ByteReader(new Uint8Array(7)).u64()).toThrow('record ends early');
+    expect(() => new ByteReader(new Uint8Array(0)).byte()).toThrow('record ends early');
+    expect(() => new ByteReader(Uint8Array.of(0x80, 0x80)).varU64()).toThrow('insufficient bytes');
+    // A length (zigzag 6 = 3) longer than what is left.
+    const r = new ByteReader(Uint8Array.of(0x06, 0x61));
+    expect(() => r.compactBytes()).toThrow('record ends early');
   });
 });

@@ -22,8 +22,8 @@ import type { ConcurrencyManager } from './concurrency-manager.js';
 import { isPessimisticLock, type Lock, lockInfoOf } from './lock-record.js';
 import { isMvccError, MvccError, mvccFail, txnOther } from './mvcc-error.js';
 import { mvccInfoOf } from './mvcc-info.js';
-import { MvccReader, type OverlappedWrite } from './mvcc-reader.js';
-import { EntryTooLargeError, MvccTxn, type ReleasedLock } from './mvcc-txn.js';
+import { type KeyLock, MvccReader, type OverlappedWrite } from './mvcc-reader.js';
+import { EntryTooLargeError, type Modify, MvccTxn, type ReleasedLock } from './mvcc-txn.js';
 import {
   cloneSharedLocks,
   isSharedLocks,
@@ -35,6 +35,11 @@ import { bytesEqual, encodeTxnKey } from './txn-key.js';
 import { newWrite, WriteType, writeTypeFromLockType } from './write-record.js';
 
 const PessimisticAction = kvrpcpb.PrewriteRequest_PessimisticAction;
+
+/** Locks one `ResolveLock` read phase hands to the write (TiKV `RESOLVE_LOCK_BATCH_SIZE`). */
+export const RESOLVE_LOCK_BATCH_SIZE = 256;
+/** A `ResolveLock` write stops once its changes reach this many bytes (TiKV `MAX_TXN_WRITE_SIZE`). */
+export const MAX_TXN_WRITE_SIZE = 32 * 1024;
 
 /** A prewrite command (`Prewrite` / `PrewritePessimistic`), decoded from the request. */
 export interface PrewriteCommand {
@@ -479,38 +484,62 @@ export class TxnCommands {
     // TiKV's read phase scans the lock CF only (`scan_locks_from_storage`): pessimistic locks live
     // in memory there (`pessimistic-txn.in-memory`, on by default), so a transaction-wide
     // resolve leaves them; clients remove them with KVPessimisticRollback.
-    const { locks } = this.reader(0n).scanLocks(
-      o.start,
-      o.end,
-      (_k, l) => o.txnStatus.has(l.ts) && !isPessimisticLock(l),
-      0,
-    );
-    for (const { lock } of locks) {
-      const commitTs = o.txnStatus.get(lock.ts) ?? 0n;
-      if (commitTs !== 0n && commitTs <= lock.ts)
-        mvccFail({ kind: 'InvalidTxnTso', startTs: lock.ts, commitTs });
+    const filter = (_k: Uint8Array, l: Lock) => o.txnStatus.has(l.ts) && !isPessimisticLock(l);
+    // TiKV alternates a read phase (`ResolveLockReadPhase`: the next RESOLVE_LOCK_BATCH_SIZE
+    // locks from the scan key) and a write (`ResolveLock`: one write per batch, cut short once it
+    // reaches MAX_TXN_WRITE_SIZE), so each write stays small and a region's resolve costs in
+    // proportion to its locks; one write for the whole region made it superlinear.
+    let scanKey = o.start;
+    for (;;) {
+      const { locks, hasRemain } = this.reader(0n).scanLocks(scanKey, o.end, filter, RESOLVE_LOCK_BATCH_SIZE);
+      if (locks.length === 0) return;
+      const stoppedAt = this.#resolveBatch(o.txnStatus, locks);
+      if (stoppedAt !== undefined) scanKey = stoppedAt;
+      else if (hasRemain) scanKey = (locks[locks.length - 1] as KeyLock).key;
+      else return;
     }
-    // TiKV resolves the scanned batch in one write; each lock runs at its own start ts.
+  }
+
+  /**
+   * One `ResolveLock` write: commits or rolls back `locks` in one transaction, each at its own
+   * start ts; stops after the lock whose changes take the write to MAX_TXN_WRITE_SIZE and returns
+   * its key (where the next read phase starts), undefined when every lock was resolved.
+   */
+  #resolveBatch(txnStatus: ReadonlyMap<bigint, bigint>, locks: readonly KeyLock[]): Uint8Array | undefined {
     const txn = new MvccTxn(0n, this.#cm);
     const reader = new MvccReader(this.#engine, 0n);
+    let stoppedAt: Uint8Array | undefined;
+    let writeBytes = 0;
+    let counted = 0;
     for (const { key, lock } of locks) {
       txn.startTs = lock.ts;
       reader.startTs = lock.ts;
-      const commitTs = o.txnStatus.get(lock.ts) ?? 0n;
+      const commitTs = txnStatus.get(lock.ts) ?? 0n;
       // commit and cleanup find this transaction's entry of shared locks by its start ts.
       if (commitTs === 0n) {
         cleanup(txn, reader, key, 0n, false);
-        continue;
+      } else if (commitTs > lock.ts) {
+        try {
+          commit(txn, reader, key, commitTs);
+        } catch (e) {
+          if (!(isMvccError(e, 'TxnLockNotFound') && isPessimisticLock(lock))) throw e;
+        }
+      } else {
+        mvccFail({ kind: 'InvalidTxnTso', startTs: lock.ts, commitTs });
       }
-      try {
-        commit(txn, reader, key, commitTs);
-      } catch (e) {
-        if (!(isMvccError(e, 'TxnLockNotFound') && isPessimisticLock(lock))) throw e;
+      for (; counted < txn.modifies.length; counted++) {
+        const m = txn.modifies[counted] as Modify;
+        writeBytes += m.key.length + (m.op === 'put' ? m.value.length : 0);
+      }
+      if (writeBytes >= MAX_TXN_WRITE_SIZE) {
+        stoppedAt = key;
+        break;
       }
     }
     this.#checkWriteSize(txn);
     txn.apply(this.#engine);
     if (txn.released.length > 0) this.onReleased?.(txn.released, 0n);
+    return stoppedAt;
   }
 
   #checkWriteSize(txn: MvccTxn): void {

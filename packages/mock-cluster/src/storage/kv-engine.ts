@@ -50,9 +50,12 @@ export class ColumnFamilyStore {
     return this.#tree.get(key);
   }
 
-  /** Stores `value` at `key`, replacing any previous value. Both arrays are copied. */
+  /**
+   * Stores `value` at `key`, replacing any previous value. Both arrays are copied (as plain
+   * `Uint8Array`s even from a `Buffer`; the copy constructor, where `Uint8Array.from` iterated).
+   */
   put(key: Uint8Array, value: Uint8Array): void {
-    this.#tree.set(Uint8Array.from(key), Uint8Array.from(value));
+    this.#tree.set(new Uint8Array(key), new Uint8Array(value));
   }
 
   /** Removes `key`; returns whether it existed. */

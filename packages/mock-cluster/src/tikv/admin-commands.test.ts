@@ -140,10 +140,70 @@ describe('SplitRegion, UnsafeDestroyRange, safe ts, stale and replica reads, txn
     expect(blocked.error?.locked?.lockVersion).toBe(110n);
   });
 
-  it('BroadcastTxnStatus is accepted', async () => {
-    await expect(c.kv(1).broadcastTxnStatus({ txnStatus: [{ startTs: 1n, commitTs: 2n }] })).resolves.toEqual(
-      {},
-    );
+  it('BroadcastTxnStatus fills the store’s txn status cache, which moves the safe ts past a pipelined transaction’s locks', async () => {
+    const now = composeTs(BigInt(nowMs));
+    const startTs = now - 1000n;
+    const range = { startKey: b('pb'), endKey: b('pc') };
+    cluster.split([b('pb'), b('pc')]); // away from the other tests' locks
+    const region = cluster.regionByKey('pb1');
+    const flushed = await kv('pb1').kvFlush({
+      context: ctx('pb1'),
+      mutations: [put('pb1', 'v'), put('pb2', 'v')],
+      primaryKey: b('pb1'),
+      startTs,
+      minCommitTs: startTs + 1n,
+      generation: 1n,
+      lockTtl: 3000n,
+    });
+    expect(flushed.errors).toEqual([]);
+    const safeTsOn = async (storeId: bigint) =>
+      (await c.kv(storeId).getStoreSafeTS({ keyRange: range })).safeTs;
+    // The store told is a follower (a leader never answers a stale read DataIsNotReady: it reads as
+    // the leader instead); the other store is the leader's.
+    const follower = region.peers.find((p) => p.storeId !== region.leader.storeId);
+    if (follower === undefined) throw new Error('no follower');
+    const told = follower.storeId;
+    const other = region.leader.storeId;
+    const staleCtx = { ...ctxFor(region), peer: toMetaPeer(follower), staleRead: true };
+    const staleRead = (version: bigint) => c.kv(told).kvGet({ context: staleCtx, key: b('pb0'), version });
+    // Unknown to the cache: the locks hold the safe ts below the start ts, as any lock does.
+    expect(await safeTsOn(told)).toBe(startTs - 1n);
+    expect((await staleRead(startTs + 100n)).regionError?.dataIsNotReady).toBeDefined();
+    // Ongoing with a min commit ts: held below it instead, on the store told only.
+    expect(
+      await c.kv(told).broadcastTxnStatus({ txnStatus: [{ startTs, minCommitTs: startTs + 500n }] }),
+    ).toEqual({});
+    expect(cluster.txnStatus(told, startTs)).toEqual({ kind: 'ongoing', minCommitTs: startTs + 500n });
+    expect(await safeTsOn(told)).toBe(startTs + 499n);
+    expect(cluster.txnStatus(other, startTs)).toBeUndefined();
+    expect(await safeTsOn(other)).toBe(startTs - 1n);
+    // A smaller min commit ts does not move it back.
+    await c.kv(told).broadcastTxnStatus({ txnStatus: [{ startTs, minCommitTs: startTs + 10n }] });
+    expect(cluster.txnStatus(told, startTs)).toEqual({ kind: 'ongoing', minCommitTs: startTs + 500n });
+    // A stale read on that store may now read below the min commit ts.
+    expect((await staleRead(startTs + 100n)).regionError).toBeUndefined();
+    // Committed: the locks hold nothing any more (readers resolve them); completed leaves it cached.
+    await c.kv(told).broadcastTxnStatus({
+      txnStatus: [{ startTs, minCommitTs: startTs + 500n, commitTs: startTs + 600n }],
+    });
+    expect(cluster.txnStatus(told, startTs)).toEqual({ kind: 'committed', commitTs: startTs + 600n });
+    expect(await safeTsOn(told)).toBe(now);
+    await c
+      .kv(told)
+      .broadcastTxnStatus({ txnStatus: [{ startTs, commitTs: startTs + 600n, isCompleted: true }] });
+    expect(cluster.txnStatus(told, startTs)).toEqual({ kind: 'committed', commitTs: startTs + 600n });
+    // Rolled back on the other store; a completed status that is still ongoing is refused (TiKV asserts it).
+    await c.kv(other).broadcastTxnStatus({ txnStatus: [{ startTs, rolledBack: true }] });
+    expect(cluster.txnStatus(other, startTs)).toEqual({ kind: 'rolledBack' });
+    expect(await safeTsOn(other)).toBe(now);
+    await expect(
+      c.kv(other).broadcastTxnStatus({ txnStatus: [{ startTs: 7n, minCommitTs: 9n, isCompleted: true }] }),
+    ).rejects.toThrow();
+    await kv('pb1').kvResolveLock({
+      context: ctx('pb1'),
+      startVersion: startTs,
+      commitVersion: startTs + 600n,
+    });
   });
 
   it('inject({ keyError }) answers the next matching requests with it', async () => {

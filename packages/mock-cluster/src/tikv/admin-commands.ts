@@ -84,24 +84,28 @@ export class AdminCommands {
     let safeTs: bigint | undefined;
     for (const r of this.#deps.model.regions()) {
       if (!r.peers.some((p) => p.storeId === this.#storeId) || !overlaps(r, start, end)) continue;
-      const ts = resolved?.safeTs(r.startKey, r.endKey) ?? 0n;
+      const ts = resolved?.safeTs(r.startKey, r.endKey, this.#storeId) ?? 0n;
       if (safeTs === undefined || ts < safeTs) safeTs = ts;
     }
     return { safeTs: safeTs ?? 0n };
   }
+
+  /**
+   * BroadcastTxnStatus: the statuses go to this store's txn status cache (TiKV
+   * `future_broadcast_txn_status`), whatever the context says; the answer is empty.
+   */
+  broadcastTxnStatus(req: kvrpcpb.BroadcastTxnStatusRequest): kvrpcpb.BroadcastTxnStatusResponse {
+    this.#deps.txn?.resolvedTs?.txnStatus(this.#storeId).update(req.txnStatus);
+    return kvrpcpb.BroadcastTxnStatusResponse.fromPartial({});
+  }
 }
 
 /** The `tikvpb.Tikv` methods {@link AdminCommands} serve. */
-// BroadcastTxnStatus feeds TiKV's txn status cache, which the mock does not keep: it is
-// accepted and answered as TiKV answers it (an empty response).
 export function adminCommandEntries(c: AdminCommands): [string, (req: never) => object][] {
   return [
     ['SplitRegion', (r: kvrpcpb.SplitRegionRequest) => c.splitRegion(r)],
     ['UnsafeDestroyRange', (r: kvrpcpb.UnsafeDestroyRangeRequest) => c.unsafeDestroyRange(r)],
     ['GetStoreSafeTS', (r: kvrpcpb.StoreSafeTSRequest) => c.getStoreSafeTs(r)],
-    [
-      'BroadcastTxnStatus',
-      (_r: kvrpcpb.BroadcastTxnStatusRequest) => kvrpcpb.BroadcastTxnStatusResponse.fromPartial({}),
-    ],
+    ['BroadcastTxnStatus', (r: kvrpcpb.BroadcastTxnStatusRequest) => c.broadcastTxnStatus(r)],
   ];
 }

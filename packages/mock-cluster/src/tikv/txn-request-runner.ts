@@ -155,7 +155,7 @@ export class TxnRequestRunner {
   checkStaleRead(ctx: kvrpcpb.Context | undefined, region: RegionInfo, readTs: bigint): void {
     if (ctx?.staleRead !== true || this.txn.resolvedTs === undefined) return;
     if (region.leader.storeId === this.storeId) return;
-    const safeTs = this.txn.resolvedTs.safeTs(region.startKey, region.endKey);
+    const safeTs = this.txn.resolvedTs.safeTs(region.startKey, region.endKey, this.storeId);
     if (readTs <= safeTs) return;
     const peerId = region.peers.find((p) => p.storeId === this.storeId)?.id ?? 0n;
     failRegion(

@@ -18,6 +18,7 @@ import {
 } from '@tikv/common';
 import { KeyMode } from '@tikv/keyspace';
 import { PdOracle } from '@tikv/pd';
+import { StoreType } from '@tikv/region-cache';
 import { RegionExecutor } from '@tikv/rpc';
 import type { AdminPd } from '../admin/admin-deps.js';
 import { ClusterAdmin } from '../admin/cluster-admin.js';
@@ -201,6 +202,14 @@ export class TransactionClient implements AsyncDisposable {
           clusterId: cluster.clusterId,
           clock: tuning.clock,
           logger: tuning.logger,
+          stores: {
+            tikvStores: () =>
+              cluster.regionCache
+                .getAllStores()
+                .filter((s) => s.storeType === StoreType.TIKV && s.address !== '')
+                .map((s) => ({ id: s.id, address: s.address })),
+            send: (address, request, opts) => cluster.transport.send(address, request, opts),
+          },
           cluster: {
             pd: cluster.pd,
             transport: cluster.transport,

@@ -6,7 +6,10 @@ export const TXN_HEARTBEAT_CHANNEL = 'tikv:txn:heartbeat';
 /** Channel of each finished commit (successful or not): {@link TxnCommitEvent}. */
 export const TXN_COMMIT_CHANNEL = 'tikv:txn:commit';
 
-/** One heartbeat (`KvTxnHeartBeat`) of the TTL manager. Keys are never included. */
+/**
+ * One heartbeat (`KvTxnHeartBeat`) of the TTL manager, or its stop because the transaction
+ * outlived its max TTL (`maxTtlExceeded`: no heartbeat was sent). Keys are never included.
+ */
 export interface TxnHeartbeatEvent {
   /** The transaction's start ts. */
   readonly startTs: bigint;
@@ -18,6 +21,11 @@ export interface TxnHeartbeatEvent {
   readonly error: unknown;
   /** Whether the TTL manager stops after this heartbeat. */
   readonly stopped: boolean;
+  /**
+   * The transaction is older than its max TTL (`maxTxnTtlMs`; for a pipelined one, the larger of
+   * it and `pipelined.maxTxnTtlMs`): the manager stops without a heartbeat (`stopped` is true).
+   */
+  readonly maxTtlExceeded: boolean;
 }
 
 /** One commit, once its outcome is known (the background commit of secondaries may go on). */

@@ -135,11 +135,58 @@ describe('ttlManager / keepAlive (2pc.go)', () => {
         return { response: { value: { error: undefined, lockTtl: 1n } } };
       },
     });
-    m.run();
-    clock.advance(10_000);
-    await m.whenStopped();
-    expect(sends).toBe(0);
-    expect(m.state).toBe(TtlManagerState.CLOSED);
+    const hb = recordHeartbeats();
+    try {
+      m.run();
+      const next = hb.next();
+      clock.advance(10_000);
+      // Announced with the manager already closed (a flush woken by it fails).
+      expect(await next).toMatchObject({ stopped: true, maxTtlExceeded: true, error: undefined });
+      expect(m.state).toBe(TtlManagerState.CLOSED);
+      await m.whenStopped();
+      expect(sends).toBe(0);
+    } finally {
+      hb.stop();
+    }
+  });
+
+  test('a pipelined transaction is told each heartbeat ts before it is sent, and each success after', async () => {
+    const clock = new ManualClock();
+    const order: string[] = [];
+    let minCommitTs = 0n;
+    let fail = false;
+    const m = manager({
+      clock,
+      nowMs: () => START_MS + 1000,
+      minCommitTs: () => minCommitTs,
+      beforeHeartbeat: (now) => {
+        order.push('before');
+        minCommitTs = now;
+      },
+      afterHeartbeat: () => order.push('after'),
+      send: async (...args: unknown[]) => {
+        const build = args[2] as () => { value: { minCommitTs: bigint } };
+        order.push(`send ${build().value.minCommitTs === composeTs(START_MS + 1000, 0)}`);
+        if (fail) throw new RpcError('unavailable', { address: 'a', requestSent: false });
+        return { response: { value: { error: undefined, lockTtl: 1n } } };
+      },
+    });
+    const hb = recordHeartbeats();
+    try {
+      m.run();
+      let next = hb.next();
+      clock.advance(10_000);
+      await next;
+      fail = true;
+      next = hb.next();
+      clock.advance(10_000);
+      expect((await next).error).toBeInstanceOf(RpcError);
+      // No broadcast after a failed heartbeat.
+      expect(order).toEqual(['before', 'send true', 'after', 'before', 'send true']);
+    } finally {
+      hb.stop();
+      m.close();
+    }
   });
 
   test("the client's lifetime signal stops it; close() before run() leaves it unstarted", async () => {

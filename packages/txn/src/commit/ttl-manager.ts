@@ -84,6 +84,13 @@ export interface TtlManagerOptions {
   readonly maxBackoffMs: number;
   /** The min commit ts a heartbeat carries (client-go `minCommitTSMgr.get()`). */
   readonly minCommitTs: () => bigint;
+  /**
+   * Told each heartbeat's timestamp before the heartbeat is sent: a pipelined transaction raises
+   * its min commit ts to it (client-go `keepAlive`'s `tryUpdate(now, ttlAccess)`).
+   */
+  readonly beforeHeartbeat?: ((now: bigint) => void) | undefined;
+  /** Told after each successful heartbeat: a pipelined transaction broadcasts its status. */
+  readonly afterHeartbeat?: (() => void) | undefined;
   /** The client's lifetime: aborting it stops the manager. */
   readonly signal: AbortSignal | undefined;
 }
@@ -93,7 +100,8 @@ export interface TtlManagerOptions {
  * `intervalMs` (half the managed TTL by default, client-go's ticker) it reads a timestamp and sends
  * `KvTxnHeartBeat` asking for a TTL of the transaction's age plus `managedLockTtlMs`, until it is
  * closed, the transaction is older than `maxTxnTtlMs`, TiKV answers a key error (the lock is
- * gone), or ten heartbeats in a row failed.
+ * gone), or ten heartbeats in a row failed. A pipelined transaction's heartbeats also push its
+ * min commit ts (`beforeHeartbeat`) and broadcast its status after each success (`afterHeartbeat`).
  *
  * @internal
  */
@@ -203,6 +211,14 @@ export class TtlManager {
     if (!again || this.#state !== TtlManagerState.RUNNING) this.#end();
   }
 
+  /**
+   * The loop stops itself: closed before the event says so, so that a listener woken by it (a
+   * flush that must now fail) sees the state it announces.
+   */
+  #closeFromLoop(): void {
+    if (this.#state === TtlManagerState.RUNNING) this.#state = TtlManagerState.CLOSED;
+  }
+
   /** Arms the next heartbeat: before the outcome is published, so a listener sees it armed. */
   #armNext(): void {
     if (this.#state === TtlManagerState.RUNNING) this.#arm();
@@ -220,12 +236,22 @@ export class TtlManager {
       return false;
     }
     const uptimeMs = extractPhysical(now) - extractPhysical(o.startTs);
+    const adviseLockTtlMs = uptimeMs + o.managedLockTtlMs;
     if (uptimeMs > o.maxTxnTtlMs) {
       // Past its lifetime: stop, so a lost transaction never holds its locks forever.
       o.logger.info('ttl manager: transaction lived past maxTxnTtlMs', { startTs: o.startTs, uptimeMs });
+      this.#closeFromLoop();
+      publishHeartbeat({
+        startTs: o.startTs,
+        adviseLockTtlMs,
+        lockTtlMs: undefined,
+        error: undefined,
+        stopped: true,
+        maxTtlExceeded: true,
+      });
       return false;
     }
-    const adviseLockTtlMs = uptimeMs + o.managedLockTtlMs;
+    o.beforeHeartbeat?.(now);
     try {
       const lockTtlMs = await this.#heartbeat(signal, adviseLockTtlMs);
       this.#failures = 0;
@@ -236,7 +262,10 @@ export class TtlManager {
         lockTtlMs,
         error: undefined,
         stopped: false,
+        maxTtlExceeded: false,
       });
+      // Only after a success: the primary lock stays the one source of truth of the status.
+      o.afterHeartbeat?.();
       return true;
     } catch (error) {
       if (signal.aborted) return false;
@@ -244,7 +273,15 @@ export class TtlManager {
       const failures = this.#failures;
       const stop = isKeyError(error) || failures > MAX_CONSECUTIVE_FAILURES;
       if (!stop) this.#armNext();
-      publishHeartbeat({ startTs: o.startTs, adviseLockTtlMs, lockTtlMs: undefined, error, stopped: stop });
+      else this.#closeFromLoop();
+      publishHeartbeat({
+        startTs: o.startTs,
+        adviseLockTtlMs,
+        lockTtlMs: undefined,
+        error,
+        stopped: stop,
+        maxTtlExceeded: false,
+      });
       if (stop) {
         o.logger.warn('ttl manager: heartbeats stopped', { startTs: o.startTs, failures, error });
         return false;

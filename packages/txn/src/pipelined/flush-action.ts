@@ -1,4 +1,5 @@
 import {
+  AlreadyExistsError,
   type Backoffer,
   BackoffKinds,
   KeyIsLockedError,
@@ -16,6 +17,8 @@ import { kvrpcpb } from '@tikv/proto';
 import type { BatchOutcome, RegionBatch, RegionExecutor, RegionRequestOptions } from '@tikv/rpc';
 import type { TxnMutation } from '../commit/mutations.js';
 import { backOffRegionError, sendToRegion } from '../commit/send-outcome.js';
+import { KeyFlags } from '../membuffer/key-flags.js';
+import type { MemBuffer } from '../membuffer/mem-buffer.js';
 import type { LockResolving } from '../txn-deps.js';
 
 const keyOf = (m: TxnMutation): Uint8Array => m.key;
@@ -31,6 +34,8 @@ export interface FlushContext {
   readonly logger: Logger;
   readonly startTs: bigint;
   readonly primaryKey: Uint8Array;
+  /** The generation being flushed: its flags and values explain an already-exists answer. */
+  readonly buffer: MemBuffer;
   /** The lock TTL written, in ms. */
   readonly lockTtlMs: number;
   readonly assertionLevel: kvrpcpb.AssertionLevel;
@@ -125,7 +130,7 @@ async function flushBatch(
 function locksOf(c: FlushContext, errors: readonly kvrpcpb.KeyError[]): LockInfo[] {
   const locks: LockInfo[] = [];
   for (const keyError of errors) {
-    if (keyError.alreadyExist !== undefined) throw keyErrorFromWire(keyError as WireKeyError);
+    if (keyError.alreadyExist !== undefined) throw keyExists(c, keyError);
     const locked = keyError.locked;
     if (locked === undefined) throw keyErrorFromWire(keyError as WireKeyError);
     const lock = lockInfoFromWire(locked);
@@ -142,6 +147,29 @@ function locksOf(c: FlushContext, errors: readonly kvrpcpb.KeyError[]): LockInfo
     locks.push(lock);
   }
   return locks;
+}
+
+/**
+ * An `already_exist` answer (client-go `extractKeyExistsErr`, then `handleAlreadyExistErr`): only a
+ * key the generation presumed absent becomes an {@link AlreadyExistsError}, which carries the value
+ * being inserted (client-go `ErrKeyExist.Value`, from the flushing generation); another key is an
+ * internal error.
+ */
+function keyExists(c: FlushContext, keyError: kvrpcpb.KeyError): TiKVError {
+  const wire = keyErrorFromWire(keyError as WireKeyError) as AlreadyExistsError;
+  const flags = c.buffer.getFlags(wire.key);
+  if (flags === undefined || !KeyFlags.hasPresumeKeyNotExists(flags)) {
+    return new TiKVError('INTERNAL', 'TiKV answered already-exists for a key not presumed absent', {
+      cause: wire,
+    });
+  }
+  const value = c.buffer.get(wire.key);
+  if (value === undefined) {
+    c.logger.warn('pipelined flush: the value of an already-existing key is not in the generation', {
+      startTs: c.startTs,
+    });
+  }
+  return new AlreadyExistsError(wire.key, { debugInfo: wire.debugInfo, value: value?.slice() });
 }
 
 /** The `kvrpcpb.AssertionLevel` of an assertion level name. @internal */

@@ -19,6 +19,7 @@ import { publishCommit } from '../commit/commit-diagnostics.js';
 import type { ResolvedCommitOptions } from '../commit/commit-options.js';
 import { CommitProtocol, type CommitResult } from '../commit/commit-result.js';
 import { CommitState } from '../commit/commit-state.js';
+import { MinCommitTsManager, WriteAccess } from '../commit/min-commit-ts.js';
 import { buildMutations, type TxnMutation } from '../commit/mutations.js';
 import { TtlManager, TtlManagerState } from '../commit/ttl-manager.js';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
@@ -28,6 +29,7 @@ import type { PipelinedMemBuffer } from './pipelined-mem-buffer.js';
 import type { PipelinedOptions } from './pipelined-options.js';
 import { resolveFlushedLocks } from './resolve-flushed-locks.js';
 import { FlushDurationAverage } from './throttle.js';
+import { type BroadcastContext, broadcastTxnStatus, type TxnStatusReport } from './txn-status-broadcast.js';
 
 const DONE: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
@@ -36,8 +38,6 @@ const EMPTY = new Uint8Array(0);
 export const PIPELINED_REQUEST_SOURCE = 'external_pdml';
 /** Backoff budget of one generation's flush (client-go's 20 s flush backoffer). */
 export const FLUSH_MAX_BACKOFF_MS = 20_000;
-/** The longest a pipelined transaction's heartbeats go on (client-go `MaxPipelinedTxnTTL`: 24 h). */
-export const MAX_PIPELINED_TXN_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** What a {@link PipelinedCommitter} runs on. @internal */
 export interface PipelinedCommitterOptions {
@@ -65,6 +65,9 @@ export class PipelinedCommitter {
   readonly #request: RegionRequestOptions;
   readonly #flushStop = new AbortController();
   readonly #average = new FlushDurationAverage();
+  /** Raised by the heartbeats until commit starts (client-go `minCommitTSMgr`). */
+  readonly #minCommitTs = new MinCommitTsManager();
+  readonly #broadcast: BroadcastContext | undefined;
   #primary: TxnMutation | undefined;
   #ttl: TtlManager | undefined;
   #commitTs = 0n;
@@ -83,6 +86,19 @@ export class PipelinedCommitter {
       ...(c.resourceGroupName === undefined ? {} : { resourceGroupName: c.resourceGroupName }),
       ...(c.resourceGroupTag === undefined ? {} : { resourceGroupTag: c.resourceGroupTag }),
     });
+    const stores = options.parts.stores;
+    this.#broadcast =
+      stores === undefined
+        ? undefined
+        : {
+            stores,
+            logger: this.#logger,
+            clusterId: options.parts.clusterId ?? 0n,
+            requestSource: c.requestSource ?? '',
+            resourceGroupName: c.resourceGroupName,
+            resourceGroupTag: c.resourceGroupTag,
+            signal: options.parts.lifetimeSignal,
+          };
   }
 
   /** The primary key, once the first generation chose it; empty before. */
@@ -152,6 +168,7 @@ export class PipelinedCommitter {
           logger: this.#logger,
           startTs: this.#o.startTs,
           primaryKey: this.primaryKey,
+          buffer: db,
           lockTtlMs: Math.max(FLUSH_LOCK_TTL_FLOOR_MS, c.managedLockTtlMs),
           assertionLevel: ASSERTION_LEVEL_WIRE[c.assertionLevel],
           batchSizeBytes: c.commitBatchSizeBytes,
@@ -192,11 +209,24 @@ export class PipelinedCommitter {
       primaryKey: this.#primary.key,
       managedLockTtlMs: c.managedLockTtlMs,
       intervalMs: c.heartbeatIntervalMs,
-      maxTxnTtlMs: Math.max(c.maxTxnTtlMs, MAX_PIPELINED_TXN_TTL_MS),
+      maxTxnTtlMs: Math.max(c.maxTxnTtlMs, this.#o.pipelined.maxTxnTtlMs),
       maxBackoffMs: c.keepAliveMaxBackoffMs,
-      minCommitTs: () => 0n,
+      minCommitTs: () => this.#minCommitTs.get(),
+      // client-go keepAlive: until commit starts, each heartbeat's timestamp becomes the min
+      // commit ts it pushes, and a successful heartbeat tells every store.
+      beforeHeartbeat: (now) => this.#minCommitTs.tryUpdate(now, WriteAccess.TTL),
+      afterHeartbeat: () => this.#broadcastStatus({ commitTs: 0n, rolledBack: false, isCompleted: false }),
       signal: parts.lifetimeSignal,
     });
+  }
+
+  /** Broadcasts the status in the background (client-go spawns it); it never rejects. */
+  #broadcastStatus(
+    status: Omit<TxnStatusReport, 'startTs' | 'minCommitTs'>,
+    minCommitTs = this.#minCommitTs.get(),
+  ): void {
+    if (this.#broadcast === undefined) return;
+    void broadcastTxnStatus(this.#broadcast, { startTs: this.#o.startTs, minCommitTs, ...status });
   }
 
   /** Sleeps so that sleeping takes `writeThrottleRatio` of the time (client-go `throttlePipelinedTxn`). */
@@ -223,6 +253,8 @@ export class PipelinedCommitter {
    */
   async commit(buffer: PipelinedMemBuffer, options?: RequestOptions): Promise<CommitResult> {
     let error: unknown;
+    // From here on only the commit may move the min commit ts (client-go `execute`).
+    this.#minCommitTs.elevateWriteAccess(WriteAccess.TWO_PC);
     try {
       await buffer.flush(true);
       await buffer.flushWait();
@@ -233,12 +265,17 @@ export class PipelinedCommitter {
         return { commitTs: 0n, protocol: CommitProtocol.NONE, background: DONE };
       }
       const commitTs = await this.#commitPrimary(primary, buffer.current, options);
+      this.#broadcastStatus({ commitTs, rolledBack: false, isCompleted: false });
       this.#background = this.#resolve(range, commitTs);
       return { commitTs, protocol: CommitProtocol.PIPELINED, background: this.#background };
     } catch (e) {
       error = e;
-      if (!this.#committed && !isTiKVError(e, 'UNDETERMINED'))
+      if (!this.#committed && !isTiKVError(e, 'UNDETERMINED')) {
+        // client-go `cleanup`: the stores learn of the rollback before the locks are resolved.
+        if (buffer.flushedRange !== undefined)
+          this.#broadcastStatus({ commitTs: 0n, rolledBack: true, isCompleted: false });
         this.#background = this.#rollbackFlushed(buffer);
+      }
       throw e;
     } finally {
       this.#flushStop.abort();
@@ -313,6 +350,12 @@ export class PipelinedCommitter {
     this.#flushStop.abort();
     await buffer.flushWait().catch(() => {});
     this.#ttl?.close();
+    // client-go `Rollback`: broadcast even when nothing was flushed (then it is already complete).
+    this.#broadcastStatus({
+      commitTs: 0n,
+      rolledBack: true,
+      isCompleted: buffer.flushedRange === undefined,
+    });
     this.#background = this.#rollbackFlushed(buffer);
   }
 
@@ -320,6 +363,23 @@ export class PipelinedCommitter {
     const range = buffer.flushedRange;
     if (range === undefined) return DONE;
     return this.#resolve(range, 0n);
+  }
+
+  /**
+   * Once every lock is resolved: waits the grace period, so slow followers catch up, then tells
+   * the stores the transaction is complete (client-go `resolveFlushedLocks`); not part of
+   * {@link background}. A client that closes meanwhile sends nothing.
+   */
+  async #broadcastCompleted(commitTs: bigint): Promise<void> {
+    if (this.#broadcast === undefined) return;
+    try {
+      await this.#clock.sleep(this.#o.pipelined.broadcastGracePeriodMs, this.#o.parts.lifetimeSignal, {
+        background: true,
+      });
+    } catch {
+      return;
+    }
+    this.#broadcastStatus({ commitTs, rolledBack: commitTs === 0n, isCompleted: true }, 0n);
   }
 
   /** Resolves the flushed range in the background; a failure is logged (readers resolve what is left). */
@@ -349,6 +409,7 @@ export class PipelinedCommitter {
           commitTs,
           regions: r.completedRegions,
         });
+        void this.#broadcastCompleted(commitTs);
       },
       (error: unknown) => {
         this.#logger.warn('pipelined: resolving flushed locks failed', {

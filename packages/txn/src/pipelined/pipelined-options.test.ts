@@ -3,7 +3,7 @@ import { DEFAULT_PIPELINED_OPTIONS, resolvePipelinedOptions } from './pipelined-
 import { FlushDurationAverage } from './throttle.js';
 
 describe('pipelined options', () => {
-  test('client-go defaults: 128 flushes, 8 resolves, no throttle, 10000 keys / 16 MiB / 128 MiB', () => {
+  test('client-go defaults: 128 flushes, 8 resolves, no throttle, 10000 keys / 16 MiB / 128 MiB, 24 h, 5 s', () => {
     expect(resolvePipelinedOptions(true)).toBe(DEFAULT_PIPELINED_OPTIONS);
     expect(resolvePipelinedOptions({})).toEqual({
       flushConcurrency: 128,
@@ -12,6 +12,8 @@ describe('pipelined options', () => {
       minFlushKeys: 10_000,
       minFlushSizeBytes: 16 * 1024 * 1024,
       forceFlushSizeBytes: 128 * 1024 * 1024,
+      maxTxnTtlMs: 24 * 60 * 60 * 1000,
+      broadcastGracePeriodMs: 5_000,
     });
     expect(resolvePipelinedOptions({ flushConcurrency: 4, writeThrottleRatio: 0.5 })).toMatchObject({
       flushConcurrency: 4,
@@ -26,6 +28,8 @@ describe('pipelined options', () => {
       { writeThrottleRatio: 1 },
       { writeThrottleRatio: -0.1 },
       { minFlushSizeBytes: 10, forceFlushSizeBytes: 5 },
+      { maxTxnTtlMs: 0 },
+      { broadcastGracePeriodMs: -1 },
     ]) {
       expect(() => resolvePipelinedOptions(bad)).toThrow(InvalidArgumentError);
     }

@@ -1,6 +1,8 @@
 import {
   InvalidArgumentError,
   invalidArgument,
+  mustBeNonNegativeInteger,
+  mustBePositive,
   mustBePositiveInteger,
   type OptionRule,
   type Resolved,
@@ -34,6 +36,18 @@ export interface PipelinedOptions {
    * previous flush instead of skipping (the buffer's memory bound). @defaultValue 128 MiB
    */
   readonly forceFlushSizeBytes?: number | undefined;
+  /**
+   * The primary lock's heartbeats stop this many milliseconds after the start ts, and the
+   * transaction can no longer flush (client-go `MaxPipelinedTxnTTL`; the larger of this and the
+   * commit option `maxTxnTtlMs` applies). @defaultValue 86400000 (24 hours)
+   */
+  readonly maxTxnTtlMs?: number | undefined;
+  /**
+   * How long after the flushed locks are resolved the final status (completed) is broadcast to
+   * the stores, in milliseconds, so that slow followers catch up before TiKV forgets the
+   * transaction (client-go `broadcastGracePeriod`). @defaultValue 5000
+   */
+  readonly broadcastGracePeriodMs?: number | undefined;
 }
 
 /** The defaults of {@link PipelinedOptions} (client-go `defaultPipelined*` and the flush constants). */
@@ -44,6 +58,8 @@ export const DEFAULT_PIPELINED_OPTIONS: Resolved<PipelinedOptions> = Object.free
   minFlushKeys: 10_000,
   minFlushSizeBytes: 16 * 1024 * 1024,
   forceFlushSizeBytes: 128 * 1024 * 1024,
+  maxTxnTtlMs: 24 * 60 * 60 * 1000,
+  broadcastGracePeriodMs: 5_000,
 });
 
 const mustBeRatio: OptionRule<number> = (v) =>
@@ -65,6 +81,8 @@ export function resolvePipelinedOptions(o: PipelinedOptions | true): Resolved<Pi
     minFlushKeys: mustBePositiveInteger,
     minFlushSizeBytes: mustBePositiveInteger,
     forceFlushSizeBytes: mustBePositiveInteger,
+    maxTxnTtlMs: mustBePositive,
+    broadcastGracePeriodMs: mustBeNonNegativeInteger,
   });
   if (r.forceFlushSizeBytes < r.minFlushSizeBytes) {
     throw new InvalidArgumentError('options.pipelined.forceFlushSizeBytes must be >= minFlushSizeBytes');
