@@ -113,6 +113,29 @@ export function launch(bin, args, logDir, name) {
 }
 
 /**
+ * Keeps the process up until SIGINT or SIGTERM, then runs `stop` and exits. Signals that come
+ * while it stops are ignored, so that a second one (Ctrl-C twice, `timeout` forwarding its own)
+ * does not leave the servers running.
+ */
+export function keepUntilSignal(stop) {
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (e) => {
+        console.error(`stopping failed: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  setInterval(() => {}, 1 << 30);
+}
+
+/**
  * Starts PD and one TiKV.
  *
  * `tikvConfigExtra` is TOML appended to TiKV's config for the mode (sections the base config
@@ -241,8 +264,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     log: console.log,
   });
   console.log(`TIKV_PD_ENDPOINTS=${cluster.pdEndpoint}  (data and logs: ${cluster.dir}; Ctrl-C stops)`);
-  const shutdown = () => cluster.stop().then(() => process.exit(0));
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
-  setInterval(() => {}, 1 << 30);
+  keepUntilSignal(cluster.stop);
 }

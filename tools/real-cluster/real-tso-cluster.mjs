@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { binariesFromEnv, freePort, getJson, launch, waitFor } from './real-cluster.mjs';
+import { binariesFromEnv, freePort, getJson, keepUntilSignal, launch, waitFor } from './real-cluster.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -156,8 +156,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   console.log(`${env}  (data and logs: ${cluster.dir}; Ctrl-C stops)`);
-  const shutdown = () => cluster.stop().then(() => process.exit(0));
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
-  setInterval(() => {}, 1 << 30);
+  keepUntilSignal(cluster.stop);
 }

@@ -251,7 +251,7 @@ export class MockCluster {
     try {
       await pd.listen(o.host, o.pdPort);
       await tsoServers?.listen(o.host);
-      tsoServers?.publishPrimary(pd.metaStore, o.clusterId);
+      tsoServers?.publishEtcd(pd.metaStore, o.clusterId);
       for (const [i, id] of storeIds.entries()) await openStore(id, o.storePorts[i] ?? 0);
     } catch (e) {
       await pd.close();

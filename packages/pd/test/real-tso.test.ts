@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { isTiKVError } from '@tikv/common';
-import { pdpb, tsopb } from '@tikv/proto';
+import { meta_storagepb, pdpb, tsopb } from '@tikv/proto';
 import { createChannel, createClient } from 'nice-grpc';
 import { PdClient } from '../src/pd-client.js';
 
@@ -107,6 +107,28 @@ if (endpoints.length === 0 || servers.size === 0) {
       expect(info.header?.clusterId).toBe(clusterId);
       expect(info.serviceModes).toEqual([pdpb.ServiceMode.API_SVC_MODE]);
       expect([...info.tsoUrls].sort()).toEqual([...servers.keys()].sort());
+    });
+
+    test("PD's etcd: the TSO servers' registry and the default group's primary, as the mock keeps them", async () => {
+      const ch = createChannel(`http://${endpoints[0]}`);
+      channels.push(ch);
+      const meta = createClient(meta_storagepb.MetaStorageDefinition, ch);
+      const enc = new TextEncoder();
+      const prefix = `/ms/${clusterId}/tso/`;
+      const resp = await meta.get({
+        header: { clusterId },
+        key: enc.encode(prefix),
+        rangeEnd: enc.encode(`${prefix.slice(0, -1)}0`),
+      });
+      const kvs = new Map(resp.kvs.map((kv) => [new TextDecoder().decode(kv.key), kv.value]));
+      for (const url of servers.keys()) {
+        const registration = JSON.parse(new TextDecoder().decode(kvs.get(`${prefix}registry/${url}`)));
+        expect(registration).toMatchObject({ 'service-addr': url });
+      }
+      const primary = tsopb.Participant.decode(kvs.get(`${prefix}00000/primary`) as Uint8Array);
+      expect(servers.has(primary.listenUrls[0] as string)).toBe(true);
+      expect(primary.listenUrls).toHaveLength(1);
+      expect(primary.name).toBe(`${primary.listenUrls[0]}-00000`);
     });
 
     test('FindGroupByKeyspaceID and Tso: answers and refusals as the mock plays them', async () => {

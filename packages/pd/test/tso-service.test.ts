@@ -101,7 +101,7 @@ describe('PdClient on the TSO microservice (keyspace groups)', () => {
     const before = await collect(client, 5);
     expect(client.timestamps.tsoRoute.url).toBe(cluster.tsoServers()[1]?.url);
     cluster.setTsoPrimary(2, 2);
-    // Concurrent callers while the old primary refuses ("not primary"): none fails.
+    // Concurrent callers while the old primary refuses ("is not leader"): none fails.
     const during = await Promise.all(Array.from({ length: 20 }, () => client.getTimestamp()));
     const after = await collect(client, 5);
     expect(increasing([...before, ...after])).toBe(true);
@@ -109,7 +109,7 @@ describe('PdClient on the TSO microservice (keyspace groups)', () => {
     expect(client.timestamps.tsoRoute.url).toBe(cluster.tsoServers()[2]?.url);
     const refused = cluster.tsoRequests().filter((r) => r.server === 1 && r.error !== undefined);
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused[0]?.error).toContain('not primary');
+    expect(refused[0]?.error).toContain('is not leader');
     expect(cluster.tsoRequests().at(-1)).toEqual(expect.objectContaining({ server: 2, keyspaceGroupId: 2 }));
   });
 

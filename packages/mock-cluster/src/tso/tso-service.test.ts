@@ -1,7 +1,7 @@
 import { meta_storagepb, pdpb, tsopb } from '@tikv/proto';
 import { createChannel, createClient } from 'nice-grpc';
 import { MockCluster } from '../index.js';
-import { RpcError } from '../server/rpc-error.js';
+import { GrpcStatus, RpcError } from '../server/rpc-error.js';
 import { TsoAllocator } from '../tso-allocator.js';
 import { KeyspaceGroups } from './keyspace-groups.js';
 import { type TsoRequestRecord, TsoService } from './tso-service.js';
@@ -93,13 +93,34 @@ describe('TsoService (PD TSO microservice handlers)', () => {
     ]);
   });
 
-  it('refuses a non-primary ("not primary"), a wrong callee, another cluster', () => {
+  // The codes and texts a real TSO server (PD a186e0cc61, `pd-server services tso`) answers:
+  // tools/real-cluster/real-tso-cluster.mjs and packages/pd/test/real-tso.test.ts check them there.
+  const refusal = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return e instanceof RpcError ? { code: e.code, details: e.details } : e;
+    }
+    throw new Error('not refused');
+  };
+
+  it('refuses a non-member primary ("not leader"), a wrong callee, another cluster as a real server does', () => {
     const { server } = setup(
       new KeyspaceGroups({ servers: 2, keyspaceGroups: [{ id: 3, keyspaces: [7], primary: 1 }] }),
     );
-    expect(() => server(0).tso(tsoReq(7, 3))).toThrow('is not primary');
-    expect(() => server(1).tso(tsoReq(7, 3, { calleeId: '127.0.0.1:9' }))).toThrow('mismatch callee id');
-    expect(() => server(1).tso(tsoReq(7, 3, { clusterId: 1n }))).toThrow('mismatch cluster id');
+    expect(refusal(() => server(0).tso(tsoReq(7, 3)))).toEqual({
+      code: GrpcStatus.UNKNOWN,
+      details:
+        '[PD:tso:ErrGenerateTimestamp]generate timestamp failed, requested pd is not leader of cluster',
+    });
+    expect(refusal(() => server(1).tso(tsoReq(7, 3, { calleeId: '127.0.0.1:9' })))).toEqual({
+      code: GrpcStatus.FAILED_PRECONDITION,
+      details: 'mismatch callee id, need http://127.0.0.1:4001 but got 127.0.0.1:9',
+    });
+    expect(refusal(() => server(1).tso(tsoReq(7, 3, { clusterId: 1n })))).toEqual({
+      code: GrpcStatus.FAILED_PRECONDITION,
+      details: 'mismatch cluster id, need 42 but got 1',
+    });
   });
 
   it('serves from the keyspace own group when asked through another, refuses groups it is no member of', () => {
@@ -114,8 +135,15 @@ describe('TsoService (PD TSO microservice handlers)', () => {
     );
     // Asked through the default group: served by group 1 (the response header says so).
     expect(server(0).tso(tsoReq(7, 0)).header?.keyspaceGroupId).toBe(1);
-    expect(() => server(1).tso(tsoReq(7, 1))).toThrow('is not served');
-    expect(() => server(0).tso(tsoReq(99, 5))).toThrow("isn't assigned");
+    expect(refusal(() => server(1).tso(tsoReq(7, 1)))).toEqual({
+      code: GrpcStatus.UNKNOWN,
+      details:
+        '[PD:tso:ErrGetAllocator]get allocator failed, requested keyspace group with id 1 is not served by this host/pod',
+    });
+    expect(refusal(() => server(0).tso(tsoReq(99, 5)))).toEqual({
+      code: GrpcStatus.UNKNOWN,
+      details: "[PD:tso:ErrKeyspaceNotAssigned]the keyspace 99 isn't assigned to any keyspace group",
+    });
     // Unassigned keyspaces are the default group's.
     expect(server(0).tso(tsoReq(99, 0)).header?.keyspaceGroupId).toBe(0);
   });
@@ -135,24 +163,65 @@ describe('TsoService (PD TSO microservice handlers)', () => {
     expect(fromOther.keyspaceGroup?.members).toEqual([
       { address: 'http://127.0.0.1:4001', isPrimary: false },
     ]);
+    // Refusals are header errors, with the texts a real server sends.
     const stale = server(1).findGroupByKeyspaceId(findReq(7, groups.modRevision + 1n));
-    expect(stale.header?.error?.type).toBe(tsopb.ErrorType.INVALID_VALUE);
+    expect(stale.header).toEqual({
+      clusterId: CLUSTER,
+      keyspaceGroupId: 0,
+      error: {
+        type: tsopb.ErrorType.INVALID_VALUE,
+        message: '[PD:keyspace:ErrKeyspaceGroupModRevisionStale]keyspace group mod revision is stale',
+      },
+    });
     const wrongCluster = server(1).findGroupByKeyspaceId(
-      tsopb.FindGroupByKeyspaceIDRequest.fromPartial({ header: { clusterId: 1n } }),
+      tsopb.FindGroupByKeyspaceIDRequest.fromPartial({ header: { clusterId: 1n, keyspaceGroupId: 3 } }),
     );
-    expect(wrongCluster.header?.error?.type).toBe(tsopb.ErrorType.CLUSTER_MISMATCHED);
+    expect(wrongCluster.header).toEqual({
+      clusterId: CLUSTER,
+      keyspaceGroupId: 3,
+      error: {
+        type: tsopb.ErrorType.CLUSTER_MISMATCHED,
+        message: 'rpc error: code = FailedPrecondition desc = mismatch cluster id, need 42 but got 1',
+      },
+    });
     const callee = server(1).findGroupByKeyspaceId(
       tsopb.FindGroupByKeyspaceIDRequest.fromPartial({ header: { clusterId: CLUSTER, calleeId: 'x:1' } }),
     );
-    expect(callee.header?.error?.message).toContain('mismatch callee id');
+    expect(callee.header?.error).toEqual({
+      type: tsopb.ErrorType.INVALID_VALUE,
+      message: 'mismatch callee id, need http://127.0.0.1:4001 but got x:1',
+    });
   });
 
-  it('GetMinTS counts the groups a server is primary of', () => {
-    const { server } = setup(new KeyspaceGroups({ servers: 2, keyspaceGroups: [{ id: 1, primary: 1 }] }));
-    expect(server(1).getMinTs()).toEqual(
+  it('FindGroupByKeyspaceID on a server that is no member of the default group: not assigned', () => {
+    const { server } = setup(new KeyspaceGroups({ servers: 2, keyspaceGroups: [{ id: 0, members: [1] }] }));
+    expect(server(0).findGroupByKeyspaceId(findReq(9)).header).toEqual({
+      clusterId: CLUSTER,
+      keyspaceGroupId: 0,
+      error: {
+        type: tsopb.ErrorType.UNKNOWN,
+        message: "[PD:tso:ErrKeyspaceNotAssigned]the keyspace 9 isn't assigned to any keyspace group",
+      },
+    });
+    expect(refusal(() => server(0).tso(tsoReq(9, 0)))).toEqual({
+      code: GrpcStatus.UNKNOWN,
+      details: "[PD:tso:ErrKeyspaceNotAssigned]the keyspace 9 isn't assigned to any keyspace group",
+    });
+  });
+
+  it('GetMinTS counts the groups a server is primary of; a zero timestamp from a server that is none', () => {
+    const { server } = setup(new KeyspaceGroups({ servers: 3, keyspaceGroups: [{ id: 1, primary: 1 }] }));
+    const req = tsopb.GetMinTSRequest.fromPartial({ header: { clusterId: CLUSTER, keyspaceGroupId: 1 } });
+    expect(server(1).getMinTs(req)).toEqual(
       expect.objectContaining({ keyspaceGroupsServing: 1, keyspaceGroupsTotal: 2 }),
     );
-    expect(server(1).getMinTs().timestamp).toBeDefined();
+    expect(server(1).getMinTs(req).timestamp?.physical).toBeGreaterThan(0n);
+    expect(server(2).getMinTs(req)).toEqual({
+      header: { clusterId: CLUSTER, keyspaceGroupId: 1 },
+      timestamp: { physical: 0n, logical: 0n, suffixBits: 0 },
+      keyspaceGroupsServing: 0,
+      keyspaceGroupsTotal: 2,
+    });
   });
 
   it('a gRPC refusal carries the status code', () => {
@@ -179,7 +248,12 @@ describe('MockCluster tsoService', () => {
       const pd = createClient(pdpb.PDDefinition, pdChannel);
       const info = await pd.getClusterInfo({});
       expect(info.serviceModes).toEqual([pdpb.ServiceMode.API_SVC_MODE]);
-      expect(info.tsoUrls).toEqual(cluster.tsoServers().map((s) => s.url));
+      expect(info.tsoUrls).toEqual(
+        cluster
+          .tsoServers()
+          .map((s) => s.url)
+          .sort(),
+      );
 
       const server1 = cluster.tsoServers()[1]!;
       const ch = createChannel(server1.address);
@@ -259,6 +333,57 @@ describe('MockCluster tsoService', () => {
       await cluster.stopTsoServer(0);
       await cluster.stopTsoServer(1);
       expect(await primaryUrl()).toBeUndefined();
+      await cluster.startTsoServer(0);
+      expect(await primaryUrl()).toEqual([cluster.tsoServers()[0]?.url]);
+    } finally {
+      channel.close();
+      await cluster.close();
+    }
+  });
+});
+
+describe('MockCluster tsoService: PD etcd keys as a real TSO microservice keeps them', () => {
+  it('registry entries, the default and non-default groups primaries (a tsopb.Participant named <url>-<group>)', async () => {
+    const cluster = await MockCluster.start({
+      stores: 1,
+      tsoService: { servers: 2, keyspaceGroups: [{ id: 1, keyspaces: [5], primary: 1 }] },
+    });
+    const channel = createChannel(cluster.pdEndpoints[0] as string);
+    try {
+      const meta = createClient(meta_storagepb.MetaStorageDefinition, channel);
+      const enc = new TextEncoder();
+      const prefix = `/ms/${cluster.clusterId}/tso/`;
+      const list = async () => {
+        const resp = await meta.get({
+          header: { clusterId: cluster.clusterId },
+          key: enc.encode(prefix),
+          rangeEnd: enc.encode(`${prefix.slice(0, -1)}0`),
+        });
+        return new Map(resp.kvs.map((kv) => [new TextDecoder().decode(kv.key), kv.value]));
+      };
+      const [s0, s1] = cluster.tsoServers() as [{ url: string }, { url: string }];
+      let kvs = await list();
+      expect([...kvs.keys()].sort()).toEqual(
+        [
+          `${prefix}00000/primary`,
+          `${prefix}keyspace_groups/election/00001/primary`,
+          `${prefix}registry/${s0.url}`,
+          `${prefix}registry/${s1.url}`,
+        ].sort(),
+      );
+      const participant = (key: string) => tsopb.Participant.decode(kvs.get(`${prefix}${key}`) as Uint8Array);
+      expect(participant('00000/primary')).toMatchObject({ name: `${s0.url}-00000`, listenUrls: [s0.url] });
+      expect(participant('keyspace_groups/election/00001/primary')).toMatchObject({
+        name: `${s1.url}-00001`,
+        listenUrls: [s1.url],
+      });
+      const registration = JSON.parse(new TextDecoder().decode(kvs.get(`${prefix}registry/${s1.url}`)));
+      expect(registration).toMatchObject({ 'service-addr': s1.url });
+
+      await cluster.stopTsoServer(1);
+      kvs = await list();
+      expect(kvs.has(`${prefix}registry/${s1.url}`)).toBe(false);
+      expect(participant('keyspace_groups/election/00001/primary').listenUrls).toEqual([s0.url]);
     } finally {
       channel.close();
       await cluster.close();
