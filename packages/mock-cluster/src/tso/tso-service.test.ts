@@ -4,6 +4,7 @@ import { MockCluster } from '../index.js';
 import { GrpcStatus, RpcError } from '../server/rpc-error.js';
 import { TsoAllocator } from '../tso-allocator.js';
 import { KeyspaceGroups } from './keyspace-groups.js';
+import type { TsoServerInfo } from './tso-servers.js';
 import { type TsoRequestRecord, TsoService } from './tso-service.js';
 
 const CLUSTER = 42n;
@@ -361,7 +362,7 @@ describe('MockCluster tsoService: PD etcd keys as a real TSO microservice keeps 
         });
         return new Map(resp.kvs.map((kv) => [new TextDecoder().decode(kv.key), kv.value]));
       };
-      const [s0, s1] = cluster.tsoServers() as [{ url: string }, { url: string }];
+      const [s0, s1] = cluster.tsoServers() as [TsoServerInfo, TsoServerInfo];
       let kvs = await list();
       expect([...kvs.keys()].sort()).toEqual(
         [
