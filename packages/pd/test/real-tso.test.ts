@@ -260,6 +260,21 @@ if (endpoints.length === 0 || servers.size === 0) {
         const n = seen.length;
         await timestampsUntil(client, seen, () => seen.length >= n + 20);
         expect(client.timestamps.tsoRoute.keyspaceGroupId).toBe(to);
+
+        // PD drops the stopped server from groups left with fewer than two running members (a
+        // loop of its own, every second), as the mock does at once.
+        const survivor = client.timestamps.tsoRoute.url;
+        let members: string[] = [];
+        for (let i = 0; i < 100; i++) {
+          const g = await http<{ members?: { address: string }[] }>(
+            'GET',
+            `/pd/api/v2/tso/keyspace-groups/${to}`,
+          );
+          members = (g.members ?? []).map((m) => m.address);
+          if (members.length === 1) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(members).toEqual([survivor]);
       } finally {
         await client.close();
       }

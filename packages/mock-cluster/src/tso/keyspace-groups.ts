@@ -3,6 +3,9 @@ import { InvalidArgumentError, invalidArgument } from '@tikv/common';
 /** PD's default keyspace group: it exists from the start and serves every keyspace not assigned elsewhere. */
 export const DEFAULT_KEYSPACE_GROUP_ID = 0;
 
+/** How many members PD keeps in a keyspace group when it can (`DefaultKeyspaceGroupReplicaCount`). */
+export const KEYSPACE_GROUP_REPLICAS = 2;
+
 /** PD's largest keyspace group id (`MaxKeyspaceGroupCountInUse - 1`). */
 export const MAX_KEYSPACE_GROUP_ID = 4095;
 
@@ -49,7 +52,7 @@ export interface TsoKeyspaceGroupInfo {
 interface Group {
   readonly id: number;
   readonly keyspaces: Set<number>;
-  readonly members: number[];
+  members: number[];
   primary: number | undefined;
 }
 
@@ -170,20 +173,36 @@ export class KeyspaceGroups {
   setPrimary(id: number, server: number): void {
     const g = this.#groups.get(id);
     if (g === undefined) throw new InvalidArgumentError(`keyspace group ${id} does not exist`);
+    if (!this.#running[server]) throw new InvalidArgumentError(`server ${server} is stopped`);
     if (!g.members.includes(server))
       throw new InvalidArgumentError(`server ${server} is not a member of keyspace group ${id}`);
-    if (!this.#running[server]) throw new InvalidArgumentError(`server ${server} is stopped`);
     g.primary = server;
     this.#changed();
   }
 
   /**
-   * Marks a server stopped or started. A stopped primary's groups elect the next running member
-   * at once; a started server becomes the primary of groups that had none.
+   * Marks a server stopped or started. PD then gives every group with fewer than two running
+   * members ({@link KEYSPACE_GROUP_REPLICAS}) running servers up to that count, dropping the
+   * stopped ones (its `allocNodesToAllKeyspaceGroups`, every second there, at once here; nothing
+   * while no server runs). A stopped primary's groups elect the next running member at once; a
+   * started server becomes the primary of groups that had none.
    */
   setRunning(server: number, running: boolean): void {
     this.#checkServer(server);
     this.#running[server] = running;
+    const runningServers = this.#running.flatMap((r, i) => (r ? [i] : []));
+    for (const g of this.#groups.values()) {
+      const live = g.members.filter((m) => this.#running[m]);
+      if (runningServers.length === 0 || live.length >= KEYSPACE_GROUP_REPLICAS) continue;
+      if (live.length === g.members.length && live.length === runningServers.length) continue;
+      const members = [...live];
+      for (const s of runningServers) {
+        if (members.length >= KEYSPACE_GROUP_REPLICAS) break;
+        if (!members.includes(s)) members.push(s);
+      }
+      g.members = members.sort((a, b) => a - b);
+      this.#revision++;
+    }
     for (const g of this.#groups.values()) {
       if (!running && g.primary === server) g.primary = g.members.find((m) => this.#running[m]);
       if (running && g.primary === undefined && g.members.includes(server)) g.primary = server;

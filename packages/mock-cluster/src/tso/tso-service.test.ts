@@ -75,6 +75,29 @@ describe('KeyspaceGroups', () => {
   });
 });
 
+describe('KeyspaceGroups membership as PD keeps it (seen on a real PD: a stopped server leaves a two-member group)', () => {
+  it('a group with fewer than two running members drops the stopped ones and takes running servers', () => {
+    const g = new KeyspaceGroups({ servers: 2, keyspaceGroups: [{ id: 1, keyspaces: [5], primary: 1 }] });
+    const rev = g.modRevision;
+    g.setRunning(1, false);
+    expect(g.group(1)).toEqual({ id: 1, keyspaces: [5], members: [0], primary: 0 });
+    expect(g.group(0)?.members).toEqual([0]);
+    expect(g.modRevision).toBeGreaterThan(rev);
+    g.setRunning(1, true);
+    expect(g.group(1)?.members).toEqual([0, 1]);
+    expect(g.group(1)?.primary).toBe(0);
+  });
+
+  it('a group that keeps two running members keeps its stopped one; nothing changes while no server runs', () => {
+    const g = new KeyspaceGroups({ servers: 3 });
+    g.setRunning(2, false);
+    expect(g.group(0)?.members).toEqual([0, 1, 2]);
+    const one = new KeyspaceGroups({ servers: 1 });
+    one.setRunning(0, false);
+    expect(one.group(0)).toEqual({ id: 0, keyspaces: [], members: [0], primary: undefined });
+  });
+});
+
 describe('TsoService (PD TSO microservice handlers)', () => {
   it('serves a keyspace from its group on the primary and records the header fields', () => {
     const { records, server } = setup(
