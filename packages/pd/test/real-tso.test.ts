@@ -199,6 +199,10 @@ if (endpoints.length === 0 || servers.size === 0) {
         code: 9,
         details: `mismatch callee id, need ${primary} but got 127.0.0.1:1`,
       });
+      await expect(one(primary, { clusterId, keyspace, keyspaceGroupId: 4096 })).rejects.toMatchObject({
+        code: 2,
+        details: "[PD:tso:ErrKeyspaceGroupIDInvalid]the keyspace group id is invalid, 4096 shouldn't >= 4096",
+      });
       await expect(one(other, { clusterId, keyspace, keyspaceGroupId: groupId })).rejects.toMatchObject({
         code: 2, // UNKNOWN
         details: expect.stringContaining('is not leader'),

@@ -168,6 +168,10 @@ describe('TsoService (PD TSO microservice handlers)', () => {
       code: GrpcStatus.UNKNOWN,
       details: "[PD:tso:ErrKeyspaceNotAssigned]the keyspace 99 isn't assigned to any keyspace group",
     });
+    expect(refusal(() => server(0).tso(tsoReq(7, 4096)))).toEqual({
+      code: GrpcStatus.UNKNOWN,
+      details: "[PD:tso:ErrKeyspaceGroupIDInvalid]the keyspace group id is invalid, 4096 shouldn't >= 4096",
+    });
     // Unassigned keyspaces are the default group's.
     expect(server(0).tso(tsoReq(99, 0)).header?.keyspaceGroupId).toBe(0);
   });

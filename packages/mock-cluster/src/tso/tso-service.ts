@@ -2,7 +2,7 @@ import { tsopb } from '@tikv/proto';
 import type { ServiceHandlers } from '../server/grpc-host.js';
 import { GrpcStatus, type RpcContext, RpcError } from '../server/rpc-error.js';
 import { type TsoAllocator, TsoError } from '../tso-allocator.js';
-import { DEFAULT_KEYSPACE_GROUP_ID, type KeyspaceGroups } from './keyspace-groups.js';
+import { DEFAULT_KEYSPACE_GROUP_ID, type KeyspaceGroups, MAX_KEYSPACE_GROUP_ID } from './keyspace-groups.js';
 
 type P<T> = tsopb.DeepPartial<T>;
 
@@ -189,6 +189,11 @@ export class TsoService {
       refuse(GrpcStatus.FAILED_PRECONDITION, this.#clusterMismatch(h?.clusterId));
     const callee = this.#calleeMismatch(h);
     if (callee !== undefined) refuse(GrpcStatus.FAILED_PRECONDITION, callee);
+    if (groupId > MAX_KEYSPACE_GROUP_ID)
+      refuse(
+        GrpcStatus.UNKNOWN,
+        `[PD:tso:ErrKeyspaceGroupIDInvalid]the keyspace group id is invalid, ${groupId} shouldn't >= ${MAX_KEYSPACE_GROUP_ID + 1}`,
+      );
     const served = this.#servingGroup(keyspaceId ?? 0, groupId);
     if ('error' in served) refuse(GrpcStatus.UNKNOWN, served.error);
     // A member that is not the primary: PD's allocator says "not leader" (its first request to
