@@ -486,6 +486,16 @@ export class MockCluster {
     this.#tso().groups.move(keyspaceId, groupId);
   }
 
+  /**
+   * Splits `keyspaces` off keyspace group `sourceId` into a new group `targetId`, as PD's
+   * `POST /pd/api/v2/tso/keyspace-groups/<source>/split` does: the target takes the source's
+   * members and primary; both report a split state (`FindGroupByKeyspaceID`'s `split_state`)
+   * until the target's primary serves its first timestamp.
+   */
+  splitKeyspaceGroup(sourceId: number, targetId: number, keyspaces: readonly number[]): TsoKeyspaceGroupInfo {
+    return this.#tso().groups.split(sourceId, targetId, keyspaces);
+  }
+
   /** Makes TSO server `server` the primary of keyspace group `groupId` (a primary change). */
   setTsoPrimary(groupId: number, server: number): void {
     this.#tso().groups.setPrimary(groupId, server);

@@ -247,7 +247,25 @@ if (endpoints.length === 0 || servers.size === 0) {
           'new-id': to,
           keyspaces: [ks1],
         });
+        // Both groups are in split state until the target's primary serves (the mock plays it).
+        const keyspace = { $case: 'keyspaceId' as const, value: ks1 };
+        const anyServer = [...servers.keys()][0] as string;
+        const findGroup = () =>
+          tso(anyServer).findGroupByKeyspaceID(
+            { header: { clusterId }, keyspace },
+            { signal: AbortSignal.timeout(5_000) },
+          );
+        const during = await findGroup();
+        expect(during.keyspaceGroup?.id).toBe(to);
+        expect(during.keyspaceGroup?.splitState).toEqual({ splitSource: from });
         await timestampsUntil(client, seen, () => client.timestamps.tsoRoute.keyspaceGroupId === to);
+        let finished = during;
+        for (let i = 0; i < 50 && finished.keyspaceGroup?.splitState !== undefined; i++) {
+          await client.getTimestamp();
+          finished = await findGroup();
+        }
+        expect(finished.keyspaceGroup?.splitState).toBeUndefined();
+        expect(finished.modRevision).toBeGreaterThan(during.modRevision);
         const after = await http<{ keyspaces?: number[] }>('GET', `/pd/api/v2/tso/keyspace-groups/${to}`);
         expect(after.keyspaces).toContain(ks1);
 

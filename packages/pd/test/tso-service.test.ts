@@ -138,6 +138,35 @@ describe('PdClient on the TSO microservice (keyspace groups)', () => {
     );
   });
 
+  test("TestTSOKeyspaceGroupSplitClient (PD's split API): the split target serves at once and its first timestamps end the split", async () => {
+    const client = await connect(2);
+    const before = await collect(client, 3);
+    const target = cluster.splitKeyspaceGroup(1, 7, [2]);
+    expect(target).toEqual(expect.objectContaining({ id: 7, keyspaces: [2], primary: 0, splitSource: 1 }));
+    expect(cluster.keyspaceGroups().find((g) => g.id === 1)?.splitSource).toBe(1);
+    const after = await collect(client, 3);
+    expect(increasing([...before, ...after])).toBe(true);
+    // The same primary serves the keyspace from the new group (the header says so), as a real
+    // TSO server does; the client looks the group up and names it from then on.
+    expect(cluster.tsoRequests().find((r) => r.keyspaceId === 2 && r.servedGroupId === 7)).toEqual(
+      expect.objectContaining({ keyspaceGroupId: 1, server: 0 }),
+    );
+    for (let i = 0; i < 200 && client.timestamps.tsoRoute.keyspaceGroupId !== 7; i++)
+      after.push(await client.getTimestamp());
+    expect(client.timestamps.tsoRoute.keyspaceGroupId).toBe(7);
+    await collect(client, 2);
+    expect(cluster.tsoRequests().at(-1)).toEqual(
+      expect.objectContaining({ keyspaceId: 2, keyspaceGroupId: 7, servedGroupId: 7, server: 0 }),
+    );
+    expect(increasing([...before, ...after])).toBe(true);
+    expect(cluster.keyspaceGroups().map((g) => g.splitSource)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   test('the oracle and batching work on top: concurrent callers are batched on the group primary stream', async () => {
     const client = await connect(4);
     const oracle = await PdOracle.create(client, { updateIntervalMs: 60_000 });

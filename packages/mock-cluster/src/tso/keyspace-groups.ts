@@ -47,6 +47,11 @@ export interface TsoKeyspaceGroupInfo {
   readonly members: readonly number[];
   /** The primary's server index; undefined while no member runs. */
   readonly primary: number | undefined;
+  /**
+   * While a split is under way, the split source's id (on both the source and the target, as
+   * PD's `SplitState`); undefined otherwise.
+   */
+  readonly splitSource?: number | undefined;
 }
 
 interface Group {
@@ -54,6 +59,7 @@ interface Group {
   readonly keyspaces: Set<number>;
   members: number[];
   primary: number | undefined;
+  splitSource: number | undefined;
 }
 
 function checkId(name: string, v: unknown, max: number): number {
@@ -117,7 +123,7 @@ export class KeyspaceGroups {
     const primary = spec.primary ?? members.find((m) => this.#running[m]);
     if (primary !== undefined && !members.includes(primary))
       throw new InvalidArgumentError(`primary ${primary} is not a member of keyspace group ${id}`);
-    this.#groups.set(id, { id, keyspaces: new Set(), members, primary });
+    this.#groups.set(id, { id, keyspaces: new Set(), members, primary, splitSource: undefined });
     for (const k of spec.keyspaces ?? []) this.#assign(k, id);
     this.#revision++;
     this.#changed();
@@ -133,6 +139,7 @@ export class KeyspaceGroups {
       keyspaces: [...g.keyspaces].sort((a, b) => a - b),
       members: [...g.members],
       primary: g.primary,
+      ...(g.splitSource === undefined ? {} : { splitSource: g.splitSource }),
     };
   }
 
@@ -165,6 +172,41 @@ export class KeyspaceGroups {
   move(keyspaceId: number, id: number): void {
     if (!this.#groups.has(id)) throw new InvalidArgumentError(`keyspace group ${id} does not exist`);
     this.#assign(keyspaceId, id);
+    this.#revision++;
+    this.#changed();
+  }
+
+  /**
+   * Splits `keyspaces` off group `sourceId` into a new group `targetId` (PD's
+   * `POST /pd/api/v2/tso/keyspace-groups/<source>/split`): the target takes the source's members
+   * and primary, and both are in split state until the target's primary serves its first
+   * timestamp ({@link KeyspaceGroups.finishSplit}).
+   */
+  split(sourceId: number, targetId: number, keyspaces: readonly number[]): TsoKeyspaceGroupInfo {
+    const source = this.#groups.get(sourceId);
+    if (source === undefined) throw new InvalidArgumentError(`keyspace group ${sourceId} does not exist`);
+    if (source.splitSource !== undefined)
+      throw new InvalidArgumentError(`keyspace group ${sourceId} is in split state`);
+    for (const k of keyspaces) {
+      const own = this.#lookup.get(k) ?? DEFAULT_KEYSPACE_GROUP_ID;
+      if (own !== sourceId)
+        throw new InvalidArgumentError(`keyspace ${k} is not in keyspace group ${sourceId}`);
+    }
+    const target = this.create({ id: targetId, keyspaces, members: source.members, primary: source.primary });
+    source.splitSource = sourceId;
+    (this.#groups.get(targetId) as Group).splitSource = sourceId;
+    this.#revision++;
+    this.#changed();
+    return { ...target, splitSource: sourceId };
+  }
+
+  /** Ends the split of target group `id` (PD's `FinishSplitKeyspaceByID`); nothing when it is in none. */
+  finishSplit(id: number): void {
+    const target = this.#groups.get(id);
+    if (target?.splitSource === undefined || target.splitSource === id) return;
+    const source = this.#groups.get(target.splitSource);
+    if (source !== undefined) source.splitSource = undefined;
+    target.splitSource = undefined;
     this.#revision++;
     this.#changed();
   }

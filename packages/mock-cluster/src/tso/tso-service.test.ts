@@ -237,6 +237,35 @@ describe('TsoService (PD TSO microservice handlers)', () => {
     });
   });
 
+  it('a split: both groups report the split source until the target primary serves (as PD a186e0cc61 does)', () => {
+    const groups = new KeyspaceGroups({
+      servers: 2,
+      keyspaceGroups: [{ id: 0, keyspaces: [1, 2], primary: 1 }],
+    });
+    const { server } = setup(groups);
+    expect(() => groups.split(0, 5, [7])).not.toThrow(); // unassigned keyspaces are the default group's
+    expect(() => groups.split(0, 6, [1])).toThrow('is in split state');
+    expect(() => groups.split(9, 6, [1])).toThrow('does not exist');
+    const rev = groups.modRevision;
+    expect(server(0).findGroupByKeyspaceId(findReq(7)).keyspaceGroup).toEqual({
+      id: 5,
+      userKind: 'basic',
+      splitState: { splitSource: 0 },
+      members: [
+        { address: 'http://127.0.0.1:4000', isPrimary: false },
+        { address: 'http://127.0.0.1:4001', isPrimary: true },
+      ],
+    });
+    expect(server(0).findGroupByKeyspaceId(findReq(1)).keyspaceGroup?.splitState).toEqual({ splitSource: 0 });
+    expect(server(1).tso(tsoReq(7, 5)).header?.keyspaceGroupId).toBe(5);
+    expect(groups.modRevision).toBeGreaterThan(rev);
+    expect(server(0).findGroupByKeyspaceId(findReq(7)).keyspaceGroup?.splitState).toBeUndefined();
+    expect(server(0).findGroupByKeyspaceId(findReq(1)).keyspaceGroup?.splitState).toBeUndefined();
+    expect(() => groups.split(5, 6, [1])).toThrow('is not in keyspace group 5');
+    groups.finishSplit(5); // no split under way: nothing
+    expect(groups.group(5)?.splitSource).toBeUndefined();
+  });
+
   it('GetMinTS counts the groups a server is primary of; a zero timestamp from a server that is none', () => {
     const { server } = setup(new KeyspaceGroups({ servers: 3, keyspaceGroups: [{ id: 1, primary: 1 }] }));
     const req = tsopb.GetMinTSRequest.fromPartial({ header: { clusterId: CLUSTER, keyspaceGroupId: 1 } });

@@ -155,6 +155,7 @@ export class TsoService {
       keyspaceGroup: {
         id: group.id,
         userKind: 'basic',
+        ...(group.splitSource === undefined ? {} : { splitState: { splitSource: group.splitSource } }),
         members: group.members.map((m) => ({
           address: `http://${d.address(m)}`,
           isPrimary: knowsPrimary && group.primary === m,
@@ -211,6 +212,8 @@ export class TsoService {
       throw e;
     }
     record(served.group, undefined);
+    // The split target's first timestamps end its split (PD's TSO server finishes it then).
+    d.groups.finishSplit(served.group);
     return {
       header: { clusterId: d.clusterId, keyspaceGroupId: served.group },
       count: req.count,
