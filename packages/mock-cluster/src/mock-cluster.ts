@@ -203,7 +203,20 @@ export class MockCluster {
       membership,
       tsoServiceUrls: () => (tsoServers?.enabled === true ? tsoServers.runningUrls() : undefined),
     });
-    const keyspaces = new KeyspaceService({ clusterId: o.clusterId, nowMs: o.nowMs });
+    const keyspaces = new KeyspaceService({
+      clusterId: o.clusterId,
+      nowMs: o.nowMs,
+      // PD in API service mode names each new keyspace's keyspace group in its config (it is not
+      // updated when a split moves the keyspace later, as on a real PD).
+      groupConfig:
+        tsoServers === undefined
+          ? undefined
+          : (id) => ({
+              region_bound_type: 'txn',
+              tso_keyspace_group_id: String(tsoServers.groups.groupOf(id) ?? 0),
+              user_kind: 'basic',
+            }),
+    });
     for (const spec of o.keyspaces) keyspaces.create(spec);
     const gcStates = new GcStateService({
       clusterId: o.clusterId,

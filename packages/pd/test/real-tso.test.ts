@@ -109,6 +109,13 @@ if (endpoints.length === 0 || servers.size === 0) {
       expect([...info.tsoUrls].sort()).toEqual([...servers.keys()].sort());
     });
 
+    test('a keyspace config names its keyspace group, as the mock writes it', async () => {
+      const ks = await http<{ config?: Record<string, string> }>('GET', '/pd/api/v2/keyspaces/ks1');
+      expect(ks.config).toEqual(
+        expect.objectContaining({ region_bound_type: 'txn', tso_keyspace_group_id: '0', user_kind: 'basic' }),
+      );
+    });
+
     test("PD's etcd: the TSO servers' registry and the default group's primary, as the mock keeps them", async () => {
       const ch = createChannel(`http://${endpoints[0]}`);
       channels.push(ch);

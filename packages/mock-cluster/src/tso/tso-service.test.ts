@@ -399,6 +399,39 @@ describe('MockCluster tsoService', () => {
   });
 });
 
+describe('MockCluster tsoService: keyspace configs as PD in API service mode writes them', () => {
+  it('a new keyspace names its keyspace group, user kind and region bound type; given entries win', async () => {
+    const cluster = await MockCluster.start({
+      stores: 1,
+      apiVersion: 'V2',
+      keyspaces: [
+        { name: 'ks1', id: 1 },
+        { name: 'ks9', id: 9, config: { tso_keyspace_group_id: '3' } },
+      ],
+      tsoService: { servers: 2, keyspaceGroups: [{ id: 2, keyspaces: [1] }] },
+    });
+    const plain = await MockCluster.start({
+      stores: 1,
+      apiVersion: 'V2',
+      keyspaces: [{ name: 'ks1', id: 1 }],
+    });
+    try {
+      const config = (c: MockCluster, name: string) => c.keyspaces().find((k) => k.name === name)?.config;
+      expect(config(cluster, 'DEFAULT')).toEqual({
+        region_bound_type: 'txn',
+        tso_keyspace_group_id: '0',
+        user_kind: 'basic',
+      });
+      expect(config(cluster, 'ks1')).toEqual(expect.objectContaining({ tso_keyspace_group_id: '2' }));
+      expect(config(cluster, 'ks9')).toEqual(expect.objectContaining({ tso_keyspace_group_id: '3' }));
+      expect(config(plain, 'ks1')).toEqual({});
+    } finally {
+      await cluster.close();
+      await plain.close();
+    }
+  });
+});
+
 describe('MockCluster tsoService: PD etcd keys as a real TSO microservice keeps them', () => {
   it('registry entries, the default and non-default groups primaries (a tsopb.Participant named <url>-<group>)', async () => {
     const cluster = await MockCluster.start({
