@@ -262,7 +262,12 @@ if (endpoints.length === 0 || servers.size === 0) {
             { header: { clusterId }, keyspace },
             { signal: AbortSignal.timeout(5_000) },
           );
-        const during = await findGroup();
+        // (the server learns the new group through its etcd watch: ask until it has)
+        let during = await findGroup();
+        for (let i = 0; i < 50 && during.keyspaceGroup?.id !== to; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          during = await findGroup();
+        }
         expect(during.keyspaceGroup?.id).toBe(to);
         expect(during.keyspaceGroup?.splitState).toEqual({ splitSource: from });
         await timestampsUntil(client, seen, () => client.timestamps.tsoRoute.keyspaceGroupId === to);
