@@ -14,15 +14,24 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The binaries from the environment, or the reason they cannot be used. */
-export function binariesFromEnv(env = process.env) {
-  const pd = env.TIKV_REAL_PD_BIN ?? '';
-  const tikv = env.TIKV_REAL_TIKV_BIN ?? '';
+/** The variable that names each binary. */
+const BINARY_VARS = {
+  pd: 'TIKV_REAL_PD_BIN',
+  tikv: 'TIKV_REAL_TIKV_BIN',
+  bootstrap: 'TIKV_REAL_BOOTSTRAP_BIN',
+};
+
+/**
+ * The binaries `which` (keys of `pd`, `tikv`, `bootstrap`; PD and TiKV by default) from the
+ * environment, or the reason they cannot be used.
+ */
+export function binariesFromEnv(env = process.env, which = ['pd', 'tikv']) {
+  const out = {};
   const missing = [];
-  for (const [name, path] of [
-    ['TIKV_REAL_PD_BIN', pd],
-    ['TIKV_REAL_TIKV_BIN', tikv],
-  ]) {
+  for (const key of which) {
+    const name = BINARY_VARS[key];
+    const path = env[name] ?? '';
+    out[key] = path;
     if (path === '') {
       missing.push(`${name} is not set`);
       continue;
@@ -33,10 +42,11 @@ export function binariesFromEnv(env = process.env) {
       missing.push(`${name}=${path} is not an executable file`);
     }
   }
-  return missing.length === 0 ? { pd, tikv } : { reason: missing.join('; ') };
+  return missing.length === 0 ? out : { reason: missing.join('; ') };
 }
 
-async function freePort() {
+/** A free TCP port on 127.0.0.1. */
+export async function freePort() {
   const server = createServer();
   await new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -47,14 +57,15 @@ async function freePort() {
   return port;
 }
 
-async function getJson(url) {
+/** GETs `url` and parses JSON (2 s deadline); rejects on a non-2xx answer. */
+export async function getJson(url) {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return res.json();
 }
 
 /** Polls `check` every 250 ms until it returns a truthy value, the process dies, or time runs out. */
-async function waitFor(what, check, { timeoutMs, alive }) {
+export async function waitFor(what, check, { timeoutMs, alive }) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
@@ -70,7 +81,8 @@ async function waitFor(what, check, { timeoutMs, alive }) {
   throw new Error(`${what}: not ready after ${timeoutMs} ms${last ? ` (${last.message})` : ''}`);
 }
 
-function launch(bin, args, logDir, name) {
+/** Starts `bin` detached (its own process group); `stop()` sends SIGTERM, then SIGKILL after 30 s. */
+export function launch(bin, args, logDir, name) {
   // TiKV checks its open-files limit at start: raise the soft limit to the hard one first.
   const child = spawn(
     '/bin/sh',
@@ -98,6 +110,29 @@ function launch(bin, args, logDir, name) {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Keeps the process up until SIGINT or SIGTERM, then runs `stop` and exits. Signals that come
+ * while it stops are ignored, so that a second one (Ctrl-C twice, `timeout` forwarding its own)
+ * does not leave the servers running.
+ */
+export function keepUntilSignal(stop) {
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      (e) => {
+        console.error(`stopping failed: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  setInterval(() => {}, 1 << 30);
 }
 
 /**
@@ -229,8 +264,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     log: console.log,
   });
   console.log(`TIKV_PD_ENDPOINTS=${cluster.pdEndpoint}  (data and logs: ${cluster.dir}; Ctrl-C stops)`);
-  const shutdown = () => cluster.stop().then(() => process.exit(0));
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
-  setInterval(() => {}, 1 << 30);
+  keepUntilSignal(cluster.stop);
 }

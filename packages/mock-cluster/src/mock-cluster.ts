@@ -210,7 +210,20 @@ export class MockCluster {
       membership,
       tsoServiceUrls: () => (tsoServers?.enabled === true ? tsoServers.runningUrls() : undefined),
     });
-    const keyspaces = new KeyspaceService({ clusterId: o.clusterId, nowMs: o.nowMs });
+    const keyspaces = new KeyspaceService({
+      clusterId: o.clusterId,
+      nowMs: o.nowMs,
+      // PD in API service mode names each new keyspace's keyspace group in its config (it is not
+      // updated when a split moves the keyspace later, as on a real PD).
+      groupConfig:
+        tsoServers === undefined
+          ? undefined
+          : (id) => ({
+              region_bound_type: 'txn',
+              tso_keyspace_group_id: String(tsoServers.groups.groupOf(id) ?? 0),
+              user_kind: 'basic',
+            }),
+    });
     for (const spec of o.keyspaces) keyspaces.create(spec);
     const gcStates = new GcStateService({
       clusterId: o.clusterId,
@@ -258,7 +271,7 @@ export class MockCluster {
     try {
       await pd.listen(o.host, o.pdPort);
       await tsoServers?.listen(o.host);
-      tsoServers?.publishPrimary(pd.metaStore, o.clusterId);
+      tsoServers?.publishEtcd(pd.metaStore, o.clusterId);
       for (const [i, id] of storeIds.entries()) await openStore(id, o.storePorts[i] ?? 0);
     } catch (e) {
       await pd.close();
@@ -503,6 +516,16 @@ export class MockCluster {
   /** Moves a keyspace to another keyspace group (as PD's split and move do). */
   moveKeyspaceToGroup(keyspaceId: number, groupId: number): void {
     this.#tso().groups.move(keyspaceId, groupId);
+  }
+
+  /**
+   * Splits `keyspaces` off keyspace group `sourceId` into a new group `targetId`, as PD's
+   * `POST /pd/api/v2/tso/keyspace-groups/<source>/split` does: the target takes the source's
+   * members and primary; both report a split state (`FindGroupByKeyspaceID`'s `split_state`)
+   * until the target's primary serves its first timestamp.
+   */
+  splitKeyspaceGroup(sourceId: number, targetId: number, keyspaces: readonly number[]): TsoKeyspaceGroupInfo {
+    return this.#tso().groups.split(sourceId, targetId, keyspaces);
   }
 
   /** Makes TSO server `server` the primary of keyspace group `groupId` (a primary change). */

@@ -94,6 +94,11 @@ export class TsoServiceProvider {
         if (this.#lastServedGroup !== undefined && groupId !== this.#lastServedGroup)
           this.#d.logger.info('pd: keyspace group changed', { old: this.#lastServedGroup, new: groupId });
         this.#lastServedGroup = groupId;
+        // Served by another group than the one asked (a split moved the keyspace and the same
+        // primary serves the new group): look the group up, so that requests (and `tsoRoute`)
+        // name it. PD's Go client only logs this; it then keeps naming the old group for up to
+        // a minute, which real servers accept.
+        if (groupId !== discovery.keyspaceGroupId) discovery.scheduleCheckMemberChanged();
       },
     });
   }

@@ -101,7 +101,7 @@ describe('PdClient on the TSO microservice (keyspace groups)', () => {
     const before = await collect(client, 5);
     expect(client.timestamps.tsoRoute.url).toBe(cluster.tsoServers()[1]?.url);
     cluster.setTsoPrimary(2, 2);
-    // Concurrent callers while the old primary refuses ("not primary"): none fails.
+    // Concurrent callers while the old primary refuses ("is not leader"): none fails.
     const during = await Promise.all(Array.from({ length: 20 }, () => client.getTimestamp()));
     const after = await collect(client, 5);
     expect(increasing([...before, ...after])).toBe(true);
@@ -109,7 +109,7 @@ describe('PdClient on the TSO microservice (keyspace groups)', () => {
     expect(client.timestamps.tsoRoute.url).toBe(cluster.tsoServers()[2]?.url);
     const refused = cluster.tsoRequests().filter((r) => r.server === 1 && r.error !== undefined);
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused[0]?.error).toContain('not primary');
+    expect(refused[0]?.error).toContain('is not leader');
     expect(cluster.tsoRequests().at(-1)).toEqual(expect.objectContaining({ server: 2, keyspaceGroupId: 2 }));
   });
 
@@ -136,6 +136,35 @@ describe('PdClient on the TSO microservice (keyspace groups)', () => {
     expect(cluster.tsoRequests().at(-1)).toEqual(
       expect.objectContaining({ keyspaceId: 2, keyspaceGroupId: 2, servedGroupId: 2, server: 1 }),
     );
+  });
+
+  test("TestTSOKeyspaceGroupSplitClient (PD's split API): the split target serves at once and its first timestamps end the split", async () => {
+    const client = await connect(2);
+    const before = await collect(client, 3);
+    const target = cluster.splitKeyspaceGroup(1, 7, [2]);
+    expect(target).toEqual(expect.objectContaining({ id: 7, keyspaces: [2], primary: 0, splitSource: 1 }));
+    expect(cluster.keyspaceGroups().find((g) => g.id === 1)?.splitSource).toBe(1);
+    const after = await collect(client, 3);
+    expect(increasing([...before, ...after])).toBe(true);
+    // The same primary serves the keyspace from the new group (the header says so), as a real
+    // TSO server does; the client looks the group up and names it from then on.
+    expect(cluster.tsoRequests().find((r) => r.keyspaceId === 2 && r.servedGroupId === 7)).toEqual(
+      expect.objectContaining({ keyspaceGroupId: 1, server: 0 }),
+    );
+    for (let i = 0; i < 200 && client.timestamps.tsoRoute.keyspaceGroupId !== 7; i++)
+      after.push(await client.getTimestamp());
+    expect(client.timestamps.tsoRoute.keyspaceGroupId).toBe(7);
+    await collect(client, 2);
+    expect(cluster.tsoRequests().at(-1)).toEqual(
+      expect.objectContaining({ keyspaceId: 2, keyspaceGroupId: 7, servedGroupId: 7, server: 0 }),
+    );
+    expect(increasing([...before, ...after])).toBe(true);
+    expect(cluster.keyspaceGroups().map((g) => g.splitSource)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   test('the oracle and batching work on top: concurrent callers are batched on the group primary stream', async () => {

@@ -55,6 +55,12 @@ export interface KeyspaceDeps {
   readonly clusterId: bigint;
   /** Wall clock in ms (creation and state-change times). */
   nowMs(): number;
+  /**
+   * With PD's keyspace groups on (the TSO microservice): the config entries PD adds to a new
+   * keyspace (`tso_keyspace_group_id`, `user_kind`, `region_bound_type`); entries the keyspace
+   * is created with win.
+   */
+  readonly groupConfig?: ((keyspaceId: number) => Readonly<Record<string, string>>) | undefined;
 }
 
 /**
@@ -91,7 +97,7 @@ export class KeyspaceService {
       id,
       name: spec.name,
       state: spec.state ?? 'enabled',
-      config: Object.freeze({ ...spec.config }),
+      config: Object.freeze({ ...this.#d.groupConfig?.(id), ...spec.config }),
     });
     const now = BigInt(Math.floor(this.#d.nowMs() / 1000));
     this.#byName.set(spec.name, { info, createdAt: now, changedAt: now });

@@ -3,6 +3,9 @@ import { InvalidArgumentError, invalidArgument } from '@tikv/common';
 /** PD's default keyspace group: it exists from the start and serves every keyspace not assigned elsewhere. */
 export const DEFAULT_KEYSPACE_GROUP_ID = 0;
 
+/** How many members PD keeps in a keyspace group when it can (`DefaultKeyspaceGroupReplicaCount`). */
+export const KEYSPACE_GROUP_REPLICAS = 2;
+
 /** PD's largest keyspace group id (`MaxKeyspaceGroupCountInUse - 1`). */
 export const MAX_KEYSPACE_GROUP_ID = 4095;
 
@@ -44,13 +47,19 @@ export interface TsoKeyspaceGroupInfo {
   readonly members: readonly number[];
   /** The primary's server index; undefined while no member runs. */
   readonly primary: number | undefined;
+  /**
+   * While a split is under way, the split source's id (on both the source and the target, as
+   * PD's `SplitState`); undefined otherwise.
+   */
+  readonly splitSource?: number | undefined;
 }
 
 interface Group {
   readonly id: number;
   readonly keyspaces: Set<number>;
-  readonly members: number[];
+  members: number[];
   primary: number | undefined;
+  splitSource: number | undefined;
 }
 
 function checkId(name: string, v: unknown, max: number): number {
@@ -114,7 +123,7 @@ export class KeyspaceGroups {
     const primary = spec.primary ?? members.find((m) => this.#running[m]);
     if (primary !== undefined && !members.includes(primary))
       throw new InvalidArgumentError(`primary ${primary} is not a member of keyspace group ${id}`);
-    this.#groups.set(id, { id, keyspaces: new Set(), members, primary });
+    this.#groups.set(id, { id, keyspaces: new Set(), members, primary, splitSource: undefined });
     for (const k of spec.keyspaces ?? []) this.#assign(k, id);
     this.#revision++;
     this.#changed();
@@ -130,6 +139,7 @@ export class KeyspaceGroups {
       keyspaces: [...g.keyspaces].sort((a, b) => a - b),
       members: [...g.members],
       primary: g.primary,
+      ...(g.splitSource === undefined ? {} : { splitSource: g.splitSource }),
     };
   }
 
@@ -166,24 +176,75 @@ export class KeyspaceGroups {
     this.#changed();
   }
 
+  /**
+   * Splits `keyspaces` off group `sourceId` into a new group `targetId` (PD's
+   * `POST /pd/api/v2/tso/keyspace-groups/<source>/split`): the target takes the source's members
+   * and primary, and both are in split state until the target's primary serves its first
+   * timestamp ({@link KeyspaceGroups.finishSplit}).
+   */
+  split(sourceId: number, targetId: number, keyspaces: readonly number[]): TsoKeyspaceGroupInfo {
+    const source = this.#groups.get(sourceId);
+    if (source === undefined) throw new InvalidArgumentError(`keyspace group ${sourceId} does not exist`);
+    if (source.splitSource !== undefined)
+      throw new InvalidArgumentError(`keyspace group ${sourceId} is in split state`);
+    for (const k of keyspaces) {
+      const own = this.#lookup.get(k) ?? DEFAULT_KEYSPACE_GROUP_ID;
+      if (own !== sourceId)
+        throw new InvalidArgumentError(`keyspace ${k} is not in keyspace group ${sourceId}`);
+    }
+    const target = this.create({ id: targetId, keyspaces, members: source.members, primary: source.primary });
+    source.splitSource = sourceId;
+    (this.#groups.get(targetId) as Group).splitSource = sourceId;
+    this.#revision++;
+    this.#changed();
+    return { ...target, splitSource: sourceId };
+  }
+
+  /** Ends the split of target group `id` (PD's `FinishSplitKeyspaceByID`); nothing when it is in none. */
+  finishSplit(id: number): void {
+    const target = this.#groups.get(id);
+    if (target?.splitSource === undefined || target.splitSource === id) return;
+    const source = this.#groups.get(target.splitSource);
+    if (source !== undefined) source.splitSource = undefined;
+    target.splitSource = undefined;
+    this.#revision++;
+    this.#changed();
+  }
+
   /** Makes `server` the primary of group `id` (a primary resignation and election). */
   setPrimary(id: number, server: number): void {
     const g = this.#groups.get(id);
     if (g === undefined) throw new InvalidArgumentError(`keyspace group ${id} does not exist`);
+    if (!this.#running[server]) throw new InvalidArgumentError(`server ${server} is stopped`);
     if (!g.members.includes(server))
       throw new InvalidArgumentError(`server ${server} is not a member of keyspace group ${id}`);
-    if (!this.#running[server]) throw new InvalidArgumentError(`server ${server} is stopped`);
     g.primary = server;
     this.#changed();
   }
 
   /**
-   * Marks a server stopped or started. A stopped primary's groups elect the next running member
-   * at once; a started server becomes the primary of groups that had none.
+   * Marks a server stopped or started. PD then gives every group with fewer than two running
+   * members ({@link KEYSPACE_GROUP_REPLICAS}) running servers up to that count, dropping the
+   * stopped ones (its `allocNodesToAllKeyspaceGroups`, every second there, at once here; nothing
+   * while no server runs). A stopped primary's groups elect the next running member at once; a
+   * started server becomes the primary of groups that had none.
    */
   setRunning(server: number, running: boolean): void {
     this.#checkServer(server);
     this.#running[server] = running;
+    const runningServers = this.#running.flatMap((r, i) => (r ? [i] : []));
+    for (const g of this.#groups.values()) {
+      const live = g.members.filter((m) => this.#running[m]);
+      if (runningServers.length === 0 || live.length >= KEYSPACE_GROUP_REPLICAS) continue;
+      if (live.length === g.members.length && live.length === runningServers.length) continue;
+      const members = [...live];
+      for (const s of runningServers) {
+        if (members.length >= KEYSPACE_GROUP_REPLICAS) break;
+        if (!members.includes(s)) members.push(s);
+      }
+      g.members = members.sort((a, b) => a - b);
+      this.#revision++;
+    }
     for (const g of this.#groups.values()) {
       if (!running && g.primary === server) g.primary = g.members.find((m) => this.#running[m]);
       if (running && g.primary === undefined && g.members.includes(server)) g.primary = server;

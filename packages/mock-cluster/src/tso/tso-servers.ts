@@ -78,34 +78,71 @@ export class TsoServers {
     });
   }
 
-  /** What PD answers in `GetClusterInfo.tso_urls`: the running servers' URLs (none when not advertised). */
+  /**
+   * What PD answers in `GetClusterInfo.tso_urls`: the running servers' URLs in the order of their
+   * registry keys (sorted), none when not advertised.
+   */
   runningUrls(): string[] {
     if (!this.advertiseUrls) return [];
     return this.info()
       .filter((s) => s.running)
-      .map((s) => s.url);
+      .map((s) => s.url)
+      .sort();
   }
 
   /**
-   * Keeps the default group's primary in PD's etcd as the TSO servers' election does
-   * (`/ms/<cluster-id>/tso/00000/primary`, a `tsopb.Participant`), for clients that discover it
-   * there. Call once the servers listen.
+   * Keeps in PD's etcd what the real TSO servers keep there, for clients that discover them
+   * there: each running server's registration (`/ms/<cluster-id>/tso/registry/<url>`, JSON) and
+   * each group's primary, a `tsopb.Participant` named `<url>-<group, 5 digits>`, at
+   * `/ms/<cluster-id>/tso/00000/primary` for the default group and
+   * `/ms/<cluster-id>/tso/keyspace_groups/election/<group, 5 digits>/primary` for the others.
+   * Call once the servers listen.
    */
-  publishPrimary(store: MetaStore, clusterId: bigint): void {
-    const key = new TextEncoder().encode(`/ms/${clusterId}/tso/00000/primary`);
+  publishEtcd(store: MetaStore, clusterId: bigint): void {
+    const enc = new TextEncoder();
+    const startSeconds = Math.floor(Date.now() / 1000);
+    const published = new Map<string, string>();
     const publish = (): void => {
-      const primary = this.groups.group(DEFAULT_KEYSPACE_GROUP_ID)?.primary;
-      const server = primary === undefined ? undefined : this.info()[primary];
-      if (server === undefined) {
-        store.delete(key);
-        return;
+      const want = new Map<string, Uint8Array>();
+      const servers = this.info();
+      for (const server of servers) {
+        if (!(server.running && this.groups.running(server.index))) continue;
+        const registration = {
+          name: `tso-${server.index}`,
+          'service-addr': server.url,
+          version: 'mock',
+          'git-hash': '',
+          'deploy-path': '',
+          'start-timestamp': startSeconds,
+        };
+        want.set(`/ms/${clusterId}/tso/registry/${server.url}`, enc.encode(JSON.stringify(registration)));
       }
-      const value = tsopb.Participant.encode({
-        name: `tso-${server.index}`,
-        id: BigInt(server.index + 1),
-        listenUrls: [server.url],
-      }).finish();
-      store.put(key, value);
+      for (const g of this.groups.list()) {
+        const server = g.primary === undefined ? undefined : servers[g.primary];
+        if (server === undefined) continue;
+        const padded = String(g.id).padStart(5, '0');
+        const key =
+          g.id === DEFAULT_KEYSPACE_GROUP_ID
+            ? `/ms/${clusterId}/tso/${padded}/primary`
+            : `/ms/${clusterId}/tso/keyspace_groups/election/${padded}/primary`;
+        const value = tsopb.Participant.encode({
+          name: `${server.url}-${padded}`,
+          id: (BigInt(server.index + 1) << 32n) | BigInt(g.id),
+          listenUrls: [server.url],
+        }).finish();
+        want.set(key, value);
+      }
+      for (const key of published.keys()) {
+        if (want.has(key)) continue;
+        store.delete(enc.encode(key));
+        published.delete(key);
+      }
+      for (const [key, value] of want) {
+        const text = Buffer.from(value).toString('hex');
+        if (published.get(key) === text) continue;
+        store.put(enc.encode(key), value);
+        published.set(key, text);
+      }
     };
     this.groups.onChange(publish);
     publish();

@@ -2,7 +2,7 @@ import { tsopb } from '@tikv/proto';
 import type { ServiceHandlers } from '../server/grpc-host.js';
 import { GrpcStatus, type RpcContext, RpcError } from '../server/rpc-error.js';
 import { type TsoAllocator, TsoError } from '../tso-allocator.js';
-import { DEFAULT_KEYSPACE_GROUP_ID, type KeyspaceGroups } from './keyspace-groups.js';
+import { DEFAULT_KEYSPACE_GROUP_ID, type KeyspaceGroups, MAX_KEYSPACE_GROUP_ID } from './keyspace-groups.js';
 
 type P<T> = tsopb.DeepPartial<T>;
 
@@ -68,21 +68,33 @@ export class TsoService {
     return { clusterId: this.#d.clusterId, error: { type, message }, keyspaceGroupId: groupId };
   }
 
-  /** The callee id check both methods make: '' or this server's `host:port`. */
+  /**
+   * The callee id check both methods make: '' or this server's `host:port`; the refusal names
+   * the server's listen URL, as PD's does.
+   */
   #calleeMismatch(h: tsopb.RequestHeader | undefined): string | undefined {
     const callee = h?.calleeId ?? '';
     if (callee === '' || callee === this.address) return undefined;
-    return `mismatch callee id, need ${this.address} but got ${callee}`;
+    return `mismatch callee id, need http://${this.address} but got ${callee}`;
+  }
+
+  /** PD's `ErrMismatchClusterID` text (a gRPC FAILED_PRECONDITION status). */
+  #clusterMismatch(got: bigint | undefined): string {
+    return `mismatch cluster id, need ${this.#d.clusterId} but got ${got ?? 0n}`;
   }
 
   /**
    * The group that serves `keyspaceId` when asked through `groupId`, or the refusal (PD's
    * `getKeyspaceGroupMetaWithCheck`): the asked group when it holds the keyspace and this
    * server is its member; else the keyspace's own group when this server is its member; else
-   * "not served" (a group of another server), "not assigned" (a non-default group for an
-   * unassigned keyspace) or the default group.
+   * "not served" (naming the asked group: the keyspace's group is another server's), "not
+   * assigned" (a non-default group for an unassigned keyspace, or the default group on a server
+   * that is not its member) or the default group.
    */
-  #servingGroup(keyspaceId: number, groupId: number): { group: number } | { error: string; group: number } {
+  #servingGroup(
+    keyspaceId: number,
+    groupId: number,
+  ): { group: number } | { error: string; group: number; notAssigned?: true } {
     const g = this.#d.groups;
     const s = this.#server;
     if (g.isMember(groupId, s) && g.contains(groupId, keyspaceId)) return { group: groupId };
@@ -91,19 +103,14 @@ export class TsoService {
       if (g.isMember(own, s)) return { group: own };
       return {
         group: own,
-        error: `[PD:tso:ErrGetAllocator]get allocator failed, keyspace group ${groupId} is not served by ${this.address}`,
+        error: `[PD:tso:ErrGetAllocator]get allocator failed, requested keyspace group with id ${groupId} is not served by this host/pod`,
       };
     }
+    const notAssigned = `[PD:tso:ErrKeyspaceNotAssigned]the keyspace ${keyspaceId} isn't assigned to any keyspace group`;
     if (groupId !== DEFAULT_KEYSPACE_GROUP_ID)
-      return {
-        group: groupId,
-        error: `[PD:tso:ErrKeyspaceNotAssigned]the keyspace ${keyspaceId} isn't assigned to any keyspace group`,
-      };
+      return { group: groupId, error: notAssigned, notAssigned: true };
     if (!g.isMember(DEFAULT_KEYSPACE_GROUP_ID, s))
-      return {
-        group: DEFAULT_KEYSPACE_GROUP_ID,
-        error: `[PD:tso:ErrGetAllocator]get allocator failed, keyspace group 0 is not served by ${this.address}`,
-      };
+      return { group: DEFAULT_KEYSPACE_GROUP_ID, error: notAssigned, notAssigned: true };
     return { group: DEFAULT_KEYSPACE_GROUP_ID };
   }
 
@@ -113,9 +120,10 @@ export class TsoService {
     const asked = req.header?.keyspaceGroupId ?? 0;
     if (req.header === undefined || req.header.clusterId !== d.clusterId) {
       return {
+        // PD puts the text of its gRPC status error here.
         header: this.#errorHeader(
           tsopb.ErrorType.CLUSTER_MISMATCHED,
-          `[PD:cluster:ErrMismatchClusterID]mismatch cluster id, need ${d.clusterId} but got ${req.header?.clusterId ?? 0n}`,
+          `rpc error: code = FailedPrecondition desc = ${this.#clusterMismatch(req.header?.clusterId)}`,
           asked,
         ),
       };
@@ -127,13 +135,16 @@ export class TsoService {
       return {
         header: this.#errorHeader(
           tsopb.ErrorType.INVALID_VALUE,
-          '[PD:tso:ErrKeyspaceGroupModRevisionStale]keyspace group mod revision is stale',
+          '[PD:keyspace:ErrKeyspaceGroupModRevisionStale]keyspace group mod revision is stale',
           asked,
         ),
       };
     }
     const keyspaceId = req.keyspace?.$case === 'keyspaceId' ? req.keyspace.value : 0;
     const served = this.#servingGroup(keyspaceId, DEFAULT_KEYSPACE_GROUP_ID);
+    // PD answers "not assigned" as a header error; "not served" still names the group.
+    if ('notAssigned' in served)
+      return { header: this.#errorHeader(tsopb.ErrorType.UNKNOWN, served.error, served.group) };
     // A server that is no member of the group still knows its members, but not its primary.
     const knowsPrimary = !('error' in served);
     const group = d.groups.group(served.group);
@@ -144,6 +155,7 @@ export class TsoService {
       keyspaceGroup: {
         id: group.id,
         userKind: 'basic',
+        ...(group.splitSource === undefined ? {} : { splitState: { splitSource: group.splitSource } }),
         members: group.members.map((m) => ({
           address: `http://${d.address(m)}`,
           isPrimary: knowsPrimary && group.primary === m,
@@ -175,18 +187,22 @@ export class TsoService {
       throw new RpcError(code, message);
     };
     if ((h?.clusterId ?? 0n) !== d.clusterId)
-      refuse(
-        GrpcStatus.UNKNOWN,
-        `[PD:cluster:ErrMismatchClusterID]mismatch cluster id, need ${d.clusterId} but got ${h?.clusterId ?? 0n}`,
-      );
+      refuse(GrpcStatus.FAILED_PRECONDITION, this.#clusterMismatch(h?.clusterId));
     const callee = this.#calleeMismatch(h);
     if (callee !== undefined) refuse(GrpcStatus.FAILED_PRECONDITION, callee);
+    if (groupId > MAX_KEYSPACE_GROUP_ID)
+      refuse(
+        GrpcStatus.UNKNOWN,
+        `[PD:tso:ErrKeyspaceGroupIDInvalid]the keyspace group id is invalid, ${groupId} shouldn't >= ${MAX_KEYSPACE_GROUP_ID + 1}`,
+      );
     const served = this.#servingGroup(keyspaceId ?? 0, groupId);
     if ('error' in served) refuse(GrpcStatus.UNKNOWN, served.error);
+    // A member that is not the primary: PD's allocator says "not leader" (its first request to
+    // a group says "is not leader due to ..." from the timestamp sync instead).
     if (d.groups.group(served.group)?.primary !== this.#server)
       refuse(
         GrpcStatus.UNKNOWN,
-        `[PD:tso:ErrGenerateTimestamp]generate timestamp failed, requested ${this.address} is not primary of keyspace group ${served.group}`,
+        '[PD:tso:ErrGenerateTimestamp]generate timestamp failed, requested pd is not leader of cluster',
       );
     let ts: { physical: bigint; logical: bigint };
     try {
@@ -196,6 +212,8 @@ export class TsoService {
       throw e;
     }
     record(served.group, undefined);
+    // The split target's first timestamps end its split (PD's TSO server finishes it then).
+    d.groups.finishSplit(served.group);
     return {
       header: { clusterId: d.clusterId, keyspaceGroupId: served.group },
       count: req.count,
@@ -203,14 +221,17 @@ export class TsoService {
     };
   }
 
-  /** `GetMinTS`: the smallest timestamp of the groups this server is primary of (empty when none). */
-  getMinTs(): P<tsopb.GetMinTSResponse> {
+  /**
+   * `GetMinTS`: the smallest timestamp of the groups this server is primary of (a zero timestamp
+   * when none, as PD's); the header names the asked group.
+   */
+  getMinTs(req: tsopb.GetMinTSRequest): P<tsopb.GetMinTSResponse> {
     const groups = this.#d.groups.list();
     const serving = groups.filter((g) => g.primary === this.#server).length;
-    const ts = serving === 0 ? undefined : this.#d.tso.allocate(1);
+    const ts = serving === 0 ? { physical: 0n, logical: 0n } : this.#d.tso.allocate(1);
     return {
-      header: { clusterId: this.#d.clusterId },
-      timestamp: ts === undefined ? undefined : { physical: ts.physical, logical: ts.logical, suffixBits: 0 },
+      header: { clusterId: this.#d.clusterId, keyspaceGroupId: req.header?.keyspaceGroupId ?? 0 },
+      timestamp: { physical: ts.physical, logical: ts.logical, suffixBits: 0 },
       keyspaceGroupsServing: serving,
       keyspaceGroupsTotal: groups.length,
     };
@@ -224,6 +245,6 @@ export function createTsoHandlers(s: TsoService): ServiceHandlers {
       for await (const req of requests) yield s.tso(req);
     },
     findGroupByKeyspaceID: (req: tsopb.FindGroupByKeyspaceIDRequest) => s.findGroupByKeyspaceId(req),
-    getMinTS: () => s.getMinTs(),
+    getMinTS: (req: tsopb.GetMinTSRequest) => s.getMinTs(req),
   } as ServiceHandlers;
 }
