@@ -86,10 +86,15 @@ export class CountingSender implements RegionSender {
   /** The requests of one command sent since the last reset. */
   sent<C extends TikvRequest['$case']>(
     cmd: C,
-  ): { request: Extract<TikvRequest, { $case: C }>; regionId: bigint }[] {
+  ): {
+    request: Extract<TikvRequest, { $case: C }>;
+    regionId: bigint;
+    options: RegionRequestOptions | undefined;
+  }[] {
     return this.requests.filter((r) => r.request.$case === cmd) as {
       request: Extract<TikvRequest, { $case: C }>;
       regionId: bigint;
+      options: RegionRequestOptions | undefined;
     }[];
   }
 }
