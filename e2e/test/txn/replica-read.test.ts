@@ -269,6 +269,54 @@ describe.each(txnModes())('replica and stale reads (%s)', (_, mode) => {
     },
   );
 
+  embeddedTest(
+    'TestReplicaReadAdjuster: the adjuster sends each Get / BatchGet to the leader or to matching replicas',
+    async () => {
+      const [x, y, z] = ['replica_x', 'replica_y', 'replica_z'].map((n) => env.key(n)) as [
+        Uint8Array,
+        Uint8Array,
+        Uint8Array,
+      ];
+      await putAll(env.client, [
+        [x, 'x'],
+        [y, 'y'],
+        [z, 'z'],
+      ]);
+      env.split([env.key('replica_y1')]);
+      const leader = store('z1');
+      for (const k of [x, z]) expect(regionOf(k).leader.storeId).toBe(leader);
+      const ts = await reader.currentTimestamp();
+      // The reader learns both regions first (a read of the old region would be retried).
+      await reader.snapshot(ts).batchGet([x, y, z]);
+      // A hit on a follower's zone, a hit on the leader's zone, a miss (leader read).
+      for (const zone of ['z2', 'z1', undefined]) {
+        const counts: number[] = [];
+        const snap = reader.snapshot(ts, {
+          replicaRead: 'mixed',
+          replicaReadAdjuster: (n) => {
+            counts.push(n);
+            return zone === undefined
+              ? { replicaRead: 'leader' }
+              : { replicaRead: 'mixed', matchStoreLabels: [{ key: 'zone', value: zone }] };
+          },
+        });
+        const mark = sent.length;
+        expect(text(await snap.get(x))).toBe('x');
+        expect((await snap.batchGet([y, z])).map(text)).toEqual(['y', 'z']);
+        // One Get, and a BatchGet per region: y and z are on either side of the split.
+        expect(counts).toEqual([1, 1, 1]);
+        const reads = since(mark);
+        expect(reads.map((r) => r.command).sort()).toEqual(['BatchGet', 'BatchGet', 'Get']);
+        for (const r of reads) {
+          expect(r.regionError).toBeUndefined();
+          expect(r.store).toBe(zone === undefined ? leader : store(zone));
+          // A read the leader serves is no replica read (no read index on the leader).
+          expect(r.replicaRead).toBe(zone !== undefined && r.store !== leader);
+        }
+      }
+    },
+  );
+
   embeddedTest('labels select the store that serves a replica read', async () => {
     const key = env.key('labels');
     const ts = await twoVersions(key, 'z-old', 'z-new');
