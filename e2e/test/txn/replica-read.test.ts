@@ -466,6 +466,52 @@ describe.each(txnModes())('replica and stale reads (%s)', (_, mode) => {
   });
 
   embeddedTest(
+    'a stale read that meets a lock resolves it, then reads at the leader without staleness',
+    async () => {
+      const key = env.key('stale-lock');
+      await putAll(env.client, [[key, 'committed']]);
+      const leader = regionOf(key).leader.storeId;
+      const never = new TextEncoder().encode('never');
+      /** The lock of a writer that crashed after its prewrite; TTL 1 ms, expired once the clock moves. */
+      const strand = async (): Promise<void> => {
+        mock().strandTransaction({
+          keys: [env.storageKey(key)],
+          value: never,
+          startTs: await env.client.currentTimestamp(),
+          lockTtlMs: 1,
+        });
+        advanceClock(1_000);
+      };
+      await strand();
+      // Sent to the leader (its zone), which serves a stale read it has not caught up with as a
+      // leader read and reports the lock; once resolved, the read goes again without staleness.
+      let mark = sent.length;
+      const atLeader = reader.snapshot(await reader.currentTimestamp(), {
+        stale: true,
+        labels: [{ key: 'zone', value: 'z1' }],
+      });
+      expect(text(await atLeader.get(key))).toBe('committed');
+      expect(since(mark).map((r) => [r.store, r.staleRead, r.regionError])).toEqual([
+        [leader, true, undefined],
+        [leader, false, undefined],
+      ]);
+      // On a follower the lock holds the safe ts back: DataIsNotReady, then the leader reads.
+      await strand();
+      mark = sent.length;
+      const atFollower = reader.snapshot(await reader.currentTimestamp(), {
+        stale: true,
+        labels: [{ key: 'zone', value: 'z2' }],
+      });
+      expect(text(await atFollower.get(key))).toBe('committed');
+      const reads = since(mark);
+      expect(reads[0]).toMatchObject({ store: store('z2'), staleRead: true, regionError: 'dataIsNotReady' });
+      expect(reads.length).toBeGreaterThan(1);
+      for (const r of reads.slice(1))
+        expect(r).toMatchObject({ store: leader, staleRead: false, regionError: undefined });
+    },
+  );
+
+  embeddedTest(
     'busyThresholdMs: a busy leader sends the read to a follower, a busy follower to another',
     async () => {
       const key = env.key('busy');
