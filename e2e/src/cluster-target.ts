@@ -108,6 +108,8 @@ export interface StartTargetOptions {
    * @defaultValue the mock's: 'memcomparable' in API V2, 'raw' in API V1
    */
   readonly regionKeyEncoding?: RegionKeyEncoding | undefined;
+  /** Labels of an embedded cluster's stores, by position. @defaultValue none */
+  readonly storeLabels?: readonly (Readonly<Record<string, string>> | undefined)[];
   /** Clock of an embedded cluster in ms (TSO and TTL). @defaultValue Date.now */
   readonly nowMs?: () => number;
   /** The environment to read. @defaultValue process.env */
@@ -149,6 +151,7 @@ export async function startTarget(options: StartTargetOptions = {}): Promise<Clu
     apiVersion,
     keyspaces: (options.keyspaces ?? []).map((name) => ({ name })),
     ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
+    ...(options.storeLabels === undefined ? {} : { storeLabels: options.storeLabels }),
     ...(options.regionKeyEncoding === undefined ? {} : { regionKeyEncoding: options.regionKeyEncoding }),
   });
   return { kind, apiVersion, pdEndpoints: mock.pdEndpoints, mock, close: () => mock.close() };

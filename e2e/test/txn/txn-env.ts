@@ -73,6 +73,10 @@ export interface TxnEnvOptions {
   readonly stores?: number;
   /** The client's tuning. */
   readonly tuning?: TransactionClientTuning;
+  /** Labels of the embedded cluster's stores, by position. @defaultValue none */
+  readonly storeLabels?: readonly (Readonly<Record<string, string>> | undefined)[];
+  /** The embedded cluster's clock in ms (TSO, TTL, resolved ts). @defaultValue Date.now */
+  readonly nowMs?: () => number;
 }
 
 /**
@@ -92,6 +96,8 @@ export async function startTxnEnv(
     apiVersion: mode.apiVersion,
     keyspaces: mode.keyspace === '' ? [] : [mode.keyspace],
     regionKeyEncoding: 'memcomparable',
+    ...(options.storeLabels === undefined ? {} : { storeLabels: options.storeLabels }),
+    ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
   });
   let client: TransactionClient;
   try {

@@ -43,7 +43,22 @@ describe('MockCluster.start options', () => {
     expectInvalid({ nowMs: 5 }, 'options.nowMs must be a function or undefined, got number 5');
     expectInvalid({ keyspaces: [{}] }, 'options.keyspaces[0].name must be a non-empty string, got undefined');
     expectInvalid({ keyspaces: ['ks'] }, 'options.keyspaces[0] must be an object, got string of length 2');
+    expectInvalid(
+      { storeLabels: [{ zone: 1 }] },
+      'options.storeLabels[0].zone must be a string label value under a non-empty key, got number 1',
+    );
+    expectInvalid(
+      { storeLabels: ['z1'] },
+      'options.storeLabels[0] must be an object, got string of length 2',
+    );
     expectInvalid({ maxKeySizeBytes: -1 }, 'options.maxKeySizeBytes must be an integer >= 1, got number -1');
+  });
+
+  test('storeLabels label the stores by position', async () => {
+    await using cluster = await MockCluster.start({
+      storeLabels: [{ zone: 'z1' }, undefined, { zone: 'z3', host: 'h3' }],
+    });
+    expect(cluster.stores().map((s) => s.labels)).toEqual([{ zone: 'z1' }, {}, { zone: 'z3', host: 'h3' }]);
   });
 
   test('start rejects before listening on anything', async () => {
@@ -60,6 +75,7 @@ describe('MockCluster.start options', () => {
     });
     expect(o.splitKeys).toEqual([new TextEncoder().encode('b'), Uint8Array.of(1)]);
     expect(o.storePorts).toEqual([0]);
+    expect(o.storeLabels).toEqual([]);
     expect(o.keyspaces).toEqual([{ name: 'ks' }]);
     expect(o.regionKeyEncoding).toBe('raw');
     expect(resolveMockClusterOptions(undefined).stores).toBe(3);

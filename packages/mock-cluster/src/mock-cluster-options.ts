@@ -64,6 +64,11 @@ export interface MockClusterOptions {
   readonly tls?: MockTlsOptions | undefined;
   /** Ports of the stores, by position; missing entries pick a free one. @defaultValue [] */
   readonly storePorts?: readonly number[] | undefined;
+  /**
+   * Labels PD reports for the stores, by position (`{ zone: 'z1' }`); missing entries have none.
+   * @defaultValue []
+   */
+  readonly storeLabels?: readonly (Readonly<Record<string, string>> | undefined)[] | undefined;
   /** The cluster id PD reports and checks. @defaultValue 7000000000000000001n */
   readonly clusterId?: bigint | undefined;
   /** TiKV's `max-key-size`. @defaultValue 8192 */
@@ -104,13 +109,17 @@ export interface MockClusterOptions {
 /** {@link MockClusterOptions} with defaults applied. */
 export type ResolvedMockClusterOptions = Readonly<
   Resolved<
-    Omit<MockClusterOptions, 'splitKeys' | 'storePorts' | 'tls' | 'maxReceiveMessageBytes' | 'tsoService'>
+    Omit<
+      MockClusterOptions,
+      'splitKeys' | 'storePorts' | 'storeLabels' | 'tls' | 'maxReceiveMessageBytes' | 'tsoService'
+    >
   > & {
     tsoService: TsoServiceSpec | undefined;
     maxReceiveMessageBytes: number | undefined;
     splitKeys: readonly Uint8Array[];
     keyspaces: readonly KeyspaceSpec[];
     storePorts: readonly number[];
+    storeLabels: readonly Readonly<Record<string, string>>[];
     tls: MockTlsOptions | undefined;
   }
 >;
@@ -143,6 +152,18 @@ function positiveInt(name: string, v: unknown): number {
 function port(name: string, v: unknown): number {
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65_535) return v;
   throw invalidArgument(name, 'a port number in [0, 65535]', v);
+}
+
+/** One store's labels: string keys and values (undefined: none). */
+function storeLabels(name: string, v: unknown): Readonly<Record<string, string>> {
+  if (v === undefined) return {};
+  const labels = checkObject(v, name) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(labels)) {
+    if (key === '' || typeof value !== 'string') {
+      throw invalidArgument(`${name}.${key}`, 'a string label value under a non-empty key', value);
+    }
+  }
+  return Object.freeze({ ...(labels as Record<string, string>) });
 }
 
 /** A string option whose allowed values are few and not secret: the message shows it. */
@@ -202,6 +223,9 @@ export function resolveMockClusterOptions(options: MockClusterOptions = {}): Res
     pdPort: port('options.pdPort', o.pdPort ?? d.pdPort),
     storePorts: checkArray(o.storePorts ?? [], 'options.storePorts').map((p, i) =>
       port(`options.storePorts[${i}]`, p),
+    ),
+    storeLabels: checkArray(o.storeLabels ?? [], 'options.storeLabels').map((l, i) =>
+      storeLabels(`options.storeLabels[${i}]`, l),
     ),
     clusterId,
     pdMembers: positiveInt('pdMembers', o.pdMembers ?? d.pdMembers),

@@ -187,7 +187,7 @@ export class MockCluster {
       http: pdHttp.handle,
     };
     const storeIds: bigint[] = [];
-    for (let i = 0; i < o.stores; i++) storeIds.push(model.addStore().id);
+    for (let i = 0; i < o.stores; i++) storeIds.push(model.addStore({ ...o.storeLabels[i] }).id);
     model.bootstrap(storeIds.slice(0, o.replicas));
     model.split([...evenSplitKeys(o.regions, o.apiVersion), ...o.splitKeys]);
 

@@ -218,6 +218,8 @@ export {
   DEFAULT_BATCH_GET_SIZE,
   DEFAULT_SCAN_BATCH_SIZE,
   DEFAULT_SNAPSHOT_OPTIONS,
+  type ReplicaReadAdjuster,
+  type ReplicaReadAdjustment,
   type ResolvedSnapshotOptions,
   SNAPSHOT_READ_MAX_BACKOFF_MS,
   type SnapshotOptions,

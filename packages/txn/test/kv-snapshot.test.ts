@@ -499,6 +499,44 @@ describe('Snapshot', () => {
     expect(await read(U64_MAX, true)).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  test('a replica read adjuster picks the replica read and labels of each Get and BatchGet by key count', async () => {
+    const [a, b] = [key('adjust_a'), key('adjust_b')] as [Uint8Array, Uint8Array];
+    await c.put([
+      [a, k('a')],
+      [b, k('b')],
+    ]);
+    const counts: number[] = [];
+    const labels = [{ key: 'zone', value: 'z2' }];
+    const replicaReadAdjuster = (n: number) => {
+      counts.push(n);
+      return n > 1
+        ? { replicaRead: 'follower' as const, matchStoreLabels: labels }
+        : { replicaRead: 'leader' as const };
+    };
+    const ts = await c.ts();
+    const snap = c.snapshot(ts, { replicaRead: 'mixed', replicaReadAdjuster, maxCacheBytes: 0 });
+    c.sender.reset();
+    expect(t(await snap.get(a))).toBe('a');
+    expect((await snap.batchGet([a, b])).map(t)).toEqual(['a', 'b']);
+    expect((await snap.scan(a, nextKey(b))).map((p) => t(p.value))).toEqual(['a', 'b']);
+    expect(counts).toEqual([1, 2]);
+    const seen = c.sender.requests.map((r) => [
+      r.request.$case,
+      r.options?.replicaRead,
+      r.options?.matchStoreLabels,
+    ]);
+    expect(seen).toEqual([
+      ['Get', 'leader', undefined],
+      ['BatchGet', 'follower', labels],
+      ['Scan', 'mixed', undefined],
+    ]);
+    // Leader reads and stale reads keep their settings: the adjuster is not asked.
+    await c.snapshot(ts, { replicaReadAdjuster }).get(a);
+    await c.snapshot(ts, { staleRead: true, replicaReadAdjuster }).get(a);
+    expect(counts).toEqual([1, 2]);
+    expect(() => c.snapshot(ts, { replicaReadAdjuster: 'closest' as never })).toThrow(/replicaReadAdjuster/);
+  });
+
   test('input checks', async () => {
     expect(() => c.snapshot(-1n)).toThrow(/ts/);
     expect(() => c.snapshot(1n << 63n)).toThrow(/too large/);

@@ -17,6 +17,7 @@ import {
   CodecTransport,
   RegionExecutor as Executor,
   type RegionExecutor,
+  type RegionRequestOptions,
   RegionRequestSender,
   type RegionSender,
   type TikvRequest,
@@ -62,13 +63,14 @@ export interface PrewriteSpec {
 /** Counts the requests sent, by command, around the cluster's sender. */
 export class CountingSender implements RegionSender {
   readonly counts = new Map<string, number>();
-  readonly requests: { request: TikvRequest; regionId: bigint }[] = [];
+  readonly requests: { request: TikvRequest; regionId: bigint; options: RegionRequestOptions | undefined }[] =
+    [];
   /** Runs after each response, before the caller sees it (a test steers the race here). */
   afterResponse: ((request: TikvRequest) => Promise<void> | void) | undefined;
   constructor(readonly inner: RegionSender) {}
   sendRequest: RegionSender['sendRequest'] = async (bo, request, region, options) => {
     this.counts.set(request.$case, (this.counts.get(request.$case) ?? 0) + 1);
-    this.requests.push({ request, regionId: region.id });
+    this.requests.push({ request, regionId: region.id, options });
     const resp = await this.inner.sendRequest(bo, request, region, options);
     await this.afterResponse?.(request);
     return resp;
@@ -84,10 +86,15 @@ export class CountingSender implements RegionSender {
   /** The requests of one command sent since the last reset. */
   sent<C extends TikvRequest['$case']>(
     cmd: C,
-  ): { request: Extract<TikvRequest, { $case: C }>; regionId: bigint }[] {
+  ): {
+    request: Extract<TikvRequest, { $case: C }>;
+    regionId: bigint;
+    options: RegionRequestOptions | undefined;
+  }[] {
     return this.requests.filter((r) => r.request.$case === cmd) as {
       request: Extract<TikvRequest, { $case: C }>;
       regionId: bigint;
+      options: RegionRequestOptions | undefined;
     }[];
   }
 }

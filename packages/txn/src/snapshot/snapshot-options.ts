@@ -23,6 +23,21 @@ export const DEFAULT_BATCH_GET_SIZE = 5120;
 /** Backoff budget of one read, in milliseconds (client-go `getMaxBackoff`, `batchGetMaxBackoff`, `scannerNextMaxBackoff`). */
 export const SNAPSHOT_READ_MAX_BACKOFF_MS = 20_000;
 
+/** What a {@link ReplicaReadAdjuster} decides for one read request. */
+export interface ReplicaReadAdjustment {
+  /** The replica read kind of the request; `'leader'` sends it to the leader as a leader read. */
+  readonly replicaRead: ReplicaReadType;
+  /** Prefer replicas on stores carrying these labels (replaces the snapshot's `matchStoreLabels`). */
+  readonly matchStoreLabels?: readonly StoreLabelMatch[] | undefined;
+}
+
+/**
+ * Decides, per `Get` or `BatchGet` request of a replica-read snapshot, which replicas may serve
+ * it, from how many keys it reads (client-go `ReplicaReadAdjuster`; TiDB's closest-adaptive
+ * replica read sends small reads to the leader and larger ones to the closest replica).
+ */
+export type ReplicaReadAdjuster = (keyCount: number) => ReplicaReadAdjustment;
+
 /** Options of a {@link Snapshot}: how its reads are sent. */
 export interface SnapshotOptions {
   /** `Context.priority` of every read. @defaultValue 'normal' */
@@ -50,6 +65,12 @@ export interface SnapshotOptions {
   readonly staleRead?: boolean | undefined;
   /** Prefer replicas on stores carrying these labels. @defaultValue none */
   readonly matchStoreLabels?: readonly StoreLabelMatch[] | undefined;
+  /**
+   * With a `replicaRead` other than `'leader'`, adjusts each `Get` and `BatchGet` request's replica
+   * read kind and labels by its key count (client-go `SetReplicaReadAdjuster`); scans and stale
+   * reads keep the snapshot's settings. @defaultValue none
+   */
+  readonly replicaReadAdjuster?: ReplicaReadAdjuster | undefined;
   /** Load-based replica read: a leader busier than this many milliseconds sends the read to a follower. @defaultValue 0 (off) */
   readonly busyThresholdMs?: number | undefined;
   /** `Context.maxExecutionDurationMs` of the reads, in milliseconds (client-go `SetKVReadTimeout`). @defaultValue the sender's attempt timeout */
@@ -70,12 +91,22 @@ export interface SnapshotOptions {
 export type ResolvedSnapshotOptions = Resolved<
   Omit<
     SnapshotOptions,
-    'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'resourceGroupTagger' | 'readTimeoutMs'
+    | 'requestSource'
+    | 'resourceGroupName'
+    | 'resourceGroupTag'
+    | 'resourceGroupTagger'
+    | 'readTimeoutMs'
+    | 'replicaReadAdjuster'
   >
 > &
   Pick<
     SnapshotOptions,
-    'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'resourceGroupTagger' | 'readTimeoutMs'
+    | 'requestSource'
+    | 'resourceGroupName'
+    | 'resourceGroupTag'
+    | 'resourceGroupTagger'
+    | 'readTimeoutMs'
+    | 'replicaReadAdjuster'
   >;
 
 /** Defaults of {@link SnapshotOptions}. */
@@ -94,7 +125,12 @@ export const DEFAULT_SNAPSHOT_OPTIONS = Object.freeze({
 } as const satisfies Resolved<
   Omit<
     SnapshotOptions,
-    'requestSource' | 'resourceGroupName' | 'resourceGroupTag' | 'resourceGroupTagger' | 'readTimeoutMs'
+    | 'requestSource'
+    | 'resourceGroupName'
+    | 'resourceGroupTag'
+    | 'resourceGroupTagger'
+    | 'readTimeoutMs'
+    | 'replicaReadAdjuster'
   >
 >);
 
@@ -134,6 +170,9 @@ export function resolveSnapshotOptions(options: SnapshotOptions | undefined): Re
   if (r.resourceGroupTagger !== undefined && typeof r.resourceGroupTagger !== 'function') {
     throw new InvalidArgumentError('options.resourceGroupTagger must be a function');
   }
+  if (r.replicaReadAdjuster !== undefined && typeof r.replicaReadAdjuster !== 'function') {
+    throw new InvalidArgumentError('options.replicaReadAdjuster must be a function');
+  }
   if (r.staleRead && r.replicaRead !== 'leader') {
     throw new InvalidArgumentError('options.staleRead picks its replica itself: leave replicaRead at leader');
   }
@@ -165,4 +204,27 @@ export function readRequestOptions(o: ResolvedSnapshotOptions, leader: boolean):
     ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
     ...(o.resourceGroupTagger === undefined ? {} : { resourceGroupTagger: o.resourceGroupTagger }),
   });
+}
+
+/**
+ * The request options of one `Get` / `BatchGet` of `keyCount` keys: `base`, adjusted by the
+ * snapshot's {@link ReplicaReadAdjuster} when the snapshot reads from replicas and is no stale
+ * snapshot (client-go applies it to every follower read; TiDB never pairs it with stale reads).
+ *
+ * @internal
+ */
+export function adjustedReadOptions(
+  o: ResolvedSnapshotOptions,
+  base: RegionRequestOptions,
+  keyCount: number,
+): RegionRequestOptions {
+  const adjust = o.replicaReadAdjuster;
+  if (adjust === undefined || o.staleRead || base.replicaRead === undefined || base.replicaRead === 'leader')
+    return base;
+  const a = adjust(keyCount);
+  return {
+    ...base,
+    replicaRead: a.replicaRead,
+    ...(a.matchStoreLabels === undefined ? {} : { matchStoreLabels: a.matchStoreLabels }),
+  };
 }

@@ -23,6 +23,7 @@ import type { LockResolving, ResolveLocksResult, TxnOracle } from '../txn-deps.j
 import type { SnapshotIterateOptions, SnapshotReader } from '../union-store/snapshot-reader.js';
 import { ReadCache } from './read-cache.js';
 import {
+  adjustedReadOptions,
   type ResolvedSnapshotOptions,
   readRequestOptions,
   resolveSnapshotOptions,
@@ -403,6 +404,11 @@ export class Snapshot implements SnapshotReader {
     return this.#metLock ? this.#derived.leaderRequest : this.#derived.request;
   }
 
+  /** The options of a `Get` / `BatchGet` of `keyCount` keys (the replica read adjuster applied). */
+  #pointRequestOptions(keyCount: number): RegionRequestOptions {
+    return adjustedReadOptions(this.#options, this.#requestOptions(), keyCount);
+  }
+
   /** Resolves locks for a read and records what the retries may ignore or read through. */
   async #resolve(bo: Backoffer, locks: readonly LockInfo[], lite: boolean): Promise<ResolveLocksResult> {
     // Once a read meets a lock it goes to the leader (a stale or replica read may lag the resolve).
@@ -430,7 +436,7 @@ export class Snapshot implements SnapshotReader {
           $case: 'Get' as const,
           value: { context: this.#context(), key, version: this.#ts, needCommitTs: false },
         }),
-        { request: this.#requestOptions() },
+        { request: this.#pointRequestOptions(1) },
       );
       const resp = response.value;
       if (resp.error === undefined) return resp.notFound || resp.value.length === 0 ? undefined : resp.value;
@@ -474,7 +480,7 @@ export class Snapshot implements SnapshotReader {
               needCommitTs: false,
             },
           },
-          this.#requestOptions(),
+          this.#pointRequestOptions(batch.items.length),
         );
         if (resp === undefined) return 'regionError';
         const locks: LockInfo[] = [];
