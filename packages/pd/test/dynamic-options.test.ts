@@ -1,16 +1,13 @@
-import { MockCluster } from '@tikv/mock-cluster';
+import type { MockCluster } from '@tikv/mock-cluster';
 import { PdClient } from '../src/pd-client.js';
+import { useMockPd } from './mock-pd.js';
 
 describe('PdClient.updateOptions (PD client UpdateOption) against two mock PD members', () => {
   let cluster: MockCluster;
   let pd: PdClient;
-  beforeAll(async () => {
-    cluster = await MockCluster.start({ stores: 1, pdMembers: 2 });
-    pd = await PdClient.connect({ endpoints: cluster.pdEndpoints });
-  });
-  afterAll(async () => {
-    await pd?.close();
-    await cluster?.close();
+  useMockPd({ stores: 1, pdMembers: 2 }, (c, p) => {
+    cluster = c;
+    pd = p;
   });
 
   test('the TSO follower proxy sends the stream through a follower, and back to the leader when off', async () => {

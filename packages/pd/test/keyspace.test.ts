@@ -1,17 +1,12 @@
-import { MockCluster } from '@tikv/mock-cluster';
+import type { MockCluster } from '@tikv/mock-cluster';
 import { keyspacepb } from '@tikv/proto';
-import { PdClient } from '../src/pd-client.js';
+import type { PdClient } from '../src/pd-client.js';
+import { useMockPd } from './mock-pd.js';
 
 describe('PdClient keyspace meta (keyspacepb.Keyspace)', () => {
-  let cluster: MockCluster;
   let client: PdClient;
-  beforeAll(async () => {
-    cluster = await MockCluster.start({ stores: 1, apiVersion: 'V2', keyspaces: [{ name: 'ks1', id: 5 }] });
-    client = await PdClient.connect({ endpoints: cluster.pdEndpoints });
-  });
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.close();
+  useMockPd({ stores: 1, apiVersion: 'V2', keyspaces: [{ name: 'ks1', id: 5 }] }, (_c, p) => {
+    client = p;
   });
 
   test('loadKeyspace and loadKeyspaceById', async () => {
@@ -36,13 +31,9 @@ describe('PdClient keyspace meta (keyspacepb.Keyspace)', () => {
 describe('PdClient keyspace administration (keyspace_client.go UpdateKeyspaceState, GetAllKeyspaces; PD WatchKeyspaces)', () => {
   let cluster: MockCluster;
   let client: PdClient;
-  beforeAll(async () => {
-    cluster = await MockCluster.start({ stores: 1, apiVersion: 'V2', keyspaces: [{ name: 'ks1', id: 5 }] });
-    client = await PdClient.connect({ endpoints: cluster.pdEndpoints });
-  });
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.close();
+  useMockPd({ stores: 1, apiVersion: 'V2', keyspaces: [{ name: 'ks1', id: 5 }] }, (c, p) => {
+    cluster = c;
+    client = p;
   });
 
   test('updateKeyspaceState follows PD state transitions', async () => {

@@ -1,7 +1,8 @@
-import { MockCluster } from '@tikv/mock-cluster';
-import { PdClient } from '../src/pd-client.js';
+import type { MockCluster } from '@tikv/mock-cluster';
+import type { PdClient } from '../src/pd-client.js';
 import type { GlobalConfigWatchResponse } from '../src/pd-global-config.js';
 import { type MetaWatchResponse, metaPrefixEnd } from '../src/pd-meta-storage.js';
+import { useMockPd } from './mock-pd.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -31,13 +32,9 @@ describe('metaPrefixEnd (etcd GetPrefixRangeEnd, PD client getPrefix)', () => {
 describe('PdClient meta storage and global config against the mock PD', () => {
   let cluster: MockCluster;
   let pd: PdClient;
-  beforeAll(async () => {
-    cluster = await MockCluster.start({ stores: 1, pdMembers: 2 });
-    pd = await PdClient.connect({ endpoints: cluster.pdEndpoints });
-  });
-  afterAll(async () => {
-    await pd?.close();
-    await cluster?.close();
+  useMockPd({ stores: 1, pdMembers: 2 }, (c, p) => {
+    cluster = c;
+    pd = p;
   });
 
   test('put, get (key, prefix, limit, past revision) and delete (meta_storage_client.go)', async () => {

@@ -1,8 +1,9 @@
-import { MockCluster } from '@tikv/mock-cluster';
+import type { MockCluster } from '@tikv/mock-cluster';
 import { minResolvedTsFromJson, minResolvedTsPath } from '../src/min-resolved-ts.js';
-import { PdClient } from '../src/pd-client.js';
+import type { PdClient } from '../src/pd-client.js';
 import { parseU64Json } from '../src/pd-http.js';
 import { SafeTsUpdater } from '../src/safe-ts-updater.js';
+import { useMockPd } from './mock-pd.js';
 
 const MAX = (1n << 64n) - 1n;
 
@@ -33,13 +34,9 @@ describe('min resolved ts over PD HTTP (client/http GetMinResolvedTSByStoresIDs)
   describe('against the mock PD', () => {
     let cluster: MockCluster;
     let pd: PdClient;
-    beforeAll(async () => {
-      cluster = await MockCluster.start({ stores: 2 });
-      pd = await PdClient.connect({ endpoints: cluster.pdEndpoints });
-    });
-    afterAll(async () => {
-      await pd?.close();
-      await cluster?.close();
+    useMockPd({ stores: 2 }, (c, p) => {
+      cluster = c;
+      pd = p;
     });
 
     test('the cluster value, and the stores asked for (an unknown one as 2^64 - 1)', async () => {

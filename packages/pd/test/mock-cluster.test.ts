@@ -1,33 +1,20 @@
-import { MockCluster } from '@tikv/mock-cluster';
-import { PdClient } from '../src/pd-client.js';
+import type { MockCluster } from '@tikv/mock-cluster';
+import type { PdClient } from '../src/pd-client.js';
+import { concurrentTimestamps } from './concurrent-timestamps.js';
+import { useMockPd } from './mock-pd.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 describe('PdClient against @tikv/mock-cluster', () => {
   let cluster: MockCluster;
   let client: PdClient;
-  beforeAll(async () => {
-    cluster = await MockCluster.start({ stores: 3 });
-    client = await PdClient.connect({ endpoints: cluster.pdEndpoints });
-  });
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.close();
+  useMockPd({ stores: 3 }, (c, p) => {
+    cluster = c;
+    client = p;
   });
 
   test('many concurrent callers get unique, increasing timestamps', async () => {
-    const all: bigint[] = [];
-    await Promise.all(
-      Array.from({ length: 128 }, async () => {
-        let last = -1n;
-        for (let i = 0; i < 10; i++) {
-          const ts = await client.getTimestamp();
-          expect(ts > last).toBe(true);
-          last = ts;
-          all.push(ts);
-        }
-      }),
-    );
+    const all = await concurrentTimestamps(client, 128, 10);
     expect(new Set(all).size).toBe(all.length);
   });
 
@@ -78,13 +65,9 @@ describe('PdClient against @tikv/mock-cluster', () => {
 describe('PdClient SplitAndScatterRegions and GetRegionFromMember (client.go)', () => {
   let cluster: MockCluster;
   let client: PdClient;
-  beforeAll(async () => {
-    cluster = await MockCluster.start({ stores: 3, pdMembers: 2 });
-    client = await PdClient.connect({ endpoints: cluster.pdEndpoints });
-  });
-  afterAll(async () => {
-    await client?.close();
-    await cluster?.close();
+  useMockPd({ stores: 3, pdMembers: 2 }, (c, p) => {
+    cluster = c;
+    client = p;
   });
 
   test('splitAndScatterRegions splits at the keys and scatters the new regions', async () => {

@@ -3,6 +3,7 @@ import { Status } from 'nice-grpc';
 import { PdClient } from '../src/pd-client.js';
 import { PdOracle } from '../src/pd-oracle.js';
 import type { RegionSource } from '../src/region-source.js';
+import { concurrentTimestamps } from './concurrent-timestamps.js';
 import { FakePdCluster } from './fake-pd-cluster.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -32,18 +33,7 @@ describe('PdClient against a fake PD cluster', () => {
   test('many concurrent callers: monotonic per caller, no duplicates, batched', async () => {
     pd = await FakePdCluster.start(1);
     client = await PdClient.connect({ endpoints: pd.endpoints });
-    const all: bigint[] = [];
-    await Promise.all(
-      Array.from({ length: 256 }, async () => {
-        let last = -1n;
-        for (let i = 0; i < 20; i++) {
-          const ts = await client.getTimestamp();
-          expect(ts > last).toBe(true);
-          last = ts;
-          all.push(ts);
-        }
-      }),
-    );
+    const all = await concurrentTimestamps(client, 256, 20);
     expect(new Set(all).size).toBe(all.length);
     const { rpcs, timestamps } = client.tsoStats;
     expect(timestamps / rpcs).toBeGreaterThan(20);

@@ -2,6 +2,7 @@ import { isTiKVError, type LogFields, type Logger } from '@tikv/common';
 import { NULL_KEYSPACE_ID } from '../src/gc-states-client.js';
 import { PdClient } from '../src/pd-client.js';
 import type { PdClientOptions } from '../src/pd-client-options.js';
+import { concurrentTimestamps } from './concurrent-timestamps.js';
 
 // The PD client against a real PD (opt in): `TIKV_PD_REAL_ENDPOINTS=127.0.0.1:33790
 // pnpm --filter @tikv/pd test:real`. The PD is one built from source with a fake store that
@@ -36,18 +37,7 @@ if (endpoints.length === 0) {
     test('connects and serves increasing, unique timestamps to concurrent callers', async () => {
       expect(client.clusterId).not.toBe(0n);
       expect(client.leaderUrl).toMatch(/^http:\/\//);
-      const all: bigint[] = [];
-      await Promise.all(
-        Array.from({ length: 64 }, async () => {
-          let last = -1n;
-          for (let i = 0; i < 20; i++) {
-            const ts = await client.getTimestamp();
-            expect(ts > last).toBe(true);
-            last = ts;
-            all.push(ts);
-          }
-        }),
-      );
+      const all = await concurrentTimestamps(client, 64, 20);
       expect(new Set(all).size).toBe(all.length);
       expect(await client.getMinTimestamp()).toBeGreaterThan(all.reduce((a, b) => (a > b ? a : b)));
     });

@@ -1,21 +1,15 @@
-import { MockCluster } from '@tikv/mock-cluster';
 import { resource_manager } from '@tikv/proto';
-import { PdClient } from '../src/pd-client.js';
+import type { PdClient } from '../src/pd-client.js';
+import { useMockPd } from './mock-pd.js';
 
 const ru = (fillRate: number, burstLimit: number) => ({
   rU: { settings: { fillRate: BigInt(fillRate), burstLimit: BigInt(burstLimit) } },
 });
 
 describe('PdClient resource manager (resource_manager_client.go) against the mock PD', () => {
-  let cluster: MockCluster;
   let pd: PdClient;
-  beforeAll(async () => {
-    cluster = await MockCluster.start({ stores: 1 });
-    pd = await PdClient.connect({ endpoints: cluster.pdEndpoints });
-  });
-  afterAll(async () => {
-    await pd?.close();
-    await cluster?.close();
+  useMockPd({ stores: 1 }, (_c, p) => {
+    pd = p;
   });
 
   test('add, get, list, modify and delete groups, with PD refusals', async () => {

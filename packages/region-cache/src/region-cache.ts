@@ -1,19 +1,15 @@
-import {
-  ClientClosedError,
-  PdError,
-  type RequestOptions,
-  raceSignal,
-  withOperationScope,
-} from '@tikv/common';
+import { ClientClosedError, type RequestOptions, raceSignal, withOperationScope } from '@tikv/common';
 import { runEvery } from './async-utils.js';
 import { batchLocateRanges } from './batch-locate.js';
+import { BucketReloads } from './bucket-reloads.js';
 import { type CachedRegion, SyncFlag, type TtlPolicy } from './cached-region.js';
-import { publishMiss, publishStore, type RegionCacheMissEvent } from './diagnostics.js';
+import { publishMiss, type RegionCacheMissEvent } from './diagnostics.js';
 import { applyEpochNotMatch } from './epoch-not-match.js';
 import { InvalidReason } from './invalid-reason.js';
 import type { KeyLocation } from './key-location.js';
 import { locationContains } from './key-location.js';
 import { coverRange } from './locate-range.js';
+import { applyNotLeader, applySendFail } from './peer-feedback.js';
 import {
   type RegionCacheOptions,
   type ResolvedRegionCacheOptions,
@@ -75,7 +71,7 @@ export class RegionCache {
   private readonly controller = new AbortController();
   private readonly fetcher: RegionFetcher;
   private readonly background: Promise<void>[] = [];
-  private readonly bucketUpdates = new Set<bigint>();
+  private readonly bucketReloads: BucketReloads;
   private gcCursor: Uint8Array = new Uint8Array(0);
   private readonly routing: RoutingDeps;
 
@@ -98,6 +94,7 @@ export class RegionCache {
     this.storeCache = new StoreCache(source, { ...this.opts, signal });
     this.loader = new RegionLoader(source, this.storeCache, { ...this.opts, ttl: this.ttl, signal });
     this.fetcher = new RegionFetcher(this.index, this.loader, { ...this.opts, ttl: this.ttl, signal });
+    this.bucketReloads = new BucketReloads(this.fetcher, this.opts.logger);
     this.routing = {
       storeCache: this.storeCache,
       enableForwarding: this.opts.enableForwarding,
@@ -240,7 +237,7 @@ export class RegionCache {
         (k) => this.tryLocateKey(k),
         (from) => {
           this.miss({ lookup: 'range', reason: 'absent' });
-          return raceSignal(this.batchLoad(from, endKey, REGIONS_PER_BATCH), signal);
+          return raceSignal(this.fetcher.scanAndInsert(from, endKey, REGIONS_PER_BATCH), signal);
         },
       ),
     );
@@ -271,23 +268,14 @@ export class RegionCache {
         (k) => this.tryLocateKey(k),
         async (batch) => {
           this.miss({ lookup: 'range', reason: 'absent' });
-          const regions = await raceSignal(this.loadRanges(batch, scan), signal);
+          const regions = await raceSignal(
+            this.fetcher.batchScanAndInsert(batch, REGIONS_PER_BATCH, scan),
+            signal,
+          );
           return regions.map(locationOf);
         },
       ),
     );
-  }
-
-  private async loadRanges(
-    ranges: readonly SourceKeyRange[],
-    options: { readonly needBuckets: boolean; readonly needLeader: boolean },
-  ): Promise<CachedRegion[]> {
-    const regions = await this.loader.batchScan(ranges, REGIONS_PER_BATCH, options);
-    if (regions.length === 0) {
-      throw new PdError('REGION_NOT_FOUND', `PD returned no region for ${ranges.length} ranges`);
-    }
-    for (const r of regions) this.index.insert(r, false);
-    return regions;
   }
 
   /**
@@ -330,15 +318,9 @@ export class RegionCache {
     options?: RequestOptions,
   ): Promise<KeyLocation[]> {
     const regions = await this.withCall(options, (signal) =>
-      raceSignal(this.batchLoad(startKey, endKey, count), signal),
+      raceSignal(this.fetcher.scanAndInsert(startKey, endKey, count), signal),
     );
     return regions.map((r) => r.location());
-  }
-
-  private async batchLoad(startKey: Uint8Array, endKey: Uint8Array, count: number): Promise<CachedRegion[]> {
-    const regions = await this.loader.scan(startKey, endKey, count);
-    for (const r of regions) this.index.insert(r, false);
-    return regions;
   }
 
   private miss(event: RegionCacheMissEvent): void {
@@ -382,19 +364,7 @@ export class RegionCache {
    */
   updateLeader(verId: RegionVerId, leader: SourcePeer | undefined, currentPeerIdx: number): void {
     const r = this.index.getByVerId(verId);
-    if (r === undefined) return;
-    if (leader === undefined) {
-      r.switchNextTiKVPeer(currentPeerIdx);
-      this.opts.logger.info('NotLeader without a leader, trying the next peer', { regionId: verId.id });
-      return;
-    }
-    if (!r.switchWorkLeaderToPeer(leader)) {
-      this.opts.logger.info('NotLeader names a peer the cache does not know, invalidating', {
-        regionId: verId.id,
-        leaderStoreId: leader.storeId,
-      });
-      r.invalidate(InvalidReason.STORE_NOT_FOUND);
-    }
+    if (r !== undefined) applyNotLeader(r, leader, currentPeerIdx, this.opts.logger);
   }
 
   /**
@@ -439,32 +409,7 @@ export class RegionCache {
    */
   onSendFail(ctx: RpcContext, err?: unknown, options: SendFailOptions = {}): void {
     const r = this.index.getByVerId(ctx.region);
-    if (r === undefined) return;
-    if (ctx.meta.peers.length !== r.meta.peers.length) {
-      this.opts.logger.info('peers changed since the request was routed; nothing to switch', {
-        regionId: ctx.region.id,
-      });
-      return;
-    }
-    if (err !== undefined && err !== null) {
-      const [storeIdx, store] = r.accessStore(ctx.accessMode, ctx.accessIdx);
-      this.bumpStoreEpoch(store, r.rs.storeEpochs[storeIdx] ?? store.epoch);
-    }
-    if (ctx.accessMode === 'tikv') r.switchNextTiKVPeer(ctx.accessIdx);
-    else r.switchNextTiFlashPeer(ctx.accessIdx);
-    if (options.scheduleReload === true) r.setSyncFlags(SyncFlag.NEED_RELOAD_ON_ACCESS);
-  }
-
-  private bumpStoreEpoch(store: Store, seenEpoch: number): void {
-    if (store.epoch === seenEpoch) {
-      store.epoch = seenEpoch + 1;
-      this.opts.logger.info('store failed; its regions reload on next access', {
-        storeId: store.id,
-        address: store.address,
-      });
-      publishStore(() => ({ storeId: store.id, event: 'epoch', address: store.address }));
-    }
-    this.storeCache.markNeedCheck(store);
+    if (r !== undefined) applySendFail(r, ctx, err, options, this.storeCache, this.opts.logger);
   }
 
   /**
@@ -475,7 +420,7 @@ export class RegionCache {
    */
   invalidateStore(storeId: bigint): void {
     const store = this.storeCache.get(storeId);
-    if (store !== undefined) this.bumpStoreEpoch(store, store.epoch);
+    if (store !== undefined) this.storeCache.bumpEpoch(store, store.epoch);
   }
 
   /**
@@ -560,20 +505,7 @@ export class RegionCache {
   ): Promise<void> {
     const r = this.index.getByVerId(verId);
     if (r === undefined) return Promise.resolve();
-    const cachedVersion = r.buckets?.version ?? 0n;
-    if (requestBucketsVersion !== 0n && requestBucketsVersion < cachedVersion) return Promise.resolve();
-    if (cachedVersion >= latestBucketsVersion || this.bucketUpdates.has(verId.id)) return Promise.resolve();
-    this.bucketUpdates.add(verId.id);
-    this.miss({ lookup: 'id', reason: 'bucketsStale', regionId: verId.id });
-    return this.fetcher.loadByIdAndInsert(verId.id, true).then(
-      () => {
-        this.bucketUpdates.delete(verId.id);
-      },
-      (e: unknown) => {
-        this.bucketUpdates.delete(verId.id);
-        this.opts.logger.error('updating buckets failed', { regionId: verId.id, error: e });
-      },
-    );
+    return this.bucketReloads.reloadIfNeeded(r, requestBucketsVersion, latestBucketsVersion);
   }
 
   // ----------------------------------------------------------- maintenance

@@ -3,6 +3,7 @@ import {
   ClientClosedError,
   type Clock,
   type Logger,
+  PdError,
   raceSignal,
   throwIfAborted,
 } from '@tikv/common';
@@ -10,6 +11,7 @@ import { type CachedRegion, SyncFlag, type TtlPolicy } from './cached-region.js'
 import { type MissReason, publishMiss } from './diagnostics.js';
 import type { RegionIndex } from './region-index.js';
 import type { RegionLoader } from './region-loader.js';
+import type { SourceKeyRange } from './region-source.js';
 
 /** @internal */
 export interface RegionFetcherDeps {
@@ -123,6 +125,32 @@ export class RegionFetcher {
       this.index.insert(lr, invalidateOld);
       return lr;
     });
+  }
+
+  /** Loads up to `count` regions of `[startKey, endKey)` (empty end: +infinity) and inserts them. */
+  async scanAndInsert(startKey: Uint8Array, endKey: Uint8Array, count: number): Promise<CachedRegion[]> {
+    const regions = await this.loader.scan(startKey, endKey, count);
+    for (const r of regions) this.index.insert(r, false);
+    return regions;
+  }
+
+  /**
+   * Loads the regions of several ranges (PD `BatchScanRegions`, `limit` regions a call) and
+   * inserts them.
+   *
+   * @throws PdError (`REGION_NOT_FOUND`) when PD returns no region
+   */
+  async batchScanAndInsert(
+    ranges: readonly SourceKeyRange[],
+    limit: number,
+    options: { readonly needBuckets: boolean; readonly needLeader: boolean },
+  ): Promise<CachedRegion[]> {
+    const regions = await this.loader.batchScan(ranges, limit, options);
+    if (regions.length === 0) {
+      throw new PdError('REGION_NOT_FOUND', `PD returned no region for ${ranges.length} ranges`);
+    }
+    for (const r of regions) this.index.insert(r, false);
+    return regions;
   }
 
   /** Resolves when every load in flight has settled. */

@@ -192,6 +192,26 @@ export class StoreCache {
     }
   }
 
+  /**
+   * Takes a failed send to a store: unless another failure did it since the request was routed
+   * (the store's epoch moved past `seenEpoch`), bumps the store's epoch, which invalidates
+   * lazily every region routed to it; either way the store is re-resolved.
+   *
+   * @param store - the store the request went to
+   * @param seenEpoch - the store's epoch when the request was routed
+   */
+  bumpEpoch(store: Store, seenEpoch: number): void {
+    if (store.epoch === seenEpoch) {
+      store.epoch = seenEpoch + 1;
+      this.deps.logger.info('store failed; its regions reload on next access', {
+        storeId: store.id,
+        address: store.address,
+      });
+      publishStore(() => ({ storeId: store.id, event: 'epoch', address: store.address }));
+    }
+    this.markNeedCheck(store);
+  }
+
   private scheduleCheck(): void {
     if (this.deps.signal.aborted) return;
     if (this.checking !== undefined) {

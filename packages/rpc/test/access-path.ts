@@ -332,6 +332,23 @@ export const path = (
       : `{addr: store${s}, replica-read: ${replica}, stale-read: ${stale}, forward_addr: store${forward}}`,
   );
 
+/** `n` copies of `x` (long runs of one answer or one access-path entry in the tables). */
+export const times = <T>(n: number, x: T): T[] => Array.from({ length: n }, () => x);
+
+/**
+ * A table row in short form: the request is a Get unless `reqType` says otherwise, and no
+ * backoff and a valid region are expected unless `expected` says otherwise.
+ */
+export function row(
+  ca: Omit<AccessPathCase, 'reqType'> & { readonly reqType?: AccessPathCase['reqType'] },
+  expected: Pick<Expect, 'accessPath'> & Partial<Expect>,
+): { ca: AccessPathCase; expect: Expect } {
+  return {
+    ca: { reqType: 'Get', ...ca },
+    expect: { backoffDetail: [], regionIsValid: true, ...expected },
+  };
+}
+
 /** The result and the expectation in one comparable shape. */
 function comparable(r: AccessPathResult, expected: Expect): { got: object; want: object } {
   return {

@@ -4,47 +4,37 @@
 // `tikv-forwarded-host` metadata, and that store passes them on.
 import diagnostics from 'node:diagnostics_channel';
 import { Backoffer } from '@tikv/common';
-import { MockCluster } from '@tikv/mock-cluster';
-import { PdClient } from '@tikv/pd';
+import type { MockCluster } from '@tikv/mock-cluster';
 import { kvrpcpb } from '@tikv/proto';
-import { REGION_CACHE_STORE_CHANNEL, RegionCache, type StoreEvent } from '@tikv/region-cache';
+import { REGION_CACHE_STORE_CHANNEL, type RegionCache, type StoreEvent } from '@tikv/region-cache';
 import {
-  RegionRequestSender,
+  type RegionRequestSender,
   type ResponseFor,
   RpcClient,
   type RpcRequestEvent,
   type TikvRequest,
 } from '../src/index.js';
+import { type MockStack, startMockStack } from './mock-stack.js';
 
 jest.setTimeout(30_000);
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (u: Uint8Array): string => new TextDecoder().decode(u);
 
+let stack: MockStack | undefined;
 let cluster: MockCluster;
-let pd: PdClient;
 let cache: RegionCache;
 let rpc: RpcClient;
 let sender: RegionRequestSender;
 
 async function setup(enableForwarding: boolean): Promise<void> {
-  cluster = await MockCluster.start({ stores: 3 });
-  pd = await PdClient.connect({ endpoints: cluster.pdEndpoints });
-  rpc = new RpcClient();
-  cache = new RegionCache(pd, {
-    backgroundTasks: false,
-    enableForwarding,
-    healthCheckIntervalMs: 20,
-    livenessProbe: (store, signal) => rpc.probeLiveness(store.address, { signal }),
-  });
-  sender = new RegionRequestSender({ locator: cache, transport: rpc });
+  stack = await startMockStack({ livenessProbe: true, cache: { enableForwarding } });
+  ({ cluster, cache, rpc, sender } = stack);
 }
 
 afterEach(async () => {
-  await cache.close();
-  await rpc.close();
-  await pd.close();
-  await cluster.close();
+  await stack?.close();
+  stack = undefined;
 });
 
 async function send<R extends { $case: 'RawGet' | 'RawPut'; value: { key: Uint8Array } } & TikvRequest>(

@@ -10,41 +10,35 @@ import {
   RegionError,
   regionErrorFromWire,
 } from '@tikv/common';
-import { MockCluster } from '@tikv/mock-cluster';
-import { PdClient } from '@tikv/pd';
+import type { MockCluster } from '@tikv/mock-cluster';
 import { kvrpcpb } from '@tikv/proto';
-import { locateBucket, RegionCache } from '@tikv/region-cache';
+import { locateBucket, type RegionCache } from '@tikv/region-cache';
 import {
   type RegionRequestOptions,
   RegionRequestSender,
   RPC_RETRY_CHANNEL,
-  RpcClient,
+  type RpcClient,
   type TikvRequest,
 } from '../src/index.js';
+import { type MockStack, startMockStack } from './mock-stack.js';
 
 jest.setTimeout(30_000);
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s);
 
+let stack: MockStack;
 let cluster: MockCluster;
-let pd: PdClient;
 let cache: RegionCache;
 let rpc: RpcClient;
 let sender: RegionRequestSender;
 
 beforeEach(async () => {
-  cluster = await MockCluster.start({ stores: 3 });
-  pd = await PdClient.connect({ endpoints: cluster.pdEndpoints });
-  cache = new RegionCache(pd, { backgroundTasks: false });
-  rpc = new RpcClient();
-  sender = new RegionRequestSender({ locator: cache, transport: rpc });
+  stack = await startMockStack();
+  ({ cluster, cache, rpc, sender } = stack);
 });
 
 afterEach(async () => {
-  await rpc.close();
-  await cache.close();
-  await pd.close();
-  await cluster.close();
+  await stack.close();
 });
 
 /** What @tikv/raw does: locate, send, and on a returned region error back off, re-locate, retry. */

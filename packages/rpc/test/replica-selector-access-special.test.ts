@@ -3,121 +3,84 @@
 // ./access-path.ts for the harness).
 
 import { SyncFlag } from '@tikv/region-cache';
-import { type AccessPathRow, expectRows, leader, path, runAccessPathCase } from './access-path.js';
+import {
+  type AccessErr,
+  type AccessPathRow,
+  expectRows,
+  leader,
+  path,
+  row,
+  runAccessPathCase,
+} from './access-path.js';
 import type { Fixture } from './sender-fixture.js';
+
+/** A leader read or a prewrite with forwarding through a follower on. */
+const proxied = (
+  reqType: 'Get' | 'Prewrite',
+  accessErr: readonly AccessErr[],
+): Parameters<typeof row>[0] => ({ enableForwarding: true, reqType, readType: 'leader', accessErr });
 
 const byProxyCase: AccessPathRow[] = [
   {
     shared: [
-      {
-        ca: {
-          enableForwarding: true,
-          reqType: 'Get',
-          readType: 'leader',
-          accessErr: ['DeadLineExceededErr'],
-        },
-        expect: {
-          accessPath: path([1, false, false], [2, false, false, 1]),
-          backoffDetail: ['tikvRPC+1'],
-          regionIsValid: true,
-        },
-      },
-      {
-        ca: { enableForwarding: true, reqType: 'Get', readType: 'leader', accessErr: [] },
-        expect: { accessPath: path([2, false, false, 1]), backoffDetail: [], regionIsValid: true },
-      },
+      row(proxied('Get', ['DeadLineExceededErr']), {
+        accessPath: path([1, false, false], [2, false, false, 1]),
+        backoffDetail: ['tikvRPC+1'],
+      }),
+      row(proxied('Get', []), { accessPath: path([2, false, false, 1]) }),
     ],
   },
-  {
-    ca: {
-      enableForwarding: true,
-      reqType: 'Get',
-      readType: 'leader',
-      accessErr: ['DeadLineExceededErr', 'DeadLineExceededErr', 'DeadLineExceededErr'],
-    },
-    expect: {
-      accessPath: path([1, false, false], [2, false, false, 1], [3, false, false, 1]),
-      respRegionError: 'fakeEpochNotMatch',
-      // One tikvRPC more than client-go: with only unreachable stores left the sender backs off
-      // before its pseudo error (RegionRequestSender.unreachableBackoff).
-      backoffDetail: ['tikvRPC+4'],
-      regionIsValid: false,
-    },
-  },
-  {
-    ca: {
-      enableForwarding: true,
-      reqType: 'Get',
-      readType: 'leader',
-      accessErr: [
-        'DeadLineExceededErr',
-        'NotLeaderWithNewLeader2Err',
-        'DeadLineExceededErr',
-        'ServerIsBusyErr',
-      ],
-    },
-    expect: {
+  row(proxied('Get', ['DeadLineExceededErr', 'DeadLineExceededErr', 'DeadLineExceededErr']), {
+    accessPath: path([1, false, false], [2, false, false, 1], [3, false, false, 1]),
+    respRegionError: 'fakeEpochNotMatch',
+    // One tikvRPC more than client-go: with only unreachable stores left the sender backs off
+    // before its pseudo error (RegionRequestSender.unreachableBackoff).
+    backoffDetail: ['tikvRPC+4'],
+    regionIsValid: false,
+  }),
+  row(
+    proxied('Get', [
+      'DeadLineExceededErr',
+      'NotLeaderWithNewLeader2Err',
+      'DeadLineExceededErr',
+      'ServerIsBusyErr',
+    ]),
+    {
       accessPath: path([1, false, false], [2, false, false, 1], [2, false, false], [3, false, false, 2]),
       respRegionError: 'fakeEpochNotMatch',
       backoffDetail: ['tikvRPC+2', 'tikvServerBusy+1'],
       regionIsValid: false,
     },
-  },
-  {
-    ca: {
-      enableForwarding: true,
-      reqType: 'Get',
-      readType: 'leader',
-      accessErr: [
-        'DeadLineExceededErr',
-        'ServerIsBusyWithEstimatedWaitMsErr',
-        'ServerIsBusyWithEstimatedWaitMsErr',
-      ],
-    },
-    expect: {
+  ),
+  row(
+    proxied('Get', [
+      'DeadLineExceededErr',
+      'ServerIsBusyWithEstimatedWaitMsErr',
+      'ServerIsBusyWithEstimatedWaitMsErr',
+    ]),
+    {
       accessPath: path([1, false, false], [2, false, false, 1], [3, false, false, 1]),
       respRegionError: 'fakeEpochNotMatch',
       backoffDetail: ['tikvRPC+1', 'tikvServerBusy+2'],
       regionIsValid: false,
     },
-  },
-  {
-    ca: { enableForwarding: true, reqType: 'Prewrite', readType: 'leader', accessErr: ['NotLeaderErr'] },
-    expect: {
-      accessPath: path([1, false, false], [2, false, false]),
-      backoffDetail: ['regionScheduling+1'],
-      regionIsValid: true,
-    },
-  },
-  {
-    ca: {
-      enableForwarding: true,
-      reqType: 'Prewrite',
-      readType: 'leader',
-      accessErr: ['DeadLineExceededErr', 'NotLeaderErr'],
-    },
-    expect: {
-      accessPath: path([1, false, false], [2, false, false, 1], [3, false, false]),
-      backoffDetail: ['regionScheduling+1', 'tikvRPC+1'],
-      regionIsValid: true,
-    },
-  },
-  {
-    ca: {
-      enableForwarding: true,
-      reqType: 'Prewrite',
-      readType: 'leader',
-      accessErr: ['NotLeaderWithNewLeader2Err', 'DeadLineExceededErr', 'NotLeaderErr'],
-    },
-    expect: {
-      accessPath: path([1, false, false], [2, false, false], [3, false, false, 2]),
-      respRegionError: 'fakeEpochNotMatch',
-      // One tikvRPC more than client-go: with only unreachable stores left the sender backs off
-      // before its pseudo error (RegionRequestSender.unreachableBackoff).
-      backoffDetail: ['regionScheduling+1', 'tikvRPC+2'],
-      regionIsValid: false,
-    },
-  },
+  ),
+  row(proxied('Prewrite', ['NotLeaderErr']), {
+    accessPath: path([1, false, false], [2, false, false]),
+    backoffDetail: ['regionScheduling+1'],
+  }),
+  row(proxied('Prewrite', ['DeadLineExceededErr', 'NotLeaderErr']), {
+    accessPath: path([1, false, false], [2, false, false, 1], [3, false, false]),
+    backoffDetail: ['regionScheduling+1', 'tikvRPC+1'],
+  }),
+  row(proxied('Prewrite', ['NotLeaderWithNewLeader2Err', 'DeadLineExceededErr', 'NotLeaderErr']), {
+    accessPath: path([1, false, false], [2, false, false], [3, false, false, 2]),
+    respRegionError: 'fakeEpochNotMatch',
+    // One tikvRPC more than client-go: with only unreachable stores left the sender backs off
+    // before its pseudo error (RegionRequestSender.unreachableBackoff).
+    backoffDetail: ['regionScheduling+1', 'tikvRPC+2'],
+    regionIsValid: false,
+  }),
 ];
 
 describe('replica_selector_test.go access paths with learners, proxies and slow stores', () => {
@@ -127,14 +90,10 @@ describe('replica_selector_test.go access paths with learners, proxies and slow 
       f.cluster.addPeer(f.regionId, 4n, f.cluster.allocId(), 'learner');
     };
     await expectRows([
-      {
-        ca: { reqType: 'Get', readType: 'learner', accessErr: ['ServerIsBusyErr'], beforeRun: addLearner },
-        expect: {
-          accessPath: path([4, true, false], [1, false, false]),
-          backoffDetail: [],
-          regionIsValid: true,
-        },
-      },
+      row(
+        { readType: 'learner', accessErr: ['ServerIsBusyErr'], beforeRun: addLearner },
+        { accessPath: path([4, true, false], [1, false, false]) },
+      ),
     ]);
   });
 
@@ -180,43 +139,39 @@ describe('replica_selector_test.go access paths with learners, proxies and slow 
           ...(withLabel ? { label: { key: 'id', value: '1' } } : {}),
         } as const;
         // Not slow: store 1 first.
-        rows.push({
-          ca: { ...base, accessErr: [], beforeRun: leader(3) },
-          expect: { accessPath: path([1, !staleRead, staleRead]), backoffDetail: [], regionIsValid: true },
-        });
+        rows.push(
+          row(
+            { ...base, accessErr: [], beforeRun: leader(3) },
+            { accessPath: path([1, !staleRead, staleRead]) },
+          ),
+        );
         // Slow: another follower, or the leader when a label is asked for.
         const first = withLabel ? 3 : 2;
-        rows.push({
-          ca: { ...base, accessErr: [], beforeRun: slow1 },
-          expect: {
-            accessPath: path([first, !staleRead && first !== 3, staleRead]),
-            backoffDetail: [],
-            regionIsValid: true,
-          },
-        });
+        rows.push(
+          row(
+            { ...base, accessErr: [], beforeRun: slow1 },
+            { accessPath: path([first, !staleRead && first !== 3, staleRead]) },
+          ),
+        );
         // Not slow, but busy: the leader next (a stale read falls back to a leader read), or
         // without a label and without stale read any other replica.
         const second: [number, boolean, boolean] =
           staleRead || withLabel ? [3, false, false] : [2, true, false];
-        rows.push({
-          ca: { ...base, accessErr: ['ServerIsBusyErr'], beforeRun: leader(3) },
-          expect: {
-            accessPath: path([1, !staleRead, staleRead], second),
-            backoffDetail: [],
-            regionIsValid: true,
-          },
-        });
+        rows.push(
+          row(
+            { ...base, accessErr: ['ServerIsBusyErr'], beforeRun: leader(3) },
+            { accessPath: path([1, !staleRead, staleRead], second) },
+          ),
+        );
         // Slow and busy.
         const slowSecond: [number, boolean, boolean] =
           first === 3 ? (staleRead ? [2, false, true] : [2, true, false]) : [3, false, false];
-        rows.push({
-          ca: { ...base, accessErr: ['ServerIsBusyErr'], beforeRun: slow1 },
-          expect: {
-            accessPath: path([first, !staleRead && first !== 3, staleRead], slowSecond),
-            backoffDetail: [],
-            regionIsValid: true,
-          },
-        });
+        rows.push(
+          row(
+            { ...base, accessErr: ['ServerIsBusyErr'], beforeRun: slow1 },
+            { accessPath: path([first, !staleRead && first !== 3, staleRead], slowSecond) },
+          ),
+        );
       }
     }
     await expectRows(rows);

@@ -4,41 +4,34 @@
 // feedback on BatchCommands responses lands in the cache's slow scores.
 import diagnostics from 'node:diagnostics_channel';
 import { Backoffer } from '@tikv/common';
-import { MockCluster } from '@tikv/mock-cluster';
-import { PdClient } from '@tikv/pd';
+import type { MockCluster } from '@tikv/mock-cluster';
 import { kvrpcpb } from '@tikv/proto';
-import { REGION_CACHE_STORE_CHANNEL, RegionCache, type StoreEvent } from '@tikv/region-cache';
-import { RegionRequestSender, RPC_RETRY_CHANNEL, RpcClient, type RpcRetryEvent } from '../src/index.js';
+import { REGION_CACHE_STORE_CHANNEL, type RegionCache, type StoreEvent } from '@tikv/region-cache';
+import {
+  type RegionRequestSender,
+  RPC_RETRY_CHANNEL,
+  type RpcClient,
+  type RpcRetryEvent,
+} from '../src/index.js';
+import { type MockStack, startMockStack } from './mock-stack.js';
 
 jest.setTimeout(30_000);
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s);
 
+let stack: MockStack;
 let cluster: MockCluster;
-let pd: PdClient;
 let cache: RegionCache;
 let rpc: RpcClient;
 let sender: RegionRequestSender;
 
 beforeEach(async () => {
-  cluster = await MockCluster.start({ stores: 3 });
-  pd = await PdClient.connect({ endpoints: cluster.pdEndpoints });
-  rpc = new RpcClient({
-    onHealthFeedback: (_address, feedback) => cache.onHealthFeedback(feedback.storeId, feedback.slowScore),
-  });
-  cache = new RegionCache(pd, {
-    backgroundTasks: false,
-    healthCheckIntervalMs: 20,
-    livenessProbe: (store, signal) => rpc.probeLiveness(store.address, { signal }),
-  });
-  sender = new RegionRequestSender({ locator: cache, transport: rpc });
+  stack = await startMockStack({ livenessProbe: true, healthFeedback: true });
+  ({ cluster, cache, rpc, sender } = stack);
 });
 
 afterEach(async () => {
-  await cache.close();
-  await rpc.close();
-  await pd.close();
-  await cluster.close();
+  await stack.close();
 });
 
 async function followerGet(key: string, storeId: bigint): Promise<string> {

@@ -1,21 +1,12 @@
 import {
   type Backoffer,
-  BackoffKinds,
-  InvalidArgumentError,
-  keyErrorFromWire,
   type LockInfo,
-  lockInfoFromWire,
   MAX_WRITE_EXECUTION_MS,
   PrimaryMismatchError,
-  type RequestOptions,
   type Resolved,
-  TiKVError,
-  TxnNotFoundError,
-  U64_MAX,
 } from '@tikv/common';
 import type { RegionVerId } from '@tikv/region-cache';
 import type { RegionExecutor, RegionRequestOptions } from '@tikv/rpc';
-import { LRUCache } from 'lru-cache';
 import type { LockResolving, ResolveLocksOptions, ResolveLocksResult, TxnOracle } from '../txn-deps.js';
 import {
   type AsyncResolveData,
@@ -23,6 +14,7 @@ import {
   NonAsyncCommitLockError,
 } from './async-commit-recovery.js';
 import { BackgroundResolves } from './background-resolves.js';
+import { batchResolveLocks } from './batch-resolve.js';
 import { type LockResolveEvent, lockResolveChannel } from './lock-resolver-diagnostics.js';
 import {
   LOCK_RESOLVER_METRIC,
@@ -33,53 +25,25 @@ import {
 import {
   type CleanRegions,
   isPessimisticLock,
+  mustNotBeSharedLock,
   type ResolveRequestContext,
   resolveKeys,
   resolveLockInRegion,
   rollbackPessimisticLock,
 } from './resolve-requests.js';
-import { TXN_ACTION_NAMES, TxnStatus } from './txn-status.js';
+import { TxnStatus } from './txn-status.js';
+import {
+  type CheckTxnStatusOptions,
+  type GetTxnStatusOptions,
+  type SecondaryLocksCheck,
+  TxnStatusChecker,
+} from './txn-status-checker.js';
 
-/** Backoff budget of {@link LockResolver.getTxnStatus}, in milliseconds (client-go `getTxnStatusMaxBackoff`). */
-const GET_TXN_STATUS_MAX_BACKOFF_MS = 20_000;
-
-/** Options of {@link LockResolver.checkTxnStatus}: the fields of a `CheckTxnStatus` request. */
-export interface CheckTxnStatusOptions {
-  /** The transaction's primary key. */
-  readonly primaryKey: Uint8Array;
-  /** The transaction's start ts. */
-  readonly txnStartTs: bigint;
-  /** The start ts of the caller; TiKV pushes the lock's min commit ts past it. 0: no push. @defaultValue 0n */
-  readonly callerStartTs?: bigint | undefined;
-  /** The ts the lock's expiry is judged at; `U64_MAX` treats every lock as expired. @defaultValue 0n */
-  readonly currentTs?: bigint | undefined;
-  /** Write a rollback record when the primary lock is missing (else TxnNotFoundError). @defaultValue false */
-  readonly rollbackIfNotExist?: boolean | undefined;
-  /** Treat an async-commit primary as a 2PC one (roll it back once expired). @defaultValue false */
-  readonly forceSyncCommit?: boolean | undefined;
-  /** The caller resolves a pessimistic lock (PrimaryMismatchError when the key is not the primary). @defaultValue false */
-  readonly resolvingPessimisticLock?: boolean | undefined;
-  /** Ask TiKV to check that the key holds the transaction's primary lock. @defaultValue true */
-  readonly verifyIsPrimary?: boolean | undefined;
-  /** The transaction is a file-based one. @defaultValue false */
-  readonly isTxnFile?: boolean | undefined;
-}
-
-/** Options of {@link LockResolver.getTxnStatus}. */
-export interface GetTxnStatusOptions extends RequestOptions {
-  /** The start ts of the caller. @defaultValue 0n */
-  readonly callerStartTs?: bigint | undefined;
-}
-
-/** What the secondaries of an async-commit transaction say (see {@link LockResolver.checkSecondaries}). */
-export interface SecondaryLocksCheck {
-  /** The commit ts the transaction has or must get; 0 when a secondary was rolled back. */
-  readonly commitTs: bigint;
-  /** Whether some secondary was no longer locked (the transaction is finished). */
-  readonly missingLock: boolean;
-  /** The secondaries still locked. */
-  readonly keys: readonly Uint8Array[];
-}
+export type {
+  CheckTxnStatusOptions,
+  GetTxnStatusOptions,
+  SecondaryLocksCheck,
+} from './txn-status-checker.js';
 
 /** The earliest expiry among live locks (client-go `txnExpireTime`). */
 class ExpireTime {
@@ -128,9 +92,9 @@ export class LockResolver implements LockResolving {
   readonly #exec: RegionExecutor;
   readonly #oracle: TxnOracle;
   readonly #tuning: Resolved<LockResolverTuning>;
-  readonly #resolved: LRUCache<bigint, TxnStatus>;
   readonly #background: BackgroundResolves;
   readonly #ctx: ResolveRequestContext;
+  readonly #status: TxnStatusChecker;
 
   /**
    * @param options - the executor, the oracle and the tuning
@@ -140,7 +104,6 @@ export class LockResolver implements LockResolving {
     this.#exec = options.executor;
     this.#oracle = options.oracle;
     this.#tuning = resolveLockResolverTuning(options);
-    this.#resolved = new LRUCache({ max: this.#tuning.resolvedCacheSize });
     this.#background = new BackgroundResolves(
       this.#exec,
       this.#tuning.maxBackgroundResolves,
@@ -148,6 +111,12 @@ export class LockResolver implements LockResolving {
       this.#tuning.logger,
     );
     this.#ctx = this.#context(undefined);
+    this.#status = new TxnStatusChecker(
+      this.#ctx,
+      this.#oracle,
+      this.#tuning.logger,
+      this.#tuning.resolvedCacheSize,
+    );
   }
 
   /** The tuning, defaults applied. */
@@ -176,7 +145,7 @@ export class LockResolver implements LockResolving {
    * @param txnStartTs - the transaction's start ts
    */
   cachedStatus(txnStartTs: bigint): TxnStatus | undefined {
-    return this.#resolved.get(txnStartTs);
+    return this.#status.cachedStatus(txnStartTs);
   }
 
   #count(type: string): void {
@@ -192,22 +161,6 @@ export class LockResolver implements LockResolving {
     return { exec: this.#exec, request: Object.freeze(request), count: (t) => this.#count(t) };
   }
 
-  #saveResolved(txnStartTs: bigint, status: TxnStatus): void {
-    const saved = this.#resolved.get(txnStartTs);
-    if (saved !== undefined) {
-      if (!saved.hasSameDeterminedStatus(status)) {
-        // A finished transaction cannot finish twice: this is a protocol violation, not a race.
-        this.#tuning.logger.error('txn status differs from the cached one', {
-          txnStartTs,
-          cached: saved.toString(),
-          status: status.toString(),
-        });
-      }
-      return;
-    }
-    this.#resolved.set(txnStartTs, status);
-  }
-
   /**
    * Sends one `CheckTxnStatus` to the primary's region (client-go `getTxnStatus`); a finished
    * transaction's status comes from the cache without a request.
@@ -219,53 +172,8 @@ export class LockResolver implements LockResolving {
    * @throws PrimaryMismatchError when `resolvingPessimisticLock` is on and the key is not the primary
    * @throws KeyError for any other key error
    */
-  async checkTxnStatus(bo: Backoffer, options: CheckTxnStatusOptions): Promise<TxnStatus> {
-    const cached = this.#resolved.get(options.txnStartTs);
-    if (cached !== undefined) return cached;
-    this.#count('query_txn_status');
-    const resolvingPessimisticLock = options.resolvingPessimisticLock === true;
-    const { response } = await this.#exec.sendToKey(
-      bo,
-      options.primaryKey,
-      () => ({
-        $case: 'CheckTxnStatus' as const,
-        value: {
-          context: undefined,
-          primaryKey: options.primaryKey,
-          lockTs: options.txnStartTs,
-          callerStartTs: options.callerStartTs ?? 0n,
-          currentTs: options.currentTs ?? 0n,
-          rollbackIfNotExist: options.rollbackIfNotExist === true,
-          forceSyncCommit: options.forceSyncCommit === true,
-          resolvingPessimisticLock,
-          verifyIsPrimary: options.verifyIsPrimary ?? true,
-          isTxnFile: options.isTxnFile === true,
-        },
-      }),
-      { request: this.#ctx.request },
-    );
-    const resp = response.value;
-    if (resp.error !== undefined) {
-      const err = keyErrorFromWire(resp.error);
-      if (
-        err instanceof TxnNotFoundError ||
-        (err instanceof PrimaryMismatchError && resolvingPessimisticLock)
-      ) {
-        throw err;
-      }
-      this.#tuning.logger.error('unexpected CheckTxnStatus error', {
-        txnStartTs: options.txnStartTs,
-        error: err,
-      });
-      throw err;
-    }
-    const primaryLock = resp.lockInfo === undefined ? undefined : lockInfoFromWire(resp.lockInfo);
-    const action = TXN_ACTION_NAMES[resp.action] ?? 'NoAction';
-    if (resp.lockTtl !== 0n) return new TxnStatus({ ttlMs: resp.lockTtl, action, primaryLock });
-    this.#count(resp.commitVersion === 0n ? 'query_txn_status_rolled_back' : 'query_txn_status_committed');
-    const status = new TxnStatus({ commitTs: resp.commitVersion, action, primaryLock });
-    if (status.isStatusDetermined) this.#saveResolved(options.txnStartTs, status);
-    return status;
+  checkTxnStatus(bo: Backoffer, options: CheckTxnStatusOptions): Promise<TxnStatus> {
+    return this.#status.checkTxnStatus(bo, options);
   }
 
   /**
@@ -277,26 +185,12 @@ export class LockResolver implements LockResolving {
    * @param primaryKey - its primary key
    * @param options - the caller's start ts, abort signal and timeout
    */
-  async getTxnStatus(
+  getTxnStatus(
     txnStartTs: bigint,
     primaryKey: Uint8Array,
     options?: GetTxnStatusOptions,
   ): Promise<TxnStatus> {
-    const { bo, scope } = this.#exec.begin(options, { maxBackoffMs: GET_TXN_STATUS_MAX_BACKOFF_MS });
-    try {
-      const currentTs = await this.#oracle.getLowResolutionTimestamp(
-        bo.signal === undefined ? undefined : { signal: bo.signal },
-      );
-      return await this.checkTxnStatus(bo, {
-        primaryKey,
-        txnStartTs,
-        callerStartTs: options?.callerStartTs ?? 0n,
-        currentTs,
-        rollbackIfNotExist: true,
-      });
-    } finally {
-      scope.dispose();
-    }
+    return this.#status.getTxnStatus(txnStartTs, primaryKey, options);
   }
 
   /**
@@ -311,44 +205,13 @@ export class LockResolver implements LockResolving {
    * @param callerStartTs - the start ts of the caller (0: no push)
    * @param forceSyncCommit - treat an async-commit lock as 2PC
    */
-  async getTxnStatusFromLock(
+  getTxnStatusFromLock(
     bo: Backoffer,
     lock: LockInfo,
     callerStartTs: bigint,
     forceSyncCommit = false,
   ): Promise<TxnStatus> {
-    const currentTs =
-      lock.lockTtlMs === 0n
-        ? U64_MAX
-        : await this.#oracle.getLowResolutionTimestamp(
-            bo.signal === undefined ? undefined : { signal: bo.signal },
-          );
-    let rollbackIfNotExist = false;
-    for (;;) {
-      try {
-        return await this.checkTxnStatus(bo, {
-          primaryKey: lock.primary,
-          txnStartTs: lock.lockVersion,
-          callerStartTs,
-          currentTs,
-          rollbackIfNotExist,
-          forceSyncCommit,
-          resolvingPessimisticLock: isPessimisticLock(lock),
-          isTxnFile: lock.isTxnFile,
-        });
-      } catch (e) {
-        if (!(e instanceof TxnNotFoundError)) throw e;
-        if (this.#oracle.untilExpired(lock.lockVersion, Number(lock.lockTtlMs)) <= 0) {
-          // Expired: roll the missing primary back (or, for a pessimistic lock, TiKV does nothing).
-          rollbackIfNotExist = true;
-          continue;
-        }
-        // A transaction rolled back by its owner leaves nothing at the primary: let the caller
-        // wait for the pessimistic lock's TTL instead of spinning on it.
-        if (isPessimisticLock(lock)) return new TxnStatus({ ttlMs: lock.lockTtlMs });
-        await bo.backoff(BackoffKinds.txnNotFound, e);
-      }
-    }
+    return this.#status.getTxnStatusFromLock(bo, lock, callerStartTs, forceSyncCommit);
   }
 
   /**
@@ -361,9 +224,8 @@ export class LockResolver implements LockResolving {
    * @throws NonAsyncCommitLockError when a secondary is not an async-commit lock (the
    *   transaction fell back to 2PC)
    */
-  async checkSecondaries(bo: Backoffer, lock: LockInfo, status: TxnStatus): Promise<SecondaryLocksCheck> {
-    const data = await checkAllSecondaries(this.#ctx, bo, lock, status);
-    return { commitTs: data.commitTs, missingLock: data.missingLock, keys: data.keys };
+  checkSecondaries(bo: Backoffer, lock: LockInfo, status: TxnStatus): Promise<SecondaryLocksCheck> {
+    return this.#status.checkSecondaries(bo, lock, status);
   }
 
   /**
@@ -507,11 +369,7 @@ export class LockResolver implements LockResolving {
     const resolvedLocks: bigint[] = [];
     const committedLocks: bigint[] = [];
     for (const l of locks) {
-      if (l.lockType === 'SharedLock') {
-        throw new InvalidArgumentError(
-          'a shared lock cannot be resolved directly: resolve the locks it holds',
-        );
-      }
+      mustNotBeSharedLock(l);
       const [status, lite] = await resolve(l, false);
       if (lite) {
         liteBatches ??= new Map();
@@ -597,7 +455,7 @@ export class LockResolver implements LockResolving {
       const data: AsyncResolveData = await checkAllSecondaries(ctx, bo, l, status);
       keys = [...data.keys, l.primary];
       decided = status.withCommitTs(data.commitTs);
-      if (decided.isStatusDetermined) this.#saveResolved(l.lockVersion, decided);
+      if (decided.isStatusDetermined) this.#status.saveResolved(l.lockVersion, decided);
     }
     this.#tuning.logger.info('resolve async commit locks', {
       startTs: l.lockVersion,
@@ -619,77 +477,7 @@ export class LockResolver implements LockResolving {
    * @param region - the region they were scanned in
    * @returns false after a region error (the caller scans the region again), true when done
    */
-  async batchResolveLocks(bo: Backoffer, locks: readonly LockInfo[], region: RegionVerId): Promise<boolean> {
-    if (locks.length === 0) return true;
-    this.#count('batch_resolve');
-    const txnInfos = new Map<bigint, { status: bigint; isTxnFile: boolean }>();
-    for (const l of locks) {
-      if (l.lockType === 'SharedLock') {
-        throw new InvalidArgumentError(
-          'a shared lock cannot be resolved directly: resolve the locks it holds',
-        );
-      }
-      if (txnInfos.has(l.lockVersion)) continue;
-      this.#count('expired');
-      const check = (forceSyncCommit: boolean): Promise<TxnStatus> =>
-        this.checkTxnStatus(bo, {
-          primaryKey: l.primary,
-          txnStartTs: l.lockVersion,
-          currentTs: U64_MAX,
-          rollbackIfNotExist: true,
-          forceSyncCommit,
-          resolvingPessimisticLock: isPessimisticLock(l),
-          isTxnFile: l.isTxnFile,
-        });
-      let status = await check(false);
-      if (isPessimisticLock(l)) {
-        // Committing a pessimistic lock means nothing: roll it back (its primary may not be the
-        // transaction's real one, so it cannot go in txn_infos).
-        await rollbackPessimisticLock(this.#ctx, bo, l, false, undefined);
-        continue;
-      }
-      if (status.primaryLock?.useAsyncCommit === true) {
-        try {
-          const data = await checkAllSecondaries(this.#ctx, bo, l, status);
-          txnInfos.set(l.lockVersion, { status: data.commitTs, isTxnFile: l.isTxnFile });
-          continue;
-        } catch (e) {
-          if (!(e instanceof NonAsyncCommitLockError)) throw e;
-          status = await check(true);
-        }
-      }
-      if (status.ttlMs > 0n) {
-        throw new TiKVError(
-          'INTERNAL',
-          `TiKV was asked to roll back txn ${l.lockVersion} but kept its lock: the protocol may be wrong`,
-        );
-      }
-      txnInfos.set(l.lockVersion, { status: status.commitTs, isTxnFile: l.isTxnFile });
-    }
-    if (txnInfos.size === 0) return true;
-    const resp = await this.#exec.sendToRegion(
-      bo,
-      region,
-      {
-        $case: 'ResolveLock',
-        value: {
-          context: undefined,
-          startVersion: 0n,
-          commitVersion: 0n,
-          txnInfos: [...txnInfos].map(([txn, info]) => ({
-            txn,
-            status: info.status,
-            isTxnFile: info.isTxnFile,
-          })),
-          keys: [],
-          isAsync: false,
-          isTxnFile: false,
-        },
-      },
-      this.#ctx.request,
-    );
-    if (resp === undefined) return false;
-    if (resp.value.error !== undefined) throw keyErrorFromWire(resp.value.error);
-    return true;
+  batchResolveLocks(bo: Backoffer, locks: readonly LockInfo[], region: RegionVerId): Promise<boolean> {
+    return batchResolveLocks(this.#ctx, this.#status, bo, locks, region);
   }
 }

@@ -1,4 +1,11 @@
-import { type Backoffer, keyErrorFromWire, keysEqual, type LockInfo, U64_MAX } from '@tikv/common';
+import {
+  type Backoffer,
+  InvalidArgumentError,
+  keyErrorFromWire,
+  keysEqual,
+  type LockInfo,
+  U64_MAX,
+} from '@tikv/common';
 import type { RegionVerId } from '@tikv/region-cache';
 import type { RegionExecutor, RegionRequestOptions } from '@tikv/rpc';
 import type { TxnStatus } from './txn-status.js';
@@ -32,6 +39,18 @@ export function regionKey(r: RegionVerId): string {
 /** Whether the lock is a pessimistic lock (client-go `Lock.IsPessimistic`). @internal */
 export function isPessimisticLock(l: LockInfo): boolean {
   return l.lockType === 'PessimisticLock' || l.lockType === 'SharedPessimisticLock';
+}
+
+/**
+ * Refuses a shared lock: it is resolved through the locks it holds, never directly.
+ *
+ * @throws InvalidArgumentError for a shared lock
+ * @internal
+ */
+export function mustNotBeSharedLock(l: LockInfo): void {
+  if (l.lockType === 'SharedLock') {
+    throw new InvalidArgumentError('a shared lock cannot be resolved directly: resolve the locks it holds');
+  }
 }
 
 /** The commit version a `ResolveLock` carries: the commit ts, or 0 to roll back. */
