@@ -1,6 +1,6 @@
 import {
-  AssertionFailedError,
   AlreadyExistsError,
+  AssertionFailedError,
   DeadlockError,
   InvalidArgumentError,
   isTiKVError,
