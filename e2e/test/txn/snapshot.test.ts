@@ -101,7 +101,7 @@ describe.each(txnModes())('snapshot_test.go (%s)', (_, mode) => {
     writer.delete(y); // a delete is cached too
     writer.put(a, 'a');
     writer.delete(b);
-    await writer.commit();
+    const commitTs = await writer.commit();
 
     const txn = await env.client.begin();
     const snapshot = txn.snapshot;
@@ -137,6 +137,31 @@ describe.each(txnModes())('snapshot_test.go (%s)', (_, mode) => {
       }
     } finally {
       for (const f of failing) f?.clear();
+    }
+
+    // Reads asking for the commit ts: the values cached without one are read again (the absent
+    // keys the cache holds answer as they are), and the cache keeps the commit ts from then on.
+    for (const cacheOnly of [false, true]) {
+      const hits = snapshot.cacheHits;
+      const faults = cacheOnly
+        ? (['KvGet', 'KvBatchGet'] as const).map((method) =>
+            env.target.mock?.inject({ method, times: Number.POSITIVE_INFINITY, error: 'RaftEntryTooLarge' }),
+          )
+        : [];
+      try {
+        const entries = await snapshot.batchGetEntries([x, y]);
+        expect(entries.map((e) => (e === undefined ? undefined : [text(e.value), e.commitTs]))).toEqual([
+          ['x', commitTs],
+          undefined,
+        ]);
+        const entry = await snapshot.getEntry(a);
+        expect([text(entry?.value), entry?.commitTs]).toEqual(['a', commitTs]);
+        expect(await snapshot.getEntry(b)).toBeUndefined();
+        // The second round is the cache's alone; the first reads x and a again.
+        expect(snapshot.cacheHits - hits).toBe(cacheOnly ? 4 : 2);
+      } finally {
+        for (const f of faults) f?.clear();
+      }
     }
     await txn.rollback();
   });

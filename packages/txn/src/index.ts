@@ -236,3 +236,4 @@ export type {
 } from './txn-deps.js';
 export type { SnapshotIterateOptions, SnapshotReader } from './union-store/snapshot-reader.js';
 export { type UnionScanOptions, UnionStore, unionIterate } from './union-store/union-store.js';
+export type { ValueEntry } from './value-entry.js';

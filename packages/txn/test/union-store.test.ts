@@ -6,6 +6,7 @@ import {
   type SnapshotIterateOptions,
   type SnapshotReader,
   UnionStore,
+  type ValueEntry,
 } from '../src/index.js';
 import { b, str } from './helpers.js';
 
@@ -37,6 +38,20 @@ class FakeSnapshot implements SnapshotReader {
   ): Promise<(Uint8Array | undefined)[]> {
     this.batchGets.push(keys.map(text));
     return keys.map((k) => this.data.get(k)?.slice());
+  }
+
+  /** Every committed value of the fake has commit ts 100. */
+  async getEntry(key: Uint8Array, options?: RequestOptions): Promise<ValueEntry | undefined> {
+    const value = await this.get(key, options);
+    return value === undefined ? undefined : { value, commitTs: 100n };
+  }
+
+  async batchGetEntries(
+    keys: readonly Uint8Array[],
+    options?: RequestOptions,
+  ): Promise<(ValueEntry | undefined)[]> {
+    const values = await this.batchGet(keys, options);
+    return values.map((value) => (value === undefined ? undefined : { value, commitTs: 100n }));
   }
 
   async *iterate(
@@ -201,6 +216,8 @@ describe('union_iter.go', () => {
     const broken: SnapshotReader = {
       get: async () => undefined,
       batchGet: async (keys) => keys.map(() => undefined),
+      getEntry: async () => undefined,
+      batchGetEntries: async (keys) => keys.map(() => undefined),
       async *iterate() {
         yield { key: str('a'), value: str('s') };
         throw new Error('region unavailable');
@@ -215,11 +232,40 @@ describe('union_iter.go', () => {
     const empty: SnapshotReader = {
       get: async () => new Uint8Array(0),
       batchGet: async (keys) => keys.map(() => new Uint8Array(0)),
+      getEntry: async () => ({ value: new Uint8Array(0), commitTs: 5n }),
+      batchGetEntries: async (keys) => keys.map(() => ({ value: new Uint8Array(0), commitTs: 5n })),
       async *iterate() {},
     };
     const us = new UnionStore(new MemBuffer(), empty);
     expect(await us.get(b(1))).toBeUndefined();
     expect(await us.batchGet([b(1)])).toEqual([undefined]);
+    expect(await us.getEntry(b(1))).toBeUndefined();
+    expect(await us.batchGetEntries([b(1)])).toEqual([undefined]);
+  });
+
+  test("entries: a buffered value has commit ts 0n, a buffered delete is absent, the rest is the snapshot's", async () => {
+    const snapshot = new FakeSnapshot().put('a', 'a0').put('b', 'b0').put('c', 'c0');
+    const us = new UnionStore(new MemBuffer(), snapshot);
+    us.buffer.set(str('a'), str('a1'));
+    us.buffer.delete(str('b'));
+    expect(await us.getEntry(str('a'))).toEqual({ value: str('a1'), commitTs: 0n });
+    expect(await us.getEntry(str('b'))).toBeUndefined();
+    expect(await us.getEntry(str('c'))).toEqual({ value: str('c0'), commitTs: 100n });
+    expect(await us.getEntry(str('d'))).toBeUndefined();
+    // The buffer answers a and b without a snapshot read.
+    expect(snapshot.gets).toEqual(['c', 'd']);
+    expect(await us.batchGetEntries([str('a'), str('b'), str('c'), str('d'), str('a')])).toEqual([
+      { value: str('a1'), commitTs: 0n },
+      undefined,
+      { value: str('c0'), commitTs: 100n },
+      undefined,
+      { value: str('a1'), commitTs: 0n },
+    ]);
+    expect(snapshot.batchGets).toEqual([['c', 'd']]);
+    // The buffer's value is a copy.
+    const e = await us.getEntry(str('a'));
+    e!.value[0] = 0;
+    expect(us.buffer.get(str('a'))).toEqual(str('a1'));
   });
 });
 

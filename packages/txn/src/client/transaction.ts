@@ -30,6 +30,7 @@ import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReadOptions } from '../snapshot/snapshot-options.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
 import { UnionStore } from '../union-store/union-store.js';
+import type { ValueEntry } from '../value-entry.js';
 import type { LocalLatches } from './local-latches.js';
 import { scanRange as range, scanLimit } from './scan-range.js';
 import type { CommitCallOptions, CommitOutcome } from './transaction-options.js';
@@ -290,6 +291,54 @@ export class Transaction implements AsyncDisposable {
     const ks = checkKeys(keys);
     if (options?.onDetails !== undefined) return withExecDetails(options, (o) => this.#union.batchGet(ks, o));
     return this.#union.batchGet(ks, options);
+  }
+
+  /**
+   * Reads a key with the commit ts of its value (client-go `Get` with `kv.WithReturnCommitTS()`):
+   * the transaction's own write has commit ts `0n` (it is not committed); a committed value read
+   * from the snapshot has the commit ts of the transaction that wrote it (the read asks TiKV for
+   * it, `need_commit_ts`). In a pessimistic transaction the values `lockKeys` returned are not
+   * used: they carry no commit ts, so the key is read from the snapshot.
+   *
+   * @param key - the key
+   * @param options - abort signal and timeout
+   * @returns the value and its commit ts, or `undefined` when absent or deleted by this transaction
+   * @throws TiKVError `NOT_SUPPORTED` when TiKV returns a committed value without its commit ts
+   *   (it does not support `need_commit_ts`); otherwise as {@link get}
+   *
+   * @example
+   * ```ts
+   * const entry = await txn.getEntry('k');
+   * if (entry !== undefined && entry.commitTs > 0n) console.log(`written at ${entry.commitTs}`);
+   * ```
+   */
+  async getEntry(key: BytesLike, options?: SnapshotReadOptions): Promise<ValueEntry | undefined> {
+    this.#checkActive();
+    checkRequestOptions(options);
+    const k = toKey(key);
+    if (options?.onDetails !== undefined) return withExecDetails(options, (o) => this.#union.getEntry(k, o));
+    return this.#union.getEntry(k, options);
+  }
+
+  /**
+   * Reads several keys with the commit ts of their values (client-go `BatchGet` with
+   * `kv.WithReturnCommitTS()`), as {@link getEntry} does one.
+   *
+   * @param keys - the keys (may repeat)
+   * @param options - abort signal and timeout
+   * @returns the entries aligned with `keys`, `undefined` where absent
+   * @throws TiKVError `NOT_SUPPORTED` as {@link getEntry}
+   */
+  async batchGetEntries(
+    keys: readonly BytesLike[],
+    options?: SnapshotReadOptions,
+  ): Promise<(ValueEntry | undefined)[]> {
+    this.#checkActive();
+    checkRequestOptions(options);
+    const ks = checkKeys(keys);
+    if (options?.onDetails !== undefined)
+      return withExecDetails(options, (o) => this.#union.batchGetEntries(ks, o));
+    return this.#union.batchGetEntries(ks, options);
   }
 
   /**

@@ -47,6 +47,8 @@ export class CommitState {
   /** The request options of cleanup (`BatchRollback`): no disk-full option. */
   readonly rollbackOptions: RegionRequestOptions;
 
+  /** A pessimistic transaction's commit (client-go `isPessimistic`). */
+  pessimistic = false;
   forUpdateTs = 0n;
   /**
    * Keys (latin1) whose pessimistic lock must still have this for-update ts at prewrite (aggressive

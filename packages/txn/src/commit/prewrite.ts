@@ -2,6 +2,7 @@ import {
   type AlreadyExistsError,
   type Backoffer,
   BackoffKinds,
+  extractPhysical,
   isTiKVError,
   KeyIsLockedError,
   keyErrorFromWire,
@@ -214,6 +215,19 @@ async function prewriteBatch(
   }
 }
 
+/**
+ * The lock TTL a prewrite asks for (client-go `buildPrewriteRequest`, tidb#33641). A pessimistic
+ * async-commit transaction's locks outlive its max commit ts: a reader can then find one expired
+ * (and roll the transaction back) only at a current ts past the max commit ts, which TiKV keeps
+ * as its max ts, so a prewrite of the transaction still to come computes a min commit ts past the
+ * max commit ts and falls back to 2PC instead of committing what the reader rolled back.
+ */
+function prewriteLockTtlMs(s: CommitState): number {
+  if (!(s.asyncCommit && s.pessimistic)) return s.lockTtlMs;
+  const safeTtlMs = extractPhysical(s.maxCommitTs) - extractPhysical(s.startTs) + 1;
+  return safeTtlMs > s.lockTtlMs ? safeTtlMs : s.lockTtlMs;
+}
+
 /** The request of one batch (client-go `buildPrewriteRequest`). */
 function prewriteRequest(
   s: CommitState,
@@ -234,7 +248,7 @@ function prewriteRequest(
       mutations: items as TxnMutation[],
       primaryLock: s.primaryKey,
       startVersion: s.startTs,
-      lockTtl: BigInt(s.lockTtlMs),
+      lockTtl: BigInt(prewriteLockTtlMs(s)),
       skipConstraintCheck: false,
       // Read by TiKV's pessimistic prewrite only (for_update_ts > 0); an optimistic one ignores it.
       pessimisticActions: s.forUpdateTs > 0n ? items.map((m) => m.pessimisticAction) : [],

@@ -161,6 +161,7 @@ export class TwoPhaseCommitter {
       { startTs, startTimeMs, mutations: set.mutations, primary: set.primary, txnSizeBytes: set.sizeBytes },
     );
     s.lockTtlMs = txnLockTtlMs(set.sizeBytes, s.elapsedMs(), resolved);
+    s.pessimistic = options.pessimistic === true;
     s.forUpdateTs = options.forUpdateTs ?? 0n;
     s.forUpdateTsConstraints = options.forUpdateTsConstraints;
     if (set.primary !== undefined) {

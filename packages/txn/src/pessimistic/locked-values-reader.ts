@@ -2,7 +2,9 @@ import { keyToLatin1 } from '@tikv/common';
 import type { SnapshotReader } from '../union-store/snapshot-reader.js';
 import type { PessimisticState } from './pessimistic-state.js';
 
-/** The snapshot, with the values pessimistic locks returned answering first (no read goes to TiKV for them).
+/**
+ * The snapshot, with the values pessimistic locks returned answering first (no read goes to TiKV
+ * for them). The reads with commit ts go to the snapshot: a lock's answer has no commit ts.
  *
  * @internal
  */
@@ -34,6 +36,8 @@ export function lockedValuesOver(snapshot: SnapshotReader, state: PessimisticSta
       }
       return out;
     },
+    getEntry: (key, options) => snapshot.getEntry(key, options),
+    batchGetEntries: (keys, options) => snapshot.batchGetEntries(keys, options),
     iterate: (lower, upper, options) => snapshot.iterate(lower, upper, options),
   };
 }

@@ -92,6 +92,8 @@ export function flushedOverSnapshot(p: FlushedScanParts, snapshot: SnapshotReade
   return {
     get: (key, options) => snapshot.get(key, options),
     batchGet: (keys, options) => snapshot.batchGet(keys, options),
+    getEntry: (key, options) => snapshot.getEntry(key, options),
+    batchGetEntries: (keys, options) => snapshot.batchGetEntries(keys, options),
     iterate: (lower, upper, options) => mergeFlushed(p, snapshot, lower, upper, options),
   };
 }

@@ -2,6 +2,7 @@ import { invalidArgument, keyToLatin1, type RequestOptions } from '@tikv/common'
 import type { KvPair } from '../kv-pair.js';
 import type { SnapshotIterateOptions, SnapshotReader } from '../union-store/snapshot-reader.js';
 import { type UnionScanOptions, unionIterate } from '../union-store/union-store.js';
+import type { ValueEntry } from '../value-entry.js';
 import type { PipelinedMemBuffer } from './pipelined-mem-buffer.js';
 
 /**
@@ -61,6 +62,46 @@ export class PipelinedUnionStore {
       for (let j = 0; j < missing.length; j++) {
         const v = values[j];
         out[missingAt[j] as number] = v === undefined || v.length === 0 ? undefined : v;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * {@link get} with the value's commit ts: the transaction's own write (buffered or flushed) is
+   * uncommitted, with commit ts `0n` (client-go's buffer tier); else the snapshot's entry.
+   */
+  async getEntry(key: Uint8Array, options?: RequestOptions): Promise<ValueEntry | undefined> {
+    const own = await this.#buffer.get(key, options);
+    if (own !== undefined) return own.length === 0 ? undefined : { value: own, commitTs: 0n };
+    const entry = await this.#snapshot.getEntry(key, options);
+    return entry === undefined || entry.value.length === 0 ? undefined : entry;
+  }
+
+  /** {@link batchGet} with each value's commit ts, as {@link getEntry} gives it. */
+  async batchGetEntries(
+    keys: readonly Uint8Array[],
+    options?: RequestOptions,
+  ): Promise<(ValueEntry | undefined)[]> {
+    const own = await this.#buffer.batchGet(keys, options);
+    const out: (ValueEntry | undefined)[] = new Array(keys.length);
+    const missing: Uint8Array[] = [];
+    const missingAt: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as Uint8Array;
+      const v = own.get(keyToLatin1(key));
+      if (v === undefined) {
+        missing.push(key);
+        missingAt.push(i);
+      } else if (v.length > 0) {
+        out[i] = { value: v, commitTs: 0n };
+      }
+    }
+    if (missing.length > 0) {
+      const entries = await this.#snapshot.batchGetEntries(missing, options);
+      for (let j = 0; j < missing.length; j++) {
+        const e = entries[j];
+        out[missingAt[j] as number] = e === undefined || e.value.length === 0 ? undefined : e;
       }
     }
     return out;

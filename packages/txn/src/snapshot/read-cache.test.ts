@@ -44,3 +44,26 @@ describe('ReadCache', () => {
     expect([c.size, c.bytes]).toEqual([0, 0]);
   });
 });
+
+describe('ReadCache commit ts', () => {
+  test('keeps the commit ts with its entry and drops it with the entry', () => {
+    const c = new ReadCache(20, 5);
+    c.set('a', v(4), 7n);
+    c.set('b', v(4));
+    expect([c.commitTsOf('a'), c.commitTsOf('b'), c.commitTsOf('zz')]).toEqual([7n, 0n, 0n]);
+    // A value stored again without a commit ts forgets the old one.
+    c.set('a', v(4));
+    expect(c.commitTsOf('a')).toBe(0n);
+    c.set('a', v(4), 8n);
+    // Eviction (b, then a, the least recently used) takes the commit ts along.
+    c.set('c', v(9), 9n);
+    expect(c.get('a')).toBeUndefined();
+    expect(c.commitTsOf('a')).toBe(0n);
+    expect(c.commitTsOf('c')).toBe(9n);
+    c.delete('c');
+    expect(c.commitTsOf('c')).toBe(0n);
+    c.set('d', v(1), 3n);
+    c.clear();
+    expect(c.commitTsOf('d')).toBe(0n);
+  });
+});

@@ -8,6 +8,11 @@
  */
 export class ReadCache {
   readonly #entries = new Map<string, Uint8Array>();
+  /**
+   * The commit ts of the entries read with one (`need_commit_ts`), apart: most reads do not ask
+   * for it, and a value-only map keeps their entries as small as before.
+   */
+  readonly #commitTs = new Map<string, bigint>();
   readonly #maxBytes: number;
   readonly #overheadBytes: number;
   #bytes = 0;
@@ -42,16 +47,28 @@ export class ReadCache {
     return v;
   }
 
-  /** Stores `value` for `key`, evicting the least recently used past the budget. An entry larger than the budget is not kept. */
-  set(key: string, value: Uint8Array): void {
+  /** The commit ts stored with `key`'s entry; `0n` when it was read without one (or is not held). */
+  commitTsOf(key: string): bigint {
+    return this.#commitTs.get(key) ?? 0n;
+  }
+
+  /**
+   * Stores `value` for `key`, evicting the least recently used past the budget. An entry larger
+   * than the budget is not kept.
+   *
+   * @param commitTs - the value's commit ts when the read returned it; `0n` for unknown
+   */
+  set(key: string, value: Uint8Array, commitTs = 0n): void {
     this.delete(key);
     const size = this.#sizeOf(key, value);
     if (size > this.#maxBytes) return;
     this.#entries.set(key, value);
+    if (commitTs > 0n) this.#commitTs.set(key, commitTs);
     this.#bytes += size;
     if (this.#bytes <= this.#maxBytes) return;
     for (const [k, v] of this.#entries) {
       this.#entries.delete(k);
+      this.#commitTs.delete(k);
       this.#bytes -= this.#sizeOf(k, v);
       if (this.#bytes <= this.#maxBytes) return;
     }
@@ -62,12 +79,14 @@ export class ReadCache {
     const v = this.#entries.get(key);
     if (v === undefined) return;
     this.#entries.delete(key);
+    this.#commitTs.delete(key);
     this.#bytes -= this.#sizeOf(key, v);
   }
 
   /** Drops every entry. */
   clear(): void {
     this.#entries.clear();
+    this.#commitTs.clear();
     this.#bytes = 0;
   }
 

@@ -13,6 +13,7 @@ import {
   type LockInfo,
   searchSortedKey,
   sortKeys,
+  TiKVError,
   U64_MAX,
   withExecDetails,
 } from '@tikv/common';
@@ -21,6 +22,7 @@ import type { BudgetOptions, RegionExecutor, RegionRequestOptions } from '@tikv/
 import type { KvPair } from '../kv-pair.js';
 import type { LockResolving, ResolveLocksResult, TxnOracle } from '../txn-deps.js';
 import type { SnapshotIterateOptions, SnapshotReader } from '../union-store/snapshot-reader.js';
+import type { ValueEntry } from '../value-entry.js';
 import { ReadCache } from './read-cache.js';
 import {
   adjustedReadOptions,
@@ -83,6 +85,19 @@ function derivedOf(o: ResolvedSnapshotOptions): DerivedOptions {
   return d;
 }
 
+/**
+ * The check of a read that asked for commit ts (client-go `checkCommitTSRequired`): a value
+ * without one means the server ignored `need_commit_ts` (a TiKV too old for it, or a NextGen
+ * one), and an entry with a made-up `0n` would pass for the reader's own uncommitted write.
+ */
+function requireCommitTs(commitTs: bigint, ts: bigint): void {
+  if (commitTs > 0n) return;
+  throw new TiKVError(
+    'NOT_SUPPORTED',
+    `commit timestamp is required but not returned (snapshot ts ${ts}): the server does not support need_commit_ts`,
+  );
+}
+
 function checkTs(ts: unknown): bigint {
   if (typeof ts !== 'bigint' || ts < 0n || ts > U64_MAX)
     throw invalidArgument('ts', 'a bigint in [0, 2^64)', ts);
@@ -97,7 +112,8 @@ function checkTs(ts: unknown): bigint {
  * a finished transaction is cleaned up (in the background when the read can go on without it),
  * a live one is pushed past the snapshot's ts or waited for with `txnLockFast` backoffs, and the
  * transactions found committed or ignorable ride along on the retries (`Context.resolved_locks`
- * / `committed_locks`). Values read by `get` and `batchGet` are cached.
+ * / `committed_locks`). Values read by `get` and `batchGet` are cached; {@link getEntry} and
+ * {@link batchGetEntries} read the values with their commit ts.
  *
  * Keys are the caller's (in API V2 the keyspace codec under the executor adds the prefix). A
  * zero-length value reads as absent, as in client-go. Returned values are shared with the cache:
@@ -257,6 +273,47 @@ export class Snapshot implements SnapshotReader {
   }
 
   /**
+   * {@link get} with the value's commit ts (client-go `Get` with `kv.WithReturnCommitTS()`): the
+   * read asks TiKV for it (`need_commit_ts`). A value the cache holds without its commit ts (a
+   * `get` or `batchGet` read it) is read again, and the cache then keeps the commit ts; an absent
+   * key the cache holds answers as absent.
+   *
+   * @param key - the key
+   * @param options - abort signal and timeout
+   * @returns the value and its commit ts, or `undefined` when the key has none
+   * @throws TiKVError `NOT_SUPPORTED` when the server returns a value without its commit ts (it
+   *   does not support `need_commit_ts`); otherwise as {@link get}
+   */
+  async getEntry(key: Uint8Array, options?: SnapshotReadOptions): Promise<ValueEntry | undefined> {
+    checkKey(key);
+    checkRequestOptions(options);
+    if (options?.onDetails !== undefined) return withExecDetails(options, (o) => this.#getEntry(key, o));
+    return this.#getEntry(key, options);
+  }
+
+  async #getEntry(
+    key: Uint8Array,
+    options: SnapshotReadOptions | undefined,
+  ): Promise<ValueEntry | undefined> {
+    const cached = this.#cacheGetEntry(key);
+    if (cached !== undefined) return cached.value.length === 0 ? undefined : cached;
+    const { bo, scope } = this.#exec.begin(options, BUDGET);
+    let resp: kvrpcpb.GetResponse;
+    try {
+      await this.#validate(bo);
+      resp = await this.#pointGetResponse(bo, key, true);
+    } finally {
+      scope.dispose();
+    }
+    const value = answerValue(resp);
+    // The value is right even when its commit ts is missing: cached as one read without it.
+    this.#cacheSet(key, value ?? EMPTY, value === undefined ? 0n : resp.commitTs);
+    if (value === undefined) return undefined;
+    requireCommitTs(resp.commitTs, this.#ts);
+    return { value, commitTs: resp.commitTs };
+  }
+
+  /**
    * The values of several keys at the snapshot's ts (client-go `BatchGet`): the keys the cache
    * does not hold are grouped by region, cut into batches of `batchGetSize`, and read
    * concurrently; a batch that meets locks resolves them and reads its locked keys again.
@@ -306,6 +363,73 @@ export class Snapshot implements SnapshotReader {
     for (let j = 0; j < missing.length; j++) {
       const v = values[slots === undefined ? j : (slots[j] as number)];
       out[missingAt[j] as number] = v === undefined || v.length === 0 ? undefined : v;
+    }
+    return out;
+  }
+
+  /**
+   * {@link batchGet} with each value's commit ts (client-go `BatchGet` with
+   * `kv.WithReturnCommitTS()`); the cache answers as for {@link getEntry}.
+   *
+   * @param keys - the keys (may repeat)
+   * @param options - abort signal and timeout
+   * @returns the entries aligned with `keys`, `undefined` where absent
+   * @throws TiKVError `NOT_SUPPORTED` when the server returns a value without its commit ts;
+   *   otherwise as {@link batchGet}
+   */
+  async batchGetEntries(
+    keys: readonly Uint8Array[],
+    options?: SnapshotReadOptions,
+  ): Promise<(ValueEntry | undefined)[]> {
+    checkKeys(keys);
+    checkRequestOptions(options);
+    if (options?.onDetails !== undefined)
+      return withExecDetails(options, (o) => this.#batchGetEntries(keys, o));
+    return this.#batchGetEntries(keys, options);
+  }
+
+  async #batchGetEntries(
+    keys: readonly Uint8Array[],
+    options: SnapshotReadOptions | undefined,
+  ): Promise<(ValueEntry | undefined)[]> {
+    const out = new Array<ValueEntry | undefined>(keys.length);
+    const missing: Uint8Array[] = [];
+    const missingAt: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as Uint8Array;
+      const cached = this.#cacheGetEntry(key);
+      if (cached === undefined) {
+        missing.push(key);
+        missingAt.push(i);
+      } else if (cached.value.length > 0) {
+        out[i] = cached;
+      }
+    }
+    if (missing.length === 0) return out;
+    const { keys: distinct, slots } = sortKeys(missing);
+    const values = new Array<Uint8Array | undefined>(distinct.length);
+    const commitTs = new Array<bigint>(distinct.length).fill(0n);
+    const { bo, scope } = this.#exec.begin(options, BUDGET);
+    try {
+      await this.#validate(bo);
+      await this.#batchGetSorted(bo, distinct, values, commitTs);
+    } finally {
+      scope.dispose();
+    }
+    const entries = new Array<ValueEntry | undefined>(distinct.length);
+    let missingTs = false;
+    for (let i = 0; i < distinct.length; i++) {
+      const v = values[i];
+      const present = v !== undefined && v.length > 0;
+      const ts = present ? (commitTs[i] as bigint) : 0n;
+      this.#cacheSet(distinct[i] as Uint8Array, v ?? EMPTY, ts);
+      if (!present) continue;
+      if (ts === 0n) missingTs = true;
+      entries[i] = { value: v, commitTs: ts };
+    }
+    if (missingTs) requireCommitTs(0n, this.#ts);
+    for (let j = 0; j < missing.length; j++) {
+      out[missingAt[j] as number] = entries[slots === undefined ? j : (slots[j] as number)];
     }
     return out;
   }
@@ -373,10 +497,27 @@ export class Snapshot implements SnapshotReader {
     return v;
   }
 
-  #cacheSet(key: Uint8Array, value: Uint8Array): void {
+  /**
+   * A cached answer a read with commit ts may use (client-go `getSnapCacheWithoutLock` with
+   * `returnCommitTS`): an absent key, or a value cached with its commit ts. A value cached by a
+   * read without one is a miss.
+   */
+  #cacheGetEntry(key: Uint8Array): ValueEntry | undefined {
+    const cache = this.#cache;
+    if (cache === undefined || this.#ts === U64_MAX) return undefined;
+    const name = keyToLatin1(key);
+    const value = cache.get(name);
+    if (value === undefined) return undefined;
+    const commitTs = cache.commitTsOf(name);
+    if (value.length > 0 && commitTs === 0n) return undefined;
+    this.#cacheHits++;
+    return { value, commitTs };
+  }
+
+  #cacheSet(key: Uint8Array, value: Uint8Array, commitTs = 0n): void {
     // The latest data changes under a snapshot at the maximum ts: nothing to keep.
     if (this.#ts === U64_MAX) return;
-    this.#cacheOrNew()?.set(keyToLatin1(key), value);
+    this.#cacheOrNew()?.set(keyToLatin1(key), value, commitTs);
   }
 
   /** Refuses a ts the oracle has not handed out yet; a ts found valid stays valid. */
@@ -427,6 +568,15 @@ export class Snapshot implements SnapshotReader {
 
   /** client-go `KVSnapshot.get`: one key, resolving locks until it reads. */
   async #pointGet(bo: Backoffer, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return answerValue(await this.#pointGetResponse(bo, key, false));
+  }
+
+  /** {@link #pointGet}'s read: the answer without a key error, its commit ts asked for or not. */
+  async #pointGetResponse(
+    bo: Backoffer,
+    key: Uint8Array,
+    needCommitTs: boolean,
+  ): Promise<kvrpcpb.GetResponse> {
     let firstLock: LockInfo | undefined;
     for (;;) {
       const { response } = await this.#exec.sendToKey(
@@ -434,12 +584,12 @@ export class Snapshot implements SnapshotReader {
         key,
         () => ({
           $case: 'Get' as const,
-          value: { context: this.#context(), key, version: this.#ts, needCommitTs: false },
+          value: { context: this.#context(), key, version: this.#ts, needCommitTs },
         }),
         { request: this.#pointRequestOptions(1) },
       );
       const resp = response.value;
-      if (resp.error === undefined) return resp.notFound || resp.value.length === 0 ? undefined : resp.value;
+      if (resp.error === undefined) return resp;
       const err = keyErrorFromWire(resp.error);
       if (!(err instanceof KeyIsLockedError)) throw err;
       const lock = err.lock;
@@ -456,12 +606,17 @@ export class Snapshot implements SnapshotReader {
     }
   }
 
-  /** client-go `batchGetKeysByRegions`: distinct ascending keys, values placed by index. */
+  /**
+   * client-go `batchGetKeysByRegions`: distinct ascending keys, values placed by index, and their
+   * commit ts too when `commitTs` is given (the requests then ask for them).
+   */
   async #batchGetSorted(
     bo: Backoffer,
     keys: readonly Uint8Array[],
     values: (Uint8Array | undefined)[],
+    commitTs?: bigint[],
   ): Promise<void> {
+    const needCommitTs = commitTs !== undefined;
     await this.#exec.runBatches(bo, {
       items: keys,
       keyOf: identity,
@@ -477,7 +632,7 @@ export class Snapshot implements SnapshotReader {
               context: this.#context(),
               keys: batch.items as Uint8Array[],
               version: this.#ts,
-              needCommitTs: false,
+              needCommitTs,
             },
           },
           this.#pointRequestOptions(batch.items.length),
@@ -497,7 +652,9 @@ export class Snapshot implements SnapshotReader {
               continue;
             }
             const at = searchSortedKey(keys, pair.key);
-            if (at >= 0) values[at] = pair.value;
+            if (at < 0) continue;
+            values[at] = pair.value;
+            if (commitTs !== undefined) commitTs[at] = pair.commitTs;
           }
         }
         if (lockError === undefined) return 'done';
@@ -508,6 +665,11 @@ export class Snapshot implements SnapshotReader {
       },
     });
   }
+}
+
+/** The value of a point read's answer; `undefined` when absent (a zero-length value reads as absent). */
+function answerValue(resp: kvrpcpb.GetResponse): Uint8Array | undefined {
+  return resp.notFound || resp.value.length === 0 ? undefined : resp.value;
 }
 
 /** The lock of a key error, or the error itself when it is not a lock. */

@@ -1,5 +1,6 @@
 import type { ExecDetailsOptions, RequestOptions } from '@tikv/common';
 import type { KvPair } from '../kv-pair.js';
+import type { ValueEntry } from '../value-entry.js';
 
 /** Options of {@link SnapshotReader.iterate}. */
 export interface SnapshotIterateOptions extends RequestOptions, ExecDetailsOptions {
@@ -35,6 +36,26 @@ export interface SnapshotReader {
     keys: readonly Uint8Array[],
     options?: RequestOptions & ExecDetailsOptions,
   ): Promise<(Uint8Array | undefined)[]>;
+  /**
+   * The key's value and its commit ts, or `undefined` when it has none.
+   *
+   * @param key - the key
+   * @param options - abort signal and timeout
+   * @throws TiKVError `NOT_SUPPORTED` when the value's commit ts is not known
+   */
+  getEntry(key: Uint8Array, options?: RequestOptions & ExecDetailsOptions): Promise<ValueEntry | undefined>;
+  /**
+   * The values of several keys with their commit ts.
+   *
+   * @param keys - the keys (may repeat)
+   * @param options - abort signal and timeout
+   * @returns the entries aligned with `keys`, `undefined` where absent
+   * @throws TiKVError `NOT_SUPPORTED` when a value's commit ts is not known
+   */
+  batchGetEntries(
+    keys: readonly Uint8Array[],
+    options?: RequestOptions & ExecDetailsOptions,
+  ): Promise<(ValueEntry | undefined)[]>;
   /**
    * The pairs with `lower <= key < upper` in key order (ascending, or descending with
    * `reverse`); an empty `upper` is unbounded. Breaking out of the loop stops the reads.

@@ -7,6 +7,7 @@ import {
 } from '@tikv/common';
 import type { KvPair } from '../kv-pair.js';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
+import type { ValueEntry } from '../value-entry.js';
 import type { SnapshotIterateOptions, SnapshotReader } from './snapshot-reader.js';
 
 /** Options of {@link UnionStore.scan}. */
@@ -83,6 +84,59 @@ export class UnionStore {
       for (let j = 0; j < missing.length; j++) {
         const value = values[j];
         out[missingAt[j]!] = value === undefined || value.length === 0 ? undefined : value;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * {@link get} with the value's commit ts: a buffered value is the transaction's own uncommitted
+   * write, with commit ts `0n` (client-go's membuffer entries); else the snapshot's entry.
+   *
+   * @param key - the key
+   * @param options - abort signal and timeout of the snapshot read
+   * @returns the entry, or `undefined` when absent or deleted in the buffer
+   */
+  async getEntry(
+    key: Uint8Array,
+    options?: RequestOptions & ExecDetailsOptions,
+  ): Promise<ValueEntry | undefined> {
+    const buffered = this.buffer.get(key);
+    if (buffered !== undefined)
+      return buffered.length === 0 ? undefined : { value: buffered.slice(), commitTs: 0n };
+    const entry = await this.snapshot.getEntry(key, options);
+    return entry === undefined || entry.value.length === 0 ? undefined : entry;
+  }
+
+  /**
+   * {@link batchGet} with each value's commit ts, as {@link getEntry} gives it.
+   *
+   * @param keys - the keys (may repeat)
+   * @param options - abort signal and timeout of the snapshot read
+   * @returns the entries aligned with `keys`, `undefined` where absent or deleted
+   */
+  async batchGetEntries(
+    keys: readonly Uint8Array[],
+    options?: RequestOptions & ExecDetailsOptions,
+  ): Promise<(ValueEntry | undefined)[]> {
+    const out: (ValueEntry | undefined)[] = new Array(keys.length);
+    const missing: Uint8Array[] = [];
+    const missingAt: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const buffered = this.buffer.get(key);
+      if (buffered === undefined) {
+        missing.push(key);
+        missingAt.push(i);
+      } else if (buffered.length > 0) {
+        out[i] = { value: buffered.slice(), commitTs: 0n };
+      }
+    }
+    if (missing.length > 0) {
+      const entries = await this.snapshot.batchGetEntries(missing, options);
+      for (let j = 0; j < missing.length; j++) {
+        const entry = entries[j];
+        out[missingAt[j]!] = entry === undefined || entry.value.length === 0 ? undefined : entry;
       }
     }
     return out;

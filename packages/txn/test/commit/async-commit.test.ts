@@ -284,6 +284,34 @@ describe('async_commit_test.go', () => {
     }
   });
 
+  test('a pessimistic async-commit lock outlives the max commit ts (tidb#33641); an optimistic one keeps its TTL', async () => {
+    const clock = new ManualClock({ startMs: 1_000_000 });
+    const sent: kvrpcpb.PrewriteRequest[] = [];
+    const restore = spyOnRequests(h, (r) => {
+      const pr = prewrites(r);
+      if (pr !== undefined) sent.push(pr);
+    });
+    try {
+      for (const pessimistic of [true, false]) {
+        const startTs = await h.ts();
+        const c = committer(
+          h.buffer({ [p(`${pessimistic}`)]: '1' }),
+          startTs,
+          { startTimeMs: clock.now() - 200, asyncCommitSafeWindowMs: 5_000, pessimistic },
+          { ...h.parts, clock },
+        );
+        expect(c.lockTtlMs).toBe(3_200);
+        await (await c.execute()).background;
+      }
+      const [pess, opt] = sent;
+      // The max commit ts is 5.2 s after the start ts: the lock lives one millisecond longer.
+      expect(pess?.lockTtl).toBe(5_201n);
+      expect(opt?.lockTtl).toBe(3_200n);
+    } finally {
+      restore();
+    }
+  });
+
   test('TestAsyncCommitPrewriteCancelled (async_commit_fail_test.go): a conflict is a conflict', async () => {
     h.cluster.split(p('s'));
     const startTs = await h.ts();
