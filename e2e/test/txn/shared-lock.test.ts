@@ -6,7 +6,7 @@
 // (embedded target) while its promise is still pending, and a transaction whose TTL manager is
 // gone is one of a closed client begun 10 s in the past (its locks are already expired, as the
 // crashed writers of lock.test.ts), so no case waits on the clock.
-import { Backoffer, composeTs, isTiKVError, type LockInfo } from '@tikv/common';
+import { Backoffer, composeTs, DeadlockError, isTiKVError, type LockInfo } from '@tikv/common';
 import { BaseRegionLockResolver, KeyFlags, type Transaction, TransactionClient } from '@tikv/txn';
 import { embedded, embeddedTest, startTxnEnv, type TxnEnv, text, txnModes } from './txn-env.js';
 
@@ -336,6 +336,46 @@ describe.each(txnModes())('shared_lock_test.go (%s)', (_, mode) => {
     expect(locks).toHaveLength(1);
     expect(locks[0]?.lockVersion).toBe(txn2.startTs);
     await txn2.rollback();
+  });
+
+  test('a deadlock through a shared lock fails with a DeadlockError naming the holder', async () => {
+    const pk1 = env.key('deadlock/pk1');
+    const pk2 = env.key('deadlock/pk2');
+    const key = env.key('deadlock/shared_key');
+    const txn1 = await begin();
+    await lock(txn1, pk1);
+    await lock(txn1, key, true);
+    const txn2 = await begin();
+    await lock(txn2, pk2);
+    const settle = (txn: Transaction, p: Promise<void>) =>
+      p.then(
+        () => ({ txn, error: undefined as unknown }),
+        (error: unknown) => ({ txn, error }),
+      );
+    // txn1 waits for txn2's exclusive lock on pk2 ...
+    const first = settle(txn1, lock(txn1, pk2));
+    await whenWaiting(txn1.startTs, first);
+    // ... and txn2 for txn1, a holder of the shared lock on key: TiKV waits for each holder and
+    // finds the cycle instead of letting the wait run out.
+    const second = settle(txn2, lock(txn2, key));
+    const loser = await Promise.race([first, second]);
+    expect(loser.error).toBeInstanceOf(DeadlockError);
+    if (embedded) {
+      // The second wait closed the cycle: txn2 fails, its wait for txn1 ends the chain.
+      expect(loser.txn).toBe(txn2);
+      const dead = loser.error as DeadlockError;
+      expect(dead.lockTs).toBe(txn1.startTs);
+      expect(dead.waitChain.map((e) => [e.txn, e.waitForTxn])).toEqual([
+        [txn1.startTs, txn2.startTs],
+        [txn2.startTs, txn1.startTs],
+      ]);
+    }
+    await loser.txn.rollback();
+    // The rollback wakes the other wait: a legacy-mode request answers a conflict (the statement
+    // retries), or takes the lock.
+    const winner = await (loser.txn === txn1 ? second : first);
+    expect(winner.error === undefined || isWriteConflict(winner.error)).toBe(true);
+    await winner.txn.rollback();
   });
 
   test('shared-lock misuse fails typed (client-go lockKeys checks)', async () => {

@@ -12,6 +12,11 @@ interface WaitEdge {
 export interface DeadlockFound {
   /** Hash of the key the last waiter of the cycle waits on. */
   readonly keyHash: bigint;
+  /**
+   * The transaction whose wait closed the cycle: the lock holder the refused wait was for (one
+   * of the holders when the key is held in share mode).
+   */
+  readonly lockTs: bigint;
   /** The cycle, from the waited-for transaction back to the new waiter, as TiKV lists it. */
   readonly waitChain: deadlock.WaitForEntry[];
 }
@@ -80,7 +85,7 @@ export class DeadlockDetector {
           }
           chain.reverse();
           chain.push(this.#entry(curr, lockTs, edge));
-          return { keyHash: edge.keyHash, waitChain: chain };
+          return { keyHash: edge.keyHash, lockTs: waitForTs, waitChain: chain };
         }
         if (!pushed.has(lockTs)) {
           stack.push(lockTs);

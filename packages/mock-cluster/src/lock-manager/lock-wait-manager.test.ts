@@ -127,4 +127,90 @@ describe('lock waiting (src/storage/lock_manager/lock_waiting_queue.rs)', () => 
       waitTime: 0n,
     });
   });
+
+  /** The shared locks of `key` held by `holders` (`SharedLocks::into_lock_info`). */
+  const sharedOn = (key: string, ...holders: bigint[]) =>
+    kvrpcpb.LockInfo.fromPartial({
+      key: b(key),
+      lockType: kvrpcpb.Op.SharedLock,
+      sharedLockInfos: holders.map((ts) => lockOn(key, ts)),
+    });
+
+  test('a wait on shared locks waits for each holder: a cycle through any of them is a deadlock', () => {
+    const { m } = manager();
+    const wait = (startTs: bigint, lockInfo: kvrpcpb.LockInfo) =>
+      m.detect({ startTs, lockInfo, allowLockWithConflict: false });
+    // 1 waits for 3's exclusive lock on x; 3 waits for the shared holders 2 and 1 of s.
+    expect(wait(1n, lockOn('x', 3n))).toBeUndefined();
+    const dead = wait(3n, sharedOn('s', 2n, 1n));
+    // The holder whose edge closed the cycle is the lock the deadlock reports.
+    expect(dead?.lockTs).toBe(1n);
+    expect(dead?.keyHash).toBe(keyHash(b('x')));
+    expect(dead?.waitChain.map((e) => [e.txn, e.waitForTxn, e.keyHash])).toEqual([
+      [1n, 3n, keyHash(b('x'))],
+      [3n, 1n, keyHash(b('s'))],
+    ]);
+    // The edge 3 -> 2 added before the cycle was found is taken back: 2 may wait for 3.
+    expect(wait(2n, lockOn('y', 3n))).toBeUndefined();
+  });
+
+  test('a cycle closing through a later wait on shared locks names the holder in the chain', () => {
+    const { m } = manager();
+    const wait = (startTs: bigint, lockInfo: kvrpcpb.LockInfo) =>
+      m.detect({ startTs, lockInfo, allowLockWithConflict: false });
+    // 5 waits for the shared holders 6 and 7; then 7 waits for 5: 5 -> 7 -> 5.
+    expect(wait(5n, sharedOn('s', 6n, 7n))).toBeUndefined();
+    expect(wait(6n, lockOn('z', 8n))).toBeUndefined();
+    const dead = wait(7n, lockOn('x', 5n));
+    expect(dead?.lockTs).toBe(5n);
+    expect(dead?.keyHash).toBe(keyHash(b('s')));
+    expect(dead?.waitChain.map((e) => [e.txn, e.waitForTxn, e.key])).toEqual([
+      [5n, 7n, b('s')],
+      [7n, 5n, b('x')],
+    ]);
+  });
+
+  test('an ended wait on shared locks drops the edge to every holder', async () => {
+    const { clock, m } = manager();
+    const req = { startTs: 5n, lockInfo: sharedOn('s', 6n, 7n), allowLockWithConflict: false };
+    expect(m.detect(req)).toBeUndefined();
+    const timedOut = m.wait(req, 100);
+    // GetLockWaitInfo reports the shared wait with TiKV's lock digest ts, 0.
+    expect(m.waitInfo()).toMatchObject([{ txn: 5n, waitForTxn: 0n, key: b('s') }]);
+    clock.advance(100);
+    expect(await timedOut).toMatchObject({ kind: 'timeout' });
+    // Neither 6 nor 7 waiting for 5 closes a cycle now.
+    const wait = (startTs: bigint) =>
+      m.detect({ startTs, lockInfo: lockOn('x', 5n), allowLockWithConflict: false });
+    expect(wait(6n)).toBeUndefined();
+    expect(wait(7n)).toBeUndefined();
+  });
+
+  test('a waiter moved onto new shared locks waits for their holders (update_wait_for)', async () => {
+    const { m } = manager();
+    // 9 waits for 10's exclusive lock on k; 11 waits for 9 elsewhere.
+    const req = { startTs: 9n, lockInfo: lockOn('k', 10n), allowLockWithConflict: true };
+    expect(m.detect(req)).toBeUndefined();
+    const waiting = m.wait(req, 1000);
+    expect(
+      m.detect({ startTs: 11n, lockInfo: lockOn('y', 9n), allowLockWithConflict: false }),
+    ).toBeUndefined();
+    // The key is now held in share mode by 12 and 11: the wait for 11 closes 9 -> 11 -> 9.
+    m.onAcquired([sharedOn('k', 12n, 11n)]);
+    const outcome = await waiting;
+    expect(outcome.kind).toBe('deadlock');
+    if (outcome.kind !== 'deadlock') return;
+    expect(outcome.found.lockTs).toBe(11n);
+    expect(outcome.found.waitChain.map((e) => [e.txn, e.waitForTxn])).toEqual([
+      [11n, 9n],
+      [9n, 11n],
+    ]);
+    // The old edge 9 -> 10 and the new 9 -> 12 are gone.
+    expect(
+      m.detect({ startTs: 10n, lockInfo: lockOn('q', 9n), allowLockWithConflict: false }),
+    ).toBeUndefined();
+    expect(
+      m.detect({ startTs: 12n, lockInfo: lockOn('q', 9n), allowLockWithConflict: false }),
+    ).toBeUndefined();
+  });
 });

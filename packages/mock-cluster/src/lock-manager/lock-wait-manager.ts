@@ -1,5 +1,5 @@
 import type { Clock, ClockTimer } from '@tikv/common';
-import type { deadlock, kvrpcpb } from '@tikv/proto';
+import { type deadlock, kvrpcpb } from '@tikv/proto';
 import type { ReleasedLock } from '../mvcc/mvcc-txn.js';
 import { DeadlockDetector, type DeadlockFound } from './deadlock-detector.js';
 import { fingerprint64 } from './fingerprint64.js';
@@ -72,6 +72,16 @@ export function keyHash(key: Uint8Array): bigint {
   return fingerprint64(key);
 }
 
+/** Whether a lock info describes the shared locks of a key (`LockInfoExt::is_shared_lock`). */
+function isSharedLockInfo(l: kvrpcpb.LockInfo): boolean {
+  return l.lockType === kvrpcpb.Op.SharedLock;
+}
+
+/** The start ts of each transaction a wait on `l` waits for (`LockInfoExt::iter_locks`). */
+function holdersOf(l: kvrpcpb.LockInfo): bigint[] {
+  return isSharedLockInfo(l) ? l.sharedLockInfos.map((s) => s.lockVersion) : [l.lockVersion];
+}
+
 function keyIdOf(key: Uint8Array): string {
   return Buffer.from(key).toString('latin1');
 }
@@ -113,22 +123,36 @@ export class LockWaitManager {
    * Registers the wait in the deadlock detector; the deadlock when it would close a cycle. Its
    * wait chain ends with the refused wait itself, as TiKV's detector (`handle_detect_locally`)
    * appends it to what the detect table found: the whole cycle, back to the requester.
+   *
+   * A key held in share mode makes the request wait for every holder: one wait-for edge per
+   * holder (TiKV's `LockInfoExt::iter_locks`), checked in holder order until one closes a cycle.
+   * Then the edges already added for this wait are taken back (as TiKV's waiter manager does on a
+   * deadlock through shared locks), so they cannot report a false deadlock later.
    */
   detect(req: WaitRequest): DeadlockFound | undefined {
     const key = req.lockInfo.key;
     const hash = keyHash(key);
     const tag = req.resourceGroupTag ?? new Uint8Array(0);
-    const found = this.#detector.detect(req.startTs, req.lockInfo.lockVersion, hash, key, tag);
-    if (found === undefined) return undefined;
-    const last: deadlock.WaitForEntry = {
-      txn: req.startTs,
-      waitForTxn: req.lockInfo.lockVersion,
-      keyHash: hash,
-      key,
-      resourceGroupTag: tag,
-      waitTime: 0n,
-    };
-    return { keyHash: found.keyHash, waitChain: [...found.waitChain, last] };
+    for (const holder of holdersOf(req.lockInfo)) {
+      const found = this.#detector.detect(req.startTs, holder, hash, key, tag);
+      if (found === undefined) continue;
+      if (isSharedLockInfo(req.lockInfo)) this.#cleanUpWaitFor(req.startTs, req.lockInfo);
+      const last: deadlock.WaitForEntry = {
+        txn: req.startTs,
+        waitForTxn: holder,
+        keyHash: hash,
+        key,
+        resourceGroupTag: tag,
+        waitTime: 0n,
+      };
+      return { keyHash: found.keyHash, lockTs: holder, waitChain: [...found.waitChain, last] };
+    }
+    return undefined;
+  }
+
+  /** Removes the wait-for edges of `txn` waiting on a lock: one per holder (`CleanUpWaitFor`). */
+  #cleanUpWaitFor(txn: bigint, lockInfo: kvrpcpb.LockInfo): void {
+    for (const holder of holdersOf(lockInfo)) this.#detector.cleanUpWaitFor(txn, holder);
   }
 
   /**
@@ -163,7 +187,7 @@ export class LockWaitManager {
         timer: undefined,
         resolve: (o) => {
           if (w.timer !== undefined) this.#o.clock.clearTimer(w.timer);
-          this.#detector.cleanUpWaitFor(req.startTs, w.lockInfo.lockVersion);
+          this.#cleanUpWaitFor(req.startTs, w.lockInfo);
           resolve(o);
         },
       };
@@ -238,8 +262,11 @@ export class LockWaitManager {
       const q = this.#queues.get(keyIdOf(lockInfo.key));
       if (q === undefined) continue;
       for (const w of [...q.waiters]) {
-        if (w.lockInfo.lockVersion === lockInfo.lockVersion) continue;
-        this.#detector.cleanUpWaitFor(w.req.startTs, w.lockInfo.lockVersion);
+        // Shared locks on both sides may have changed holders though neither has a version (TiKV
+        // never reports that today, but updates the wait when it would).
+        const maybeSharedShrink = isSharedLockInfo(w.lockInfo) && isSharedLockInfo(lockInfo);
+        if (!maybeSharedShrink && w.lockInfo.lockVersion === lockInfo.lockVersion) continue;
+        this.#cleanUpWaitFor(w.req.startTs, w.lockInfo);
         w.lockInfo = lockInfo;
         w.updatedMs = now;
         const found = w.req.isFirstLock === true ? undefined : this.detect({ ...w.req, lockInfo });

@@ -87,7 +87,7 @@ export class TxnLockCommands {
           new MvccError({
             kind: 'Deadlock',
             startTs: req.startVersion,
-            lockTs: lockInfo.lockVersion,
+            lockTs: dead.lockTs,
             lockKey: lockInfo.key,
             deadlockKeyHash: dead.keyHash,
             waitChain: dead.waitChain,
@@ -118,7 +118,7 @@ export class TxnLockCommands {
             new MvccError({
               kind: 'Deadlock',
               startTs: req.startVersion,
-              lockTs: outcome.lockInfo.lockVersion,
+              lockTs: outcome.found.lockTs,
               lockKey: outcome.lockInfo.key,
               deadlockKeyHash: outcome.found.keyHash,
               waitChain: outcome.found.waitChain,
