@@ -338,7 +338,7 @@ describe.each(txnModes())('shared_lock_test.go (%s)', (_, mode) => {
     await txn2.rollback();
   });
 
-  test('a deadlock through a shared lock fails with a DeadlockError naming the holder', async () => {
+  test('a deadlock through a shared lock fails with a DeadlockError naming the holder (each wait tagged per call)', async () => {
     const pk1 = env.key('deadlock/pk1');
     const pk2 = env.key('deadlock/pk2');
     const key = env.key('deadlock/shared_key');
@@ -352,12 +352,21 @@ describe.each(txnModes())('shared_lock_test.go (%s)', (_, mode) => {
         () => ({ txn, error: undefined as unknown }),
         (error: unknown) => ({ txn, error }),
       );
+    // Each wait carries its call's tag (client-go LockCtx.ResourceGroupTag, as
+    // TestDeadlockReportWaitChain tags them): the wait chain reports it per edge.
+    const tagged = async (txn: Transaction, key: Uint8Array, tag: string) => {
+      await txn.lockKeys([key], {
+        forUpdateTs: await getTs(),
+        waitTimeoutMs: WAIT_MS,
+        resourceGroupTag: Buffer.from(tag),
+      });
+    };
     // txn1 waits for txn2's exclusive lock on pk2 ...
-    const first = settle(txn1, lock(txn1, pk2));
+    const first = settle(txn1, tagged(txn1, pk2, 'tag-1-2'));
     await whenWaiting(txn1.startTs, first);
     // ... and txn2 for txn1, a holder of the shared lock on key: TiKV waits for each holder and
     // finds the cycle instead of letting the wait run out.
-    const second = settle(txn2, lock(txn2, key));
+    const second = settle(txn2, tagged(txn2, key, 'tag-2-1'));
     const loser = await Promise.race([first, second]);
     expect(loser.error).toBeInstanceOf(DeadlockError);
     if (embedded) {
@@ -365,9 +374,11 @@ describe.each(txnModes())('shared_lock_test.go (%s)', (_, mode) => {
       expect(loser.txn).toBe(txn2);
       const dead = loser.error as DeadlockError;
       expect(dead.lockTs).toBe(txn1.startTs);
-      expect(dead.waitChain.map((e) => [e.txn, e.waitForTxn])).toEqual([
-        [txn1.startTs, txn2.startTs],
-        [txn2.startTs, txn1.startTs],
+      expect(
+        dead.waitChain.map((e) => [e.txn, e.waitForTxn, Buffer.from(e.resourceGroupTag).toString()]),
+      ).toEqual([
+        [txn1.startTs, txn2.startTs, 'tag-1-2'],
+        [txn2.startTs, txn1.startTs, 'tag-2-1'],
       ]);
     }
     await loser.txn.rollback();

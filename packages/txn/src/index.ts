@@ -173,7 +173,7 @@ export {
   type MemBufferOptions,
 } from './membuffer/mem-buffer-options.js';
 export type { MemBufferSnapshot, MemBufferSnapshotIterOptions } from './membuffer/mem-buffer-snapshot.js';
-export type { LockKeysOptions, LockKeysResult } from './pessimistic/lock-keys-options.js';
+export type { LockKeysOptions, LockKeysResult, LockRequestTagger } from './pessimistic/lock-keys-options.js';
 export type { LockedValue } from './pessimistic/pessimistic-lock.js';
 export {
   type BufferBatchGetter,

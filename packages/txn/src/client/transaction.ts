@@ -411,7 +411,9 @@ export class Transaction implements AsyncDisposable {
    *
    * @param keys - the keys (may repeat)
    * @param options - wait, return values, existence, lock-only-if-exists, for-update ts, share mode
-   *   (`inShareMode`: shared locks), abort signal and timeout
+   *   (`inShareMode`: shared locks), this call's request tag (`resourceGroupTag`,
+   *   `resourceGroupTagger`: in place of the transaction's on its lock requests), abort signal and
+   *   timeout
    * @returns what was learned per key, aligned with `keys`
    * @throws TiKVError `LOCK_WAIT_TIMEOUT` / `LOCK_ACQUIRE_FAILED_NO_WAIT`, DeadlockError,
    *   AlreadyExistsError (a key presumed absent exists), WriteConflictError (with `forUpdateTs` given);

@@ -1,4 +1,13 @@
 import { type ExecDetailsOptions, invalidArgument, type RequestOptions } from '@tikv/common';
+import type { kvrpcpb } from '@tikv/proto';
+
+/**
+ * Computes the `Context.resourceGroupTag` of one lock request of a `lockKeys` call from the request
+ * itself (client-go `LockCtx.ResourceGroupTagger`, which receives the `PessimisticLockRequest`):
+ * its mutations (the keys of one region's batch), start ts, for-update ts, wait timeout...
+ * `undefined` sends no tag. It must not throw.
+ */
+export type LockRequestTagger = (request: Readonly<kvrpcpb.PessimisticLockRequest>) => Uint8Array | undefined;
 
 /**
  * Options of {@link Transaction.lockKeys} (client-go `LockCtx`). `onDetails` receives the call's
@@ -37,6 +46,20 @@ export interface LockKeysOptions extends RequestOptions, ExecDetailsOptions {
    * @defaultValue false
    */
   readonly inShareMode?: boolean | undefined;
+  /**
+   * `Context.resourceGroupTag` of this call's lock requests (client-go `LockCtx.ResourceGroupTag`),
+   * in place of the transaction's `resourceGroupTag` and `resourceGroupTagger`; wins over
+   * `resourceGroupTagger`. The transaction's other requests keep its own tag.
+   * @defaultValue the transaction's tag or tagger
+   */
+  readonly resourceGroupTag?: Uint8Array | undefined;
+  /**
+   * Computes the tag of each lock request of this call (one per region batch and attempt) from
+   * the request (client-go `LockCtx.ResourceGroupTagger`), in place of the transaction's tag and
+   * tagger, when `resourceGroupTag` is not set.
+   * @defaultValue the transaction's tag or tagger
+   */
+  readonly resourceGroupTagger?: LockRequestTagger | undefined;
 }
 
 /** What `lockKeys` learned about one key. */
@@ -68,6 +91,12 @@ export function checkLockKeysOptions(o: LockKeysOptions | undefined): void {
   const ts = o.forUpdateTs;
   if (ts !== undefined && (typeof ts !== 'bigint' || ts <= 0n)) {
     throw invalidArgument('options.forUpdateTs', 'a bigint timestamp > 0', ts);
+  }
+  if (o.resourceGroupTag !== undefined && !(o.resourceGroupTag instanceof Uint8Array)) {
+    throw invalidArgument('options.resourceGroupTag', 'a Uint8Array', o.resourceGroupTag);
+  }
+  if (o.resourceGroupTagger !== undefined && typeof o.resourceGroupTagger !== 'function') {
+    throw invalidArgument('options.resourceGroupTagger', 'a function', o.resourceGroupTagger);
   }
   if (o.inShareMode === true) {
     for (const name of ['returnValues', 'checkExistence', 'lockOnlyIfExists'] as const) {

@@ -15,6 +15,7 @@ import {
 import { kvrpcpb } from '@tikv/proto';
 import type { RegionExecutor, RegionRequestOptions } from '@tikv/rpc';
 import type { LockResolving } from '../txn-deps.js';
+import type { LockRequestTagger } from './lock-keys-options.js';
 
 /** A lock whose holder refreshed it this recently is waited for, not resolved (client-go `skipResolveThresholdMs`). */
 const SKIP_RESOLVE_THRESHOLD_MS = 300;
@@ -66,6 +67,23 @@ export interface PessimisticLockSpec {
   readonly forceLock?: boolean | undefined;
   /** Shared locks (`Op::SharedPessimisticLock`) instead of exclusive ones. @defaultValue false */
   readonly shared?: boolean | undefined;
+  /** The call's own tag (client-go `LockCtx.ResourceGroupTag`), in place of `request`'s tag and tagger. */
+  readonly resourceGroupTag?: Uint8Array | undefined;
+  /** The call's own tagger (client-go `LockCtx.ResourceGroupTagger`), used when no call tag is set. */
+  readonly resourceGroupTagger?: LockRequestTagger | undefined;
+}
+
+/**
+ * The request options of one lock request: the call's tag, else what its tagger makes of the
+ * request (client-go sets `req.ResourceGroupTag` from `LockCtx`), else the transaction's.
+ */
+function lockRequestOptions(
+  spec: PessimisticLockSpec,
+  request: kvrpcpb.PessimisticLockRequest,
+): RegionRequestOptions {
+  if (spec.resourceGroupTag === undefined && spec.resourceGroupTagger === undefined) return spec.request;
+  const tag = spec.resourceGroupTag ?? spec.resourceGroupTagger?.(request);
+  return { ...spec.request, resourceGroupTag: tag, resourceGroupTagger: undefined };
 }
 
 /**
@@ -96,37 +114,35 @@ export async function pessimisticLock(
     send: async (batch, child) => {
       const isPrimary = holdsPrimary && batch.items.some((k) => keysEqual(k, spec.primaryKey));
       const wait = effectiveWaitMs(spec, waitStartMs);
+      const lockRequest: kvrpcpb.PessimisticLockRequest = {
+        context: undefined,
+        mutations: batch.items.map((key) => ({
+          op: spec.shared === true ? kvrpcpb.Op.SharedPessimisticLock : kvrpcpb.Op.PessimisticLock,
+          key,
+          value: new Uint8Array(0),
+          assertion: spec.assertNotExist(key) ? kvrpcpb.Assertion.NotExist : kvrpcpb.Assertion.None,
+        })),
+        primaryLock: spec.primaryKey,
+        startVersion: spec.startTs,
+        lockTtl: BigInt(spec.lockTtlMs()),
+        forUpdateTs: spec.forUpdateTs,
+        isFirstLock: spec.isFirstLock,
+        waitTimeout: BigInt(wait),
+        force: false,
+        returnValues: spec.returnValues,
+        minCommitTs: spec.forUpdateTs + 1n,
+        checkExistence: spec.checkExistence,
+        lockOnlyIfExists: spec.lockOnlyIfExists,
+        wakeUpMode:
+          spec.forceLock === true
+            ? kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock
+            : kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeNormal,
+      };
       const response = await spec.exec.sendToRegion(
         child,
         batch.region,
-        {
-          $case: 'PessimisticLock',
-          value: {
-            context: undefined,
-            mutations: batch.items.map((key) => ({
-              op: spec.shared === true ? kvrpcpb.Op.SharedPessimisticLock : kvrpcpb.Op.PessimisticLock,
-              key,
-              value: new Uint8Array(0),
-              assertion: spec.assertNotExist(key) ? kvrpcpb.Assertion.NotExist : kvrpcpb.Assertion.None,
-            })),
-            primaryLock: spec.primaryKey,
-            startVersion: spec.startTs,
-            lockTtl: BigInt(spec.lockTtlMs()),
-            forUpdateTs: spec.forUpdateTs,
-            isFirstLock: spec.isFirstLock,
-            waitTimeout: BigInt(wait),
-            force: false,
-            returnValues: spec.returnValues,
-            minCommitTs: spec.forUpdateTs + 1n,
-            checkExistence: spec.checkExistence,
-            lockOnlyIfExists: spec.lockOnlyIfExists,
-            wakeUpMode:
-              spec.forceLock === true
-                ? kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock
-                : kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeNormal,
-          },
-        },
-        spec.request,
+        { $case: 'PessimisticLock', value: lockRequest },
+        lockRequestOptions(spec, lockRequest),
       );
       if (response === undefined) return 'regionError';
       const answer = response.value;

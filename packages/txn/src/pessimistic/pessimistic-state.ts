@@ -218,6 +218,8 @@ export class PessimisticState {
               onPrimaryLocked: () => this.#startTtlManager(),
               forceLock: aggressive !== undefined && keys.length === 1,
               shared: o.inShareMode === true,
+              resourceGroupTag: o.resourceGroupTag,
+              resourceGroupTagger: o.resourceGroupTagger,
             },
             bo,
           );
