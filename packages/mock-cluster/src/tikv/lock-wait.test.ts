@@ -152,6 +152,42 @@ describe('KvPessimisticLock lock waiting and deadlock detection', () => {
     expect((await first).errors[0]?.conflict?.reason).toBe(kvrpcpb.WriteConflict_Reason.PessimisticRetry);
   });
 
+  it('a cycle through a shared lock is a deadlock naming the holder (one wait-for edge per holder)', async () => {
+    // 500 and 510 hold sh in share mode; 520 holds x2 exclusively.
+    for (const ts of [500n, 510n]) {
+      const r = await kv().kvPessimisticLock({
+        ...lockReq('sh', ts, -1n, `q${ts}`),
+        mutations: [{ op: Op.SharedPessimisticLock, key: b('sh') }],
+        context: ctx(),
+      });
+      expect(r.errors).toEqual([]);
+    }
+    await lock('x2', 520n, -1n);
+    // 510 waits for 520 on x2.
+    const first = lock('x2', 510n, 0n, 'q510');
+    await cluster.whenLockWaiting(510n);
+    // 520's exclusive request on sh: answered at once (shrink-only), then waits for 500 and 510.
+    expect((await lock('sh', 520n, 0n, 'x2')).errors[0]?.locked?.lockType).toBe(Op.SharedLock);
+    const dead = await lock('sh', 520n, 0n, 'x2');
+    expect(dead.errors[0]?.deadlock).toMatchObject({ lockTs: 510n, lockKey: b('sh') });
+    expect(dead.errors[0]?.deadlock?.waitChain.map((e) => [e.txn, e.waitForTxn, e.key])).toEqual([
+      [510n, 520n, b('x2')],
+      [520n, 510n, b('sh')],
+    ]);
+    // The edge 520 -> 500 taken on the way is gone: 500 may wait for 520 without a deadlock.
+    const third = lock('x2', 500n, 0n, 'q500');
+    await cluster.whenLockWaiting(500n);
+    await kv().kVPessimisticRollback({
+      context: ctx(),
+      startVersion: 520n,
+      forUpdateTs: 520n,
+      keys: [b('x2')],
+    });
+    expect((await first).errors[0]?.conflict?.reason).toBe(kvrpcpb.WriteConflict_Reason.PessimisticRetry);
+    // 500 was queued behind 510: woken after the wake-up delay, with the same conflict.
+    expect((await third).errors[0]?.conflict?.reason).toBe(kvrpcpb.WriteConflict_Reason.PessimisticRetry);
+  });
+
   it('paused wake-ups hold waiters until resumed', async () => {
     await lock('p1', 400n, -1n);
     const waiting = lock('p1', 410n, 0n);
