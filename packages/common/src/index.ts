@@ -80,6 +80,8 @@ export type {
   CommitDetailsOptions,
   ExecDetails,
   ExecDetailsOptions,
+  LockKeysDetails,
+  LockKeysDetailsOptions,
   RpcStats,
   ScanDetail,
   TimeDetail,

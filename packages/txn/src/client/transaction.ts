@@ -1,9 +1,13 @@
 import {
   type BytesLike,
+  type Clock,
   checkKey,
   checkKeys,
   checkRequestOptions,
   checkValue,
+  deliverDetails,
+  EMPTY_EXEC_DETAILS,
+  type ExecDetails,
   invalidArgument,
   type RequestOptions,
   systemClock,
@@ -22,6 +26,7 @@ import {
   type LockKeysOptions,
   type LockKeysResult,
 } from '../pessimistic/lock-keys-options.js';
+import { LockKeysStats } from '../pessimistic/lock-keys-stats.js';
 import { lockedValuesOver } from '../pessimistic/locked-values-reader.js';
 import { PessimisticState } from '../pessimistic/pessimistic-state.js';
 import type { PipelinedTxn } from '../pipelined/pipelined-txn.js';
@@ -105,6 +110,7 @@ export class Transaction implements AsyncDisposable {
   readonly #union: UnionStore | PipelinedUnionStore;
   readonly #pipe: PipelinedTxn | undefined;
   readonly #startTimeMs: number;
+  readonly #clock: Clock;
   #state: TransactionState = TransactionState.ACTIVE;
   #commitTs = 0n;
   #protocol: CommitProtocol = CommitProtocol.NONE;
@@ -115,6 +121,7 @@ export class Transaction implements AsyncDisposable {
   constructor(parts: TransactionParts) {
     this.#p = parts;
     const clock = parts.parts.clock ?? systemClock;
+    this.#clock = clock;
     this.#startTimeMs = clock.now();
     this.#pipe = parts.pipelined;
     if (this.#pipe !== undefined) {
@@ -423,6 +430,13 @@ export class Transaction implements AsyncDisposable {
     checkRequestOptions(options);
     const checked = checkKeys(keys);
     checkLockKeysOptions(options);
+    const onLockDetails = options?.onLockDetails;
+    if (onLockDetails !== undefined) {
+      if (typeof onLockDetails !== 'function') {
+        throw invalidArgument('options.onLockDetails', 'a function or undefined', onLockDetails);
+      }
+      return this.#lockKeysWithDetails(checked, options as LockKeysOptions, onLockDetails);
+    }
     const state = this.#pessimistic;
     if (state !== undefined) {
       if (options?.onDetails !== undefined)
@@ -432,6 +446,39 @@ export class Transaction implements AsyncDisposable {
     if (options?.onDetails !== undefined)
       return withExecDetails(options, async () => this.#lockOptimistic(checked));
     return this.#lockOptimistic(checked);
+  }
+
+  /**
+   * `lockKeys` with `onLockDetails`: the call's execution details are gathered (and handed to
+   * `onDetails` too, when given) and its lock counts taken, as client-go's `LockKeysDetails`.
+   */
+  async #lockKeysWithDetails(
+    checked: readonly Uint8Array[],
+    options: LockKeysOptions,
+    onLockDetails: NonNullable<LockKeysOptions['onLockDetails']>,
+  ): Promise<LockKeysResult[]> {
+    const started = this.#clock.now();
+    const stats = new LockKeysStats();
+    let exec: ExecDetails = EMPTY_EXEC_DETAILS;
+    const onDetails = options.onDetails;
+    if (onDetails !== undefined && typeof onDetails !== 'function') {
+      throw invalidArgument('options.onDetails', 'a function or undefined', onDetails);
+    }
+    const inner: LockKeysOptions = {
+      ...options,
+      onDetails: (d) => {
+        exec = d;
+      },
+    };
+    const state = this.#pessimistic;
+    try {
+      return await withExecDetails(inner, async (o) =>
+        state !== undefined ? state.lockKeys(checked, o, stats) : this.#lockOptimistic(checked),
+      );
+    } finally {
+      if (onDetails !== undefined) deliverDetails(onDetails, exec);
+      deliverDetails(onLockDetails, stats.finish(this.#clock.now() - started, exec));
+    }
   }
 
   /** `lockKeys` of an optimistic transaction: the keys are marked, to be locked at prewrite. */
