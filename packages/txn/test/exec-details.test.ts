@@ -1,7 +1,15 @@
 // Execution details of transactional reads and commit details (client-go util.ExecDetails,
-// ScanDetail, TimeDetail and CommitDetails, as onDetails / onCommitDetails report them) against
-// the embedded mock cluster, which fills ExecDetailsV2 as TiKV does.
-import type { CommitDetails, ExecDetails, LockKeysDetails } from '@tikv/common';
+// ScanDetail, TimeDetail, LockKeysDetails and CommitDetails, as onDetails / onLockDetails /
+// onCommitDetails report them) against the embedded mock cluster, which fills ExecDetailsV2 as
+// TiKV does.
+import {
+  type Clock,
+  type CommitDetails,
+  type ExecDetails,
+  type LockKeysDetails,
+  systemClock,
+  WriteConflictError,
+} from '@tikv/common';
 import { MockCluster } from '@tikv/mock-cluster';
 import { TransactionClient } from '../src/index.js';
 
@@ -336,5 +344,88 @@ describe('commit', () => {
     await expect(
       bad.commit({ onCommitDetails: 1 as unknown as (d: CommitDetails) => void }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe('commit: local latch wait and the latest ts (client-go LocalLatchTime, GetLatestTsTime)', () => {
+  // Every reading advances by at least 1 ms, and `skewMs` moves the time on at will: a measured
+  // interval is then >= 1 and one never measured stays 0, with no sleep or timing race.
+  let ticks = 0;
+  let skewMs = 0;
+  const ticking: Clock = {
+    now: () => systemClock.now() + ++ticks + skewMs,
+    sleep: (ms, signal, o) => systemClock.sleep(ms, signal, o),
+    setTimer: (ms, cb, arg, o) => systemClock.setTimer(ms, cb, arg, o),
+    clearTimer: (t) => systemClock.clearTimer(t),
+  };
+  let latched: TransactionClient;
+  beforeAll(async () => {
+    latched = await TransactionClient.connect({
+      pdEndpoints: cluster.pdEndpoints,
+      localLatchSlots: 64,
+      clock: ticking,
+    });
+  });
+  afterAll(async () => {
+    await latched.close();
+  });
+
+  test('2PC fetches no latest ts; async commit and 1PC do, unless causally consistent', async () => {
+    const twoPc = await latched.begin();
+    twoPc.put('g1', 'v');
+    const c2 = capture<CommitDetails>();
+    await twoPc.commit({ onCommitDetails: c2.cb });
+    expect(c2.one().getLatestTsMs).toBe(0);
+    for (const begin of [{ asyncCommit: true }, { onePc: true }]) {
+      const txn = await latched.begin(begin);
+      txn.put('g2', 'v');
+      const c = capture<CommitDetails>();
+      await txn.commit({ onCommitDetails: c.cb });
+      expect(c.one().getLatestTsMs).toBeGreaterThanOrEqual(1);
+    }
+    const causal = await latched.begin({ asyncCommit: true, causalConsistency: true });
+    causal.put('g3', 'v');
+    const cc = capture<CommitDetails>();
+    await causal.commit({ onCommitDetails: cc.cb });
+    expect(cc.one().getLatestTsMs).toBe(0);
+  });
+
+  test('without local latches the latch wait is 0; with them it is measured', async () => {
+    const plain = await client.begin();
+    plain.put('g4', 'v');
+    const c = capture<CommitDetails>();
+    await plain.commit({ onCommitDetails: c.cb });
+    expect(c.one().localLatchWaitMs).toBe(0);
+    const txn = await latched.begin();
+    txn.put('g4', 'v');
+    const l = capture<CommitDetails>();
+    await txn.commit({ onCommitDetails: l.cb });
+    expect(l.one().localLatchWaitMs).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a commit waiting behind another on the same key: its wait, and its details when the latch finds it stale', async () => {
+    const first = await latched.begin();
+    const second = await latched.begin();
+    first.put('g5', '1');
+    second.put('g5', '2');
+    const a = capture<CommitDetails>();
+    const b = capture<CommitDetails>();
+    // The first commit's details arrive before it releases the latch: move time on there, while
+    // the second commit waits.
+    const pa = first.commit({
+      onCommitDetails: (d) => {
+        skewMs += 1_000;
+        a.cb(d);
+      },
+    });
+    const pb = second.commit({ onCommitDetails: b.cb });
+    await pa;
+    await expect(pb).rejects.toBeInstanceOf(WriteConflictError);
+    expect(a.one().localLatchWaitMs).toBeLessThan(1_000);
+    const d = b.one();
+    expect(d.localLatchWaitMs).toBeGreaterThanOrEqual(1_000);
+    // Ended at the latch: nothing was sent.
+    expect(d).toMatchObject({ writeKeys: 1, writeSizeBytes: 2 + 1, prewriteRequestCount: 0 });
+    expect(d.exec.rpcCount).toBe(0);
   });
 });

@@ -161,6 +161,18 @@ export interface ExecDetails {
 export interface CommitDetails {
   /** Time getting the commit timestamp from PD, in milliseconds. */
   readonly getCommitTsMs: number;
+  /**
+   * Time getting the latest timestamp from PD before an async commit or 1PC prewrite, in
+   * milliseconds (client-go `GetLatestTsTime`: the min commit ts must exceed every snapshot
+   * taken before); 0 when none was fetched (2PC, or causal consistency).
+   */
+  readonly getLatestTsMs: number;
+  /**
+   * Time waiting for this client's local latches of the keys, in milliseconds (client-go
+   * `LocalLatchTime`); 0 without local latches (and for pessimistic and pipelined transactions,
+   * which bypass them).
+   */
+  readonly localLatchWaitMs: number;
   /** Time of the prewrite phase (1PC and async commit included), in milliseconds. */
   readonly prewriteMs: number;
   /** Time committing the primary (what the caller waits for), in milliseconds; 0 without a commit phase. */

@@ -17,6 +17,7 @@ import {
 } from '@tikv/common';
 import { alreadyResolved, type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
 import { CommitProtocol, type CommitResult } from '../commit/commit-result.js';
+import { CommitTiming } from '../commit/commit-timing.js';
 import { TwoPhaseCommitter } from '../commit/two-phase-committer.js';
 import type { KvPair } from '../kv-pair.js';
 import { FlagsOp, KeyFlags } from '../membuffer/key-flags.js';
@@ -36,7 +37,7 @@ import type { SnapshotReadOptions } from '../snapshot/snapshot-options.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { ValueEntry } from '../value-entry.js';
-import type { LocalLatches } from './local-latches.js';
+import type { LatchLock, LocalLatches } from './local-latches.js';
 import { scanRange as range, scanLimit } from './scan-range.js';
 import type { CommitCallOptions, CommitOutcome } from './transaction-options.js';
 
@@ -605,9 +606,19 @@ export class Transaction implements AsyncDisposable {
           );
     const latches = this.#p.latches;
     if (latches === undefined || committer.mutationCount === 0) return this.#execute(committer, options);
-    const lock = await latches.acquire(this.startTs, committer.keys(), options?.signal);
+    // client-go `LocalLatchTime`: the wait for this client's latches of the keys.
+    const latchStarted = this.#clock.now();
+    let lock: LatchLock;
+    try {
+      lock = await latches.acquire(this.startTs, committer.keys(), options?.signal);
+    } catch (e) {
+      this.#reportUnexecuted(committer, options, this.#clock.now() - latchStarted);
+      throw e;
+    }
+    const latchWaitMs = this.#clock.now() - latchStarted;
     try {
       if (lock.stale) {
+        this.#reportUnexecuted(committer, options, latchWaitMs);
         const key = lock.keys[0] ?? new Uint8Array(0);
         throw new WriteConflictError({
           startTs: this.startTs,
@@ -618,7 +629,7 @@ export class Transaction implements AsyncDisposable {
           reason: 'Optimistic',
         });
       }
-      const result = await this.#execute(committer, options);
+      const result = await this.#execute(committer, options, latchWaitMs);
       lock.commitTs = result.commitTs;
       return result;
     } finally {
@@ -626,10 +637,31 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
+  /**
+   * The `onCommitDetails` of a commit that ended at the local latches, before the committer ran
+   * (client-go delivers its `CommitDetails` then too): the keys and bytes, and the latch wait.
+   */
+  #reportUnexecuted(
+    committer: TwoPhaseCommitter,
+    options: CommitCallOptions | undefined,
+    localLatchWaitMs: number,
+  ): void {
+    const onCommitDetails = options?.onCommitDetails;
+    if (typeof onCommitDetails !== 'function') return;
+    const timing = new CommitTiming(this.#clock);
+    timing.localLatchWaitMs = localLatchWaitMs;
+    timing.setWrites(committer.mutationCount, committer.txnSizeBytes);
+    deliverDetails(onCommitDetails, timing.finish());
+  }
+
   /** Runs the commit; after a failure, {@link whenCommitSettled} waits for the rollback it leaves. */
-  async #execute(committer: TwoPhaseCommitter, options: RequestOptions | undefined): Promise<CommitResult> {
+  async #execute(
+    committer: TwoPhaseCommitter,
+    options: CommitCallOptions | undefined,
+    localLatchWaitMs = 0,
+  ): Promise<CommitResult> {
     try {
-      return await committer.execute(options);
+      return await committer.execute(options, localLatchWaitMs);
     } catch (e) {
       this.#background = committer.whenIdle();
       throw e;
