@@ -93,6 +93,7 @@ export {
   ExecDetailsCollector,
   MAX_REQUEST_ERROR_LABELS,
   mergeExecDetails,
+  mergeLockKeysDetails,
   type WireExecDetails,
   type WireScanDetailV2,
   type WireTimeDetail,
