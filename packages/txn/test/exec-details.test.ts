@@ -428,4 +428,21 @@ describe('commit: local latch wait and the latest ts (client-go LocalLatchTime, 
     expect(d).toMatchObject({ writeKeys: 1, writeSizeBytes: 2 + 1, prewriteRequestCount: 0 });
     expect(d.exec.rpcCount).toBe(0);
   });
+
+  test('a commit aborted while it waits for the latch reports its wait, once', async () => {
+    const first = await latched.begin();
+    const second = await latched.begin();
+    first.put('g6', '1');
+    second.put('g6', '2');
+    const b = capture<CommitDetails>();
+    const ac = new AbortController();
+    const pa = first.commit();
+    const pb = second.commit({ signal: ac.signal, onCommitDetails: b.cb });
+    ac.abort(new Error('stop waiting'));
+    await expect(pb).rejects.toThrow('stop waiting');
+    await pa;
+    const d = b.one();
+    expect(d.localLatchWaitMs).toBeGreaterThanOrEqual(1);
+    expect(d).toMatchObject({ writeKeys: 1, prewriteRequestCount: 0 });
+  });
 });
