@@ -1,12 +1,13 @@
 import { BackoffKinds } from '../backoff/backoff-kind.js';
 import { Backoffer } from '../backoff/backoffer.js';
 import { ManualClock } from '../time/clock.js';
-import type { ExecDetails } from './exec-details.js';
+import type { ExecDetails, LockKeysDetails } from './exec-details.js';
 import {
   EMPTY_EXEC_DETAILS,
   ExecDetailsCollector,
   MAX_REQUEST_ERROR_LABELS,
   mergeExecDetails,
+  mergeLockKeysDetails,
   type WireExecDetails,
   withExecDetails,
 } from './exec-details-collector.js';
@@ -272,6 +273,61 @@ describe('merging and delivery', () => {
     });
     expect(m.timeDetail.processTimeNs).toBe(20);
     expect(mergeExecDetails(EMPTY_EXEC_DETAILS, one()).rpcByCommand.Get?.count).toBe(1);
+  });
+
+  test('TestLockKeysDetailsMerge: counts and times summed, backoff kinds joined, one retry a merge', () => {
+    const exec = one();
+    const a: LockKeysDetails = {
+      totalMs: 10,
+      regionCount: 2,
+      lockKeys: 5,
+      aggressiveLockNewCount: 1,
+      aggressiveLockDerivedCount: 2,
+      lockedWithConflictCount: 3,
+      resolveLockMs: 100,
+      backoffMs: 200,
+      backoffKinds: ['txnLock'],
+      lockRpcTimeMs: 300,
+      lockRpcCount: 4,
+      retryCount: 1,
+      exec,
+    };
+    const b: LockKeysDetails = {
+      totalMs: 20,
+      regionCount: 3,
+      lockKeys: 7,
+      aggressiveLockNewCount: 4,
+      aggressiveLockDerivedCount: 5,
+      lockedWithConflictCount: 6,
+      resolveLockMs: 150,
+      backoffMs: 250,
+      backoffKinds: ['regionMiss'],
+      lockRpcTimeMs: 350,
+      lockRpcCount: 5,
+      retryCount: 0,
+      exec: EMPTY_EXEC_DETAILS,
+    };
+    const m = mergeLockKeysDetails(a, b);
+    expect(m).toMatchObject({
+      totalMs: 30,
+      regionCount: 5,
+      lockKeys: 12,
+      aggressiveLockNewCount: 5,
+      aggressiveLockDerivedCount: 7,
+      lockedWithConflictCount: 9,
+      resolveLockMs: 250,
+      backoffMs: 450,
+      lockRpcTimeMs: 650,
+      lockRpcCount: 9,
+      // client-go adds one per merge (1 + 1 = 2); the later call's own retries (none) are added.
+      retryCount: 2,
+    });
+    expect(m.backoffKinds).toEqual(['txnLock', 'regionMiss']);
+    expect(m.exec.rpcCount).toBe(exec.rpcCount);
+    expect(Object.isFrozen(m)).toBe(true);
+    // The inputs are left as they were (client-go's Clone keeps the kinds apart).
+    expect(a.backoffKinds).toEqual(['txnLock']);
+    expect(mergeLockKeysDetails(m, { ...b, retryCount: 3 }).retryCount).toBe(2 + 3 + 1);
   });
 
   test('withExecDetails: one call of onDetails whatever ran inside, errors of the callback ignored', async () => {

@@ -1,6 +1,7 @@
 import type {
   ExecDetails,
   ExecDetailsOptions,
+  LockKeysDetails,
   RpcStats,
   ScanDetail,
   TimeDetail,
@@ -486,6 +487,34 @@ export function mergeExecDetails(a: ExecDetails, b: ExecDetails): ExecDetails {
     timeDetail: sumFields(a.timeDetail, b.timeDetail),
     scanDetail: sumFields(a.scanDetail, b.scanDetail),
     writeDetail: sumFields(a.writeDetail, b.writeDetail),
+  });
+}
+
+/**
+ * The lock details of two `lockKeys` calls added together (client-go `LockKeysDetails.Merge`, as
+ * TiDB adds the calls of a statement's retries): times, counts and execution details summed,
+ * backoff kinds joined in order. As in client-go each merge counts one retry; the calls' own
+ * for-update ts retries are added too.
+ *
+ * @param a - the earlier call's details
+ * @param b - the later call's details
+ * @returns their sum, frozen
+ */
+export function mergeLockKeysDetails(a: LockKeysDetails, b: LockKeysDetails): LockKeysDetails {
+  return Object.freeze({
+    totalMs: a.totalMs + b.totalMs,
+    regionCount: a.regionCount + b.regionCount,
+    lockKeys: a.lockKeys + b.lockKeys,
+    aggressiveLockNewCount: a.aggressiveLockNewCount + b.aggressiveLockNewCount,
+    aggressiveLockDerivedCount: a.aggressiveLockDerivedCount + b.aggressiveLockDerivedCount,
+    lockedWithConflictCount: a.lockedWithConflictCount + b.lockedWithConflictCount,
+    resolveLockMs: a.resolveLockMs + b.resolveLockMs,
+    backoffMs: a.backoffMs + b.backoffMs,
+    backoffKinds: Object.freeze([...a.backoffKinds, ...b.backoffKinds]),
+    lockRpcTimeMs: a.lockRpcTimeMs + b.lockRpcTimeMs,
+    lockRpcCount: a.lockRpcCount + b.lockRpcCount,
+    retryCount: a.retryCount + b.retryCount + 1,
+    exec: mergeExecDetails(a.exec, b.exec),
   });
 }
 

@@ -161,6 +161,18 @@ export interface ExecDetails {
 export interface CommitDetails {
   /** Time getting the commit timestamp from PD, in milliseconds. */
   readonly getCommitTsMs: number;
+  /**
+   * Time getting the latest timestamp from PD before an async commit or 1PC prewrite, in
+   * milliseconds (client-go `GetLatestTsTime`: the min commit ts must exceed every snapshot
+   * taken before); 0 when none was fetched (2PC, or causal consistency).
+   */
+  readonly getLatestTsMs: number;
+  /**
+   * Time waiting for this client's local latches of the keys, in milliseconds (client-go
+   * `LocalLatchTime`); 0 without local latches (and for pessimistic and pipelined transactions,
+   * which bypass them).
+   */
+  readonly localLatchWaitMs: number;
   /** Time of the prewrite phase (1PC and async commit included), in milliseconds. */
   readonly prewriteMs: number;
   /** Time committing the primary (what the caller waits for), in milliseconds; 0 without a commit phase. */
@@ -183,6 +195,64 @@ export interface CommitDetails {
   readonly resolveLockMs: number;
   /** The commit's execution details (RPCs, retries, errors, TiKV's write details). */
   readonly exec: ExecDetails;
+}
+
+/**
+ * The details of one `lockKeys` call (client-go `util.LockKeysDetails`). Durations are
+ * client-side wall times in milliseconds; `exec` holds every request of the call (PessimisticLock
+ * and the lock resolution's), its backoff and what TiKV reported (lock wait included).
+ */
+export interface LockKeysDetails {
+  /** Time of the whole call, in milliseconds (client-go `TotalTime`). */
+  readonly totalMs: number;
+  /** Regions the PessimisticLock requests were answered by (client-go `RegionNum`). */
+  readonly regionCount: number;
+  /**
+   * Keys the call had to lock: the given keys, deduplicated, less those the transaction already
+   * held (client-go `LockKeys`); 0 in an optimistic transaction, which locks nothing in TiKV.
+   */
+  readonly lockKeys: number;
+  /**
+   * In an aggressive locking stage, keys locked by this call's requests (client-go
+   * `AggressiveLockNewCount`); 0 outside one.
+   */
+  readonly aggressiveLockNewCount: number;
+  /**
+   * In an aggressive locking stage, keys whose lock from the stage's previous attempt was kept
+   * without a request (client-go `AggressiveLockDerivedCount`); 0 outside one.
+   */
+  readonly aggressiveLockDerivedCount: number;
+  /**
+   * In an aggressive locking stage, keys locked over a newer commit (client-go
+   * `LockedWithConflictCount`); 0 outside one.
+   */
+  readonly lockedWithConflictCount: number;
+  /** Time resolving the locks the requests met, in milliseconds (client-go `ResolveLock.ResolveLockTime`). */
+  readonly resolveLockMs: number;
+  /** Time slept in backoff, in milliseconds (client-go `BackoffTime`). */
+  readonly backoffMs: number;
+  /** The backoff kinds slept with, one entry a sleep, in order (client-go `BackoffTypes`). */
+  readonly backoffKinds: readonly string[];
+  /** Summed wall time of the PessimisticLock attempts, in milliseconds (client-go `LockRPCTime`). */
+  readonly lockRpcTimeMs: number;
+  /** PessimisticLock attempts sent, retries included (client-go `LockRPCCount`). */
+  readonly lockRpcCount: number;
+  /**
+   * Times the call locked again at a newer for-update ts after a write conflict (what client-go
+   * counts in `RetryCount` when TiDB merges the details of a statement's retries).
+   */
+  readonly retryCount: number;
+  /** The call's execution details (every request, backoff, errors, TiKV's details). */
+  readonly exec: ExecDetails;
+}
+
+/** Asks a `lockKeys` call for its {@link LockKeysDetails}. Nothing is collected when unset. */
+export interface LockKeysDetailsOptions {
+  /**
+   * Receives the call's lock details once, when the call settles (resolved or rejected). Errors
+   * thrown by the callback are ignored. @defaultValue none: nothing is collected
+   */
+  readonly onLockDetails?: ((details: LockKeysDetails) => void) | undefined;
 }
 
 /** Asks a call for its {@link ExecDetails}. Nothing is collected when unset. */

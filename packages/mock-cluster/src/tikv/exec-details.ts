@@ -69,11 +69,48 @@ export function readExecDetails(started: bigint, stats: ReadStats): kvrpcpb.Exec
  *
  * @param started - {@link startTimer} at the start of the command
  */
-export function writeExecDetails(started: bigint): kvrpcpb.ExecDetailsV2 {
-  const ns = elapsedNs(started);
-  return kvrpcpb.ExecDetailsV2.fromPartial({
-    ...timeDetails(ns),
+export function writeExecDetails(started: bigint, lockWaitNs = 0n): kvrpcpb.ExecDetailsV2 {
+  const total = elapsedNs(started);
+  const wait = lockWaitNs < total ? lockWaitNs : 0n;
+  const details = kvrpcpb.ExecDetailsV2.fromPartial({
+    ...timeDetails(total - wait),
     scanDetailV2: {},
-    writeDetail: { processNanos: ns },
+    writeDetail: { processNanos: total - wait, pessimisticLockWaitNanos: wait },
   });
+  // The whole RPC, the lock wait included (TiKV's `set_total_time`).
+  if (details.timeDetail !== undefined) details.timeDetail.totalRpcWallTimeNs = total;
+  if (details.timeDetailV2 !== undefined) details.timeDetailV2.totalRpcWallTimeNs = total;
+  return details;
+}
+
+/** A transactional command's response, as far as its execution details go. */
+interface TxnCommandResponse {
+  regionError?: unknown;
+  execDetailsV2?: kvrpcpb.ExecDetailsV2 | undefined;
+}
+
+/**
+ * Runs a scheduler command (KvPessimisticLock, KvCheckTxnStatus, KvResolveLock, KvTxnHeartBeat,
+ * KvCheckSecondaryLocks, KvPessimisticRollback, KvBatchRollback) and sets its `exec_details_v2`
+ * as TiKV's `txn_command_future` does: on every response without a region error, key errors
+ * included, with the scheduler's processing time as write detail. A command that waited for a
+ * lock (it answers later, as a promise) reports the wait as `pessimistic_lock_wait_nanos` (TiKV's
+ * waiter manager sets it when the waiter is woken or times out), the RPC's total time including it.
+ *
+ * @param command - runs the command
+ * @returns the command's response, its details set
+ */
+export function withTxnCommandDetails<R extends TxnCommandResponse>(
+  command: () => R | Promise<R>,
+): R | Promise<R> {
+  const started = startTimer();
+  const out = command();
+  if (!(out instanceof Promise)) return withDetails(out, started, 0n);
+  const waitStarted = startTimer();
+  return out.then((r) => withDetails(r, started, elapsedNs(waitStarted)));
+}
+
+function withDetails<R extends TxnCommandResponse>(response: R, started: bigint, lockWaitNs: bigint): R {
+  if (response.regionError === undefined) response.execDetailsV2 = writeExecDetails(started, lockWaitNs);
+  return response;
 }

@@ -2,6 +2,7 @@ import { kvrpcpb } from '@tikv/proto';
 import type { PessimisticLockKeyResult } from '../mvcc/actions/acquire-pessimistic-lock.js';
 import type { TxnStatus } from '../mvcc/actions/common.js';
 import { type Lock, lockInfoOf } from '../mvcc/lock-record.js';
+import { withTxnCommandDetails } from './exec-details.js';
 import type { KvDeps } from './kv-deps.js';
 import { TxnKvCommands } from './txn-commands.js';
 import { TxnFlashbackCommands } from './txn-flashback-commands.js';
@@ -111,17 +112,32 @@ export function txnCommandEntries(
     ['KvPrewrite', (r: kvrpcpb.PrewriteRequest) => c.kvPrewrite(r)],
     ['KvCommit', (r: kvrpcpb.CommitRequest) => c.kvCommit(r)],
     ['KvCleanup', (r: kvrpcpb.CleanupRequest) => c.kvCleanup(r)],
-    ['KvBatchRollback', (r: kvrpcpb.BatchRollbackRequest) => c.kvBatchRollback(r)],
-    ['KvCheckTxnStatus', (r: kvrpcpb.CheckTxnStatusRequest) => c.kvCheckTxnStatus(r)],
-    ['KvCheckSecondaryLocks', (r: kvrpcpb.CheckSecondaryLocksRequest) => c.kvCheckSecondaryLocks(r)],
-    ['KvResolveLock', (r: kvrpcpb.ResolveLockRequest) => c.kvResolveLock(r)],
-    ['KvTxnHeartBeat', (r: kvrpcpb.TxnHeartBeatRequest) => c.kvTxnHeartBeat(r)],
+    [
+      'KvBatchRollback',
+      (r: kvrpcpb.BatchRollbackRequest) => withTxnCommandDetails(() => c.kvBatchRollback(r)),
+    ],
+    [
+      'KvCheckTxnStatus',
+      (r: kvrpcpb.CheckTxnStatusRequest) => withTxnCommandDetails(() => c.kvCheckTxnStatus(r)),
+    ],
+    [
+      'KvCheckSecondaryLocks',
+      (r: kvrpcpb.CheckSecondaryLocksRequest) => withTxnCommandDetails(() => c.kvCheckSecondaryLocks(r)),
+    ],
+    ['KvResolveLock', (r: kvrpcpb.ResolveLockRequest) => withTxnCommandDetails(() => c.kvResolveLock(r))],
+    ['KvTxnHeartBeat', (r: kvrpcpb.TxnHeartBeatRequest) => withTxnCommandDetails(() => c.kvTxnHeartBeat(r))],
     ['KvScanLock', (r: kvrpcpb.ScanLockRequest) => c.kvScanLock(r)],
     ['KvDeleteRange', (r: kvrpcpb.DeleteRangeRequest) => c.kvDeleteRange(r)],
     ['MvccGetByKey', (r: kvrpcpb.MvccGetByKeyRequest) => c.mvccGetByKey(r)],
     ['MvccGetByStartTs', (r: kvrpcpb.MvccGetByStartTsRequest) => c.mvccGetByStartTs(r)],
-    ['KVPessimisticRollback', (r: kvrpcpb.PessimisticRollbackRequest) => c.kvPessimisticRollback(r)],
-    ['KvPessimisticLock', (r: kvrpcpb.PessimisticLockRequest) => l.kvPessimisticLock(r)],
+    [
+      'KVPessimisticRollback',
+      (r: kvrpcpb.PessimisticRollbackRequest) => withTxnCommandDetails(() => c.kvPessimisticRollback(r)),
+    ],
+    [
+      'KvPessimisticLock',
+      (r: kvrpcpb.PessimisticLockRequest) => withTxnCommandDetails(() => l.kvPessimisticLock(r)),
+    ],
     ['GetLockWaitInfo', (r: kvrpcpb.GetLockWaitInfoRequest) => l.getLockWaitInfo(r)],
     ['KvFlush', (r: kvrpcpb.FlushRequest) => p.kvFlush(r)],
     ['KvBufferBatchGet', (r: kvrpcpb.BufferBatchGetRequest) => p.kvBufferBatchGet(r)],

@@ -1,9 +1,13 @@
 import {
   type BytesLike,
+  type Clock,
   checkKey,
   checkKeys,
   checkRequestOptions,
   checkValue,
+  deliverDetails,
+  EMPTY_EXEC_DETAILS,
+  type ExecDetails,
   invalidArgument,
   type RequestOptions,
   systemClock,
@@ -13,6 +17,7 @@ import {
 } from '@tikv/common';
 import { alreadyResolved, type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
 import { CommitProtocol, type CommitResult } from '../commit/commit-result.js';
+import { CommitTiming } from '../commit/commit-timing.js';
 import { TwoPhaseCommitter } from '../commit/two-phase-committer.js';
 import type { KvPair } from '../kv-pair.js';
 import { FlagsOp, KeyFlags } from '../membuffer/key-flags.js';
@@ -22,6 +27,7 @@ import {
   type LockKeysOptions,
   type LockKeysResult,
 } from '../pessimistic/lock-keys-options.js';
+import { LockKeysStats } from '../pessimistic/lock-keys-stats.js';
 import { lockedValuesOver } from '../pessimistic/locked-values-reader.js';
 import { PessimisticState } from '../pessimistic/pessimistic-state.js';
 import type { PipelinedTxn } from '../pipelined/pipelined-txn.js';
@@ -31,7 +37,7 @@ import type { SnapshotReadOptions } from '../snapshot/snapshot-options.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { ValueEntry } from '../value-entry.js';
-import type { LocalLatches } from './local-latches.js';
+import type { LatchLock, LocalLatches } from './local-latches.js';
 import { scanRange as range, scanLimit } from './scan-range.js';
 import type { CommitCallOptions, CommitOutcome } from './transaction-options.js';
 
@@ -105,6 +111,7 @@ export class Transaction implements AsyncDisposable {
   readonly #union: UnionStore | PipelinedUnionStore;
   readonly #pipe: PipelinedTxn | undefined;
   readonly #startTimeMs: number;
+  readonly #clock: Clock;
   #state: TransactionState = TransactionState.ACTIVE;
   #commitTs = 0n;
   #protocol: CommitProtocol = CommitProtocol.NONE;
@@ -115,6 +122,7 @@ export class Transaction implements AsyncDisposable {
   constructor(parts: TransactionParts) {
     this.#p = parts;
     const clock = parts.parts.clock ?? systemClock;
+    this.#clock = clock;
     this.#startTimeMs = clock.now();
     this.#pipe = parts.pipelined;
     if (this.#pipe !== undefined) {
@@ -425,6 +433,13 @@ export class Transaction implements AsyncDisposable {
     checkRequestOptions(options);
     const checked = checkKeys(keys);
     checkLockKeysOptions(options);
+    const onLockDetails = options?.onLockDetails;
+    if (onLockDetails !== undefined) {
+      if (typeof onLockDetails !== 'function') {
+        throw invalidArgument('options.onLockDetails', 'a function or undefined', onLockDetails);
+      }
+      return this.#lockKeysWithDetails(checked, options as LockKeysOptions, onLockDetails);
+    }
     const state = this.#pessimistic;
     if (state !== undefined) {
       if (options?.onDetails !== undefined)
@@ -434,6 +449,39 @@ export class Transaction implements AsyncDisposable {
     if (options?.onDetails !== undefined)
       return withExecDetails(options, async () => this.#lockOptimistic(checked));
     return this.#lockOptimistic(checked);
+  }
+
+  /**
+   * `lockKeys` with `onLockDetails`: the call's execution details are gathered (and handed to
+   * `onDetails` too, when given) and its lock counts taken, as client-go's `LockKeysDetails`.
+   */
+  async #lockKeysWithDetails(
+    checked: readonly Uint8Array[],
+    options: LockKeysOptions,
+    onLockDetails: NonNullable<LockKeysOptions['onLockDetails']>,
+  ): Promise<LockKeysResult[]> {
+    const started = this.#clock.now();
+    const stats = new LockKeysStats();
+    let exec: ExecDetails = EMPTY_EXEC_DETAILS;
+    const onDetails = options.onDetails;
+    if (onDetails !== undefined && typeof onDetails !== 'function') {
+      throw invalidArgument('options.onDetails', 'a function or undefined', onDetails);
+    }
+    const inner: LockKeysOptions = {
+      ...options,
+      onDetails: (d) => {
+        exec = d;
+      },
+    };
+    const state = this.#pessimistic;
+    try {
+      return await withExecDetails(inner, async (o) =>
+        state !== undefined ? state.lockKeys(checked, o, stats) : this.#lockOptimistic(checked),
+      );
+    } finally {
+      if (onDetails !== undefined) deliverDetails(onDetails, exec);
+      deliverDetails(onLockDetails, stats.finish(this.#clock.now() - started, exec));
+    }
   }
 
   /** `lockKeys` of an optimistic transaction: the keys are marked, to be locked at prewrite. */
@@ -560,9 +608,19 @@ export class Transaction implements AsyncDisposable {
           );
     const latches = this.#p.latches;
     if (latches === undefined || committer.mutationCount === 0) return this.#execute(committer, options);
-    const lock = await latches.acquire(this.startTs, committer.keys(), options?.signal);
+    // client-go `LocalLatchTime`: the wait for this client's latches of the keys.
+    const latchStarted = this.#clock.now();
+    let lock: LatchLock;
+    try {
+      lock = await latches.acquire(this.startTs, committer.keys(), options?.signal);
+    } catch (e) {
+      this.#reportUnexecuted(committer, options, this.#clock.now() - latchStarted);
+      throw e;
+    }
+    const latchWaitMs = this.#clock.now() - latchStarted;
     try {
       if (lock.stale) {
+        this.#reportUnexecuted(committer, options, latchWaitMs);
         const key = lock.keys[0] ?? new Uint8Array(0);
         throw new WriteConflictError({
           startTs: this.startTs,
@@ -573,7 +631,7 @@ export class Transaction implements AsyncDisposable {
           reason: 'Optimistic',
         });
       }
-      const result = await this.#execute(committer, options);
+      const result = await this.#execute(committer, options, latchWaitMs);
       lock.commitTs = result.commitTs;
       return result;
     } finally {
@@ -581,10 +639,31 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
+  /**
+   * The `onCommitDetails` of a commit that ended at the local latches, before the committer ran
+   * (client-go delivers its `CommitDetails` then too): the keys and bytes, and the latch wait.
+   */
+  #reportUnexecuted(
+    committer: TwoPhaseCommitter,
+    options: CommitCallOptions | undefined,
+    localLatchWaitMs: number,
+  ): void {
+    const onCommitDetails = options?.onCommitDetails;
+    if (typeof onCommitDetails !== 'function') return;
+    const timing = new CommitTiming(this.#clock);
+    timing.localLatchWaitMs = localLatchWaitMs;
+    timing.setWrites(committer.mutationCount, committer.txnSizeBytes);
+    deliverDetails(onCommitDetails, timing.finish());
+  }
+
   /** Runs the commit; after a failure, {@link whenCommitSettled} waits for the rollback it leaves. */
-  async #execute(committer: TwoPhaseCommitter, options: RequestOptions | undefined): Promise<CommitResult> {
+  async #execute(
+    committer: TwoPhaseCommitter,
+    options: CommitCallOptions | undefined,
+    localLatchWaitMs = 0,
+  ): Promise<CommitResult> {
     try {
-      return await committer.execute(options);
+      return await committer.execute(options, localLatchWaitMs);
     } catch (e) {
       this.#background = committer.whenIdle();
       throw e;

@@ -17,6 +17,8 @@ import {
 export class CommitTiming {
   readonly #clock: Clock;
   getCommitTsMs = 0;
+  getLatestTsMs = 0;
+  localLatchWaitMs = 0;
   prewriteMs = 0;
   commitMs = 0;
   #prewriteKinds: readonly string[] = [];
@@ -60,6 +62,8 @@ export class CommitTiming {
     const prewrite = this.exec.rpcByCommand.Prewrite;
     return Object.freeze({
       getCommitTsMs: this.getCommitTsMs,
+      getLatestTsMs: this.getLatestTsMs,
+      localLatchWaitMs: this.localLatchWaitMs,
       prewriteMs: this.prewriteMs,
       commitMs: this.commitMs,
       commitBackoffMs: this.exec.backoffMs,

@@ -292,13 +292,18 @@ export class TwoPhaseCommitter {
    * prewritten is rolled back in the background, unless the outcome is unknown.
    *
    * @param options - `signal` and `timeoutMs` bound prewrite and the primary's commit
+   * @param localLatchWaitMs - how long the caller waited for local latches before, for
+   *   `onCommitDetails` (internal: `Transaction.commit` passes it)
    * @returns the commit ts and protocol, and the background work
    * @throws UndeterminedError when the outcome is unknown (the primary's commit, or an async
    *   commit / 1PC prewrite, failed after it may have reached TiKV): never retry it blindly
    * @throws WriteConflictError, AlreadyExistsError, AssertionFailedError, ... (typed key errors)
    * @throws BackoffBudgetExceededError when a phase's budget runs out; the signal's reason on abort
    */
-  async execute(options?: RequestOptions & CommitDetailsOptions): Promise<CommitResult> {
+  async execute(
+    options?: RequestOptions & CommitDetailsOptions,
+    localLatchWaitMs = 0,
+  ): Promise<CommitResult> {
     checkRequestOptions(options);
     const onCommitDetails = options?.onCommitDetails;
     if (onCommitDetails !== undefined && typeof onCommitDetails !== 'function') {
@@ -308,6 +313,7 @@ export class TwoPhaseCommitter {
     const s = this.#s;
     // Made only when the caller asked: the commit's collector rides on its backoffers.
     const timing = onCommitDetails === undefined ? undefined : new CommitTiming(s.deps.clock);
+    if (timing !== undefined) timing.localLatchWaitMs = localLatchWaitMs;
     if (s.mutations.length === 0) {
       if (timing !== undefined)
         deliverDetails(onCommitDetails as NonNullable<typeof onCommitDetails>, timing.finish());
@@ -371,7 +377,10 @@ export class TwoPhaseCommitter {
     if (commitTsMayBeCalculated) {
       if (!s.options.causalConsistency) {
         // Linearizability: the commit ts must exceed every snapshot already taken anywhere.
+        const t = this.#timing;
+        const started = t?.now() ?? 0;
         const latest = await oracle.getTimestamp(call);
+        if (t !== undefined) t.getLatestTsMs = t.now() - started;
         s.minCommitTs.tryUpdate(latest + 1n, WriteAccess.TWO_PC);
       }
       // client-go `calculateMaxCommitTS`: now (by the start ts and the clock) plus the safe window.

@@ -1,4 +1,9 @@
-import { type ExecDetailsOptions, invalidArgument, type RequestOptions } from '@tikv/common';
+import {
+  type ExecDetailsOptions,
+  invalidArgument,
+  type LockKeysDetailsOptions,
+  type RequestOptions,
+} from '@tikv/common';
 import type { kvrpcpb } from '@tikv/proto';
 
 /**
@@ -11,10 +16,11 @@ export type LockRequestTagger = (request: Readonly<kvrpcpb.PessimisticLockReques
 
 /**
  * Options of {@link Transaction.lockKeys} (client-go `LockCtx`). `onDetails` receives the call's
- * execution details (the PessimisticLock requests, backoff by kind, lock wait and resolve time)
- * once it settles, as client-go's `LockKeysDetails` gathers them.
+ * execution details (the PessimisticLock requests, backoff by kind, lock wait and resolve time),
+ * `onLockDetails` client-go's `LockKeysDetails` (keys, regions, lock RPCs, retries, aggressive
+ * locking counts, with those execution details), each once the call settles.
  */
-export interface LockKeysOptions extends RequestOptions, ExecDetailsOptions {
+export interface LockKeysOptions extends RequestOptions, ExecDetailsOptions, LockKeysDetailsOptions {
   /**
    * Milliseconds to wait in all for other transactions' locks before failing with
    * `LOCK_WAIT_TIMEOUT`. @defaultValue no limit (the call's `timeoutMs` and `signal` still apply)

@@ -25,6 +25,7 @@ import {
   trySkipLockingOnRetry,
 } from './aggressive-locking.js';
 import type { LockKeysOptions, LockKeysResult } from './lock-keys-options.js';
+import type { LockKeysStats } from './lock-keys-stats.js';
 import {
   type LockedValue,
   pessimisticLock,
@@ -100,10 +101,11 @@ export class PessimisticState {
     return this.#ttl !== undefined && this.#ttl.state === TtlManagerState.RUNNING;
   }
 
-  /** Locks `keys` (see `Transaction.lockKeys`). */
+  /** Locks `keys` (see `Transaction.lockKeys`); `stats` counts for `onLockDetails`. */
   async lockKeys(
     input: readonly Uint8Array[],
     options: LockKeysOptions | undefined,
+    stats?: LockKeysStats,
   ): Promise<LockKeysResult[]> {
     const o = options ?? {};
     const results = new Map<string, LockKeysResult>();
@@ -157,12 +159,18 @@ export class PessimisticState {
         });
       } else toLock.push(key);
     }
-    if (toLock.length > 0) await this.#lock(toLock, o, results);
+    if (toLock.length > 0) await this.#lock(toLock, o, results, stats);
     return input.map((k) => results.get(keyToLatin1(k)) as LockKeysResult);
   }
 
-  async #lock(keysIn: Uint8Array[], o: LockKeysOptions, results: Map<string, LockKeysResult>): Promise<void> {
+  async #lock(
+    keysIn: Uint8Array[],
+    o: LockKeysOptions,
+    results: Map<string, LockKeysResult>,
+    stats: LockKeysStats | undefined,
+  ): Promise<void> {
     let keys = keysIn;
+    if (stats !== undefined) stats.lockKeys = keysIn.length;
     const { executor: exec, oracle } = this.#parts;
     const assignedPrimary = this.primaryKey === undefined;
     if (o.lockOnlyIfExists === true && assignedPrimary && keys.length > 1) {
@@ -185,6 +193,7 @@ export class PessimisticState {
     let forUpdateTs = o.forUpdateTs ?? (await oracle.getTimestamp(call));
     if (aggressive !== undefined) {
       keys = this.#filterAggressiveLocked(aggressive, keys, forUpdateTs, o, results);
+      if (stats !== undefined) stats.aggressiveLockDerivedCount = keysIn.length - keys.length;
       // A new primary this attempt: its TTL manager starts over (client-go `resetTTLManagerForAggressiveLockingMode`).
       if (keys.length > 0 && assignedPrimary && !sameKey(aggressive.primaryKey, aggressive.lastPrimaryKey)) {
         this.#stopTtlManager();
@@ -224,6 +233,7 @@ export class PessimisticState {
             bo,
           );
           this.#record(keys, values, o, results);
+          if (stats !== undefined && aggressive !== undefined) countAggressive(stats, keys, results);
           if (
             assignedPrimary &&
             this.primaryKey !== undefined &&
@@ -240,6 +250,7 @@ export class PessimisticState {
           if (conflict && o.forUpdateTs === undefined && attempt < MAX_FOR_UPDATE_RETRIES) {
             // A newer commit than the for-update ts: lock again at a newer one (TiDB's statement retry).
             forUpdateTs = await oracle.getTimestamp(call);
+            if (stats !== undefined) stats.retryCount++;
             continue;
           }
           throw e;
@@ -268,6 +279,7 @@ export class PessimisticState {
       }
       throw e;
     } finally {
+      if (stats !== undefined) stats.backoffKinds = bo.execDetails?.backoffKindsSince(0) ?? [];
       scope.dispose();
     }
   }
@@ -594,6 +606,20 @@ export class PessimisticState {
         this.#rollbacks.delete(done);
       });
     this.#rollbacks.add(done);
+  }
+}
+
+/** client-go `collectAggressiveLockingStats` after the stage's requests locked `keys`. */
+function countAggressive(
+  stats: LockKeysStats,
+  keys: readonly Uint8Array[],
+  results: ReadonlyMap<string, LockKeysResult>,
+): void {
+  for (const key of keys) {
+    const r = results.get(keyToLatin1(key));
+    if (r === undefined || !r.locked) continue;
+    stats.aggressiveLockNewCount++;
+    if (r.lockedWithConflictTs !== 0n) stats.lockedWithConflictCount++;
   }
 }
 
