@@ -48,7 +48,7 @@ describe.each(txnModes())('gc, delete range and safe point (%s)', (_, mode) => {
     const mustDeleteRange = async (from: string, to: string, regions: number): Promise<void> => {
       const done = await env.client.deleteRange(env.key(from), env.key(to), { concurrency: 2 });
       if (embedded) expect(done).toBe(regions);
-      else expect(done).toBeGreaterThanOrEqual(1);
+      else expect(done).toBeGreaterThanOrEqual(Math.min(regions, 1));
       for (const name of Object.keys(expected)) if (name >= from && name < to) delete expected[name];
       expect(await data()).toEqual(expected);
     };

@@ -88,7 +88,8 @@ describe.each(txnModes())('lock_test.go waits (%s)', (_, mode) => {
     await env?.close();
   });
 
-  test('TestStartHeartBeatAfterLockingPrimary', async () => {
+  // Waits on the embedded cluster's lock-wait hook.
+  embeddedTest('TestStartHeartBeatAfterLockingPrimary', async () => {
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((s) => env.key(`hb_${s}`)) as [
       Uint8Array,
       Uint8Array,

@@ -15,7 +15,16 @@ import {
   type LockResolveEvent,
   TwoPhaseCommitter,
 } from '@tikv/txn';
-import { connectSpy, embedded, putAll, startTxnEnv, type TxnEnv, text, txnModes } from './txn-env.js';
+import {
+  connectSpy,
+  embedded,
+  embeddedTest,
+  putAll,
+  startTxnEnv,
+  type TxnEnv,
+  text,
+  txnModes,
+} from './txn-env.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -110,51 +119,55 @@ describe.each(txnModes())('2pc_test.go background (%s)', (_, mode) => {
     }
   });
 
-  test('TestDeleteAllYourWritesWithSFU: a delete-your-write is not the primary; a reader meeting a secondary finds the primary committed', async () => {
-    const [k1, k2, k3] = [env.key('dsfu_a'), env.key('dsfu_b'), env.key('dsfu_c')];
-    if (embedded) env.split([k2, k3, env.key('dsfu_d')]);
-    const paused = gate();
-    const spy = await connectSpy(env, {
-      around: async (request, send) => {
-        // Hold the commit of txn1's secondaries: only its primary gets committed.
-        if (
-          request.$case === 'Commit' &&
-          !request.value.keys.some((k) => hex(k) === hex(env.storageKey(k2)))
-        ) {
-          await paused.wait;
-        }
-        return send();
-      },
-    });
-    try {
-      const txn1 = await spy.client.begin();
-      txn1.memBuffer.setWithFlags(k1, Uint8Array.of(0), FlagsOp.SetPresumeKeyNotExists);
-      txn1.delete(k1);
-      await txn1.lockKeys([k2, k3]); // SELECT ... FOR UPDATE in an optimistic transaction
-      const committer = new TwoPhaseCommitter(spy.client.parts, txn1.memBuffer, {
-        startTs: txn1.startTs,
-        lockResolver: spy.client.lockResolver,
+  // Needs its keys in separate regions (the embedded cluster's split).
+  embeddedTest(
+    'TestDeleteAllYourWritesWithSFU: a delete-your-write is not the primary; a reader meeting a secondary finds the primary committed',
+    async () => {
+      const [k1, k2, k3] = [env.key('dsfu_a'), env.key('dsfu_b'), env.key('dsfu_c')];
+      if (embedded) env.split([k2, k3, env.key('dsfu_d')]);
+      const paused = gate();
+      const spy = await connectSpy(env, {
+        around: async (request, send) => {
+          // Hold the commit of txn1's secondaries: only its primary gets committed.
+          if (
+            request.$case === 'Commit' &&
+            !request.value.keys.some((k) => hex(k) === hex(env.storageKey(k2)))
+          ) {
+            await paused.wait;
+          }
+          return send();
+        },
       });
-      expect(hex(committer.primaryKey)).toBe(hex(k2));
-      await committer.prewrite();
-      const result = await committer.commit(await spy.client.currentTimestamp());
-      // txn2 starts after txn1's primary committed and writes k3, still locked by txn1.
-      const txn2 = await env.client.begin();
-      txn2.put(k3, Uint8Array.of(33));
-      const met = await locksMet(async () => {
-        await txn2.commit();
-      });
-      expect(met.some((e) => e.lockTxns.includes(txn1.startTs))).toBe(true);
-      paused.open();
-      await result.background;
-      committer.close();
-      const snap = await env.freshSnapshot();
-      expect(await snap.batchGet([k1, k3])).toEqual([undefined, Uint8Array.of(33)]);
-    } finally {
-      paused.open();
-      await spy.close();
-    }
-  });
+      try {
+        const txn1 = await spy.client.begin();
+        txn1.memBuffer.setWithFlags(k1, Uint8Array.of(0), FlagsOp.SetPresumeKeyNotExists);
+        txn1.delete(k1);
+        await txn1.lockKeys([k2, k3]); // SELECT ... FOR UPDATE in an optimistic transaction
+        const committer = new TwoPhaseCommitter(spy.client.parts, txn1.memBuffer, {
+          startTs: txn1.startTs,
+          lockResolver: spy.client.lockResolver,
+        });
+        expect(hex(committer.primaryKey)).toBe(hex(k2));
+        await committer.prewrite();
+        const result = await committer.commit(await spy.client.currentTimestamp());
+        // txn2 starts after txn1's primary committed and writes k3, still locked by txn1.
+        const txn2 = await env.client.begin();
+        txn2.put(k3, Uint8Array.of(33));
+        const met = await locksMet(async () => {
+          await txn2.commit();
+        });
+        expect(met.some((e) => e.lockTxns.includes(txn1.startTs))).toBe(true);
+        paused.open();
+        await result.background;
+        committer.close();
+        const snap = await env.freshSnapshot();
+        expect(await snap.batchGet([k1, k3])).toEqual([undefined, Uint8Array.of(33)]);
+      } finally {
+        paused.open();
+        await spy.close();
+      }
+    },
+  );
 
   test('TestRetryPushTTL: a lock acquired after a long wait carries a TTL counted to the acquisition', async () => {
     const managedLockTtlMs = 1000;

@@ -18,7 +18,17 @@ import {
   TXN_HEARTBEAT_CHANNEL,
   type TxnHeartbeatEvent,
 } from '@tikv/txn';
-import { bytes, connectSpy, embedded, putAll, startTxnEnv, type TxnEnv, text, txnModes } from './txn-env.js';
+import {
+  bytes,
+  connectSpy,
+  embedded,
+  embeddedTest,
+  putAll,
+  startTxnEnv,
+  type TxnEnv,
+  text,
+  txnModes,
+} from './txn-env.js';
 
 describe.each(txnModes())('2pc_test.go pessimistic (%s)', (_, mode) => {
   let env: TxnEnv;
@@ -399,45 +409,49 @@ describe.each(txnModes())('2pc_test.go pessimistic (%s)', (_, mode) => {
     }
   });
 
-  test('TestPessimisticLockPrimary: a lock of several keys waits at the primary before it locks the secondaries', async () => {
-    const [k1, k2] = [env.key('plp_a'), env.key('plp_b')];
-    if (embedded) env.split([k2]);
-    const txn1 = await env.client.begin({ pessimistic: true });
-    await lockAtStart(txn1, k1);
-    // txn2's request for the primary is in flight (waiting in TiKV) before txn3 asks for k2.
-    let primarySent: () => void = () => undefined;
-    const waiting = new Promise<void>((resolve) => {
-      primarySent = resolve;
-    });
-    const spy = await connectSpy(env, {
-      around: async (request, send) => {
-        if (request.$case === 'PessimisticLock' && request.value.mutations.length > 0) primarySent();
-        return send();
-      },
-    });
-    try {
-      const txn2 = await spy.client.begin({ pessimistic: true });
-      const blocked = txn2.lockKeys([k1, k2], { waitTimeoutMs: 200 }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      await waiting;
-      const txn3 = await env.client.begin({ pessimistic: true });
-      await txn3.lockKeys([k2], { noWait: true });
-      expect(await blocked).toMatchObject({ code: 'LOCK_WAIT_TIMEOUT' });
-      // Nothing but the primary was asked for.
-      for (const r of spy.sent('PessimisticLock')) {
-        expect(r.value.mutations.map((m) => Buffer.from(m.key).toString('hex'))).toEqual([
-          Buffer.from(env.storageKey(k1)).toString('hex'),
-        ]);
+  // Needs its keys in separate regions (the embedded cluster's split).
+  embeddedTest(
+    'TestPessimisticLockPrimary: a lock of several keys waits at the primary before it locks the secondaries',
+    async () => {
+      const [k1, k2] = [env.key('plp_a'), env.key('plp_b')];
+      if (embedded) env.split([k2]);
+      const txn1 = await env.client.begin({ pessimistic: true });
+      await lockAtStart(txn1, k1);
+      // txn2's request for the primary is in flight (waiting in TiKV) before txn3 asks for k2.
+      let primarySent: () => void = () => undefined;
+      const waiting = new Promise<void>((resolve) => {
+        primarySent = resolve;
+      });
+      const spy = await connectSpy(env, {
+        around: async (request, send) => {
+          if (request.$case === 'PessimisticLock' && request.value.mutations.length > 0) primarySent();
+          return send();
+        },
+      });
+      try {
+        const txn2 = await spy.client.begin({ pessimistic: true });
+        const blocked = txn2.lockKeys([k1, k2], { waitTimeoutMs: 200 }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        await waiting;
+        const txn3 = await env.client.begin({ pessimistic: true });
+        await txn3.lockKeys([k2], { noWait: true });
+        expect(await blocked).toMatchObject({ code: 'LOCK_WAIT_TIMEOUT' });
+        // Nothing but the primary was asked for.
+        for (const r of spy.sent('PessimisticLock')) {
+          expect(r.value.mutations.map((m) => Buffer.from(m.key).toString('hex'))).toEqual([
+            Buffer.from(env.storageKey(k1)).toString('hex'),
+          ]);
+        }
+        await txn3.rollback();
+        await txn2.rollback();
+        await txn1.rollback();
+      } finally {
+        await spy.close();
       }
-      await txn3.rollback();
-      await txn2.rollback();
-      await txn1.rollback();
-    } finally {
-      await spy.close();
-    }
-  });
+    },
+  );
 
   test('TestResolvePessimisticLock: keys a filter leaves out are prewritten as locks, with the value kept', async () => {
     const untouched = env.key('t00000001_i000000001');
