@@ -2,6 +2,7 @@
 // TransactionClient per mode, keys under a per-suite prefix (so a suite can run against an
 // existing cluster and clean up after itself), and region splits on the embedded target.
 import { keyspacePrefix } from '@tikv/mock-cluster';
+import { PdClient } from '@tikv/pd';
 import {
   type Snapshot,
   TransactionClient,
@@ -114,12 +115,25 @@ export async function startTxnEnv(
   const prefix = `~${suite}_${Date.now()}/`;
   const prefixBytes = bytes(prefix);
   const end = bytes(`${prefix.slice(0, -1)}0`);
+  // The keyspace's id: from the mock, or from PD on another target.
+  let keyspaceId: number | undefined;
+  if (mode.apiVersion !== 'V1') {
+    const name = mode.keyspace === '' ? 'DEFAULT' : mode.keyspace;
+    keyspaceId = target.mock?.keyspaces().find((k) => k.name === name)?.id;
+    if (keyspaceId === undefined && target.mock === undefined) {
+      const pd = await PdClient.connect({ endpoints: [...target.pdEndpoints] });
+      try {
+        const meta = await pd.loadKeyspace(name);
+        keyspaceId = meta.keyspace?.$case === 'id' ? meta.keyspace.value : undefined;
+      } finally {
+        await pd.close();
+      }
+    }
+  }
   const storagePrefix = (): Uint8Array => {
     if (mode.apiVersion === 'V1') return new Uint8Array(0);
-    const name = mode.keyspace === '' ? 'DEFAULT' : mode.keyspace;
-    const id = target.mock?.keyspaces().find((k) => k.name === name)?.id;
-    if (id === undefined) throw new Error(`keyspace ${name} is unknown to the mock`);
-    return keyspacePrefix('txn', id);
+    if (keyspaceId === undefined) throw new Error(`keyspace '${mode.keyspace}' is unknown`);
+    return keyspacePrefix('txn', keyspaceId);
   };
   const storageKey = (key: Uint8Array): Uint8Array => Buffer.concat([storagePrefix(), key]);
   return {
