@@ -65,28 +65,14 @@ export class UnionStore {
     keys: readonly Uint8Array[],
     options?: RequestOptions & ExecDetailsOptions,
   ): Promise<(Uint8Array | undefined)[]> {
-    const out: (Uint8Array | undefined)[] = new Array(keys.length);
-    const missing: Uint8Array[] = [];
-    const missingAt: number[] = [];
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const buffered = this.buffer.get(key);
-      if (buffered === undefined) {
-        missing.push(key);
-        missingAt.push(i);
-      } else {
-        // A buffered delete answers without a snapshot read.
-        out[i] = buffered.length === 0 ? undefined : buffered.slice();
-      }
-    }
-    if (missing.length > 0) {
-      const values = await this.snapshot.batchGet(missing, options);
-      for (let j = 0; j < missing.length; j++) {
-        const value = values[j];
-        out[missingAt[j]!] = value === undefined || value.length === 0 ? undefined : value;
-      }
-    }
-    return out;
+    return this.#mergeBuffered(
+      keys,
+      (buffered) => (buffered.length === 0 ? undefined : buffered.slice()),
+      async (missing) =>
+        (await this.snapshot.batchGet(missing, options)).map((v) =>
+          v === undefined || v.length === 0 ? undefined : v,
+        ),
+    );
   }
 
   /**
@@ -119,7 +105,26 @@ export class UnionStore {
     keys: readonly Uint8Array[],
     options?: RequestOptions & ExecDetailsOptions,
   ): Promise<(ValueEntry | undefined)[]> {
-    const out: (ValueEntry | undefined)[] = new Array(keys.length);
+    return this.#mergeBuffered(
+      keys,
+      (buffered) => (buffered.length === 0 ? undefined : { value: buffered.slice(), commitTs: 0n }),
+      async (missing) =>
+        (await this.snapshot.batchGetEntries(missing, options)).map((e) =>
+          e === undefined || e.value.length === 0 ? undefined : e,
+        ),
+    );
+  }
+
+  /**
+   * Answers each key from the buffer where it holds the key (a buffered delete answers
+   * `undefined` without a read) and the rest with one snapshot read, aligned with `keys`.
+   */
+  async #mergeBuffered<T>(
+    keys: readonly Uint8Array[],
+    fromBuffer: (buffered: Uint8Array) => T | undefined,
+    read: (missing: Uint8Array[]) => Promise<(T | undefined)[]>,
+  ): Promise<(T | undefined)[]> {
+    const out: (T | undefined)[] = new Array(keys.length);
     const missing: Uint8Array[] = [];
     const missingAt: number[] = [];
     for (let i = 0; i < keys.length; i++) {
@@ -128,16 +133,13 @@ export class UnionStore {
       if (buffered === undefined) {
         missing.push(key);
         missingAt.push(i);
-      } else if (buffered.length > 0) {
-        out[i] = { value: buffered.slice(), commitTs: 0n };
+      } else {
+        out[i] = fromBuffer(buffered);
       }
     }
     if (missing.length > 0) {
-      const entries = await this.snapshot.batchGetEntries(missing, options);
-      for (let j = 0; j < missing.length; j++) {
-        const entry = entries[j];
-        out[missingAt[j]!] = entry === undefined || entry.value.length === 0 ? undefined : entry;
-      }
+      const found = await read(missing);
+      for (let j = 0; j < missing.length; j++) out[missingAt[j]!] = found[j];
     }
     return out;
   }
