@@ -486,6 +486,27 @@ describe('StoreBatcher (client-go batchConn / batchCommandsClient)', () => {
     await Promise.all([...first, urgent, mid]);
   });
 
+  it('sends a request to an idle store within the microtask checkpoint; with one in flight, the turn batches', async () => {
+    const { batcher, streams } = setup({ connections: 1, maxBatchSize: 16 });
+    const send = (k: string) => batcher.send(rawGet(k), '', undefined, Number.NaN);
+    // Idle store: the request and what the same synchronous code adds go out before any turn.
+    const first = [send('a'), send('b')];
+    await Promise.resolve();
+    const stream = streams[0] as FakeStream;
+    expect(stream.sent.map((m) => m.requests.length)).toEqual([2]);
+    // Two in flight: the next requests wait for the end of the turn and leave together.
+    const later = [send('c')];
+    await Promise.resolve();
+    later.push(send('d'));
+    await Promise.resolve();
+    expect(stream.sent).toHaveLength(1);
+    await turn();
+    expect(stream.sent.map((m) => m.requests.length)).toEqual([2, 2]);
+    stream.answer();
+    await Promise.all([...first, ...later]);
+    expect(batcher.outstanding).toBe(0);
+  });
+
   it('a batch policy that waits collects requests arriving over the next turns into one message', async () => {
     const run = async (policy: BatchPolicyOptions | undefined): Promise<number[]> => {
       const { batcher, streams } = setup({

@@ -215,7 +215,11 @@ export class StoreBatcher implements BatchStreamOwner {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(this.#flush);
+    // A request to an idle store (nothing else queued or in flight) has nothing to wait for: it
+    // leaves at the microtask checkpoint, with whatever the same synchronous code queued beside
+    // it, one event-loop turn sooner. Otherwise the batch collects until the turn ends.
+    if (this.#pending.length === 1 && this.#inflight() === 0) queueMicrotask(this.#flush);
+    else setImmediate(this.#flush);
   }
 
   #run(waited: boolean): void {
