@@ -37,6 +37,7 @@ export {
   type MockTlsOptions,
   type ResolvedMockClusterOptions,
 } from './mock-cluster-options.js';
+export type { ActionOnInvalidMaxTs, InvalidMaxTsUpdate } from './mvcc/max-ts-limit.js';
 export type { TxnState } from './mvcc/txn-status-cache.js';
 export type { KeyspaceInfo, KeyspaceSpec, MockKeyspaceState } from './pd/keyspace-service.js';
 export type { PdMemberInfo } from './pd/pd-members.js';

@@ -52,6 +52,11 @@ describe('MockCluster.start options', () => {
       'options.storeLabels[0] must be an object, got string of length 2',
     );
     expectInvalid({ maxKeySizeBytes: -1 }, 'options.maxKeySizeBytes must be an integer >= 1, got number -1');
+    expectInvalid(
+      { actionOnInvalidMaxTs: 'panic' },
+      "options.actionOnInvalidMaxTs must be one of 'error', 'log', got 'panic'",
+    );
+    expectInvalid({ maxTsDriftMs: -1 }, 'options.maxTsDriftMs must be an integer >= 0, got number -1');
   });
 
   test('storeLabels label the stores by position', async () => {
@@ -79,5 +84,12 @@ describe('MockCluster.start options', () => {
     expect(o.keyspaces).toEqual([{ name: 'ks' }]);
     expect(o.regionKeyEncoding).toBe('raw');
     expect(resolveMockClusterOptions(undefined).stores).toBe(3);
+    // TiKV's max-drift (60 s); its default action, panic, becomes a refused request.
+    expect(o.maxTsDriftMs).toBe(60_000);
+    expect(o.actionOnInvalidMaxTs).toBe('error');
+    expect(resolveMockClusterOptions({ actionOnInvalidMaxTs: 'log', maxTsDriftMs: 0 })).toMatchObject({
+      actionOnInvalidMaxTs: 'log',
+      maxTsDriftMs: 0,
+    });
   });
 });

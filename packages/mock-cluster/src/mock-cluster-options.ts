@@ -10,6 +10,11 @@ import {
   type Resolved,
 } from '@tikv/common';
 import { ApiVersion, RegionKeyEncoding } from './api-version.js';
+import {
+  type ActionOnInvalidMaxTs,
+  DEFAULT_ACTION_ON_INVALID_MAX_TS,
+  DEFAULT_MAX_TS_DRIFT_MS,
+} from './mvcc/max-ts-limit.js';
 import type { KeyspaceSpec } from './pd/keyspace-service.js';
 import type { TsoServiceSpec } from './tso/keyspace-groups.js';
 
@@ -104,6 +109,19 @@ export interface MockClusterOptions {
    * `API_SVC_MODE` and the servers' URLs. @defaultValue none (PD serves TSO itself)
    */
   readonly tsoService?: TsoServiceSpec | undefined;
+  /**
+   * What a store does with a request whose timestamp would push TiKV's `max_ts` past what PD's TSO
+   * could have issued (TiKV's `storage.max-ts.action-on-invalid-update`): `'error'` answers a
+   * region error "invalid max_ts update: <ts> exceeds the limit <limit>", `'log'` serves it and
+   * records it in {@link MockCluster.invalidMaxTsUpdates}. TiKV's own default, `panic`, stops the
+   * TiKV process; the mock fails the request instead. @defaultValue 'error'
+   */
+  readonly actionOnInvalidMaxTs?: ActionOnInvalidMaxTs | undefined;
+  /**
+   * How far (ms) past PD's latest TSO a read, an insert's prewrite or a pessimistic lock that
+   * reads may take `max_ts` (TiKV's `storage.max-ts.max-drift`). @defaultValue 60000
+   */
+  readonly maxTsDriftMs?: number | undefined;
 }
 
 /** {@link MockClusterOptions} with defaults applied. */
@@ -137,6 +155,8 @@ export const DEFAULT_MOCK_CLUSTER_OPTIONS = Object.freeze({
   raftEntryMaxSizeBytes: 8 * 1024 * 1024,
   maxBatchCommands: 10_000,
   unref: true,
+  actionOnInvalidMaxTs: DEFAULT_ACTION_ON_INVALID_MAX_TS,
+  maxTsDriftMs: DEFAULT_MAX_TS_DRIFT_MS,
 } as const);
 
 /** Bytes of a key input. */
@@ -147,6 +167,11 @@ export function toKey(k: KeyInput): Uint8Array {
 function positiveInt(name: string, v: unknown): number {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1) return v;
   throw invalidArgument(`options.${name}`, 'an integer >= 1', v);
+}
+
+function nonNegativeInt(name: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  throw invalidArgument(`options.${name}`, 'an integer >= 0', v);
 }
 
 function port(name: string, v: unknown): number {
@@ -241,6 +266,12 @@ export function resolveMockClusterOptions(options: MockClusterOptions = {}): Res
         ? undefined
         : positiveInt('maxReceiveMessageBytes', o.maxReceiveMessageBytes),
     unref: checkOptionalBoolean(o.unref, 'options.unref') ?? d.unref,
+    actionOnInvalidMaxTs: oneOf<ActionOnInvalidMaxTs>(
+      'options.actionOnInvalidMaxTs',
+      o.actionOnInvalidMaxTs ?? d.actionOnInvalidMaxTs,
+      ['error', 'log'],
+    ),
+    maxTsDriftMs: nonNegativeInt('maxTsDriftMs', o.maxTsDriftMs ?? d.maxTsDriftMs),
     tsoService:
       o.tsoService === undefined
         ? undefined

@@ -22,6 +22,8 @@ import {
   resolveMockClusterOptions,
   toKey,
 } from './mock-cluster-options.js';
+import { type InvalidMaxTsUpdate, MaxTsLimit } from './mvcc/max-ts-limit.js';
+import { composeTs } from './mvcc/txn-key.js';
 import type { TxnState } from './mvcc/txn-status-cache.js';
 import { GcStateService } from './pd/gc-state-service.js';
 import {
@@ -141,16 +143,28 @@ export class MockCluster {
     const raw = new RawStore(engine, o.apiVersion, () => BigInt(Math.floor(o.nowMs() / 1000)));
     let gcStateSource: GcStateService | undefined;
     let keyspaceSource: KeyspaceService | undefined;
-    const txn = createTxnDeps(engine, o.nowMs, {
-      safePointFor: (id) => gcStateSource?.gcSafePointFor(id) ?? 0n,
-      // API V1 data follows the unified safe point only; V2 keyspaces may have their own.
-      fingerprint: () =>
-        o.apiVersion === ApiVersion.V1
-          ? String(gcStateSource?.gcSafePointFor(undefined) ?? 0n)
-          : [undefined, ...(keyspaceSource?.list() ?? []).map((k) => k.id)]
-              .map((id) => gcStateSource?.gcSafePointFor(id) ?? 0n)
-              .join(','),
+    const tso = new TsoAllocator(o.nowMs);
+    const asTs = (t: { physical: bigint; logical: bigint }) => composeTs(t.physical, t.logical);
+    const maxTsLimit = new MaxTsLimit({
+      source: { latest: () => asTs(tso.peek()), issue: () => asTs(tso.allocate(1)) },
+      action: o.actionOnInvalidMaxTs,
+      driftMs: o.maxTsDriftMs,
     });
+    const txn = createTxnDeps(
+      engine,
+      o.nowMs,
+      {
+        safePointFor: (id) => gcStateSource?.gcSafePointFor(id) ?? 0n,
+        // API V1 data follows the unified safe point only; V2 keyspaces may have their own.
+        fingerprint: () =>
+          o.apiVersion === ApiVersion.V1
+            ? String(gcStateSource?.gcSafePointFor(undefined) ?? 0n)
+            : [undefined, ...(keyspaceSource?.list() ?? []).map((k) => k.id)]
+                .map((id) => gcStateSource?.gcSafePointFor(id) ?? 0n)
+                .join(','),
+      },
+      maxTsLimit,
+    );
     txn.storage.maxWriteBytes = o.raftEntryMaxSizeBytes;
     const deps: KvDeps = {
       model,
@@ -192,7 +206,6 @@ export class MockCluster {
     model.split([...evenSplitKeys(o.regions, o.apiVersion), ...o.splitKeys]);
 
     const membership = new PdMembership({ count: o.pdMembers, host: o.host, tls: o.tls !== undefined });
-    const tso = new TsoAllocator(o.nowMs);
     const tsoServers =
       o.tsoService === undefined
         ? undefined
@@ -554,6 +567,15 @@ export class MockCluster {
   /** The TSO requests the TSO servers received (header fields, serving group), oldest first. */
   tsoRequests(): readonly TsoRequestRecord[] {
     return this.#tsoServers?.records() ?? [];
+  }
+
+  /**
+   * The requests' timestamps that would have pushed TiKV's `max_ts` past what PD's TSO could have
+   * issued, oldest first (the last 10 000): refused with a region error, or let through with
+   * `actionOnInvalidMaxTs: 'log'` (TiKV logs them).
+   */
+  invalidMaxTsUpdates(): readonly InvalidMaxTsUpdate[] {
+    return this.#txn.maxTsLimit?.invalidUpdates ?? [];
   }
 
   /** Arms a fault for the next `times` matching requests. */

@@ -18,6 +18,17 @@ describe('TsoAllocator', () => {
     expect(a.allocate(3)).toEqual({ physical: 2000n, logical: 3n });
   });
 
+  it('peek answers the newest timestamp allocated without allocating one', () => {
+    let now = 1000;
+    const a = new TsoAllocator(() => now);
+    expect(a.peek()).toEqual({ physical: 0n, logical: 0n });
+    a.allocate(3);
+    now = 2000; // peek does not follow the clock: nothing was issued at 2000 yet
+    expect(a.peek()).toEqual({ physical: 1000n, logical: 3n });
+    expect(a.peek()).toEqual({ physical: 1000n, logical: 3n });
+    expect(a.allocate(1)).toEqual({ physical: 2000n, logical: 1n });
+  });
+
   it('moves the physical part on when the logical part would overflow', () => {
     const a = new TsoAllocator(() => 5);
     a.allocate(MAX_LOGICAL - 10);

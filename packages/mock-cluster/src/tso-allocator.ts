@@ -43,6 +43,14 @@ export class TsoAllocator {
       this.#logical = 0;
     }
     this.#logical += count;
+    return this.peek();
+  }
+
+  /**
+   * The newest timestamp allocated so far, without allocating one (`{ 0, 0 }` before the first):
+   * what the mock TiKV takes as the latest TSO PD has issued.
+   */
+  peek(): TsoTimestamp {
     return { physical: BigInt(this.#physical), logical: BigInt(this.#logical) };
   }
 }

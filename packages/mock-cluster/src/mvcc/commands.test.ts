@@ -7,6 +7,7 @@ import {
   RESOLVE_LOCK_BATCH_SIZE,
   TxnCommands,
 } from './txn-commands.js';
+import { checkSecondaryLocks, txnHeartBeat } from './txn-status-commands.js';
 import { isProtectedRollback, WriteType } from './write-record.js';
 
 function setup(maxTs = 1n) {
@@ -15,13 +16,13 @@ function setup(maxTs = 1n) {
   return { e, cm, cmds: new TxnCommands(e.engine, cm) };
 }
 
-const status = (s: ReturnType<TxnCommands['checkSecondaryLocks']>) =>
+const status = (s: ReturnType<typeof checkSecondaryLocks>) =>
   s.kind === 'committed' ? `committed@${s.commitTs}` : s.kind;
 
 describe('src/storage/txn/commands/check_secondary_locks.rs', () => {
   test('test_check_async_commit_secondary_locks', () => {
     const { e, cmds } = setup();
-    const check = (ts: number) => cmds.checkSecondaryLocks([b('k1')], BigInt(ts));
+    const check = (ts: number) => checkSecondaryLocks(cmds, [b('k1')], BigInt(ts));
     e.prewriteLock('k1', 'key', 1);
     e.commit('k1', 1, 3);
     e.rollback('k1', 5, false);
@@ -54,15 +55,15 @@ describe('src/storage/txn/commands/txn_heart_beat.rs', () => {
   test('test_txn_heart_beat: the TTL only grows; a missing lock is TxnNotFound', () => {
     const { e, cmds } = setup();
     e.prewritePut('k1', 'v1', 'k1', 5, { lockTtl: 100 });
-    expect(cmds.txnHeartBeat(b('k1'), 5n, 90n, 0n)).toBe(100n);
-    expect(cmds.txnHeartBeat(b('k1'), 5n, 110n, 0n)).toBe(110n);
+    expect(txnHeartBeat(cmds, b('k1'), 5n, 90n, 0n)).toBe(100n);
+    expect(txnHeartBeat(cmds, b('k1'), 5n, 110n, 0n)).toBe(110n);
     expect(e.locked('k1', 5).ttl).toBe(110n);
-    expect(e.err(() => cmds.txnHeartBeat(b('k1'), 6n, 110n, 0n)).detail).toMatchObject({
+    expect(e.err(() => txnHeartBeat(cmds, b('k1'), 6n, 110n, 0n)).detail).toMatchObject({
       kind: 'TxnNotFound',
       startTs: 6n,
     });
     e.commit('k1', 5, 10);
-    expect(e.err(() => cmds.txnHeartBeat(b('k1'), 5n, 110n, 0n)).kind).toBe('TxnNotFound');
+    expect(e.err(() => txnHeartBeat(cmds, b('k1'), 5n, 110n, 0n)).kind).toBe('TxnNotFound');
   });
 });
 

@@ -1,5 +1,7 @@
+import type { kvrpcpb } from '@tikv/proto';
 import { compareBytes } from '../storage/ordered-map.js';
 import type { Lock } from './lock-record.js';
+import { exactLimitRequired, type MaxTsLimit } from './max-ts-limit.js';
 import { TS_MAX } from './txn-key.js';
 
 /** A lock held in memory while an async-commit or 1PC prewrite is being written. */
@@ -25,9 +27,12 @@ function keyId(encodedKey: Uint8Array): string {
 export class ConcurrencyManager {
   #maxTs: bigint;
   readonly #table = new Map<string, MemoryLock>();
+  readonly #limit: MaxTsLimit | undefined;
 
-  constructor(initialMaxTs = 0n) {
+  /** Without `limit`, any update is taken (TiKV without a TSO to check against). */
+  constructor(initialMaxTs = 0n, limit?: MaxTsLimit) {
     this.#maxTs = initialMaxTs;
+    this.#limit = limit;
   }
 
   /** The current `max_ts`. */
@@ -35,9 +40,16 @@ export class ConcurrencyManager {
     return this.#maxTs;
   }
 
-  /** Raises `max_ts` to `ts` (`TimeStamp::max()` is ignored, as in TiKV). */
-  updateMaxTs(ts: bigint): void {
+  /**
+   * Raises `max_ts` to `ts` (`TimeStamp::max()` is ignored, as in TiKV) once the limit allows it.
+   *
+   * @param requestOrigin - the request's origin, given by the commands TiKV checks it for:
+   *   then any origin but TiDB's must stay within the exact limit
+   * @throws InvalidMaxTsUpdateError when `ts` exceeds the limit and the action is `'error'`
+   */
+  updateMaxTs(ts: bigint, requestOrigin?: kvrpcpb.RequestOrigin): void {
     if (ts === TS_MAX) return;
+    this.#limit?.check(ts, exactLimitRequired(requestOrigin));
     if (ts > this.#maxTs) this.#maxTs = ts;
   }
 

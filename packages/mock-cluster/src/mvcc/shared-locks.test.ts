@@ -5,6 +5,7 @@ import { LockType, newLock } from './lock-record.js';
 import { b, MvccTestEngine } from './mvcc-test-util.js';
 import { decodeLockOrShared, encodeSharedLocks, newSharedLocks, sharedLocksInfoOf } from './shared-locks.js';
 import { TxnCommands } from './txn-commands.js';
+import { checkSecondaryLocks, checkTxnStatus } from './txn-status-commands.js';
 import { WriteType } from './write-record.js';
 
 const DO_PESSIMISTIC_CHECK = kvrpcpb.PrewriteRequest_PessimisticAction.DO_PESSIMISTIC_CHECK;
@@ -114,7 +115,7 @@ describe('shared locks (TiKV txn_types::SharedLocks and the actions that use the
     cmds.pessimisticRollback([b('k')], 10n, 10n);
     expect(released).toEqual([]);
     expect(() =>
-      cmds.checkTxnStatus({
+      checkTxnStatus(cmds, {
         primaryKey: b('k'),
         lockTs: 20n,
         callerStartTs: 0n,
@@ -155,8 +156,8 @@ describe('shared locks (TiKV txn_types::SharedLocks and the actions that use the
     prewriteShared(10n);
     prewriteShared(20n);
     // A pessimistic holder is rolled back by CheckSecondaryLocks; a prewritten one is reported.
-    expect(cmds.checkSecondaryLocks([b('k')], 30n)).toEqual({ kind: 'rolledBack' });
-    const status = cmds.checkSecondaryLocks([b('k')], 10n);
+    expect(checkSecondaryLocks(cmds, [b('k')], 30n)).toEqual({ kind: 'rolledBack' });
+    const status = checkSecondaryLocks(cmds, [b('k')], 10n);
     expect(status.kind === 'locked' && status.locks.map((l) => l.lockVersion)).toEqual([10n]);
     // One ResolveLock of the region: 10 committed, 20 rolled back.
     cmds.resolveLock({

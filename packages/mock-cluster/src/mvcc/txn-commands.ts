@@ -6,31 +6,16 @@ import {
   NotInShrinkModeError,
   type PessimisticLockKeyResult,
 } from './actions/acquire-pessimistic-lock.js';
-import { checkTxnStatusLockExists } from './actions/check-txn-status.js';
 import { cleanup } from './actions/cleanup.js';
 import { type CommitRole, commit, lockInTxn } from './actions/commit.js';
-import type { TxnStatus } from './actions/common.js';
 import { type PrewriteMutationInput, prewrite, type TransactionProperties } from './actions/prewrite.js';
-import {
-  checkTxnStatusMissingLock,
-  collapsePrevRollback,
-  isPessimisticLockWithConflict,
-  makeRollback,
-  missingLockActionFor,
-} from './actions/rollback.js';
 import type { ConcurrencyManager } from './concurrency-manager.js';
 import { isPessimisticLock, type Lock, lockInfoOf } from './lock-record.js';
 import { isMvccError, MvccError, mvccFail, txnOther } from './mvcc-error.js';
 import { mvccInfoOf } from './mvcc-info.js';
-import { type KeyLock, MvccReader, type OverlappedWrite } from './mvcc-reader.js';
+import { type KeyLock, MvccReader } from './mvcc-reader.js';
 import { EntryTooLargeError, type Modify, MvccTxn, type ReleasedLock } from './mvcc-txn.js';
-import {
-  cloneSharedLocks,
-  isSharedLocks,
-  newSharedLocks,
-  type SharedLocks,
-  sharedLocksInfoOf,
-} from './shared-locks.js';
+import { cloneSharedLocks, isSharedLocks, newSharedLocks, sharedLocksInfoOf } from './shared-locks.js';
 import { bytesEqual, encodeTxnKey } from './txn-key.js';
 import { newWrite, WriteType, writeTypeFromLockType } from './write-record.js';
 
@@ -74,12 +59,6 @@ export interface PrewriteOutcome {
   readonly minCommitTs: bigint;
   readonly onePcCommitTs: bigint;
 }
-
-/** Secondary-lock status (`SecondaryLocksStatus`). */
-export type SecondaryLocksStatus =
-  | { readonly kind: 'locked'; readonly locks: kvrpcpb.LockInfo[] }
-  | { readonly kind: 'committed'; readonly commitTs: bigint }
-  | { readonly kind: 'rolledBack' };
 
 /** A pessimistic lock command (`AcquirePessimisticLock`), decoded from the request. */
 export interface PessimisticLockCommand extends Omit<AcquirePessimisticLockOptions, 'shouldNotExist'> {
@@ -307,152 +286,10 @@ export class TxnCommands {
     );
   }
 
-  /** KvCleanup: rolls back the lock unless alive; a Committed error carries the commit ts. */
-  cleanup(key: Uint8Array, startTs: bigint, currentTs: bigint): void {
-    // A commit must not overwrite the protected rollback this may write: raise max_ts first.
-    this.#cm.updateMaxTs(startTs);
-    this.execute(startTs, (txn, reader) => {
-      cleanup(txn, reader, key, currentTs, true);
-    });
-  }
-
   /** KvBatchRollback. */
   batchRollback(keys: readonly Uint8Array[], startTs: bigint): void {
     this.execute(startTs, (txn, reader) => {
       for (const k of keys) cleanup(txn, reader, k, 0n, false);
-    });
-  }
-
-  /** KvCheckTxnStatus. */
-  checkTxnStatus(o: {
-    readonly primaryKey: Uint8Array;
-    readonly lockTs: bigint;
-    readonly callerStartTs: bigint;
-    readonly currentTs: bigint;
-    readonly rollbackIfNotExist: boolean;
-    readonly forceSyncCommit: boolean;
-    readonly resolvingPessimisticLock: boolean;
-    readonly verifyIsPrimary: boolean;
-  }): TxnStatus {
-    let newMaxTs = o.lockTs;
-    if (o.currentTs !== 0xffff_ffff_ffff_ffffn && o.currentTs > newMaxTs) newMaxTs = o.currentTs;
-    if (o.callerStartTs !== 0xffff_ffff_ffff_ffffn && o.callerStartTs > newMaxTs) newMaxTs = o.callerStartTs;
-    this.#cm.updateMaxTs(newMaxTs);
-    return this.execute(o.lockTs, (txn, reader) => {
-      const lock = reader.loadLock(o.primaryKey);
-      // A shared-locked key is never a primary: TiKV refuses the check.
-      if (isSharedLocks(lock))
-        mvccFail({ kind: 'PrimaryMismatch', info: sharedLocksInfoOf(lock, o.primaryKey) });
-      if (lock !== undefined && lock.ts === o.lockTs) {
-        return checkTxnStatusLockExists(txn, reader, o.primaryKey, lock, o).status;
-      }
-      return checkTxnStatusMissingLock(
-        txn,
-        reader,
-        o.primaryKey,
-        lock,
-        missingLockActionFor(o.rollbackIfNotExist),
-        o.resolvingPessimisticLock,
-      );
-    });
-  }
-
-  /** KvCheckSecondaryLocks. */
-  checkSecondaryLocks(keys: readonly Uint8Array[], startTs: bigint): SecondaryLocksStatus {
-    this.#cm.updateMaxTs(startTs);
-    return this.execute(startTs, (txn, reader) => {
-      const locks: kvrpcpb.LockInfo[] = [];
-      for (const key of keys) {
-        const record = reader.loadLock(key);
-        // This transaction's entry of shared locks stands for its lock; others' do not matter.
-        const lock = isSharedLocks(record) ? record.locks.get(startTs) : record;
-        let status: SecondaryLocksStatus | 'locked';
-        let needRollback = false;
-        let overlapped: OverlappedWrite | undefined;
-        const mismatch = lock !== undefined && lock.ts !== startTs ? lock : undefined;
-        if (lock !== undefined && lock.ts === startTs) {
-          [status, needRollback, overlapped] = this.#secondaryFromLock(
-            txn,
-            reader,
-            lock,
-            key,
-            locks,
-            isSharedLocks(record) ? record : undefined,
-          );
-        } else {
-          [status, needRollback, overlapped] = secondaryDetermined(reader, key);
-        }
-        if (needRollback) {
-          if (mismatch !== undefined) txn.markRollbackOnMismatchingLock(key, mismatch, true);
-          const write = makeRollback(startTs, true, overlapped);
-          if (write !== undefined) {
-            txn.putWrite(key, startTs, write);
-            collapsePrevRollback(txn, reader, key);
-          }
-        }
-        if (status !== 'locked') return status;
-      }
-      return { kind: 'locked', locks };
-    });
-  }
-
-  #secondaryFromLock(
-    txn: MvccTxn,
-    reader: MvccReader,
-    lock: Lock,
-    key: Uint8Array,
-    locks: kvrpcpb.LockInfo[],
-    shared: SharedLocks | undefined,
-  ): [SecondaryLocksStatus | 'locked', boolean, OverlappedWrite | undefined] {
-    let overlapped: OverlappedWrite | undefined;
-    const unlock = (): void => {
-      if (shared !== undefined) txn.removeSharedLock(key, shared, 0n);
-      else txn.unlockKey(key, true, 0n);
-    };
-    if (isPessimisticLockWithConflict(lock)) {
-      const [status, needRollback, o] = secondaryDetermined(reader, key);
-      if (!needRollback) {
-        unlock();
-        return [status, false, o];
-      }
-      overlapped = o;
-    }
-    if (isPessimisticLock(lock)) {
-      unlock();
-      if (!isPessimisticLockWithConflict(lock)) {
-        const record = reader.getTxnCommitRecord(key);
-        if (record.kind !== 'none') throw new Error('txn record found but not expected');
-        overlapped = record.overlappedWrite;
-      }
-      return [{ kind: 'rolledBack' }, true, overlapped];
-    }
-    locks.push(lockInfoOf(lock, key));
-    return ['locked', false, undefined];
-  }
-
-  /** KvTxnHeartBeat: returns the lock's TTL after the update. */
-  txnHeartBeat(primaryKey: Uint8Array, startTs: bigint, adviseTtl: bigint, minCommitTs: bigint): bigint {
-    return this.execute(startTs, (txn, reader) => {
-      const found = reader.loadLock(primaryKey);
-      if (found === undefined || isSharedLocks(found) || found.ts !== startTs)
-        mvccFail({ kind: 'TxnNotFound', startTs, key: primaryKey });
-      const lock = { ...found };
-      let updated = false;
-      if (lock.ttl < adviseTtl) {
-        lock.ttl = adviseTtl;
-        updated = true;
-      }
-      if (
-        !lock.useAsyncCommit &&
-        lock.generation > 0n &&
-        minCommitTs > 0n &&
-        lock.minCommitTs < minCommitTs
-      ) {
-        lock.minCommitTs = minCommitTs;
-        updated = true;
-      }
-      if (updated) txn.putLock(primaryKey, lock, false);
-      return lock.ttl;
     });
   }
 
@@ -618,9 +455,20 @@ export class TxnCommands {
     });
   }
 
-  /** KvScanLock: locks with start ts <= `maxVersion`. */
-  scanLock(maxVersion: bigint, start: Uint8Array, end: Uint8Array, limit: number): kvrpcpb.LockInfo[] {
-    this.#cm.updateMaxTs(maxVersion);
+  /**
+   * KvScanLock: locks with start ts <= `maxVersion`, which raises max_ts (checked against the
+   * exact limit unless `requestOrigin` is TiDB's).
+   *
+   * @throws InvalidMaxTsUpdateError when `maxVersion` exceeds the limit (and the action is 'error')
+   */
+  scanLock(
+    maxVersion: bigint,
+    start: Uint8Array,
+    end: Uint8Array,
+    limit: number,
+    requestOrigin: kvrpcpb.RequestOrigin = kvrpcpb.RequestOrigin.RequestOriginUnknown,
+  ): kvrpcpb.LockInfo[] {
+    this.#cm.updateMaxTs(maxVersion, requestOrigin);
     const out: kvrpcpb.LockInfo[] = [];
     let wrapper: kvrpcpb.LockInfo | undefined;
     for (const { key, lock, shared } of this.reader(maxVersion).scanLocks(
@@ -669,20 +517,4 @@ export class TxnCommands {
 export function committedRecord(reader: MvccReader, key: Uint8Array): bigint | undefined {
   const r = reader.getTxnCommitRecord(key);
   return r.kind === 'single' && r.write.writeType !== WriteType.Rollback ? r.commitTs : undefined;
-}
-
-function secondaryDetermined(
-  reader: MvccReader,
-  key: Uint8Array,
-): [SecondaryLocksStatus, boolean, OverlappedWrite | undefined] {
-  const record = reader.getTxnCommitRecord(key);
-  if (record.kind === 'single') {
-    const status: SecondaryLocksStatus =
-      record.write.writeType !== WriteType.Rollback
-        ? { kind: 'committed', commitTs: record.commitTs }
-        : { kind: 'rolledBack' };
-    return [status, false, undefined];
-  }
-  if (record.kind === 'overlappedRollback') return [{ kind: 'rolledBack' }, false, undefined];
-  return [{ kind: 'rolledBack' }, true, record.overlappedWrite];
 }

@@ -1,6 +1,7 @@
 import { kvrpcpb } from '@tikv/proto';
 import { MvccError, toKeyError } from '../mvcc/mvcc-error.js';
 import type { ScanResult } from '../mvcc/scanner.js';
+import { checkSecondaryLocks, checkTxnStatus, cleanup, txnHeartBeat } from '../mvcc/txn-status-commands.js';
 import { readExecDetails, startTimer, writeExecDetails } from './exec-details.js';
 import {
   checkPointKeysInRegion,
@@ -199,7 +200,7 @@ export class TxnKvCommands {
       'write',
       (region) => {
         this.#r.writeKeys(req.context, 'cleanup', [req.key], region);
-        this.#r.txn.storage.cleanup(req.key, req.startVersion, req.currentTs);
+        cleanup(this.#r.txn.storage, req.key, req.startVersion, req.currentTs, req.context?.requestOrigin);
         return kvrpcpb.CleanupResponse.fromPartial({});
       },
       (e) =>
@@ -228,7 +229,7 @@ export class TxnKvCommands {
       'write',
       (region) => {
         this.#r.writeKeys(req.context, 'check_txn_status', [req.primaryKey], region);
-        const status = this.#r.txn.storage.checkTxnStatus({
+        const status = checkTxnStatus(this.#r.txn.storage, {
           primaryKey: req.primaryKey,
           lockTs: req.lockTs,
           callerStartTs: req.callerStartTs,
@@ -237,6 +238,7 @@ export class TxnKvCommands {
           forceSyncCommit: req.forceSyncCommit,
           resolvingPessimisticLock: req.resolvingPessimisticLock,
           verifyIsPrimary: req.verifyIsPrimary,
+          requestOrigin: req.context?.requestOrigin,
         });
         return kvrpcpb.CheckTxnStatusResponse.fromPartial(checkTxnStatusFields(status));
       },
@@ -251,7 +253,12 @@ export class TxnKvCommands {
       'write',
       (region) => {
         this.#r.writeKeys(req.context, 'check_secondary_locks', req.keys, region);
-        const s = this.#r.txn.storage.checkSecondaryLocks(req.keys, req.startVersion);
+        const s = checkSecondaryLocks(
+          this.#r.txn.storage,
+          req.keys,
+          req.startVersion,
+          req.context?.requestOrigin,
+        );
         if (s.kind === 'locked') return kvrpcpb.CheckSecondaryLocksResponse.fromPartial({ locks: s.locks });
         if (s.kind === 'committed')
           return kvrpcpb.CheckSecondaryLocksResponse.fromPartial({ commitTs: s.commitTs });
@@ -293,7 +300,8 @@ export class TxnKvCommands {
       'write',
       (region) => {
         this.#r.writeKeys(req.context, 'txn_heart_beat', [req.primaryLock], region);
-        const lockTtl = this.#r.txn.storage.txnHeartBeat(
+        const lockTtl = txnHeartBeat(
+          this.#r.txn.storage,
           req.primaryLock,
           req.startVersion,
           req.adviseLockTtl,
@@ -313,7 +321,13 @@ export class TxnKvCommands {
       (region) => {
         // TiKV checks no API version here (GC scans whole regions, beyond TiDB's keys).
         const { lower, upper } = txnScanBounds(region, req.startKey, req.endKey, false);
-        const locks = this.#r.txn.storage.scanLock(req.maxVersion, lower, upper, req.limit);
+        const locks = this.#r.txn.storage.scanLock(
+          req.maxVersion,
+          lower,
+          upper,
+          req.limit,
+          req.context?.requestOrigin,
+        );
         return kvrpcpb.ScanLockResponse.fromPartial({ locks });
       },
       (e) => ({ error: toKeyError(e) }),

@@ -3,6 +3,7 @@ import { TXN_MODE_PREFIX } from '../api-version.js';
 import { LockWaitManager } from '../lock-manager/lock-wait-manager.js';
 import { ConcurrencyManager } from '../mvcc/concurrency-manager.js';
 import { GcRunner } from '../mvcc/gc.js';
+import type { MaxTsLimit } from '../mvcc/max-ts-limit.js';
 import { ResolvedTs } from '../mvcc/resolved-ts.js';
 import { TxnCommands } from '../mvcc/txn-commands.js';
 import { TxnReads } from '../mvcc/txn-reads.js';
@@ -13,6 +14,8 @@ import type { TxnDeps } from './txn-request-runner.js';
 export interface ClusterTxn extends TxnDeps {
   readonly lockWaits: LockWaitManager;
   readonly resolvedTs: ResolvedTs;
+  /** What `max_ts` updates are checked against, when anything. */
+  readonly maxTsLimit: MaxTsLimit | undefined;
 }
 
 /** Where garbage collection learns its safe points (PD's GC states). */
@@ -36,13 +39,16 @@ export const DEFAULT_WAKE_UP_DELAY_MS = 20;
 /**
  * The transactional storage over a cluster's engine: one concurrency manager and one lock-wait
  * manager (with its deadlock detector) for all stores, as the storage is shared.
+ *
+ * @param maxTsLimit - what `max_ts` updates are checked against (none: every update is taken)
  */
 export function createTxnDeps(
   engine: KvEngine,
   nowMs: () => number = Date.now,
   gc?: TxnGcSource,
+  maxTsLimit?: MaxTsLimit,
 ): ClusterTxn {
-  const cm = new ConcurrencyManager();
+  const cm = new ConcurrencyManager(0n, maxTsLimit);
   const storage = new TxnCommands(engine, cm);
   const lockWaits = new LockWaitManager({
     waitForLockTimeoutMs: DEFAULT_WAIT_FOR_LOCK_TIMEOUT_MS,
@@ -64,5 +70,6 @@ export function createTxnDeps(
     flashback: new Map(),
     resolvedTs,
     gc: gcRunner,
+    maxTsLimit,
   };
 }

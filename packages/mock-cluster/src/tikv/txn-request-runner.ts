@@ -2,6 +2,7 @@ import { type deadlock, type errorpb, kvrpcpb } from '@tikv/proto';
 import type { RegionInfo } from '../cluster/topology-types.js';
 import type { DeadlockFound } from '../lock-manager/deadlock-detector.js';
 import type { WaitOutcome, WaitRequest } from '../lock-manager/lock-wait-manager.js';
+import { InvalidMaxTsUpdateError } from '../mvcc/max-ts-limit.js';
 import { MvccError } from '../mvcc/mvcc-error.js';
 import { EntryTooLargeError } from '../mvcc/mvcc-txn.js';
 import type { ReadCheckOptions } from '../mvcc/read-check.js';
@@ -124,6 +125,9 @@ export class TxnRequestRunner {
       return body(checked.region);
     } catch (e) {
       if (e instanceof TxnRegionErrorSignal) return codec.fromPartial({ regionError: e.error });
+      // TiKV answers an update over the max-ts limit with a region error carrying only the text.
+      if (e instanceof InvalidMaxTsUpdateError)
+        return codec.fromPartial({ regionError: regionError({ message: e.message }) });
       if (e instanceof EntryTooLargeError) {
         return codec.fromPartial({ regionError: raftEntryTooLarge(regionId, BigInt(e.entrySize)) });
       }

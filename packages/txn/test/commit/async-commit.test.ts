@@ -383,17 +383,23 @@ describe('async_commit_test.go', () => {
 
 describe('async_commit_test.go: TiKV declines async commit', () => {
   let h: Harness;
+  /** The cluster's clock (PD's TSO follows it). */
+  let nowMs = 0;
   beforeEach(async () => {
-    h = await Harness.start();
+    nowMs = Date.now();
+    h = await Harness.start({ cluster: { nowMs: () => nowMs } });
   });
   afterEach(async () => {
     await h.close();
   });
 
   test('falls back to 2PC when TiKV answers without min_commit_ts', async () => {
-    // A read far in the future pushes the store's max_ts past any max_commit_ts the commit asks
-    // for: TiKV can only prewrite it the 2PC way (its CommitTsTooLarge fallback).
-    await h.inspector.get(b('k'), composeTs(Date.now() + 600_000, 0));
+    // A read ten minutes after the commit's start ts (PD's TSO went on meanwhile) pushes the
+    // store's max_ts past any max_commit_ts the commit asks for: TiKV can only prewrite it the
+    // 2PC way (its CommitTsTooLarge fallback).
+    const startTs = await h.ts();
+    nowMs += 600_000;
+    await h.inspector.get(b('k'), await h.ts());
     const answered: bigint[] = [];
     const restore = spyOnRequests(h, {
       after: (request, response) => {
@@ -401,7 +407,7 @@ describe('async_commit_test.go: TiKV declines async commit', () => {
       },
     });
     try {
-      const r = await h.commit({ k: 'v', l: 'w' }, { asyncCommit: true });
+      const r = await h.commit({ k: 'v', l: 'w' }, { asyncCommit: true, startTs });
       expect(r.protocol).toBe(CommitProtocol.TWO_PC);
       expect(answered).toEqual([0n]);
       expect(await h.read('k')).toBe('v');

@@ -1,5 +1,5 @@
 // Ports of client-go integration_tests/1pc_test.go, on the mock cluster over gRPC.
-import { composeTs, UndeterminedError } from '@tikv/common';
+import { UndeterminedError } from '@tikv/common';
 import type { kvrpcpb } from '@tikv/proto';
 import { CommitProtocol, type MemBuffer, TtlManagerState, TwoPhaseCommitter } from '../../src/index.js';
 import { b, Harness, spyOnRequests, t } from './harness.js';
@@ -166,17 +166,22 @@ describe('1pc_test.go', () => {
 
 describe('1pc_test.go: TiKV declines 1PC', () => {
   let h: Harness;
+  /** The cluster's clock (PD's TSO follows it). */
+  let nowMs = 0;
   beforeEach(async () => {
-    h = await Harness.start();
+    nowMs = Date.now();
+    h = await Harness.start({ cluster: { nowMs: () => nowMs } });
   });
   afterEach(async () => {
     await h.close();
   });
 
   test('falls back to 2PC when TiKV answers one_pc_commit_ts = 0', async () => {
-    // A read far in the future pushes max_ts past the commit's max_commit_ts: TiKV prewrites
-    // the 2PC way and answers no 1PC commit ts.
-    await h.inspector.get(b('k'), composeTs(Date.now() + 600_000, 0));
+    // A read ten minutes after the commit's start ts (PD's TSO went on meanwhile) pushes max_ts
+    // past the commit's max_commit_ts: TiKV prewrites the 2PC way and answers no 1PC commit ts.
+    const startTs = await h.ts();
+    nowMs += 600_000;
+    await h.inspector.get(b('k'), await h.ts());
     const answers: kvrpcpb.PrewriteResponse[] = [];
     const restore = spyOnRequests(h, {
       after: (request, response) => {
@@ -185,7 +190,7 @@ describe('1pc_test.go: TiKV declines 1PC', () => {
     });
     try {
       const c = new TwoPhaseCommitter(h.parts, h.buffer({ k: 'v' }), {
-        startTs: await h.ts(),
+        startTs,
         lockResolver: h.resolver,
         onePc: true,
         asyncCommit: true,

@@ -29,7 +29,8 @@ describe('2pc.go ttlManager', () => {
   let clock: ManualClock;
   beforeEach(async () => {
     clock = new ManualClock({ startMs: 1_000_000 });
-    h = await Harness.start({ clock });
+    // PD's TSO follows the same clock: the reader below checks at a time PD's TSO has reached.
+    h = await Harness.start({ clock, cluster: { nowMs: () => clock.now() } });
   });
   afterEach(async () => {
     await h.close();
