@@ -1,30 +1,18 @@
 import { connectCluster } from '@tikv/cluster';
 import {
-  Backoffer,
   ClientClosedError,
-  type Clock,
   checkObject,
   checkRequestOptions,
-  defineBackoffKind,
-  definedOnly,
-  InvalidArgumentError,
-  invalidArgument,
-  isTiKVError,
   type RequestOptions,
   systemClock,
   TiKVError,
   U64_MAX,
-  UndeterminedError,
 } from '@tikv/common';
 import { KeyMode } from '@tikv/keyspace';
 import { PdOracle } from '@tikv/pd';
-import { StoreType } from '@tikv/region-cache';
-import { RegionExecutor } from '@tikv/rpc';
-import type { AdminPd } from '../admin/admin-deps.js';
 import { ClusterAdmin } from '../admin/cluster-admin.js';
 import type { MinSafeTs } from '../admin/min-safe-ts.js';
-import { type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
-import { type GcStatesApi, gcKeyspaceIdOf } from '../gc/gc-deps.js';
+import { resolveCommitOptions } from '../commit/commit-options.js';
 import { type GcOptions, type GcResult, GcWorker } from '../gc/gc-worker.js';
 import { TxnSafePointCache } from '../gc/txn-safe-point-cache.js';
 import { LockResolver } from '../lock-resolver/lock-resolver.js';
@@ -33,12 +21,14 @@ import { type MemBufferLimits, resolveMemBufferLimits } from '../membuffer/mem-b
 import { type PipelinedOptions, resolvePipelinedOptions } from '../pipelined/pipelined-options.js';
 import { PipelinedTxn } from '../pipelined/pipelined-txn.js';
 import { DeleteRangeTask, type DeleteRangeTaskOptions } from '../range-task/delete-range-task.js';
-import type { StoreSender } from '../range-task/store-deps.js';
 import { unsafeDestroyRange } from '../range-task/unsafe-destroy-range.js';
-import { Snapshot, type SnapshotParts } from '../snapshot/snapshot.js';
-import { resolveSnapshotOptions, type SnapshotOptions } from '../snapshot/snapshot-options.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
 import type { TxnParts } from '../txn-deps.js';
+import { BeginCommitOptions, beginSnapshotOptions, isTaggedBegin } from './begin-commit-options.js';
+import { clusterClientParts, type TransactionClientParts, type TxnClusterParts } from './client-parts.js';
 import { LocalLatches } from './local-latches.js';
+import { runWithRetries } from './run-retries.js';
+import { SnapshotFactory } from './snapshot-factory.js';
 import { Transaction } from './transaction.js';
 import {
   type BeginOptions,
@@ -52,46 +42,13 @@ import {
   type TransactionClientTuning,
 } from './transaction-options.js';
 
-/**
- * The sleep between two attempts of {@link TransactionClient.run}: full jitter, 2 ms doubling up
- * to 100 ms (TiDB's `kv.BackOff` between transaction retries).
- */
-const RUN_RETRY = defineBackoffKind({
-  name: 'txnRetry',
-  baseMs: 2,
-  capMs: 100,
-  jitter: 'FullJitter',
-  description: 'transaction retry',
-});
-
-/**
- * The cluster pieces GC, range tasks and administration run on. `TransactionClient.connect`
- * passes them; a client built on other parts without them refuses those calls.
- */
-export interface TxnClusterParts {
-  /** PD, connected with the client's codec (`@tikv/pd`'s `PdClient`). */
-  readonly pd: AdminPd;
-  /** Per-store sends through the client's codec (`connectCluster(...).transport`). */
-  readonly transport: StoreSender;
-  /** The GC states API of the client's GC scope (`pd.gcStates(gcKeyspaceIdOf(codec.keyspaceMeta))`). */
-  readonly gcStates: GcStatesApi;
-}
-
-/** What a {@link TransactionClient} runs on. */
-export interface TransactionClientParts extends TxnParts {
-  /** For GC, range tasks, administration and the visibility check. @defaultValue none */
-  readonly cluster?: TxnClusterParts | undefined;
-}
+export type { TransactionClientParts, TxnClusterParts } from './client-parts.js';
+export { isRetryableTxnError } from './run-retries.js';
 
 /** Options of {@link TransactionClient.deleteRange}. */
 export interface DeleteRangeOptions
   extends Pick<DeleteRangeTaskOptions, 'concurrency' | 'notifyOnly' | 'regionsPerTask' | 'onProgress'>,
     RequestOptions {}
-
-/** Whether {@link TransactionClient.run} tries again after this error. */
-export function isRetryableTxnError(e: unknown): boolean {
-  return isTiKVError(e) && e.retryable && !(e instanceof UndeterminedError);
-}
 
 /**
  * The transactional client (client-go `txnkv.Client` / `tikv.KVStore`): begins transactions,
@@ -119,9 +76,8 @@ export class TransactionClient implements AsyncDisposable {
   readonly #latches: LocalLatches | undefined;
   readonly #lifetime = new AbortController();
   readonly #txnParts: TxnParts;
-  readonly #snapshotParts: SnapshotParts;
-  readonly #resolvedCommits = new Map<string, CommitOptions>();
-  #defaultSnapshotOptions: SnapshotOptions | undefined;
+  readonly #snapshots: SnapshotFactory;
+  readonly #commitOptions: BeginCommitOptions;
   #memBufferLimits: MemBufferLimits | undefined;
   #closing: Promise<void> | undefined;
 
@@ -151,12 +107,16 @@ export class TransactionClient implements AsyncDisposable {
       oracle: parts.oracle,
       logger: this.#txnParts.logger,
     });
-    this.#snapshotParts = Object.freeze({
-      executor: parts.executor,
-      oracle: parts.oracle,
-      lockResolver: this.#lockResolver,
-      checkVisibility: this.#checkVisibility,
-    });
+    this.#snapshots = new SnapshotFactory(
+      Object.freeze({
+        executor: parts.executor,
+        oracle: parts.oracle,
+        lockResolver: this.#lockResolver,
+        checkVisibility: this.#checkVisibility,
+      }),
+      this.#tuning.snapshot,
+    );
+    this.#commitOptions = new BeginCommitOptions(this.#tuning.commit);
     this.#latches =
       this.#tuning.localLatchSlots > 0 ? new LocalLatches(this.#tuning.localLatchSlots) : undefined;
     this.#safePoints =
@@ -189,39 +149,7 @@ export class TransactionClient implements AsyncDisposable {
     );
     try {
       const oracle = await PdOracle.create(cluster.pd, { ...options.oracle }, call);
-      const executor = new RegionExecutor({
-        sender: cluster.sender,
-        locator: cluster.regionCache,
-        clock: tuning.clock,
-        logger: tuning.logger,
-      });
-      const client = new TransactionClient(
-        {
-          executor,
-          oracle,
-          clusterId: cluster.clusterId,
-          clock: tuning.clock,
-          logger: tuning.logger,
-          stores: {
-            tikvStores: () =>
-              cluster.regionCache
-                .getAllStores()
-                .filter((s) => s.storeType === StoreType.TIKV && s.address !== '')
-                .map((s) => ({ id: s.id, address: s.address })),
-            send: (address, request, opts) => cluster.transport.send(address, request, opts),
-          },
-          cluster: {
-            pd: cluster.pd,
-            transport: cluster.transport,
-            gcStates: cluster.pd.gcStates(gcKeyspaceIdOf(cluster.codec.keyspaceMeta)),
-          },
-          close: async () => {
-            oracle.close();
-            await cluster.close();
-          },
-        },
-        options,
-      );
+      const client = new TransactionClient(clusterClientParts(cluster, oracle, tuning), options);
       try {
         // client-go's txn safe point updater: reads below the txn safe point are refused.
         await client.#safePoints?.start(call);
@@ -397,28 +325,8 @@ export class TransactionClient implements AsyncDisposable {
     const o = options ?? {};
     const startTs = o.startTs ?? (await this.#parts.oracle.getTimestamp(o));
     this.#checkOpen();
-    // Tagging options change both the reads and the commit; without them both use the client's
-    // defaults, resolved once.
-    const tagged =
-      o.priority !== undefined ||
-      o.requestSource !== undefined ||
-      o.resourceGroupName !== undefined ||
-      o.resourceGroupTag !== undefined ||
-      o.resourceGroupTagger !== undefined ||
-      o.diskFullOpt !== undefined ||
-      o.commitTsUpperBoundCheck !== undefined ||
-      o.commitTsChecker !== undefined;
-    const snapshot =
-      !tagged && o.isolation === undefined
-        ? this.#newSnapshot(startTs, undefined)
-        : this.#newSnapshot(startTs, {
-            ...(o.isolation === undefined ? {} : { isolationLevel: o.isolation }),
-            ...(o.priority === undefined ? {} : { priority: o.priority }),
-            ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
-            ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
-            ...(o.resourceGroupTag === undefined ? {} : { resourceGroupTag: o.resourceGroupTag }),
-            ...(o.resourceGroupTagger === undefined ? {} : { resourceGroupTagger: o.resourceGroupTagger }),
-          });
+    const tagged = isTaggedBegin(o);
+    const snapshot = this.#snapshots.create(startTs, beginSnapshotOptions(o, tagged));
     if (o.pipelined !== undefined && o.pipelined !== false)
       return this.#beginPipelined(o, o.pipelined, snapshot);
     return new Transaction({
@@ -426,7 +334,7 @@ export class TransactionClient implements AsyncDisposable {
       lockResolver: this.#lockResolver,
       snapshot,
       buffer: new MemBuffer(this.#memBufferLimitsOnce()),
-      commit: tagged ? this.#commitOptions(o) : this.#untaggedCommitOptions(o),
+      commit: this.#commitOptions.of(o, tagged),
       latches: this.#latches,
       pessimistic: o.pessimistic === true,
       onCommitted: o.onCommitted,
@@ -437,7 +345,11 @@ export class TransactionClient implements AsyncDisposable {
   /** A pipelined transaction (client-go `InitPipelinedMemDB`): 2PC only, no latches. */
   #beginPipelined(o: BeginOptions, pipelined: PipelinedOptions | true, snapshot: Snapshot): Transaction {
     const resolved = resolvePipelinedOptions(pipelined);
-    const commit = resolveCommitOptions({ ...this.#commitOptions(o), asyncCommit: false, onePc: false });
+    const commit = resolveCommitOptions({
+      ...this.#commitOptions.merged(o),
+      asyncCommit: false,
+      onePc: false,
+    });
     const pipe = new PipelinedTxn({
       parts: this.#txnParts,
       lockResolver: this.#lockResolver,
@@ -469,49 +381,6 @@ export class TransactionClient implements AsyncDisposable {
     return this.#memBufferLimits;
   }
 
-  /** A transaction's commit options: the client's defaults under the begin options. */
-  #commitOptions(o: BeginOptions): CommitOptions {
-    return {
-      ...this.#tuning.commit,
-      ...definedOnly({
-        asyncCommit: o.asyncCommit,
-        onePc: o.onePc,
-        causalConsistency: o.causalConsistency,
-        assertionLevel: o.assertionLevel,
-        priority: o.priority,
-        requestSource: o.requestSource,
-        resourceGroupName: o.resourceGroupName,
-        resourceGroupTag: o.resourceGroupTag,
-        resourceGroupTagger: o.resourceGroupTagger,
-        diskFullOpt: o.diskFullOpt,
-        commitTsUpperBoundCheck: o.commitTsUpperBoundCheck,
-        commitTsChecker: o.commitTsChecker,
-      }),
-    };
-  }
-
-  /**
-   * {@link #commitOptions} of a begin without tagging options, resolved once per combination of
-   * the protocol switches. Options that do not resolve are left for the commit to refuse, as
-   * they would be without the memo.
-   */
-  #untaggedCommitOptions(o: BeginOptions): CommitOptions {
-    const key = `${o.asyncCommit}|${o.onePc}|${o.causalConsistency}|${o.assertionLevel}`;
-    let commit = this.#resolvedCommits.get(key);
-    if (commit === undefined) {
-      commit = this.#commitOptions(o);
-      try {
-        commit = resolveCommitOptions(commit);
-      } catch {
-        return commit;
-      }
-      // A handful of combinations at most, unless assertionLevel is garbage: keep it bounded.
-      if (this.#resolvedCommits.size >= 64) this.#resolvedCommits.clear();
-      this.#resolvedCommits.set(key, commit);
-    }
-    return commit;
-  }
-
   /**
    * A read-only snapshot (client-go `GetSnapshot`): point, batch and range reads of the data
    * committed before `ts`. Without `ts` it reads the latest committed data at each read (client-go's
@@ -526,48 +395,7 @@ export class TransactionClient implements AsyncDisposable {
    */
   snapshot(ts?: bigint, options?: ClientSnapshotOptions): Snapshot {
     this.#checkOpen();
-    if (options === undefined) return this.#newSnapshot(ts ?? U64_MAX, undefined);
-    const { stale, labels, ...rest } = options;
-    if (stale === undefined) {
-      return this.#newSnapshot(ts ?? U64_MAX, {
-        ...rest,
-        ...(labels === undefined ? {} : { matchStoreLabels: labels }),
-      });
-    }
-    let readTs = ts;
-    if (stale !== true) {
-      const ms = stale?.maxStalenessMs;
-      if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) {
-        throw invalidArgument('options.stale.maxStalenessMs', 'a number >= 0', ms);
-      }
-      if (ts !== undefined)
-        throw new InvalidArgumentError('options.stale.maxStalenessMs picks the ts: pass no ts');
-      readTs = this.#parts.oracle.staleTimestampSync?.(ms);
-      if (readTs === undefined) {
-        throw new InvalidArgumentError(
-          'bounded-staleness reads need an oracle with staleTimestampSync and a first timestamp',
-        );
-      }
-    } else if (readTs === undefined) {
-      throw new InvalidArgumentError('options.stale: true reads at a given ts: pass one');
-    }
-    return this.#newSnapshot(readTs, {
-      ...rest,
-      staleRead: true,
-      ...(labels === undefined ? {} : { matchStoreLabels: labels }),
-    });
-  }
-
-  #newSnapshot(ts: bigint, options: SnapshotOptions | undefined): Snapshot {
-    let resolved: SnapshotOptions;
-    if (options === undefined) {
-      // The client's defaults, resolved on first use (so bad ones throw where they always did).
-      this.#defaultSnapshotOptions ??= resolveSnapshotOptions(this.#tuning.snapshot);
-      resolved = this.#defaultSnapshotOptions;
-    } else {
-      resolved = { ...this.#tuning.snapshot, ...definedOnly(options) };
-    }
-    return new Snapshot(this.#snapshotParts, ts, resolved);
+    return this.#snapshots.forClient(ts, options);
   }
 
   /**
@@ -587,27 +415,8 @@ export class TransactionClient implements AsyncDisposable {
     checkRequestOptions(options);
     if (typeof fn !== 'function') throw new TypeError('fn must be a function');
     const attempts = runAttempts(options, this.#tuning.maxRunAttempts);
-    const { maxAttempts: _, ...begin } = options ?? {};
-    const bo = new Backoffer({
-      maxBackoffMs: 0,
-      signal: options?.signal,
-      timeoutMs: options?.timeoutMs,
-      clock: this.#txnParts.clock,
-    });
-    const clock = this.#txnParts.clock ?? this.#tuning.clock;
-    for (let attempt = 1; ; attempt++) {
-      const txn = await this.begin({ ...begin, ...callOf(bo, clock) });
-      try {
-        const result = await fn(txn);
-        if (txn.valid) await txn.commit(callOf(bo, clock));
-        return result;
-      } catch (e) {
-        if (txn.valid) await txn.rollback().catch(() => {});
-        if (attempt >= attempts || !isRetryableTxnError(e)) throw e;
-        this.#txnParts.logger?.debug('txn: run retries', { attempt, startTs: txn.startTs, error: String(e) });
-        await bo.backoff(RUN_RETRY, e);
-      }
-    }
+    const parts = this.#txnParts;
+    return runWithRetries(this, fn, options, attempts, parts, parts.clock ?? this.#tuning.clock);
   }
 
   /**
@@ -627,13 +436,4 @@ export class TransactionClient implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** The remaining deadline and the signal of a run, as call options. */
-function callOf(bo: Backoffer, clock: Clock): RequestOptions {
-  const deadline = bo.deadlineAtMs;
-  return {
-    ...(bo.signal === undefined ? {} : { signal: bo.signal }),
-    ...(deadline === undefined ? {} : { timeoutMs: Math.max(1, deadline - clock.now()) }),
-  };
 }

@@ -5,86 +5,36 @@ import {
   checkKeys,
   checkRequestOptions,
   checkValue,
-  deliverDetails,
-  EMPTY_EXEC_DETAILS,
-  type ExecDetails,
   invalidArgument,
   type RequestOptions,
   systemClock,
   TiKVError,
-  WriteConflictError,
   withExecDetails,
 } from '@tikv/common';
-import { alreadyResolved, type CommitOptions, resolveCommitOptions } from '../commit/commit-options.js';
+import { resolveCommitOptions } from '../commit/commit-options.js';
 import { CommitProtocol, type CommitResult } from '../commit/commit-result.js';
-import { CommitTiming } from '../commit/commit-timing.js';
-import { TwoPhaseCommitter } from '../commit/two-phase-committer.js';
 import type { KvPair } from '../kv-pair.js';
-import { FlagsOp, KeyFlags } from '../membuffer/key-flags.js';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
 import {
   checkLockKeysOptions,
   type LockKeysOptions,
   type LockKeysResult,
 } from '../pessimistic/lock-keys-options.js';
-import { LockKeysStats } from '../pessimistic/lock-keys-stats.js';
 import { lockedValuesOver } from '../pessimistic/locked-values-reader.js';
 import { PessimisticState } from '../pessimistic/pessimistic-state.js';
 import type { PipelinedTxn } from '../pipelined/pipelined-txn.js';
 import type { PipelinedUnionStore } from '../pipelined/pipelined-union-store.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotReadOptions } from '../snapshot/snapshot-options.js';
-import type { LockResolving, TxnParts } from '../txn-deps.js';
 import { UnionStore } from '../union-store/union-store.js';
 import type { ValueEntry } from '../value-entry.js';
-import type { LatchLock, LocalLatches } from './local-latches.js';
+import { runCommit, runRollback } from './commit-runner.js';
+import { lockKeys } from './lock-keys.js';
 import { scanRange as range, scanLimit } from './scan-range.js';
-import type { CommitCallOptions, CommitOutcome } from './transaction-options.js';
+import type { CommitCallOptions } from './transaction-options.js';
+import { type TransactionParts, type TransactionScanOptions, TransactionState } from './transaction-types.js';
 
-/**
- * Options of {@link Transaction.scan} and {@link Transaction.scanIter}; `onDetails` receives the
- * execution details of the snapshot scan under the buffer once the scan ends.
- */
-export interface TransactionScanOptions extends SnapshotReadOptions {
-  /** The most pairs to return. @defaultValue no limit */
-  readonly limit?: number | undefined;
-  /** Walk `[start, end)` from the largest key down. @defaultValue false */
-  readonly reverse?: boolean | undefined;
-  /** Leave the values out: every pair's value is zero-length. @defaultValue false */
-  readonly keyOnly?: boolean | undefined;
-}
-
-/** Where a transaction is in its life. */
-export const TransactionState = Object.freeze({
-  /** Reads and writes are accepted. */
-  ACTIVE: 'active',
-  /** `commit()` is running. */
-  COMMITTING: 'committing',
-  /** `commit()` succeeded. */
-  COMMITTED: 'committed',
-  /** `rollback()` was called, or `commit()` failed. */
-  FINISHED: 'finished',
-} as const);
-/** One of the {@link TransactionState} values. */
-export type TransactionState = (typeof TransactionState)[keyof typeof TransactionState];
-
-/** What a {@link Transaction} runs on; `TransactionClient.begin` builds it. @internal */
-export interface TransactionParts {
-  readonly parts: TxnParts;
-  readonly lockResolver: LockResolving;
-  readonly snapshot: Snapshot;
-  readonly buffer: MemBuffer;
-  readonly commit: CommitOptions;
-  readonly latches: LocalLatches | undefined;
-  /** A pessimistic transaction (`lockKeys` takes locks in TiKV). */
-  readonly pessimistic: boolean;
-  /** Told the commit's outcome. */
-  readonly onCommitted: ((outcome: CommitOutcome) => void) | undefined;
-  /** Throws when the client is closed. */
-  readonly checkOpen: () => void;
-  /** A pipelined transaction's buffer, committer and reads. */
-  readonly pipelined?: PipelinedTxn | undefined;
-}
+export { type TransactionParts, type TransactionScanOptions, TransactionState } from './transaction-types.js';
 
 const toKey = (key: BytesLike, name?: string): Uint8Array => checkKey(key, name);
 
@@ -433,72 +383,7 @@ export class Transaction implements AsyncDisposable {
     checkRequestOptions(options);
     const checked = checkKeys(keys);
     checkLockKeysOptions(options);
-    const onLockDetails = options?.onLockDetails;
-    if (onLockDetails !== undefined) {
-      if (typeof onLockDetails !== 'function') {
-        throw invalidArgument('options.onLockDetails', 'a function or undefined', onLockDetails);
-      }
-      return this.#lockKeysWithDetails(checked, options as LockKeysOptions, onLockDetails);
-    }
-    const state = this.#pessimistic;
-    if (state !== undefined) {
-      if (options?.onDetails !== undefined)
-        return withExecDetails(options, (o) => state.lockKeys(checked, o));
-      return state.lockKeys(checked, options);
-    }
-    if (options?.onDetails !== undefined)
-      return withExecDetails(options, async () => this.#lockOptimistic(checked));
-    return this.#lockOptimistic(checked);
-  }
-
-  /**
-   * `lockKeys` with `onLockDetails`: the call's execution details are gathered (and handed to
-   * `onDetails` too, when given) and its lock counts taken, as client-go's `LockKeysDetails`.
-   */
-  async #lockKeysWithDetails(
-    checked: readonly Uint8Array[],
-    options: LockKeysOptions,
-    onLockDetails: NonNullable<LockKeysOptions['onLockDetails']>,
-  ): Promise<LockKeysResult[]> {
-    const started = this.#clock.now();
-    const stats = new LockKeysStats();
-    let exec: ExecDetails = EMPTY_EXEC_DETAILS;
-    const onDetails = options.onDetails;
-    if (onDetails !== undefined && typeof onDetails !== 'function') {
-      throw invalidArgument('options.onDetails', 'a function or undefined', onDetails);
-    }
-    const inner: LockKeysOptions = {
-      ...options,
-      onDetails: (d) => {
-        exec = d;
-      },
-    };
-    const state = this.#pessimistic;
-    try {
-      return await withExecDetails(inner, async (o) =>
-        state !== undefined ? state.lockKeys(checked, o, stats) : this.#lockOptimistic(checked),
-      );
-    } finally {
-      if (onDetails !== undefined) deliverDetails(onDetails, exec);
-      deliverDetails(onLockDetails, stats.finish(this.#clock.now() - started, exec));
-    }
-  }
-
-  /** `lockKeys` of an optimistic transaction: the keys are marked, to be locked at prewrite. */
-  #lockOptimistic(checked: readonly Uint8Array[]): LockKeysResult[] {
-    return checked.map((key) => {
-      const flags = this.#buffer.getFlags(key);
-      const alreadyLocked = flags !== undefined && KeyFlags.hasLocked(flags);
-      if (!alreadyLocked) this.#buffer.updateFlags(key, FlagsOp.SetKeyLocked);
-      return {
-        key,
-        alreadyLocked,
-        locked: true,
-        exists: undefined,
-        value: undefined,
-        lockedWithConflictTs: 0n,
-      };
-    });
+    return lockKeys(this.#pessimistic, this.#buffer, this.#clock, checked, options);
   }
 
   /**
@@ -564,110 +449,20 @@ export class Transaction implements AsyncDisposable {
     }
   }
 
-  async #commit(options: CommitCallOptions | undefined): Promise<CommitResult> {
-    const pipe = this.#pipe;
-    if (pipe !== undefined) {
-      try {
-        return await pipe.committer.commit(pipe.buffer, options);
-      } finally {
-        this.#background = pipe.committer.background;
-      }
-    }
-    const pess = this.#pessimistic;
-    if (pess !== undefined) {
-      try {
-        const committer = new TwoPhaseCommitter(this.#p.parts, this.#p.buffer, {
-          ...this.#p.commit,
-          startTs: this.startTs,
-          startTimeMs: this.#startTimeMs,
-          lockResolver: this.#p.lockResolver,
-          pessimistic: true,
-          forUpdateTs: pess.forUpdateTs,
-          ...(pess.forUpdateTsChecks.size === 0 ? {} : { forUpdateTsConstraints: pess.forUpdateTsChecks }),
-          ...(pess.primaryKey === undefined ? {} : { primaryKey: pess.primaryKey }),
-        });
-        return await this.#execute(committer, options);
-      } finally {
-        pess.close();
-      }
-    }
-    const resolved = alreadyResolved(this.#p.commit);
-    const committer =
-      resolved === undefined
-        ? new TwoPhaseCommitter(this.#p.parts, this.#p.buffer, {
-            ...this.#p.commit,
-            startTs: this.startTs,
-            startTimeMs: this.#startTimeMs,
-            lockResolver: this.#p.lockResolver,
-          })
-        : new TwoPhaseCommitter(
-            this.#p.parts,
-            this.#p.buffer,
-            { startTs: this.startTs, startTimeMs: this.#startTimeMs, lockResolver: this.#p.lockResolver },
-            resolved,
-          );
-    const latches = this.#p.latches;
-    if (latches === undefined || committer.mutationCount === 0) return this.#execute(committer, options);
-    // client-go `LocalLatchTime`: the wait for this client's latches of the keys.
-    const latchStarted = this.#clock.now();
-    let lock: LatchLock;
-    try {
-      lock = await latches.acquire(this.startTs, committer.keys(), options?.signal);
-    } catch (e) {
-      this.#reportUnexecuted(committer, options, this.#clock.now() - latchStarted);
-      throw e;
-    }
-    const latchWaitMs = this.#clock.now() - latchStarted;
-    try {
-      if (lock.stale) {
-        this.#reportUnexecuted(committer, options, latchWaitMs);
-        const key = lock.keys[0] ?? new Uint8Array(0);
-        throw new WriteConflictError({
-          startTs: this.startTs,
-          conflictStartTs: 0n,
-          conflictCommitTs: 0n,
-          key,
-          primary: committer.primaryKey,
-          reason: 'Optimistic',
-        });
-      }
-      const result = await this.#execute(committer, options, latchWaitMs);
-      lock.commitTs = result.commitTs;
-      return result;
-    } finally {
-      latches.release(lock);
-    }
+  #commit(options: CommitCallOptions | undefined): Promise<CommitResult> {
+    return runCommit(
+      this.#p,
+      this.#pessimistic,
+      this.#startTimeMs,
+      options,
+      this,
+      Transaction.#keepBackground,
+    );
   }
 
-  /**
-   * The `onCommitDetails` of a commit that ended at the local latches, before the committer ran
-   * (client-go delivers its `CommitDetails` then too): the keys and bytes, and the latch wait.
-   */
-  #reportUnexecuted(
-    committer: TwoPhaseCommitter,
-    options: CommitCallOptions | undefined,
-    localLatchWaitMs: number,
-  ): void {
-    const onCommitDetails = options?.onCommitDetails;
-    if (typeof onCommitDetails !== 'function') return;
-    const timing = new CommitTiming(this.#clock);
-    timing.localLatchWaitMs = localLatchWaitMs;
-    timing.setWrites(committer.mutationCount, committer.txnSizeBytes);
-    deliverDetails(onCommitDetails, timing.finish());
-  }
-
-  /** Runs the commit; after a failure, {@link whenCommitSettled} waits for the rollback it leaves. */
-  async #execute(
-    committer: TwoPhaseCommitter,
-    options: CommitCallOptions | undefined,
-    localLatchWaitMs = 0,
-  ): Promise<CommitResult> {
-    try {
-      return await committer.execute(options, localLatchWaitMs);
-    } catch (e) {
-      this.#background = committer.whenIdle();
-      throw e;
-    }
+  /** Where the commit runner leaves the work a commit or rollback left in the background. */
+  static #keepBackground(txn: Transaction, background: Promise<void>): void {
+    txn.#background = background;
   }
 
   /**
@@ -683,25 +478,7 @@ export class Transaction implements AsyncDisposable {
     }
     checkRequestOptions(options);
     this.#state = TransactionState.FINISHED;
-    const pipe = this.#pipe;
-    if (pipe !== undefined) {
-      // The flushed locks are rolled back in the background (whenCommitSettled waits for it).
-      await pipe.committer.rollback(pipe.buffer);
-      this.#background = pipe.committer.background;
-      return;
-    }
-    const pess = this.#pessimistic;
-    if (pess?.inAggressiveLocking === true) pess.cancelAggressiveLocking();
-    if (pess !== undefined && pess.lockedCount > 0) {
-      await pess.rollbackAll(options).catch((e: unknown) => {
-        this.#p.parts.logger?.info('txn: releasing pessimistic locks failed', {
-          startTs: this.startTs,
-          error: String(e),
-        });
-      });
-    }
-    pess?.close();
-    this.#p.buffer.reset();
+    await runRollback(this.#p, this.#pessimistic, options, this, Transaction.#keepBackground);
   }
 
   /**

@@ -1,37 +1,34 @@
 import {
   AlreadyExistsError,
-  Backoffer,
   type Clock,
   InvalidArgumentError,
-  keysEqual,
   keyToLatin1,
-  type Logger,
-  MAX_BACKOFF_MS,
-  noopLogger,
   type RequestOptions,
   TiKVError,
   uniqueKeys,
 } from '@tikv/common';
 import type { RegionRequestOptions } from '@tikv/rpc';
 import type { ResolvedCommitOptions } from '../commit/commit-options.js';
-import { TtlManager, TtlManagerState } from '../commit/ttl-manager.js';
 import { FlagsOp, KeyFlags } from '../membuffer/key-flags.js';
 import type { MemBuffer } from '../membuffer/mem-buffer.js';
 import type { LockResolving, TxnParts } from '../txn-deps.js';
 import {
-  type AggressiveLockEntry,
   type AggressiveLockingContext,
+  countAggressiveLocks,
+  filterAggressiveLocked,
+  handOverAggressiveLocks,
+  heldResult,
   newAggressiveLockingContext,
-  trySkipLockingOnRetry,
+  recordAggressiveLock,
+  sameKey,
+  selectStagePrimary,
+  startNextAttempt,
 } from './aggressive-locking.js';
 import type { LockKeysOptions, LockKeysResult } from './lock-keys-options.js';
 import type { LockKeysStats } from './lock-keys-stats.js';
-import {
-  type LockedValue,
-  pessimisticLock,
-  pessimisticRequestOptions,
-  pessimisticRollback,
-} from './pessimistic-lock.js';
+import { type LockedValue, pessimisticLock, pessimisticRequestOptions } from './pessimistic-lock.js';
+import { lockedKeysIn, PessimisticRollbacks } from './pessimistic-rollbacks.js';
+import { PrimaryTtlKeeper } from './primary-ttl-keeper.js';
 
 /** How many times one `lockKeys` call takes a newer for-update ts after write conflicts. */
 const MAX_FOR_UPDATE_RETRIES = 64;
@@ -53,20 +50,20 @@ export class PessimisticState {
   readonly #startTs: bigint;
   readonly #startTimeMs: number;
   readonly #clock: Clock;
-  readonly #logger: Logger | undefined;
   /** Values the locks returned, by latin1 key: reads of these keys do not go to TiKV. */
   readonly values = new Map<string, LockedValue>();
   forUpdateTs: bigint;
   primaryKey: Uint8Array | undefined;
-  #ttl: TtlManager | undefined;
+  /** The heartbeats of the primary's lock. */
+  readonly #ttl: PrimaryTtlKeeper;
   #lockedCount = 0;
   #aggressive: AggressiveLockingContext | undefined;
   /** The for-update ts each key locked in aggressive locking really has (prewrite's constraints). */
   readonly forUpdateTsChecks = new Map<string, bigint>();
   /** The largest for-update ts a lock was taken with conflict at (client-go `maxLockedWithConflictTS`). */
   maxLockedWithConflictTs = 0n;
-  /** Rollbacks still running in the background. */
-  readonly #rollbacks = new Set<Promise<void>>();
+  /** The lock releases, made by the first one. */
+  #rollbacks: PessimisticRollbacks | undefined;
   /** The request options of lock and pessimistic rollback requests. */
   readonly #request: RegionRequestOptions;
 
@@ -86,9 +83,9 @@ export class PessimisticState {
     this.#startTs = startTs;
     this.#startTimeMs = startTimeMs;
     this.#clock = clock;
-    this.#logger = parts.logger;
     this.forUpdateTs = startTs;
     this.#request = pessimisticRequestOptions(options);
+    this.#ttl = new PrimaryTtlKeeper(parts, options, startTs, clock);
   }
 
   /** Locks held. */
@@ -98,7 +95,7 @@ export class PessimisticState {
 
   /** Whether the TTL manager keeps the primary alive (client-go `IsTTLRunning`). */
   get ttlRunning(): boolean {
-    return this.#ttl !== undefined && this.#ttl.state === TtlManagerState.RUNNING;
+    return this.#ttl.running;
   }
 
   /** Locks `keys` (see `Transaction.lockKeys`); `stats` counts for `onLockDetails`. */
@@ -192,11 +189,19 @@ export class PessimisticState {
     const call = scope.signal === undefined ? undefined : { signal: scope.signal };
     let forUpdateTs = o.forUpdateTs ?? (await oracle.getTimestamp(call));
     if (aggressive !== undefined) {
-      keys = this.#filterAggressiveLocked(aggressive, keys, forUpdateTs, o, results);
+      keys = filterAggressiveLocked(
+        aggressive,
+        keys,
+        forUpdateTs,
+        o,
+        results,
+        this.#clock,
+        this.#options.managedLockTtlMs,
+      );
       if (stats !== undefined) stats.aggressiveLockDerivedCount = keysIn.length - keys.length;
       // A new primary this attempt: its TTL manager starts over (client-go `resetTTLManagerForAggressiveLockingMode`).
       if (keys.length > 0 && assignedPrimary && !sameKey(aggressive.primaryKey, aggressive.lastPrimaryKey)) {
-        this.#stopTtlManager();
+        this.#ttl.stop();
       }
       if (keys.length === 0) {
         scope.dispose();
@@ -224,7 +229,7 @@ export class PessimisticState {
               lockTtlMs: () => this.#clock.now() - this.#startTimeMs + this.#options.managedLockTtlMs,
               assertNotExist: (key) => KeyFlags.hasPresumeKeyNotExists(this.#buffer.getFlags(key) ?? 0),
               request: this.#request,
-              onPrimaryLocked: () => this.#startTtlManager(),
+              onPrimaryLocked: () => this.#ttl.start(this.primaryKey),
               forceLock: aggressive !== undefined && keys.length === 1,
               shared: o.inShareMode === true,
               resourceGroupTag: o.resourceGroupTag,
@@ -233,7 +238,7 @@ export class PessimisticState {
             bo,
           );
           this.#record(keys, values, o, results);
-          if (stats !== undefined && aggressive !== undefined) countAggressive(stats, keys, results);
+          if (stats !== undefined && aggressive !== undefined) countAggressiveLocks(stats, keys, results);
           if (
             assignedPrimary &&
             this.primaryKey !== undefined &&
@@ -241,8 +246,7 @@ export class PessimisticState {
           ) {
             // The primary did not exist and was not locked (client-go `unsetPrimaryKeyIfNeeded`).
             this.primaryKey = undefined;
-            this.#ttl?.close();
-            this.#ttl = undefined;
+            this.#ttl.stop();
           }
           return;
         } catch (e) {
@@ -275,7 +279,7 @@ export class PessimisticState {
       if (assignedPrimary) {
         this.primaryKey = undefined;
         if (aggressive !== undefined) aggressive.assignedPrimaryKey = false;
-        this.#stopTtlManager();
+        this.#ttl.stop();
       }
       throw e;
     } finally {
@@ -297,24 +301,9 @@ export class PessimisticState {
       const answered = values.get(name);
       const exists = answered?.exists ?? true;
       if (aggressive !== undefined) {
-        const conflictTs = answered?.lockedWithConflictTs ?? 0n;
-        if (conflictTs > aggressive.maxLockedWithConflictTs) aggressive.maxLockedWithConflictTs = conflictTs;
-        aggressive.currentLockedKeys.set(name, {
-          key,
-          hasReturnValue: o.returnValues === true,
-          hasCheckExistence: o.checkExistence === true,
-          value: answered ?? { exists: true, value: undefined, lockedWithConflictTs: 0n },
-          actualForUpdateTs: conflictTs > forUpdateTsOf(this) ? conflictTs : forUpdateTsOf(this),
-        });
+        const result = recordAggressiveLock(aggressive, key, name, answered, o, this.forUpdateTs);
         this.#lockedCount++;
-        results.set(name, {
-          key,
-          alreadyLocked: false,
-          locked: true,
-          exists: answered?.exists,
-          value: answered?.value,
-          lockedWithConflictTs: conflictTs,
-        });
+        results.set(name, result);
         continue;
       }
       if (o.lockOnlyIfExists === true && !exists) {
@@ -351,58 +340,8 @@ export class PessimisticState {
   /** client-go `selectPrimaryForPessimisticLock`: in aggressive locking, the last attempt's primary when locked again. */
   #selectPrimary(sortedKeys: readonly Uint8Array[]): void {
     const aggressive = this.#aggressive;
-    let primary = sortedKeys[0] as Uint8Array;
-    if (aggressive !== undefined) {
-      const last = aggressive.lastPrimaryKey;
-      const again = last === undefined ? undefined : sortedKeys.find((k) => sameKey(k, last));
-      if (again !== undefined) primary = again;
-      aggressive.assignedPrimaryKey = true;
-      aggressive.primaryKey = primary;
-    }
-    this.primaryKey = primary;
-  }
-
-  /**
-   * client-go `filterAggressiveLockedKeys`: keys the previous attempt locked need no request when
-   * that lock tells this request what it wants and cannot have expired.
-   */
-  #filterAggressiveLocked(
-    aggressive: AggressiveLockingContext,
-    keys: Uint8Array[],
-    forUpdateTs: bigint,
-    o: LockKeysOptions,
-    results: Map<string, LockKeysResult>,
-  ): Uint8Array[] {
-    const last = aggressive.lastRetryUnnecessaryLocks;
-    if (last === undefined || last.size === 0) return keys;
-    const canTrySkip =
-      !aggressive.assignedPrimaryKey || sameKey(aggressive.lastPrimaryKey, aggressive.primaryKey);
-    const mayExpire = this.#clock.now() - aggressive.lastAttemptStartMs >= this.#options.managedLockTtlMs;
-    const out: Uint8Array[] = [];
-    for (const key of keys) {
-      const name = keyToLatin1(key);
-      const entry = last.get(name);
-      if (entry !== undefined) {
-        if (forUpdateTs < entry.value.lockedWithConflictTs) {
-          throw new TiKVError(
-            'INTERNAL',
-            `aggressive locking retried at for-update ts ${forUpdateTs} below the previous locked-with-conflict ts ${entry.value.lockedWithConflictTs}`,
-          );
-        }
-        last.delete(name);
-        if (
-          canTrySkip &&
-          trySkipLockingOnRetry(entry, o.returnValues === true, o.checkExistence === true) &&
-          !mayExpire
-        ) {
-          aggressive.currentLockedKeys.set(name, entry);
-          results.set(name, heldResult(key, entry));
-          continue;
-        }
-      }
-      out.push(key);
-    }
-    return out;
+    this.primaryKey =
+      aggressive === undefined ? (sortedKeys[0] as Uint8Array) : selectStagePrimary(aggressive, sortedKeys);
   }
 
   /** Whether an aggressive locking stage is open (client-go `IsInAggressiveLockingMode`). */
@@ -436,12 +375,7 @@ export class PessimisticState {
       a.lastAssignedPrimaryKey = true;
       this.primaryKey = undefined; // the TTL manager keeps running until a new primary is chosen
     }
-    a.lastPrimaryKey = a.primaryKey;
-    a.primaryKey = undefined;
-    a.lastAttemptStartMs = a.startMs;
-    a.startMs = this.#clock.now();
-    a.lastRetryUnnecessaryLocks = a.currentLockedKeys;
-    a.currentLockedKeys = new Map();
+    startNextAttempt(a, this.#clock.now());
   }
 
   /** Ends the stage releasing every lock it took (client-go `CancelAggressiveLocking`). */
@@ -451,7 +385,7 @@ export class PessimisticState {
     this.#releaseUnnecessary(a);
     if (a.assignedPrimaryKey || a.lastAssignedPrimaryKey) {
       this.primaryKey = undefined;
-      this.#stopTtlManager();
+      this.#ttl.stop();
     }
     const keys = [...a.currentLockedKeys.values()].map((e) => e.key);
     if (keys.length > 0) {
@@ -467,19 +401,9 @@ export class PessimisticState {
   doneAggressiveLocking(): void {
     const a = this.#requireAggressive('done');
     this.#aggressive = undefined;
-    if (a.lastAssignedPrimaryKey && !a.assignedPrimaryKey) this.#stopTtlManager();
+    if (a.lastAssignedPrimaryKey && !a.assignedPrimaryKey) this.#ttl.stop();
     this.#releaseUnnecessary(a);
-    for (const [name, entry] of a.currentLockedKeys) {
-      const exists = !((entry.hasCheckExistence || entry.hasReturnValue) && !entry.value.exists);
-      this.#buffer.updateFlags(
-        entry.key,
-        FlagsOp.SetKeyLocked,
-        FlagsOp.DelNeedCheckExists,
-        exists ? FlagsOp.SetKeyLockedValueExists : FlagsOp.SetKeyLockedValueNotExists,
-      );
-      if (entry.hasReturnValue) this.values.set(name, entry.value);
-      if (!this.forUpdateTsChecks.has(name)) this.forUpdateTsChecks.set(name, entry.actualForUpdateTs);
-    }
+    handOverAggressiveLocks(a, this.#buffer, this.values, this.forUpdateTsChecks);
     if (a.maxLockedWithConflictTs > this.maxLockedWithConflictTs) {
       this.maxLockedWithConflictTs = a.maxLockedWithConflictTs;
     }
@@ -491,8 +415,8 @@ export class PessimisticState {
   }
 
   /** Settles when the rollbacks running in the background are done. */
-  async whenRollbacksSettled(): Promise<void> {
-    while (this.#rollbacks.size > 0) await Promise.all([...this.#rollbacks]);
+  whenRollbacksSettled(): Promise<void> {
+    return this.#rollbacks?.whenSettled() ?? Promise.resolve();
   }
 
   /** client-go `cleanupAggressiveLockingRedundantLocks`. */
@@ -520,130 +444,30 @@ export class PessimisticState {
     );
   }
 
-  #stopTtlManager(): void {
-    this.#ttl?.close();
-    this.#ttl = undefined;
-  }
-
-  #startTtlManager(): void {
-    if (this.#ttl !== undefined || this.primaryKey === undefined) return;
-    const o = this.#options;
-    this.#ttl = new TtlManager({
-      exec: this.#parts.executor,
-      oracle: this.#parts.oracle,
-      clock: this.#clock,
-      logger: this.#parts.logger ?? noopLogger,
-      startTs: this.#startTs,
-      primaryKey: this.primaryKey,
-      managedLockTtlMs: o.managedLockTtlMs,
-      intervalMs: o.heartbeatIntervalMs,
-      maxTxnTtlMs: o.maxTxnTtlMs,
-      maxBackoffMs: o.keepAliveMaxBackoffMs,
-      minCommitTs: () => 0n,
-      signal: this.#parts.lifetimeSignal,
-    });
-    this.#ttl.run();
-  }
-
   /** Stops the heartbeats (after commit or rollback). */
   close(): void {
-    this.#ttl?.close();
-  }
-
-  /** Keys locked in the buffer. */
-  lockedKeys(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    for (
-      const it = this.#buffer.iter(undefined, undefined, { includeFlagsOnly: true });
-      it.valid;
-      it.next()
-    ) {
-      if (KeyFlags.hasLocked(it.flags())) out.push(it.key().slice());
-    }
-    return out;
+    this.#ttl.close();
   }
 
   /** Releases every lock the transaction holds (client-go `rollbackPessimisticLocks`). */
   async rollbackAll(options: RequestOptions | undefined): Promise<void> {
     this.close();
-    const keys = this.lockedKeys();
+    const keys = lockedKeysIn(this.#buffer);
     if (keys.length === 0) return;
-    const { bo, scope } = this.#parts.executor.begin(options, { maxBackoffMs: MAX_BACKOFF_MS.cleanup });
-    try {
-      await pessimisticRollback(
-        this.#parts.executor,
-        bo,
-        keys,
-        this.#startTs,
-        this.#rollbackForUpdateTs(),
-        this.#request,
-      );
-    } finally {
-      scope.dispose();
-    }
+    await this.#rollbacksOrNew().rollback(keys, this.#rollbackForUpdateTs(), options);
   }
 
   /** Releases a failed call's locks in the background (client-go `asyncPessimisticRollback`). */
   rollbackInBackground(keys: readonly Uint8Array[], forUpdateTs: bigint): void {
-    const copies = keys.map((k) => k.slice());
-    const bo = new Backoffer({
-      maxBackoffMs: MAX_BACKOFF_MS.cleanup,
-      signal: this.#parts.lifetimeSignal,
-      clock: this.#clock,
-    });
-    const done: Promise<void> = pessimisticRollback(
-      this.#parts.executor,
-      bo,
-      copies,
-      this.#startTs,
-      forUpdateTs,
-      this.#request,
-    )
-      .catch((e: unknown) => {
-        this.#logger?.info('pessimistic rollback failed', { startTs: this.#startTs, error: String(e) });
-      })
-      .finally(() => {
-        this.#rollbacks.delete(done);
-      });
-    this.#rollbacks.add(done);
+    this.#rollbacksOrNew().inBackground(keys, forUpdateTs);
   }
-}
 
-/** client-go `collectAggressiveLockingStats` after the stage's requests locked `keys`. */
-function countAggressive(
-  stats: LockKeysStats,
-  keys: readonly Uint8Array[],
-  results: ReadonlyMap<string, LockKeysResult>,
-): void {
-  for (const key of keys) {
-    const r = results.get(keyToLatin1(key));
-    if (r === undefined || !r.locked) continue;
-    stats.aggressiveLockNewCount++;
-    if (r.lockedWithConflictTs !== 0n) stats.lockedWithConflictCount++;
+  #rollbacksOrNew(): PessimisticRollbacks {
+    this.#rollbacks ??= new PessimisticRollbacks(this.#parts, this.#startTs, this.#request, this.#clock);
+    return this.#rollbacks;
   }
-}
-
-/** The result of a key whose aggressive-locking lock this transaction already holds. */
-function heldResult(key: Uint8Array, entry: AggressiveLockEntry): LockKeysResult {
-  return {
-    key,
-    alreadyLocked: true,
-    locked: true,
-    exists: entry.value.exists,
-    value: entry.value.value,
-    lockedWithConflictTs: entry.value.lockedWithConflictTs,
-  };
-}
-
-function sameKey(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return keysEqual(a, b);
 }
 
 function maxTs(...ts: bigint[]): bigint {
   return ts.reduce((m, x) => (x > m ? x : m), 0n);
-}
-
-function forUpdateTsOf(state: PessimisticState): bigint {
-  return state.forUpdateTs;
 }

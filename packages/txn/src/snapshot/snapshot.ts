@@ -1,5 +1,4 @@
 import {
-  type Backoffer,
   checkBoundKey,
   checkKey,
   checkKeys,
@@ -7,43 +6,34 @@ import {
   compareKeys,
   InvalidArgumentError,
   invalidArgument,
-  KeyIsLockedError,
-  keyErrorFromWire,
   keyToLatin1,
-  type LockInfo,
-  searchSortedKey,
   sortKeys,
   TiKVError,
   U64_MAX,
   withExecDetails,
 } from '@tikv/common';
-import { kvrpcpb } from '@tikv/proto';
-import type { BudgetOptions, RegionExecutor, RegionRequestOptions } from '@tikv/rpc';
+import type { kvrpcpb } from '@tikv/proto';
+import type { RegionExecutor } from '@tikv/rpc';
 import type { KvPair } from '../kv-pair.js';
-import type { LockResolving, ResolveLocksResult, TxnOracle } from '../txn-deps.js';
+import type { LockResolving, TxnOracle } from '../txn-deps.js';
 import type { SnapshotIterateOptions, SnapshotReader } from '../union-store/snapshot-reader.js';
 import type { ValueEntry } from '../value-entry.js';
+import { answerValue, LockResolvingReads, SNAPSHOT_READ_BUDGET } from './lock-resolving-reads.js';
 import { ReadCache } from './read-cache.js';
 import {
-  adjustedReadOptions,
   type ResolvedSnapshotOptions,
-  readRequestOptions,
   resolveSnapshotOptions,
-  SNAPSHOT_READ_MAX_BACKOFF_MS,
   type SnapshotOptions,
   type SnapshotReadOptions,
   type SnapshotScanOptions,
 } from './snapshot-options.js';
-import { type ScanHost, scanPairs } from './snapshot-scanner.js';
+import { scanPairs } from './snapshot-scanner.js';
 
 const EMPTY = new Uint8Array(0);
-const BUDGET: BudgetOptions = Object.freeze({ maxBackoffMs: SNAPSHOT_READ_MAX_BACKOFF_MS });
 /** The largest ts below the maximum a snapshot accepts (client-go refuses `ts >= MaxInt64` but the max). */
 const MAX_INT64 = (1n << 63n) - 1n;
 /** What an entry of the snapshot cache costs besides its key and value, in bytes (a rough figure). */
 const CACHE_ENTRY_OVERHEAD_BYTES = 64;
-
-const identity = (k: Uint8Array): Uint8Array => k;
 
 /** The pieces a {@link Snapshot} reads through. */
 export interface SnapshotParts {
@@ -58,31 +48,6 @@ export interface SnapshotParts {
    * a `TxnSafePointCache`). @defaultValue no check
    */
   readonly checkVisibility?: ((ts: bigint) => void) | undefined;
-}
-
-/** What a snapshot derives from its resolved options: the same for every snapshot sharing them. */
-interface DerivedOptions {
-  readonly request: RegionRequestOptions;
-  readonly leaderRequest: RegionRequestOptions;
-  readonly resolveSource: { readonly requestSource?: string; readonly resourceGroupName?: string };
-}
-
-const DERIVED = new WeakMap<ResolvedSnapshotOptions, DerivedOptions>();
-
-function derivedOf(o: ResolvedSnapshotOptions): DerivedOptions {
-  let d = DERIVED.get(o);
-  if (d === undefined) {
-    d = {
-      request: readRequestOptions(o, false),
-      leaderRequest: readRequestOptions(o, true),
-      resolveSource: Object.freeze({
-        ...(o.requestSource === undefined ? {} : { requestSource: o.requestSource }),
-        ...(o.resourceGroupName === undefined ? {} : { resourceGroupName: o.resourceGroupName }),
-      }),
-    };
-    DERIVED.set(o, d);
-  }
-  return d;
 }
 
 /**
@@ -128,22 +93,12 @@ function checkTs(ts: unknown): bigint {
  */
 export class Snapshot implements SnapshotReader {
   readonly #exec: RegionExecutor;
-  readonly #oracle: TxnOracle;
-  readonly #resolver: LockResolving;
-  readonly #checkVisibility: ((ts: bigint) => void) | undefined;
   readonly #options: ResolvedSnapshotOptions;
-  readonly #derived: DerivedOptions;
+  /** The reads from TiKV, resolving the locks they meet; its ts follows {@link ts}. */
+  readonly #reads: LockResolvingReads;
   #cache: ReadCache | undefined;
-  #scanHost: ScanHost | undefined;
   #ts: bigint;
-  #validated = false;
-  #metLock = false;
-  #pipelined = false;
   #cacheHits = 0;
-  /** Transactions whose locks the reads may ignore (rolled back, pushed, committed after the ts). */
-  #resolvedLocks = new Set<bigint>();
-  /** Transactions committed at or before the ts, whose locks the reads may read through. */
-  readonly #committedLocks = new Set<bigint>();
 
   /**
    * @param parts - the executor, the oracle and the lock resolver
@@ -153,12 +108,9 @@ export class Snapshot implements SnapshotReader {
    */
   constructor(parts: SnapshotParts, ts: bigint, options?: SnapshotOptions) {
     this.#exec = parts.executor;
-    this.#oracle = parts.oracle;
-    this.#resolver = parts.lockResolver;
-    this.#checkVisibility = parts.checkVisibility;
     this.#ts = checkTs(ts);
     this.#options = resolveSnapshotOptions(options);
-    this.#derived = derivedOf(this.#options);
+    this.#reads = new LockResolvingReads(parts, this.#ts, this.#options);
   }
 
   /** The cache, made by the first write to it: most snapshots of transactions read little. */
@@ -167,21 +119,6 @@ export class Snapshot implements SnapshotReader {
       this.#cache = new ReadCache(this.#options.maxCacheBytes, CACHE_ENTRY_OVERHEAD_BYTES);
     }
     return this.#cache;
-  }
-
-  get #host(): ScanHost {
-    this.#scanHost ??= {
-      exec: this.#exec,
-      resolver: this.#resolver,
-      budget: BUDGET,
-      resolveSource: this.#derived.resolveSource,
-      ts: () => this.#ts,
-      context: () => this.#context(),
-      request: () => this.#requestOptions(),
-      pointGet: (bo, key) => this.#pointGet(bo, key),
-      validate: (bo) => this.#validate(bo),
-    };
-    return this.#scanHost;
   }
 
   /** The read timestamp. */
@@ -212,9 +149,8 @@ export class Snapshot implements SnapshotReader {
    */
   setTs(ts: bigint): void {
     this.#ts = checkTs(ts);
-    this.#validated = false;
+    this.#reads.setTs(this.#ts);
     this.#cache?.clear();
-    this.#resolvedLocks = this.#pipelined ? new Set([this.#ts]) : new Set();
   }
 
   /**
@@ -223,13 +159,12 @@ export class Snapshot implements SnapshotReader {
    * the transaction's own primary).
    */
   setPipelined(): void {
-    this.#pipelined = true;
-    this.#resolvedLocks.add(this.#ts);
+    this.#reads.setPipelined();
   }
 
   /** Whether the snapshot is a pipelined transaction's. */
   get pipelined(): boolean {
-    return this.#pipelined;
+    return this.#reads.pipelined;
   }
 
   /**
@@ -261,10 +196,10 @@ export class Snapshot implements SnapshotReader {
   async #get(key: Uint8Array, options: SnapshotReadOptions | undefined): Promise<Uint8Array | undefined> {
     const cached = this.#cacheGet(key);
     if (cached !== undefined) return cached.length === 0 ? undefined : cached;
-    const { bo, scope } = this.#exec.begin(options, BUDGET);
+    const { bo, scope } = this.#exec.begin(options, SNAPSHOT_READ_BUDGET);
     try {
-      await this.#validate(bo);
-      const value = await this.#pointGet(bo, key);
+      await this.#reads.validate(bo);
+      const value = await this.#reads.pointGet(bo, key);
       this.#cacheSet(key, value ?? EMPTY);
       return value;
     } finally {
@@ -297,11 +232,11 @@ export class Snapshot implements SnapshotReader {
   ): Promise<ValueEntry | undefined> {
     const cached = this.#cacheGetEntry(key);
     if (cached !== undefined) return cached.value.length === 0 ? undefined : cached;
-    const { bo, scope } = this.#exec.begin(options, BUDGET);
+    const { bo, scope } = this.#exec.begin(options, SNAPSHOT_READ_BUDGET);
     let resp: kvrpcpb.GetResponse;
     try {
-      await this.#validate(bo);
-      resp = await this.#pointGetResponse(bo, key, true);
+      await this.#reads.validate(bo);
+      resp = await this.#reads.pointGetResponse(bo, key, true);
     } finally {
       scope.dispose();
     }
@@ -352,10 +287,10 @@ export class Snapshot implements SnapshotReader {
     if (missing.length === 0) return out;
     const { keys: distinct, slots } = sortKeys(missing);
     const values = new Array<Uint8Array | undefined>(distinct.length);
-    const { bo, scope } = this.#exec.begin(options, BUDGET);
+    const { bo, scope } = this.#exec.begin(options, SNAPSHOT_READ_BUDGET);
     try {
-      await this.#validate(bo);
-      await this.#batchGetSorted(bo, distinct, values);
+      await this.#reads.validate(bo);
+      await this.#reads.batchGetSorted(bo, distinct, values);
     } finally {
       scope.dispose();
     }
@@ -409,10 +344,10 @@ export class Snapshot implements SnapshotReader {
     const { keys: distinct, slots } = sortKeys(missing);
     const values = new Array<Uint8Array | undefined>(distinct.length);
     const commitTs = new Array<bigint>(distinct.length).fill(0n);
-    const { bo, scope } = this.#exec.begin(options, BUDGET);
+    const { bo, scope } = this.#exec.begin(options, SNAPSHOT_READ_BUDGET);
     try {
-      await this.#validate(bo);
-      await this.#batchGetSorted(bo, distinct, values, commitTs);
+      await this.#reads.validate(bo);
+      await this.#reads.batchGetSorted(bo, distinct, values, commitTs);
     } finally {
       scope.dispose();
     }
@@ -468,7 +403,7 @@ export class Snapshot implements SnapshotReader {
     if (upper.length > 0 && compareKeys(lower, upper) > 0) {
       throw new InvalidArgumentError('lower must not be greater than upper');
     }
-    return scanPairs(this.#host, lower, upper, {
+    return scanPairs(this.#reads, lower, upper, {
       reverse: options?.reverse ?? false,
       keyOnly: options?.keyOnly ?? this.#options.keyOnly,
       batchSize: this.#options.scanBatchSize,
@@ -519,162 +454,4 @@ export class Snapshot implements SnapshotReader {
     if (this.#ts === U64_MAX) return;
     this.#cacheOrNew()?.set(keyToLatin1(key), value, commitTs);
   }
-
-  /** Refuses a ts the oracle has not handed out yet; a ts found valid stays valid. */
-  async #validate(bo: Backoffer): Promise<void> {
-    this.#checkVisibility?.(this.#ts);
-    if (this.#validated) return;
-    await this.#oracle.validateReadTs(
-      this.#ts,
-      this.#options.staleRead,
-      bo.signal === undefined ? undefined : { signal: bo.signal },
-    );
-    this.#validated = true;
-  }
-
-  /** The request context carrying the lock lists, or undefined while they are empty (the cheap path). */
-  #context(): kvrpcpb.Context | undefined {
-    if (this.#resolvedLocks.size === 0 && this.#committedLocks.size === 0) return undefined;
-    return kvrpcpb.Context.fromPartial({
-      resolvedLocks: [...this.#resolvedLocks],
-      committedLocks: [...this.#committedLocks],
-    });
-  }
-
-  #requestOptions(): RegionRequestOptions {
-    return this.#metLock ? this.#derived.leaderRequest : this.#derived.request;
-  }
-
-  /** The options of a `Get` / `BatchGet` of `keyCount` keys (the replica read adjuster applied). */
-  #pointRequestOptions(keyCount: number): RegionRequestOptions {
-    return adjustedReadOptions(this.#options, this.#requestOptions(), keyCount);
-  }
-
-  /** Resolves locks for a read and records what the retries may ignore or read through. */
-  async #resolve(bo: Backoffer, locks: readonly LockInfo[], lite: boolean): Promise<ResolveLocksResult> {
-    // Once a read meets a lock it goes to the leader (a stale or replica read may lag the resolve).
-    this.#metLock = true;
-    const res = await this.#resolver.resolveLocks(bo, {
-      callerStartTs: this.#ts,
-      locks,
-      forRead: true,
-      lite,
-      ...this.#derived.resolveSource,
-    });
-    for (const ts of res.resolvedLocks) this.#resolvedLocks.add(ts);
-    for (const ts of res.committedLocks) this.#committedLocks.add(ts);
-    return res;
-  }
-
-  /** client-go `KVSnapshot.get`: one key, resolving locks until it reads. */
-  async #pointGet(bo: Backoffer, key: Uint8Array): Promise<Uint8Array | undefined> {
-    return answerValue(await this.#pointGetResponse(bo, key, false));
-  }
-
-  /** {@link #pointGet}'s read: the answer without a key error, its commit ts asked for or not. */
-  async #pointGetResponse(
-    bo: Backoffer,
-    key: Uint8Array,
-    needCommitTs: boolean,
-  ): Promise<kvrpcpb.GetResponse> {
-    let firstLock: LockInfo | undefined;
-    for (;;) {
-      const { response } = await this.#exec.sendToKey(
-        bo,
-        key,
-        () => ({
-          $case: 'Get' as const,
-          value: { context: this.#context(), key, version: this.#ts, needCommitTs },
-        }),
-        { request: this.#pointRequestOptions(1) },
-      );
-      const resp = response.value;
-      if (resp.error === undefined) return resp;
-      const err = keyErrorFromWire(resp.error);
-      if (!(err instanceof KeyIsLockedError)) throw err;
-      const lock = err.lock;
-      if (firstLock === undefined) {
-        firstLock = lock;
-      } else if (this.#ts === U64_MAX && firstLock.lockVersion !== lock.lockVersion) {
-        // A read of the latest data waits only for the first lock it met; a lock written since
-        // belongs to a transaction that started after the read.
-        this.#resolvedLocks.add(lock.lockVersion);
-        continue;
-      }
-      const res = await this.#resolve(bo, [lock], true);
-      if (res.msBeforeTxnExpired > 0) await bo.backoffWithMaxSleepTxnLockFast(res.msBeforeTxnExpired, err);
-    }
-  }
-
-  /**
-   * client-go `batchGetKeysByRegions`: distinct ascending keys, values placed by index, and their
-   * commit ts too when `commitTs` is given (the requests then ask for them).
-   */
-  async #batchGetSorted(
-    bo: Backoffer,
-    keys: readonly Uint8Array[],
-    values: (Uint8Array | undefined)[],
-    commitTs?: bigint[],
-  ): Promise<void> {
-    const needCommitTs = commitTs !== undefined;
-    await this.#exec.runBatches(bo, {
-      items: keys,
-      keyOf: identity,
-      limit: { maxCount: this.#options.batchGetSize },
-      sorted: true,
-      send: async (batch, child) => {
-        const resp = await this.#exec.sendToRegion(
-          child,
-          batch.region,
-          {
-            $case: 'BatchGet',
-            value: {
-              context: this.#context(),
-              keys: batch.items as Uint8Array[],
-              version: this.#ts,
-              needCommitTs,
-            },
-          },
-          this.#pointRequestOptions(batch.items.length),
-        );
-        if (resp === undefined) return 'regionError';
-        const locks: LockInfo[] = [];
-        let lockError: KeyIsLockedError | undefined;
-        if (resp.value.error !== undefined) {
-          // A response-level error: the pairs are not to be read, the whole batch goes again.
-          lockError = lockOf(resp.value.error);
-          locks.push(lockError.lock);
-        } else {
-          for (const pair of resp.value.pairs) {
-            if (pair.error !== undefined) {
-              lockError = lockOf(pair.error);
-              locks.push(lockError.lock);
-              continue;
-            }
-            const at = searchSortedKey(keys, pair.key);
-            if (at < 0) continue;
-            values[at] = pair.value;
-            if (commitTs !== undefined) commitTs[at] = pair.commitTs;
-          }
-        }
-        if (lockError === undefined) return 'done';
-        const res = await this.#resolve(child, locks, false);
-        if (res.msBeforeTxnExpired > 0)
-          await child.backoffWithMaxSleepTxnLockFast(res.msBeforeTxnExpired, lockError);
-        return resp.value.error === undefined ? { retry: locks.map((l) => l.key) } : 'retry';
-      },
-    });
-  }
-}
-
-/** The value of a point read's answer; `undefined` when absent (a zero-length value reads as absent). */
-function answerValue(resp: kvrpcpb.GetResponse): Uint8Array | undefined {
-  return resp.notFound || resp.value.length === 0 ? undefined : resp.value;
-}
-
-/** The lock of a key error, or the error itself when it is not a lock. */
-function lockOf(wire: kvrpcpb.KeyError): KeyIsLockedError {
-  const err = keyErrorFromWire(wire);
-  if (err instanceof KeyIsLockedError) return err;
-  throw err;
 }
