@@ -62,6 +62,24 @@ describe('parseCliArgs', () => {
     }
   });
 
+  it('--action-on-invalid-max-ts and --max-ts-drift-ms reach the cluster (TiKV max-ts limit)', async () => {
+    const options = parseCliArgs(['--action-on-invalid-max-ts', 'log', '--max-ts-drift-ms', '5000']);
+    expect(options).toMatchObject({ actionOnInvalidMaxTs: 'log', maxTsDriftMs: 5000 });
+    expect(parseCliArgs([])).not.toHaveProperty('actionOnInvalidMaxTs');
+    if (options === 'help') throw new Error('unreachable');
+    const cluster = await MockCluster.start({ ...options, pdPort: 0, stores: 1, storePorts: undefined });
+    try {
+      expect(cluster.options.actionOnInvalidMaxTs).toBe('log');
+      expect(cluster.options.maxTsDriftMs).toBe(5000);
+    } finally {
+      await cluster.close();
+    }
+    expect(() => parseCliArgs(['--action-on-invalid-max-ts', 'panic'])).toThrow(
+      new CliUsageError("--action-on-invalid-max-ts must be error or log, got 'panic'"),
+    );
+    expect(() => parseCliArgs(['--max-ts-drift-ms', '-1'])).toThrow(CliUsageError);
+  });
+
   it('rejects bad values with a usage error that names them', () => {
     expect(() => parseCliArgs(['--stores', 'x'])).toThrow(
       new CliUsageError("--stores must be a non-negative integer, got 'x'"),

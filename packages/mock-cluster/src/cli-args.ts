@@ -6,9 +6,13 @@ export const USAGE = `Usage: tikv-mock-cluster [--pd-port 2379] [--stores 3] [--
                          [--regions 1] [--split-keys a,b] [--api-version V1|V2]
                          [--region-key-encoding raw|memcomparable]
                          [--keyspace NAME]... [--host 127.0.0.1]
+                         [--action-on-invalid-max-ts error|log] [--max-ts-drift-ms 60000]
 Serves an embedded PD + TiKV cluster until SIGINT/SIGTERM. Ports default to free ones (0).
 --keyspace creates an enabled keyspace (repeat it for several); use it with --api-version V2.
---region-key-encoding memcomparable serves a V1 transactional client (default: raw in V1).`;
+--region-key-encoding memcomparable serves a V1 transactional client (default: raw in V1).
+--action-on-invalid-max-ts: what a request whose timestamp PD has not issued yet gets (TiKV's
+max-ts limit): error (a region error, the default) or log (served); --max-ts-drift-ms is the
+allowance reads get past PD's newest timestamp.`;
 
 /** The standalone process's name, as messages start. */
 export const CLI_NAME = 'tikv-mock-cluster';
@@ -61,6 +65,11 @@ export function parseCliArgs(argv: readonly string[]): MockClusterOptions | 'hel
   ) {
     throw new CliUsageError(`--region-key-encoding must be raw or memcomparable, got '${regionKeyEncoding}'`);
   }
+  const action = values['action-on-invalid-max-ts'];
+  if (action !== undefined && action !== 'error' && action !== 'log') {
+    throw new CliUsageError(`--action-on-invalid-max-ts must be error or log, got '${action}'`);
+  }
+  const maxTsDriftMs = num('max-ts-drift-ms', values['max-ts-drift-ms']);
   const keyspaces = values.keyspace?.map((name) => {
     if (name === '') throw new CliUsageError('--keyspace needs a name');
     return { name };
@@ -76,6 +85,8 @@ export function parseCliArgs(argv: readonly string[]): MockClusterOptions | 'hel
     unref: false,
     ...(keyspaces === undefined ? {} : { keyspaces }),
     ...(regionKeyEncoding === undefined ? {} : { regionKeyEncoding }),
+    ...(action === undefined ? {} : { actionOnInvalidMaxTs: action }),
+    ...(maxTsDriftMs === undefined ? {} : { maxTsDriftMs }),
   };
 }
 
@@ -92,6 +103,8 @@ function parse(argv: readonly string[]) {
       'region-key-encoding': { type: 'string' },
       keyspace: { type: 'string', multiple: true },
       host: { type: 'string' },
+      'action-on-invalid-max-ts': { type: 'string' },
+      'max-ts-drift-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
