@@ -106,6 +106,20 @@ export class TestLockResolver implements LockResolving {
   }
 }
 
+/**
+ * The response, or a throw when TiKV answered with a region error: an inspector read that hit a
+ * stale epoch or a moved leader must fail the test, not read as "no value" or "no lock".
+ */
+function noRegionError<R extends { regionError?: { message: string } | undefined }>(r: R): R {
+  if (r.regionError !== undefined) {
+    const set = Object.entries(r.regionError).filter(([, v]) => v !== undefined && v !== '');
+    throw new Error(
+      `inspector read got a region error: ${r.regionError.message} (${set.map(([k]) => k).join(', ')})`,
+    );
+  }
+  return r;
+}
+
 /** Reads TiKV's state with plain generated clients, straight from each region's leader. */
 export class Inspector {
   readonly #channels = new Map<string, Channel>();
@@ -139,7 +153,7 @@ export class Inspector {
   /** `MvccGetByKey`: the key's lock, writes and values. */
   async mvcc(key: Uint8Array): Promise<kvrpcpb.MvccInfo> {
     const { kv, context } = this.#client(key);
-    const r = await kv.mvccGetByKey({ context, key });
+    const r = noRegionError(await kv.mvccGetByKey({ context, key }));
     if (r.error !== '') throw new Error(r.error);
     return r.info ?? kvrpcpb.MvccInfo.fromPartial({});
   }
@@ -149,7 +163,7 @@ export class Inspector {
     const { kv, context } = this.#client(key);
     const endKey = new Uint8Array(key.length + 1);
     endKey.set(key);
-    const r = await kv.kvScanLock({ context, maxVersion, startKey: key, endKey, limit: 1 });
+    const r = noRegionError(await kv.kvScanLock({ context, maxVersion, startKey: key, endKey, limit: 1 }));
     if (r.error !== undefined) throw keyErrorFromWire(r.error as WireKeyError);
     return r.locks[0];
   }
@@ -159,13 +173,15 @@ export class Inspector {
     const out: kvrpcpb.LockInfo[] = [];
     for (const region of this.cluster.regions()) {
       const { kv, context } = this.#client(region.startKey);
-      const r = await kv.kvScanLock({
-        context,
-        maxVersion,
-        startKey: region.startKey,
-        endKey: region.endKey,
-        limit: 10_000,
-      });
+      const r = noRegionError(
+        await kv.kvScanLock({
+          context,
+          maxVersion,
+          startKey: region.startKey,
+          endKey: region.endKey,
+          limit: 10_000,
+        }),
+      );
       if (r.error !== undefined) throw keyErrorFromWire(r.error as WireKeyError);
       out.push(...r.locks);
     }
@@ -175,7 +191,7 @@ export class Inspector {
   /** `KvGet` at `version`: the value, undefined when absent; a lock throws `KeyIsLockedError`. */
   async get(key: Uint8Array, version: bigint): Promise<Uint8Array | undefined> {
     const { kv, context } = this.#client(key);
-    const r = await kv.kvGet({ context, key, version });
+    const r = noRegionError(await kv.kvGet({ context, key, version }));
     if (r.error?.locked !== undefined) throw new KeyIsLockedError(lockInfoFromWire(r.error.locked));
     if (r.error !== undefined) throw keyErrorFromWire(r.error as WireKeyError);
     return r.notFound ? undefined : r.value;

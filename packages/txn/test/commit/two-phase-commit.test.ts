@@ -406,3 +406,30 @@ describe('2pc_test.go', () => {
     expect((await h.inspector.mvcc(b(p('k')))).lock).toBeUndefined();
   });
 });
+
+describe('the test harness', () => {
+  it('an inspector read that meets a region error throws instead of reading as absent (regression)', async () => {
+    const h = await Harness.start();
+    try {
+      await h.commit({ 'inspect/k': 'v' });
+      const ts = await h.ts();
+      expect(t(await h.inspector.get(b('inspect/k'), ts))).toBe('v');
+      h.cluster.inject({
+        method: 'KvGet',
+        times: 1,
+        error: { regionError: { message: 'injected', notLeader: {} } },
+      });
+      await expect(h.inspector.get(b('inspect/k'), ts)).rejects.toThrow(
+        /region error: injected \(.*notLeader/,
+      );
+      h.cluster.inject({
+        method: 'KvScanLock',
+        times: 1,
+        error: { regionError: { message: 'busy', serverIsBusy: {} } },
+      });
+      await expect(h.inspector.lock(b('inspect/k'), ts)).rejects.toThrow(/region error: busy/);
+    } finally {
+      await h.close();
+    }
+  });
+});
