@@ -13,6 +13,7 @@ import {
   connectSpy,
   embedded,
   embeddedTest,
+  hex,
   putAll,
   type SentResponse,
   type SpyClient,
@@ -23,8 +24,6 @@ import {
 } from './txn-env.js';
 
 const alphabet = Array.from({ length: 26 }, (_, i) => String.fromCharCode(0x61 + i));
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe.each(txnModes())('async_commit_test.go locks (%s)', (_, mode) => {
   let env: TxnEnv;

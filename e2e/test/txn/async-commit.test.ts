@@ -7,9 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { extractPhysical } from '@tikv/common';
 import type { kvrpcpb } from '@tikv/proto';
 import { CommitProtocol } from '@tikv/txn';
-import { connectSpy, embedded, startTxnEnv, type TxnEnv, text, txnModes } from './txn-env.js';
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+import { connectSpy, embedded, hex, startTxnEnv, type TxnEnv, text, txnModes } from './txn-env.js';
 
 describe.each(txnModes())('async_commit_test.go (%s)', (_, mode) => {
   let env: TxnEnv;

@@ -21,22 +21,14 @@ import {
   connectSpy,
   embedded,
   embeddedTest,
+  gate,
+  hex,
   putAll,
   startTxnEnv,
   type TxnEnv,
   text,
   txnModes,
 } from './txn-env.js';
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open: () => void = () => undefined;
-  const wait = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { wait, open };
-}
 
 /** Resolves with the first heartbeat of `startTs` that `accept` takes (subscribe before it can happen). */
 function heartbeat(

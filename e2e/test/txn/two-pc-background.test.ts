@@ -19,23 +19,14 @@ import {
   connectSpy,
   embedded,
   embeddedTest,
+  gate,
+  hex,
   putAll,
   startTxnEnv,
   type TxnEnv,
   text,
   txnModes,
 } from './txn-env.js';
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
-/** A gate a paused request waits at. */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open: () => void = () => undefined;
-  const wait = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { wait, open };
-}
 
 describe.each(txnModes())('2pc_test.go background (%s)', (_, mode) => {
   let env: TxnEnv;

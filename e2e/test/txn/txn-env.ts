@@ -30,6 +30,17 @@ export const text = (b: Uint8Array | undefined): string | undefined =>
 export const s08d = (prefix: string, i: number): string => `${prefix}${String(i).padStart(8, '0')}`;
 /** client-go's `valueBytes(i)`. */
 export const valueBytes = (i: number): string => `value${i}`;
+/** Hex of bytes, to compare keys by value. */
+export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** A gate a paused request waits at until the test opens it. */
+export function gate(): { wait: Promise<void>; open: () => void } {
+  let open: () => void = () => undefined;
+  const wait = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { wait, open };
+}
 
 /** Timeout of the cases that write and read hundreds of keys (a debug build of TiKV is slow). */
 export const SLOW_TEST_MS = 180_000;
