@@ -7,7 +7,7 @@
 // `pipelined.maxTxnTtlMs` option for MaxPipelinedTxnTTL). The flush thresholds are scaled down (the
 // `pipelined` options) so that the suite stays short.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { KeyIsLockedError, keyErrorFromWire, TiKVError } from '@tikv/common';
+import { type CommitDetails, KeyIsLockedError, keyErrorFromWire, TiKVError } from '@tikv/common';
 import {
   CommitProtocol,
   TransactionClient,
@@ -238,6 +238,35 @@ describe.each(txnModes())('pipelined_memdb_test.go (%s)', (_, mode) => {
     expect(await bufferedAt(txn.startTs, keys)).toBe(0);
     const snap = await env.freshSnapshot();
     expect((await snap.batchGet(keys)).every((v) => v === undefined)).toBe(true);
+  });
+
+  test("onCommitDetails: a pipelined commit reports the flushes and the primary's commit it sent, and every generation's writes", async () => {
+    const txn = await client.begin({ pipelined: true });
+    txn.put(key('cd1'), 'v1');
+    expect(await txn.flush({ force: true })).toBe(true);
+    await txn.flushWait();
+    // The last generation: the commit flushes it, then commits the primary.
+    txn.put(key('cd2'), 'v22');
+    const flushesBefore = gate.count('Flush');
+    const commitsBefore = gate.count('Commit');
+    const got: CommitDetails[] = [];
+    const commitTs = await txn.commit({ onCommitDetails: (d) => got.push(d) });
+    expect(got).toHaveLength(1);
+    const d = got[0] as CommitDetails;
+    expect(d.writeKeys).toBe(2);
+    expect(d.writeSizeBytes).toBe(key('cd1').length + 2 + key('cd2').length + 3);
+    expect(d.prewriteRequestCount).toBeGreaterThan(0);
+    expect(d.prewriteRequestCount).toBe(gate.count('Flush') - flushesBefore);
+    expect(d.exec.rpcByCommand.Flush?.count).toBe(d.prewriteRequestCount);
+    expect(d.prewriteRegionCount).toBeGreaterThan(0);
+    expect(d.exec.rpcByCommand.Commit?.count).toBe(gate.count('Commit') - commitsBefore);
+    expect(d.exec.rpcByCommand.Commit?.count).toBeGreaterThan(0);
+    for (const ms of [d.prewriteMs, d.getCommitTsMs, d.commitMs]) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(d).toMatchObject({ getLatestTsMs: 0, localLatchWaitMs: 0 });
+    await txn.whenCommitSettled();
+    const snap = await env.freshSnapshot();
+    expect(snap.ts).toBeGreaterThan(commitTs);
+    expect((await snap.batchGet([key('cd1'), key('cd2')])).map(text)).toEqual(['v1', 'v22']);
   });
 
   test('TestPipelinedPrefetch: batchGet answers are cached until the next flush', async () => {

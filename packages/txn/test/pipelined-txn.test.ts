@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { InvalidArgumentError, TiKVError, WriteConflictError } from '@tikv/common';
+import { type CommitDetails, InvalidArgumentError, TiKVError, WriteConflictError } from '@tikv/common';
 import { keyspacePrefix, MockCluster } from '@tikv/mock-cluster';
 import {
   CommitProtocol,
@@ -45,6 +45,19 @@ async function start(v2: boolean): Promise<Env> {
     await cluster.close();
     throw e;
   }
+}
+
+/** Collects what a details callback receives. */
+function capture(): { readonly got: CommitDetails[]; readonly cb: (d: CommitDetails) => void; one(): CommitDetails } {
+  const got: CommitDetails[] = [];
+  return {
+    got,
+    cb: (d) => got.push(d),
+    one: () => {
+      expect(got).toHaveLength(1);
+      return got[0] as CommitDetails;
+    },
+  };
 }
 
 /** How many of `keys` hold a flushed lock of the transaction at `startTs` (raw KvBufferBatchGet). */
@@ -272,6 +285,102 @@ describe.each([
     const txn = await env.client.begin({ pipelined: true });
     expect(await txn.commit()).toBe(0n);
     expect(txn.commitProtocol).toBe(CommitProtocol.NONE);
+    const empty = await env.client.begin({ pipelined: true });
+    const c = capture();
+    expect(await empty.commit({ onCommitDetails: c.cb })).toBe(0n);
+    expect(c.one()).toMatchObject({ writeKeys: 0, prewriteRequestCount: 0, commitMs: 0 });
+    expect(c.one().exec.rpcCount).toBe(0);
+  });
+
+  it("reports its commit details once: every generation's writes, the commit's flushes and the primary's commit", async () => {
+    const txn = await env.client.begin({ pipelined: true });
+    txn.put('p/d1', 'v1');
+    expect(await txn.flush({ force: true })).toBe(true);
+    await txn.flushWait();
+    // The last generation, over two regions: the commit flushes it.
+    txn.put('p/d2', 'v22');
+    txn.put('p/n2', 'v333');
+    const c = capture();
+    expect(await txn.commit({ onCommitDetails: c.cb })).toBeGreaterThan(txn.startTs);
+    const d = c.one();
+    expect(d.writeKeys).toBe(3);
+    expect(d.writeSizeBytes).toBe(4 + 2 + (4 + 3) + (4 + 4));
+    // The generation flushed before commit() is not the commit's.
+    expect(d.prewriteRequestCount).toBe(2);
+    expect(d.prewriteRegionCount).toBe(2);
+    expect(d.exec.rpcByCommand.Flush).toMatchObject({ count: 2, regionCount: 2 });
+    expect(d.exec.rpcByCommand.Commit).toMatchObject({ count: 1, regionCount: 1 });
+    expect(d.exec.rpcByCommand.Prewrite).toBeUndefined();
+    expect(d.exec.rpcCount).toBe(3);
+    expect(d.exec.storeDetailCount).toBeGreaterThanOrEqual(1);
+    expect(d).toMatchObject({
+      getLatestTsMs: 0,
+      localLatchWaitMs: 0,
+      commitBackoffMs: 0,
+      prewriteBackoffKinds: [],
+      commitBackoffKinds: [],
+      resolveLockMs: 0,
+    });
+    for (const ms of [d.prewriteMs, d.commitMs, d.getCommitTsMs]) expect(ms).toBeGreaterThanOrEqual(0);
+    await txn.whenCommitSettled();
+    expect(await readCommitted(env.client, ['p/d1', 'p/d2', 'p/n2'])).toEqual(['v1', 'v22', 'v333']);
+  });
+
+  it("puts a flush's region error in the prewrite backoff kinds and a commit's in the commit ones", async () => {
+    const flushed = await env.client.begin({ pipelined: true });
+    flushed.put('p/e1', 'v');
+    const flushFault = env.cluster.inject({ method: 'KvFlush', times: 1, error: 'EpochNotMatch' });
+    const a = capture();
+    await flushed.commit({ onCommitDetails: a.cb });
+    expect(flushFault.hits).toBe(1);
+    expect(a.one()).toMatchObject({ prewriteBackoffKinds: ['regionMiss'], commitBackoffKinds: [] });
+    expect(a.one().exec.requestErrors).toEqual({ epoch_not_match: 1 });
+    expect(a.one().prewriteRequestCount).toBe(2);
+    const committed = await env.client.begin({ pipelined: true });
+    committed.put('p/e2', 'v');
+    const commitFault = env.cluster.inject({ method: 'KvCommit', times: 1, error: 'EpochNotMatch' });
+    const b = capture();
+    await committed.commit({ onCommitDetails: b.cb });
+    expect(commitFault.hits).toBe(1);
+    expect(b.one()).toMatchObject({ prewriteBackoffKinds: [], commitBackoffKinds: ['regionMiss'] });
+    expect(b.one().commitBackoffMs).toBe(b.one().exec.backoffMs);
+    expect(b.one().exec.rpcByCommand.Commit?.count).toBe(2);
+    await flushed.whenCommitSettled();
+    await committed.whenCommitSettled();
+  });
+
+  it('reports the details of a failed commit once', async () => {
+    const txn = await env.client.begin({ pipelined: true });
+    const newer = await env.client.begin();
+    newer.put('p/x1', 'theirs');
+    await newer.commit();
+    txn.put('p/x0', 'mine');
+    txn.put('p/x1', 'mine');
+    const c = capture();
+    await expect(txn.commit({ onCommitDetails: c.cb })).rejects.toBeInstanceOf(WriteConflictError);
+    const d = c.one();
+    expect(d.writeKeys).toBe(2);
+    expect(d.prewriteRequestCount).toBeGreaterThanOrEqual(1);
+    expect(d.exec.rpcByCommand.Flush?.count).toBe(d.prewriteRequestCount);
+    // It failed before the commit ts: no commit phase.
+    expect(d.exec.rpcByCommand.Commit).toBeUndefined();
+    expect(d).toMatchObject({ getCommitTsMs: 0, commitMs: 0 });
+    await txn.whenCommitSettled();
+    expect(await bufferedAt(env.client, txn.startTs, ['p/x0'])).toBe(0);
+  });
+
+  it('refuses a non-function onCommitDetails as 2PC does, and rolls back what it flushed', async () => {
+    const txn = await env.client.begin({ pipelined: true });
+    txn.put('p/y0', 'v');
+    expect(await txn.flush({ force: true })).toBe(true);
+    await txn.flushWait();
+    expect(await bufferedAt(env.client, txn.startTs, ['p/y0'])).toBe(1);
+    const bad = txn.commit({ onCommitDetails: 1 as unknown as (d: CommitDetails) => void });
+    await expect(bad).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(bad).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await txn.whenCommitSettled();
+    expect(await bufferedAt(env.client, txn.startTs, ['p/y0'])).toBe(0);
+    expect(await readCommitted(env.client, ['p/y0'])).toEqual([undefined]);
   });
 });
 

@@ -157,6 +157,20 @@ export interface ExecDetails {
 /**
  * The details of one commit (client-go `util.CommitDetails`). Durations are client-side wall
  * times in milliseconds; `exec` holds every RPC of the commit, its backoff and what TiKV reported.
+ *
+ * A pipelined transaction's commit reports them too. Its prewrite phase is the flushing the
+ * commit does: it flushes the last generation as locks (`Flush` requests) and waits for the
+ * flush in flight, then fetches the commit ts and commits the primary; the flushed range is
+ * resolved in the background, after the details. client-go hands such a commit its
+ * `CommitDetails` as well but fills little of it (the flushes' lock resolution, the primary's
+ * commit request); here every field is filled with its pipelined counterpart:
+ *
+ * - `prewriteMs`, `prewriteBackoffKinds`, `prewriteRequestCount`, `prewriteRegionCount`: that
+ *   flushing, its sleeps, its `Flush` requests and their regions. Generations flushed before
+ *   `commit()` was called are not counted there, nor in `exec` and `resolveLockMs`.
+ * - `writeKeys`, `writeSizeBytes`: the mutations of every generation and their bytes.
+ * - `getCommitTsMs`, `commitMs`, `commitBackoffKinds`: the commit ts, the primary's `Commit`.
+ * - `getLatestTsMs`, `localLatchWaitMs`: 0 (no async commit, no 1PC, no local latches).
  */
 export interface CommitDetails {
   /** Time getting the commit timestamp from PD, in milliseconds. */
@@ -173,7 +187,10 @@ export interface CommitDetails {
    * which bypass them).
    */
   readonly localLatchWaitMs: number;
-  /** Time of the prewrite phase (1PC and async commit included), in milliseconds. */
+  /**
+   * Time of the prewrite phase (1PC and async commit included), in milliseconds; for a
+   * pipelined transaction, the flushing its commit does.
+   */
   readonly prewriteMs: number;
   /** Time committing the primary (what the caller waits for), in milliseconds; 0 without a commit phase. */
   readonly commitMs: number;
@@ -183,15 +200,18 @@ export interface CommitDetails {
   readonly prewriteBackoffKinds: readonly string[];
   /** The backoff kinds of the commit phase, one entry a sleep, in order. */
   readonly commitBackoffKinds: readonly string[];
-  /** Regions the prewrite phase wrote to. */
+  /** Regions the prewrite phase wrote to (pipelined: regions of the commit's `Flush` requests). */
   readonly prewriteRegionCount: number;
-  /** Prewrite requests sent. */
+  /** Prewrite requests sent (pipelined: the commit's `Flush` requests). */
   readonly prewriteRequestCount: number;
-  /** Keys written. */
+  /** Keys written (pipelined: over every generation). */
   readonly writeKeys: number;
-  /** Bytes written (keys and values). */
+  /** Bytes written, keys and values (pipelined: over every generation). */
   readonly writeSizeBytes: number;
-  /** Time resolving locks met by prewrite, in milliseconds (client-go `ResolveLock.ResolveLockTime`). */
+  /**
+   * Time resolving locks met by prewrite (pipelined: by the commit's flushes), in milliseconds
+   * (client-go `ResolveLock.ResolveLockTime`).
+   */
   readonly resolveLockMs: number;
   /** The commit's execution details (RPCs, retries, errors, TiKV's write details). */
   readonly exec: ExecDetails;
@@ -267,7 +287,8 @@ export interface ExecDetailsOptions {
 /** Asks a commit for its {@link CommitDetails}. Nothing is collected when unset. */
 export interface CommitDetailsOptions {
   /**
-   * Receives the commit's details once, when the commit settles (resolved or rejected).
+   * Receives the commit's details once, when the commit settles (resolved or rejected), a
+   * pipelined transaction's included (see {@link CommitDetails} for what its fields mean there).
    * Errors thrown by the callback are ignored. @defaultValue none: nothing is collected
    */
   readonly onCommitDetails?: ((details: CommitDetails) => void) | undefined;

@@ -1,6 +1,5 @@
 import {
   type Clock,
-  deliverDetails,
   type RequestOptions,
   systemClock,
   WriteConflictError,
@@ -150,10 +149,10 @@ function reportUnexecuted(
 ): void {
   const onCommitDetails = options?.onCommitDetails;
   if (typeof onCommitDetails !== 'function') return;
-  const timing = new CommitTiming(clock);
+  const timing = new CommitTiming(clock, onCommitDetails);
   timing.localLatchWaitMs = localLatchWaitMs;
   timing.setWrites(committer.mutationCount, committer.txnSizeBytes);
-  deliverDetails(onCommitDetails, timing.finish());
+  timing.deliver();
 }
 
 /**

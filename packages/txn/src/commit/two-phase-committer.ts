@@ -4,10 +4,8 @@ import {
   type CommitDetailsOptions,
   checkRequestOptions,
   composeTs,
-  deliverDetails,
   type ExecDetailsOptions,
   InvalidArgumentError,
-  invalidArgument,
   isTiKVError,
   noopLogger,
   type OperationScope,
@@ -32,7 +30,7 @@ import {
 } from './commit-options.js';
 import { CommitProtocol, type CommitResult } from './commit-result.js';
 import { CommitState } from './commit-state.js';
-import { CommitTiming } from './commit-timing.js';
+import { type CommitTiming, commitTimingFor } from './commit-timing.js';
 import { txnLockTtlMs } from './lock-ttl.js';
 import { WriteAccess } from './min-commit-ts.js';
 import { buildMutations, type MutationCounts } from './mutations.js';
@@ -305,31 +303,20 @@ export class TwoPhaseCommitter {
     localLatchWaitMs = 0,
   ): Promise<CommitResult> {
     checkRequestOptions(options);
-    const onCommitDetails = options?.onCommitDetails;
-    if (onCommitDetails !== undefined && typeof onCommitDetails !== 'function') {
-      throw invalidArgument('options.onCommitDetails', 'a function or undefined', onCommitDetails);
-    }
-    this.#start();
     const s = this.#s;
     // Made only when the caller asked: the commit's collector rides on its backoffers.
-    const timing = onCommitDetails === undefined ? undefined : new CommitTiming(s.deps.clock);
+    const timing = commitTimingFor(options, s.deps.clock);
+    this.#start();
     if (timing !== undefined) timing.localLatchWaitMs = localLatchWaitMs;
     if (s.mutations.length === 0) {
-      if (timing !== undefined)
-        deliverDetails(onCommitDetails as NonNullable<typeof onCommitDetails>, timing.finish());
+      timing?.deliver();
       return { commitTs: 0n, protocol: CommitProtocol.NONE, background: DONE };
     }
     s.minCommitTs.elevateWriteAccess(WriteAccess.TWO_PC);
     let beginOptions: (RequestOptions & ExecDetailsOptions) | undefined = options;
     if (timing !== undefined) {
       timing.setWrites(s.mutations.length, s.txnSizeBytes);
-      beginOptions = {
-        signal: options?.signal,
-        timeoutMs: options?.timeoutMs,
-        onDetails: (d) => {
-          timing.exec = d;
-        },
-      };
+      beginOptions = timing.operationOptions(options);
     }
     this.#timing = timing;
     const { bo, scope } = s.deps.exec.begin(beginOptions, { maxBackoffMs: s.options.prewriteMaxBackoffMs });
@@ -344,7 +331,7 @@ export class TwoPhaseCommitter {
       scope.dispose();
       if (timing !== undefined) {
         this.#timing = undefined;
-        deliverDetails(onCommitDetails as NonNullable<typeof onCommitDetails>, timing.finish());
+        timing.deliver();
       }
       s.ttl?.close();
       publishCommit(() => ({

@@ -2,6 +2,8 @@ import {
   anySignal,
   Backoffer,
   type Clock,
+  type CommitDetailsOptions,
+  ExecDetailsCollector,
   isTiKVError,
   type Logger,
   MAX_WRITE_EXECUTION_MS,
@@ -19,6 +21,7 @@ import { publishCommit } from '../commit/commit-diagnostics.js';
 import type { ResolvedCommitOptions } from '../commit/commit-options.js';
 import { CommitProtocol, type CommitResult } from '../commit/commit-result.js';
 import { CommitState } from '../commit/commit-state.js';
+import { type CommitTiming, commitTimingFor } from '../commit/commit-timing.js';
 import { MinCommitTsManager, WriteAccess } from '../commit/min-commit-ts.js';
 import { buildMutations, type TxnMutation } from '../commit/mutations.js';
 import { TtlManager, TtlManagerState } from '../commit/ttl-manager.js';
@@ -73,6 +76,11 @@ export class PipelinedCommitter {
   #commitTs = 0n;
   #committed = false;
   #background: Promise<void> = DONE;
+  /** Where the flushes of a commit that reports its details record their requests and sleeps. */
+  #flushDetails: ExecDetailsCollector | undefined;
+  /** Mutations handed to the flushes so far, and their bytes (client-go's flushed keys and size). */
+  #writeKeys = 0;
+  #writeSizeBytes = 0;
 
   constructor(options: PipelinedCommitterOptions) {
     this.#o = options;
@@ -153,6 +161,8 @@ export class PipelinedCommitter {
       }
       if (set.mutations.length === 0) return;
       if (this.#primary === undefined) this.#choosePrimary(set.mutations);
+      this.#writeKeys += set.mutations.length;
+      this.#writeSizeBytes += set.sizeBytes;
       await this.#throttle();
       const started = this.#clock.now();
       const bo = new Backoffer({
@@ -160,6 +170,7 @@ export class PipelinedCommitter {
         signal: this.#flushSignal(),
         clock: this.#o.parts.executor.tuning.clock,
         logger: this.#logger,
+        execDetails: this.#flushDetails,
       });
       await flushMutations(
         {
@@ -248,23 +259,41 @@ export class PipelinedCommitter {
    * committed in the background. On failure before the primary committed, the flushed locks are
    * rolled back in the background.
    *
+   * `onCommitDetails` is called once when the commit settles; its prewrite phase is the flushing
+   * the commit does (see `CommitDetails`). The flushes of a commit that reports its details
+   * record into a collector of their own, merged with the primary commit's.
+   *
+   * @param options - `signal` and `timeoutMs` bound the primary's commit; `onCommitDetails`
    * @throws the flush's failure (typed key errors); UndeterminedError when the primary's commit
    *   may have been applied
+   * @throws InvalidArgumentError when `onCommitDetails` is not a function: nothing is committed,
+   *   and the transaction is rolled back as by {@link rollback}
    */
-  async commit(buffer: PipelinedMemBuffer, options?: RequestOptions): Promise<CommitResult> {
+  async commit(
+    buffer: PipelinedMemBuffer,
+    options?: RequestOptions & CommitDetailsOptions,
+  ): Promise<CommitResult> {
+    let timing: CommitTiming | undefined;
+    try {
+      // Made only when the caller asked.
+      timing = commitTimingFor(options, this.#clock, 'Flush');
+    } catch (e) {
+      // Refused before it began: what was flushed goes as after a rollback.
+      await this.rollback(buffer);
+      throw e;
+    }
     let error: unknown;
     // From here on only the commit may move the min commit ts (client-go `execute`).
     this.#minCommitTs.elevateWriteAccess(WriteAccess.TWO_PC);
     try {
-      await buffer.flush(true);
-      await buffer.flushWait();
+      await this.#flushRest(buffer, timing);
       this.#flushStop.abort();
       const range = buffer.flushedRange;
       const primary = this.#primary;
       if (range === undefined || primary === undefined) {
         return { commitTs: 0n, protocol: CommitProtocol.NONE, background: DONE };
       }
-      const commitTs = await this.#commitPrimary(primary, buffer.current, options);
+      const commitTs = await this.#commitPrimary(primary, buffer.current, options, timing);
       this.#broadcastStatus({ commitTs, rolledBack: false, isCompleted: false });
       this.#background = this.#resolve(range, commitTs);
       return { commitTs, protocol: CommitProtocol.PIPELINED, background: this.#background };
@@ -280,6 +309,10 @@ export class PipelinedCommitter {
     } finally {
       this.#flushStop.abort();
       this.#ttl?.close();
+      if (timing !== undefined) {
+        timing.setWrites(this.#writeKeys, this.#writeSizeBytes);
+        timing.deliver();
+      }
       publishCommit(() => ({
         startTs: this.#o.startTs,
         commitTs: this.#commitTs,
@@ -290,10 +323,35 @@ export class PipelinedCommitter {
     }
   }
 
+  /**
+   * The commit's prewrite phase: flushes what is left and waits for the flush in flight; with
+   * `timing`, the flushes it sends record into a collector whose details join the commit's.
+   */
+  async #flushRest(buffer: PipelinedMemBuffer, timing: CommitTiming | undefined): Promise<void> {
+    if (timing === undefined) {
+      await buffer.flush(true);
+      await buffer.flushWait();
+      return;
+    }
+    const details = new ExecDetailsCollector();
+    this.#flushDetails = details;
+    const started = timing.now();
+    try {
+      await buffer.flush(true);
+      await buffer.flushWait();
+      timing.endPrewrite(started, details);
+    } finally {
+      this.#flushDetails = undefined;
+      timing.addExec(details.snapshot());
+    }
+  }
+
+  /** Commits the primary at a fresh commit ts (client-go `commitFlushedMutations` up to the resolve). */
   async #commitPrimary(
     primary: TxnMutation,
     current: MemBuffer,
     options: RequestOptions | undefined,
+    timing: CommitTiming | undefined,
   ): Promise<bigint> {
     const parts = this.#o.parts;
     const exec = parts.executor;
@@ -316,11 +374,16 @@ export class PipelinedCommitter {
         txnSizeBytes: 0,
       },
     );
-    const { bo, scope } = exec.begin(options, { maxBackoffMs: this.#o.commit.commitMaxBackoffMs });
+    const { bo, scope } = exec.begin(timing === undefined ? options : timing.operationOptions(options), {
+      maxBackoffMs: this.#o.commit.commitMaxBackoffMs,
+    });
     try {
       const call = scope.signal === undefined ? undefined : { signal: scope.signal };
+      const tsStarted = timing?.now() ?? 0;
       s.commitTs = await parts.oracle.getTimestamp(call);
+      if (timing !== undefined) timing.getCommitTsMs = timing.now() - tsStarted;
       await this.#o.commit.commitTsChecker?.(s.commitTs);
+      const commitStarted = timing?.now() ?? 0;
       try {
         await commitMutations(s, bo, [primary]);
       } catch (e) {
@@ -331,6 +394,8 @@ export class PipelinedCommitter {
           });
         }
         throw e;
+      } finally {
+        timing?.endCommit(commitStarted, bo.execDetails);
       }
       this.#committed = true;
       this.#commitTs = s.commitTs;
