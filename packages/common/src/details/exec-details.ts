@@ -166,8 +166,9 @@ export interface ExecDetails {
  * commit request); here every field is filled with its pipelined counterpart:
  *
  * - `prewriteMs`, `prewriteBackoffKinds`, `prewriteRequestCount`, `prewriteRegionCount`: that
- *   flushing, its sleeps, its `Flush` requests and their regions. Generations flushed before
- *   `commit()` was called are not counted there, nor in `exec` and `resolveLockMs`.
+ *   flushing, its sleeps, its `Flush` requests and their regions. Flushes started before
+ *   `commit()` was called (the earlier generations) are not counted there, nor in `exec` and
+ *   `resolveLockMs`.
  * - `writeKeys`, `writeSizeBytes`: the mutations of every generation and their bytes.
  * - `getCommitTsMs`, `commitMs`, `commitBackoffKinds`: the commit ts, the primary's `Commit`.
  * - `getLatestTsMs`, `localLatchWaitMs`: 0 (no async commit, no 1PC, no local latches).

@@ -328,21 +328,16 @@ export class PipelinedCommitter {
    * `timing`, the flushes it sends record into a collector whose details join the commit's.
    */
   async #flushRest(buffer: PipelinedMemBuffer, timing: CommitTiming | undefined): Promise<void> {
-    if (timing === undefined) {
-      await buffer.flush(true);
-      await buffer.flushWait();
-      return;
-    }
-    const details = new ExecDetailsCollector();
+    const details = timing === undefined ? undefined : new ExecDetailsCollector();
     this.#flushDetails = details;
-    const started = timing.now();
+    const started = timing?.now() ?? 0;
     try {
       await buffer.flush(true);
       await buffer.flushWait();
-      timing.endPrewrite(started, details);
+      timing?.endPrewrite(started, details);
     } finally {
       this.#flushDetails = undefined;
-      timing.addExec(details.snapshot());
+      if (details !== undefined) timing?.addExec(details.snapshot());
     }
   }
 
