@@ -1,9 +1,4 @@
-import {
-  type Clock,
-  type RequestOptions,
-  systemClock,
-  WriteConflictError,
-} from '@tikv/common';
+import { type Clock, type RequestOptions, systemClock, WriteConflictError } from '@tikv/common';
 import { alreadyResolved } from '../commit/commit-options.js';
 import type { CommitResult } from '../commit/commit-result.js';
 import { CommitTiming } from '../commit/commit-timing.js';
