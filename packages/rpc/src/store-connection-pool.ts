@@ -43,7 +43,7 @@ export function channelCredentials(
 
 /**
  * The grpc-js channel options client-go's dial options translate to: keepalive, reconnect
- * backoff, the receive size limit, no retry buffering.
+ * backoff, the receive size limit, the flow-control window, no retry buffering.
  *
  * @param o - the transport options
  * @param index - the connection's index within its store
@@ -58,6 +58,7 @@ export function channelOptionsFor(o: ResolvedTransportOptions, index: number): C
     'grpc.max_receive_message_length': o.maxReceiveMessageBytes === 0 ? -1 : o.maxReceiveMessageBytes,
     'grpc.max_send_message_length': -1,
     'grpc.enable_retries': 0,
+    'grpc-node.flow_control_window': o.initialWindowSizeBytes,
     'grpc.use_local_subchannel_pool': 1,
     [CONNECTION_INDEX_OPTION]: index,
   };

@@ -116,6 +116,16 @@ export interface TransportOptions {
    * @defaultValue 2147483647 (2 GiB − 1)
    */
   readonly maxReceiveMessageBytes?: number | undefined;
+  /**
+   * HTTP/2 flow-control window of each store connection and of each stream on it, in bytes
+   * (client-go `grpc-initial-window-size` / `grpc-initial-conn-window-size`, 128 MiB): how much a
+   * store may send before the client acknowledges it. With HTTP/2's 64 KiB default a response
+   * larger than that (a big batch get or scan page) waits a round trip for each window update,
+   * and every request multiplexed on the same `BatchCommands` stream waits behind it. At most
+   * 2^31 − 1 (HTTP/2's limit).
+   * @defaultValue 134217728 (128 MiB)
+   */
+  readonly initialWindowSizeBytes?: number | undefined;
   /** TLS to the stores (`@tikv/common`'s `TlsOptions`); plaintext when omitted. */
   readonly tls?: TlsOptions | undefined;
   /** Channel credentials, overriding `tls` (an escape hatch for custom verification). */
@@ -140,6 +150,9 @@ export type ResolvedTransportOptions = Readonly<
     Pick<TransportOptions, 'tls' | 'credentials' | 'onHealthFeedback'>
 >;
 
+/** The largest flow-control window HTTP/2 allows (RFC 9113 §6.9.1). */
+const MAX_HTTP2_WINDOW_BYTES = 2 ** 31 - 1;
+
 /** The defaults of {@link TransportOptions} (client-go's `config.DefaultTiKVClient`). */
 export const DEFAULT_TRANSPORT_OPTIONS: ResolvedTransportOptions = Object.freeze({
   connectionsPerStore: 4,
@@ -156,6 +169,7 @@ export const DEFAULT_TRANSPORT_OPTIONS: ResolvedTransportOptions = Object.freeze
   reconnectBaseDelayMs: 100,
   reconnectMaxDelayMs: 3_000,
   maxReceiveMessageBytes: 2 ** 31 - 1,
+  initialWindowSizeBytes: 2 ** 27,
   tls: undefined,
   credentials: undefined,
   channelOptions: Object.freeze({}),
@@ -196,5 +210,8 @@ export function resolveTransportOptions(options?: TransportOptions): ResolvedTra
     reconnectBaseDelayMs: mustBePositive,
     reconnectMaxDelayMs: mustBePositive,
     maxReceiveMessageBytes: mustBeNonNegativeInteger,
+    initialWindowSizeBytes: (v) =>
+      mustBePositiveInteger(v) ??
+      (v > MAX_HTTP2_WINDOW_BYTES ? `must be at most ${MAX_HTTP2_WINDOW_BYTES}` : undefined),
   });
 }
