@@ -1,56 +1,34 @@
 import { InvalidArgumentError } from '@tikv/common';
-import { health, tikvpb } from '@tikv/proto';
-import { ApiVersion } from './api-version.js';
-import { ClusterModel } from './cluster/cluster-model.js';
-import { createRegionKeyCodec } from './cluster/region-key-codec.js';
-import {
-  DiskUsage,
-  type PeerRole,
-  type RegionInfo,
-  type StoreInfo,
-  StoreState,
-} from './cluster/topology-types.js';
-import { FaultRegistry } from './faults/fault-registry.js';
+import type { DiskUsage, PeerRole, RegionInfo, StoreInfo, StoreState } from './cluster/topology-types.js';
+import { type ClusterServices, startClusterServices } from './cluster-startup.js';
+import { ClusterTopology } from './cluster-topology.js';
+import type { FaultRegistry } from './faults/fault-registry.js';
 import type { FaultHandle, FaultSpec } from './faults/fault-types.js';
 import { type StrandedTxn, type StrandedTxnSpec, strandTxn } from './faults/stranded-txn.js';
 import {
-  evenSplitKeys,
   type IdInput,
   type KeyInput,
   type MockClusterOptions,
   type ResolvedMockClusterOptions,
   resolveMockClusterOptions,
-  toKey,
 } from './mock-cluster-options.js';
-import { type InvalidMaxTsUpdate, MaxTsLimit } from './mvcc/max-ts-limit.js';
-import { composeTs } from './mvcc/txn-key.js';
+import type { InvalidMaxTsUpdate } from './mvcc/max-ts-limit.js';
 import type { TxnState } from './mvcc/txn-status-cache.js';
-import { GcStateService } from './pd/gc-state-service.js';
-import {
-  type KeyspaceInfo,
+import type {
+  KeyspaceInfo,
   KeyspaceService,
-  type KeyspaceSpec,
-  type MockKeyspaceState,
+  KeyspaceSpec,
+  MockKeyspaceState,
 } from './pd/keyspace-service.js';
-import { PdHttpApi } from './pd/pd-http-api.js';
-import { type PdMemberInfo, PdMembership } from './pd/pd-members.js';
-import { PdServers } from './pd/pd-servers.js';
-import { PdService } from './pd/pd-service.js';
-import { GrpcHost } from './server/grpc-host.js';
-import { serverCredentials } from './server/tls-credentials.js';
-import { KvEngine } from './storage/kv-engine.js';
-import { RawStore } from './storage/raw-store.js';
-import { HEALTH_HANDLERS } from './tikv/health-feedback.js';
-import type { KvDeps } from './tikv/kv-deps.js';
-import { createTikvHandlers, KvService } from './tikv/kv-service.js';
-import { type ClusterTxn, createTxnDeps } from './tikv/txn-deps.js';
+import type { PdMemberInfo } from './pd/pd-members.js';
+import type { PdServers } from './pd/pd-servers.js';
+import type { StoreHosts } from './store-hosts.js';
+import type { ClusterTxn } from './tikv/txn-deps.js';
 import type { TsoKeyspaceGroupInfo, TsoKeyspaceGroupSpec } from './tso/keyspace-groups.js';
-import { type TsoServerInfo, TsoServers } from './tso/tso-servers.js';
+import type { TsoServerInfo, TsoServers } from './tso/tso-servers.js';
 import type { TsoRequestRecord } from './tso/tso-service.js';
-import { TsoAllocator } from './tso-allocator.js';
 
-/** PD's default `max-request-bytes`, the receive limit of its gRPC server. */
-const PD_MAX_REQUEST_BYTES = 150 * 1024 * 1024;
+export { MOCK_CLUSTER_VERSION } from './cluster-startup.js';
 
 /** Options of {@link MockCluster.startStore}. */
 export interface StartStoreOptions {
@@ -64,18 +42,6 @@ export interface AddStoreOptions {
   readonly port?: number | undefined;
   /** Store labels PD reports. @defaultValue none */
   readonly labels?: Readonly<Record<string, string>> | undefined;
-}
-
-/** The version string the mock's stores and PD report. */
-export const MOCK_CLUSTER_VERSION = '8.5.0-mock';
-
-interface StoreHost {
-  readonly id: bigint;
-  readonly host: GrpcHost;
-  /** The store's KV service (other stores forward to it in process). */
-  readonly kv: KvService;
-  /** Aborted when the store stops; replaced when it starts again. */
-  readonly life: { current: AbortController };
 }
 
 /**
@@ -101,229 +67,53 @@ export class MockCluster {
   readonly clusterId: bigint;
   /** The resolved options the cluster runs with. */
   readonly options: ResolvedMockClusterOptions;
-  readonly #model: ClusterModel;
+  readonly #topology: ClusterTopology;
   readonly #faults: FaultRegistry;
   readonly #pd: PdServers;
-  readonly #stores: Map<bigint, StoreHost>;
+  readonly #stores: StoreHosts;
   readonly #keyspaces: KeyspaceService;
   readonly #txn: ClusterTxn;
   /** The TSO microservice, when started with `tsoService`. */
-  #tsoServers: TsoServers | undefined;
-  /** Starts a new store's server; `start` sets it. */
-  #openStore: (id: bigint, port: number) => Promise<void> = () =>
-    Promise.reject(new Error('the cluster was not started by MockCluster.start'));
+  readonly #tsoServers: TsoServers | undefined;
   #closed = false;
 
-  private constructor(
-    options: ResolvedMockClusterOptions,
-    model: ClusterModel,
-    faults: FaultRegistry,
-    pd: PdServers,
-    stores: Map<bigint, StoreHost>,
-    keyspaces: KeyspaceService,
-    txn: ClusterTxn,
-  ) {
-    this.#keyspaces = keyspaces;
-    this.#txn = txn;
+  private constructor(options: ResolvedMockClusterOptions, services: ClusterServices) {
     this.options = options;
     this.clusterId = options.clusterId;
-    this.#model = model;
-    this.#faults = faults;
-    this.#pd = pd;
-    this.#stores = stores;
-    this.pdEndpoints = Object.freeze(pd.members().map((m) => m.address));
+    this.#topology = new ClusterTopology(services.model, (id) => services.stores.idOf(id));
+    this.#faults = services.faults;
+    this.#pd = services.pd;
+    this.#stores = services.stores;
+    this.#keyspaces = services.keyspaces;
+    this.#txn = services.txn;
+    this.#tsoServers = services.tsoServers;
+    this.pdEndpoints = Object.freeze(services.pd.members().map((m) => m.address));
   }
 
   /** Starts PD and the stores, bootstraps the first region and applies the initial splits. */
   static async start(options: MockClusterOptions = {}): Promise<MockCluster> {
     const o = resolveMockClusterOptions(options);
-    const model = new ClusterModel(createRegionKeyCodec(o.regionKeyEncoding));
-    const faults = new FaultRegistry();
-    const engine = new KvEngine();
-    const raw = new RawStore(engine, o.apiVersion, () => BigInt(Math.floor(o.nowMs() / 1000)));
-    let gcStateSource: GcStateService | undefined;
-    let keyspaceSource: KeyspaceService | undefined;
-    const tso = new TsoAllocator(o.nowMs);
-    const asTs = (t: { physical: bigint; logical: bigint }) => composeTs(t.physical, t.logical);
-    const maxTsLimit = new MaxTsLimit({
-      source: { latest: () => asTs(tso.peek()), issue: () => asTs(tso.allocate(1)) },
-      action: o.actionOnInvalidMaxTs,
-      driftMs: o.maxTsDriftMs,
-    });
-    const txn = createTxnDeps(
-      engine,
-      o.nowMs,
-      {
-        safePointFor: (id) => gcStateSource?.gcSafePointFor(id) ?? 0n,
-        // API V1 data follows the unified safe point only; V2 keyspaces may have their own.
-        fingerprint: () =>
-          o.apiVersion === ApiVersion.V1
-            ? String(gcStateSource?.gcSafePointFor(undefined) ?? 0n)
-            : [undefined, ...(keyspaceSource?.list() ?? []).map((k) => k.id)]
-                .map((id) => gcStateSource?.gcSafePointFor(id) ?? 0n)
-                .join(','),
-      },
-      maxTsLimit,
-    );
-    txn.storage.maxWriteBytes = o.raftEntryMaxSizeBytes;
-    const deps: KvDeps = {
-      model,
-      raw,
-      apiVersion: o.apiVersion,
-      faults,
-      limits: {
-        maxKeySizeBytes: o.maxKeySizeBytes,
-        raftEntryMaxSizeBytes: o.raftEntryMaxSizeBytes,
-        maxBatchCommands: o.maxBatchCommands,
-      },
-      txn,
-    };
-    const credentials = o.tls === undefined ? undefined : serverCredentials(o.tls);
-    // Unless told otherwise, receive what TiKV and PD do: any size / PD's max-request-bytes.
-    const tikvHostOptions = {
-      unref: o.unref,
-      maxReceiveMessageBytes: o.maxReceiveMessageBytes ?? -1,
-      credentials,
-    };
-    const pdHttp = new PdHttpApi({
-      stores: () =>
-        model.stores().map((s) => ({
-          id: s.id,
-          available:
-            s.state === StoreState.Up && model.regions().some((r) => r.peers.some((p) => p.storeId === s.id)),
-        })),
-      storeMinResolvedTs: (id) => storeMinResolvedTs(model, txn.resolvedTs, id),
-    });
-    const pdHostOptions = {
-      unref: o.unref,
-      maxReceiveMessageBytes: o.maxReceiveMessageBytes ?? PD_MAX_REQUEST_BYTES,
-      credentials,
-      http: pdHttp.handle,
-    };
-    const storeIds: bigint[] = [];
-    for (let i = 0; i < o.stores; i++) storeIds.push(model.addStore({ ...o.storeLabels[i] }).id);
-    model.bootstrap(storeIds.slice(0, o.replicas));
-    model.split([...evenSplitKeys(o.regions, o.apiVersion), ...o.splitKeys]);
-
-    const membership = new PdMembership({ count: o.pdMembers, host: o.host, tls: o.tls !== undefined });
-    const tsoServers =
-      o.tsoService === undefined
-        ? undefined
-        : new TsoServers(
-            o.tsoService,
-            { clusterId: o.clusterId, tso },
-            { ...pdHostOptions, http: undefined },
-          );
-    const pdService = new PdService({
-      clusterId: o.clusterId,
-      model,
-      tso,
-      startTimestampSeconds: BigInt(Math.floor(Date.now() / 1000)),
-      storeVersion: MOCK_CLUSTER_VERSION,
-      membership,
-      tsoServiceUrls: () => (tsoServers?.enabled === true ? tsoServers.runningUrls() : undefined),
-    });
-    const keyspaces = new KeyspaceService({
-      clusterId: o.clusterId,
-      nowMs: o.nowMs,
-      // PD in API service mode names each new keyspace's keyspace group in its config (it is not
-      // updated when a split moves the keyspace later, as on a real PD).
-      groupConfig:
-        tsoServers === undefined
-          ? undefined
-          : (id) => ({
-              region_bound_type: 'txn',
-              tso_keyspace_group_id: String(tsoServers.groups.groupOf(id) ?? 0),
-              user_kind: 'basic',
-            }),
-    });
-    for (const spec of o.keyspaces) keyspaces.create(spec);
-    const gcStates = new GcStateService({
-      clusterId: o.clusterId,
-      nowMs: o.nowMs,
-      keyspaces: () => keyspaces.list(),
-    });
-    gcStateSource = gcStates;
-    keyspaceSource = keyspaces;
-    const pd = new PdServers(
-      { clusterId: o.clusterId, faults, membership, pd: pdService, gcStates, keyspaces, nowMs: o.nowMs },
-      pdHostOptions,
-    );
-    const stores = new Map<bigint, StoreHost>();
-    /** Serves store `id`'s TiKV service on `port` (0: a free one) and records its address. */
-    const openStore = async (id: bigint, port: number): Promise<void> => {
-      const life = { current: new AbortController() };
-      const kv = new KvService(deps, {
-        storeId: id,
-        delayMs: () => model.store(id)?.delayMs ?? 0,
-        slowScore: () => model.store(id)?.slowScore ?? 1,
-        get lifetime() {
-          return life.current.signal;
-        },
-      });
-      // A store forwards to any other store that is up, reachable from it or not from clients.
-      const forward = (address: string): KvService | undefined => {
-        for (const s of stores.values()) {
-          if (s.id !== id && !s.life.current.signal.aborted && model.store(s.id)?.address === address)
-            return s.kv;
-        }
-        return undefined;
-      };
-      const host = new GrpcHost(
-        [
-          [tikvpb.TikvDefinition, createTikvHandlers(kv, forward), 'complete'],
-          [health.HealthDefinition, HEALTH_HANDLERS, 'partial'],
-        ],
-        tikvHostOptions,
-      );
-      const entry: StoreHost = { id, host, kv, life };
-      stores.set(id, entry);
-      const listened = await entry.host.listen(o.host, port);
-      model.updateStore(id, { address: `${o.host}:${listened}` });
-    };
-    try {
-      await pd.listen(o.host, o.pdPort);
-      await tsoServers?.listen(o.host);
-      tsoServers?.publishEtcd(pd.metaStore, o.clusterId);
-      for (const [i, id] of storeIds.entries()) await openStore(id, o.storePorts[i] ?? 0);
-    } catch (e) {
-      await pd.close();
-      await tsoServers?.close();
-      for (const s of stores.values()) await s.host.close();
-      throw e;
-    }
-    const cluster = new MockCluster(o, model, faults, pd, stores, keyspaces, txn);
-    cluster.#openStore = openStore;
-    cluster.#tsoServers = tsoServers;
-    return cluster;
-  }
-
-  #storeHost(id: IdInput): StoreHost {
-    const s = this.#stores.get(BigInt(id));
-    if (s === undefined) throw new InvalidArgumentError(`store ${id} does not exist`);
-    return s;
+    return new MockCluster(o, await startClusterServices(o));
   }
 
   /** Every store (id, address, state, liveness, delay). */
   stores(): StoreInfo[] {
-    return this.#model.stores();
+    return this.#topology.stores();
   }
 
   /** Every region in key order. */
   regions(): RegionInfo[] {
-    return this.#model.regions();
+    return this.#topology.regions();
   }
 
   /** One region by id. */
   region(id: IdInput): RegionInfo | undefined {
-    return this.#model.region(BigInt(id));
+    return this.#topology.region(id);
   }
 
   /** The region containing a key (TiKV key domain). */
   regionByKey(key: KeyInput): RegionInfo {
-    const r = this.#model.regionByKey(toKey(key));
-    if (r === undefined) throw new InvalidArgumentError('no region contains the key');
-    return r;
+    return this.#topology.regionByKey(key);
   }
 
   /**
@@ -331,36 +121,32 @@ export class MockCluster {
    * original region keeps the right-most part; returns the new regions.
    */
   split(keys: KeyInput | readonly KeyInput[]): RegionInfo[] {
-    const list = Array.isArray(keys) ? (keys as readonly KeyInput[]) : [keys as KeyInput];
-    return this.#model.split(list.map(toKey));
+    return this.#topology.split(keys);
   }
 
   /** Merges `right` into the adjacent `left` (left keeps its id); returns the merged region. */
   merge(left: IdInput, right: IdInput): RegionInfo {
-    return this.#model.merge(BigInt(left), BigInt(right));
+    return this.#topology.merge(left, right);
   }
 
   /** Moves a region's leader to its peer on `storeId`. */
   transferLeader(regionId: IdInput, storeId: IdInput): RegionInfo {
-    return this.#model.transferLeader(BigInt(regionId), BigInt(storeId));
+    return this.#topology.transferLeader(regionId, storeId);
   }
 
   /** Adds a peer of a region on a store (bumps `confVer`). */
   addPeer(regionId: IdInput, storeId: IdInput, role?: PeerRole): RegionInfo {
-    return this.#model.addPeer(BigInt(regionId), BigInt(storeId), role);
+    return this.#topology.addPeer(regionId, storeId, role);
   }
 
   /** Removes a region's peer from a store (bumps `confVer`). */
   removePeer(regionId: IdInput, storeId: IdInput): RegionInfo {
-    return this.#model.removePeer(BigInt(regionId), BigInt(storeId));
+    return this.#topology.removePeer(regionId, storeId);
   }
 
   /** Stops a store: its port refuses connections and open connections drop. */
   async stopStore(id: IdInput): Promise<void> {
-    const s = this.#storeHost(id);
-    s.life.current.abort();
-    await s.host.stop();
-    this.#model.updateStore(s.id, { running: false });
+    await this.#stores.stop(id);
   }
 
   /**
@@ -370,7 +156,7 @@ export class MockCluster {
    * reconnects it (same port).
    */
   async isolateStore(id: IdInput): Promise<void> {
-    await this.#storeHost(id).host.stop();
+    await this.#stores.isolate(id);
   }
 
   /**
@@ -379,11 +165,7 @@ export class MockCluster {
    * restart with a new `--addr`; clients holding the old address reach whatever listens there.
    */
   async startStore(id: IdInput, options: StartStoreOptions = {}): Promise<void> {
-    const s = this.#storeHost(id);
-    if (s.host.listening) return;
-    s.life.current = new AbortController();
-    const port = await s.host.listen(this.options.host, options.port ?? s.host.port);
-    this.#model.updateStore(s.id, { running: true, address: `${this.options.host}:${port}` });
+    await this.#stores.start(id, options.port);
   }
 
   /**
@@ -391,16 +173,7 @@ export class MockCluster {
    * of a store that was stopped or removed. It holds no peers until `addPeer` places one.
    */
   async addStore(options: AddStoreOptions = {}): Promise<StoreInfo> {
-    const id = this.#model.addStore(options.labels ?? {}).id;
-    try {
-      await this.#openStore(id, options.port ?? 0);
-    } catch (e) {
-      await this.#stores.get(id)?.host.close();
-      this.#stores.delete(id);
-      this.#model.removeStore(id);
-      throw e;
-    }
-    return this.#model.store(id) as StoreInfo;
+    return this.#stores.add(options.labels ?? {}, options.port ?? 0);
   }
 
   /**
@@ -408,7 +181,7 @@ export class MockCluster {
    * after). Only PD's view changes: the store keeps serving until stopped.
    */
   setStoreState(id: IdInput, state: StoreState): StoreInfo {
-    return this.#model.updateStore(this.#storeHost(id).id, { state });
+    return this.#topology.setStoreState(id, state);
   }
 
   /**
@@ -417,11 +190,7 @@ export class MockCluster {
    * their regions until `removePeer` drops them.
    */
   async removeStore(id: IdInput): Promise<void> {
-    const s = this.#storeHost(id);
-    s.life.current.abort();
-    await s.host.close();
-    this.#stores.delete(s.id);
-    this.#model.removeStore(s.id);
+    await this.#stores.remove(id);
   }
 
   /** PD's members in `pdEndpoints` order: address, client URL, whether each runs and leads. */
@@ -449,8 +218,7 @@ export class MockCluster {
 
   /** Makes a store slow: every request it serves waits `delayMs` first (0 restores it). */
   setStoreDelay(id: IdInput, delayMs: number): void {
-    if (!(delayMs >= 0)) throw new InvalidArgumentError('delayMs must be >= 0');
-    this.#model.updateStore(this.#storeHost(id).id, { delayMs });
+    this.#topology.setStoreDelay(id, delayMs);
   }
 
   /**
@@ -461,7 +229,7 @@ export class MockCluster {
    * @returns the new bucket version
    */
   setRegionBuckets(regionId: IdInput, keys: readonly KeyInput[]): bigint {
-    return this.#model.setBuckets(BigInt(regionId), keys.map(toKey)).version;
+    return this.#topology.setRegionBuckets(regionId, keys);
   }
 
   /**
@@ -470,10 +238,7 @@ export class MockCluster {
    * Refused writes answer a DiskFull region error.
    */
   setStoreDiskUsage(id: IdInput, usage: DiskUsage): void {
-    if (!Object.values(DiskUsage).includes(usage)) {
-      throw new InvalidArgumentError(`disk usage must be one of ${Object.values(DiskUsage).join(', ')}`);
-    }
-    this.#model.updateStore(this.#storeHost(id).id, { diskUsage: usage });
+    this.#topology.setStoreDiskUsage(id, usage);
   }
 
   /**
@@ -482,9 +247,7 @@ export class MockCluster {
    * second per stream, and answers `GetHealthFeedback`.
    */
   setStoreSlowScore(id: IdInput, slowScore: number): void {
-    if (!(Number.isInteger(slowScore) && slowScore >= 1 && slowScore <= 100))
-      throw new InvalidArgumentError('slowScore must be an integer in [1, 100]');
-    this.#model.updateStore(this.#storeHost(id).id, { slowScore });
+    this.#topology.setStoreSlowScore(id, slowScore);
   }
 
   /**
@@ -613,21 +376,7 @@ export class MockCluster {
    * @param options - `signal` rejects the wait with its reason
    */
   whenLockWaiting(startTs: bigint, options: { signal?: AbortSignal } = {}): Promise<void> {
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        unwatch();
-        reject(signal?.reason);
-      };
-      let waiting = false;
-      const unwatch = this.#txn.lockWaits.watchWaiting(startTs, () => {
-        waiting = true;
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      if (!waiting) signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return this.#txn.lockWaits.whenWaiting(startTs, options.signal);
   }
 
   /** Ends a pause (of one store, or all) and delivers the wake-ups it held back. */
@@ -672,31 +421,11 @@ export class MockCluster {
     this.#closed = true;
     this.#faults.clear();
     this.#txn.lockWaits.close();
-    for (const s of this.#stores.values()) s.life.current.abort();
-    await Promise.all([
-      this.#pd.close(),
-      this.#tsoServers?.close(),
-      ...[...this.#stores.values()].map((s) => s.host.close()),
-    ]);
+    await Promise.all([this.#stores.close(), this.#pd.close(), this.#tsoServers?.close()]);
   }
 
   /** `await using cluster = await MockCluster.start()` closes it at scope exit. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** The smallest resolved ts of the regions with a peer on `storeId` (what it reports to PD). */
-function storeMinResolvedTs(
-  model: ClusterModel,
-  resolved: { safeTs(start: Uint8Array, end: Uint8Array, storeId?: bigint): bigint },
-  storeId: bigint,
-): bigint {
-  let min: bigint | undefined;
-  for (const r of model.regions()) {
-    if (!r.peers.some((p) => p.storeId === storeId)) continue;
-    const ts = resolved.safeTs(r.startKey, r.endKey, storeId);
-    if (min === undefined || ts < min) min = ts;
-  }
-  return min ?? 0n;
 }

@@ -219,6 +219,27 @@ export class LockWaitManager {
     });
   }
 
+  /**
+   * Resolves once a request of `startTs` waits (at once when one does); `signal` rejects it with
+   * its reason and drops the watch.
+   */
+  whenWaiting(startTs: bigint, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        unwatch();
+        reject(signal?.reason);
+      };
+      let waiting = false;
+      const unwatch = this.watchWaiting(startTs, () => {
+        waiting = true;
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      if (!waiting) signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   /** Calls `notify` once a request of `startTs` waits (at once when one does). Returns an unwatch. */
   watchWaiting(startTs: bigint, notify: () => void): () => void {
     if (this.waitInfo().some((w) => w.txn === startTs)) {
