@@ -98,9 +98,9 @@ export class MaxTsLimit {
    */
   check(ts: bigint, exact: boolean): void {
     if (ts === TS_MAX) return;
-    const limitOf = (tso: bigint): bigint => (exact ? tso : tso + this.#drift);
-    if (ts <= limitOf(this.#source.latest())) return;
-    const limit = limitOf(this.#source.issue());
+    const allowance = exact ? 0n : this.#drift;
+    if (ts <= this.#source.latest() + allowance) return;
+    const limit = this.#source.issue() + allowance;
     if (ts <= limit) return;
     if (this.#invalid.length >= MAX_RECORDED_UPDATES) this.#invalid.shift();
     this.#invalid.push({ attemptedTs: ts, limit, exact, action: this.#action });
